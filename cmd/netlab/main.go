@@ -1,0 +1,132 @@
+// Command netlab turns a YAML lab file into a live Linux network of
+// namespaces, veth pairs and bridges. This package is the command line
+// only: flags, output formats and exit codes; the work is done in lab/.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab/diag"
+)
+
+// Exit codes, as the command line spec fixes them.
+const (
+	exitOK      = 0
+	exitFailure = 1  // a failure the message explains
+	exitChanges = 2  // plan --detailed-exitcode: the plan is not empty
+	exitUsage   = 64 // bad usage (EX_USAGE)
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run executes one netlab command and returns its exit code. Tests call it
+// directly, as the binary does.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(&env{stdin: stdin, stdout: stdout, stderr: stderr})
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	return exitCodeFor(err, stderr)
+}
+
+// env is what every command writes to and reads from.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+// exitCodeFor prints err, if any, and picks the exit code. Commands mark
+// their own failures (failure) and usage errors (usageError); any other
+// error comes from cobra's own parsing of the command line, and so is bad
+// usage too.
+func exitCodeFor(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var code *exitCode
+	if errors.As(err, &code) {
+		return code.code
+	}
+	var f *failure
+	if errors.As(err, &f) {
+		fmt.Fprintf(stderr, "netlab: %s\n", oneLine(f.err.Error()))
+		return exitFailure
+	}
+	msg := err.Error()
+	var u *usageError
+	if errors.As(err, &u) {
+		msg = u.msg
+	}
+	fmt.Fprintf(stderr, "netlab: %s\n", oneLine(msg))
+	fmt.Fprintln(stderr, "Run 'netlab --help' for usage.")
+	return exitUsage
+}
+
+// oneLine folds an error onto one line, as the spec asks of every message.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// failure marks an error as a failure of the work asked for (exit 1), as
+// opposed to bad usage (exit 64).
+type failure struct{ err error }
+
+func (f *failure) Error() string { return f.err.Error() }
+func (f *failure) Unwrap() error { return f.err }
+
+// usageError is bad usage: a wrong argument or flag value.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// exitCode ends the command with a code after it has printed everything
+// itself (validate's diagnostics, plan's detailed exit code).
+type exitCode struct{ code int }
+
+func (e *exitCode) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// runE adapts a command's body so that any error it returns, other than
+// bad usage or an explicit exit code, counts as a failure.
+func runE(body func(cmd *cobra.Command, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := body(cmd, args)
+		if err == nil {
+			return nil
+		}
+		var u *usageError
+		var c *exitCode
+		var f *failure
+		if errors.As(err, &u) || errors.As(err, &c) || errors.As(err, &f) {
+			return err
+		}
+		if _, ok := diag.AsList(err); ok {
+			return err
+		}
+		return &failure{err: err}
+	}
+}
+
+// maxArgs is cobra.MaximumNArgs with an error marked as bad usage.
+func maxArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " "))
+		}
+		return nil
+	}
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+const rootLong = `netlab turns a YAML lab file into a live Linux network: network namespaces
+as nodes, wired with veth pairs and bridges, with addresses, routes, sysctls
+and netfilter rules. Every command that takes a lab file takes it as its first
+argument; with none, it uses the built-in default lab, the single-IP container
+network (three containers behind a bridge that masquerades to a server).`
+
+const rootExample = `  # check a lab file for mistakes, with file:line:col for each
+  netlab validate lab.yaml
+
+  # the same for the built-in default lab
+  netlab validate`
+
+func newRootCmd(e *env) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "netlab",
+		Short:         "Build throw-away Linux networks from a YAML lab file",
+		Long:          rootLong,
+		Example:       rootExample,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unknown command %q", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return &usageError{msg: err.Error()}
+	})
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		newValidateCmd(e),
+	)
+	return root
+}

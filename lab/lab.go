@@ -1,0 +1,363 @@
+// Package lab is the desired-state model of a lab: the nodes, interfaces,
+// links, routes, sysctls, netfilter rules and checks that a lab file
+// declares. It is pure data: loading lives in labfile, the rules a valid lab
+// obeys in validate, and nothing here touches the kernel.
+package lab
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"netlab/lab/diag"
+)
+
+// Src records where an object stands in its file: Pos is the object itself
+// (its key, for a map entry), Fields the value of each field that was set,
+// keyed by the field's YAML name, and Bad the fields whose value could not
+// be loaded (already reported, so that validation does not report them
+// again as missing).
+type Src struct {
+	Pos    diag.Pos
+	Fields map[string]diag.Pos
+	Bad    map[string]bool
+}
+
+// At returns the position of a field's value, or of the object when the
+// field was not written in the file.
+func (s Src) At(field string) diag.Pos {
+	if p, ok := s.Fields[field]; ok {
+		return p
+	}
+	return s.Pos
+}
+
+// Has reports whether the field was written in the file.
+func (s Src) Has(field string) bool {
+	_, ok := s.Fields[field]
+	return ok
+}
+
+// Broken reports whether the field was written but could not be loaded.
+func (s Src) Broken(field string) bool { return s.Bad[field] }
+
+// Usable reports whether the field was written and loaded without error.
+func (s Src) Usable(field string) bool { return s.Has(field) && !s.Bad[field] }
+
+// MarkBroken records that a field's value could not be loaded.
+func (s *Src) MarkBroken(field string) {
+	if s.Bad == nil {
+		s.Bad = make(map[string]bool)
+	}
+	s.Bad[field] = true
+}
+
+// SetField records the position of a field's value.
+func (s *Src) SetField(field string, p diag.Pos) {
+	if s.Fields == nil {
+		s.Fields = make(map[string]diag.Pos)
+	}
+	s.Fields[field] = p
+}
+
+// Lab is one lab file.
+type Lab struct {
+	Src
+	File        string // the path it was loaded from, as shown to users
+	Name        string
+	Description string
+	Nodes       []*Node // in file order
+	Links       []*Link
+	Checks      []*Check
+}
+
+// Node returns the node with the given name, or nil.
+func (l *Lab) Node(name string) *Node {
+	for _, n := range l.Nodes {
+		if n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// LinkOf returns the link that has the end node:ifname, or nil.
+func (l *Lab) LinkOf(node, ifname string) *Link {
+	for _, lk := range l.Links {
+		for _, e := range lk.Ends {
+			if e.Node == node && e.IfName == ifname {
+				return lk
+			}
+		}
+	}
+	return nil
+}
+
+// Node is one network namespace (or, with Host, the machine's own).
+type Node struct {
+	Src
+	Name       string
+	Host       bool
+	Interfaces []*Interface // in file order; lo is implicit and never listed here
+	Routes     []*Route
+	Sysctls    []*Sysctl
+	NAT        []*NATRule
+	Firewall   *Firewall // nil when the node has no filter rules
+}
+
+// Interface returns the interface with the given name, or nil.
+func (n *Node) Interface(name string) *Interface {
+	for _, i := range n.Interfaces {
+		if i.Name == name {
+			return i
+		}
+	}
+	return nil
+}
+
+// Kind is the type of a network device.
+type Kind string
+
+const (
+	KindVeth    Kind = "veth"
+	KindBridge  Kind = "bridge"
+	KindMACVLAN Kind = "macvlan"
+	KindVXLAN   Kind = "vxlan"
+	KindTun     Kind = "tun"
+	KindTap     Kind = "tap"
+)
+
+// Kinds lists every kind a lab file may name, in the order the docs use.
+var Kinds = []Kind{KindVeth, KindBridge, KindMACVLAN, KindVXLAN, KindTun, KindTap}
+
+// Interface is one network device of a node.
+type Interface struct {
+	Src
+	Node      string // the node that lists it
+	Name      string
+	Kind      Kind // after loading: the kind written, or veth for a link end
+	Addresses []Address
+	MAC       net.HardwareAddr // nil: the kernel picks one
+	MTU       int              // 0: the kernel's default (for vxlan: underlay minus 50)
+	Master    string           // a bridge of the same node, or ""
+	Up        bool             // true unless the file says up: false
+
+	Bridge  *BridgeOptions
+	MACVLAN *MACVLANOptions
+	VXLAN   *VXLANOptions
+	Tun     *TunOptions // for kind tun and tap
+}
+
+// Ref is the interface's NODE:IFNAME, as links write it.
+func (i *Interface) Ref() string { return i.Node + ":" + i.Name }
+
+// Address is one address of an interface, with the prefix length of its
+// subnet (192.168.31.1/24, not 192.168.31.0/24).
+type Address struct {
+	Prefix netip.Prefix
+	Pos    diag.Pos
+}
+
+// BridgeOptions are the settings of a Linux bridge.
+type BridgeOptions struct {
+	Src
+	STP bool
+}
+
+// MACVLAN modes, as the kernel names them.
+const (
+	MACVLANBridge   = "bridge"
+	MACVLANPrivate  = "private"
+	MACVLANVEPA     = "vepa"
+	MACVLANPassthru = "passthru"
+	MACVLANSource   = "source"
+)
+
+// MACVLANModes lists the valid modes.
+var MACVLANModes = []string{MACVLANBridge, MACVLANPrivate, MACVLANVEPA, MACVLANPassthru, MACVLANSource}
+
+// MACVLANOptions are the settings of a MACVLAN device.
+type MACVLANOptions struct {
+	Src
+	ParentNode string // the node that owns the parent; the listing node if the file named no node
+	Parent     string // the parent's interface name
+	Mode       string // one of MACVLANModes; bridge by default
+	SourceMACs []net.HardwareAddr
+}
+
+// DefaultVXLANPort is the IANA-assigned VXLAN port (Linux's own default is
+// the older 8472).
+const DefaultVXLANPort = 4789
+
+// VXLANOptions are the settings of a VXLAN tunnel endpoint.
+type VXLANOptions struct {
+	Src
+	VNI      uint32
+	Remote   netip.Addr // unicast peer, or invalid
+	Group    netip.Addr // multicast group, or invalid
+	Local    netip.Addr // source address, or invalid
+	Dev      string     // underlay interface of the same node, or ""
+	Port     uint16
+	Learning bool // true unless the file says learning: false
+	FDB      []FDBEntry
+}
+
+// FDBEntry is a static forwarding entry of a VXLAN: frames for MAC go to Dst.
+// The all-zero MAC floods to Dst (head-end replication).
+type FDBEntry struct {
+	Src
+	MAC net.HardwareAddr
+	Dst netip.Addr
+}
+
+// TunOptions are the settings of a persistent tun or tap device.
+type TunOptions struct {
+	Src
+	Owner *uint32 // user allowed to attach, or nil for root only
+	Group *uint32
+}
+
+// Link is a veth pair.
+type Link struct {
+	Src
+	Ends [2]LinkEnd
+	MTU  int // 0: unset; applies to both ends
+}
+
+// LinkEnd is one end of a veth pair, NODE:IFNAME.
+type LinkEnd struct {
+	Pos    diag.Pos
+	Node   string
+	IfName string
+}
+
+func (e LinkEnd) String() string { return e.Node + ":" + e.IfName }
+
+// Route is a static route in a node.
+type Route struct {
+	Src
+	To     netip.Prefix // 0.0.0.0/0 or ::/0 for "default"
+	Via    netip.Addr   // gateway, or invalid for a device route
+	Dev    string
+	Metric uint32
+}
+
+// IsDefault reports whether the route is a default route.
+func (r *Route) IsDefault() bool { return r.To.Bits() == 0 }
+
+// Sysctl is one net.* key set inside a node's namespace.
+type Sysctl struct {
+	Src
+	Key   string // dotted, e.g. net.ipv4.ip_forward
+	Value string
+}
+
+// NAT actions.
+const (
+	NATMasquerade = "masquerade"
+	NATSNAT       = "snat"
+	NATDNAT       = "dnat"
+	NATRedirect   = "redirect"
+)
+
+// NATActions lists the valid NAT actions.
+var NATActions = []string{NATMasquerade, NATSNAT, NATDNAT, NATRedirect}
+
+// Match is what a NAT or filter rule selects. Zero fields match anything.
+type Match struct {
+	Source      netip.Prefix
+	Destination netip.Prefix
+	In          string
+	Out         string
+	Proto       string // tcp, udp, icmp, or ""
+	DPort       uint16
+	State       []string // conntrack states; filter rules only
+}
+
+// NATRule is one rule of a node's nat section.
+type NATRule struct {
+	Src
+	Action string
+	Match
+	ToAddr netip.Addr // snat/dnat target address, or invalid
+	ToPort uint16     // dnat target port or redirect port, 0 for unchanged
+}
+
+// Firewall actions.
+const (
+	FilterAccept = "accept"
+	FilterDrop   = "drop"
+	FilterReject = "reject"
+	FilterLog    = "log"
+	FilterCount  = "count"
+)
+
+// FilterActions lists the valid firewall rule actions.
+var FilterActions = []string{FilterAccept, FilterDrop, FilterReject, FilterLog, FilterCount}
+
+// ConnStates lists the conntrack states a rule may match.
+var ConnStates = []string{"new", "established", "related", "invalid", "untracked"}
+
+// Firewall is a node's filter rules, one chain per hook.
+type Firewall struct {
+	Src
+	Chains []*Chain // in file order; at most one per hook
+}
+
+// Chain returns the chain at the given hook, or nil.
+func (f *Firewall) Chain(hook string) *Chain {
+	if f == nil {
+		return nil
+	}
+	for _, c := range f.Chains {
+		if c.Hook == hook {
+			return c
+		}
+	}
+	return nil
+}
+
+// FilterHooks lists the chains a firewall may have.
+var FilterHooks = []string{"input", "forward", "output"}
+
+// Chain is the rules of one filter hook.
+type Chain struct {
+	Src
+	Hook   string // input, forward or output
+	Policy string // accept (the default) or drop
+	Rules  []*FilterRule
+}
+
+// FilterRule is one firewall rule.
+type FilterRule struct {
+	Src
+	Action string
+	Match
+	Prefix string // log prefix
+}
+
+// Check expectations.
+const (
+	ExpectOK   = "ok"
+	ExpectFail = "fail"
+)
+
+// DefaultCheckTimeout is how long a probe waits for its answer.
+const DefaultCheckTimeout = time.Second
+
+// DefaultCheckPort is the port a tcp or udp check probes (echo).
+const DefaultCheckPort = 7
+
+// Check is one reachability probe run by `netlab check`.
+type Check struct {
+	Src
+	From       string
+	Ping       netip.Addr // ICMP echo target, or invalid when To is set
+	To         string     // a node that runs a responder
+	Address    netip.Addr // with To: the address to probe, or invalid for the node's first
+	Proto      string     // icmp, tcp or udp
+	Port       uint16
+	Expect     string // ok or fail
+	SeenSource netip.Addr
+	Timeout    time.Duration
+}

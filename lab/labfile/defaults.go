@@ -1,0 +1,44 @@
+package labfile
+
+import "netlab/lab"
+
+// setDefaults fills in what the file may leave out, after parsing:
+//   - an interface named by a link end and declared without a kind is a veth;
+//   - a link end not declared under the node's interfaces gets an
+//     interface entry of its own, so every later stage sees one list;
+//   - a check probes with ICMP, expects success and waits one second,
+//     and a TCP or UDP check probes the echo port.
+func setDefaults(l *lab.Lab) {
+	for _, lk := range l.Links {
+		for _, e := range lk.Ends {
+			n := l.Node(e.Node)
+			if n == nil {
+				continue // reported by validate
+			}
+			i := n.Interface(e.IfName)
+			if i == nil {
+				i = &lab.Interface{Node: n.Name, Name: e.IfName, Kind: lab.KindVeth, Up: true}
+				i.Pos = e.Pos
+				n.Interfaces = append(n.Interfaces, i)
+				continue
+			}
+			if i.Kind == "" && !i.Has("kind") {
+				i.Kind = lab.KindVeth
+			}
+		}
+	}
+	for _, c := range l.Checks {
+		if c.Proto == "" && !c.Has("proto") {
+			c.Proto = "icmp"
+		}
+		if c.Port == 0 && !c.Has("port") && (c.Proto == "tcp" || c.Proto == "udp") {
+			c.Port = lab.DefaultCheckPort
+		}
+		if c.Expect == "" && !c.Has("expect") {
+			c.Expect = lab.ExpectOK
+		}
+		if c.Timeout == 0 && !c.Has("timeout") {
+			c.Timeout = lab.DefaultCheckTimeout
+		}
+	}
+}

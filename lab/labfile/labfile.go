@@ -1,0 +1,567 @@
+// Package labfile turns the YAML text of a lab file into a lab.Lab. It
+// reports every problem of form (YAML syntax, unknown fields, wrong types,
+// malformed addresses) with the line and column of the offending key or
+// value, fills in defaults, and never touches the kernel. The rules that
+// relate one part of a lab to another live in package validate.
+package labfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"netlab/lab"
+	"netlab/lab/diag"
+)
+
+// MaxFileSize is the largest lab file netlab reads. A lab of a thousand
+// nodes is well under a megabyte.
+const MaxFileSize = 16 << 20
+
+// Load reads and parses the lab file at path. Positions in diagnostics name
+// the file as display, which callers usually set to path relative to the
+// working directory.
+func Load(path, display string) (*lab.Lab, diag.List) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, diag.List{{Pos: diag.Pos{File: display}, Msg: "cannot read lab file", Hint: unwrapPathError(err)}}
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, diag.List{{Pos: diag.Pos{File: display}, Msg: "cannot read lab file", Hint: unwrapPathError(err)}}
+	}
+	return Parse(display, data)
+}
+
+func unwrapPathError(err error) string {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Parse parses a lab file's bytes. file names it in diagnostics. It returns
+// as much of the lab as could be read, even when there are errors, so that
+// validation can report its problems in the same run; callers must not use
+// a lab whose list has errors for anything else.
+func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
+	d := &decoder{file: file}
+	if len(data) > MaxFileSize {
+		d.diags.Errorf(diag.Pos{File: file, Line: 1, Col: 1}, "file is larger than %d MiB", MaxFileSize>>20)
+		return nil, d.diags
+	}
+	root, ok := d.document(data)
+	if !ok {
+		return nil, d.diags
+	}
+	l = d.lab(root)
+	setDefaults(l)
+	d.diags.Sort()
+	return l, d.diags
+}
+
+// yamlLine finds the line number in a yaml.v3 error message.
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// document parses the YAML text into one document's root node.
+func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
+	defer func() {
+		// yaml.v3 has panicked on malformed input before; a bad file must
+		// never crash netlab, so turn any panic into a diagnostic.
+		if r := recover(); r != nil {
+			d.diags.Errorf(diag.Pos{File: d.file, Line: 1}, "YAML parser failed: %v", r)
+			root, ok = nil, false
+		}
+	}()
+	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.diags.Hintf(diag.Pos{File: d.file, Line: 1, Col: 1}, "start with name: and nodes:", "lab file is empty")
+			return nil, false
+		}
+		d.syntaxErr(err)
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.diags.Hintf(d.pos(&extra), "put each lab in its own file", "lab file has more than one YAML document")
+		return nil, false
+	} else if !errors.Is(err, io.EOF) {
+		d.syntaxErr(err)
+		return nil, false
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		d.diags.Hintf(diag.Pos{File: d.file, Line: 1, Col: 1}, "start with name: and nodes:", "lab file is empty")
+		return nil, false
+	}
+	return doc.Content[0], true
+}
+
+// syntaxErr keeps a yaml.v3 syntax error as a diagnostic with the only
+// position it gives, its line.
+func (d *decoder) syntaxErr(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	d.diags.Errorf(diag.Pos{File: d.file, Line: line}, "YAML syntax: %s", msg)
+}
+
+func (d *decoder) lab(root *yaml.Node) *lab.Lab {
+	l := &lab.Lab{File: d.file}
+	l.Pos = d.pos(root)
+	var nodesNode *yaml.Node
+	d.fields(root, "the lab", &l.Src, []string{"name", "description", "nodes", "links", "checks"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "name":
+			l.Name, _ = d.str(v, "lab name")
+		case "description":
+			l.Description, _ = d.str(v, "description")
+		case "nodes":
+			nodesNode = v
+		case "links":
+			for _, item := range d.list(v, "links") {
+				if lk := d.link(item); lk != nil {
+					l.Links = append(l.Links, lk)
+				}
+			}
+		case "checks":
+			for _, item := range d.list(v, "checks") {
+				if c := d.check(item); c != nil {
+					l.Checks = append(l.Checks, c)
+				}
+			}
+		}
+	})
+	if nodesNode != nil {
+		d.entries(nodesNode, "nodes", "node", func(name string, k, v *yaml.Node) {
+			l.Nodes = append(l.Nodes, d.node(name, k, v))
+		})
+	}
+	return l
+}
+
+func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
+	n := &lab.Node{Name: name}
+	n.Pos = d.pos(k)
+	what := fmt.Sprintf("node %q", name)
+	d.fields(v, what, &n.Src, []string{"interfaces", "routes", "sysctls", "nat", "firewall", "host"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "interfaces":
+			d.entries(v, "interfaces of "+what, "interface", func(ifname string, k, v *yaml.Node) {
+				n.Interfaces = append(n.Interfaces, d.iface(name, ifname, k, v))
+			})
+		case "routes":
+			for _, item := range d.list(v, "routes of "+what) {
+				if r := d.route(item, what); r != nil {
+					n.Routes = append(n.Routes, r)
+				}
+			}
+		case "sysctls":
+			d.entries(v, "sysctls of "+what, "sysctl", func(key string, k, v *yaml.Node) {
+				s := &lab.Sysctl{Key: key}
+				s.Pos = d.pos(k)
+				s.SetField("value", d.pos(v))
+				s.Value, _ = d.text(v, fmt.Sprintf("sysctl %q", key))
+				n.Sysctls = append(n.Sysctls, s)
+			})
+		case "nat":
+			for _, item := range d.list(v, "nat rules of "+what) {
+				if r := d.natRule(item, what); r != nil {
+					n.NAT = append(n.NAT, r)
+				}
+			}
+		case "firewall":
+			n.Firewall = d.firewall(v, what)
+		case "host":
+			n.Host, _ = d.boolean(v, "host")
+		}
+	})
+	return n
+}
+
+var ifaceFields = []string{"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap"}
+
+func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
+	i := &lab.Interface{Node: node, Name: name, Up: true}
+	i.Pos = d.pos(k)
+	what := fmt.Sprintf("interface %q of node %q", name, node)
+	d.fields(v, what, &i.Src, ifaceFields, func(key string, v *yaml.Node) {
+		switch key {
+		case "kind":
+			kinds := make([]string, len(lab.Kinds))
+			for j, kd := range lab.Kinds {
+				kinds[j] = string(kd)
+			}
+			if s, ok := d.oneOf(v, "kind", kinds); ok {
+				i.Kind = lab.Kind(s)
+			}
+		case "addresses":
+			for _, a := range d.list(v, "addresses") {
+				if p, ok := d.prefix(a, "address"); ok {
+					i.Addresses = append(i.Addresses, lab.Address{Prefix: p, Pos: d.pos(a)})
+				}
+			}
+		case "mac":
+			i.MAC, _ = d.mac(v, "mac")
+		case "mtu":
+			mtu, _ := d.integer(v, "mtu", 68, 65535)
+			i.MTU = int(mtu)
+		case "master":
+			i.Master, _ = d.str(v, "master")
+		case "up":
+			if b, ok := d.boolean(v, "up"); ok {
+				i.Up = b
+			}
+		case "bridge":
+			i.Bridge = &lab.BridgeOptions{}
+			i.Bridge.Pos = d.pos(v)
+			d.fields(v, "bridge options of "+what, &i.Bridge.Src, []string{"stp"}, func(key string, v *yaml.Node) {
+				i.Bridge.STP, _ = d.boolean(v, "stp")
+			})
+		case "macvlan":
+			i.MACVLAN = d.macvlan(v, node, what)
+		case "vxlan":
+			i.VXLAN = d.vxlan(v, what)
+		case "tun", "tap":
+			i.Tun = d.tun(v, key+" options of "+what)
+		}
+	})
+	return i
+}
+
+func (d *decoder) macvlan(v *yaml.Node, node, what string) *lab.MACVLANOptions {
+	m := &lab.MACVLANOptions{Mode: lab.MACVLANBridge}
+	m.Pos = d.pos(v)
+	d.fields(v, "macvlan options of "+what, &m.Src, []string{"parent", "mode", "source-macs"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "parent":
+			s, ok := d.str(v, "macvlan parent")
+			if !ok {
+				return
+			}
+			m.ParentNode, m.Parent = node, s
+			if before, after, found := strings.Cut(s, ":"); found {
+				m.ParentNode, m.Parent = before, after
+			}
+		case "mode":
+			if s, ok := d.oneOf(v, "macvlan mode", lab.MACVLANModes); ok {
+				m.Mode = s
+			}
+		case "source-macs":
+			for _, item := range d.list(v, "source-macs") {
+				if mac, ok := d.mac(item, "source MAC"); ok {
+					m.SourceMACs = append(m.SourceMACs, mac)
+				}
+			}
+		}
+	})
+	return m
+}
+
+func (d *decoder) vxlan(v *yaml.Node, what string) *lab.VXLANOptions {
+	x := &lab.VXLANOptions{Port: lab.DefaultVXLANPort, Learning: true}
+	x.Pos = d.pos(v)
+	d.fields(v, "vxlan options of "+what, &x.Src, []string{"vni", "remote", "group", "local", "dev", "port", "learning", "fdb"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "vni":
+			vni, _ := d.integer(v, "vni", 1, 1<<24-1)
+			x.VNI = uint32(vni)
+		case "remote":
+			x.Remote, _ = d.addr(v, "vxlan remote")
+		case "group":
+			x.Group, _ = d.addr(v, "vxlan group")
+		case "local":
+			x.Local, _ = d.addr(v, "vxlan local")
+		case "dev":
+			x.Dev, _ = d.str(v, "vxlan dev")
+		case "port":
+			if p, ok := d.port(v, "vxlan port"); ok {
+				x.Port = p
+			}
+		case "learning":
+			if b, ok := d.boolean(v, "learning"); ok {
+				x.Learning = b
+			}
+		case "fdb":
+			for _, item := range d.list(v, "fdb") {
+				e := lab.FDBEntry{}
+				e.Pos = d.pos(item)
+				d.fields(item, "fdb entry", &e.Src, []string{"mac", "dst"}, func(key string, v *yaml.Node) {
+					switch key {
+					case "mac":
+						e.MAC, _ = d.mac(v, "fdb mac")
+					case "dst":
+						e.Dst, _ = d.addr(v, "fdb dst")
+					}
+				})
+				x.FDB = append(x.FDB, e)
+			}
+		}
+	})
+	return x
+}
+
+func (d *decoder) tun(v *yaml.Node, what string) *lab.TunOptions {
+	t := &lab.TunOptions{}
+	t.Pos = d.pos(v)
+	d.fields(v, what, &t.Src, []string{"owner", "group"}, func(key string, v *yaml.Node) {
+		id, ok := d.integer(v, key, 0, 1<<32-2)
+		if !ok {
+			return
+		}
+		u := uint32(id)
+		if key == "owner" {
+			t.Owner = &u
+		} else {
+			t.Group = &u
+		}
+	})
+	return t
+}
+
+// link reads a veth pair, written [a:x, b:y] or {endpoints: [a:x, b:y], mtu: N}.
+func (d *decoder) link(v *yaml.Node) *lab.Link {
+	lk := &lab.Link{}
+	lk.Pos = d.pos(v)
+	var ends *yaml.Node
+	switch v.Kind {
+	case yaml.SequenceNode:
+		ends = v
+	case yaml.MappingNode:
+		d.fields(v, "link", &lk.Src, []string{"endpoints", "mtu"}, func(key string, v *yaml.Node) {
+			switch key {
+			case "endpoints":
+				ends = v
+			case "mtu":
+				mtu, _ := d.integer(v, "link mtu", 68, 65535)
+				lk.MTU = int(mtu)
+			}
+		})
+		if ends == nil && !lk.Has("endpoints") {
+			d.diags.Hintf(d.pos(v), "add endpoints: [NODE:IFNAME, NODE:IFNAME]", "link has no endpoints")
+			return nil
+		}
+	default:
+		d.typeErr(v, "a list of two NODE:IFNAME ends or a mapping with endpoints", "link")
+		return nil
+	}
+	if ends == nil {
+		return nil
+	}
+	items := d.list(ends, "link endpoints")
+	if ends.Kind != yaml.SequenceNode {
+		return nil
+	}
+	if len(items) != 2 {
+		d.diags.Hintf(d.pos(ends), "a veth pair has exactly two ends: [NODE:IFNAME, NODE:IFNAME]", "link has %d ends", len(items))
+		return nil
+	}
+	for j, item := range items {
+		s, ok := d.str(item, "link end")
+		if !ok {
+			return nil
+		}
+		node, ifname, found := strings.Cut(s, ":")
+		if !found || node == "" || ifname == "" {
+			d.diags.Hintf(d.pos(item), "write NODE:IFNAME, like host:veth1", "link end %q is not NODE:IFNAME", clip(s))
+			return nil
+		}
+		lk.Ends[j] = lab.LinkEnd{Pos: d.pos(item), Node: node, IfName: ifname}
+	}
+	return lk
+}
+
+func (d *decoder) route(v *yaml.Node, nodeWhat string) *lab.Route {
+	r := &lab.Route{}
+	r.Pos = d.pos(v)
+	isDefault := false
+	ok := d.fields(v, "route of "+nodeWhat, &r.Src, []string{"to", "via", "dev", "metric"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "to":
+			s, isStr := d.str(v, "route to")
+			switch {
+			case !isStr:
+			case s == "default":
+				isDefault = true // the family comes from via, below
+			default:
+				r.To, _ = d.network(v, "route to")
+			}
+		case "via":
+			r.Via, _ = d.addr(v, "route via")
+		case "dev":
+			r.Dev, _ = d.str(v, "route dev")
+		case "metric":
+			m, _ := d.integer(v, "route metric", 0, 1<<32-1)
+			r.Metric = uint32(m)
+		}
+	})
+	if !ok {
+		return nil
+	}
+	if isDefault {
+		// "default": IPv6 when the gateway is IPv6, IPv4 otherwise.
+		if r.Via.Is6() {
+			r.To = netipPrefixZero6
+		} else {
+			r.To = netipPrefixZero4
+		}
+	}
+	return r
+}
+
+func (d *decoder) match(key string, v *yaml.Node, m *lab.Match) {
+	switch key {
+	case "source":
+		m.Source, _ = d.network(v, "source")
+	case "destination":
+		m.Destination, _ = d.network(v, "destination")
+	case "in":
+		m.In, _ = d.str(v, "in")
+	case "out":
+		m.Out, _ = d.str(v, "out")
+	case "proto":
+		m.Proto, _ = d.oneOf(v, "proto", []string{"tcp", "udp", "icmp"})
+	case "dport":
+		m.DPort, _ = d.port(v, "dport")
+	case "state":
+		for _, item := range d.list(v, "state") {
+			if s, ok := d.oneOf(item, "conntrack state", lab.ConnStates); ok {
+				m.State = append(m.State, s)
+			}
+		}
+	}
+}
+
+var matchFields = []string{"source", "destination", "in", "out", "proto", "dport"}
+
+func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
+	r := &lab.NATRule{}
+	r.Pos = d.pos(v)
+	var to *yaml.Node
+	ok := d.fields(v, "nat rule of "+nodeWhat, &r.Src, append([]string{"action", "to"}, matchFields...), func(key string, v *yaml.Node) {
+		switch key {
+		case "action":
+			r.Action, _ = d.oneOf(v, "nat action", lab.NATActions)
+		case "to":
+			to = v
+		default:
+			d.match(key, v, &r.Match)
+		}
+	})
+	if !ok {
+		return nil
+	}
+	if to != nil {
+		d.natTarget(to, r)
+	}
+	return r
+}
+
+// natTarget reads a NAT rule's to: IP or IP:PORT ([IPv6]:PORT) for snat and
+// dnat, PORT for redirect.
+func (d *decoder) natTarget(v *yaml.Node, r *lab.NATRule) {
+	switch r.Action {
+	case lab.NATRedirect:
+		r.ToPort, _ = d.port(v, "redirect port")
+	case lab.NATSNAT, lab.NATDNAT:
+		s, ok := d.str(v, "nat to")
+		if !ok {
+			return
+		}
+		if a, err := parseAddr(s); err == nil {
+			r.ToAddr = a
+			return
+		}
+		ap, err := parseAddrPort(s)
+		if err != nil || ap.Port() == 0 {
+			d.diags.Hintf(d.pos(v), "write IP or IP:PORT, like 192.168.31.10 or 192.168.31.10:80 ([2001:db8::1]:80 for IPv6)", "nat to %q is not a valid address", clip(s))
+			return
+		}
+		r.ToAddr, r.ToPort = ap.Addr().Unmap(), ap.Port()
+	case lab.NATMasquerade:
+		// Reported by validate: masquerade picks its own address.
+	}
+}
+
+func (d *decoder) firewall(v *yaml.Node, nodeWhat string) *lab.Firewall {
+	f := &lab.Firewall{}
+	f.Pos = d.pos(v)
+	d.fields(v, "firewall of "+nodeWhat, &f.Src, lab.FilterHooks, func(hook string, v *yaml.Node) {
+		c := &lab.Chain{Hook: hook, Policy: lab.FilterAccept}
+		c.Pos = d.pos(v)
+		what := fmt.Sprintf("%s chain of %s", hook, nodeWhat)
+		d.fields(v, what, &c.Src, []string{"policy", "rules"}, func(key string, v *yaml.Node) {
+			switch key {
+			case "policy":
+				if s, ok := d.oneOf(v, "policy", []string{lab.FilterAccept, lab.FilterDrop}); ok {
+					c.Policy = s
+				}
+			case "rules":
+				for _, item := range d.list(v, "rules of "+what) {
+					r := &lab.FilterRule{}
+					r.Pos = d.pos(item)
+					ok := d.fields(item, "rule of "+what, &r.Src, append([]string{"action", "state", "prefix"}, matchFields...), func(key string, v *yaml.Node) {
+						switch key {
+						case "action":
+							r.Action, _ = d.oneOf(v, "firewall action", lab.FilterActions)
+						case "prefix":
+							r.Prefix, _ = d.str(v, "log prefix")
+						default:
+							d.match(key, v, &r.Match)
+						}
+					})
+					if ok {
+						c.Rules = append(c.Rules, r)
+					}
+				}
+			}
+		})
+		f.Chains = append(f.Chains, c)
+	})
+	return f
+}
+
+func (d *decoder) check(v *yaml.Node) *lab.Check {
+	c := &lab.Check{}
+	c.Pos = d.pos(v)
+	ok := d.fields(v, "check", &c.Src, []string{"from", "ping", "to", "address", "proto", "port", "expect", "seen-source", "timeout"}, func(key string, v *yaml.Node) {
+		switch key {
+		case "from":
+			c.From, _ = d.str(v, "check from")
+		case "ping":
+			c.Ping, _ = d.addr(v, "ping")
+		case "to":
+			c.To, _ = d.str(v, "check to")
+		case "address":
+			c.Address, _ = d.addr(v, "check address")
+		case "proto":
+			c.Proto, _ = d.oneOf(v, "check proto", []string{"icmp", "tcp", "udp"})
+		case "port":
+			c.Port, _ = d.port(v, "check port")
+		case "expect":
+			c.Expect, _ = d.oneOf(v, "expect", []string{lab.ExpectOK, lab.ExpectFail})
+		case "seen-source":
+			c.SeenSource, _ = d.addr(v, "seen-source")
+		case "timeout":
+			c.Timeout, _ = d.duration(v, "timeout")
+		}
+	})
+	if !ok {
+		return nil
+	}
+	return c
+}

@@ -1,0 +1,45 @@
+package labfile
+
+// nearest returns the candidate closest to s by edit distance, if it is
+// close enough to be a likely typo; otherwise "".
+func nearest(s string, candidates []string) string {
+	best, bestDist := "", len(s)/3+1
+	if bestDist > 3 {
+		bestDist = 3
+	}
+	for _, c := range candidates {
+		if d := editDistance(s, c); d <= bestDist && (best == "" || d < editDistance(s, best)) {
+			best = c
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, counting an
+// adjacent swap as one edit (the commonest typo).
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64 // a name this long is no typo of a field name
+	}
+	prev2 := make([]int, len(b)+1)
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(b)]
+}

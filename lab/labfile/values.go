@@ -1,0 +1,58 @@
+package labfile
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	netipPrefixZero4 = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+	netipPrefixZero6 = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+)
+
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, err
+	}
+	if a.Zone() != "" {
+		return netip.Addr{}, fmt.Errorf("zone not allowed")
+	}
+	return a.Unmap(), nil
+}
+
+func parseAddrPort(s string) (netip.AddrPort, error) {
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil {
+		return ap, err
+	}
+	if ap.Addr().Zone() != "" {
+		return netip.AddrPort{}, fmt.Errorf("zone not allowed")
+	}
+	return ap, nil
+}
+
+// maxTimeout bounds a check's timeout: a check is a quick probe, and a
+// grader should never hang on a typo like 1h.
+const maxTimeout = time.Minute
+
+// duration reads a Go-style duration such as 500ms or 2s.
+func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	s, ok := d.str(n, what)
+	if !ok {
+		return 0, false
+	}
+	t, err := time.ParseDuration(s)
+	if err != nil {
+		d.diags.Hintf(d.pos(n), "write a duration like 500ms or 2s", "%s %q is not a duration", what, clip(s))
+		return 0, false
+	}
+	if t <= 0 || t > maxTimeout {
+		d.diags.Errorf(d.pos(n), "%s %s is out of range: use more than 0s and at most %s", what, t, maxTimeout)
+		return 0, false
+	}
+	return t, true
+}

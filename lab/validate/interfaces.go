@@ -1,0 +1,94 @@
+package validate
+
+import (
+	"fmt"
+	"strings"
+
+	"netlab/lab"
+)
+
+// optionKeys are the kind-specific option blocks, each allowed only on
+// an interface of the kind of the same name.
+var optionKeys = []lab.Kind{lab.KindBridge, lab.KindMACVLAN, lab.KindVXLAN, lab.KindTun, lab.KindTap}
+
+func kindList() string {
+	names := make([]string, 0, len(lab.Kinds))
+	for _, k := range lab.Kinds {
+		names = append(names, string(k))
+	}
+	return strings.Join(names, ", ")
+}
+
+func (v *validator) interfaces() {
+	for _, n := range v.lab.Nodes {
+		for _, i := range n.Interfaces {
+			v.iface(n, i)
+		}
+	}
+}
+
+func (v *validator) iface(n *lab.Node, i *lab.Interface) {
+	inLink := v.lab.LinkOf(n.Name, i.Name) != nil
+	if i.Name == "lo" {
+		for _, f := range []string{"kind", "master", "mac"} {
+			if i.Has(f) {
+				v.diags.Hintf(i.At(f), "lo is the node's loopback: list only addresses, mtu or up for it", "interface \"lo\" cannot have %s", f)
+			}
+		}
+		if inLink {
+			v.diags.Hintf(i.Pos, "use another name for the link end", "interface \"lo\" of node %q cannot be a link end", n.Name)
+		}
+		return
+	}
+	if i.Kind == "" && !i.Has("kind") && !inLink {
+		v.diags.Hintf(i.Pos, "add kind: ("+kindList()+") or a link that names "+i.Ref(),
+			"interface %q of node %q has no kind and is in no link", i.Name, n.Name)
+	}
+	if i.Kind == lab.KindVeth && !inLink {
+		v.diags.Hintf(i.At("kind"), fmt.Sprintf("add a link such as [%s, OTHER:IFNAME]", i.Ref()),
+			"veth %q of node %q is in no link, so it has no peer", i.Name, n.Name)
+	}
+	for _, key := range optionKeys {
+		if i.Has(string(key)) && i.Kind != "" && i.Kind != key {
+			v.diags.Hintf(i.At(string(key)), fmt.Sprintf("set kind: %s, or remove the %s block", key, key),
+				"%s options on interface %q, which is a %s", key, i.Name, i.Kind)
+		}
+	}
+	switch i.Kind {
+	case lab.KindMACVLAN:
+		if !i.Has("macvlan") {
+			v.diags.Hintf(i.At("kind"), "add macvlan: {parent: IFNAME or NODE:IFNAME}", "macvlan %q of node %q needs a parent", i.Name, n.Name)
+		}
+	case lab.KindVXLAN:
+		if !i.Has("vxlan") {
+			v.diags.Hintf(i.At("kind"), "add vxlan: {vni: N, remote: IP, dev: IFNAME}", "vxlan %q of node %q needs a vni and a remote or group", i.Name, n.Name)
+		}
+	}
+	v.master(n, i)
+}
+
+func (v *validator) master(n *lab.Node, i *lab.Interface) {
+	if !i.Usable("master") {
+		return
+	}
+	at := i.At("master")
+	if i.Master == i.Name {
+		v.diags.Hintf(at, "name a bridge of the node", "interface %q of node %q cannot be its own master", i.Name, n.Name)
+		return
+	}
+	if i.Kind == lab.KindBridge {
+		v.diags.Hintf(at, "Linux does not enslave a bridge to a bridge: connect them with a veth pair", "bridge %q of node %q cannot have a master", i.Name, n.Name)
+		return
+	}
+	m := n.Interface(i.Master)
+	switch {
+	case m == nil:
+		v.diags.Hintf(at, "declare it with kind: bridge in the same node", "master %q of interface %q is not an interface of node %q", i.Master, i.Name, n.Name)
+	case m.Kind != lab.KindBridge:
+		kind := string(m.Kind)
+		if kind == "" {
+			kind = "interface without a kind"
+		}
+		v.diags.Hintf(at, fmt.Sprintf("give %q kind: bridge, or name a bridge", m.Name), "master %q of interface %q is a %s, not a bridge", i.Master, i.Name, kind)
+	}
+}

@@ -1,0 +1,99 @@
+package validate
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// MaxNameLen bounds lab and node names, so that the namespace name built
+// from them ("nl-" LAB "." NODE) stays short and readable.
+const MaxNameLen = 12
+
+// MaxIfNameLen is the kernel's limit on an interface name (IFNAMSIZ - 1).
+const MaxIfNameLen = 15
+
+// nameProblem says what is wrong with a lab or node name, or "" if nothing.
+// Names are 1 to 12 characters of a-z, 0-9 and '-', starting with a letter,
+// so that no name can carry a path separator, a dot or a NUL into a
+// namespace name or a file path.
+func nameProblem(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case len(name) > MaxNameLen:
+		return fmt.Sprintf("is %d characters, at most %d are allowed", len(name), MaxNameLen)
+	case name[0] < 'a' || name[0] > 'z':
+		return "must start with a lowercase letter"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return fmt.Sprintf("has %q; use only a-z, 0-9 and -", r)
+		}
+	}
+	return ""
+}
+
+// IfNameProblem says what the kernel would refuse in an interface name, or
+// "" if nothing. It mirrors the kernel's dev_valid_name.
+func IfNameProblem(name string) string {
+	switch {
+	case name == "":
+		return "is empty"
+	case len(name) > MaxIfNameLen:
+		return fmt.Sprintf("is %d bytes, Linux allows %d", len(name), MaxIfNameLen)
+	case name == "." || name == "..":
+		return "is not allowed by Linux"
+	}
+	for _, r := range name {
+		switch {
+		case r == '/' || r == ':':
+			return fmt.Sprintf("contains %q, which Linux does not allow", r)
+		case unicode.IsSpace(r) || r == 0:
+			return "contains white space, which Linux does not allow"
+		}
+	}
+	return ""
+}
+
+func (v *validator) names() {
+	l := v.lab
+	switch {
+	case !l.Has("name"):
+		v.diags.Hintf(l.Pos, "add name: followed by a short name such as my-lab", "lab has no name")
+	case l.Usable("name"):
+		if p := nameProblem(l.Name); p != "" {
+			v.diags.Hintf(l.At("name"), "use 1 to 12 characters of a-z, 0-9 and -, starting with a letter", "lab name %q %s", clip(l.Name), p)
+		}
+	}
+	if !l.Has("nodes") {
+		v.diags.Hintf(l.Pos, "add nodes: with at least one node", "lab has no nodes")
+	} else if len(l.Nodes) == 0 && l.Usable("nodes") {
+		v.diags.Hintf(l.At("nodes"), "add at least one node", "lab has no nodes")
+	}
+	for _, n := range l.Nodes {
+		if p := nameProblem(n.Name); p != "" {
+			v.diags.Hintf(n.Pos, "use 1 to 12 characters of a-z, 0-9 and -, starting with a letter", "node name %q %s", clip(n.Name), p)
+		}
+		for _, i := range n.Interfaces {
+			if p := IfNameProblem(i.Name); p != "" {
+				v.diags.Hintf(i.Pos, ifNameHint(p), "interface name %q %s", clip(i.Name), p)
+			}
+		}
+	}
+}
+
+func ifNameHint(problem string) string {
+	if strings.HasPrefix(problem, "is ") && strings.Contains(problem, "bytes") {
+		return "shorten it"
+	}
+	return "rename it"
+}
+
+// clip shortens a user's value for quoting in a message.
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:37] + "..."
+	}
+	return s
+}

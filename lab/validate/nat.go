@@ -1,0 +1,134 @@
+package validate
+
+import (
+	"fmt"
+	"net/netip"
+
+	"netlab/lab"
+)
+
+func (v *validator) nat() {
+	for _, n := range v.lab.Nodes {
+		for _, r := range n.NAT {
+			v.natRule(n, r)
+		}
+	}
+}
+
+func (v *validator) natRule(n *lab.Node, r *lab.NATRule) {
+	if !r.Has("action") {
+		v.diags.Hintf(r.Pos, "add action: masquerade, snat, dnat or redirect", "nat rule of node %q has no action", n.Name)
+		return
+	}
+	switch r.Action {
+	case lab.NATMasquerade:
+		if r.Has("to") {
+			v.diags.Hintf(r.At("to"), "remove to, or use snat to choose the address", "masquerade takes no to: it uses the outgoing interface's address")
+		}
+	case lab.NATSNAT, lab.NATDNAT:
+		if !r.Has("to") {
+			v.diags.Hintf(r.Pos, "add to: IP or IP:PORT", "%s rule of node %q has no to", r.Action, n.Name)
+		}
+	case lab.NATRedirect:
+		if !r.Has("to") {
+			v.diags.Hintf(r.Pos, "add to: PORT, the local port to redirect to", "redirect rule of node %q has no to", n.Name)
+		}
+	}
+	if r.ToPort != 0 && r.Proto != "tcp" && r.Proto != "udp" && r.Usable("to") {
+		v.diags.Hintf(r.At("to"), "add proto: tcp or proto: udp", "%s to a port needs proto tcp or udp", r.Action)
+	}
+	// dnat and redirect run at prerouting and output, before the routing
+	// decision, so the outgoing interface is not known yet.
+	if (r.Action == lab.NATDNAT || r.Action == lab.NATRedirect) && r.Has("out") {
+		v.diags.Hintf(r.At("out"), "match on in instead", "%s runs before routing, where the outgoing interface is not known", r.Action)
+	}
+	v.match(n, &r.Match, r.Src, "nat rule")
+	fam := familyOf(r.Source, r.Destination, r.ToAddr)
+	if fam == mixed {
+		v.diags.Hintf(r.Pos, "use addresses of one family in a rule", "nat rule mixes IPv4 and IPv6 addresses")
+	}
+}
+
+// match checks what is common to NAT and filter rules: ports need a
+// protocol that has them, and interfaces must belong to the node.
+func (v *validator) match(n *lab.Node, m *lab.Match, src lab.Src, what string) {
+	if m.DPort != 0 && m.Proto != "tcp" && m.Proto != "udp" && src.Usable("dport") {
+		v.diags.Hintf(src.At("dport"), "add proto: tcp or proto: udp", "%s matches dport but not a protocol with ports", what)
+	}
+	for _, f := range []struct{ field, name string }{{"in", m.In}, {"out", m.Out}} {
+		if src.Usable(f.field) && f.name != "lo" && n.Interface(f.name) == nil {
+			v.diags.Hintf(src.At(f.field), "name an interface of the node", "%s %s %q is not an interface of node %q", what, f.field, f.name, n.Name)
+		}
+	}
+	if fam := familyOf(m.Source, m.Destination, netip.Addr{}); fam == mixed {
+		v.diags.Hintf(src.Pos, "use addresses of one family in a rule", "%s mixes IPv4 and IPv6 addresses", what)
+	}
+}
+
+type family int
+
+const (
+	anyFamily family = iota
+	ipv4
+	ipv6
+	mixed
+)
+
+func familyOf(src, dst netip.Prefix, to netip.Addr) family {
+	f := anyFamily
+	add := func(is4 bool) {
+		g := ipv6
+		if is4 {
+			g = ipv4
+		}
+		switch f {
+		case anyFamily:
+			f = g
+		case g:
+		default:
+			f = mixed
+		}
+	}
+	if src.IsValid() {
+		add(src.Addr().Is4())
+	}
+	if dst.IsValid() {
+		add(dst.Addr().Is4())
+	}
+	if to.IsValid() {
+		add(to.Is4())
+	}
+	return f
+}
+
+func (v *validator) firewalls() {
+	for _, n := range v.lab.Nodes {
+		if n.Firewall == nil {
+			continue
+		}
+		for _, c := range n.Firewall.Chains {
+			for _, r := range c.Rules {
+				v.filterRule(n, c, r)
+			}
+		}
+	}
+}
+
+func (v *validator) filterRule(n *lab.Node, c *lab.Chain, r *lab.FilterRule) {
+	what := fmt.Sprintf("%s rule", c.Hook)
+	if !r.Has("action") {
+		v.diags.Hintf(r.Pos, "add action: accept, drop, reject, log or count", "%s of node %q has no action", what, n.Name)
+	}
+	if r.Has("prefix") && r.Action != lab.FilterLog {
+		v.diags.Hintf(r.At("prefix"), "set action: log, or remove prefix", "prefix applies only to a log rule")
+	}
+	// input sees packets for this node (no outgoing interface yet), output
+	// sees its own packets (no incoming interface).
+	if c.Hook == "input" && r.Has("out") {
+		v.diags.Hintf(r.At("out"), "match on in, or move the rule to forward", "the input chain has no outgoing interface")
+	}
+	if c.Hook == "output" && r.Has("in") {
+		v.diags.Hintf(r.At("in"), "match on out, or move the rule to forward", "the output chain has no incoming interface")
+	}
+	v.match(n, &r.Match, r.Src, what)
+}

@@ -1,0 +1,81 @@
+package validate
+
+import (
+	"fmt"
+	"net/netip"
+
+	"netlab/lab"
+)
+
+func (v *validator) routes() {
+	for _, n := range v.lab.Nodes {
+		type key struct {
+			to     netip.Prefix
+			metric uint32
+		}
+		seen := make(map[key]int)
+		for _, r := range n.Routes {
+			v.route(n, r)
+			if !r.To.IsValid() {
+				continue
+			}
+			k := key{r.To, r.Metric}
+			if line, dup := seen[k]; dup {
+				v.diags.Hintf(r.At("to"), fmt.Sprintf("the route at line %d has the same destination and metric: remove one or give them different metrics", line),
+					"route to %s is declared twice in node %q", r.To, n.Name)
+				continue
+			}
+			seen[k] = r.Pos.Line
+		}
+	}
+}
+
+func (v *validator) route(n *lab.Node, r *lab.Route) {
+	if !r.Has("to") {
+		v.diags.Hintf(r.Pos, "add to: CIDR or to: default", "route of node %q has no destination", n.Name)
+	}
+	if !r.Has("via") && !r.Has("dev") {
+		v.diags.Hintf(r.Pos, "add via: GATEWAY or dev: IFNAME", "route of node %q needs via or dev", n.Name)
+	}
+	if r.Usable("dev") && n.Interface(r.Dev) == nil && r.Dev != "lo" {
+		v.diags.Hintf(r.At("dev"), "name an interface of the node", "route dev %q is not an interface of node %q", r.Dev, n.Name)
+	}
+	if !r.Via.IsValid() {
+		return
+	}
+	if r.To.IsValid() && r.To.Addr().Is4() != r.Via.Is4() {
+		v.diags.Hintf(r.At("via"), "use a gateway of the same IP family as the destination", "route to %s via %s mixes IPv4 and IPv6", r.To, r.Via)
+		return
+	}
+	if r.Via.Is6() && r.Via.IsLinkLocalUnicast() {
+		if !r.Has("dev") {
+			v.diags.Hintf(r.At("via"), "add dev: the interface the gateway is on", "link-local gateway %s needs dev", r.Via)
+		}
+		return
+	}
+	if !v.reaches(n, r) {
+		where := fmt.Sprintf("node %q", n.Name)
+		if r.Usable("dev") {
+			where = fmt.Sprintf("interface %q of node %q", r.Dev, n.Name)
+		}
+		v.diags.Hintf(r.At("via"), "add an address in the gateway's subnet, or fix the gateway",
+			"route via %s cannot be reached: no address of %s is in its subnet", r.Via, where)
+	}
+}
+
+// reaches reports whether the route's gateway lies in a subnet of one of the
+// node's addresses (of its dev, when it names one), so the kernel can
+// resolve it on a link.
+func (v *validator) reaches(n *lab.Node, r *lab.Route) bool {
+	for _, i := range n.Interfaces {
+		if r.Usable("dev") && i.Name != r.Dev {
+			continue
+		}
+		for _, a := range i.Addresses {
+			if a.Prefix.Masked().Contains(r.Via) && a.Prefix.Addr() != r.Via {
+				return true
+			}
+		}
+	}
+	return false
+}

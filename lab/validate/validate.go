@@ -1,0 +1,38 @@
+// Package validate checks the rules that relate one part of a lab to
+// another: names, references between nodes, interfaces and links,
+// addresses, routes, NAT and firewall rules, and checks. It works on the
+// model alone, never on YAML or the kernel, and reports every problem it
+// finds, each at the position of the value that breaks the rule.
+package validate
+
+import (
+	"netlab/lab"
+	"netlab/lab/diag"
+)
+
+// Lab returns every problem of l, sorted by position. A lab may be partial
+// (loaded from a file with errors): validate then checks what is there and
+// does not repeat what loading already reported.
+func Lab(l *lab.Lab) diag.List {
+	if l == nil {
+		return nil
+	}
+	v := &validator{lab: l}
+	v.names()
+	v.interfaces()
+	v.links()
+	v.devices()
+	v.addresses()
+	v.routes()
+	v.sysctls()
+	v.nat()
+	v.firewalls()
+	v.checks()
+	v.diags.Sort()
+	return v.diags
+}
+
+type validator struct {
+	lab   *lab.Lab
+	diags diag.List
+}

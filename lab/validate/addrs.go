@@ -1,7 +1,6 @@
 package validate
 
 import (
-	"fmt"
 	"net/netip"
 
 	"netlab/lab"

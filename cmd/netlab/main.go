@@ -60,7 +60,11 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	}
 	var f *failure
 	if errors.As(err, &f) {
-		fmt.Fprintf(stderr, "netlab: %s\n", oneLine(f.err.Error()))
+		msg := oneLine(f.err.Error())
+		if hint := hintFor(f.err); hint != "" {
+			msg += " (" + hint + ")"
+		}
+		fmt.Fprintf(stderr, "netlab: %s\n", msg)
 		return exitFailure
 	}
 	msg := err.Error()

@@ -40,6 +40,9 @@ func newRootCmd(e *env) *cobra.Command {
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		newValidateCmd(e),
+		newPlanCmd(e),
+		newUpCmd(e),
+		newDownCmd(e),
 	)
 	return root
 }

@@ -13,11 +13,11 @@ const MaxNameLen = 12
 // MaxIfNameLen is the kernel's limit on an interface name (IFNAMSIZ - 1).
 const MaxIfNameLen = 15
 
-// nameProblem says what is wrong with a lab or node name, or "" if nothing.
+// NameProblem says what is wrong with a lab or node name, or "" if nothing.
 // Names are 1 to 12 characters of a-z, 0-9 and '-', starting with a letter,
 // so that no name can carry a path separator, a dot or a NUL into a
 // namespace name or a file path.
-func nameProblem(name string) string {
+func NameProblem(name string) string {
 	switch {
 	case name == "":
 		return "is empty"
@@ -28,7 +28,7 @@ func nameProblem(name string) string {
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return fmt.Sprintf("has %q; use only a-z, 0-9 and -", r)
+			return fmt.Sprintf("contains %q", r)
 		}
 	}
 	return ""
@@ -62,7 +62,7 @@ func (v *validator) names() {
 	case !l.Has("name"):
 		v.diags.Hintf(l.Pos, "add name: followed by a short name such as my-lab", "lab has no name")
 	case l.Usable("name"):
-		if p := nameProblem(l.Name); p != "" {
+		if p := NameProblem(l.Name); p != "" {
 			v.diags.Hintf(l.At("name"), "use 1 to 12 characters of a-z, 0-9 and -, starting with a letter", "lab name %q %s", clip(l.Name), p)
 		}
 	}
@@ -72,7 +72,7 @@ func (v *validator) names() {
 		v.diags.Hintf(l.At("nodes"), "add at least one node", "lab has no nodes")
 	}
 	for _, n := range l.Nodes {
-		if p := nameProblem(n.Name); p != "" {
+		if p := NameProblem(n.Name); p != "" {
 			v.diags.Hintf(n.Pos, "use 1 to 12 characters of a-z, 0-9 and -, starting with a letter", "node name %q %s", clip(n.Name), p)
 		}
 		for _, i := range n.Interfaces {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab"
+	"netlab/lab/apply"
+	"netlab/lab/diag"
+	"netlab/lab/kernel"
+	"netlab/lab/labfile"
+	"netlab/lab/plan"
+	"netlab/lab/validate"
+)
+
+// requireRoot fails early, with the fix, when netlab cannot change the
+// kernel.
+func requireRoot() error {
+	if os.Geteuid() != 0 {
+		return &failure{err: errors.New("this command changes or reads network namespaces: run as root (sudo netlab ...)")}
+	}
+	return nil
+}
+
+// labFlags are the flags shared by commands that work on a running lab.
+type labFlags struct {
+	labName string
+	wait    time.Duration
+	output  string
+}
+
+func (f *labFlags) addLab(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.labName, "lab", "", "work on the running lab of this name instead of a file")
+}
+
+func (f *labFlags) addWait(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&f.wait, "wait", -1, "how long to wait for another netlab command on the same lab (default: no limit)")
+}
+
+func (f *labFlags) addOutput(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+}
+
+// loadValid loads the lab of args and fails with its diagnostics when it
+// is not valid, or asks for what netlab cannot build yet.
+func loadValid(e *env, args []string) (*lab.Lab, error) {
+	l, diags := loadLab(args)
+	if l != nil && !diags.HasErrors() {
+		diags.Append(plan.Unsupported(l)...)
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		_ = diags.WriteText(e.stderr)
+		return nil, &exitCode{exitFailure}
+	}
+	_ = diags.WriteText(e.stderr) // warnings
+	return l, nil
+}
+
+// labNameOnly finds the lab's name for commands that need nothing else
+// (down, status): from --lab, or from the file's name: field, which is
+// read even if the rest of the file has since become invalid.
+func labNameOnly(args []string, flagName string) (string, error) {
+	if flagName != "" {
+		if len(args) > 0 {
+			return "", usagef("give a lab file or --lab, not both")
+		}
+		return flagName, nil
+	}
+	var l *lab.Lab
+	var diags diag.List
+	if len(args) == 0 {
+		l, diags = loadLab(nil)
+	} else {
+		l, diags = labfile.Load(args[0], displayPath(args[0]))
+	}
+	if l == nil || l.Name == "" {
+		if err := diags.Err(); err != nil {
+			return "", &failure{err: fmt.Errorf("cannot tell the lab's name: %w", err)}
+		}
+		return "", &failure{err: errors.New("the lab file has no name")}
+	}
+	if p := validate.NameProblem(l.Name); p != "" {
+		return "", &failure{err: fmt.Errorf("%s: lab name %q %s", l.At("name"), l.Name, p)}
+	}
+	return l.Name, nil
+}
+
+// withLock runs fn while holding the lab's lock, telling the user when it
+// has to wait for another netlab.
+func withLock(ctx context.Context, e *env, labName string, wait time.Duration, fn func() error) error {
+	lk, err := apply.Acquire(ctx, labName, wait, func() {
+		fmt.Fprintf(e.stderr, "netlab: waiting for another netlab command on lab %q to finish...\n", labName)
+	})
+	if err != nil {
+		if errors.Is(err, apply.ErrLocked) {
+			return fmt.Errorf("lab %q: %w (gave up after --wait %s)", labName, err, wait)
+		}
+		return err
+	}
+	defer lk.Release()
+	return fn()
+}
+
+// signalContext ends on Ctrl-C or SIGTERM, so that a long up stops between
+// two changes rather than in the middle of one.
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func newKernel() kernel.Kernel { return kernel.NewLinux() }
+
+// isTerminal reports whether w is a terminal, for progress output.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

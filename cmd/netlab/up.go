@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab"
+	"netlab/lab/apply"
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/state"
+)
+
+// planFor reads the kernel and diffs it against the lab.
+func planFor(ctx context.Context, k kernel.Kernel, l *lab.Lab, prune bool) (*state.State, *plan.Plan, error) {
+	desired := plan.Desired(l)
+	observed, err := k.Observe(ctx, l.Name, desired)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the kernel: %w", err)
+	}
+	p := plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: apply.LoadRecord(l.Name)})
+	return desired, p, nil
+}
+
+// warnNotApplied says which declared parts this version does not build.
+func warnNotApplied(e *env, l *lab.Lab) {
+	for _, n := range l.Nodes {
+		if len(n.NAT) > 0 || n.Firewall != nil {
+			fmt.Fprintf(e.stderr, "netlab: warning: node %s: nat and firewall rules are not applied by this version of netlab\n", n.Name)
+		}
+	}
+}
+
+func newPlanCmd(e *env) *cobra.Command {
+	var f labFlags
+	var prune, detailed bool
+	cmd := &cobra.Command{
+		Use:   "plan [FILE]",
+		Short: "Show what up would change, without changing anything",
+		Long: `plan reads the live kernel state, diffs it against the lab file and prints
+what up would do, grouped by node, one object a line with its equivalent ip
+command: + create, ~ change (old -> new), -/+ replace, - delete. Objects
+changed outside netlab since the last up (drift) are listed first. Objects in
+the lab's namespaces that the file does not declare are listed as unmanaged;
+up --prune removes them.`,
+		Example: `  netlab plan lab.yaml
+  netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
+  netlab plan -o json lab.yaml`,
+		Args: maxArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			l, err := loadValid(e, args)
+			if err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			k := newKernel()
+			defer k.Close()
+			_, p, err := planFor(cmd.Context(), k, l, prune)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				writeJSON(e, planJSON(p))
+			} else {
+				p.WriteText(e.stdout)
+			}
+			if detailed && (!p.Empty() || len(p.Conflicts) > 0) {
+				return &exitCode{exitChanges}
+			}
+			return nil
+		}),
+	}
+	f.addOutput(cmd)
+	cmd.Flags().BoolVar(&prune, "prune", false, "also plan to remove objects the file does not declare")
+	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan is not empty, 0 when it is")
+	return cmd
+}
+
+func newUpCmd(e *env) *cobra.Command {
+	var f labFlags
+	var prune bool
+	cmd := &cobra.Command{
+		Use:   "up [FILE]",
+		Short: "Create the lab, or bring a running lab in line with its file",
+		Long: `up reads the live kernel state, diffs it against the lab file and applies only
+the difference: it creates what is missing, changes what differs, repairs
+what was changed by hand, and removes what the file no longer declares. It
+then reads the kernel again and succeeds only when nothing differs. A second
+up of the same file changes nothing. With no FILE it brings up the built-in
+default lab. If up is interrupted, running up again finishes it, and down
+removes whatever it had made.`,
+		Example: `  sudo netlab up                 # the built-in default lab
+  sudo netlab up lab.yaml
+  sudo netlab up --prune lab.yaml  # also remove what the file does not declare`,
+		Args: maxArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			l, err := loadValid(e, args)
+			if err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			warnNotApplied(e, l)
+			ctx, cancel := signalContext()
+			defer cancel()
+			return withLock(ctx, e, l.Name, f.wait, func() error {
+				return runUp(ctx, e, l, prune, f.output)
+			})
+		}),
+	}
+	f.addOutput(cmd)
+	f.addWait(cmd)
+	cmd.Flags().BoolVar(&prune, "prune", false, "also remove objects in the lab's namespaces that the file does not declare")
+	return cmd
+}
+
+func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) error {
+	start := time.Now()
+	k := newKernel()
+	defer k.Close()
+	desired, p, err := planFor(ctx, k, l, prune)
+	if err != nil {
+		return err
+	}
+	if p.Empty() && len(p.Conflicts) == 0 {
+		if output == "json" {
+			writeJSON(e, upJSON{Lab: l.Name, Changed: 0, Unmanaged: len(p.Unmanaged)})
+		} else {
+			fmt.Fprintln(e.stdout, p.Summary())
+		}
+		return apply.SaveRecord(desired)
+	}
+	opts := apply.Options{}
+	progress := output != "json" && isTerminal(e.stderr)
+	if progress {
+		opts.Progress = func(i, total int, c *plan.Change) {
+			fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] %s", i, total, c.Line())
+		}
+	}
+	res, err := apply.Apply(ctx, k, p, opts)
+	if progress {
+		fmt.Fprint(e.stderr, "\r\033[K")
+	}
+	if err != nil {
+		return fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
+	}
+	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
+		return err
+	}
+	if err := apply.SaveRecord(desired); err != nil {
+		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", err)
+	}
+	if output == "json" {
+		writeJSON(e, upJSON{Lab: l.Name, Changed: res.Applied, Unmanaged: len(p.Unmanaged), Seconds: time.Since(start).Seconds()})
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "Lab %s is up: %d change(s) applied in %.2fs, and the kernel matches the file.\n", l.Name, res.Applied, time.Since(start).Seconds())
+	return nil
+}
+
+type upJSON struct {
+	Lab       string  `json:"lab"`
+	Changed   int     `json:"changed"`
+	Unmanaged int     `json:"unmanaged"`
+	Seconds   float64 `json:"seconds,omitempty"`
+}
+
+// changeJSON is one change of a plan, for scripts.
+type changeJSON struct {
+	Action    string   `json:"action"`
+	Node      string   `json:"node"`
+	Object    string   `json:"object"`
+	Name      string   `json:"name"`
+	Text      string   `json:"text"`
+	Drift     bool     `json:"drift,omitempty"`
+	Unmanaged bool     `json:"unmanaged,omitempty"`
+	Reason    string   `json:"reason,omitempty"`
+	Commands  []string `json:"commands"`
+}
+
+type planOut struct {
+	Lab       string       `json:"lab"`
+	Changes   []changeJSON `json:"changes"`
+	Unmanaged []changeJSON `json:"unmanaged"`
+	Conflicts []string     `json:"conflicts"`
+	Summary   string       `json:"summary"`
+}
+
+func planJSON(p *plan.Plan) planOut {
+	out := planOut{Lab: p.Lab, Changes: []changeJSON{}, Unmanaged: []changeJSON{}, Conflicts: []string{}, Summary: p.Summary()}
+	conv := func(c *plan.Change) changeJSON {
+		return changeJSON{Action: c.Action.String(), Node: c.Node, Object: string(c.Object), Name: c.Name, Text: c.Describe(),
+			Drift: c.Drift, Unmanaged: c.Unmanaged, Reason: c.Reason, Commands: c.Cmds()}
+	}
+	for _, c := range p.Changes {
+		out.Changes = append(out.Changes, conv(c))
+	}
+	for _, c := range p.Unmanaged {
+		out.Unmanaged = append(out.Unmanaged, conv(c))
+	}
+	for _, c := range p.Conflicts {
+		out.Conflicts = append(out.Conflicts, c.Error())
+	}
+	return out
+}
+
+func writeJSON(e *env, v any) {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}

@@ -1,0 +1,27 @@
+# Convenience recipes; CI and the README never need just.
+
+default: test
+
+# every test layer; the kernel tests run when you are root
+test:
+    go test ./...
+
+# build the binary into ./bin
+build:
+    go build -o bin/netlab ./cmd/netlab
+
+# gofmt, go vet and staticcheck
+lint:
+    test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)
+    go vet ./...
+    go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+# fuzz the lab file loader (default 10 minutes)
+fuzz time="10m":
+    go test ./lab/labfile -run '^$' -fuzz FuzzParse -fuzztime {{time}} -parallel 1
+
+# regenerate golden files, then show what changed
+update:
+    go test ./... -args -update || true
+    NETLAB_UPDATE=1 go test ./cmd/netlab/ || true
+    git diff --stat -- '*testdata*'

@@ -1,0 +1,159 @@
+// Package apply carries out a plan through a kernel.Kernel, one change at
+// a time in plan order, then reads the kernel again to prove the result.
+// Every change is idempotent, so a run that stopped half-way (killed,
+// refused by the kernel) is finished by the next up, or undone by down.
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/state"
+)
+
+// Options change how Apply runs.
+type Options struct {
+	// Progress, if set, is called before each change with its 1-based
+	// number and the total.
+	Progress func(i, total int, c *plan.Change)
+}
+
+// Result is what an apply did.
+type Result struct {
+	Applied int // changes carried out
+}
+
+// Apply carries out p's changes in order. It stops at the first error and
+// returns it with the change that failed; what was done stays done, and the
+// next up or down finishes from there.
+func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*Result, error) {
+	res := &Result{}
+	if len(p.Conflicts) > 0 {
+		errs := make([]error, len(p.Conflicts))
+		for i, c := range p.Conflicts {
+			errs[i] = c
+		}
+		return res, errors.Join(errs...)
+	}
+	for i, c := range p.Changes {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(i+1, len(p.Changes), c)
+		}
+		if err := One(ctx, k, p.Lab, c); err != nil {
+			return res, &ChangeError{Change: c, Err: err}
+		}
+		res.Applied++
+	}
+	return res, nil
+}
+
+// ChangeError is a change the kernel refused.
+type ChangeError struct {
+	Change *plan.Change
+	Err    error
+}
+
+func (e *ChangeError) Error() string {
+	return fmt.Sprintf("node %s: %s %s: %v", e.Change.Node, e.Change.Action, e.Change.Describe(), e.Err)
+}
+
+func (e *ChangeError) Unwrap() error { return e.Err }
+
+// One carries out a single change.
+func One(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change) error {
+	switch c.Object {
+	case plan.NetNS:
+		if c.Action == plan.Delete {
+			return k.NetNSDel(ctx, c.NetNS)
+		}
+		return k.NetNSAdd(ctx, lab, c.Node)
+	case plan.Link:
+		switch c.Action {
+		case plan.Create:
+			return k.LinkAdd(ctx, c.NetNS, c.Link, c.PeerNS, c.PeerLink)
+		case plan.Update:
+			names := make([]string, len(c.Attrs))
+			for i, a := range c.Attrs {
+				names[i] = a.Name
+			}
+			return k.LinkSet(ctx, c.NetNS, c.Link, names)
+		default:
+			return k.LinkDel(ctx, c.NetNS, c.Name)
+		}
+	case plan.Addr:
+		if c.Action == plan.Delete {
+			return k.AddrDel(ctx, c.NetNS, c.LinkName, c.Prefix)
+		}
+		return k.AddrAdd(ctx, c.NetNS, c.LinkName, c.Prefix)
+	case plan.Route:
+		if c.Action == plan.Delete {
+			return k.RouteDel(ctx, c.NetNS, c.OldRoute)
+		}
+		return k.RouteReplace(ctx, c.NetNS, c.Route)
+	case plan.Sysctl:
+		return k.SysctlSet(ctx, c.NetNS, c.Name, c.Value)
+	}
+	return fmt.Errorf("unknown object %q", c.Object)
+}
+
+// Verify reads the kernel again and diffs it against desired: the lab is
+// up only when nothing is left to do. The error names each object and
+// attribute that still differs.
+func Verify(ctx context.Context, k kernel.Kernel, desired *state.State, opts plan.Options) error {
+	observed, err := k.Observe(ctx, desired.Lab, desired)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	opts.LastApplied = nil
+	p := plan.Diff(desired, observed, opts)
+	if p.Empty() && len(p.Conflicts) == 0 {
+		return nil
+	}
+	var lines []string
+	for _, c := range p.Changes {
+		if c.Action == plan.Create && c.Replacing() {
+			continue
+		}
+		lines = append(lines, fmt.Sprintf("node %s: %s %s", c.Node, c.Action.Symbol(), c.Describe()))
+	}
+	for _, c := range p.Conflicts {
+		lines = append(lines, c.Error())
+	}
+	return fmt.Errorf("verify: the kernel still differs from the lab after up: %s", strings.Join(lines, "; "))
+}
+
+// Down deletes every namespace of the lab that carries netlab's marker,
+// found in the kernel, not in a file: it works after the file changed or
+// was lost, and after a half-finished up. Namespaces of the lab's name
+// without the marker are left alone. Independent deletes all run; their
+// errors are joined.
+func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, total int, netns string)) (deleted []string, err error) {
+	observed, err := k.Observe(ctx, lab, nil)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	names := observed.NodeNames()
+	for i, name := range names {
+		n := observed.Nodes[name]
+		if n.Foreign {
+			continue
+		}
+		if progress != nil {
+			progress(i+1, len(names), n.NetNS)
+		}
+		if err := k.NetNSDel(ctx, n.NetNS); err != nil {
+			errs = append(errs, fmt.Errorf("node %s: %w", name, err))
+			continue
+		}
+		deleted = append(deleted, n.NetNS)
+	}
+	return deleted, errors.Join(errs...)
+}

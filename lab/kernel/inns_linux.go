@@ -1,0 +1,40 @@
+package kernel
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/vishvananda/netns"
+)
+
+// InNetNS runs fn on an OS thread that is inside the namespace at fd, and
+// returns its error. The thread is locked for the duration and switched
+// back afterwards; if switching back fails the thread is never unlocked,
+// so the runtime ends it rather than reuse it in the wrong namespace. fn
+// must not start goroutines that expect the namespace.
+func InNetNS(fd netns.NsHandle, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("get current namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(fd); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("enter namespace: %w", err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- fmt.Errorf("leave namespace: %w", err) // thread stays locked and dies
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}

@@ -1,0 +1,103 @@
+// Package kernel is the only code in netlab that talks to the kernel:
+// network namespaces, links, addresses, routes and sysctls, through
+// netlink. Nothing else may import netlink, netns or x/sys/unix; the rest
+// of netlab sees the kernel only through the Kernel interface, which the
+// fake in kerneltest also implements.
+package kernel
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+// Kernel reads and changes the kernel objects of labs. Every write is
+// idempotent where the kernel allows it: a delete of something already
+// gone succeeds.
+type Kernel interface {
+	// Observe reads every namespace of the lab (those named LAB.NODE),
+	// their links, addresses and routes, and the sysctls that want
+	// declares. A namespace with the lab's name but without netlab's
+	// marker is returned with Foreign set and nothing else read.
+	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
+	// Labs lists the labs that have at least one marked namespace.
+	Labs(ctx context.Context) ([]LabInfo, error)
+
+	// NetNSAdd creates the namespace of a node, marks it and sets lo up.
+	// Equivalent to: ip netns add LAB.NODE; ip -n LAB.NODE link set lo alias netlab:LAB:NODE up
+	NetNSAdd(ctx context.Context, lab, node string) error
+	// NetNSDel deletes a namespace, which takes every object in it along.
+	// Equivalent to: ip netns del NETNS
+	NetNSDel(ctx context.Context, netns string) error
+
+	// LinkAdd creates a link with its attributes and marker; for a veth,
+	// peer is the other end, created directly in peerNS.
+	// Equivalent to: ip -n NETNS link add NAME type KIND [peer name PEER netns PEERNS]
+	LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS string, peer *state.Link) error
+	// LinkDel deletes a link (a veth takes its peer along).
+	// Equivalent to: ip -n NETNS link del NAME
+	LinkDel(ctx context.Context, netns, name string) error
+	// LinkSet changes the named attributes (master, mtu, mac, up, alias)
+	// of a link to the values in l.
+	// Equivalent to: ip -n NETNS link set NAME [master M|nomaster] [mtu N] [address MAC] [up|down]
+	LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error
+
+	// AddrAdd adds an address to a link (IPv6 without duplicate address
+	// detection, so it is usable at once).
+	// Equivalent to: ip -n NETNS addr add PREFIX dev LINK [nodad]
+	AddrAdd(ctx context.Context, netns, link string, p netip.Prefix) error
+	// AddrDel removes an address from a link.
+	// Equivalent to: ip -n NETNS addr del PREFIX dev LINK
+	AddrDel(ctx context.Context, netns, link string, p netip.Prefix) error
+
+	// RouteReplace adds or replaces a route of the main table, marked with
+	// state.RouteProtocol.
+	// Equivalent to: ip -n NETNS route replace TO [via GW] [dev DEV] [metric N] proto 78
+	RouteReplace(ctx context.Context, netns string, r state.Route) error
+	// RouteDel deletes a route of the main table.
+	// Equivalent to: ip -n NETNS route del TO [via GW] [metric N]
+	RouteDel(ctx context.Context, netns string, r state.Route) error
+
+	// SysctlSet writes a net.* sysctl inside the namespace.
+	// Equivalent to: ip netns exec NETNS sysctl -w KEY=VALUE
+	SysctlSet(ctx context.Context, netns, key, value string) error
+
+	// Close releases every handle and namespace file the kernel holds.
+	Close() error
+}
+
+// LabInfo is a lab found in the kernel.
+type LabInfo struct {
+	Name  string   `json:"name"`
+	Nodes []string `json:"nodes"`
+}
+
+// IsNotFound reports whether err means the object does not exist.
+func IsNotFound(err error) bool {
+	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ESRCH) ||
+		errors.Is(err, unix.EADDRNOTAVAIL)
+}
+
+// IsExist reports whether err means the object exists already.
+func IsExist(err error) bool { return errors.Is(err, unix.EEXIST) }
+
+// IsPerm reports whether err means netlab lacks the privilege.
+func IsPerm(err error) bool { return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) }
+
+// ForeignError is a namespace or link in the way that netlab did not
+// create; netlab leaves it alone.
+type ForeignError struct {
+	NetNS string
+	Name  string
+}
+
+func (e *ForeignError) Error() string {
+	if e.Name == "" {
+		return "namespace " + e.NetNS + " exists and is not managed by netlab"
+	}
+	return "link " + e.Name + " in namespace " + e.NetNS + " exists and is not managed by netlab"
+}

@@ -1,0 +1,127 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// NetNSDir is where named namespaces are bind-mounted, as iproute2 keeps
+// them, so that `ip netns` and netlab see the same namespaces.
+const NetNSDir = "/run/netns"
+
+var netnsDirOnce sync.Once
+
+// prepareNetNSDir makes NetNSDir a shared mount point, as iproute2 does
+// before its first namespace, so that namespace mounts propagate to other
+// mount namespaces (ip netns exec makes one per command).
+func prepareNetNSDir() error {
+	var err error
+	netnsDirOnce.Do(func() {
+		if err = os.MkdirAll(NetNSDir, 0o755); err != nil {
+			return
+		}
+		if unix.Mount("", NetNSDir, "none", unix.MS_SHARED|unix.MS_REC, "") == nil {
+			return
+		}
+		// Not a mount point yet: bind it onto itself, then share it.
+		if err = unix.Mount(NetNSDir, NetNSDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			err = fmt.Errorf("bind %s: %w", NetNSDir, err)
+			return
+		}
+		if err = unix.Mount("", NetNSDir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+			err = fmt.Errorf("share %s: %w", NetNSDir, err)
+		}
+	})
+	return err
+}
+
+// netnsPath returns the bind-mount path of a namespace name. Callers pass
+// only names built by state.NetNSName from validated names, which cannot
+// hold a path separator; the check is a second line of defence.
+func netnsPath(name string) (string, error) {
+	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
+		return "", fmt.Errorf("invalid namespace name %q", name)
+	}
+	return filepath.Join(NetNSDir, name), nil
+}
+
+// createNetNS creates a new network namespace and bind-mounts it at
+// NetNSDir/name. The namespace is made by a dedicated, locked OS thread
+// that unshares into it and is then thrown away (its goroutine exits
+// without unlocking, so the runtime ends the thread): no thread that
+// serves other goroutines ever changes namespace.
+func createNetNS(name string) error {
+	if err := prepareNetNSDir(); err != nil {
+		return err
+	}
+	path, err := netnsPath(name)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s: %w", path, unix.EEXIST)
+		}
+		return err
+	}
+	f.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// No UnlockOSThread: this thread ends in the new namespace.
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("unshare: %w", err)
+			return
+		}
+		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
+			errc <- fmt.Errorf("bind %s: %w", path, err)
+			return
+		}
+		errc <- nil
+	}()
+	if err := <-errc; err != nil {
+		os.Remove(path)
+		return err
+	}
+	return nil
+}
+
+// deleteNetNS unmounts and removes a named namespace. The kernel frees the
+// namespace, and every link in it, once nothing holds it any more.
+func deleteNetNS(name string) error {
+	path, err := netnsPath(name)
+	if err != nil {
+		return err
+	}
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmount %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// listNetNS returns the names in NetNSDir.
+func listNetNS() ([]string, error) {
+	entries, err := os.ReadDir(NetNSDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}

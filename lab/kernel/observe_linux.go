@@ -1,0 +1,248 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+// dumpRetries bounds how often a dump the kernel marked as interrupted
+// (the object list changed while it was read) is read again. A partial
+// dump is never diffed: after the last retry, Observe fails.
+const dumpRetries = 10
+
+// observeParallel is how many namespaces are read at once. Reading is
+// dominated by syscalls, so a few goroutines overlap the waits.
+const observeParallel = 8
+
+// Observe reads the lab's namespaces and what is in them.
+func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*state.State, error) {
+	names, err := listNetNS()
+	if err != nil {
+		return nil, fmt.Errorf("list namespaces: %w", err)
+	}
+	var nodes []string
+	for _, name := range names {
+		if l, node, ok := state.SplitNetNSName(name); ok && l == lab {
+			nodes = append(nodes, node)
+		}
+	}
+	s := state.New(lab)
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, observeParallel)
+	)
+	for _, node := range nodes {
+		var keys []string
+		if want != nil && want.Nodes[node] != nil {
+			for key := range want.Nodes[node].Sysctls {
+				keys = append(keys, key)
+			}
+			sort.Strings(keys)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			n, err := k.observeNode(lab, node, keys)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("node %s: %w", node, err))
+				return
+			}
+			if n != nil {
+				s.Nodes[node] = n
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	state.ResolvePeers(s)
+	return s, nil
+}
+
+// retryDump calls dump until the kernel reports a consistent result.
+func retryDump[T any](what string, dump func() (T, error)) (T, error) {
+	var zero T
+	for range dumpRetries {
+		v, err := dump()
+		if errors.Is(err, netlink.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			return zero, fmt.Errorf("%s: %w", what, err)
+		}
+		return v, nil
+	}
+	return zero, fmt.Errorf("%s: dump interrupted %d times in a row: %w", what, dumpRetries, netlink.ErrDumpInterrupted)
+}
+
+// observeNode reads one namespace. It returns nil, nil when the namespace
+// vanished while it was being read.
+func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node, error) {
+	name := state.NetNSName(lab, node)
+	c, err := k.conn(name)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	links, err := retryDump("list links", c.h.LinkList)
+	if err != nil {
+		return nil, err
+	}
+	n := state.NewNode(node, name)
+	byIndex := make(map[int]*state.Link, len(links))
+	marked := false
+	for _, nl := range links {
+		a := nl.Attrs()
+		if a.Name == "lo" && a.Alias == state.NodeMarker(lab, node) {
+			marked = true
+		}
+		l := &state.Link{
+			Name:      a.Name,
+			Kind:      kindOf(nl),
+			MTU:       a.MTU,
+			MAC:       a.HardwareAddr.String(),
+			Up:        a.Flags&net.FlagUp != 0,
+			Alias:     a.Alias,
+			Index:     a.Index,
+			OperState: a.OperState.String(),
+		}
+		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
+			l.Owned = true
+			l.Peer = peer
+		}
+		if l.Kind == "veth" {
+			l.PeerIndex = a.ParentIndex
+		}
+		if st := a.Statistics; st != nil {
+			l.Stats = state.Counters{
+				RxPackets: st.RxPackets, TxPackets: st.TxPackets, RxBytes: st.RxBytes, TxBytes: st.TxBytes,
+				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
+			}
+		}
+		n.Links[l.Name] = l
+		byIndex[a.Index] = l
+	}
+	if !marked {
+		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
+	}
+	for _, nl := range links {
+		if m := nl.Attrs().MasterIndex; m != 0 {
+			if master, ok := byIndex[m]; ok {
+				byIndex[nl.Attrs().Index].Master = master.Name
+			}
+		}
+	}
+	addrs, err := retryDump("list addresses", func() ([]netlink.Addr, error) { return c.h.AddrList(nil, netlink.FAMILY_ALL) })
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range addrs {
+		l, ok := byIndex[a.LinkIndex]
+		if !ok || a.IPNet == nil {
+			continue
+		}
+		if p, ok := prefixOf(a.IPNet); ok {
+			l.Addrs = append(l.Addrs, p)
+		}
+	}
+	for _, l := range n.Links {
+		state.SortAddrs(l.Addrs)
+	}
+	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
+		return nil, err
+	}
+	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// kindOf names a link's kind as the lab file does.
+func kindOf(nl netlink.Link) string {
+	switch t := nl.(type) {
+	case *netlink.Tuntap:
+		if t.Mode == netlink.TUNTAP_MODE_TAP {
+			return "tap"
+		}
+		return "tun"
+	case *netlink.Device:
+		if nl.Attrs().Flags&net.FlagLoopback != 0 {
+			return "loopback"
+		}
+	}
+	return nl.Type()
+}
+
+func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, _ := n.Mask.Size()
+	return netip.PrefixFrom(a.Unmap(), ones), true
+}
+
+// observeRoutes reads the main table's unicast routes, except those the
+// kernel makes itself (connected subnets, IPv6 link-local and router
+// advertisements), which are no one's to manage.
+func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
+	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
+	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
+		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []state.Route
+	for _, r := range routes {
+		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
+			continue
+		}
+		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
+		if r.Dst != nil {
+			p, ok := prefixOf(r.Dst)
+			if !ok {
+				continue
+			}
+			sr.To = p
+		} else if r.Family == unix.AF_INET6 {
+			sr.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		} else {
+			sr.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		}
+		if r.Gw != nil {
+			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
+				sr.Via = gw.Unmap()
+			}
+		}
+		if l, ok := byIndex[r.LinkIndex]; ok {
+			sr.Dev = l.Name
+		}
+		if sr.To.Addr().Is6() && strings.HasPrefix(sr.To.String(), "ff") {
+			continue
+		}
+		out = append(out, sr)
+	}
+	state.SortRoutes(out)
+	return out, nil
+}

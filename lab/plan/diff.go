@@ -1,0 +1,394 @@
+package plan
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+
+	"netlab/lab/state"
+)
+
+// Options change what Diff plans.
+type Options struct {
+	// Prune also deletes objects in the lab's namespaces that the file does
+	// not declare and netlab did not create.
+	Prune bool
+	// LastApplied is the desired state of the last successful up, if known.
+	// It is used only to tell drift (the kernel changed) from edits (the
+	// file changed); nil means nothing is labelled as drift.
+	LastApplied *state.State
+}
+
+// fallbackDevices are created by the kernel in every new namespace when a
+// tunnel module is loaded. They belong to the kernel, cannot be deleted,
+// and are neither the lab's nor unmanaged.
+var fallbackDevices = map[string]bool{
+	"tunl0": true, "sit0": true, "ip6tnl0": true, "gre0": true, "gretap0": true,
+	"erspan0": true, "ip6gre0": true, "ip6gretap0": true, "ip6erspan0": true,
+	"ip_vti0": true, "ip6_vti0": true,
+}
+
+// Diff returns the plan that takes observed to desired.
+func Diff(desired, observed *state.State, opts Options) *Plan {
+	if observed == nil {
+		observed = state.New(desired.Lab)
+	}
+	d := &differ{desired: desired, observed: observed, opts: opts, plan: &Plan{Lab: desired.Lab}}
+	names := unionKeys(desired.Nodes, observed.Nodes)
+	for _, name := range names {
+		d.node(name, desired.Nodes[name], observed.Nodes[name])
+	}
+	d.vethPairs()
+	d.plan.Changes = order(d.changes)
+	for _, c := range d.plan.Changes {
+		c.Drift = d.isDrift(c)
+	}
+	return d.plan
+}
+
+type differ struct {
+	desired, observed *state.State
+	opts              Options
+	plan              *Plan
+	changes           []*Change
+}
+
+func (d *differ) add(c *Change) { d.changes = append(d.changes, c) }
+
+func (d *differ) unmanaged(c *Change) {
+	c.Unmanaged = true
+	c.Reason = "not declared in the lab file"
+	d.plan.Unmanaged = append(d.plan.Unmanaged, c)
+	if d.opts.Prune {
+		d.add(c)
+	}
+}
+
+func (d *differ) node(name string, want, have *state.Node) {
+	switch {
+	case have != nil && have.Foreign:
+		if want != nil {
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: name, Object: NetNS, Name: have.NetNS,
+				Hint: "it has no netlab marker: remove it (ip netns del " + have.NetNS + ") or rename the lab"})
+		}
+		return
+	case want == nil:
+		// The whole node goes. Its veth peers in other nodes are deleted
+		// by their own nodes' diff, before the namespace.
+		d.add(&Change{Action: Delete, Object: NetNS, Node: name, NetNS: have.NetNS, Name: have.NetNS})
+		return
+	case have == nil:
+		d.add(&Change{Action: Create, Object: NetNS, Node: name, NetNS: want.NetNS, Name: want.NetNS})
+		// A new namespace has lo, which NetNSAdd sets up.
+		have = state.NewNode(name, want.NetNS)
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true}
+	}
+	d.links(want, have)
+	d.routes(want, have)
+	d.sysctls(want, have)
+}
+
+func (d *differ) links(want, have *state.Node) {
+	for _, name := range unionKeys(want.Links, have.Links) {
+		w, h := want.Links[name], have.Links[name]
+		switch {
+		case w != nil && w.Kind == "veth":
+			continue // pairs are diffed as a whole in vethPairs
+		case w == nil && h != nil:
+			if fallbackDevices[name] && !h.Owned {
+				continue
+			}
+			c := &Change{Action: Delete, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, OldLink: h}
+			if h.Owned {
+				d.add(c)
+			} else {
+				d.unmanaged(c)
+			}
+		case w != nil && h == nil:
+			d.add(&Change{Action: Create, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, Link: w})
+			d.addrs(want, w, nil)
+		default:
+			d.existingLink(want, w, h)
+		}
+	}
+}
+
+// existingLink diffs a declared, non-veth link that exists.
+func (d *differ) existingLink(n *state.Node, w, h *state.Link) {
+	if w.Kind == "loopback" {
+		d.update(n, w, h)
+		d.addrs(n, w, h)
+		return
+	}
+	if !h.Owned {
+		if !d.opts.Prune {
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: n.Name, Object: Link, Name: w.Name,
+				Hint: "remove it or rename yours (up --prune replaces it)"})
+			return
+		}
+		d.replace(n, w, h, "exists but netlab did not create it")
+		return
+	}
+	if h.Kind != w.Kind {
+		d.replace(n, w, h, fmt.Sprintf("kind %s -> %s cannot change in place", h.Kind, w.Kind))
+		return
+	}
+	d.update(n, w, h)
+	d.addrs(n, w, h)
+}
+
+// replace plans a delete of the observed link and a create of the desired
+// one; the two halves are placed in their phases and printed as one line.
+func (d *differ) replace(n *state.Node, w, h *state.Link, reason string) {
+	d.add(&Change{Action: Replace, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: h.Name, OldLink: h, Reason: reason, Unmanaged: !h.Owned})
+	d.add(&Change{Action: Create, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, Reason: reason, replacing: true})
+	d.addrs(n, w, nil)
+}
+
+// update plans the in-place changes of a link's attributes.
+func (d *differ) update(n *state.Node, w, h *state.Link) {
+	var attrs []AttrChange
+	if w.Kind != "loopback" && w.Master != h.Master {
+		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
+	}
+	if w.MTU != 0 && w.MTU != h.MTU {
+		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(w.MTU)})
+	}
+	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
+		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})
+	}
+	if w.Kind == "bridge" && w.STP != h.STP {
+		attrs = append(attrs, AttrChange{"stp", fmt.Sprint(h.STP), fmt.Sprint(w.STP)})
+	}
+	if w.Up != h.Up {
+		attrs = append(attrs, AttrChange{"up", fmt.Sprint(h.Up), fmt.Sprint(w.Up)})
+	}
+	if w.Kind != "loopback" && w.Alias != "" && w.Alias != h.Alias {
+		attrs = append(attrs, AttrChange{"alias", orNone(h.Alias), w.Alias})
+	}
+	if len(attrs) > 0 {
+		d.add(&Change{Action: Update, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, OldLink: h, Attrs: attrs})
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+// addrs plans the addresses of a link: every declared one is added, and on
+// a link netlab owns every other is removed (the address list is part of
+// the link's declared state), except the kernel's own: IPv6 link-local
+// addresses, and loopback's 127.0.0.1/8 and ::1/128.
+func (d *differ) addrs(n *state.Node, w, h *state.Link) {
+	var have []netip.Prefix
+	if h != nil {
+		have = h.Addrs
+	}
+	for _, p := range w.Addrs {
+		if !slices.Contains(have, p) {
+			d.add(&Change{Action: Create, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
+		}
+	}
+	for _, p := range have {
+		if slices.Contains(w.Addrs, p) || kernelAddr(w.Kind, p) {
+			continue
+		}
+		d.add(&Change{Action: Delete, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
+	}
+}
+
+func kernelAddr(kind string, p netip.Prefix) bool {
+	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
+		return true
+	}
+	return kind == "loopback" && p.Addr().IsLoopback()
+}
+
+// vethPairs diffs each declared veth pair as a unit: a pair is whole when
+// both ends exist, are netlab's, and name each other as peers (which the
+// observer checks against the kernel's peer indexes). Otherwise what is
+// left of it is deleted and the pair created again, once, from the end
+// whose NODE:IFNAME sorts first.
+func (d *differ) vethPairs() {
+	for _, nodeName := range d.desired.NodeNames() {
+		want := d.desired.Nodes[nodeName]
+		have := d.observed.Nodes[nodeName]
+		if have != nil && have.Foreign {
+			continue
+		}
+		for _, name := range want.LinkNames() {
+			w := want.Links[name]
+			if w.Kind != "veth" {
+				continue
+			}
+			ref := nodeName + ":" + name
+			if ref > w.Peer {
+				continue // handled from the other end
+			}
+			peerNode := d.desired.Nodes[peerNode(w.Peer)]
+			pw := peerNode.Links[peerIf(w.Peer)]
+			d.vethPair(want, w, peerNode, pw)
+		}
+	}
+}
+
+func (d *differ) observedLink(node, name string) (*state.Node, *state.Link) {
+	n := d.observed.Nodes[node]
+	if n == nil || n.Foreign {
+		return nil, nil
+	}
+	return n, n.Links[name]
+}
+
+func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *state.Link) {
+	aON, ah := d.observedLink(an.Name, aw.Name)
+	bON, bh := d.observedLink(bn.Name, bw.Name)
+	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == "veth" && bh.Kind == "veth" &&
+		ah.Peer == aw.Peer && bh.Peer == bw.Peer
+	if whole {
+		d.update(an, aw, ah)
+		d.addrs(an, aw, ah)
+		d.update(bn, bw, bh)
+		d.addrs(bn, bw, bh)
+		return
+	}
+	if (aON != nil && d.observed.Nodes[an.Name].Foreign) || (bON != nil && d.observed.Nodes[bn.Name].Foreign) {
+		return
+	}
+	replaced := false
+	for _, end := range []struct {
+		n *state.Node
+		w *state.Link
+		h *state.Link
+	}{{an, aw, ah}, {bn, bw, bh}} {
+		if end.h == nil {
+			continue
+		}
+		if !end.h.Owned && !d.opts.Prune {
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: end.n.Name, Object: Link, Name: end.w.Name,
+				Hint: "remove it or rename yours (up --prune replaces it)"})
+			return
+		}
+		replaced = true
+		d.add(&Change{Action: Replace, Object: Link, Node: end.n.Name, NetNS: end.n.NetNS, Name: end.w.Name, OldLink: end.h,
+			Reason: vethReason(end.w, end.h), Unmanaged: !end.h.Owned})
+	}
+	c := &Change{Action: Create, Object: Link, Node: an.Name, NetNS: an.NetNS, Name: aw.Name, Link: aw, PeerNS: bn.NetNS, PeerLink: bw, replacing: replaced}
+	if replaced {
+		c.Reason = "the veth pair is broken or re-wired, and a pair cannot change in place"
+	}
+	d.add(c)
+	d.addrs(an, aw, nil)
+	d.addrs(bn, bw, nil)
+}
+
+func vethReason(w, h *state.Link) string {
+	switch {
+	case !h.Owned:
+		return "exists but netlab did not create it"
+	case h.Kind != "veth":
+		return fmt.Sprintf("kind %s -> veth cannot change in place", h.Kind)
+	case h.Peer != w.Peer:
+		return fmt.Sprintf("peer %s -> %s cannot change in place", orNone(h.Peer), w.Peer)
+	}
+	return "its peer is missing"
+}
+
+func (d *differ) routes(want, have *state.Node) {
+	haveByKey := make(map[string]state.Route, len(have.Routes))
+	for _, r := range have.Routes {
+		haveByKey[r.Key()] = r
+	}
+	wantKeys := make(map[string]bool, len(want.Routes))
+	for _, w := range want.Routes {
+		wantKeys[w.Key()] = true
+		h, ok := haveByKey[w.Key()]
+		switch {
+		case !ok:
+			d.add(&Change{Action: Create, Object: Route, Node: want.Name, NetNS: want.NetNS, Name: w.Key(), Route: w})
+		case !h.Owned || h.Via != w.Via || (w.Dev != "" && w.Dev != h.Dev):
+			var attrs []AttrChange
+			if h.Via != w.Via {
+				attrs = append(attrs, AttrChange{"via", addrOrNone(h.Via), addrOrNone(w.Via)})
+			}
+			if w.Dev != "" && w.Dev != h.Dev {
+				attrs = append(attrs, AttrChange{"dev", orNone(h.Dev), w.Dev})
+			}
+			if !h.Owned {
+				attrs = append(attrs, AttrChange{"owner", "(none)", "netlab"})
+			}
+			d.add(&Change{Action: Update, Object: Route, Node: want.Name, NetNS: want.NetNS, Name: w.Key(), Route: w, OldRoute: h, Attrs: attrs})
+		}
+	}
+	for _, h := range have.Routes {
+		if wantKeys[h.Key()] {
+			continue
+		}
+		c := &Change{Action: Delete, Object: Route, Node: want.Name, NetNS: want.NetNS, Name: h.Key(), OldRoute: h}
+		if h.Owned {
+			d.add(c)
+		} else {
+			d.unmanaged(c)
+		}
+	}
+}
+
+func addrOrNone(a netip.Addr) string {
+	if !a.IsValid() {
+		return "(none)"
+	}
+	return a.String()
+}
+
+// sysctls plans the declared sysctls. A sysctl dropped from the file is
+// left as it is: netlab does not know the value it had before.
+func (d *differ) sysctls(want, have *state.Node) {
+	for _, key := range sortedKeys(want.Sysctls) {
+		w := want.Sysctls[key]
+		h, ok := have.Sysctls[key]
+		switch {
+		case !ok:
+			d.add(&Change{Action: Create, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w})
+		case normalizeSysctl(h) != normalizeSysctl(w):
+			d.add(&Change{Action: Update, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w, OldValue: h,
+				Attrs: []AttrChange{{"value", h, w}}})
+		}
+	}
+}
+
+// normalizeSysctl folds white space, as /proc/sys prints multi-value
+// entries with tabs.
+func normalizeSysctl(v string) string { return strings.Join(strings.Fields(v), " ") }
+
+func unionKeys[V any](a, b map[string]V) []string {
+	seen := make(map[string]bool, len(a)+len(b))
+	var out []string
+	for k := range a {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for k := range b {
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

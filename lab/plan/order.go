@@ -1,0 +1,108 @@
+package plan
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+
+	"netlab/lab/state"
+)
+
+// phase places a change in the apply order. Deletes come first, from the
+// leaves up (routes, addresses, ports, bridges, namespaces), so that a name
+// or address freed by one object can be taken by another; then creates in
+// dependency order: namespaces, bridges (which ports name as master), other
+// links, their attributes, addresses, routes (whose gateways need
+// addresses) and sysctls (which may name an interface).
+func phase(c *Change) int {
+	if c.Action == Delete || c.Action == Replace {
+		switch c.Object {
+		case Route:
+			return 0
+		case Addr:
+			return 1
+		case Link:
+			if c.OldLink != nil && c.OldLink.Kind == "bridge" {
+				return 3
+			}
+			return 2
+		case NetNS:
+			return 4
+		}
+		return 5
+	}
+	switch c.Object {
+	case NetNS:
+		return 10
+	case Link:
+		switch {
+		case c.Action == Update:
+			return 13
+		case c.Link.Kind == "bridge":
+			return 11
+		}
+		return 12
+	case Addr:
+		return 14
+	case Route:
+		return 15
+	case Sysctl:
+		return 16
+	}
+	return 17
+}
+
+func order(changes []*Change) []*Change {
+	slices.SortStableFunc(changes, func(a, b *Change) int {
+		return cmp.Or(cmp.Compare(phase(a), phase(b)), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
+	})
+	return changes
+}
+
+// isDrift reports whether a change repairs the kernel rather than follows
+// the file: the object the file asks for is the one the last up applied,
+// so the difference was made outside netlab.
+func (d *differ) isDrift(c *Change) bool {
+	last := d.opts.LastApplied
+	if last == nil || c.Unmanaged {
+		return false
+	}
+	ln := last.Nodes[c.Node]
+	wn := d.desired.Nodes[c.Node]
+	if ln == nil || wn == nil {
+		return false
+	}
+	switch c.Object {
+	case NetNS:
+		return c.Action == Create
+	case Link:
+		if c.Link == nil {
+			return false
+		}
+		ll := ln.Links[c.Name]
+		return ll != nil && sameLink(ll, c.Link)
+	case Addr:
+		ll, wl := ln.Links[c.LinkName], wn.Links[c.LinkName]
+		if ll == nil || wl == nil {
+			return false
+		}
+		inLast, inWant := slices.Contains(ll.Addrs, c.Prefix), slices.Contains(wl.Addrs, c.Prefix)
+		return inLast == inWant
+	case Route:
+		if c.Action == Delete {
+			return false
+		}
+		for _, r := range ln.Routes {
+			if r == c.Route {
+				return true
+			}
+		}
+	case Sysctl:
+		v, ok := ln.Sysctls[c.Name]
+		return ok && v == c.Value
+	}
+	return false
+}
+
+// sameLink compares two desired links.
+func sameLink(a, b *state.Link) bool { return reflect.DeepEqual(a, b) }

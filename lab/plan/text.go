@@ -1,0 +1,119 @@
+package plan
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// WriteText prints the plan as people read it: drift first, then the
+// changes, then unmanaged objects, each grouped by node, one object a line
+// with its equivalent ip command, and a summary line.
+func (p *Plan) WriteText(w io.Writer) {
+	for _, c := range p.Conflicts {
+		fmt.Fprintf(w, "! %s\n", c.Error())
+	}
+	if len(p.Conflicts) > 0 {
+		fmt.Fprintln(w)
+	}
+	var drift, edits []*Change
+	for _, c := range p.Changes {
+		if c.Action == Create && c.replacing {
+			continue // printed with its Replace half
+		}
+		if c.Drift {
+			drift = append(drift, c)
+		} else {
+			edits = append(edits, c)
+		}
+	}
+	if len(drift) > 0 {
+		fmt.Fprintln(w, "Changed outside netlab (up repairs it):")
+		writeGroup(w, drift)
+		fmt.Fprintln(w)
+	}
+	if len(edits) > 0 {
+		fmt.Fprintln(w, "Changes:")
+		writeGroup(w, edits)
+		fmt.Fprintln(w)
+	}
+	if len(p.Unmanaged) > 0 && !hasPruned(p) {
+		fmt.Fprintln(w, "Not declared in the lab file (left alone; up --prune removes them):")
+		writeGroup(w, p.Unmanaged)
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintln(w, p.Summary())
+}
+
+func hasPruned(p *Plan) bool {
+	for _, c := range p.Changes {
+		if c.Unmanaged {
+			return true
+		}
+	}
+	return false
+}
+
+// Summary is the plan's last line.
+func (p *Plan) Summary() string {
+	if p.Empty() {
+		s := "No changes: the lab matches the file."
+		if len(p.Unmanaged) > 0 {
+			s += fmt.Sprintf(" %d unmanaged object(s) left alone.", len(p.Unmanaged))
+		}
+		return s
+	}
+	create, update, replace, del := p.Counts()
+	create -= p.replacingCreates()
+	return fmt.Sprintf("Plan: %d to create, %d to change, %d to replace, %d to delete.", create, update, replace, del)
+}
+
+func (p *Plan) replacingCreates() int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == Create && c.replacing {
+			n++
+		}
+	}
+	return n
+}
+
+// writeGroup prints changes grouped by node, in plan order within a node.
+func writeGroup(w io.Writer, changes []*Change) {
+	var nodes []string
+	byNode := make(map[string][]*Change)
+	for _, c := range changes {
+		if _, ok := byNode[c.Node]; !ok {
+			nodes = append(nodes, c.Node)
+		}
+		byNode[c.Node] = append(byNode[c.Node], c)
+	}
+	for _, n := range nodes {
+		fmt.Fprintf(w, "  node %s:\n", n)
+		for _, c := range byNode[n] {
+			fmt.Fprintf(w, "    %s\n", c.Line())
+		}
+	}
+}
+
+// Line is one change as the plan prints it: symbol, object, and the first
+// equivalent command after a #.
+func (c *Change) Line() string {
+	sym := c.Action.Symbol()
+	if c.Unmanaged && c.Action != Delete && c.Action != Replace {
+		sym = "?"
+	}
+	text := sym + " " + c.Describe()
+	if c.Reason != "" && (c.Action == Replace || c.Unmanaged) {
+		text += " [" + c.Reason + "]"
+	}
+	cmds := c.Cmds()
+	if len(cmds) == 0 {
+		return text
+	}
+	pad := 52 - len(text)
+	if pad < 2 {
+		pad = 2
+	}
+	return text + strings.Repeat(" ", pad) + "# " + cmds[0]
+}

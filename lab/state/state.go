@@ -1,0 +1,211 @@
+// Package state is the flat model of what netlab manages in the kernel:
+// namespaces, links, addresses, routes and sysctls, each with an identity
+// (node, kind, name) and the attributes netlab manages. The same type holds
+// the desired state, built from a lab file, and the observed state, read
+// from the kernel, so that a diff is one pure function over two values.
+package state
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// RouteProtocol marks the routes netlab adds (rtm_protocol). `ip route`
+// shows it as "proto 78"; routes added by hand show "proto boot" and are
+// never taken for netlab's.
+const RouteProtocol = 78
+
+// NetNSName is the kernel name of a node's namespace: LAB.NODE. Lab and
+// node names never contain a dot, so the split is unambiguous and two labs
+// never share a namespace, even when one name is a prefix of the other.
+func NetNSName(lab, node string) string { return lab + "." + node }
+
+// SplitNetNSName undoes NetNSName; ok is false for names that cannot be
+// netlab's.
+func SplitNetNSName(name string) (lab, node string, ok bool) {
+	lab, node, ok = strings.Cut(name, ".")
+	if !ok || lab == "" || node == "" || strings.Contains(node, ".") {
+		return "", "", false
+	}
+	return lab, node, true
+}
+
+// NodeMarker is the alias netlab sets on the lo of each namespace it
+// creates. A namespace without it is never netlab's, whatever its name.
+func NodeMarker(lab, node string) string { return "netlab:" + lab + ":" + node }
+
+// LinkMarker is the alias netlab sets on each link it creates: the lab and,
+// for a veth, the peer end as NODE:IFNAME.
+func LinkMarker(lab, peer string) string {
+	if peer == "" {
+		return "netlab:" + lab
+	}
+	return "netlab:" + lab + ":" + peer
+}
+
+// ParseLinkMarker reads a link alias; ok is false when it is not netlab's.
+func ParseLinkMarker(alias string) (lab, peer string, ok bool) {
+	rest, ok := strings.CutPrefix(alias, "netlab:")
+	if !ok || rest == "" {
+		return "", "", false
+	}
+	lab, peer, _ = strings.Cut(rest, ":")
+	return lab, peer, lab != ""
+}
+
+// State is the kernel objects of one lab.
+type State struct {
+	Lab   string
+	Nodes map[string]*Node
+}
+
+// New returns an empty state of a lab.
+func New(lab string) *State { return &State{Lab: lab, Nodes: make(map[string]*Node)} }
+
+// NodeNames returns the node names, sorted.
+func (s *State) NodeNames() []string {
+	names := make([]string, 0, len(s.Nodes))
+	for n := range s.Nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Node is one namespace.
+type Node struct {
+	Name  string
+	NetNS string // kernel namespace name
+	Host  bool   // the machine's root namespace
+	// Foreign is set in an observed state when a namespace of the lab's
+	// name exists without netlab's marker: someone else's, never touched.
+	Foreign bool
+	Links   map[string]*Link
+	Routes  []Route
+	Sysctls map[string]string
+}
+
+// NewNode returns an empty node.
+func NewNode(name, netns string) *Node {
+	return &Node{Name: name, NetNS: netns, Links: make(map[string]*Link), Sysctls: make(map[string]string)}
+}
+
+// LinkNames returns the node's link names, sorted.
+func (n *Node) LinkNames() []string {
+	names := make([]string, 0, len(n.Links))
+	for l := range n.Links {
+		names = append(names, l)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Link is one network device.
+//
+// In a desired state, zero MTU and empty MAC mean "the kernel's choice":
+// they are not compared. Index, Alias, Owned and Stats are observed only.
+type Link struct {
+	Name   string
+	Kind   string // veth, bridge, macvlan, vxlan, tun, tap, or any kernel kind observed
+	Peer   string // veth: the other end, NODE:IFNAME
+	Master string
+	MTU    int
+	MAC    string
+	Up     bool
+	STP    bool // bridge only
+	Addrs  []netip.Prefix
+
+	Owned bool   // observed: carries this lab's marker
+	Alias string // observed
+	Index int    // observed ifindex
+	// PeerIndex is a veth's peer ifindex (IFLA_LINK), observed; with the
+	// marker it ties the two ends of a pair together.
+	PeerIndex int
+	OperState string
+	Stats     Counters
+}
+
+// Counters are a link's packet counters.
+type Counters struct {
+	RxPackets uint64 `json:"rx_packets"`
+	TxPackets uint64 `json:"tx_packets"`
+	RxBytes   uint64 `json:"rx_bytes"`
+	TxBytes   uint64 `json:"tx_bytes"`
+	RxDropped uint64 `json:"rx_dropped"`
+	TxDropped uint64 `json:"tx_dropped"`
+	RxErrors  uint64 `json:"rx_errors"`
+	TxErrors  uint64 `json:"tx_errors"`
+}
+
+// Route is a route of the main table. Its identity is (To, Metric).
+type Route struct {
+	To     netip.Prefix
+	Via    netip.Addr
+	Dev    string
+	Metric uint32
+	Owned  bool // observed: carries RouteProtocol
+}
+
+// Key is a route's identity within a node.
+func (r Route) Key() string { return fmt.Sprintf("%s metric %d", r.To, r.Metric) }
+
+// SortAddrs orders a link's addresses for stable output and comparison.
+func SortAddrs(addrs []netip.Prefix) {
+	slices.SortFunc(addrs, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+}
+
+// SortRoutes orders routes by destination then metric.
+func SortRoutes(rs []Route) {
+	slices.SortFunc(rs, func(a, b Route) int {
+		if c := a.To.Addr().Compare(b.To.Addr()); c != 0 {
+			return c
+		}
+		if a.To.Bits() != b.To.Bits() {
+			return a.To.Bits() - b.To.Bits()
+		}
+		return int(a.Metric) - int(b.Metric)
+	})
+}
+
+// ResolvePeers checks each veth's claimed peer (from its marker) against
+// the kernel's view: the two ends must name each other and each must point
+// at the other's ifindex. A claim that does not hold is cleared, so a
+// pair re-wired by hand shows as broken rather than as the lab's.
+func ResolvePeers(s *State) {
+	for _, nodeName := range s.NodeNames() {
+		n := s.Nodes[nodeName]
+		for _, l := range n.Links {
+			if l.Kind != "veth" || l.Peer == "" {
+				continue
+			}
+			if !peerHolds(s, nodeName, l) {
+				l.Peer = ""
+			}
+		}
+	}
+}
+
+func peerHolds(s *State, nodeName string, l *Link) bool {
+	pn, pi, ok := strings.Cut(l.Peer, ":")
+	if !ok {
+		return false
+	}
+	peerNode := s.Nodes[pn]
+	if peerNode == nil {
+		return false
+	}
+	p := peerNode.Links[pi]
+	if p == nil || p.Kind != "veth" || !p.Owned {
+		return false
+	}
+	backRef := nodeName + ":" + l.Name
+	return (p.Peer == backRef || p.Peer == "") && p.Index == l.PeerIndex && p.PeerIndex == l.Index
+}

@@ -43,6 +43,9 @@ func newRootCmd(e *env) *cobra.Command {
 		newPlanCmd(e),
 		newUpCmd(e),
 		newDownCmd(e),
+		newStatusCmd(e),
+		newLsCmd(e),
+		newExecCmd(e),
 	)
 	return root
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -143,7 +146,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 		}
 		return apply.SaveRecord(desired)
 	}
-	opts := apply.Options{}
+	opts := apply.Options{AfterChange: faultHook()}
 	progress := output != "json" && isTerminal(e.stderr)
 	if progress {
 		opts.Progress = func(i, total int, c *plan.Change) {
@@ -221,4 +224,21 @@ func writeJSON(e *env, v any) {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// faultHook returns, when NETLAB_FAULT_KILL_AFTER=N is set, a hook that
+// kills this process with SIGKILL right after the N-th change: the fault
+// tests use it to prove that up and down converge from any point. It is
+// nil otherwise.
+func faultHook() func(int) {
+	n, err := strconv.Atoi(os.Getenv("NETLAB_FAULT_KILL_AFTER"))
+	if err != nil || n <= 0 {
+		return nil
+	}
+	return func(i int) {
+		if i == n {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // the signal is on its way
+		}
+	}
 }

@@ -20,6 +20,10 @@ type Options struct {
 	// Progress, if set, is called before each change with its 1-based
 	// number and the total.
 	Progress func(i, total int, c *plan.Change)
+	// AfterChange, if set, is called after each change that succeeded,
+	// with its 1-based number. Fault tests use it to kill netlab between
+	// two changes.
+	AfterChange func(i int)
 }
 
 // Result is what an apply did.
@@ -50,6 +54,9 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 			return res, &ChangeError{Change: c, Err: err}
 		}
 		res.Applied++
+		if opts.AfterChange != nil {
+			opts.AfterChange(i + 1)
+		}
 	}
 	return res, nil
 }

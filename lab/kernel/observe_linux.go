@@ -128,7 +128,9 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 		}
 		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
 			l.Owned = true
-			l.Peer = peer
+			if l.Kind == "veth" {
+				l.Peer = peer
+			}
 		}
 		if l.Kind == "veth" {
 			l.PeerIndex = a.ParentIndex

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab/state"
+)
+
+func newStatusCmd(e *env) *cobra.Command {
+	var f labFlags
+	cmd := &cobra.Command{
+		Use:   "status [FILE | --lab NAME]",
+		Short: "Show a running lab: nodes, interfaces and packet counters",
+		Long: `status reads a running lab from the kernel and prints a table of its nodes
+and interfaces: kind, veth peer, master bridge, state, MTU, addresses, and
+rx/tx packet and byte counters. Interfaces netlab did not create are marked
+"unmanaged".`,
+		Example: `  sudo netlab status
+  sudo netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'`,
+		Args: maxArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			name, err := labNameOnly(args, f.labName)
+			if err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			k := newKernel()
+			defer k.Close()
+			s, err := k.Observe(cmd.Context(), name, nil)
+			if err != nil {
+				return fmt.Errorf("lab %s: %w", name, err)
+			}
+			if len(s.Nodes) == 0 {
+				if f.output == "json" {
+					writeJSON(e, statusJSON(s))
+					return nil
+				}
+				return fmt.Errorf("lab %s is not running: start it with netlab up", name)
+			}
+			if f.output == "json" {
+				writeJSON(e, statusJSON(s))
+				return nil
+			}
+			writeStatus(e.stdout, s)
+			return nil
+		}),
+	}
+	f.addLab(cmd)
+	f.addOutput(cmd)
+	return cmd
+}
+
+func writeStatus(w io.Writer, s *state.State) {
+	fmt.Fprintf(w, "lab %s: %d node(s)\n\n", s.Lab, len(s.Nodes))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tIFACE\tKIND\tPEER\tMASTER\tSTATE\tMTU\tADDRESSES\tRX PKTS\tTX PKTS\tRX BYTES\tTX BYTES")
+	for _, nodeName := range s.NodeNames() {
+		n := s.Nodes[nodeName]
+		if n.Foreign {
+			fmt.Fprintf(tw, "%s\t(namespace %s has no netlab marker)\t\t\t\t\t\t\t\t\t\t\n", nodeName, n.NetNS)
+			continue
+		}
+		for _, ln := range n.LinkNames() {
+			l := n.Links[ln]
+			kind := l.Kind
+			if !l.Owned && l.Kind != "loopback" {
+				kind += " (unmanaged)"
+			}
+			st := "down"
+			if l.Up {
+				st = "up"
+				if l.OperState != "" && l.OperState != "up" && l.OperState != "unknown" {
+					st = "up/" + l.OperState
+				}
+			}
+			addrs := make([]string, 0, len(l.Addrs))
+			for _, a := range l.Addrs {
+				if a.Addr().IsLoopback() || (a.Addr().Is6() && a.Addr().IsLinkLocalUnicast()) {
+					continue
+				}
+				addrs = append(addrs, a.String())
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\n", nodeName, ln, kind, dash(l.Peer), dash(l.Master), st, l.MTU,
+				dash(strings.Join(addrs, ",")), l.Stats.RxPackets, l.Stats.TxPackets, l.Stats.RxBytes, l.Stats.TxBytes)
+		}
+	}
+	tw.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+type linkStatus struct {
+	Name      string         `json:"name"`
+	Kind      string         `json:"kind"`
+	Managed   bool           `json:"managed"`
+	Peer      string         `json:"peer,omitempty"`
+	Master    string         `json:"master,omitempty"`
+	Up        bool           `json:"up"`
+	OperState string         `json:"oper_state"`
+	MTU       int            `json:"mtu"`
+	MAC       string         `json:"mac,omitempty"`
+	Addresses []string       `json:"addresses"`
+	Stats     state.Counters `json:"stats"`
+}
+
+type nodeStatus struct {
+	Name    string       `json:"name"`
+	NetNS   string       `json:"netns"`
+	Foreign bool         `json:"foreign,omitempty"`
+	Links   []linkStatus `json:"links"`
+	Routes  []string     `json:"routes"`
+}
+
+type labStatus struct {
+	Lab   string       `json:"lab"`
+	Nodes []nodeStatus `json:"nodes"`
+}
+
+func statusJSON(s *state.State) labStatus {
+	out := labStatus{Lab: s.Lab, Nodes: []nodeStatus{}}
+	for _, nodeName := range s.NodeNames() {
+		n := s.Nodes[nodeName]
+		ns := nodeStatus{Name: nodeName, NetNS: n.NetNS, Foreign: n.Foreign, Links: []linkStatus{}, Routes: []string{}}
+		for _, ln := range n.LinkNames() {
+			l := n.Links[ln]
+			ls := linkStatus{Name: ln, Kind: l.Kind, Managed: l.Owned, Peer: l.Peer, Master: l.Master, Up: l.Up,
+				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats}
+			for _, a := range l.Addrs {
+				ls.Addresses = append(ls.Addresses, a.String())
+			}
+			ns.Links = append(ns.Links, ls)
+		}
+		for _, r := range n.Routes {
+			ns.Routes = append(ns.Routes, routeText(r))
+		}
+		out.Nodes = append(out.Nodes, ns)
+	}
+	return out
+}

@@ -25,3 +25,7 @@ update:
     go test ./... -args -update || true
     NETLAB_UPDATE=1 go test ./cmd/netlab/ || true
     git diff --stat -- '*testdata*'
+
+# up, no-op up, plan and down of generated labs beside a raw-netlink baseline (root)
+bench:
+    go test -run '^$' -bench Reconcile -benchtime 3x ./lab/kernel/ | tee /tmp/netlab-bench.txt | go run ./internal/benchtable

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -145,6 +146,13 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 			fmt.Fprintln(e.stdout, p.Summary())
 		}
 		return apply.SaveRecord(desired)
+	}
+	if len(p.Conflicts) > 0 {
+		msgs := make([]string, len(p.Conflicts))
+		for i, c := range p.Conflicts {
+			msgs[i] = c.Error()
+		}
+		return fmt.Errorf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", l.Name, strings.Join(msgs, "; "))
 	}
 	opts := apply.Options{AfterChange: faultHook()}
 	progress := output != "json" && isTerminal(e.stderr)

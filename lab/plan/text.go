@@ -39,7 +39,20 @@ func (p *Plan) WriteText(w io.Writer) {
 	}
 	if len(p.Unmanaged) > 0 && !hasPruned(p) {
 		fmt.Fprintln(w, "Not declared in the lab file (left alone; up --prune removes them):")
-		writeGroup(w, p.Unmanaged)
+		var nodes []string
+		byNode := make(map[string][]*Change)
+		for _, c := range p.Unmanaged {
+			if _, ok := byNode[c.Node]; !ok {
+				nodes = append(nodes, c.Node)
+			}
+			byNode[c.Node] = append(byNode[c.Node], c)
+		}
+		for _, n := range nodes {
+			fmt.Fprintf(w, "  node %s:\n", n)
+			for _, c := range byNode[n] {
+				fmt.Fprintf(w, "    ? %s\n", c.Describe())
+			}
+		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintln(w, p.Summary())

@@ -26,6 +26,11 @@ type decoder struct {
 	diags diag.List
 	seen  int // YAML nodes visited, against maxNodes
 	over  bool
+
+	// expanding holds the mappings whose entries pairs is collecting, to
+	// catch a merge key that refers back to its own mapping
+	// (x: &a {<<: *a}), which would otherwise expand forever.
+	expanding map[*yaml.Node]bool
 }
 
 func (d *decoder) pos(n *yaml.Node) diag.Pos {
@@ -84,16 +89,44 @@ func clip(s string) string {
 }
 
 func (d *decoder) typeErr(n *yaml.Node, want, what string) {
+	var hint string
+	switch {
+	case want == "a list" && n.Kind == yaml.ScalarNode && !isNull(n) && len(n.Value) <= 40 && plainWord(n.Value):
+		hint = fmt.Sprintf("write it as a list: [%s]", n.Value)
+	case want == "a list" && n.Kind == yaml.MappingNode:
+		hint = `put it in a list, [{...}], or start it with "- "`
+	case want == "a mapping" && n.Kind == yaml.SequenceNode:
+		hint = "write NAME: VALUE entries, without \"- \""
+	}
+	if hint != "" {
+		d.diags.Hintf(d.pos(n), hint, "%s must be %s, not %s", what, want, describe(n))
+		return
+	}
 	d.diags.Errorf(d.pos(n), "%s must be %s, not %s", what, want, describe(n))
+}
+
+// plainWord reports whether s can be quoted back to the user in a hint as
+// it is: printable ASCII, without spaces, commas or brackets.
+func plainWord(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r > '~' || strings.ContainsRune(",[]{}", r) {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // pair is one key and its value in a mapping, after merge keys are expanded.
 type pair struct{ key, value *yaml.Node }
 
 // pairs returns the entries of a mapping in file order, expanding YAML merge
-// keys (<<). It reports a value that is not a mapping, and returns false.
-// An explicit null (an empty section) is an empty mapping.
+// keys (<<) in place. As the merge key type defines, a key written in the
+// mapping itself overrides a merged one, and of merged mappings the first
+// wins, so {<<: *base, mtu: 9000} is the usual way to vary a base. It
+// reports a value that is not a mapping, and returns false. An explicit
+// null (an empty section) is an empty mapping.
 func (d *decoder) pairs(n *yaml.Node, what string) ([]pair, bool) {
+	at := n // an alias, for a merged value: where to report a cycle
 	n = d.resolve(n)
 	if n == nil {
 		return nil, false
@@ -105,35 +138,77 @@ func (d *decoder) pairs(n *yaml.Node, what string) ([]pair, bool) {
 		d.typeErr(n, "a mapping", what)
 		return nil, false
 	}
+	if d.expanding[n] {
+		d.diags.Hintf(d.pos(at), "merge another mapping", "%s is the mapping it is merged into", what)
+		return nil, false
+	}
+	if d.expanding == nil {
+		d.expanding = make(map[*yaml.Node]bool)
+	}
+	d.expanding[n] = true
+	defer delete(d.expanding, n)
 	var out []pair
+	var own map[string]bool // keys written in n itself, once n has a <<
+	mergedKeys := make(map[string]bool)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := d.resolve(n.Content[i]), n.Content[i+1]
 		if k == nil {
 			return out, false
 		}
-		if k.ShortTag() == "!!merge" {
-			merged, ok := d.merge(v, what)
-			if !ok {
-				continue
-			}
-			out = append(out, merged...)
+		if k.ShortTag() != "!!merge" {
+			out = append(out, pair{k, v})
 			continue
 		}
-		out = append(out, pair{k, v})
+		merged, ok := d.merge(v, what)
+		if !ok {
+			continue
+		}
+		if own == nil {
+			own = ownKeys(n)
+		}
+		for _, p := range merged {
+			if p.key.Kind == yaml.ScalarNode {
+				if own[p.key.Value] || mergedKeys[p.key.Value] {
+					continue // overridden
+				}
+				mergedKeys[p.key.Value] = true
+			}
+			out = append(out, p)
+		}
 	}
 	return out, true
 }
 
+// ownKeys returns the scalar keys written in a mapping, not merged into it.
+func ownKeys(n *yaml.Node) map[string]bool {
+	keys := make(map[string]bool, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		for depth := 0; k != nil && k.Kind == yaml.AliasNode && depth <= 100; depth++ {
+			k = k.Alias
+		}
+		if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" {
+			keys[k.Value] = true
+		}
+	}
+	return keys
+}
+
 // merge expands the value of a << key: one mapping or a list of them.
 func (d *decoder) merge(v *yaml.Node, what string) ([]pair, bool) {
-	v = d.resolve(v)
-	if v == nil {
+	if !strings.HasPrefix(what, "merged value of ") {
+		what = "merged value of " + what
+	}
+	r := d.resolve(v)
+	if r == nil {
 		return nil, false
 	}
-	if v.Kind == yaml.SequenceNode {
+	if r.Kind == yaml.SequenceNode {
+		// Merged mappings are kept whole here; pairs drops the keys that
+		// an earlier mapping or the mapping itself already has.
 		var out []pair
-		for _, m := range v.Content {
-			ps, ok := d.pairs(m, "merged value of "+what)
+		for _, m := range r.Content {
+			ps, ok := d.pairs(m, what)
 			if !ok {
 				return out, false
 			}
@@ -141,7 +216,7 @@ func (d *decoder) merge(v *yaml.Node, what string) ([]pair, bool) {
 		}
 		return out, true
 	}
-	return d.pairs(v, "merged value of "+what)
+	return d.pairs(v, what) // v, not r: report a cycle at the alias
 }
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
@@ -283,6 +358,10 @@ func (d *decoder) boolean(n *yaml.Node, what string) (bool, bool) {
 // integer returns a whole number in [lo, hi], reporting the range otherwise.
 func (d *decoder) integer(n *yaml.Node, what string, lo, hi int64) (int64, bool) {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		if _, err := strconv.ParseInt(n.Value, 10, 64); err == nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+			d.diags.Hintf(d.pos(n), "remove the quotes", "%s must be a whole number, not %s", what, describe(n))
+			return 0, false
+		}
 		d.typeErr(n, "a whole number", what)
 		return 0, false
 	}
@@ -314,17 +393,27 @@ func (d *decoder) prefix(n *yaml.Node, what string) (netip.Prefix, bool) {
 	if !ok {
 		return netip.Prefix{}, false
 	}
+	if strings.Contains(s, "%") {
+		d.diags.Hintf(d.pos(n), "leave out the %ZONE part", "%s %q must not carry a zone", what, clip(s))
+		return netip.Prefix{}, false
+	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
 		hint := "write it as ADDRESS/LENGTH, like 192.168.31.1/24 or 2001:db8::1/64"
-		if _, aerr := netip.ParseAddr(s); aerr == nil {
-			hint = "add the prefix length, like " + s + "/24"
+		addr, _, hasLength := strings.Cut(s, "/")
+		if a, aerr := netip.ParseAddr(addr); aerr == nil {
+			switch {
+			case !hasLength && a.Is4():
+				hint = "add the prefix length, like " + s + "/24"
+			case !hasLength:
+				hint = "add the prefix length, like " + s + "/64"
+			case a.Is4():
+				hint = "the prefix length of an IPv4 address is 0 to 32"
+			default:
+				hint = "the prefix length of an IPv6 address is 0 to 128"
+			}
 		}
 		d.diags.Hintf(d.pos(n), hint, "%s %q is not a valid CIDR", what, clip(s))
-		return netip.Prefix{}, false
-	}
-	if p.Addr().Zone() != "" {
-		d.diags.Errorf(d.pos(n), "%s %q must not carry a zone", what, clip(s))
 		return netip.Prefix{}, false
 	}
 	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), true
@@ -351,6 +440,8 @@ func (d *decoder) addr(n *yaml.Node, what string) (netip.Addr, bool) {
 		hint := "write an IPv4 or IPv6 address, like 192.0.2.1 or 2001:db8::1"
 		if _, perr := netip.ParsePrefix(s); perr == nil {
 			hint = "leave out the prefix length"
+		} else if err == nil {
+			hint = "leave out the %ZONE part"
 		}
 		d.diags.Hintf(d.pos(n), hint, "%s %q is not a valid IP address", what, clip(s))
 		return netip.Addr{}, false

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -88,7 +89,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 			d.diags.Hintf(diag.Pos{File: d.file, Line: 1, Col: 1}, "start with name: and nodes:", "lab file is empty")
 			return nil, false
 		}
-		d.syntaxErr(err)
+		d.syntaxErr(err, data)
 		return nil, false
 	}
 	var extra yaml.Node
@@ -96,7 +97,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 		d.diags.Hintf(d.pos(&extra), "put each lab in its own file", "lab file has more than one YAML document")
 		return nil, false
 	} else if !errors.Is(err, io.EOF) {
-		d.syntaxErr(err)
+		d.syntaxErr(err, data)
 		return nil, false
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
@@ -108,16 +109,97 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 
 // syntaxErr keeps a yaml.v3 syntax error as a diagnostic with the only
 // position it gives, its line.
-func (d *decoder) syntaxErr(err error) {
+func (d *decoder) syntaxErr(err error, data []byte) {
 	msg := err.Error()
-	line := 1
+	pos := diag.Pos{File: d.file, Line: 1}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
+		pos.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if yamlParserProblems[msg] {
+			pos.Line++
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
+		if m := yamlUnknownAnchor.FindStringSubmatch(msg); m != nil {
+			if p, ok := aliasPos(data, m[1]); ok {
+				pos.Line, pos.Col = p.Line, p.Col
+			}
+		}
 	}
-	d.diags.Errorf(diag.Pos{File: d.file, Line: line}, "YAML syntax: %s", msg)
+	if tabIndented(data, pos.Line) {
+		d.diags.Hintf(pos, "indent with spaces, not tabs", "YAML syntax: %s", msg)
+		return
+	}
+	if hint := yamlSyntaxHints[msg]; hint != "" {
+		d.diags.Hintf(pos, hint, "YAML syntax: %s", msg)
+		return
+	}
+	d.diags.Errorf(pos, "YAML syntax: %s", msg)
+}
+
+// yamlSyntaxHints say how to fix the commonest YAML mistakes.
+var yamlSyntaxHints = map[string]string{
+	"did not find expected ',' or ']'": "close every [ list with ] and separate its items with commas",
+	"did not find expected ',' or '}'": "close every { mapping with } and separate its entries with commas",
+	"did not find expected key":        "check the indentation: the keys of one mapping must line up",
+}
+
+// tabIndented reports whether the 1-based line of data is indented with a
+// tab, the commonest cause of a YAML syntax error in a hand-written file.
+func tabIndented(data []byte, line int) bool {
+	lines := strings.SplitN(string(data), "\n", line+1)
+	if line < 1 || line > len(lines) {
+		return false
+	}
+	l := lines[line-1]
+	indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+	return strings.Contains(indent, "\t")
+}
+
+// yamlParserProblems are the messages of yaml.v3's parser errors, as
+// opposed to its scanner errors. yaml.v3 (v3.0.1, decode.go parser.fail)
+// adds one to the 0-based line of a scanner error but not of a parser
+// error, so the line of these is one too small.
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// yamlUnknownAnchor matches the one yaml.v3 error that carries no line.
+var yamlUnknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+
+// aliasPos finds the first alias *name in a file's text, for the error of
+// an alias with no anchor, which yaml.v3 reports without a position.
+func aliasPos(data []byte, name string) (diag.Pos, bool) {
+	text := string(data)
+	for off := 0; ; {
+		i := strings.Index(text[off:], "*"+name)
+		if i < 0 {
+			return diag.Pos{}, false
+		}
+		start, end := off+i, off+i+1+len(name)
+		off = start + 1
+		if start > 0 && !strings.ContainsRune(" \t\n\r[{,:", rune(text[start-1])) {
+			continue
+		}
+		if end < len(text) && !strings.ContainsRune(" \t\n\r,]}", rune(text[end])) {
+			continue
+		}
+		lineStart := strings.LastIndexByte(text[:start], '\n') + 1
+		return diag.Pos{
+			Line: strings.Count(text[:start], "\n") + 1,
+			Col:  utf8.RuneCountInString(text[lineStart:start]) + 1,
+		}, true
+	}
 }
 
 func (d *decoder) lab(root *yaml.Node) *lab.Lab {
@@ -147,9 +229,13 @@ func (d *decoder) lab(root *yaml.Node) *lab.Lab {
 		}
 	})
 	if nodesNode != nil {
+		before := len(d.diags)
 		d.entries(nodesNode, "nodes", "node", func(name string, k, v *yaml.Node) {
 			l.Nodes = append(l.Nodes, d.node(name, k, v))
 		})
+		if len(l.Nodes) == 0 && len(d.diags) > before {
+			l.MarkBroken("nodes") // reported: not also "lab has no nodes"
+		}
 	}
 	return l
 }
@@ -175,7 +261,10 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 				s := &lab.Sysctl{Key: key}
 				s.Pos = d.pos(k)
 				s.SetField("value", d.pos(v))
-				s.Value, _ = d.text(v, fmt.Sprintf("sysctl %q", key))
+				var ok bool
+				if s.Value, ok = d.text(v, fmt.Sprintf("sysctl %q", key)); !ok {
+					s.MarkBroken("value")
+				}
 				n.Sysctls = append(n.Sysctls, s)
 			})
 		case "nat":
@@ -362,12 +451,17 @@ func (d *decoder) link(v *yaml.Node) *lab.Link {
 	if ends == nil {
 		return nil
 	}
-	items := d.list(ends, "link endpoints")
 	if ends.Kind != yaml.SequenceNode {
+		d.diags.Hintf(d.pos(ends), "write endpoints: [NODE:IFNAME, NODE:IFNAME]", "link endpoints must be a list, not %s", describe(ends))
 		return nil
 	}
+	items := d.list(ends, "link endpoints")
 	if len(items) != 2 {
-		d.diags.Hintf(d.pos(ends), "a veth pair has exactly two ends: [NODE:IFNAME, NODE:IFNAME]", "link has %d ends", len(items))
+		noun := "ends"
+		if len(items) == 1 {
+			noun = "end"
+		}
+		d.diags.Hintf(d.pos(ends), "a veth pair has exactly two ends: [NODE:IFNAME, NODE:IFNAME]", "link has %d %s", len(items), noun)
 		return nil
 	}
 	for j, item := range items {
@@ -397,6 +491,8 @@ func (d *decoder) route(v *yaml.Node, nodeWhat string) *lab.Route {
 			case !isStr:
 			case s == "default":
 				isDefault = true // the family comes from via, below
+			case nearest(s, []string{"default"}) != "":
+				d.diags.Hintf(d.pos(v), `did you mean "default"?`, "route to %q is not a valid CIDR", clip(s))
 			default:
 				r.To, _ = d.network(v, "route to")
 			}
@@ -476,6 +572,10 @@ func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
 func (d *decoder) natTarget(v *yaml.Node, r *lab.NATRule) {
 	switch r.Action {
 	case lab.NATRedirect:
+		if _, err := strconv.Atoi(v.Value); err != nil && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
+			d.diags.Hintf(d.pos(v), "write to: PORT, or use dnat to send to another address", "redirect to %q is not a port", clip(v.Value))
+			return
+		}
 		r.ToPort, _ = d.port(v, "redirect port")
 	case lab.NATSNAT, lab.NATDNAT:
 		s, ok := d.str(v, "nat to")

@@ -1,16 +1,22 @@
 package labfile
 
 // nearest returns the candidate closest to s by edit distance, if it is
-// close enough to be a likely typo; otherwise "".
+// close enough to be a likely typo and no other candidate is as close;
+// otherwise "". Two candidates at the same distance ("sctp" is two edits
+// from both "tcp" and "icmp") mean s is no typo of either.
 func nearest(s string, candidates []string) string {
-	best, bestDist := "", len(s)/3+1
-	if bestDist > 3 {
-		bestDist = 3
-	}
+	limit := min(len(s)/3+1, 3)
+	best, bestDist, tie := "", limit+1, false
 	for _, c := range candidates {
-		if d := editDistance(s, c); d <= bestDist && (best == "" || d < editDistance(s, best)) {
-			best = c
+		switch d := editDistance(s, c); {
+		case d < bestDist:
+			best, bestDist, tie = c, d, false
+		case d == bestDist && c != best:
+			tie = true
 		}
+	}
+	if tie {
+		return ""
 	}
 	return best
 }

@@ -41,6 +41,14 @@ const maxTimeout = time.Minute
 
 // duration reads a Go-style duration such as 500ms or 2s.
 func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
+		hint := "add the unit, like 500ms or 2s"
+		if _, err := time.ParseDuration(n.Value + "s"); err == nil {
+			hint = fmt.Sprintf("add the unit, like %ss or %sms", n.Value, n.Value)
+		}
+		d.diags.Hintf(d.pos(n), hint, "%s must be a duration, not %s", what, describe(n))
+		return 0, false
+	}
 	s, ok := d.str(n, what)
 	if !ok {
 		return 0, false

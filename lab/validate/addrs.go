@@ -24,7 +24,7 @@ func (v *validator) addresses() {
 				}
 				if prev, ok := first[ip]; ok {
 					v.diags.Hintf(a.Pos, "use another address",
-						"address %s is used twice in the lab (first by %s at line %d)", ip, prev.iface.Ref(), prev.line)
+						"address %s is used twice in the lab (first by %s at line %d)", ip, ref(prev.iface), prev.line)
 					continue
 				}
 				first[ip] = owner{i, a.Pos.Line}

@@ -102,8 +102,10 @@ func (v *validator) vxlan(n *lab.Node, i *lab.Interface) {
 		v.diags.Hintf(x.At("local"), "use one of the node's own addresses", "vxlan local %s is not an address of node %q", x.Local, n.Name)
 	}
 	for _, e := range x.FDB {
-		if !e.Has("mac") || !e.Has("dst") {
-			v.diags.Hintf(e.Pos, "write {mac: MAC, dst: IP}; mac 00:00:00:00:00:00 floods to dst", "fdb entry needs mac and dst")
+		for _, f := range []string{"mac", "dst"} {
+			if !e.Has(f) {
+				v.diags.Hintf(e.Pos, "write {mac: MAC, dst: IP}; mac 00:00:00:00:00:00 floods to dst", "fdb entry has no %s", f)
+			}
 		}
 		if e.Dst.IsValid() && peer.IsValid() && e.Dst.Is4() != peer.Is4() {
 			v.diags.Hintf(e.At("dst"), "use the family of the vxlan's remote", "fdb dst %s is of another IP family than %s", e.Dst, peer)

@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"netlab/lab"
@@ -11,10 +12,26 @@ import (
 // an interface of the kind of the same name.
 var optionKeys = []lab.Kind{lab.KindBridge, lab.KindMACVLAN, lab.KindVXLAN, lab.KindTun, lab.KindTap}
 
-func kindList() string {
+// ref is an interface's NODE:IFNAME as a link writes it, quoted when it
+// holds a character that would not read plainly in a one-line message
+// (such a name is reported as invalid on its own).
+func ref(i *lab.Interface) string {
+	r := i.Ref()
+	for _, c := range r {
+		if c <= ' ' || c > '~' {
+			return strconv.Quote(r)
+		}
+	}
+	return r
+}
+
+// kindsBesidesVeth lists the kinds an interface in no link can have.
+func kindsBesidesVeth() string {
 	names := make([]string, 0, len(lab.Kinds))
 	for _, k := range lab.Kinds {
-		names = append(names, string(k))
+		if k != lab.KindVeth { // a veth needs a link, so it is no fix for a missing one
+			names = append(names, string(k))
+		}
 	}
 	return strings.Join(names, ", ")
 }
@@ -35,17 +52,24 @@ func (v *validator) iface(n *lab.Node, i *lab.Interface) {
 				v.diags.Hintf(i.At(f), "lo is the node's loopback: list only addresses, mtu or up for it", "interface \"lo\" cannot have %s", f)
 			}
 		}
-		if inLink {
-			v.diags.Hintf(i.Pos, "use another name for the link end", "interface \"lo\" of node %q cannot be a link end", n.Name)
+		if lk := v.lab.LinkOf(n.Name, i.Name); lk != nil {
+			at := i.Pos
+			for _, e := range lk.Ends {
+				if e.Node == n.Name && e.IfName == i.Name {
+					at = e.Pos
+					break
+				}
+			}
+			v.diags.Hintf(at, "use another name for the link end", "interface \"lo\" of node %q cannot be a link end", n.Name)
 		}
 		return
 	}
 	if i.Kind == "" && !i.Has("kind") && !inLink {
-		v.diags.Hintf(i.Pos, "add kind: ("+kindList()+") or a link that names "+i.Ref(),
+		v.diags.Hintf(i.Pos, "add a link that names "+ref(i)+", or a kind: "+kindsBesidesVeth(),
 			"interface %q of node %q has no kind and is in no link", i.Name, n.Name)
 	}
 	if i.Kind == lab.KindVeth && !inLink {
-		v.diags.Hintf(i.At("kind"), fmt.Sprintf("add a link such as [%s, OTHER:IFNAME]", i.Ref()),
+		v.diags.Hintf(i.At("kind"), fmt.Sprintf("add a link such as [%s, OTHER:IFNAME]", ref(i)),
 			"veth %q of node %q is in no link, so it has no peer", i.Name, n.Name)
 	}
 	for _, key := range optionKeys {

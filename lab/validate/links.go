@@ -8,7 +8,7 @@ func (v *validator) links() {
 	used := make(map[string]*lab.Link) // NODE:IFNAME -> first link using it
 	for _, lk := range v.lab.Links {
 		a, b := lk.Ends[0], lk.Ends[1]
-		if a == b {
+		if a.Node == b.Node && a.IfName == b.IfName { // not a == b: Pos differs
 			v.diags.Hintf(b.Pos, "a veth pair needs two different ends", "link joins %q to itself", a.String())
 			continue
 		}

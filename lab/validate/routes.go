@@ -53,6 +53,11 @@ func (v *validator) route(n *lab.Node, r *lab.Route) {
 		}
 		return
 	}
+	if v.nodeHasAddr(n, r.Via) {
+		v.diags.Hintf(r.At("via"), "use the address of a neighbour, such as the router on that subnet",
+			"route via %s goes through an address of node %q itself", r.Via, n.Name)
+		return
+	}
 	if !v.reaches(n, r) {
 		where := fmt.Sprintf("node %q", n.Name)
 		if r.Usable("dev") {

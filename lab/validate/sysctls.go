@@ -10,7 +10,11 @@ func (v *validator) sysctls() {
 	for _, n := range v.lab.Nodes {
 		for _, s := range n.Sysctls {
 			if p := sysctlKeyProblem(s.Key); p != "" {
-				v.diags.Hintf(s.Pos, "netlab sets only net.* sysctls, which belong to the node's namespace", "sysctl %q %s", clip(s.Key), p)
+				hint := "netlab sets only net.* sysctls, which belong to the node's namespace"
+				if strings.HasPrefix(s.Key, "net.") {
+					hint = "write the key as sysctl -a prints it, like net.ipv4.ip_forward"
+				}
+				v.diags.Hintf(s.Pos, hint, "sysctl %q %s", clip(s.Key), p)
 			}
 			if strings.ContainsAny(s.Value, "\n\x00") || (s.Value == "" && s.Usable("value")) {
 				v.diags.Hintf(s.At("value"), "write one value, such as 1", "sysctl %q has an empty or multi-line value", clip(s.Key))

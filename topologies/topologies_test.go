@@ -1,0 +1,152 @@
+package topologies_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netlab/lab/labfile"
+	"netlab/lab/validate"
+	"netlab/topologies"
+)
+
+// TestEmbedded requires every shipped lab to load and validate with no
+// diagnostic at all: every example is a test.
+func TestEmbedded(t *testing.T) {
+	names := topologies.Names()
+	if len(names) == 0 {
+		t.Fatal("no embedded labs")
+	}
+	for _, name := range names {
+		t.Run(strings.TrimSuffix(name, ".yaml"), func(t *testing.T) {
+			data, err := topologies.Read(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, diags := labfile.Parse(name, data)
+			diags.Append(validate.Lab(l)...)
+			if len(diags) != 0 {
+				t.Fatalf("want no diagnostics, got:\n%s", diags.Err())
+			}
+			if len(l.Nodes) == 0 {
+				t.Errorf("%s has no nodes", name)
+			}
+		})
+	}
+}
+
+// TestNames checks that Names lists exactly the lab files of this
+// directory, sorted, so that none is left out of the binary.
+func TestNames(t *testing.T) {
+	onDisk, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(onDisk)
+	got := topologies.Names()
+	if diff := cmp.Diff(onDisk, got); diff != "" {
+		t.Errorf("Names() (-on disk +embedded):\n%s", diff)
+	}
+	if !slices.IsSorted(got) {
+		t.Errorf("Names() is not sorted: %q", got)
+	}
+	if !slices.Contains(got, topologies.DefaultName) {
+		t.Errorf("Names() = %q, lacks the default lab %q", got, topologies.DefaultName)
+	}
+}
+
+func TestRead(t *testing.T) {
+	want, err := os.ReadFile(topologies.DefaultName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"single-ip", "single-ip.yaml", "./single-ip.yaml"} {
+		got, err := topologies.Read(name)
+		if err != nil {
+			t.Errorf("Read(%q): %v", name, err)
+			continue
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("Read(%q) differs from %s on disk", name, topologies.DefaultName)
+		}
+	}
+	for _, name := range []string{"no-such-lab", "../go.mod", "/etc/passwd", "", "embed.go"} {
+		if _, err := topologies.Read(name); err == nil {
+			t.Errorf("Read(%q) succeeded, want an error", name)
+		}
+	}
+}
+
+// TestDefault checks that the built-in default lab is single-ip.yaml as it
+// is on disk.
+func TestDefault(t *testing.T) {
+	if topologies.DefaultName != "single-ip.yaml" {
+		t.Errorf("DefaultName = %q, want single-ip.yaml", topologies.DefaultName)
+	}
+	want, err := os.ReadFile("single-ip.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(want), string(topologies.Default())); diff != "" {
+		t.Errorf("Default() differs from single-ip.yaml (-disk +Default):\n%s", diff)
+	}
+}
+
+// specPaths are where the lab file spec may be found: the repository's docs,
+// then the spec shared with the project, or $NETLAB_SPEC. The first that has
+// the complete example is used.
+var specPaths = []string{
+	"../docs/lab-format.md",
+	"../docs/spec/lab-format.md",
+	"../../shared/spec/lab-format.md",
+}
+
+// TestDefaultIsSpecExample checks that the default lab is, byte for byte,
+// the complete example of the lab file spec, so that what the spec shows is
+// what `netlab up` with no file builds.
+func TestDefaultIsSpecExample(t *testing.T) {
+	paths := specPaths
+	if p := os.Getenv("NETLAB_SPEC"); p != "" {
+		paths = []string{p}
+	}
+	var example, found string
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if ex, ok := completeExample(string(data)); ok {
+			example, found = ex, p
+			break
+		}
+	}
+	if found == "" {
+		t.Skipf("no lab-format.md with a complete example in %q; set NETLAB_SPEC to its path", paths)
+	}
+	if diff := cmp.Diff(example, string(topologies.Default())); diff != "" {
+		t.Errorf("Default() differs from the complete example of %s (-spec +Default):\n%s", found, diff)
+	}
+}
+
+// completeExample returns the first ```yaml block after the spec's
+// "## A complete example" heading.
+func completeExample(spec string) (string, bool) {
+	_, rest, ok := strings.Cut(spec, "\n## A complete example")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = strings.Cut(rest, "\n```yaml\n")
+	if !ok {
+		return "", false
+	}
+	block, _, ok := strings.Cut(rest, "\n```")
+	if !ok {
+		return "", false
+	}
+	return block + "\n", true
+}

@@ -38,15 +38,24 @@ func NewLinux() *Linux { return &Linux{conns: make(map[string]*nsConn)} }
 var _ Kernel = (*Linux)(nil)
 
 // conn returns the open namespace of that name, opening it if needed.
+// A namespace held open from before is used only while it is still the one
+// mounted at that name: one deleted (and perhaps made again) by someone
+// else since is let go, so that netlab neither works in a namespace nobody
+// can see any more nor keeps it alive.
 func (k *Linux) conn(name string) (*nsConn, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if c, ok := k.conns[name]; ok {
-		return c, nil
-	}
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
+	}
+	if c, ok := k.conns[name]; ok {
+		if mountedAt(c.fd, path) {
+			return c, nil
+		}
+		c.h.Close()
+		c.fd.Close()
+		delete(k.conns, name)
 	}
 	fd, err := netns.GetFromPath(path)
 	if err != nil {
@@ -60,6 +69,16 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 	c := &nsConn{fd: fd, h: h}
 	k.conns[name] = c
 	return c, nil
+}
+
+// mountedAt reports whether the namespace file fd is the one mounted at
+// path.
+func mountedAt(fd netns.NsHandle, path string) bool {
+	var open, mounted unix.Stat_t
+	if unix.Fstat(int(fd), &open) != nil || unix.Stat(path, &mounted) != nil {
+		return false
+	}
+	return open.Dev == mounted.Dev && open.Ino == mounted.Ino
 }
 
 // forget closes an open namespace, before it is deleted.
@@ -380,7 +399,7 @@ func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Pre
 func (k *Linux) AddrDel(ctx context.Context, netnsName, link string, p netip.Prefix) error {
 	c, nl, err := k.link(netnsName, link)
 	if err != nil {
-		if isLinkNotFound(err) {
+		if isLinkNotFound(err) || IsNotFound(err) { // the link or its namespace is gone
 			return nil
 		}
 		return fmt.Errorf("addr %s: link %s: %w", p, link, err)
@@ -438,6 +457,9 @@ func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Rout
 func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
 	c, err := k.conn(netnsName)
 	if err != nil {
+		if IsNotFound(err) { // the namespace is gone, and the route with it
+			return nil
+		}
 		return err
 	}
 	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: unix.RT_TABLE_MAIN}

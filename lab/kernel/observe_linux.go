@@ -176,6 +176,9 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
 		return nil, err
 	}
+	if n.NFT, err = observeNFT(c); err != nil {
+		return nil, err
+	}
 	return n, nil
 }
 

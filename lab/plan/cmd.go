@@ -40,6 +40,18 @@ func (c *Change) Cmds() []string {
 		return []string{fmt.Sprintf("%s route replace %s proto %d", n, routeSpec(c.Route), state.RouteProtocol)}
 	case Sysctl:
 		return []string{fmt.Sprintf("ip netns exec %s sysctl -qw %s=%s", c.NetNS, c.Name, shellQuote(c.Value))}
+	case NFTables:
+		del := fmt.Sprintf("ip netns exec %s nft delete table inet %s", c.NetNS, state.NFTableName)
+		if c.Action == Delete {
+			return []string{del}
+		}
+		script := fmt.Sprintf("ip netns exec %s nft -f - <<'EOF'\n%sEOF", c.NetNS, c.NFT.Script())
+		if c.Action == Update {
+			// nft -f applies a file as one transaction: the delete and
+			// the new table land together.
+			script = fmt.Sprintf("ip netns exec %s nft -f - <<'EOF'\ndelete table inet %s\n%sEOF", c.NetNS, state.NFTableName, c.NFT.Script())
+		}
+		return []string{script}
 	}
 	return nil
 }

@@ -41,9 +41,32 @@ func Diff(desired, observed *state.State, opts Options) *Plan {
 		d.node(name, desired.Nodes[name], observed.Nodes[name])
 	}
 	d.vethPairs()
+	causes := d.knockOns()
 	d.plan.Changes = order(d.changes)
+	linkCreates := make(map[string]*Change) // NODE:IFNAME of both ends of a veth
 	for _, c := range d.plan.Changes {
 		c.Drift = d.isDrift(c)
+		if c.Object == Link && c.Action == Create {
+			linkCreates[c.Node+":"+c.Name] = c
+			if c.PeerLink != nil {
+				linkCreates[c.Link.Peer] = c
+			}
+		}
+	}
+	// What is made again along with a link, or because of another change,
+	// is drift only if that link or change is: a link replaced because the
+	// file changed is an edit, and so are its addresses.
+	for _, c := range d.plan.Changes {
+		cause := causes[c]
+		if c.Object == Addr && c.Action == Create && linkCreates[c.Node+":"+c.LinkName] != nil {
+			cause = linkCreates[c.Node+":"+c.LinkName]
+		}
+		if cause != nil && cause.Action == Replace && linkCreates[cause.Node+":"+cause.Name] != nil {
+			cause = linkCreates[cause.Node+":"+cause.Name]
+		}
+		if cause != nil {
+			c.Drift = cause.Drift
+		}
 	}
 	return d.plan
 }
@@ -88,6 +111,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 	d.links(want, have)
 	d.routes(want, have)
 	d.sysctls(want, have)
+	d.nft(want, have)
 }
 
 func (d *differ) links(want, have *state.Node) {
@@ -245,9 +269,14 @@ func (d *differ) observedLink(node, name string) (*state.Node, *state.Link) {
 	return n, n.Links[name]
 }
 
+func (d *differ) isForeign(node string) bool {
+	n := d.observed.Nodes[node]
+	return n != nil && n.Foreign
+}
+
 func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *state.Link) {
-	aON, ah := d.observedLink(an.Name, aw.Name)
-	bON, bh := d.observedLink(bn.Name, bw.Name)
+	_, ah := d.observedLink(an.Name, aw.Name)
+	_, bh := d.observedLink(bn.Name, bw.Name)
 	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == "veth" && bh.Kind == "veth" &&
 		ah.Peer == aw.Peer && bh.Peer == bw.Peer
 	if whole {
@@ -257,22 +286,31 @@ func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *st
 		d.addrs(bn, bw, bh)
 		return
 	}
-	if (aON != nil && d.observed.Nodes[an.Name].Foreign) || (bON != nil && d.observed.Nodes[bn.Name].Foreign) {
+	// A foreign namespace at either end is reported by node; one link in
+	// the way stops the whole pair, before any half of it is planned.
+	if d.isForeign(an.Name) || d.isForeign(bn.Name) {
 		return
 	}
-	replaced := false
-	for _, end := range []struct {
+	ends := []struct {
 		n *state.Node
 		w *state.Link
 		h *state.Link
-	}{{an, aw, ah}, {bn, bw, bh}} {
-		if end.h == nil {
-			continue
-		}
-		if !end.h.Owned && !d.opts.Prune {
+	}{{an, aw, ah}, {bn, bw, bh}}
+	conflict := false
+	for _, end := range ends {
+		if end.h != nil && !end.h.Owned && !d.opts.Prune {
 			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: end.n.Name, Object: Link, Name: end.w.Name,
 				Hint: "remove it or rename yours (up --prune replaces it)"})
-			return
+			conflict = true
+		}
+	}
+	if conflict {
+		return
+	}
+	replaced := false
+	for _, end := range ends {
+		if end.h == nil {
+			continue
 		}
 		replaced = true
 		d.add(&Change{Action: Replace, Object: Link, Node: end.n.Name, NetNS: end.n.NetNS, Name: end.w.Name, OldLink: end.h,
@@ -391,4 +429,111 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// knockOns plans again what the kernel removes by itself when other
+// changes of the plan are made, though the diff found it in place: the
+// routes through a device that is deleted, replaced or set down, and the
+// IPv4 routes through one that loses its last IPv4 address (deletes run
+// before adds); the IPv6 addresses of a device set down (keep_addr_on_down
+// is 0 by default); and the ports of a bridge that is replaced. Without
+// them, the first up after such an edit fails its verify. It returns each
+// added change with the change that causes it.
+func (d *differ) knockOns() map[*Change]*Change {
+	type linkKey struct{ node, link string }
+	gone := make(map[linkKey]*Change)   // every route through the link goes
+	noIPv4 := make(map[linkKey]*Change) // its IPv4 routes go
+	down := make(map[linkKey]*Change)   // its IPv6 addresses go
+	planned := make(map[string]bool)    // NODE OBJECT NAME of changes made anyway
+	var updates []*Change
+	for _, c := range d.changes {
+		k := linkKey{c.Node, c.Name}
+		switch {
+		case c.Object == Link && (c.Action == Delete || c.Action == Replace):
+			gone[k] = c
+		case c.Object == Link && c.Action == Update:
+			updates = append(updates, c)
+			if c.OldLink.Up && !c.Link.Up {
+				gone[k], down[k] = c, c
+			}
+		case c.Object == Addr && c.Action == Delete:
+			k.link = c.LinkName
+			if h := d.observed.Nodes[c.Node].Links[c.LinkName]; h != nil && !hasIPv4(h.Addrs, d.changes, c) {
+				noIPv4[k] = c
+			}
+		}
+		if c.Action != Delete {
+			planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] = true
+		}
+	}
+	causes := make(map[*Change]*Change)
+	again := func(c, cause *Change) {
+		if !planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] {
+			planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] = true
+			d.add(c)
+			causes[c] = cause
+		}
+	}
+	for _, name := range d.desired.NodeNames() {
+		want, have := d.desired.Nodes[name], d.observed.Nodes[name]
+		if have == nil || have.Foreign {
+			continue
+		}
+		for _, h := range have.Routes {
+			k := linkKey{name, h.Dev}
+			cause := gone[k]
+			if cause == nil && h.To.Addr().Is4() {
+				cause = noIPv4[k]
+			}
+			if cause == nil {
+				continue
+			}
+			for _, w := range want.Routes {
+				if w.Key() == h.Key() {
+					again(&Change{Action: Create, Object: Route, Node: name, NetNS: want.NetNS, Name: w.Key(), Route: w,
+						Reason: "the kernel removes it along with a change to dev " + h.Dev}, cause)
+				}
+			}
+		}
+		for _, lname := range want.LinkNames() {
+			w, h := want.Links[lname], have.Links[lname]
+			if cause := down[linkKey{name, lname}]; cause != nil {
+				for _, p := range w.Addrs {
+					if p.Addr().Is6() && !kernelAddr(w.Kind, p) && slices.Contains(h.Addrs, p) {
+						again(&Change{Action: Create, Object: Addr, Node: name, NetNS: want.NetNS, Name: p.String(), LinkName: lname, Prefix: p,
+							Reason: "the kernel removes IPv6 addresses from a link set down"}, cause)
+					}
+				}
+			}
+			cause := gone[linkKey{name, w.Master}]
+			if cause == nil || cause.Action != Replace || h == nil || h.Master != w.Master || planned[name+" "+string(Link)+" "+lname+" "] {
+				continue
+			}
+			attr := AttrChange{"master", "(none)", w.Master}
+			if i := slices.IndexFunc(updates, func(u *Change) bool { return u.Node == name && u.Name == lname }); i >= 0 {
+				updates[i].Attrs = append(updates[i].Attrs, attr)
+				continue
+			}
+			again(&Change{Action: Update, Object: Link, Node: name, NetNS: want.NetNS, Name: lname, Link: w, OldLink: h,
+				Attrs: []AttrChange{attr}, Reason: "the kernel releases the ports of a bridge it deletes"}, cause)
+		}
+	}
+	return causes
+}
+
+// hasIPv4 reports whether a link keeps an IPv4 address once the address
+// deletes of the plan are made, del among them.
+func hasIPv4(addrs []netip.Prefix, changes []*Change, del *Change) bool {
+	for _, p := range addrs {
+		if !p.Addr().Is4() {
+			continue
+		}
+		deleted := slices.ContainsFunc(changes, func(c *Change) bool {
+			return c.Object == Addr && c.Action == Delete && c.Node == del.Node && c.LinkName == del.LinkName && c.Prefix == p
+		})
+		if !deleted {
+			return true
+		}
+	}
+	return false
 }

@@ -28,6 +28,8 @@ func phase(c *Change) int {
 			return 2
 		case NetNS:
 			return 4
+		case NFTables:
+			return 0
 		}
 		return 5
 	}
@@ -48,8 +50,10 @@ func phase(c *Change) int {
 		return 15
 	case Sysctl:
 		return 16
+	case NFTables:
+		return 17 // rules name interfaces, which exist by now
 	}
-	return 17
+	return 18
 }
 
 func order(changes []*Change) []*Change {
@@ -80,6 +84,11 @@ func (d *differ) isDrift(c *Change) bool {
 			return false
 		}
 		ll := ln.Links[c.Name]
+		if ll != nil && c.Action == Update {
+			// Only the attributes that differ count: a link whose
+			// addresses were edited can still have been set down by hand.
+			return slices.IndexFunc(c.Attrs, func(a AttrChange) bool { return !sameAttr(ll, c.Link, a.Name) }) < 0
+		}
 		return ll != nil && sameLink(ll, c.Link)
 	case Addr:
 		ll, wl := ln.Links[c.LinkName], wn.Links[c.LinkName]
@@ -100,6 +109,28 @@ func (d *differ) isDrift(c *Change) bool {
 	case Sysctl:
 		v, ok := ln.Sysctls[c.Name]
 		return ok && v == c.Value
+	case NFTables:
+		return c.Action != Delete && ln.NFT.Signature() == c.NFT.Signature()
+	}
+	return false
+}
+
+// sameAttr compares one attribute, as update names it, of two desired
+// links.
+func sameAttr(a, b *state.Link, name string) bool {
+	switch name {
+	case "master":
+		return a.Master == b.Master
+	case "mtu":
+		return a.MTU == b.MTU
+	case "mac":
+		return a.MAC == b.MAC
+	case "stp":
+		return a.STP == b.STP
+	case "up":
+		return a.Up == b.Up
+	case "alias":
+		return a.Alias == b.Alias
 	}
 	return false
 }

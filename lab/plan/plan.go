@@ -73,6 +73,8 @@ type Change struct {
 	OldRoute state.Route
 	Value    string // sysctl
 	OldValue string
+	NFT      *state.NFTable // nftables: the desired table
+	OldNFT   *state.NFTable // nftables: the observed table
 	Attrs    []AttrChange
 
 	// Drift is set when the object was changed outside netlab since the
@@ -131,6 +133,16 @@ func (c *Change) Describe() string {
 			r = c.OldRoute
 		}
 		b.WriteString("route " + RouteText(r))
+	case NFTables:
+		t := c.NFT
+		if t == nil {
+			t = c.OldNFT
+		}
+		rules := 0
+		for _, ch := range t.Chains {
+			rules += len(ch.Rules)
+		}
+		fmt.Fprintf(&b, "nftables table inet %s (%d chain(s), %d rule(s))", c.Name, len(t.Chains), rules)
 	case Sysctl:
 		fmt.Fprintf(&b, "sysctl %s", c.Name)
 		if c.Action == Create {

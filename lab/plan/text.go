@@ -69,16 +69,24 @@ func hasPruned(p *Plan) bool {
 
 // Summary is the plan's last line.
 func (p *Plan) Summary() string {
+	// With conflicts the lab does not match the file, whatever the plan.
+	stop := ""
+	if len(p.Conflicts) > 0 {
+		stop = fmt.Sprintf(" %d conflict(s) above stop up.", len(p.Conflicts))
+	}
 	if p.Empty() {
 		s := "No changes: the lab matches the file."
+		if stop != "" {
+			s = "No changes planned."
+		}
 		if len(p.Unmanaged) > 0 {
 			s += fmt.Sprintf(" %d unmanaged object(s) left alone.", len(p.Unmanaged))
 		}
-		return s
+		return s + stop
 	}
 	create, update, replace, del := p.Counts()
 	create -= p.replacingCreates()
-	return fmt.Sprintf("Plan: %d to create, %d to change, %d to replace, %d to delete.", create, update, replace, del)
+	return fmt.Sprintf("Plan: %d to create, %d to change, %d to replace, %d to delete.", create, update, replace, del) + stop
 }
 
 func (p *Plan) replacingCreates() int {

@@ -86,6 +86,8 @@ type Node struct {
 	Links   map[string]*Link
 	Routes  []Route
 	Sysctls map[string]string
+	// NFT is the node's netlab nftables table, nil when it has none.
+	NFT *NFTable
 }
 
 // NewNode returns an empty node.

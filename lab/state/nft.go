@@ -1,0 +1,221 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+)
+
+// NFTableName is the one nftables table netlab owns in a node, of family
+// inet (IPv4 and IPv6 at once). Tables of any other name are never read or
+// touched.
+const NFTableName = "netlab"
+
+// Chain priorities of the classic iptables tables, so that what a course
+// teaches about hooks and tables maps one to one onto netlab's chains.
+const (
+	PriorityRaw    = -300
+	PriorityMangle = -150
+	PriorityDstNAT = -100
+	PriorityFilter = 0
+	PrioritySrcNAT = 100
+)
+
+// NFTable is a node's netlab table: its chains in a fixed order.
+type NFTable struct {
+	Chains []*NFChain
+}
+
+// NFChain is a base chain at one hook.
+type NFChain struct {
+	Name     string // <table>_<hook>, e.g. nat_prerouting, filter_forward
+	Type     string // filter or nat
+	Hook     string // prerouting, input, forward, output, postrouting
+	Priority int
+	Policy   string // accept or drop
+	Rules    []*NFRule
+}
+
+// NFRule is one rule. Its identity is its text: the rule in nft syntax,
+// which netlab also writes into the rule's comment as a short hash, so the
+// observed table can be compared with the desired one without decoding
+// expressions.
+type NFRule struct {
+	Source      netip.Prefix
+	Destination netip.Prefix
+	In, Out     string
+	Proto       string // tcp, udp, icmp or ""
+	DPort       uint16
+	State       []string
+	LocalDst    bool   // match only packets to one of the node's own addresses
+	Action      string // accept, drop, reject, log, count, masquerade, snat, dnat, redirect
+	ToAddr      netip.Addr
+	ToPort      uint16
+	LogPrefix   string
+
+	Origin string // desired: FILE:LINE:COL of the rule, for messages
+	// Tag is the comment that identifies the rule in the kernel; observed
+	// rules carry only their tag (and counters), desired ones both.
+	Tag     string
+	Packets uint64
+	Bytes   uint64
+}
+
+// Family is "ip" or "ip6" when the rule names addresses, or "".
+func (r *NFRule) Family() string {
+	for _, a := range []netip.Addr{r.Source.Addr(), r.Destination.Addr(), r.ToAddr} {
+		if a.IsValid() {
+			if a.Is4() {
+				return "ip"
+			}
+			return "ip6"
+		}
+	}
+	return ""
+}
+
+// conntrack state names in nft's order of listing.
+var ctStateOrder = []string{"invalid", "established", "related", "new", "untracked"}
+
+// Text is the rule in nft syntax, as `nft list table` shows it (without
+// counter values and comment).
+func (r *NFRule) Text() string {
+	var parts []string
+	fam := r.Family()
+	if r.Source.IsValid() {
+		parts = append(parts, fmt.Sprintf("%s saddr %s", fam, prefixText(r.Source)))
+	}
+	if r.Destination.IsValid() {
+		parts = append(parts, fmt.Sprintf("%s daddr %s", fam, prefixText(r.Destination)))
+	}
+	if r.LocalDst {
+		parts = append(parts, "fib daddr type local")
+	}
+	if r.In != "" {
+		parts = append(parts, fmt.Sprintf("iifname %q", r.In))
+	}
+	if r.Out != "" {
+		parts = append(parts, fmt.Sprintf("oifname %q", r.Out))
+	}
+	switch {
+	case r.DPort != 0:
+		parts = append(parts, fmt.Sprintf("%s dport %d", r.Proto, r.DPort))
+	case r.Proto != "":
+		parts = append(parts, "meta l4proto "+r.Proto)
+	}
+	if len(r.State) > 0 {
+		var states []string
+		for _, s := range ctStateOrder {
+			for _, want := range r.State {
+				if want == s {
+					states = append(states, s)
+					break
+				}
+			}
+		}
+		parts = append(parts, "ct state "+strings.Join(states, ","))
+	}
+	parts = append(parts, "counter")
+	switch r.Action {
+	case "count":
+	case "log":
+		if r.LogPrefix != "" {
+			parts = append(parts, fmt.Sprintf("log prefix %q", r.LogPrefix))
+		} else {
+			parts = append(parts, "log")
+		}
+	case "snat", "dnat":
+		to := r.ToAddr.String()
+		if r.ToPort != 0 {
+			if r.ToAddr.Is6() {
+				to = "[" + to + "]"
+			}
+			to = fmt.Sprintf("%s:%d", to, r.ToPort)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s to %s", r.Action, r.Family(), to))
+	case "redirect":
+		parts = append(parts, fmt.Sprintf("redirect to :%d", r.ToPort))
+	case "reject":
+		if fam == "ip6" && (r.Source.IsValid() || r.Destination.IsValid()) {
+			parts = append(parts, "reject with icmpv6 port-unreachable")
+		} else {
+			parts = append(parts, "reject")
+		}
+	default:
+		parts = append(parts, r.Action)
+	}
+	return strings.Join(parts, " ")
+}
+
+func prefixText(p netip.Prefix) string {
+	if p.Bits() == p.Addr().BitLen() {
+		return p.Addr().String()
+	}
+	return p.String()
+}
+
+// RuleTag is the comment that identifies a rule of the given text in the
+// kernel: "netlab-" and the first 12 hex digits of the text's SHA-256.
+func RuleTag(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return "netlab-" + hex.EncodeToString(sum[:6])
+}
+
+// Chain returns the chain of that name, or nil.
+func (t *NFTable) Chain(name string) *NFChain {
+	if t == nil {
+		return nil
+	}
+	for _, c := range t.Chains {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Signature is the table's identity for the diff: chains, their hooks,
+// priorities and policies, and the tags of their rules, in order.
+func (t *NFTable) Signature() string {
+	if t == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, c := range t.Chains {
+		fmt.Fprintf(&b, "%s %s %s %d %s:", c.Name, c.Type, c.Hook, c.Priority, c.Policy)
+		for _, r := range c.Rules {
+			b.WriteString(" " + r.Tag)
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// Script is the table in nft syntax, as `nft -f` takes it.
+func (t *NFTable) Script() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n", NFTableName)
+	for _, c := range t.Chains {
+		fmt.Fprintf(&b, "\tchain %s {\n\t\ttype %s hook %s priority %d; policy %s;\n", c.Name, c.Type, c.Hook, c.Priority, c.Policy)
+		for _, r := range c.Rules {
+			fmt.Fprintf(&b, "\t\t%s comment %q\n", r.Text(), r.Tag)
+		}
+		b.WriteString("\t}\n")
+	}
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// SortChains puts chains in hook order, then by priority.
+func SortChains(cs []*NFChain) {
+	hookOrder := map[string]int{"prerouting": 0, "input": 1, "forward": 2, "output": 3, "postrouting": 4}
+	sort.SliceStable(cs, func(i, j int) bool {
+		if hookOrder[cs[i].Hook] != hookOrder[cs[j].Hook] {
+			return hookOrder[cs[i].Hook] < hookOrder[cs[j].Hook]
+		}
+		return cs[i].Priority < cs[j].Priority
+	})
+}

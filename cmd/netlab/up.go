@@ -30,15 +30,6 @@ func planFor(ctx context.Context, k kernel.Kernel, l *lab.Lab, prune bool) (*sta
 	return desired, p, nil
 }
 
-// warnNotApplied says which declared parts this version does not build.
-func warnNotApplied(e *env, l *lab.Lab) {
-	for _, n := range l.Nodes {
-		if len(n.NAT) > 0 || n.Firewall != nil {
-			fmt.Fprintf(e.stderr, "netlab: warning: node %s: nat and firewall rules are not applied by this version of netlab\n", n.Name)
-		}
-	}
-}
-
 func newPlanCmd(e *env) *cobra.Command {
 	var f labFlags
 	var prune, detailed bool
@@ -117,7 +108,6 @@ removes whatever it had made.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			warnNotApplied(e, l)
 			ctx, cancel := signalContext()
 			defer cancel()
 			return withLock(ctx, e, l.Name, f.wait, func() error {

@@ -106,6 +106,11 @@ func One(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change) error
 		return k.RouteReplace(ctx, c.NetNS, c.Route)
 	case plan.Sysctl:
 		return k.SysctlSet(ctx, c.NetNS, c.Name, c.Value)
+	case plan.NFTables:
+		if c.Action == plan.Delete {
+			return k.NFTableSet(ctx, c.NetNS, nil)
+		}
+		return k.NFTableSet(ctx, c.NetNS, c.NFT)
 	}
 	return fmt.Errorf("unknown object %q", c.Object)
 }

@@ -66,6 +66,12 @@ type Kernel interface {
 	// Equivalent to: ip netns exec NETNS sysctl -w KEY=VALUE
 	SysctlSet(ctx context.Context, netns, key, value string) error
 
+	// NFTableSet replaces the node's netlab nftables table with t in one
+	// atomic transaction; nil deletes it. Tables of other names are never
+	// touched.
+	// Equivalent to: ip netns exec NETNS nft -f SCRIPT
+	NFTableSet(ctx context.Context, netns string, t *state.NFTable) error
+
 	// Close releases every handle and namespace file the kernel holds.
 	Close() error
 }

@@ -41,6 +41,7 @@ func Desired(l *lab.Lab) *state.State {
 		for _, sc := range n.Sysctls {
 			sn.Sysctls[sc.Key] = sc.Value
 		}
+		sn.NFT = NodeNFT(n)
 		s.Nodes[n.Name] = sn
 	}
 	return s

@@ -81,6 +81,7 @@ func built(d *state.State) *state.State {
 		for k, v := range dn.Sysctls {
 			n.Sysctls[k] = v
 		}
+		n.NFT = observedNFT(dn.NFT)
 		o.Nodes[name] = n
 	}
 	for _, n := range o.Nodes {
@@ -91,6 +92,24 @@ func built(d *state.State) *state.State {
 		}
 	}
 	state.ResolvePeers(o)
+	return o
+}
+
+// observedNFT is a table as the kernel shows it to netlab: chains, and
+// rules known only by their tags.
+func observedNFT(t *state.NFTable) *state.NFTable {
+	if t == nil {
+		return nil
+	}
+	o := &state.NFTable{}
+	for _, c := range t.Chains {
+		oc := *c
+		oc.Rules = nil
+		for _, r := range c.Rules {
+			oc.Rules = append(oc.Rules, &state.NFRule{Tag: r.Tag})
+		}
+		o.Chains = append(o.Chains, &oc)
+	}
 	return o
 }
 

@@ -149,7 +149,7 @@ func (c *Change) Describe() string {
 			fmt.Fprintf(&b, " = %s", c.Value)
 		}
 	}
-	if len(c.Attrs) > 0 {
+	if len(c.Attrs) > 0 && c.Object != NFTables {
 		parts := make([]string, len(c.Attrs))
 		for i, a := range c.Attrs {
 			parts[i] = a.String()

@@ -113,6 +113,9 @@ func writeGroup(w io.Writer, changes []*Change) {
 		fmt.Fprintf(w, "  node %s:\n", n)
 		for _, c := range byNode[n] {
 			fmt.Fprintf(w, "    %s\n", c.Line())
+			for _, d := range c.Details() {
+				fmt.Fprintf(w, "        %s\n", d)
+			}
 		}
 	}
 }
@@ -132,9 +135,10 @@ func (c *Change) Line() string {
 	if len(cmds) == 0 {
 		return text
 	}
+	first, _, _ := strings.Cut(cmds[0], "\n") // an nft script runs on
 	pad := 52 - len(text)
 	if pad < 2 {
 		pad = 2
 	}
-	return text + strings.Repeat(" ", pad) + "# " + cmds[0]
+	return text + strings.Repeat(" ", pad) + "# " + first
 }

@@ -114,10 +114,17 @@ func (v *validator) firewalls() {
 	}
 }
 
+// MaxLogPrefix is the longest log prefix the kernel takes (NF_LOG_PREFIXLEN
+// less its terminating NUL).
+const MaxLogPrefix = 127
+
 func (v *validator) filterRule(n *lab.Node, c *lab.Chain, r *lab.FilterRule) {
 	what := fmt.Sprintf("%s rule", c.Hook)
 	if !r.Has("action") {
 		v.diags.Hintf(r.Pos, "add action: accept, drop, reject, log or count", "%s of node %q has no action", what, n.Name)
+	}
+	if len(r.Prefix) > MaxLogPrefix {
+		v.diags.Hintf(r.At("prefix"), "shorten it", "log prefix is %d bytes, the kernel allows %d", len(r.Prefix), MaxLogPrefix)
 	}
 	if r.Has("prefix") && r.Action != lab.FilterLog {
 		v.diags.Hintf(r.At("prefix"), "set action: log, or remove prefix", "prefix applies only to a log rule")

@@ -1,0 +1,362 @@
+package kernel
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+// nft opens an nftables connection inside a namespace (pure netlink: no
+// nft binary).
+func nftConn(c *nsConn) (*nftables.Conn, error) {
+	conn, err := nftables.New(nftables.WithNetNSFd(int(c.fd)))
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return conn, nil
+}
+
+func nftTable() *nftables.Table {
+	return &nftables.Table{Name: state.NFTableName, Family: nftables.TableFamilyINet}
+}
+
+// NFTableSet replaces the node's netlab table with t in one atomic
+// transaction: the old table is deleted and the new one built in the same
+// batch, so a rule the kernel refuses leaves the old rules in place. A nil
+// t deletes the table.
+// Equivalent to: ip netns exec NETNS nft -f SCRIPT
+func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTable) error {
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
+	}
+	conn, err := nftConn(c)
+	if err != nil {
+		return err
+	}
+	exists, err := hasNFTable(conn)
+	if err != nil {
+		return err
+	}
+	if exists {
+		conn.DelTable(nftTable())
+	}
+	if t != nil {
+		table := conn.AddTable(nftTable())
+		for _, ch := range t.Chains {
+			chain := conn.AddChain(nftChain(table, ch))
+			for _, r := range ch.Rules {
+				exprs, err := ruleExprs(r, ch.Hook)
+				if err != nil {
+					return fmt.Errorf("chain %s: rule %q: %w", ch.Name, r.Text(), err)
+				}
+				conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: exprs,
+					UserData: userdata.AppendString(nil, userdata.TypeComment, r.Tag)})
+			}
+		}
+	}
+	if !exists && t == nil {
+		return nil
+	}
+	if err := conn.Flush(); err != nil {
+		if culprit := refusedRule(c, t); culprit != "" {
+			return fmt.Errorf("nftables: the kernel refused %s, so no rule was changed: %w", culprit, err)
+		}
+		return fmt.Errorf("nftables transaction: %w", err)
+	}
+	return nil
+}
+
+// probeTable is a scratch table for finding which rule the kernel refuses.
+const probeTable = "netlab_probe"
+
+// refusedRule finds the first chain or rule of t that the kernel refuses,
+// by trying each alone in a scratch table, deleted right after. The kernel
+// checks a rule against its chain only when the transaction commits, so
+// the scratch table must be committed; its chain always accepts, so the
+// probe never drops a packet.
+func refusedRule(c *nsConn, t *state.NFTable) string {
+	if t == nil {
+		return ""
+	}
+	try := func(ch *state.NFChain, r *state.NFRule) error {
+		conn, err := nftConn(c)
+		if err != nil {
+			return nil
+		}
+		table := conn.AddTable(&nftables.Table{Name: probeTable, Family: nftables.TableFamilyINet})
+		probe := *ch
+		probe.Policy = "accept"
+		chain := conn.AddChain(nftChain(table, &probe))
+		if r != nil {
+			exprs, err := ruleExprs(r, ch.Hook)
+			if err != nil {
+				return err
+			}
+			conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: exprs})
+		}
+		err = conn.Flush()
+		conn.DelTable(table)
+		if derr := conn.Flush(); err == nil && derr != nil && !errors.Is(derr, unix.ENOENT) {
+			return derr
+		}
+		return err
+	}
+	for _, ch := range t.Chains {
+		if err := try(ch, nil); err != nil {
+			return fmt.Sprintf("chain %s (%s hook %s priority %d)", ch.Name, ch.Type, ch.Hook, ch.Priority)
+		}
+		for _, r := range ch.Rules {
+			if err := try(ch, r); err != nil {
+				where := ""
+				if r.Origin != "" {
+					where = r.Origin + ": "
+				}
+				return fmt.Sprintf("%srule %q in chain %s", where, r.Text(), ch.Name)
+			}
+		}
+	}
+	return ""
+}
+
+// ObserveNFT reads the netlab table of a namespace by name, or nil when
+// it has none.
+func ObserveNFT(netnsName string) (*state.NFTable, error) {
+	k := NewLinux()
+	defer k.Close()
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return nil, err
+	}
+	return observeNFT(c)
+}
+
+func hasNFTable(conn *nftables.Conn) (bool, error) {
+	_, err := conn.ListTableOfFamily(state.NFTableName, nftables.TableFamilyINet)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	return false, fmt.Errorf("nftables: list table: %w", err)
+}
+
+var hooks = map[string]*nftables.ChainHook{
+	"prerouting":  nftables.ChainHookPrerouting,
+	"input":       nftables.ChainHookInput,
+	"forward":     nftables.ChainHookForward,
+	"output":      nftables.ChainHookOutput,
+	"postrouting": nftables.ChainHookPostrouting,
+}
+
+func nftChain(t *nftables.Table, c *state.NFChain) *nftables.Chain {
+	policy := nftables.ChainPolicyAccept
+	if c.Policy == "drop" {
+		policy = nftables.ChainPolicyDrop
+	}
+	typ := nftables.ChainTypeFilter
+	if c.Type == "nat" {
+		typ = nftables.ChainTypeNAT
+	}
+	return &nftables.Chain{Name: c.Name, Table: t, Hooknum: hooks[c.Hook],
+		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(c.Priority)), Type: typ, Policy: &policy}
+}
+
+// observeNFT reads the node's netlab table: chains, rule tags and counters.
+func observeNFT(c *nsConn) (*state.NFTable, error) {
+	conn, err := nftConn(c)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := hasNFTable(conn)
+	if err != nil || !exists {
+		return nil, err
+	}
+	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: list chains: %w", err)
+	}
+	t := &state.NFTable{}
+	for _, ch := range chains {
+		if ch.Table == nil || ch.Table.Name != state.NFTableName {
+			continue
+		}
+		sc := &state.NFChain{Name: ch.Name, Type: string(ch.Type), Policy: "accept"}
+		if ch.Hooknum != nil {
+			for name, h := range hooks {
+				if *h == *ch.Hooknum {
+					sc.Hook = name
+				}
+			}
+		}
+		if ch.Priority != nil {
+			sc.Priority = int(*ch.Priority)
+		}
+		if ch.Policy != nil && *ch.Policy == nftables.ChainPolicyDrop {
+			sc.Policy = "drop"
+		}
+		rules, err := conn.GetRules(nftTable(), ch)
+		if err != nil {
+			return nil, fmt.Errorf("nftables: chain %s: list rules: %w", ch.Name, err)
+		}
+		for _, r := range rules {
+			sr := &state.NFRule{}
+			sr.Tag, _ = userdata.GetString(r.UserData, userdata.TypeComment)
+			for _, e := range r.Exprs {
+				if ctr, ok := e.(*expr.Counter); ok {
+					sr.Packets, sr.Bytes = ctr.Packets, ctr.Bytes
+				}
+			}
+			sc.Rules = append(sc.Rules, sr)
+		}
+		t.Chains = append(t.Chains, sc)
+	}
+	state.SortChains(t.Chains)
+	return t, nil
+}
+
+// ruleExprs compiles a rule into nftables expressions, in the order and
+// form nft itself produces for the rule's text in an inet table, so that
+// `nft list table` shows the rule as netlab's plan printed it.
+func ruleExprs(r *state.NFRule, hook string) ([]expr.Any, error) {
+	var out []expr.Any
+	cmpEq := func(data []byte) expr.Any { return &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: data} }
+	// nft adds the family check only in front of an address match; a
+	// rule that only translates to an address has none.
+	fam := r.Family()
+	if r.Source.IsValid() || r.Destination.IsValid() {
+		nfproto := byte(unix.NFPROTO_IPV4)
+		if fam == "ip6" {
+			nfproto = unix.NFPROTO_IPV6
+		}
+		out = append(out, &expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1}, cmpEq([]byte{nfproto}))
+	}
+	addrMatch := func(p netip.Prefix, src bool) {
+		off, size := uint32(16), uint32(4)
+		if p.Addr().Is6() {
+			off, size = 24, 16
+		}
+		if src {
+			off -= size
+		}
+		out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size})
+		if p.Bits() < p.Addr().BitLen() {
+			mask := netip.PrefixFrom(p.Addr(), p.Bits()).Masked()
+			out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size, Mask: prefixMask(p), Xor: make([]byte, size)})
+			out = append(out, cmpEq(mask.Addr().AsSlice()))
+		} else {
+			out = append(out, cmpEq(p.Addr().AsSlice()))
+		}
+	}
+	if r.Source.IsValid() {
+		addrMatch(r.Source, true)
+	}
+	if r.Destination.IsValid() {
+		addrMatch(r.Destination, false)
+	}
+	if r.LocalDst {
+		out = append(out, &expr.Fib{Register: 1, FlagDADDR: true, ResultADDRTYPE: true},
+			cmpEq(binary.NativeEndian.AppendUint32(nil, unix.RTN_LOCAL)))
+	}
+	if r.In != "" {
+		out = append(out, &expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1}, cmpEq(ifname(r.In)))
+	}
+	if r.Out != "" {
+		out = append(out, &expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1}, cmpEq(ifname(r.Out)))
+	}
+	if r.Proto != "" {
+		proto := map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "icmp": unix.IPPROTO_ICMP}[r.Proto]
+		out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, cmpEq([]byte{proto}))
+		if r.DPort != 0 {
+			out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+				cmpEq(binary.BigEndian.AppendUint16(nil, r.DPort)))
+		}
+	}
+	if len(r.State) > 0 {
+		var bits uint32
+		for _, s := range r.State {
+			bits |= ctStateBits[s]
+		}
+		out = append(out, &expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)})
+	}
+	out = append(out, &expr.Counter{})
+	switch r.Action {
+	case "accept":
+		out = append(out, &expr.Verdict{Kind: expr.VerdictAccept})
+	case "drop":
+		out = append(out, &expr.Verdict{Kind: expr.VerdictDrop})
+	case "reject":
+		// As nft does: an ICMP of the family the rule matched, or
+		// ICMPX (either family) when it matched no address.
+		switch {
+		case (r.Source.IsValid() || r.Destination.IsValid()) && fam == "ip6":
+			out = append(out, &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 4}) // ICMPV6_PORT_UNREACH
+		case r.Source.IsValid() || r.Destination.IsValid():
+			out = append(out, &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 3}) // ICMP_PORT_UNREACH
+		default:
+			out = append(out, &expr.Reject{Type: unix.NFT_REJECT_ICMPX_UNREACH, Code: unix.NFT_REJECT_ICMPX_PORT_UNREACH})
+		}
+	case "log":
+		l := &expr.Log{}
+		if r.LogPrefix != "" {
+			l.Key = 1 << unix.NFTA_LOG_PREFIX
+			l.Data = []byte(r.LogPrefix)
+		}
+		out = append(out, l)
+	case "count":
+	case "masquerade":
+		out = append(out, &expr.Masq{})
+	case "snat", "dnat":
+		n := &expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1}
+		if r.Action == "dnat" {
+			n.Type = expr.NATTypeDestNAT
+		}
+		if r.ToAddr.Is6() {
+			n.Family = unix.NFPROTO_IPV6
+		}
+		out = append(out, &expr.Immediate{Register: 1, Data: r.ToAddr.AsSlice()})
+		if r.ToPort != 0 {
+			out = append(out, &expr.Immediate{Register: 2, Data: binary.BigEndian.AppendUint16(nil, r.ToPort)})
+			n.RegProtoMin = 2
+		}
+		out = append(out, n)
+	case "redirect":
+		out = append(out, &expr.Immediate{Register: 1, Data: binary.BigEndian.AppendUint16(nil, r.ToPort)},
+			&expr.Redir{RegisterProtoMin: 1})
+	default:
+		return nil, fmt.Errorf("unknown action %q", r.Action)
+	}
+	return out, nil
+}
+
+// conntrack state bits (NF_CT_STATE_*_BIT).
+var ctStateBits = map[string]uint32{"invalid": 1, "established": 2, "related": 4, "new": 8, "untracked": 64}
+
+// ifname is an interface name as nft compares it: padded with NULs to
+// IFNAMSIZ.
+func ifname(name string) []byte {
+	b := make([]byte, 16)
+	copy(b, name)
+	return b
+}
+
+func prefixMask(p netip.Prefix) []byte {
+	n := p.Addr().BitLen() / 8
+	mask := make([]byte, n)
+	for i := 0; i < p.Bits(); i++ {
+		mask[i/8] |= 0x80 >> (i % 8)
+	}
+	return mask
+}

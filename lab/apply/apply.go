@@ -8,7 +8,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
+	"sync"
 
 	"netlab/lab/kernel"
 	"netlab/lab/plan"
@@ -141,31 +143,55 @@ func Verify(ctx context.Context, k kernel.Kernel, desired *state.State, opts pla
 	return fmt.Errorf("verify: the kernel still differs from the lab after up: %s", strings.Join(lines, "; "))
 }
 
+// downParallel is how many namespaces Down deletes at once. Unmounting a
+// namespace waits for an RCU grace period; overlapping them saves most of
+// that wait.
+const downParallel = 8
+
 // Down deletes every namespace of the lab that carries netlab's marker,
 // found in the kernel, not in a file: it works after the file changed or
 // was lost, and after a half-finished up. Namespaces of the lab's name
 // without the marker are left alone. Independent deletes all run; their
 // errors are joined.
 func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, total int, netns string)) (deleted []string, err error) {
-	observed, err := k.Observe(ctx, lab, nil)
+	list, err := k.NetNSList(ctx, lab)
 	if err != nil {
 		return nil, err
 	}
-	var errs []error
-	names := observed.NodeNames()
-	for i, name := range names {
-		n := observed.Nodes[name]
-		if n.Foreign {
-			continue
+	var todo []kernel.NetNSInfo
+	for _, ns := range list {
+		if ns.Marked || ns.Stub {
+			todo = append(todo, ns)
 		}
-		if progress != nil {
-			progress(i+1, len(names), n.NetNS)
-		}
-		if err := k.NetNSDel(ctx, n.NetNS); err != nil {
-			errs = append(errs, fmt.Errorf("node %s: %w", name, err))
-			continue
-		}
-		deleted = append(deleted, n.NetNS)
 	}
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		sem  = make(chan struct{}, downParallel)
+	)
+	for i, ns := range todo {
+		if progress != nil {
+			progress(i+1, len(todo), ns.Name)
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := k.NetNSDel(ctx, ns.Name)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
+				return
+			}
+			if !ns.Stub {
+				deleted = append(deleted, ns.Name)
+			}
+		}()
+	}
+	wg.Wait()
+	sort.Strings(deleted)
 	return deleted, errors.Join(errs...)
 }

@@ -235,6 +235,7 @@ func rawNewNS(b *testing.B, name string) rawNS {
 		b.Fatal(err)
 	}
 	lo, _ := h.LinkByName("lo")
+	must(b, h.LinkSetAlias(lo, "baseline"))
 	must(b, h.LinkSetUp(lo))
 	return rawNS{fd, h}
 }
@@ -302,6 +303,9 @@ func baselineChain(b *testing.B, name string, n int) {
 	}
 }
 
+// baselineDown deletes the lab's namespaces as netlab must: only those
+// whose lo carries the marker (the baseline reads lo's alias, and the
+// baseline labs are marked on creation like netlab's), one at a time.
 func baselineDown(b *testing.B, name string, n int, shape string) {
 	var names []string
 	if shape == "star" {
@@ -315,6 +319,20 @@ func baselineDown(b *testing.B, name string, n int, shape string) {
 		}
 	}
 	for _, ns := range names {
-		_ = netns.DeleteNamed(ns) // absent on the first round
+		fd, err := netns.GetFromName(ns)
+		if err != nil {
+			continue // absent on the first round
+		}
+		h, err := netlink.NewHandleAt(fd)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lo, err := h.LinkByName("lo")
+		h.Close()
+		fd.Close()
+		if err != nil || lo.Attrs().Alias != "baseline" {
+			b.Fatalf("baseline: %s is not marked", ns)
+		}
+		must(b, netns.DeleteNamed(ns))
 	}
 }

@@ -24,6 +24,10 @@ type Kernel interface {
 	// declares. A namespace with the lab's name but without netlab's
 	// marker is returned with Foreign set and nothing else read.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
+	// NetNSList lists the namespace files named LAB.NODE of one lab, with
+	// whether each carries netlab's marker. It reads only the marker, so it
+	// is cheaper than Observe.
+	NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error)
 	// Labs lists the labs that have at least one marked namespace.
 	Labs(ctx context.Context) ([]LabInfo, error)
 
@@ -74,6 +78,14 @@ type Kernel interface {
 
 	// Close releases every handle and namespace file the kernel holds.
 	Close() error
+}
+
+// NetNSInfo is one namespace file of a lab.
+type NetNSInfo struct {
+	Name   string // LAB.NODE
+	Node   string
+	Marked bool // carries the lab's marker on lo
+	Stub   bool // an empty mount point left by an interrupted create
 }
 
 // LabInfo is a lab found in the kernel.

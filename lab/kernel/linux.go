@@ -104,32 +104,54 @@ func (k *Linux) Close() error {
 	return nil
 }
 
-// NetNSAdd creates and marks a node's namespace.
+// NetNSAdd creates and marks a node's namespace. The marker is set from
+// inside the new namespace before it gets its name (see createNetNS).
 func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	name := state.NetNSName(lab, node)
-	if err := createNetNS(name); err != nil {
-		if IsExist(err) {
-			if owned, _ := k.marked(name, lab, node); !owned {
-				return &ForeignError{NetNS: name}
-			}
-			// Ours from an interrupted up: mark it again below.
-		} else {
-			return fmt.Errorf("create namespace %s: %w", name, err)
+	marker := state.NodeMarker(lab, node)
+	err := createNetNS(name, func() error { return markLo(nil, marker) })
+	if IsExist(err) {
+		owned, merr := k.marked(name, lab, node)
+		if merr != nil || !owned {
+			return &ForeignError{NetNS: name}
+		}
+		// Ours already (a second NetNSAdd): make sure lo is up.
+		c, cerr := k.conn(name)
+		if cerr != nil {
+			return cerr
+		}
+		return markLo(c.h, marker)
+	}
+	if err != nil {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// markLo sets lo's alias to marker and brings it up, through h, or through
+// a netlink socket of the calling thread's namespace when h is nil.
+func markLo(h *netlink.Handle, marker string) error {
+	if h == nil {
+		nh, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		defer nh.Close()
+		h = nh
+	}
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo: %w", err)
+	}
+	if lo.Attrs().Alias != marker {
+		if err := h.LinkSetAlias(lo, marker); err != nil {
+			return fmt.Errorf("mark lo: %w", err)
 		}
 	}
-	c, err := k.conn(name)
-	if err != nil {
-		return err
-	}
-	lo, err := c.h.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("namespace %s: find lo: %w", name, err)
-	}
-	if err := c.h.LinkSetAlias(lo, state.NodeMarker(lab, node)); err != nil {
-		return fmt.Errorf("namespace %s: mark lo: %w", name, err)
-	}
-	if err := c.h.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("namespace %s: set lo up: %w", name, err)
+	if lo.Attrs().Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("set lo up: %w", err)
+		}
 	}
 	return nil
 }
@@ -153,6 +175,9 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
 	}
+	if path, perr := netnsPath(name); perr == nil && isStub(path) {
+		return deleteNetNS(name) // an interrupted create's empty mount point
+	}
 	owned, err := k.marked(name, lab, node)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || IsNotFound(err) {
@@ -168,6 +193,47 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
 	return nil
+}
+
+// NetNSList lists the namespace files of one lab, each with whether it
+// carries the lab's marker; an interrupted create's empty mount point is
+// listed as a stub. Markers are read in parallel: each needs a netlink
+// socket inside its namespace, and the sockets' set-up dominates.
+func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
+	names, err := listNetNS()
+	if err != nil {
+		return nil, err
+	}
+	var out []NetNSInfo
+	for _, name := range names {
+		if l, node, ok := state.SplitNetNSName(name); ok && l == lab {
+			out = append(out, NetNSInfo{Name: name, Node: node})
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, observeParallel)
+	for i := range out {
+		info := &out[i]
+		path, err := netnsPath(info.Name)
+		if err != nil {
+			continue
+		}
+		if isStub(path) {
+			info.Stub = true
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if owned, err := k.marked(info.Name, lab, info.Node); err == nil {
+				info.Marked = owned
+			}
+		}()
+	}
+	wg.Wait()
+	return out, nil
 }
 
 // Labs lists the labs whose marked namespaces are present.
@@ -313,7 +379,7 @@ func tempName() string {
 	if _, err := unix.Getrandom(b[:], 0); err != nil {
 		panic("kernel: getrandom: " + err.Error())
 	}
-	return fmt.Sprintf("nlnew%x", b)
+	return fmt.Sprintf("%s%x", state.TempLinkPrefix, b)
 }
 
 // LinkDel deletes a link; a link already gone is not an error.

@@ -51,12 +51,33 @@ func netnsPath(name string) (string, error) {
 	return filepath.Join(NetNSDir, name), nil
 }
 
-// createNetNS creates a new network namespace and bind-mounts it at
-// NetNSDir/name. The namespace is made by a dedicated, locked OS thread
-// that unshares into it and is then thrown away (its goroutine exits
-// without unlocking, so the runtime ends the thread): no thread that
-// serves other goroutines ever changes namespace.
-func createNetNS(name string) error {
+// nsfsMagic is the file system type of a namespace file (NSFS_MAGIC).
+const nsfsMagic = 0x6e736673
+
+// isNetNSMount reports whether path is a namespace bind mount.
+func isNetNSMount(path string) bool {
+	var fs unix.Statfs_t
+	return unix.Statfs(path, &fs) == nil && fs.Type == nsfsMagic
+}
+
+// isStub reports whether path is an empty regular file: the mount point
+// of a namespace whose creation was interrupted before the bind mount.
+func isStub(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0 && !isNetNSMount(path)
+}
+
+// createNetNS creates a new network namespace, runs mark inside it, and
+// only then bind-mounts it at NetNSDir/name: a namespace is visible under
+// its name only once it carries netlab's marker, so a netlab killed at any
+// point leaves either a marked namespace or none (at most an empty mount
+// point file, a stub, which the next create reuses).
+//
+// The namespace is made by a dedicated, locked OS thread that unshares
+// into it and is then thrown away (its goroutine exits without unlocking,
+// so the runtime ends the thread): no thread that serves other goroutines
+// ever changes namespace.
+func createNetNS(name string, mark func() error) error {
 	if err := prepareNetNSDir(); err != nil {
 		return err
 	}
@@ -64,20 +85,31 @@ func createNetNS(name string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("%s: %w", path, unix.EEXIST)
+	switch {
+	case isNetNSMount(path):
+		return fmt.Errorf("%s: %w", path, unix.EEXIST)
+	case isStub(path):
+		// Left by an interrupted create: mount over it.
+	default:
+		f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+		if err != nil {
+			if errors.Is(err, os.ErrExist) {
+				return fmt.Errorf("%s exists and is not a namespace: %w", path, unix.EEXIST)
+			}
+			return err
 		}
-		return err
+		f.Close()
 	}
-	f.Close()
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		// No UnlockOSThread: this thread ends in the new namespace.
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			errc <- fmt.Errorf("unshare: %w", err)
+			return
+		}
+		if err := mark(); err != nil {
+			errc <- err
 			return
 		}
 		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
@@ -100,6 +132,9 @@ func deleteNetNS(name string) error {
 	path, err := netnsPath(name)
 	if err != nil {
 		return err
+	}
+	if isStub(path) {
+		return os.Remove(path)
 	}
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount %s: %w", path, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,9 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	var nodes []string
 	for _, name := range names {
 		if l, node, ok := state.SplitNetNSName(name); ok && l == lab {
+			if path, err := netnsPath(name); err == nil && isStub(path) {
+				continue // not a namespace (yet): as good as absent
+			}
 			nodes = append(nodes, node)
 		}
 	}
@@ -97,6 +101,13 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // vanished while it was being read.
 func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node, error) {
 	name := state.NetNSName(lab, node)
+	if path, err := netnsPath(name); err == nil && !isNetNSMount(path) {
+		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, nil // deleted since it was listed
+		}
+		// A file of the lab's name that is no namespace: someone else's.
+		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
+	}
 	c, err := k.conn(name)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {

@@ -125,9 +125,16 @@ func (d *differ) links(want, have *state.Node) {
 				continue
 			}
 			c := &Change{Action: Delete, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, OldLink: h}
-			if h.Owned {
+			switch {
+			case h.Owned:
 				d.add(c)
-			} else {
+			case strings.HasPrefix(name, state.TempLinkPrefix):
+				// netlab creates each link under this reserved prefix and
+				// renames it once marked: one still so named inside the
+				// lab's namespace was left by an interrupted up.
+				c.Reason = "left half-made by an interrupted up"
+				d.add(c)
+			default:
 				d.unmanaged(c)
 			}
 		case w != nil && h == nil:

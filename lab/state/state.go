@@ -37,6 +37,11 @@ func SplitNetNSName(name string) (lab, node string, ok bool) {
 // creates. A namespace without it is never netlab's, whatever its name.
 func NodeMarker(lab, node string) string { return "netlab:" + lab + ":" + node }
 
+// TempLinkPrefix starts the temporary name a link has between its creation
+// and its marking (see kernel.LinkAdd). The prefix is reserved: inside a
+// lab's namespaces, a link of that name is a leftover of an interrupted up.
+const TempLinkPrefix = "nlnew"
+
 // LinkMarker is the alias netlab sets on each link it creates: the lab and,
 // for a veth, the peer end as NODE:IFNAME.
 func LinkMarker(lab, peer string) string {

@@ -1689,3 +1689,21 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 	}
 	return fmt.Errorf("unknown route command %q", verb)
 }
+
+// NetNSList lists the namespaces of one lab with whether each is marked.
+func (f *Fake) NetNSList(ctx context.Context, lab string) ([]kernel.NetNSInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "NetNSList"); err != nil {
+		return nil, err
+	}
+	var out []kernel.NetNSInfo
+	for _, name := range f.netnsNamesLocked() {
+		l, node, ok := state.SplitNetNSName(name)
+		if !ok || l != lab {
+			continue
+		}
+		out = append(out, kernel.NetNSInfo{Name: name, Node: node, Marked: f.netns[name].marked(lab, node)})
+	}
+	return out, nil
+}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"netlab/lab/apply"
+	"netlab/lab/plan"
 	"netlab/lab/state"
 )
 
@@ -39,6 +41,14 @@ rx/tx packet and byte counters. Interfaces netlab did not create are marked
 			s, err := k.Observe(cmd.Context(), name, nil)
 			if err != nil {
 				return fmt.Errorf("lab %s: %w", name, err)
+			}
+			// The kernel knows rules by tag only; their text comes from
+			// the last up's record, or from the lab file.
+			state.AnnotateRules(s, apply.LoadRecord(name))
+			if f.labName == "" {
+				if l, diags := loadLab(args); l != nil && !diags.HasErrors() && l.Name == name {
+					state.AnnotateRules(s, plan.Desired(l))
+				}
 			}
 			if len(s.Nodes) == 0 {
 				if f.output == "json" {
@@ -95,6 +105,43 @@ func writeStatus(w io.Writer, s *state.State) {
 		}
 	}
 	tw.Flush()
+	writeRules(w, s)
+}
+
+// writeRules prints each node's netlab nftables rules grouped by hook, in
+// the order a packet meets the hooks, with their counters: a student sees
+// which hook a packet went through.
+func writeRules(w io.Writer, s *state.State) {
+	for _, nodeName := range s.NodeNames() {
+		n := s.Nodes[nodeName]
+		if n.NFT == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\nnode %s: nftables table inet %s\n", nodeName, state.NFTableName)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  HOOK\tCHAIN\tPRIORITY\tPOLICY\tPACKETS\tBYTES\tRULE")
+		for _, c := range n.NFT.Chains {
+			if len(c.Rules) == 0 {
+				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t-\t-\t(no rules)\n", c.Hook, c.Name, c.Priority, c.Policy)
+			}
+			for _, r := range c.Rules {
+				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%d\t%s\n", c.Hook, c.Name, c.Priority, c.Policy, r.Packets, r.Bytes, ruleLabel(r))
+			}
+		}
+		tw.Flush()
+	}
+}
+
+// ruleLabel is a rule's text when status knows it (from the lab file), or
+// its tag.
+func ruleLabel(r *state.NFRule) string {
+	if r.Action != "" {
+		return r.Text()
+	}
+	if r.Tag == "" {
+		return "(a rule netlab did not write)"
+	}
+	return r.Tag
 }
 
 func dash(s string) string {
@@ -124,6 +171,18 @@ type nodeStatus struct {
 	Foreign bool         `json:"foreign,omitempty"`
 	Links   []linkStatus `json:"links"`
 	Routes  []string     `json:"routes"`
+	Rules   []ruleStatus `json:"rules"`
+}
+
+type ruleStatus struct {
+	Hook     string `json:"hook"`
+	Chain    string `json:"chain"`
+	Priority int    `json:"priority"`
+	Policy   string `json:"policy"`
+	Rule     string `json:"rule"`
+	Tag      string `json:"tag"`
+	Packets  uint64 `json:"packets"`
+	Bytes    uint64 `json:"bytes"`
 }
 
 type labStatus struct {
@@ -147,6 +206,15 @@ func statusJSON(s *state.State) labStatus {
 		}
 		for _, r := range n.Routes {
 			ns.Routes = append(ns.Routes, routeText(r))
+		}
+		ns.Rules = []ruleStatus{}
+		if n.NFT != nil {
+			for _, c := range n.NFT.Chains {
+				for _, r := range c.Rules {
+					ns.Rules = append(ns.Rules, ruleStatus{Hook: c.Hook, Chain: c.Name, Priority: c.Priority, Policy: c.Policy,
+						Rule: ruleLabel(r), Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
+				}
+			}
 		}
 		out.Nodes = append(out.Nodes, ns)
 	}

@@ -219,3 +219,34 @@ func SortChains(cs []*NFChain) {
 		return cs[i].Priority < cs[j].Priority
 	})
 }
+
+// AnnotateRules fills in the definitions of observed rules, which the
+// kernel gives netlab only as tags and counters, from a state that knows
+// them (the last-applied record, or the lab file's desired state). Rules
+// whose tag is unknown keep only their tag.
+func AnnotateRules(observed, known *State) {
+	if observed == nil || known == nil {
+		return
+	}
+	for name, n := range observed.Nodes {
+		kn := known.Nodes[name]
+		if n.NFT == nil || kn == nil || kn.NFT == nil {
+			continue
+		}
+		byTag := make(map[string]*NFRule)
+		for _, c := range kn.NFT.Chains {
+			for _, r := range c.Rules {
+				byTag[r.Tag] = r
+			}
+		}
+		for _, c := range n.NFT.Chains {
+			for i, r := range c.Rules {
+				if def, ok := byTag[r.Tag]; ok {
+					full := *def
+					full.Packets, full.Bytes = r.Packets, r.Bytes
+					c.Rules[i] = &full
+				}
+			}
+		}
+	}
+}

@@ -40,6 +40,11 @@ func (v *validator) route(n *lab.Node, r *lab.Route) {
 	if r.Usable("dev") && n.Interface(r.Dev) == nil && r.Dev != "lo" {
 		v.diags.Hintf(r.At("dev"), "name an interface of the node", "route dev %q is not an interface of node %q", r.Dev, n.Name)
 	}
+	if i := n.Interface(r.Dev); r.Usable("dev") && i != nil && !i.Up {
+		v.diags.Hintf(r.At("dev"), "set the interface up, or route through another one",
+			"route dev %q is down (up: false), and Linux adds no route through a device that is down", r.Dev)
+		return
+	}
 	if !r.Via.IsValid() {
 		return
 	}
@@ -58,6 +63,11 @@ func (v *validator) route(n *lab.Node, r *lab.Route) {
 			"route via %s goes through an address of node %q itself", r.Via, n.Name)
 		return
 	}
+	if up, down := v.reachesVia(n, r); up == nil && down != nil {
+		v.diags.Hintf(r.At("via"), "set the interface up, or route through another one",
+			"route via %s can only go through %q, which is down (up: false)", r.Via, down.Name)
+		return
+	}
 	if !v.reaches(n, r) {
 		where := fmt.Sprintf("node %q", n.Name)
 		if r.Usable("dev") {
@@ -66,6 +76,26 @@ func (v *validator) route(n *lab.Node, r *lab.Route) {
 		v.diags.Hintf(r.At("via"), "add an address in the gateway's subnet, or fix the gateway",
 			"route via %s cannot be reached: no address of %s is in its subnet", r.Via, where)
 	}
+}
+
+// reachesVia returns an interface that is up and one that is down whose
+// subnets hold the route's gateway, or nil for none.
+func (v *validator) reachesVia(n *lab.Node, r *lab.Route) (up, down *lab.Interface) {
+	for _, i := range n.Interfaces {
+		if r.Usable("dev") && i.Name != r.Dev {
+			continue
+		}
+		for _, a := range i.Addresses {
+			if a.Prefix.Masked().Contains(r.Via) && a.Prefix.Addr() != r.Via {
+				if i.Up {
+					up = i
+				} else {
+					down = i
+				}
+			}
+		}
+	}
+	return up, down
 }
 
 // reaches reports whether the route's gateway lies in a subnet of one of the

@@ -53,12 +53,19 @@ func TestNFTDifferential(t *testing.T) {
 				t.Errorf("netlab's table differs from nft's build of the same script\nnetlab:\n%s\nnft:\n%s", got, want)
 			}
 			// And netlab reads back, as its own, what nft built.
-			back, err := kernel.ObserveNFT(viaScript)
+			back, err := kernel.ObserveNFT(viaScript, table)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if back.Signature() != table.Signature() {
 				t.Errorf("netlab reads nft's table as\n%s\nwant\n%s", back.Signature(), table.Signature())
+			}
+			own, err := kernel.ObserveNFT(viaNetlink, table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if own.Signature() != table.Signature() {
+				t.Errorf("netlab reads its own table as\n%s\nwant\n%s", own.Signature(), table.Signature())
 			}
 		})
 	}

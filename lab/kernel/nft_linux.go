@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -50,6 +51,10 @@ func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTab
 	if exists {
 		conn.DelTable(nftTable())
 	}
+	if _, err := conn.ListTableOfFamily(probeTable, nftables.TableFamilyINet); err == nil {
+		conn.DelTable(&nftables.Table{Name: probeTable, Family: nftables.TableFamilyINet})
+		exists = true // there is something to flush
+	}
 	if t != nil {
 		table := conn.AddTable(nftTable())
 		for _, ch := range t.Chains {
@@ -82,8 +87,9 @@ const probeTable = "netlab_probe"
 // refusedRule finds the first chain or rule of t that the kernel refuses,
 // by trying each alone in a scratch table, deleted right after. The kernel
 // checks a rule against its chain only when the transaction commits, so
-// the scratch table must be committed; its chain always accepts, so the
-// probe never drops a packet.
+// the scratch table must be committed; an accept rule in front of the
+// probed one keeps every packet away from it. A scratch table left by a
+// netlab killed in between is removed by the next NFTableSet.
 func refusedRule(c *nsConn, t *state.NFTable) string {
 	if t == nil {
 		return ""
@@ -97,6 +103,9 @@ func refusedRule(c *nsConn, t *state.NFTable) string {
 		probe := *ch
 		probe.Policy = "accept"
 		chain := conn.AddChain(nftChain(table, &probe))
+		// An unconditional accept first: the kernel still checks the
+		// probed rule, but no packet ever reaches it.
+		conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}})
 		if r != nil {
 			exprs, err := ruleExprs(r, ch.Hook)
 			if err != nil {
@@ -129,15 +138,16 @@ func refusedRule(c *nsConn, t *state.NFTable) string {
 }
 
 // ObserveNFT reads the netlab table of a namespace by name, or nil when
-// it has none.
-func ObserveNFT(netnsName string) (*state.NFTable, error) {
+// it has none. Rules whose tags are in want are checked against it, as
+// Observe does.
+func ObserveNFT(netnsName string, want *state.NFTable) (*state.NFTable, error) {
 	k := NewLinux()
 	defer k.Close()
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return nil, err
 	}
-	return observeNFT(c)
+	return observeNFTAgainst(c, want)
 }
 
 func hasNFTable(conn *nftables.Conn) (bool, error) {
@@ -173,7 +183,13 @@ func nftChain(t *nftables.Table, c *state.NFChain) *nftables.Chain {
 }
 
 // observeNFT reads the node's netlab table: chains, rule tags and counters.
-func observeNFT(c *nsConn) (*state.NFTable, error) {
+func observeNFT(c *nsConn) (*state.NFTable, error) { return observeNFTAgainst(c, nil) }
+
+// observeNFTAgainst reads the node's netlab table. A rule whose tag names a
+// rule of want is also compared, expression by expression, with what
+// netlab compiles for that rule: one edited by hand that kept its comment
+// is marked Modified, so the diff sees it.
+func observeNFTAgainst(c *nsConn, want *state.NFTable) (*state.NFTable, error) {
 	conn, err := nftConn(c)
 	if err != nil {
 		return nil, err
@@ -185,6 +201,16 @@ func observeNFT(c *nsConn) (*state.NFTable, error) {
 	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: list chains: %w", err)
+	}
+	wanted := make(map[string]*state.NFRule)
+	hookOf := make(map[string]string)
+	if want != nil {
+		for _, ch := range want.Chains {
+			for _, r := range ch.Rules {
+				wanted[ch.Name+" "+r.Tag] = r
+				hookOf[ch.Name] = ch.Hook
+			}
+		}
 	}
 	t := &state.NFTable{}
 	for _, ch := range chains {
@@ -217,12 +243,72 @@ func observeNFT(c *nsConn) (*state.NFTable, error) {
 					sr.Packets, sr.Bytes = ctr.Packets, ctr.Bytes
 				}
 			}
+			if def, ok := wanted[ch.Name+" "+sr.Tag]; ok {
+				sr.Modified = !sameExprs(r.Exprs, def, hookOf[ch.Name])
+			}
 			sc.Rules = append(sc.Rules, sr)
 		}
 		t.Chains = append(t.Chains, sc)
 	}
 	state.SortChains(t.Chains)
 	return t, nil
+}
+
+// sameExprs reports whether a rule read from the kernel is the one netlab
+// compiles for def, counter values aside.
+func sameExprs(got []expr.Any, def *state.NFRule, hook string) bool {
+	want, err := ruleExprs(def, hook)
+	if err != nil || len(got) != len(want) {
+		return false
+	}
+	for i := range got {
+		g, w := got[i], want[i]
+		if _, ok := g.(*expr.Counter); ok {
+			g = &expr.Counter{}
+		}
+		if !reflect.DeepEqual(g, asDumped(w)) {
+			return false
+		}
+	}
+	return true
+}
+
+// asDumped is an expression as the kernel dumps it back after taking it:
+// it fills in the defaults netlab leaves out (a range's upper register is
+// its lower one, a port given marks the range as specified, log has level
+// warning).
+func asDumped(e expr.Any) expr.Any {
+	switch e := e.(type) {
+	case *expr.NAT:
+		d := *e
+		if d.RegAddrMin != 0 && d.RegAddrMax == 0 {
+			d.RegAddrMax = d.RegAddrMin
+		}
+		if d.RegProtoMin != 0 {
+			if d.RegProtoMax == 0 {
+				d.RegProtoMax = d.RegProtoMin
+			}
+			d.Specified = true
+		}
+		return &d
+	case *expr.Redir:
+		d := *e
+		if d.RegisterProtoMin != 0 {
+			if d.RegisterProtoMax == 0 {
+				d.RegisterProtoMax = d.RegisterProtoMin
+			}
+			d.Flags |= 0x2 // NF_NAT_RANGE_PROTO_SPECIFIED
+		}
+		return &d
+	case *expr.Log:
+		d := *e
+		if d.Key&(1<<unix.NFTA_LOG_GROUP) == 0 && d.Key&(1<<unix.NFTA_LOG_LEVEL) == 0 {
+			d.Key |= 1 << unix.NFTA_LOG_LEVEL
+			d.Level = expr.LogLevelWarning
+		}
+		return &d
+	}
+	return e
 }
 
 // ruleExprs compiles a rule into nftables expressions, in the order and
@@ -249,13 +335,17 @@ func ruleExprs(r *state.NFRule, hook string) ([]expr.Any, error) {
 		if src {
 			off -= size
 		}
-		out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size})
-		if p.Bits() < p.Addr().BitLen() {
-			mask := netip.PrefixFrom(p.Addr(), p.Bits()).Masked()
-			out = append(out, &expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size, Mask: prefixMask(p), Xor: make([]byte, size)})
-			out = append(out, cmpEq(mask.Addr().AsSlice()))
-		} else {
-			out = append(out, cmpEq(p.Addr().AsSlice()))
+		network := p.Masked().Addr().AsSlice()
+		switch {
+		case p.Bits()%8 == 0:
+			// A whole number of bytes: nft loads just those and compares.
+			n := uint32(p.Bits() / 8)
+			out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
+				cmpEq(network[:n]))
+		default:
+			out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: size},
+				&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: size, Mask: prefixMask(p), Xor: make([]byte, size)},
+				cmpEq(network))
 		}
 	}
 	if r.Source.IsValid() {

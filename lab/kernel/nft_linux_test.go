@@ -68,6 +68,9 @@ nodes:
   server:
     interfaces:
       eth0: {addresses: [198.51.100.183/24]}
+    # A route to the containers, so that only the forward chain's
+    # policy keeps the server out.
+    routes: [{to: 192.168.31.0/24, via: 198.51.100.86}]
 links:
   - [c1:veth0, host:veth1]
   - [c2:veth0, host:veth2]
@@ -282,7 +285,7 @@ func TestNFTableAtomic(t *testing.T) {
 	if !strings.Contains(err.Error(), "lab.yaml:11:9") || !strings.Contains(err.Error(), "masquerade") {
 		t.Errorf("error %q does not name the refused rule and its position lab.yaml:11:9", err)
 	}
-	got, err := kernel.ObserveNFT(netnsName)
+	got, err := kernel.ObserveNFT(netnsName, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +295,7 @@ func TestNFTableAtomic(t *testing.T) {
 	if err := k.NFTableSet(context.Background(), netnsName, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := kernel.ObserveNFT(netnsName); err != nil || got != nil {
+	if got, err := kernel.ObserveNFT(netnsName, nil); err != nil || got != nil {
 		t.Errorf("after delete: table %v, %v; want none", got, err)
 	}
 }

@@ -100,7 +100,10 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 	for _, wc := range w.Chains {
 		hc := h.Chain(wc.Name)
 		if hc == nil {
-			out = append(out, AttrChange{"chain " + wc.Name, "(none)", fmt.Sprintf("%d rule(s)", len(wc.Rules))})
+			out = append(out, AttrChange{"chain " + wc.Name, "(none)", fmt.Sprintf("%s hook %s priority %d; policy %s", wc.Type, wc.Hook, wc.Priority, wc.Policy)})
+			for _, r := range wc.Rules {
+				out = append(out, AttrChange{"chain " + wc.Name + " rule", "(none)", r.Text()})
+			}
 			continue
 		}
 		if wc.Policy != hc.Policy {
@@ -121,6 +124,10 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 			}
 		}
 		for _, r := range hc.Rules {
+			if r.Modified {
+				out = append(out, AttrChange{"chain " + wc.Name + " rule", r.Tag + " (changed by hand)", ruleText(wc, r.Tag)})
+				continue
+			}
 			if !want[r.Tag] {
 				tag := r.Tag
 				if tag == "" {
@@ -135,10 +142,23 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 	}
 	for _, hc := range h.Chains {
 		if w.Chain(hc.Name) == nil {
-			out = append(out, AttrChange{"chain " + hc.Name, fmt.Sprintf("%d rule(s)", len(hc.Rules)), "(none)"})
+			out = append(out, AttrChange{"chain " + hc.Name, fmt.Sprintf("%s hook %s priority %d; policy %s", hc.Type, hc.Hook, hc.Priority, hc.Policy), "(none)"})
+			for _, r := range hc.Rules {
+				out = append(out, AttrChange{"chain " + hc.Name + " rule", orNone(r.Tag), "(none)"})
+			}
 		}
 	}
 	return out
+}
+
+// ruleText is the text of the chain's rule with that tag.
+func ruleText(c *state.NFChain, tag string) string {
+	for _, r := range c.Rules {
+		if r.Tag == tag {
+			return r.Text()
+		}
+	}
+	return tag
 }
 
 func ruleOrder(c *state.NFChain) string {

@@ -62,6 +62,10 @@ type NFRule struct {
 	Tag     string
 	Packets uint64
 	Bytes   uint64
+	// Modified is set on an observed rule that carries a tag of the lab
+	// but whose expressions are not what netlab wrote for it: edited by
+	// hand, comment kept.
+	Modified bool
 }
 
 // Family is "ip" or "ip6" when the rule names addresses, or "".
@@ -188,6 +192,9 @@ func (t *NFTable) Signature() string {
 		fmt.Fprintf(&b, "%s %s %s %d %s:", c.Name, c.Type, c.Hook, c.Priority, c.Policy)
 		for _, r := range c.Rules {
 			b.WriteString(" " + r.Tag)
+			if r.Modified {
+				b.WriteString("(modified)")
+			}
 		}
 		b.WriteString("\n")
 	}

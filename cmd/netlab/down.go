@@ -2,14 +2,17 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"netlab/lab/apply"
+	"netlab/lab/labfile"
 )
 
 func newDownCmd(e *env) *cobra.Command {
 	var f labFlags
+	var allowHost bool
 	cmd := &cobra.Command{
 		Use:   "down [FILE | --lab NAME]",
 		Short: "Remove everything a lab owns",
@@ -17,7 +20,10 @@ func newDownCmd(e *env) *cobra.Command {
 and route inside. It finds them in the kernel by netlab's marks, not in the
 file, so it works after a half-finished up, after the file was edited or
 deleted (use --lab NAME), and twice in a row. Namespaces or links that carry
-no netlab mark are never touched, whatever their names.`,
+no netlab mark are never touched, whatever their names. A lab with a host:
+true node also made links in this machine's root namespace: down removes
+those (and only those, found by their mark) when given --allow-host, and
+refuses to start without it.`,
 		Example: `  sudo netlab down lab.yaml
   sudo netlab down --lab single-ip
   sudo netlab down                 # the built-in default lab`,
@@ -38,6 +44,15 @@ no netlab mark are never touched, whatever their names.`,
 			return withLock(ctx, e, name, f.wait, func() error {
 				k := newKernel()
 				defer k.Close()
+				hostLinks, err := k.HostLinks(ctx, name)
+				if err != nil {
+					return fmt.Errorf("lab %s: %w", name, err)
+				}
+				if !allowHost && (len(hostLinks) > 0 || fileHasHost(args)) {
+					return &failure{err: fmt.Errorf("lab %s has a host: true node, whose links are in this machine's root namespace (%d now): "+
+						"nothing was removed; run down again with --allow-host to remove the lab, those links included "+
+						"(netlab removes only the links it marked there)", name, len(hostLinks))}
+				}
 				var progress func(i, total int, netns string)
 				if f.output != "json" && isTerminal(e.stderr) {
 					progress = func(i, total int, netns string) {
@@ -51,6 +66,12 @@ no netlab mark are never touched, whatever their names.`,
 				if err != nil {
 					return fmt.Errorf("lab %s: %w", name, err)
 				}
+				var hostDeleted []string
+				if allowHost {
+					if hostDeleted, err = apply.DownHost(ctx, k, name); err != nil {
+						return fmt.Errorf("lab %s: %w", name, err)
+					}
+				}
 				if err := apply.DeleteRecord(name); err != nil {
 					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", err)
 				}
@@ -58,11 +79,23 @@ no netlab mark are never touched, whatever their names.`,
 					if deleted == nil {
 						deleted = []string{}
 					}
-					writeJSON(e, map[string]any{"lab": name, "deleted": deleted})
+					out := map[string]any{"lab": name, "deleted": deleted}
+					if allowHost {
+						if hostDeleted == nil {
+							hostDeleted = []string{}
+						}
+						out["host_links_deleted"] = hostDeleted
+					}
+					writeJSON(e, out)
 					return nil
 				}
+				if len(hostDeleted) > 0 {
+					fmt.Fprintf(e.stdout, "Removed %d link(s) of lab %s from this machine's root namespace: %s.\n", len(hostDeleted), name, strings.Join(hostDeleted, ", "))
+				}
 				if len(deleted) == 0 {
-					fmt.Fprintf(e.stdout, "Lab %s is not running: nothing to remove.\n", name)
+					if len(hostDeleted) == 0 {
+						fmt.Fprintf(e.stdout, "Lab %s is not running: nothing to remove.\n", name)
+					}
 					return nil
 				}
 				fmt.Fprintf(e.stdout, "Lab %s is down: %d namespace(s) removed.\n", name, len(deleted))
@@ -73,5 +106,16 @@ no netlab mark are never touched, whatever their names.`,
 	f.addLab(cmd)
 	f.addWait(cmd)
 	f.addOutput(cmd)
+	addAllowHost(cmd, &allowHost)
 	return cmd
+}
+
+// fileHasHost reports whether the lab file of args (if one is given, and
+// however broken the rest of it is) declares a host: true node.
+func fileHasHost(args []string) bool {
+	if len(args) == 0 {
+		return false
+	}
+	l, _ := labfile.Load(args[0], displayPath(args[0]))
+	return l != nil && len(hostNodes(l)) > 0
 }

@@ -65,6 +65,35 @@ func loadValid(e *env, args []string) (*lab.Lab, error) {
 	return l, nil
 }
 
+// hostNodes names the lab's host: true nodes.
+func hostNodes(l *lab.Lab) []string {
+	var out []string
+	for _, n := range l.Nodes {
+		if n.Host {
+			out = append(out, n.Name)
+		}
+	}
+	return out
+}
+
+// requireAllowHost refuses a lab with a host: true node unless the user
+// confirmed it with --allow-host: such a node is the machine's own root
+// namespace, not a throw-away one.
+func requireAllowHost(l *lab.Lab, allow bool) error {
+	nodes := hostNodes(l)
+	if len(nodes) == 0 || allow {
+		return nil
+	}
+	return &failure{err: fmt.Errorf("%s: node %q has host: true, so it is this machine's own root namespace: "+
+		"run again with --allow-host to let netlab create the lab's links there "+
+		"(it then changes only the links it creates and marks, never the machine's own)", l.Node(nodes[0]).At("host"), nodes[0])}
+}
+
+// addAllowHost adds the --allow-host flag.
+func addAllowHost(cmd *cobra.Command, allow *bool) {
+	cmd.Flags().BoolVar(allow, "allow-host", false, "allow a lab with a host: true node to work in this machine's root namespace (only on links netlab marks)")
+}
+
 // labNameOnly finds the lab's name for commands that need nothing else
 // (down, status): from --lab, or from the file's name: field, which is
 // read even if the rest of the file has since become invalid.

@@ -32,7 +32,7 @@ func planFor(ctx context.Context, k kernel.Kernel, l *lab.Lab, prune bool) (*sta
 
 func newPlanCmd(e *env) *cobra.Command {
 	var f labFlags
-	var prune, detailed bool
+	var prune, detailed, allowHost bool
 	cmd := &cobra.Command{
 		Use:   "plan [FILE]",
 		Short: "Show what up would change, without changing anything",
@@ -52,6 +52,9 @@ up --prune removes them.`,
 			}
 			l, err := loadValid(e, args)
 			if err != nil {
+				return err
+			}
+			if err := requireAllowHost(l, allowHost); err != nil {
 				return err
 			}
 			if err := requireRoot(); err != nil {
@@ -77,12 +80,13 @@ up --prune removes them.`,
 	f.addOutput(cmd)
 	cmd.Flags().BoolVar(&prune, "prune", false, "also plan to remove objects the file does not declare")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan is not empty, 0 when it is")
+	addAllowHost(cmd, &allowHost)
 	return cmd
 }
 
 func newUpCmd(e *env) *cobra.Command {
 	var f labFlags
-	var prune bool
+	var prune, allowHost bool
 	cmd := &cobra.Command{
 		Use:   "up [FILE]",
 		Short: "Create the lab, or bring a running lab in line with its file",
@@ -105,6 +109,9 @@ removes whatever it had made.`,
 			if err != nil {
 				return err
 			}
+			if err := requireAllowHost(l, allowHost); err != nil {
+				return err
+			}
 			if err := requireRoot(); err != nil {
 				return err
 			}
@@ -118,6 +125,7 @@ removes whatever it had made.`,
 	f.addOutput(cmd)
 	f.addWait(cmd)
 	cmd.Flags().BoolVar(&prune, "prune", false, "also remove objects in the lab's namespaces that the file does not declare")
+	addAllowHost(cmd, &allowHost)
 	return cmd
 }
 

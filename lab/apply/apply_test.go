@@ -122,7 +122,38 @@ func fakeLabs() []fakeLab {
 		{"single-ip", topologies.Default()},
 		{"star-20", starLab("star", 20, 0)},
 		{"chain-5", chainLab("chain", 5, 1400)},
+		{"vxlan-overlay", mustRead("vxlan-overlay.yaml")},
+		{"macvlan", mustRead("macvlan.yaml")},
+		{"hosted", []byte(hostedLab)},
 	}
+}
+
+// hostedLab has a host node (a bridge, a tap and a veth end in the root
+// namespace), and a node with a tun and a source-mode macvlan on the host's
+// bridge.
+const hostedLab = `name: hosted
+nodes:
+  h:
+    host: true
+    interfaces:
+      hbr0: {kind: bridge}
+      hv0: {master: hbr0}
+      htap0: {kind: tap, master: hbr0, tap: {owner: 1000}}
+  c:
+    interfaces:
+      eth0: {addresses: [10.9.0.2/24]}
+      tun0: {kind: tun, tun: {owner: 1000, group: 1000}, addresses: [10.9.1.1/32]}
+      mv0: {kind: macvlan, macvlan: {parent: h:hbr0, mode: source, source-macs: ["02:00:00:00:00:0b", "02:00:00:00:00:0a"]}}
+links:
+  - [h:hv0, c:eth0]
+`
+
+func mustRead(name string) []byte {
+	data, err := topologies.Read(name)
+	if err != nil {
+		panic(err)
+	}
+	return data
 }
 
 // upFake does what netlab up does: observe, diff, apply, verify. It returns

@@ -22,7 +22,10 @@ type Kernel interface {
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
 	// declares. A namespace with the lab's name but without netlab's
-	// marker is returned with Foreign set and nothing else read.
+	// marker is returned with Foreign set and nothing else read. For each
+	// node of want with Host set, it reads only the links of the root
+	// namespace that carry the lab's marker or a name the node declares,
+	// with their addresses: nothing else of the machine's.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
 	// NetNSList lists the namespace files named LAB.NODE of one lab, with
 	// whether each carries netlab's marker. It reads only the marker, so it
@@ -30,24 +33,34 @@ type Kernel interface {
 	NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error)
 	// Labs lists the labs that have at least one marked namespace.
 	Labs(ctx context.Context) ([]LabInfo, error)
+	// HostLinks lists the links of the machine's root namespace that carry
+	// the lab's marker: what a host: true node made there.
+	HostLinks(ctx context.Context, lab string) ([]string, error)
 
 	// NetNSAdd creates the namespace of a node, marks it and sets lo up.
 	// Equivalent to: ip netns add LAB.NODE; ip -n LAB.NODE link set lo alias netlab:LAB:NODE up
 	NetNSAdd(ctx context.Context, lab, node string) error
 	// NetNSDel deletes a namespace, which takes every object in it along.
+	// It refuses state.HostNetNS.
 	// Equivalent to: ip netns del NETNS
 	NetNSDel(ctx context.Context, netns string) error
 
 	// LinkAdd creates a link with its attributes and marker; for a veth,
-	// peer is the other end, created directly in peerNS.
+	// peer is the other end, created directly in peerNS. A macvlan is made
+	// on its parent in l.ParentNetNS, directly into netns; a vxlan gets its
+	// fdb entries; a tun or tap is persistent.
 	// Equivalent to: ip -n NETNS link add NAME type KIND [peer name PEER netns PEERNS]
 	LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS string, peer *state.Link) error
-	// LinkDel deletes a link (a veth takes its peer along).
+	// LinkDel deletes a link (a veth takes its peer along). In
+	// state.HostNetNS it deletes only a link that carries netlab's marker,
+	// and fails with *ForeignError for any other.
 	// Equivalent to: ip -n NETNS link del NAME
 	LinkDel(ctx context.Context, netns, name string) error
-	// LinkSet changes the named attributes (master, mtu, mac, up, alias)
-	// of a link to the values in l.
-	// Equivalent to: ip -n NETNS link set NAME [master M|nomaster] [mtu N] [address MAC] [up|down]
+	// LinkSet changes the named attributes (master, mtu, mac, up, alias,
+	// and for a macvlan source-macs, for a vxlan fdb) of a link to the
+	// values in l.
+	// Equivalent to: ip -n NETNS link set NAME [master M|nomaster] [mtu N] [address MAC] [up|down];
+	// ip -n NETNS link set NAME type macvlan macaddr set MAC...; bridge -n NETNS fdb append|del MAC dev NAME dst IP
 	LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error
 
 	// AddrAdd adds an address to a link (IPv6 without duplicate address

@@ -45,6 +45,9 @@ var _ Kernel = (*Linux)(nil)
 func (k *Linux) conn(name string) (*nsConn, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if name == state.HostNetNS {
+		return k.hostConnLocked()
+	}
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
@@ -68,6 +71,38 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 	}
 	c := &nsConn{fd: fd, h: h}
 	k.conns[name] = c
+	return c, nil
+}
+
+// startNetNS is the namespace netlab started in, opened while the
+// package is initialised: that runs on the main thread before any
+// goroutine can have switched a thread to another namespace.
+var startNetNS, startNetNSErr = netns.Get()
+
+// hostConnLocked opens the machine's root namespace: that of PID 1, or,
+// where PID 1 is out of reach (a container, a sandbox), the one netlab
+// started in. Never the calling thread's, which may be inside another.
+func (k *Linux) hostConnLocked() (*nsConn, error) {
+	if c, ok := k.conns[state.HostNetNS]; ok {
+		return c, nil
+	}
+	fd, err := netns.GetFromPath("/proc/1/ns/net")
+	if err != nil && IsPerm(err) && startNetNSErr == nil {
+		var dup int
+		if dup, err = unix.FcntlInt(uintptr(startNetNS), unix.F_DUPFD_CLOEXEC, 0); err == nil {
+			fd = netns.NsHandle(dup)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the root namespace: %w", err)
+	}
+	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
+	if err != nil {
+		fd.Close()
+		return nil, fmt.Errorf("netlink socket in the root namespace: %w", err)
+	}
+	c := &nsConn{fd: fd, h: h}
+	k.conns[state.HostNetNS] = c
 	return c, nil
 }
 
@@ -171,6 +206,9 @@ func (k *Linux) marked(name, lab, node string) (bool, error) {
 
 // NetNSDel deletes a namespace, but only one that netlab marked.
 func (k *Linux) NetNSDel(ctx context.Context, name string) error {
+	if name == state.HostNetNS {
+		return fmt.Errorf("delete namespace: the machine's root namespace is never deleted: %w", unix.EPERM)
+	}
 	lab, node, ok := state.SplitNetNSName(name)
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
@@ -261,6 +299,27 @@ func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
 	return labs, nil
 }
 
+// HostLinks lists the links in the machine's root namespace that carry
+// the lab's marker.
+func (k *Linux) HostLinks(ctx context.Context, lab string) ([]string, error) {
+	c, err := k.conn(state.HostNetNS)
+	if err != nil {
+		return nil, err
+	}
+	links, err := retryDump("list links", c.h.LinkList)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, nl := range links {
+		if l, _, ok := state.ParseLinkMarker(nl.Attrs().Alias); ok && l == lab {
+			out = append(out, nl.Attrs().Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 // link finds a link by name in a namespace.
 func (k *Linux) link(netnsName, name string) (*nsConn, netlink.Link, error) {
 	c, err := k.conn(netnsName)
@@ -319,6 +378,41 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
 		}
 		nl = &netlink.Bridge{LinkAttrs: attrs}
+	case "macvlan":
+		pc := c
+		if l.ParentNetNS != "" && l.ParentNetNS != netnsName {
+			if pc, err = k.conn(l.ParentNetNS); err != nil {
+				return fmt.Errorf("link %s: parent %s: %w", l.Name, l.Parent, err)
+			}
+		}
+		if err := addMACVLAN(c, pc, attrs, l); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		return finishLink(c, tmp, l)
+	case "vxlan":
+		if err := addVXLAN(c, attrs, l); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		if err := finishLink(c, tmp, l); err != nil {
+			return err
+		}
+		nl, err := c.h.LinkByName(l.Name)
+		if err != nil {
+			return fmt.Errorf("link %s: find: %w", l.Name, err)
+		}
+		if err := syncFDB(c, nl, l); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		return nil
+	case "tun", "tap":
+		if err := addTun(c, tmp, l); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		// The ioctls set no MTU or MAC: finishLink's messages do.
+		if err := setCreateAttrs(c, tmp, l); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		return finishLink(c, tmp, l)
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
 	}
@@ -331,6 +425,29 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 	if peer != nil {
 		if err := finishLink(pc, peerTmp, peer); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// setCreateAttrs gives a device made without netlink its MTU and MAC.
+func setCreateAttrs(c *nsConn, name string, l *state.Link) error {
+	nl, err := c.h.LinkByName(name)
+	if err != nil {
+		return fmt.Errorf("find new link: %w", err)
+	}
+	if l.MTU != 0 {
+		if err := c.h.LinkSetMTU(nl, l.MTU); err != nil {
+			return fmt.Errorf("set mtu: %w", err)
+		}
+	}
+	if l.MAC != "" {
+		mac, err := net.ParseMAC(l.MAC)
+		if err != nil {
+			return fmt.Errorf("mac: %w", err)
+		}
+		if err := c.h.LinkSetHardwareAddr(nl, mac); err != nil {
+			return fmt.Errorf("set mac: %w", err)
 		}
 	}
 	return nil
@@ -391,6 +508,13 @@ func (k *Linux) LinkDel(ctx context.Context, netnsName, name string) error {
 		}
 		return fmt.Errorf("link %s: %w", name, err)
 	}
+	if netnsName == state.HostNetNS {
+		// In the machine's namespace only what netlab marked is deleted,
+		// whatever the plan says.
+		if _, _, ok := state.ParseLinkMarker(l.Attrs().Alias); !ok {
+			return &ForeignError{NetNS: netnsName, Name: name}
+		}
+	}
 	if err := c.h.LinkDel(l); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("link %s: delete: %w", name, err)
 	}
@@ -431,6 +555,10 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			} else {
 				err = c.h.LinkSetDown(nl)
 			}
+		case "source-macs":
+			err = setSourceMACs(c, nl, l.SourceMACs)
+		case "fdb":
+			err = syncFDB(c, nl, l)
 		default:
 			err = errors.ErrUnsupported
 		}

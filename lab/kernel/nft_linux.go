@@ -182,9 +182,6 @@ func nftChain(t *nftables.Table, c *state.NFChain) *nftables.Chain {
 		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(c.Priority)), Type: typ, Policy: &policy}
 }
 
-// observeNFT reads the node's netlab table: chains, rule tags and counters.
-func observeNFT(c *nsConn) (*state.NFTable, error) { return observeNFTAgainst(c, nil) }
-
 // observeNFTAgainst reads the node's netlab table. A rule whose tag names a
 // rule of want is also compared, expression by expression, with what
 // netlab compiles for that rule: one edited by hand that kept its comment

@@ -41,6 +41,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 			nodes = append(nodes, node)
 		}
 	}
+	k.forgetGone(lab, nodes)
 	s := state.New(lab)
 	var (
 		mu   sync.Mutex
@@ -50,18 +51,20 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	)
 	for _, node := range nodes {
 		var keys []string
+		var wantNFT *state.NFTable
 		if want != nil && want.Nodes[node] != nil {
 			for key := range want.Nodes[node].Sysctls {
 				keys = append(keys, key)
 			}
 			sort.Strings(keys)
+			wantNFT = want.Nodes[node].NFT
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := k.observeNode(lab, node, keys)
+			n, err := k.observeNode(lab, node, keys, wantNFT)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -74,10 +77,23 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		}()
 	}
 	wg.Wait()
+	if want != nil {
+		for _, name := range want.NodeNames() {
+			if wn := want.Nodes[name]; wn.Host {
+				n, err := k.observeHost(lab, wn)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("node %s: %w", name, err))
+					continue
+				}
+				s.Nodes[name] = n
+			}
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	state.ResolvePeers(s)
+	state.ResolveParents(s)
 	return s, nil
 }
 
@@ -99,7 +115,7 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 
 // observeNode reads one namespace. It returns nil, nil when the namespace
 // vanished while it was being read.
-func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node, error) {
+func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
 	name := state.NetNSName(lab, node)
 	if path, err := netnsPath(name); err == nil && !isNetNSMount(path) {
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
@@ -120,13 +136,73 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 		return nil, err
 	}
 	n := state.NewNode(node, name)
-	byIndex := make(map[int]*state.Link, len(links))
+	byIndex, err := observeLinks(c, lab, links)
+	if err != nil {
+		return nil, err
+	}
 	marked := false
 	for _, nl := range links {
-		a := nl.Attrs()
-		if a.Name == "lo" && a.Alias == state.NodeMarker(lab, node) {
+		if a := nl.Attrs(); a.Name == "lo" && a.Alias == state.NodeMarker(lab, node) {
 			marked = true
 		}
+		n.Links[nl.Attrs().Name] = byIndex[nl.Attrs().Index]
+	}
+	if !marked {
+		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
+	}
+	if err := observeAddrs(c, byIndex); err != nil {
+		return nil, err
+	}
+	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
+		return nil, err
+	}
+	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+		return nil, err
+	}
+	if n.NFT, err = observeNFTAgainst(c, wantNFT); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// observeHost reads a host node: the links of the machine's root
+// namespace that carry the lab's marker, and those of a name the node
+// declares (so that one in the way is reported, never taken). Everything
+// else there is the machine's, neither the lab's nor unmanaged.
+func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
+	c, err := k.conn(state.HostNetNS)
+	if err != nil {
+		return nil, err
+	}
+	links, err := retryDump("list links", c.h.LinkList)
+	if err != nil {
+		return nil, err
+	}
+	all, err := observeLinks(c, lab, links)
+	if err != nil {
+		return nil, err
+	}
+	n := state.NewNode(want.Name, state.HostNetNS)
+	n.Host = true
+	kept := make(map[int]*state.Link)
+	for idx, l := range all {
+		if l.Owned || want.Links[l.Name] != nil {
+			n.Links[l.Name] = l
+			kept[idx] = l
+		}
+	}
+	if err := observeAddrs(c, kept); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// observeLinks reads the links of a namespace, by ifindex, with their
+// masters and kind-specific settings.
+func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.Link, error) {
+	byIndex := make(map[int]*state.Link, len(links))
+	for _, nl := range links {
+		a := nl.Attrs()
 		l := &state.Link{
 			Name:      a.Name,
 			Kind:      kindOf(nl),
@@ -139,8 +215,11 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 		}
 		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
 			l.Owned = true
-			if l.Kind == "veth" {
+			switch l.Kind {
+			case "veth":
 				l.Peer = peer
+			case "macvlan":
+				l.Parent = peer
 			}
 		}
 		if l.Kind == "veth" {
@@ -152,22 +231,26 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
 			}
 		}
-		n.Links[l.Name] = l
 		byIndex[a.Index] = l
 	}
-	if !marked {
-		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
-	}
 	for _, nl := range links {
+		if err := observeDevice(c, nl, byIndex[nl.Attrs().Index], byIndex); err != nil {
+			return nil, fmt.Errorf("link %s: %w", nl.Attrs().Name, err)
+		}
 		if m := nl.Attrs().MasterIndex; m != 0 {
 			if master, ok := byIndex[m]; ok {
 				byIndex[nl.Attrs().Index].Master = master.Name
 			}
 		}
 	}
+	return byIndex, nil
+}
+
+// observeAddrs reads the addresses of the links of byIndex.
+func observeAddrs(c *nsConn, byIndex map[int]*state.Link) error {
 	addrs, err := retryDump("list addresses", func() ([]netlink.Addr, error) { return c.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, a := range addrs {
 		l, ok := byIndex[a.LinkIndex]
@@ -178,19 +261,10 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string) (*state.Node,
 			l.Addrs = append(l.Addrs, p)
 		}
 	}
-	for _, l := range n.Links {
+	for _, l := range byIndex {
 		state.SortAddrs(l.Addrs)
 	}
-	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
-		return nil, err
-	}
-	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
-		return nil, err
-	}
-	if n.NFT, err = observeNFT(c); err != nil {
-		return nil, err
-	}
-	return n, nil
+	return nil
 }
 
 // kindOf names a link's kind as the lab file does.
@@ -261,4 +335,25 @@ func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error
 	}
 	state.SortRoutes(out)
 	return out, nil
+}
+
+// forgetGone closes the open handles of the lab's namespaces that are no
+// longer mounted: a handle would keep a namespace deleted by hand alive
+// for as long as this Linux lives (the TUI lives long).
+func (k *Linux) forgetGone(lab string, present []string) {
+	live := make(map[string]bool, len(present))
+	for _, node := range present {
+		live[state.NetNSName(lab, node)] = true
+	}
+	k.mu.Lock()
+	var gone []string
+	for name := range k.conns {
+		if l, _, ok := state.SplitNetNSName(name); ok && l == lab && !live[name] {
+			gone = append(gone, name)
+		}
+	}
+	k.mu.Unlock()
+	for _, name := range gone {
+		k.forget(name)
+	}
 }

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"netlab/lab/state"
@@ -11,7 +12,7 @@ import (
 // They are the vocabulary shared by plan, render --format script and the
 // fake kernel's transcript; netlab itself sends netlink messages.
 func (c *Change) Cmds() []string {
-	n := "ip -n " + c.NetNS
+	n := ipCmd(c.NetNS)
 	switch c.Object {
 	case NetNS:
 		if c.Action == Delete {
@@ -26,30 +27,30 @@ func (c *Change) Cmds() []string {
 		return c.linkCmds(n)
 	case Addr:
 		if c.Action == Delete {
-			return []string{fmt.Sprintf("%s addr del %s dev %s", n, c.Prefix, c.LinkName)}
+			return []string{fmt.Sprintf("%s addr del %s dev %s", n, c.Prefix, q(c.LinkName))}
 		}
 		nodad := ""
 		if c.Prefix.Addr().Is6() {
 			nodad = " nodad"
 		}
-		return []string{fmt.Sprintf("%s addr add %s dev %s%s", n, c.Prefix, c.LinkName, nodad)}
+		return []string{fmt.Sprintf("%s addr add %s dev %s%s", n, c.Prefix, q(c.LinkName), nodad)}
 	case Route:
 		if c.Action == Delete {
 			return []string{fmt.Sprintf("%s route del %s", n, routeSpec(c.OldRoute))}
 		}
 		return []string{fmt.Sprintf("%s route replace %s proto %d", n, routeSpec(c.Route), state.RouteProtocol)}
 	case Sysctl:
-		return []string{fmt.Sprintf("ip netns exec %s sysctl -qw %s=%s", c.NetNS, c.Name, shellQuote(c.Value))}
+		return []string{fmt.Sprintf("%ssysctl -qw %s=%s", inNS(c.NetNS), c.Name, shellQuote(c.Value))}
 	case NFTables:
-		del := fmt.Sprintf("ip netns exec %s nft delete table inet %s", c.NetNS, state.NFTableName)
+		del := fmt.Sprintf("%snft delete table inet %s", inNS(c.NetNS), state.NFTableName)
 		if c.Action == Delete {
 			return []string{del}
 		}
-		script := fmt.Sprintf("ip netns exec %s nft -f - <<'EOF'\n%sEOF", c.NetNS, c.NFT.Script())
+		script := fmt.Sprintf("%snft -f - <<'EOF'\n%sEOF", inNS(c.NetNS), c.NFT.Script())
 		if c.Action == Update {
 			// nft -f applies a file as one transaction: the delete and
 			// the new table land together.
-			script = fmt.Sprintf("ip netns exec %s nft -f - <<'EOF'\ndelete table inet %s\n%sEOF", c.NetNS, state.NFTableName, c.NFT.Script())
+			script = fmt.Sprintf("%snft -f - <<'EOF'\ndelete table inet %s\n%sEOF", inNS(c.NetNS), state.NFTableName, c.NFT.Script())
 		}
 		return []string{script}
 	}
@@ -67,20 +68,37 @@ func routeSpec(r state.Route) string {
 
 func (c *Change) linkCmds(n string) []string {
 	if c.Action == Delete || c.Action == Replace {
-		return []string{fmt.Sprintf("%s link del %s", n, c.Name)}
+		return []string{fmt.Sprintf("%s link del %s", n, q(c.Name))}
 	}
 	l := c.Link
 	if c.Action == Update {
-		return []string{n + " link set " + c.Name + setArgs(l, c.Attrs)}
+		var cmds []string
+		if args := setArgs(l, c.Attrs); args != "" {
+			cmds = append(cmds, n+" link set "+q(c.Name)+args)
+		}
+		for _, a := range c.Attrs {
+			switch a.Name {
+			case "source-macs":
+				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, q(c.Name), listArgs(l.SourceMACs)))
+			case "fdb":
+				for _, e := range c.OldLink.FDB {
+					if !slices.Contains(l.FDB, e) {
+						cmds = append(cmds, fmt.Sprintf("%s fdb del %s dev %s dst %s", bridgeCmd(c.NetNS), e.MAC, q(l.Name), e.Dst))
+					}
+				}
+				cmds = append(cmds, fdbCmds(c.NetNS, l, c.OldLink.FDB)...)
+			}
+		}
+		return cmds
 	}
 	var cmds []string
 	switch l.Kind {
 	case "veth":
 		p := c.PeerLink
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, l.Name, p.Name, c.PeerNS),
-			fmt.Sprintf("%s link set %s alias %s%s", n, l.Name, l.Alias, createArgs(l)),
-			fmt.Sprintf("ip -n %s link set %s alias %s%s", c.PeerNS, p.Name, p.Alias, createArgs(p)),
+			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, q(l.Name), q(p.Name), netnsArg(c.PeerNS)),
+			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
+			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(c.PeerNS), q(p.Name), q(p.Alias), createArgs(p)),
 		)
 	case "bridge":
 		stp := 0
@@ -88,16 +106,113 @@ func (c *Change) linkCmds(n string) []string {
 			stp = 1
 		}
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, l.Name, stp),
-			fmt.Sprintf("%s link set %s alias %s%s", n, l.Name, l.Alias, createArgs(l)),
+			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, q(l.Name), stp),
+			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
 		)
+	case "macvlan":
+		_, parent, _ := strings.Cut(l.Parent, ":")
+		pn := n
+		netns := ""
+		if l.ParentNetNS != "" && l.ParentNetNS != c.NetNS {
+			// Made on the parent, straight into the node that lists it.
+			pn, netns = ipCmd(l.ParentNetNS), " netns "+netnsArg(c.NetNS)
+		}
+		cmds = append(cmds, fmt.Sprintf("%s link add %s link %s%s type macvlan mode %s", pn, q(l.Name), q(parent), netns, l.Mode))
+		if len(l.SourceMACs) > 0 {
+			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, q(l.Name), listArgs(l.SourceMACs)))
+		}
+		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
+	case "vxlan":
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, q(l.Name), l.VNI)
+		if l.Remote.IsValid() {
+			b.WriteString(" remote " + l.Remote.String())
+		}
+		if l.Group.IsValid() {
+			b.WriteString(" group " + l.Group.String())
+		}
+		if l.Local.IsValid() {
+			b.WriteString(" local " + l.Local.String())
+		}
+		if l.Dev != "" {
+			b.WriteString(" dev " + q(l.Dev))
+		}
+		fmt.Fprintf(&b, " dstport %d", l.Port)
+		if !l.Learning {
+			b.WriteString(" nolearning")
+		}
+		cmds = append(cmds, b.String())
+		cmds = append(cmds, fdbCmds(c.NetNS, l, nil)...)
+		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
+	case "tun", "tap":
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s tuntap add dev %s mode %s", n, q(l.Name), l.Kind)
+		if l.TunOwner != 0 {
+			fmt.Fprintf(&b, " user %d", l.TunOwner)
+		}
+		if l.TunGroup != 0 {
+			fmt.Fprintf(&b, " group %d", l.TunGroup)
+		}
+		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
 	default:
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type %s", n, l.Name, l.Kind),
-			fmt.Sprintf("%s link set %s alias %s%s", n, l.Name, l.Alias, createArgs(l)),
+			fmt.Sprintf("%s link add %s type %s", n, q(l.Name), l.Kind),
+			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
 		)
 	}
 	return cmds
+}
+
+// fdbCmds appends a vxlan's static forwarding entries not in have.
+func fdbCmds(netns string, l *state.Link, have []state.FDBEntry) []string {
+	var cmds []string
+	for _, e := range l.FDB {
+		if !slices.Contains(have, e) {
+			cmds = append(cmds, fmt.Sprintf("%s fdb append %s dev %s dst %s", bridgeCmd(netns), e.MAC, q(l.Name), e.Dst))
+		}
+	}
+	return cmds
+}
+
+// ipCmd is ip(8) in a namespace.
+func ipCmd(netns string) string {
+	if netns == state.HostNetNS {
+		return "ip"
+	}
+	return "ip -n " + netns
+}
+
+// netnsArg names a namespace as ip link's netns argument takes it: the
+// root namespace as that of PID 1.
+func netnsArg(netns string) string {
+	if netns == state.HostNetNS {
+		return "1"
+	}
+	return netns
+}
+
+// inNS prefixes a command to run it in a namespace; the root namespace
+// needs nothing.
+func inNS(netns string) string {
+	if netns == state.HostNetNS {
+		return ""
+	}
+	return "ip netns exec " + netns + " "
+}
+
+// bridgeCmd is bridge(8) in a namespace.
+func bridgeCmd(netns string) string {
+	if netns == state.HostNetNS {
+		return "bridge"
+	}
+	return "bridge -n " + netns
+}
+
+func listArgs(l []string) string {
+	if len(l) == 0 {
+		return ""
+	}
+	return " " + strings.Join(l, " ")
 }
 
 // createArgs are the `ip link set` arguments that give a new link its
@@ -111,7 +226,7 @@ func createArgs(l *state.Link) string {
 		fmt.Fprintf(&b, " mtu %d", l.MTU)
 	}
 	if l.Master != "" {
-		b.WriteString(" master " + l.Master)
+		b.WriteString(" master " + q(l.Master))
 	}
 	if l.Up {
 		b.WriteString(" up")
@@ -128,7 +243,7 @@ func setArgs(l *state.Link, attrs []AttrChange) string {
 			if l.Master == "" {
 				b.WriteString(" nomaster")
 			} else {
-				b.WriteString(" master " + l.Master)
+				b.WriteString(" master " + q(l.Master))
 			}
 		case "mtu":
 			fmt.Fprintf(&b, " mtu %d", l.MTU)
@@ -141,7 +256,7 @@ func setArgs(l *state.Link, attrs []AttrChange) string {
 			}
 			fmt.Fprintf(&b, " type bridge stp_state %d", stp)
 		case "alias":
-			b.WriteString(" alias " + l.Alias)
+			b.WriteString(" alias " + q(l.Alias))
 		case "up":
 			if l.Up {
 				b.WriteString(" up")
@@ -160,3 +275,8 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// q quotes a name for the shell when it needs it: interface names may hold
+// any byte but '/', ':' and white space, and the commands must stay true
+// when pasted into bash.
+func q(name string) string { return shellQuote(name) }

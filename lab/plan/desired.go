@@ -2,6 +2,7 @@ package plan
 
 import (
 	"net/netip"
+	"slices"
 
 	"netlab/lab"
 	"netlab/lab/diag"
@@ -19,8 +20,13 @@ func Desired(l *lab.Lab) *state.State {
 	for _, n := range l.Nodes {
 		sn := state.NewNode(n.Name, state.NetNSName(l.Name, n.Name))
 		sn.Host = n.Host
+		if n.Host {
+			sn.NetNS = state.HostNetNS
+		}
 		lo := &state.Link{Name: "lo", Kind: "loopback", Up: true}
-		sn.Links["lo"] = lo
+		if !n.Host { // the machine's lo is not netlab's
+			sn.Links["lo"] = lo
+		}
 		for _, i := range n.Interfaces {
 			if i.Name == "lo" {
 				lo.Up = i.Up
@@ -63,6 +69,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	if i.Bridge != nil {
 		sl.STP = i.Bridge.STP
 	}
+	desiredDevice(l, i, sl)
 	if lk := l.LinkOf(i.Node, i.Name); lk != nil {
 		for _, e := range lk.Ends {
 			if e.Node != i.Node || e.IfName != i.Name {
@@ -81,8 +88,94 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 			}
 		}
 	}
-	sl.Alias = state.LinkMarker(l.Name, sl.Peer)
+	// A veth's marker names its peer, a macvlan's its parent: the
+	// observer checks either claim against the kernel's ifindexes.
+	sl.Alias = state.LinkMarker(l.Name, sl.Peer+sl.Parent)
 	return sl
+}
+
+// vxlanOverhead is what VXLAN adds to a frame over IPv4 (outer IP, UDP,
+// VXLAN and inner Ethernet headers): its MTU defaults to the underlay's
+// minus this.
+const vxlanOverhead = 50
+
+// desiredDevice fills in the settings of a macvlan, vxlan, tun or tap.
+func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
+	switch {
+	case i.Kind == lab.KindMACVLAN && i.MACVLAN != nil:
+		m := i.MACVLAN
+		sl.Parent = m.ParentNode + ":" + m.Parent
+		sl.ParentNetNS = state.NetNSName(l.Name, m.ParentNode)
+		if pn := l.Node(m.ParentNode); pn != nil && pn.Host {
+			sl.ParentNetNS = state.HostNetNS
+		}
+		sl.Mode = m.Mode
+		if sl.Mode == "" {
+			sl.Mode = lab.MACVLANBridge
+		}
+		for _, mac := range m.SourceMACs {
+			sl.SourceMACs = append(sl.SourceMACs, mac.String())
+		}
+		slices.Sort(sl.SourceMACs)
+		sl.SourceMACs = slices.Compact(sl.SourceMACs)
+	case i.Kind == lab.KindVXLAN && i.VXLAN != nil:
+		x := i.VXLAN
+		sl.VNI, sl.Port, sl.Remote, sl.Group, sl.Local, sl.Dev, sl.Learning = x.VNI, x.Port, x.Remote, x.Group, x.Local, x.Dev, x.Learning
+		if sl.Port == 0 {
+			sl.Port = lab.DefaultVXLANPort
+		}
+		for _, e := range x.FDB {
+			fe := state.FDBEntry{MAC: e.MAC.String(), Dst: e.Dst}
+			if !slices.Contains(sl.FDB, fe) && !isDefaultFDB(fe, sl.Remote) && !isDefaultFDB(fe, sl.Group) {
+				sl.FDB = append(sl.FDB, fe)
+			}
+		}
+		state.SortFDB(sl.FDB)
+		if sl.MTU == 0 && x.Dev != "" {
+			sl.MTU = underlayMTU(l, i.Node, x.Dev) - vxlanOverhead
+		}
+	case (i.Kind == lab.KindTun || i.Kind == lab.KindTap) && i.Tun != nil:
+		if i.Tun.Owner != nil {
+			sl.TunOwner = *i.Tun.Owner
+		}
+		if i.Tun.Group != nil {
+			sl.TunGroup = *i.Tun.Group
+		}
+	}
+}
+
+// isDefaultFDB reports whether an entry is the one the kernel makes by
+// itself for a VXLAN's remote or group: all-zero MAC to that address. Listing it is
+// allowed, and changes nothing.
+func isDefaultFDB(e state.FDBEntry, remote netip.Addr) bool {
+	return e.MAC == "00:00:00:00:00:00" && remote.IsValid() && e.Dst == remote
+}
+
+// underlayMTU is the MTU an interface of the lab will have: its own, its
+// link's, its peer's, or the kernel's default of 1500.
+func underlayMTU(l *lab.Lab, node, name string) int {
+	n := l.Node(node)
+	if n == nil {
+		return 1500
+	}
+	if i := n.Interface(name); i != nil {
+		if i.MTU != 0 {
+			return i.MTU
+		}
+		if lk := l.LinkOf(node, name); lk != nil {
+			if lk.MTU != 0 {
+				return lk.MTU
+			}
+			for _, e := range lk.Ends {
+				if pn := l.Node(e.Node); pn != nil {
+					if pi := pn.Interface(e.IfName); pi != nil && pi.MTU != 0 {
+						return pi.MTU
+					}
+				}
+			}
+		}
+	}
+	return 1500
 }
 
 func prefixes(as []lab.Address) []netip.Prefix {
@@ -119,13 +212,27 @@ func Unsupported(l *lab.Lab) diag.List {
 	var out diag.List
 	for _, n := range l.Nodes {
 		if n.Host {
-			out.Hintf(n.At("host"), "remove host: true", "host nodes are not supported by this version of netlab")
+			// A host node is the machine's own namespace: netlab changes
+			// only the links it creates there. Routes, sysctls and
+			// netfilter rules would change the machine itself, and could
+			// cut it off its network.
+			for _, r := range n.Routes {
+				out.Hintf(r.Pos, "route from a namespace node instead", "routes in a host node would change the machine's own routing table, so netlab does not add them")
+			}
+			for _, sc := range n.Sysctls {
+				out.Hintf(sc.Pos, "set it in a namespace node, or by hand on the machine", "sysctl %q in a host node would change the machine itself, so netlab does not set it", sc.Key)
+			}
+			if len(n.NAT) > 0 {
+				out.Hintf(n.At("nat"), "move the rules to a namespace node", "nat rules in a host node would change the machine's own netfilter, so netlab does not add them")
+			}
+			if n.Firewall != nil {
+				out.Hintf(n.At("firewall"), "move the rules to a namespace node", "firewall rules in a host node would change the machine's own netfilter, so netlab does not add them")
+			}
+			if lo := n.Interface("lo"); lo != nil {
+				out.Hintf(lo.Pos, "remove lo from the host node", "the machine's own lo is not netlab's to change")
+			}
 		}
 		for _, i := range n.Interfaces {
-			switch i.Kind {
-			case lab.KindMACVLAN, lab.KindVXLAN, lab.KindTun, lab.KindTap:
-				out.Hintf(i.At("kind"), "use veth and bridge interfaces", "kind %q is not supported by this version of netlab", i.Kind)
-			}
 			if i.Bridge != nil && i.Bridge.STP {
 				out.Hintf(i.Bridge.At("stp"), "remove stp: true", "bridge STP is not supported by this version of netlab")
 			}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -41,7 +42,9 @@ func Diff(desired, observed *state.State, opts Options) *Plan {
 		d.node(name, desired.Nodes[name], observed.Nodes[name])
 	}
 	d.vethPairs()
+	lowerCauses := d.dependents()
 	causes := d.knockOns()
+	maps.Copy(causes, lowerCauses)
 	d.plan.Changes = order(d.changes)
 	linkCreates := make(map[string]*Change) // NODE:IFNAME of both ends of a veth
 	for _, c := range d.plan.Changes {
@@ -97,6 +100,19 @@ func (d *differ) node(name string, want, have *state.Node) {
 				Hint: "it has no netlab marker: remove it (ip netns del " + have.NetNS + ") or rename the lab"})
 		}
 		return
+	case want != nil && want.Host:
+		// The machine's own namespace: always there, never created or
+		// deleted, and only its links that netlab marked are observed.
+		if have == nil {
+			have = state.NewNode(name, want.NetNS)
+		}
+	case want == nil && have.Host:
+		for _, lname := range have.LinkNames() {
+			if h := have.Links[lname]; h.Owned {
+				d.add(&Change{Action: Delete, Object: Link, Node: name, NetNS: have.NetNS, Name: lname, OldLink: h})
+			}
+		}
+		return
 	case want == nil:
 		// The whole node goes. Its veth peers in other nodes are deleted
 		// by their own nodes' diff, before the namespace.
@@ -126,6 +142,8 @@ func (d *differ) links(want, have *state.Node) {
 			}
 			c := &Change{Action: Delete, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, OldLink: h}
 			switch {
+			case want.Host && !h.Owned:
+				// The machine's: neither the lab's nor unmanaged.
 			case h.Owned:
 				d.add(c)
 			case strings.HasPrefix(name, state.TempLinkPrefix):
@@ -154,9 +172,8 @@ func (d *differ) existingLink(n *state.Node, w, h *state.Link) {
 		return
 	}
 	if !h.Owned {
-		if !d.opts.Prune {
-			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: n.Name, Object: Link, Name: w.Name,
-				Hint: "remove it or rename yours (up --prune replaces it)"})
+		if !d.mayPrune(n) {
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: n.Name, Object: Link, Name: w.Name, Hint: conflictHint(n)})
 			return
 		}
 		d.replace(n, w, h, "exists but netlab did not create it")
@@ -166,8 +183,24 @@ func (d *differ) existingLink(n *state.Node, w, h *state.Link) {
 		d.replace(n, w, h, fmt.Sprintf("kind %s -> %s cannot change in place", h.Kind, w.Kind))
 		return
 	}
+	if reason := immutableChange(w, h); reason != "" {
+		d.replace(n, w, h, reason)
+		return
+	}
 	d.update(n, w, h)
 	d.addrs(n, w, h)
+}
+
+// mayPrune reports whether a link netlab did not create may be removed
+// from the node: only with prune, and never in a host node, whose links
+// are the machine's.
+func (d *differ) mayPrune(n *state.Node) bool { return d.opts.Prune && !n.Host }
+
+func conflictHint(n *state.Node) string {
+	if n.Host {
+		return "it is the machine's own and netlab never changes it: rename yours"
+	}
+	return "remove it or rename yours (up --prune replaces it)"
 }
 
 // replace plans a delete of the observed link and a create of the desired
@@ -193,6 +226,12 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.Kind == "bridge" && w.STP != h.STP {
 		attrs = append(attrs, AttrChange{"stp", fmt.Sprint(h.STP), fmt.Sprint(w.STP)})
 	}
+	if w.Kind == "macvlan" && !slices.Equal(w.SourceMACs, h.SourceMACs) {
+		attrs = append(attrs, AttrChange{"source-macs", listOrNone(h.SourceMACs), listOrNone(w.SourceMACs)})
+	}
+	if w.Kind == "vxlan" && !slices.Equal(w.FDB, h.FDB) {
+		attrs = append(attrs, AttrChange{"fdb", fdbText(h.FDB), fdbText(w.FDB)})
+	}
 	if w.Up != h.Up {
 		attrs = append(attrs, AttrChange{"up", fmt.Sprint(h.Up), fmt.Sprint(w.Up)})
 	}
@@ -202,6 +241,117 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if len(attrs) > 0 {
 		d.add(&Change{Action: Update, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, OldLink: h, Attrs: attrs})
 	}
+}
+
+// immutableChange returns why a link of the same kind must be replaced:
+// the settings the kernel fixes when it creates a macvlan (parent, mode),
+// a vxlan (vni, port, peer, local address, underlay, learning) or a tun
+// or tap (owner, group). It is "" when all of them match.
+func immutableChange(w, h *state.Link) string {
+	var diffs []AttrChange
+	add := func(name, old, new string) {
+		if old != new {
+			diffs = append(diffs, AttrChange{name, old, new})
+		}
+	}
+	switch w.Kind {
+	case "macvlan":
+		add("parent", orNone(h.Parent), w.Parent)
+		add("mode", orNone(h.Mode), w.Mode)
+	case "vxlan":
+		add("vni", fmt.Sprint(h.VNI), fmt.Sprint(w.VNI))
+		add("port", fmt.Sprint(h.Port), fmt.Sprint(w.Port))
+		add("remote", addrOrNone(h.Remote), addrOrNone(w.Remote))
+		add("group", addrOrNone(h.Group), addrOrNone(w.Group))
+		add("local", addrOrNone(h.Local), addrOrNone(w.Local))
+		add("dev", orNone(h.Dev), orNone(w.Dev))
+		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
+	case "tun", "tap":
+		add("owner", fmt.Sprint(h.TunOwner), fmt.Sprint(w.TunOwner))
+		add("group", fmt.Sprint(h.TunGroup), fmt.Sprint(w.TunGroup))
+	}
+	if len(diffs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(diffs))
+	for i, a := range diffs {
+		parts[i] = a.String()
+	}
+	return strings.Join(parts, ", ") + " cannot change in place"
+}
+
+// dependents plans the replacement of each macvlan whose parent, and each
+// vxlan whose underlay dev, the plan deletes or replaces: the kernel
+// deletes such a device along with its lower device, so it must be made
+// again once the new one exists. It returns each change it adds with the
+// change of the lower device that causes it.
+func (d *differ) dependents() map[*Change]*Change {
+	causes := make(map[*Change]*Change)
+	gone := make(map[string]string)    // NODE:IFNAME -> what happens to it
+	goneBy := make(map[string]*Change) // NODE:IFNAME -> the change that does it
+	for _, c := range d.changes {
+		if c.Object == Link && (c.Action == Delete || c.Action == Replace) {
+			gone[c.Node+":"+c.Name] = "replaced"
+			if c.Action == Delete {
+				gone[c.Node+":"+c.Name] = "deleted"
+			}
+			goneBy[c.Node+":"+c.Name] = c
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, nodeName := range d.desired.NodeNames() {
+			want := d.desired.Nodes[nodeName]
+			for _, name := range want.LinkNames() {
+				w := want.Links[name]
+				lower := w.Parent
+				if w.Kind == "vxlan" && w.Dev != "" {
+					lower = nodeName + ":" + w.Dev
+				}
+				what, ok := gone[lower]
+				if lower == "" || !ok {
+					continue
+				}
+				if _, done := gone[nodeName+":"+name]; done {
+					continue
+				}
+				_, h := d.observedLink(nodeName, name)
+				if h == nil || !h.Owned {
+					continue
+				}
+				d.changes = slices.DeleteFunc(d.changes, func(c *Change) bool {
+					return c.Node == nodeName && ((c.Object == Link && c.Name == name) || (c.Object == Addr && c.LinkName == name))
+				})
+				first := len(d.changes)
+				d.replace(want, w, h, fmt.Sprintf("its lower device %s is %s, and the kernel deletes it along", lower, what))
+				for _, c := range d.changes[first:] {
+					causes[c] = goneBy[lower]
+				}
+				gone[nodeName+":"+name] = "replaced"
+				goneBy[nodeName+":"+name] = d.changes[first]
+				changed = true
+			}
+		}
+	}
+	return causes
+}
+
+func listOrNone(l []string) string {
+	if len(l) == 0 {
+		return "(none)"
+	}
+	return strings.Join(l, " ")
+}
+
+func fdbText(es []state.FDBEntry) string {
+	if len(es) == 0 {
+		return "(none)"
+	}
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.String()
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
 }
 
 func orNone(s string) string {
@@ -305,9 +455,8 @@ func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *st
 	}{{an, aw, ah}, {bn, bw, bh}}
 	conflict := false
 	for _, end := range ends {
-		if end.h != nil && !end.h.Owned && !d.opts.Prune {
-			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: end.n.Name, Object: Link, Name: end.w.Name,
-				Hint: "remove it or rename yours (up --prune replaces it)"})
+		if end.h != nil && !end.h.Owned && !d.mayPrune(end.n) {
+			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: end.n.Name, Object: Link, Name: end.w.Name, Hint: conflictHint(end.n)})
 			conflict = true
 		}
 	}

@@ -509,14 +509,15 @@ func TestDiff(t *testing.T) {
 		{
 			name: "interface set down", applied: base, lastApplied: true,
 			want: edit(t, "eth0: {addresses: [192.0.2.2/24, \"2001:db8::2/64\"]}", "eth0: {addresses: [192.0.2.2/24, \"2001:db8::2/64\"], up: false}",
-				"      - {to: 10.0.0.0/24, via: 192.0.2.1}\n      - {to: \"2001:db8:1::/48\", via: \"2001:db8::1\"}\n", "      - {to: 10.0.0.0/24, via: 192.0.2.1}\n"),
+				// A route through a link declared down is invalid, so
+				// both of s's routes go with it.
+				"    routes:\n      - {to: 10.0.0.0/24, via: 192.0.2.1}\n      - {to: \"2001:db8:1::/48\", via: \"2001:db8::1\"}\n", ""),
 			changes: []string{
+				"- s: route 10.0.0.0/24 via 192.0.2.1 dev eth0",
 				"- s: route 2001:db8:1::/48 via 2001:db8::1 dev eth0 metric 1024",
 				"~ s: link eth0: up true -> false",
-				// The kernel drops the IPv6 addresses and the routes of a
-				// link set down.
+				// The kernel drops the IPv6 addresses of a link set down.
 				"+ s: addr 2001:db8::2/64 dev eth0",
-				"+ s: route 10.0.0.0/24 via 192.0.2.1",
 			},
 		},
 		{

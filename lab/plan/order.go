@@ -39,21 +39,23 @@ func phase(c *Change) int {
 	case Link:
 		switch {
 		case c.Action == Update:
-			return 13
+			return 14
 		case c.Link.Kind == "bridge":
 			return 11
+		case c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan":
+			return 13 // on a parent or underlay made in 11 or 12
 		}
 		return 12
 	case Addr:
-		return 14
-	case Route:
 		return 15
-	case Sysctl:
+	case Route:
 		return 16
+	case Sysctl:
+		return 17
 	case NFTables:
-		return 17 // rules name interfaces, which exist by now
+		return 18 // rules name interfaces, which exist by now
 	}
-	return 18
+	return 19
 }
 
 func order(changes []*Change) []*Change {
@@ -129,6 +131,10 @@ func sameAttr(a, b *state.Link, name string) bool {
 		return a.STP == b.STP
 	case "up":
 		return a.Up == b.Up
+	case "source-macs":
+		return slices.Equal(a.SourceMACs, b.SourceMACs)
+	case "fdb":
+		return slices.Equal(a.FDB, b.FDB)
 	case "alias":
 		return a.Alias == b.Alias
 	}

@@ -23,6 +23,12 @@ const RouteProtocol = 78
 // never share a namespace, even when one name is a prefix of the other.
 func NetNSName(lab, node string) string { return lab + "." + node }
 
+// HostNetNS stands, where a namespace name is expected, for the machine's
+// root namespace: the namespace of a node with host: true. It cannot be a
+// name NetNSName makes (those hold a dot), and the kernel package opens
+// the root namespace for it (that of PID 1), never a file of that name.
+const HostNetNS = ":host"
+
 // SplitNetNSName undoes NetNSName; ok is false for names that cannot be
 // netlab's.
 func SplitNetNSName(name string) (lab, node string, ok bool) {
@@ -124,6 +130,7 @@ type Link struct {
 	Up     bool
 	STP    bool // bridge only
 	Addrs  []netip.Prefix
+	Device // the settings of a macvlan, vxlan, tun or tap
 
 	Owned bool   // observed: carries this lab's marker
 	Alias string // observed
@@ -133,6 +140,81 @@ type Link struct {
 	PeerIndex int
 	OperState string
 	Stats     Counters
+}
+
+// Device holds the settings of the kinds beyond veth and bridge. Only the
+// fields of the link's kind are set; the rest stay zero.
+type Device struct {
+	// MACVLAN. Parent is NODE:IFNAME; an observed link's claim (from its
+	// marker) is cleared by ResolveParents when the kernel disagrees.
+	Parent     string
+	Mode       string   // bridge, private, vepa, passthru or source
+	SourceMACs []string // source mode: the senders it accepts, sorted
+	// ParentNetNS is the namespace of the parent, where the macvlan is
+	// made (desired only; the observer leaves it empty).
+	ParentNetNS string
+	// ParentIndex and ParentNetNSID are observed: IFLA_LINK and
+	// IFLA_LINK_NETNSID (-1 when the parent is in the same namespace).
+	ParentIndex   int
+	ParentNetNSID int
+
+	// VXLAN. Remote is the unicast peer, Group the multicast group; one is
+	// set. Dev is the underlay interface of the same node, or "".
+	VNI      uint32
+	Port     uint16
+	Remote   netip.Addr
+	Group    netip.Addr
+	Local    netip.Addr
+	Dev      string
+	Learning bool
+	FDB      []FDBEntry // static entries with a destination, sorted
+
+	// tun and tap: who may attach besides root; 0 means nobody else.
+	TunOwner uint32
+	TunGroup uint32
+}
+
+// FDBEntry is a static forwarding entry of a VXLAN.
+type FDBEntry struct {
+	MAC string
+	Dst netip.Addr
+}
+
+func (e FDBEntry) String() string { return e.MAC + " dst " + e.Dst.String() }
+
+// SortFDB orders forwarding entries for stable output and comparison.
+func SortFDB(es []FDBEntry) {
+	slices.SortFunc(es, func(a, b FDBEntry) int {
+		if c := strings.Compare(a.MAC, b.MAC); c != 0 {
+			return c
+		}
+		return a.Dst.Compare(b.Dst)
+	})
+}
+
+// ResolveParents checks each macvlan's claimed parent (from its marker)
+// against the kernel: the parent's ifindex, and whether it lies in the
+// same namespace. A claim that does not hold is cleared, so a macvlan
+// whose parent was replaced shows as needing a replacement.
+func ResolveParents(s *State) {
+	for _, nodeName := range s.NodeNames() {
+		for _, l := range s.Nodes[nodeName].Links {
+			if l.Kind != "macvlan" || l.Parent == "" {
+				continue
+			}
+			pn, pi, ok := strings.Cut(l.Parent, ":")
+			parentNode := s.Nodes[pn]
+			if !ok || parentNode == nil {
+				l.Parent = ""
+				continue
+			}
+			p := parentNode.Links[pi]
+			sameNS := pn == nodeName
+			if p == nil || p.Index != l.ParentIndex || sameNS != (l.ParentNetNSID < 0) {
+				l.Parent = ""
+			}
+		}
+	}
 }
 
 // Counters are a link's packet counters.

@@ -8,7 +8,43 @@ import (
 	"netlab/lab"
 )
 
+// passthru reports a macvlan in passthru mode that shares its parent with
+// another macvlan: passthru takes the parent whole, and the kernel
+// refuses a second macvlan on it.
+func (v *validator) passthru() {
+	type use struct {
+		i        *lab.Interface
+		passthru bool
+	}
+	byParent := make(map[string][]use)
+	var parents []string
+	for _, n := range v.lab.Nodes {
+		for _, i := range n.Interfaces {
+			if i.Kind != lab.KindMACVLAN || i.MACVLAN == nil || !i.MACVLAN.Usable("parent") {
+				continue
+			}
+			ref := i.MACVLAN.ParentNode + ":" + i.MACVLAN.Parent
+			if _, ok := byParent[ref]; !ok {
+				parents = append(parents, ref)
+			}
+			byParent[ref] = append(byParent[ref], use{i, i.MACVLAN.Mode == lab.MACVLANPassthru})
+		}
+	}
+	for _, ref := range parents {
+		uses := byParent[ref]
+		if len(uses) < 2 {
+			continue
+		}
+		for _, u := range uses {
+			if u.passthru {
+				v.diags.Hintf(u.i.MACVLAN.At("mode"), "give the other macvlans another parent, or use mode bridge", "macvlan %q in passthru mode shares parent %q with %d other macvlan(s): passthru takes the parent for itself alone", u.i.Ref(), ref, len(uses)-1)
+			}
+		}
+	}
+}
+
 func (v *validator) devices() {
+	v.passthru()
 	for _, n := range v.lab.Nodes {
 		type vxKey struct {
 			vni  uint32
@@ -52,6 +88,9 @@ func (v *validator) macvlan(n *lab.Node, i *lab.Interface) {
 			v.diags.Hintf(at, fmt.Sprintf("declare %q under the interfaces of node %q", m.Parent, pn.Name), "macvlan parent %q is not an interface of node %q", m.Parent, pn.Name)
 		case m.Parent == "lo":
 			v.diags.Hintf(at, "name an Ethernet interface", "macvlan parent cannot be the loopback")
+		case pn.Interface(m.Parent).Kind == lab.KindTun:
+			// A tun carries IP packets, not frames: the kernel refuses it.
+			v.diags.Hintf(at, "name an Ethernet interface (veth, bridge, tap, vxlan)", "macvlan parent %q is a tun device, which has no Ethernet layer", m.ParentNode+":"+m.Parent)
 		}
 	}
 	if m.Mode == lab.MACVLANSource && len(m.SourceMACs) == 0 && !m.Broken("source-macs") {

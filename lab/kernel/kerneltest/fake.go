@@ -58,8 +58,12 @@ var writeMethods = map[string]bool{
 //     ends point at each other's ifindex, in their own namespaces.
 //   - LinkAdd of a name that exists fails with an error wrapping
 //     unix.EEXIST; a master must exist in the same namespace and be a
-//     bridge. Only veth and bridge (without STP) can be created, as with
-//     kernel.Linux.
+//     bridge. Veth, bridge (without STP), macvlan, vxlan, tun and tap can
+//     be created, as with kernel.Linux; a macvlan's parent (in
+//     l.ParentNetNS) and a vxlan's dev must exist, and deleting either
+//     deletes the device on it.
+//   - The root namespace (state.HostNetNS) always exists; LinkDel there
+//     refuses a link without netlab's marker.
 //   - Deletes of missing links, addresses and routes succeed. Deleting a
 //     veth end deletes its peer; deleting a namespace deletes the peer ends
 //     of the veths it held; deleting a bridge releases its ports.
@@ -122,6 +126,12 @@ type fakeLink struct {
 	stp    bool
 	alias  string
 	addrs  []netip.Prefix
+	// dev holds a macvlan's, vxlan's, tun's or tap's settings; lowerNS
+	// and lower are the namespace and ifindex of a macvlan's parent or a
+	// vxlan's dev, which the link is deleted along with.
+	dev     state.Device
+	lowerNS string
+	lower   int
 }
 
 type fakeRoute struct {
@@ -134,8 +144,48 @@ type fakeRoute struct {
 }
 
 // NewFake returns a kernel with no namespaces.
+//
+// The machine's root namespace (state.HostNetNS) exists from the start,
+// with lo and eth0 up, which are the machine's: the transcript leaves out
+// all of it but the links netlab marked there.
 func NewFake() *Fake {
-	return &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int)}
+	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int)}
+	host := f.addNetNSLocked(state.HostNetNS)
+	f.setUpLocked(host, host.byName("lo"), true)
+	eth0 := &fakeLink{name: "eth0", kind: "device"}
+	f.addLinkLocked(host, eth0, "", true)
+	return f
+}
+
+// HostLinks lists the links of the root namespace with the lab's marker.
+func (f *Fake) HostLinks(ctx context.Context, lab string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "HostLinks"); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, fl := range f.netns[state.HostNetNS].sortedLinks() {
+		if l, _, ok := state.ParseLinkMarker(fl.alias); ok && l == lab {
+			out = append(out, fl.name)
+		}
+	}
+	return out, nil
+}
+
+// observeHostLocked reads a host node as kernel.Linux does: the root
+// namespace's links that carry the lab's marker or a declared name.
+func (f *Fake) observeHostLocked(lab string, want *state.Node) *state.Node {
+	ns := f.netns[state.HostNetNS]
+	n := state.NewNode(want.Name, state.HostNetNS)
+	n.Host = true
+	for _, fl := range ns.links {
+		l := f.observeLinkLocked(ns, fl, lab)
+		if l.Owned || want.Links[l.Name] != nil {
+			n.Links[l.Name] = l
+		}
+	}
+	return n
 }
 
 // Writes returns how many write calls (every method but Observe, Labs and
@@ -238,7 +288,15 @@ func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*sta
 		n.NFT = observeNFT(ns.nft)
 		s.Nodes[node] = n
 	}
+	if want != nil {
+		for _, name := range want.NodeNames() {
+			if wn := want.Nodes[name]; wn.Host {
+				s.Nodes[name] = f.observeHostLocked(lab, wn)
+			}
+		}
+	}
 	state.ResolvePeers(s)
+	state.ResolveParents(s)
 	return s, nil
 }
 
@@ -260,13 +318,42 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 	}
 	if markLab, peer, ok := state.ParseLinkMarker(fl.alias); ok && markLab == lab {
 		l.Owned = true
-		l.Peer = peer
+		switch fl.kind {
+		case "macvlan":
+			l.Parent = peer
+		default:
+			l.Peer = peer
+		}
 	}
 	if fl.kind == "veth" {
 		l.PeerIndex = fl.peer
 	}
+	f.observeDeviceLocked(ns, fl, l)
 	state.SortAddrs(l.Addrs)
 	return l
+}
+
+// observeDeviceLocked copies a device's settings into l as kernel.Linux
+// reads them: a macvlan's parent as an ifindex and whether it is in
+// another namespace, a vxlan's dev by name.
+func (f *Fake) observeDeviceLocked(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
+	parent := l.Parent
+	l.Device = fl.dev
+	l.Parent, l.ParentNetNS = parent, ""
+	l.SourceMACs = slices.Clone(fl.dev.SourceMACs)
+	l.FDB = slices.Clone(fl.dev.FDB)
+	switch fl.kind {
+	case "macvlan":
+		l.ParentIndex, l.ParentNetNSID = fl.lower, -1
+		if fl.lowerNS != ns.name {
+			l.ParentNetNSID = 0
+		}
+	case "vxlan":
+		l.Dev = ""
+		if d := ns.links[fl.lower]; d != nil && fl.lower != 0 {
+			l.Dev = d.name
+		}
+	}
 }
 
 func (f *Fake) operStateLocked(fl *fakeLink) string {
@@ -368,12 +455,16 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 		}
 	case l.Kind == "bridge" && l.STP:
 		return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
-	case l.Kind == "bridge":
+	case l.Kind == "bridge", l.Kind == "tun", l.Kind == "tap":
+	case l.Kind == "macvlan", l.Kind == "vxlan":
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
 	}
 	a, err := newLink(ns, l, l.Kind)
 	if err != nil {
+		return err
+	}
+	if err := f.lowerLocked(ns, a, l); err != nil {
 		return err
 	}
 	if l.Kind != "veth" {
@@ -392,6 +483,40 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 		return fmt.Errorf("link %s: peer has the same name: %w", l.Name, unix.EEXIST)
 	}
 	f.addVethLocked(ns, a, l.Master, l.Up, pns, b, peer.Master, peer.Up)
+	return nil
+}
+
+// lowerLocked finds the device a new macvlan (its parent, of the same or
+// another node of the lab) or vxlan (its dev) sits on, which must exist,
+// and records the link's settings.
+func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
+	a.dev = l.Device
+	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
+	a.dev.FDB = slices.Clone(l.FDB)
+	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
+	lowerNS, lower := ns, ""
+	switch l.Kind {
+	case "macvlan":
+		_, name, _ := strings.Cut(l.Parent, ":")
+		lower = name
+		if l.ParentNetNS != "" && l.ParentNetNS != ns.name {
+			pns, err := f.netnsLocked(l.ParentNetNS)
+			if err != nil {
+				return fmt.Errorf("link %s: parent %s: %w", l.Name, l.Parent, err)
+			}
+			lowerNS = pns
+		}
+	case "vxlan":
+		lower = l.Dev
+	}
+	if lower == "" {
+		return nil
+	}
+	lk := lowerNS.byName(lower)
+	if lk == nil {
+		return fmt.Errorf("link %s: lower device %s: %w", l.Name, lower, unix.ENODEV)
+	}
+	a.lowerNS, a.lower = lowerNS.name, lk.index
 	return nil
 }
 
@@ -462,6 +587,9 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 	if fl.kind == "loopback" {
 		return fmt.Errorf("link %s: delete: %w", name, unix.EOPNOTSUPP)
 	}
+	if _, _, ok := state.ParseLinkMarker(fl.alias); netns == state.HostNetNS && !ok {
+		return &kernel.ForeignError{NetNS: netns, Name: name}
+	}
 	f.delLinkLocked(ns, fl)
 	return nil
 }
@@ -494,12 +622,26 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			set.alias = &l.Alias
 		case "up":
 			set.up = &l.Up
+		case "source-macs":
+			if fl.kind != "macvlan" {
+				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
+			}
+		case "fdb":
+			if fl.kind != "vxlan" {
+				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
+			}
 		default:
 			return fmt.Errorf("link %s: set %s: %w", l.Name, a, errors.ErrUnsupported)
 		}
 	}
 	if err := f.linkSetLocked(ns, fl, set); err != nil {
 		return fmt.Errorf("link %s: %w", l.Name, err)
+	}
+	if slices.Contains(attrs, "source-macs") {
+		fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
+	}
+	if slices.Contains(attrs, "fdb") {
+		fl.dev.FDB = slices.Clone(l.FDB)
 	}
 	return nil
 }
@@ -853,10 +995,23 @@ func (f *Fake) addNetNSLocked(name string) *fakeNetNS {
 	return ns
 }
 
+// removeUpperLocked removes the links whose lower device is fl.
+func (f *Fake) removeUpperLocked(ns *fakeNetNS, fl *fakeLink) {
+	for _, name := range f.netnsNamesLocked() {
+		uns := f.netns[name]
+		for _, u := range uns.sortedLinks() {
+			if u.lowerNS == ns.name && u.lower == fl.index && uns.links[u.index] == u {
+				f.removeLinkLocked(uns, u)
+			}
+		}
+	}
+}
+
 // delNetNSLocked deletes a namespace, which takes along the other end of
-// each veth it held.
+// each veth it held, and the macvlans of other namespaces on its links.
 func (f *Fake) delNetNSLocked(ns *fakeNetNS) {
 	for _, fl := range ns.sortedLinks() {
+		f.removeUpperLocked(ns, fl)
 		if fl.kind == "veth" && fl.peerNS != ns.name {
 			if pns := f.netns[fl.peerNS]; pns != nil {
 				if p := pns.links[fl.peer]; p != nil {
@@ -921,9 +1076,11 @@ func (f *Fake) delLinkLocked(ns *fakeNetNS, fl *fakeLink) {
 	f.removeLinkLocked(ns, fl)
 }
 
-// removeLinkLocked removes one link, its routes and its ports.
+// removeLinkLocked removes one link, its routes and its ports, and the
+// macvlans and vxlans that sit on it, in any namespace.
 func (f *Fake) removeLinkLocked(ns *fakeNetNS, fl *fakeLink) {
 	delete(ns.links, fl.index)
+	f.removeUpperLocked(ns, fl)
 	ns.flushRoutes(fl.index, nil)
 	for _, port := range ns.links {
 		if port.master == fl.index {
@@ -1048,17 +1205,70 @@ func (f *Fake) String() string {
 			group[name] = lab
 		}
 	}
-	inLab := func(ns *fakeNetNS, fl *fakeLink) bool {
-		if fl.kind != "veth" {
-			return group[ns.name] != ""
+	// A link of the root namespace is a lab's when it carries its marker.
+	labOf := func(netns string, fl *fakeLink) string {
+		if netns != state.HostNetNS {
+			return group[netns]
 		}
-		return group[ns.name] != "" && group[fl.peerNS] == group[ns.name]
+		if l, _, ok := state.ParseLinkMarker(fl.alias); ok {
+			return l
+		}
+		return ""
+	}
+	inLab := func(ns *fakeNetNS, fl *fakeLink) bool {
+		lab := labOf(ns.name, fl)
+		if fl.kind != "veth" || lab == "" {
+			return lab != ""
+		}
+		p := f.peerLocked(fl)
+		return p != nil && labOf(fl.peerNS, p) == lab
+	}
+	// nodeOf names the node of a namespace: a host node by the name the
+	// veth ends of its lab give it ("host" if none does).
+	nodeOf := func(netns, lab string) string {
+		if _, node, ok := state.SplitNetNSName(netns); ok {
+			return node
+		}
+		for _, name := range f.netnsNamesLocked() {
+			for _, fl := range f.netns[name].sortedLinks() {
+				if l, peer, ok := state.ParseLinkMarker(fl.alias); ok && l == lab && fl.kind == "veth" && fl.peerNS == netns && name != netns {
+					if node, _, ok := strings.Cut(peer, ":"); ok {
+						return node
+					}
+				}
+			}
+		}
+		return "host"
 	}
 	var lines []string
 	labs := make(map[string]*state.State)
 	for _, name := range f.netnsNamesLocked() {
 		ns := f.netns[name]
 		lab := group[name]
+		if name == state.HostNetNS {
+			for _, fl := range ns.sortedLinks() {
+				lab := labOf(name, fl)
+				if !inLab(ns, fl) {
+					continue
+				}
+				if labs[lab] == nil {
+					labs[lab] = state.New(lab)
+				}
+				node := nodeOf(name, lab)
+				n := labs[lab].Nodes[node]
+				if n == nil {
+					n = state.NewNode(node, name)
+					n.Host = true
+					labs[lab].Nodes[node] = n
+				}
+				l := f.transcriptLinkLocked(ns, fl)
+				if fl.kind == "veth" {
+					l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
+				}
+				n.Links[l.Name] = l
+			}
+			continue
+		}
 		if lab == "" {
 			lines = append(lines, f.foreignLinesLocked(ns)...)
 			continue
@@ -1076,8 +1286,7 @@ func (f *Fake) String() string {
 			}
 			l := f.transcriptLinkLocked(ns, fl)
 			if fl.kind == "veth" {
-				_, peerNode, _ := state.SplitNetNSName(fl.peerNS)
-				l.Peer = peerNode + ":" + f.peerLocked(fl).name
+				l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
 			}
 			n.Links[l.Name] = l
 		}
@@ -1127,9 +1336,13 @@ func (f *Fake) String() string {
 
 // transcriptLinkLocked is a link as a desired state would declare it.
 func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
-	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true}
-	if l.Alias == "" {
-		l.Alias = "''" // as the shell writes an empty alias
+	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true, Device: fl.dev}
+	if fl.kind == "macvlan" {
+		l.Parent, l.ParentNetNS = "", ""
+		if pns := f.netns[fl.lowerNS]; pns != nil && pns.links[fl.lower] != nil {
+			l.ParentNetNS = pns.name
+			l.Parent = fl.dev.Parent
+		}
 	}
 	if fl.mtuSet {
 		l.MTU = fl.mtu
@@ -1350,8 +1563,9 @@ func (w *words) value(keyword string) (string, error) {
 
 func (f *Fake) handLocked(args []string) error {
 	w := words(args)
-	if s, _ := w.next(); s != "ip" {
-		return errors.New("not an ip command")
+	tool, _ := w.next()
+	if tool != "ip" && tool != "bridge" {
+		return errors.New("not an ip or bridge command")
 	}
 	var netns string
 	v6 := false
@@ -1371,15 +1585,26 @@ func (f *Fake) handLocked(args []string) error {
 		}
 	}
 	object, _ := w.next()
-	if object == "netns" {
+	if object == "netns" && tool == "ip" {
 		return f.handNetNSLocked(w)
+	}
+	if netns == "" {
+		netns = state.HostNetNS // no -n: the machine's own namespace
 	}
 	ns, err := f.netnsLocked(netns)
 	if err != nil {
 		return err
 	}
 	verb, _ := w.next()
+	if tool == "bridge" {
+		if object != "fdb" {
+			return fmt.Errorf("unknown bridge object %q", object)
+		}
+		return handFDB(ns, verb, w)
+	}
 	switch object {
+	case "tuntap":
+		return f.handTuntapLocked(ns, verb, w)
 	case "link", "l":
 		return f.handLinkLocked(ns, verb, w)
 	case "addr", "address", "a":
@@ -1493,8 +1718,15 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 				}
 				s.mtu = &mtu
 			case "type":
-				if kind, _ := w.next(); kind != "bridge" {
-					return fmt.Errorf("link set type %s: only bridge is understood", kind)
+				switch kind, _ := w.next(); kind {
+				case "bridge":
+				case "macvlan":
+					if fl.kind != "macvlan" {
+						return fmt.Errorf("link %s is a %s: %w", fl.name, fl.kind, unix.EOPNOTSUPP)
+					}
+					return handMACVLANSet(fl, w)
+				default:
+					return fmt.Errorf("link set type %s: only bridge and macvlan are understood", kind)
 				}
 			case "stp_state":
 				v, err := w.value(kw)
@@ -1513,18 +1745,43 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 }
 
 func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
-	var kind, peerName, peerNS string
+	var kind, peerName, peerNS, lower string
 	stp := false
+	dev := state.Device{Learning: true, Port: 8472} // the kernel's defaults
 	for {
 		kw, ok := w.next()
 		if !ok {
 			break
+		}
+		if kw == "nolearning" || kw == "learning" {
+			dev.Learning = kw == "learning"
+			continue
 		}
 		v, err := w.value(kw)
 		if err != nil {
 			return err
 		}
 		switch kw {
+		case "link":
+			lower = v
+		case "mode":
+			dev.Mode = v
+		case "id":
+			if _, err := fmt.Sscan(v, &dev.VNI); err != nil {
+				return fmt.Errorf("id %q: %w", v, unix.EINVAL)
+			}
+		case "dstport":
+			if _, err := fmt.Sscan(v, &dev.Port); err != nil {
+				return fmt.Errorf("dstport %q: %w", v, unix.EINVAL)
+			}
+		case "remote", "group", "local":
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", kw, v, unix.EINVAL)
+			}
+			*map[string]*netip.Addr{"remote": &dev.Remote, "group": &dev.Group, "local": &dev.Local}[kw] = a
+		case "dev":
+			dev.Dev = v
 		case "type":
 			kind = v
 		case "peer":
@@ -1544,6 +1801,12 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	}
 	if kind == "" || kind == "loopback" {
 		return fmt.Errorf("link add %s: kind %q: %w", name, kind, unix.EINVAL)
+	}
+	if peerNS == "1" {
+		peerNS = state.HostNetNS // ip takes a PID: PID 1's is the root namespace
+	}
+	if kind == "macvlan" || kind == "vxlan" {
+		return f.handUpperAddLocked(ns, name, kind, lower, peerNS, dev)
 	}
 	a, err := newLink(ns, &state.Link{Name: name, STP: stp}, kind)
 	if err != nil {
@@ -1571,6 +1834,187 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	}
 	f.addVethLocked(ns, a, "", false, pns, b, "", false)
 	return nil
+}
+
+// handUpperAddLocked makes a macvlan on lower (in ns) placed in the
+// namespace netnsArg names, or a vxlan in ns, as ip link add does.
+func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name, kind, lower, netnsArg string, dev state.Device) error {
+	target := ns
+	if netnsArg != "" {
+		var err error
+		if target, err = f.netnsLocked(netnsArg); err != nil {
+			return err
+		}
+	}
+	l := &state.Link{Name: name, Kind: kind, Device: dev}
+	if kind == "macvlan" {
+		if lower == "" {
+			return fmt.Errorf("link add %s type macvlan needs link PARENT: %w", name, unix.EINVAL)
+		}
+		if l.Mode == "" {
+			l.Mode = "vepa" // the kernel's default mode
+		}
+		_, node, _ := state.SplitNetNSName(ns.name)
+		l.Parent, l.ParentNetNS = node+":"+lower, ns.name
+		l.Port, l.Learning = 0, false
+	}
+	a, err := newLink(target, l, kind)
+	if err != nil {
+		return err
+	}
+	if err := f.lowerLocked(target, a, l); err != nil {
+		return err
+	}
+	f.addLinkLocked(target, a, "", false)
+	return nil
+}
+
+// handMACVLANSet changes a macvlan as `ip link set NAME type macvlan`
+// does: mode MODE, or macaddr set|flush.
+func handMACVLANSet(fl *fakeLink, w words) error {
+	kw, _ := w.next()
+	switch kw {
+	case "mode":
+		m, err := w.value(kw)
+		if err != nil {
+			return err
+		}
+		fl.dev.Mode = m
+		return nil
+	case "macaddr":
+		op, _ := w.next()
+		switch op {
+		case "flush":
+			fl.dev.SourceMACs = nil
+		case "set":
+			fl.dev.SourceMACs = nil
+			for {
+				m, ok := w.next()
+				if !ok {
+					break
+				}
+				mac, err := parseMAC(m)
+				if err != nil {
+					return err
+				}
+				fl.dev.SourceMACs = append(fl.dev.SourceMACs, mac)
+			}
+			slices.Sort(fl.dev.SourceMACs)
+		default:
+			return fmt.Errorf("macaddr %q: only set and flush are understood", op)
+		}
+		return nil
+	}
+	return fmt.Errorf("link set type macvlan %q: only mode and macaddr are understood", kw)
+}
+
+// handTuntapLocked is `ip tuntap add dev NAME mode tun|tap [user U] [group G]`.
+func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
+	if verb != "add" {
+		return fmt.Errorf("tuntap %q: only add is understood", verb)
+	}
+	var name, mode string
+	var dev state.Device
+	for {
+		kw, ok := w.next()
+		if !ok {
+			break
+		}
+		v, err := w.value(kw)
+		if err != nil {
+			return err
+		}
+		switch kw {
+		case "dev":
+			name = v
+		case "mode":
+			mode = v
+		case "user", "group":
+			var id uint32
+			if _, err := fmt.Sscan(v, &id); err != nil {
+				return fmt.Errorf("%s %q: %w", kw, v, unix.EINVAL)
+			}
+			if kw == "user" {
+				dev.TunOwner = id
+			} else {
+				dev.TunGroup = id
+			}
+		default:
+			return fmt.Errorf("tuntap add: unknown argument %q", kw)
+		}
+	}
+	if mode != "tun" && mode != "tap" {
+		return fmt.Errorf("tuntap add: mode %q: %w", mode, unix.EINVAL)
+	}
+	a, err := newLink(ns, &state.Link{Name: name, Kind: mode}, mode)
+	if err != nil {
+		return err
+	}
+	a.dev = dev
+	f.addLinkLocked(ns, a, "", false)
+	return nil
+}
+
+// handFDB is `bridge fdb append|del MAC dev NAME dst IP` on a vxlan.
+func handFDB(ns *fakeNetNS, verb string, w words) error {
+	mac, err := w.value("fdb " + verb)
+	if err != nil {
+		return err
+	}
+	if mac, err = normalMAC(mac); err != nil {
+		return err
+	}
+	var name string
+	var dst netip.Addr
+	for {
+		kw, ok := w.next()
+		if !ok {
+			break
+		}
+		v, err := w.value(kw)
+		if err != nil {
+			return err
+		}
+		switch kw {
+		case "dev":
+			name = v
+		case "dst":
+			if dst, err = netip.ParseAddr(v); err != nil {
+				return fmt.Errorf("dst %q: %w", v, unix.EINVAL)
+			}
+		default:
+			return fmt.Errorf("fdb: unknown argument %q", kw)
+		}
+	}
+	fl := ns.byName(name)
+	if fl == nil {
+		return fmt.Errorf("fdb dev %s: %w", name, unix.ENODEV)
+	}
+	if fl.kind != "vxlan" || !dst.IsValid() {
+		return fmt.Errorf("fdb on %s: only vxlan entries with dst are understood: %w", name, unix.EOPNOTSUPP)
+	}
+	e := state.FDBEntry{MAC: mac, Dst: dst}
+	switch verb {
+	case "append", "add":
+		if !slices.Contains(fl.dev.FDB, e) {
+			fl.dev.FDB = append(fl.dev.FDB, e)
+			state.SortFDB(fl.dev.FDB)
+		}
+	case "del":
+		fl.dev.FDB = slices.DeleteFunc(fl.dev.FDB, func(x state.FDBEntry) bool { return x == e })
+	default:
+		return fmt.Errorf("fdb %q: only append and del are understood", verb)
+	}
+	return nil
+}
+
+// normalMAC parses any MAC, the all-zero one included.
+func normalMAC(s string) (string, error) {
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return "", fmt.Errorf("mac %q: %w", s, unix.EINVAL)
+	}
+	return mac.String(), nil
 }
 
 func handAddr(ns *fakeNetNS, verb string, w words) error {

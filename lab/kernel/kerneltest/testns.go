@@ -1,6 +1,7 @@
 package kerneltest
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"netlab/lab/kernel"
+	"netlab/lab/state"
 )
 
 // Namespaces made by tests, and labs run by tests, are named "nltest"
@@ -144,8 +146,9 @@ func RegisterLab(t testing.TB, name string) string {
 	return name
 }
 
-// RemoveLab deletes every namespace of the lab (LAB.*, marked or not) and
-// its files under /run/netlab.
+// RemoveLab deletes every namespace of the lab (LAB.*, marked or not),
+// the links a host node of it left in the root namespace (those with its
+// marker, nothing else), and its files under /run/netlab.
 func RemoveLab(name string) error {
 	var errs []error
 	ns, err := labNetNS(name)
@@ -155,6 +158,20 @@ func RemoveLab(name string) error {
 	for _, n := range ns {
 		if err := deleteNetNS(n); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	if os.Geteuid() == 0 { // without root, no test can have made any
+		k := kernel.NewLinux()
+		defer k.Close()
+		ctx := context.Background()
+		links, err := k.HostLinks(ctx, name)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, l := range links {
+			if err := k.LinkDel(ctx, state.HostNetNS, l); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join(RunDir, name+".*"))

@@ -1,0 +1,322 @@
+package kernel
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"unsafe"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+var macvlanModes = map[string]netlink.MacvlanMode{
+	"bridge":   netlink.MACVLAN_MODE_BRIDGE,
+	"private":  netlink.MACVLAN_MODE_PRIVATE,
+	"vepa":     netlink.MACVLAN_MODE_VEPA,
+	"passthru": netlink.MACVLAN_MODE_PASSTHRU,
+	"source":   netlink.MACVLAN_MODE_SOURCE,
+}
+
+func macvlanModeName(m netlink.MacvlanMode) string {
+	for name, mode := range macvlanModes {
+		if mode == m {
+			return name
+		}
+	}
+	return fmt.Sprintf("mode%d", m)
+}
+
+// addMACVLAN creates a macvlan under the temporary name tmp, on its parent
+// in the parent's namespace (pc), straight into the namespace of the node
+// that lists it (c): the kernel places it there in the same message, so
+// nothing is ever moved.
+// Equivalent to: ip -n PARENTNS link add NAME link PARENT netns NETNS type macvlan mode MODE
+func addMACVLAN(c, pc *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+	_, parentName, _ := cutRef(l.Parent)
+	parent, err := pc.h.LinkByName(parentName)
+	if err != nil {
+		return fmt.Errorf("find parent %s: %w", l.Parent, err)
+	}
+	mode, ok := macvlanModes[l.Mode]
+	if !ok {
+		return fmt.Errorf("mode %q: %w", l.Mode, unix.EINVAL)
+	}
+	attrs.ParentIndex = parent.Attrs().Index
+	if pc != c {
+		attrs.Namespace = netlink.NsFd(c.fd)
+	}
+	mv := &netlink.Macvlan{LinkAttrs: attrs, Mode: mode}
+	if err := pc.h.LinkAdd(mv); err != nil {
+		return fmt.Errorf("add macvlan: %w", err)
+	}
+	if len(l.SourceMACs) > 0 {
+		nl, err := c.h.LinkByName(attrs.Name)
+		if err != nil {
+			return fmt.Errorf("find new link: %w", err)
+		}
+		if err := setSourceMACs(c, nl, l.SourceMACs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setSourceMACs sets the senders a source-mode macvlan accepts.
+// Equivalent to: ip -n NETNS link set NAME type macvlan macaddr set MAC...
+func setSourceMACs(c *nsConn, nl netlink.Link, macs []string) error {
+	addrs := make([]net.HardwareAddr, 0, len(macs))
+	for _, m := range macs {
+		a, err := net.ParseMAC(m)
+		if err != nil {
+			return fmt.Errorf("source mac %q: %w", m, err)
+		}
+		addrs = append(addrs, a)
+	}
+	if len(addrs) == 0 {
+		if err := c.h.MacvlanMACAddrFlush(nl); err != nil {
+			return fmt.Errorf("flush source macs: %w", err)
+		}
+		return nil
+	}
+	if err := c.h.MacvlanMACAddrSet(nl, addrs); err != nil {
+		return fmt.Errorf("set source macs: %w", err)
+	}
+	return nil
+}
+
+// addVXLAN creates a vxlan under its temporary name.
+// Equivalent to: ip -n NETNS link add NAME type vxlan id VNI [remote R | group G] [local L] [dev D] dstport P [nolearning]
+func addVXLAN(c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: int(l.VNI), Port: int(l.Port), Learning: l.Learning}
+	if l.Dev != "" {
+		dev, err := c.h.LinkByName(l.Dev)
+		if err != nil {
+			return fmt.Errorf("find dev %s: %w", l.Dev, err)
+		}
+		vx.VtepDevIndex = dev.Attrs().Index
+	}
+	// The kernel keeps a unicast remote and a multicast group in the same
+	// attribute (IFLA_VXLAN_GROUP) and tells them apart by the address.
+	if l.Remote.IsValid() {
+		vx.Group = l.Remote.AsSlice()
+	}
+	if l.Group.IsValid() {
+		vx.Group = l.Group.AsSlice()
+	}
+	if l.Local.IsValid() {
+		vx.SrcAddr = l.Local.AsSlice()
+	}
+	if err := c.h.LinkAdd(vx); err != nil {
+		return fmt.Errorf("add vxlan: %w", err)
+	}
+	return nil
+}
+
+// fdbEntry builds the netlink form of a vxlan's static forwarding entry.
+func fdbEntry(index int, e state.FDBEntry) (*netlink.Neigh, error) {
+	mac, err := net.ParseMAC(e.MAC)
+	if err != nil {
+		return nil, fmt.Errorf("fdb mac %q: %w", e.MAC, err)
+	}
+	return &netlink.Neigh{
+		LinkIndex:    index,
+		Family:       unix.AF_BRIDGE,
+		Flags:        netlink.NTF_SELF,
+		State:        netlink.NUD_PERMANENT | netlink.NUD_NOARP,
+		HardwareAddr: mac,
+		IP:           e.Dst.AsSlice(),
+	}, nil
+}
+
+// syncFDB makes a vxlan's static forwarding entries those of l: entries
+// missing are appended (several per MAC are allowed, which is head-end
+// replication for the all-zero MAC), others with a destination removed.
+// Equivalent to: bridge -n NETNS fdb append|del MAC dev NAME dst IP
+func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
+	have, err := observeFDB(c, nl)
+	if err != nil {
+		return err
+	}
+	for _, e := range have {
+		if slices.Contains(l.FDB, e) {
+			continue
+		}
+		n, err := fdbEntry(nl.Attrs().Index, e)
+		if err != nil {
+			return err
+		}
+		if err := c.h.NeighDel(n); err != nil && !IsNotFound(err) {
+			return fmt.Errorf("fdb del %s: %w", e, err)
+		}
+	}
+	for _, e := range l.FDB {
+		if slices.Contains(have, e) {
+			continue
+		}
+		n, err := fdbEntry(nl.Attrs().Index, e)
+		if err != nil {
+			return err
+		}
+		if err := c.h.NeighAppend(n); err != nil && !IsExist(err) {
+			return fmt.Errorf("fdb append %s: %w", e, err)
+		}
+	}
+	return nil
+}
+
+// observeFDB reads a vxlan's static forwarding entries that have a
+// destination, except the one the kernel makes for its remote or group.
+func observeFDB(c *nsConn, nl netlink.Link) ([]state.FDBEntry, error) {
+	neighs, err := retryDump("list fdb", func() ([]netlink.Neigh, error) { return c.h.NeighList(nl.Attrs().Index, unix.AF_BRIDGE) })
+	if err != nil {
+		return nil, err
+	}
+	var remote netip.Addr
+	if vx, ok := nl.(*netlink.Vxlan); ok {
+		if a, ok := netip.AddrFromSlice(vx.Group); ok {
+			remote = a.Unmap()
+		}
+	}
+	var out []state.FDBEntry
+	for _, n := range neighs {
+		if n.IP == nil || n.State&netlink.NUD_PERMANENT == 0 || n.LinkIndex != nl.Attrs().Index {
+			continue
+		}
+		dst, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		e := state.FDBEntry{MAC: n.HardwareAddr.String(), Dst: dst.Unmap()}
+		if e.MAC == "00:00:00:00:00:00" && e.Dst == remote {
+			continue // the kernel's own entry for the remote or group
+		}
+		if !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	state.SortFDB(out)
+	return out, nil
+}
+
+// tunIfReq is struct ifreq as TUNSETIFF reads it.
+type tunIfReq struct {
+	Name  [unix.IFNAMSIZ]byte
+	Flags uint16
+	_     [22]byte
+}
+
+// addTun creates a persistent tun or tap device inside the namespace of
+// c, owned by l.TunOwner and l.TunGroup when set, with no packet
+// information header, so that a user-space program can attach to it
+// later by name. Netlink cannot create tun devices: it takes the
+// /dev/net/tun ioctls, made from a thread inside the namespace.
+// Equivalent to: ip -n NETNS tuntap add dev NAME mode tun|tap [user U] [group G]
+func addTun(c *nsConn, tmp string, l *state.Link) error {
+	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
+	if l.Kind == "tap" {
+		flags = unix.IFF_TAP | unix.IFF_NO_PI
+	}
+	err := InNetNS(c.fd, func() error {
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open /dev/net/tun: %w", err)
+		}
+		defer unix.Close(fd)
+		var req tunIfReq
+		copy(req.Name[:], tmp)
+		req.Flags = flags
+		if err := ioctl(fd, unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); err != nil {
+			return fmt.Errorf("TUNSETIFF: %w", err)
+		}
+		if l.TunOwner != 0 {
+			if err := ioctl(fd, unix.TUNSETOWNER, uintptr(l.TunOwner)); err != nil {
+				return fmt.Errorf("TUNSETOWNER: %w", err)
+			}
+		}
+		if l.TunGroup != 0 {
+			if err := ioctl(fd, unix.TUNSETGROUP, uintptr(l.TunGroup)); err != nil {
+				return fmt.Errorf("TUNSETGROUP: %w", err)
+			}
+		}
+		if err := ioctl(fd, unix.TUNSETPERSIST, 1); err != nil {
+			return fmt.Errorf("TUNSETPERSIST: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add %s: %w", l.Kind, err)
+	}
+	return nil
+}
+
+func ioctl(fd int, req uint, arg uintptr) error {
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), uintptr(req), arg); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// observeDevice reads the settings of a macvlan, vxlan, tun or tap into l.
+// byIndex maps the namespace's ifindexes to its links.
+func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*state.Link) error {
+	switch t := nl.(type) {
+	case *netlink.Macvlan:
+		l.Mode = macvlanModeName(t.Mode)
+		for _, m := range t.MACAddrs {
+			l.SourceMACs = append(l.SourceMACs, m.String())
+		}
+		slices.Sort(l.SourceMACs)
+		l.ParentIndex = t.ParentIndex
+		l.ParentNetNSID = t.NetNsID
+	case *netlink.Vxlan:
+		l.VNI = uint32(t.VxlanId)
+		l.Port = uint16(t.Port)
+		l.Learning = t.Learning
+		if a, ok := netip.AddrFromSlice(t.Group); ok && !a.Unmap().IsUnspecified() {
+			if a = a.Unmap(); a.IsMulticast() {
+				l.Group = a
+			} else {
+				l.Remote = a
+			}
+		}
+		if a, ok := netip.AddrFromSlice(t.SrcAddr); ok && !a.Unmap().IsUnspecified() {
+			l.Local = a.Unmap()
+		}
+		if t.VtepDevIndex != 0 {
+			if d, ok := byIndex[t.VtepDevIndex]; ok {
+				l.Dev = d.Name
+			} else {
+				l.Dev = fmt.Sprintf("(ifindex %d)", t.VtepDevIndex)
+			}
+		}
+		fdb, err := observeFDB(c, nl)
+		if err != nil {
+			return err
+		}
+		l.FDB = fdb
+	case *netlink.Tuntap:
+		// The kernel reports no owner (-1) by leaving the attribute out,
+		// which netlink reads as 0: 0 means "root only" either way.
+		if t.Owner != 0xffffffff {
+			l.TunOwner = t.Owner
+		}
+		if t.Group != 0xffffffff {
+			l.TunGroup = t.Group
+		}
+	}
+	return nil
+}
+
+// cutRef splits NODE:IFNAME.
+func cutRef(ref string) (node, name string, ok bool) {
+	for i := 0; i < len(ref); i++ {
+		if ref[i] == ':' {
+			return ref[:i], ref[i+1:], true
+		}
+	}
+	return "", ref, false
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab"
+	"netlab/lab/check"
+)
+
+func newCheckCmd(e *env) *cobra.Command {
+	var f labFlags
+	var junit string
+	cmd := &cobra.Command{
+		Use:   "check [FILE]",
+		Short: "Run the lab file's checks: ping, TCP and UDP probes from inside nodes",
+		Long: `check runs the checks: of a lab file against the running lab, all at once,
+and prints a table: each check, pass or FAIL, and a detail: the round-trip
+time and the source address the far end saw, or why the probe did not get
+through (no route, no ARP reply, refused, timed out, blocked by a firewall).
+
+Nothing is needed on the machine: netlab sends the probes itself from inside
+the source node. A check "to" a node starts a short-lived responder inside
+that node, which reports the source address it saw, so seen-source proves
+that a NAT rule did its work. A check with expect: fail passes when the
+traffic does not get through.
+
+check exits 1 if any check fails. -o json prints the results for scripts and
+graders; --junit PATH also writes them as a JUnit XML report for CI.`,
+		Example: `  sudo netlab check
+  sudo netlab check lab.yaml -o json
+  sudo netlab check lab.yaml --junit report.xml`,
+		Args: maxArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			l, err := loadValid(e, args)
+			if err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			if len(l.Checks) == 0 {
+				fmt.Fprintf(e.stderr, "netlab: lab %s has no checks: add some under checks: in the file\n", l.Name)
+				if f.output == "json" {
+					writeJSON(e, checkReport(l, nil))
+				}
+				return nil
+			}
+			if err := requireRunning(cmd, l.Name); err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			if f.output == "text" && isTerminal(e.stderr) {
+				fmt.Fprintf(e.stderr, "Running %d check(s) on lab %s...\n", len(l.Checks), l.Name)
+			}
+			start := time.Now()
+			res := check.Run(ctx, l, l.Checks)
+			elapsed := time.Since(start)
+			rep := checkReport(l, res)
+			if junit != "" {
+				if err := writeJUnit(junit, l, res, elapsed); err != nil {
+					return err
+				}
+			}
+			if f.output == "json" {
+				writeJSON(e, rep)
+			} else {
+				writeChecks(e.stdout, res, rep)
+			}
+			if rep.Failed > 0 {
+				return &exitCode{exitFailure}
+			}
+			return nil
+		}),
+	}
+	f.addOutput(cmd)
+	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to this file")
+	return cmd
+}
+
+// requireRunning fails, with the fix, when the lab has no namespace.
+func requireRunning(cmd *cobra.Command, labName string) error {
+	k := newKernel()
+	defer k.Close()
+	ns, err := k.NetNSList(cmd.Context(), labName)
+	if err != nil {
+		return err
+	}
+	if len(ns) == 0 {
+		return fmt.Errorf("lab %s is not running: start it with netlab up", labName)
+	}
+	return nil
+}
+
+func writeChecks(w io.Writer, res []check.Result, rep checksJSON) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CHECK\tEXPECT\tRESULT\tDETAIL")
+	for _, r := range res {
+		result := "pass"
+		if !r.Passed {
+			result = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Check.Expect, result, r.Detail())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d check(s): %d passed, %d failed.\n", len(res), rep.Passed, rep.Failed)
+}
+
+type checkJSON struct {
+	Name       string  `json:"name"`
+	File       string  `json:"file"`
+	Line       int     `json:"line"`
+	From       string  `json:"from"`
+	To         string  `json:"to,omitempty"`
+	Target     string  `json:"target,omitempty"`
+	Proto      string  `json:"proto"`
+	Port       int     `json:"port,omitempty"`
+	Expect     string  `json:"expect"`
+	Passed     bool    `json:"passed"`
+	Reached    bool    `json:"reached"`
+	RTTms      float64 `json:"rtt_ms,omitempty"`
+	SeenSource string  `json:"seen_source,omitempty"`
+	WantSource string  `json:"want_source,omitempty"`
+	Reason     string  `json:"reason,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	Detail     string  `json:"detail"`
+}
+
+type checksJSON struct {
+	Lab    string      `json:"lab"`
+	Passed int         `json:"passed"`
+	Failed int         `json:"failed"`
+	Checks []checkJSON `json:"checks"`
+}
+
+func checkReport(l *lab.Lab, res []check.Result) checksJSON {
+	rep := checksJSON{Lab: l.Name, Checks: []checkJSON{}}
+	for _, r := range res {
+		c := r.Check
+		j := checkJSON{Name: r.Name, File: c.Pos.File, Line: c.Pos.Line, From: c.From, To: c.To, Proto: c.Proto,
+			Expect: c.Expect, Passed: r.Passed, Reached: r.Reached, Reason: r.Reason, Detail: r.Detail()}
+		if c.Ping.IsValid() {
+			j.Proto = "icmp"
+		} else if c.Proto != "icmp" {
+			j.Port = int(c.Port)
+		}
+		if r.Target.IsValid() {
+			j.Target = r.Target.String()
+		}
+		if r.Reached {
+			j.RTTms = float64(r.RTT) / float64(time.Millisecond)
+		}
+		if r.Seen.IsValid() {
+			j.SeenSource = r.Seen.String()
+		}
+		if c.SeenSource.IsValid() {
+			j.WantSource = c.SeenSource.String()
+		}
+		if r.Err != nil {
+			j.Error = r.Err.Error()
+		}
+		if r.Passed {
+			rep.Passed++
+		} else {
+			rep.Failed++
+		}
+		rep.Checks = append(rep.Checks, j)
+	}
+	return rep
+}
+
+// The JUnit XML report, in the shape CI systems (GitLab, Jenkins, GitHub
+// actions that read JUnit) accept: one testsuite, one testcase per check.
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name      string      `xml:"name,attr"`
+	Tests     int         `xml:"tests,attr"`
+	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
+	Time      string      `xml:"time,attr"`
+	Timestamp string      `xml:"timestamp,attr"`
+	Cases     []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%.3f", d.Seconds()) }
+
+func writeJUnit(path string, l *lab.Lab, res []check.Result, elapsed time.Duration) error {
+	s := junitSuite{Name: "netlab check " + l.Name, Tests: len(res), Time: seconds(elapsed),
+		Timestamp: time.Now().UTC().Format("2006-01-02T15:04:05")}
+	for _, r := range res {
+		c := junitCase{Name: r.Name, Classname: "netlab." + l.Name, Time: seconds(r.Elapsed), SystemOut: r.Detail()}
+		pos := fmt.Sprintf("%s:%d", r.Check.Pos.File, r.Check.Pos.Line)
+		switch {
+		case r.Err != nil:
+			s.Errors++
+			c.Error = &junitProblem{Message: r.Err.Error(), Type: "error", Text: pos + ": " + r.Detail()}
+		case !r.Passed:
+			s.Failures++
+			c.Failure = &junitProblem{Message: r.Detail(), Type: "fail", Text: pos + ": " + r.Detail()}
+		}
+		s.Cases = append(s.Cases, c)
+	}
+	out := junitSuites{Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Time: s.Time, Suites: []junitSuite{s}}
+	data, err := xml.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	data = append([]byte(xml.Header), append(data, '\n')...)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write the JUnit report: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab/check"
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+func newPingCmd(e *env) *cobra.Command {
+	var f labFlags
+	var count int
+	var interval, wait time.Duration
+	cmd := &cobra.Command{
+		Use:   "ping [FILE | --lab NAME] NODE TARGET",
+		Short: "Send ICMP echo requests from inside a node",
+		Long: `ping sends ICMP echo requests from inside the namespace of a node of a
+running lab, as ping(8) would if it were installed there, and prints each
+reply with its round-trip time, then a summary. TARGET is an IPv4 or IPv6
+address, or the name of a node, which stands for its first address.
+
+A request that gets no reply says why: no route from the node, no ARP
+reply from the next hop, an ICMP error from a router on the way, or a
+timeout. ping exits 1 when no reply came back at all.`,
+		Example: `  sudo netlab ping c1 198.51.100.183
+  sudo netlab ping lab.yaml c1 server -c 10 -i 200ms
+  sudo netlab ping --lab single-ip c2 192.168.31.1`,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			if count < 0 {
+				return usagef("-c must be 0 (until Ctrl-C) or more, got %d", count)
+			}
+			if interval <= 0 || wait <= 0 {
+				return usagef("-i and -W must be positive durations")
+			}
+			fileArgs, rest, err := splitFileArgs(args, f.labName, 2)
+			if err != nil {
+				return err
+			}
+			node, target := rest[0], rest[1]
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			name, dst, err := resolveTarget(cmd, fileArgs, f.labName, node, target)
+			if err != nil {
+				return err
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			return runPing(ctx, e, name, node, dst, count, interval, wait, f.output == "json")
+		}),
+	}
+	f.addLab(cmd)
+	f.addOutput(cmd)
+	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after this many requests (0: until Ctrl-C)")
+	cmd.Flags().DurationVarP(&interval, "interval", "i", time.Second, "time between requests")
+	cmd.Flags().DurationVarP(&wait, "timeout", "W", time.Second, "how long to wait for each reply")
+	return cmd
+}
+
+// splitFileArgs separates the optional lab FILE from the n arguments that
+// follow it, for commands that also accept --lab.
+func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []string, err error) {
+	switch {
+	case len(args) == n:
+		return nil, args, nil
+	case len(args) == n+1 && labFlag == "":
+		return args[:1], args[1:], nil
+	case len(args) == n+1:
+		return nil, nil, usagef("give a lab file or --lab, not both")
+	}
+	return nil, nil, usagef("expected [FILE] and %d argument(s), got %d", n, len(args))
+}
+
+// runningNode fails, with the fix, unless the node's namespace exists.
+func runningNode(labName, node string) error {
+	if _, err := os.Stat(filepath.Join(kernel.NetNSDir, state.NetNSName(labName, node))); err != nil {
+		return fmt.Errorf("lab %s has no running node %q: check the name, or start the lab with netlab up", labName, node)
+	}
+	return nil
+}
+
+// resolveTarget finds the lab's name, checks that node runs, and turns
+// target (an address, or a node's name) into an address: a node's first
+// address in the file, or, with --lab, in the kernel.
+func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target string) (string, netip.Addr, error) {
+	name, err := labNameOnly(fileArgs, labFlag)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	if err := runningNode(name, node); err != nil {
+		return "", netip.Addr{}, err
+	}
+	if a, err := netip.ParseAddr(target); err == nil {
+		return name, a.Unmap(), nil
+	}
+	if labFlag == "" {
+		if l, diags := loadLab(fileArgs); l != nil && !diags.HasErrors() {
+			if l.Node(target) == nil {
+				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s", target, name)
+			}
+			if a, ok := check.FirstAddr(l, target); ok {
+				return name, a, nil
+			}
+			return "", netip.Addr{}, fmt.Errorf("node %s has no address in the lab file: ping an address", target)
+		}
+	}
+	k := newKernel()
+	defer k.Close()
+	s, err := k.Observe(cmd.Context(), name, nil)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	n := s.Nodes[target]
+	if n == nil {
+		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s", target, name)
+	}
+	for _, ln := range n.LinkNames() {
+		for _, p := range n.Links[ln].Addrs {
+			if a := p.Addr(); !a.IsLoopback() && !a.IsLinkLocalUnicast() {
+				return name, a, nil
+			}
+		}
+	}
+	return "", netip.Addr{}, fmt.Errorf("node %s has no address: ping an address", target)
+}
+
+type pingReply struct {
+	Seq    int     `json:"seq"`
+	From   string  `json:"from,omitempty"`
+	RTTms  float64 `json:"rtt_ms,omitempty"`
+	Reason string  `json:"reason,omitempty"`
+}
+
+type pingSummary struct {
+	Lab         string      `json:"lab"`
+	Node        string      `json:"node"`
+	Target      string      `json:"target"`
+	Transmitted int         `json:"transmitted"`
+	Received    int         `json:"received"`
+	LossPercent float64     `json:"loss_percent"`
+	MinMs       float64     `json:"rtt_min_ms"`
+	AvgMs       float64     `json:"rtt_avg_ms"`
+	MaxMs       float64     `json:"rtt_max_ms"`
+	MdevMs      float64     `json:"rtt_mdev_ms"`
+	Replies     []pingReply `json:"replies"`
+}
+
+func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, count int, interval, wait time.Duration, asJSON bool) error {
+	p, err := check.NewPinger(labName, node, dst)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	sum := pingSummary{Lab: labName, Node: node, Target: dst.String(), Replies: []pingReply{}}
+	if !asJSON {
+		fmt.Fprintf(e.stdout, "PING %s from node %s: %d data bytes\n", dst, node, check.EchoPayloadBytes)
+	}
+	start := time.Now()
+	var rtts []float64
+	for seq := 1; count == 0 || seq <= count; seq++ {
+		sent := time.Now()
+		echo, err := p.Echo(ctx, uint16(seq), wait)
+		if ctx.Err() != nil {
+			break // Ctrl-C: this request does not count
+		}
+		sum.Transmitted++
+		var ee *check.EchoError
+		switch {
+		case errors.As(err, &ee):
+			r := pingReply{Seq: seq, Reason: ee.Reason}
+			if ee.From.IsValid() {
+				r.From = ee.From.String()
+			}
+			sum.Replies = append(sum.Replies, r)
+			if !asJSON {
+				if ee.From.IsValid() {
+					fmt.Fprintf(e.stdout, "From %s icmp_seq=%d %s\n", ee.From, seq, ee.Reason)
+				} else {
+					fmt.Fprintf(e.stdout, "icmp_seq=%d %s\n", seq, ee.Reason)
+				}
+			}
+		case err != nil:
+			return err
+		default:
+			sum.Received++
+			ms := float64(echo.RTT) / float64(time.Millisecond)
+			rtts = append(rtts, ms)
+			sum.Replies = append(sum.Replies, pingReply{Seq: seq, From: echo.From.String(), RTTms: ms})
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "%d bytes from %s: icmp_seq=%d time=%s\n", echo.Len, echo.From, seq, check.FormatRTT(echo.RTT))
+			}
+		}
+		if count != 0 && seq == count {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Until(sent.Add(interval))):
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if sum.Transmitted > 0 {
+		sum.LossPercent = 100 * float64(sum.Transmitted-sum.Received) / float64(sum.Transmitted)
+	}
+	if len(rtts) > 0 {
+		sum.MinMs, sum.MaxMs = math.Inf(1), 0
+		var total, sq float64
+		for _, v := range rtts {
+			sum.MinMs, sum.MaxMs = math.Min(sum.MinMs, v), math.Max(sum.MaxMs, v)
+			total += v
+			sq += v * v
+		}
+		sum.AvgMs = total / float64(len(rtts))
+		sum.MdevMs = math.Sqrt(math.Max(0, sq/float64(len(rtts))-sum.AvgMs*sum.AvgMs))
+	}
+	if asJSON {
+		writeJSON(e, sum)
+	} else {
+		fmt.Fprintf(e.stdout, "\n--- %s ping statistics (from node %s) ---\n", dst, node)
+		fmt.Fprintf(e.stdout, "%d packets transmitted, %d received, %g%% packet loss, time %dms\n",
+			sum.Transmitted, sum.Received, math.Round(sum.LossPercent*10)/10, time.Since(start).Milliseconds())
+		if len(rtts) > 0 {
+			fmt.Fprintf(e.stdout, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", sum.MinMs, sum.AvgMs, sum.MaxMs, sum.MdevMs)
+		}
+	}
+	if sum.Received == 0 {
+		return &exitCode{exitFailure}
+	}
+	return nil
+}

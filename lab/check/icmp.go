@@ -1,0 +1,194 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/packet"
+)
+
+// EchoPayloadBytes is the size of an echo request's data, as ping's
+// default: 56 bytes, 64 with the ICMP header.
+const EchoPayloadBytes = 56
+
+// Pinger sends ICMP echo requests from inside a node's namespace, through
+// a raw ICMP socket (IPv4 or IPv6, after the family of the target), and
+// reads the replies and the ICMP errors they provoke. Each Pinger has its
+// own random identifier, so pingers running at once never take each
+// other's replies.
+type Pinger struct {
+	labName, node string
+	dst           netip.Addr
+	conn          net.PacketConn
+	id            uint16
+}
+
+// NewPinger opens a raw ICMP socket in the node's namespace for pinging dst.
+// Equivalent to: ip netns exec LAB.NODE ping DST
+func NewPinger(labName, node string, dst netip.Addr) (*Pinger, error) {
+	network, laddr := "ip4:icmp", "0.0.0.0"
+	if dst.Is6() && !dst.Is4In6() {
+		network, laddr = "ip6:ipv6-icmp", "::"
+	}
+	conn, err := kernel.ListenPacketIn(netns(labName, node), network, laddr)
+	if err != nil {
+		return nil, notRunning(node, err)
+	}
+	return &Pinger{labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
+}
+
+// Close closes the socket.
+func (p *Pinger) Close() error { return p.conn.Close() }
+
+// Echo is the answer to one echo request.
+type Echo struct {
+	Seq  uint16
+	From netip.Addr
+	RTT  time.Duration
+	Len  int // bytes of the ICMP reply
+}
+
+// EchoError is an echo request that got no reply; Reason says why
+// ("no route to ... from node c1", "timed out after 1s ...").
+type EchoError struct {
+	Seq    uint16
+	Reason string
+	// From is the router that reported an ICMP error, or invalid.
+	From netip.Addr
+}
+
+func (e *EchoError) Error() string { return e.Reason }
+
+// Echo sends one echo request with sequence number seq and waits until
+// its reply, an ICMP error about it, or the timeout. The error is an
+// *EchoError when the network, not netlab, is to blame.
+func (p *Pinger) Echo(ctx context.Context, seq uint16, timeout time.Duration) (Echo, error) {
+	return p.echo(ctx, seq, timeout, token(EchoPayloadBytes))
+}
+
+func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, data []byte) (Echo, error) {
+	v6 := p.dst.Is6()
+	msg := packet.MarshalEcho(v6, p.id, seq, data)
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	if err := p.conn.SetReadDeadline(deadline); err != nil {
+		return Echo{}, err
+	}
+	start := time.Now()
+	if _, err := p.conn.WriteTo(msg, &net.IPAddr{IP: p.dst.AsSlice()}); err != nil {
+		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.labName, p.node, p.dst, err)}
+	}
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := p.conn.ReadFrom(buf)
+		if err != nil {
+			if isTimeout(err) {
+				if ctx.Err() != nil && time.Now().Before(deadline) {
+					return Echo{}, ctx.Err()
+				}
+				return Echo{}, &EchoError{Seq: seq, Reason: timeoutReason(p.labName, p.node, p.dst, timeout)}
+			}
+			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.labName, p.node, p.dst, err)}
+		}
+		m, err := packet.ParseMessage(v6, buf[:n])
+		if err != nil {
+			continue
+		}
+		src := addrOf(from)
+		switch {
+		case m.IsEchoReply() && m.ID == p.id && m.Seq == seq && bytes.Equal(m.Data, data):
+			return Echo{Seq: seq, From: src, RTT: time.Since(start), Len: n}, nil
+		case (m.IsUnreachable() || m.IsTimeExceeded()) && m.Original != nil && m.Original.ID == p.id && m.Original.Seq == seq &&
+			(m.Original.Proto == packet.ProtoICMP || m.Original.Proto == packet.ProtoICMPv6):
+			return Echo{}, &EchoError{Seq: seq, From: src, Reason: icmpReason(src, m)}
+		}
+	}
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if ip, ok := a.(*net.IPAddr); ok {
+		if x, ok := netip.AddrFromSlice(ip.IP); ok {
+			return x.Unmap()
+		}
+	}
+	return netip.Addr{}
+}
+
+// watcher reads, in a node that a ping goes to, the echo requests that
+// arrive, to report the source address the node saw. The node's kernel
+// answers the requests itself.
+type watcher struct{ conn net.PacketConn }
+
+func newWatcher(labName, node string, v6 bool) (*watcher, error) {
+	network, laddr := "ip4:icmp", "0.0.0.0"
+	if v6 {
+		network, laddr = "ip6:ipv6-icmp", "::"
+	}
+	conn, err := kernel.ListenPacketIn(netns(labName, node), network, laddr)
+	if err != nil {
+		return nil, notRunning(node, err)
+	}
+	return &watcher{conn: conn}, nil
+}
+
+// seen returns the source of the echo request that carried data. The
+// request arrived before its reply left, so it is already queued: the
+// short wait only guards against a reply that came some other way.
+func (w *watcher) seen(v6 bool, data []byte) (netip.Addr, error) {
+	w.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := w.conn.ReadFrom(buf)
+		if err != nil {
+			return netip.Addr{}, err
+		}
+		m, err := packet.ParseMessage(v6, buf[:n])
+		if err == nil && m.IsEchoRequest() && bytes.Equal(m.Data, data) {
+			return addrOf(from), nil
+		}
+	}
+}
+
+// pingProbe sends one echo request from node to dst and waits for the
+// reply up to timeout; with to set, it also reports the source address
+// node to saw.
+func pingProbe(ctx context.Context, labName, from string, dst netip.Addr, to string, timeout time.Duration) outcome {
+	p, err := NewPinger(labName, from, dst)
+	if err != nil {
+		return outcome{err: err}
+	}
+	defer p.Close()
+	var w *watcher
+	if to != "" {
+		if w, err = newWatcher(labName, to, p.dst.Is6()); err != nil {
+			return outcome{err: err}
+		}
+		defer w.conn.Close()
+	}
+	data := token(EchoPayloadBytes)
+	e, err := p.echo(ctx, 1, timeout, data)
+	var ee *EchoError
+	switch {
+	case errors.As(err, &ee):
+		return outcome{reason: ee.Reason}
+	case err != nil:
+		return outcome{reason: fmt.Sprintf("%s: %v", ReasonTimeout, err)}
+	}
+	o := outcome{reached: true, rtt: e.RTT}
+	if w != nil {
+		if o.seen, err = w.seen(p.dst.Is6(), data); err != nil {
+			o.reason = fmt.Sprintf("the reply came, but %s saw no request: %v", to, err)
+		}
+	}
+	return o
+}

@@ -1,0 +1,108 @@
+package check
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/packet"
+)
+
+// Reasons a probe did not get through. Each starts with what a network
+// engineer would say and goes on with the detail.
+const (
+	ReasonNoRoute     = "no route"
+	ReasonNoARP       = "no ARP reply"
+	ReasonRefused     = "refused"
+	ReasonTimeout     = "timed out"
+	ReasonFirewall    = "blocked by a firewall"
+	ReasonUnreachable = "unreachable"
+)
+
+// classify turns the error of a send, connect or read from node into a
+// reason. An unreachable error may come from the node's own kernel or
+// from an ICMP error a router sent back; the node's routing table and
+// neighbour entry tell the two apart.
+func classify(labName, node string, dst netip.Addr, err error) string {
+	switch {
+	case errors.Is(err, syscall.ENETUNREACH):
+		if hop, herr := kernel.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() {
+			return fmt.Sprintf("%s to %s beyond %s (a router on the way reported network unreachable)", ReasonNoRoute, dst, hop.Gateway)
+		}
+		return fmt.Sprintf("%s to %s from node %s", ReasonNoRoute, dst, node)
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		if hop, herr := kernel.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() && hop.Neigh != "incomplete" && hop.Neigh != "failed" {
+			return fmt.Sprintf("%s for %s beyond %s (a router on the way reported host unreachable)", ReasonNoARP, dst, hop.Gateway)
+		}
+		return fmt.Sprintf("%s for %s from node %s (host unreachable)", ReasonNoARP, dst, node)
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Sprintf("%s by %s (nothing listens there, or a firewall rejects)", ReasonRefused, dst)
+	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
+		return fmt.Sprintf("%s in node %s (its output rules dropped the packet)", ReasonFirewall, node)
+	}
+	return err.Error()
+}
+
+// isTimeout reports whether err is a deadline passing.
+func isTimeout(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, errTimeout) ||
+		errors.Is(err, syscall.ETIMEDOUT) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// timeoutReason explains a probe that got no answer within d, from what
+// the source node's kernel knows: whether it still has a route, and
+// whether the next hop answered ARP.
+func timeoutReason(labName, node string, dst netip.Addr, d time.Duration) string {
+	hop, err := kernel.NextHop(netns(labName, node), dst)
+	if err != nil {
+		if kernel.IsNoRoute(err) {
+			return fmt.Sprintf("%s to %s from node %s", ReasonNoRoute, dst, node)
+		}
+		return fmt.Sprintf("%s after %s", ReasonTimeout, d)
+	}
+	next := dst
+	if hop.Gateway.IsValid() {
+		next = hop.Gateway
+	}
+	proto := "ARP"
+	if next.Is6() {
+		proto = "neighbour"
+	}
+	switch hop.Neigh {
+	case "incomplete", "failed":
+		return fmt.Sprintf("%s: %s for %s sent on %s from node %s, no reply (host unreachable)", ReasonNoARP, proto, next, hop.Dev, node)
+	}
+	via := "on-link on " + hop.Dev
+	if hop.Gateway.IsValid() {
+		via = "via " + hop.Gateway.String() + " dev " + hop.Dev
+	}
+	return fmt.Sprintf("%s after %s (node %s sends it %s; dropped further on, or no way back)", ReasonTimeout, d, node, via)
+}
+
+// icmpReason explains an ICMP error a router (or the node itself) sent
+// back about the probe.
+func icmpReason(from netip.Addr, m *packet.Message) string {
+	what := m.Describe()
+	switch {
+	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 0, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 0:
+		return fmt.Sprintf("%s at %s (%s)", ReasonNoRoute, from, what)
+	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 1, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 3:
+		return fmt.Sprintf("%s: %s reports %s", ReasonNoARP, from, what)
+	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 3, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 4:
+		return fmt.Sprintf("%s: %s reports %s", ReasonRefused, from, what)
+	case !m.V6 && m.Type == packet.ICMPUnreachable && (m.Code == 9 || m.Code == 10 || m.Code == 13),
+		m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 1:
+		return fmt.Sprintf("%s: %s reports %s", ReasonFirewall, from, what)
+	}
+	return fmt.Sprintf("%s: %s reports %s", ReasonUnreachable, from, what)
+}

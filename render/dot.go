@@ -1,0 +1,71 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"netlab/lab"
+)
+
+// Dot renders the lab as a Graphviz graph: a cluster per node, an
+// interface per graph node, veth pairs as solid edges, VXLAN tunnels as
+// dashed edges labelled with their VNI, a bridge's ports and a MACVLAN's
+// parent as dotted edges. Every identifier is quoted, so node names with
+// dots, dashes or leading digits are safe.
+func Dot(l *lab.Lab) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "graph %s {\n", dotQuote(l.Name))
+	b.WriteString("  graph [rankdir=LR, fontname=\"monospace\", fontsize=12];\n")
+	b.WriteString("  node [shape=box, fontname=\"monospace\", fontsize=10];\n")
+	b.WriteString("  edge [fontname=\"monospace\", fontsize=10];\n")
+	for _, n := range l.Nodes {
+		fmt.Fprintf(&b, "  subgraph %s {\n", dotQuote("cluster_"+n.Name))
+		label := n.Name
+		if n.Host {
+			label += " (host)"
+		}
+		for _, s := range notes(n) {
+			label += "\n" + s
+		}
+		fmt.Fprintf(&b, "    label=%s;\n", dotQuote(label))
+		if len(n.Interfaces) == 0 {
+			fmt.Fprintf(&b, "    %s [label=%s, shape=plaintext];\n", dotQuote(n.Name), dotQuote(n.Name))
+		}
+		for _, i := range n.Interfaces {
+			attrs := ""
+			if i.Kind == lab.KindBridge {
+				attrs = ", shape=box3d"
+			}
+			fmt.Fprintf(&b, "    %s [label=%s%s];\n", dotQuote(i.Ref()), dotQuote(strings.Join(append([]string{ifaceText(i)}, addrTexts(i)...), "\n")), attrs)
+		}
+		for _, i := range n.Interfaces {
+			if i.Master != "" && n.Interface(i.Master) != nil {
+				fmt.Fprintf(&b, "    %s -- %s [style=dotted];\n", dotQuote(i.Ref()), dotQuote(n.Name+":"+i.Master))
+			}
+			if i.Kind == lab.KindMACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name && n.Interface(i.MACVLAN.Parent) != nil {
+				fmt.Fprintf(&b, "    %s -- %s [style=dotted, label=\"macvlan\"];\n", dotQuote(n.Name+":"+i.MACVLAN.Parent), dotQuote(i.Ref()))
+			}
+		}
+		b.WriteString("  }\n")
+	}
+	for _, e := range edges(l) {
+		attrs := ""
+		switch e.Kind {
+		case edgeVXLAN:
+			attrs = fmt.Sprintf(" [style=dashed, label=%s]", dotQuote(e.Label))
+		case edgeMACVLAN:
+			attrs = fmt.Sprintf(" [style=dotted, label=%s]", dotQuote(e.Label))
+		}
+		fmt.Fprintf(&b, "  %s -- %s%s;\n", dotQuote(e.A.Ref()), dotQuote(e.B.Ref()), attrs)
+	}
+	b.WriteString("}\n")
+	return b.Bytes()
+}
+
+// dotQuote makes a DOT double-quoted string: backslashes and quotes are
+// escaped, and a newline becomes \n (a centred line break).
+func dotQuote(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", "")
+	return `"` + r.Replace(s) + `"`
+}

@@ -1,0 +1,242 @@
+// Package render draws a lab (svg, dot, mermaid) or writes it out as the
+// ip and nft commands that build it by hand (script). Every function is
+// pure: it reads the model and never the kernel.
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"netlab/lab"
+)
+
+// edgeKind is what a line between two interfaces stands for.
+type edgeKind int
+
+const (
+	edgeVeth    edgeKind = iota // a veth pair: a solid line
+	edgeVXLAN                   // a VXLAN tunnel between two VTEPs: dashed, labelled with the VNI
+	edgeMACVLAN                 // a MACVLAN and its parent in another node: dotted
+)
+
+// edge joins two interfaces of different nodes (or, for a same-layer
+// pair, of the same layer).
+type edge struct {
+	Kind  edgeKind
+	A, B  *lab.Interface
+	Label string
+}
+
+// edges lists the lines of a lab in a stable order: veth pairs in link
+// order, then VXLAN tunnels, then MACVLANs whose parent is in another node.
+func edges(l *lab.Lab) []edge {
+	var out []edge
+	for _, lk := range l.Links {
+		a, b := iface(l, lk.Ends[0].Node, lk.Ends[0].IfName), iface(l, lk.Ends[1].Node, lk.Ends[1].IfName)
+		if a != nil && b != nil {
+			out = append(out, edge{Kind: edgeVeth, A: a, B: b})
+		}
+	}
+	out = append(out, tunnels(l)...)
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			if i.Kind != lab.KindMACVLAN || i.MACVLAN == nil || i.MACVLAN.ParentNode == n.Name {
+				continue
+			}
+			if p := iface(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent); p != nil {
+				out = append(out, edge{Kind: edgeMACVLAN, A: p, B: i, Label: "macvlan"})
+			}
+		}
+	}
+	return out
+}
+
+func iface(l *lab.Lab, node, name string) *lab.Interface {
+	if n := l.Node(node); n != nil {
+		return n.Interface(name)
+	}
+	return nil
+}
+
+// tunnels pairs the VXLAN interfaces of a lab: two VTEPs of the same VNI
+// in different nodes, where one's remote is an address of the other's
+// node, or both join the same multicast group.
+func tunnels(l *lab.Lab) []edge {
+	var vteps []*lab.Interface
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			if i.Kind == lab.KindVXLAN && i.VXLAN != nil {
+				vteps = append(vteps, i)
+			}
+		}
+	}
+	var out []edge
+	for x, a := range vteps {
+		for _, b := range vteps[x+1:] {
+			if a.Node == b.Node || a.VXLAN.VNI != b.VXLAN.VNI {
+				continue
+			}
+			va, vb := a.VXLAN, b.VXLAN
+			joined := va.Group.IsValid() && va.Group == vb.Group
+			if joined || nodeHas(l, b.Node, va.Remote) || nodeHas(l, a.Node, vb.Remote) {
+				out = append(out, edge{Kind: edgeVXLAN, A: a, B: b, Label: fmt.Sprintf("VNI %d", va.VNI)})
+			}
+		}
+	}
+	return out
+}
+
+// nodeHas reports whether an address is one of a node's interface
+// addresses.
+func nodeHas(l *lab.Lab, node string, a netip.Addr) bool {
+	n := l.Node(node)
+	if n == nil || !a.IsValid() {
+		return false
+	}
+	for _, i := range n.Interfaces {
+		for _, p := range i.Addresses {
+			if p.Prefix.Addr() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ifaceText describes an interface in one line: its name, its kind when it
+// is not a plain veth, and what it hangs off.
+func ifaceText(i *lab.Interface) string {
+	var b strings.Builder
+	b.WriteString(i.Name)
+	switch i.Kind {
+	case lab.KindVeth:
+	case lab.KindMACVLAN:
+		b.WriteString(" (macvlan")
+		if m := i.MACVLAN; m != nil {
+			if m.Mode != "" {
+				b.WriteString(" " + m.Mode)
+			}
+			if m.ParentNode != i.Node {
+				b.WriteString(" on " + m.ParentNode + ":" + m.Parent)
+			} else {
+				b.WriteString(" on " + m.Parent)
+			}
+		}
+		b.WriteString(")")
+	case lab.KindVXLAN:
+		b.WriteString(" (vxlan")
+		if v := i.VXLAN; v != nil {
+			fmt.Fprintf(&b, " %d", v.VNI)
+			switch {
+			case v.Remote.IsValid():
+				b.WriteString(" to " + v.Remote.String())
+			case v.Group.IsValid():
+				b.WriteString(" group " + v.Group.String())
+			}
+		}
+		b.WriteString(")")
+	default:
+		b.WriteString(" (" + string(i.Kind) + ")")
+	}
+	if !i.Up {
+		b.WriteString(" down")
+	}
+	return b.String()
+}
+
+// addrTexts are an interface's addresses as text.
+func addrTexts(i *lab.Interface) []string {
+	out := make([]string, len(i.Addresses))
+	for x, a := range i.Addresses {
+		out[x] = a.Prefix.String()
+	}
+	return out
+}
+
+// natText summarises one NAT rule: "masquerade 192.168.31.0/24 out eth0".
+func natText(r *lab.NATRule) string {
+	parts := []string{r.Action}
+	parts = append(parts, matchText(r.Match)...)
+	if r.ToAddr.IsValid() || r.ToPort != 0 {
+		to := ""
+		if r.ToAddr.IsValid() {
+			to = r.ToAddr.String()
+		}
+		if r.ToPort != 0 {
+			to += fmt.Sprintf(":%d", r.ToPort)
+		}
+		parts = append(parts, "to "+to)
+	}
+	return strings.Join(parts, " ")
+}
+
+func matchText(m lab.Match) []string {
+	var parts []string
+	if m.Source.IsValid() {
+		parts = append(parts, "from "+m.Source.String())
+	}
+	if m.Destination.IsValid() {
+		parts = append(parts, "dst "+m.Destination.String())
+	}
+	if m.In != "" {
+		parts = append(parts, "in "+m.In)
+	}
+	if m.Out != "" {
+		parts = append(parts, "out "+m.Out)
+	}
+	if m.Proto != "" {
+		p := m.Proto
+		if m.DPort != 0 {
+			p += fmt.Sprintf("/%d", m.DPort)
+		}
+		parts = append(parts, p)
+	}
+	return parts
+}
+
+// notes are the lines summarising a node's routes, NAT and filter rules.
+func notes(n *lab.Node) []string {
+	var out []string
+	for _, r := range n.Routes {
+		s := "route "
+		if r.IsDefault() {
+			s += "default"
+		} else {
+			s += r.To.String()
+		}
+		if r.Via.IsValid() {
+			s += " via " + r.Via.String()
+		}
+		if r.Dev != "" {
+			s += " dev " + r.Dev
+		}
+		out = append(out, s)
+	}
+	for _, i := range n.Interfaces {
+		if i.Kind != lab.KindVXLAN || i.VXLAN == nil {
+			continue
+		}
+		for _, f := range i.VXLAN.FDB {
+			if bytes.Equal(f.MAC, make([]byte, len(f.MAC))) {
+				out = append(out, fmt.Sprintf("fdb %s floods to %s", i.Name, f.Dst))
+			} else {
+				out = append(out, fmt.Sprintf("fdb %s %s to %s", i.Name, f.MAC, f.Dst))
+			}
+		}
+	}
+	for _, r := range n.NAT {
+		out = append(out, "nat "+natText(r))
+	}
+	if n.Firewall != nil {
+		for _, c := range n.Firewall.Chains {
+			pol := c.Policy
+			if pol == "" {
+				pol = "accept"
+			}
+			out = append(out, fmt.Sprintf("filter %s: %d rule(s), policy %s", c.Hook, len(c.Rules), pol))
+		}
+	}
+	return out
+}

@@ -1,0 +1,405 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"netlab/lab"
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/labfile"
+	"netlab/lab/plan"
+	"netlab/lab/validate"
+	"netlab/topologies"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files of testdata/golden")
+
+func TestMain(m *testing.M) {
+	// Fails the run if the round trip leaves a namespace behind.
+	os.Exit(kerneltest.LeakCheck(m).Run())
+}
+
+// testLab is a lab the renderers are tested on.
+type testLab struct {
+	name string // golden file stem
+	lab  *lab.Lab
+}
+
+func parse(t testing.TB, file string, data []byte) *lab.Lab {
+	t.Helper()
+	l, diags := labfile.Parse(file, data)
+	diags.Append(validate.Lab(l)...)
+	if diags.HasErrors() {
+		var b bytes.Buffer
+		_ = diags.WriteText(&b)
+		t.Fatalf("%s is not valid:\n%s", file, b.String())
+	}
+	return l
+}
+
+// labs returns every shipped topology and every lab of testdata/labs.
+func labs(t testing.TB) []testLab {
+	t.Helper()
+	var out []testLab
+	for _, name := range topologies.Names() {
+		data, err := topologies.Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, testLab{"topology-" + strings.TrimSuffix(name, ".yaml"), parse(t, name, data)})
+	}
+	files, _ := filepath.Glob("testdata/labs/*.yaml")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, testLab{strings.TrimSuffix(filepath.Base(f), ".yaml"), parse(t, f, data)})
+	}
+	if len(out) < 4 {
+		t.Fatalf("found only %d labs to render", len(out))
+	}
+	return out
+}
+
+// bigLab is a generated 50-node lab: a hub with a star of 25 leaves and a
+// chain of 24 routers hanging off it.
+func bigLab(t testing.TB) *lab.Lab {
+	t.Helper()
+	var hub, others, links strings.Builder
+	subnet := 0
+	link := func(a, aif, b, bif string) (string, string) {
+		subnet++
+		fmt.Fprintf(&links, "  - [%s:%s, %s:%s]\n", a, aif, b, bif)
+		return fmt.Sprintf("10.0.%d.1", subnet), fmt.Sprintf("10.0.%d.2", subnet)
+	}
+	for k := 1; k <= 25; k++ {
+		h, leaf := link("hub", fmt.Sprintf("s%d", k), fmt.Sprintf("leaf%d", k), "eth0")
+		fmt.Fprintf(&hub, "      s%d: {addresses: [%s/30]}\n", k, h)
+		fmt.Fprintf(&others, "  leaf%d:\n    interfaces:\n      eth0: {addresses: [%s/30]}\n    routes: [{to: default, via: %s}]\n", k, leaf, h)
+	}
+	prev, prevIf := "hub", "c0"
+	for k := 1; k <= 24; k++ {
+		r := fmt.Sprintf("r%d", k)
+		a, b := link(prev, prevIf, r, "up")
+		if prev == "hub" {
+			fmt.Fprintf(&hub, "      c0: {addresses: [%s/30]}\n", a)
+		} else {
+			fmt.Fprintf(&others, "      down: {addresses: [%s/30]}\n", a)
+		}
+		fmt.Fprintf(&others, "  %s:\n    sysctls: {net.ipv4.ip_forward: 1}\n    interfaces:\n      up: {addresses: [%s/30]}\n", r, b)
+		prev, prevIf = r, "down"
+	}
+	text := "name: big50\ndescription: a generated lab of 50 nodes, a star and a chain\nnodes:\n  hub:\n    interfaces:\n" + hub.String() + others.String() + "links:\n" + links.String()
+	l := parse(t, "big50.yaml", []byte(text))
+	if len(l.Nodes) != 50 {
+		t.Fatalf("generated lab has %d nodes, want 50", len(l.Nodes))
+	}
+	return l
+}
+
+// golden compares got with testdata/golden/NAME, or rewrites it with
+// -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./render -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run go test ./render -update and read the diff)\n--- got:\n%s", path, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	formats := []struct {
+		ext string
+		fn  func(*lab.Lab) []byte
+	}{{"dot", Dot}, {"mermaid", Mermaid}, {"sh", Script}}
+	for _, tl := range labs(t) {
+		for _, f := range formats {
+			t.Run(tl.name+"."+f.ext, func(t *testing.T) {
+				got := f.fn(tl.lab)
+				if !bytes.Equal(got, f.fn(tl.lab)) {
+					t.Fatal("two renderings of the same lab differ")
+				}
+				golden(t, tl.name+"."+f.ext, got)
+			})
+		}
+	}
+}
+
+// TestDotAccepted feeds the dot output to Graphviz, when it is installed.
+func TestDotAccepted(t *testing.T) {
+	dot, err := exec.LookPath("dot")
+	if err != nil {
+		t.Skip("Graphviz dot not installed")
+	}
+	all := labs(t)
+	all = append(all, testLab{"big50", bigLab(t)})
+	for _, tl := range all {
+		cmd := exec.Command(dot, "-Tsvg")
+		cmd.Stdin = bytes.NewReader(Dot(tl.lab))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil || stderr.Len() > 0 {
+			t.Errorf("%s: dot -Tsvg: %v\n%s", tl.name, err, stderr.String())
+		}
+	}
+}
+
+// svgBox is a rectangle of a drawing: a node box or a label's extent.
+type svgBox struct {
+	what       string
+	x, y, w, h float64
+}
+
+func (a svgBox) overlaps(b svgBox) bool {
+	return a.x < b.x+b.w && b.x < a.x+a.w && a.y < b.y+b.h && b.y < a.y+a.h
+}
+
+// parseSVG reads the node boxes and the text labels of a drawing, each
+// label with its extent in the monospace font the drawing names.
+func parseSVG(t *testing.T, data []byte) (width, height float64, nodes, labels []svgBox) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	attr := func(se xml.StartElement, name string) string {
+		for _, a := range se.Attr {
+			if a.Name.Local == name {
+				return a.Value
+			}
+		}
+		return ""
+	}
+	f := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("bad number %q in the SVG", s)
+		}
+		return v
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("the SVG is not well-formed XML: %v", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch se.Name.Local {
+		case "svg":
+			width, height = f(attr(se, "width")), f(attr(se, "height"))
+		case "rect":
+			if strings.Contains(" "+attr(se, "class")+" ", " node ") {
+				nodes = append(nodes, svgBox{"node", f(attr(se, "x")), f(attr(se, "y")), f(attr(se, "width")), f(attr(se, "height"))})
+			}
+		case "text":
+			size := fontSize
+			if s := attr(se, "font-size"); s != "" {
+				size = f(s)
+			}
+			var text string
+			if err := dec.DecodeElement(&text, &se); err != nil {
+				t.Fatal(err)
+			}
+			x, y := f(attr(se, "x")), f(attr(se, "y"))
+			// The baseline is at y: ascent above, descent below.
+			labels = append(labels, svgBox{text, x, y - size*0.8, textWidth(text, size), size})
+		}
+	}
+	return width, height, nodes, labels
+}
+
+// checkSVG fails if two node boxes or two labels overlap, or anything
+// lies outside the drawing.
+func checkSVG(t *testing.T, data []byte) {
+	t.Helper()
+	width, height, nodes, labels := parseSVG(t, data)
+	if len(nodes) == 0 {
+		t.Fatal("no node boxes in the SVG")
+	}
+	for _, set := range [][]svgBox{nodes, labels} {
+		for i, a := range set {
+			if a.x < 0 || a.y < 0 || a.x+a.w > width || a.y+a.h > height {
+				t.Errorf("%s %q at (%.0f,%.0f %.0fx%.0f) lies outside the %.0fx%.0f drawing", a.what, a.what, a.x, a.y, a.w, a.h, width, height)
+			}
+			for _, b := range set[i+1:] {
+				if a.overlaps(b) {
+					t.Errorf("%q (%.0f,%.0f %.0fx%.0f) overlaps %q (%.0f,%.0f %.0fx%.0f)", a.what, a.x, a.y, a.w, a.h, b.what, b.x, b.y, b.w, b.h)
+				}
+			}
+		}
+	}
+	// Every label of a node lies inside its box, or inside no box at all.
+	for _, lb := range labels {
+		in := 0
+		for _, n := range nodes {
+			if lb.overlaps(n) {
+				if lb.x < n.x || lb.y < n.y || lb.x+lb.w > n.x+n.w || lb.y+lb.h > n.y+n.h {
+					t.Errorf("label %q sticks out of a node box", lb.what)
+				}
+				in++
+			}
+		}
+		if in > 1 {
+			t.Errorf("label %q lies over %d node boxes", lb.what, in)
+		}
+	}
+}
+
+func TestSVG(t *testing.T) {
+	all := labs(t)
+	all = append(all, testLab{"big50", bigLab(t)})
+	for _, tl := range all {
+		t.Run(tl.name, func(t *testing.T) {
+			data := SVG(tl.lab)
+			if !bytes.Equal(data, SVG(tl.lab)) {
+				t.Fatal("two renderings of the same lab differ")
+			}
+			if dir := os.Getenv("NETLAB_RENDER_DUMP"); dir != "" {
+				// To look at the drawings: NETLAB_RENDER_DUMP=/tmp/svg go test ./render -run TestSVG
+				if err := os.WriteFile(filepath.Join(dir, tl.name+".svg"), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			checkSVG(t, data)
+			_, _, nodes, _ := parseSVG(t, data)
+			if len(nodes) != len(tl.lab.Nodes) {
+				t.Errorf("%d node boxes for %d nodes", len(nodes), len(tl.lab.Nodes))
+			}
+		})
+	}
+}
+
+// TestSVGCatchesOverlap makes sure the overlap check can fail.
+func TestSVGCatchesOverlap(t *testing.T) {
+	bad := []byte(`<svg width="100" height="100"><rect class="node" x="0" y="0" width="50" height="50"/><rect class="node" x="40" y="40" width="50" height="50"/></svg>`)
+	_, _, nodes, _ := parseSVG(t, bad)
+	if len(nodes) != 2 || !nodes[0].overlaps(nodes[1]) {
+		t.Fatal("overlapping boxes not detected")
+	}
+}
+
+func TestSVGEscapes(t *testing.T) {
+	for _, tl := range labs(t) {
+		if tl.name != "names" {
+			continue
+		}
+		data := SVG(tl.lab)
+		for _, want := range []string{`we&quot;ird&lt;&amp;&gt;`, `x&quot;y`} {
+			if !bytes.Contains(data, []byte(want)) {
+				t.Errorf("SVG lacks the escaped name %s", want)
+			}
+		}
+		return
+	}
+	t.Fatal("testdata/labs/names.yaml missing")
+}
+
+func BenchmarkSVG(b *testing.B) {
+	l := bigLab(b)
+	b.ResetTimer()
+	for b.Loop() {
+		SVG(l)
+	}
+}
+
+// TestScriptRoundTrip runs the script of each lab netlab can build in
+// throw-away namespaces, then plans the same lab against the kernel: the
+// plan must be empty.
+func TestScriptRoundTrip(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("ip (iproute2) not installed")
+	}
+	_, nftErr := exec.LookPath("nft")
+	for _, tl := range labs(t) {
+		t.Run(tl.name, func(t *testing.T) {
+			if d := plan.Unsupported(tl.lab); len(d) > 0 {
+				t.Skipf("netlab cannot build this lab yet: %s", d[0].Msg)
+			}
+			for _, n := range tl.lab.Nodes {
+				if n.Host {
+					t.Skip("a host node would change this machine's own namespace")
+				}
+			}
+			if hasRules(tl.lab) && nftErr != nil {
+				t.Skip("nft not installed")
+			}
+			if strings.ContainsAny(names(tl.lab), "\"'<>&;$|`()*?[]{}~!# ") {
+				t.Skip("interface names need shell quoting, which the plan's commands do not do")
+			}
+			l := *tl.lab
+			l.Name = kerneltest.LabName(t)
+			script := filepath.Join(t.TempDir(), "lab.sh")
+			if err := os.WriteFile(script, Script(&l), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bash, script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("bash %s: %v\n%s\n%s", script, err, out, Script(&l))
+			}
+			k := kernel.NewLinux()
+			defer k.Close()
+			desired := plan.Desired(&l)
+			observed, err := k.Observe(context.Background(), l.Name, desired)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := plan.Diff(desired, observed, plan.Options{})
+			if !p.Empty() || len(p.Conflicts) > 0 {
+				var b bytes.Buffer
+				p.WriteText(&b)
+				t.Errorf("after the script, plan is not empty:\n%s", b.String())
+			}
+		})
+	}
+}
+
+func hasRules(l *lab.Lab) bool {
+	for _, n := range l.Nodes {
+		if len(n.NAT) > 0 || n.Firewall != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func names(l *lab.Lab) string {
+	var b strings.Builder
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			b.WriteString(i.Name)
+		}
+	}
+	return b.String()
+}

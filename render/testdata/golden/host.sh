@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Lab hostlab, built by hand: the commands netlab up runs, as ip and nft.
+# A host node (the machine's own namespace) wired to one container.
+# Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
+# Warning: nat rules in a host node would change the machine's own netfilter, so netlab does not add them; the commands below treat it as netlab's plan does.
+set -euo pipefail
+
+# --- namespaces: one per node
+# node c1
+ip netns add hostlab.c1
+ip -n hostlab.c1 link set lo alias netlab:hostlab:c1 up
+
+# --- veth pairs and other links
+# node c1
+ip -n hostlab.c1 link add eth0 type veth peer name nl-c1 netns 1
+ip -n hostlab.c1 link set eth0 alias netlab:hostlab:machine:nl-c1 up
+ip link set nl-c1 alias netlab:hostlab:c1:eth0 up
+
+# --- addresses
+# node c1
+ip -n hostlab.c1 addr add 172.31.0.2/24 dev eth0
+# node machine
+ip addr add 172.31.0.1/24 dev nl-c1
+
+# --- routes
+# node c1
+ip -n hostlab.c1 route replace default via 172.31.0.1 proto 78
+
+# --- nftables: NAT and filter rules
+# node machine
+nft -f - <<'EOF'
+table inet netlab {
+	chain nat_postrouting {
+		type nat hook postrouting priority 100; policy accept;
+		ip saddr 172.31.0.0/24 counter masquerade comment "netlab-4128b9729838"
+	}
+}
+EOF

@@ -29,3 +29,13 @@ update:
 # up, no-op up, plan and down of generated labs beside a raw-netlink baseline (root)
 bench:
     go test -run '^$' -bench Reconcile -benchtime 3x ./lab/kernel/ | tee /tmp/netlab-bench.txt | go run ./internal/benchtable
+
+# redraw docs/diagrams/*.svg from the shipped labs (a test fails when they are stale)
+docs:
+    mkdir -p docs/diagrams
+    rm -f docs/diagrams/*.svg
+    for f in topologies/*.yaml; do go run ./cmd/netlab render "$f" --format svg -o "docs/diagrams/$(basename "$f" .yaml).svg"; done
+
+# run netlab tui in tmux against the default lab, send traffic, check the counters move (root, tmux)
+tui-demo:
+    bash scripts/tui-tmux.sh

@@ -46,6 +46,11 @@ func newRootCmd(e *env) *cobra.Command {
 		newStatusCmd(e),
 		newLsCmd(e),
 		newExecCmd(e),
+		newTUICmd(e),
+		newCheckCmd(e),
+		newPingCmd(e),
+		newCaptureCmd(e),
+		newRenderCmd(e),
 	)
 	return root
 }

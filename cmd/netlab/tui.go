@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab"
+	"netlab/lab/apply"
+	"netlab/lab/check"
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/state"
+	"netlab/tui"
+)
+
+func newTUICmd(e *env) *cobra.Command {
+	var f labFlags
+	var interval time.Duration
+	cmd := &cobra.Command{
+		Use:   "tui [FILE | --lab NAME]",
+		Short: "Watch a running lab live: interfaces, links, counters, rules",
+		Long: `tui shows a running lab as the kernel has it, live: every node and its
+interfaces (kind, veth peer, master bridge, state, MTU, addresses) with rx/tx
+packets, bytes, drops and errors and their rates per second; the lab's links
+(veth pairs, bridges with their ports, VXLAN, MACVLAN); each node's netfilter
+rules by hook with their counters; and whether the lab still matches its file
+(drift). Link changes show at once; counters refresh every --interval.
+
+Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
+p shows the plan, c runs the checks, ? shows help, q quits.`,
+		Example: `  sudo netlab tui
+  sudo netlab tui lab.yaml --interval 500ms
+  sudo netlab tui --lab single-ip`,
+		Args: maxArgs(1),
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if interval < 100*time.Millisecond {
+				return usagef("--interval %s is too short: use 100ms or more", interval)
+			}
+			name, err := labNameOnly(args, f.labName)
+			if err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			var l *lab.Lab
+			if f.labName == "" {
+				if ll, diags := loadLab(args); ll != nil && !diags.HasErrors() && ll.Name == name {
+					l = ll
+				}
+			}
+			k := kernel.NewLinux()
+			defer k.Close()
+			src := newKernelSource(k, name, l)
+			hint := "sudo netlab up FILE"
+			switch {
+			case len(args) == 1:
+				hint = "sudo netlab up " + args[0]
+			case f.labName == "":
+				hint = "sudo netlab up"
+			}
+			opts := tui.Options{Source: src, Lab: l, LabName: name, Interval: interval, StartHint: hint}
+			opts.RunChecks = checkRunner(l)
+			if err := tui.Run(cmd.Context(), opts, e.stdin, e.stdout); err != nil {
+				return &failure{err: fmt.Errorf("tui: %w", err)}
+			}
+			return nil
+		}),
+	}
+	f.addLab(cmd)
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to read the counters")
+	return cmd
+}
+
+// checkRunner runs the file's checks for the c key. The checks live in the
+// lab file: with --lab there is none to run.
+func checkRunner(l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
+	return func(ctx context.Context) ([]tui.CheckResult, error) {
+		if l == nil {
+			return nil, errors.New("the checks are in the lab file: start netlab tui with the file, not --lab")
+		}
+		if len(l.Checks) == 0 {
+			return nil, fmt.Errorf("lab %s has no checks", l.Name)
+		}
+		var out []tui.CheckResult
+		for _, r := range check.Run(ctx, l, l.Checks) {
+			out = append(out, tui.CheckResult{Name: r.Name, Pass: r.Passed, Detail: r.Detail()})
+		}
+		return out, nil
+	}
+}
+
+// kernelSource is the UI's view of the kernel: it observes the lab, names
+// its rules from the last up's record and the file, plans against the file
+// for drift, and forwards link events.
+type kernelSource struct {
+	k       *kernel.Linux
+	name    string
+	lab     *lab.Lab     // nil with --lab
+	desired *state.State // from lab; nil with --lab
+
+	mu     sync.Mutex
+	last   *state.State    // guarded by mu
+	record *state.State    // the last up's record, read with last; guarded by mu
+	nodes  map[string]bool // nodes of last; guarded by mu
+}
+
+func newKernelSource(k *kernel.Linux, name string, l *lab.Lab) *kernelSource {
+	s := &kernelSource{k: k, name: name, lab: l, nodes: map[string]bool{}}
+	if l != nil {
+		s.desired = plan.Desired(l)
+	}
+	return s
+}
+
+// Snapshot reads the lab from the kernel.
+func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
+	st, err := s.k.Observe(ctx, s.name, s.desired)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	// The kernel keeps a handle on every namespace it has read, and
+	// Observe never looks again at one that was deleted: let them all go
+	// when a node disappears, or the deleted namespace (and the veth ends
+	// it holds) would live on while the UI runs.
+	gone := false
+	for n := range s.nodes {
+		if st.Nodes[n] == nil {
+			gone = true
+		}
+	}
+	if gone {
+		s.k.Close()
+	}
+	s.nodes = make(map[string]bool, len(st.Nodes))
+	for n := range st.Nodes {
+		s.nodes[n] = true
+	}
+	s.last = st
+	// Read once per refresh: Plan uses it too.
+	s.record = apply.LoadRecord(s.name)
+	// The kernel knows rules by tag only; their text comes from the last
+	// up's record, or from the lab file (as in status). Annotated rules
+	// keep their tags, which is all the diff compares.
+	state.AnnotateRules(st, s.record)
+	if s.desired != nil {
+		state.AnnotateRules(st, s.desired)
+	}
+	return st, nil
+}
+
+// Plan diffs the last snapshot against the file; nil without a file.
+func (s *kernelSource) Plan(ctx context.Context) (*plan.Plan, error) {
+	s.mu.Lock()
+	last, record := s.last, s.record
+	s.mu.Unlock()
+	if s.desired == nil || last == nil {
+		return nil, nil
+	}
+	return plan.Diff(s.desired, last, plan.Options{LastApplied: record}), nil
+}
+
+// Events forwards the kernel's link, address, route and namespace
+// changes; nil when they cannot be watched (the UI then only polls).
+func (s *kernelSource) Events(ctx context.Context) <-chan struct{} {
+	ch, err := s.k.Watch(ctx, s.name)
+	if err != nil {
+		return nil
+	}
+	return ch
+}

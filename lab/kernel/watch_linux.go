@@ -1,0 +1,218 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+// watchResync is how often Watch looks for namespaces of the lab that
+// appeared or went away without a directory event it could act on (a
+// namespace file is created first and mounted a moment later).
+const watchResync = 2 * time.Second
+
+// Watch reports changes to a running lab as they happen: links,
+// addresses and routes added, removed or changed in any of its namespaces
+// (netlink notifications, one subscription per namespace), and namespaces
+// of the lab created or deleted (inotify on the namespace directory). The
+// channel receives one value per burst of changes: a reader that is busy
+// misses none, it sees one value for all of them. Counters are not
+// reported: poll Observe for those.
+//
+// When ctx ends, Watch closes every socket and file it opened and then
+// the channel. It does not hold a namespace open longer than it is
+// mounted: a namespace deleted by hand is let go at once, so that the
+// kernel can destroy it (and the veth ends it held).
+func (k *Linux) Watch(ctx context.Context, lab string) (<-chan struct{}, error) {
+	w := &watcher{lab: lab, out: make(chan struct{}, 1), subs: make(map[string]*nsWatch)}
+	dir, err := watchDir(NetNSDir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("watch %s: %w", NetNSDir, err)
+	}
+	w.sync()
+	go w.run(ctx, dir)
+	return w.out, nil
+}
+
+// watcher is the state of one Watch. subs is used only by the goroutine
+// of run (and by Watch before it starts).
+type watcher struct {
+	lab  string
+	out  chan struct{}
+	subs map[string]*nsWatch // by namespace name
+	wg   sync.WaitGroup      // the goroutines that forward notifications
+}
+
+// nsWatch is the subscriptions in one namespace, and which namespace it
+// was (device and inode of the namespace file).
+type nsWatch struct {
+	dev, ino uint64
+	done     chan struct{}
+}
+
+// notify records a change without blocking.
+func (w *watcher) notify() {
+	select {
+	case w.out <- struct{}{}:
+	default:
+	}
+}
+
+func (w *watcher) run(ctx context.Context, dir *os.File) {
+	dirEvents := make(chan struct{}, 1)
+	if dir != nil {
+		go func() {
+			buf := make([]byte, 4096)
+			for {
+				if _, err := dir.Read(buf); err != nil {
+					return // closed
+				}
+				select {
+				case dirEvents <- struct{}{}:
+				default:
+				}
+			}
+		}()
+	}
+	tick := time.NewTicker(watchResync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if dir != nil {
+				dir.Close()
+			}
+			for name, s := range w.subs {
+				close(s.done)
+				delete(w.subs, name)
+			}
+			w.wg.Wait()
+			close(w.out)
+			return
+		case <-dirEvents:
+			w.sync()
+			w.notify()
+		case <-tick.C:
+			if w.sync() {
+				w.notify()
+			}
+		}
+	}
+}
+
+// sync subscribes in each mounted namespace of the lab not yet watched and
+// drops the subscriptions of namespaces gone (or replaced by a new one of
+// the same name). It reports whether anything changed.
+func (w *watcher) sync() bool {
+	names, _ := listNetNS()
+	seen := make(map[string]bool)
+	changed := false
+	for _, name := range names {
+		if l, _, ok := state.SplitNetNSName(name); !ok || l != w.lab {
+			continue
+		}
+		path, err := netnsPath(name)
+		if err != nil || !isNetNSMount(path) {
+			continue
+		}
+		var st unix.Stat_t
+		if unix.Stat(path, &st) != nil {
+			continue
+		}
+		if s := w.subs[name]; s != nil {
+			if s.dev == st.Dev && s.ino == st.Ino {
+				seen[name] = true
+				continue
+			}
+			close(s.done) // a new namespace of the same name
+			delete(w.subs, name)
+			changed = true
+		}
+		s, err := w.subscribe(path)
+		if err != nil {
+			continue // gone meanwhile, or not ours to read: next sync
+		}
+		w.subs[name] = s
+		seen[name] = true
+		changed = true
+	}
+	for name, s := range w.subs {
+		if !seen[name] {
+			close(s.done)
+			delete(w.subs, name)
+			changed = true
+		}
+	}
+	return changed
+}
+
+// subscribe opens link, address and route notifications inside the
+// namespace at path. The namespace file is closed again at once; the
+// sockets alone keep the subscriptions.
+func (w *watcher) subscribe(path string) (*nsWatch, error) {
+	fd, err := netns.GetFromPath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(fd), &st); err != nil {
+		return nil, err
+	}
+	s := &nsWatch{dev: st.Dev, ino: st.Ino, done: make(chan struct{})}
+	onErr := func(error) { w.notify() }
+	links := make(chan netlink.LinkUpdate, 16)
+	addrs := make(chan netlink.AddrUpdate, 16)
+	routes := make(chan netlink.RouteUpdate, 16)
+	err = netlink.LinkSubscribeWithOptions(links, s.done, netlink.LinkSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
+	if err == nil {
+		forward(w, links)
+		err = netlink.AddrSubscribeWithOptions(addrs, s.done, netlink.AddrSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
+	}
+	if err == nil {
+		forward(w, addrs)
+		err = netlink.RouteSubscribeWithOptions(routes, s.done, netlink.RouteSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
+	}
+	if err != nil {
+		close(s.done) // releases the subscriptions made so far
+		return nil, err
+	}
+	forward(w, routes)
+	return s, nil
+}
+
+// forward turns each update on ch into a notification, until the
+// subscription closes ch.
+func forward[T any](w *watcher, ch <-chan T) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for range ch {
+			w.notify()
+		}
+	}()
+}
+
+// watchDir returns an inotify file that becomes readable when a name is
+// added to or removed from dir. Reading it blocks in the runtime's poller,
+// so closing it ends a pending read.
+func watchDir(dir string) (*os.File, error) {
+	fd, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.InotifyAddWatch(fd, dir, unix.IN_CREATE|unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_MOVED_TO); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), "inotify:"+dir), nil
+}

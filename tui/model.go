@@ -1,0 +1,614 @@
+// Package tui is netlab's interactive terminal UI: a live view of a running
+// lab, as the kernel has it. It reads the lab through a small Source
+// interface, so tests feed it scripted snapshots and never need a kernel.
+package tui
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"netlab/lab"
+	"netlab/lab/plan"
+	"netlab/lab/state"
+	"netlab/tui/components/sparkline"
+)
+
+// Source reads the running lab. Snapshot returns the lab as the kernel has
+// it now; a lab with no namespaces is returned as a state with no nodes,
+// not as an error.
+type Source interface {
+	Snapshot(ctx context.Context) (*state.State, error)
+}
+
+// Planner is implemented by sources that know the lab file: Plan returns
+// the plan from the last snapshot to the file (drift), called right after
+// each Snapshot.
+type Planner interface {
+	Plan(ctx context.Context) (*plan.Plan, error)
+}
+
+// Notifier is implemented by sources that learn of changes (a link set
+// down, a namespace deleted) as they happen. The channel gets a value after
+// each burst of changes and is closed when ctx ends.
+type Notifier interface {
+	Events(ctx context.Context) <-chan struct{}
+}
+
+// CheckResult is the outcome of one of the lab's checks.
+type CheckResult struct {
+	Name   string // e.g. "c1 ping 192.168.31.11"
+	Pass   bool
+	Detail string // why it failed, or what was seen
+}
+
+// Options configure a Model.
+type Options struct {
+	Source Source
+	// Lab is the lab file, when there is one: it names the remote and VNI
+	// of a VXLAN and the parent of a MACVLAN, which the observed state
+	// does not carry. May be nil.
+	Lab *lab.Lab
+	// LabName is shown before the first snapshot arrives.
+	LabName string
+	// StartHint is the command that starts the lab, shown when it is not
+	// running; "sudo netlab up [FILE]" when empty.
+	StartHint string
+	// Interval between two refreshes; 1s when zero.
+	Interval time.Duration
+	// RunChecks runs the lab's checks for the c key; nil when this build
+	// cannot run checks.
+	RunChecks func(ctx context.Context) ([]CheckResult, error)
+	// Context bounds every call to the source; Background when nil.
+	Context context.Context
+	// Now is the clock that stamps snapshots; time.Now when nil.
+	Now func() time.Time
+}
+
+// pane is one of the three tables.
+type pane int
+
+const (
+	paneIfaces pane = iota
+	paneLinks
+	paneRules
+	numPanes
+)
+
+func (p pane) String() string {
+	return [...]string{"Interfaces", "Links", "Rules"}[p]
+}
+
+// page is a full-screen text shown over the panes: detail, plan, checks,
+// help.
+type page struct {
+	title string
+	lines []string
+	// live, when set, draws the lines from the latest snapshot instead:
+	// a detail page keeps counting while it is open.
+	live   func(m *Model) []string
+	offset int
+}
+
+// pageLines are the lines of the page shown.
+func (m *Model) pageLines() []string {
+	if m.page.live != nil {
+		return m.page.live(m)
+	}
+	return m.page.lines
+}
+
+// historyLen is how many refreshes the sparkline remembers.
+const historyLen = 60
+
+// Model is the UI state.
+type Model struct {
+	opts   Options
+	keys   KeyMap
+	styles Styles
+	help   help.Model
+	filter textinput.Model
+
+	width, height int
+
+	// The last snapshot and what was derived from it.
+	st       *state.State
+	plan     *plan.Plan
+	err      error
+	at       time.Time
+	received int // snapshots received
+
+	ifaces []*ifaceRow
+	links  []*linkRow
+	rules  []*ruleRow
+
+	// Counters of the previous snapshot, for rates.
+	prevAt    time.Time
+	prevLinks map[string]linkSample
+	prevRules map[string]uint64 // packets, by rule key
+	prevBytes map[string]uint64 // bytes, by rule key
+	history   map[string]*sparkline.Model
+
+	pane      pane
+	cursor    [numPanes]int
+	offset    [numPanes]int
+	filtering bool
+	page      *page
+	status    string // one-line message: checks result, errors of actions
+
+	events       <-chan struct{} // nil without a Notifier
+	fetching     bool
+	pendingEvent bool
+	eventTimer   bool      // an eventDueMsg is on its way
+	lastFetch    time.Time // when the last refresh started
+	tickSeq      int
+	checking     bool
+}
+
+// linkSample is one link's counters at one snapshot.
+type linkSample struct {
+	index int
+	c     state.Counters
+}
+
+// Rates are per-second rates of a link's counters.
+type Rates struct {
+	RxPackets, TxPackets float64
+	RxBytes, TxBytes     float64
+	Drops, Errors        float64
+}
+
+// ifaceRow is one interface of one node.
+type ifaceRow struct {
+	node  string
+	link  *state.Link
+	key   string // node/ifname
+	rates Rates
+	text  string // lower-case text the filter matches
+}
+
+// linkRow is one link of the lab: a veth pair, a bridge with its ports, a
+// VXLAN or MACVLAN, or another device.
+type linkRow struct {
+	kind  string
+	a, b  *ifaceRow // b only for a veth pair
+	desc  string
+	ports []string // bridge ports
+	text  string
+}
+
+// ruleRow is one netfilter rule, or a chain without rules.
+type ruleRow struct {
+	node    string
+	chain   *state.NFChain
+	rule    *state.NFRule // nil for an empty chain
+	key     string
+	pktRate float64
+	byteRt  float64
+	text    string
+}
+
+// New returns a model reading from opts.Source.
+func New(opts Options) Model {
+	if opts.Interval <= 0 {
+		opts.Interval = time.Second
+	}
+	if opts.Context == nil {
+		opts.Context = context.Background()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	ti := textinput.New()
+	ti.Prompt = "/"
+	ti.Placeholder = "filter"
+	ti.CharLimit = 64
+	m := Model{
+		opts:      opts,
+		keys:      DefaultKeyMap(),
+		styles:    DefaultStyles(),
+		help:      help.New(),
+		filter:    ti,
+		width:     80,
+		height:    24,
+		prevLinks: make(map[string]linkSample),
+		prevRules: make(map[string]uint64),
+		prevBytes: make(map[string]uint64),
+		history:   make(map[string]*sparkline.Model),
+	}
+	if n, ok := opts.Source.(Notifier); ok {
+		m.events = n.Events(opts.Context)
+	}
+	return m
+}
+
+// Init starts the first refresh and, when the source has them, listens
+// for change events.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.fetch()}
+	if m.events != nil {
+		cmds = append(cmds, waitEvent(m.events))
+	}
+	return tea.Batch(cmds...)
+}
+
+// fetch reads one snapshot (and plan) from the source.
+func (m Model) fetch() tea.Cmd {
+	src, ctx, now := m.opts.Source, m.opts.Context, m.opts.Now
+	return func() tea.Msg {
+		s, err := src.Snapshot(ctx)
+		msg := SnapshotMsg{State: s, Err: err, At: now()}
+		if err == nil {
+			if p, ok := src.(Planner); ok {
+				msg.Plan, _ = p.Plan(ctx)
+			}
+		}
+		return msg
+	}
+}
+
+// waitEvent turns the next value of ch into an eventMsg.
+func waitEvent(ch <-chan struct{}) tea.Cmd {
+	return func() tea.Msg {
+		if _, ok := <-ch; !ok {
+			return eventsClosedMsg{}
+		}
+		return eventMsg{}
+	}
+}
+
+// minRateGap is the shortest time between two snapshots that rates are
+// computed over; closer snapshots (an event right after a tick) keep the
+// rates of before.
+const minRateGap = 200 * time.Millisecond
+
+// apply takes in a snapshot: computes rates against the previous one and
+// rebuilds the rows.
+func (m *Model) apply(msg SnapshotMsg) {
+	m.received++
+	m.err = msg.Err
+	if msg.Err != nil {
+		return
+	}
+	m.st, m.plan, m.at = msg.State, msg.Plan, msg.At
+	dt := msg.At.Sub(m.prevAt).Seconds()
+	computeRates := !m.prevAt.IsZero() && msg.At.Sub(m.prevAt) >= minRateGap
+	rebase := m.prevAt.IsZero() || computeRates
+	old := m.ifaces
+	oldRates := make(map[string]Rates, len(old))
+	for _, r := range old {
+		oldRates[r.key] = r.rates
+	}
+	oldRules := make(map[string][2]float64, len(m.rules))
+	for _, r := range m.rules {
+		oldRules[r.key] = [2]float64{r.pktRate, r.byteRt}
+	}
+
+	m.ifaces = m.ifaces[:0]
+	m.rules = m.rules[:0]
+	seen := make(map[string]bool)
+	if s := m.st; s != nil {
+		for _, nodeName := range s.NodeNames() {
+			n := s.Nodes[nodeName]
+			for _, ifName := range n.LinkNames() {
+				l := n.Links[ifName]
+				key := nodeName + "/" + ifName
+				row := &ifaceRow{node: nodeName, link: l, key: key}
+				prev, had := m.prevLinks[key]
+				switch {
+				case computeRates && had && prev.index == l.Index:
+					row.rates = rates(prev.c, l.Stats, dt)
+				case !computeRates:
+					row.rates = oldRates[key]
+				}
+				if rebase {
+					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats}
+					if computeRates {
+						h := m.history[key]
+						if h == nil {
+							sp := sparkline.New(historyLen)
+							h = &sp
+							m.history[key] = h
+						}
+						h.Push(row.rates.RxBytes + row.rates.TxBytes)
+					}
+				}
+				seen[key] = true
+				row.text = strings.ToLower(strings.Join([]string{nodeName, ifName, l.Kind, l.Peer, l.Master, stateText(l), addrText(l.Addrs)}, " "))
+				m.ifaces = append(m.ifaces, row)
+			}
+			if n.NFT == nil {
+				continue
+			}
+			for _, c := range n.NFT.Chains {
+				if len(c.Rules) == 0 {
+					m.rules = append(m.rules, &ruleRow{node: nodeName, chain: c, key: nodeName + "/" + c.Name,
+						text: strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " policy " + c.Policy)})
+					continue
+				}
+				for i, r := range c.Rules {
+					key := nodeName + "/" + c.Name + "/" + r.Tag
+					if r.Tag == "" {
+						key += "#" + itoa(i)
+					}
+					row := &ruleRow{node: nodeName, chain: c, rule: r, key: key}
+					pp, had := m.prevRules[key]
+					switch {
+					case computeRates && had:
+						row.pktRate = delta(pp, r.Packets, dt)
+						row.byteRt = delta(m.prevBytes[key], r.Bytes, dt)
+					case !computeRates:
+						o := oldRules[key]
+						row.pktRate, row.byteRt = o[0], o[1]
+					}
+					if rebase {
+						m.prevRules[key] = r.Packets
+						m.prevBytes[key] = r.Bytes
+					}
+					seen[key] = true
+					row.text = strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " " + ruleLabel(r))
+					m.rules = append(m.rules, row)
+				}
+			}
+		}
+	}
+	if rebase {
+		m.prevAt = msg.At
+		for k := range m.prevLinks {
+			if !seen[k] {
+				delete(m.prevLinks, k)
+				delete(m.history, k)
+			}
+		}
+		for k := range m.prevRules {
+			if !seen[k] {
+				delete(m.prevRules, k)
+				delete(m.prevBytes, k)
+			}
+		}
+	}
+	m.links = buildLinks(m.ifaces, m.opts.Lab)
+	m.clampCursors()
+}
+
+func rates(a, b state.Counters, dt float64) Rates {
+	return Rates{
+		RxPackets: delta(a.RxPackets, b.RxPackets, dt),
+		TxPackets: delta(a.TxPackets, b.TxPackets, dt),
+		RxBytes:   delta(a.RxBytes, b.RxBytes, dt),
+		TxBytes:   delta(a.TxBytes, b.TxBytes, dt),
+		Drops:     delta(a.RxDropped+a.TxDropped, b.RxDropped+b.TxDropped, dt),
+		Errors:    delta(a.RxErrors+a.TxErrors, b.RxErrors+b.TxErrors, dt),
+	}
+}
+
+// delta is the per-second increase from a to b; a counter that went back
+// (the link was made again) counts as no traffic.
+func delta(a, b uint64, dt float64) float64 {
+	if b < a || dt <= 0 {
+		return 0
+	}
+	return float64(b-a) / dt
+}
+
+// buildLinks groups the interfaces into the lab's links.
+func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
+	byKey := make(map[string]*ifaceRow, len(ifaces))
+	ports := make(map[string][]string) // node/bridge -> port names
+	for _, r := range ifaces {
+		byKey[r.node+":"+r.link.Name] = r
+		if r.link.Master != "" {
+			k := r.node + "/" + r.link.Master
+			ports[k] = append(ports[k], r.link.Name)
+		}
+	}
+	done := make(map[*ifaceRow]bool)
+	var out []*linkRow
+	for _, r := range ifaces {
+		if done[r] || r.link.Kind == "loopback" {
+			continue
+		}
+		done[r] = true
+		ref := r.node + ":" + r.link.Name
+		lr := &linkRow{kind: r.link.Kind, a: r}
+		switch r.link.Kind {
+		case "veth":
+			if p := byKey[r.link.Peer]; r.link.Peer != "" && p != nil {
+				lr.b = p
+				done[p] = true
+				lr.desc = ref + " <-> " + r.link.Peer
+			} else {
+				lr.desc = ref + " <-> ?"
+			}
+		case "bridge":
+			ps := ports[r.node+"/"+r.link.Name]
+			sort.Strings(ps)
+			lr.ports = ps
+			if len(ps) == 0 {
+				lr.desc = ref + " ports: none"
+			} else {
+				lr.desc = ref + " ports: " + strings.Join(ps, " ")
+			}
+		case "vxlan":
+			lr.desc = ref + vxlanText(l, r.node, r.link.Name)
+		case "macvlan":
+			lr.desc = ref + macvlanText(l, r.node, r.link.Name)
+		default:
+			if r.link.Master != "" {
+				continue // a port, shown with its bridge
+			}
+			lr.desc = ref
+		}
+		lr.text = strings.ToLower(lr.kind + " " + lr.desc)
+		out = append(out, lr)
+	}
+	return out
+}
+
+func fileIface(l *lab.Lab, node, name string) *lab.Interface {
+	if l == nil {
+		return nil
+	}
+	n := l.Node(node)
+	if n == nil {
+		return nil
+	}
+	return n.Interface(name)
+}
+
+func vxlanText(l *lab.Lab, node, name string) string {
+	i := fileIface(l, node, name)
+	if i == nil || i.VXLAN == nil {
+		return " (vni and remote: not in the lab file)"
+	}
+	s := " vni " + itoa(int(i.VXLAN.VNI))
+	switch {
+	case i.VXLAN.Remote.IsValid():
+		s += " remote " + i.VXLAN.Remote.String()
+	case i.VXLAN.Group.IsValid():
+		s += " group " + i.VXLAN.Group.String()
+	}
+	if i.VXLAN.Dev != "" {
+		s += " dev " + i.VXLAN.Dev
+	}
+	return s
+}
+
+func macvlanText(l *lab.Lab, node, name string) string {
+	i := fileIface(l, node, name)
+	if i == nil || i.MACVLAN == nil {
+		return " (parent: not in the lab file)"
+	}
+	pn := i.MACVLAN.ParentNode
+	if pn == "" {
+		pn = node
+	}
+	s := " parent " + pn + ":" + i.MACVLAN.Parent
+	if i.MACVLAN.Mode != "" {
+		s += " mode " + i.MACVLAN.Mode
+	}
+	return s
+}
+
+// ruleLabel is a rule's nft text when known (from the lab file or the last
+// up), else its tag.
+func ruleLabel(r *state.NFRule) string {
+	if r.Action != "" {
+		return r.Text()
+	}
+	if r.Tag == "" {
+		return "(a rule netlab did not write)"
+	}
+	return r.Tag
+}
+
+// visible returns the number of rows of the current pane after the filter.
+func (m *Model) visibleRows(p pane) []int {
+	q := strings.ToLower(strings.TrimSpace(m.filter.Value()))
+	var n int
+	var text func(i int) string
+	switch p {
+	case paneIfaces:
+		n, text = len(m.ifaces), func(i int) string { return m.ifaces[i].text }
+	case paneLinks:
+		n, text = len(m.links), func(i int) string { return m.links[i].text }
+	default:
+		n, text = len(m.rules), func(i int) string { return m.rules[i].text }
+	}
+	out := make([]int, 0, n)
+	for i := 0; i < n; i++ {
+		if q == "" || strings.Contains(text(i), q) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (m *Model) clampCursors() {
+	for p := pane(0); p < numPanes; p++ {
+		n := len(m.visibleRows(p))
+		if m.cursor[p] >= n {
+			m.cursor[p] = n - 1
+		}
+		if m.cursor[p] < 0 {
+			m.cursor[p] = 0
+		}
+	}
+}
+
+// selectedIface is the interface under the cursor (for a link, its first
+// end), or nil.
+func (m *Model) selectedIface() *ifaceRow {
+	rows := m.visibleRows(m.pane)
+	if len(rows) == 0 {
+		return nil
+	}
+	i := rows[m.cursor[m.pane]]
+	switch m.pane {
+	case paneIfaces:
+		return m.ifaces[i]
+	case paneLinks:
+		return m.links[i].a
+	}
+	return nil
+}
+
+// Pane is the name of the pane shown, for tests.
+func (m Model) Pane() string { return m.pane.String() }
+
+// Selected is the key of the row under the cursor ("node/iface", a link's
+// description or "node/chain/tag"), for tests.
+func (m Model) Selected() string {
+	rows := m.visibleRows(m.pane)
+	if len(rows) == 0 {
+		return ""
+	}
+	i := rows[m.cursor[m.pane]]
+	switch m.pane {
+	case paneIfaces:
+		return m.ifaces[i].key
+	case paneLinks:
+		return m.links[i].desc
+	}
+	return m.rules[i].key
+}
+
+// Rates returns the rates of an interface ("node/iface") at the last
+// snapshot, for tests.
+func (m Model) Rates(key string) Rates {
+	for _, r := range m.ifaces {
+		if r.key == key {
+			return r.rates
+		}
+	}
+	return Rates{}
+}
+
+// Page is the title of the page shown over the panes, or "".
+func (m Model) Page() string {
+	if m.page == nil {
+		return ""
+	}
+	return m.page.title
+}
+
+// Run shows the UI on out, reading keys from in, until the user quits or
+// ctx ends.
+func Run(ctx context.Context, opts Options, in io.Reader, out io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops the source's event subscriptions
+	opts.Context = ctx
+	p := tea.NewProgram(New(opts), tea.WithAltScreen(), tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out))
+	_, err := p.Run()
+	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}

@@ -643,9 +643,31 @@ func TestNoFDLeak(t *testing.T) {
 	runtime.GC() // run the finalizers of files lost by earlier tests now
 	before := realFDs(t)
 	locked(up)
-	compare("up", before, realFDs(t))
+	compare("up", before, settledFDs(t, before))
 	locked(down)
-	compare("up and down", before, realFDs(t))
+	compare("up and down", before, settledFDs(t, before))
+}
+
+// settledFDs reads the open descriptors, polling for up to two seconds
+// while some that were not open before are: a goroutine that another test
+// left running may hold a file for a moment, while a leaked descriptor
+// stays open for good.
+func settledFDs(t *testing.T, before map[string]string) map[string]string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		after := realFDs(t)
+		extra := false
+		for fd, target := range after {
+			if was, ok := before[fd]; !ok || was != target {
+				extra = true
+			}
+		}
+		if !extra || time.Now().After(deadline) {
+			return after
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestTwoAppliesAtOnce runs two up's of one lab at once, each with its own

@@ -156,3 +156,22 @@ func isTerminal(w io.Writer) bool {
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
+
+// labToChange is the common start of plan and up: a known output format,
+// a valid lab, --allow-host for a lab with a host node, and root.
+func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab, error) {
+	if err := checkOutput(output); err != nil {
+		return nil, err
+	}
+	l, err := loadValid(e, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireAllowHost(l, allowHost); err != nil {
+		return nil, err
+	}
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}

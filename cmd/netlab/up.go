@@ -47,17 +47,8 @@ up --prune removes them.`,
   netlab plan -o json lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(f.output); err != nil {
-				return err
-			}
-			l, err := loadValid(e, args)
+			l, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
-				return err
-			}
-			if err := requireAllowHost(l, allowHost); err != nil {
-				return err
-			}
-			if err := requireRoot(); err != nil {
 				return err
 			}
 			k := newKernel()
@@ -102,17 +93,8 @@ removes whatever it had made.`,
   sudo netlab up --prune lab.yaml  # also remove what the file does not declare`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(f.output); err != nil {
-				return err
-			}
-			l, err := loadValid(e, args)
+			l, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
-				return err
-			}
-			if err := requireAllowHost(l, allowHost); err != nil {
-				return err
-			}
-			if err := requireRoot(); err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()

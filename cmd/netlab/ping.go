@@ -65,8 +65,9 @@ timeout. ping exits 1 when no reply came back at all.`,
 	f.addLab(cmd)
 	f.addOutput(cmd)
 	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after this many requests (0: until Ctrl-C)")
-	cmd.Flags().DurationVarP(&interval, "interval", "i", time.Second, "time between requests")
-	cmd.Flags().DurationVarP(&wait, "timeout", "W", time.Second, "how long to wait for each reply")
+	interval, wait = time.Second, time.Second
+	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "time between requests, in seconds (0.2) or as a duration (200ms)")
+	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply, in seconds or as a duration")
 	return cmd
 }
 

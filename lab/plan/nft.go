@@ -89,8 +89,40 @@ func (d *differ) nft(want, have *state.Node) {
 		d.add(&Change{Action: Create, Object: NFTables, Node: want.Name, NetNS: want.NetNS, Name: state.NFTableName, NFT: w})
 	case w.Signature() != h.Signature():
 		d.add(&Change{Action: Update, Object: NFTables, Node: want.Name, NetNS: want.NetNS, Name: state.NFTableName, NFT: w, OldNFT: h,
-			Attrs: nftAttrs(w, h)})
+			Attrs: nftAttrs(w, d.withLastTexts(want.Name, h))})
 	}
+}
+
+// withLastTexts returns the observed table with the definitions of rules
+// the last up wrote filled in from its record, so that a rule the file no
+// longer has is shown as text rather than as its tag. The kernel keeps only
+// the tag; h itself is not changed.
+func (d *differ) withLastTexts(node string, h *state.NFTable) *state.NFTable {
+	last := d.opts.LastApplied
+	if last == nil || last.Nodes[node] == nil || last.Nodes[node].NFT == nil {
+		return h
+	}
+	known := make(map[string]*state.NFRule)
+	for _, c := range last.Nodes[node].NFT.Chains {
+		for _, r := range c.Rules {
+			known[r.Tag] = r
+		}
+	}
+	out := &state.NFTable{}
+	for _, c := range h.Chains {
+		cc := *c
+		cc.Rules = make([]*state.NFRule, len(c.Rules))
+		for i, r := range c.Rules {
+			cc.Rules[i] = r
+			if def, ok := known[r.Tag]; ok && !r.Modified {
+				full := *def
+				full.Packets, full.Bytes = r.Packets, r.Bytes
+				cc.Rules[i] = &full
+			}
+		}
+		out.Chains = append(out.Chains, &cc)
+	}
+	return out
 }
 
 // nftAttrs says what differs between two tables, rule by rule, in nft
@@ -130,7 +162,10 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 			}
 			if !want[r.Tag] {
 				tag := r.Tag
-				if tag == "" {
+				switch {
+				case r.Action != "":
+					tag = r.Text() // known from the last up's record
+				case tag == "":
 					tag = "a rule netlab did not write"
 				}
 				out = append(out, AttrChange{"chain " + wc.Name + " rule", tag, "(none)"})

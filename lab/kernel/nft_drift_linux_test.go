@@ -444,7 +444,7 @@ func TestNFTEditsInPlace(t *testing.T) {
 			name:    "remove a rule",
 			rules:   defaultNAT + forward("accept", established, c1Out),
 			action:  plan.Update,
-			details: []string{"- filter_forward: " + state.RuleTag(c2DropText)},
+			details: []string{"- filter_forward: " + c2DropText},
 			c1:      true, c2: true,
 		},
 		{

@@ -11,8 +11,20 @@ import (
 	"strings"
 )
 
-//go:embed *.yaml
+//go:embed *.yaml exercises
 var files embed.FS
+
+// ExercisesDir holds the exercises: one directory each, NN-topic, with the
+// task (README.md), the lab as the student gets it (exercise.yaml) and the
+// lab fixed (solution.yaml).
+const ExercisesDir = "exercises"
+
+// The files of every exercise directory.
+const (
+	ExerciseFile = "exercise.yaml"
+	SolutionFile = "solution.yaml"
+	TaskFile     = "README.md"
+)
 
 // DefaultName is the file name of the built-in default lab: the single-IP
 // container network of the lab file spec.
@@ -27,23 +39,39 @@ func Default() []byte {
 	return data
 }
 
-// Names lists the embedded lab files, sorted.
+// Names lists the shipped topologies, the lab files at the top of this
+// directory, sorted. The exercises are not among them (see Exercises).
 func Names() []string {
 	var names []string
-	_ = fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() && strings.HasSuffix(p, ".yaml") {
-			names = append(names, p)
+	entries, _ := fs.ReadDir(files, ".")
+	for _, e := range entries {
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
+			names = append(names, e.Name())
 		}
-		return nil
-	})
+	}
 	sort.Strings(names)
 	return names
 }
 
+// Exercises lists the exercise directories, as "exercises/NN-topic",
+// sorted.
+func Exercises() []string {
+	var dirs []string
+	entries, _ := fs.ReadDir(files, ExercisesDir)
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, path.Join(ExercisesDir, e.Name()))
+		}
+	}
+	sort.Strings(dirs)
+	return dirs
+}
+
 // Read returns an embedded lab file by the name Names gives, with or
-// without its .yaml suffix.
+// without its .yaml suffix, or a file of an exercise by its path,
+// "exercises/NN-topic/exercise.yaml" (or solution.yaml, README.md).
 func Read(name string) ([]byte, error) {
-	if !strings.HasSuffix(name, ".yaml") {
+	if !strings.HasSuffix(name, ".yaml") && !strings.HasSuffix(name, ".md") {
 		name += ".yaml"
 	}
 	return files.ReadFile(path.Clean(name))

@@ -75,7 +75,7 @@ func TestRead(t *testing.T) {
 			t.Errorf("Read(%q) differs from %s on disk", name, topologies.DefaultName)
 		}
 	}
-	for _, name := range []string{"no-such-lab", "../go.mod", "/etc/passwd", "", "embed.go"} {
+	for _, name := range []string{"no-such-lab", "../go.mod", "/etc/passwd", "", "embed.go", "exercises", "exercises/no-such/exercise.yaml"} {
 		if _, err := topologies.Read(name); err == nil {
 			t.Errorf("Read(%q) succeeded, want an error", name)
 		}
@@ -149,4 +149,88 @@ func completeExample(spec string) (string, bool) {
 		return "", false
 	}
 	return block + "\n", true
+}
+
+// TestExercises checks every exercise directory as a course author would:
+// it has its task (README.md), the lab as the student gets it and the lab
+// fixed; both load and validate with no diagnostic at all (the mistake of
+// an exercise is one validation cannot see); both name the same lab, with
+// checks; the two differ; and no two exercises, nor an exercise and a
+// shipped topology, share a lab name. The directories on disk are exactly
+// those embedded.
+func TestExercises(t *testing.T) {
+	dirs := topologies.Exercises()
+	if len(dirs) < 8 {
+		t.Fatalf("Exercises() = %q, want at least 8", dirs)
+	}
+	onDisk, err := filepath.Glob(filepath.Join(topologies.ExercisesDir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(onDisk)
+	if diff := cmp.Diff(onDisk, dirs); diff != "" {
+		t.Errorf("Exercises() (-on disk +embedded):\n%s", diff)
+	}
+	labNames := make(map[string]string) // lab name -> where it is used
+	for _, name := range topologies.Names() {
+		data, err := topologies.Read(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _ := labfile.Parse(name, data)
+		labNames[l.Name] = name
+	}
+	for _, dir := range dirs {
+		t.Run(strings.TrimPrefix(dir, topologies.ExercisesDir+"/"), func(t *testing.T) {
+			task, err := topologies.Read(dir + "/" + topologies.TaskFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bytes.TrimSpace(task)) == 0 {
+				t.Errorf("%s/%s is empty", dir, topologies.TaskFile)
+			}
+			texts := make(map[string][]byte)
+			var names []string
+			for _, file := range []string{topologies.ExerciseFile, topologies.SolutionFile} {
+				p := dir + "/" + file
+				data, err := topologies.Read(p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				texts[file] = data
+				if !bytes.HasPrefix(data, []byte("name: ")) {
+					t.Errorf("%s does not start with its name: line", p)
+				}
+				l, diags := labfile.Parse(p, data)
+				diags.Append(validate.Lab(l)...)
+				if len(diags) != 0 {
+					t.Fatalf("%s: want no diagnostics, got:\n%s", p, diags.Err())
+				}
+				if len(l.Checks) == 0 {
+					t.Errorf("%s has no checks to grade it", p)
+				}
+				names = append(names, l.Name)
+			}
+			if names[0] != names[1] {
+				t.Errorf("exercise names lab %q, solution %q: a student fixes one lab", names[0], names[1])
+			}
+			// The checks are the grade: the solution passes the very
+			// checks the student gets.
+			_, exChecks, _ := bytes.Cut(texts[topologies.ExerciseFile], []byte("\nchecks:\n"))
+			_, solChecks, _ := bytes.Cut(texts[topologies.SolutionFile], []byte("\nchecks:\n"))
+			if !bytes.Equal(exChecks, solChecks) {
+				t.Errorf("%s: exercise and solution have different checks", dir)
+			}
+			if bytes.Equal(texts[topologies.ExerciseFile], texts[topologies.SolutionFile]) {
+				t.Errorf("%s: exercise and solution are the same", dir)
+			}
+			if other, ok := labNames[names[0]]; ok {
+				t.Errorf("lab name %q of %s is also the name of %s", names[0], dir, other)
+			}
+			labNames[names[0]] = dir
+			if !bytes.Contains(task, []byte(topologies.ExerciseFile)) {
+				t.Errorf("%s/%s does not tell the student to use %s", dir, topologies.TaskFile, topologies.ExerciseFile)
+			}
+		})
+	}
 }

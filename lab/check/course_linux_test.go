@@ -1,0 +1,90 @@
+package check_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"netlab/lab"
+	"netlab/lab/check"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/topologies"
+)
+
+// courseNameLine is the lab's name line, which courseLab replaces.
+var courseNameLine = regexp.MustCompile(`(?m)^name: .*$`)
+
+// courseLab loads a shipped lab under a fresh test name.
+func courseLab(t *testing.T, file string) *lab.Lab {
+	t.Helper()
+	data, err := topologies.Read(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc := courseNameLine.FindIndex(data)
+	if loc == nil {
+		t.Fatalf("%s has no line \"name: ...\"", file)
+	}
+	name := kerneltest.LabName(t)
+	text := string(data[:loc[0]]) + "name: " + name + string(data[loc[1]:])
+	return parseLab(t, text)
+}
+
+// TestShippedLabChecks brings up every lab shipped in topologies/ (the
+// course's labs, not the exercises, which have tests of their own) under
+// a test name, and requires every one of its checks to pass on the real
+// kernel, as `netlab up FILE && netlab check FILE` would. A check that
+// fails is run again, up to three times, so that a loaded machine (ARP
+// and the first packet racing a 1s timeout) does not fail the test; one
+// that fails every time does.
+func TestShippedLabChecks(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	names := topologies.Names()
+	if len(names) == 0 {
+		t.Fatal("no shipped labs")
+	}
+	for _, file := range names {
+		if strings.Contains(file, "/") {
+			continue // an exercise
+		}
+		t.Run(strings.TrimSuffix(file, ".yaml"), func(t *testing.T) {
+			t.Parallel()
+			l := courseLab(t, file)
+			if l.Description == "" {
+				t.Errorf("%s has no description: every shipped lab says what it teaches", file)
+			}
+			if len(l.Checks) == 0 {
+				t.Fatalf("%s has no checks: every shipped lab proves what it shows", file)
+			}
+			for _, n := range l.Nodes {
+				if n.Host {
+					t.Skipf("%s has a host node; not brought up in tests", file)
+				}
+			}
+			up(t, l)
+			pending := l.Checks
+			var failed []check.Result
+			for attempt := 1; attempt <= 3 && len(pending) > 0; attempt++ {
+				if attempt > 1 {
+					time.Sleep(time.Second)
+				}
+				res := check.Run(context.Background(), l, pending)
+				var again []*lab.Check
+				failed = failed[:0]
+				for i, r := range res {
+					t.Logf("attempt %d: %-60s passed=%v %s", attempt, r.Name, r.Passed, r.Detail())
+					if !r.Passed {
+						again = append(again, pending[i])
+						failed = append(failed, r)
+					}
+				}
+				pending = again
+			}
+			for _, r := range failed {
+				t.Errorf("%s: check %s failed three times: %s", file, r.Name, r.Detail())
+			}
+		})
+	}
+}

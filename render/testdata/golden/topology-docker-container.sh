@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Lab docker-ctr, built by hand: the commands netlab up runs, as ip and nft.
+# Docker's "container" network mode (docker run --network container:web): the
+# second container joins the network namespace of the first instead of getting
+# its own. A netlab node is one network namespace, so both containers are the
+# one node web: the web server and its sidecar share eth0, its address and lo,
+# and the sidecar reaches the server at 127.0.0.1:80 (Kubernetes pods work
+# this way). Container c2 on the same bridge has a namespace of its own: it
+# reaches the server at web's address, and its 127.0.0.1 is its own loopback,
+# where nothing listens.
+# Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
+set -euo pipefail
+
+# --- namespaces: one per node
+# node c2
+ip netns add docker-ctr.c2
+ip -n docker-ctr.c2 link set lo alias netlab:docker-ctr:c2 up
+# node host
+ip netns add docker-ctr.host
+ip -n docker-ctr.host link set lo alias netlab:docker-ctr:host up
+# node web
+ip netns add docker-ctr.web
+ip -n docker-ctr.web link set lo alias netlab:docker-ctr:web up
+
+# --- bridges
+# node host
+ip -n docker-ctr.host link add br0 type bridge stp_state 0
+ip -n docker-ctr.host link set br0 alias netlab:docker-ctr up
+
+# --- veth pairs and other links
+# node c2
+ip -n docker-ctr.c2 link add eth0 type veth peer name veth2 netns docker-ctr.host
+ip -n docker-ctr.c2 link set eth0 alias netlab:docker-ctr:host:veth2 up
+ip -n docker-ctr.host link set veth2 alias netlab:docker-ctr:c2:eth0 master br0 up
+# node host
+ip -n docker-ctr.host link add veth1 type veth peer name eth0 netns docker-ctr.web
+ip -n docker-ctr.host link set veth1 alias netlab:docker-ctr:web:eth0 master br0 up
+ip -n docker-ctr.web link set eth0 alias netlab:docker-ctr:host:veth1 up
+
+# --- addresses
+# node c2
+ip -n docker-ctr.c2 addr add 172.17.0.3/16 dev eth0
+# node host
+ip -n docker-ctr.host addr add 172.17.0.1/16 dev br0
+# node web
+ip -n docker-ctr.web addr add 172.17.0.2/16 dev eth0
+
+# --- routes
+# node c2
+ip -n docker-ctr.c2 route replace default via 172.17.0.1 proto 78
+# node web
+ip -n docker-ctr.web route replace default via 172.17.0.1 proto 78

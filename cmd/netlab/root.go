@@ -5,16 +5,22 @@ import (
 )
 
 const rootLong = `netlab turns a YAML lab file into a live Linux network: network namespaces
-as nodes, wired with veth pairs and bridges, with addresses, routes, sysctls
-and netfilter rules. Every command that takes a lab file takes it as its first
-argument; with none, it uses the built-in default lab, the single-IP container
-network (three containers behind a bridge that masquerades to a server).`
+as nodes, wired with veth pairs, bridges, MACVLAN, VXLAN and tun/tap devices,
+with addresses, routes, sysctls and nftables NAT and firewall rules. up reads
+the kernel, diffs it against the file and applies only the difference; down
+removes what the lab owns. Every command that takes a lab file takes it as its
+first argument; with none, it uses the built-in default lab, the single-IP
+container network (three containers behind a bridge that masquerades to a
+server). Commands that change or read namespaces need root.`
 
 const rootExample = `  # check a lab file for mistakes, with file:line:col for each
   netlab validate lab.yaml
 
-  # the same for the built-in default lab
-  netlab validate`
+  # bring up the built-in default lab, prove it works, watch it, remove it
+  sudo netlab up
+  sudo netlab check
+  sudo netlab tui
+  sudo netlab down`
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{

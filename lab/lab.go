@@ -281,6 +281,10 @@ type NATRule struct {
 	Match
 	ToAddr netip.Addr // snat/dnat target address, or invalid
 	ToPort uint16     // dnat target port or redirect port, 0 for unchanged
+	// Targets are a dnat's targets when to: is a list, in file order (port
+	// 0 for unchanged); ToAddr and ToPort are then unset. Connections are
+	// spread over them at random, as kube-proxy spreads a Service's.
+	Targets []netip.AddrPort
 }
 
 // Firewall actions.

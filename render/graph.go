@@ -169,6 +169,16 @@ func natText(r *lab.NATRule) string {
 		}
 		parts = append(parts, "to "+to)
 	}
+	if len(r.Targets) > 0 {
+		to := make([]string, len(r.Targets))
+		for i, t := range r.Targets {
+			to[i] = t.Addr().String()
+			if t.Port() != 0 {
+				to[i] = t.String()
+			}
+		}
+		parts = append(parts, "to "+strings.Join(to, ", "))
+	}
 	return strings.Join(parts, " ")
 }
 

@@ -71,8 +71,8 @@ func TestNFTDifferential(t *testing.T) {
 	}
 }
 
-// ipv6RulesLab has IPv6 matches and translations, ICMP and every conntrack
-// state, for the differential test.
+// ipv6RulesLab has IPv6 matches and translations, ICMP, every conntrack
+// state and dnat to several targets, for the differential test.
 const ipv6RulesLab = `
 name: nltestdiff6
 nodes:
@@ -84,6 +84,7 @@ nodes:
       - {action: masquerade, source: "2001:db8:1::/64", out: up0}
       - {action: snat, source: "2001:db8:1::5/128", to: "2001:db8:2::9"}
       - {action: dnat, destination: "2001:db8:2::1/128", proto: udp, dport: 53, to: "[2001:db8:1::53]:5353"}
+      - {action: dnat, in: br0, proto: tcp, dport: 8080, to: ["2001:db8:1::10", "2001:db8:1::11"]}
     firewall:
       output:
         policy: drop
@@ -95,6 +96,9 @@ nodes:
   gw4:
     interfaces:
       br0: {kind: bridge, addresses: [10.9.0.1/24]}
+    nat:
+      # A service spread over three backends, as kube-proxy does it.
+      - {action: dnat, destination: 10.96.0.10/32, proto: tcp, dport: 80, to: ["10.9.0.10:8080", "10.9.0.11:8080", "10.9.0.12:8080"]}
     firewall:
       input:
         rules:

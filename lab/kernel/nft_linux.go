@@ -378,6 +378,10 @@ func ruleExprs(r *state.NFRule, hook string) ([]expr.Any, error) {
 			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: binary.NativeEndian.AppendUint32(nil, bits), Xor: make([]byte, 4)},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)})
 	}
+	if r.RandomMod > 0 {
+		out = append(out, &expr.Numgen{Register: 1, Modulus: r.RandomMod, Type: unix.NFT_NG_RANDOM},
+			cmpEq(make([]byte, 4)))
+	}
 	out = append(out, &expr.Counter{})
 	switch r.Action {
 	case "accept":

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -568,8 +570,14 @@ func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
 }
 
 // natTarget reads a NAT rule's to: IP or IP:PORT ([IPv6]:PORT) for snat and
-// dnat, PORT for redirect.
+// dnat, PORT for redirect, or for dnat a list of IP or IP:PORT.
 func (d *decoder) natTarget(v *yaml.Node, r *lab.NATRule) {
+	if v.Kind == yaml.SequenceNode {
+		if !d.natTargets(v, r) {
+			r.MarkBroken("to")
+		}
+		return
+	}
 	switch r.Action {
 	case lab.NATRedirect:
 		if _, err := strconv.Atoi(v.Value); err != nil && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" {
@@ -582,19 +590,80 @@ func (d *decoder) natTarget(v *yaml.Node, r *lab.NATRule) {
 		if !ok {
 			return
 		}
-		if a, err := parseAddr(s); err == nil {
-			r.ToAddr = a
-			return
+		if ap, ok := d.natAddr(v, s); ok {
+			r.ToAddr, r.ToPort = ap.Addr(), ap.Port()
 		}
-		ap, err := parseAddrPort(s)
-		if err != nil || ap.Port() == 0 {
-			d.diags.Hintf(d.pos(v), "write IP or IP:PORT, like 192.168.31.10 or 192.168.31.10:80 ([2001:db8::1]:80 for IPv6)", "nat to %q is not a valid address", clip(s))
-			return
-		}
-		r.ToAddr, r.ToPort = ap.Addr().Unmap(), ap.Port()
 	case lab.NATMasquerade:
 		// Reported by validate: masquerade picks its own address.
 	}
+}
+
+// natAddr parses one dnat or snat target, IP or IP:PORT; port 0 means
+// the port is left unchanged.
+func (d *decoder) natAddr(v *yaml.Node, s string) (netip.AddrPort, bool) {
+	if a, err := parseAddr(s); err == nil {
+		return netip.AddrPortFrom(a, 0), true
+	}
+	ap, err := parseAddrPort(s)
+	if err != nil || ap.Port() == 0 {
+		d.diags.Hintf(d.pos(v), "write IP or IP:PORT, like 192.168.31.10 or 192.168.31.10:80 ([2001:db8::1]:80 for IPv6)", "nat to %q is not a valid address", clip(s))
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// natTargets reads a dnat's list of targets, among which connections are
+// spread. The targets must be alike (one family, all with a port or none)
+// because they stand for one service.
+func (d *decoder) natTargets(v *yaml.Node, r *lab.NATRule) bool {
+	if r.Action != lab.NATDNAT {
+		// masquerade takes no to at all, which validate reports.
+		if r.Action != lab.NATMasquerade && slices.Contains(lab.NATActions, r.Action) {
+			d.diags.Hintf(d.pos(v), "write one target, or use action: dnat to spread connections over several", "%s takes one to, not a list: only dnat spreads connections over several targets", r.Action)
+		}
+		return false
+	}
+	items := d.list(v, "nat to")
+	if len(items) == 0 {
+		if len(v.Content) == 0 {
+			d.diags.Hintf(d.pos(v), "list at least one target, like [10.244.1.10:8080, 10.244.2.10:8080]", "dnat to is an empty list")
+		}
+		return false
+	}
+	ok, firstText := true, ""
+	for _, item := range items {
+		s, good := d.str(item, "nat to")
+		if !good {
+			ok = false
+			continue
+		}
+		ap, good := d.natAddr(item, s)
+		if !good {
+			ok = false
+			continue
+		}
+		if len(r.Targets) == 0 {
+			firstText = s
+		} else {
+			first := r.Targets[0]
+			switch {
+			case ap.Addr().Is4() != first.Addr().Is4():
+				d.diags.Hintf(d.pos(item), "use addresses of one family in a rule", "dnat target %s is not of the family of the first target, %s", clip(s), clip(firstText))
+				ok = false
+				continue
+			case (ap.Port() == 0) != (first.Port() == 0):
+				has, other := "a port", "none"
+				if ap.Port() == 0 {
+					has, other = "no port", "one"
+				}
+				d.diags.Hintf(d.pos(item), "give every target a port, or none", "dnat target %s has %s but the first target, %s, has %s", clip(s), has, clip(firstText), other)
+				ok = false
+				continue
+			}
+		}
+		r.Targets = append(r.Targets, ap)
+	}
+	return ok
 }
 
 func (d *decoder) firewall(v *yaml.Node, nodeWhat string) *lab.Firewall {

@@ -404,3 +404,30 @@ func lines(diags diag.List) []string {
 	}
 	return out
 }
+
+// TestDNATTargets: a dnat's to may be a list, read into Targets in order;
+// the single form still fills ToAddr and ToPort alone.
+func TestDNATTargets(t *testing.T) {
+	l := parse(t, `name: t
+nodes:
+  a:
+    interfaces:
+      eth0: {kind: tap}
+    nat:
+      - {action: dnat, proto: tcp, dport: 80, to: ["10.0.0.1:8080", "10.0.0.2:8080"]}
+      - {action: dnat, proto: tcp, dport: 81, to: ["2001:db8::1", "2001:db8::2"]}
+      - {action: dnat, proto: tcp, dport: 82, to: "[2001:db8::3]:80"}
+`)
+	var got []string
+	for _, r := range l.Nodes[0].NAT {
+		got = append(got, fmt.Sprintf("%v %d %v", r.ToAddr, r.ToPort, r.Targets))
+	}
+	want := []string{
+		"invalid IP 0 [10.0.0.1:8080 10.0.0.2:8080]",
+		"invalid IP 0 [[2001:db8::1]:0 [2001:db8::2]:0]",
+		"2001:db8::3 80 []",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("targets (-want +got):\n%s", diff)
+	}
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"netlab/lab"
@@ -41,18 +42,22 @@ func NodeNFT(n *lab.Node) *state.NFTable {
 			rule := base
 			add(chain("nat", "postrouting", state.PrioritySrcNAT), &rule)
 		case lab.NATDNAT, lab.NATRedirect:
-			pre := base
-			add(chain("nat", "prerouting", state.PriorityDstNAT), &pre)
+			for _, rule := range spread(base, r.Targets) {
+				pre := rule
+				add(chain("nat", "prerouting", state.PriorityDstNAT), &pre)
+			}
 			// The node's own traffic never enters prerouting: the output
 			// hook translates it too, as Docker's port publishing does. It
 			// has no incoming interface, so a rule bound to one applies to
 			// packets for the node's own addresses instead.
-			out := base
-			if out.In != "" {
-				out.In = ""
-				out.LocalDst = !out.Destination.IsValid()
+			for _, rule := range spread(base, r.Targets) {
+				out := rule
+				if out.In != "" {
+					out.In = ""
+					out.LocalDst = !out.Destination.IsValid()
+				}
+				add(chain("nat", "output", state.PriorityDstNAT), &out)
 			}
-			add(chain("nat", "output", state.PriorityDstNAT), &out)
 		}
 	}
 	if n.Firewall != nil {
@@ -76,6 +81,27 @@ func NodeNFT(n *lab.Node) *state.NFTable {
 	}
 	state.SortChains(t.Chains)
 	return t
+}
+
+// spread compiles a dnat to several targets as kube-proxy's iptables mode
+// does: one rule per target, the i-th of n taking a packet that reaches it
+// with probability 1/(n-i), so that each target gets 1/n of the new
+// connections; the last takes whatever is left. With no list, the rule
+// is base itself.
+func spread(base state.NFRule, targets []netip.AddrPort) []state.NFRule {
+	if len(targets) == 0 {
+		return []state.NFRule{base}
+	}
+	out := make([]state.NFRule, len(targets))
+	for i, t := range targets {
+		r := base
+		r.ToAddr, r.ToPort = t.Addr(), t.Port()
+		if left := len(targets) - i; left > 1 {
+			r.RandomMod = uint32(left)
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // nft plans the node's table: replaced whole when anything differs.

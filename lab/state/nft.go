@@ -52,9 +52,14 @@ type NFRule struct {
 	State       []string
 	LocalDst    bool   // match only packets to one of the node's own addresses
 	Action      string // accept, drop, reject, log, count, masquerade, snat, dnat, redirect
-	ToAddr      netip.Addr
-	ToPort      uint16
-	LogPrefix   string
+	// RandomMod N > 0 matches when `numgen random mod N` is 0, one packet
+	// in N: the i-th of N dnat rules of a load-balanced service has N-i,
+	// so each target gets 1/N of the connections (conntrack keeps the
+	// rest of a connection on its target).
+	RandomMod uint32
+	ToAddr    netip.Addr
+	ToPort    uint16
+	LogPrefix string
 
 	Origin string // desired: FILE:LINE:COL of the rule, for messages
 	// Tag is the comment that identifies the rule in the kernel; observed
@@ -121,6 +126,10 @@ func (r *NFRule) Text() string {
 			}
 		}
 		parts = append(parts, "ct state "+strings.Join(states, ","))
+	}
+	if r.RandomMod > 0 {
+		// nft lists the implied == of the comparison as nothing.
+		parts = append(parts, fmt.Sprintf("numgen random mod %d 0", r.RandomMod))
 	}
 	parts = append(parts, "counter")
 	switch r.Action {

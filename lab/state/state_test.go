@@ -84,6 +84,13 @@ func TestRuleText(t *testing.T) {
 		{NFRule{Action: "log", LogPrefix: "in: "}, `counter log prefix "in: "`},
 		{NFRule{Destination: netip.MustParsePrefix("2001:db8::/48"), Action: "reject"}, `ip6 daddr 2001:db8::/48 counter reject with icmpv6 port-unreachable`},
 		{NFRule{Action: "redirect", Proto: "tcp", DPort: 80, ToPort: 8080}, `tcp dport 80 counter redirect to :8080`},
+		// One rule of a dnat spread over several targets: nft lists the
+		// comparison with 0 without its ==.
+		{NFRule{Destination: netip.MustParsePrefix("10.96.0.10/32"), Proto: "tcp", DPort: 80, RandomMod: 2, Action: "dnat",
+			ToAddr: netip.MustParseAddr("10.244.1.10"), ToPort: 8080},
+			`ip daddr 10.96.0.10 tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.244.1.10:8080`},
+		{NFRule{State: []string{"new"}, RandomMod: 3, Action: "dnat", ToAddr: netip.MustParseAddr("2001:db8::1")},
+			`ct state new numgen random mod 3 0 counter dnat ip6 to 2001:db8::1`},
 	}
 	for _, tc := range tests {
 		if got := tc.r.Text(); got != tc.want {

@@ -34,7 +34,11 @@ func (v *validator) natRule(n *lab.Node, r *lab.NATRule) {
 			v.diags.Hintf(r.Pos, "add to: PORT, the local port to redirect to", "redirect rule of node %q has no to", n.Name)
 		}
 	}
-	if r.ToPort != 0 && r.Proto != "tcp" && r.Proto != "udp" && r.Usable("to") {
+	port := r.ToPort
+	if len(r.Targets) > 0 {
+		port = r.Targets[0].Port() // labfile made them alike
+	}
+	if port != 0 && r.Proto != "tcp" && r.Proto != "udp" && r.Usable("to") {
 		v.diags.Hintf(r.At("to"), "add proto: tcp or proto: udp", "%s to a port needs proto tcp or udp", r.Action)
 	}
 	// dnat and redirect run at prerouting and output, before the routing
@@ -43,7 +47,11 @@ func (v *validator) natRule(n *lab.Node, r *lab.NATRule) {
 		v.diags.Hintf(r.At("out"), "match on in instead", "%s runs before routing, where the outgoing interface is not known", r.Action)
 	}
 	v.match(n, &r.Match, r.Src, "nat rule")
-	fam := familyOf(r.Source, r.Destination, r.ToAddr)
+	to := r.ToAddr
+	if len(r.Targets) > 0 {
+		to = r.Targets[0].Addr()
+	}
+	fam := familyOf(r.Source, r.Destination, to)
 	if fam == mixed {
 		v.diags.Hintf(r.Pos, "use addresses of one family in a rule", "nat rule mixes IPv4 and IPv6 addresses")
 	}

@@ -105,7 +105,38 @@ func writeStatus(w io.Writer, s *state.State) {
 		}
 	}
 	tw.Flush()
+	writeLearned(w, s)
 	writeRules(w, s)
+}
+
+// writeLearned prints, per bridge, the MAC addresses it has learned on
+// each port: layer-2 learning as a student can watch it happen.
+func writeLearned(w io.Writer, s *state.State) {
+	for _, nodeName := range s.NodeNames() {
+		n := s.Nodes[nodeName]
+		for _, bridge := range n.LinkNames() {
+			if n.Links[bridge].Kind != "bridge" {
+				continue
+			}
+			fmt.Fprintf(w, "\nnode %s: bridge %s learned\n", nodeName, bridge)
+			any := false
+			for _, port := range n.LinkNames() {
+				l := n.Links[port]
+				if l.Master != bridge {
+					continue
+				}
+				any = true
+				macs := strings.Join(l.Learned, " ")
+				if macs == "" {
+					macs = "(nothing yet: no frame has come in on this port)"
+				}
+				fmt.Fprintf(w, "  port %-15s %s\n", port, macs)
+			}
+			if !any {
+				fmt.Fprintln(w, "  (no ports)")
+			}
+		}
+	}
 }
 
 // writeRules prints each node's netlab nftables rules grouped by hook, in
@@ -163,6 +194,7 @@ type linkStatus struct {
 	MAC       string         `json:"mac,omitempty"`
 	Addresses []string       `json:"addresses"`
 	Stats     state.Counters `json:"stats"`
+	Learned   []string       `json:"learned,omitempty"` // MACs a bridge learned on this port
 }
 
 type nodeStatus struct {
@@ -198,7 +230,7 @@ func statusJSON(s *state.State) labStatus {
 		for _, ln := range n.LinkNames() {
 			l := n.Links[ln]
 			ls := linkStatus{Name: ln, Kind: l.Kind, Managed: l.Owned, Peer: l.Peer, Master: l.Master, Up: l.Up,
-				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats}
+				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned}
 			for _, a := range l.Addrs {
 				ls.Addresses = append(ls.Addresses, a.String())
 			}

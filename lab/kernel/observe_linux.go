@@ -156,6 +156,9 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *stat
 	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
 		return nil, err
 	}
+	if err := observeLearned(c, byIndex); err != nil {
+		return nil, err
+	}
 	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
 		return nil, err
 	}
@@ -356,4 +359,37 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	for _, name := range gone {
 		k.forget(name)
 	}
+}
+
+// observeLearned reads, when the namespace has a bridge, the MAC addresses
+// each bridge port has learned (the dynamic entries of the bridge's
+// forwarding database), so that status shows a bridge's MAC learning.
+func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
+	hasBridge := false
+	for _, l := range byIndex {
+		if l.Kind == "bridge" {
+			hasBridge = true
+		}
+	}
+	if !hasBridge {
+		return nil
+	}
+	neighs, err := retryDump("list bridge fdb", func() ([]netlink.Neigh, error) { return c.h.NeighList(0, unix.AF_BRIDGE) })
+	if err != nil {
+		return err
+	}
+	for _, e := range neighs {
+		port, ok := byIndex[e.LinkIndex]
+		master, isPort := byIndex[e.MasterIndex]
+		// Learned entries are dynamic and belong to a bridge; the ports'
+		// own addresses are permanent.
+		if !ok || !isPort || master.Kind != "bridge" || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
+			continue
+		}
+		port.Learned = append(port.Learned, e.HardwareAddr.String())
+	}
+	for _, l := range byIndex {
+		sort.Strings(l.Learned)
+	}
+	return nil
 }

@@ -140,6 +140,9 @@ type Link struct {
 	PeerIndex int
 	OperState string
 	Stats     Counters
+	// Learned are the MAC addresses a bridge learned on this port, sorted
+	// (observed only, for status: the bridge's forwarding database).
+	Learned []string
 }
 
 // Device holds the settings of the kinds beyond veth and bridge. Only the

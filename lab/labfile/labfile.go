@@ -208,7 +208,7 @@ func (d *decoder) lab(root *yaml.Node) *lab.Lab {
 	l := &lab.Lab{File: d.file}
 	l.Pos = d.pos(root)
 	var nodesNode *yaml.Node
-	d.fields(root, "the lab", &l.Src, []string{"name", "description", "nodes", "links", "checks"}, func(key string, v *yaml.Node) {
+	d.fields(root, "the lab", &l.Src, Fields["lab"], func(key string, v *yaml.Node) {
 		switch key {
 		case "name":
 			l.Name, _ = d.str(v, "lab name")
@@ -246,7 +246,7 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 	n := &lab.Node{Name: name}
 	n.Pos = d.pos(k)
 	what := fmt.Sprintf("node %q", name)
-	d.fields(v, what, &n.Src, []string{"interfaces", "routes", "sysctls", "nat", "firewall", "host"}, func(key string, v *yaml.Node) {
+	d.fields(v, what, &n.Src, Fields["node"], func(key string, v *yaml.Node) {
 		switch key {
 		case "interfaces":
 			d.entries(v, "interfaces of "+what, "interface", func(ifname string, k, v *yaml.Node) {
@@ -284,13 +284,11 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 	return n
 }
 
-var ifaceFields = []string{"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap"}
-
 func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 	i := &lab.Interface{Node: node, Name: name, Up: true}
 	i.Pos = d.pos(k)
 	what := fmt.Sprintf("interface %q of node %q", name, node)
-	d.fields(v, what, &i.Src, ifaceFields, func(key string, v *yaml.Node) {
+	d.fields(v, what, &i.Src, Fields["interface"], func(key string, v *yaml.Node) {
 		switch key {
 		case "kind":
 			kinds := make([]string, len(lab.Kinds))
@@ -320,7 +318,7 @@ func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 		case "bridge":
 			i.Bridge = &lab.BridgeOptions{}
 			i.Bridge.Pos = d.pos(v)
-			d.fields(v, "bridge options of "+what, &i.Bridge.Src, []string{"stp"}, func(key string, v *yaml.Node) {
+			d.fields(v, "bridge options of "+what, &i.Bridge.Src, Fields["bridge"], func(key string, v *yaml.Node) {
 				i.Bridge.STP, _ = d.boolean(v, "stp")
 			})
 		case "macvlan":
@@ -337,7 +335,7 @@ func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 func (d *decoder) macvlan(v *yaml.Node, node, what string) *lab.MACVLANOptions {
 	m := &lab.MACVLANOptions{Mode: lab.MACVLANBridge}
 	m.Pos = d.pos(v)
-	d.fields(v, "macvlan options of "+what, &m.Src, []string{"parent", "mode", "source-macs"}, func(key string, v *yaml.Node) {
+	d.fields(v, "macvlan options of "+what, &m.Src, Fields["macvlan"], func(key string, v *yaml.Node) {
 		switch key {
 		case "parent":
 			s, ok := d.str(v, "macvlan parent")
@@ -366,7 +364,7 @@ func (d *decoder) macvlan(v *yaml.Node, node, what string) *lab.MACVLANOptions {
 func (d *decoder) vxlan(v *yaml.Node, what string) *lab.VXLANOptions {
 	x := &lab.VXLANOptions{Port: lab.DefaultVXLANPort, Learning: true}
 	x.Pos = d.pos(v)
-	d.fields(v, "vxlan options of "+what, &x.Src, []string{"vni", "remote", "group", "local", "dev", "port", "learning", "fdb"}, func(key string, v *yaml.Node) {
+	d.fields(v, "vxlan options of "+what, &x.Src, Fields["vxlan"], func(key string, v *yaml.Node) {
 		switch key {
 		case "vni":
 			vni, _ := d.integer(v, "vni", 1, 1<<24-1)
@@ -391,7 +389,7 @@ func (d *decoder) vxlan(v *yaml.Node, what string) *lab.VXLANOptions {
 			for _, item := range d.list(v, "fdb") {
 				e := lab.FDBEntry{}
 				e.Pos = d.pos(item)
-				d.fields(item, "fdb entry", &e.Src, []string{"mac", "dst"}, func(key string, v *yaml.Node) {
+				d.fields(item, "fdb entry", &e.Src, Fields["fdb entry"], func(key string, v *yaml.Node) {
 					switch key {
 					case "mac":
 						e.MAC, _ = d.mac(v, "fdb mac")
@@ -409,7 +407,7 @@ func (d *decoder) vxlan(v *yaml.Node, what string) *lab.VXLANOptions {
 func (d *decoder) tun(v *yaml.Node, what string) *lab.TunOptions {
 	t := &lab.TunOptions{}
 	t.Pos = d.pos(v)
-	d.fields(v, what, &t.Src, []string{"owner", "group"}, func(key string, v *yaml.Node) {
+	d.fields(v, what, &t.Src, Fields["tun and tap"], func(key string, v *yaml.Node) {
 		id, ok := d.integer(v, key, 0, 1<<32-2)
 		if !ok {
 			return
@@ -433,7 +431,7 @@ func (d *decoder) link(v *yaml.Node) *lab.Link {
 	case yaml.SequenceNode:
 		ends = v
 	case yaml.MappingNode:
-		d.fields(v, "link", &lk.Src, []string{"endpoints", "mtu"}, func(key string, v *yaml.Node) {
+		d.fields(v, "link", &lk.Src, Fields["link"], func(key string, v *yaml.Node) {
 			switch key {
 			case "endpoints":
 				ends = v
@@ -485,7 +483,7 @@ func (d *decoder) route(v *yaml.Node, nodeWhat string) *lab.Route {
 	r := &lab.Route{}
 	r.Pos = d.pos(v)
 	isDefault := false
-	ok := d.fields(v, "route of "+nodeWhat, &r.Src, []string{"to", "via", "dev", "metric"}, func(key string, v *yaml.Node) {
+	ok := d.fields(v, "route of "+nodeWhat, &r.Src, Fields["route"], func(key string, v *yaml.Node) {
 		switch key {
 		case "to":
 			s, isStr := d.str(v, "route to")
@@ -544,13 +542,33 @@ func (d *decoder) match(key string, v *yaml.Node, m *lab.Match) {
 	}
 }
 
+// matchFields are the matches NAT and firewall rules share.
 var matchFields = []string{"source", "destination", "in", "out", "proto", "dport"}
+
+// Fields lists the fields each part of a lab file may have, by the name
+// docs/lab-format.md gives the part; a test keeps that page in step.
+var Fields = map[string][]string{
+	"lab":            {"name", "description", "nodes", "links", "checks"},
+	"node":           {"interfaces", "routes", "sysctls", "nat", "firewall", "host"},
+	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap"},
+	"bridge":         {"stp"},
+	"macvlan":        {"parent", "mode", "source-macs"},
+	"vxlan":          {"vni", "remote", "group", "local", "dev", "port", "learning", "fdb"},
+	"fdb entry":      {"mac", "dst"},
+	"tun and tap":    {"owner", "group"},
+	"link":           {"endpoints", "mtu"},
+	"route":          {"to", "via", "dev", "metric"},
+	"nat rule":       append([]string{"action", "to"}, matchFields...),
+	"firewall chain": {"policy", "rules"},
+	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),
+	"check":          {"from", "ping", "to", "address", "proto", "port", "expect", "seen-source", "timeout"},
+}
 
 func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
 	r := &lab.NATRule{}
 	r.Pos = d.pos(v)
 	var to *yaml.Node
-	ok := d.fields(v, "nat rule of "+nodeWhat, &r.Src, append([]string{"action", "to"}, matchFields...), func(key string, v *yaml.Node) {
+	ok := d.fields(v, "nat rule of "+nodeWhat, &r.Src, Fields["nat rule"], func(key string, v *yaml.Node) {
 		switch key {
 		case "action":
 			r.Action, _ = d.oneOf(v, "nat action", lab.NATActions)
@@ -673,7 +691,7 @@ func (d *decoder) firewall(v *yaml.Node, nodeWhat string) *lab.Firewall {
 		c := &lab.Chain{Hook: hook, Policy: lab.FilterAccept}
 		c.Pos = d.pos(v)
 		what := fmt.Sprintf("%s chain of %s", hook, nodeWhat)
-		d.fields(v, what, &c.Src, []string{"policy", "rules"}, func(key string, v *yaml.Node) {
+		d.fields(v, what, &c.Src, Fields["firewall chain"], func(key string, v *yaml.Node) {
 			switch key {
 			case "policy":
 				if s, ok := d.oneOf(v, "policy", []string{lab.FilterAccept, lab.FilterDrop}); ok {
@@ -683,7 +701,7 @@ func (d *decoder) firewall(v *yaml.Node, nodeWhat string) *lab.Firewall {
 				for _, item := range d.list(v, "rules of "+what) {
 					r := &lab.FilterRule{}
 					r.Pos = d.pos(item)
-					ok := d.fields(item, "rule of "+what, &r.Src, append([]string{"action", "state", "prefix"}, matchFields...), func(key string, v *yaml.Node) {
+					ok := d.fields(item, "rule of "+what, &r.Src, Fields["firewall rule"], func(key string, v *yaml.Node) {
 						switch key {
 						case "action":
 							r.Action, _ = d.oneOf(v, "firewall action", lab.FilterActions)
@@ -707,7 +725,7 @@ func (d *decoder) firewall(v *yaml.Node, nodeWhat string) *lab.Firewall {
 func (d *decoder) check(v *yaml.Node) *lab.Check {
 	c := &lab.Check{}
 	c.Pos = d.pos(v)
-	ok := d.fields(v, "check", &c.Src, []string{"from", "ping", "to", "address", "proto", "port", "expect", "seen-source", "timeout"}, func(key string, v *yaml.Node) {
+	ok := d.fields(v, "check", &c.Src, Fields["check"], func(key string, v *yaml.Node) {
 		switch key {
 		case "from":
 			c.From, _ = d.str(v, "check from")

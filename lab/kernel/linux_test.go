@@ -288,7 +288,6 @@ func planText(p *plan.Plan) string {
 func TestSecondUpChangesNothing(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	t.Parallel()
-	ctx := context.Background()
 	name := kerneltest.LabName(t)
 	l := singleIP(t, name)
 	k := newLinux(t)
@@ -366,20 +365,7 @@ func TestSecondUpChangesNothing(t *testing.T) {
 	}
 
 	// The second up.
-	desired, p := planLab(t, k, l)
-	if !p.Empty() || len(p.Conflicts) > 0 {
-		t.Fatalf("second plan is not empty:\n%s", planText(p))
-	}
-	if len(p.Unmanaged) > 0 {
-		t.Errorf("the lab's own namespaces hold objects netlab calls unmanaged:\n%s", planText(p))
-	}
-	res, err := apply.Apply(ctx, k, p, apply.Options{})
-	if err != nil || res.Applied != 0 {
-		t.Fatalf("second apply: applied %d changes, err %v; want 0, nil", res.Applied, err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	secondUp(t, k, l)
 
 	// The sentinel: a link of the test's own (a bridge: the kernel may
 	// lack the dummy driver), brought up with an address, in each
@@ -676,5 +662,24 @@ func TestNetNSDeletedByHand(t *testing.T) {
 	if n := s.Nodes["a"]; n == nil || n.Foreign || len(n.Links["lo"].Addrs) != 2 {
 		// 127.0.0.1/8 and ::1/128 only: 192.0.2.1 was in the old one.
 		t.Errorf("Observe reads a stale namespace: node a = %+v, lo = %+v", n, n.Links["lo"])
+	}
+}
+
+// secondUp runs up again on a lab that is up, as netlab up does, and
+// requires it to plan nothing (no unmanaged object either), apply nothing
+// and verify.
+func secondUp(t *testing.T, k kernel.Kernel, l *lab.Lab) {
+	t.Helper()
+	ctx := context.Background()
+	desired, p := planLab(t, k, l)
+	if !p.Empty() || len(p.Unmanaged) > 0 || len(p.Conflicts) > 0 {
+		t.Fatalf("second plan is not empty:\n%s", planText(p))
+	}
+	res, err := apply.Apply(ctx, k, p, apply.Options{})
+	if err != nil || res.Applied != 0 {
+		t.Fatalf("second apply: applied %d changes, err %v; want 0, nil", res.Applied, err)
+	}
+	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
+		t.Fatal(err)
 	}
 }

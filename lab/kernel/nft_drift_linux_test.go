@@ -521,7 +521,6 @@ func upLabState(t *testing.T, k kernel.Kernel, l *lab.Lab) *state.State {
 func TestNFTSecondUpSilent(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	t.Parallel()
-	ctx := context.Background()
 	name := kerneltest.LabName(t)
 	l := singleIP(t, name)
 	k := newLinux(t)
@@ -539,17 +538,7 @@ func TestNFTSecondUpSilent(t *testing.T) {
 	}
 
 	// The second up, watched.
-	desired, p := planLab(t, k, l)
-	if !p.Empty() || len(p.Unmanaged) > 0 || len(p.Conflicts) > 0 {
-		t.Fatalf("second plan is not empty:\n%s", planText(p))
-	}
-	res, err := apply.Apply(ctx, k, p, apply.Options{})
-	if err != nil || res.Applied != 0 {
-		t.Fatalf("second apply: applied %d changes, err %v; want 0, nil", res.Applied, err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	secondUp(t, k, l)
 
 	// The sentinel: the first event of each namespace must be its table.
 	for _, w := range watches {

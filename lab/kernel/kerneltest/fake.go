@@ -1561,6 +1561,24 @@ func (w *words) value(keyword string) (string, error) {
 	return s, nil
 }
 
+// eachPair calls fn for each KEYWORD VALUE pair left in w, stopping at
+// the first error.
+func (w *words) eachPair(fn func(kw, v string) error) error {
+	for {
+		kw, ok := w.next()
+		if !ok {
+			return nil
+		}
+		v, err := w.value(kw)
+		if err != nil {
+			return err
+		}
+		if err := fn(kw, v); err != nil {
+			return err
+		}
+	}
+}
+
 func (f *Fake) handLocked(args []string) error {
 	w := words(args)
 	tool, _ := w.next()
@@ -1915,15 +1933,7 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 	}
 	var name, mode string
 	var dev state.Device
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	err := w.eachPair(func(kw, v string) error {
 		switch kw {
 		case "dev":
 			name = v
@@ -1942,6 +1952,10 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 		default:
 			return fmt.Errorf("tuntap add: unknown argument %q", kw)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if mode != "tun" && mode != "tap" {
 		return fmt.Errorf("tuntap add: mode %q: %w", mode, unix.EINVAL)
@@ -1966,15 +1980,8 @@ func handFDB(ns *fakeNetNS, verb string, w words) error {
 	}
 	var name string
 	var dst netip.Addr
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	err = w.eachPair(func(kw, v string) error {
+		var err error
 		switch kw {
 		case "dev":
 			name = v
@@ -1985,6 +1992,10 @@ func handFDB(ns *fakeNetNS, verb string, w words) error {
 		default:
 			return fmt.Errorf("fdb: unknown argument %q", kw)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fl := ns.byName(name)
 	if fl == nil {
@@ -2060,15 +2071,8 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 	to, _ := w.next()
 	r := state.Route{}
 	proto := unix.RTPROT_BOOT
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	err := w.eachPair(func(kw, v string) error {
+		var err error
 		switch kw {
 		case "via":
 			if r.Via, err = netip.ParseAddr(v); err != nil {
@@ -2090,6 +2094,10 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 		default:
 			return fmt.Errorf("route: unknown argument %q", kw)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	switch {
 	case to == "default" && (v6 || r.Via.Is6()):

@@ -71,18 +71,18 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	}
 	desiredDevice(l, i, sl)
 	if lk := l.LinkOf(i.Node, i.Name); lk != nil {
-		for _, e := range lk.Ends {
-			if e.Node != i.Node || e.IfName != i.Name {
-				sl.Peer = e.String()
-			}
+		peer := lk.Ends[0]
+		if peer.Node == i.Node && peer.IfName == i.Name {
+			peer = lk.Ends[1]
 		}
+		sl.Peer = peer.String()
 		if sl.MTU == 0 {
 			sl.MTU = lk.MTU
 		}
 		if sl.MTU == 0 {
 			// The pair shares one MTU: take the other end's if it set one.
-			if pn := l.Node(peerNode(sl.Peer)); pn != nil {
-				if pi := pn.Interface(peerIf(sl.Peer)); pi != nil {
+			if pn := l.Node(peer.Node); pn != nil {
+				if pi := pn.Interface(peer.IfName); pi != nil {
 					sl.MTU = pi.MTU
 				}
 			}
@@ -185,24 +185,6 @@ func prefixes(as []lab.Address) []netip.Prefix {
 	}
 	state.SortAddrs(out)
 	return out
-}
-
-func peerNode(ref string) string {
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == ':' {
-			return ref[:i]
-		}
-	}
-	return ref
-}
-
-func peerIf(ref string) string {
-	for i := 0; i < len(ref); i++ {
-		if ref[i] == ':' {
-			return ref[i+1:]
-		}
-	}
-	return ""
 }
 
 // Unsupported lists what a valid lab asks for that this version of netlab

@@ -411,9 +411,9 @@ func (d *differ) vethPairs() {
 			if ref > w.Peer {
 				continue // handled from the other end
 			}
-			peerNode := d.desired.Nodes[peerNode(w.Peer)]
-			pw := peerNode.Links[peerIf(w.Peer)]
-			d.vethPair(want, w, peerNode, pw)
+			pn, pi, _ := strings.Cut(w.Peer, ":")
+			peerNode := d.desired.Nodes[pn]
+			d.vethPair(want, w, peerNode, peerNode.Links[pi])
 		}
 	}
 }

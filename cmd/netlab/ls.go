@@ -8,11 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"netlab/lab/kernel"
-	"netlab/lab/plan"
-	"netlab/lab/state"
 )
-
-func routeText(r state.Route) string { return plan.RouteText(r) }
 
 func newLsCmd(e *env) *cobra.Command {
 	var f labFlags

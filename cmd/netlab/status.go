@@ -237,7 +237,7 @@ func statusJSON(s *state.State) labStatus {
 			ns.Links = append(ns.Links, ls)
 		}
 		for _, r := range n.Routes {
-			ns.Routes = append(ns.Routes, routeText(r))
+			ns.Routes = append(ns.Routes, plan.RouteText(r))
 		}
 		ns.Rules = []ruleStatus{}
 		if n.NFT != nil {

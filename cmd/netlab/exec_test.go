@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"syscall"
 	"testing"
 
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
 )
@@ -140,5 +142,41 @@ func TestExecMountsStayInside(t *testing.T) {
 	}
 	if got := mountsOf(t, sub); len(got) != 0 {
 		t.Errorf("a mount made inside node a shows in the machine's mount table: %q", got)
+	}
+}
+
+// TestExecSignals: while the command runs, a Ctrl-C sent to netlab alone
+// is left to the command (a terminal sends it to both), and a SIGTERM is
+// passed on: the command ends by it, and exec exits 128+15.
+func TestExecSignals(t *testing.T) {
+	lab := execLab(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This test binary is netlab when argv[0] says so (see TestMain).
+	c := &exec.Cmd{Path: self, Args: []string{"netlab", "exec", "--lab", lab, "a", "--", "sh", "-c", "echo ready; exec sleep 5"}}
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the command did not start: %q, %v; stderr: %s", line, err, stderr.String())
+	}
+	if err := c.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	if got := kernel.ExitStatus(c.ProcessState); got != 128+15 {
+		t.Errorf("netlab exec after SIGINT and SIGTERM: exit %d, want %d (the command ended by SIGTERM); stderr: %s", got, 128+15, stderr.String())
 	}
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -16,9 +19,15 @@ func newExecCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "exec [FILE | --lab NAME] NODE -- CMD [ARGS...]",
 		Short: "Run a command inside a node's namespace",
-		Long: `exec runs a command inside the network namespace of a node of a running lab,
-with the terminal's standard input and output, and exits with the command's
-exit code. Put -- before the command so that its flags are its own.`,
+		Long: `exec runs a command inside a node of a running lab as ip netns exec does: in
+the node's network namespace and in a mount namespace of its own, where /sys
+is the node's (ls /sys/class/net lists its interfaces) and each file of
+/etc/netns/LAB.NODE/, if there is one, lies over the same name in /etc (a
+node's own resolv.conf or hosts); nothing mounted there reaches the machine.
+The command has the terminal's standard input and output, and exec exits
+with its exit code: 128+N when signal N ended it, 127 when the command is
+not found, 126 when it cannot be run. Put -- before the command so that its
+flags are its own.`,
 		Example: `  sudo netlab exec c1 -- ip addr
   sudo netlab exec lab.yaml r1 -- ip route
   sudo netlab exec --lab single-ip host -- sysctl net.ipv4.ip_forward`,
@@ -57,19 +66,50 @@ exit code. Put -- before the command so that its flags are its own.`,
 			if n == nil || n.Foreign {
 				return fmt.Errorf("lab %s has no running node %q (nodes: %v)", name, node, s.NodeNames())
 			}
-			c := exec.Command(command[0], command[1:]...)
-			c.Stdin, c.Stdout, c.Stderr = e.stdin, e.stdout, e.stderr
-			if err := kernel.StartIn(state.NetNSName(name, node), c); err != nil {
-				return fmt.Errorf("node %s: %w", node, err)
-			}
-			err = c.Wait()
-			var exitErr *exec.ExitError
-			if errors.As(err, &exitErr) {
-				return &exitCode{exitErr.ExitCode()}
-			}
-			return err
+			return runInNode(kernel.Launch{
+				NetNS: state.NetNSName(name, node),
+				Argv:  command,
+				Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
+			})
 		}),
 	}
 	f.addLab(cmd)
 	return cmd
+}
+
+// runInNode runs a command inside a node and ends with its exit code, as
+// a shell would (see kernel.ExitStatus). While it runs, netlab stays out
+// of the way: Ctrl-C and Ctrl-\ reach the command from the terminal, and
+// a SIGTERM or SIGHUP sent to netlab is passed on to it.
+func runInNode(l kernel.Launch) error {
+	c, err := l.Command()
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	if err := c.Start(); err != nil {
+		return fmt.Errorf("start netlab's launcher: %w", err)
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGTERM || s == syscall.SIGHUP {
+					_ = c.Process.Signal(s)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = c.Wait()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return &exitCode{kernel.ExitStatus(exitErr.ProcessState)}
+	}
+	return err
 }

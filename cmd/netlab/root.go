@@ -57,6 +57,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newPingCmd(e),
 		newCaptureCmd(e),
 		newRenderCmd(e),
+		newLaunchCmd(e),
 	)
 	return root
 }

@@ -31,7 +31,14 @@ import (
 	"netlab/topologies"
 )
 
-func TestMain(m *testing.M) { os.Exit(kerneltest.LeakCheck(m).Run()) }
+func TestMain(m *testing.M) {
+	// kernel.Launch.Command starts this binary again as netlab's launcher,
+	// which the netlab binary answers to under this subcommand.
+	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
+		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
+	}
+	os.Exit(kerneltest.LeakCheck(m).Run())
+}
 
 // parseLab loads and validates a lab file given as text.
 func parseLab(t *testing.T, text string) *lab.Lab {

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/state"
+)
+
+// execLab brings up a lab of two nodes, a and b, for exec tests, and
+// returns its name; the lab is removed when the test ends.
+func execLab(t *testing.T) string {
+	t.Helper()
+	kerneltest.RequireRoot(t)
+	name := kerneltest.LabName(t)
+	file := filepath.Join(t.TempDir(), "lab.yaml")
+	text := "name: " + name + `
+nodes:
+  a:
+    interfaces:
+      nl0: {addresses: [192.0.2.1/24]}
+  b:
+    interfaces:
+      nl0: {addresses: [192.0.2.2/24]}
+links:
+  - [a:nl0, b:nl0]
+`
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"up", file}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("netlab up: exit %d: %s", code, stderr.String())
+	}
+	return name
+}
+
+// netlabExec runs netlab exec --lab LAB NODE -- ARGV... in this process,
+// as the binary would, and returns its stdout and exit code.
+func netlabExec(t *testing.T, lab, node string, argv ...string) (string, int) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(append([]string{"exec", "--lab", lab, node, "--"}, argv...), strings.NewReader(""), &stdout, &stderr)
+	if stderr.Len() > 0 {
+		t.Logf("netlab exec %s: stderr: %s", strings.Join(argv, " "), stderr.String())
+	}
+	return stdout.String(), code
+}
+
+// mountsOf returns the lines of /proc/self/mountinfo whose mount point is
+// one of roots or lies below one, as seen by this process: the machine's
+// mount namespace.
+func mountsOf(t *testing.T, roots ...string) []string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		for _, r := range roots {
+			if f[4] == r || strings.HasPrefix(f[4], r+"/") {
+				out = append(out, strings.TrimSpace(line))
+			}
+		}
+	}
+	return out
+}
+
+// TestExecEtcNetNS: a file in /etc/netns/LAB.NODE/ is what a command in
+// that node sees at the same name in /etc, as with ip netns exec; a node
+// without that directory sees /etc as it is; and afterwards the machine's
+// /etc/resolv.conf and its mounts on /etc and /sys are as they were.
+func TestExecEtcNetNS(t *testing.T) {
+	lab := execLab(t)
+	host, err := os.ReadFile("/etc/resolv.conf")
+	if err != nil {
+		t.Skipf("this machine has no /etc/resolv.conf to cover: %v", err)
+	}
+	mountsBefore := mountsOf(t, "/etc", "/sys")
+	const nodeResolv = "# written by netlab's TestExecEtcNetNS\nnameserver 192.0.2.53\n"
+	kerneltest.EtcNetNSFile(t, state.NetNSName(lab, "a"), "resolv.conf", nodeResolv)
+
+	if got, code := netlabExec(t, lab, "a", "cat", "/etc/resolv.conf"); code != 0 || got != nodeResolv {
+		t.Errorf("node a sees /etc/resolv.conf as %q (exit %d), want its own %q", got, code, nodeResolv)
+	}
+	if got, code := netlabExec(t, lab, "b", "cat", "/etc/resolv.conf"); code != 0 || got != string(host) {
+		t.Errorf("node b, with no /etc/netns directory, sees /etc/resolv.conf as %q (exit %d), want the machine's %q", got, code, host)
+	}
+	if after, err := os.ReadFile("/etc/resolv.conf"); err != nil || !bytes.Equal(after, host) {
+		t.Errorf("the machine's /etc/resolv.conf is now %q (%v), want %q as before", after, err, host)
+	}
+	if after := mountsOf(t, "/etc", "/sys"); !slices.Equal(after, mountsBefore) {
+		t.Errorf("the machine's mounts on /etc and /sys changed:\nbefore: %q\nafter:  %q", mountsBefore, after)
+	}
+}
+
+// TestExecMountsStayInside: a command that mounts something, even under
+// a mount point that shares its mounts with other namespaces, does so in
+// its own mount namespace only: nothing propagates back to the machine.
+func TestExecMountsStayInside(t *testing.T) {
+	lab := execLab(t)
+	if _, err := exec.LookPath("mount"); err != nil {
+		t.Skip("this test needs mount(8) to mount from inside a node")
+	}
+	// A shared mount point of the test's own: without the launcher's
+	// MS_SLAVE, a mount below it would appear here too.
+	dir := t.TempDir()
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		t.Fatalf("bind %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("clean up: unmount %s: %v", dir, err)
+		}
+	})
+	if err := syscall.Mount("", dir, "", syscall.MS_SHARED, ""); err != nil {
+		t.Fatalf("make %s shared: %v", dir, err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Should the command's mount leak, it must not outlive the test.
+	t.Cleanup(func() { _ = syscall.Unmount(sub, syscall.MNT_DETACH) })
+
+	if _, code := netlabExec(t, lab, "a", "mount", "-t", "tmpfs", "nltest", sub); code != 0 {
+		t.Fatalf("mount inside node a: exit %d", code)
+	}
+	if got := mountsOf(t, sub); len(got) != 0 {
+		t.Errorf("a mount made inside node a shows in the machine's mount table: %q", got)
+	}
+}
+
+// TestExecSignals: while the command runs, a Ctrl-C sent to netlab alone
+// is left to the command (a terminal sends it to both), and a SIGTERM is
+// passed on: the command ends by it, and exec exits 128+15.
+func TestExecSignals(t *testing.T) {
+	lab := execLab(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This test binary is netlab when argv[0] says so (see TestMain).
+	c := &exec.Cmd{Path: self, Args: []string{"netlab", "exec", "--lab", lab, "a", "--", "sh", "-c", "echo ready; exec sleep 5"}}
+	var stderr bytes.Buffer
+	c.Stderr = &stderr
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the command did not start: %q, %v; stderr: %s", line, err, stderr.String())
+	}
+	if err := c.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	if got := kernel.ExitStatus(c.ProcessState); got != 128+15 {
+		t.Errorf("netlab exec after SIGINT and SIGTERM: exit %d, want %d (the command ended by SIGTERM); stderr: %s", got, 128+15, stderr.String())
+	}
+}

@@ -1,0 +1,320 @@
+package kernel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+	"netlab/lab/validate"
+)
+
+// A command runs inside a node as `ip netns exec` runs it: in the node's
+// network namespace and in a mount namespace of its own, where /sys is the
+// node's and the files of /etc/netns/LAB.NODE/ lie over those of /etc.
+// Go cannot run code between fork and exec, so netlab starts itself again
+// (/proc/self/exe) as a launcher, the hidden subcommand LauncherCommand,
+// which sets up the namespaces on its one locked thread and then replaces
+// itself with the command (execve), keeping those namespaces.
+
+// LauncherCommand is the name of netlab's hidden launcher subcommand. The
+// command line wires it to RunLauncher.
+const LauncherCommand = "__launch"
+
+// EtcNetNSDir holds, per namespace, files that a command run in that
+// namespace sees over the same names in /etc (iproute2's convention).
+const EtcNetNSDir = "/etc/netns"
+
+// selfExe is the running netlab binary, whatever its name on disk, even
+// if that file has since been replaced.
+const selfExe = "/proc/self/exe"
+
+// Exit codes of a launch that did not get to run the command, as shells
+// use them (EXIT_NOTFOUND, EXIT_NOEXEC); the launcher's own failures
+// (namespace gone, mount refused) exit 1, as every netlab failure does.
+const (
+	ExitCannotRun = 126
+	ExitNotFound  = 127
+	exitFailure   = 1
+)
+
+// defaultPath is searched when the command's environment has no PATH:
+// root's usual one, so that the sbin tools of a network lab are found.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Launch is a command to run inside a node.
+type Launch struct {
+	NetNS string   // the node's namespace, LAB.NODE (state.NetNSName)
+	Argv  []string // the command and its arguments; Argv[0] is looked up in PATH
+	Env   []string // the command's environment; nil means netlab's own
+	Dir   string   // the command's working directory; "" means netlab's own
+	// Stdin, Stdout and Stderr are the command's, as in exec.Cmd: nil is
+	// the null device.
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+// Command returns the process that runs l: netlab itself as the launcher,
+// with l's environment and standard streams. The caller starts and waits
+// for it as for any *exec.Cmd; ExitStatus turns its end into an exit
+// code. The launcher's argv[0] is "netlab", the name the command line
+// answers to, not the file's, which may be anything.
+// Equivalent to: cd DIR && ip netns exec NETNS ARGV... (in environment ENV)
+func (l Launch) Command() (*exec.Cmd, error) {
+	if _, _, err := checkNetNSName(l.NetNS); err != nil {
+		return nil, err
+	}
+	if len(l.Argv) == 0 || l.Argv[0] == "" {
+		return nil, errors.New("launch: no command")
+	}
+	return &exec.Cmd{
+		Path:   selfExe,
+		Args:   append([]string{"netlab"}, launchArgs(l)...),
+		Env:    l.Env,
+		Stdin:  l.Stdin,
+		Stdout: l.Stdout,
+		Stderr: l.Stderr,
+	}, nil
+}
+
+// launchArgs encodes what the launcher needs on its command line, behind
+// the subcommand's name; parseLaunchArgs decodes the rest. The layout is
+// fixed, so that no value (a directory named "--", a command named
+// "--dir") can be taken for another.
+func launchArgs(l Launch) []string {
+	return append([]string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir, "--"}, l.Argv...)
+}
+
+// parseLaunchArgs decodes the arguments launchArgs made, after the
+// subcommand's name.
+func parseLaunchArgs(args []string) (netnsName, dir string, argv []string, err error) {
+	if len(args) < 6 || args[0] != "--netns" || args[2] != "--dir" || args[4] != "--" {
+		return "", "", nil, fmt.Errorf("%s is netlab's own: use netlab exec", LauncherCommand)
+	}
+	netnsName, dir, argv = args[1], args[3], args[5:]
+	if _, _, err := checkNetNSName(netnsName); err != nil {
+		return "", "", nil, err
+	}
+	if argv[0] == "" {
+		return "", "", nil, errors.New("launch: no command")
+	}
+	return netnsName, dir, argv, nil
+}
+
+// checkNetNSName accepts only the name of a node's namespace, LAB.NODE
+// with both names valid, since the launcher builds paths from it.
+func checkNetNSName(name string) (lab, node string, err error) {
+	lab, node, ok := state.SplitNetNSName(name)
+	if !ok || validate.NameProblem(lab) != "" || validate.NameProblem(node) != "" {
+		return "", "", fmt.Errorf("%q is not the namespace of a netlab node (LAB.NODE)", name)
+	}
+	return lab, node, nil
+}
+
+// ExitStatus is the exit code a shell gives a finished command: its own
+// code, or 128+N when signal N ended it.
+func ExitStatus(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// RunLauncher is the launcher: it enters the node that args (made by
+// Command) name and replaces netlab with the command there. It returns
+// only when that failed, with the exit code to end with, after saying why
+// on stderr. Warnings (a file of /etc/netns that could not be mounted) go
+// to stderr too, and the command still runs.
+func RunLauncher(args []string, stderr io.Writer) int {
+	netnsName, dir, argv, err := parseLaunchArgs(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "netlab: %v\n", err)
+		return exitFailure
+	}
+	_, node, _ := checkNetNSName(netnsName)
+	// Namespaces belong to a thread; this one is never unlocked, so
+	// everything below, and the execve, happen on it.
+	runtime.LockOSThread()
+	warn := func(err error) { fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err) }
+	if err := enterNode(netnsName, warn); err != nil {
+		fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
+		return exitFailure
+	}
+	if dir != "" {
+		if err := os.Chdir(dir); err != nil {
+			fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
+			return exitFailure
+		}
+	}
+	path, err := lookPath(argv[0], os.Getenv("PATH"))
+	found := err == nil
+	if found {
+		err = syscall.Exec(path, argv, os.Environ()) // returns only on failure
+	}
+	code, msg := cannotRun(argv[0], found, err)
+	fmt.Fprintf(stderr, "netlab: node %s: %s\n", node, msg)
+	return code
+}
+
+// enterNode moves the calling, locked thread into the node: its network
+// namespace, then a new mount namespace in which nothing propagates back
+// to the machine's, with the node's own /sys and its /etc/netns files
+// over /etc. Equivalent to the set-up of `ip netns exec NETNS`.
+func enterNode(netnsName string, warn func(error)) error {
+	path, err := netnsPath(netnsName)
+	if err != nil {
+		return err
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("not running (no namespace %s)", path)
+		}
+		return fmt.Errorf("open namespace %s: %w", path, err)
+	}
+	err = unix.Setns(fd, unix.CLONE_NEWNET)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("enter namespace %s: %w", netnsName, err)
+	}
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("new mount namespace: %w", err)
+	}
+	// Every mount becomes a slave: the machine's mounts still reach this
+	// namespace, but nothing mounted here goes back.
+	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make mounts slave (mount --make-rslave /): %w", err)
+	}
+	if err := mountNodeSys(netnsName); err != nil {
+		return err
+	}
+	bindEtc(netnsName, warn)
+	return nil
+}
+
+// mountNodeSys puts a sysfs of the node's network namespace on /sys, so
+// that /sys/class/net lists the node's interfaces. The machine's /sys is
+// detached first, with everything mounted below it; where it cannot be,
+// the new sysfs goes over it. A read-only /sys cannot be covered by a
+// writable one, and where a writable sysfs is refused (a container that
+// holds /sys read-only), a read-only one is still the node's view.
+func mountNodeSys(netnsName string) error {
+	const sys = "/sys"
+	flags := uintptr(unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	if err := unix.Unmount(sys, unix.MNT_DETACH); err != nil {
+		var fs unix.Statfs_t
+		if unix.Statfs(sys, &fs) == nil && fs.Flags&unix.ST_RDONLY != 0 {
+			flags |= unix.MS_RDONLY
+		}
+	}
+	err := unix.Mount(netnsName, sys, "sysfs", flags, "")
+	if err != nil && flags&unix.MS_RDONLY == 0 {
+		err = unix.Mount(netnsName, sys, "sysfs", flags|unix.MS_RDONLY, "")
+	}
+	if err != nil {
+		return fmt.Errorf("mount the node's sysfs on %s: %w", sys, err)
+	}
+	return nil
+}
+
+// bindEtc bind-mounts each entry of /etc/netns/NETNS over the entry of
+// the same name in /etc, as iproute2 does: a node's own resolv.conf or
+// hosts. Without that directory, /etc stays as it is. An entry that
+// cannot be mounted (no such file in /etc) is a warning, not a failure.
+func bindEtc(netnsName string, warn func(error)) {
+	dir := filepath.Join(EtcNetNSDir, netnsName)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if !errors.Is(err, os.ErrNotExist) {
+			warn(fmt.Errorf("read %s: %w", dir, err))
+		}
+		return
+	}
+	for _, e := range entries {
+		src, dst := filepath.Join(dir, e.Name()), filepath.Join("/etc", e.Name())
+		if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+			warn(fmt.Errorf("bind %s over %s: %w", src, dst, err))
+		}
+	}
+}
+
+// lookPath finds the file a command names, as a shell does: a name with
+// a slash is that file; any other is searched in each directory of
+// pathList, the first executable regular file winning. Empty and
+// relative entries of pathList are skipped: run as root, a bare name
+// never means a file of the current directory (write ./NAME for that).
+// The error is unix.ENOENT when nothing of that name exists, and
+// unix.EACCES when only files that cannot be executed do.
+func lookPath(name, pathList string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, executable(name)
+	}
+	if pathList == "" {
+		pathList = defaultPath
+	}
+	found := unix.ENOENT
+	for _, dir := range filepath.SplitList(pathList) {
+		if !filepath.IsAbs(dir) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		err := executable(path)
+		if err == nil {
+			return path, nil
+		}
+		if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			found = unix.EACCES
+		}
+	}
+	return "", found
+}
+
+// executable reports why path cannot be executed, or nil: it must exist,
+// be a regular file and pass the kernel's execute permission check.
+func executable(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err
+		}
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return unix.EACCES
+	}
+	return unix.Access(path, unix.X_OK)
+}
+
+// cannotRun is the exit code and the message for a command that did not
+// run: found says whether lookPath found its file (err then comes from
+// execve). Not found is 127; found but not runnable is 126 (no execute
+// permission, a directory, no #! line, a #! interpreter that is missing).
+func cannotRun(name string, found bool, err error) (code int, msg string) {
+	var errno unix.Errno
+	if !errors.As(err, &errno) {
+		return ExitCannotRun, fmt.Sprintf("command %q cannot be run: %v", name, err)
+	}
+	switch {
+	case !found && (errno == unix.ENOENT || errno == unix.ENOTDIR):
+		if strings.Contains(name, "/") {
+			return ExitNotFound, fmt.Sprintf("command %q not found", name)
+		}
+		return ExitNotFound, fmt.Sprintf("command %q not found in PATH", name)
+	case !found:
+		return ExitCannotRun, fmt.Sprintf("command %q is not an executable file", name)
+	case errno == unix.ENOENT:
+		return ExitCannotRun, fmt.Sprintf("command %q cannot be run: the interpreter of its #! line, or its loader, does not exist", name)
+	case errno == unix.ENOEXEC:
+		return ExitCannotRun, fmt.Sprintf("command %q cannot be run: not a program this kernel can run (no #! line?)", name)
+	}
+	return ExitCannotRun, fmt.Sprintf("command %q cannot be run: %v", name, errno)
+}

@@ -54,7 +54,7 @@ var noYAML = []string{
 var mayImport = map[string][]string{
 	"netlab/lab/diag":     nil,
 	"netlab/lab/name":     nil,
-	"netlab/lab/state":    nil,
+	"netlab/lab/state":    {"netlab/lab/name"},
 	"netlab/lab":          {"netlab/lab/diag"},
 	"netlab/lab/labfile":  {"netlab/lab"},
 	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name"},

@@ -12,7 +12,6 @@ import (
 
 	"netlab/lab/check"
 	"netlab/lab/kernel"
-	"netlab/lab/name"
 	"netlab/lab/state"
 )
 
@@ -52,7 +51,7 @@ timeout. ping exits 1 when no reply came back at all.`,
 			if err := nodeArg(node); err != nil {
 				return err
 			}
-			if _, err := netip.ParseAddr(target); err != nil && name.Problem(target) != "" {
+			if _, err := netip.ParseAddr(target); err != nil && nodeArg(target) != nil {
 				return usagef("%q is neither an address nor a node name", target)
 			}
 			if err := requireRoot(); err != nil {

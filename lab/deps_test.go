@@ -18,6 +18,7 @@ import (
 var pureCore = []string{
 	"netlab/lab",
 	"netlab/lab/diag",
+	"netlab/lab/name",
 	"netlab/lab/labfile",
 	"netlab/lab/validate",
 	"netlab/lab/state",
@@ -52,10 +53,11 @@ var noYAML = []string{
 // layers only point down.
 var mayImport = map[string][]string{
 	"netlab/lab/diag":     nil,
-	"netlab/lab/state":    nil,
+	"netlab/lab/name":     nil,
+	"netlab/lab/state":    {"netlab/lab/name"},
 	"netlab/lab":          {"netlab/lab/diag"},
 	"netlab/lab/labfile":  {"netlab/lab"},
-	"netlab/lab/validate": {"netlab/lab"},
+	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name"},
 	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state"},
 	"netlab/render":       {"netlab/lab", "netlab/lab/state", "netlab/lab/plan"},
 }

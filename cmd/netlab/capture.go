@@ -11,6 +11,7 @@ import (
 
 	"netlab/lab/capture"
 	"netlab/lab/packet"
+	"netlab/lab/validate"
 )
 
 func newCaptureCmd(e *env) *cobra.Command {
@@ -43,6 +44,12 @@ Ctrl-C, or after -c packets.`,
 			node, ifname, ok := strings.Cut(rest[0], ":")
 			if !ok || node == "" || ifname == "" {
 				return usagef("name the interface as NODE:IFACE, got %q", rest[0])
+			}
+			if err := nodeArg(node); err != nil {
+				return err
+			}
+			if p := validate.IfNameProblem(ifname); p != "" {
+				return usagef("interface name %q %s", ifname, p)
 			}
 			if count < 0 {
 				return usagef("-c must be 0 (until Ctrl-C) or more, got %d", count)

@@ -72,7 +72,7 @@ refuses to start without it.`,
 						return fmt.Errorf("lab %s: %w", name, err)
 					}
 				}
-				if err := apply.DeleteRecord(name); err != nil {
+				if err := apply.DeleteRecord(runDir, name); err != nil {
 					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", err)
 				}
 				if f.output == "json" {

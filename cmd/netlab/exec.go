@@ -49,6 +49,9 @@ flags are its own.`,
 				return usagef("exec takes [FILE] NODE before --, got %d argument(s)", len(before))
 			}
 			node := before[len(before)-1]
+			if err := nodeArg(node); err != nil {
+				return err
+			}
 			name, err := labNameOnly(fileArgs, f.labName)
 			if err != nil {
 				return err

@@ -13,11 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/diag"
 	"netlab/lab/kernel"
 	"netlab/lab/labfile"
+	"netlab/lab/name"
 	"netlab/lab/plan"
+	"netlab/lab/rundir"
 	"netlab/lab/validate"
 )
 
@@ -38,8 +39,42 @@ type labFlags struct {
 }
 
 func (f *labFlags) addLab(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.labName, "lab", "", "work on the running lab of this name instead of a file")
+	cmd.Flags().Var(labNameValue{&f.labName}, "lab", "work on the running lab of this name instead of a file")
 }
+
+// labNameValue is the value of --lab: it takes only a valid lab name, by
+// the rule of a lab file's name:, so that bad usage (exit 64) stops the
+// command while the flags are parsed, before anything is opened. An empty
+// value is refused too: "--lab $LAB" with LAB unset must not mean the
+// default lab.
+type labNameValue struct{ name *string }
+
+func (v labNameValue) Set(s string) error {
+	if s == "" {
+		return errors.New("give a lab name (an empty --lab does not mean the default lab)")
+	}
+	if _, err := name.Parse("lab", s); err != nil {
+		return err
+	}
+	*v.name = s
+	return nil
+}
+
+func (v labNameValue) String() string { return *v.name }
+func (v labNameValue) Type() string   { return "string" }
+
+// nodeArg refuses, as bad usage, a node name from the command line that
+// is not a valid node name, before it is used to build any path.
+func nodeArg(node string) error {
+	if _, err := name.Parse("node", node); err != nil {
+		return &usageError{msg: err.Error()}
+	}
+	return nil
+}
+
+// runDir is where netlab keeps its locks and last-applied records. Tests
+// of this package point it at a temporary directory.
+var runDir = rundir.At(rundir.Default)
 
 func (f *labFlags) addWait(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&f.wait, "wait", -1, "how long to wait for another netlab command on the same lab (default: no limit)")
@@ -102,6 +137,9 @@ func labNameOnly(args []string, flagName string) (string, error) {
 		if len(args) > 0 {
 			return "", usagef("give a lab file or --lab, not both")
 		}
+		if _, err := name.Parse("lab", flagName); err != nil {
+			return "", &usageError{msg: "--lab: " + err.Error()}
+		}
 		return flagName, nil
 	}
 	var l *lab.Lab
@@ -126,11 +164,15 @@ func labNameOnly(args []string, flagName string) (string, error) {
 // withLock runs fn while holding the lab's lock, telling the user when it
 // has to wait for another netlab.
 func withLock(ctx context.Context, e *env, labName string, wait time.Duration, fn func() error) error {
-	lk, err := apply.Acquire(ctx, labName, wait, func() {
+	n, err := name.Parse("lab", labName)
+	if err != nil {
+		return err
+	}
+	lk, err := runDir.Lock(ctx, n, wait, func() {
 		fmt.Fprintf(e.stderr, "netlab: waiting for another netlab command on lab %q to finish...\n", labName)
 	})
 	if err != nil {
-		if errors.Is(err, apply.ErrLocked) {
+		if errors.Is(err, rundir.ErrLocked) {
 			return fmt.Errorf("lab %q: %w (gave up after --wait %s)", labName, err, wait)
 		}
 		return err

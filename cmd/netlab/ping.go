@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -50,6 +48,12 @@ timeout. ping exits 1 when no reply came back at all.`,
 				return err
 			}
 			node, target := rest[0], rest[1]
+			if err := nodeArg(node); err != nil {
+				return err
+			}
+			if _, err := netip.ParseAddr(target); err != nil && nodeArg(target) != nil {
+				return usagef("%q is neither an address nor a node name", target)
+			}
 			if err := requireRoot(); err != nil {
 				return err
 			}
@@ -87,7 +91,7 @@ func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []strin
 
 // runningNode fails, with the fix, unless the node's namespace exists.
 func runningNode(labName, node string) error {
-	if _, err := os.Stat(filepath.Join(kernel.NetNSDir, state.NetNSName(labName, node))); err != nil {
+	if err := kernel.NetNSExists(state.NetNSName(labName, node)); err != nil {
 		return fmt.Errorf("lab %s has no running node %q: check the name, or start the lab with netlab up", labName, node)
 	}
 	return nil

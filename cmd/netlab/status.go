@@ -44,7 +44,7 @@ rx/tx packet and byte counters. Interfaces netlab did not create are marked
 			}
 			// The kernel knows rules by tag only; their text comes from
 			// the last up's record, or from the lab file.
-			state.AnnotateRules(s, apply.LoadRecord(name))
+			state.AnnotateRules(s, apply.LoadRecord(runDir, name))
 			if f.labName == "" {
 				if l, diags := loadLab(args); l != nil && !diags.HasErrors() && l.Name == name {
 					state.AnnotateRules(s, plan.Desired(l))

@@ -145,7 +145,7 @@ func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
 	}
 	s.last = st
 	// Read once per refresh: Plan uses it too.
-	s.record = apply.LoadRecord(s.name)
+	s.record = apply.LoadRecord(runDir, s.name)
 	// The kernel knows rules by tag only; their text comes from the last
 	// up's record, or from the lab file (as in status). Annotated rules
 	// keep their tags, which is all the diff compares.

@@ -26,7 +26,7 @@ func planFor(ctx context.Context, k kernel.Kernel, l *lab.Lab, prune bool) (*sta
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the kernel: %w", err)
 	}
-	p := plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: apply.LoadRecord(l.Name)})
+	p := plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: apply.LoadRecord(runDir, l.Name)})
 	return desired, p, nil
 }
 
@@ -125,7 +125,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 		} else {
 			fmt.Fprintln(e.stdout, p.Summary())
 		}
-		return apply.SaveRecord(desired)
+		return apply.SaveRecord(runDir, desired)
 	}
 	if len(p.Conflicts) > 0 {
 		msgs := make([]string, len(p.Conflicts))
@@ -151,7 +151,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
 		return err
 	}
-	if err := apply.SaveRecord(desired); err != nil {
+	if err := apply.SaveRecord(runDir, desired); err != nil {
 		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", err)
 	}
 	if output == "json" {

@@ -21,10 +21,22 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
+	"netlab/lab/name"
 	"netlab/lab/plan"
+	"netlab/lab/rundir"
 	"netlab/lab/state"
 	"netlab/lab/validate"
 )
+
+// mustName parses a lab name a test made.
+func mustName(t *testing.T, s string) name.Name {
+	t.Helper()
+	n, err := name.Parse("lab", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 func TestMain(m *testing.M) { os.Exit(kerneltest.LeakCheck(m).Run()) }
 
@@ -598,7 +610,7 @@ func TestNoFDLeak(t *testing.T) {
 	l := realParse(t, name, realNodeC.apply(t, realBase))
 	ctx := context.Background()
 	locked := func(fn func(k *kernel.Linux)) {
-		lk, err := apply.Acquire(ctx, name, -1, nil)
+		lk, err := rundir.At(rundir.Default).Lock(ctx, mustName(t, name), -1, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -677,6 +689,7 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	t.Parallel()
 	name := kerneltest.LabName(t)
+	labName := mustName(t, name)
 	l := realParse(t, name, realNodeC.apply(t, realBase))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -691,7 +704,7 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 	run := func(i int, onLocked func(), waitingFn func()) {
 		defer wg.Done()
 		errs[i] = func() error {
-			lk, err := apply.Acquire(ctx, name, -1, waitingFn)
+			lk, err := rundir.At(rundir.Default).Lock(ctx, labName, -1, waitingFn)
 			if err != nil {
 				return err
 			}

@@ -2,24 +2,26 @@ package apply
 
 import (
 	"encoding/json"
-	"errors"
-	"os"
-	"path/filepath"
+	"fmt"
 
+	"netlab/lab/name"
+	"netlab/lab/rundir"
 	"netlab/lab/state"
 )
 
 // The last-applied record is the desired state of the last successful up,
-// kept in RunDir. It only labels differences as drift (the kernel changed)
-// or edits (the file changed); ownership always comes from the kernel's
-// marks, so a lost record changes no decision.
-
-func recordPath(lab string) string { return filepath.Join(RunDir, lab+".json") }
+// kept in the run directory. It only labels differences as drift (the
+// kernel changed) or edits (the file changed); ownership always comes from
+// the kernel's marks, so a lost record changes no decision.
 
 // LoadRecord returns the last-applied state of a lab, or nil if there is
-// none or it cannot be read.
-func LoadRecord(lab string) *state.State {
-	data, err := os.ReadFile(recordPath(lab))
+// none, it cannot be read, or it is not that lab's.
+func LoadRecord(dir rundir.Dir, lab string) *state.State {
+	n, err := name.Parse("lab", lab)
+	if err != nil {
+		return nil
+	}
+	data, err := dir.ReadRecord(n)
 	if err != nil {
 		return nil
 	}
@@ -30,27 +32,26 @@ func LoadRecord(lab string) *state.State {
 	return &s
 }
 
-// SaveRecord stores desired as the lab's last-applied state, atomically.
-func SaveRecord(desired *state.State) error {
-	if err := os.MkdirAll(RunDir, 0o755); err != nil {
-		return err
+// SaveRecord stores desired as its lab's last-applied state, atomically.
+// The caller holds the lab's lock.
+func SaveRecord(dir rundir.Dir, desired *state.State) error {
+	n, err := name.Parse("lab", desired.Lab)
+	if err != nil {
+		return fmt.Errorf("save the last-applied record: %w", err)
 	}
 	data, err := json.Marshal(desired)
 	if err != nil {
 		return err
 	}
-	tmp := recordPath(desired.Lab) + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, recordPath(desired.Lab))
+	return dir.WriteRecord(n, data)
 }
 
-// DeleteRecord removes a lab's record, after down.
-func DeleteRecord(lab string) error {
-	err := os.Remove(recordPath(lab))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
+// DeleteRecord removes a lab's record, after down. The caller holds the
+// lab's lock.
+func DeleteRecord(dir rundir.Dir, lab string) error {
+	n, err := name.Parse("lab", lab)
+	if err != nil {
+		return fmt.Errorf("remove the last-applied record: %w", err)
 	}
-	return err
+	return dir.RemoveRecord(n)
 }

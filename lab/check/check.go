@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -157,7 +156,7 @@ func runOne(ctx context.Context, l *lab.Lab, c *lab.Check, rs *responders) Resul
 		if node == "" {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(kernel.NetNSDir, netns(l.Name, node))); err != nil {
+		if err := kernel.NetNSExists(netns(l.Name, node)); err != nil {
 			r.Err = notRunning(node, err)
 			return r
 		}

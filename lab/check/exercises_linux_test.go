@@ -12,6 +12,7 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
+	"netlab/lab/rundir"
 	"netlab/topologies"
 )
 
@@ -46,7 +47,7 @@ func upEdited(t *testing.T, l *lab.Lab) *plan.Plan {
 	if err != nil {
 		t.Fatalf("observe: %v", err)
 	}
-	p := plan.Diff(desired, observed, plan.Options{LastApplied: apply.LoadRecord(l.Name)})
+	p := plan.Diff(desired, observed, plan.Options{LastApplied: apply.LoadRecord(rundir.At(rundir.Default), l.Name)})
 	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
 		t.Fatalf("apply: %v", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
-	"netlab/lab/validate"
 )
 
 // A command runs inside a node as `ip netns exec` runs it: in the node's
@@ -112,8 +111,8 @@ func parseLaunchArgs(args []string) (netnsName, dir string, argv []string, err e
 // checkNetNSName accepts only the name of a node's namespace, LAB.NODE
 // with both names valid, since the launcher builds paths from it.
 func checkNetNSName(name string) (lab, node string, err error) {
-	lab, node, ok := state.SplitNetNSName(name)
-	if !ok || validate.NameProblem(lab) != "" || validate.NameProblem(node) != "" {
+	lab, node, ok := state.SplitNetNSName(name) // refuses invalid names
+	if !ok {
 		return "", "", fmt.Errorf("%q is not the namespace of a netlab node (LAB.NODE)", name)
 	}
 	return lab, node, nil

@@ -9,6 +9,9 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/name"
+	"netlab/lab/state"
 )
 
 // NetNSDir is where named namespaces are bind-mounted, as iproute2 keeps
@@ -41,14 +44,29 @@ func prepareNetNSDir() error {
 	return err
 }
 
-// netnsPath returns the bind-mount path of a namespace name. Callers pass
-// only names built by state.NetNSName from validated names, which cannot
-// hold a path separator; the check is a second line of defence.
-func netnsPath(name string) (string, error) {
-	if name == "" || name == "." || name == ".." || filepath.Base(name) != name {
-		return "", fmt.Errorf("invalid namespace name %q", name)
+// netnsPath returns the bind-mount path of a namespace name: the one place
+// a namespace name becomes a path. It takes only names built of names that
+// pass the name rule: LAB.NODE (state.NetNSName), or a bare name (a test's
+// namespace), so a name from the command line or a kernel dump that could
+// lead anywhere else is refused here whatever the caller checked.
+func netnsPath(netnsName string) (string, error) {
+	lab, node, ok := state.SplitNetNSName(netnsName)
+	valid := ok && name.Problem(lab) == "" && name.Problem(node) == "" || name.Problem(netnsName) == ""
+	if !valid {
+		return "", fmt.Errorf("invalid namespace name %q: netlab names its namespaces LAB.NODE, of valid lab and node names", netnsName)
 	}
-	return filepath.Join(NetNSDir, name), nil
+	return filepath.Join(NetNSDir, netnsName), nil
+}
+
+// NetNSExists returns nil when the namespace has a file in NetNSDir, and
+// otherwise why not (an invalid name, or the error of stat).
+func NetNSExists(netnsName string) error {
+	path, err := netnsPath(netnsName)
+	if err != nil {
+		return err
+	}
+	_, err = os.Stat(path)
+	return err
 }
 
 // nsfsMagic is the file system type of a namespace file (NSFS_MAGIC).

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"netlab/lab/name"
 )
 
 // RouteProtocol marks the routes netlab adds (rtm_protocol). `ip route`
@@ -30,10 +32,12 @@ func NetNSName(lab, node string) string { return lab + "." + node }
 const HostNetNS = ":host"
 
 // SplitNetNSName undoes NetNSName; ok is false for names that cannot be
-// netlab's.
-func SplitNetNSName(name string) (lab, node string, ok bool) {
-	lab, node, ok = strings.Cut(name, ".")
-	if !ok || lab == "" || node == "" || strings.Contains(node, ".") {
+// netlab's: both parts must pass the name rule, so a file planted in
+// /run/netns under a name no lab file allows (LAB.HX, LAB.a b) is never
+// taken for a node, nor used to build a path.
+func SplitNetNSName(netnsName string) (lab, node string, ok bool) {
+	lab, node, ok = strings.Cut(netnsName, ".")
+	if !ok || name.Problem(lab) != "" || name.Problem(node) != "" {
 		return "", "", false
 	}
 	return lab, node, true

@@ -14,7 +14,7 @@ func TestNetNSName(t *testing.T) {
 	if !ok || lab != "single-ip" || node != "c1" {
 		t.Errorf("SplitNetNSName(%q) = %q, %q, %v", name, lab, node, ok)
 	}
-	for _, bad := range []string{"nodot", ".c1", "lab.", "a.b.c", ""} {
+	for _, bad := range []string{"nodot", ".c1", "lab.", "a.b.c", "", "lab.HX", "lab.a b", "lab.a\nb", "../x.c1", "lab.a/b", "lab.abcdefghijklm"} {
 		if _, _, ok := SplitNetNSName(bad); ok {
 			t.Errorf("SplitNetNSName(%q) accepted a name netlab never makes", bad)
 		}

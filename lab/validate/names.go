@@ -4,35 +4,20 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+
+	"netlab/lab/name"
 )
 
-// MaxNameLen bounds lab and node names, so that the namespace name built
-// from them ("nl-" LAB "." NODE) stays short and readable.
-const MaxNameLen = 12
+// MaxNameLen bounds lab and node names (name.MaxLen).
+const MaxNameLen = name.MaxLen
 
 // MaxIfNameLen is the kernel's limit on an interface name (IFNAMSIZ - 1).
 const MaxIfNameLen = 15
 
 // NameProblem says what is wrong with a lab or node name, or "" if nothing.
-// Names are 1 to 12 characters of a-z, 0-9 and '-', starting with a letter,
-// so that no name can carry a path separator, a dot or a NUL into a
-// namespace name or a file path.
-func NameProblem(name string) string {
-	switch {
-	case name == "":
-		return "is empty"
-	case len(name) > MaxNameLen:
-		return fmt.Sprintf("is %d characters, at most %d are allowed", len(name), MaxNameLen)
-	case name[0] < 'a' || name[0] > 'z':
-		return "must start with a lowercase letter"
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return fmt.Sprintf("contains %q", r)
-		}
-	}
-	return ""
-}
+// It is name.Problem: the file, the command line (--lab, NODE) and every
+// path builder share that one rule.
+func NameProblem(s string) string { return name.Problem(s) }
 
 // IfNameProblem says what the kernel would refuse in an interface name, or
 // "" if nothing. It mirrors the kernel's dev_valid_name.

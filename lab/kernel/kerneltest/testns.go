@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"netlab/lab/kernel"
+	"netlab/lab/rundir"
 	"netlab/lab/state"
 )
 
@@ -26,8 +27,8 @@ import (
 const (
 	// Prefix starts the name of every namespace and lab a test makes.
 	Prefix = "nltest"
-	// RunDir is where netlab keeps its lock files and records (apply.RunDir).
-	RunDir = "/run/netlab"
+	// RunDir is where netlab keeps its lock files and records.
+	RunDir = rundir.Default
 
 	nameChars = "abcdefghijklmnopqrstuvwxyz0123456789"
 )

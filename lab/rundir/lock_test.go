@@ -1,4 +1,4 @@
-package apply_test
+package rundir_test
 
 import (
 	"context"
@@ -8,24 +8,27 @@ import (
 	"testing"
 	"time"
 
-	"netlab/lab/apply"
+	"netlab/lab/name"
+	"netlab/lab/rundir"
 )
 
-// replaceRunDir points apply.RunDir at a fresh directory for one test.
-// Tests that use it must not be parallel.
-func replaceRunDir(t *testing.T) string {
+// mustName parses a valid name for a test.
+func mustName(t *testing.T, s string) name.Name {
 	t.Helper()
-	old := apply.RunDir
-	apply.RunDir = t.TempDir()
-	t.Cleanup(func() { apply.RunDir = old })
-	return apply.RunDir
+	n, err := name.Parse("lab", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
-func TestAcquire(t *testing.T) {
-	dir := replaceRunDir(t)
+func TestLock(t *testing.T) {
+	dir := t.TempDir()
+	d := rundir.At(dir)
 	ctx := context.Background()
+	lab1 := mustName(t, "lab1")
 
-	first, err := apply.Acquire(ctx, "lab1", -1, func() { t.Error("waiting called for a free lock") })
+	first, err := d.Lock(ctx, lab1, -1, func() { t.Error("waiting called for a free lock") })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +37,7 @@ func TestAcquire(t *testing.T) {
 	}
 
 	t.Run("other_lab_not_blocked", func(t *testing.T) {
-		lk, err := apply.Acquire(ctx, "lab1-x", 0, func() { t.Error("waiting called for another lab's lock") })
+		lk, err := d.Lock(ctx, mustName(t, "lab1-x"), 0, func() { t.Error("waiting called for another lab's lock") })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,9 +47,9 @@ func TestAcquire(t *testing.T) {
 	t.Run("gives_up_after_wait", func(t *testing.T) {
 		waited := 0
 		start := time.Now()
-		lk, err := apply.Acquire(ctx, "lab1", 100*time.Millisecond, func() { waited++ })
-		if !errors.Is(err, apply.ErrLocked) || lk != nil {
-			t.Fatalf("Acquire of a held lock: %v, %v; want ErrLocked", lk, err)
+		lk, err := d.Lock(ctx, lab1, 100*time.Millisecond, func() { waited++ })
+		if !errors.Is(err, rundir.ErrLocked) || lk != nil {
+			t.Fatalf("Lock of a held lock: %v, %v; want ErrLocked", lk, err)
 		}
 		if waited != 1 {
 			t.Errorf("waiting called %d times, want once", waited)
@@ -58,9 +61,9 @@ func TestAcquire(t *testing.T) {
 
 	t.Run("stops_when_ctx_ends", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(ctx)
-		lk, err := apply.Acquire(ctx, "lab1", -1, cancel)
+		lk, err := d.Lock(ctx, lab1, -1, cancel)
 		if !errors.Is(err, context.Canceled) || lk != nil {
-			t.Fatalf("Acquire with ctx cancelled while waiting: %v, %v; want context.Canceled", lk, err)
+			t.Fatalf("Lock with ctx cancelled while waiting: %v, %v; want context.Canceled", lk, err)
 		}
 	})
 
@@ -68,7 +71,7 @@ func TestAcquire(t *testing.T) {
 		got := make(chan error, 1)
 		waiting := make(chan struct{})
 		go func() {
-			lk, err := apply.Acquire(ctx, "lab1", 10*time.Second, func() { close(waiting) })
+			lk, err := d.Lock(ctx, lab1, 10*time.Second, func() { close(waiting) })
 			if err == nil {
 				err = lk.Release()
 			}
@@ -79,14 +82,14 @@ func TestAcquire(t *testing.T) {
 			t.Fatal(err)
 		}
 		if err := <-got; err != nil {
-			t.Errorf("Acquire after Release: %v", err)
+			t.Errorf("Lock after Release: %v", err)
 		}
 	})
 
 	if err := first.Release(); err != nil {
 		t.Errorf("second Release: %v", err)
 	}
-	var none *apply.Lock
+	var none *rundir.Lock
 	if err := none.Release(); err != nil {
 		t.Errorf("Release of a nil lock: %v", err)
 	}

@@ -1,0 +1,362 @@
+package lab_test
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// One rule: no path is ever built from a name that has not passed the name
+// validator. TestEveryPathIsReviewed finds every place in the module's
+// non-test code that builds a path or hands a computed one to the file
+// system, and fails unless the function it is in is listed here, with why
+// its inputs cannot lead anywhere unexpected. A new path means a new entry:
+// make the code take a name.Name (or call the validator and refuse), then
+// say so here.
+var reviewedPaths = map[string]string{
+	// The builders of paths from lab and node names: each takes a Name or
+	// runs the name rule itself and refuses.
+	"lab/rundir.Dir.openFile":     "file names only from fileName, which takes a name.Name and refuses the zero Name; opened relative to the run directory's descriptor, O_NOFOLLOW",
+	"lab/rundir.Dir.WriteRecord":  "file names from fileName",
+	"lab/rundir.Dir.RemoveRecord": "file names from fileName, or read from the directory and matched against them",
+	"lab/rundir.(*Lock).Release":  "file name from fileName",
+	"lab/kernel.netnsPath":        "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
+
+	// Paths from those builders, or constants.
+	"lab/kernel.NetNSExists":          "path from netnsPath",
+	"lab/kernel.createNetNS":          "path from netnsPath",
+	"lab/kernel.deleteNetNS":          "path from netnsPath",
+	"lab/kernel.isNetNSMount":         "callers pass a path from netnsPath",
+	"lab/kernel.isStub":               "callers pass a path from netnsPath",
+	"lab/kernel.mountedAt":            "callers pass a path from netnsPath",
+	"lab/kernel.(*Linux).conn":        "path from netnsPath",
+	"lab/kernel.(*Linux).observeNode": "path from netnsPath",
+	"lab/kernel.(*watcher).sync":      "path from netnsPath",
+	"lab/kernel.(*watcher).subscribe": "path from netnsPath (sync)",
+	"lab/kernel.inNamed":              "path from netnsPath",
+	"lab/kernel.NextHop":              "path from netnsPath",
+	"lab/kernel.enterNode":            "path from netnsPath",
+	"lab/kernel.mountNodeSys":         "the constant /sys",
+	"lab/kernel.bindEtc":              "/etc/netns/LAB.NODE from a name checked by checkNetNSName (valid names only), and entry names read from that directory, one component each",
+	"lab/kernel.lookPath":             "the command a user runs in their node, searched in PATH as a shell does: no name of netlab's goes into it",
+	"lab/kernel.executable":           "paths from lookPath",
+	"lab/kernel.sysctlPath":           "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
+	"lab/kernel.(*Linux).SysctlSet":   "path from sysctlPath",
+	"lab/kernel.readSysctls":          "path from sysctlPath",
+
+	// The run directory itself: a path the program chose, not a name.
+	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",
+	"lab/rundir.Dir.refused": "the run directory's own path",
+
+	// Test support: lab names from NewLabName, or checked by RegisterLab
+	// (which refuses a dot or a slash); namespace names of those labs or
+	// from the package's own randomName.
+	"lab/kernel/kerneltest.labExists":    "a lab name from NewLabName",
+	"lab/kernel/kerneltest.RemoveLab":    "a lab name from NewLabName or RegisterLab",
+	"lab/kernel/kerneltest.deleteNetNS":  "namespace names of the package's own labs and bare namespaces",
+	"lab/kernel/kerneltest.EtcNetNSFile": "a test namespace (Prefix, no slash) and a plain file name, refused otherwise",
+	"lab/kernel/kerneltest.mkdir":        "paths from EtcNetNSFile",
+
+	// Paths the user gave on the command line (a lab file, a pcap, JUnit
+	// or render file to write): used as given, as any tool does, never
+	// built from a name.
+	"lab/labfile.Load":         "the lab FILE argument",
+	"lab/diag.RelFile":         "the lab FILE argument, made relative for messages",
+	"cmd/netlab.displayPath":   "the lab FILE argument, made absolute for messages",
+	"cmd/netlab.writeJUnit":    "the --junit PATH argument",
+	"cmd/netlab.newCaptureCmd": "the -w PATH argument",
+	"cmd/netlab.newRenderCmd":  "the --file/-o PATH argument",
+
+	// Paths inside the binary's embedded files.
+	"topologies.Exercises": "directory names read from the embedded file system",
+}
+
+// notPaths are functions that join text with a slash that is no path:
+// map keys and text for people.
+var notPaths = map[string]string{
+	"tui.(*Model).apply":            "map keys NODE/IFACE and NODE/CHAIN/TAG",
+	"tui.buildLinks":                "map keys NODE/IFACE",
+	"tui.Model.paneColumns":         "a table cell: drops/errors",
+	"tui.Model.sparkLine":           "a label NODE/IFACE",
+	"tui.ruleDetail":                "rates: N/s",
+	"cmd/netlab.writeStatus":        "a state: up/OPERSTATE",
+	"lab/labfile.(*decoder).prefix": "a hint: ADDR/LEN",
+}
+
+// fsCalls are the functions that take a path: a call to one with a path
+// that is not a constant is a place a path reaches the file system.
+var fsCalls = map[string]bool{
+	"os.Open": true, "os.OpenFile": true, "os.Create": true, "os.ReadFile": true, "os.WriteFile": true,
+	"os.Remove": true, "os.RemoveAll": true, "os.Mkdir": true, "os.MkdirAll": true, "os.Rename": true,
+	"os.Symlink": true, "os.Link": true, "os.Stat": true, "os.Lstat": true, "os.ReadDir": true,
+	"os.Chmod": true, "os.Chown": true, "os.Lchown": true, "os.Readlink": true, "os.Truncate": true,
+	"os.OpenRoot": true, "os.DirFS": true,
+	"syscall.Open": true, "syscall.Openat": true, "syscall.Mkdir": true, "syscall.Mkdirat": true,
+	"syscall.Unlink": true, "syscall.Unlinkat": true, "syscall.Rename": true, "syscall.Renameat": true,
+	"syscall.Stat": true, "syscall.Lstat": true, "syscall.Mkfifo": true,
+	"unix.Open": true, "unix.Openat": true, "unix.Mount": true, "unix.Unmount": true, "unix.Statfs": true,
+	"unix.Stat": true, "unix.Lstat": true, "unix.Unlinkat": true, "unix.Renameat": true,
+	"netns.GetFromPath": true, "netns.GetFromName": true,
+	"filepath.Abs": true, "filepath.Rel": true, "filepath.Glob": true, "filepath.WalkDir": true,
+}
+
+// pathSite is one place the code builds a path.
+type pathSite struct {
+	fn   string // "pkg.Func", "pkg.Type.Method", "pkg.(*Type).Method"
+	pos  token.Position
+	what string
+}
+
+func TestEveryPathIsReviewed(t *testing.T) {
+	sites, err := findPathSites("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sites) == 0 {
+		t.Fatal("no path built anywhere: the walk found no code")
+	}
+	used := make(map[string]bool)
+	for _, s := range sites {
+		_, reviewed := reviewedPaths[s.fn]
+		_, exempt := notPaths[s.fn]
+		if !reviewed && !exempt {
+			t.Errorf("%s: %s in %s, which is not reviewed: build paths only from a name.Name (or validate and refuse), then add %q to reviewedPaths with why", s.pos, s.what, s.fn, s.fn)
+		}
+		used[s.fn] = true
+	}
+	for _, list := range []map[string]string{reviewedPaths, notPaths} {
+		for fn := range list {
+			if !used[fn] {
+				t.Errorf("%s is listed but builds no path (any more): remove it from the list", fn)
+			}
+		}
+	}
+}
+
+// TestPathWalkFindsAPath makes sure the walk can fail: a planted function
+// that builds a lock path from a bare string is found, with each kind of
+// building.
+func TestPathWalkFindsAPath(t *testing.T) {
+	src := `package p
+import ("fmt"; "os"; "path/filepath")
+func join(lab string) string { return filepath.Join("/run/netlab", lab+".lock") }
+func concat(lab string) string { return "/run/netlab/" + lab }
+func format(lab string) string { return fmt.Sprintf("/run/netlab/%s.json", lab) }
+func open(p string) { os.Create(p) }
+func literal() { os.Create("/run/netlab/x") }
+`
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range fileSites(fset, "p", f, nil) {
+		got = append(got, s.fn)
+	}
+	sort.Strings(got)
+	if want := []string{"p.concat", "p.format", "p.join", "p.open"}; !slices.Equal(got, want) {
+		t.Errorf("walk found path building in %q, want %q", got, want)
+	}
+}
+
+// findPathSites parses every non-test Go file of the module under root.
+func findPathSites(root string) ([]pathSite, error) {
+	fset := token.NewFileSet()
+	files := make(map[string][]*ast.File) // by package directory, relative to root
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if n := d.Name(); path != root && (n == "testdata" || strings.HasPrefix(n, ".")) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		files[filepath.ToSlash(rel)] = append(files[filepath.ToSlash(rel)], f)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	consts := make(map[string]bool) // "pkgdir.Name" of every constant
+	for dir, fs := range files {
+		for _, f := range fs {
+			for _, decl := range f.Decls {
+				if g, ok := decl.(*ast.GenDecl); ok && g.Tok == token.CONST {
+					for _, spec := range g.Specs {
+						for _, n := range spec.(*ast.ValueSpec).Names {
+							consts[dir+"."+n.Name] = true
+						}
+					}
+				}
+			}
+		}
+	}
+	var sites []pathSite
+	for dir, fs := range files {
+		for _, f := range fs {
+			sites = append(sites, fileSites(fset, dir, f, consts)...)
+		}
+	}
+	return sites, nil
+}
+
+// fileSites finds the path building in one file of the package in dir.
+func fileSites(fset *token.FileSet, dir string, f *ast.File, consts map[string]bool) []pathSite {
+	imports := make(map[string]string) // local name -> import path
+	for _, imp := range f.Imports {
+		p, _ := strconv.Unquote(imp.Path.Value)
+		local := p[strings.LastIndex(p, "/")+1:]
+		if imp.Name != nil {
+			local = imp.Name.Name
+		}
+		imports[local] = p
+	}
+	isConst := func(e ast.Expr) bool {
+		switch e := e.(type) {
+		case *ast.BasicLit:
+			return true
+		case *ast.Ident:
+			return consts[dir+"."+e.Name]
+		case *ast.SelectorExpr:
+			if x, ok := e.X.(*ast.Ident); ok {
+				if p, ok := imports[x.Name]; ok && strings.HasPrefix(p, "netlab/") {
+					return consts[strings.TrimPrefix(p, "netlab/")+"."+e.Sel.Name]
+				}
+			}
+		}
+		return false
+	}
+	var sites []pathSite
+	for _, decl := range f.Decls {
+		fd, ok := decl.(*ast.FuncDecl)
+		if !ok || fd.Body == nil {
+			continue
+		}
+		fn := dir + "." + funcName(fd)
+		add := func(n ast.Node, what string) {
+			sites = append(sites, pathSite{fn: fn, pos: fset.Position(n.Pos()), what: what})
+		}
+		// Function literals count as part of the function they are in.
+		ast.Inspect(fd.Body, func(n ast.Node) bool {
+			switch n := n.(type) {
+			case *ast.BinaryExpr:
+				if n.Op == token.ADD && concatHasSlash(n) {
+					add(n, "a string joined with \"/\"")
+					return false // the outermost + only
+				}
+			case *ast.CallExpr:
+				sel, ok := n.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				x, ok := sel.X.(*ast.Ident)
+				if !ok {
+					return true
+				}
+				call := pkgBase(imports[x.Name]) + "." + sel.Sel.Name
+				switch {
+				case call == "filepath.Join" || call == "path.Join":
+					add(n, call)
+				case call == "fmt.Sprintf" && len(n.Args) > 0 && formatJoinsText(n.Args[0]):
+					add(n, "fmt.Sprintf of text next to a \"/\"")
+				case fsCalls[call] && len(n.Args) > 0 && !isConst(pathArg(call, n)):
+					add(n, call+" of a computed path")
+				}
+			}
+			return true
+		})
+	}
+	return sites
+}
+
+// pathArg is the argument of an fs call that carries the path: the second
+// for the *at calls (after the directory's descriptor), else the first.
+func pathArg(call string, c *ast.CallExpr) ast.Expr {
+	if strings.HasSuffix(call, "at") && len(c.Args) > 1 {
+		return c.Args[1]
+	}
+	return c.Args[0]
+}
+
+func pkgBase(p string) string { return p[strings.LastIndex(p, "/")+1:] }
+
+// concatHasSlash reports whether a + chain has among its operands a
+// string literal that starts or ends with a slash: a piece of a path
+// ("/run/netns/", "/", "netns/"), not text that holds one ("::/0", "B/s").
+func concatHasSlash(e ast.Expr) bool {
+	switch e := e.(type) {
+	case *ast.BinaryExpr:
+		return e.Op == token.ADD && (concatHasSlash(e.X) || concatHasSlash(e.Y))
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return false
+		}
+		v, err := strconv.Unquote(e.Value)
+		return err == nil && (strings.HasPrefix(v, "/") || strings.HasSuffix(v, "/"))
+	case *ast.ParenExpr:
+		return concatHasSlash(e.X)
+	}
+	return false
+}
+
+// formatJoinsText reports whether a format string puts a slash next to a
+// verb that can carry text (%s, %v, %q): a name could end up in a path.
+// A number next to one ("/%d") cannot.
+func formatJoinsText(e ast.Expr) bool {
+	lit, ok := e.(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return false
+	}
+	s, err := strconv.Unquote(lit.Value)
+	if err != nil || !strings.Contains(s, "/") {
+		return false
+	}
+	for _, verb := range []string{"%s", "%v", "%q"} {
+		if strings.Contains(s, verb+"/") || strings.Contains(s, "/"+verb) {
+			return true
+		}
+	}
+	return false
+}
+
+// funcName names a function declaration as reviewedPaths does.
+func funcName(fd *ast.FuncDecl) string {
+	if fd.Recv == nil || len(fd.Recv.List) == 0 {
+		return fd.Name.Name
+	}
+	switch t := fd.Recv.List[0].Type.(type) {
+	case *ast.StarExpr:
+		return fmt.Sprintf("(*%s).%s", typeName(t.X), fd.Name.Name)
+	default:
+		return typeName(t) + "." + fd.Name.Name
+	}
+}
+
+func typeName(e ast.Expr) string {
+	switch t := e.(type) {
+	case *ast.Ident:
+		return t.Name
+	case *ast.IndexExpr:
+		return typeName(t.X)
+	}
+	return "?"
+}

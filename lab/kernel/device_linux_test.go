@@ -352,8 +352,9 @@ nodes:
 		t.Fatal(err)
 	}
 	tap, tun := s.Nodes["a"].Links["tap0"], s.Nodes["a"].Links["tun0"]
-	if tap.Kind != "tap" || tap.TunOwner != 1000 || tap.TunGroup != 1001 || tun.Kind != "tun" || tun.TunOwner != 1000 {
-		t.Fatalf("observed tap0 %s %d/%d, tun0 %s %d/%d", tap.Kind, tap.TunOwner, tap.TunGroup, tun.Kind, tun.TunOwner, tun.TunGroup)
+	if got := fmt.Sprintf("%s %s/%s, %s %s/%s", tap.Kind, state.IDText(tap.TunOwner), state.IDText(tap.TunGroup),
+		tun.Kind, state.IDText(tun.TunOwner), state.IDText(tun.TunGroup)); got != "tap 1000/1001, tun 1000/(none)" {
+		t.Fatalf("observed tap0, tun0: %s", got)
 	}
 
 	fd := openNS(t, state.NetNSName(name, "a"))
@@ -594,7 +595,7 @@ links:
 		t.Errorf("observed c mv0 on the host's bridge: %+v", mv)
 	}
 	h := s.Nodes["h"]
-	if len(h.Links) != 3 || h.Links[tap].Master != br || h.Links[veth].Peer != "c:eth0" || !h.Links[br].Owned || h.Links[tap].TunOwner != 1000 {
+	if len(h.Links) != 3 || h.Links[tap].Master != br || h.Links[veth].Peer != "c:eth0" || !h.Links[br].Owned || state.IDText(h.Links[tap].TunOwner) != "1000" {
 		t.Errorf("observed host node: %v", h.LinkNames())
 	}
 	got, err := k.HostLinks(context.Background(), name)
@@ -794,4 +795,57 @@ func TestVXLANHeadEndReplication(t *testing.T) {
 	if reach(t, name, "c1", "c3", "10.61.0.3", 2*time.Second) {
 		t.Error("c1 reaches c3 without a flood entry to h3")
 	}
+}
+
+// TestTunOwnerRoot proves that owner 0 and group 0 are owners like any
+// other: an unprivileged program cannot attach to such a tap, while with
+// neither set the kernel lets any program that can open /dev/net/tun in
+// the namespace attach. netlab observes which of the two a device has.
+func TestTunOwnerRoot(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	l := parseLab(t, labText(name, `name: LAB
+nodes:
+  a:
+    interfaces:
+      tap0: {kind: tap, tap: {owner: 0, group: 0}}
+      tap1: {kind: tap}
+`))
+	upLab(t, k, l)
+	s, err := k.Observe(context.Background(), name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dev, want := range map[string]string{"tap0": "0/0", "tap1": "(none)/(none)"} {
+		tl := s.Nodes["a"].Links[dev]
+		if got := state.IDText(tl.TunOwner) + "/" + state.IDText(tl.TunGroup); got != want {
+			t.Errorf("observed %s owner/group %s, want %s", dev, got, want)
+		}
+	}
+	fd := openNS(t, state.NetNSName(name, "a"))
+	if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
+		t.Errorf("attach to tap0 (owner 0, group 0) as uid 1000: %v, want EPERM", err)
+	}
+	if err := attachAs(fd, 1000, 1000, "tap1"); err != nil {
+		t.Errorf("attach to tap1 (no owner, no group) as uid 1000: %v, want success", err)
+	}
+	secondUp(t, k, l)
+
+	// A tap made by hand without an owner in place of tap0 is drift:
+	// the owner cannot change in place, so up makes it again.
+	ns := state.NetNSName(name, "a")
+	ipCmd(t, "-n", ns, "link", "del", "tap0")
+	ipCmd(t, "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
+	ipCmd(t, "-n", ns, "link", "set", "tap0", "alias", "netlab:"+name)
+	_, p := planLab(t, k, l)
+	if got := planText(p); !strings.Contains(got, "owner (none) -> 0, group (none) -> 0 cannot change in place") {
+		t.Fatalf("plan after tap0 was made again without an owner:\n%s", got)
+	}
+	upLab(t, k, l)
+	if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
+		t.Errorf("attach to the repaired tap0 as uid 1000: %v, want EPERM", err)
+	}
+	secondUp(t, k, l)
 }

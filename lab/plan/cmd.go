@@ -147,11 +147,11 @@ func (c *Change) linkCmds(n string) []string {
 	case "tun", "tap":
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s tuntap add dev %s mode %s", n, q(l.Name), l.Kind)
-		if l.TunOwner != 0 {
-			fmt.Fprintf(&b, " user %d", l.TunOwner)
+		if l.TunOwner != nil {
+			fmt.Fprintf(&b, " user %d", *l.TunOwner)
 		}
-		if l.TunGroup != 0 {
-			fmt.Fprintf(&b, " group %d", l.TunGroup)
+		if l.TunGroup != nil {
+			fmt.Fprintf(&b, " group %d", *l.TunGroup)
 		}
 		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
 	default:

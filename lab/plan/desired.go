@@ -135,13 +135,18 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 			sl.MTU = underlayMTU(l, i.Node, x.Dev) - vxlanOverhead
 		}
 	case (i.Kind == lab.KindTun || i.Kind == lab.KindTap) && i.Tun != nil:
-		if i.Tun.Owner != nil {
-			sl.TunOwner = *i.Tun.Owner
-		}
-		if i.Tun.Group != nil {
-			sl.TunGroup = *i.Tun.Group
-		}
+		sl.TunOwner, sl.TunGroup = copyID(i.Tun.Owner), copyID(i.Tun.Group)
 	}
+}
+
+// copyID copies a tun or tap owner or group, so that the desired state
+// shares nothing with the lab.
+func copyID(id *uint32) *uint32 {
+	if id == nil {
+		return nil
+	}
+	v := *id
+	return &v
 }
 
 // isDefaultFDB reports whether an entry is the one the kernel makes by

@@ -96,8 +96,10 @@ func TestDeviceDiff(t *testing.T) {
 			[]string{"-/+ b: link mv0 [mode private -> bridge cannot change in place]"}},
 		{"macvlan parent lost", func(o *state.State) { o.Nodes["b"].Links["mv0"].Parent = "" },
 			[]string{"-/+ b: link mv0 [parent (none) -> a:eth0 cannot change in place]"}},
-		{"tap owner", func(o *state.State) { o.Nodes["a"].Links["tap0"].TunOwner = 0 },
+		{"tap owner", func(o *state.State) { root := uint32(0); o.Nodes["a"].Links["tap0"].TunOwner = &root },
 			[]string{"-/+ a: link tap0 [owner 0 -> 1000 cannot change in place]"}},
+		{"tap owner unset", func(o *state.State) { o.Nodes["a"].Links["tap0"].TunOwner = nil },
+			[]string{"-/+ a: link tap0 [owner (none) -> 1000 cannot change in place]"}},
 		{"fdb", func(o *state.State) {
 			o.Nodes["a"].Links["vx0"].FDB = []state.FDBEntry{{MAC: "02:00:00:00:00:09", Dst: netip.MustParseAddr("192.0.2.9")}}
 		}, []string{"~ a: link vx0: fdb [02:00:00:00:00:09 dst 192.0.2.9] -> [00:00:00:00:00:00 dst 192.0.2.3]"}},
@@ -133,5 +135,47 @@ func TestDeviceDiff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTunOwnerZero: owner 0 and group 0 are root, owners like any other,
+// set at creation and told apart from a tap that has none.
+func TestTunOwnerZero(t *testing.T) {
+	want := desired(t, `name: d
+nodes:
+  a:
+    interfaces:
+      tap0: {kind: tap, tap: {owner: 0, group: 0}}
+      tap1: {kind: tap}
+`)
+	var cmds []string
+	for _, c := range plan.Diff(want, nil, plan.Options{}).Changes {
+		if c.Object == plan.Link {
+			cmds = append(cmds, c.Cmds()...)
+		}
+	}
+	wantCmds := []string{
+		"ip -n d.a tuntap add dev tap0 mode tap user 0 group 0",
+		"ip -n d.a link set tap0 alias netlab:d up",
+		"ip -n d.a tuntap add dev tap1 mode tap",
+		"ip -n d.a link set tap1 alias netlab:d up",
+	}
+	if diff := cmp.Diff(wantCmds, cmds); diff != "" {
+		t.Errorf("commands (-want +got):\n%s", diff)
+	}
+	o := built(want)
+	if p := plan.Diff(want, o, plan.Options{}); !p.Empty() {
+		t.Errorf("plan against the lab as built is not empty: %v", p.Changes[0].Describe())
+	}
+	o.Nodes["a"].Links["tap0"].TunOwner, o.Nodes["a"].Links["tap0"].TunGroup = nil, nil
+	p := plan.Diff(want, o, plan.Options{})
+	var got []string
+	for _, c := range p.Changes {
+		if c.Action == plan.Replace {
+			got = append(got, c.Name+": "+c.Reason)
+		}
+	}
+	if diff := cmp.Diff([]string{"tap0: owner (none) -> 0, group (none) -> 0 cannot change in place"}, got); diff != "" {
+		t.Errorf("replacements of a tap without owner (-want +got):\n%s", diff)
 	}
 }

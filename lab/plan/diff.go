@@ -267,8 +267,8 @@ func immutableChange(w, h *state.Link) string {
 		add("dev", orNone(h.Dev), orNone(w.Dev))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
 	case "tun", "tap":
-		add("owner", fmt.Sprint(h.TunOwner), fmt.Sprint(w.TunOwner))
-		add("group", fmt.Sprint(h.TunGroup), fmt.Sprint(w.TunGroup))
+		add("owner", state.IDText(h.TunOwner), state.IDText(w.TunOwner))
+		add("group", state.IDText(h.TunGroup), state.IDText(w.TunGroup))
 	}
 	if len(diffs) == 0 {
 		return ""

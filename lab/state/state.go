@@ -172,9 +172,20 @@ type Device struct {
 	Learning bool
 	FDB      []FDBEntry // static entries with a destination, sorted
 
-	// tun and tap: who may attach besides root; 0 means nobody else.
-	TunOwner uint32
-	TunGroup uint32
+	// tun and tap: the user and group allowed to attach (TUNSETOWNER,
+	// TUNSETGROUP), nil when not set. 0 is an owner like any other: root.
+	// With neither set the kernel lets any process that can open
+	// /dev/net/tun in the namespace attach (see docs/lab-format.md).
+	TunOwner *uint32
+	TunGroup *uint32
+}
+
+// IDText writes a tun or tap owner or group: the number, or (none).
+func IDText(id *uint32) string {
+	if id == nil {
+		return "(none)"
+	}
+	return fmt.Sprint(*id)
 }
 
 // FDBEntry is a static forwarding entry of a VXLAN.

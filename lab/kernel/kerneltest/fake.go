@@ -342,6 +342,7 @@ func (f *Fake) observeDeviceLocked(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
 	l.Parent, l.ParentNetNS = parent, ""
 	l.SourceMACs = slices.Clone(fl.dev.SourceMACs)
 	l.FDB = slices.Clone(fl.dev.FDB)
+	l.TunOwner, l.TunGroup = cloneID(fl.dev.TunOwner), cloneID(fl.dev.TunGroup)
 	switch fl.kind {
 	case "macvlan":
 		l.ParentIndex, l.ParentNetNSID = fl.lower, -1
@@ -493,6 +494,7 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev = l.Device
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
+	a.dev.TunOwner, a.dev.TunGroup = cloneID(l.TunOwner), cloneID(l.TunGroup)
 	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
 	lowerNS, lower := ns, ""
 	switch l.Kind {
@@ -1361,6 +1363,16 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 	return l
 }
 
+// cloneID copies a tun's or tap's owner or group, so that what the fake
+// holds and what it hands out share nothing.
+func cloneID(id *uint32) *uint32 {
+	if id == nil {
+		return nil
+	}
+	v := *id
+	return &v
+}
+
 // kernelAddr reports whether the kernel adds an address by itself, as
 // plan does: IPv6 link-local addresses, and loopback addresses on lo.
 func kernelAddr(kind string, p netip.Prefix) bool {
@@ -1945,9 +1957,9 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 				return fmt.Errorf("%s %q: %w", kw, v, unix.EINVAL)
 			}
 			if kw == "user" {
-				dev.TunOwner = id
+				dev.TunOwner = &id
 			} else {
-				dev.TunGroup = id
+				dev.TunGroup = &id
 			}
 		default:
 			return fmt.Errorf("tuntap add: unknown argument %q", kw)

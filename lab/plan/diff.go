@@ -122,7 +122,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 		d.add(&Change{Action: Create, Object: NetNS, Node: name, NetNS: want.NetNS, Name: want.NetNS})
 		// A new namespace has lo, which NetNSAdd sets up.
 		have = state.NewNode(name, want.NetNS)
-		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true}
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU}
 	}
 	d.links(want, have)
 	d.routes(want, have)
@@ -217,8 +217,18 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.Kind != "loopback" && w.Master != h.Master {
 		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
 	}
-	if w.MTU != 0 && w.MTU != h.MTU {
-		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(w.MTU)})
+	// An MTU the file does not give is the kernel's default for the link,
+	// and any other is a difference too: set by hand, or left from an mtu
+	// the file no longer has.
+	mtu := w.WantMTU()
+	if mtu != 0 && mtu != h.MTU {
+		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(mtu)})
+		if w.MTU == 0 {
+			// The change sets the default explicitly.
+			wc := *w
+			wc.MTU = mtu
+			w = &wc
+		}
 	}
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
 		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})

@@ -124,7 +124,7 @@ func sameAttr(a, b *state.Link, name string) bool {
 	case "master":
 		return a.Master == b.Master
 	case "mtu":
-		return a.MTU == b.MTU
+		return a.WantMTU() == b.WantMTU()
 	case "mac":
 		return a.MAC == b.MAC
 	case "stp":

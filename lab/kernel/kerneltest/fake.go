@@ -28,10 +28,9 @@ import (
 // whatever its method.
 const AnyWrite = "*"
 
-// Default attributes the kernel gives new devices.
+// Limits of the kernel's; the MTUs it gives new devices are in
+// state.KindMTU, the one table netlab plans by.
 const (
-	defaultMTU   = 1500
-	loopbackMTU  = 65536
 	minMTU       = 68
 	maxMTU       = 65535
 	maxIfNameLen = 15 // IFNAMSIZ - 1
@@ -468,6 +467,9 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 	if err := f.lowerLocked(ns, a, l); err != nil {
 		return err
 	}
+	if limit := f.maxMTULocked(a); l.Kind == "macvlan" && limit != 0 && a.mtu > limit {
+		return fmt.Errorf("link %s: mtu %d above its parent's %d: %w", l.Name, a.mtu, limit, unix.EINVAL)
+	}
 	if l.Kind != "veth" {
 		f.addLinkLocked(ns, a, l.Master, l.Up)
 		return nil
@@ -494,6 +496,11 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev = l.Device
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
+	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" && !slices.Contains(a.dev.FDB, e) {
+		// The kernel's own entry for the remote or group.
+		a.dev.FDB = append(a.dev.FDB, e)
+		state.SortFDB(a.dev.FDB)
+	}
 	a.dev.TunOwner, a.dev.TunGroup = cloneID(l.TunOwner), cloneID(l.TunGroup)
 	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
 	lowerNS, lower := ns, ""
@@ -671,6 +678,9 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	}
 	if s.mtu != nil && (*s.mtu < minMTU || *s.mtu > maxMTU) {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
+	}
+	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
+		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
 	}
 	var mac string
 	if s.mac != nil {
@@ -992,7 +1002,7 @@ func (f *Fake) netnsNamesLocked() []string {
 // addNetNSLocked creates an unmarked namespace holding lo, down.
 func (f *Fake) addNetNSLocked(name string) *fakeNetNS {
 	ns := &fakeNetNS{name: name, links: make(map[int]*fakeLink), sysctls: make(map[string]string)}
-	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: "loopback", mtu: loopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
+	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: "loopback", mtu: state.LoopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
 	f.netns[name] = ns
 	return ns
 }
@@ -1030,8 +1040,15 @@ func (f *Fake) delNetNSLocked(ns *fakeNetNS) {
 func (f *Fake) addLinkLocked(ns *fakeNetNS, fl *fakeLink, master string, up bool) {
 	ns.last++
 	fl.index = ns.last
-	if fl.mtu == 0 {
-		fl.mtu = defaultMTU
+	switch max := f.maxMTULocked(fl); {
+	case fl.mtu == 0 && fl.kind == "macvlan" && max != 0:
+		fl.mtu = max // the parent's
+	case fl.mtu == 0 && fl.kind == "vxlan" && max != 0:
+		fl.mtu = max // the dev's, less the overhead
+	case fl.mtu == 0:
+		fl.mtu = state.KindMTU(fl.kind)
+	case fl.kind == "vxlan" && max != 0 && fl.mtu > max:
+		fl.mtu = max // the kernel caps what was asked, silently
 	}
 	if fl.mac == "" {
 		f.macs++
@@ -1119,6 +1136,23 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	state.SortAddrs(fl.addrs)
 }
 
+// maxMTULocked is the most MTU a macvlan (its parent's) or a vxlan on a
+// dev (the dev's, less the overhead of its family) takes; 0 for others.
+func (f *Fake) maxMTULocked(fl *fakeLink) int {
+	if fl.lower == 0 || (fl.kind != "macvlan" && fl.kind != "vxlan") {
+		return 0
+	}
+	lns := f.netns[fl.lowerNS]
+	if lns == nil || lns.links[fl.lower] == nil {
+		return 0
+	}
+	mtu := lns.links[fl.lower].mtu
+	if fl.kind == "vxlan" {
+		mtu = max(mtu-state.VXLANOverhead(fl.dev.VXLANFamilyAddr()), minMTU)
+	}
+	return mtu
+}
+
 // portsChangedLocked makes a bridge whose MTU was never set take the
 // smallest MTU of its ports (1500 with none), as the kernel does when a
 // port joins or leaves.
@@ -1127,16 +1161,28 @@ func (f *Fake) portsChangedLocked(ns *fakeNetNS, bridge int) {
 	if br == nil || br.kind != "bridge" || br.mtuSet {
 		return
 	}
+	br.mtu = f.unsetMTULocked(ns, br)
+}
+
+// unsetMTULocked is the MTU the kernel would give fl had nobody set one:
+// a bridge the smallest of its ports', a macvlan or vxlan what its lower
+// device allows, anything else its kind's.
+func (f *Fake) unsetMTULocked(ns *fakeNetNS, fl *fakeLink) int {
+	if limit := f.maxMTULocked(fl); limit != 0 {
+		return limit
+	}
 	mtu := 0
-	for _, port := range ns.links {
-		if port.master == bridge && (mtu == 0 || port.mtu < mtu) {
-			mtu = port.mtu
+	if fl.kind == "bridge" {
+		for _, port := range ns.links {
+			if port.master == fl.index && (mtu == 0 || port.mtu < mtu) {
+				mtu = port.mtu
+			}
 		}
 	}
 	if mtu == 0 {
-		mtu = defaultMTU
+		mtu = state.KindMTU(fl.kind)
 	}
-	br.mtu = mtu
+	return mtu
 }
 
 // marked reports whether lo carries the marker of lab and node.
@@ -1346,7 +1392,9 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 			l.Parent = fl.dev.Parent
 		}
 	}
-	if fl.mtuSet {
+	// An MTU set to what the kernel gives anyway reads as unset, as in
+	// a dump, except a vxlan's on a dev, which netlab always sets.
+	if fl.mtuSet && (fl.mtu != f.unsetMTULocked(ns, fl) || fl.kind == "vxlan" && fl.lower != 0) {
 		l.MTU = fl.mtu
 	}
 	if fl.macSet {
@@ -1981,7 +2029,7 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 	return nil
 }
 
-// handFDB is `bridge fdb append|del MAC dev NAME dst IP` on a vxlan.
+// handFDB is `bridge fdb append|del MAC dev NAME dst IP [via DEV]` on a vxlan.
 func handFDB(ns *fakeNetNS, verb string, w words) error {
 	mac, err := w.value("fdb " + verb)
 	if err != nil {
@@ -2001,6 +2049,9 @@ func handFDB(ns *fakeNetNS, verb string, w words) error {
 			if dst, err = netip.ParseAddr(v); err != nil {
 				return fmt.Errorf("dst %q: %w", v, unix.EINVAL)
 			}
+		case "via":
+			// The underlay device of the entry, which the fake does not
+			// keep: the kernel's own entry has the vxlan's dev.
 		default:
 			return fmt.Errorf("fdb: unknown argument %q", kw)
 		}

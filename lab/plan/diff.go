@@ -549,8 +549,10 @@ func addrOrNone(a netip.Addr) string {
 	return a.String()
 }
 
-// sysctls plans the declared sysctls. A sysctl dropped from the file is
-// left as it is: netlab does not know the value it had before.
+// sysctls plans the declared sysctls, compared as the kernel reads them
+// back (state.SysctlValue): "01" is set once, then reads as 1. A sysctl
+// dropped from the file is left as it is: netlab does not know the value
+// it had before.
 func (d *differ) sysctls(want, have *state.Node) {
 	for _, key := range sortedKeys(want.Sysctls) {
 		w := want.Sysctls[key]
@@ -558,16 +560,12 @@ func (d *differ) sysctls(want, have *state.Node) {
 		switch {
 		case !ok:
 			d.add(&Change{Action: Create, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w})
-		case normalizeSysctl(h) != normalizeSysctl(w):
+		case state.SysctlValue(h) != state.SysctlValue(w):
 			d.add(&Change{Action: Update, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w, OldValue: h,
 				Attrs: []AttrChange{{"value", h, w}}})
 		}
 	}
 }
-
-// normalizeSysctl folds white space, as /proc/sys prints multi-value
-// entries with tabs.
-func normalizeSysctl(v string) string { return strings.Join(strings.Fields(v), " ") }
 
 func unionKeys[V any](a, b map[string]V) []string {
 	seen := make(map[string]bool, len(a)+len(b))

@@ -401,6 +401,25 @@ func TestDiff(t *testing.T) {
 			changes: []string{"~ r: sysctl net.ipv4.ip_forward: value 0 -> 1 (drift)"},
 		},
 		{
+			// The kernel reads "01" back as 1, "010" as 8, and prints
+			// vectors with tabs: each is the value the file asks for.
+			name: "sysctls read back as the kernel prints them", applied: base, lastApplied: true,
+			want: edit(t, "{net.ipv4.ip_forward: 1}", `{net.ipv4.ip_forward: "01", net.core.somaxconn: "010", net.ipv4.tcp_rmem: "4096 131072  6291456"}`),
+			kernel: func(o *state.State) {
+				o.Nodes["r"].Sysctls["net.ipv4.ip_forward"] = "1"
+				o.Nodes["r"].Sysctls["net.core.somaxconn"] = "8"
+				o.Nodes["r"].Sysctls["net.ipv4.tcp_rmem"] = "4096\t131072\t6291456"
+			},
+		},
+		{
+			name: "a sysctl vector differs in one field", want: edit(t, "{net.ipv4.ip_forward: 1}", `{net.ipv4.ip_forward: 1, net.ipv4.tcp_rmem: "4096 131072 6291456"}`),
+			applied: base, lastApplied: true,
+			kernel: func(o *state.State) {
+				o.Nodes["r"].Sysctls["net.ipv4.tcp_rmem"] = "4096\t87380\t6291456"
+			},
+			changes: []string{"~ r: sysctl net.ipv4.tcp_rmem: value 4096\t87380\t6291456 -> 4096 131072 6291456"},
+		},
+		{
 			name: "namespace deleted", want: base, applied: base, lastApplied: true,
 			kernel: func(o *state.State) {
 				// Deleting t.h deletes the peer of h:eth0 too.

@@ -110,7 +110,7 @@ func (d *differ) isDrift(c *Change) bool {
 		}
 	case Sysctl:
 		v, ok := ln.Sysctls[c.Name]
-		return ok && v == c.Value
+		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)
 	case NFTables:
 		return c.Action != Delete && ln.NFT.Signature() == c.NFT.Signature()
 	}

@@ -74,8 +74,11 @@ var writeMethods = map[string]bool{
 //   - lo gets 127.0.0.1/8 and ::1/128 when set up, other devices an IPv6
 //     link-local address; MACs not given are generated; a bridge whose MTU
 //     was never set follows the smallest MTU of its ports.
-//   - A sysctl reads as absent until it is written (the real kernel has
-//     every key from the start, with its default value).
+//   - A namespace has the sysctls of sysctlDefaults (a device's once it
+//     exists); SysctlSet of another fails with ENOENT, as does reading
+//     it. A sysctl reads as absent until it is written (the real kernel
+//     shows every key from the start, with its default value), and then
+//     as the kernel prints it back (state.SysctlValue).
 //   - NFTableSet replaces netlab's nftables table whole, in one
 //     transaction; Observe shows its chains and the tags of its rules, as
 //     kernel.Linux reads them.
@@ -207,7 +210,7 @@ func (f *Fake) Calls(method string) int {
 // is a method name of kernel.Kernel, such as "LinkAdd", or AnyWrite for
 // the n-th write call of any method.
 func (f *Fake) FailOn(method string, err error, n int) {
-	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" {
+	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlMissing" {
 		panic("kerneltest: FailOn: unknown method " + method)
 	}
 	if n < 1 {
@@ -919,12 +922,118 @@ func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
 	return ns.setSysctl(key, value)
 }
 
+// setSysctl writes a sysctl the namespace has; it reads back as the
+// kernel prints it (state.SysctlValue). An integer sysctl takes only
+// integers.
 func (ns *fakeNetNS) setSysctl(key, value string) error {
 	if !strings.HasPrefix(key, "net.") || strings.Contains(key, "/") || strings.Contains(key, "..") {
 		return fmt.Errorf("invalid sysctl key %q", key)
 	}
-	ns.sysctls[key] = strings.TrimSpace(value)
+	def, ok := ns.sysctlDefault(key)
+	if !ok {
+		return fmt.Errorf("sysctl %s: %w", key, unix.ENOENT)
+	}
+	v := state.SysctlValue(value)
+	if isInts(def) && !isInts(v) {
+		return fmt.Errorf("sysctl %s = %q: %w", key, value, unix.EINVAL)
+	}
+	ns.sysctls[key] = v
 	return nil
+}
+
+// isInts reports whether a value read back is whole numbers only.
+func isInts(v string) bool {
+	for _, f := range strings.Fields(v) {
+		if strings.TrimLeft(strings.TrimPrefix(f, "-"), "0123456789") != "" || strings.Trim(f, "-") == "" {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// sysctlDefaults are the net.* sysctls a new namespace has, with the
+// kernel's defaults: a part of the real kernel's list, as many as
+// netlab's tests use and a few more. DEV stands for each device of the
+// namespace, and for all (conf only) and default.
+var sysctlDefaults = map[string]string{
+	"net.core.somaxconn":                        "4096",
+	"net.ipv4.icmp_echo_ignore_all":             "0",
+	"net.ipv4.icmp_echo_ignore_broadcasts":      "1",
+	"net.ipv4.ip_default_ttl":                   "64",
+	"net.ipv4.ip_forward":                       "0",
+	"net.ipv4.ip_local_port_range":              "32768 60999",
+	"net.ipv4.ip_unprivileged_port_start":       "1024",
+	"net.ipv4.ping_group_range":                 "1 0",
+	"net.ipv4.tcp_congestion_control":           "cubic",
+	"net.ipv4.tcp_rmem":                         "4096 131072 6291456",
+	"net.ipv4.tcp_syncookies":                   "1",
+	"net.ipv4.tcp_wmem":                         "4096 16384 4194304",
+	"net.ipv4.conf.DEV.accept_local":            "0",
+	"net.ipv4.conf.DEV.accept_redirects":        "1",
+	"net.ipv4.conf.DEV.arp_announce":            "0",
+	"net.ipv4.conf.DEV.arp_ignore":              "0",
+	"net.ipv4.conf.DEV.forwarding":              "0",
+	"net.ipv4.conf.DEV.log_martians":            "0",
+	"net.ipv4.conf.DEV.proxy_arp":               "0",
+	"net.ipv4.conf.DEV.route_localnet":          "0",
+	"net.ipv4.conf.DEV.rp_filter":               "0",
+	"net.ipv4.conf.DEV.send_redirects":          "1",
+	"net.ipv4.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.ipv6.conf.DEV.accept_dad":              "1",
+	"net.ipv6.conf.DEV.accept_ra":               "1",
+	"net.ipv6.conf.DEV.autoconf":                "1",
+	"net.ipv6.conf.DEV.disable_ipv6":            "0",
+	"net.ipv6.conf.DEV.forwarding":              "0",
+	"net.ipv6.conf.DEV.keep_addr_on_down":       "0",
+	"net.ipv6.conf.DEV.proxy_ndp":               "0",
+	"net.ipv6.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.netfilter.nf_conntrack_max":            "262144",
+}
+
+// sysctlDefault is the default of a sysctl the namespace has (ns nil: a
+// fresh namespace, with lo only); ok is false for one it lacks.
+func (ns *fakeNetNS) sysctlDefault(key string) (def string, ok bool) {
+	if def, ok := sysctlDefaults[key]; ok {
+		return def, true
+	}
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) != 5 || (parts[2] != "conf" && parts[2] != "neigh") {
+		return "", false
+	}
+	dev := parts[3]
+	switch {
+	case dev == "default", dev == "all" && parts[2] == "conf", dev == "lo":
+	case ns != nil && ns.byName(dev) != nil:
+	default:
+		return "", false
+	}
+	parts[3] = "DEV"
+	def, ok = sysctlDefaults[strings.Join(parts, ".")]
+	return def, ok
+}
+
+// SysctlMissing lists the keys the namespace (netns "": a fresh one) has
+// no sysctl for.
+func (f *Fake) SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlMissing"); err != nil {
+		return nil, err
+	}
+	var ns *fakeNetNS
+	if netns != "" {
+		var err error
+		if ns, err = f.netnsLocked(netns); err != nil {
+			return nil, err
+		}
+	}
+	var missing []string
+	for _, key := range keys {
+		if _, ok := ns.sysctlDefault(key); !ok {
+			missing = append(missing, key)
+		}
+	}
+	return missing, nil
 }
 
 // NFTableSet replaces the namespace's netlab nftables table with t in one

@@ -222,3 +222,31 @@ func TestLowerReplacedOnFake(t *testing.T) {
 		})
 	}
 }
+
+// TestVXLANIPv6OnFake: over an IPv6 underlay the kernel caps a vxlan's MTU
+// at the underlay's minus 70; netlab asks for that, so the lab converges
+// at once and a second up writes nothing.
+func TestVXLANIPv6OnFake(t *testing.T) {
+	l := mustLab(t, "vx6", []byte(`name: vx6
+nodes:
+  h1:
+    interfaces:
+      under: {addresses: ["fd00:70::1/64"], mtu: 9000}
+      vx0: {kind: vxlan, vxlan: {vni: 70, remote: "fd00:70::2", dev: under}}
+  h2:
+    interfaces:
+      under: {addresses: ["fd00:70::2/64"]}
+      vx0: {kind: vxlan, vxlan: {vni: 70, remote: "fd00:70::1", dev: under}}
+links:
+  - [h1:under, h2:under]
+`))
+	k := kerneltest.NewFake()
+	upFake(t, k, l, plan.Options{})
+	before := k.Writes()
+	if again := upFake(t, k, l, plan.Options{}); !again.Empty() || k.Writes() != before {
+		t.Errorf("second up: %d changes, %d writes", len(again.Changes), k.Writes()-before)
+	}
+	if got := k.String(); !strings.Contains(got, "ip -n vx6.h1 link set vx0 alias netlab:vx6 mtu 8930 up") {
+		t.Errorf("transcript lacks vx0's MTU 9000-70:\n%s", got)
+	}
+}

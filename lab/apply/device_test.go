@@ -250,3 +250,45 @@ links:
 		t.Errorf("transcript lacks vx0's MTU 9000-70:\n%s", got)
 	}
 }
+
+// TestLowerMTURaisedOnFake: when the file raises a parent's MTU, the
+// macvlans on it (in a node that sorts first, and one made in the same
+// up) follow it; the kernel refuses a macvlan above its parent, so the
+// parent must change first.
+func TestLowerMTURaisedOnFake(t *testing.T) {
+	const text = `name: mtu
+nodes:
+  h:
+    interfaces:
+      eth0: {}
+  b:
+    interfaces:
+      mv0: {kind: macvlan, macvlan: {parent: h:eth0}}
+  x: {}
+links:
+  - LINK
+`
+	k := kerneltest.NewFake()
+	upFake(t, k, mustLab(t, "mtu", []byte(strings.Replace(text, "LINK", "[h:eth0, x:eth0]", 1))), plan.Options{})
+	raised := strings.Replace(text, "LINK", "{endpoints: [h:eth0, x:eth0], mtu: 9000}", 1)
+	raised = strings.Replace(raised, "  x: {}\n", "  x: {}\n  c:\n    interfaces:\n      mv1: {kind: macvlan, macvlan: {parent: h:eth0}}\n", 1)
+	l := mustLab(t, "raised", []byte(raised))
+	p := upFake(t, k, l, plan.Options{})
+	var got []string
+	for _, c := range p.Changes {
+		got = append(got, c.Action.Symbol()+" "+c.Node+" "+c.Describe())
+	}
+	want := []string{
+		"+ c netns mtu.c",
+		"~ h link eth0: mtu 1500 -> 9000",
+		"~ x link eth0: mtu 1500 -> 9000",
+		"+ c link mv1 (macvlan)",
+		"~ b link mv0: mtu 1500 -> 9000",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if again := upFake(t, k, l, plan.Options{}); !again.Empty() {
+		t.Errorf("second up: %s", again.Changes[0].Describe())
+	}
+}

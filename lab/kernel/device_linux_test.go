@@ -1015,3 +1015,37 @@ func mustObserve(t *testing.T, k kernel.Kernel, l *lab.Lab) *state.State {
 	}
 	return s
 }
+
+// TestLowerMTURaised: a macvlan has its parent's MTU; when the file
+// raises the parent's, the macvlans on it (one there, one made in the
+// same up) follow in one up, since netlab changes the parent first.
+func TestLowerMTURaised(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	const text = `name: LAB
+nodes:
+  h:
+    interfaces:
+      eth0: {}
+  b:
+    interfaces:
+      mv0: {kind: macvlan, macvlan: {parent: h:eth0}}
+  x: {}
+links:
+  - LINK
+`
+	l := parseLab(t, labText(name, text, "LINK", "[h:eth0, x:eth0]"))
+	upLab(t, k, l)
+	secondUp(t, k, l)
+	raised := strings.Replace(labText(name, text, "LINK", "{endpoints: [h:eth0, x:eth0], mtu: 9000}"),
+		"  x: {}\n", "  x: {}\n  c:\n    interfaces:\n      mv1: {kind: macvlan, macvlan: {parent: h:eth0}}\n", 1)
+	l = parseLab(t, raised)
+	upLab(t, k, l)
+	secondUp(t, k, l)
+	s := mustObserve(t, k, l)
+	if got := fmt.Sprint(s.Nodes["b"].Links["mv0"].MTU, " ", s.Nodes["c"].Links["mv1"].MTU); got != "9000 9000" {
+		t.Errorf("macvlan MTUs %s, want 9000 9000", got)
+	}
+}

@@ -718,6 +718,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	if s.mtu != nil {
 		fl.mtu, fl.mtuSet = *s.mtu, true
 		f.portsChangedLocked(ns, fl.master)
+		f.lowerMTUChangedLocked(ns, fl)
 	}
 	if s.master != nil {
 		old := fl.master
@@ -1243,6 +1244,19 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 		}
 	}
 	state.SortAddrs(fl.addrs)
+}
+
+// lowerMTUChangedLocked brings the macvlans on fl down to its MTU, as the
+// kernel does when a parent's MTU drops below theirs (one that rises
+// leaves them as they are, and so does any change to a vxlan's dev).
+func (f *Fake) lowerMTUChangedLocked(ns *fakeNetNS, fl *fakeLink) {
+	for _, name := range f.netnsNamesLocked() {
+		for _, u := range f.netns[name].links {
+			if u.kind == "macvlan" && u.lowerNS == ns.name && u.lower == fl.index && u.mtu > fl.mtu {
+				u.mtu = fl.mtu
+			}
+		}
+	}
 }
 
 // maxMTULocked is the most MTU a macvlan (its parent's) or a vxlan on a

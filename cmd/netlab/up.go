@@ -19,12 +19,23 @@ import (
 	"netlab/lab/state"
 )
 
-// planFor reads the kernel and diffs it against the lab.
-func planFor(ctx context.Context, k kernel.Kernel, l *lab.Lab, prune bool) (*state.State, *plan.Plan, error) {
+// planFor reads the kernel and diffs it against the lab. A sysctl the
+// kernel does not have is refused here, with its position, before
+// anything is changed.
+func planFor(ctx context.Context, e *env, k kernel.Kernel, l *lab.Lab, prune bool) (*state.State, *plan.Plan, error) {
 	desired := plan.Desired(l)
 	observed, err := k.Observe(ctx, l.Name, desired)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the kernel: %w", err)
+	}
+	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		_ = diags.WriteText(e.stderr)
+		return nil, nil, &exitCode{exitFailure}
 	}
 	p := plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: apply.LoadRecord(runDir, l.Name)})
 	return desired, p, nil
@@ -53,7 +64,7 @@ up --prune removes them.`,
 			}
 			k := newKernel()
 			defer k.Close()
-			_, p, err := planFor(cmd.Context(), k, l, prune)
+			_, p, err := planFor(cmd.Context(), e, k, l, prune)
 			if err != nil {
 				return err
 			}
@@ -115,7 +126,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 	start := time.Now()
 	k := newKernel()
 	defer k.Close()
-	desired, p, err := planFor(ctx, k, l, prune)
+	desired, p, err := planFor(ctx, e, k, l, prune)
 	if err != nil {
 		return err
 	}

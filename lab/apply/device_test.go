@@ -107,7 +107,13 @@ func TestDeviceDriftOnFake(t *testing.T) {
 		{"macvlan mode", "macvlan.yaml", "ip -n macvlan.c1 link set mv0 type macvlan mode private",
 			"-/+ link mv0 [mode private -> bridge cannot change in place]"},
 		{"fdb entry", "vxlan-overlay.yaml", "bridge -n vxlan.host2 fdb del 00:00:00:00:00:00 dev vx0 dst 192.0.2.3",
-			"~ link vx0: fdb (none) -> [00:00:00:00:00:00 dst 192.0.2.3]"},
+			"~ link vx0: fdb [00:00:00:00:00:00 dst 192.0.2.1] -> [00:00:00:00:00:00 dst 192.0.2.1, 00:00:00:00:00:00 dst 192.0.2.3]"},
+		{"kernel's fdb entry", "vxlan-overlay.yaml", "bridge -n vxlan.host1 fdb del 00:00:00:00:00:00 dev vx0 dst 192.0.2.2 via eth0",
+			"~ link vx0: fdb (none) -> [00:00:00:00:00:00 dst 192.0.2.2]"},
+		{"mtu the file does not give", "vxlan-overlay.yaml", "ip -n vxlan.host1 link set veth1 mtu 1400",
+			"~ link veth1: mtu 1400 -> 1500"},
+		{"vxlan mtu", "vxlan-overlay.yaml", "ip -n vxlan.host1 link set vx0 mtu 1400",
+			"~ link vx0: mtu 1400 -> 1450"},
 		{"source macs", "", "ip -n hosted.c link set mv0 type macvlan macaddr set 02:00:00:00:00:0c",
 			"~ link mv0: source-macs 02:00:00:00:00:0c -> 02:00:00:00:00:0a 02:00:00:00:00:0b"},
 	} {
@@ -214,5 +220,75 @@ func TestLowerReplacedOnFake(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVXLANIPv6OnFake: over an IPv6 underlay the kernel caps a vxlan's MTU
+// at the underlay's minus 70; netlab asks for that, so the lab converges
+// at once and a second up writes nothing.
+func TestVXLANIPv6OnFake(t *testing.T) {
+	l := mustLab(t, "vx6", []byte(`name: vx6
+nodes:
+  h1:
+    interfaces:
+      under: {addresses: ["fd00:70::1/64"], mtu: 9000}
+      vx0: {kind: vxlan, vxlan: {vni: 70, remote: "fd00:70::2", dev: under}}
+  h2:
+    interfaces:
+      under: {addresses: ["fd00:70::2/64"]}
+      vx0: {kind: vxlan, vxlan: {vni: 70, remote: "fd00:70::1", dev: under}}
+links:
+  - [h1:under, h2:under]
+`))
+	k := kerneltest.NewFake()
+	upFake(t, k, l, plan.Options{})
+	before := k.Writes()
+	if again := upFake(t, k, l, plan.Options{}); !again.Empty() || k.Writes() != before {
+		t.Errorf("second up: %d changes, %d writes", len(again.Changes), k.Writes()-before)
+	}
+	if got := k.String(); !strings.Contains(got, "ip -n vx6.h1 link set vx0 alias netlab:vx6 mtu 8930 up") {
+		t.Errorf("transcript lacks vx0's MTU 9000-70:\n%s", got)
+	}
+}
+
+// TestLowerMTURaisedOnFake: when the file raises a parent's MTU, the
+// macvlans on it (in a node that sorts first, and one made in the same
+// up) follow it; the kernel refuses a macvlan above its parent, so the
+// parent must change first.
+func TestLowerMTURaisedOnFake(t *testing.T) {
+	const text = `name: mtu
+nodes:
+  h:
+    interfaces:
+      eth0: {}
+  b:
+    interfaces:
+      mv0: {kind: macvlan, macvlan: {parent: h:eth0}}
+  x: {}
+links:
+  - LINK
+`
+	k := kerneltest.NewFake()
+	upFake(t, k, mustLab(t, "mtu", []byte(strings.Replace(text, "LINK", "[h:eth0, x:eth0]", 1))), plan.Options{})
+	raised := strings.Replace(text, "LINK", "{endpoints: [h:eth0, x:eth0], mtu: 9000}", 1)
+	raised = strings.Replace(raised, "  x: {}\n", "  x: {}\n  c:\n    interfaces:\n      mv1: {kind: macvlan, macvlan: {parent: h:eth0}}\n", 1)
+	l := mustLab(t, "raised", []byte(raised))
+	p := upFake(t, k, l, plan.Options{})
+	var got []string
+	for _, c := range p.Changes {
+		got = append(got, c.Action.Symbol()+" "+c.Node+" "+c.Describe())
+	}
+	want := []string{
+		"+ c netns mtu.c",
+		"~ h link eth0: mtu 1500 -> 9000",
+		"~ x link eth0: mtu 1500 -> 9000",
+		"+ c link mv1 (macvlan)",
+		"~ b link mv0: mtu 1500 -> 9000",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("plan (-want +got):\n%s", diff)
+	}
+	if again := upFake(t, k, l, plan.Options{}); !again.Empty() {
+		t.Errorf("second up: %s", again.Changes[0].Describe())
 	}
 }

@@ -270,6 +270,7 @@ func TestEditsInPlace(t *testing.T) {
 		}},
 		{"change_mtu", mtu, []string{
 			"a ~ link eth0: mtu 1500 -> 1400",
+			"sw ~ link br0: mtu 1500 -> 1400", // a bridge has its smallest port's
 			"sw ~ link p1: mtu 1500 -> 1400",
 		}},
 		{"move_to_other_bridge", move, []string{

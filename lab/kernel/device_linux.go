@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
@@ -153,6 +154,7 @@ func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
 			return fmt.Errorf("fdb del %s: %w", e, err)
 		}
 	}
+	kernelEntry, _ := l.KernelFDB()
 	for _, e := range l.FDB {
 		if slices.Contains(have, e) {
 			continue
@@ -161,25 +163,57 @@ func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
 		if err != nil {
 			return err
 		}
-		if err := c.h.NeighAppend(n); err != nil && !IsExist(err) {
+		if e == kernelEntry && l.Dev != "" {
+			err = appendFDBVia(c, n, l.Dev)
+		} else {
+			err = c.h.NeighAppend(n)
+		}
+		if err != nil && !IsExist(err) {
 			return fmt.Errorf("fdb append %s: %w", e, err)
 		}
 	}
 	return nil
 }
 
+// appendFDBVia appends a vxlan's forwarding entry that goes out over the
+// underlay dev (NDA_IFINDEX), as the kernel's own entry for the remote or
+// group does: a multicast group needs it to know where to send. The
+// netlink library cannot send that attribute, so the message is made
+// here.
+// Equivalent to: bridge -n NETNS fdb append MAC dev NAME dst IP via DEV
+func appendFDBVia(c *nsConn, n *netlink.Neigh, dev string) error {
+	d, err := c.h.LinkByName(dev)
+	if err != nil {
+		return fmt.Errorf("find dev %s: %w", dev, err)
+	}
+	ip := n.IP.To4() // the kernel tells the family by the length
+	if ip == nil {
+		ip = n.IP.To16()
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_NEWNEIGH, unix.NLM_F_CREATE|unix.NLM_F_APPEND|unix.NLM_F_ACK)
+	req.AddData(&netlink.Ndmsg{
+		Family: unix.AF_BRIDGE,
+		Index:  uint32(n.LinkIndex),
+		State:  uint16(n.State),
+		Flags:  uint8(n.Flags),
+	})
+	req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, n.HardwareAddr))
+	req.AddData(nl.NewRtAttr(unix.NDA_DST, ip))
+	req.AddData(nl.NewRtAttr(unix.NDA_IFINDEX, nl.Uint32Attr(uint32(d.Attrs().Index))))
+	return InNetNS(c.fd, func() error {
+		_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+		return err
+	})
+}
+
 // observeFDB reads a vxlan's static forwarding entries that have a
-// destination, except the one the kernel makes for its remote or group.
+// destination, the one the kernel makes for its remote or group among
+// them: netlab made that one along with the vxlan, and it is missed when
+// deleted.
 func observeFDB(c *nsConn, nl netlink.Link) ([]state.FDBEntry, error) {
 	neighs, err := retryDump("list fdb", func() ([]netlink.Neigh, error) { return c.h.NeighList(nl.Attrs().Index, unix.AF_BRIDGE) })
 	if err != nil {
 		return nil, err
-	}
-	var remote netip.Addr
-	if vx, ok := nl.(*netlink.Vxlan); ok {
-		if a, ok := netip.AddrFromSlice(vx.Group); ok {
-			remote = a.Unmap()
-		}
 	}
 	var out []state.FDBEntry
 	for _, n := range neighs {
@@ -191,9 +225,6 @@ func observeFDB(c *nsConn, nl netlink.Link) ([]state.FDBEntry, error) {
 			continue
 		}
 		e := state.FDBEntry{MAC: n.HardwareAddr.String(), Dst: dst.Unmap()}
-		if e.MAC == "00:00:00:00:00:00" && e.Dst == remote {
-			continue // the kernel's own entry for the remote or group
-		}
 		if !slices.Contains(out, e) {
 			out = append(out, e)
 		}
@@ -232,13 +263,14 @@ func addTun(c *nsConn, tmp string, l *state.Link) error {
 		if err := ioctl(fd, unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); err != nil {
 			return fmt.Errorf("TUNSETIFF: %w", err)
 		}
-		if l.TunOwner != 0 {
-			if err := ioctl(fd, unix.TUNSETOWNER, uintptr(l.TunOwner)); err != nil {
+		// 0 is root, an owner like any other: only nil leaves it unset.
+		if l.TunOwner != nil {
+			if err := ioctl(fd, unix.TUNSETOWNER, uintptr(*l.TunOwner)); err != nil {
 				return fmt.Errorf("TUNSETOWNER: %w", err)
 			}
 		}
-		if l.TunGroup != 0 {
-			if err := ioctl(fd, unix.TUNSETGROUP, uintptr(l.TunGroup)); err != nil {
+		if l.TunGroup != nil {
+			if err := ioctl(fd, unix.TUNSETGROUP, uintptr(*l.TunGroup)); err != nil {
 				return fmt.Errorf("TUNSETGROUP: %w", err)
 			}
 		}
@@ -299,16 +331,84 @@ func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*s
 		}
 		l.FDB = fdb
 	case *netlink.Tuntap:
-		// The kernel reports no owner (-1) by leaving the attribute out,
-		// which netlink reads as 0: 0 means "root only" either way.
-		if t.Owner != 0xffffffff {
-			l.TunOwner = t.Owner
+		owner, group, err := tunIDs(c, t.Attrs().Index)
+		if err != nil {
+			return err
 		}
-		if t.Group != 0xffffffff {
-			l.TunGroup = t.Group
-		}
+		l.TunOwner, l.TunGroup = owner, group
 	}
 	return nil
+}
+
+// tunIDs reads a tun's or tap's owner and group, nil for one not set. The
+// kernel leaves IFLA_TUN_OWNER or IFLA_TUN_GROUP out when it is not set,
+// and the netlink library reads a missing one as 0, which is root: so the
+// link is asked for again here and the attributes' presence read from the
+// message itself.
+// Equivalent to: ip -n NETNS -d link show dev NAME (tun type ... user U group G)
+func tunIDs(c *nsConn, index int) (owner, group *uint32, err error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	var msgs [][]byte
+	err = InNetNS(c.fd, func() error {
+		var err error
+		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read tun owner: %w", err)
+	}
+	if len(msgs) != 1 || len(msgs[0]) < unix.SizeofIfInfomsg {
+		return nil, nil, fmt.Errorf("read tun owner: %d answers: %w", len(msgs), unix.EBADMSG)
+	}
+	data, err := nestedAttr(msgs[0][unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO, unix.IFLA_INFO_DATA)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read tun owner: %w", err)
+	}
+	attrs, err := nl.ParseRouteAttr(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read tun owner: %w", err)
+	}
+	for _, a := range attrs {
+		if len(a.Value) < 4 {
+			continue
+		}
+		id := nl.NativeEndian().Uint32(a.Value)
+		switch a.Attr.Type & nlaTypeMask {
+		case nl.IFLA_TUN_OWNER:
+			owner = &id
+		case nl.IFLA_TUN_GROUP:
+			group = &id
+		}
+	}
+	return owner, group, nil
+}
+
+// nlaTypeMask clears the flag bits of a netlink attribute's type.
+const nlaTypeMask = ^uint16(unix.NLA_F_NESTED | unix.NLA_F_NET_BYTEORDER)
+
+// nestedAttr returns the value of the attribute reached by the path of
+// attribute types, each nested in the one before; nil when one is absent.
+func nestedAttr(b []byte, path ...uint16) ([]byte, error) {
+	for _, typ := range path {
+		attrs, err := nl.ParseRouteAttr(b)
+		if err != nil {
+			return nil, err
+		}
+		b = nil
+		for _, a := range attrs {
+			if a.Attr.Type&nlaTypeMask == typ {
+				b = a.Value
+				break
+			}
+		}
+		if b == nil {
+			return nil, nil
+		}
+	}
+	return b, nil
 }
 
 // cutRef splits NODE:IFNAME.

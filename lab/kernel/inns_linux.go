@@ -5,6 +5,7 @@ import (
 	"runtime"
 
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // InNetNS runs fn on an OS thread that is inside the namespace at fd, and
@@ -26,6 +27,38 @@ func InNetNS(fd netns.NsHandle, fn func() error) error {
 		if err := netns.Set(fd); err != nil {
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("enter namespace: %w", err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- fmt.Errorf("leave namespace: %w", err) // thread stays locked and dies
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// InFreshNetNS runs fn on an OS thread inside a new, empty namespace of
+// its own, as a node's is when it has just been made, and returns its
+// error. Nothing else holds the namespace, so the kernel frees it once
+// the thread has switched back; a thread that cannot switch back is
+// never unlocked, and dies.
+func InFreshNetNS(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("get current namespace: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("new namespace: %w", err)
 			return
 		}
 		ferr := fn()

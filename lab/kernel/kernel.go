@@ -82,6 +82,14 @@ type Kernel interface {
 	// SysctlSet writes a net.* sysctl inside the namespace.
 	// Equivalent to: ip netns exec NETNS sysctl -w KEY=VALUE
 	SysctlSet(ctx context.Context, netns, key, value string) error
+	// SysctlMissing returns those of the (validated net.*) keys that the
+	// kernel has no sysctl for in the namespace netns, or, with netns "",
+	// in a fresh namespace: what a node's namespace has when NetNSAdd
+	// makes it. Many net.* keys are per namespace, some exist only in the
+	// root namespace, some only once a module is loaded, and a device's
+	// only once it exists. It changes nothing.
+	// Equivalent to: ip netns exec NETNS sysctl KEY... (unshare -n sysctl KEY... for "")
+	SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error)
 
 	// NFTableSet replaces the node's netlab nftables table with t in one
 	// atomic transaction; nil deletes it. Tables of other names are never

@@ -264,7 +264,12 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 				s.Pos = d.pos(k)
 				s.SetField("value", d.pos(v))
 				var ok bool
-				if s.Value, ok = d.text(v, fmt.Sprintf("sysctl %q", key)); !ok {
+				if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
+					// The kernel's boolean sysctls take 1 and 0: "true"
+					// would fail half-way through up.
+					d.diags.Hintf(d.pos(v), "write 1 or 0", "sysctl %q must be a number or string, not %s", key, describe(v))
+					s.MarkBroken("value")
+				} else if s.Value, ok = d.text(v, fmt.Sprintf("sysctl %q", key)); !ok {
 					s.MarkBroken("value")
 				}
 				n.Sysctls = append(n.Sysctls, s)

@@ -142,16 +142,20 @@ func (c *Change) linkCmds(n string) []string {
 			b.WriteString(" nolearning")
 		}
 		cmds = append(cmds, b.String())
-		cmds = append(cmds, fdbCmds(c.NetNS, l, nil)...)
+		var made []state.FDBEntry // the kernel makes its own entry with the vxlan
+		if e, ok := l.KernelFDB(); ok {
+			made = append(made, e)
+		}
+		cmds = append(cmds, fdbCmds(c.NetNS, l, made)...)
 		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
 	case "tun", "tap":
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s tuntap add dev %s mode %s", n, q(l.Name), l.Kind)
-		if l.TunOwner != 0 {
-			fmt.Fprintf(&b, " user %d", l.TunOwner)
+		if l.TunOwner != nil {
+			fmt.Fprintf(&b, " user %d", *l.TunOwner)
 		}
-		if l.TunGroup != 0 {
-			fmt.Fprintf(&b, " group %d", l.TunGroup)
+		if l.TunGroup != nil {
+			fmt.Fprintf(&b, " group %d", *l.TunGroup)
 		}
 		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
 	default:
@@ -163,12 +167,19 @@ func (c *Change) linkCmds(n string) []string {
 	return cmds
 }
 
-// fdbCmds appends a vxlan's static forwarding entries not in have.
+// fdbCmds appends a vxlan's static forwarding entries not in have. The
+// kernel's own entry for the remote or group goes over the vxlan's dev,
+// as the kernel made it.
 func fdbCmds(netns string, l *state.Link, have []state.FDBEntry) []string {
 	var cmds []string
+	kernelEntry, _ := l.KernelFDB()
 	for _, e := range l.FDB {
 		if !slices.Contains(have, e) {
-			cmds = append(cmds, fmt.Sprintf("%s fdb append %s dev %s dst %s", bridgeCmd(netns), e.MAC, q(l.Name), e.Dst))
+			via := ""
+			if e == kernelEntry && l.Dev != "" {
+				via = " via " + q(l.Dev)
+			}
+			cmds = append(cmds, fmt.Sprintf("%s fdb append %s dev %s dst %s%s", bridgeCmd(netns), e.MAC, q(l.Name), e.Dst, via))
 		}
 	}
 	return cmds

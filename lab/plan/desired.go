@@ -23,7 +23,7 @@ func Desired(l *lab.Lab) *state.State {
 		if n.Host {
 			sn.NetNS = state.HostNetNS
 		}
-		lo := &state.Link{Name: "lo", Kind: "loopback", Up: true}
+		lo := &state.Link{Name: "lo", Kind: "loopback", Up: true, DefaultMTU: state.LoopbackMTU}
 		if !n.Host { // the machine's lo is not netlab's
 			sn.Links["lo"] = lo
 		}
@@ -76,28 +76,17 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 			peer = lk.Ends[1]
 		}
 		sl.Peer = peer.String()
-		if sl.MTU == 0 {
-			sl.MTU = lk.MTU
-		}
-		if sl.MTU == 0 {
-			// The pair shares one MTU: take the other end's if it set one.
-			if pn := l.Node(peer.Node); pn != nil {
-				if pi := pn.Interface(peer.IfName); pi != nil {
-					sl.MTU = pi.MTU
-				}
-			}
-		}
+		// The pair shares one MTU: the link's, or either end's.
+		sl.MTU = declaredMTU(l, i)
+	}
+	if sl.MTU == 0 {
+		sl.DefaultMTU = defaultMTU(l, i, map[string]bool{})
 	}
 	// A veth's marker names its peer, a macvlan's its parent: the
 	// observer checks either claim against the kernel's ifindexes.
 	sl.Alias = state.LinkMarker(l.Name, sl.Peer+sl.Parent)
 	return sl
 }
-
-// vxlanOverhead is what VXLAN adds to a frame over IPv4 (outer IP, UDP,
-// VXLAN and inner Ethernet headers): its MTU defaults to the underlay's
-// minus this.
-const vxlanOverhead = 50
 
 // desiredDevice fills in the settings of a macvlan, vxlan, tun or tap.
 func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
@@ -124,59 +113,118 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 		if sl.Port == 0 {
 			sl.Port = lab.DefaultVXLANPort
 		}
+		// The kernel's own entry for the remote or group is netlab's too:
+		// it is made with the vxlan, and put back if deleted by hand.
+		// Listing it in the file changes nothing.
+		if e, ok := sl.KernelFDB(); ok {
+			sl.FDB = append(sl.FDB, e)
+		}
 		for _, e := range x.FDB {
 			fe := state.FDBEntry{MAC: e.MAC.String(), Dst: e.Dst}
-			if !slices.Contains(sl.FDB, fe) && !isDefaultFDB(fe, sl.Remote) && !isDefaultFDB(fe, sl.Group) {
+			if !slices.Contains(sl.FDB, fe) {
 				sl.FDB = append(sl.FDB, fe)
 			}
 		}
 		state.SortFDB(sl.FDB)
 		if sl.MTU == 0 && x.Dev != "" {
-			sl.MTU = underlayMTU(l, i.Node, x.Dev) - vxlanOverhead
+			// Declared, rather than left to the kernel, so that it is
+			// planned and repaired like any MTU the file gives.
+			sl.MTU = defaultMTU(l, i, map[string]bool{})
 		}
 	case (i.Kind == lab.KindTun || i.Kind == lab.KindTap) && i.Tun != nil:
-		if i.Tun.Owner != nil {
-			sl.TunOwner = *i.Tun.Owner
-		}
-		if i.Tun.Group != nil {
-			sl.TunGroup = *i.Tun.Group
-		}
+		sl.TunOwner, sl.TunGroup = copyID(i.Tun.Owner), copyID(i.Tun.Group)
 	}
 }
 
-// isDefaultFDB reports whether an entry is the one the kernel makes by
-// itself for a VXLAN's remote or group: all-zero MAC to that address. Listing it is
-// allowed, and changes nothing.
-func isDefaultFDB(e state.FDBEntry, remote netip.Addr) bool {
-	return e.MAC == "00:00:00:00:00:00" && remote.IsValid() && e.Dst == remote
+// copyID copies a tun or tap owner or group, so that the desired state
+// shares nothing with the lab.
+func copyID(id *uint32) *uint32 {
+	if id == nil {
+		return nil
+	}
+	v := *id
+	return &v
 }
 
-// underlayMTU is the MTU an interface of the lab will have: its own, its
-// link's, its peer's, or the kernel's default of 1500.
-func underlayMTU(l *lab.Lab, node, name string) int {
+// declaredMTU is the MTU the file gives an interface: its own, its
+// link's, or its veth peer's (the pair shares one); 0 when none.
+func declaredMTU(l *lab.Lab, i *lab.Interface) int {
+	if i.MTU != 0 {
+		return i.MTU
+	}
+	lk := l.LinkOf(i.Node, i.Name)
+	if lk == nil {
+		return 0
+	}
+	if lk.MTU != 0 {
+		return lk.MTU
+	}
+	for _, e := range lk.Ends {
+		if pn := l.Node(e.Node); pn != nil {
+			if pi := pn.Interface(e.IfName); pi != nil && pi.MTU != 0 {
+				return pi.MTU
+			}
+		}
+	}
+	return 0
+}
+
+// mtuOf is the MTU an interface of the lab will have: the one the file
+// gives it, else the kernel's default for it.
+func mtuOf(l *lab.Lab, node, name string, seen map[string]bool) int {
 	n := l.Node(node)
 	if n == nil {
-		return 1500
+		return state.EthernetMTU
 	}
-	if i := n.Interface(name); i != nil {
-		if i.MTU != 0 {
-			return i.MTU
-		}
-		if lk := l.LinkOf(node, name); lk != nil {
-			if lk.MTU != 0 {
-				return lk.MTU
-			}
-			for _, e := range lk.Ends {
-				if pn := l.Node(e.Node); pn != nil {
-					if pi := pn.Interface(e.IfName); pi != nil && pi.MTU != 0 {
-						return pi.MTU
+	i := n.Interface(name)
+	if i == nil {
+		return state.EthernetMTU
+	}
+	if m := declaredMTU(l, i); m != 0 {
+		return m
+	}
+	return defaultMTU(l, i, seen)
+}
+
+// defaultMTU is the MTU the kernel gives an interface created without
+// one, by the rules of state.KindMTU: a macvlan its parent's, a vxlan
+// with dev the dev's minus the overhead of its family, a bridge the
+// smallest of its ports'. seen guards against a file whose devices sit on
+// each other in a circle (validate refuses most such files).
+func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
+	if seen[i.Ref()] {
+		return state.EthernetMTU
+	}
+	seen[i.Ref()] = true
+	defer delete(seen, i.Ref())
+	switch {
+	case i.Kind == lab.KindMACVLAN && i.MACVLAN != nil:
+		return mtuOf(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent, seen)
+	case i.Kind == lab.KindVXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
+		x := i.VXLAN
+		d := state.Device{Remote: x.Remote, Group: x.Group, Local: x.Local}
+		return max(mtuOf(l, i.Node, x.Dev, seen)-state.VXLANOverhead(d.VXLANFamilyAddr()), minMTU)
+	case i.Kind == lab.KindBridge:
+		mtu := 0
+		if n := l.Node(i.Node); n != nil {
+			for _, p := range n.Interfaces {
+				if p.Master == i.Name && p != i {
+					if m := mtuOf(l, i.Node, p.Name, seen); mtu == 0 || m < mtu {
+						mtu = m
 					}
 				}
 			}
 		}
+		if mtu != 0 {
+			return mtu
+		}
 	}
-	return 1500
+	return state.KindMTU(string(i.Kind))
 }
+
+// minMTU is the least MTU the kernel gives a vxlan on a small underlay
+// (ETH_MIN_MTU).
+const minMTU = 68
 
 func prefixes(as []lab.Address) []netip.Prefix {
 	out := make([]netip.Prefix, 0, len(as))

@@ -122,7 +122,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 		d.add(&Change{Action: Create, Object: NetNS, Node: name, NetNS: want.NetNS, Name: want.NetNS})
 		// A new namespace has lo, which NetNSAdd sets up.
 		have = state.NewNode(name, want.NetNS)
-		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true}
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU}
 	}
 	d.links(want, have)
 	d.routes(want, have)
@@ -217,8 +217,18 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.Kind != "loopback" && w.Master != h.Master {
 		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
 	}
-	if w.MTU != 0 && w.MTU != h.MTU {
-		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(w.MTU)})
+	// An MTU the file does not give is the kernel's default for the link,
+	// and any other is a difference too: set by hand, or left from an mtu
+	// the file no longer has.
+	mtu := w.WantMTU()
+	if mtu != 0 && mtu != h.MTU {
+		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(mtu)})
+		if w.MTU == 0 {
+			// The change sets the default explicitly.
+			wc := *w
+			wc.MTU = mtu
+			w = &wc
+		}
 	}
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
 		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})
@@ -267,8 +277,8 @@ func immutableChange(w, h *state.Link) string {
 		add("dev", orNone(h.Dev), orNone(w.Dev))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
 	case "tun", "tap":
-		add("owner", fmt.Sprint(h.TunOwner), fmt.Sprint(w.TunOwner))
-		add("group", fmt.Sprint(h.TunGroup), fmt.Sprint(w.TunGroup))
+		add("owner", state.IDText(h.TunOwner), state.IDText(w.TunOwner))
+		add("group", state.IDText(h.TunGroup), state.IDText(w.TunGroup))
 	}
 	if len(diffs) == 0 {
 		return ""
@@ -539,8 +549,10 @@ func addrOrNone(a netip.Addr) string {
 	return a.String()
 }
 
-// sysctls plans the declared sysctls. A sysctl dropped from the file is
-// left as it is: netlab does not know the value it had before.
+// sysctls plans the declared sysctls, compared as the kernel reads them
+// back (state.SysctlValue): "01" is set once, then reads as 1. A sysctl
+// dropped from the file is left as it is: netlab does not know the value
+// it had before.
 func (d *differ) sysctls(want, have *state.Node) {
 	for _, key := range sortedKeys(want.Sysctls) {
 		w := want.Sysctls[key]
@@ -548,16 +560,12 @@ func (d *differ) sysctls(want, have *state.Node) {
 		switch {
 		case !ok:
 			d.add(&Change{Action: Create, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w})
-		case normalizeSysctl(h) != normalizeSysctl(w):
+		case state.SysctlValue(h) != state.SysctlValue(w):
 			d.add(&Change{Action: Update, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w, OldValue: h,
 				Attrs: []AttrChange{{"value", h, w}}})
 		}
 	}
 }
-
-// normalizeSysctl folds white space, as /proc/sys prints multi-value
-// entries with tabs.
-func normalizeSysctl(v string) string { return strings.Join(strings.Fields(v), " ") }
 
 func unionKeys[V any](a, b map[string]V) []string {
 	seen := make(map[string]bool, len(a)+len(b))

@@ -48,7 +48,7 @@ func built(d *state.State) *state.State {
 			if l.Kind == "loopback" {
 				l.Alias = state.NodeMarker(d.Lab, name)
 				if l.MTU == 0 {
-					l.MTU = 65536
+					l.MTU = w.WantMTU()
 				}
 				l.MAC = "00:00:00:00:00:00"
 				if l.Up {
@@ -56,7 +56,7 @@ func built(d *state.State) *state.State {
 				}
 			} else {
 				if l.MTU == 0 {
-					l.MTU = 1500
+					l.MTU = w.WantMTU()
 				}
 				if l.MAC == "" {
 					l.MAC = fmt.Sprintf("02:00:00:00:%02x:%02x", i, l.Index)
@@ -241,7 +241,7 @@ func TestDiff(t *testing.T) {
 				"+ r: link br1 (bridge)",
 				"+ h: link eth0 (veth, peer r:p1)",
 				"+ r: link up0 (veth, peer s:eth0)",
-				"~ r: link lo: mtu 0 -> 65535",
+				"~ r: link lo: mtu 65536 -> 65535",
 				"+ h: addr 10.0.0.2/24 dev eth0",
 				"+ r: addr 10.0.0.1/24 dev br0",
 				"+ r: addr 10.255.0.1/32 dev lo",
@@ -401,6 +401,25 @@ func TestDiff(t *testing.T) {
 			changes: []string{"~ r: sysctl net.ipv4.ip_forward: value 0 -> 1 (drift)"},
 		},
 		{
+			// The kernel reads "01" back as 1, "010" as 8, and prints
+			// vectors with tabs: each is the value the file asks for.
+			name: "sysctls read back as the kernel prints them", applied: base, lastApplied: true,
+			want: edit(t, "{net.ipv4.ip_forward: 1}", `{net.ipv4.ip_forward: "01", net.core.somaxconn: "010", net.ipv4.tcp_rmem: "4096 131072  6291456"}`),
+			kernel: func(o *state.State) {
+				o.Nodes["r"].Sysctls["net.ipv4.ip_forward"] = "1"
+				o.Nodes["r"].Sysctls["net.core.somaxconn"] = "8"
+				o.Nodes["r"].Sysctls["net.ipv4.tcp_rmem"] = "4096\t131072\t6291456"
+			},
+		},
+		{
+			name: "a sysctl vector differs in one field", want: edit(t, "{net.ipv4.ip_forward: 1}", `{net.ipv4.ip_forward: 1, net.ipv4.tcp_rmem: "4096 131072 6291456"}`),
+			applied: base, lastApplied: true,
+			kernel: func(o *state.State) {
+				o.Nodes["r"].Sysctls["net.ipv4.tcp_rmem"] = "4096\t87380\t6291456"
+			},
+			changes: []string{"~ r: sysctl net.ipv4.tcp_rmem: value 4096\t87380\t6291456 -> 4096 131072 6291456"},
+		},
+		{
 			name: "namespace deleted", want: base, applied: base, lastApplied: true,
 			kernel: func(o *state.State) {
 				// Deleting t.h deletes the peer of h:eth0 too.
@@ -415,14 +434,29 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
-			name: "mtu and mac changed by hand are left when the file has none", want: base, applied: base, lastApplied: true,
+			// A link netlab made has its kind's MTU unless the file says
+			// otherwise; its MAC is the kernel's choice.
+			name: "mtu changed by hand is drift when the file has none, mac is left", want: base, applied: base, lastApplied: true,
 			kernel: func(o *state.State) {
 				o.Nodes["r"].Links["br0"].MTU = 1400
 				o.Nodes["r"].Links["br0"].MAC = "02:00:00:00:99:99"
+				o.Nodes["r"].Links["lo"].MTU = 1500
+			},
+			changes: []string{
+				"~ r: link br0: mtu 1400 -> 1500 (drift)",
+				"~ r: link lo: mtu 1500 -> 65536 (drift)",
 			},
 		},
 
 		// edits: the file changed since the last up
+		{
+			name: "mtu removed from the file", want: base, applied: edit(t, "  - [r:up0, s:eth0]\n", "  - {endpoints: [r:up0, s:eth0], mtu: 9000}\n"),
+			lastApplied: true,
+			changes: []string{
+				"~ r: link up0: mtu 9000 -> 1500",
+				"~ s: link eth0: mtu 9000 -> 1500",
+			},
+		},
 		{
 			name: "add node", applied: base, lastApplied: true,
 			want: edit(t, "links:\n", "  n:\n    interfaces:\n      eth0: {addresses: [10.0.0.3/24]}\nlinks:\n  - [n:eth0, r:p2]\n",

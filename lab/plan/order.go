@@ -13,7 +13,10 @@ import (
 // or address freed by one object can be taken by another; then creates in
 // dependency order: namespaces, bridges (which ports name as master), other
 // links, their attributes, addresses, routes (whose gateways need
-// addresses) and sysctls (which may name an interface).
+// addresses) and sysctls (which may name an interface). Macvlans and
+// vxlans are made, and changed, after the other links are changed: a new
+// one takes its MTU from its parent or underlay as it is then, and one
+// whose MTU goes up can go only as high as its lower device already is.
 func phase(c *Change) int {
 	if c.Action == Delete || c.Action == Replace {
 		switch c.Object {
@@ -37,25 +40,28 @@ func phase(c *Change) int {
 	case NetNS:
 		return 10
 	case Link:
+		upper := c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan"
 		switch {
+		case c.Action == Update && upper:
+			return 15
 		case c.Action == Update:
-			return 14
+			return 13 // masters are bridges, made in 11
 		case c.Link.Kind == "bridge":
 			return 11
-		case c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan":
-			return 13 // on a parent or underlay made in 11 or 12
+		case upper:
+			return 14 // on a parent or underlay made in 11 or 12, changed in 13
 		}
 		return 12
 	case Addr:
-		return 15
-	case Route:
 		return 16
-	case Sysctl:
+	case Route:
 		return 17
+	case Sysctl:
+		return 18
 	case NFTables:
-		return 18 // rules name interfaces, which exist by now
+		return 19 // rules name interfaces, which exist by now
 	}
-	return 19
+	return 20
 }
 
 func order(changes []*Change) []*Change {
@@ -110,7 +116,7 @@ func (d *differ) isDrift(c *Change) bool {
 		}
 	case Sysctl:
 		v, ok := ln.Sysctls[c.Name]
-		return ok && v == c.Value
+		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)
 	case NFTables:
 		return c.Action != Delete && ln.NFT.Signature() == c.NFT.Signature()
 	}
@@ -124,7 +130,7 @@ func sameAttr(a, b *state.Link, name string) bool {
 	case "master":
 		return a.Master == b.Master
 	case "mtu":
-		return a.MTU == b.MTU
+		return a.WantMTU() == b.WantMTU()
 	case "mac":
 		return a.MAC == b.MAC
 	case "stp":

@@ -122,8 +122,10 @@ func (n *Node) LinkNames() []string {
 
 // Link is one network device.
 //
-// In a desired state, zero MTU and empty MAC mean "the kernel's choice":
-// they are not compared. Index, Alias, Owned and Stats are observed only.
+// In a desired state, an empty MAC means "the kernel's choice" and is not
+// compared; a zero MTU means the kernel's default, which DefaultMTU holds
+// (see KindMTU) and which is compared. Index, Alias, Owned and Stats are
+// observed only.
 type Link struct {
 	Name   string
 	Kind   string // veth, bridge, macvlan, vxlan, tun, tap, or any kernel kind observed
@@ -147,6 +149,10 @@ type Link struct {
 	// Learned are the MAC addresses a bridge learned on this port, sorted
 	// (observed only, for status: the bridge's forwarding database).
 	Learned []string
+
+	// DefaultMTU is, in a desired state, the MTU the kernel gives the link
+	// when MTU is 0: netlab does not send it, but expects it (WantMTU).
+	DefaultMTU int `json:",omitempty"`
 }
 
 // Device holds the settings of the kinds beyond veth and bridge. Only the
@@ -174,11 +180,24 @@ type Device struct {
 	Local    netip.Addr
 	Dev      string
 	Learning bool
-	FDB      []FDBEntry // static entries with a destination, sorted
+	// FDB are the static entries with a destination, sorted; the
+	// kernel's own for Remote or Group (KernelFDB) among them.
+	FDB []FDBEntry
 
-	// tun and tap: who may attach besides root; 0 means nobody else.
-	TunOwner uint32
-	TunGroup uint32
+	// tun and tap: the user and group allowed to attach (TUNSETOWNER,
+	// TUNSETGROUP), nil when not set. 0 is an owner like any other: root.
+	// With neither set the kernel lets any process that can open
+	// /dev/net/tun in the namespace attach (see docs/lab-format.md).
+	TunOwner *uint32
+	TunGroup *uint32
+}
+
+// IDText writes a tun or tap owner or group: the number, or (none).
+func IDText(id *uint32) string {
+	if id == nil {
+		return "(none)"
+	}
+	return fmt.Sprint(*id)
 }
 
 // FDBEntry is a static forwarding entry of a VXLAN.

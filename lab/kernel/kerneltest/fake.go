@@ -28,10 +28,9 @@ import (
 // whatever its method.
 const AnyWrite = "*"
 
-// Default attributes the kernel gives new devices.
+// Limits of the kernel's; the MTUs it gives new devices are in
+// state.KindMTU, the one table netlab plans by.
 const (
-	defaultMTU   = 1500
-	loopbackMTU  = 65536
 	minMTU       = 68
 	maxMTU       = 65535
 	maxIfNameLen = 15 // IFNAMSIZ - 1
@@ -75,8 +74,11 @@ var writeMethods = map[string]bool{
 //   - lo gets 127.0.0.1/8 and ::1/128 when set up, other devices an IPv6
 //     link-local address; MACs not given are generated; a bridge whose MTU
 //     was never set follows the smallest MTU of its ports.
-//   - A sysctl reads as absent until it is written (the real kernel has
-//     every key from the start, with its default value).
+//   - A namespace has the sysctls of sysctlDefaults (a device's once it
+//     exists); SysctlSet of another fails with ENOENT, as does reading
+//     it. A sysctl reads as absent until it is written (the real kernel
+//     shows every key from the start, with its default value), and then
+//     as the kernel prints it back (state.SysctlValue).
 //   - NFTableSet replaces netlab's nftables table whole, in one
 //     transaction; Observe shows its chains and the tags of its rules, as
 //     kernel.Linux reads them.
@@ -208,7 +210,7 @@ func (f *Fake) Calls(method string) int {
 // is a method name of kernel.Kernel, such as "LinkAdd", or AnyWrite for
 // the n-th write call of any method.
 func (f *Fake) FailOn(method string, err error, n int) {
-	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" {
+	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlMissing" {
 		panic("kerneltest: FailOn: unknown method " + method)
 	}
 	if n < 1 {
@@ -342,6 +344,7 @@ func (f *Fake) observeDeviceLocked(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
 	l.Parent, l.ParentNetNS = parent, ""
 	l.SourceMACs = slices.Clone(fl.dev.SourceMACs)
 	l.FDB = slices.Clone(fl.dev.FDB)
+	l.TunOwner, l.TunGroup = cloneID(fl.dev.TunOwner), cloneID(fl.dev.TunGroup)
 	switch fl.kind {
 	case "macvlan":
 		l.ParentIndex, l.ParentNetNSID = fl.lower, -1
@@ -467,6 +470,9 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 	if err := f.lowerLocked(ns, a, l); err != nil {
 		return err
 	}
+	if limit := f.maxMTULocked(a); l.Kind == "macvlan" && limit != 0 && a.mtu > limit {
+		return fmt.Errorf("link %s: mtu %d above its parent's %d: %w", l.Name, a.mtu, limit, unix.EINVAL)
+	}
 	if l.Kind != "veth" {
 		f.addLinkLocked(ns, a, l.Master, l.Up)
 		return nil
@@ -493,6 +499,12 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev = l.Device
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
+	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" && !slices.Contains(a.dev.FDB, e) {
+		// The kernel's own entry for the remote or group.
+		a.dev.FDB = append(a.dev.FDB, e)
+		state.SortFDB(a.dev.FDB)
+	}
+	a.dev.TunOwner, a.dev.TunGroup = cloneID(l.TunOwner), cloneID(l.TunGroup)
 	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
 	lowerNS, lower := ns, ""
 	switch l.Kind {
@@ -670,6 +682,9 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	if s.mtu != nil && (*s.mtu < minMTU || *s.mtu > maxMTU) {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
+	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
+		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
+	}
 	var mac string
 	if s.mac != nil {
 		var err error
@@ -703,6 +718,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	if s.mtu != nil {
 		fl.mtu, fl.mtuSet = *s.mtu, true
 		f.portsChangedLocked(ns, fl.master)
+		f.lowerMTUChangedLocked(ns, fl)
 	}
 	if s.master != nil {
 		old := fl.master
@@ -907,12 +923,118 @@ func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
 	return ns.setSysctl(key, value)
 }
 
+// setSysctl writes a sysctl the namespace has; it reads back as the
+// kernel prints it (state.SysctlValue). An integer sysctl takes only
+// integers.
 func (ns *fakeNetNS) setSysctl(key, value string) error {
 	if !strings.HasPrefix(key, "net.") || strings.Contains(key, "/") || strings.Contains(key, "..") {
 		return fmt.Errorf("invalid sysctl key %q", key)
 	}
-	ns.sysctls[key] = strings.TrimSpace(value)
+	def, ok := ns.sysctlDefault(key)
+	if !ok {
+		return fmt.Errorf("sysctl %s: %w", key, unix.ENOENT)
+	}
+	v := state.SysctlValue(value)
+	if isInts(def) && !isInts(v) {
+		return fmt.Errorf("sysctl %s = %q: %w", key, value, unix.EINVAL)
+	}
+	ns.sysctls[key] = v
 	return nil
+}
+
+// isInts reports whether a value read back is whole numbers only.
+func isInts(v string) bool {
+	for _, f := range strings.Fields(v) {
+		if strings.TrimLeft(strings.TrimPrefix(f, "-"), "0123456789") != "" || strings.Trim(f, "-") == "" {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// sysctlDefaults are the net.* sysctls a new namespace has, with the
+// kernel's defaults: a part of the real kernel's list, as many as
+// netlab's tests use and a few more. DEV stands for each device of the
+// namespace, and for all (conf only) and default.
+var sysctlDefaults = map[string]string{
+	"net.core.somaxconn":                        "4096",
+	"net.ipv4.icmp_echo_ignore_all":             "0",
+	"net.ipv4.icmp_echo_ignore_broadcasts":      "1",
+	"net.ipv4.ip_default_ttl":                   "64",
+	"net.ipv4.ip_forward":                       "0",
+	"net.ipv4.ip_local_port_range":              "32768 60999",
+	"net.ipv4.ip_unprivileged_port_start":       "1024",
+	"net.ipv4.ping_group_range":                 "1 0",
+	"net.ipv4.tcp_congestion_control":           "cubic",
+	"net.ipv4.tcp_rmem":                         "4096 131072 6291456",
+	"net.ipv4.tcp_syncookies":                   "1",
+	"net.ipv4.tcp_wmem":                         "4096 16384 4194304",
+	"net.ipv4.conf.DEV.accept_local":            "0",
+	"net.ipv4.conf.DEV.accept_redirects":        "1",
+	"net.ipv4.conf.DEV.arp_announce":            "0",
+	"net.ipv4.conf.DEV.arp_ignore":              "0",
+	"net.ipv4.conf.DEV.forwarding":              "0",
+	"net.ipv4.conf.DEV.log_martians":            "0",
+	"net.ipv4.conf.DEV.proxy_arp":               "0",
+	"net.ipv4.conf.DEV.route_localnet":          "0",
+	"net.ipv4.conf.DEV.rp_filter":               "0",
+	"net.ipv4.conf.DEV.send_redirects":          "1",
+	"net.ipv4.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.ipv6.conf.DEV.accept_dad":              "1",
+	"net.ipv6.conf.DEV.accept_ra":               "1",
+	"net.ipv6.conf.DEV.autoconf":                "1",
+	"net.ipv6.conf.DEV.disable_ipv6":            "0",
+	"net.ipv6.conf.DEV.forwarding":              "0",
+	"net.ipv6.conf.DEV.keep_addr_on_down":       "0",
+	"net.ipv6.conf.DEV.proxy_ndp":               "0",
+	"net.ipv6.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.netfilter.nf_conntrack_max":            "262144",
+}
+
+// sysctlDefault is the default of a sysctl the namespace has (ns nil: a
+// fresh namespace, with lo only); ok is false for one it lacks.
+func (ns *fakeNetNS) sysctlDefault(key string) (def string, ok bool) {
+	if def, ok := sysctlDefaults[key]; ok {
+		return def, true
+	}
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) != 5 || (parts[2] != "conf" && parts[2] != "neigh") {
+		return "", false
+	}
+	dev := parts[3]
+	switch {
+	case dev == "default", dev == "all" && parts[2] == "conf", dev == "lo":
+	case ns != nil && ns.byName(dev) != nil:
+	default:
+		return "", false
+	}
+	parts[3] = "DEV"
+	def, ok = sysctlDefaults[strings.Join(parts, ".")]
+	return def, ok
+}
+
+// SysctlMissing lists the keys the namespace (netns "": a fresh one) has
+// no sysctl for.
+func (f *Fake) SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlMissing"); err != nil {
+		return nil, err
+	}
+	var ns *fakeNetNS
+	if netns != "" {
+		var err error
+		if ns, err = f.netnsLocked(netns); err != nil {
+			return nil, err
+		}
+	}
+	var missing []string
+	for _, key := range keys {
+		if _, ok := ns.sysctlDefault(key); !ok {
+			missing = append(missing, key)
+		}
+	}
+	return missing, nil
 }
 
 // NFTableSet replaces the namespace's netlab nftables table with t in one
@@ -990,7 +1112,7 @@ func (f *Fake) netnsNamesLocked() []string {
 // addNetNSLocked creates an unmarked namespace holding lo, down.
 func (f *Fake) addNetNSLocked(name string) *fakeNetNS {
 	ns := &fakeNetNS{name: name, links: make(map[int]*fakeLink), sysctls: make(map[string]string)}
-	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: "loopback", mtu: loopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
+	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: "loopback", mtu: state.LoopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
 	f.netns[name] = ns
 	return ns
 }
@@ -1028,8 +1150,15 @@ func (f *Fake) delNetNSLocked(ns *fakeNetNS) {
 func (f *Fake) addLinkLocked(ns *fakeNetNS, fl *fakeLink, master string, up bool) {
 	ns.last++
 	fl.index = ns.last
-	if fl.mtu == 0 {
-		fl.mtu = defaultMTU
+	switch max := f.maxMTULocked(fl); {
+	case fl.mtu == 0 && fl.kind == "macvlan" && max != 0:
+		fl.mtu = max // the parent's
+	case fl.mtu == 0 && fl.kind == "vxlan" && max != 0:
+		fl.mtu = max // the dev's, less the overhead
+	case fl.mtu == 0:
+		fl.mtu = state.KindMTU(fl.kind)
+	case fl.kind == "vxlan" && max != 0 && fl.mtu > max:
+		fl.mtu = max // the kernel caps what was asked, silently
 	}
 	if fl.mac == "" {
 		f.macs++
@@ -1117,6 +1246,36 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	state.SortAddrs(fl.addrs)
 }
 
+// lowerMTUChangedLocked brings the macvlans on fl down to its MTU, as the
+// kernel does when a parent's MTU drops below theirs (one that rises
+// leaves them as they are, and so does any change to a vxlan's dev).
+func (f *Fake) lowerMTUChangedLocked(ns *fakeNetNS, fl *fakeLink) {
+	for _, name := range f.netnsNamesLocked() {
+		for _, u := range f.netns[name].links {
+			if u.kind == "macvlan" && u.lowerNS == ns.name && u.lower == fl.index && u.mtu > fl.mtu {
+				u.mtu = fl.mtu
+			}
+		}
+	}
+}
+
+// maxMTULocked is the most MTU a macvlan (its parent's) or a vxlan on a
+// dev (the dev's, less the overhead of its family) takes; 0 for others.
+func (f *Fake) maxMTULocked(fl *fakeLink) int {
+	if fl.lower == 0 || (fl.kind != "macvlan" && fl.kind != "vxlan") {
+		return 0
+	}
+	lns := f.netns[fl.lowerNS]
+	if lns == nil || lns.links[fl.lower] == nil {
+		return 0
+	}
+	mtu := lns.links[fl.lower].mtu
+	if fl.kind == "vxlan" {
+		mtu = max(mtu-state.VXLANOverhead(fl.dev.VXLANFamilyAddr()), minMTU)
+	}
+	return mtu
+}
+
 // portsChangedLocked makes a bridge whose MTU was never set take the
 // smallest MTU of its ports (1500 with none), as the kernel does when a
 // port joins or leaves.
@@ -1125,16 +1284,28 @@ func (f *Fake) portsChangedLocked(ns *fakeNetNS, bridge int) {
 	if br == nil || br.kind != "bridge" || br.mtuSet {
 		return
 	}
+	br.mtu = f.unsetMTULocked(ns, br)
+}
+
+// unsetMTULocked is the MTU the kernel would give fl had nobody set one:
+// a bridge the smallest of its ports', a macvlan or vxlan what its lower
+// device allows, anything else its kind's.
+func (f *Fake) unsetMTULocked(ns *fakeNetNS, fl *fakeLink) int {
+	if limit := f.maxMTULocked(fl); limit != 0 {
+		return limit
+	}
 	mtu := 0
-	for _, port := range ns.links {
-		if port.master == bridge && (mtu == 0 || port.mtu < mtu) {
-			mtu = port.mtu
+	if fl.kind == "bridge" {
+		for _, port := range ns.links {
+			if port.master == fl.index && (mtu == 0 || port.mtu < mtu) {
+				mtu = port.mtu
+			}
 		}
 	}
 	if mtu == 0 {
-		mtu = defaultMTU
+		mtu = state.KindMTU(fl.kind)
 	}
-	br.mtu = mtu
+	return mtu
 }
 
 // marked reports whether lo carries the marker of lab and node.
@@ -1344,7 +1515,9 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 			l.Parent = fl.dev.Parent
 		}
 	}
-	if fl.mtuSet {
+	// An MTU set to what the kernel gives anyway reads as unset, as in
+	// a dump, except a vxlan's on a dev, which netlab always sets.
+	if fl.mtuSet && (fl.mtu != f.unsetMTULocked(ns, fl) || fl.kind == "vxlan" && fl.lower != 0) {
 		l.MTU = fl.mtu
 	}
 	if fl.macSet {
@@ -1359,6 +1532,16 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 		}
 	}
 	return l
+}
+
+// cloneID copies a tun's or tap's owner or group, so that what the fake
+// holds and what it hands out share nothing.
+func cloneID(id *uint32) *uint32 {
+	if id == nil {
+		return nil
+	}
+	v := *id
+	return &v
 }
 
 // kernelAddr reports whether the kernel adds an address by itself, as
@@ -1945,9 +2128,9 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 				return fmt.Errorf("%s %q: %w", kw, v, unix.EINVAL)
 			}
 			if kw == "user" {
-				dev.TunOwner = id
+				dev.TunOwner = &id
 			} else {
-				dev.TunGroup = id
+				dev.TunGroup = &id
 			}
 		default:
 			return fmt.Errorf("tuntap add: unknown argument %q", kw)
@@ -1969,7 +2152,7 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 	return nil
 }
 
-// handFDB is `bridge fdb append|del MAC dev NAME dst IP` on a vxlan.
+// handFDB is `bridge fdb append|del MAC dev NAME dst IP [via DEV]` on a vxlan.
 func handFDB(ns *fakeNetNS, verb string, w words) error {
 	mac, err := w.value("fdb " + verb)
 	if err != nil {
@@ -1989,6 +2172,9 @@ func handFDB(ns *fakeNetNS, verb string, w words) error {
 			if dst, err = netip.ParseAddr(v); err != nil {
 				return fmt.Errorf("dst %q: %w", v, unix.EINVAL)
 			}
+		case "via":
+			// The underlay device of the entry, which the fake does not
+			// keep: the kernel's own entry has the vxlan's dev.
 		default:
 			return fmt.Errorf("fdb: unknown argument %q", kw)
 		}

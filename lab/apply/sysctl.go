@@ -1,0 +1,86 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"netlab/lab"
+	"netlab/lab/diag"
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+// CheckSysctls refuses, before anything is changed, the sysctls of the
+// lab that the kernel does not have, one diagnostic at each key: up would
+// otherwise stop half-way, at the first such write. Each key is looked up
+// where it will be set: in its node's namespace (as observed has it), or,
+// for a node not made yet, in a fresh namespace, since many net.* keys
+// belong to each namespace and some exist only in the root one. A key of
+// a device the node declares but that does not exist yet
+// (net.ipv4.conf.eth0.rp_filter before eth0 is made) is looked up as the
+// "default" device's, whose keys every new device gets.
+func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *state.State) (diag.List, error) {
+	type lookup struct {
+		sysctl *lab.Sysctl
+		node   *lab.Node
+		key    string // the key looked up
+	}
+	byNetNS := make(map[string][]lookup) // "" for a fresh namespace
+	for _, n := range l.Nodes {
+		if n.Host {
+			continue // refused before this: a host node sets no sysctls
+		}
+		var have *state.Node
+		if observed != nil {
+			if o := observed.Nodes[n.Name]; o != nil && !o.Foreign {
+				have = o
+			}
+		}
+		netns := ""
+		if have != nil {
+			netns = have.NetNS
+		}
+		for _, sc := range n.Sysctls {
+			byNetNS[netns] = append(byNetNS[netns], lookup{sc, n, lookupKey(sc.Key, n, have)})
+		}
+	}
+	var out diag.List
+	for _, netns := range slices.Sorted(maps.Keys(byNetNS)) {
+		lookups := byNetNS[netns]
+		var keys []string
+		for _, lk := range lookups {
+			if !slices.Contains(keys, lk.key) {
+				keys = append(keys, lk.key)
+			}
+		}
+		missing, err := k.SysctlMissing(ctx, netns, keys)
+		if err != nil {
+			return nil, fmt.Errorf("look up the lab's sysctls: %w", err)
+		}
+		for _, lk := range lookups {
+			if slices.Contains(missing, lk.key) {
+				out.Hintf(lk.sysctl.Pos, "check the name with sysctl -a inside a namespace (netlab exec NODE -- sysctl -a): some net.* keys exist only in the root namespace, or once their module is loaded",
+					"sysctl %q does not exist in the namespace of node %q", lk.sysctl.Key, lk.node.Name)
+			}
+		}
+	}
+	return out, nil
+}
+
+// lookupKey is the key to look up for key in node n: that of the device's
+// "default" entry when key names a device of n that does not exist yet.
+func lookupKey(key string, n *lab.Node, have *state.Node) string {
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) != 5 || (parts[1] != "ipv4" && parts[1] != "ipv6" && parts[1] != "mpls") || (parts[2] != "conf" && parts[2] != "neigh") {
+		return key
+	}
+	dev := parts[3]
+	if n.Interface(dev) == nil || (have != nil && have.Links[dev] != nil) {
+		return key
+	}
+	parts[3] = "default"
+	return strings.Join(parts, ".")
+}

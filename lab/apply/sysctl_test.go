@@ -1,0 +1,79 @@
+package apply_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netlab/lab/apply"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/plan"
+)
+
+const sysctlLab = `name: sc
+nodes:
+  a:
+    sysctls:
+      net.ipv4.ip_forward: "01"
+      net.ipv4.conf.eth0.rp_filter: 2
+      net.ipv4.conf.eth9.rp_filter: 2
+      net.ipv4.no_such_key: 1
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  b: {}
+links:
+  - [a:eth0, b:eth0]
+`
+
+// TestCheckSysctls: a key the kernel lacks is refused at its position
+// before anything is written, in a node not made yet (asked of a fresh
+// namespace) and in one that exists; a key of a device the node declares
+// is looked up as the default device's until the device exists.
+func TestCheckSysctls(t *testing.T) {
+	ctx := context.Background()
+	k := kerneltest.NewFake()
+	l := mustLab(t, "sysctl", []byte(sysctlLab))
+	want := []string{
+		`sysctl.yaml:7:7: sysctl "net.ipv4.conf.eth9.rp_filter" does not exist in the namespace of node "a"`,
+		`sysctl.yaml:8:7: sysctl "net.ipv4.no_such_key" does not exist in the namespace of node "a"`,
+	}
+	check := func(when string) {
+		t.Helper()
+		observed, err := k.Observe(ctx, l.Name, plan.Desired(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writes := k.Writes()
+		diags, err := apply.CheckSysctls(ctx, k, l, observed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range diags {
+			msg, _, _ := strings.Cut(d.String(), ": check the name")
+			got = append(got, msg)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: diagnostics (-want +got):\n%s", when, diff)
+		}
+		if k.Writes() != writes {
+			t.Errorf("%s: CheckSysctls wrote to the kernel", when)
+		}
+	}
+	check("before the lab exists")
+	if k.Calls("SysctlMissing") != 1 {
+		t.Errorf("SysctlMissing called %d times for one fresh namespace, want 1", k.Calls("SysctlMissing"))
+	}
+
+	// Without the two bad keys the lab comes up, "01" reads back as 1,
+	// and a second up changes nothing.
+	good := mustLab(t, "sysctl", []byte(strings.NewReplacer(
+		"      net.ipv4.conf.eth9.rp_filter: 2\n", "", "      net.ipv4.no_such_key: 1\n", "").Replace(sysctlLab)))
+	upFake(t, k, good, plan.Options{})
+	if p := upFake(t, k, good, plan.Options{}); !p.Empty() {
+		t.Errorf("second up: %s", p.Changes[0].Describe())
+	}
+	check("once the lab is up")
+}

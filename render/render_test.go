@@ -344,9 +344,6 @@ func TestScriptRoundTrip(t *testing.T) {
 	_, nftErr := exec.LookPath("nft")
 	for _, tl := range labs(t) {
 		t.Run(tl.name, func(t *testing.T) {
-			if d := plan.Unsupported(tl.lab); len(d) > 0 {
-				t.Skipf("netlab cannot build this lab yet: %s", d[0].Msg)
-			}
 			for _, n := range tl.lab.Nodes {
 				if n.Host {
 					t.Skip("a host node would change this machine's own namespace")

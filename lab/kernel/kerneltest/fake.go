@@ -63,7 +63,13 @@ var writeMethods = map[string]bool{
 //     l.ParentNetNS) and a vxlan's dev must exist, and deleting either
 //     deletes the device on it.
 //   - The root namespace (state.HostNetNS) always exists; LinkDel there
-//     refuses a link without netlab's marker.
+//     refuses a link without netlab's marker. Its routes, sysctls and
+//     nftables are the machine's, which netlab promises never to change:
+//     RouteReplace, RouteDel, SysctlSet and NFTableSet there fail with
+//     EPERM, so that a test catches a plan that would.
+//   - A MAC given to a device, or accepted by a source-mode macvlan, must
+//     be unicast and not all zero (EADDRNOTAVAIL); a tun takes none
+//     (EOPNOTSUPP).
 //   - Deletes of missing links, addresses and routes succeed. Deleting a
 //     veth end deletes its peer; deleting a namespace deletes the peer ends
 //     of the veths it held; deleting a bridge releases its ports.
@@ -491,6 +497,11 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 // and records the link's settings.
 func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev = l.Device
+	for _, mac := range l.SourceMACs {
+		if _, err := parseMAC(mac); err != nil {
+			return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+		}
+	}
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
 	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
@@ -536,6 +547,9 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 		fl.mtu, fl.mtuSet = l.MTU, true
 	}
 	if l.MAC != "" {
+		if kind == "tun" {
+			return nil, fmt.Errorf("link %s: mac: a tun has no Ethernet address: %w", l.Name, unix.EOPNOTSUPP)
+		}
 		mac, err := parseMAC(l.MAC)
 		if err != nil {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
@@ -626,6 +640,11 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			if fl.kind != "macvlan" {
 				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
+			for _, mac := range l.SourceMACs {
+				if _, err := parseMAC(mac); err != nil {
+					return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+				}
+			}
 		case "fdb":
 			if fl.kind != "vxlan" {
 				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
@@ -671,6 +690,9 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	var mac string
+	if s.mac != nil && fl.kind == "tun" {
+		return fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
+	}
 	if s.mac != nil {
 		var err error
 		if mac, err = parseMAC(*s.mac); err != nil {
@@ -792,7 +814,7 @@ func (f *Fake) RouteReplace(ctx context.Context, netns string, r state.Route) er
 	if err := f.beginLocked(ctx, "RouteReplace"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "RouteReplace")
 	if err != nil {
 		return err
 	}
@@ -873,7 +895,7 @@ func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error 
 	if err := f.beginLocked(ctx, "RouteDel"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "RouteDel")
 	if err != nil {
 		return err
 	}
@@ -900,7 +922,7 @@ func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
 	if err := f.beginLocked(ctx, "SysctlSet"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "SysctlSet")
 	if err != nil {
 		return err
 	}
@@ -923,7 +945,7 @@ func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) e
 	if err := f.beginLocked(ctx, "NFTableSet"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "NFTableSet")
 	if err != nil {
 		return err
 	}
@@ -966,6 +988,15 @@ func observeNFT(t *state.NFTable) *state.NFTable {
 	}
 	state.SortChains(o.Chains)
 	return o
+}
+
+// machineSafeLocked is netnsLocked for the writes netlab never makes in
+// the machine's own namespace: there it fails with EPERM.
+func (f *Fake) machineSafeLocked(name, method string) (*fakeNetNS, error) {
+	if name == state.HostNetNS {
+		return nil, fmt.Errorf("%s in the machine's own namespace: netlab never changes its routes, sysctls or nftables: %w", method, unix.EPERM)
+	}
+	return f.netnsLocked(name)
 }
 
 // netnsLocked returns a namespace, or an error wrapping ENOENT, as

@@ -73,7 +73,12 @@ type NFRule struct {
 	Modified bool
 }
 
-// Family is "ip" or "ip6" when the rule names addresses, or "".
+// nfprotoName is how nft names a family in "meta nfproto".
+var nfprotoName = map[string]string{"ip": "ipv4", "ip6": "ipv6"}
+
+// Family is "ip" or "ip6" when the rule names addresses, or "": a rule
+// with an address matches only packets of its family, one without is
+// family-neutral in the inet table.
 func (r *NFRule) Family() string {
 	for _, a := range []netip.Addr{r.Source.Addr(), r.Destination.Addr(), r.ToAddr} {
 		if a.IsValid() {
@@ -94,6 +99,12 @@ var ctStateOrder = []string{"invalid", "established", "related", "new", "untrack
 func (r *NFRule) Text() string {
 	var parts []string
 	fam := r.Family()
+	if fam != "" && !r.Source.IsValid() && !r.Destination.IsValid() {
+		// A rule of one family that matches no address of it (a dnat or
+		// snat to one): without this it would count, in the inet table,
+		// the packets of the other family too.
+		parts = append(parts, "meta nfproto "+nfprotoName[fam])
+	}
 	if r.Source.IsValid() {
 		parts = append(parts, fmt.Sprintf("%s saddr %s", fam, prefixText(r.Source)))
 	}

@@ -115,10 +115,10 @@ func (r *NFRule) Text() string {
 		parts = append(parts, "fib daddr type local")
 	}
 	if r.In != "" {
-		parts = append(parts, fmt.Sprintf("iifname %q", r.In))
+		parts = append(parts, "iifname "+nftIfName(r.In))
 	}
 	if r.Out != "" {
-		parts = append(parts, fmt.Sprintf("oifname %q", r.Out))
+		parts = append(parts, "oifname "+nftIfName(r.Out))
 	}
 	switch {
 	case r.DPort != 0:
@@ -147,7 +147,7 @@ func (r *NFRule) Text() string {
 	case "count":
 	case "log":
 		if r.LogPrefix != "" {
-			parts = append(parts, fmt.Sprintf("log prefix %q", r.LogPrefix))
+			parts = append(parts, "log prefix "+nftString(r.LogPrefix))
 		} else {
 			parts = append(parts, "log")
 		}
@@ -172,6 +172,21 @@ func (r *NFRule) Text() string {
 		parts = append(parts, r.Action)
 	}
 	return strings.Join(parts, " ")
+}
+
+// nftString is a string as nft reads it between double quotes, where
+// every byte stands for itself: nft has no escape there, so a string with
+// a '"' cannot be written at all (validate refuses one), nor a log prefix
+// with a '$', which nft takes for a variable.
+func nftString(s string) string { return `"` + s + `"` }
+
+// nftIfName is an interface name as nft matches it exactly: a trailing
+// '*' would make it a wildcard, so it is escaped as nft lists it.
+func nftIfName(name string) string {
+	if strings.HasSuffix(name, "*") {
+		return nftString(name[:len(name)-1] + `\*`)
+	}
+	return nftString(name)
 }
 
 func prefixText(p netip.Prefix) string {

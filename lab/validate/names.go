@@ -35,7 +35,8 @@ func NameProblem(name string) string {
 }
 
 // IfNameProblem says what the kernel would refuse in an interface name, or
-// "" if nothing. It mirrors the kernel's dev_valid_name.
+// "" if nothing. It mirrors the kernel's dev_valid_name, and refuses the
+// '%' of a name template too.
 func IfNameProblem(name string) string {
 	switch {
 	case name == "":
@@ -49,6 +50,11 @@ func IfNameProblem(name string) string {
 		switch {
 		case r == '/' || r == ':':
 			return fmt.Sprintf("contains %q, which Linux does not allow", r)
+		case r == '%':
+			// Linux takes a name with a '%' as a template ("eth%d" is
+			// the first free eth0, eth1...): the device would get
+			// another name, or none.
+			return "contains '%', which Linux takes as a template for a name it picks"
 		case unicode.IsSpace(r) || r == 0:
 			return "contains white space, which Linux does not allow"
 		}

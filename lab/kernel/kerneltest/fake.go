@@ -565,7 +565,9 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 }
 
 func checkIfName(name string) error {
-	if name == "" || len(name) > maxIfNameLen || strings.ContainsAny(name, "/: \t\n") || name == "." || name == ".." {
+	// A '%' makes the name a template the kernel fills in: netlab never
+	// asks for one.
+	if name == "" || len(name) > maxIfNameLen || strings.ContainsAny(name, "/: \t\n%") || name == "." || name == ".." {
 		return fmt.Errorf("interface name %q: %w", name, unix.EINVAL)
 	}
 	return nil
@@ -1483,10 +1485,10 @@ func protoName(proto int) string {
 //
 //	ip netns add|del NETNS
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
-//	ip -n NETNS link add NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
-//	ip -n NETNS link set NAME [name NEW] [alias A] [address MAC] [mtu N]
+//	ip -n NETNS link add [name] NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
+//	ip -n NETNS link set [dev] NAME [name NEW] [alias A] [address MAC] [mtu N]
 //	                          [master M | nomaster] [up | down] [type bridge stp_state 0|1]
-//	ip -n NETNS link del NAME
+//	ip -n NETNS link del [dev] NAME
 //	ip -n NETNS addr add|del PREFIX dev NAME [nodad]
 //	ip [-6] -n NETNS route add|replace|del TO [via GW] [dev NAME] [metric N] [proto P]
 //
@@ -1707,6 +1709,11 @@ func (f *Fake) handNetNSLocked(w words) error {
 
 func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 	name, ok := w.next()
+	if ok && (name == "dev" || name == "name") {
+		// The explicit form plan.Change.Cmds writes for a name that could
+		// read as a keyword: "link set dev up", "link add name h".
+		name, ok = w.next()
+	}
 	if !ok {
 		return errors.New("link needs a name")
 	}

@@ -24,7 +24,7 @@ type labText struct {
 // everyLab returns every lab file of the repository: this package's
 // testdata, valid and invalid, the shipped topologies and the exercises
 // with their solutions.
-func everyLab(t *testing.T) []labText {
+func everyLab(t testing.TB) []labText {
 	t.Helper()
 	var out []labText
 	for _, dir := range []string{"valid", "invalid"} {
@@ -62,30 +62,55 @@ func everyLab(t *testing.T) []labText {
 func TestCleanMeansBuildable(t *testing.T) {
 	built := 0
 	for _, lt := range everyLab(t) {
-		l, diags := labfile.Parse(lt.name, lt.data)
-		diags.Append(validate.Lab(l)...)
-		if diags.HasErrors() {
+		if !valid(lt.name, lt.data) {
 			continue
 		}
 		built++
-		t.Run(lt.name, func(t *testing.T) {
-			ctx := context.Background()
-			k := kerneltest.NewFake()
-			desired := plan.Desired(l)
-			observed, err := k.Observe(ctx, l.Name, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := plan.Diff(desired, observed, plan.Options{})
-			if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-				t.Fatalf("validate passes %s, but up fails: %v", lt.name, err)
-			}
-			if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-				t.Errorf("validate passes %s, but after up the kernel differs: %v", lt.name, err)
-			}
-		})
+		t.Run(lt.name, func(t *testing.T) { buildClean(t, lt.name, lt.data) })
 	}
 	if built < 20 {
 		t.Errorf("only %d lab files validate clean: the test proves little", built)
+	}
+}
+
+// FuzzCleanMeansBuildable is TestCleanMeansBuildable over lab files the
+// fuzzer makes from the repository's own:
+//
+//	go test ./lab/validate -run '^$' -fuzz FuzzCleanMeansBuildable -fuzztime 5m
+func FuzzCleanMeansBuildable(f *testing.F) {
+	for _, lt := range everyLab(f) {
+		f.Add(lt.data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if valid("fuzz.yaml", data) {
+			buildClean(t, "fuzz.yaml", data)
+		}
+	})
+}
+
+func valid(name string, data []byte) bool {
+	l, diags := labfile.Parse(name, data)
+	diags.Append(validate.Lab(l)...)
+	return l != nil && !diags.HasErrors()
+}
+
+// buildClean runs up of a lab that validates clean on an empty fake
+// kernel: it must succeed and leave the kernel as the file says.
+func buildClean(t *testing.T, name string, data []byte) {
+	t.Helper()
+	l, _ := labfile.Parse(name, data)
+	ctx := context.Background()
+	k := kerneltest.NewFake()
+	desired := plan.Desired(l)
+	observed, err := k.Observe(ctx, l.Name, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Diff(desired, observed, plan.Options{})
+	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
+		t.Fatalf("validate passes %s, but up fails: %v", name, err)
+	}
+	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
+		t.Errorf("validate passes %s, but after up the kernel differs: %v", name, err)
 	}
 }

@@ -495,22 +495,3 @@ func genPrefix(r *rand.Rand) string {
 	}
 	return b.String()
 }
-
-func hasRules(l *lab.Lab) bool {
-	for _, n := range l.Nodes {
-		if len(n.NAT) > 0 || n.Firewall != nil {
-			return true
-		}
-	}
-	return false
-}
-
-func names(l *lab.Lab) string {
-	var b strings.Builder
-	for _, n := range l.Nodes {
-		for _, i := range n.Interfaces {
-			b.WriteString(i.Name)
-		}
-	}
-	return b.String()
-}

@@ -3,10 +3,12 @@ package render
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"flag"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -333,73 +335,163 @@ func BenchmarkSVG(b *testing.B) {
 // throw-away namespaces, then plans the same lab against the kernel: the
 // plan must be empty.
 func TestScriptRoundTrip(t *testing.T) {
-	kerneltest.RequireRoot(t)
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not installed")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("ip (iproute2) not installed")
-	}
-	_, nftErr := exec.LookPath("nft")
+	bash := scriptTools(t)
 	for _, tl := range labs(t) {
 		t.Run(tl.name, func(t *testing.T) {
-			if d := plan.Unsupported(tl.lab); len(d) > 0 {
-				t.Skipf("netlab cannot build this lab yet: %s", d[0].Msg)
-			}
 			for _, n := range tl.lab.Nodes {
 				if n.Host {
 					t.Skip("a host node would change this machine's own namespace")
 				}
 			}
-			if hasRules(tl.lab) && nftErr != nil {
-				t.Skip("nft not installed")
-			}
-			if strings.ContainsAny(names(tl.lab), "\"'<>&;$|`()*?[]{}~!# ") {
-				t.Skip("interface names need shell quoting, which the plan's commands do not do")
-			}
-			l := *tl.lab
-			l.Name = kerneltest.LabName(t)
-			script := filepath.Join(t.TempDir(), "lab.sh")
-			if err := os.WriteFile(script, Script(&l), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Command(bash, script).CombinedOutput()
-			if err != nil {
-				t.Fatalf("bash %s: %v\n%s\n%s", script, err, out, Script(&l))
-			}
-			k := kernel.NewLinux()
-			defer k.Close()
-			desired := plan.Desired(&l)
-			observed, err := k.Observe(context.Background(), l.Name, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := plan.Diff(desired, observed, plan.Options{})
-			if !p.Empty() || len(p.Conflicts) > 0 {
-				var b bytes.Buffer
-				p.WriteText(&b)
-				t.Errorf("after the script, plan is not empty:\n%s", b.String())
-			}
+			roundTrip(t, bash, tl.lab)
 		})
 	}
 }
 
-func hasRules(l *lab.Lab) bool {
-	for _, n := range l.Nodes {
-		if len(n.NAT) > 0 || n.Firewall != nil {
-			return true
+// scriptTools skips the test unless it can run scripts as root with ip
+// and nft, and returns bash's path.
+func scriptTools(t *testing.T) string {
+	t.Helper()
+	kerneltest.RequireRoot(t)
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, tool := range []string{"ip", "nft"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
 		}
 	}
-	return false
+	return bash
 }
 
-func names(l *lab.Lab) string {
-	var b strings.Builder
-	for _, n := range l.Nodes {
-		for _, i := range n.Interfaces {
-			b.WriteString(i.Name)
+// roundTrip renames the lab to one of the test's own, runs its script and
+// requires the plan of the lab against the kernel to be empty.
+func roundTrip(t *testing.T, bash string, tl *lab.Lab) {
+	t.Helper()
+	l := *tl
+	l.Name = kerneltest.LabName(t)
+	script := filepath.Join(t.TempDir(), "lab.sh")
+	if err := os.WriteFile(script, Script(&l), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bash, script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("bash %s: %v\n%s\n%s", script, err, out, Script(&l))
+	}
+	k := kernel.NewLinux()
+	defer k.Close()
+	desired := plan.Desired(&l)
+	observed, err := k.Observe(context.Background(), l.Name, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := plan.Diff(desired, observed, plan.Options{})
+	if !p.Empty() || len(p.Conflicts) > 0 {
+		var b bytes.Buffer
+		p.WriteText(&b)
+		t.Errorf("after the script, plan is not empty:\n%s\nscript:\n%s", b.String(), Script(&l))
+	}
+}
+
+// TestScriptRoundTripGenerated is the round trip over generated labs whose
+// interface names and log prefixes are drawn from every byte a lab file may
+// hold there: each one validate accepts must be rebuilt exactly by its
+// script. NETLAB_SCRIPT_LABS sets how many labs to try (default 12); the
+// seed of a failing lab is in its name.
+func TestScriptRoundTripGenerated(t *testing.T) {
+	bash := scriptTools(t)
+	n := 12
+	if v := os.Getenv("NETLAB_SCRIPT_LABS"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil {
+			t.Fatalf("NETLAB_SCRIPT_LABS=%q: %v", v, err)
 		}
+	}
+	valid := 0
+	for seed := range uint64(n) {
+		text := genLab(rand.New(rand.NewPCG(seed, 12)))
+		l, diags := labfile.Parse("gen.yaml", []byte(text))
+		diags.Append(validate.Lab(l)...)
+		if diags.HasErrors() {
+			continue // validate refuses it: no promise to keep
+		}
+		valid++
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
+			t.Logf("lab:\n%s", text)
+			roundTrip(t, bash, l)
+		})
+	}
+	if valid < n/4 {
+		t.Errorf("only %d of %d generated labs are valid: the generator tests little", valid, n)
+	}
+}
+
+// genLab writes a lab of two nodes joined by veth pairs, one end of each on
+// a bridge, with a route, a masquerade and a logging firewall rule, all
+// naming interfaces by random names.
+func genLab(r *rand.Rand) string {
+	used := map[string]bool{"lo": true}
+	name := func() string {
+		for {
+			s := genName(r)
+			if !used[s] {
+				used[s] = true
+				return s
+			}
+		}
+	}
+	js := func(s string) string { // a JSON string is a YAML double-quoted one
+		b, _ := json.Marshal(s)
+		return string(b)
+	}
+	br, a1, a2, b1, b2 := name(), name(), name(), name(), name()
+	var b strings.Builder
+	b.WriteString("name: gen\nnodes:\n  a:\n    sysctls: {net.ipv4.ip_forward: 1}\n    interfaces:\n")
+	fmt.Fprintf(&b, "      %s: {kind: bridge, addresses: [10.1.0.1/24]}\n", js(br))
+	fmt.Fprintf(&b, "      %s: {master: %s}\n", js(a1), js(br))
+	fmt.Fprintf(&b, "      %s: {addresses: [10.2.0.1/24]}\n", js(a2))
+	fmt.Fprintf(&b, "    routes:\n      - {to: 10.9.0.0/16, via: 10.2.0.2, dev: %s}\n", js(a2))
+	fmt.Fprintf(&b, "    nat:\n      - {action: masquerade, out: %s}\n", js(a2))
+	fmt.Fprintf(&b, "    firewall:\n      input:\n        rules:\n          - {action: log, in: %s, prefix: %s}\n", js(br), js(genPrefix(r)))
+	fmt.Fprintf(&b, "  b:\n    interfaces:\n      %s: {addresses: [10.1.0.2/24]}\n      %s: {addresses: [10.2.0.2/24]}\n", js(b1), js(b2))
+	fmt.Fprintf(&b, "links:\n  - [%s, %s]\n  - [%s, %s]\n", js("a:"+a1), js("b:"+b1), js("a:"+a2), js("b:"+b2))
+	return b.String()
+}
+
+// nameBytes are what an interface name may hold, with the characters that
+// ip, the shell or nft treat specially made likely.
+var nameBytes = []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" +
+	"!\"#$%&'()*+,-.;<=>?@[\\]^_`{|}~" + "-_.*\\'\"$")
+
+// ipWords are ip keywords and abbreviations of them, which a name must not
+// be mistaken for.
+var ipWords = []string{"h", "he", "up", "down", "dev", "name", "type", "mtu", "txq", "alias", "master", "nomaster", "peer", "link", "vf", "address", "netns", "help", "-x", "0x"}
+
+func genName(r *rand.Rand) string {
+	if r.IntN(4) == 0 {
+		return ipWords[r.IntN(len(ipWords))]
+	}
+	b := make([]byte, 1+r.IntN(15))
+	for i := range b {
+		b[i] = nameBytes[r.IntN(len(nameBytes))]
+	}
+	s := string(b)
+	if s == "." || s == ".." {
+		return "x" + s
+	}
+	return s
+}
+
+// genPrefix is a log prefix of printable ASCII and the odd UTF-8.
+func genPrefix(r *rand.Rand) string {
+	var b strings.Builder
+	for range r.IntN(30) {
+		if r.IntN(20) == 0 {
+			b.WriteString("é")
+			continue
+		}
+		b.WriteByte(byte(' ' + r.IntN(95)))
 	}
 	return b.String()
 }

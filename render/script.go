@@ -25,9 +25,6 @@ func Script(l *lab.Lab) []byte {
 		fmt.Fprintf(&b, "# %s\n", line)
 	}
 	b.WriteString("# Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.\n")
-	for _, d := range plan.Unsupported(l) {
-		fmt.Fprintf(&b, "# Warning: %s; the commands below treat it as netlab's plan does.\n", d.Msg)
-	}
 	b.WriteString("set -euo pipefail\n")
 	lastStep, lastNode := -1, ""
 	for _, c := range changes {

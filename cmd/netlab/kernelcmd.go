@@ -17,7 +17,6 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/labfile"
 	"netlab/lab/name"
-	"netlab/lab/plan"
 	"netlab/lab/rundir"
 	"netlab/lab/validate"
 )
@@ -85,12 +84,9 @@ func (f *labFlags) addOutput(cmd *cobra.Command) {
 }
 
 // loadValid loads the lab of args and fails with its diagnostics when it
-// is not valid, or asks for what netlab cannot build yet.
+// is not valid (validate judges everything the file asks for).
 func loadValid(e *env, args []string) (*lab.Lab, error) {
 	l, diags := loadLab(args)
-	if l != nil && !diags.HasErrors() {
-		diags.Append(plan.Unsupported(l)...)
-	}
 	if diags.HasErrors() {
 		diags.Sort()
 		_ = diags.WriteText(e.stderr)

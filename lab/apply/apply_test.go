@@ -29,9 +29,6 @@ func mustLab(t testing.TB, name string, text []byte) *lab.Lab {
 	t.Helper()
 	l, diags := labfile.Parse(name+".yaml", text)
 	diags.Append(validate.Lab(l)...)
-	if l != nil {
-		diags.Append(plan.Unsupported(l)...)
-	}
 	if diags.HasErrors() {
 		t.Fatalf("lab %s is not valid:\n%v", name, diags.Err())
 	}

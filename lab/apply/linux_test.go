@@ -101,7 +101,6 @@ func realParse(t *testing.T, name, text string) *lab.Lab {
 	text = strings.Replace(text, "name: LAB\n", "name: "+name+"\n", 1)
 	l, diags := labfile.Parse("test.yaml", []byte(text))
 	diags.Append(validate.Lab(l)...)
-	diags.Append(plan.Unsupported(l)...)
 	if diags.HasErrors() {
 		t.Fatalf("lab file is invalid: %v\n%s", diags.Err(), text)
 	}

@@ -179,6 +179,11 @@ func TestMACVLANDriftAndReplace(t *testing.T) {
 	if got := planText(p); !strings.Contains(got, "-/+ link mv0") || !strings.Contains(got, "mode private -> bridge") {
 		t.Fatalf("plan after a mode change by hand:\n%s", got)
 	}
+	// The replacement and what the kernel takes with it (the address)
+	// are one repair, shown in one section.
+	if got := planText(p); strings.Contains(got, "\nChanges:\n") || !strings.Contains(got, "Changed outside netlab") {
+		t.Errorf("a hand change of the mode shows outside \"Changed outside netlab\":\n%s", got)
+	}
 	upLab(t, k, l)
 
 	ipCmd(t, "-n", m1, "link", "del", "mv0")

@@ -314,10 +314,11 @@ func asDumped(e expr.Any) expr.Any {
 func ruleExprs(r *state.NFRule, hook string) ([]expr.Any, error) {
 	var out []expr.Any
 	cmpEq := func(data []byte) expr.Any { return &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: data} }
-	// nft adds the family check only in front of an address match; a
-	// rule that only translates to an address has none.
+	// A rule with an address matches its family first: nft adds the
+	// check in front of an address match by itself, and Text writes it
+	// ("meta nfproto") for a rule that only translates to an address.
 	fam := r.Family()
-	if r.Source.IsValid() || r.Destination.IsValid() {
+	if fam != "" {
 		nfproto := byte(unix.NFPROTO_IPV4)
 		if fam == "ip6" {
 			nfproto = unix.NFPROTO_IPV6

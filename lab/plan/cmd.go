@@ -60,6 +60,9 @@ func (c *Change) Cmds() []string {
 // routeSpec is a route as ip(8) takes it; ip infers an IPv6 default
 // route's family from its gateway, and a gatewayless one needs -6.
 func routeSpec(r state.Route) string {
+	if r.Dev != "" {
+		r.Dev = q(r.Dev) // a shell word
+	}
 	if r.To.Bits() == 0 && r.To.Addr().Is6() && !r.Via.IsValid() {
 		return "::/0" + strings.TrimPrefix(RouteText(r), "default")
 	}
@@ -68,18 +71,18 @@ func routeSpec(r state.Route) string {
 
 func (c *Change) linkCmds(n string) []string {
 	if c.Action == Delete || c.Action == Replace {
-		return []string{fmt.Sprintf("%s link del %s", n, q(c.Name))}
+		return []string{fmt.Sprintf("%s link del %s", n, devArg(c.Name))}
 	}
 	l := c.Link
 	if c.Action == Update {
 		var cmds []string
 		if args := setArgs(l, c.Attrs); args != "" {
-			cmds = append(cmds, n+" link set "+q(c.Name)+args)
+			cmds = append(cmds, n+" link set "+devArg(c.Name)+args)
 		}
 		for _, a := range c.Attrs {
 			switch a.Name {
 			case "source-macs":
-				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, q(c.Name), listArgs(l.SourceMACs)))
+				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(c.Name), listArgs(l.SourceMACs)))
 			case "fdb":
 				for _, e := range c.OldLink.FDB {
 					if !slices.Contains(l.FDB, e) {
@@ -96,9 +99,9 @@ func (c *Change) linkCmds(n string) []string {
 	case "veth":
 		p := c.PeerLink
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, q(l.Name), q(p.Name), netnsArg(c.PeerNS)),
-			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
-			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(c.PeerNS), q(p.Name), q(p.Alias), createArgs(p)),
+			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, nameArg(l.Name), q(p.Name), netnsArg(c.PeerNS)),
+			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
+			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(c.PeerNS), devArg(p.Name), q(p.Alias), createArgs(p)),
 		)
 	case "bridge":
 		stp := 0
@@ -106,8 +109,8 @@ func (c *Change) linkCmds(n string) []string {
 			stp = 1
 		}
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, q(l.Name), stp),
-			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
+			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, nameArg(l.Name), stp),
+			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
 	case "macvlan":
 		_, parent, _ := strings.Cut(l.Parent, ":")
@@ -117,14 +120,14 @@ func (c *Change) linkCmds(n string) []string {
 			// Made on the parent, straight into the node that lists it.
 			pn, netns = ipCmd(l.ParentNetNS), " netns "+netnsArg(c.NetNS)
 		}
-		cmds = append(cmds, fmt.Sprintf("%s link add %s link %s%s type macvlan mode %s", pn, q(l.Name), q(parent), netns, l.Mode))
+		cmds = append(cmds, fmt.Sprintf("%s link add %s link %s%s type macvlan mode %s", pn, nameArg(l.Name), q(parent), netns, l.Mode))
 		if len(l.SourceMACs) > 0 {
-			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, q(l.Name), listArgs(l.SourceMACs)))
+			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(l.Name), listArgs(l.SourceMACs)))
 		}
-		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
+		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
 	case "vxlan":
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, q(l.Name), l.VNI)
+		fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, nameArg(l.Name), l.VNI)
 		if l.Remote.IsValid() {
 			b.WriteString(" remote " + l.Remote.String())
 		}
@@ -147,7 +150,7 @@ func (c *Change) linkCmds(n string) []string {
 			made = append(made, e)
 		}
 		cmds = append(cmds, fdbCmds(c.NetNS, l, made)...)
-		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
+		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
 	case "tun", "tap":
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s tuntap add dev %s mode %s", n, q(l.Name), l.Kind)
@@ -157,11 +160,11 @@ func (c *Change) linkCmds(n string) []string {
 		if l.TunGroup != nil {
 			fmt.Fprintf(&b, " group %d", *l.TunGroup)
 		}
-		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)))
+		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
 	default:
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type %s", n, q(l.Name), l.Kind),
-			fmt.Sprintf("%s link set %s alias %s%s", n, q(l.Name), q(l.Alias), createArgs(l)),
+			fmt.Sprintf("%s link add %s type %s", n, nameArg(l.Name), l.Kind),
+			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
 	}
 	return cmds
@@ -279,9 +282,14 @@ func setArgs(l *state.Link, attrs []AttrChange) string {
 	return b.String()
 }
 
-// shellQuote quotes a value for sh when it needs it.
+// nonASCIIOrControl is a rune the shell might not take as plain text.
+func nonASCIIOrControl(r rune) bool { return r < ' ' || r > '~' }
+
+// shellQuote quotes a value for sh when it needs it: between single
+// quotes every byte stands for itself, and each single quote of the value
+// ends the quoting, is written escaped, and starts it again.
 func shellQuote(s string) string {
-	if s != "" && !strings.ContainsAny(s, " \t'\"\\$`;&|<>()*?[]{}~!#") {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`;&|<>()*?[]{}~!#^%=") && !strings.ContainsFunc(s, nonASCIIOrControl) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
@@ -291,3 +299,32 @@ func shellQuote(s string) string {
 // any byte but '/', ':' and white space, and the commands must stay true
 // when pasted into bash.
 func q(name string) string { return shellQuote(name) }
+
+// devArg and nameArg write the device an `ip link set/del` or `ip link
+// add` is about. ip reads that argument by position only when it is no
+// keyword, and takes abbreviations of keywords ("h" is help, "txq" is
+// txqueuelen), so a name is written bare only when it cannot be one: it
+// ends in a digit and has no '_' (the only keywords with digits have one)
+// and needs no shell quoting (or is lo). Any other gets the explicit
+// keyword: "dev up", "name h".
+func devArg(name string) string { return keywordArg("dev", name) }
+
+func nameArg(name string) string { return keywordArg("name", name) }
+
+func keywordArg(keyword, name string) string {
+	if plainDevName(name) {
+		return name
+	}
+	return keyword + " " + q(name)
+}
+
+func plainDevName(name string) bool {
+	if name == "lo" {
+		return true // as everyone writes it: ip link set lo up
+	}
+	if name == "" || shellQuote(name) != name || strings.Contains(name, "_") || strings.HasPrefix(name, "-") {
+		return false
+	}
+	last := name[len(name)-1]
+	return last >= '0' && last <= '9'
+}

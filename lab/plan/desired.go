@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"netlab/lab"
-	"netlab/lab/diag"
 	"netlab/lab/state"
 )
 
@@ -232,41 +231,5 @@ func prefixes(as []lab.Address) []netip.Prefix {
 		out = append(out, a.Prefix)
 	}
 	state.SortAddrs(out)
-	return out
-}
-
-// Unsupported lists what a valid lab asks for that this version of netlab
-// cannot build yet, each with its position, so that up refuses the lab
-// before it changes anything.
-func Unsupported(l *lab.Lab) diag.List {
-	var out diag.List
-	for _, n := range l.Nodes {
-		if n.Host {
-			// A host node is the machine's own namespace: netlab changes
-			// only the links it creates there. Routes, sysctls and
-			// netfilter rules would change the machine itself, and could
-			// cut it off its network.
-			for _, r := range n.Routes {
-				out.Hintf(r.Pos, "route from a namespace node instead", "routes in a host node would change the machine's own routing table, so netlab does not add them")
-			}
-			for _, sc := range n.Sysctls {
-				out.Hintf(sc.Pos, "set it in a namespace node, or by hand on the machine", "sysctl %q in a host node would change the machine itself, so netlab does not set it", sc.Key)
-			}
-			if len(n.NAT) > 0 {
-				out.Hintf(n.At("nat"), "move the rules to a namespace node", "nat rules in a host node would change the machine's own netfilter, so netlab does not add them")
-			}
-			if n.Firewall != nil {
-				out.Hintf(n.At("firewall"), "move the rules to a namespace node", "firewall rules in a host node would change the machine's own netfilter, so netlab does not add them")
-			}
-			if lo := n.Interface("lo"); lo != nil {
-				out.Hintf(lo.Pos, "remove lo from the host node", "the machine's own lo is not netlab's to change")
-			}
-		}
-		for _, i := range n.Interfaces {
-			if i.Bridge != nil && i.Bridge.STP {
-				out.Hintf(i.Bridge.At("stp"), "remove stp: true", "bridge STP is not supported by this version of netlab")
-			}
-		}
-	}
 	return out
 }

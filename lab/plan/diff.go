@@ -56,9 +56,17 @@ func Diff(desired, observed *state.State, opts Options) *Plan {
 			}
 		}
 	}
+	// A replacement prints as its delete half, in the section of its
+	// create half: that is the one compared with the last up.
+	for _, c := range d.plan.Changes {
+		if c.Object == Link && c.Action == Replace && linkCreates[c.Node+":"+c.Name] != nil {
+			c.Drift = linkCreates[c.Node+":"+c.Name].Drift
+		}
+	}
 	// What is made again along with a link, or because of another change,
 	// is drift only if that link or change is: a link replaced because the
-	// file changed is an edit, and so are its addresses.
+	// file changed is an edit, and so are its addresses. So a change and
+	// its knock-ons always print in one section.
 	for _, c := range d.plan.Changes {
 		cause := causes[c]
 		if c.Object == Addr && c.Action == Create && linkCreates[c.Node+":"+c.LinkName] != nil {

@@ -355,8 +355,8 @@ func TestDiff(t *testing.T) {
 				state.ResolvePeers(o)
 			},
 			changes: []string{
-				"-/+ h: link eth0 [peer (none) -> r:p1 cannot change in place]",
-				"-/+ r: link p1 [peer (none) -> h:eth0 cannot change in place]",
+				"-/+ h: link eth0 [peer (none) -> r:p1 cannot change in place] (drift)",
+				"-/+ r: link p1 [peer (none) -> h:eth0 cannot change in place] (drift)",
 				"+ h: link eth0 (veth, peer r:p1) (drift)",
 				"+ h: addr 10.0.0.2/24 dev eth0 (drift)",
 				"+ h: route default via 10.0.0.1 (drift)",

@@ -20,14 +20,14 @@ nodes:
 	nft := s.Nodes["a"].NFT
 	want := map[string][]string{
 		"nat_prerouting": {
-			`iifname "eth0" tcp dport 80 numgen random mod 3 0 counter dnat ip to 10.0.0.10:8080`,
-			`iifname "eth0" tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.0.0.11:8080`,
-			`iifname "eth0" tcp dport 80 counter dnat ip to 10.0.0.12:8080`,
+			`meta nfproto ipv4 iifname "eth0" tcp dport 80 numgen random mod 3 0 counter dnat ip to 10.0.0.10:8080`,
+			`meta nfproto ipv4 iifname "eth0" tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.0.0.11:8080`,
+			`meta nfproto ipv4 iifname "eth0" tcp dport 80 counter dnat ip to 10.0.0.12:8080`,
 		},
 		"nat_output": {
-			`fib daddr type local tcp dport 80 numgen random mod 3 0 counter dnat ip to 10.0.0.10:8080`,
-			`fib daddr type local tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.0.0.11:8080`,
-			`fib daddr type local tcp dport 80 counter dnat ip to 10.0.0.12:8080`,
+			`meta nfproto ipv4 fib daddr type local tcp dport 80 numgen random mod 3 0 counter dnat ip to 10.0.0.10:8080`,
+			`meta nfproto ipv4 fib daddr type local tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.0.0.11:8080`,
+			`meta nfproto ipv4 fib daddr type local tcp dport 80 counter dnat ip to 10.0.0.12:8080`,
 		},
 	}
 	for chain, rules := range want {

@@ -88,8 +88,14 @@ func (d *differ) isDrift(c *Change) bool {
 	case NetNS:
 		return c.Action == Create
 	case Link:
+		if c.Action == Delete {
+			// A link netlab made that neither the last up nor the file
+			// names was renamed (or made) by hand; one left half-made by
+			// an interrupted up says so in its Reason.
+			return c.OldLink != nil && c.OldLink.Owned && c.Reason == "" && ln.Links[c.Name] == nil && wn.Links[c.Name] == nil
+		}
 		if c.Link == nil {
-			return false
+			return false // a Replace: Diff gives it its create half's
 		}
 		ll := ln.Links[c.Name]
 		if ll != nil && c.Action == Update {

@@ -73,7 +73,12 @@ type NFRule struct {
 	Modified bool
 }
 
-// Family is "ip" or "ip6" when the rule names addresses, or "".
+// nfprotoName is how nft names a family in "meta nfproto".
+var nfprotoName = map[string]string{"ip": "ipv4", "ip6": "ipv6"}
+
+// Family is "ip" or "ip6" when the rule names addresses, or "": a rule
+// with an address matches only packets of its family, one without is
+// family-neutral in the inet table.
 func (r *NFRule) Family() string {
 	for _, a := range []netip.Addr{r.Source.Addr(), r.Destination.Addr(), r.ToAddr} {
 		if a.IsValid() {
@@ -94,6 +99,12 @@ var ctStateOrder = []string{"invalid", "established", "related", "new", "untrack
 func (r *NFRule) Text() string {
 	var parts []string
 	fam := r.Family()
+	if fam != "" && !r.Source.IsValid() && !r.Destination.IsValid() {
+		// A rule of one family that matches no address of it (a dnat or
+		// snat to one): without this it would count, in the inet table,
+		// the packets of the other family too.
+		parts = append(parts, "meta nfproto "+nfprotoName[fam])
+	}
 	if r.Source.IsValid() {
 		parts = append(parts, fmt.Sprintf("%s saddr %s", fam, prefixText(r.Source)))
 	}
@@ -104,10 +115,10 @@ func (r *NFRule) Text() string {
 		parts = append(parts, "fib daddr type local")
 	}
 	if r.In != "" {
-		parts = append(parts, fmt.Sprintf("iifname %q", r.In))
+		parts = append(parts, "iifname "+nftIfName(r.In))
 	}
 	if r.Out != "" {
-		parts = append(parts, fmt.Sprintf("oifname %q", r.Out))
+		parts = append(parts, "oifname "+nftIfName(r.Out))
 	}
 	switch {
 	case r.DPort != 0:
@@ -136,7 +147,7 @@ func (r *NFRule) Text() string {
 	case "count":
 	case "log":
 		if r.LogPrefix != "" {
-			parts = append(parts, fmt.Sprintf("log prefix %q", r.LogPrefix))
+			parts = append(parts, "log prefix "+nftString(r.LogPrefix))
 		} else {
 			parts = append(parts, "log")
 		}
@@ -161,6 +172,21 @@ func (r *NFRule) Text() string {
 		parts = append(parts, r.Action)
 	}
 	return strings.Join(parts, " ")
+}
+
+// nftString is a string as nft reads it between double quotes, where
+// every byte stands for itself: nft has no escape there, so a string with
+// a '"' cannot be written at all (validate refuses one), nor a log prefix
+// with a '$', which nft takes for a variable.
+func nftString(s string) string { return `"` + s + `"` }
+
+// nftIfName is an interface name as nft matches it exactly: a trailing
+// '*' would make it a wildcard, so it is escaped as nft lists it.
+func nftIfName(name string) string {
+	if strings.HasSuffix(name, "*") {
+		return nftString(name[:len(name)-1] + `\*`)
+	}
+	return nftString(name)
 }
 
 func prefixText(p netip.Prefix) string {

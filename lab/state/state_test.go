@@ -76,9 +76,9 @@ func TestRuleText(t *testing.T) {
 		{NFRule{Source: netip.MustParsePrefix("192.168.31.0/24"), Out: "eth0", Action: "masquerade"},
 			`ip saddr 192.168.31.0/24 oifname "eth0" counter masquerade`},
 		{NFRule{In: "eth0", Proto: "tcp", DPort: 8080, Action: "dnat", ToAddr: netip.MustParseAddr("192.168.31.10"), ToPort: 80},
-			`iifname "eth0" tcp dport 8080 counter dnat ip to 192.168.31.10:80`},
+			`meta nfproto ipv4 iifname "eth0" tcp dport 8080 counter dnat ip to 192.168.31.10:80`},
 		{NFRule{Proto: "tcp", DPort: 53, Action: "dnat", ToAddr: netip.MustParseAddr("2001:db8::1"), ToPort: 5353},
-			`tcp dport 53 counter dnat ip6 to [2001:db8::1]:5353`},
+			`meta nfproto ipv6 tcp dport 53 counter dnat ip6 to [2001:db8::1]:5353`},
 		{NFRule{State: []string{"related", "established"}, Action: "accept"}, `ct state established,related counter accept`},
 		{NFRule{Proto: "icmp", Action: "count"}, `meta l4proto icmp counter`},
 		{NFRule{Action: "log", LogPrefix: "in: "}, `counter log prefix "in: "`},
@@ -90,7 +90,7 @@ func TestRuleText(t *testing.T) {
 			ToAddr: netip.MustParseAddr("10.244.1.10"), ToPort: 8080},
 			`ip daddr 10.96.0.10 tcp dport 80 numgen random mod 2 0 counter dnat ip to 10.244.1.10:8080`},
 		{NFRule{State: []string{"new"}, RandomMod: 3, Action: "dnat", ToAddr: netip.MustParseAddr("2001:db8::1")},
-			`ct state new numgen random mod 3 0 counter dnat ip6 to 2001:db8::1`},
+			`meta nfproto ipv6 ct state new numgen random mod 3 0 counter dnat ip6 to 2001:db8::1`},
 	}
 	for _, tc := range tests {
 		if got := tc.r.Text(); got != tc.want {

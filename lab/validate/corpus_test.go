@@ -39,7 +39,7 @@ func text(diags diag.List) string {
 	return b.String()
 }
 
-func yamlFiles(t *testing.T, dir string) []string {
+func yamlFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.yaml"))
 	if err != nil {

@@ -52,6 +52,9 @@ func (v *validator) devices() {
 		}
 		vnis := make(map[vxKey]*lab.Interface)
 		for _, i := range n.Interfaces {
+			if i.Bridge != nil && i.Bridge.STP {
+				v.diags.Hintf(i.Bridge.At("stp"), "remove stp: true", "bridge STP is not supported by this version of netlab")
+			}
 			if i.MACVLAN != nil && i.Kind == lab.KindMACVLAN {
 				v.macvlan(n, i)
 			}

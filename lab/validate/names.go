@@ -20,7 +20,8 @@ const MaxIfNameLen = 15
 func NameProblem(s string) string { return name.Problem(s) }
 
 // IfNameProblem says what the kernel would refuse in an interface name, or
-// "" if nothing. It mirrors the kernel's dev_valid_name.
+// "" if nothing. It mirrors the kernel's dev_valid_name, and refuses the
+// '%' of a name template too.
 func IfNameProblem(name string) string {
 	switch {
 	case name == "":
@@ -34,6 +35,11 @@ func IfNameProblem(name string) string {
 		switch {
 		case r == '/' || r == ':':
 			return fmt.Sprintf("contains %q, which Linux does not allow", r)
+		case r == '%':
+			// Linux takes a name with a '%' as a template ("eth%d" is
+			// the first free eth0, eth1...): the device would get
+			// another name, or none.
+			return "contains '%', which Linux takes as a template for a name it picks"
 		case unicode.IsSpace(r) || r == 0:
 			return "contains white space, which Linux does not allow"
 		}

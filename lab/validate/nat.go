@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"netlab/lab"
 )
@@ -64,8 +65,13 @@ func (v *validator) match(n *lab.Node, m *lab.Match, src lab.Src, what string) {
 		v.diags.Hintf(src.At("dport"), "add proto: tcp or proto: udp", "%s matches dport but not a protocol with ports", what)
 	}
 	for _, f := range []struct{ field, name string }{{"in", m.In}, {"out", m.Out}} {
-		if src.Usable(f.field) && f.name != "lo" && n.Interface(f.name) == nil {
+		if !src.Usable(f.field) {
+			continue
+		}
+		if f.name != "lo" && n.Interface(f.name) == nil {
 			v.diags.Hintf(src.At(f.field), "name an interface of the node", "%s %s %q is not an interface of node %q", what, f.field, f.name, n.Name)
+		} else if p := nftNameProblem(f.name); p != "" {
+			v.diags.Hintf(src.At(f.field), "rename the interface", "%s %s %q %s", what, f.field, f.name, p)
 		}
 	}
 	if fam := familyOf(m.Source, m.Destination, netip.Addr{}); fam == mixed {
@@ -134,6 +140,9 @@ func (v *validator) filterRule(n *lab.Node, c *lab.Chain, r *lab.FilterRule) {
 	if len(r.Prefix) > MaxLogPrefix {
 		v.diags.Hintf(r.At("prefix"), "shorten it", "log prefix is %d bytes, the kernel allows %d", len(r.Prefix), MaxLogPrefix)
 	}
+	if p := logPrefixProblem(r.Prefix); p != "" {
+		v.diags.Hintf(r.At("prefix"), "write the prefix without it", "log prefix %q %s", clip(r.Prefix), p)
+	}
 	if r.Has("prefix") && r.Action != lab.FilterLog {
 		v.diags.Hintf(r.At("prefix"), "set action: log, or remove prefix", "prefix applies only to a log rule")
 	}
@@ -146,4 +155,38 @@ func (v *validator) filterRule(n *lab.Node, c *lab.Chain, r *lab.FilterRule) {
 		v.diags.Hintf(r.At("in"), "match on out, or move the rule to forward", "the output chain has no incoming interface")
 	}
 	v.match(n, &r.Match, r.Src, what)
+}
+
+// nftNameProblem says why nft could not write a rule matching this
+// interface name, or "". nft reads a quoted string byte for byte with no
+// escape, so a '"' cannot be in one; and it takes a trailing '*' as a
+// wildcard, whose escape "\*" makes it drop every other '\' of the name.
+// netlab itself writes rules through netlink, but render --format script
+// and the plan show them in nft's syntax, which must rebuild them exactly.
+func nftNameProblem(name string) string {
+	switch {
+	case strings.Contains(name, `"`):
+		return `contains '"', which nft cannot write in a rule`
+	case strings.HasSuffix(name, "*") && strings.Contains(name, `\`):
+		return `ends in '*' and contains '\', which nft cannot write together in a rule`
+	}
+	return ""
+}
+
+// logPrefixProblem says why nft could not write this log prefix, or "":
+// no escape lets a '"' into its quoted string, nft expands a '$' as a
+// variable there, and a control character would forge or break the kernel
+// log's lines.
+func logPrefixProblem(prefix string) string {
+	for _, r := range prefix {
+		switch {
+		case r == '"':
+			return `contains '"', which nft cannot write in a log prefix`
+		case r == '$':
+			return "contains '$', which nft reads as a variable in a log prefix"
+		case r < ' ' || r == 0x7f:
+			return fmt.Sprintf("contains the control character %q, which would break the log's lines", r)
+		}
+	}
+	return ""
 }

@@ -3,6 +3,10 @@
 // addresses, routes, NAT and firewall rules, and checks. It works on the
 // model alone, never on YAML or the kernel, and reports every problem it
 // finds, each at the position of the value that breaks the rule.
+//
+// It is the one place a lab's content is judged: every rule that needs no
+// kernel is here, so that a lab it passes is one plan, up and render
+// never refuse for what the file says (only for what the kernel holds).
 package validate
 
 import (
@@ -22,6 +26,8 @@ func Lab(l *lab.Lab) diag.List {
 	v.interfaces()
 	v.links()
 	v.devices()
+	v.macs()
+	v.hostNodes()
 	v.addresses()
 	v.routes()
 	v.sysctls()

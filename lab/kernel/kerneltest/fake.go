@@ -62,7 +62,13 @@ var writeMethods = map[string]bool{
 //     l.ParentNetNS) and a vxlan's dev must exist, and deleting either
 //     deletes the device on it.
 //   - The root namespace (state.HostNetNS) always exists; LinkDel there
-//     refuses a link without netlab's marker.
+//     refuses a link without netlab's marker. Its routes, sysctls and
+//     nftables are the machine's, which netlab promises never to change:
+//     RouteReplace, RouteDel, SysctlSet and NFTableSet there fail with
+//     EPERM, so that a test catches a plan that would.
+//   - A MAC given to a device, or accepted by a source-mode macvlan, must
+//     be unicast and not all zero (EADDRNOTAVAIL); a tun takes none
+//     (EOPNOTSUPP).
 //   - Deletes of missing links, addresses and routes succeed. Deleting a
 //     veth end deletes its peer; deleting a namespace deletes the peer ends
 //     of the veths it held; deleting a bridge releases its ports.
@@ -497,6 +503,11 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 // and records the link's settings.
 func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev = l.Device
+	for _, mac := range l.SourceMACs {
+		if _, err := parseMAC(mac); err != nil {
+			return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+		}
+	}
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
 	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" && !slices.Contains(a.dev.FDB, e) {
@@ -548,6 +559,9 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 		fl.mtu, fl.mtuSet = l.MTU, true
 	}
 	if l.MAC != "" {
+		if kind == "tun" {
+			return nil, fmt.Errorf("link %s: mac: a tun has no Ethernet address: %w", l.Name, unix.EOPNOTSUPP)
+		}
 		mac, err := parseMAC(l.MAC)
 		if err != nil {
 			return nil, fmt.Errorf("link %s: %w", l.Name, err)
@@ -563,7 +577,9 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 }
 
 func checkIfName(name string) error {
-	if name == "" || len(name) > maxIfNameLen || strings.ContainsAny(name, "/: \t\n") || name == "." || name == ".." {
+	// A '%' makes the name a template the kernel fills in: netlab never
+	// asks for one.
+	if name == "" || len(name) > maxIfNameLen || strings.ContainsAny(name, "/: \t\n%") || name == "." || name == ".." {
 		return fmt.Errorf("interface name %q: %w", name, unix.EINVAL)
 	}
 	return nil
@@ -638,6 +654,11 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			if fl.kind != "macvlan" {
 				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
+			for _, mac := range l.SourceMACs {
+				if _, err := parseMAC(mac); err != nil {
+					return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+				}
+			}
 		case "fdb":
 			if fl.kind != "vxlan" {
 				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
@@ -686,6 +707,9 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
 	}
 	var mac string
+	if s.mac != nil && fl.kind == "tun" {
+		return fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
+	}
 	if s.mac != nil {
 		var err error
 		if mac, err = parseMAC(*s.mac); err != nil {
@@ -808,7 +832,7 @@ func (f *Fake) RouteReplace(ctx context.Context, netns string, r state.Route) er
 	if err := f.beginLocked(ctx, "RouteReplace"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "RouteReplace")
 	if err != nil {
 		return err
 	}
@@ -889,7 +913,7 @@ func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error 
 	if err := f.beginLocked(ctx, "RouteDel"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "RouteDel")
 	if err != nil {
 		return err
 	}
@@ -916,7 +940,7 @@ func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
 	if err := f.beginLocked(ctx, "SysctlSet"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "SysctlSet")
 	if err != nil {
 		return err
 	}
@@ -1045,7 +1069,7 @@ func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) e
 	if err := f.beginLocked(ctx, "NFTableSet"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
+	ns, err := f.machineSafeLocked(netns, "NFTableSet")
 	if err != nil {
 		return err
 	}
@@ -1088,6 +1112,15 @@ func observeNFT(t *state.NFTable) *state.NFTable {
 	}
 	state.SortChains(o.Chains)
 	return o
+}
+
+// machineSafeLocked is netnsLocked for the writes netlab never makes in
+// the machine's own namespace: there it fails with EPERM.
+func (f *Fake) machineSafeLocked(name, method string) (*fakeNetNS, error) {
+	if name == state.HostNetNS {
+		return nil, fmt.Errorf("%s in the machine's own namespace: netlab never changes its routes, sysctls or nftables: %w", method, unix.EPERM)
+	}
+	return f.netnsLocked(name)
 }
 
 // netnsLocked returns a namespace, or an error wrapping ENOENT, as
@@ -1635,10 +1668,10 @@ func protoName(proto int) string {
 //
 //	ip netns add|del NETNS
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
-//	ip -n NETNS link add NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
-//	ip -n NETNS link set NAME [name NEW] [alias A] [address MAC] [mtu N]
+//	ip -n NETNS link add [name] NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
+//	ip -n NETNS link set [dev] NAME [name NEW] [alias A] [address MAC] [mtu N]
 //	                          [master M | nomaster] [up | down] [type bridge stp_state 0|1]
-//	ip -n NETNS link del NAME
+//	ip -n NETNS link del [dev] NAME
 //	ip -n NETNS addr add|del PREFIX dev NAME [nodad]
 //	ip [-6] -n NETNS route add|replace|del TO [via GW] [dev NAME] [metric N] [proto P]
 //
@@ -1859,6 +1892,11 @@ func (f *Fake) handNetNSLocked(w words) error {
 
 func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 	name, ok := w.next()
+	if ok && (name == "dev" || name == "name") {
+		// The explicit form plan.Change.Cmds writes for a name that could
+		// read as a keyword: "link set dev up", "link add name h".
+		name, ok = w.next()
+	}
 	if !ok {
 		return errors.New("link needs a name")
 	}

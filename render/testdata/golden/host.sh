@@ -2,7 +2,6 @@
 # Lab hostlab, built by hand: the commands netlab up runs, as ip and nft.
 # A host node (the machine's own namespace) wired to one container.
 # Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
-# Warning: nat rules in a host node would change the machine's own netfilter, so netlab does not add them; the commands below treat it as netlab's plan does.
 set -euo pipefail
 
 # --- namespaces: one per node
@@ -25,14 +24,3 @@ ip addr add 172.31.0.1/24 dev nl-c1
 # --- routes
 # node c1
 ip -n hostlab.c1 route replace default via 172.31.0.1 proto 78
-
-# --- nftables: NAT and filter rules
-# node machine
-nft -f - <<'EOF'
-table inet netlab {
-	chain nat_postrouting {
-		type nat hook postrouting priority 100; policy accept;
-		ip saddr 172.31.0.0/24 counter masquerade comment "netlab-4128b9729838"
-	}
-}
-EOF

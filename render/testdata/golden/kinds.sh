@@ -86,7 +86,7 @@ ip netns exec kinds.vtep2 nft -f - <<'EOF'
 table inet netlab {
 	chain nat_prerouting {
 		type nat hook prerouting priority -100; policy accept;
-		tcp dport 8080 counter dnat ip to 192.0.2.2 comment "netlab-10ad3c31dbcd"
+		meta nfproto ipv4 tcp dport 8080 counter dnat ip to 192.0.2.2 comment "netlab-cf617a816432"
 	}
 	chain filter_forward {
 		type filter hook forward priority 0; policy drop;
@@ -94,7 +94,7 @@ table inet netlab {
 	}
 	chain nat_output {
 		type nat hook output priority -100; policy accept;
-		tcp dport 8080 counter dnat ip to 192.0.2.2 comment "netlab-10ad3c31dbcd"
+		meta nfproto ipv4 tcp dport 8080 counter dnat ip to 192.0.2.2 comment "netlab-cf617a816432"
 	}
 }
 EOF

@@ -20,9 +20,9 @@ ip -n names-2.z9 link set lo alias netlab:names-2:z9 up
 ip -n names-2.r-1 link add 0eth.1 type veth peer name eth-0.5 netns names-2.x2-y
 ip -n names-2.r-1 link set 0eth.1 alias netlab:names-2:x2-y:eth-0.5 up
 ip -n names-2.x2-y link set eth-0.5 alias netlab:names-2:r-1:0eth.1 up
-ip -n names-2.r-1 link add 'we"ird<&>' type veth peer name 'x"y' netns names-2.z9
-ip -n names-2.r-1 link set 'we"ird<&>' alias 'netlab:names-2:z9:x"y' up
-ip -n names-2.z9 link set 'x"y' alias 'netlab:names-2:r-1:we"ird<&>' up
+ip -n names-2.r-1 link add name 'we"ird<&>' type veth peer name 'x"y' netns names-2.z9
+ip -n names-2.r-1 link set dev 'we"ird<&>' alias 'netlab:names-2:z9:x"y' up
+ip -n names-2.z9 link set dev 'x"y' alias 'netlab:names-2:r-1:we"ird<&>' up
 
 # --- addresses
 # node r-1

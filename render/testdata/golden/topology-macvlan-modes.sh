@@ -38,15 +38,15 @@ ip -n mv-modes.v2 link set lo alias netlab:mv-modes:v2 up
 
 # --- veth pairs and other links
 # node host
-ip -n mv-modes.host link add ethb type veth peer name swb netns mv-modes.sw
-ip -n mv-modes.host link set ethb alias netlab:mv-modes:sw:swb up
-ip -n mv-modes.sw link set swb alias netlab:mv-modes:host:ethb up
-ip -n mv-modes.host link add ethp type veth peer name swp netns mv-modes.sw
-ip -n mv-modes.host link set ethp alias netlab:mv-modes:sw:swp up
-ip -n mv-modes.sw link set swp alias netlab:mv-modes:host:ethp up
-ip -n mv-modes.host link add ethv type veth peer name swv netns mv-modes.sw
-ip -n mv-modes.host link set ethv alias netlab:mv-modes:sw:swv up
-ip -n mv-modes.sw link set swv alias netlab:mv-modes:host:ethv up
+ip -n mv-modes.host link add name ethb type veth peer name swb netns mv-modes.sw
+ip -n mv-modes.host link set dev ethb alias netlab:mv-modes:sw:swb up
+ip -n mv-modes.sw link set dev swb alias netlab:mv-modes:host:ethb up
+ip -n mv-modes.host link add name ethp type veth peer name swp netns mv-modes.sw
+ip -n mv-modes.host link set dev ethp alias netlab:mv-modes:sw:swp up
+ip -n mv-modes.sw link set dev swp alias netlab:mv-modes:host:ethp up
+ip -n mv-modes.host link add name ethv type veth peer name swv netns mv-modes.sw
+ip -n mv-modes.host link set dev ethv alias netlab:mv-modes:sw:swv up
+ip -n mv-modes.sw link set dev swv alias netlab:mv-modes:host:ethv up
 
 # --- links on top of other links
 # node b1

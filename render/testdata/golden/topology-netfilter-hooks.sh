@@ -56,7 +56,7 @@ ip netns exec nf-hooks.fw nft -f - <<'EOF'
 table inet netlab {
 	chain nat_prerouting {
 		type nat hook prerouting priority -100; policy accept;
-		iifname "eth1" tcp dport 80 counter dnat ip to 192.168.50.80:80 comment "netlab-aabf10a1c947"
+		meta nfproto ipv4 iifname "eth1" tcp dport 80 counter dnat ip to 192.168.50.80:80 comment "netlab-f55d377bd393"
 		iifname "eth0" udp dport 53 counter redirect to :53 comment "netlab-1975ae95eeee"
 	}
 	chain filter_input {
@@ -71,7 +71,7 @@ table inet netlab {
 	}
 	chain nat_output {
 		type nat hook output priority -100; policy accept;
-		fib daddr type local tcp dport 80 counter dnat ip to 192.168.50.80:80 comment "netlab-a2668fe8c283"
+		meta nfproto ipv4 fib daddr type local tcp dport 80 counter dnat ip to 192.168.50.80:80 comment "netlab-e0dd5435459b"
 		fib daddr type local udp dport 53 counter redirect to :53 comment "netlab-11b912d7715e"
 	}
 	chain filter_output {

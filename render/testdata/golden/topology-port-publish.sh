@@ -61,11 +61,11 @@ ip netns exec port-publish.host nft -f - <<'EOF'
 table inet netlab {
 	chain nat_prerouting {
 		type nat hook prerouting priority -100; policy accept;
-		iifname "eth0" tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-4a85392c3c04"
+		meta nfproto ipv4 iifname "eth0" tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-ed1832ea150d"
 	}
 	chain nat_output {
 		type nat hook output priority -100; policy accept;
-		fib daddr type local tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-69569f8d3327"
+		meta nfproto ipv4 fib daddr type local tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-4b31b265736e"
 	}
 	chain nat_postrouting {
 		type nat hook postrouting priority 100; policy accept;

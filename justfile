@@ -12,7 +12,7 @@ build:
 
 # gofmt, go vet and staticcheck
 lint:
-    test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)
+    .ci/gofmt-check .
     go vet ./...
     go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 

@@ -42,7 +42,8 @@ func (f *labFlags) addLab(cmd *cobra.Command) {
 }
 
 func (f *labFlags) addWait(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&f.wait, "wait", -1, "how long to wait for another netlab command on the same lab (default: no limit)")
+	f.wait = -1
+	cmd.Flags().Var(waitFlag{&f.wait}, "wait", "give up after this long (30s, 2m) if another netlab command is working on the same lab; 0 gives up at once; unset, wait as long as it takes")
 }
 
 func (f *labFlags) addOutput(cmd *cobra.Command) {

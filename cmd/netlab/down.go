@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -72,7 +73,7 @@ refuses to start without it.`,
 						return fmt.Errorf("lab %s: %w", name, err)
 					}
 				}
-				if err := apply.DeleteRecord(name); err != nil {
+				if err := errors.Join(apply.DeleteRecord(name), apply.DeleteSource(name)); err != nil {
 					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", err)
 				}
 				if f.output == "json" {

@@ -53,17 +53,23 @@ func (f *labFlags) addOutput(cmd *cobra.Command) {
 // loadValid loads the lab of args and fails with its diagnostics when it
 // is not valid, or asks for what netlab cannot build yet.
 func loadValid(e *env, args []string) (*lab.Lab, error) {
-	l, diags := loadLab(args)
+	l, _, err := loadValidText(e, args)
+	return l, err
+}
+
+// loadValidText is loadValid that also returns the file's text.
+func loadValidText(e *env, args []string) (*lab.Lab, []byte, error) {
+	l, text, diags := loadLabText(args)
 	if l != nil && !diags.HasErrors() {
 		diags.Append(plan.Unsupported(l)...)
 	}
 	if diags.HasErrors() {
 		diags.Sort()
 		_ = diags.WriteText(e.stderr)
-		return nil, &exitCode{exitFailure}
+		return nil, nil, &exitCode{exitFailure}
 	}
 	_ = diags.WriteText(e.stderr) // warnings
-	return l, nil
+	return l, text, nil
 }
 
 // hostNodes names the lab's host: true nodes.
@@ -159,20 +165,21 @@ func isTerminal(w io.Writer) bool {
 }
 
 // labToChange is the common start of plan and up: a known output format,
-// a valid lab, --allow-host for a lab with a host node, and root.
-func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab, error) {
+// a valid lab, --allow-host for a lab with a host node, and root. It also
+// returns the file's text, which up keeps.
+func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab, []byte, error) {
 	if err := checkOutput(output); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	l, err := loadValid(e, args)
+	l, text, err := loadValidText(e, args)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := requireAllowHost(l, allowHost); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := requireRoot(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return l, nil
+	return l, text, nil
 }

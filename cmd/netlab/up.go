@@ -47,7 +47,7 @@ up --prune removes them.`,
   netlab plan -o json lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			l, err := labToChange(e, args, f.output, allowHost)
+			l, _, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
 				return err
 			}
@@ -93,14 +93,14 @@ removes whatever it had made.`,
   sudo netlab up --prune lab.yaml  # also remove what the file does not declare`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			l, err := labToChange(e, args, f.output, allowHost)
+			l, text, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			return withLock(ctx, e, l.Name, f.wait, func() error {
-				return runUp(ctx, e, l, prune, f.output)
+				return runUp(ctx, e, l, text, prune, f.output)
 			})
 		}),
 	}
@@ -111,7 +111,10 @@ removes whatever it had made.`,
 	return cmd
 }
 
-func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) error {
+// runUp applies the lab and, once the kernel matches it, keeps what it
+// applied: the desired state (the record) and the file's text (its source,
+// which check --lab reads).
+func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output string) error {
 	start := time.Now()
 	k := newKernel()
 	defer k.Close()
@@ -125,7 +128,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 		} else {
 			fmt.Fprintln(e.stdout, p.Summary())
 		}
-		return apply.SaveRecord(desired)
+		return saveApplied(desired, text)
 	}
 	if len(p.Conflicts) > 0 {
 		msgs := make([]string, len(p.Conflicts))
@@ -151,7 +154,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
 		return err
 	}
-	if err := apply.SaveRecord(desired); err != nil {
+	if err := saveApplied(desired, text); err != nil {
 		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", err)
 	}
 	if output == "json" {
@@ -160,6 +163,14 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 	}
 	fmt.Fprintf(e.stdout, "Lab %s is up: %d change(s) applied in %.2fs, and the kernel matches the file.\n", l.Name, res.Applied, time.Since(start).Seconds())
 	return nil
+}
+
+// saveApplied keeps the record and the source of a lab up brought in line.
+func saveApplied(desired *state.State, text []byte) error {
+	if err := apply.SaveRecord(desired); err != nil {
+		return err
+	}
+	return apply.SaveSource(desired.Lab, text)
 }
 
 type upJSON struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -154,9 +153,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newKernel() kernel.Kernel { return kernel.NewLinux() }
 
-// isTerminal reports whether w is a terminal, for progress output.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a stream (an io.Reader or io.Writer) is a
+// terminal: for progress output, and the UI.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}

@@ -30,6 +30,7 @@ packets, bytes, drops and errors and their rates per second; the lab's links
 (veth pairs, bridges with their ports, VXLAN, MACVLAN); each node's netfilter
 rules by hook with their counters; and whether the lab still matches its file
 (drift). Link changes show at once; counters refresh every --interval.
+It needs a terminal; for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
 p shows the plan, c runs the checks, ? shows help, q quits.`,
@@ -44,6 +45,11 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 			name, err := labNameOnly(args, f.labName)
 			if err != nil {
 				return err
+			}
+			// Before the kernel is read or the screen drawn: without a
+			// terminal the UI would print escape codes, then fail.
+			if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
+				return &failure{err: errors.New("netlab tui needs a terminal: run it in one, with neither its input nor its output redirected; for a script, use netlab status")}
 			}
 			if err := requireRoot(); err != nil {
 				return err

@@ -54,16 +54,16 @@ refuses to start without it.`,
 						"nothing was removed; run down again with --allow-host to remove the lab, those links included "+
 						"(netlab removes only the links it marked there)", name, len(hostLinks))}
 				}
+				var status *statusLine // progress, on a terminal only
 				var progress func(i, total int, netns string)
 				if f.output != "json" && isTerminal(e.stderr) {
+					status = newStatusLine(e.stderr)
 					progress = func(i, total int, netns string) {
-						fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] - netns %s", i, total, netns)
+						status.Show(fmt.Sprintf("[%d/%d] - netns %s", i, total, netns))
 					}
 				}
 				deleted, err := apply.Down(ctx, k, name, progress)
-				if progress != nil {
-					fmt.Fprint(e.stderr, "\r\033[K")
-				}
+				status.Clear()
 				if err != nil {
 					return fmt.Errorf("lab %s: %w", name, err)
 				}

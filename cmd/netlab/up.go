@@ -138,16 +138,15 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, out
 		return fmt.Errorf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", l.Name, strings.Join(msgs, "; "))
 	}
 	opts := apply.Options{AfterChange: faultHook()}
-	progress := output != "json" && isTerminal(e.stderr)
-	if progress {
+	var status *statusLine // progress, on a terminal only
+	if output != "json" && isTerminal(e.stderr) {
+		status = newStatusLine(e.stderr)
 		opts.Progress = func(i, total int, c *plan.Change) {
-			fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] %s", i, total, c.Line())
+			status.Show(fmt.Sprintf("[%d/%d] %s", i, total, c.Line()))
 		}
 	}
 	res, err := apply.Apply(ctx, k, p, opts)
-	if progress {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	status.Clear()
 	if err != nil {
 		return fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
 	}

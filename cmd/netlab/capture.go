@@ -64,14 +64,18 @@ Ctrl-C, or after -c packets.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			if err := runningNode(name, node); err != nil {
+			s, err := runningLab(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if err := runningInterface(s, node, ifname); err != nil {
 				return err
 			}
 			opts := capture.Options{Filter: flt, Count: count}
 			if pcapPath != "" {
 				pf, err := os.Create(pcapPath)
 				if err != nil {
-					return err
+					return fmt.Errorf("create the pcap file: %w", err)
 				}
 				defer pf.Close()
 				bw := bufio.NewWriter(pf)
@@ -98,7 +102,7 @@ Ctrl-C, or after -c packets.`,
 				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("capture on %s:%s: %w", node, ifname, err)
+				return fmt.Errorf("capture on node %s, interface %s: %w", node, ifname, err)
 			}
 			fmt.Fprintf(e.stderr, "netlab: %d packet(s) captured\n", n)
 			return nil

@@ -114,16 +114,8 @@ func labToCheck(e *env, args []string, labFlag string) (*lab.Lab, error) {
 
 // requireRunning fails, with the fix, when the lab has no namespace.
 func requireRunning(cmd *cobra.Command, labName string) error {
-	k := newKernel()
-	defer k.Close()
-	ns, err := k.NetNSList(cmd.Context(), labName)
-	if err != nil {
-		return err
-	}
-	if len(ns) == 0 {
-		return fmt.Errorf("lab %s is not running: start it with netlab up", labName)
-	}
-	return nil
+	_, err := runningLab(cmd.Context(), labName)
+	return err
 }
 
 func writeChecks(w io.Writer, res []check.Result, rep checksJSON) {

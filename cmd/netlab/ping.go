@@ -6,15 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"netlab/lab/check"
-	"netlab/lab/kernel"
-	"netlab/lab/state"
 )
 
 func newPingCmd(e *env) *cobra.Command {
@@ -85,14 +81,6 @@ func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []strin
 	return nil, nil, usagef("expected [FILE] and %d argument(s), got %d", n, len(args))
 }
 
-// runningNode fails, with the fix, unless the node's namespace exists.
-func runningNode(labName, node string) error {
-	if _, err := os.Stat(filepath.Join(kernel.NetNSDir, state.NetNSName(labName, node))); err != nil {
-		return fmt.Errorf("lab %s has no running node %q: check the name, or start the lab with netlab up", labName, node)
-	}
-	return nil
-}
-
 // resolveTarget finds the lab's name, checks that node runs, and turns
 // target (an address, or a node's name) into an address: a node's first
 // address in the file, or, with --lab, in the kernel.
@@ -101,7 +89,11 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if err != nil {
 		return "", netip.Addr{}, err
 	}
-	if err := runningNode(name, node); err != nil {
+	s, err := runningLab(cmd.Context(), name)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	if _, err := runningNode(s, node); err != nil {
 		return "", netip.Addr{}, err
 	}
 	if a, err := netip.ParseAddr(target); err == nil {
@@ -117,12 +109,6 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 			}
 			return "", netip.Addr{}, fmt.Errorf("node %s has no address in the lab file: ping an address", target)
 		}
-	}
-	k := newKernel()
-	defer k.Close()
-	s, err := k.Observe(cmd.Context(), name, nil)
-	if err != nil {
-		return "", netip.Addr{}, err
 	}
 	n := s.Nodes[target]
 	if n == nil {

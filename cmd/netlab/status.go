@@ -55,7 +55,7 @@ rx/tx packet and byte counters. Interfaces netlab did not create are marked
 					writeJSON(e, statusJSON(s))
 					return nil
 				}
-				return fmt.Errorf("lab %s is not running: start it with netlab up", name)
+				return notRunningError(name)
 			}
 			if f.output == "json" {
 				writeJSON(e, statusJSON(s))

@@ -109,11 +109,11 @@ Ctrl-C, or after -c packets.`,
 		}),
 	}
 	f.addLab(cmd)
-	cmd.Flags().IntVarP(&count, "count", "c", 0, "stop after this many packets (0: until Ctrl-C)")
-	cmd.Flags().StringVar(&proto, "proto", "", "keep only this protocol: "+strings.Join(packet.Protocols, ", "))
-	cmd.Flags().StringVar(&host, "host", "", "keep only packets from or to this address")
-	cmd.Flags().Uint16Var(&port, "port", 0, "keep only TCP or UDP packets from or to this port")
-	cmd.Flags().StringVarP(&pcapPath, "write", "w", "", "also write the packets to this pcap file")
+	cmd.Flags().IntVarP(&count, "count", "c", 0, "stop after `N` packets (0: until Ctrl-C)")
+	cmd.Flags().StringVar(&proto, "proto", "", "keep only packets of protocol `PROTO`: "+strings.Join(packet.Protocols, ", "))
+	cmd.Flags().StringVar(&host, "host", "", "keep only packets from or to the IP address `ADDR`")
+	cmd.Flags().Uint16Var(&port, "port", 0, "keep only TCP or UDP packets from or to `PORT`")
+	cmd.Flags().StringVarP(&pcapPath, "write", "w", "", "also write the packets to the pcap file `PATH` (Wireshark and tcpdump read it)")
 	cmd.Flags().BoolVarP(&ether, "ether", "e", false, "show the Ethernet addresses of each frame")
 	return cmd
 }

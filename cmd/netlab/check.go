@@ -91,7 +91,7 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 	}
 	f.addLab(cmd)
 	f.addOutput(cmd)
-	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to this file")
+	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to `PATH`")
 	return cmd
 }
 

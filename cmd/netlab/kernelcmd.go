@@ -37,7 +37,7 @@ type labFlags struct {
 }
 
 func (f *labFlags) addLab(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.labName, "lab", "", "work on the running lab of this name instead of a file")
+	cmd.Flags().StringVar(&f.labName, "lab", "", "work on the running lab `NAME` (see netlab ls) instead of a lab file")
 }
 
 func (f *labFlags) addWait(cmd *cobra.Command) {
@@ -46,7 +46,7 @@ func (f *labFlags) addWait(cmd *cobra.Command) {
 }
 
 func (f *labFlags) addOutput(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output `FORMAT`: text or json (for scripts)")
 }
 
 // loadValid loads the lab of args and fails with its diagnostics when it

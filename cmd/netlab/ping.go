@@ -60,7 +60,7 @@ timeout. ping exits 1 when no reply came back at all.`,
 	}
 	f.addLab(cmd)
 	f.addOutput(cmd)
-	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after this many requests (0: until Ctrl-C)")
+	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after `N` requests (0: until Ctrl-C)")
 	interval, wait = time.Second, time.Second
 	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "time between requests, in seconds (0.2) or as a duration (200ms)")
 	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply, in seconds or as a duration")

@@ -65,9 +65,9 @@ default lab.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "svg", "output format: "+renderFormatList())
-	cmd.Flags().StringVar(&format, "format", "", "the same as -o")
-	cmd.Flags().StringVar(&file, "file", "", "write to this file instead of standard output")
+	cmd.Flags().StringVarP(&output, "output", "o", "svg", "output `FORMAT`: "+renderFormatList())
+	cmd.Flags().StringVar(&format, "format", "", "a synonym of -o: the output `FORMAT`")
+	cmd.Flags().StringVar(&file, "file", "", "write to the file `PATH` instead of standard output")
 	return cmd
 }
 

@@ -41,10 +41,11 @@ what up would do, grouped by node, one object a line with its equivalent ip
 command: + create, ~ change (old -> new), -/+ replace, - delete. Objects
 changed outside netlab since the last up (drift) are listed first. Objects in
 the lab's namespaces that the file does not declare are listed as unmanaged;
-up --prune removes them.`,
-		Example: `  netlab plan lab.yaml
-  netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
-  netlab plan -o json lab.yaml`,
+up --prune removes them. plan changes nothing, but reading the kernel's
+namespaces needs root. With no FILE it plans the built-in default lab.`,
+		Example: `  sudo netlab plan lab.yaml
+  sudo netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
+  sudo netlab plan -o json lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			l, _, err := labToChange(e, args, f.output, allowHost)
@@ -87,10 +88,13 @@ what was changed by hand, and removes what the file no longer declares. It
 then reads the kernel again and succeeds only when nothing differs. A second
 up of the same file changes nothing. With no FILE it brings up the built-in
 default lab. If up is interrupted, running up again finishes it, and down
-removes whatever it had made.`,
+removes whatever it had made. On a terminal, up shows its progress on one
+line; two netlab commands on the same lab never run at once: the second
+waits (--wait sets how long).`,
 		Example: `  sudo netlab up                 # the built-in default lab
   sudo netlab up lab.yaml
-  sudo netlab up --prune lab.yaml  # also remove what the file does not declare`,
+  sudo netlab up --prune lab.yaml  # also remove what the file does not declare
+  sudo netlab up --wait 30s lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			l, text, err := labToChange(e, args, f.output, allowHost)

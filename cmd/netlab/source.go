@@ -51,28 +51,39 @@ func parseLab(file string, data []byte) (*lab.Lab, []byte, diag.List) {
 
 // loadApplied loads the lab file a running lab was last brought up with
 // (kept by up), for commands given only --lab NAME that need more of the
-// file than the kernel holds: its checks.
+// file than the kernel holds: its checks. A copy that is no longer valid
+// prints its diagnostics.
 func loadApplied(e *env, name string) (*lab.Lab, error) {
+	l, diags, err := appliedLab(name)
+	if diags.HasErrors() {
+		_ = diags.WriteText(e.stderr)
+		return nil, &exitCode{exitFailure}
+	}
+	return l, err
+}
+
+// appliedLab parses and validates the lab file a running lab was last
+// brought up with.
+func appliedLab(name string) (*lab.Lab, diag.List, error) {
 	data, err := apply.LoadSource(name)
 	if errors.Is(err, apply.ErrNoSource) {
-		return nil, fmt.Errorf("lab %s has %w: it is not running, or was brought up by an older netlab; "+
+		return nil, nil, fmt.Errorf("lab %s has %w: it is not running, or was brought up by an older netlab; "+
 			"give the lab file instead of --lab, or run netlab up FILE again", name, apply.ErrNoSource)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("lab %s: read the lab file it was brought up with: %w", name, err)
+		return nil, nil, fmt.Errorf("lab %s: read the lab file it was brought up with: %w", name, err)
 	}
 	l, _, diags := parseLab(apply.SourcePath(name), data)
 	if l != nil && !diags.HasErrors() {
 		diags.Append(plan.Unsupported(l)...)
 	}
 	if diags.HasErrors() {
-		_ = diags.WriteText(e.stderr)
-		return nil, &exitCode{exitFailure}
+		return nil, diags, fmt.Errorf("%s is not a valid lab file", apply.SourcePath(name))
 	}
 	if l.Name != name {
-		return nil, fmt.Errorf("%s names lab %q, not %q: give the lab file instead of --lab", apply.SourcePath(name), l.Name, name)
+		return nil, nil, fmt.Errorf("%s names lab %q, not %q: give the lab file instead of --lab", apply.SourcePath(name), l.Name, name)
 	}
-	return l, nil
+	return l, nil, nil
 }
 
 // displayPath shows a file relative to the working directory when it lies

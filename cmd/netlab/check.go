@@ -61,7 +61,7 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 				}
 				return nil
 			}
-			if err := requireRunning(cmd, l.Name); err != nil {
+			if _, err := runningLab(cmd.Context(), l.Name); err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()
@@ -110,12 +110,6 @@ func labToCheck(e *env, args []string, labFlag string) (*lab.Lab, error) {
 		return nil, err
 	}
 	return loadApplied(e, name)
-}
-
-// requireRunning fails, with the fix, when the lab has no namespace.
-func requireRunning(cmd *cobra.Command, labName string) error {
-	_, err := runningLab(cmd.Context(), labName)
-	return err
 }
 
 func writeChecks(w io.Writer, res []check.Result, rep checksJSON) {

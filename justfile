@@ -12,7 +12,7 @@ build:
 
 # gofmt, go vet and staticcheck
 lint:
-    test -z "$(gofmt -l .)" || (gofmt -l . && exit 1)
+    .ci/gofmt-check .
     go vet ./...
     go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
@@ -34,7 +34,7 @@ bench:
 docs:
     mkdir -p docs/diagrams
     rm -f docs/diagrams/*.svg
-    for f in topologies/*.yaml; do go run ./cmd/netlab render "$f" --format svg -o "docs/diagrams/$(basename "$f" .yaml).svg"; done
+    for f in topologies/*.yaml; do go run ./cmd/netlab render "$f" -o svg --file "docs/diagrams/$(basename "$f" .yaml).svg"; done
     NETLAB_UPDATE=1 go test ./cmd/netlab -run TestReference
 
 # run netlab tui in tmux against the default lab, send traffic, check the counters move (root, tmux)

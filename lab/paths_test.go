@@ -24,11 +24,12 @@ import (
 var reviewedPaths = map[string]string{
 	// The builders of paths from lab and node names: each takes a Name or
 	// runs the name rule itself and refuses.
-	"lab/rundir.Dir.openFile":     "file names only from fileName, which takes a name.Name and refuses the zero Name; opened relative to the run directory's descriptor, O_NOFOLLOW",
-	"lab/rundir.Dir.WriteRecord":  "file names from fileName",
-	"lab/rundir.Dir.RemoveRecord": "file names from fileName, or read from the directory and matched against them",
-	"lab/rundir.(*Lock).Release":  "file name from fileName",
-	"lab/kernel.netnsPath":        "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
+	"lab/rundir.Dir.openFile":    "file names only from fileName, which takes a name.Name and refuses the zero Name; opened relative to the run directory's descriptor, O_NOFOLLOW",
+	"lab/rundir.Dir.Write":       "file names from fileName",
+	"lab/rundir.Dir.Remove":      "file names from fileName, or read from the directory and matched against them",
+	"lab/rundir.(*Lock).Release": "file name from fileName",
+	"lab/rundir.Dir.File":        "file name from fileName",
+	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
 
 	// Paths from those builders, or constants.
 	"lab/kernel.NetNSExists":            "path from netnsPath",
@@ -69,7 +70,7 @@ var reviewedPaths = map[string]string{
 	// Paths the user gave on the command line (a lab file, a pcap, JUnit
 	// or render file to write): used as given, as any tool does, never
 	// built from a name.
-	"lab/labfile.Load":         "the lab FILE argument",
+	"lab/labfile.ReadFile":     "the lab FILE argument",
 	"lab/diag.RelFile":         "the lab FILE argument, made relative for messages",
 	"cmd/netlab.displayPath":   "the lab FILE argument, made absolute for messages",
 	"cmd/netlab.writeJUnit":    "the --junit PATH argument",

@@ -71,14 +71,18 @@ Ctrl-C, or after -c packets.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			if err := runningNode(name, node); err != nil {
+			s, err := runningLab(cmd.Context(), name)
+			if err != nil {
+				return err
+			}
+			if err := runningInterface(s, node, ifname); err != nil {
 				return err
 			}
 			opts := capture.Options{Filter: flt, Count: count}
 			if pcapPath != "" {
 				pf, err := os.Create(pcapPath)
 				if err != nil {
-					return err
+					return fmt.Errorf("create the pcap file: %w", err)
 				}
 				defer pf.Close()
 				bw := bufio.NewWriter(pf)
@@ -105,18 +109,18 @@ Ctrl-C, or after -c packets.`,
 				return nil
 			})
 			if err != nil {
-				return fmt.Errorf("capture on %s:%s: %w", node, ifname, err)
+				return fmt.Errorf("capture on node %s, interface %s: %w", node, ifname, err)
 			}
 			fmt.Fprintf(e.stderr, "netlab: %d packet(s) captured\n", n)
 			return nil
 		}),
 	}
 	f.addLab(cmd)
-	cmd.Flags().IntVarP(&count, "count", "c", 0, "stop after this many packets (0: until Ctrl-C)")
-	cmd.Flags().StringVar(&proto, "proto", "", "keep only this protocol: "+strings.Join(packet.Protocols, ", "))
-	cmd.Flags().StringVar(&host, "host", "", "keep only packets from or to this address")
-	cmd.Flags().Uint16Var(&port, "port", 0, "keep only TCP or UDP packets from or to this port")
-	cmd.Flags().StringVarP(&pcapPath, "write", "w", "", "also write the packets to this pcap file")
+	cmd.Flags().IntVarP(&count, "count", "c", 0, "stop after `N` packets (0: until Ctrl-C)")
+	cmd.Flags().StringVar(&proto, "proto", "", "keep only packets of protocol `PROTO`: "+strings.Join(packet.Protocols, ", "))
+	cmd.Flags().StringVar(&host, "host", "", "keep only packets from or to the IP address `ADDR`")
+	cmd.Flags().Uint16Var(&port, "port", 0, "keep only TCP or UDP packets from or to `PORT`")
+	cmd.Flags().StringVarP(&pcapPath, "write", "w", "", "also write the packets to the pcap file `PATH` (Wireshark and tcpdump read it)")
 	cmd.Flags().BoolVarP(&ether, "ether", "e", false, "show the Ethernet addresses of each frame")
 	return cmd
 }

@@ -18,12 +18,13 @@ func newCheckCmd(e *env) *cobra.Command {
 	var f labFlags
 	var junit string
 	cmd := &cobra.Command{
-		Use:   "check [FILE]",
+		Use:   "check [FILE | --lab NAME]",
 		Short: "Run the lab file's checks: ping, TCP and UDP probes from inside nodes",
-		Long: `check runs the checks: of a lab file against the running lab, all at once,
-and prints a table: each check, pass or FAIL, and a detail: the round-trip
-time and the source address the far end saw, or why the probe did not get
-through (no route, no ARP reply, refused, timed out, blocked by a firewall).
+		Long: `check runs the checks a lab file declares (its checks: list) against the
+running lab, all at once, and prints a table: each check, pass or FAIL, and a
+detail: the round-trip time and the source address the far end saw, or why
+the probe did not get through (no route, no ARP reply, refused, timed out,
+blocked by a firewall).
 
 Nothing is needed on the machine: netlab sends the probes itself from inside
 the source node. A check "to" a node starts a short-lived responder inside
@@ -31,17 +32,22 @@ that node, which reports the source address it saw, so seen-source proves
 that a NAT rule did its work. A check with expect: fail passes when the
 traffic does not get through.
 
+With --lab NAME instead of a file, check runs the checks of the file the lab
+was last brought up with: netlab up keeps a copy of it, in /run/netlab/NAME.yaml,
+until netlab down.
+
 check exits 1 if any check fails. -o json prints the results for scripts and
 graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 		Example: `  sudo netlab check
   sudo netlab check lab.yaml -o json
+  sudo netlab check --lab single-ip
   sudo netlab check lab.yaml --junit report.xml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err
 			}
-			l, err := loadValid(e, args)
+			l, err := labToCheck(e, args, f.labName)
 			if err != nil {
 				return err
 			}
@@ -55,7 +61,7 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 				}
 				return nil
 			}
-			if err := requireRunning(cmd, l.Name); err != nil {
+			if _, err := runningLab(cmd.Context(), l.Name); err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()
@@ -83,23 +89,27 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 			return nil
 		}),
 	}
+	f.addLab(cmd)
 	f.addOutput(cmd)
-	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to this file")
+	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to `PATH`")
 	return cmd
 }
 
-// requireRunning fails, with the fix, when the lab has no namespace.
-func requireRunning(cmd *cobra.Command, labName string) error {
-	k := newKernel()
-	defer k.Close()
-	ns, err := k.NetNSList(cmd.Context(), labName)
+// labToCheck is the lab whose checks check runs: the file of args (or the
+// default lab), or with --lab the file the running lab was brought up
+// with, which needs root to read.
+func labToCheck(e *env, args []string, labFlag string) (*lab.Lab, error) {
+	if labFlag == "" {
+		return loadValid(e, args)
+	}
+	name, err := labNameOnly(args, labFlag)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(ns) == 0 {
-		return fmt.Errorf("lab %s is not running: start it with netlab up", labName)
+	if err := requireRoot(); err != nil {
+		return nil, err
 	}
-	return nil
+	return loadApplied(e, name)
 }
 
 func writeChecks(w io.Writer, res []check.Result, rep checksJSON) {

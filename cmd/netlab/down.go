@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -53,16 +54,16 @@ refuses to start without it.`,
 						"nothing was removed; run down again with --allow-host to remove the lab, those links included "+
 						"(netlab removes only the links it marked there)", name, len(hostLinks))}
 				}
+				var status *statusLine // progress, on a terminal only
 				var progress func(i, total int, netns string)
 				if f.output != "json" && isTerminal(e.stderr) {
+					status = newStatusLine(e.stderr)
 					progress = func(i, total int, netns string) {
-						fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] - netns %s", i, total, netns)
+						status.Show(fmt.Sprintf("[%d/%d] - netns %s", i, total, netns))
 					}
 				}
 				deleted, err := apply.Down(ctx, k, name, progress)
-				if progress != nil {
-					fmt.Fprint(e.stderr, "\r\033[K")
-				}
+				status.Clear()
 				if err != nil {
 					return fmt.Errorf("lab %s: %w", name, err)
 				}
@@ -72,7 +73,7 @@ refuses to start without it.`,
 						return fmt.Errorf("lab %s: %w", name, err)
 					}
 				}
-				if err := apply.DeleteRecord(runDir, name); err != nil {
+				if err := errors.Join(apply.DeleteRecord(runDir, name), apply.DeleteSource(runDir, name)); err != nil {
 					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", err)
 				}
 				if f.output == "json" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -38,7 +37,7 @@ type labFlags struct {
 }
 
 func (f *labFlags) addLab(cmd *cobra.Command) {
-	cmd.Flags().Var(labNameValue{&f.labName}, "lab", "work on the running lab of this name instead of a file")
+	cmd.Flags().Var(labNameValue{&f.labName}, "lab", "work on the running lab `NAME` (see netlab ls) instead of a lab file")
 }
 
 // labNameValue is the value of --lab: it takes only a valid lab name, by
@@ -76,24 +75,31 @@ func nodeArg(node string) error {
 var runDir = rundir.At(rundir.Default)
 
 func (f *labFlags) addWait(cmd *cobra.Command) {
-	cmd.Flags().DurationVar(&f.wait, "wait", -1, "how long to wait for another netlab command on the same lab (default: no limit)")
+	f.wait = -1
+	cmd.Flags().Var(waitFlag{&f.wait}, "wait", "give up after this long (30s, 2m) if another netlab command is working on the same lab; 0 gives up at once; unset, wait as long as it takes")
 }
 
 func (f *labFlags) addOutput(cmd *cobra.Command) {
-	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	cmd.Flags().StringVarP(&f.output, "output", "o", "text", "output `FORMAT`: text or json (for scripts)")
 }
 
 // loadValid loads the lab of args and fails with its diagnostics when it
 // is not valid (validate judges everything the file asks for).
 func loadValid(e *env, args []string) (*lab.Lab, error) {
-	l, diags := loadLab(args)
+	l, _, err := loadValidText(e, args)
+	return l, err
+}
+
+// loadValidText is loadValid that also returns the file's text.
+func loadValidText(e *env, args []string) (*lab.Lab, []byte, error) {
+	l, text, diags := loadLabText(args)
 	if diags.HasErrors() {
 		diags.Sort()
 		_ = diags.WriteText(e.stderr)
-		return nil, &exitCode{exitFailure}
+		return nil, nil, &exitCode{exitFailure}
 	}
 	_ = diags.WriteText(e.stderr) // warnings
-	return l, nil
+	return l, text, nil
 }
 
 // hostNodes names the lab's host: true nodes.
@@ -185,9 +191,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newKernel() kernel.Kernel { return kernel.NewLinux() }
 
-// isTerminal reports whether w is a terminal, for progress output.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether a stream (an io.Reader or io.Writer) is a
+// terminal: for progress output, and the UI.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	if !ok {
 		return false
 	}
@@ -196,20 +203,21 @@ func isTerminal(w io.Writer) bool {
 }
 
 // labToChange is the common start of plan and up: a known output format,
-// a valid lab, --allow-host for a lab with a host node, and root.
-func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab, error) {
+// a valid lab, --allow-host for a lab with a host node, and root. It also
+// returns the file's text, which up keeps.
+func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab, []byte, error) {
 	if err := checkOutput(output); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	l, err := loadValid(e, args)
+	l, text, err := loadValidText(e, args)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := requireAllowHost(l, allowHost); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := requireRoot(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return l, nil
+	return l, text, nil
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"netlab/lab/check"
-	"netlab/lab/kernel"
-	"netlab/lab/state"
 )
 
 func newPingCmd(e *env) *cobra.Command {
@@ -68,7 +66,7 @@ timeout. ping exits 1 when no reply came back at all.`,
 	}
 	f.addLab(cmd)
 	f.addOutput(cmd)
-	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after this many requests (0: until Ctrl-C)")
+	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after `N` requests (0: until Ctrl-C)")
 	interval, wait = time.Second, time.Second
 	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "time between requests, in seconds (0.2) or as a duration (200ms)")
 	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply, in seconds or as a duration")
@@ -89,14 +87,6 @@ func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []strin
 	return nil, nil, usagef("expected [FILE] and %d argument(s), got %d", n, len(args))
 }
 
-// runningNode fails, with the fix, unless the node's namespace exists.
-func runningNode(labName, node string) error {
-	if err := kernel.NetNSExists(state.NetNSName(labName, node)); err != nil {
-		return fmt.Errorf("lab %s has no running node %q: check the name, or start the lab with netlab up", labName, node)
-	}
-	return nil
-}
-
 // resolveTarget finds the lab's name, checks that node runs, and turns
 // target (an address, or a node's name) into an address: a node's first
 // address in the file, or, with --lab, in the kernel.
@@ -105,7 +95,11 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if err != nil {
 		return "", netip.Addr{}, err
 	}
-	if err := runningNode(name, node); err != nil {
+	s, err := runningLab(cmd.Context(), name)
+	if err != nil {
+		return "", netip.Addr{}, err
+	}
+	if _, err := runningNode(s, node); err != nil {
 		return "", netip.Addr{}, err
 	}
 	if a, err := netip.ParseAddr(target); err == nil {
@@ -121,12 +115,6 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 			}
 			return "", netip.Addr{}, fmt.Errorf("node %s has no address in the lab file: ping an address", target)
 		}
-	}
-	k := newKernel()
-	defer k.Close()
-	s, err := k.Observe(cmd.Context(), name, nil)
-	if err != nil {
-		return "", netip.Addr{}, err
 	}
 	n := s.Nodes[target]
 	if n == nil {

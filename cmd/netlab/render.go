@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -10,7 +11,8 @@ import (
 	"netlab/render"
 )
 
-// renderFormats maps each --format to its renderer.
+// renderFormats maps each output format of render (-o, or its synonym
+// --format) to its renderer.
 var renderFormats = map[string]func(*lab.Lab) []byte{
 	"svg":     render.SVG,
 	"dot":     render.Dot,
@@ -19,25 +21,32 @@ var renderFormats = map[string]func(*lab.Lab) []byte{
 }
 
 func newRenderCmd(e *env) *cobra.Command {
-	var format, outPath string
+	var output, format, file string
 	cmd := &cobra.Command{
-		Use:   "render [FILE]",
+		Use:   "render [FILE] [-o svg|dot|mermaid|script] [--file PATH]",
 		Short: "Draw the lab (svg, dot, mermaid) or print the ip and nft commands that build it",
 		Long: `render turns a lab file into a picture or a script, without root and without
-touching the kernel. --format svg draws the topology as a self-contained SVG;
-dot and mermaid write the same graph for Graphviz and Mermaid; script writes
-the bash script of ip and nft commands that builds the lab by hand, in the
-order netlab up would run them (the commands netlab plan shows). The output
-goes to standard output, or to the file -o names. With no FILE it renders the
-built-in default lab.`,
-		Example: `  netlab render lab.yaml -o lab.svg
-  netlab render lab.yaml --format dot | dot -Tpng -o lab.png
-  netlab render --format script > build-lab.sh`,
+touching the kernel. -o svg (the default) draws the topology as a
+self-contained SVG; -o dot and -o mermaid write the same graph for Graphviz
+and Mermaid; -o script writes the bash script of ip and nft commands that
+builds the lab by hand, in the order netlab up would run them (the commands
+netlab plan shows). --format is a synonym of -o. The output goes to standard
+output, or to the file --file names. With no FILE it renders the built-in
+default lab.`,
+		Example: `  netlab render lab.yaml --file lab.svg
+  netlab render lab.yaml -o dot | dot -Tpng -o lab.png
+  netlab render -o script > build-lab.sh`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			fn, ok := renderFormats[format]
+			if cmd.Flags().Changed("format") {
+				if cmd.Flags().Changed("output") && format != output {
+					return usagef("-o %s and --format %s disagree: --format is a synonym of -o, give one", output, format)
+				}
+				output = format
+			}
+			fn, ok := renderFormats[output]
 			if !ok {
-				return usagef("unknown format %q: use svg, dot, mermaid or script", format)
+				return usagef("%s", unknownRenderFormat(output))
 			}
 			l, diags := loadLab(args)
 			if diags.HasErrors() {
@@ -46,17 +55,32 @@ built-in default lab.`,
 			}
 			_ = diags.WriteText(e.stderr) // warnings
 			data := fn(l)
-			if outPath == "" || outPath == "-" {
+			if file == "" || file == "-" {
 				_, err := e.stdout.Write(data)
 				return err
 			}
-			if err := os.WriteFile(outPath, data, 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", outPath, err)
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				return fmt.Errorf("write %s: %w", file, err)
 			}
 			return nil
 		}),
 	}
-	cmd.Flags().StringVar(&format, "format", "svg", "svg, dot, mermaid or script")
-	cmd.Flags().StringVarP(&outPath, "output", "o", "", "write to this file instead of standard output")
+	cmd.Flags().StringVarP(&output, "output", "o", "svg", "output `FORMAT`: "+renderFormatList())
+	cmd.Flags().StringVar(&format, "format", "", "a synonym of -o: the output `FORMAT`")
+	cmd.Flags().StringVar(&file, "file", "", "write to the file `PATH` instead of standard output")
 	return cmd
+}
+
+// renderFormatList names the formats in the order --help teaches them.
+func renderFormatList() string { return "svg, dot, mermaid or script" }
+
+// unknownRenderFormat explains a bad -o. Before -o meant the format, it
+// named the file to write: a value that looks like a path gets the new
+// spelling.
+func unknownRenderFormat(output string) string {
+	msg := fmt.Sprintf("unknown output format %q: use %s", output, renderFormatList())
+	if strings.ContainsAny(output, "./") {
+		msg += fmt.Sprintf("; -o is the format, to write a file use --file %s", output)
+	}
+	return msg
 }

@@ -11,10 +11,18 @@ the kernel, diffs it against the file and applies only the difference; down
 removes what the lab owns. Every command that takes a lab file takes it as its
 first argument; with none, it uses the built-in default lab, the single-IP
 container network (three containers behind a bridge that masquerades to a
-server). Commands that change or read namespaces need root.`
+server). Commands that work on a running lab also take --lab NAME instead of
+a file. -o picks the output format: text, or json for scripts (and for
+render svg, dot, mermaid or script); --file PATH writes it to a file.
+Commands that change or read namespaces need root.
+
+Run netlab COMMAND --help for what a command does, its flags and examples.`
 
 const rootExample = `  # check a lab file for mistakes, with file:line:col for each
   netlab validate lab.yaml
+
+  # draw it
+  netlab render lab.yaml --file lab.svg
 
   # bring up the built-in default lab, prove it works, watch it, remove it
   sudo netlab up

@@ -20,8 +20,11 @@ func newStatusCmd(e *env) *cobra.Command {
 		Short: "Show a running lab: nodes, interfaces and packet counters",
 		Long: `status reads a running lab from the kernel and prints a table of its nodes
 and interfaces: kind, veth peer, master bridge, state, MTU, addresses, and
-rx/tx packet and byte counters. Interfaces netlab did not create are marked
-"unmanaged".`,
+rx/tx packet and byte counters; then the MAC addresses each bridge has
+learned on each port, and each node's nftables rules by hook with their
+counters. Interfaces netlab did not create are marked "unmanaged". With no
+FILE it shows the built-in default lab; --lab NAME shows any running lab
+(netlab ls lists them).`,
 		Example: `  sudo netlab status
   sudo netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'`,
 		Args: maxArgs(1),
@@ -55,7 +58,7 @@ rx/tx packet and byte counters. Interfaces netlab did not create are marked
 					writeJSON(e, statusJSON(s))
 					return nil
 				}
-				return fmt.Errorf("lab %s is not running: start it with netlab up", name)
+				return notRunningError(name)
 			}
 			if f.output == "json" {
 				writeJSON(e, statusJSON(s))

@@ -30,6 +30,7 @@ packets, bytes, drops and errors and their rates per second; the lab's links
 (veth pairs, bridges with their ports, VXLAN, MACVLAN); each node's netfilter
 rules by hook with their counters; and whether the lab still matches its file
 (drift). Link changes show at once; counters refresh every --interval.
+It needs a terminal; for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
 p shows the plan, c runs the checks, ? shows help, q quits.`,
@@ -45,14 +46,23 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 			if err != nil {
 				return err
 			}
+			// Before the kernel is read or the screen drawn: without a
+			// terminal the UI would print escape codes, then fail.
+			if !isTerminal(e.stdin) || !isTerminal(e.stdout) {
+				return &failure{err: errors.New("netlab tui needs a terminal: run it in one, with neither its input nor its output redirected; for a script, use netlab status")}
+			}
 			if err := requireRoot(); err != nil {
 				return err
 			}
+			// The file gives the rules their text, drift and the checks;
+			// with --lab, the file the lab was brought up with does.
 			var l *lab.Lab
 			if f.labName == "" {
 				if ll, diags := loadLab(args); ll != nil && !diags.HasErrors() && ll.Name == name {
 					l = ll
 				}
+			} else if ll, _, err := appliedLab(name); err == nil {
+				l = ll
 			}
 			k := kernel.NewLinux()
 			defer k.Close()
@@ -78,11 +88,12 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 }
 
 // checkRunner runs the file's checks for the c key. The checks live in the
-// lab file: with --lab there is none to run.
+// lab file: with --lab, in the one the lab was brought up with, if netlab
+// kept it.
 func checkRunner(l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
 	return func(ctx context.Context) ([]tui.CheckResult, error) {
 		if l == nil {
-			return nil, errors.New("the checks are in the lab file: start netlab tui with the file, not --lab")
+			return nil, errors.New("no lab file: start netlab tui with the lab file to run its checks")
 		}
 		if len(l.Checks) == 0 {
 			return nil, fmt.Errorf("lab %s has no checks", l.Name)
@@ -101,8 +112,8 @@ func checkRunner(l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
 type kernelSource struct {
 	k       *kernel.Linux
 	name    string
-	lab     *lab.Lab     // nil with --lab
-	desired *state.State // from lab; nil with --lab
+	lab     *lab.Lab     // nil without a lab file
+	desired *state.State // from lab; nil without one
 
 	mu     sync.Mutex
 	last   *state.State    // guarded by mu

@@ -52,13 +52,14 @@ what up would do, grouped by node, one object a line with its equivalent ip
 command: + create, ~ change (old -> new), -/+ replace, - delete. Objects
 changed outside netlab since the last up (drift) are listed first. Objects in
 the lab's namespaces that the file does not declare are listed as unmanaged;
-up --prune removes them.`,
-		Example: `  netlab plan lab.yaml
-  netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
-  netlab plan -o json lab.yaml`,
+up --prune removes them. plan changes nothing, but reading the kernel's
+namespaces needs root. With no FILE it plans the built-in default lab.`,
+		Example: `  sudo netlab plan lab.yaml
+  sudo netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
+  sudo netlab plan -o json lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			l, err := labToChange(e, args, f.output, allowHost)
+			l, _, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
 				return err
 			}
@@ -98,20 +99,23 @@ what was changed by hand, and removes what the file no longer declares. It
 then reads the kernel again and succeeds only when nothing differs. A second
 up of the same file changes nothing. With no FILE it brings up the built-in
 default lab. If up is interrupted, running up again finishes it, and down
-removes whatever it had made.`,
+removes whatever it had made. On a terminal, up shows its progress on one
+line; two netlab commands on the same lab never run at once: the second
+waits (--wait sets how long).`,
 		Example: `  sudo netlab up                 # the built-in default lab
   sudo netlab up lab.yaml
-  sudo netlab up --prune lab.yaml  # also remove what the file does not declare`,
+  sudo netlab up --prune lab.yaml  # also remove what the file does not declare
+  sudo netlab up --wait 30s lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			l, err := labToChange(e, args, f.output, allowHost)
+			l, text, err := labToChange(e, args, f.output, allowHost)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			return withLock(ctx, e, l.Name, f.wait, func() error {
-				return runUp(ctx, e, l, prune, f.output)
+				return runUp(ctx, e, l, text, prune, f.output)
 			})
 		}),
 	}
@@ -122,7 +126,10 @@ removes whatever it had made.`,
 	return cmd
 }
 
-func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) error {
+// runUp applies the lab and, once the kernel matches it, keeps what it
+// applied: the desired state (the record) and the file's text (its source,
+// which check --lab reads).
+func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output string) error {
 	start := time.Now()
 	k := newKernel()
 	defer k.Close()
@@ -136,7 +143,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 		} else {
 			fmt.Fprintln(e.stdout, p.Summary())
 		}
-		return apply.SaveRecord(runDir, desired)
+		return saveApplied(desired, text)
 	}
 	if len(p.Conflicts) > 0 {
 		msgs := make([]string, len(p.Conflicts))
@@ -146,23 +153,22 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 		return fmt.Errorf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", l.Name, strings.Join(msgs, "; "))
 	}
 	opts := apply.Options{AfterChange: faultHook()}
-	progress := output != "json" && isTerminal(e.stderr)
-	if progress {
+	var status *statusLine // progress, on a terminal only
+	if output != "json" && isTerminal(e.stderr) {
+		status = newStatusLine(e.stderr)
 		opts.Progress = func(i, total int, c *plan.Change) {
-			fmt.Fprintf(e.stderr, "\r\033[K[%d/%d] %s", i, total, c.Line())
+			status.Show(fmt.Sprintf("[%d/%d] %s", i, total, c.Line()))
 		}
 	}
 	res, err := apply.Apply(ctx, k, p, opts)
-	if progress {
-		fmt.Fprint(e.stderr, "\r\033[K")
-	}
+	status.Clear()
 	if err != nil {
 		return fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
 	}
 	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
 		return err
 	}
-	if err := apply.SaveRecord(runDir, desired); err != nil {
+	if err := saveApplied(desired, text); err != nil {
 		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", err)
 	}
 	if output == "json" {
@@ -171,6 +177,14 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, prune bool, output string) e
 	}
 	fmt.Fprintf(e.stdout, "Lab %s is up: %d change(s) applied in %.2fs, and the kernel matches the file.\n", l.Name, res.Applied, time.Since(start).Seconds())
 	return nil
+}
+
+// saveApplied keeps the record and the source of a lab up brought in line.
+func saveApplied(desired *state.State, text []byte) error {
+	if err := apply.SaveRecord(runDir, desired); err != nil {
+		return err
+	}
+	return apply.SaveSource(runDir, desired.Lab, text)
 }
 
 type upJSON struct {

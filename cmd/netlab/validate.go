@@ -8,7 +8,7 @@ import (
 )
 
 func newValidateCmd(e *env) *cobra.Command {
-	var output string
+	var f labFlags
 	cmd := &cobra.Command{
 		Use:   "validate [FILE]",
 		Short: "Check a lab file and report every problem with its position",
@@ -21,11 +21,11 @@ With no FILE it checks the built-in default lab.`,
   netlab validate -o json lab.yaml | jq '.[].message'`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output); err != nil {
+			if err := checkOutput(f.output); err != nil {
 				return err
 			}
 			_, diags := loadLab(args)
-			if output == "json" {
+			if f.output == "json" {
 				data, err := json.Marshal(diags)
 				if err != nil {
 					return err
@@ -40,7 +40,7 @@ With no FILE it checks the built-in default lab.`,
 			return nil
 		}),
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
+	f.addOutput(cmd)
 	return cmd
 }
 

@@ -21,7 +21,7 @@ func LoadRecord(dir rundir.Dir, lab string) *state.State {
 	if err != nil {
 		return nil
 	}
-	data, err := dir.ReadRecord(n)
+	data, err := dir.Read(n, rundir.Record)
 	if err != nil {
 		return nil
 	}
@@ -43,7 +43,7 @@ func SaveRecord(dir rundir.Dir, desired *state.State) error {
 	if err != nil {
 		return err
 	}
-	return dir.WriteRecord(n, data)
+	return dir.Write(n, rundir.Record, data)
 }
 
 // DeleteRecord removes a lab's record, after down. The caller holds the
@@ -53,5 +53,5 @@ func DeleteRecord(dir rundir.Dir, lab string) error {
 	if err != nil {
 		return fmt.Errorf("remove the last-applied record: %w", err)
 	}
-	return dir.RemoveRecord(n)
+	return dir.Remove(n, rundir.Record)
 }

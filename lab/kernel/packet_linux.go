@@ -36,7 +36,9 @@ func ListenPacketLink(netnsName, ifname string) (*PacketConn, error) {
 	err := inNamed(netnsName, func() error {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
-			return fmt.Errorf("interface %s: %w", ifname, err)
+			// net's own wording ("route ip+net: no such network
+			// interface") means nothing to a user.
+			return fmt.Errorf("no interface %s in namespace %s", ifname, netnsName)
 		}
 		// Protocol 0 receives nothing until bind names the interface, so
 		// no frame of another interface slips in between.

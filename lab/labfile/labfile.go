@@ -31,6 +31,16 @@ const MaxFileSize = 16 << 20
 // the file as display, which callers usually set to path relative to the
 // working directory.
 func Load(path, display string) (*lab.Lab, diag.List) {
+	data, diags := ReadFile(path, display)
+	if diags != nil {
+		return nil, diags
+	}
+	return Parse(display, data)
+}
+
+// ReadFile reads the lab file at path, as Load does, for a caller that
+// keeps the text it parsed (up records the file it applied).
+func ReadFile(path, display string) ([]byte, diag.List) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, diag.List{{Pos: diag.Pos{File: display}, Msg: "cannot read lab file", Hint: unwrapPathError(err)}}
@@ -40,7 +50,7 @@ func Load(path, display string) (*lab.Lab, diag.List) {
 	if err != nil {
 		return nil, diag.List{{Pos: diag.Pos{File: display}, Msg: "cannot read lab file", Hint: unwrapPathError(err)}}
 	}
-	return Parse(display, data)
+	return data, nil
 }
 
 func unwrapPathError(err error) string {

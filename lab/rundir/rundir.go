@@ -1,5 +1,5 @@
-// Package rundir keeps the files netlab writes as root: one lock and one
-// last-applied record per lab, in a directory of netlab's own (root's is
+// Package rundir keeps the files netlab writes as root: one lock, one
+// last-applied record and one copy of the applied lab file per lab, in a directory of netlab's own (root's is
 // /run/netlab). Everything else on the machine may be hostile: the
 // directory must be netlab's (not a symbolic link, owned by this user, not
 // writable by anyone else), and inside it no file is ever opened through a
@@ -29,9 +29,24 @@ import (
 // reboot, as the namespaces do.
 const Default = "/run/netlab"
 
-// maxRecord bounds the size of a record netlab reads back: a record is the
-// desired state of one lab, far smaller; anything larger is not netlab's.
-const maxRecord = 64 << 20
+// A Kind is one of the files a lab keeps in the run directory between
+// commands, besides its lock.
+type Kind struct {
+	suffix string // the file is LAB+suffix
+	max    int    // bigger than this, it is not a file netlab wrote
+}
+
+var (
+	// Record is the desired state of the lab's last successful up (JSON).
+	Record = Kind{suffix: ".json", max: 64 << 20}
+	// Source is the text of the lab file that up applied, for the
+	// commands given only --lab NAME that need more than the kernel
+	// holds (check runs the file's checks).
+	Source = Kind{suffix: ".yaml", max: 32 << 20}
+)
+
+// tmp is the prefix of a temporary written on the way to a file of kind k.
+func (k Kind) tmp() string { return k.suffix + ".tmp-" }
 
 // Dir is a run directory. Its methods create it (mode 0700) when it does
 // not exist yet, and refuse it when it is not netlab's own.
@@ -43,13 +58,10 @@ func At(path string) Dir { return Dir{path: path} }
 // Path returns the directory's path.
 func (d Dir) Path() string { return d.path }
 
-// Suffixes of the files of a lab: LAB.lock, LAB.json and, while a record is
-// written, LAB.json.tmp-RANDOM.
-const (
-	lockSuffix   = ".lock"
-	recordSuffix = ".json"
-	tmpSuffix    = ".json.tmp-"
-)
+// lockSuffix names a lab's lock, LAB.lock. The other files are LAB.json
+// and LAB.yaml (see Kind) and, while one is written, LAB.json.tmp-RANDOM
+// or LAB.yaml.tmp-RANDOM.
+const lockSuffix = ".lock"
 
 // fileName is the one place a lab's name becomes a file name. It takes
 // only a Name, which cannot hold a slash, a dot or white space.
@@ -133,10 +145,10 @@ func (d Dir) openFile(dirfd int, file string, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), filepath.Join(d.path, file)), nil
 }
 
-// ReadRecord returns the lab's last-applied record. When there is none
-// the error satisfies errors.Is(err, os.ErrNotExist).
-func (d Dir) ReadRecord(lab name.Name) ([]byte, error) {
-	file, err := fileName(lab, recordSuffix)
+// Read returns the lab's file of kind k. When there is none the error
+// satisfies errors.Is(err, os.ErrNotExist).
+func (d Dir) Read(lab name.Name, k Kind) ([]byte, error) {
+	file, err := fileName(lab, k.suffix)
 	if err != nil {
 		return nil, err
 	}
@@ -150,22 +162,22 @@ func (d Dir) ReadRecord(lab name.Name) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxRecord+1))
+	data, err := io.ReadAll(io.LimitReader(f, int64(k.max)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > maxRecord {
-		return nil, fmt.Errorf("%s is larger than %d bytes: not a record netlab wrote", f.Name(), maxRecord)
+	if len(data) > k.max {
+		return nil, fmt.Errorf("%s is larger than %d bytes: not a file netlab wrote", f.Name(), k.max)
 	}
 	return data, nil
 }
 
-// WriteRecord replaces the lab's record with data, atomically: it writes
-// a new temporary file (created with O_EXCL, so never one that exists,
-// link or not) and renames it over the record. The caller holds the lab's
-// lock.
-func (d Dir) WriteRecord(lab name.Name, data []byte) error {
-	file, err := fileName(lab, recordSuffix)
+// Write replaces the lab's file of kind k with data, atomically: it
+// writes a new temporary file (created with O_EXCL, so never one that
+// exists, link or not) and renames it over the file. The caller holds the
+// lab's lock.
+func (d Dir) Write(lab name.Name, k Kind, data []byte) error {
+	file, err := fileName(lab, k.suffix)
 	if err != nil {
 		return err
 	}
@@ -173,7 +185,7 @@ func (d Dir) WriteRecord(lab name.Name, data []byte) error {
 	if _, err := rand.Read(random); err != nil {
 		return err
 	}
-	tmp, _ := fileName(lab, tmpSuffix+hex.EncodeToString(random))
+	tmp, _ := fileName(lab, k.tmp()+hex.EncodeToString(random))
 	dirfd, err := d.open()
 	if err != nil {
 		return err
@@ -189,7 +201,7 @@ func (d Dir) WriteRecord(lab name.Name, data []byte) error {
 		syscall.Unlinkat(dirfd, tmp)
 		return fmt.Errorf("write %s: %w", filepath.Join(d.path, tmp), err)
 	}
-	// rename replaces whatever is at the record's name, a link included,
+	// rename replaces whatever is at the file's name, a link included,
 	// and never follows it.
 	if err := syscall.Renameat(dirfd, tmp, dirfd, file); err != nil {
 		syscall.Unlinkat(dirfd, tmp)
@@ -198,15 +210,15 @@ func (d Dir) WriteRecord(lab name.Name, data []byte) error {
 	return nil
 }
 
-// RemoveRecord removes the lab's record, and any temporary a netlab killed
-// in WriteRecord left. A missing record is no error. The caller holds the
+// Remove removes the lab's file of kind k, and any temporary a netlab
+// killed in Write left. A missing file is no error. The caller holds the
 // lab's lock.
-func (d Dir) RemoveRecord(lab name.Name) error {
-	file, err := fileName(lab, recordSuffix)
+func (d Dir) Remove(lab name.Name, k Kind) error {
+	file, err := fileName(lab, k.suffix)
 	if err != nil {
 		return err
 	}
-	tmpPrefix, _ := fileName(lab, tmpSuffix)
+	tmpPrefix, _ := fileName(lab, k.tmp())
 	dirfd, err := d.open()
 	if err != nil {
 		return err
@@ -240,4 +252,14 @@ func list(dirfd int) ([]string, error) {
 	f := os.NewFile(uintptr(fd), ".")
 	defer f.Close()
 	return f.Readdirnames(-1)
+}
+
+// File is the path of the lab's file of kind k, for messages and
+// positions that name it; "" for the zero Name.
+func (d Dir) File(lab name.Name, k Kind) string {
+	file, err := fileName(lab, k.suffix)
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d.path, file)
 }

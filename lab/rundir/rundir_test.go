@@ -85,18 +85,18 @@ func TestLockRefusesPlantedLink(t *testing.T) {
 	}
 }
 
-func TestWriteRecordIgnoresPlantedTemporary(t *testing.T) {
+func TestWriteIgnoresPlantedTemporary(t *testing.T) {
 	dir := t.TempDir()
 	target := victim(t, "precious")
 	plant(t, target, filepath.Join(dir, "lab1.json.tmp"))
 	d := rundir.At(dir)
-	if err := d.WriteRecord(mustName(t, "lab1"), []byte(`{"Lab":"lab1"}`)); err != nil {
+	if err := d.Write(mustName(t, "lab1"), rundir.Record, []byte(`{"Lab":"lab1"}`)); err != nil {
 		t.Fatal(err)
 	}
 	untouched(t, target, "precious")
-	got, err := d.ReadRecord(mustName(t, "lab1"))
+	got, err := d.Read(mustName(t, "lab1"), rundir.Record)
 	if err != nil || string(got) != `{"Lab":"lab1"}` {
-		t.Errorf("ReadRecord = %q, %v", got, err)
+		t.Errorf("Read = %q, %v", got, err)
 	}
 	// The planted link stays (it is not netlab's), and the temporary is gone.
 	if got, want := names(t, dir), []string{"lab1.json", "lab1.json.tmp"}; !slices.Equal(got, want) {
@@ -104,70 +104,70 @@ func TestWriteRecordIgnoresPlantedTemporary(t *testing.T) {
 	}
 }
 
-func TestWriteRecordReplacesPlantedRecordLink(t *testing.T) {
+func TestWriteReplacesPlantedRecordLink(t *testing.T) {
 	dir := t.TempDir()
 	target := victim(t, "precious")
 	plant(t, target, filepath.Join(dir, "lab1.json"))
 	d := rundir.At(dir)
-	if _, err := d.ReadRecord(mustName(t, "lab1")); err == nil || !strings.Contains(err.Error(), "symbolic link") {
-		t.Errorf("ReadRecord through a planted link: %v, want a refusal", err)
+	if _, err := d.Read(mustName(t, "lab1"), rundir.Record); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("Read through a planted link: %v, want a refusal", err)
 	}
-	if err := d.WriteRecord(mustName(t, "lab1"), []byte("new")); err != nil {
+	if err := d.Write(mustName(t, "lab1"), rundir.Record, []byte("new")); err != nil {
 		t.Fatal(err)
 	}
 	untouched(t, target, "precious")
 	fi, err := os.Lstat(filepath.Join(dir, "lab1.json"))
 	if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-		t.Errorf("lab1.json after WriteRecord: %v, %v; want a regular file of mode 0600", fi.Mode(), err)
+		t.Errorf("lab1.json after Write: %v, %v; want a regular file of mode 0600", fi.Mode(), err)
 	}
 }
 
-func TestReadRecordRefusesFIFO(t *testing.T) {
+func TestReadRefusesFIFO(t *testing.T) {
 	dir := t.TempDir()
 	if err := syscall.Mkfifo(filepath.Join(dir, "lab1.json"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { _, err := rundir.At(dir).ReadRecord(mustName(t, "lab1")); done <- err }()
+	go func() { _, err := rundir.At(dir).Read(mustName(t, "lab1"), rundir.Record); done <- err }()
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), "not a regular file") {
-			t.Errorf("ReadRecord of a FIFO: %v, want a refusal", err)
+			t.Errorf("Read of a FIFO: %v, want a refusal", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("ReadRecord blocked on a planted FIFO")
+		t.Fatal("Read blocked on a planted FIFO")
 	}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
 	d := rundir.At(t.TempDir())
 	lab := mustName(t, "lab1")
-	if _, err := d.ReadRecord(lab); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("ReadRecord of no record: %v, want ErrNotExist", err)
+	if _, err := d.Read(lab, rundir.Record); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Read of no record: %v, want ErrNotExist", err)
 	}
 	for _, data := range []string{"one", "two"} {
-		if err := d.WriteRecord(lab, []byte(data)); err != nil {
+		if err := d.Write(lab, rundir.Record, []byte(data)); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := d.ReadRecord(lab); err != nil || string(got) != data {
-			t.Errorf("ReadRecord = %q, %v; want %q", got, err, data)
+		if got, err := d.Read(lab, rundir.Record); err != nil || string(got) != data {
+			t.Errorf("Read = %q, %v; want %q", got, err, data)
 		}
 	}
-	// A temporary left by a netlab killed in WriteRecord goes with the record.
+	// A temporary left by a netlab killed in Write goes with the record.
 	if err := os.WriteFile(filepath.Join(d.Path(), "lab1.json.tmp-0011223344556677"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(d.Path(), "lab10.json"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RemoveRecord(lab); err != nil {
+	if err := d.Remove(lab, rundir.Record); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.RemoveRecord(lab); err != nil {
-		t.Errorf("second RemoveRecord: %v", err)
+	if err := d.Remove(lab, rundir.Record); err != nil {
+		t.Errorf("second Remove: %v", err)
 	}
 	if got, want := names(t, d.Path()), []string{"lab10.json"}; !slices.Equal(got, want) {
-		t.Errorf("after RemoveRecord the run directory holds %q, want %q (another lab's record)", got, want)
+		t.Errorf("after Remove the run directory holds %q, want %q (another lab's record)", got, want)
 	}
 }
 
@@ -210,9 +210,9 @@ func TestDirMustBeNetlabs(t *testing.T) {
 			d := rundir.At(path)
 			lab := mustName(t, "lab1")
 			_, lerr := d.Lock(ctx, lab, 0, nil)
-			werr := d.WriteRecord(lab, []byte("x"))
-			_, rerr := d.ReadRecord(lab)
-			derr := d.RemoveRecord(lab)
+			werr := d.Write(lab, rundir.Record, []byte("x"))
+			_, rerr := d.Read(lab, rundir.Record)
+			derr := d.Remove(lab, rundir.Record)
 			for _, err := range []error{lerr, werr, rerr, derr} {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Errorf("got %v, want an error saying %q", err, tc.want)
@@ -231,7 +231,7 @@ func TestDirMustBeNetlabs(t *testing.T) {
 func TestDirCreatedPrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run", "netlab")
 	d := rundir.At(path)
-	if err := d.WriteRecord(mustName(t, "lab1"), []byte("x")); err != nil {
+	if err := d.Write(mustName(t, "lab1"), rundir.Record, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Lstat(path)
@@ -246,9 +246,9 @@ func TestZeroNameRefused(t *testing.T) {
 	d := rundir.At(dir)
 	var zero name.Name
 	_, lerr := d.Lock(context.Background(), zero, 0, nil)
-	werr := d.WriteRecord(zero, nil)
-	_, rerr := d.ReadRecord(zero)
-	derr := d.RemoveRecord(zero)
+	werr := d.Write(zero, rundir.Record, nil)
+	_, rerr := d.Read(zero, rundir.Record)
+	derr := d.Remove(zero, rundir.Record)
 	for _, err := range []error{lerr, werr, rerr, derr} {
 		if err == nil {
 			t.Error("an operation on the zero Name succeeded")

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"netlab/lab/state"
+)
+
+// The commands that name a node or an interface of a running lab (ping,
+// capture, check, status) look it up here, in what the kernel has, before
+// they use it: a wrong name is answered in netlab's words, with the names
+// that do exist, never in those of the system call that failed on it
+// ("route ip+net: no such network interface").
+
+// runningLab reads a lab's nodes and interfaces from the kernel, and fails
+// when the lab has none.
+func runningLab(ctx context.Context, labName string) (*state.State, error) {
+	k := newKernel()
+	defer k.Close()
+	s, err := k.Observe(ctx, labName, nil)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: read the kernel: %w", labName, err)
+	}
+	if len(s.Nodes) == 0 {
+		return nil, notRunningError(labName)
+	}
+	return s, nil
+}
+
+// notRunningError says that a lab has no namespace, and what to do.
+func notRunningError(labName string) error {
+	return fmt.Errorf("lab %s is not running: start it with netlab up", labName)
+}
+
+// runningNode is the node of a running lab, or why there is none.
+func runningNode(s *state.State, node string) (*state.Node, error) {
+	n := s.Nodes[node]
+	if n == nil {
+		return nil, fmt.Errorf("lab %s has no node %s (nodes: %s)", s.Lab, node, strings.Join(s.NodeNames(), ", "))
+	}
+	if n.Foreign {
+		return nil, fmt.Errorf("lab %s: namespace %s of node %s was not made by netlab, which leaves it alone", s.Lab, n.NetNS, node)
+	}
+	return n, nil
+}
+
+// runningInterface checks that a node of a running lab has the interface.
+func runningInterface(s *state.State, node, ifname string) error {
+	n, err := runningNode(s, node)
+	if err != nil {
+		return err
+	}
+	if n.Links[ifname] == nil {
+		return fmt.Errorf("node %s has no interface %s (interfaces: %s)", node, ifname, strings.Join(n.LinkNames(), ", "))
+	}
+	return nil
+}

@@ -59,15 +59,12 @@ flags are its own.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			k := newKernel()
-			defer k.Close()
-			s, err := k.Observe(cmd.Context(), name, nil)
+			s, err := runningLab(cmd.Context(), name)
 			if err != nil {
 				return err
 			}
-			n := s.Nodes[node]
-			if n == nil || n.Foreign {
-				return fmt.Errorf("lab %s has no running node %q (nodes: %v)", name, node, s.NodeNames())
+			if _, err := runningNode(s, node); err != nil {
+				return err
 			}
 			return runInNode(kernel.Launch{
 				NetNS: state.NetNSName(name, node),

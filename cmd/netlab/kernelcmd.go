@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"netlab/lab"
@@ -195,11 +196,9 @@ func newKernel() kernel.Kernel { return kernel.NewLinux() }
 // terminal: for progress output, and the UI.
 func isTerminal(stream any) bool {
 	f, ok := stream.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	// Asked of the terminal driver (TCGETS), not of the file's mode:
+	// /dev/null is a character device too, and no terminal.
+	return ok && term.IsTerminal(f.Fd())
 }
 
 // labToChange is the common start of plan and up: a known output format,

@@ -4,7 +4,9 @@
 // short-lived responder inside that node (a TCP or UDP echo that answers
 // with the source address it saw, or, for ICMP, a raw socket that watches
 // the kernel's own echo replies), so a check can prove that a NAT rule
-// did its work. When a probe fails, the result says why, as a network
+// did its work. A responder answers only its own checks' probes (see
+// isolation.go), so checks give the same results run together as alone.
+// When a probe fails, the result says why, as a network
 // engineer would: no route, no ARP reply, refused, timed out.
 //
 // Every socket is created inside a node's namespace through lab/kernel
@@ -13,7 +15,6 @@ package check
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -30,11 +31,15 @@ import (
 
 // Result is the outcome of one check.
 type Result struct {
-	Check   *lab.Check
-	Name    string     // "c1 ping 198.51.100.183", "c2 -> server udp/7 (198.51.100.183)"
-	Target  netip.Addr // the address probed, or invalid when it could not be told
-	Passed  bool       // the check holds, taking expect: fail into account
-	Reached bool       // the probe got its answer
+	Check  *lab.Check
+	Name   string     // "c1 ping 198.51.100.183", "c2 -> server udp/7 (198.51.100.183)"
+	Target netip.Addr // the address probed, or invalid when it could not be told
+	Passed bool       // the check holds, taking expect: fail into account
+	// Reached: the probe got its answer from the check's own responder
+	// (for a ping, the echo reply; for an ICMP check with To, the reply
+	// and To's watcher saw the request). A probe that another check's
+	// responder, or another program, got is not reached.
+	Reached bool
 	RTT     time.Duration
 	// Seen is the source address the responder saw, for a check with To.
 	Seen netip.Addr
@@ -127,30 +132,63 @@ func FirstAddr(l *lab.Lab, node string) (netip.Addr, bool) {
 // results in the order of checks. It returns when every probe has ended
 // (each within its timeout) and every responder is closed; cancelling ctx
 // ends the probes early, as failures.
+//
+// Every responder listens before the first probe leaves, so a probe that a
+// NAT rule sends to another check's responder always finds it there, and
+// is always refused an answer (see isolation.go): the results do not
+// depend on which check's goroutine ran first.
 func Run(ctx context.Context, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
-	rs := newResponders(l.Name)
+	probes := make([]*probe, len(checks))
+	took := make([]time.Duration, len(checks))
+	ts := newTickets()
+	rs := newResponders(l.Name, ts)
 	defer rs.closeAll()
-	var wg sync.WaitGroup
-	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			results[i] = runOne(ctx, l, c, rs)
-			results[i].Elapsed = time.Since(start)
-		}()
-	}
-	wg.Wait()
+	each(len(checks), func(i int) {
+		start := time.Now()
+		probes[i], results[i] = prepare(l, checks[i], ts, rs)
+		took[i] = time.Since(start)
+	})
+	each(len(checks), func(i int) {
+		start := time.Now()
+		if p := probes[i]; p != nil {
+			results[i] = p.run(ctx, results[i])
+		}
+		results[i].Elapsed = took[i] + time.Since(start)
+	})
 	return results
 }
 
-func runOne(ctx context.Context, l *lab.Lab, c *lab.Check, rs *responders) Result {
+// each calls fn(0) to fn(n-1) at once and waits for them all.
+func each(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { fn(i) })
+	}
+	wg.Wait()
+}
+
+// probe is one check made ready to go: its target, its ticket, and the
+// responder it means already listening.
+type probe struct {
+	check   *lab.Check
+	labName string
+	dst     netip.Addr
+	port    uint16   // the port dialled, for tcp and udp
+	want    endpoint // the responder the probe must reach; zero for a ping
+	tok     token
+	ts      *tickets
+}
+
+// prepare resolves a check's target, starts the responder it means (or
+// finds it started by another check) and issues its ticket. A check that
+// cannot run returns no probe and a result with Err set.
+func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Result) {
 	r := Result{Check: c, Name: Name(l, c)}
 	dst, err := Target(l, c)
 	if err != nil {
 		r.Err = err
-		return r
+		return nil, r
 	}
 	r.Target = dst
 	for _, node := range []string{c.From, c.To} {
@@ -159,23 +197,46 @@ func runOne(ctx context.Context, l *lab.Lab, c *lab.Check, rs *responders) Resul
 		}
 		if _, err := os.Stat(filepath.Join(kernel.NetNSDir, netns(l.Name, node))); err != nil {
 			r.Err = notRunning(node, err)
-			return r
+			return nil, r
 		}
 	}
+	p := &probe{check: c, labName: l.Name, dst: dst.Unmap(), port: c.Port, ts: ts}
+	if c.Ping.IsValid() {
+		p.tok = newToken() // no responder: the token only marks the echo
+		return p, r
+	}
+	p.want = wantedEndpoint(c, p.dst)
+	if err := rs.start(p.want); err != nil {
+		r.Err = err
+		return nil, r
+	}
+	p.tok = ts.issue(p.want)
+	return p, r
+}
+
+// wantedEndpoint is the responder a check with To means: the node To, the
+// check's protocol (ICMP after the target's family), and for TCP and UDP
+// the port the responder listens on.
+func wantedEndpoint(c *lab.Check, dst netip.Addr) endpoint {
+	switch {
+	case c.Proto != "icmp":
+		return endpoint{node: c.To, proto: c.Proto, port: c.Port}
+	case dst.Is6():
+		return endpoint{node: c.To, proto: "icmp6"}
+	}
+	return endpoint{node: c.To, proto: "icmp"}
+}
+
+// run sends the probe and judges the check from what came back.
+func (p *probe) run(ctx context.Context, r Result) Result {
+	c := p.check
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var o outcome
-	switch {
-	case c.Ping.IsValid():
-		o = pingProbe(ctx, l.Name, c.From, dst, "", c.Timeout)
-	case c.Proto == "icmp":
-		o = pingProbe(ctx, l.Name, c.From, dst, c.To, c.Timeout)
-	default:
-		if err := rs.start(c.To, c.Proto, c.Port); err != nil {
-			r.Err = err
-			return r
-		}
-		o = streamProbe(ctx, l.Name, c.From, c.Proto, netip.AddrPortFrom(dst, c.Port), c.Timeout)
+	if c.Proto == "icmp" {
+		o = p.ping(ctx)
+	} else {
+		o = p.stream(ctx)
 	}
 	r.Reached, r.RTT, r.Seen, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.reason, o.err
 	if r.Err != nil {
@@ -206,17 +267,11 @@ type outcome struct {
 	err     error // the probe could not run
 }
 
-// token returns n random bytes that mark one probe's packets, so that
-// probes running at once, and other traffic, are told apart.
-func token(n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("check: random: " + err.Error())
-	}
-	return b
+// randomID is a random ICMP echo identifier.
+func randomID() uint16 {
+	t := newToken()
+	return binary.BigEndian.Uint16(t[:2])
 }
-
-func randomID() uint16 { return binary.BigEndian.Uint16(token(2)) }
 
 // netns is the namespace of a node of the lab.
 func netns(labName, node string) string { return state.NetNSName(labName, node) }

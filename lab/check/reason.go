@@ -23,6 +23,11 @@ const (
 	ReasonTimeout     = "timed out"
 	ReasonFirewall    = "blocked by a firewall"
 	ReasonUnreachable = "unreachable"
+	// ReasonElsewhere: the probe reached another check's responder, or
+	// (ICMP) a node other than the one the check names answered it.
+	ReasonElsewhere = "went elsewhere"
+	// ReasonNotNetlab: something answered that is not netlab's responder.
+	ReasonNotNetlab = "not netlab's responder"
 )
 
 // classify turns the error of a send, connect or read from node into a

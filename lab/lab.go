@@ -360,8 +360,18 @@ type Check struct {
 	To         string     // a node that runs a responder
 	Address    netip.Addr // with To: the address to probe, or invalid for the node's first
 	Proto      string     // icmp, tcp or udp
-	Port       uint16
-	Expect     string // ok or fail
+	Port       uint16     // with tcp or udp: the port the probe dials
+	Listen     uint16     // with To: the port the responder listens on, when a NAT rule changes it; 0 for Port
+	Expect     string     // ok or fail
 	SeenSource netip.Addr
 	Timeout    time.Duration
+}
+
+// ListenPort is the port the responder of a tcp or udp check listens on:
+// Listen, or Port when Listen is not given.
+func (c *Check) ListenPort() uint16 {
+	if c.Listen != 0 {
+		return c.Listen
+	}
+	return c.Port
 }

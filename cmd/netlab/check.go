@@ -125,6 +125,7 @@ type checkJSON struct {
 	Target     string  `json:"target,omitempty"`
 	Proto      string  `json:"proto"`
 	Port       int     `json:"port,omitempty"`
+	Listen     int     `json:"listen,omitempty"` // the responder's port, when it is not Port
 	Expect     string  `json:"expect"`
 	Passed     bool    `json:"passed"`
 	Reached    bool    `json:"reached"`
@@ -153,6 +154,9 @@ func checkReport(l *lab.Lab, res []check.Result) checksJSON {
 			j.Proto = "icmp"
 		} else if c.Proto != "icmp" {
 			j.Port = int(c.Port)
+			if c.ListenPort() != c.Port {
+				j.Listen = int(c.ListenPort())
+			}
 		}
 		if r.Target.IsValid() {
 			j.Target = r.Target.String()

@@ -80,7 +80,8 @@ func FormatRTT(d time.Duration) string {
 	return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))
 }
 
-// Name describes a check in one line.
+// Name describes a check in one line. A check whose responder listens on
+// another port than the one dialled shows both: "tcp/8080->80".
 func Name(l *lab.Lab, c *lab.Check) string {
 	if c.Ping.IsValid() {
 		return c.From + " ping " + c.Ping.String()
@@ -88,6 +89,9 @@ func Name(l *lab.Lab, c *lab.Check) string {
 	s := c.From + " -> " + c.To + " " + c.Proto
 	if c.Proto != "icmp" {
 		s += fmt.Sprintf("/%d", c.Port)
+		if lp := c.ListenPort(); lp != c.Port {
+			s += fmt.Sprintf("->%d", lp) // as docker ps shows a published port
+		}
 	}
 	if a, err := Target(l, c); err == nil {
 		s += " (" + a.String() + ")"
@@ -216,11 +220,11 @@ func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Res
 
 // wantedEndpoint is the responder a check with To means: the node To, the
 // check's protocol (ICMP after the target's family), and for TCP and UDP
-// the port the responder listens on.
+// the port the responder listens on (listen:, or the port dialled).
 func wantedEndpoint(c *lab.Check, dst netip.Addr) endpoint {
 	switch {
 	case c.Proto != "icmp":
-		return endpoint{node: c.To, proto: c.Proto, port: c.Port}
+		return endpoint{node: c.To, proto: c.Proto, port: c.ListenPort()}
 	case dst.Is6():
 		return endpoint{node: c.To, proto: "icmp6"}
 	}

@@ -1,9 +1,11 @@
 package check_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"netlab/lab"
 	"netlab/lab/check"
 	"netlab/lab/kernel/kerneltest"
 )
@@ -85,4 +87,63 @@ checks:
 		}
 	}
 	t.Logf("20 runs in %s, %d wrong results", time.Since(start).Round(time.Millisecond), wrong)
+}
+
+// listenLab is a host that publishes web's tcp port 80 on its own 8080 and
+// web's udp port 53 on its 5353, with checks that dial the published ports
+// and listen on web's; without dnat, the same lab with no DNAT rules.
+func listenLab(t *testing.T, name string, dnat bool) *lab.Lab {
+	t.Helper()
+	nat := `
+    nat:
+      - {action: dnat, in: eth0, proto: tcp, dport: 8080, to: "10.6.0.10:80"}
+      - {action: dnat, in: eth0, proto: udp, dport: 5353, to: "10.6.0.10:53"}`
+	if !dnat {
+		nat = ""
+	}
+	return parseLab(t, `name: `+name+`
+nodes:
+  host:
+    sysctls: {net.ipv4.ip_forward: 1}
+    interfaces:
+      eth0: {addresses: [198.51.100.6/24]}
+      eth1: {addresses: [10.6.0.1/24]}`+nat+`
+  web:
+    interfaces:
+      eth0: {addresses: [10.6.0.10/24]}
+    routes: [{to: default, via: 10.6.0.1}]
+  client:
+    interfaces:
+      eth0: {addresses: [198.51.100.20/24]}
+links:
+  - [client:eth0, host:eth0]
+  - [host:eth1, web:eth0]
+checks:
+  - {from: client, to: web, address: 198.51.100.6, proto: tcp, port: 8080, listen: 80, seen-source: 198.51.100.20}
+  - {from: client, to: web, address: 198.51.100.6, proto: udp, port: 5353, listen: 53, seen-source: 198.51.100.20}
+`)
+}
+
+// TestListenChecksDNAT: a check that dials the host's published port and
+// listens on web's own port passes through the DNAT rule, and fails once
+// the rule is gone from the file and up has removed it.
+func TestListenChecksDNAT(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	with := listenLab(t, name, true)
+	up(t, with)
+	names := []string{"client -> web tcp/8080->80 (198.51.100.6)", "client -> web udp/5353->53 (198.51.100.6)"}
+	for i, r := range run(t, with) {
+		if r.Name != names[i] || !r.Passed || !r.Reached || r.Seen.String() != "198.51.100.20" {
+			t.Errorf("with the DNAT rule: %s: passed=%v reached=%v seen %v (%s), want %s to pass, seeing 198.51.100.20", r.Name, r.Passed, r.Reached, r.Seen, r.Detail(), names[i])
+		}
+	}
+	without := listenLab(t, name, false)
+	up(t, without)
+	for _, r := range run(t, without) {
+		if r.Passed || r.Reached || !strings.HasPrefix(r.Reason, check.ReasonRefused) {
+			t.Errorf("without the DNAT rule: %s: passed=%v reached=%v (%s), want a failure: refused", r.Name, r.Passed, r.Reached, r.Detail())
+		}
+	}
 }

@@ -561,7 +561,7 @@ var Fields = map[string][]string{
 	"nat rule":       append([]string{"action", "to"}, matchFields...),
 	"firewall chain": {"policy", "rules"},
 	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),
-	"check":          {"from", "ping", "to", "address", "proto", "port", "expect", "seen-source", "timeout"},
+	"check":          {"from", "ping", "to", "address", "proto", "port", "listen", "expect", "seen-source", "timeout"},
 }
 
 func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
@@ -739,6 +739,8 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 			c.Proto, _ = d.oneOf(v, "check proto", []string{"icmp", "tcp", "udp"})
 		case "port":
 			c.Port, _ = d.port(v, "check port")
+		case "listen":
+			c.Listen, _ = d.port(v, "check listen")
 		case "expect":
 			c.Expect, _ = d.oneOf(v, "expect", []string{lab.ExpectOK, lab.ExpectFail})
 		case "seen-source":

@@ -33,7 +33,7 @@ func (v *validator) check(c *lab.Check) {
 			v.diags.Hintf(c.At("to"), "give the node an address, or add address: IP", "check to %q: the node has no address to probe", c.To)
 		}
 	}
-	for _, f := range []string{"address", "seen-source"} {
+	for _, f := range []string{"address", "seen-source", "listen"} {
 		if c.Has(f) && !hasTo {
 			v.diags.Hintf(c.At(f), "use it with to: NODE", "%s applies only to a check with to", f)
 		}
@@ -43,6 +43,9 @@ func (v *validator) check(c *lab.Check) {
 	}
 	if c.Has("port") && c.Proto != "tcp" && c.Proto != "udp" {
 		v.diags.Hintf(c.At("port"), "add proto: tcp or proto: udp", "port applies only to a tcp or udp check")
+	}
+	if c.Has("listen") && hasTo && c.Proto != "tcp" && c.Proto != "udp" {
+		v.diags.Hintf(c.At("listen"), "add proto: tcp or proto: udp", "listen applies only to a tcp or udp check")
 	}
 }
 

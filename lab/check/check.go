@@ -43,6 +43,8 @@ type Result struct {
 	RTT     time.Duration
 	// Seen is the source address the responder saw, for a check with To.
 	Seen netip.Addr
+	// Status is the HTTP status an http check's server answered, or 0.
+	Status int
 	// Reason says why the probe did not get through ("no route to
 	// 198.51.100.183 from node c1"), or why a probe that got through still
 	// fails the check (the wrong source seen); "" otherwise.
@@ -61,6 +63,9 @@ func (r Result) Detail() string {
 		return "error: " + r.Err.Error()
 	case r.Reached && r.Passed:
 		s := "rtt " + FormatRTT(r.RTT)
+		if r.Status != 0 {
+			s = fmt.Sprintf("HTTP %d, %s", r.Status, s)
+		}
 		if r.Seen.IsValid() {
 			s += ", " + r.Check.To + " saw source " + r.Seen.String()
 		}
@@ -83,8 +88,13 @@ func FormatRTT(d time.Duration) string {
 // Name describes a check in one line. A check whose responder listens on
 // another port than the one dialled shows both: "tcp/8080->80".
 func Name(l *lab.Lab, c *lab.Check) string {
-	if c.Ping.IsValid() {
+	switch {
+	case c.Ping.IsValid():
 		return c.From + " ping " + c.Ping.String()
+	case c.Connect.IsValid():
+		return c.From + " connect " + c.Connect.String()
+	case c.HTTP != "":
+		return c.From + " http " + c.HTTP
 	}
 	s := c.From + " -> " + c.To + " " + c.Proto
 	if c.Proto != "icmp" {
@@ -99,12 +109,17 @@ func Name(l *lab.Lab, c *lab.Check) string {
 	return s
 }
 
-// Target is the address a check probes: Ping, or Address, or the first
+// Target is the address a check probes: Ping, Connect's address, the
+// host of HTTP (an IP, or a node's first address), Address, or the first
 // address of the node To in file order.
 func Target(l *lab.Lab, c *lab.Check) (netip.Addr, error) {
 	switch {
 	case c.Ping.IsValid():
 		return c.Ping, nil
+	case c.Connect.IsValid():
+		return c.Connect.Addr(), nil
+	case c.HTTP != "":
+		return httpTarget(l, c.HTTP)
 	case c.Address.IsValid():
 		return c.Address, nil
 	}
@@ -112,6 +127,20 @@ func Target(l *lab.Lab, c *lab.Check) (netip.Addr, error) {
 		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("node %q has no address to probe: give the check an address", c.To)
+}
+
+// DialPort is the port a check's probe goes to: Connect's, the URL's (or
+// its scheme's) for http, Port for tcp and udp, 0 for ICMP.
+func DialPort(c *lab.Check) uint16 {
+	switch {
+	case c.Connect.IsValid():
+		return c.Connect.Port()
+	case c.HTTP != "":
+		return httpPort(c.HTTP)
+	case c.Proto == "tcp", c.Proto == "udp":
+		return c.Port
+	}
+	return 0
 }
 
 // FirstAddr is the first address of a node in file order, leaving out
@@ -140,33 +169,51 @@ func FirstAddr(l *lab.Lab, node string) (netip.Addr, bool) {
 // Every responder listens before the first probe leaves, so a probe that a
 // NAT rule sends to another check's responder always finds it there, and
 // is always refused an answer (see isolation.go): the results do not
-// depend on which check's goroutine ran first.
+// depend on which check's goroutine ran first. Checks that talk to real
+// services (connect, http) carry no ticket, and a responder's port would
+// accept their connection as any listener does, so they run after every
+// responder is closed.
 func Run(ctx context.Context, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
+	var probed, services []int
+	for i, c := range checks {
+		if c.Connect.IsValid() || c.HTTP != "" {
+			services = append(services, i)
+		} else {
+			probed = append(probed, i)
+		}
+	}
+	runSet(ctx, l, checks, probed, results)
+	runSet(ctx, l, checks, services, results)
+	return results
+}
+
+// runSet runs the checks at idx at once, into results, with responders
+// of their own that are all closed when it returns.
+func runSet(ctx context.Context, l *lab.Lab, checks []*lab.Check, idx []int, results []Result) {
 	probes := make([]*probe, len(checks))
 	took := make([]time.Duration, len(checks))
 	ts := newTickets()
 	rs := newResponders(l.Name, ts)
 	defer rs.closeAll()
-	each(len(checks), func(i int) {
+	each(idx, func(i int) {
 		start := time.Now()
 		probes[i], results[i] = prepare(l, checks[i], ts, rs)
 		took[i] = time.Since(start)
 	})
-	each(len(checks), func(i int) {
+	each(idx, func(i int) {
 		start := time.Now()
 		if p := probes[i]; p != nil {
 			results[i] = p.run(ctx, results[i])
 		}
 		results[i].Elapsed = took[i] + time.Since(start)
 	})
-	return results
 }
 
-// each calls fn(0) to fn(n-1) at once and waits for them all.
-func each(n int, fn func(i int)) {
+// each calls fn(i) for every i of idx at once and waits for them all.
+func each(idx []int, fn func(i int)) {
 	var wg sync.WaitGroup
-	for i := range n {
+	for _, i := range idx {
 		wg.Go(func() { fn(i) })
 	}
 	wg.Wait()
@@ -178,7 +225,7 @@ type probe struct {
 	check   *lab.Check
 	labName string
 	dst     netip.Addr
-	port    uint16   // the port dialled, for tcp and udp
+	port    uint16   // the port dialled, for tcp, udp, connect and http
 	want    endpoint // the responder the probe must reach; zero for a ping
 	tok     token
 	ts      *tickets
@@ -205,8 +252,12 @@ func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Res
 		}
 	}
 	p := &probe{check: c, labName: l.Name, dst: dst.Unmap(), port: c.Port, ts: ts}
-	if c.Ping.IsValid() {
+	switch {
+	case c.Ping.IsValid():
 		p.tok = newToken() // no responder: the token only marks the echo
+		return p, r
+	case c.Connect.IsValid(), c.HTTP != "":
+		p.port = DialPort(c)
 		return p, r
 	}
 	p.want = wantedEndpoint(c, p.dst)
@@ -237,12 +288,17 @@ func (p *probe) run(ctx context.Context, r Result) Result {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var o outcome
-	if c.Proto == "icmp" {
+	switch {
+	case c.Connect.IsValid():
+		o = p.connect(ctx)
+	case c.HTTP != "":
+		o = p.get(ctx)
+	case c.Proto == "icmp":
 		o = p.ping(ctx)
-	} else {
+	default:
 		o = p.stream(ctx)
 	}
-	r.Reached, r.RTT, r.Seen, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.reason, o.err
+	r.Reached, r.RTT, r.Seen, r.Status, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.status, o.reason, o.err
 	if r.Err != nil {
 		return r
 	}
@@ -267,6 +323,7 @@ type outcome struct {
 	reached bool
 	rtt     time.Duration
 	seen    netip.Addr
+	status  int // an http check's status code
 	reason  string
 	err     error // the probe could not run
 }

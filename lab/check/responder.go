@@ -2,6 +2,7 @@ package check
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"netlab/lab/kernel"
@@ -59,7 +61,7 @@ func (rs *responders) start(e endpoint) error {
 	addr := net.JoinHostPort("", strconv.Itoa(int(e.port)))
 	switch e.proto {
 	case "tcp":
-		l, err := kernel.ListenIn(ns, "tcp", addr)
+		l, err := retryInUse(func() (net.Listener, error) { return kernel.ListenIn(ns, "tcp", addr) })
 		if err != nil {
 			r.err = responderError(e, err)
 			return r.err
@@ -68,7 +70,7 @@ func (rs *responders) start(e endpoint) error {
 		r.close = t.close
 		r.wg.Go(func() { t.serve(&r.wg) })
 	case "udp":
-		c, err := kernel.ListenPacketIn(ns, "udp", addr)
+		c, err := retryInUse(func() (net.PacketConn, error) { return kernel.ListenPacketIn(ns, "udp", addr) })
 		if err != nil {
 			r.err = responderError(e, err)
 			return r.err
@@ -91,6 +93,26 @@ func (rs *responders) start(e endpoint) error {
 		r.err = fmt.Errorf("unknown protocol %q", e.proto)
 	}
 	return r.err
+}
+
+// inUseWait is how long a responder waits for a port in use to be freed.
+const inUseWait = time.Second
+
+// retryInUse calls listen until it does not fail with EADDRINUSE, for up
+// to inUseWait. A port that the last round of checks closed a moment ago
+// (the TUI runs them again and again) can still be held by a child
+// process this program forked meanwhile: the child holds copies of every
+// socket from fork until its exec closes them. A port that stays in use
+// (a program of the lab listens there) is reported after the wait.
+func retryInUse[T any](listen func() (T, error)) (T, error) {
+	deadline := time.Now().Add(inUseWait)
+	for {
+		s, err := listen()
+		if !errors.Is(err, syscall.EADDRINUSE) || time.Now().After(deadline) {
+			return s, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func responderError(e endpoint, err error) error {

@@ -3,11 +3,13 @@
 // requests from a raw socket; a check "to" a node first starts a
 // short-lived responder inside that node (a TCP or UDP echo that answers
 // with the source address it saw, or, for ICMP, a raw socket that watches
-// the kernel's own echo replies), so a check can prove that a NAT rule
-// did its work. A responder answers only its own checks' probes (see
-// isolation.go), so checks give the same results run together as alone.
-// When a probe fails, the result says why, as a network
-// engineer would: no route, no ARP reply, refused, timed out.
+// the echo requests arrive that the node's kernel answers), so a check can
+// prove that a NAT rule did its work. A responder answers only its own
+// checks' probes (see isolation.go), so checks give the same results run
+// together as alone. A connect or http check talks to a real service and
+// starts no responder (service.go). When a probe fails, the result says
+// why, as a network engineer would: no route, no ARP reply, refused,
+// timed out.
 //
 // Every socket is created inside a node's namespace through lab/kernel
 // and closed before Run returns.

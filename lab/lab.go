@@ -352,16 +352,29 @@ const DefaultCheckTimeout = time.Second
 // DefaultCheckPort is the port a tcp or udp check probes (echo).
 const DefaultCheckPort = 7
 
-// Check is one reachability probe run by `netlab check`.
+// Check is one reachability probe run by `netlab check`. Exactly one of
+// Ping, To, Connect and HTTP says what it probes.
 type Check struct {
 	Src
 	From       string
-	Ping       netip.Addr // ICMP echo target, or invalid when To is set
-	To         string     // a node that runs a responder
-	Address    netip.Addr // with To: the address to probe, or invalid for the node's first
-	Proto      string     // icmp, tcp or udp
-	Port       uint16
-	Expect     string // ok or fail
+	Ping       netip.Addr     // ICMP echo target, or invalid
+	To         string         // a node that runs a responder
+	Connect    netip.AddrPort // a TCP connection to whatever listens there, no responder; or invalid
+	HTTP       string         // a URL (http or https) to GET, no responder; or ""
+	Address    netip.Addr     // with To: the address to probe, or invalid for the node's first
+	Proto      string         // icmp, tcp or udp
+	Port       uint16         // with tcp or udp: the port the probe dials
+	Listen     uint16         // with To: the port the responder listens on, when a NAT rule changes it; 0 for Port
+	Expect     string         // ok or fail
 	SeenSource netip.Addr
 	Timeout    time.Duration
+}
+
+// ListenPort is the port the responder of a tcp or udp check listens on:
+// Listen, or Port when Listen is not given.
+func (c *Check) ListenPort() uint16 {
+	if c.Listen != 0 {
+		return c.Listen
+	}
+	return c.Port
 }

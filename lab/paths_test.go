@@ -89,6 +89,7 @@ var notPaths = map[string]string{
 	"tui.Model.paneColumns":         "a table cell: drops/errors",
 	"tui.Model.sparkLine":           "a label NODE/IFACE",
 	"tui.ruleDetail":                "rates: N/s",
+	"lab/check.endpoint.String":     "text for people: NODE tcp/PORT",
 	"cmd/netlab.writeStatus":        "a state: up/OPERSTATE",
 	"lab/labfile.(*decoder).prefix": "a hint: ADDR/LEN",
 }

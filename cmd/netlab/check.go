@@ -135,6 +135,9 @@ type checkJSON struct {
 	Target     string  `json:"target,omitempty"`
 	Proto      string  `json:"proto"`
 	Port       int     `json:"port,omitempty"`
+	Listen     int     `json:"listen,omitempty"` // the responder's port, when it is not Port
+	URL        string  `json:"url,omitempty"`
+	HTTPStatus int     `json:"http_status,omitempty"`
 	Expect     string  `json:"expect"`
 	Passed     bool    `json:"passed"`
 	Reached    bool    `json:"reached"`
@@ -161,9 +164,12 @@ func checkReport(l *lab.Lab, res []check.Result) checksJSON {
 			Expect: c.Expect, Passed: r.Passed, Reached: r.Reached, Reason: r.Reason, Detail: r.Detail()}
 		if c.Ping.IsValid() {
 			j.Proto = "icmp"
-		} else if c.Proto != "icmp" {
-			j.Port = int(c.Port)
 		}
+		j.Port = int(check.DialPort(c))
+		if c.To != "" && c.Proto != "icmp" && c.ListenPort() != c.Port {
+			j.Listen = int(c.ListenPort())
+		}
+		j.URL, j.HTTPStatus = c.HTTP, r.Status
 		if r.Target.IsValid() {
 			j.Target = r.Target.String()
 		}

@@ -3,9 +3,13 @@
 // requests from a raw socket; a check "to" a node first starts a
 // short-lived responder inside that node (a TCP or UDP echo that answers
 // with the source address it saw, or, for ICMP, a raw socket that watches
-// the kernel's own echo replies), so a check can prove that a NAT rule
-// did its work. When a probe fails, the result says why, as a network
-// engineer would: no route, no ARP reply, refused, timed out.
+// the echo requests arrive that the node's kernel answers), so a check can
+// prove that a NAT rule did its work. A responder answers only its own
+// checks' probes (see isolation.go), so checks give the same results run
+// together as alone. A connect or http check talks to a real service and
+// starts no responder (service.go). When a probe fails, the result says
+// why, as a network engineer would: no route, no ARP reply, refused,
+// timed out.
 //
 // Every socket is created inside a node's namespace through lab/kernel
 // and closed before Run returns.
@@ -13,7 +17,6 @@ package check
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -29,14 +32,20 @@ import (
 
 // Result is the outcome of one check.
 type Result struct {
-	Check   *lab.Check
-	Name    string     // "c1 ping 198.51.100.183", "c2 -> server udp/7 (198.51.100.183)"
-	Target  netip.Addr // the address probed, or invalid when it could not be told
-	Passed  bool       // the check holds, taking expect: fail into account
-	Reached bool       // the probe got its answer
+	Check  *lab.Check
+	Name   string     // "c1 ping 198.51.100.183", "c2 -> server udp/7 (198.51.100.183)"
+	Target netip.Addr // the address probed, or invalid when it could not be told
+	Passed bool       // the check holds, taking expect: fail into account
+	// Reached: the probe got its answer from the check's own responder
+	// (for a ping, the echo reply; for an ICMP check with To, the reply
+	// and To's watcher saw the request). A probe that another check's
+	// responder, or another program, got is not reached.
+	Reached bool
 	RTT     time.Duration
 	// Seen is the source address the responder saw, for a check with To.
 	Seen netip.Addr
+	// Status is the HTTP status an http check's server answered, or 0.
+	Status int
 	// Reason says why the probe did not get through ("no route to
 	// 198.51.100.183 from node c1"), or why a probe that got through still
 	// fails the check (the wrong source seen); "" otherwise.
@@ -55,6 +64,9 @@ func (r Result) Detail() string {
 		return "error: " + r.Err.Error()
 	case r.Reached && r.Passed:
 		s := "rtt " + FormatRTT(r.RTT)
+		if r.Status != 0 {
+			s = fmt.Sprintf("HTTP %d, %s", r.Status, s)
+		}
 		if r.Seen.IsValid() {
 			s += ", " + r.Check.To + " saw source " + r.Seen.String()
 		}
@@ -74,14 +86,23 @@ func FormatRTT(d time.Duration) string {
 	return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))
 }
 
-// Name describes a check in one line.
+// Name describes a check in one line. A check whose responder listens on
+// another port than the one dialled shows both: "tcp/8080->80".
 func Name(l *lab.Lab, c *lab.Check) string {
-	if c.Ping.IsValid() {
+	switch {
+	case c.Ping.IsValid():
 		return c.From + " ping " + c.Ping.String()
+	case c.Connect.IsValid():
+		return c.From + " connect " + c.Connect.String()
+	case c.HTTP != "":
+		return c.From + " http " + c.HTTP
 	}
 	s := c.From + " -> " + c.To + " " + c.Proto
 	if c.Proto != "icmp" {
 		s += fmt.Sprintf("/%d", c.Port)
+		if lp := c.ListenPort(); lp != c.Port {
+			s += fmt.Sprintf("->%d", lp) // as docker ps shows a published port
+		}
 	}
 	if a, err := Target(l, c); err == nil {
 		s += " (" + a.String() + ")"
@@ -89,12 +110,17 @@ func Name(l *lab.Lab, c *lab.Check) string {
 	return s
 }
 
-// Target is the address a check probes: Ping, or Address, or the first
+// Target is the address a check probes: Ping, Connect's address, the
+// host of HTTP (an IP, or a node's first address), Address, or the first
 // address of the node To in file order.
 func Target(l *lab.Lab, c *lab.Check) (netip.Addr, error) {
 	switch {
 	case c.Ping.IsValid():
 		return c.Ping, nil
+	case c.Connect.IsValid():
+		return c.Connect.Addr(), nil
+	case c.HTTP != "":
+		return httpTarget(l, c.HTTP)
 	case c.Address.IsValid():
 		return c.Address, nil
 	}
@@ -102,6 +128,20 @@ func Target(l *lab.Lab, c *lab.Check) (netip.Addr, error) {
 		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("node %q has no address to probe: give the check an address", c.To)
+}
+
+// DialPort is the port a check's probe goes to: Connect's, the URL's (or
+// its scheme's) for http, Port for tcp and udp, 0 for ICMP.
+func DialPort(c *lab.Check) uint16 {
+	switch {
+	case c.Connect.IsValid():
+		return c.Connect.Port()
+	case c.HTTP != "":
+		return httpPort(c.HTTP)
+	case c.Proto == "tcp", c.Proto == "udp":
+		return c.Port
+	}
+	return 0
 }
 
 // FirstAddr is the first address of a node in file order, leaving out
@@ -126,30 +166,81 @@ func FirstAddr(l *lab.Lab, node string) (netip.Addr, bool) {
 // results in the order of checks. It returns when every probe has ended
 // (each within its timeout) and every responder is closed; cancelling ctx
 // ends the probes early, as failures.
+//
+// Every responder listens before the first probe leaves, so a probe that a
+// NAT rule sends to another check's responder always finds it there, and
+// is always refused an answer (see isolation.go): the results do not
+// depend on which check's goroutine ran first. Checks that talk to real
+// services (connect, http) carry no ticket, and a responder's port would
+// accept their connection as any listener does, so they run after every
+// responder is closed.
 func Run(ctx context.Context, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
-	rs := newResponders(l.Name)
-	defer rs.closeAll()
-	var wg sync.WaitGroup
+	var probed, services []int
 	for i, c := range checks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start := time.Now()
-			results[i] = runOne(ctx, l, c, rs)
-			results[i].Elapsed = time.Since(start)
-		}()
+		if c.Connect.IsValid() || c.HTTP != "" {
+			services = append(services, i)
+		} else {
+			probed = append(probed, i)
+		}
 	}
-	wg.Wait()
+	runSet(ctx, l, checks, probed, results)
+	runSet(ctx, l, checks, services, results)
 	return results
 }
 
-func runOne(ctx context.Context, l *lab.Lab, c *lab.Check, rs *responders) Result {
+// runSet runs the checks at idx at once, into results, with responders
+// of their own that are all closed when it returns.
+func runSet(ctx context.Context, l *lab.Lab, checks []*lab.Check, idx []int, results []Result) {
+	probes := make([]*probe, len(checks))
+	took := make([]time.Duration, len(checks))
+	ts := newTickets()
+	rs := newResponders(l.Name, ts)
+	defer rs.closeAll()
+	each(idx, func(i int) {
+		start := time.Now()
+		probes[i], results[i] = prepare(l, checks[i], ts, rs)
+		took[i] = time.Since(start)
+	})
+	each(idx, func(i int) {
+		start := time.Now()
+		if p := probes[i]; p != nil {
+			results[i] = p.run(ctx, results[i])
+		}
+		results[i].Elapsed = took[i] + time.Since(start)
+	})
+}
+
+// each calls fn(i) for every i of idx at once and waits for them all.
+func each(idx []int, fn func(i int)) {
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		wg.Go(func() { fn(i) })
+	}
+	wg.Wait()
+}
+
+// probe is one check made ready to go: its target, its ticket, and the
+// responder it means already listening.
+type probe struct {
+	check   *lab.Check
+	labName string
+	dst     netip.Addr
+	port    uint16   // the port dialled, for tcp, udp, connect and http
+	want    endpoint // the responder the probe must reach; zero for a ping
+	tok     token
+	ts      *tickets
+}
+
+// prepare resolves a check's target, starts the responder it means (or
+// finds it started by another check) and issues its ticket. A check that
+// cannot run returns no probe and a result with Err set.
+func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Result) {
 	r := Result{Check: c, Name: Name(l, c)}
 	dst, err := Target(l, c)
 	if err != nil {
 		r.Err = err
-		return r
+		return nil, r
 	}
 	r.Target = dst
 	for _, node := range []string{c.From, c.To} {
@@ -158,25 +249,57 @@ func runOne(ctx context.Context, l *lab.Lab, c *lab.Check, rs *responders) Resul
 		}
 		if err := kernel.NetNSExists(netns(l.Name, node)); err != nil {
 			r.Err = notRunning(node, err)
-			return r
+			return nil, r
 		}
 	}
+	p := &probe{check: c, labName: l.Name, dst: dst.Unmap(), port: c.Port, ts: ts}
+	switch {
+	case c.Ping.IsValid():
+		p.tok = newToken() // no responder: the token only marks the echo
+		return p, r
+	case c.Connect.IsValid(), c.HTTP != "":
+		p.port = DialPort(c)
+		return p, r
+	}
+	p.want = wantedEndpoint(c, p.dst)
+	if err := rs.start(p.want); err != nil {
+		r.Err = err
+		return nil, r
+	}
+	p.tok = ts.issue(p.want)
+	return p, r
+}
+
+// wantedEndpoint is the responder a check with To means: the node To, the
+// check's protocol (ICMP after the target's family), and for TCP and UDP
+// the port the responder listens on (listen:, or the port dialled).
+func wantedEndpoint(c *lab.Check, dst netip.Addr) endpoint {
+	switch {
+	case c.Proto != "icmp":
+		return endpoint{node: c.To, proto: c.Proto, port: c.ListenPort()}
+	case dst.Is6():
+		return endpoint{node: c.To, proto: "icmp6"}
+	}
+	return endpoint{node: c.To, proto: "icmp"}
+}
+
+// run sends the probe and judges the check from what came back.
+func (p *probe) run(ctx context.Context, r Result) Result {
+	c := p.check
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	var o outcome
 	switch {
-	case c.Ping.IsValid():
-		o = pingProbe(ctx, l.Name, c.From, dst, "", c.Timeout)
+	case c.Connect.IsValid():
+		o = p.connect(ctx)
+	case c.HTTP != "":
+		o = p.get(ctx)
 	case c.Proto == "icmp":
-		o = pingProbe(ctx, l.Name, c.From, dst, c.To, c.Timeout)
+		o = p.ping(ctx)
 	default:
-		if err := rs.start(c.To, c.Proto, c.Port); err != nil {
-			r.Err = err
-			return r
-		}
-		o = streamProbe(ctx, l.Name, c.From, c.Proto, netip.AddrPortFrom(dst, c.Port), c.Timeout)
+		o = p.stream(ctx)
 	}
-	r.Reached, r.RTT, r.Seen, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.reason, o.err
+	r.Reached, r.RTT, r.Seen, r.Status, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.status, o.reason, o.err
 	if r.Err != nil {
 		return r
 	}
@@ -201,21 +324,16 @@ type outcome struct {
 	reached bool
 	rtt     time.Duration
 	seen    netip.Addr
+	status  int // an http check's status code
 	reason  string
 	err     error // the probe could not run
 }
 
-// token returns n random bytes that mark one probe's packets, so that
-// probes running at once, and other traffic, are told apart.
-func token(n int) []byte {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("check: random: " + err.Error())
-	}
-	return b
+// randomID is a random ICMP echo identifier.
+func randomID() uint16 {
+	t := newToken()
+	return binary.BigEndian.Uint16(t[:2])
 }
-
-func randomID() uint16 { return binary.BigEndian.Uint16(token(2)) }
 
 // netns is the namespace of a node of the lab.
 func netns(labName, node string) string { return state.NetNSName(labName, node) }

@@ -29,12 +29,22 @@ checks:
   - {from: a, to: b}
   - {from: a, to: b, proto: tcp, port: 80, address: "2001:db8::2"}
   - {from: b, to: a, proto: udp}
+  - {from: a, to: b, proto: tcp, port: 8080, listen: 80, address: 192.0.2.2}
+  - {from: a, to: b, proto: udp, port: 53, listen: 53}
+  - {from: a, connect: "[2001:db8::2]:443"}
+  - {from: a, http: "http://b:8080/health"}
+  - {from: a, http: "https://192.0.2.2/"}
 `)
 	want := []struct{ name, target string }{
 		{"a ping 192.0.2.2", "192.0.2.2"},
 		{"a -> b icmp (10.9.9.9)", "10.9.9.9"},
 		{"a -> b tcp/80 (2001:db8::2)", "2001:db8::2"},
 		{"b -> a udp/7 (192.0.2.1)", "192.0.2.1"},
+		{"a -> b tcp/8080->80 (192.0.2.2)", "192.0.2.2"},
+		{"a -> b udp/53 (10.9.9.9)", "10.9.9.9"},
+		{"a connect [2001:db8::2]:443", "2001:db8::2"},
+		{"a http http://b:8080/health", "10.9.9.9"},
+		{"a http https://192.0.2.2/", "192.0.2.2"},
 	}
 	for i, c := range l.Checks {
 		if got := check.Name(l, c); got != want[i].name {

@@ -3,6 +3,7 @@ package check
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
@@ -69,7 +70,9 @@ func (e *EchoError) Error() string { return e.Reason }
 // its reply, an ICMP error about it, or the timeout. The error is an
 // *EchoError when the network, not netlab, is to blame.
 func (p *Pinger) Echo(ctx context.Context, seq uint16, timeout time.Duration) (Echo, error) {
-	return p.echo(ctx, seq, timeout, token(EchoPayloadBytes))
+	data := make([]byte, EchoPayloadBytes)
+	rand.Read(data)
+	return p.echo(ctx, seq, timeout, data)
 }
 
 func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, data []byte) (Echo, error) {
@@ -124,59 +127,19 @@ func addrOf(a net.Addr) netip.Addr {
 	return netip.Addr{}
 }
 
-// watcher reads, in a node that a ping goes to, the echo requests that
-// arrive, to report the source address the node saw. The node's kernel
-// answers the requests itself.
-type watcher struct{ conn net.PacketConn }
-
-func newWatcher(labName, node string, v6 bool) (*watcher, error) {
-	network, laddr := "ip4:icmp", "0.0.0.0"
-	if v6 {
-		network, laddr = "ip6:ipv6-icmp", "::"
-	}
-	conn, err := kernel.ListenPacketIn(netns(labName, node), network, laddr)
-	if err != nil {
-		return nil, notRunning(node, err)
-	}
-	return &watcher{conn: conn}, nil
-}
-
-// seen returns the source of the echo request that carried data. The
-// request arrived before its reply left, so it is already queued: the
-// short wait only guards against a reply that came some other way.
-func (w *watcher) seen(v6 bool, data []byte) (netip.Addr, error) {
-	w.conn.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
-	buf := make([]byte, 1500)
-	for {
-		n, from, err := w.conn.ReadFrom(buf)
-		if err != nil {
-			return netip.Addr{}, err
-		}
-		m, err := packet.ParseMessage(v6, buf[:n])
-		if err == nil && m.IsEchoRequest() && bytes.Equal(m.Data, data) {
-			return addrOf(from), nil
-		}
-	}
-}
-
-// pingProbe sends one echo request from node to dst and waits for the
-// reply up to timeout; with to set, it also reports the source address
-// node to saw.
-func pingProbe(ctx context.Context, labName, from string, dst netip.Addr, to string, timeout time.Duration) outcome {
-	p, err := NewPinger(labName, from, dst)
+// ping sends one echo request from the check's node to its target,
+// carrying the check's token, and waits for the reply up to ctx's
+// deadline. For a check with To, the reply alone is not enough: the
+// watcher in To (the check's responder) must have seen the request, which
+// also tells the source it saw.
+func (p *probe) ping(ctx context.Context) outcome {
+	c := p.check
+	pg, err := NewPinger(p.labName, c.From, p.dst)
 	if err != nil {
 		return outcome{err: err}
 	}
-	defer p.Close()
-	var w *watcher
-	if to != "" {
-		if w, err = newWatcher(labName, to, p.dst.Is6()); err != nil {
-			return outcome{err: err}
-		}
-		defer w.conn.Close()
-	}
-	data := token(EchoPayloadBytes)
-	e, err := p.echo(ctx, 1, timeout, data)
+	defer pg.Close()
+	e, err := pg.echo(ctx, 1, c.Timeout, echoPayload(p.tok))
 	var ee *EchoError
 	switch {
 	case errors.As(err, &ee):
@@ -184,11 +147,31 @@ func pingProbe(ctx context.Context, labName, from string, dst netip.Addr, to str
 	case err != nil:
 		return outcome{reason: fmt.Sprintf("%s: %v", ReasonTimeout, err)}
 	}
-	o := outcome{reached: true, rtt: e.RTT}
-	if w != nil {
-		if o.seen, err = w.seen(p.dst.Is6(), data); err != nil {
-			o.reason = fmt.Sprintf("the reply came, but %s saw no request: %v", to, err)
-		}
+	if c.To == "" {
+		return outcome{reached: true, rtt: e.RTT}
 	}
-	return o
+	// The request was in the watcher's socket before the reply left; the
+	// wait covers only the watcher's goroutine being slow to read it, so
+	// it need not be long unless the check's timeout leaves more.
+	wait := 200 * time.Millisecond
+	if d, ok := ctx.Deadline(); ok && time.Until(d) > wait {
+		wait = time.Until(d)
+	}
+	seen, ok := p.ts.wait(p.tok, wait)
+	if !ok {
+		if landed, ok := p.ts.landed(p.tok); ok {
+			return outcome{reason: strayReason(p.want, landed)}
+		}
+		return outcome{reason: fmt.Sprintf("%s: %s answered, but node %s never saw the request (a NAT rule or the address sends it elsewhere)",
+			ReasonElsewhere, e.From, c.To)}
+	}
+	return outcome{reached: true, rtt: e.RTT, seen: seen}
+}
+
+// echoPayload is the data of a check's echo request: its token, padded to
+// ping's 56 bytes.
+func echoPayload(t token) []byte {
+	data := make([]byte, EchoPayloadBytes)
+	copy(data, t[:])
+	return data
 }

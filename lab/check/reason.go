@@ -23,6 +23,14 @@ const (
 	ReasonTimeout     = "timed out"
 	ReasonFirewall    = "blocked by a firewall"
 	ReasonUnreachable = "unreachable"
+	// ReasonElsewhere: the probe reached another check's responder, or
+	// (ICMP) a node other than the one the check names answered it.
+	ReasonElsewhere = "went elsewhere"
+	// ReasonNotNetlab: something answered that is not netlab's responder.
+	ReasonNotNetlab = "not netlab's responder"
+	// ReasonStatus: an http check's server answered with a status that
+	// is not 2xx or 3xx.
+	ReasonStatus = "bad status"
 )
 
 // classify turns the error of a send, connect or read from node into a

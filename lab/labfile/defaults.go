@@ -6,8 +6,9 @@ import "netlab/lab"
 //   - an interface named by a link end and declared without a kind is a veth;
 //   - a link end not declared under the node's interfaces gets an
 //     interface entry of its own, so every later stage sees one list;
-//   - a check probes with ICMP, expects success and waits one second,
-//     and a TCP or UDP check probes the echo port.
+//   - a check probes with ICMP (connect and http checks with TCP),
+//     expects success and waits one second, and a TCP or UDP check to a
+//     node probes the echo port.
 func setDefaults(l *lab.Lab) {
 	for _, lk := range l.Links {
 		for _, e := range lk.Ends {
@@ -30,8 +31,11 @@ func setDefaults(l *lab.Lab) {
 	for _, c := range l.Checks {
 		if c.Proto == "" && !c.Has("proto") {
 			c.Proto = "icmp"
+			if c.Has("connect") || c.Has("http") {
+				c.Proto = "tcp"
+			}
 		}
-		if c.Port == 0 && !c.Has("port") && (c.Proto == "tcp" || c.Proto == "udp") {
+		if c.Port == 0 && !c.Has("port") && c.Has("to") && (c.Proto == "tcp" || c.Proto == "udp") {
 			c.Port = lab.DefaultCheckPort
 		}
 		if c.Expect == "" && !c.Has("expect") {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -576,7 +577,7 @@ var Fields = map[string][]string{
 	"nat rule":       append([]string{"action", "to"}, matchFields...),
 	"firewall chain": {"policy", "rules"},
 	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),
-	"check":          {"from", "ping", "to", "address", "proto", "port", "expect", "seen-source", "timeout"},
+	"check":          {"from", "ping", "to", "connect", "http", "address", "proto", "port", "listen", "expect", "seen-source", "timeout"},
 }
 
 func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
@@ -748,12 +749,18 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 			c.Ping, _ = d.addr(v, "ping")
 		case "to":
 			c.To, _ = d.str(v, "check to")
+		case "connect":
+			c.Connect, _ = d.connect(v)
+		case "http":
+			c.HTTP, _ = d.httpURL(v)
 		case "address":
 			c.Address, _ = d.addr(v, "check address")
 		case "proto":
 			c.Proto, _ = d.oneOf(v, "check proto", []string{"icmp", "tcp", "udp"})
 		case "port":
 			c.Port, _ = d.port(v, "check port")
+		case "listen":
+			c.Listen, _ = d.port(v, "check listen")
 		case "expect":
 			c.Expect, _ = d.oneOf(v, "expect", []string{lab.ExpectOK, lab.ExpectFail})
 		case "seen-source":
@@ -766,4 +773,49 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 		return nil
 	}
 	return c
+}
+
+// connect reads a connect check's target, IP:PORT.
+func (d *decoder) connect(v *yaml.Node) (netip.AddrPort, bool) {
+	s, ok := d.str(v, "connect")
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	ap, err := parseAddrPort(s)
+	if err != nil || ap.Port() == 0 {
+		d.diags.Hintf(d.pos(v), "write IP:PORT, like 192.0.2.10:80 ([2001:db8::10]:80 for IPv6)", "connect %q is not an address and port", clip(s))
+		return netip.AddrPort{}, false
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), true
+}
+
+// httpURL reads an http check's URL: http or https, with a host. Whether
+// the host is an IP or a node of the lab is validate's to say.
+func (d *decoder) httpURL(v *yaml.Node) (string, bool) {
+	s, ok := d.str(v, "http")
+	if !ok {
+		return "", false
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		d.diags.Hintf(d.pos(v), "write a URL, like http://192.0.2.10/ or http://web:8080/health", "http %q is not a URL", clip(s))
+	case u.Scheme != "http" && u.Scheme != "https":
+		d.diags.Hintf(d.pos(v), "write http://HOST/... or https://HOST/...", "http %q: the scheme must be http or https", clip(s))
+	case u.Hostname() == "":
+		d.diags.Hintf(d.pos(v), "write a URL, like http://192.0.2.10/ or http://web:8080/health", "http %q has no host", clip(s))
+	case u.User != nil:
+		d.diags.Hintf(d.pos(v), "leave out the USER@ part", "http %q must not carry a user or password", clip(s))
+	case u.Port() != "" && !validPort(u.Port()):
+		d.diags.Hintf(d.pos(v), "a port is 1 to 65535", "http %q: port %q is out of range", clip(s), u.Port())
+	default:
+		return s, true
+	}
+	return "", false
+}
+
+// validPort reports whether s is a port number 1 to 65535.
+func validPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n >= 1 && n <= 65535
 }

@@ -209,6 +209,30 @@ func TestDefaults(t *testing.T) {
 			},
 			want: "tcp/7 ok 1s, udp/53 fail 250ms",
 		},
+		{
+			name: "listen is the responder's port, the dialled port when left out",
+			yaml: "name: t\nnodes:\n  a: {}\nchecks:\n  - {from: a, to: a, proto: tcp, port: 8080, listen: 80}\n  - {from: a, to: a, proto: udp, port: 53}\n  - {from: a, to: a, proto: tcp, listen: 80}\n",
+			got: func(t *testing.T, l *lab.Lab) string {
+				var s []string
+				for _, c := range l.Checks {
+					s = append(s, fmt.Sprintf("%s/%d listen=%d on %d", c.Proto, c.Port, c.Listen, c.ListenPort()))
+				}
+				return strings.Join(s, ", ")
+			},
+			want: "tcp/8080 listen=80 on 80, udp/53 listen=0 on 53, tcp/7 listen=80 on 80",
+		},
+		{
+			name: "connect and http checks use tcp and take their port from the target",
+			yaml: "name: t\nnodes:\n  a: {}\nchecks:\n  - {from: a, connect: \"[2001:db8::1]:443\"}\n  - {from: a, http: \"http://a:8080/health\"}\n",
+			got: func(t *testing.T, l *lab.Lab) string {
+				var s []string
+				for _, c := range l.Checks {
+					s = append(s, fmt.Sprintf("%s %s %q %s/%d", c.Connect, c.Proto, c.HTTP, c.Expect, c.Port))
+				}
+				return strings.Join(s, ", ")
+			},
+			want: `[2001:db8::1]:443 tcp "" ok/0, invalid AddrPort tcp "http://a:8080/health" ok/0`,
+		},
 
 		// YAML features
 		{

@@ -1,6 +1,9 @@
 package validate
 
 import (
+	"net/netip"
+	"net/url"
+
 	"netlab/lab"
 )
 
@@ -17,12 +20,22 @@ func (v *validator) check(c *lab.Check) {
 	case c.Usable("from") && v.lab.Node(c.From) == nil:
 		v.diags.Hintf(c.At("from"), "name a node of the lab", "check from %q names a node that is not defined", c.From)
 	}
-	hasPing, hasTo := c.Has("ping"), c.Has("to")
+	var kinds []string
+	for _, k := range checkKinds {
+		if c.Has(k) {
+			kinds = append(kinds, k)
+		}
+	}
 	switch {
-	case hasPing && hasTo:
-		v.diags.Hintf(c.At("to"), "use ping: IP for an address, or to: NODE for a node's responder", "check has both ping and to")
-	case !hasPing && !hasTo:
-		v.diags.Hintf(c.Pos, "add ping: IP, or to: NODE", "check has neither ping nor to")
+	case len(kinds) > 1:
+		v.diags.Hintf(c.At(kinds[1]), "give one of ping: IP, to: NODE (a responder there), connect: IP:PORT or http: URL (a real service)",
+			"check has both %s and %s", kinds[0], kinds[1])
+	case len(kinds) == 0:
+		v.diags.Hintf(c.Pos, "add ping: IP, to: NODE, connect: IP:PORT or http: URL", "check has no target")
+	}
+	hasPing, hasTo := c.Has("ping"), c.Has("to")
+	if c.Usable("http") {
+		v.httpHost(c)
 	}
 	if c.Usable("to") {
 		target := v.lab.Node(c.To)
@@ -33,7 +46,7 @@ func (v *validator) check(c *lab.Check) {
 			v.diags.Hintf(c.At("to"), "give the node an address, or add address: IP", "check to %q: the node has no address to probe", c.To)
 		}
 	}
-	for _, f := range []string{"address", "seen-source"} {
+	for _, f := range []string{"address", "seen-source", "listen"} {
 		if c.Has(f) && !hasTo {
 			v.diags.Hintf(c.At(f), "use it with to: NODE", "%s applies only to a check with to", f)
 		}
@@ -41,8 +54,44 @@ func (v *validator) check(c *lab.Check) {
 	if hasPing && c.Has("proto") && c.Proto != "icmp" {
 		v.diags.Hintf(c.At("proto"), "use to: NODE for a tcp or udp check", "ping is always icmp")
 	}
-	if c.Has("port") && c.Proto != "tcp" && c.Proto != "udp" {
+	for _, kind := range []string{"connect", "http"} {
+		if c.Has(kind) && c.Has("proto") {
+			v.diags.Hintf(c.At("proto"), "leave it out: "+kind+" always uses tcp", "proto applies only to a check with to or ping")
+		}
+		if c.Has(kind) && c.Has("port") {
+			v.diags.Hintf(c.At("port"), "leave it out: "+kind+" gives its own port", "port applies only to a check with to")
+		}
+	}
+	if c.Has("port") && !c.Has("connect") && !c.Has("http") && c.Proto != "tcp" && c.Proto != "udp" {
 		v.diags.Hintf(c.At("port"), "add proto: tcp or proto: udp", "port applies only to a tcp or udp check")
+	}
+	if c.Has("listen") && hasTo && c.Proto != "tcp" && c.Proto != "udp" {
+		v.diags.Hintf(c.At("listen"), "add proto: tcp or proto: udp", "listen applies only to a tcp or udp check")
+	}
+}
+
+// checkKinds are the fields that say what a check probes; a check has
+// exactly one.
+var checkKinds = []string{"ping", "to", "connect", "http"}
+
+// httpHost requires an http check's host to be an IP address or a node of
+// the lab, which the check reaches at the node's first address: a check
+// has no resolver to ask for any other name.
+func (v *validator) httpHost(c *lab.Check) {
+	u, err := url.Parse(c.HTTP)
+	if err != nil {
+		return // reported by labfile
+	}
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		return
+	}
+	n := v.lab.Node(host)
+	switch {
+	case n == nil:
+		v.diags.Hintf(c.At("http"), "write an IP address or the name of a node of the lab", "http host %q is neither an IP address nor a node of the lab", host)
+	case !hasAddress(n):
+		v.diags.Hintf(c.At("http"), "give the node an address, or write the URL with an IP address", "http host %q: the node has no address to connect to", host)
 	}
 }
 

@@ -1,0 +1,53 @@
+package check
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/state"
+)
+
+// TestResponderWaitsForAPortInUse: a port still held a moment after the
+// last round of checks (here a socket closed 200 ms later) is taken once
+// it is free; one that stays held is reported, after the wait.
+func TestResponderWaitsForAPortInUse(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	labName := kerneltest.LabName(t)
+	ns := state.NetNSName(labName, "web")
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
+	}
+	freed, err := kernel.ListenIn(ns, "tcp", ":8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.AfterFunc(200*time.Millisecond, func() { freed.Close() })
+	held, err := kernel.ListenPacketIn(ns, "udp", ":53")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+
+	rs := newResponders(labName, newTickets())
+	t.Cleanup(rs.closeAll)
+	start := time.Now()
+	if err := rs.start(endpoint{node: "web", proto: "tcp", port: 8080}); err != nil {
+		t.Errorf("start on a port freed after 200ms: %v", err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("the responder started after %v, before the port was freed", d)
+	}
+	start = time.Now()
+	err = rs.start(endpoint{node: "web", proto: "udp", port: 53})
+	if err == nil || !strings.Contains(err.Error(), "cannot start a udp responder on port 53 in node web") || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("start on a port that stays in use: %v, want address already in use", err)
+	}
+	if d := time.Since(start); d < inUseWait {
+		t.Errorf("gave up on a port in use after %v, before %v", d, inUseWait)
+	}
+}

@@ -229,37 +229,3 @@ func ruleOrder(c *state.NFChain) string {
 	}
 	return strings.Join(tags, " ")
 }
-
-// Details are the lines printed under a change of an nftables table: each
-// rule added (+) or removed (-), in nft syntax, with its chain.
-func (c *Change) Details() []string {
-	if c.Object != NFTables {
-		return nil
-	}
-	var out []string
-	switch c.Action {
-	case Create:
-		for _, ch := range c.NFT.Chains {
-			out = append(out, fmt.Sprintf("+ chain %s (%s hook %s priority %d; policy %s)", ch.Name, ch.Type, ch.Hook, ch.Priority, ch.Policy))
-			for _, r := range ch.Rules {
-				out = append(out, fmt.Sprintf("+ %s: %s", ch.Name, r.Text()))
-			}
-		}
-	case Delete:
-		for _, ch := range c.OldNFT.Chains {
-			out = append(out, fmt.Sprintf("- chain %s (%d rule(s))", ch.Name, len(ch.Rules)))
-		}
-	default:
-		for _, a := range c.Attrs {
-			switch {
-			case a.Old == "(none)":
-				out = append(out, fmt.Sprintf("+ %s: %s", strings.TrimPrefix(strings.TrimSuffix(a.Name, " rule"), "chain "), a.New))
-			case a.New == "(none)":
-				out = append(out, fmt.Sprintf("- %s: %s", strings.TrimPrefix(strings.TrimSuffix(a.Name, " rule"), "chain "), a.Old))
-			default:
-				out = append(out, "~ "+a.String())
-			}
-		}
-	}
-	return out
-}

@@ -148,3 +148,7 @@ func (p *Plan) Counts() (create, update, replace, del int) {
 	}
 	return
 }
+
+// NFTables is the Object of a change to a node's netlab nftables table.
+// The table is diffed as a whole and replaced in one atomic transaction.
+const NFTables Object = "nftables"

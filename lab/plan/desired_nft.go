@@ -2,6 +2,7 @@ package plan
 
 import (
 	"net/netip"
+
 	"netlab/lab"
 	"netlab/lab/state"
 )

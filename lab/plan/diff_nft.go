@@ -2,8 +2,9 @@ package plan
 
 import (
 	"fmt"
-	"netlab/lab/state"
 	"strings"
+
+	"netlab/lab/state"
 )
 
 // nft plans the node's table: replaced whole when anything differs.

@@ -1,9 +1,10 @@
 package plan
 
 import (
-	"netlab/lab/state"
 	"reflect"
 	"slices"
+
+	"netlab/lab/state"
 )
 
 // isDrift reports whether a change repairs the kernel rather than follows

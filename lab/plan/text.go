@@ -3,8 +3,9 @@ package plan
 import (
 	"fmt"
 	"io"
-	"netlab/lab/state"
 	"strings"
+
+	"netlab/lab/state"
 )
 
 // WriteText prints the plan as people read it: drift first, then the

@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -31,54 +30,20 @@ var fallbackDevices = map[string]bool{
 	"ip_vti0": true, "ip6_vti0": true,
 }
 
-// Diff returns the plan that takes observed to desired.
+// Diff returns the plan that takes observed to desired, in four steps,
+// each in its own file: the difference object by object (diff.go), what
+// the kernel undoes by itself along with those changes and must be made
+// again (knockon.go), the apply order (order.go), and which changes
+// repair drift rather than follow the file (drift.go).
 func Diff(desired, observed *state.State, opts Options) *Plan {
 	if observed == nil {
 		observed = state.New(desired.Lab)
 	}
 	d := &differ{desired: desired, observed: observed, opts: opts, plan: &Plan{Lab: desired.Lab}}
-	names := unionKeys(desired.Nodes, observed.Nodes)
-	for _, name := range names {
-		d.node(name, desired.Nodes[name], observed.Nodes[name])
-	}
-	d.vethPairs()
-	lowerCauses := d.dependents()
+	d.diff()
 	causes := d.knockOns()
-	maps.Copy(causes, lowerCauses)
 	d.plan.Changes = order(d.changes)
-	linkCreates := make(map[string]*Change) // NODE:IFNAME of both ends of a veth
-	for _, c := range d.plan.Changes {
-		c.Drift = d.isDrift(c)
-		if c.Object == Link && c.Action == Create {
-			linkCreates[c.Node+":"+c.Name] = c
-			if c.PeerLink != nil {
-				linkCreates[c.Link.Peer] = c
-			}
-		}
-	}
-	// A replacement prints as its delete half, in the section of its
-	// create half: that is the one compared with the last up.
-	for _, c := range d.plan.Changes {
-		if c.Object == Link && c.Action == Replace && linkCreates[c.Node+":"+c.Name] != nil {
-			c.Drift = linkCreates[c.Node+":"+c.Name].Drift
-		}
-	}
-	// What is made again along with a link, or because of another change,
-	// is drift only if that link or change is: a link replaced because the
-	// file changed is an edit, and so are its addresses. So a change and
-	// its knock-ons always print in one section.
-	for _, c := range d.plan.Changes {
-		cause := causes[c]
-		if c.Object == Addr && c.Action == Create && linkCreates[c.Node+":"+c.LinkName] != nil {
-			cause = linkCreates[c.Node+":"+c.LinkName]
-		}
-		if cause != nil && cause.Action == Replace && linkCreates[cause.Node+":"+cause.Name] != nil {
-			cause = linkCreates[cause.Node+":"+cause.Name]
-		}
-		if cause != nil {
-			c.Drift = cause.Drift
-		}
-	}
+	d.labelDrift(causes)
 	return d.plan
 }
 
@@ -90,6 +55,15 @@ type differ struct {
 }
 
 func (d *differ) add(c *Change) { d.changes = append(d.changes, c) }
+
+// diff plans what differs between the two states, node by node, then the
+// veth pairs, which span two nodes.
+func (d *differ) diff() {
+	for _, name := range unionKeys(d.desired.Nodes, d.observed.Nodes) {
+		d.node(name, d.desired.Nodes[name], d.observed.Nodes[name])
+	}
+	d.vethPairs()
+}
 
 func (d *differ) unmanaged(c *Change) {
 	c.Unmanaged = true

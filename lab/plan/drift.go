@@ -7,6 +7,44 @@ import (
 	"netlab/lab/state"
 )
 
+// labelDrift marks the ordered changes that repair drift (Change.Drift).
+// causes gives each knock-on the change it follows from.
+func (d *differ) labelDrift(causes map[*Change]*Change) {
+	linkCreates := make(map[string]*Change) // NODE:IFNAME of both ends of a veth
+	for _, c := range d.plan.Changes {
+		c.Drift = d.isDrift(c)
+		if c.Object == Link && c.Action == Create {
+			linkCreates[c.Node+":"+c.Name] = c
+			if c.PeerLink != nil {
+				linkCreates[c.Link.Peer] = c
+			}
+		}
+	}
+	// A replacement prints as its delete half, in the section of its
+	// create half: that is the one compared with the last up.
+	for _, c := range d.plan.Changes {
+		if c.Object == Link && c.Action == Replace && linkCreates[c.Node+":"+c.Name] != nil {
+			c.Drift = linkCreates[c.Node+":"+c.Name].Drift
+		}
+	}
+	// What is made again along with a link, or because of another change,
+	// is drift only if that link or change is: a link replaced because the
+	// file changed is an edit, and so are its addresses. So a change and
+	// its knock-ons always print in one section.
+	for _, c := range d.plan.Changes {
+		cause := causes[c]
+		if c.Object == Addr && c.Action == Create && linkCreates[c.Node+":"+c.LinkName] != nil {
+			cause = linkCreates[c.Node+":"+c.LinkName]
+		}
+		if cause != nil && cause.Action == Replace && linkCreates[cause.Node+":"+cause.Name] != nil {
+			cause = linkCreates[cause.Node+":"+cause.Name]
+		}
+		if cause != nil {
+			c.Drift = cause.Drift
+		}
+	}
+}
+
 // isDrift reports whether a change repairs the kernel rather than follows
 // the file: the object the file asks for is the one the last up applied,
 // so the difference was made outside netlab.

@@ -2,9 +2,22 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 )
+
+// knockOns is the plan's model of the kernel: it adds to the diff's
+// changes what the kernel will undo by itself when they are made, so that
+// the first up after an edit leaves what verify expects. It runs after the
+// diff and before the order, and returns each change it adds with the
+// change that causes it, so that the drift labels follow the cause.
+func (d *differ) knockOns() map[*Change]*Change {
+	lowerCauses := d.dependents()
+	causes := d.kernelRemovals()
+	maps.Copy(causes, lowerCauses)
+	return causes
+}
 
 // dependents plans the replacement of each macvlan whose parent, and each
 // vxlan whose underlay dev, the plan deletes or replaces: the kernel
@@ -62,7 +75,7 @@ func (d *differ) dependents() map[*Change]*Change {
 	return causes
 }
 
-// knockOns plans again what the kernel removes by itself when other
+// kernelRemovals plans again what the kernel removes by itself when other
 // changes of the plan are made, though the diff found it in place: the
 // routes through a device that is deleted, replaced or set down, and the
 // IPv4 routes through one that loses its last IPv4 address (deletes run
@@ -70,7 +83,7 @@ func (d *differ) dependents() map[*Change]*Change {
 // is 0 by default); and the ports of a bridge that is replaced. Without
 // them, the first up after such an edit fails its verify. It returns each
 // added change with the change that causes it.
-func (d *differ) knockOns() map[*Change]*Change {
+func (d *differ) kernelRemovals() map[*Change]*Change {
 	type linkKey struct{ node, link string }
 	gone := make(map[linkKey]*Change)   // every route through the link goes
 	noIPv4 := make(map[linkKey]*Change) // its IPv4 routes go

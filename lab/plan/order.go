@@ -2,68 +2,108 @@ package plan
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 )
 
-// phase places a change in the apply order. Deletes come first, from the
-// leaves up (routes, addresses, ports, bridges, namespaces), so that a name
-// or address freed by one object can be taken by another; then creates in
-// dependency order: namespaces, bridges (which ports name as master), other
-// links, their attributes, addresses, routes (whose gateways need
-// addresses) and sysctls (which may name an interface). Macvlans and
-// vxlans are made, and changed, after the other links are changed: a new
-// one takes its MTU from its parent or underlay as it is then, and one
-// whose MTU goes up can go only as high as its lower device already is.
-func phase(c *Change) int {
+// Phase is a step of the apply order: changes run phase by phase, in the
+// order of the constants below. This is the one place that order is
+// written; render's script heads its sections by it.
+//
+// Deletes come first, from the leaves up (routes, addresses, ports,
+// bridges, namespaces), so that a name or address freed by one object can
+// be taken by another; then creates in dependency order: namespaces,
+// bridges (which ports name as master), other links, their attributes,
+// addresses, routes (whose gateways need addresses) and sysctls (which may
+// name an interface). Macvlans and vxlans are made, and changed, after the
+// other links are changed: a new one takes its MTU from its parent or
+// underlay as it is then, and one whose MTU goes up can go only as high as
+// its lower device already is.
+type Phase int
+
+const (
+	PhaseDeleteRoutes      Phase = iota // delete routes and nftables tables
+	PhaseDeleteAddrs                    // delete addresses
+	PhaseDeleteLinks                    // delete (or replace) links other than bridges
+	PhaseDeleteBridges                  // delete (or replace) bridges, once their ports are gone
+	PhaseDeleteNetNS                    // delete namespaces
+	PhaseDeleteOther                    // a delete of no known object
+	PhaseNetNS                          // create namespaces
+	PhaseBridges                        // create bridges
+	PhaseLinks                          // create veth pairs, tun, tap and other links
+	PhaseLinkSettings                   // change links other than macvlan and vxlan (masters are bridges, made in PhaseBridges)
+	PhaseUpperLinks                     // create macvlans and vxlans, on a parent or underlay made and changed by now
+	PhaseUpperLinkSettings              // change macvlans and vxlans
+	PhaseAddrs                          // add addresses
+	PhaseRoutes                         // add or change routes
+	PhaseSysctls                        // set sysctls
+	PhaseNFTables                       // write nftables tables: rules name interfaces, which exist by now
+	PhaseOther                          // a change of no known object
+)
+
+var phaseNames = [...]string{
+	"delete routes and tables", "delete addresses", "delete links", "delete bridges", "delete namespaces", "delete other",
+	"namespaces", "bridges", "links", "link settings", "upper links", "upper link settings",
+	"addresses", "routes", "sysctls", "nftables", "other",
+}
+
+func (p Phase) String() string {
+	if p < 0 || int(p) >= len(phaseNames) {
+		return fmt.Sprintf("phase %d", int(p))
+	}
+	return phaseNames[p]
+}
+
+// Phase places the change in the apply order.
+func (c *Change) Phase() Phase {
 	if c.Action == Delete || c.Action == Replace {
 		switch c.Object {
-		case Route:
-			return 0
+		case Route, NFTables:
+			return PhaseDeleteRoutes
 		case Addr:
-			return 1
+			return PhaseDeleteAddrs
 		case Link:
 			if c.OldLink != nil && c.OldLink.Kind == "bridge" {
-				return 3
+				return PhaseDeleteBridges
 			}
-			return 2
+			return PhaseDeleteLinks
 		case NetNS:
-			return 4
-		case NFTables:
-			return 0
+			return PhaseDeleteNetNS
 		}
-		return 5
+		return PhaseDeleteOther
 	}
 	switch c.Object {
 	case NetNS:
-		return 10
+		return PhaseNetNS
 	case Link:
 		upper := c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan"
 		switch {
 		case c.Action == Update && upper:
-			return 15
+			return PhaseUpperLinkSettings
 		case c.Action == Update:
-			return 13 // masters are bridges, made in 11
+			return PhaseLinkSettings
 		case c.Link.Kind == "bridge":
-			return 11
+			return PhaseBridges
 		case upper:
-			return 14 // on a parent or underlay made in 11 or 12, changed in 13
+			return PhaseUpperLinks
 		}
-		return 12
+		return PhaseLinks
 	case Addr:
-		return 16
+		return PhaseAddrs
 	case Route:
-		return 17
+		return PhaseRoutes
 	case Sysctl:
-		return 18
+		return PhaseSysctls
 	case NFTables:
-		return 19 // rules name interfaces, which exist by now
+		return PhaseNFTables
 	}
-	return 20
+	return PhaseOther
 }
 
+// order sorts the changes by phase, then node, then name.
 func order(changes []*Change) []*Change {
 	slices.SortStableFunc(changes, func(a, b *Change) int {
-		return cmp.Or(cmp.Compare(phase(a), phase(b)), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(a.Phase(), b.Phase()), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
 	return changes
 }

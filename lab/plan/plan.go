@@ -49,39 +49,49 @@ const (
 	Sysctl Object = "sysctl"
 )
 
-// Change is one operation of a plan.
-//
-//	Create:  Link/Route/Value hold the desired object; Old* are zero.
-//	Update:  Link and OldLink hold desired and observed; Attrs lists what differs.
-//	Replace: as Update, but the object is deleted and created again.
-//	Delete:  OldLink/OldRoute hold the observed object.
+// Change is one operation of a plan: an Action on one kernel object.
+// Which fields are set depends on the Object and the Action, as each
+// field's comment says; the others are zero. A Replace holds only the
+// observed object: the new one is a separate Create, placed in its own
+// phase, that Replacing reports and the text prints with it.
 type Change struct {
-	Action Action
-	Object Object
-	Node   string
-	NetNS  string
-	Name   string // link name, address, route key or sysctl key
+	Action Action // what happens to the object
+	Object Object // the kind of object, which says which fields below are set
+	Node   string // the lab node the object belongs to
+	NetNS  string // the namespace the change runs in; state.HostNetNS for a host node
+	// Name is the object's key within its node: the namespace name
+	// (NetNS), the link name (Link), the address as text (Addr), the
+	// route's key, state.Route.Key (Route), the sysctl key (Sysctl) or
+	// state.NFTableName (NFTables).
+	Name string
 
-	Link     *state.Link // desired link (create, update, replace)
-	OldLink  *state.Link // observed link (update, replace, delete)
-	PeerNS   string      // veth create: the namespace of the peer end
-	PeerLink *state.Link // veth create: the desired peer end
-	LinkName string      // addr: the link it belongs to
-	Prefix   netip.Prefix
-	Route    state.Route
-	OldRoute state.Route
-	Value    string // sysctl
-	OldValue string
-	NFT      *state.NFTable // nftables: the desired table
-	OldNFT   *state.NFTable // nftables: the observed table
-	Attrs    []AttrChange
+	Link     *state.Link    // Link create or update: the desired link
+	OldLink  *state.Link    // Link update, replace or delete: the observed link
+	PeerNS   string         // veth create: the namespace of the peer end, made by the same change
+	PeerLink *state.Link    // veth create: the desired peer end
+	LinkName string         // Addr: the link the address is on
+	Prefix   netip.Prefix   // Addr: the address, with its prefix length
+	Route    state.Route    // Route create or update: the desired route
+	OldRoute state.Route    // Route update or delete: the observed route
+	Value    string         // Sysctl create or update: the value the file gives
+	OldValue string         // Sysctl update: the value the kernel reads back
+	NFT      *state.NFTable // NFTables create or update: the desired table
+	OldNFT   *state.NFTable // NFTables update or delete: the observed table
+	// Attrs lists, for an update, each attribute that differs, old and new
+	// as text: of a link ("mtu", "master", ...), a route ("via", "dev",
+	// "owner"), a sysctl ("value") or, rule by rule, a table. Creates,
+	// replaces and deletes have none.
+	Attrs []AttrChange
 
 	// Drift is set when the object was changed outside netlab since the
-	// last up; Unmanaged when netlab did not create it (deleted only with
-	// prune). Reason is for display only: apply decides from Action.
-	Drift     bool
+	// last up: the change repairs the kernel rather than follows the file.
+	Drift bool
+	// Unmanaged is set when netlab did not create the object: it is in
+	// Plan.Unmanaged, and among the changes only with prune.
 	Unmanaged bool
-	Reason    string
+	// Reason says why the change is needed, for display only: apply
+	// decides from Action.
+	Reason string
 
 	// replacing marks the create half of a replacement: the delete half
 	// is a Replace change in the delete phase, and the two print as one.
@@ -94,9 +104,9 @@ func (c *Change) Replacing() bool { return c.replacing }
 
 // AttrChange is one attribute that differs, as text.
 type AttrChange struct {
-	Name string
-	Old  string
-	New  string
+	Name string // the attribute, as the plan prints it: "mtu", "chain filter_input rule"
+	Old  string // its observed value, "(none)" when it has none
+	New  string // its desired value, "(none)" when it is to have none
 }
 
 func (a AttrChange) String() string { return fmt.Sprintf("%s %s -> %s", a.Name, a.Old, a.New) }
@@ -104,7 +114,9 @@ func (a AttrChange) String() string { return fmt.Sprintf("%s %s -> %s", a.Name, 
 // Plan is the ordered list of changes that takes the observed state to the
 // desired one.
 type Plan struct {
-	Lab     string
+	Lab string // the lab's name
+	// Changes are the operations in apply order: by Phase, then node,
+	// then name.
 	Changes []*Change
 	// Unmanaged lists objects in the lab's namespaces that the file does
 	// not declare and netlab did not create. With prune they are also in
@@ -119,10 +131,10 @@ type Plan struct {
 
 // Conflict is a foreign object where the lab wants one of its own.
 type Conflict struct {
-	Node   string
-	Object Object
-	Name   string
-	Hint   string
+	Node   string // the lab node that wants the object
+	Object Object // NetNS or Link
+	Name   string // the namespace or link name in the way
+	Hint   string // what the user can do about it
 }
 
 func (c Conflict) Error() string {

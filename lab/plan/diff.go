@@ -21,15 +21,6 @@ type Options struct {
 	LastApplied *state.State
 }
 
-// fallbackDevices are created by the kernel in every new namespace when a
-// tunnel module is loaded. They belong to the kernel, cannot be deleted,
-// and are neither the lab's nor unmanaged.
-var fallbackDevices = map[string]bool{
-	"tunl0": true, "sit0": true, "ip6tnl0": true, "gre0": true, "gretap0": true,
-	"erspan0": true, "ip6gre0": true, "ip6gretap0": true, "ip6erspan0": true,
-	"ip_vti0": true, "ip6_vti0": true,
-}
-
 // Diff returns the plan that takes observed to desired, in four steps,
 // each in its own file: the difference object by object (diff.go), what
 // the kernel undoes by itself along with those changes and must be made
@@ -119,7 +110,7 @@ func (d *differ) links(want, have *state.Node) {
 		case w != nil && w.Kind == "veth":
 			continue // pairs are diffed as a whole in vethPairs
 		case w == nil && h != nil:
-			if fallbackDevices[name] && !h.Owned {
+			if state.KernelDevice(name) && !h.Owned {
 				continue
 			}
 			c := &Change{Action: Delete, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, OldLink: h}
@@ -299,8 +290,7 @@ func orNone(s string) string {
 
 // addrs plans the addresses of a link: every declared one is added, and on
 // a link netlab owns every other is removed (the address list is part of
-// the link's declared state), except the kernel's own: IPv6 link-local
-// addresses, and loopback's 127.0.0.1/8 and ::1/128.
+// the link's declared state), except the kernel's own (state.KernelAddr).
 func (d *differ) addrs(n *state.Node, w, h *state.Link) {
 	var have []netip.Prefix
 	if h != nil {
@@ -312,18 +302,11 @@ func (d *differ) addrs(n *state.Node, w, h *state.Link) {
 		}
 	}
 	for _, p := range have {
-		if slices.Contains(w.Addrs, p) || kernelAddr(w.Kind, p) {
+		if slices.Contains(w.Addrs, p) || state.KernelAddr(w.Kind, p) {
 			continue
 		}
 		d.add(&Change{Action: Delete, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
 	}
-}
-
-func kernelAddr(kind string, p netip.Prefix) bool {
-	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
-		return true
-	}
-	return kind == "loopback" && p.Addr().IsLoopback()
 }
 
 // vethPairs diffs each declared veth pair as a unit: a pair is whole when

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+
+	"netlab/lab/state"
 )
 
 // knockOns is the plan's model of the kernel: it adds to the diff's
@@ -143,7 +145,7 @@ func (d *differ) kernelRemovals() map[*Change]*Change {
 			w, h := want.Links[lname], have.Links[lname]
 			if cause := down[linkKey{name, lname}]; cause != nil {
 				for _, p := range w.Addrs {
-					if p.Addr().Is6() && !kernelAddr(w.Kind, p) && slices.Contains(h.Addrs, p) {
+					if p.Addr().Is6() && !state.KernelAddr(w.Kind, p) && slices.Contains(h.Addrs, p) {
 						again(&Change{Action: Create, Object: Addr, Node: name, NetNS: want.NetNS, Name: p.String(), LinkName: lname, Prefix: p,
 							Reason: "the kernel removes IPv6 addresses from a link set down"}, cause)
 					}

@@ -38,6 +38,8 @@ func Diff(desired, observed *state.State, opts Options) *Plan {
 	return d.plan
 }
 
+// differ holds what Diff's steps share: the two states, the options, the
+// plan being made and the changes found so far, in no order until order.
 type differ struct {
 	desired, observed *state.State
 	opts              Options

@@ -51,3 +51,42 @@ func TestFieldsDocumented(t *testing.T) {
 		t.Errorf("checked %d fields; Change alone has 22", checked)
 	}
 }
+
+// TestPackageDocNamesEveryFile keeps the package doc's list of files, one
+// job each, true: every file of the package is in it, and every file in it
+// exists.
+func TestPackageDocNamesEveryFile(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "plan.go", nil, parser.ParseComments|parser.PackageClauseOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, line := range strings.Split(f.Doc.Text(), "\n") {
+		if !strings.HasPrefix(line, "\t") {
+			continue
+		}
+		for _, w := range strings.Fields(strings.ReplaceAll(line, ",", " ")) {
+			if strings.HasSuffix(w, ".go") {
+				named[w] = true
+			}
+		}
+	}
+	entries, err := os.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		if !named[name] {
+			t.Errorf("%s is not in the package doc's list of files", name)
+		}
+		delete(named, name)
+	}
+	for name := range named {
+		t.Errorf("the package doc names %s, which does not exist", name)
+	}
+}

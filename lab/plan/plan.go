@@ -1,6 +1,18 @@
 // Package plan compares a desired state with an observed one and orders
 // the difference into operations: create in dependency order, delete in
-// reverse. It is pure: no kernel, no I/O.
+// reverse. It is pure: no kernel, no I/O. One job a file:
+//
+//	desired.go, desired_nft.go  the kernel objects a lab asks for (Desired)
+//	diff.go, diff_nft.go        what differs, object by object, and what is in the way
+//	knockon.go                  what the kernel undoes by itself along with those changes
+//	order.go                    the apply order (Phase)
+//	drift.go                    which changes repair drift rather than follow the file
+//	text.go                     the plan as people read it (WriteText)
+//	cmd.go                      each change as the ip(8) and nft commands that do it (Cmds)
+//	plan.go                     the types: Plan, Change, Conflict
+//
+// Diff runs the steps of diff.go, knockon.go, order.go and drift.go in
+// that order; validation is lab/validate's, before Desired.
 package plan
 
 import (

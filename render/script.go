@@ -26,11 +26,11 @@ func Script(l *lab.Lab) []byte {
 	}
 	b.WriteString("# Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.\n")
 	b.WriteString("set -euo pipefail\n")
-	lastStep, lastNode := -1, ""
+	lastSection, lastNode := "", ""
 	for _, c := range changes {
-		if s := step(c); s != lastStep {
-			fmt.Fprintf(&b, "\n# --- %s\n", stepNames[s])
-			lastStep, lastNode = s, ""
+		if s := section(c); s != lastSection {
+			fmt.Fprintf(&b, "\n# --- %s\n", s)
+			lastSection, lastNode = s, ""
 		}
 		if c.Node != lastNode {
 			fmt.Fprintf(&b, "# node %s\n", c.Node)
@@ -43,44 +43,28 @@ func Script(l *lab.Lab) []byte {
 	return b.Bytes()
 }
 
-var stepNames = []string{
-	"namespaces: one per node",
-	"bridges",
-	"veth pairs and other links",
-	"links on top of other links",
-	"link settings",
-	"addresses",
-	"routes",
-	"sysctls",
-	"nftables: NAT and filter rules",
-	"other",
+// sections head the script's steps, by the plan phase of their changes:
+// the order is the plan's, and only the words are the script's. A lab
+// built on an empty machine has no deletes.
+var sections = map[plan.Phase]string{
+	plan.PhaseNetNS:             "namespaces: one per node",
+	plan.PhaseBridges:           "bridges",
+	plan.PhaseLinks:             "veth pairs and other links",
+	plan.PhaseUpperLinks:        "links on top of other links",
+	plan.PhaseLinkSettings:      "link settings",
+	plan.PhaseUpperLinkSettings: "link settings",
+	plan.PhaseAddrs:             "addresses",
+	plan.PhaseRoutes:            "routes",
+	plan.PhaseSysctls:           "sysctls",
+	plan.PhaseNFTables:          "nftables: NAT and filter rules",
 }
 
-// step is the section of the script a change belongs to.
-func step(c *plan.Change) int {
-	switch c.Object {
-	case plan.NetNS:
-		return 0
-	case plan.Link:
-		switch {
-		case c.Action != plan.Create:
-			return 4
-		case c.Link.Kind == "bridge":
-			return 1
-		case c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan":
-			return 3
-		}
-		return 2
-	case plan.Addr:
-		return 5
-	case plan.Route:
-		return 6
-	case plan.Sysctl:
-		return 7
-	case plan.NFTables:
-		return 8
+// section is the comment heading a change's step of the script.
+func section(c *plan.Change) string {
+	if s, ok := sections[c.Phase()]; ok {
+		return s
 	}
-	return 9
+	return "other"
 }
 
 // oneLine keeps a comment on one line.

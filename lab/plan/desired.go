@@ -8,10 +8,6 @@ import (
 	"netlab/lab/state"
 )
 
-// ipv6DefaultMetric is the metric the kernel gives an IPv6 route added
-// with none; the desired state says it too, so the diff stays empty.
-const ipv6DefaultMetric = 1024
-
 // Desired turns a validated lab into the kernel objects it asks for. It
 // must only be given a lab without validation errors.
 func Desired(l *lab.Lab) *state.State {
@@ -36,10 +32,8 @@ func Desired(l *lab.Lab) *state.State {
 			sn.Links[i.Name] = desiredLink(l, i)
 		}
 		for _, r := range n.Routes {
-			metric := r.Metric
-			if metric == 0 && r.To.Addr().Is6() {
-				metric = ipv6DefaultMetric
-			}
+			// The metric the kernel will give it, so that the diff stays empty.
+			metric := state.RouteMetric(r.To, r.Metric)
 			sn.Routes = append(sn.Routes, state.Route{To: r.To, Via: r.Via, Dev: r.Dev, Metric: metric, Owned: true})
 		}
 		state.SortRoutes(sn.Routes)
@@ -202,7 +196,7 @@ func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 	case i.Kind == lab.KindVXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
 		x := i.VXLAN
 		d := state.Device{Remote: x.Remote, Group: x.Group, Local: x.Local}
-		return max(mtuOf(l, i.Node, x.Dev, seen)-state.VXLANOverhead(d.VXLANFamilyAddr()), minMTU)
+		return max(mtuOf(l, i.Node, x.Dev, seen)-state.VXLANOverhead(d.VXLANFamilyAddr()), state.MinMTU)
 	case i.Kind == lab.KindBridge:
 		mtu := 0
 		if n := l.Node(i.Node); n != nil {
@@ -220,10 +214,6 @@ func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 	}
 	return state.KindMTU(string(i.Kind))
 }
-
-// minMTU is the least MTU the kernel gives a vxlan on a small underlay
-// (ETH_MIN_MTU).
-const minMTU = 68
 
 func prefixes(as []lab.Address) []netip.Prefix {
 	out := make([]netip.Prefix, 0, len(as))

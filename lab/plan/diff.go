@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -22,66 +21,25 @@ type Options struct {
 	LastApplied *state.State
 }
 
-// fallbackDevices are created by the kernel in every new namespace when a
-// tunnel module is loaded. They belong to the kernel, cannot be deleted,
-// and are neither the lab's nor unmanaged.
-var fallbackDevices = map[string]bool{
-	"tunl0": true, "sit0": true, "ip6tnl0": true, "gre0": true, "gretap0": true,
-	"erspan0": true, "ip6gre0": true, "ip6gretap0": true, "ip6erspan0": true,
-	"ip_vti0": true, "ip6_vti0": true,
-}
-
-// Diff returns the plan that takes observed to desired.
+// Diff returns the plan that takes observed to desired, in four steps,
+// each in its own file: the difference object by object (diff.go), what
+// the kernel undoes by itself along with those changes and must be made
+// again (knockon.go), the apply order (order.go), and which changes
+// repair drift rather than follow the file (drift.go).
 func Diff(desired, observed *state.State, opts Options) *Plan {
 	if observed == nil {
 		observed = state.New(desired.Lab)
 	}
 	d := &differ{desired: desired, observed: observed, opts: opts, plan: &Plan{Lab: desired.Lab}}
-	names := unionKeys(desired.Nodes, observed.Nodes)
-	for _, name := range names {
-		d.node(name, desired.Nodes[name], observed.Nodes[name])
-	}
-	d.vethPairs()
-	lowerCauses := d.dependents()
+	d.diff()
 	causes := d.knockOns()
-	maps.Copy(causes, lowerCauses)
 	d.plan.Changes = order(d.changes)
-	linkCreates := make(map[string]*Change) // NODE:IFNAME of both ends of a veth
-	for _, c := range d.plan.Changes {
-		c.Drift = d.isDrift(c)
-		if c.Object == Link && c.Action == Create {
-			linkCreates[c.Node+":"+c.Name] = c
-			if c.PeerLink != nil {
-				linkCreates[c.Link.Peer] = c
-			}
-		}
-	}
-	// A replacement prints as its delete half, in the section of its
-	// create half: that is the one compared with the last up.
-	for _, c := range d.plan.Changes {
-		if c.Object == Link && c.Action == Replace && linkCreates[c.Node+":"+c.Name] != nil {
-			c.Drift = linkCreates[c.Node+":"+c.Name].Drift
-		}
-	}
-	// What is made again along with a link, or because of another change,
-	// is drift only if that link or change is: a link replaced because the
-	// file changed is an edit, and so are its addresses. So a change and
-	// its knock-ons always print in one section.
-	for _, c := range d.plan.Changes {
-		cause := causes[c]
-		if c.Object == Addr && c.Action == Create && linkCreates[c.Node+":"+c.LinkName] != nil {
-			cause = linkCreates[c.Node+":"+c.LinkName]
-		}
-		if cause != nil && cause.Action == Replace && linkCreates[cause.Node+":"+cause.Name] != nil {
-			cause = linkCreates[cause.Node+":"+cause.Name]
-		}
-		if cause != nil {
-			c.Drift = cause.Drift
-		}
-	}
+	d.labelDrift(causes)
 	return d.plan
 }
 
+// differ holds what Diff's steps share: the two states, the options, the
+// plan being made and the changes found so far, in no order until order.
 type differ struct {
 	desired, observed *state.State
 	opts              Options
@@ -90,6 +48,15 @@ type differ struct {
 }
 
 func (d *differ) add(c *Change) { d.changes = append(d.changes, c) }
+
+// diff plans what differs between the two states, node by node, then the
+// veth pairs, which span two nodes.
+func (d *differ) diff() {
+	for _, name := range unionKeys(d.desired.Nodes, d.observed.Nodes) {
+		d.node(name, d.desired.Nodes[name], d.observed.Nodes[name])
+	}
+	d.vethPairs()
+}
 
 func (d *differ) unmanaged(c *Change) {
 	c.Unmanaged = true
@@ -145,7 +112,7 @@ func (d *differ) links(want, have *state.Node) {
 		case w != nil && w.Kind == "veth":
 			continue // pairs are diffed as a whole in vethPairs
 		case w == nil && h != nil:
-			if fallbackDevices[name] && !h.Owned {
+			if state.KernelDevice(name) && !h.Owned {
 				continue
 			}
 			c := &Change{Action: Delete, Object: Link, Node: want.Name, NetNS: want.NetNS, Name: name, OldLink: h}
@@ -298,62 +265,6 @@ func immutableChange(w, h *state.Link) string {
 	return strings.Join(parts, ", ") + " cannot change in place"
 }
 
-// dependents plans the replacement of each macvlan whose parent, and each
-// vxlan whose underlay dev, the plan deletes or replaces: the kernel
-// deletes such a device along with its lower device, so it must be made
-// again once the new one exists. It returns each change it adds with the
-// change of the lower device that causes it.
-func (d *differ) dependents() map[*Change]*Change {
-	causes := make(map[*Change]*Change)
-	gone := make(map[string]string)    // NODE:IFNAME -> what happens to it
-	goneBy := make(map[string]*Change) // NODE:IFNAME -> the change that does it
-	for _, c := range d.changes {
-		if c.Object == Link && (c.Action == Delete || c.Action == Replace) {
-			gone[c.Node+":"+c.Name] = "replaced"
-			if c.Action == Delete {
-				gone[c.Node+":"+c.Name] = "deleted"
-			}
-			goneBy[c.Node+":"+c.Name] = c
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, nodeName := range d.desired.NodeNames() {
-			want := d.desired.Nodes[nodeName]
-			for _, name := range want.LinkNames() {
-				w := want.Links[name]
-				lower := w.Parent
-				if w.Kind == "vxlan" && w.Dev != "" {
-					lower = nodeName + ":" + w.Dev
-				}
-				what, ok := gone[lower]
-				if lower == "" || !ok {
-					continue
-				}
-				if _, done := gone[nodeName+":"+name]; done {
-					continue
-				}
-				_, h := d.observedLink(nodeName, name)
-				if h == nil || !h.Owned {
-					continue
-				}
-				d.changes = slices.DeleteFunc(d.changes, func(c *Change) bool {
-					return c.Node == nodeName && ((c.Object == Link && c.Name == name) || (c.Object == Addr && c.LinkName == name))
-				})
-				first := len(d.changes)
-				d.replace(want, w, h, fmt.Sprintf("its lower device %s is %s, and the kernel deletes it along", lower, what))
-				for _, c := range d.changes[first:] {
-					causes[c] = goneBy[lower]
-				}
-				gone[nodeName+":"+name] = "replaced"
-				goneBy[nodeName+":"+name] = d.changes[first]
-				changed = true
-			}
-		}
-	}
-	return causes
-}
-
 func listOrNone(l []string) string {
 	if len(l) == 0 {
 		return "(none)"
@@ -381,8 +292,7 @@ func orNone(s string) string {
 
 // addrs plans the addresses of a link: every declared one is added, and on
 // a link netlab owns every other is removed (the address list is part of
-// the link's declared state), except the kernel's own: IPv6 link-local
-// addresses, and loopback's 127.0.0.1/8 and ::1/128.
+// the link's declared state), except the kernel's own (state.KernelAddr).
 func (d *differ) addrs(n *state.Node, w, h *state.Link) {
 	var have []netip.Prefix
 	if h != nil {
@@ -394,18 +304,11 @@ func (d *differ) addrs(n *state.Node, w, h *state.Link) {
 		}
 	}
 	for _, p := range have {
-		if slices.Contains(w.Addrs, p) || kernelAddr(w.Kind, p) {
+		if slices.Contains(w.Addrs, p) || state.KernelAddr(w.Kind, p) {
 			continue
 		}
 		d.add(&Change{Action: Delete, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
 	}
-}
-
-func kernelAddr(kind string, p netip.Prefix) bool {
-	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
-		return true
-	}
-	return kind == "loopback" && p.Addr().IsLoopback()
 }
 
 // vethPairs diffs each declared veth pair as a unit: a pair is whole when
@@ -601,111 +504,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// knockOns plans again what the kernel removes by itself when other
-// changes of the plan are made, though the diff found it in place: the
-// routes through a device that is deleted, replaced or set down, and the
-// IPv4 routes through one that loses its last IPv4 address (deletes run
-// before adds); the IPv6 addresses of a device set down (keep_addr_on_down
-// is 0 by default); and the ports of a bridge that is replaced. Without
-// them, the first up after such an edit fails its verify. It returns each
-// added change with the change that causes it.
-func (d *differ) knockOns() map[*Change]*Change {
-	type linkKey struct{ node, link string }
-	gone := make(map[linkKey]*Change)   // every route through the link goes
-	noIPv4 := make(map[linkKey]*Change) // its IPv4 routes go
-	down := make(map[linkKey]*Change)   // its IPv6 addresses go
-	planned := make(map[string]bool)    // NODE OBJECT NAME of changes made anyway
-	var updates []*Change
-	for _, c := range d.changes {
-		k := linkKey{c.Node, c.Name}
-		switch {
-		case c.Object == Link && (c.Action == Delete || c.Action == Replace):
-			gone[k] = c
-		case c.Object == Link && c.Action == Update:
-			updates = append(updates, c)
-			if c.OldLink.Up && !c.Link.Up {
-				gone[k], down[k] = c, c
-			}
-		case c.Object == Addr && c.Action == Delete:
-			k.link = c.LinkName
-			if h := d.observed.Nodes[c.Node].Links[c.LinkName]; h != nil && !hasIPv4(h.Addrs, d.changes, c) {
-				noIPv4[k] = c
-			}
-		}
-		if c.Action != Delete {
-			planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] = true
-		}
-	}
-	causes := make(map[*Change]*Change)
-	again := func(c, cause *Change) {
-		if !planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] {
-			planned[c.Node+" "+string(c.Object)+" "+c.Name+" "+c.LinkName] = true
-			d.add(c)
-			causes[c] = cause
-		}
-	}
-	for _, name := range d.desired.NodeNames() {
-		want, have := d.desired.Nodes[name], d.observed.Nodes[name]
-		if have == nil || have.Foreign {
-			continue
-		}
-		for _, h := range have.Routes {
-			k := linkKey{name, h.Dev}
-			cause := gone[k]
-			if cause == nil && h.To.Addr().Is4() {
-				cause = noIPv4[k]
-			}
-			if cause == nil {
-				continue
-			}
-			for _, w := range want.Routes {
-				if w.Key() == h.Key() {
-					again(&Change{Action: Create, Object: Route, Node: name, NetNS: want.NetNS, Name: w.Key(), Route: w,
-						Reason: "the kernel removes it along with a change to dev " + h.Dev}, cause)
-				}
-			}
-		}
-		for _, lname := range want.LinkNames() {
-			w, h := want.Links[lname], have.Links[lname]
-			if cause := down[linkKey{name, lname}]; cause != nil {
-				for _, p := range w.Addrs {
-					if p.Addr().Is6() && !kernelAddr(w.Kind, p) && slices.Contains(h.Addrs, p) {
-						again(&Change{Action: Create, Object: Addr, Node: name, NetNS: want.NetNS, Name: p.String(), LinkName: lname, Prefix: p,
-							Reason: "the kernel removes IPv6 addresses from a link set down"}, cause)
-					}
-				}
-			}
-			cause := gone[linkKey{name, w.Master}]
-			if cause == nil || cause.Action != Replace || h == nil || h.Master != w.Master || planned[name+" "+string(Link)+" "+lname+" "] {
-				continue
-			}
-			attr := AttrChange{"master", "(none)", w.Master}
-			if i := slices.IndexFunc(updates, func(u *Change) bool { return u.Node == name && u.Name == lname }); i >= 0 {
-				updates[i].Attrs = append(updates[i].Attrs, attr)
-				continue
-			}
-			again(&Change{Action: Update, Object: Link, Node: name, NetNS: want.NetNS, Name: lname, Link: w, OldLink: h,
-				Attrs: []AttrChange{attr}, Reason: "the kernel releases the ports of a bridge it deletes"}, cause)
-		}
-	}
-	return causes
-}
-
-// hasIPv4 reports whether a link keeps an IPv4 address once the address
-// deletes of the plan are made, del among them.
-func hasIPv4(addrs []netip.Prefix, changes []*Change, del *Change) bool {
-	for _, p := range addrs {
-		if !p.Addr().Is4() {
-			continue
-		}
-		deleted := slices.ContainsFunc(changes, func(c *Change) bool {
-			return c.Object == Addr && c.Action == Delete && c.Node == del.Node && c.LinkName == del.LinkName && c.Prefix == p
-		})
-		if !deleted {
-			return true
-		}
-	}
-	return false
 }

@@ -2,156 +2,108 @@ package plan
 
 import (
 	"cmp"
-	"reflect"
+	"fmt"
 	"slices"
-
-	"netlab/lab/state"
 )
 
-// phase places a change in the apply order. Deletes come first, from the
-// leaves up (routes, addresses, ports, bridges, namespaces), so that a name
-// or address freed by one object can be taken by another; then creates in
-// dependency order: namespaces, bridges (which ports name as master), other
-// links, their attributes, addresses, routes (whose gateways need
-// addresses) and sysctls (which may name an interface). Macvlans and
-// vxlans are made, and changed, after the other links are changed: a new
-// one takes its MTU from its parent or underlay as it is then, and one
-// whose MTU goes up can go only as high as its lower device already is.
-func phase(c *Change) int {
+// Phase is a step of the apply order: changes run phase by phase, in the
+// order of the constants below. This is the one place that order is
+// written; render's script heads its sections by it.
+//
+// Deletes come first, from the leaves up (routes, addresses, ports,
+// bridges, namespaces), so that a name or address freed by one object can
+// be taken by another; then creates in dependency order: namespaces,
+// bridges (which ports name as master), other links, their attributes,
+// addresses, routes (whose gateways need addresses) and sysctls (which may
+// name an interface). Macvlans and vxlans are made, and changed, after the
+// other links are changed: a new one takes its MTU from its parent or
+// underlay as it is then, and one whose MTU goes up can go only as high as
+// its lower device already is.
+type Phase int
+
+const (
+	PhaseDeleteRoutes      Phase = iota // delete routes and nftables tables
+	PhaseDeleteAddrs                    // delete addresses
+	PhaseDeleteLinks                    // delete (or replace) links other than bridges
+	PhaseDeleteBridges                  // delete (or replace) bridges, once their ports are gone
+	PhaseDeleteNetNS                    // delete namespaces
+	PhaseDeleteOther                    // a delete of no known object
+	PhaseNetNS                          // create namespaces
+	PhaseBridges                        // create bridges
+	PhaseLinks                          // create veth pairs, tun, tap and other links
+	PhaseLinkSettings                   // change links other than macvlan and vxlan (masters are bridges, made in PhaseBridges)
+	PhaseUpperLinks                     // create macvlans and vxlans, on a parent or underlay made and changed by now
+	PhaseUpperLinkSettings              // change macvlans and vxlans
+	PhaseAddrs                          // add addresses
+	PhaseRoutes                         // add or change routes
+	PhaseSysctls                        // set sysctls
+	PhaseNFTables                       // write nftables tables: rules name interfaces, which exist by now
+	PhaseOther                          // a change of no known object
+)
+
+var phaseNames = [...]string{
+	"delete routes and tables", "delete addresses", "delete links", "delete bridges", "delete namespaces", "delete other",
+	"namespaces", "bridges", "links", "link settings", "upper links", "upper link settings",
+	"addresses", "routes", "sysctls", "nftables", "other",
+}
+
+func (p Phase) String() string {
+	if p < 0 || int(p) >= len(phaseNames) {
+		return fmt.Sprintf("phase %d", int(p))
+	}
+	return phaseNames[p]
+}
+
+// Phase places the change in the apply order.
+func (c *Change) Phase() Phase {
 	if c.Action == Delete || c.Action == Replace {
 		switch c.Object {
-		case Route:
-			return 0
+		case Route, NFTables:
+			return PhaseDeleteRoutes
 		case Addr:
-			return 1
+			return PhaseDeleteAddrs
 		case Link:
 			if c.OldLink != nil && c.OldLink.Kind == "bridge" {
-				return 3
+				return PhaseDeleteBridges
 			}
-			return 2
+			return PhaseDeleteLinks
 		case NetNS:
-			return 4
-		case NFTables:
-			return 0
+			return PhaseDeleteNetNS
 		}
-		return 5
+		return PhaseDeleteOther
 	}
 	switch c.Object {
 	case NetNS:
-		return 10
+		return PhaseNetNS
 	case Link:
 		upper := c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan"
 		switch {
 		case c.Action == Update && upper:
-			return 15
+			return PhaseUpperLinkSettings
 		case c.Action == Update:
-			return 13 // masters are bridges, made in 11
+			return PhaseLinkSettings
 		case c.Link.Kind == "bridge":
-			return 11
+			return PhaseBridges
 		case upper:
-			return 14 // on a parent or underlay made in 11 or 12, changed in 13
+			return PhaseUpperLinks
 		}
-		return 12
+		return PhaseLinks
 	case Addr:
-		return 16
+		return PhaseAddrs
 	case Route:
-		return 17
+		return PhaseRoutes
 	case Sysctl:
-		return 18
+		return PhaseSysctls
 	case NFTables:
-		return 19 // rules name interfaces, which exist by now
+		return PhaseNFTables
 	}
-	return 20
+	return PhaseOther
 }
 
+// order sorts the changes by phase, then node, then name.
 func order(changes []*Change) []*Change {
 	slices.SortStableFunc(changes, func(a, b *Change) int {
-		return cmp.Or(cmp.Compare(phase(a), phase(b)), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
+		return cmp.Or(cmp.Compare(a.Phase(), b.Phase()), cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
 	return changes
 }
-
-// isDrift reports whether a change repairs the kernel rather than follows
-// the file: the object the file asks for is the one the last up applied,
-// so the difference was made outside netlab.
-func (d *differ) isDrift(c *Change) bool {
-	last := d.opts.LastApplied
-	if last == nil || c.Unmanaged {
-		return false
-	}
-	ln := last.Nodes[c.Node]
-	wn := d.desired.Nodes[c.Node]
-	if ln == nil || wn == nil {
-		return false
-	}
-	switch c.Object {
-	case NetNS:
-		return c.Action == Create
-	case Link:
-		if c.Action == Delete {
-			// A link netlab made that neither the last up nor the file
-			// names was renamed (or made) by hand; one left half-made by
-			// an interrupted up says so in its Reason.
-			return c.OldLink != nil && c.OldLink.Owned && c.Reason == "" && ln.Links[c.Name] == nil && wn.Links[c.Name] == nil
-		}
-		if c.Link == nil {
-			return false // a Replace: Diff gives it its create half's
-		}
-		ll := ln.Links[c.Name]
-		if ll != nil && c.Action == Update {
-			// Only the attributes that differ count: a link whose
-			// addresses were edited can still have been set down by hand.
-			return slices.IndexFunc(c.Attrs, func(a AttrChange) bool { return !sameAttr(ll, c.Link, a.Name) }) < 0
-		}
-		return ll != nil && sameLink(ll, c.Link)
-	case Addr:
-		ll, wl := ln.Links[c.LinkName], wn.Links[c.LinkName]
-		if ll == nil || wl == nil {
-			return false
-		}
-		inLast, inWant := slices.Contains(ll.Addrs, c.Prefix), slices.Contains(wl.Addrs, c.Prefix)
-		return inLast == inWant
-	case Route:
-		if c.Action == Delete {
-			return false
-		}
-		for _, r := range ln.Routes {
-			if r == c.Route {
-				return true
-			}
-		}
-	case Sysctl:
-		v, ok := ln.Sysctls[c.Name]
-		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)
-	case NFTables:
-		return c.Action != Delete && ln.NFT.Signature() == c.NFT.Signature()
-	}
-	return false
-}
-
-// sameAttr compares one attribute, as update names it, of two desired
-// links.
-func sameAttr(a, b *state.Link, name string) bool {
-	switch name {
-	case "master":
-		return a.Master == b.Master
-	case "mtu":
-		return a.WantMTU() == b.WantMTU()
-	case "mac":
-		return a.MAC == b.MAC
-	case "stp":
-		return a.STP == b.STP
-	case "up":
-		return a.Up == b.Up
-	case "source-macs":
-		return slices.Equal(a.SourceMACs, b.SourceMACs)
-	case "fdb":
-		return slices.Equal(a.FDB, b.FDB)
-	case "alias":
-		return a.Alias == b.Alias
-	}
-	return false
-}
-
-// sameLink compares two desired links.
-func sameLink(a, b *state.Link) bool { return reflect.DeepEqual(a, b) }

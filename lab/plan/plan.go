@@ -1,12 +1,23 @@
 // Package plan compares a desired state with an observed one and orders
 // the difference into operations: create in dependency order, delete in
-// reverse. It is pure: no kernel, no I/O.
+// reverse. It is pure: no kernel, no I/O. One job a file:
+//
+//	desired.go, desired_nft.go  the kernel objects a lab asks for (Desired)
+//	diff.go, diff_nft.go        what differs, object by object, and what is in the way
+//	knockon.go                  what the kernel undoes by itself along with those changes
+//	order.go                    the apply order (Phase)
+//	drift.go                    which changes repair drift rather than follow the file
+//	text.go                     the plan as people read it (WriteText)
+//	cmd.go                      each change as the ip(8) and nft commands that do it (Cmds)
+//	plan.go                     the types: Plan, Change, Conflict
+//
+// Diff runs the steps of diff.go, knockon.go, order.go and drift.go in
+// that order; validation is lab/validate's, before Desired.
 package plan
 
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"netlab/lab/state"
 )
@@ -50,39 +61,49 @@ const (
 	Sysctl Object = "sysctl"
 )
 
-// Change is one operation of a plan.
-//
-//	Create:  Link/Route/Value hold the desired object; Old* are zero.
-//	Update:  Link and OldLink hold desired and observed; Attrs lists what differs.
-//	Replace: as Update, but the object is deleted and created again.
-//	Delete:  OldLink/OldRoute hold the observed object.
+// Change is one operation of a plan: an Action on one kernel object.
+// Which fields are set depends on the Object and the Action, as each
+// field's comment says; the others are zero. A Replace holds only the
+// observed object: the new one is a separate Create, placed in its own
+// phase, that Replacing reports and the text prints with it.
 type Change struct {
-	Action Action
-	Object Object
-	Node   string
-	NetNS  string
-	Name   string // link name, address, route key or sysctl key
+	Action Action // what happens to the object
+	Object Object // the kind of object, which says which fields below are set
+	Node   string // the lab node the object belongs to
+	NetNS  string // the namespace the change runs in; state.HostNetNS for a host node
+	// Name is the object's key within its node: the namespace name
+	// (NetNS), the link name (Link), the address as text (Addr), the
+	// route's key, state.Route.Key (Route), the sysctl key (Sysctl) or
+	// state.NFTableName (NFTables).
+	Name string
 
-	Link     *state.Link // desired link (create, update, replace)
-	OldLink  *state.Link // observed link (update, replace, delete)
-	PeerNS   string      // veth create: the namespace of the peer end
-	PeerLink *state.Link // veth create: the desired peer end
-	LinkName string      // addr: the link it belongs to
-	Prefix   netip.Prefix
-	Route    state.Route
-	OldRoute state.Route
-	Value    string // sysctl
-	OldValue string
-	NFT      *state.NFTable // nftables: the desired table
-	OldNFT   *state.NFTable // nftables: the observed table
-	Attrs    []AttrChange
+	Link     *state.Link    // Link create or update: the desired link
+	OldLink  *state.Link    // Link update, replace or delete: the observed link
+	PeerNS   string         // veth create: the namespace of the peer end, made by the same change
+	PeerLink *state.Link    // veth create: the desired peer end
+	LinkName string         // Addr: the link the address is on
+	Prefix   netip.Prefix   // Addr: the address, with its prefix length
+	Route    state.Route    // Route create or update: the desired route
+	OldRoute state.Route    // Route update or delete: the observed route
+	Value    string         // Sysctl create or update: the value the file gives
+	OldValue string         // Sysctl update: the value the kernel reads back
+	NFT      *state.NFTable // NFTables create or update: the desired table
+	OldNFT   *state.NFTable // NFTables update or delete: the observed table
+	// Attrs lists, for an update, each attribute that differs, old and new
+	// as text: of a link ("mtu", "master", ...), a route ("via", "dev",
+	// "owner"), a sysctl ("value") or, rule by rule, a table. Creates,
+	// replaces and deletes have none.
+	Attrs []AttrChange
 
 	// Drift is set when the object was changed outside netlab since the
-	// last up; Unmanaged when netlab did not create it (deleted only with
-	// prune). Reason is for display only: apply decides from Action.
-	Drift     bool
+	// last up: the change repairs the kernel rather than follows the file.
+	Drift bool
+	// Unmanaged is set when netlab did not create the object: it is in
+	// Plan.Unmanaged, and among the changes only with prune.
 	Unmanaged bool
-	Reason    string
+	// Reason says why the change is needed, for display only: apply
+	// decides from Action.
+	Reason string
 
 	// replacing marks the create half of a replacement: the delete half
 	// is a Replace change in the delete phase, and the two print as one.
@@ -95,95 +116,19 @@ func (c *Change) Replacing() bool { return c.replacing }
 
 // AttrChange is one attribute that differs, as text.
 type AttrChange struct {
-	Name string
-	Old  string
-	New  string
+	Name string // the attribute, as the plan prints it: "mtu", "chain filter_input rule"
+	Old  string // its observed value, "(none)" when it has none
+	New  string // its desired value, "(none)" when it is to have none
 }
 
 func (a AttrChange) String() string { return fmt.Sprintf("%s %s -> %s", a.Name, a.Old, a.New) }
 
-// Describe is the change's object and what happens to it, without the
-// action symbol: "link veth0 (veth, peer host:veth1)".
-func (c *Change) Describe() string {
-	var b strings.Builder
-	switch c.Object {
-	case NetNS:
-		fmt.Fprintf(&b, "netns %s", c.NetNS)
-	case Link:
-		l := c.Link
-		if l == nil {
-			l = c.OldLink
-		}
-		fmt.Fprintf(&b, "link %s", c.Name)
-		if c.Action == Create || c.Action == Delete {
-			fmt.Fprintf(&b, " (%s", l.Kind)
-			if l.Peer != "" {
-				fmt.Fprintf(&b, ", peer %s", l.Peer)
-			}
-			if l.Master != "" {
-				fmt.Fprintf(&b, ", master %s", l.Master)
-			}
-			b.WriteString(")")
-		}
-	case Addr:
-		fmt.Fprintf(&b, "addr %s dev %s", c.Prefix, c.LinkName)
-	case Route:
-		r := c.Route
-		if c.Action == Delete {
-			r = c.OldRoute
-		}
-		b.WriteString("route " + RouteText(r))
-	case NFTables:
-		t := c.NFT
-		if t == nil {
-			t = c.OldNFT
-		}
-		rules := 0
-		for _, ch := range t.Chains {
-			rules += len(ch.Rules)
-		}
-		fmt.Fprintf(&b, "nftables table inet %s (%d chain(s), %d rule(s))", c.Name, len(t.Chains), rules)
-	case Sysctl:
-		fmt.Fprintf(&b, "sysctl %s", c.Name)
-		if c.Action == Create {
-			fmt.Fprintf(&b, " = %s", c.Value)
-		}
-	}
-	if len(c.Attrs) > 0 && c.Object != NFTables {
-		parts := make([]string, len(c.Attrs))
-		for i, a := range c.Attrs {
-			parts[i] = a.String()
-		}
-		b.WriteString(": " + strings.Join(parts, ", "))
-	}
-	return b.String()
-}
-
-// RouteText renders a route as ip(8) would: "default via 192.0.2.1",
-// "10.0.0.0/8 dev eth0 metric 10".
-func RouteText(r state.Route) string {
-	var b strings.Builder
-	if r.To.Bits() == 0 {
-		b.WriteString("default")
-	} else {
-		b.WriteString(r.To.String())
-	}
-	if r.Via.IsValid() {
-		b.WriteString(" via " + r.Via.String())
-	}
-	if r.Dev != "" {
-		b.WriteString(" dev " + r.Dev)
-	}
-	if r.Metric != 0 {
-		fmt.Fprintf(&b, " metric %d", r.Metric)
-	}
-	return b.String()
-}
-
 // Plan is the ordered list of changes that takes the observed state to the
 // desired one.
 type Plan struct {
-	Lab     string
+	Lab string // the lab's name
+	// Changes are the operations in apply order: by Phase, then node,
+	// then name.
 	Changes []*Change
 	// Unmanaged lists objects in the lab's namespaces that the file does
 	// not declare and netlab did not create. With prune they are also in
@@ -198,10 +143,10 @@ type Plan struct {
 
 // Conflict is a foreign object where the lab wants one of its own.
 type Conflict struct {
-	Node   string
-	Object Object
-	Name   string
-	Hint   string
+	Node   string // the lab node that wants the object
+	Object Object // NetNS or Link
+	Name   string // the namespace or link name in the way
+	Hint   string // what the user can do about it
 }
 
 func (c Conflict) Error() string {
@@ -227,3 +172,7 @@ func (p *Plan) Counts() (create, update, replace, del int) {
 	}
 	return
 }
+
+// NFTables is the Object of a change to a node's netlab nftables table.
+// The table is diffed as a whole and replaced in one atomic transaction.
+const NFTables Object = "nftables"

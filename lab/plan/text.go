@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"netlab/lab/state"
 )
 
 // WriteText prints the plan as people read it: drift first, then the
@@ -141,4 +143,116 @@ func (c *Change) Line() string {
 		pad = 2
 	}
 	return text + strings.Repeat(" ", pad) + "# " + first
+}
+
+// Describe is the change's object and what happens to it, without the
+// action symbol: "link veth0 (veth, peer host:veth1)".
+func (c *Change) Describe() string {
+	var b strings.Builder
+	switch c.Object {
+	case NetNS:
+		fmt.Fprintf(&b, "netns %s", c.NetNS)
+	case Link:
+		l := c.Link
+		if l == nil {
+			l = c.OldLink
+		}
+		fmt.Fprintf(&b, "link %s", c.Name)
+		if c.Action == Create || c.Action == Delete {
+			fmt.Fprintf(&b, " (%s", l.Kind)
+			if l.Peer != "" {
+				fmt.Fprintf(&b, ", peer %s", l.Peer)
+			}
+			if l.Master != "" {
+				fmt.Fprintf(&b, ", master %s", l.Master)
+			}
+			b.WriteString(")")
+		}
+	case Addr:
+		fmt.Fprintf(&b, "addr %s dev %s", c.Prefix, c.LinkName)
+	case Route:
+		r := c.Route
+		if c.Action == Delete {
+			r = c.OldRoute
+		}
+		b.WriteString("route " + RouteText(r))
+	case NFTables:
+		t := c.NFT
+		if t == nil {
+			t = c.OldNFT
+		}
+		rules := 0
+		for _, ch := range t.Chains {
+			rules += len(ch.Rules)
+		}
+		fmt.Fprintf(&b, "nftables table inet %s (%d chain(s), %d rule(s))", c.Name, len(t.Chains), rules)
+	case Sysctl:
+		fmt.Fprintf(&b, "sysctl %s", c.Name)
+		if c.Action == Create {
+			fmt.Fprintf(&b, " = %s", c.Value)
+		}
+	}
+	if len(c.Attrs) > 0 && c.Object != NFTables {
+		parts := make([]string, len(c.Attrs))
+		for i, a := range c.Attrs {
+			parts[i] = a.String()
+		}
+		b.WriteString(": " + strings.Join(parts, ", "))
+	}
+	return b.String()
+}
+
+// RouteText renders a route as ip(8) would: "default via 192.0.2.1",
+// "10.0.0.0/8 dev eth0 metric 10".
+func RouteText(r state.Route) string {
+	var b strings.Builder
+	if r.To.Bits() == 0 {
+		b.WriteString("default")
+	} else {
+		b.WriteString(r.To.String())
+	}
+	if r.Via.IsValid() {
+		b.WriteString(" via " + r.Via.String())
+	}
+	if r.Dev != "" {
+		b.WriteString(" dev " + r.Dev)
+	}
+	if r.Metric != 0 {
+		fmt.Fprintf(&b, " metric %d", r.Metric)
+	}
+	return b.String()
+}
+
+// Details are the lines printed under a change of an nftables table: each
+// rule added (+) or removed (-), in nft syntax, with its chain.
+func (c *Change) Details() []string {
+	if c.Object != NFTables {
+		return nil
+	}
+	var out []string
+	switch c.Action {
+	case Create:
+		for _, ch := range c.NFT.Chains {
+			out = append(out, fmt.Sprintf("+ chain %s (%s hook %s priority %d; policy %s)", ch.Name, ch.Type, ch.Hook, ch.Priority, ch.Policy))
+			for _, r := range ch.Rules {
+				out = append(out, fmt.Sprintf("+ %s: %s", ch.Name, r.Text()))
+			}
+		}
+	case Delete:
+		for _, ch := range c.OldNFT.Chains {
+			out = append(out, fmt.Sprintf("- chain %s (%d rule(s))", ch.Name, len(ch.Rules)))
+		}
+	default:
+		for _, a := range c.Attrs {
+			switch {
+			case a.Old == "(none)":
+				out = append(out, fmt.Sprintf("+ %s: %s", strings.TrimPrefix(strings.TrimSuffix(a.Name, " rule"), "chain "), a.New))
+			case a.New == "(none)":
+				out = append(out, fmt.Sprintf("- %s: %s", strings.TrimPrefix(strings.TrimSuffix(a.Name, " rule"), "chain "), a.Old))
+			default:
+				out = append(out, "~ "+a.String())
+			}
+		}
+	}
+	return out
 }

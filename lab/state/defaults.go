@@ -1,6 +1,9 @@
 package state
 
-import "net/netip"
+import (
+	"net"
+	"net/netip"
+)
 
 // What the kernel gives a link that is created without an MTU. netlab
 // relies on these to know the MTU of every link it creates, so that a
@@ -20,6 +23,32 @@ const (
 	EthernetMTU = 1500  // ETH_DATA_LEN
 	LoopbackMTU = 65536 // lo since Linux 4.11
 )
+
+// The MTUs the kernel accepts for the devices netlab makes: ETH_MIN_MTU,
+// which is also the least it gives a vxlan on a small underlay, and the
+// most an IP packet's length can say.
+const (
+	MinMTU = 68
+	MaxMTU = 65535
+)
+
+// IPv6RouteMetric is the metric the kernel gives an IPv6 route added
+// without one (IP6_RT_PRIO_USER); an IPv4 route keeps 0.
+const IPv6RouteMetric = 1024
+
+// RouteMetric is the metric the kernel gives a route to dst added with
+// metric m.
+func RouteMetric(dst netip.Prefix, m uint32) uint32 {
+	if m == 0 && dst.Addr().Is6() {
+		return IPv6RouteMetric
+	}
+	return m
+}
+
+// VXLANKernelPort is the UDP port the kernel gives a vxlan made without
+// one (Linux's own, older than IANA's 4789, which the lab file defaults
+// to: lab.DefaultVXLANPort).
+const VXLANKernelPort = 8472
 
 // VXLAN's overhead per frame: the outer IP header (20 bytes for IPv4, 40
 // for IPv6), UDP (8), VXLAN (8) and the inner Ethernet header (14).
@@ -83,3 +112,41 @@ func (d *Device) KernelFDB() (e FDBEntry, ok bool) {
 	}
 	return FDBEntry{MAC: "00:00:00:00:00:00", Dst: dst}, true
 }
+
+// LoopbackAddrs are the addresses the kernel gives lo when it is set up.
+var LoopbackAddrs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")}
+
+// LinkLocal is the IPv6 link-local address the kernel gives a device with
+// an Ethernet MAC when it is set up: fe80::/64 with the interface
+// identifier made from the MAC (modified EUI-64, RFC 4291 appendix A). ok
+// is false for a MAC that is not 6 bytes.
+func LinkLocal(mac net.HardwareAddr) (p netip.Prefix, ok bool) {
+	if len(mac) != 6 {
+		return netip.Prefix{}, false
+	}
+	ll := [16]byte{0: 0xfe, 1: 0x80, 8: mac[0] ^ 2, 9: mac[1], 10: mac[2], 11: 0xff, 12: 0xfe, 13: mac[3], 14: mac[4], 15: mac[5]}
+	return netip.PrefixFrom(netip.AddrFrom16(ll), 64), true
+}
+
+// KernelAddr reports whether the kernel adds the address to a link of the
+// kind by itself: an IPv6 link-local address, or a loopback address on lo.
+// netlab neither declares nor removes these.
+func KernelAddr(kind string, p netip.Prefix) bool {
+	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
+		return true
+	}
+	return kind == "loopback" && p.Addr().IsLoopback()
+}
+
+// kernelDevices are made by the kernel in every new namespace when a
+// tunnel module is loaded: they cannot be deleted, and are neither a
+// lab's nor unmanaged.
+var kernelDevices = map[string]bool{
+	"tunl0": true, "sit0": true, "ip6tnl0": true, "gre0": true, "gretap0": true,
+	"erspan0": true, "ip6gre0": true, "ip6gretap0": true, "ip6erspan0": true,
+	"ip_vti0": true, "ip6_vti0": true,
+}
+
+// KernelDevice reports whether a link of that name in a namespace is one
+// the kernel made there by itself (a tunnel module's fallback device).
+func KernelDevice(name string) bool { return kernelDevices[name] }

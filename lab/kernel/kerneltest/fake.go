@@ -28,13 +28,10 @@ import (
 // whatever its method.
 const AnyWrite = "*"
 
-// Limits of the kernel's; the MTUs it gives new devices are in
-// state.KindMTU, the one table netlab plans by.
-const (
-	minMTU       = 68
-	maxMTU       = 65535
-	maxIfNameLen = 15 // IFNAMSIZ - 1
-)
+// A limit of the kernel's; the MTUs it accepts and gives new devices,
+// the metrics, ports and addresses it fills in, are in lab/state's
+// defaults.go, the one table netlab plans by.
+const maxIfNameLen = 15 // IFNAMSIZ - 1
 
 // Route protocols as ip(8) names them; a route added by hand is "boot".
 var protoNames = map[string]int{"kernel": unix.RTPROT_KERNEL, "boot": unix.RTPROT_BOOT, "static": unix.RTPROT_STATIC}
@@ -76,7 +73,7 @@ var writeMethods = map[string]bool{
 //     goes when its device loses its last IPv4 address. Setting a device
 //     down drops its IPv6 addresses (keep_addr_on_down is 0 by default). A
 //     route needs its device up, and its gateway in a subnet of an up
-//     device. An IPv6 route added with metric 0 gets metric 1024.
+//     device. An IPv6 route added with metric 0 gets state.IPv6RouteMetric.
 //   - lo gets 127.0.0.1/8 and ::1/128 when set up, other devices an IPv6
 //     link-local address; MACs not given are generated; a bridge whose MTU
 //     was never set follows the smallest MTU of its ports.
@@ -553,7 +550,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 	}
 	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
 	if l.MTU != 0 {
-		if l.MTU < minMTU || l.MTU > maxMTU {
+		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU {
 			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
 		}
 		fl.mtu, fl.mtuSet = l.MTU, true
@@ -700,7 +697,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		}
 		master = m
 	}
-	if s.mtu != nil && (*s.mtu < minMTU || *s.mtu > maxMTU) {
+	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
@@ -850,10 +847,7 @@ func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
 	if r.Via.IsValid() && r.Via.Is4() != r.To.Addr().Is4() {
 		return fmt.Errorf("gateway %s for %s: %w", r.Via, r.To, unix.EINVAL)
 	}
-	fr := &fakeRoute{to: r.To, via: r.Via, dev: r.Dev, metric: r.Metric, proto: proto}
-	if fr.metric == 0 && r.To.Addr().Is6() {
-		fr.metric = 1024
-	}
+	fr := &fakeRoute{to: r.To, via: r.Via, dev: r.Dev, metric: state.RouteMetric(r.To, r.Metric), proto: proto}
 	var dev *fakeLink
 	if r.Dev != "" {
 		if dev = ns.byName(r.Dev); dev == nil {
@@ -1264,15 +1258,13 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 		return
 	}
 	if fl.kind == "loopback" {
-		for _, p := range []string{"127.0.0.1/8", "::1/128"} {
-			if p := netip.MustParsePrefix(p); !slices.Contains(fl.addrs, p) {
+		for _, p := range state.LoopbackAddrs {
+			if !slices.Contains(fl.addrs, p) {
 				fl.addrs = append(fl.addrs, p)
 			}
 		}
-	} else if mac, err := net.ParseMAC(fl.mac); err == nil && len(mac) == 6 {
-		ll := [16]byte{0: 0xfe, 1: 0x80, 8: mac[0] ^ 2, 9: mac[1], 10: mac[2], 11: 0xff, 12: 0xfe, 13: mac[3], 14: mac[4], 15: mac[5]}
-		p := netip.PrefixFrom(netip.AddrFrom16(ll), 64)
-		if !slices.Contains(fl.addrs, p) {
+	} else if mac, err := net.ParseMAC(fl.mac); err == nil {
+		if p, ok := state.LinkLocal(mac); ok && !slices.Contains(fl.addrs, p) {
 			fl.addrs = append(fl.addrs, p)
 		}
 	}
@@ -1304,7 +1296,7 @@ func (f *Fake) maxMTULocked(fl *fakeLink) int {
 	}
 	mtu := lns.links[fl.lower].mtu
 	if fl.kind == "vxlan" {
-		mtu = max(mtu-state.VXLANOverhead(fl.dev.VXLANFamilyAddr()), minMTU)
+		mtu = max(mtu-state.VXLANOverhead(fl.dev.VXLANFamilyAddr()), state.MinMTU)
 	}
 	return mtu
 }
@@ -1560,7 +1552,7 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 		l.Master = m.name
 	}
 	for _, p := range fl.addrs {
-		if !kernelAddr(fl.kind, p) {
+		if !state.KernelAddr(fl.kind, p) {
 			l.Addrs = append(l.Addrs, p)
 		}
 	}
@@ -1575,12 +1567,6 @@ func cloneID(id *uint32) *uint32 {
 	}
 	v := *id
 	return &v
-}
-
-// kernelAddr reports whether the kernel adds an address by itself, as
-// plan does: IPv6 link-local addresses, and loopback addresses on lo.
-func kernelAddr(kind string, p netip.Prefix) bool {
-	return (p.Addr().Is6() && p.Addr().IsLinkLocalUnicast()) || (kind == "loopback" && p.Addr().IsLoopback())
 }
 
 // foreignLinesLocked writes an unmarked namespace and what is in it,
@@ -1986,7 +1972,7 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	var kind, peerName, peerNS, lower string
 	stp := false
-	dev := state.Device{Learning: true, Port: 8472} // the kernel's defaults
+	dev := state.Device{Learning: true, Port: state.VXLANKernelPort} // the kernel's defaults
 	for {
 		kw, ok := w.next()
 		if !ok {
@@ -2341,10 +2327,7 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 		}
 		r.To = netip.PrefixFrom(a, a.BitLen())
 	}
-	metric := r.Metric
-	if metric == 0 && r.To.Addr().Is6() {
-		metric = 1024
-	}
+	metric := state.RouteMetric(r.To, r.Metric)
 	exists := slices.ContainsFunc(ns.routes, func(old *fakeRoute) bool {
 		return old.to == r.To && (old.metric == metric || (r.Metric == 0 && verb != "add" && verb != "replace"))
 	})

@@ -604,65 +604,6 @@ func (k *Linux) AddrDel(ctx context.Context, netnsName, link string, p netip.Pre
 	return nil
 }
 
-func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
-	nr := &netlink.Route{
-		Dst:      ipNet(r.To),
-		Priority: int(r.Metric),
-		Protocol: netlink.RouteProtocol(state.RouteProtocol),
-		Table:    unix.RT_TABLE_MAIN,
-		Family:   unix.AF_INET,
-	}
-	if r.To.Addr().Is6() {
-		nr.Family = unix.AF_INET6
-	}
-	if r.Via.IsValid() {
-		nr.Gw = r.Via.AsSlice()
-	}
-	if r.Dev != "" {
-		l, err := c.h.LinkByName(r.Dev)
-		if err != nil {
-			return nil, fmt.Errorf("dev %s: %w", r.Dev, err)
-		}
-		nr.LinkIndex = l.Attrs().Index
-	}
-	if !r.Via.IsValid() {
-		nr.Scope = netlink.SCOPE_LINK
-	}
-	return nr, nil
-}
-
-// RouteReplace adds or replaces a route.
-func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Route) error {
-	c, err := k.conn(netnsName)
-	if err != nil {
-		return err
-	}
-	nr, err := k.nlRoute(c, r)
-	if err != nil {
-		return fmt.Errorf("route %s: %w", r.Key(), err)
-	}
-	if err := c.h.RouteReplace(nr); err != nil {
-		return fmt.Errorf("route %s: replace: %w", r.Key(), err)
-	}
-	return nil
-}
-
-// RouteDel deletes a route; one already gone is not an error.
-func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
-	c, err := k.conn(netnsName)
-	if err != nil {
-		if IsNotFound(err) { // the namespace is gone, and the route with it
-			return nil
-		}
-		return err
-	}
-	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: unix.RT_TABLE_MAIN}
-	if err := c.h.RouteDel(nr); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("route %s: delete: %w", r.Key(), err)
-	}
-	return nil
-}
-
 // sysctlPath maps a validated net.* key to its file under /proc/sys.
 func sysctlPath(key string) (string, error) {
 	if !strings.HasPrefix(key, "net.") || strings.Contains(key, "/") || strings.Contains(key, "..") {

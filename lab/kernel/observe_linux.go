@@ -8,7 +8,6 @@ import (
 	"net/netip"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -293,51 +292,6 @@ func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
 	}
 	ones, _ := n.Mask.Size()
 	return netip.PrefixFrom(a.Unmap(), ones), true
-}
-
-// observeRoutes reads the main table's unicast routes, except those the
-// kernel makes itself (connected subnets, IPv6 link-local and router
-// advertisements), which are no one's to manage.
-func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
-	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
-	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
-		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []state.Route
-	for _, r := range routes {
-		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
-			continue
-		}
-		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
-		if r.Dst != nil {
-			p, ok := prefixOf(r.Dst)
-			if !ok {
-				continue
-			}
-			sr.To = p
-		} else if r.Family == unix.AF_INET6 {
-			sr.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-		} else {
-			sr.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		}
-		if r.Gw != nil {
-			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
-				sr.Via = gw.Unmap()
-			}
-		}
-		if l, ok := byIndex[r.LinkIndex]; ok {
-			sr.Dev = l.Name
-		}
-		if sr.To.Addr().Is6() && strings.HasPrefix(sr.To.String(), "ff") {
-			continue
-		}
-		out = append(out, sr)
-	}
-	state.SortRoutes(out)
-	return out, nil
 }
 
 // forgetGone closes the open handles of the lab's namespaces that are no

@@ -1,0 +1,117 @@
+package kernel
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
+	nr := &netlink.Route{
+		Dst:      ipNet(r.To),
+		Priority: int(r.Metric),
+		Protocol: netlink.RouteProtocol(state.RouteProtocol),
+		Table:    unix.RT_TABLE_MAIN,
+		Family:   unix.AF_INET,
+	}
+	if r.To.Addr().Is6() {
+		nr.Family = unix.AF_INET6
+	}
+	if r.Via.IsValid() {
+		nr.Gw = r.Via.AsSlice()
+	}
+	if r.Dev != "" {
+		l, err := c.h.LinkByName(r.Dev)
+		if err != nil {
+			return nil, fmt.Errorf("dev %s: %w", r.Dev, err)
+		}
+		nr.LinkIndex = l.Attrs().Index
+	}
+	if !r.Via.IsValid() {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	return nr, nil
+}
+
+// RouteReplace adds or replaces a route.
+func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Route) error {
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
+	}
+	nr, err := k.nlRoute(c, r)
+	if err != nil {
+		return fmt.Errorf("route %s: %w", r.Key(), err)
+	}
+	if err := c.h.RouteReplace(nr); err != nil {
+		return fmt.Errorf("route %s: replace: %w", r.Key(), err)
+	}
+	return nil
+}
+
+// RouteDel deletes a route; one already gone is not an error.
+func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
+	c, err := k.conn(netnsName)
+	if err != nil {
+		if IsNotFound(err) { // the namespace is gone, and the route with it
+			return nil
+		}
+		return err
+	}
+	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: unix.RT_TABLE_MAIN}
+	if err := c.h.RouteDel(nr); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("route %s: delete: %w", r.Key(), err)
+	}
+	return nil
+}
+
+// observeRoutes reads the main table's unicast routes, except those the
+// kernel makes itself (connected subnets, IPv6 link-local and router
+// advertisements), which are no one's to manage.
+func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
+	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
+	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
+		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []state.Route
+	for _, r := range routes {
+		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
+			continue
+		}
+		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
+		if r.Dst != nil {
+			p, ok := prefixOf(r.Dst)
+			if !ok {
+				continue
+			}
+			sr.To = p
+		} else if r.Family == unix.AF_INET6 {
+			sr.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		} else {
+			sr.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		}
+		if r.Gw != nil {
+			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
+				sr.Via = gw.Unmap()
+			}
+		}
+		if l, ok := byIndex[r.LinkIndex]; ok {
+			sr.Dev = l.Name
+		}
+		if sr.To.Addr().Is6() && strings.HasPrefix(sr.To.String(), "ff") {
+			continue
+		}
+		out = append(out, sr)
+	}
+	state.SortRoutes(out)
+	return out, nil
+}

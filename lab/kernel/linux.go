@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -565,41 +564,6 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 		if err != nil {
 			return fmt.Errorf("link %s: set %s: %w", l.Name, a, err)
 		}
-	}
-	return nil
-}
-
-func ipNet(p netip.Prefix) *net.IPNet {
-	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
-}
-
-// AddrAdd adds an address; one already there is not an error.
-func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Prefix) error {
-	c, nl, err := k.link(netnsName, link)
-	if err != nil {
-		return fmt.Errorf("addr %s: link %s: %w", p, link, err)
-	}
-	a := &netlink.Addr{IPNet: ipNet(p)}
-	if p.Addr().Is6() {
-		a.Flags = unix.IFA_F_NODAD
-	}
-	if err := c.h.AddrAdd(nl, a); err != nil && !IsExist(err) {
-		return fmt.Errorf("addr %s dev %s: add: %w", p, link, err)
-	}
-	return nil
-}
-
-// AddrDel removes an address; one already gone is not an error.
-func (k *Linux) AddrDel(ctx context.Context, netnsName, link string, p netip.Prefix) error {
-	c, nl, err := k.link(netnsName, link)
-	if err != nil {
-		if isLinkNotFound(err) || IsNotFound(err) { // the link or its namespace is gone
-			return nil
-		}
-		return fmt.Errorf("addr %s: link %s: %w", p, link, err)
-	}
-	if err := c.h.AddrDel(nl, &netlink.Addr{IPNet: ipNet(p)}); err != nil && !IsNotFound(err) {
-		return fmt.Errorf("addr %s dev %s: delete: %w", p, link, err)
 	}
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"os"
 	"sort"
 	"sync"
@@ -248,27 +247,6 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 	return byIndex, nil
 }
 
-// observeAddrs reads the addresses of the links of byIndex.
-func observeAddrs(c *nsConn, byIndex map[int]*state.Link) error {
-	addrs, err := retryDump("list addresses", func() ([]netlink.Addr, error) { return c.h.AddrList(nil, netlink.FAMILY_ALL) })
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		l, ok := byIndex[a.LinkIndex]
-		if !ok || a.IPNet == nil {
-			continue
-		}
-		if p, ok := prefixOf(a.IPNet); ok {
-			l.Addrs = append(l.Addrs, p)
-		}
-	}
-	for _, l := range byIndex {
-		state.SortAddrs(l.Addrs)
-	}
-	return nil
-}
-
 // kindOf names a link's kind as the lab file does.
 func kindOf(nl netlink.Link) string {
 	switch t := nl.(type) {
@@ -283,15 +261,6 @@ func kindOf(nl netlink.Link) string {
 		}
 	}
 	return nl.Type()
-}
-
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(a.Unmap(), ones), true
 }
 
 // forgetGone closes the open handles of the lab's namespaces that are no

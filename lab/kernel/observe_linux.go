@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sort"
 	"sync"
@@ -198,71 +197,6 @@ func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
 	return n, nil
 }
 
-// observeLinks reads the links of a namespace, by ifindex, with their
-// masters and kind-specific settings.
-func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.Link, error) {
-	byIndex := make(map[int]*state.Link, len(links))
-	for _, nl := range links {
-		a := nl.Attrs()
-		l := &state.Link{
-			Name:      a.Name,
-			Kind:      kindOf(nl),
-			MTU:       a.MTU,
-			MAC:       a.HardwareAddr.String(),
-			Up:        a.Flags&net.FlagUp != 0,
-			Alias:     a.Alias,
-			Index:     a.Index,
-			OperState: a.OperState.String(),
-		}
-		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
-			l.Owned = true
-			switch l.Kind {
-			case "veth":
-				l.Peer = peer
-			case "macvlan":
-				l.Parent = peer
-			}
-		}
-		if l.Kind == "veth" {
-			l.PeerIndex = a.ParentIndex
-		}
-		if st := a.Statistics; st != nil {
-			l.Stats = state.Counters{
-				RxPackets: st.RxPackets, TxPackets: st.TxPackets, RxBytes: st.RxBytes, TxBytes: st.TxBytes,
-				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
-			}
-		}
-		byIndex[a.Index] = l
-	}
-	for _, nl := range links {
-		if err := observeDevice(c, nl, byIndex[nl.Attrs().Index], byIndex); err != nil {
-			return nil, fmt.Errorf("link %s: %w", nl.Attrs().Name, err)
-		}
-		if m := nl.Attrs().MasterIndex; m != 0 {
-			if master, ok := byIndex[m]; ok {
-				byIndex[nl.Attrs().Index].Master = master.Name
-			}
-		}
-	}
-	return byIndex, nil
-}
-
-// kindOf names a link's kind as the lab file does.
-func kindOf(nl netlink.Link) string {
-	switch t := nl.(type) {
-	case *netlink.Tuntap:
-		if t.Mode == netlink.TUNTAP_MODE_TAP {
-			return "tap"
-		}
-		return "tun"
-	case *netlink.Device:
-		if nl.Attrs().Flags&net.FlagLoopback != 0 {
-			return "loopback"
-		}
-	}
-	return nl.Type()
-}
-
 // forgetGone closes the open handles of the lab's namespaces that are no
 // longer mounted: a handle would keep a namespace deleted by hand alive
 // for as long as this Linux lives (the TUI lives long).
@@ -282,37 +216,4 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	for _, name := range gone {
 		k.forget(name)
 	}
-}
-
-// observeLearned reads, when the namespace has a bridge, the MAC addresses
-// each bridge port has learned (the dynamic entries of the bridge's
-// forwarding database), so that status shows a bridge's MAC learning.
-func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
-	hasBridge := false
-	for _, l := range byIndex {
-		if l.Kind == "bridge" {
-			hasBridge = true
-		}
-	}
-	if !hasBridge {
-		return nil
-	}
-	neighs, err := retryDump("list bridge fdb", func() ([]netlink.Neigh, error) { return c.h.NeighList(0, unix.AF_BRIDGE) })
-	if err != nil {
-		return err
-	}
-	for _, e := range neighs {
-		port, ok := byIndex[e.LinkIndex]
-		master, isPort := byIndex[e.MasterIndex]
-		// Learned entries are dynamic and belong to a bridge; the ports'
-		// own addresses are permanent.
-		if !ok || !isPort || master.Kind != "bridge" || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
-			continue
-		}
-		port.Learned = append(port.Learned, e.HardwareAddr.String())
-	}
-	for _, l := range byIndex {
-		sort.Strings(l.Learned)
-	}
-	return nil
 }

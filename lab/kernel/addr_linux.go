@@ -18,6 +18,9 @@ func ipNet(p netip.Prefix) *net.IPNet {
 
 // AddrAdd adds an address; one already there is not an error.
 func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Prefix) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, nl, err := k.link(netnsName, link)
 	if err != nil {
 		return fmt.Errorf("addr %s: link %s: %w", p, link, err)
@@ -25,6 +28,9 @@ func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Pre
 	a := &netlink.Addr{IPNet: ipNet(p)}
 	if p.Addr().Is6() {
 		a.Flags = unix.IFA_F_NODAD
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := c.h.AddrAdd(nl, a); err != nil && !IsExist(err) {
 		return fmt.Errorf("addr %s dev %s: add: %w", p, link, err)
@@ -34,12 +40,18 @@ func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Pre
 
 // AddrDel removes an address; one already gone is not an error.
 func (k *Linux) AddrDel(ctx context.Context, netnsName, link string, p netip.Prefix) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, nl, err := k.link(netnsName, link)
 	if err != nil {
 		if isLinkNotFound(err) || IsNotFound(err) { // the link or its namespace is gone
 			return nil
 		}
 		return fmt.Errorf("addr %s: link %s: %w", p, link, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := c.h.AddrDel(nl, &netlink.Addr{IPNet: ipNet(p)}); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("addr %s dev %s: delete: %w", p, link, err)

@@ -16,6 +16,9 @@ import (
 // HostLinks lists the links in the machine's root namespace that carry
 // the lab's marker.
 func (k *Linux) HostLinks(ctx context.Context, lab string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c, err := k.conn(state.HostNetNS)
 	if err != nil {
 		return nil, err
@@ -32,6 +35,19 @@ func (k *Linux) HostLinks(ctx context.Context, lab string) ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// made returns the context for the messages that follow a link's creation
+// in c: ctx itself, except in the machine's namespace. There a link not
+// yet marked would be out of netlab's reach (up and down see only marked
+// links there), so once created it is finished whatever ctx says; in a
+// lab's namespace one left under its temporary name is deleted by the
+// next up, or with the namespace by down.
+func made(ctx context.Context, c *nsConn) context.Context {
+	if c.host {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // link finds a link by name in a namespace.
@@ -51,8 +67,12 @@ func (k *Linux) link(netnsName, name string) (*nsConn, netlink.Link, error) {
 // and only then renamed to its real name, so that no link of a declared
 // name ever exists without netlab's marker, even if netlab is killed
 // half-way (the kernel ignores an alias in the message that creates a
-// link, so the marker needs a message of its own).
+// link, so the marker needs a message of its own). A cancelled ctx stops it
+// before any message, in a lab's namespace also between two (see made).
 func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, peerNS string, peer *state.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err
@@ -99,45 +119,53 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 				return fmt.Errorf("link %s: parent %s: %w", l.Name, l.Parent, err)
 			}
 		}
-		if err := addMACVLAN(c, pc, attrs, l); err != nil {
+		if err := addMACVLAN(ctx, c, pc, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		return finishLink(c, tmp, l)
+		return finishLink(made(ctx, c), c, tmp, l)
 	case "vxlan":
-		if err := addVXLAN(c, attrs, l); err != nil {
+		if err := addVXLAN(ctx, c, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		if err := finishLink(c, tmp, l); err != nil {
+		ctx = made(ctx, c)
+		if err := finishLink(ctx, c, tmp, l); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		nl, err := c.h.LinkByName(l.Name)
 		if err != nil {
 			return fmt.Errorf("link %s: find: %w", l.Name, err)
 		}
-		if err := syncFDB(c, nl, l); err != nil {
+		if err := syncFDB(ctx, c, nl, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return nil
 	case "tun", "tap":
-		if err := addTun(c, tmp, l); err != nil {
+		if err := addTun(ctx, c, tmp, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
+		ctx = made(ctx, c)
 		// The ioctls set no MTU or MAC: finishLink's messages do.
-		if err := setCreateAttrs(c, tmp, l); err != nil {
+		if err := setCreateAttrs(ctx, c, tmp, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		return finishLink(c, tmp, l)
+		return finishLink(ctx, c, tmp, l)
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := c.h.LinkAdd(nl); err != nil {
 		return fmt.Errorf("link %s: add %s: %w", l.Name, l.Kind, err)
 	}
-	if err := finishLink(c, tmp, l); err != nil {
+	if err := finishLink(made(ctx, c), c, tmp, l); err != nil {
 		return err
 	}
 	if peer != nil {
-		if err := finishLink(pc, peerTmp, peer); err != nil {
+		if err := finishLink(made(ctx, pc), pc, peerTmp, peer); err != nil {
 			return err
 		}
 	}
@@ -145,12 +173,18 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 }
 
 // setCreateAttrs gives a device made without netlink its MTU and MAC.
-func setCreateAttrs(c *nsConn, name string, l *state.Link) error {
+func setCreateAttrs(ctx context.Context, c *nsConn, name string, l *state.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	nl, err := c.h.LinkByName(name)
 	if err != nil {
 		return fmt.Errorf("find new link: %w", err)
 	}
 	if l.MTU != 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := c.h.LinkSetMTU(nl, l.MTU); err != nil {
 			return fmt.Errorf("set mtu: %w", err)
 		}
@@ -160,6 +194,9 @@ func setCreateAttrs(c *nsConn, name string, l *state.Link) error {
 		if err != nil {
 			return fmt.Errorf("mac: %w", err)
 		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := c.h.LinkSetHardwareAddr(nl, mac); err != nil {
 			return fmt.Errorf("set mac: %w", err)
 		}
@@ -168,8 +205,11 @@ func setCreateAttrs(c *nsConn, name string, l *state.Link) error {
 }
 
 // finishLink marks a new link, gives it its real name, and sets its master
-// and state.
-func finishLink(c *nsConn, tmp string, l *state.Link) error {
+// and state, stopping before any of these messages once ctx is cancelled.
+func finishLink(ctx context.Context, c *nsConn, tmp string, l *state.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	nl, err := c.h.LinkByName(tmp)
 	if err != nil {
 		return fmt.Errorf("link %s: find new link: %w", l.Name, err)
@@ -177,15 +217,24 @@ func finishLink(c *nsConn, tmp string, l *state.Link) error {
 	if err := c.h.LinkSetAlias(nl, l.Alias); err != nil {
 		return fmt.Errorf("link %s: set alias: %w", l.Name, err)
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := c.h.LinkSetName(nl, l.Name); err != nil {
 		return fmt.Errorf("link %s: rename: %w", l.Name, err)
 	}
 	if l.Master != "" {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := setMaster(c, nl, l.Master); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 	}
 	if l.Up {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if err := c.h.LinkSetUp(nl); err != nil {
 			return fmt.Errorf("link %s: set up: %w", l.Name, err)
 		}
@@ -215,6 +264,9 @@ func tempName() string {
 
 // LinkDel deletes a link; a link already gone is not an error.
 func (k *Linux) LinkDel(ctx context.Context, netnsName, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, l, err := k.link(netnsName, name)
 	if err != nil {
 		if IsNotFound(err) || isLinkNotFound(err) {
@@ -229,6 +281,9 @@ func (k *Linux) LinkDel(ctx context.Context, netnsName, name string) error {
 			return &ForeignError{NetNS: netnsName, Name: name}
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := c.h.LinkDel(l); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("link %s: delete: %w", name, err)
 	}
@@ -242,11 +297,17 @@ func isLinkNotFound(err error) bool {
 
 // LinkSet changes attributes of an existing link.
 func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, attrs []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, nl, err := k.link(netnsName, l.Name)
 	if err != nil {
 		return fmt.Errorf("link %s: %w", l.Name, err)
 	}
 	for _, a := range attrs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		switch a {
 		case "master":
 			if l.Master == "" {
@@ -272,7 +333,7 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 		case "source-macs":
 			err = setSourceMACs(c, nl, l.SourceMACs)
 		case "fdb":
-			err = syncFDB(c, nl, l)
+			err = syncFDB(ctx, c, nl, l)
 		default:
 			err = errors.ErrUnsupported
 		}

@@ -20,8 +20,9 @@ type Linux struct {
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
 type nsConn struct {
-	fd netns.NsHandle
-	h  *netlink.Handle
+	fd   netns.NsHandle
+	h    *netlink.Handle
+	host bool // the machine's root namespace
 }
 
 // NewLinux returns the real kernel.
@@ -93,7 +94,7 @@ func (k *Linux) hostConnLocked() (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in the root namespace: %w", err)
 	}
-	c := &nsConn{fd: fd, h: h}
+	c := &nsConn{fd: fd, h: h, host: true}
 	k.conns[state.HostNetNS] = c
 	return c, nil
 }

@@ -184,8 +184,13 @@ func listNetNS() ([]string, error) {
 }
 
 // NetNSAdd creates and marks a node's namespace. The marker is set from
-// inside the new namespace before it gets its name (see createNetNS).
+// inside the new namespace before it gets its name (see createNetNS), so
+// the create is one step that ctx cannot cut: nothing of it is visible
+// before its end.
 func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	name := state.NetNSName(lab, node)
 	marker := state.NodeMarker(lab, node)
 	err := createNetNS(name, func() error { return markLo(nil, marker) })
@@ -198,6 +203,9 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 		c, cerr := k.conn(name)
 		if cerr != nil {
 			return cerr
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		return markLo(c.h, marker)
 	}
@@ -250,6 +258,9 @@ func (k *Linux) marked(name, lab, node string) (bool, error) {
 
 // NetNSDel deletes a namespace, but only one that netlab marked.
 func (k *Linux) NetNSDel(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if name == state.HostNetNS {
 		return fmt.Errorf("delete namespace: the machine's root namespace is never deleted: %w", unix.EPERM)
 	}
@@ -270,6 +281,9 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if !owned {
 		return &ForeignError{NetNS: name}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	k.forget(name)
 	if err := deleteNetNS(name); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
@@ -282,6 +296,9 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 // listed as a stub. Markers are read in parallel: each needs a netlink
 // socket inside its namespace, and the sockets' set-up dominates.
 func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	names, err := listNetNS()
 	if err != nil {
 		return nil, err
@@ -309,17 +326,26 @@ func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
 			if owned, err := k.marked(info.Name, lab, info.Node); err == nil {
 				info.Marked = owned
 			}
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err // some markers unread: the list would lie
+	}
 	return out, nil
 }
 
 // Labs lists the labs whose marked namespaces are present.
 func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	names, err := listNetNS()
 	if err != nil {
 		return nil, err
@@ -329,6 +355,9 @@ func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
 		lab, node, ok := state.SplitNetNSName(name)
 		if !ok {
 			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
 		}
 		if owned, err := k.marked(name, lab, node); err == nil && owned {
 			byLab[lab] = append(byLab[lab], node)

@@ -23,8 +23,13 @@ const dumpRetries = 10
 // dominated by syscalls, so a few goroutines overlap the waits.
 const observeParallel = 8
 
-// Observe reads the lab's namespaces and what is in them.
+// Observe reads the lab's namespaces and what is in them. Once ctx is
+// cancelled it sends no more requests and fails: a state partly read is
+// never diffed.
 func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*state.State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	names, err := listNetNS()
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
@@ -61,7 +66,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := k.observeNode(lab, node, keys, wantNFT)
+			n, err := k.observeNode(ctx, lab, node, keys, wantNFT)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -77,7 +82,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	if want != nil {
 		for _, name := range want.NodeNames() {
 			if wn := want.Nodes[name]; wn.Host {
-				n, err := k.observeHost(lab, wn)
+				n, err := k.observeHost(ctx, lab, wn)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("node %s: %w", name, err))
 					continue
@@ -85,6 +90,9 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 				s.Nodes[name] = n
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -112,7 +120,10 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 
 // observeNode reads one namespace. It returns nil, nil when the namespace
 // vanished while it was being read.
-func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	name := state.NetNSName(lab, node)
 	if path, err := netnsPath(name); err == nil && !isNetNSMount(path) {
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
@@ -147,16 +158,31 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *stat
 	if !marked {
 		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := observeAddrs(c, byIndex); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := observeLearned(c, byIndex); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if n.NFT, err = observeNFTAgainst(c, wantNFT); err != nil {
@@ -169,7 +195,10 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *stat
 // namespace that carry the lab's marker, and those of a name the node
 // declares (so that one in the way is reported, never taken). Everything
 // else there is the machine's, neither the lab's nor unmanaged.
-func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
+func (k *Linux) observeHost(ctx context.Context, lab string, want *state.Node) (*state.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c, err := k.conn(state.HostNetNS)
 	if err != nil {
 		return nil, err
@@ -190,6 +219,9 @@ func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
 			n.Links[l.Name] = l
 			kept[idx] = l
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := observeAddrs(c, kept); err != nil {
 		return nil, err

@@ -41,6 +41,9 @@ func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
 
 // RouteReplace adds or replaces a route.
 func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Route) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err
@@ -48,6 +51,9 @@ func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Rout
 	nr, err := k.nlRoute(c, r)
 	if err != nil {
 		return fmt.Errorf("route %s: %w", r.Key(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := c.h.RouteReplace(nr); err != nil {
 		return fmt.Errorf("route %s: replace: %w", r.Key(), err)
@@ -57,6 +63,9 @@ func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Rout
 
 // RouteDel deletes a route; one already gone is not an error.
 func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		if IsNotFound(err) { // the namespace is gone, and the route with it

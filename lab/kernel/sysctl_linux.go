@@ -19,6 +19,9 @@ func sysctlPath(key string) (string, error) {
 
 // SysctlSet writes a sysctl inside a namespace.
 func (k *Linux) SysctlSet(ctx context.Context, netnsName, key, value string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err
@@ -38,6 +41,9 @@ func (k *Linux) SysctlSet(ctx context.Context, netnsName, key, value string) err
 // namespace, or in a fresh one for netns "". /proc/sys/net shows the
 // sysctls of the reading thread's namespace.
 func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	var missing []string
 	check := func() error {
 		for _, key := range keys {

@@ -38,7 +38,7 @@ var badDeps = map[string]string{
 	"github.com/spf13/cobra":         "the command line lives in cmd/netlab",
 }
 
-// noYAML are the packages that must not import gopkg.in/yaml.v3: the model,
+// noYAML are the packages that must not import go.yaml.in/yaml/v3: the model,
 // its rules and the plan know nothing of the file format; only labfile does.
 var noYAML = []string{
 	"netlab/lab",
@@ -132,8 +132,8 @@ func TestDeps(t *testing.T) {
 			if why, bad := forbidden(dep); bad {
 				t.Errorf("%s imports %s (directly or not): %s", p.ImportPath, dep, why)
 			}
-			if dep == "gopkg.in/yaml.v3" && slices.Contains(noYAML, p.ImportPath) {
-				t.Errorf("%s imports gopkg.in/yaml.v3 (directly or not): only lab/labfile reads YAML", p.ImportPath)
+			if dep == "go.yaml.in/yaml/v3" && slices.Contains(noYAML, p.ImportPath) {
+				t.Errorf("%s imports go.yaml.in/yaml/v3 (directly or not): only lab/labfile reads YAML", p.ImportPath)
 			}
 		}
 		allowed := allowedImports(p.ImportPath)

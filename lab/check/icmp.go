@@ -77,7 +77,10 @@ func (p *Pinger) Echo(ctx context.Context, seq uint16, timeout time.Duration) (E
 
 func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, data []byte) (Echo, error) {
 	v6 := p.dst.Is6()
-	msg := packet.MarshalEcho(v6, p.id, seq, data)
+	msg, err := marshalEcho(v6, p.id, seq, data)
+	if err != nil {
+		return Echo{}, fmt.Errorf("echo request: %w", err)
+	}
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -103,16 +106,16 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 			}
 			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.labName, p.node, p.dst, err)}
 		}
-		m, err := packet.ParseMessage(v6, buf[:n])
+		m, err := parseICMP(v6, buf[:n])
 		if err != nil {
 			continue
 		}
 		src := addrOf(from)
 		switch {
-		case m.IsEchoReply() && m.ID == p.id && m.Seq == seq && bytes.Equal(m.Data, data):
+		case m.isEchoReply() && m.echo.ID == int(p.id) && m.echo.Seq == int(seq) && bytes.Equal(m.echo.Data, data):
 			return Echo{Seq: seq, From: src, RTT: time.Since(start), Len: n}, nil
-		case (m.IsUnreachable() || m.IsTimeExceeded()) && m.Original != nil && m.Original.ID == p.id && m.Original.Seq == seq &&
-			(m.Original.Proto == packet.ProtoICMP || m.Original.Proto == packet.ProtoICMPv6):
+		case (m.isUnreachable() || m.isTimeExceeded()) && m.original != nil && m.original.id == p.id && m.original.seq == seq &&
+			(m.original.proto == packet.ProtoICMP || m.original.proto == packet.ProtoICMPv6):
 			return Echo{}, &EchoError{Seq: seq, From: src, Reason: icmpReason(src, m)}
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"netlab/lab/kernel"
-	"netlab/lab/packet"
 )
 
 // Reasons a probe did not get through. Each starts with what a network
@@ -99,17 +98,17 @@ func timeoutReason(labName, node string, dst netip.Addr, d time.Duration) string
 
 // icmpReason explains an ICMP error a router (or the node itself) sent
 // back about the probe.
-func icmpReason(from netip.Addr, m *packet.Message) string {
-	what := m.Describe()
+func icmpReason(from netip.Addr, m *icmpMsg) string {
+	what := m.describe()
+	v4, v6 := m.isUnreachable() && !m.v6, m.isUnreachable() && m.v6
 	switch {
-	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 0, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 0:
+	case v4 && m.code == 0, v6 && m.code == 0:
 		return fmt.Sprintf("%s at %s (%s)", ReasonNoRoute, from, what)
-	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 1, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 3:
+	case v4 && m.code == 1, v6 && m.code == 3:
 		return fmt.Sprintf("%s: %s reports %s", ReasonNoARP, from, what)
-	case !m.V6 && m.Type == packet.ICMPUnreachable && m.Code == 3, m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 4:
+	case v4 && m.code == 3, v6 && m.code == 4:
 		return fmt.Sprintf("%s: %s reports %s", ReasonRefused, from, what)
-	case !m.V6 && m.Type == packet.ICMPUnreachable && (m.Code == 9 || m.Code == 10 || m.Code == 13),
-		m.V6 && m.Type == packet.ICMPv6Unreachable && m.Code == 1:
+	case v4 && (m.code == 9 || m.code == 10 || m.code == 13), v6 && m.code == 1:
 		return fmt.Sprintf("%s: %s reports %s", ReasonFirewall, from, what)
 	}
 	return fmt.Sprintf("%s: %s reports %s", ReasonUnreachable, from, what)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"netlab/lab/kernel"
-	"netlab/lab/packet"
 )
 
 // The responder protocol, for TCP and UDP alike: the probe sends a line
@@ -253,11 +252,11 @@ func watchEcho(c net.PacketConn, at endpoint, ts *tickets) {
 		if err != nil {
 			return // closed
 		}
-		m, err := packet.ParseMessage(v6, buf[:n])
-		if err != nil || !m.IsEchoRequest() {
+		m, err := parseICMP(v6, buf[:n])
+		if err != nil || !m.isEchoRequest() {
 			continue
 		}
-		if tok, ok := tokenOf(m.Data); ok {
+		if tok, ok := tokenOf(m.echo.Data); ok {
 			ts.claim(tok, at, addrOf(from))
 		}
 	}

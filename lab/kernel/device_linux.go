@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -36,7 +37,7 @@ func macvlanModeName(m netlink.MacvlanMode) string {
 // that lists it (c): the kernel places it there in the same message, so
 // nothing is ever moved.
 // Equivalent to: ip -n PARENTNS link add NAME link PARENT netns NETNS type macvlan mode MODE
-func addMACVLAN(c, pc *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+func addMACVLAN(ctx context.Context, c, pc *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
 	_, parentName, _ := cutRef(l.Parent)
 	parent, err := pc.h.LinkByName(parentName)
 	if err != nil {
@@ -51,10 +52,16 @@ func addMACVLAN(c, pc *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
 		attrs.Namespace = netlink.NsFd(c.fd)
 	}
 	mv := &netlink.Macvlan{LinkAttrs: attrs, Mode: mode}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := pc.h.LinkAdd(mv); err != nil {
 		return fmt.Errorf("add macvlan: %w", err)
 	}
 	if len(l.SourceMACs) > 0 {
+		if err := made(ctx, c).Err(); err != nil {
+			return err
+		}
 		nl, err := c.h.LinkByName(attrs.Name)
 		if err != nil {
 			return fmt.Errorf("find new link: %w", err)
@@ -91,7 +98,7 @@ func setSourceMACs(c *nsConn, nl netlink.Link, macs []string) error {
 
 // addVXLAN creates a vxlan under its temporary name.
 // Equivalent to: ip -n NETNS link add NAME type vxlan id VNI [remote R | group G] [local L] [dev D] dstport P [nolearning]
-func addVXLAN(c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+func addVXLAN(ctx context.Context, c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
 	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: int(l.VNI), Port: int(l.Port), Learning: l.Learning}
 	if l.Dev != "" {
 		dev, err := c.h.LinkByName(l.Dev)
@@ -110,6 +117,9 @@ func addVXLAN(c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
 	}
 	if l.Local.IsValid() {
 		vx.SrcAddr = l.Local.AsSlice()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := c.h.LinkAdd(vx); err != nil {
 		return fmt.Errorf("add vxlan: %w", err)
@@ -137,7 +147,7 @@ func fdbEntry(index int, e state.FDBEntry) (*netlink.Neigh, error) {
 // missing are appended (several per MAC are allowed, which is head-end
 // replication for the all-zero MAC), others with a destination removed.
 // Equivalent to: bridge -n NETNS fdb append|del MAC dev NAME dst IP
-func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
+func syncFDB(ctx context.Context, c *nsConn, nl netlink.Link, l *state.Link) error {
 	have, err := observeFDB(c, nl)
 	if err != nil {
 		return err
@@ -148,6 +158,9 @@ func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
 		}
 		n, err := fdbEntry(nl.Attrs().Index, e)
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := c.h.NeighDel(n); err != nil && !IsNotFound(err) {
@@ -161,6 +174,9 @@ func syncFDB(c *nsConn, nl netlink.Link, l *state.Link) error {
 		}
 		n, err := fdbEntry(nl.Attrs().Index, e)
 		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if e == kernelEntry && l.Dev != "" {
@@ -246,7 +262,10 @@ type tunIfReq struct {
 // later by name. Netlink cannot create tun devices: it takes the
 // /dev/net/tun ioctls, made from a thread inside the namespace.
 // Equivalent to: ip -n NETNS tuntap add dev NAME mode tun|tap [user U] [group G]
-func addTun(c *nsConn, tmp string, l *state.Link) error {
+func addTun(ctx context.Context, c *nsConn, tmp string, l *state.Link) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
 	if l.Kind == "tap" {
 		flags = unix.IFF_TAP | unix.IFF_NO_PI

@@ -3,6 +3,24 @@
 // netlink. Nothing else may import netlink, netns or x/sys/unix; the rest
 // of netlab sees the kernel only through the Kernel interface, which the
 // fake in kerneltest also implements.
+//
+// The code is laid out by kernel object, as vishvananda/netlink's is:
+// netns_linux.go (namespaces: their files and markers),
+// link_linux.go (links), device_linux.go (what a kind adds: macvlan,
+// vxlan, tun and tap), addr_linux.go, route_linux.go, sysctl_linux.go and
+// nft_linux.go, each with the write and the read of its object.
+// observe_linux.go reads a lab's namespaces through them. Beside the
+// Kernel interface: probe_linux.go opens sockets inside a namespace and
+// asks for the route to an address, packet_linux.go captures frames,
+// launch_linux.go starts programs in a node, watch_linux.go notices
+// changes. linux.go holds the Linux type and its open namespaces,
+// inns_linux.go and thread_linux.go the switching of a thread into one.
+//
+// Every method stops once its ctx is cancelled, before its first kernel
+// message and between two messages of one operation (but a link made in
+// the machine's namespace is first marked and named: see made); what it
+// leaves is what an interrupted netlab leaves, which the next up or down
+// finishes.
 package kernel
 
 import (

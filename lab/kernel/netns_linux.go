@@ -1,13 +1,17 @@
 package kernel
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"sync"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/name"
@@ -177,4 +181,193 @@ func listNetNS() ([]string, error) {
 		names = append(names, e.Name())
 	}
 	return names, nil
+}
+
+// NetNSAdd creates and marks a node's namespace. The marker is set from
+// inside the new namespace before it gets its name (see createNetNS), so
+// the create is one step that ctx cannot cut: nothing of it is visible
+// before its end.
+func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	name := state.NetNSName(lab, node)
+	marker := state.NodeMarker(lab, node)
+	err := createNetNS(name, func() error { return markLo(nil, marker) })
+	if IsExist(err) {
+		owned, merr := k.marked(name, lab, node)
+		if merr != nil || !owned {
+			return &ForeignError{NetNS: name}
+		}
+		// Ours already (a second NetNSAdd): make sure lo is up.
+		c, cerr := k.conn(name)
+		if cerr != nil {
+			return cerr
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return markLo(c.h, marker)
+	}
+	if err != nil {
+		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// markLo sets lo's alias to marker and brings it up, through h, or through
+// a netlink socket of the calling thread's namespace when h is nil.
+func markLo(h *netlink.Handle, marker string) error {
+	if h == nil {
+		nh, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		defer nh.Close()
+		h = nh
+	}
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo: %w", err)
+	}
+	if lo.Attrs().Alias != marker {
+		if err := h.LinkSetAlias(lo, marker); err != nil {
+			return fmt.Errorf("mark lo: %w", err)
+		}
+	}
+	if lo.Attrs().Flags&net.FlagUp == 0 {
+		if err := h.LinkSetUp(lo); err != nil {
+			return fmt.Errorf("set lo up: %w", err)
+		}
+	}
+	return nil
+}
+
+// marked reports whether the namespace carries the marker of lab and node.
+func (k *Linux) marked(name, lab, node string) (bool, error) {
+	c, err := k.conn(name)
+	if err != nil {
+		return false, err
+	}
+	lo, err := c.h.LinkByName("lo")
+	if err != nil {
+		return false, err
+	}
+	return lo.Attrs().Alias == state.NodeMarker(lab, node), nil
+}
+
+// NetNSDel deletes a namespace, but only one that netlab marked.
+func (k *Linux) NetNSDel(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if name == state.HostNetNS {
+		return fmt.Errorf("delete namespace: the machine's root namespace is never deleted: %w", unix.EPERM)
+	}
+	lab, node, ok := state.SplitNetNSName(name)
+	if !ok {
+		return fmt.Errorf("delete namespace %q: not a netlab name", name)
+	}
+	if path, perr := netnsPath(name); perr == nil && isStub(path) {
+		return deleteNetNS(name) // an interrupted create's empty mount point
+	}
+	owned, err := k.marked(name, lab, node)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) || IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	if !owned {
+		return &ForeignError{NetNS: name}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k.forget(name)
+	if err := deleteNetNS(name); err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// NetNSList lists the namespace files of one lab, each with whether it
+// carries the lab's marker; an interrupted create's empty mount point is
+// listed as a stub. Markers are read in parallel: each needs a netlink
+// socket inside its namespace, and the sockets' set-up dominates.
+func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	names, err := listNetNS()
+	if err != nil {
+		return nil, err
+	}
+	var out []NetNSInfo
+	for _, name := range names {
+		if l, node, ok := state.SplitNetNSName(name); ok && l == lab {
+			out = append(out, NetNSInfo{Name: name, Node: node})
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, observeParallel)
+	for i := range out {
+		info := &out[i]
+		path, err := netnsPath(info.Name)
+		if err != nil {
+			continue
+		}
+		if isStub(path) {
+			info.Stub = true
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if ctx.Err() != nil {
+				return
+			}
+			if owned, err := k.marked(info.Name, lab, info.Node); err == nil {
+				info.Marked = owned
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err // some markers unread: the list would lie
+	}
+	return out, nil
+}
+
+// Labs lists the labs whose marked namespaces are present.
+func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	names, err := listNetNS()
+	if err != nil {
+		return nil, err
+	}
+	byLab := make(map[string][]string)
+	for _, name := range names {
+		lab, node, ok := state.SplitNetNSName(name)
+		if !ok {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if owned, err := k.marked(name, lab, node); err == nil && owned {
+			byLab[lab] = append(byLab[lab], node)
+		}
+	}
+	labs := make([]LabInfo, 0, len(byLab))
+	for lab, nodes := range byLab {
+		sort.Strings(nodes)
+		labs = append(labs, LabInfo{Name: lab, Nodes: nodes})
+	}
+	sort.Slice(labs, func(i, j int) bool { return labs[i].Name < labs[j].Name })
+	return labs, nil
 }

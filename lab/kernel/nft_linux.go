@@ -36,6 +36,9 @@ func nftTable() *nftables.Table {
 // t deletes the table.
 // Equivalent to: ip netns exec NETNS nft -f SCRIPT
 func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTable) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err
@@ -72,8 +75,11 @@ func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTab
 	if !exists && t == nil {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if err := conn.Flush(); err != nil {
-		if culprit := refusedRule(c, t); culprit != "" {
+		if culprit := refusedRule(ctx, c, t); culprit != "" {
 			return fmt.Errorf("nftables: the kernel refused %s, so no rule was changed: %w", culprit, err)
 		}
 		return fmt.Errorf("nftables transaction: %w", err)
@@ -90,7 +96,7 @@ const probeTable = "netlab_probe"
 // the scratch table must be committed; an accept rule in front of the
 // probed one keeps every packet away from it. A scratch table left by a
 // netlab killed in between is removed by the next NFTableSet.
-func refusedRule(c *nsConn, t *state.NFTable) string {
+func refusedRule(ctx context.Context, c *nsConn, t *state.NFTable) string {
 	if t == nil {
 		return ""
 	}
@@ -121,10 +127,16 @@ func refusedRule(c *nsConn, t *state.NFTable) string {
 		return err
 	}
 	for _, ch := range t.Chains {
+		if ctx.Err() != nil {
+			return "" // the search is only for a better message
+		}
 		if err := try(ch, nil); err != nil {
 			return fmt.Sprintf("chain %s (%s hook %s priority %d)", ch.Name, ch.Type, ch.Hook, ch.Priority)
 		}
 		for _, r := range ch.Rules {
+			if ctx.Err() != nil {
+				return ""
+			}
 			if err := try(ch, r); err != nil {
 				where := ""
 				if r.Origin != "" {

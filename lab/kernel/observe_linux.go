@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/vishvananda/netlink"
@@ -26,8 +23,13 @@ const dumpRetries = 10
 // dominated by syscalls, so a few goroutines overlap the waits.
 const observeParallel = 8
 
-// Observe reads the lab's namespaces and what is in them.
+// Observe reads the lab's namespaces and what is in them. Once ctx is
+// cancelled it sends no more requests and fails: a state partly read is
+// never diffed.
 func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*state.State, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	names, err := listNetNS()
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
@@ -64,7 +66,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := k.observeNode(lab, node, keys, wantNFT)
+			n, err := k.observeNode(ctx, lab, node, keys, wantNFT)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -80,7 +82,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	if want != nil {
 		for _, name := range want.NodeNames() {
 			if wn := want.Nodes[name]; wn.Host {
-				n, err := k.observeHost(lab, wn)
+				n, err := k.observeHost(ctx, lab, wn)
 				if err != nil {
 					errs = append(errs, fmt.Errorf("node %s: %w", name, err))
 					continue
@@ -88,6 +90,9 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 				s.Nodes[name] = n
 			}
 		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -115,7 +120,10 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 
 // observeNode reads one namespace. It returns nil, nil when the namespace
 // vanished while it was being read.
-func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	name := state.NetNSName(lab, node)
 	if path, err := netnsPath(name); err == nil && !isNetNSMount(path) {
 		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
@@ -150,16 +158,31 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *stat
 	if !marked {
 		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := observeAddrs(c, byIndex); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := observeLearned(c, byIndex); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if n.NFT, err = observeNFTAgainst(c, wantNFT); err != nil {
@@ -172,7 +195,10 @@ func (k *Linux) observeNode(lab, node string, sysctlKeys []string, wantNFT *stat
 // namespace that carry the lab's marker, and those of a name the node
 // declares (so that one in the way is reported, never taken). Everything
 // else there is the machine's, neither the lab's nor unmanaged.
-func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
+func (k *Linux) observeHost(ctx context.Context, lab string, want *state.Node) (*state.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	c, err := k.conn(state.HostNetNS)
 	if err != nil {
 		return nil, err
@@ -194,150 +220,13 @@ func (k *Linux) observeHost(lab string, want *state.Node) (*state.Node, error) {
 			kept[idx] = l
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := observeAddrs(c, kept); err != nil {
 		return nil, err
 	}
 	return n, nil
-}
-
-// observeLinks reads the links of a namespace, by ifindex, with their
-// masters and kind-specific settings.
-func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.Link, error) {
-	byIndex := make(map[int]*state.Link, len(links))
-	for _, nl := range links {
-		a := nl.Attrs()
-		l := &state.Link{
-			Name:      a.Name,
-			Kind:      kindOf(nl),
-			MTU:       a.MTU,
-			MAC:       a.HardwareAddr.String(),
-			Up:        a.Flags&net.FlagUp != 0,
-			Alias:     a.Alias,
-			Index:     a.Index,
-			OperState: a.OperState.String(),
-		}
-		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
-			l.Owned = true
-			switch l.Kind {
-			case "veth":
-				l.Peer = peer
-			case "macvlan":
-				l.Parent = peer
-			}
-		}
-		if l.Kind == "veth" {
-			l.PeerIndex = a.ParentIndex
-		}
-		if st := a.Statistics; st != nil {
-			l.Stats = state.Counters{
-				RxPackets: st.RxPackets, TxPackets: st.TxPackets, RxBytes: st.RxBytes, TxBytes: st.TxBytes,
-				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
-			}
-		}
-		byIndex[a.Index] = l
-	}
-	for _, nl := range links {
-		if err := observeDevice(c, nl, byIndex[nl.Attrs().Index], byIndex); err != nil {
-			return nil, fmt.Errorf("link %s: %w", nl.Attrs().Name, err)
-		}
-		if m := nl.Attrs().MasterIndex; m != 0 {
-			if master, ok := byIndex[m]; ok {
-				byIndex[nl.Attrs().Index].Master = master.Name
-			}
-		}
-	}
-	return byIndex, nil
-}
-
-// observeAddrs reads the addresses of the links of byIndex.
-func observeAddrs(c *nsConn, byIndex map[int]*state.Link) error {
-	addrs, err := retryDump("list addresses", func() ([]netlink.Addr, error) { return c.h.AddrList(nil, netlink.FAMILY_ALL) })
-	if err != nil {
-		return err
-	}
-	for _, a := range addrs {
-		l, ok := byIndex[a.LinkIndex]
-		if !ok || a.IPNet == nil {
-			continue
-		}
-		if p, ok := prefixOf(a.IPNet); ok {
-			l.Addrs = append(l.Addrs, p)
-		}
-	}
-	for _, l := range byIndex {
-		state.SortAddrs(l.Addrs)
-	}
-	return nil
-}
-
-// kindOf names a link's kind as the lab file does.
-func kindOf(nl netlink.Link) string {
-	switch t := nl.(type) {
-	case *netlink.Tuntap:
-		if t.Mode == netlink.TUNTAP_MODE_TAP {
-			return "tap"
-		}
-		return "tun"
-	case *netlink.Device:
-		if nl.Attrs().Flags&net.FlagLoopback != 0 {
-			return "loopback"
-		}
-	}
-	return nl.Type()
-}
-
-func prefixOf(n *net.IPNet) (netip.Prefix, bool) {
-	a, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
-		return netip.Prefix{}, false
-	}
-	ones, _ := n.Mask.Size()
-	return netip.PrefixFrom(a.Unmap(), ones), true
-}
-
-// observeRoutes reads the main table's unicast routes, except those the
-// kernel makes itself (connected subnets, IPv6 link-local and router
-// advertisements), which are no one's to manage.
-func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
-	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
-	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
-		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
-	})
-	if err != nil {
-		return nil, err
-	}
-	var out []state.Route
-	for _, r := range routes {
-		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
-			continue
-		}
-		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
-		if r.Dst != nil {
-			p, ok := prefixOf(r.Dst)
-			if !ok {
-				continue
-			}
-			sr.To = p
-		} else if r.Family == unix.AF_INET6 {
-			sr.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
-		} else {
-			sr.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
-		}
-		if r.Gw != nil {
-			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
-				sr.Via = gw.Unmap()
-			}
-		}
-		if l, ok := byIndex[r.LinkIndex]; ok {
-			sr.Dev = l.Name
-		}
-		if sr.To.Addr().Is6() && strings.HasPrefix(sr.To.String(), "ff") {
-			continue
-		}
-		out = append(out, sr)
-	}
-	state.SortRoutes(out)
-	return out, nil
 }
 
 // forgetGone closes the open handles of the lab's namespaces that are no
@@ -359,37 +248,4 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	for _, name := range gone {
 		k.forget(name)
 	}
-}
-
-// observeLearned reads, when the namespace has a bridge, the MAC addresses
-// each bridge port has learned (the dynamic entries of the bridge's
-// forwarding database), so that status shows a bridge's MAC learning.
-func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
-	hasBridge := false
-	for _, l := range byIndex {
-		if l.Kind == "bridge" {
-			hasBridge = true
-		}
-	}
-	if !hasBridge {
-		return nil
-	}
-	neighs, err := retryDump("list bridge fdb", func() ([]netlink.Neigh, error) { return c.h.NeighList(0, unix.AF_BRIDGE) })
-	if err != nil {
-		return err
-	}
-	for _, e := range neighs {
-		port, ok := byIndex[e.LinkIndex]
-		master, isPort := byIndex[e.MasterIndex]
-		// Learned entries are dynamic and belong to a bridge; the ports'
-		// own addresses are permanent.
-		if !ok || !isPort || master.Kind != "bridge" || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
-			continue
-		}
-		port.Learned = append(port.Learned, e.HardwareAddr.String())
-	}
-	for _, l := range byIndex {
-		sort.Strings(l.Learned)
-	}
-	return nil
 }

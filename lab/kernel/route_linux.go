@@ -1,110 +1,126 @@
 package kernel
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
 )
 
-// Hop is where a namespace would send a packet to some address: the
-// route the kernel picks, and what it knows of the next hop's link-layer
-// address. It lets a failed probe say why ("no ARP reply from
-// 192.168.31.1") instead of only that it timed out.
-type Hop struct {
-	Dev     string     // the outgoing interface
-	Gateway netip.Addr // the router, or invalid when the address is on-link
-	Src     netip.Addr // the source address the kernel would use
-	// Neigh is the state of the next hop's neighbour entry (ARP or NDP):
-	// "reachable", "stale", "delay", "probe", "incomplete", "failed",
-	// "permanent", "noarp", or "" when there is none.
-	Neigh string
-}
-
-// NextHop returns the route the named namespace would use to reach dst,
-// with the state of the next hop's neighbour entry. It fails with an
-// error for which IsNoRoute is true when there is no route.
-// Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
-func NextHop(netnsName string, dst netip.Addr) (Hop, error) {
-	var hop Hop
-	path, err := netnsPath(netnsName)
-	if err != nil {
-		return hop, err
+func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
+	nr := &netlink.Route{
+		Dst:      ipNet(r.To),
+		Priority: int(r.Metric),
+		Protocol: netlink.RouteProtocol(state.RouteProtocol),
+		Table:    unix.RT_TABLE_MAIN,
+		Family:   unix.AF_INET,
 	}
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return hop, fmt.Errorf("open namespace %s: %w", netnsName, err)
+	if r.To.Addr().Is6() {
+		nr.Family = unix.AF_INET6
 	}
-	defer fd.Close()
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		return hop, fmt.Errorf("netlink in %s: %w", netnsName, err)
+	if r.Via.IsValid() {
+		nr.Gw = r.Via.AsSlice()
 	}
-	defer h.Close()
-	routes, err := h.RouteGet(net.IP(dst.AsSlice()))
-	if err != nil {
-		return hop, fmt.Errorf("route to %s: %w", dst, err)
-	}
-	if len(routes) == 0 {
-		return hop, fmt.Errorf("route to %s: %w", dst, unix.ENETUNREACH)
-	}
-	r := routes[0]
-	if gw, ok := netip.AddrFromSlice(r.Gw); ok {
-		hop.Gateway = gw.Unmap()
-	}
-	if src, ok := netip.AddrFromSlice(r.Src); ok {
-		hop.Src = src.Unmap()
-	}
-	if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
-		hop.Dev = l.Attrs().Name
-	}
-	next := dst
-	if hop.Gateway.IsValid() {
-		next = hop.Gateway
-	}
-	family := netlink.FAMILY_V4
-	if next.Is6() {
-		family = netlink.FAMILY_V6
-	}
-	neighs, err := h.NeighList(r.LinkIndex, family)
-	if err != nil {
-		return hop, nil // the route is the main answer
-	}
-	for _, n := range neighs {
-		if a, ok := netip.AddrFromSlice(n.IP); ok && a.Unmap() == next {
-			hop.Neigh = neighState(n.State)
+	if r.Dev != "" {
+		l, err := c.h.LinkByName(r.Dev)
+		if err != nil {
+			return nil, fmt.Errorf("dev %s: %w", r.Dev, err)
 		}
+		nr.LinkIndex = l.Attrs().Index
 	}
-	return hop, nil
+	if !r.Via.IsValid() {
+		nr.Scope = netlink.SCOPE_LINK
+	}
+	return nr, nil
 }
 
-// IsNoRoute reports whether err means the kernel has no route.
-func IsNoRoute(err error) bool {
-	return errors.Is(err, unix.ENETUNREACH)
+// RouteReplace adds or replaces a route.
+func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Route) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
+	}
+	nr, err := k.nlRoute(c, r)
+	if err != nil {
+		return fmt.Errorf("route %s: %w", r.Key(), err)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := c.h.RouteReplace(nr); err != nil {
+		return fmt.Errorf("route %s: replace: %w", r.Key(), err)
+	}
+	return nil
 }
 
-func neighState(s int) string {
-	switch {
-	case s&netlink.NUD_PERMANENT != 0:
-		return "permanent"
-	case s&netlink.NUD_NOARP != 0:
-		return "noarp"
-	case s&netlink.NUD_REACHABLE != 0:
-		return "reachable"
-	case s&netlink.NUD_STALE != 0:
-		return "stale"
-	case s&netlink.NUD_DELAY != 0:
-		return "delay"
-	case s&netlink.NUD_PROBE != 0:
-		return "probe"
-	case s&netlink.NUD_INCOMPLETE != 0:
-		return "incomplete"
-	case s&netlink.NUD_FAILED != 0:
-		return "failed"
+// RouteDel deletes a route; one already gone is not an error.
+func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	return ""
+	c, err := k.conn(netnsName)
+	if err != nil {
+		if IsNotFound(err) { // the namespace is gone, and the route with it
+			return nil
+		}
+		return err
+	}
+	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: unix.RT_TABLE_MAIN}
+	if err := c.h.RouteDel(nr); err != nil && !IsNotFound(err) {
+		return fmt.Errorf("route %s: delete: %w", r.Key(), err)
+	}
+	return nil
+}
+
+// observeRoutes reads the main table's unicast routes, except those the
+// kernel makes itself (connected subnets, IPv6 link-local and router
+// advertisements), which are no one's to manage.
+func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
+	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
+	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
+		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []state.Route
+	for _, r := range routes {
+		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
+			continue
+		}
+		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
+		if r.Dst != nil {
+			p, ok := prefixOf(r.Dst)
+			if !ok {
+				continue
+			}
+			sr.To = p
+		} else if r.Family == unix.AF_INET6 {
+			sr.To = netip.PrefixFrom(netip.IPv6Unspecified(), 0)
+		} else {
+			sr.To = netip.PrefixFrom(netip.IPv4Unspecified(), 0)
+		}
+		if r.Gw != nil {
+			if gw, ok := netip.AddrFromSlice(r.Gw); ok {
+				sr.Via = gw.Unmap()
+			}
+		}
+		if l, ok := byIndex[r.LinkIndex]; ok {
+			sr.Dev = l.Name
+		}
+		if sr.To.Addr().Is6() && strings.HasPrefix(sr.To.String(), "ff") {
+			continue
+		}
+		out = append(out, sr)
+	}
+	state.SortRoutes(out)
+	return out, nil
 }

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"netlab/lab"
 	"netlab/lab/diag"
@@ -82,13 +82,13 @@ func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
 	return l, d.diags
 }
 
-// yamlLine finds the line number in a yaml.v3 error message.
+// yamlLine finds the line number in a go.yaml.in/yaml/v3 error message.
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // document parses the YAML text into one document's root node.
 func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	defer func() {
-		// yaml.v3 has panicked on malformed input before; a bad file must
+		// The yaml library has panicked on malformed input before; a bad file must
 		// never crash netlab, so turn any panic into a diagnostic.
 		if r := recover(); r != nil {
 			d.diags.Errorf(diag.Pos{File: d.file, Line: 1}, "YAML parser failed: %v", r)
@@ -120,7 +120,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	return doc.Content[0], true
 }
 
-// syntaxErr keeps a yaml.v3 syntax error as a diagnostic with the only
+// syntaxErr keeps a go.yaml.in/yaml/v3 syntax error as a diagnostic with the only
 // position it gives, its line.
 func (d *decoder) syntaxErr(err error, data []byte) {
 	msg := err.Error()
@@ -169,8 +169,8 @@ func tabIndented(data []byte, line int) bool {
 	return strings.Contains(indent, "\t")
 }
 
-// yamlParserProblems are the messages of yaml.v3's parser errors, as
-// opposed to its scanner errors. yaml.v3 (v3.0.1, decode.go parser.fail)
+// yamlParserProblems are the messages of the yaml parser errors, as
+// opposed to its scanner errors. go.yaml.in/yaml/v3 (v3.0.6, decode.go parser.fail)
 // adds one to the 0-based line of a scanner error but not of a parser
 // error, so the line of these is one too small.
 var yamlParserProblems = map[string]bool{
@@ -187,11 +187,11 @@ var yamlParserProblems = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
-// yamlUnknownAnchor matches the one yaml.v3 error that carries no line.
+// yamlUnknownAnchor matches the one go.yaml.in/yaml/v3 error that carries no line.
 var yamlUnknownAnchor = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
 
 // aliasPos finds the first alias *name in a file's text, for the error of
-// an alias with no anchor, which yaml.v3 reports without a position.
+// an alias with no anchor, which the yaml library reports without a position.
 func aliasPos(data []byte, name string) (diag.Pos, bool) {
 	text := string(data)
 	for off := 0; ; {

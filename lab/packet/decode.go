@@ -3,6 +3,14 @@
 // TCP, UDP, and VXLAN with its inner frame), and writes and reads pcap
 // files that Wireshark opens. It is pure: the socket that captures frames
 // lives in lab/kernel.
+//
+// The decoder and the pcap writer and reader are written here rather than
+// taken from a library: each is small, the decoder is fuzzed (FuzzDecode),
+// and it must describe whatever bytes a wire carries, truncated or
+// malformed, keeping the layers it could read, where a packet library
+// rejects the frame or builds a tree of layers netlab does not need. The
+// ICMP messages a check sends and reads are no frames: lab/check builds
+// and parses them with golang.org/x/net/icmp.
 package packet
 
 import (

@@ -1,0 +1,165 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// A socket belongs to the namespace of the thread that created it, for its
+// whole life. These helpers create sockets inside a node's namespace; the
+// returned sockets may then be used from any goroutine.
+
+// inNamed runs fn inside the named namespace.
+func inNamed(netnsName string, fn func() error) error {
+	path, err := netnsPath(netnsName)
+	if err != nil {
+		return err
+	}
+	fd, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open namespace %s: %w", netnsName, err)
+	}
+	defer fd.Close()
+	return InNetNS(fd, fn)
+}
+
+// ListenIn opens a stream listener (tcp) inside the named namespace.
+func ListenIn(netnsName, network, address string) (net.Listener, error) {
+	var l net.Listener
+	err := inNamed(netnsName, func() error {
+		var err error
+		l, err = net.Listen(network, address)
+		return err
+	})
+	return l, err
+}
+
+// ListenPacketIn opens a packet socket (udp, ip4:icmp, ...) inside the
+// named namespace.
+func ListenPacketIn(netnsName, network, address string) (net.PacketConn, error) {
+	var c net.PacketConn
+	err := inNamed(netnsName, func() error {
+		var err error
+		c, err = net.ListenPacket(network, address)
+		return err
+	})
+	return c, err
+}
+
+// DialIn connects from inside the named namespace. The connection attempt
+// itself runs on the namespace's thread, which is why ctx bounds it.
+func DialIn(ctx context.Context, netnsName, network, address string) (net.Conn, error) {
+	var c net.Conn
+	err := inNamed(netnsName, func() error {
+		var err error
+		var d net.Dialer
+		c, err = d.DialContext(ctx, network, address)
+		return err
+	})
+	return c, err
+}
+
+// Hop is where a namespace would send a packet to some address: the
+// route the kernel picks, and what it knows of the next hop's link-layer
+// address. It lets a failed probe say why ("no ARP reply from
+// 192.168.31.1") instead of only that it timed out.
+type Hop struct {
+	Dev     string     // the outgoing interface
+	Gateway netip.Addr // the router, or invalid when the address is on-link
+	Src     netip.Addr // the source address the kernel would use
+	// Neigh is the state of the next hop's neighbour entry (ARP or NDP):
+	// "reachable", "stale", "delay", "probe", "incomplete", "failed",
+	// "permanent", "noarp", or "" when there is none.
+	Neigh string
+}
+
+// NextHop returns the route the named namespace would use to reach dst,
+// with the state of the next hop's neighbour entry. It fails with an
+// error for which IsNoRoute is true when there is no route.
+// Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
+func NextHop(netnsName string, dst netip.Addr) (Hop, error) {
+	var hop Hop
+	path, err := netnsPath(netnsName)
+	if err != nil {
+		return hop, err
+	}
+	fd, err := netns.GetFromPath(path)
+	if err != nil {
+		return hop, fmt.Errorf("open namespace %s: %w", netnsName, err)
+	}
+	defer fd.Close()
+	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
+	if err != nil {
+		return hop, fmt.Errorf("netlink in %s: %w", netnsName, err)
+	}
+	defer h.Close()
+	routes, err := h.RouteGet(net.IP(dst.AsSlice()))
+	if err != nil {
+		return hop, fmt.Errorf("route to %s: %w", dst, err)
+	}
+	if len(routes) == 0 {
+		return hop, fmt.Errorf("route to %s: %w", dst, unix.ENETUNREACH)
+	}
+	r := routes[0]
+	if gw, ok := netip.AddrFromSlice(r.Gw); ok {
+		hop.Gateway = gw.Unmap()
+	}
+	if src, ok := netip.AddrFromSlice(r.Src); ok {
+		hop.Src = src.Unmap()
+	}
+	if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
+		hop.Dev = l.Attrs().Name
+	}
+	next := dst
+	if hop.Gateway.IsValid() {
+		next = hop.Gateway
+	}
+	family := netlink.FAMILY_V4
+	if next.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	neighs, err := h.NeighList(r.LinkIndex, family)
+	if err != nil {
+		return hop, nil // the route is the main answer
+	}
+	for _, n := range neighs {
+		if a, ok := netip.AddrFromSlice(n.IP); ok && a.Unmap() == next {
+			hop.Neigh = neighState(n.State)
+		}
+	}
+	return hop, nil
+}
+
+// IsNoRoute reports whether err means the kernel has no route.
+func IsNoRoute(err error) bool {
+	return errors.Is(err, unix.ENETUNREACH)
+}
+
+func neighState(s int) string {
+	switch {
+	case s&netlink.NUD_PERMANENT != 0:
+		return "permanent"
+	case s&netlink.NUD_NOARP != 0:
+		return "noarp"
+	case s&netlink.NUD_REACHABLE != 0:
+		return "reachable"
+	case s&netlink.NUD_STALE != 0:
+		return "stale"
+	case s&netlink.NUD_DELAY != 0:
+		return "delay"
+	case s&netlink.NUD_PROBE != 0:
+		return "probe"
+	case s&netlink.NUD_INCOMPLETE != 0:
+		return "incomplete"
+	case s&netlink.NUD_FAILED != 0:
+		return "failed"
+	}
+	return ""
+}

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"netlab/lab/apply"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -47,12 +47,13 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			}
 			// The kernel knows rules by tag only; their text comes from
 			// the last up's record, or from the lab file.
-			state.AnnotateRules(s, apply.LoadRecord(runDir, name))
+			var desired *state.State
 			if f.labName == "" {
 				if l, diags := loadLab(args); l != nil && !diags.HasErrors() && l.Name == name {
-					state.AnnotateRules(s, plan.Desired(l))
+					desired = plan.Desired(l)
 				}
 			}
+			reconcile.NameRules(s, name, &runDir, desired)
 			if len(s.Nodes) == 0 {
 				if f.output == "json" {
 					writeJSON(e, statusJSON(s))

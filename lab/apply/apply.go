@@ -39,11 +39,7 @@ type Result struct {
 func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*Result, error) {
 	res := &Result{}
 	if len(p.Conflicts) > 0 {
-		errs := make([]error, len(p.Conflicts))
-		for i, c := range p.Conflicts {
-			errs[i] = c
-		}
-		return res, errors.Join(errs...)
+		return res, &ConflictError{Lab: p.Lab, Conflicts: p.Conflicts}
 	}
 	for i, c := range p.Changes {
 		if err := ctx.Err(); err != nil {
@@ -61,6 +57,30 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 		}
 	}
 	return res, nil
+}
+
+// ConflictError is Apply refusing to start: objects netlab does not own
+// are where the lab wants its own. Nothing was changed.
+type ConflictError struct {
+	Lab       string
+	Conflicts []plan.Conflict
+}
+
+func (e *ConflictError) Error() string {
+	msgs := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		msgs[i] = c.Error()
+	}
+	return fmt.Sprintf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", e.Lab, strings.Join(msgs, "; "))
+}
+
+// Unwrap returns the conflicts, for errors.As.
+func (e *ConflictError) Unwrap() []error {
+	errs := make([]error, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		errs[i] = c
+	}
+	return errs
 }
 
 // ChangeError is a change the kernel refused.

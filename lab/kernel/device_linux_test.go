@@ -20,7 +20,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
@@ -632,13 +631,11 @@ links:
 		t.Errorf("LinkDel of an unmarked root link: %v, want ForeignError", err)
 	}
 
-	if _, err := apply.Down(context.Background(), k, name, nil); err != nil {
-		t.Fatal(err)
-	}
-	deleted, err := apply.DownHost(context.Background(), k, name)
+	res, err := reconcile.Down(context.Background(), k, name, reconcile.DownOptions{AllowHost: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	deleted := res.HostDeleted
 	// The veth's root end goes with c's namespace, but the kernel may
 	// not have torn it down yet.
 	if !sameSet(deleted, []string{br, tap}) && !sameSet(deleted, []string{br, tap, veth}) {

@@ -532,7 +532,7 @@ func TestSeedString(t *testing.T) {
 	k := upDefault(t)
 	again := kerneltest.NewFake()
 	l := defaultLab(t)
-	for _, c := range plan.Diff(plan.Desired(l), nil, plan.Options{}).Changes {
+	for _, c := range reconcile.Diff(plan.Desired(l), nil, nil, false).Changes {
 		if c.Object == plan.NFTables {
 			// Seed takes ip commands only; a table is set as up sets it.
 			if err := again.NFTableSet(context.Background(), c.NetNS, c.NFT); err != nil {

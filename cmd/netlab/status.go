@@ -160,23 +160,11 @@ func writeRules(w io.Writer, s *state.State) {
 				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t-\t-\t(no rules)\n", c.Hook, c.Name, c.Priority, c.Policy)
 			}
 			for _, r := range c.Rules {
-				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%d\t%s\n", c.Hook, c.Name, c.Priority, c.Policy, r.Packets, r.Bytes, ruleLabel(r))
+				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%d\t%s\n", c.Hook, c.Name, c.Priority, c.Policy, r.Packets, r.Bytes, r.Label())
 			}
 		}
 		tw.Flush()
 	}
-}
-
-// ruleLabel is a rule's text when status knows it (from the lab file), or
-// its tag.
-func ruleLabel(r *state.NFRule) string {
-	if r.Action != "" {
-		return r.Text()
-	}
-	if r.Tag == "" {
-		return "(a rule netlab did not write)"
-	}
-	return r.Tag
 }
 
 func dash(s string) string {
@@ -248,7 +236,7 @@ func statusJSON(s *state.State) labStatus {
 			for _, c := range n.NFT.Chains {
 				for _, r := range c.Rules {
 					ns.Rules = append(ns.Rules, ruleStatus{Hook: c.Hook, Chain: c.Name, Priority: c.Priority, Policy: c.Policy,
-						Rule: ruleLabel(r), Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
+						Rule: r.Label(), Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
 				}
 			}
 		}

@@ -110,7 +110,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 			if l.Node(target) == nil {
 				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s", target, name)
 			}
-			if a, ok := check.FirstAddr(l, target); ok {
+			if a, ok := l.FirstAddr(target); ok {
 				return name, a, nil
 			}
 			return "", netip.Addr{}, fmt.Errorf("node %s has no address in the lab file: ping an address", target)
@@ -120,12 +120,8 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if n == nil {
 		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s", target, name)
 	}
-	for _, ln := range n.LinkNames() {
-		for _, p := range n.Links[ln].Addrs {
-			if a := p.Addr(); !a.IsLoopback() && !a.IsLinkLocalUnicast() {
-				return name, a, nil
-			}
-		}
+	if a, ok := n.FirstAddr(); ok {
+		return name, a, nil
 	}
 	return "", netip.Addr{}, fmt.Errorf("node %s has no address: ping an address", target)
 }

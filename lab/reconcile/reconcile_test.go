@@ -158,6 +158,9 @@ func TestUpRefusesConflict(t *testing.T) {
 	if !errors.As(err, new(*apply.ConflictError)) || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "pair.b") {
 		t.Errorf("up returned %v, want %q about pair.b", err, want)
 	}
+	if c := (plan.Conflict{}); !errors.As(err, &c) || c.Node != "b" {
+		t.Errorf("the refusal does not carry the conflict of node b: %+v", c)
+	}
 	if k.Writes() != 0 || k.String() != before {
 		t.Errorf("up with a conflict wrote %d time(s)", k.Writes())
 	}

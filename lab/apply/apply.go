@@ -2,6 +2,8 @@
 // a time in plan order, then reads the kernel again to prove the result.
 // Every change is idempotent, so a run that stopped half-way (killed,
 // refused by the kernel) is finished by the next up, or undone by down.
+// Callers go through lab/reconcile, which runs these steps in the one
+// order netlab allows.
 package apply
 
 import (

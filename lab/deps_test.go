@@ -62,6 +62,17 @@ var mayImport = map[string][]string{
 	"netlab/render":       {"netlab/lab", "netlab/lab/state", "netlab/lab/plan"},
 }
 
+// pipeline lists, for the packages above the pure core that others build
+// on, the project packages each may import directly. The pipeline
+// (lab/reconcile) sits on the kernel and below every caller: it never
+// imports the command line, the terminal UI or a renderer.
+var pipeline = map[string][]string{
+	"netlab/lab/reconcile": {
+		"netlab/lab", "netlab/lab/diag", "netlab/lab/validate", "netlab/lab/state", "netlab/lab/plan",
+		"netlab/lab/kernel", "netlab/lab/apply", "netlab/lab/rundir",
+	},
+}
+
 type goPackage struct {
 	ImportPath string
 	Dir        string
@@ -140,6 +151,38 @@ func TestDeps(t *testing.T) {
 		for _, imp := range p.Imports {
 			if strings.HasPrefix(imp, "netlab/") && !allowed[imp] {
 				t.Errorf("%s imports %s: it may import only %q (STYLE.md L1)", p.ImportPath, imp, keys(allowed))
+			}
+		}
+	}
+}
+
+// TestPipelineDeps checks the imports of the packages of pipeline, and
+// that none of them depends on cmd/, tui/ or render/, even indirectly.
+func TestPipelineDeps(t *testing.T) {
+	var names []string
+	for name := range pipeline {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	pkgs := goList(t, names...)
+	if len(pkgs) != len(names) {
+		t.Fatalf("go list returned %d packages for %d", len(pkgs), len(names))
+	}
+	for _, p := range pkgs {
+		if p.Error != nil {
+			t.Errorf("%s: %s", p.ImportPath, p.Error.Err)
+			continue
+		}
+		for _, imp := range p.Imports {
+			if strings.HasPrefix(imp, "netlab/") && !slices.Contains(pipeline[p.ImportPath], imp) {
+				t.Errorf("%s imports %s: it may import only %q", p.ImportPath, imp, pipeline[p.ImportPath])
+			}
+		}
+		for _, dep := range p.Deps {
+			for _, above := range []string{"netlab/cmd/", "netlab/tui", "netlab/render"} {
+				if strings.HasPrefix(dep, above) {
+					t.Errorf("%s depends on %s: the pipeline sits below its callers", p.ImportPath, dep)
+				}
 			}
 		}
 	}

@@ -20,7 +20,7 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
-	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 	"netlab/topologies"
 )
@@ -381,12 +381,11 @@ func roundTrip(t *testing.T, bash string, tl *lab.Lab) {
 	}
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(&l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
+	planned, err := reconcile.Plan(context.Background(), k, &l, reconcile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := plan.Diff(desired, observed, plan.Options{})
+	p := planned.Plan
 	if !p.Empty() || len(p.Conflicts) > 0 {
 		var b bytes.Buffer
 		p.WriteText(&b)

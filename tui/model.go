@@ -353,7 +353,7 @@ func (m *Model) apply(msg SnapshotMsg) {
 						m.prevBytes[key] = r.Bytes
 					}
 					seen[key] = true
-					row.text = strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " " + ruleLabel(r))
+					row.text = strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " " + r.Label())
 					m.rules = append(m.rules, row)
 				}
 			}
@@ -495,18 +495,6 @@ func macvlanText(l *lab.Lab, node, name string) string {
 		s += " mode " + i.MACVLAN.Mode
 	}
 	return s
-}
-
-// ruleLabel is a rule's nft text when known (from the lab file or the last
-// up), else its tag.
-func ruleLabel(r *state.NFRule) string {
-	if r.Action != "" {
-		return r.Text()
-	}
-	if r.Tag == "" {
-		return "(a rule netlab did not write)"
-	}
-	return r.Tag
 }
 
 // visible returns the number of rows of the current pane after the filter.

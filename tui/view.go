@@ -392,7 +392,7 @@ func (m Model) paneColumns() ([]column, func(i, c int) string) {
 			if r.rule == nil {
 				return "(no rules) policy " + r.chain.Policy
 			}
-			return ruleLabel(r.rule)
+			return r.rule.Label()
 		}
 	}
 }
@@ -478,7 +478,7 @@ func ruleDetail(r *ruleRow) []string {
 		return append(lines, "rules     none: every packet takes the policy")
 	}
 	lines = append(lines,
-		"rule      "+ruleLabel(r.rule),
+		"rule      "+r.rule.Label(),
 		"tag       "+dash(r.rule.Tag),
 		fmt.Sprintf("packets   %d (%s/s)", r.rule.Packets, human(r.pktRate)),
 		fmt.Sprintf("bytes     %d (%s/s)", r.rule.Bytes, human(r.byteRt)),

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"netlab/lab/apply"
 	"netlab/lab/labfile"
+	"netlab/lab/reconcile"
 )
 
 func newDownCmd(e *env) *cobra.Command {
@@ -45,37 +44,23 @@ refuses to start without it.`,
 			return withLock(ctx, e, name, f.wait, func() error {
 				k := newKernel()
 				defer k.Close()
-				hostLinks, err := k.HostLinks(ctx, name)
-				if err != nil {
-					return fmt.Errorf("lab %s: %w", name, err)
-				}
-				if !allowHost && (len(hostLinks) > 0 || fileHasHost(args)) {
-					return &failure{err: fmt.Errorf("lab %s has a host: true node, whose links are in this machine's root namespace (%d now): "+
-						"nothing was removed; run down again with --allow-host to remove the lab, those links included "+
-						"(netlab removes only the links it marked there)", name, len(hostLinks))}
-				}
+				opts := reconcile.DownOptions{AllowHost: allowHost, DeclaresHost: !allowHost && fileHasHost(args), RunDir: &runDir}
 				var status *statusLine // progress, on a terminal only
-				var progress func(i, total int, netns string)
 				if f.output != "json" && isTerminal(e.stderr) {
 					status = newStatusLine(e.stderr)
-					progress = func(i, total int, netns string) {
+					opts.Progress = func(i, total int, netns string) {
 						status.Show(fmt.Sprintf("[%d/%d] - netns %s", i, total, netns))
 					}
 				}
-				deleted, err := apply.Down(ctx, k, name, progress)
+				res, err := reconcile.Down(ctx, k, name, opts)
 				status.Clear()
 				if err != nil {
-					return fmt.Errorf("lab %s: %w", name, err)
+					return err
 				}
-				var hostDeleted []string
-				if allowHost {
-					if hostDeleted, err = apply.DownHost(ctx, k, name); err != nil {
-						return fmt.Errorf("lab %s: %w", name, err)
-					}
+				if res.ForgetErr != nil {
+					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", res.ForgetErr)
 				}
-				if err := errors.Join(apply.DeleteRecord(runDir, name), apply.DeleteSource(runDir, name)); err != nil {
-					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", err)
-				}
+				deleted, hostDeleted := res.Deleted, res.HostDeleted
 				if f.output == "json" {
 					if deleted == nil {
 						deleted = []string{}

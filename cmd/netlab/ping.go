@@ -110,7 +110,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 			if l.Node(target) == nil {
 				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s", target, name)
 			}
-			if a, ok := check.FirstAddr(l, target); ok {
+			if a, ok := l.FirstAddr(target); ok {
 				return name, a, nil
 			}
 			return "", netip.Addr{}, fmt.Errorf("node %s has no address in the lab file: ping an address", target)
@@ -120,12 +120,8 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if n == nil {
 		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s", target, name)
 	}
-	for _, ln := range n.LinkNames() {
-		for _, p := range n.Links[ln].Addrs {
-			if a := p.Addr(); !a.IsLoopback() && !a.IsLinkLocalUnicast() {
-				return name, a, nil
-			}
-		}
+	if a, ok := n.FirstAddr(); ok {
+		return name, a, nil
 	}
 	return "", netip.Addr{}, fmt.Errorf("node %s has no address: ping an address", target)
 }
@@ -162,17 +158,17 @@ func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, 
 		fmt.Fprintf(e.stdout, "PING %s from node %s: %d data bytes\n", dst, node, check.EchoPayloadBytes)
 	}
 	start := time.Now()
-	var rtts []float64
+	var stats check.EchoStats
 	for seq := 1; count == 0 || seq <= count; seq++ {
 		sent := time.Now()
 		echo, err := p.Echo(ctx, uint16(seq), wait)
 		if ctx.Err() != nil {
 			break // Ctrl-C: this request does not count
 		}
-		sum.Transmitted++
 		var ee *check.EchoError
 		switch {
 		case errors.As(err, &ee):
+			stats.Lost()
 			r := pingReply{Seq: seq, Reason: ee.Reason}
 			if ee.From.IsValid() {
 				r.From = ee.From.String()
@@ -188,9 +184,7 @@ func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, 
 		case err != nil:
 			return err
 		default:
-			sum.Received++
-			ms := float64(echo.RTT) / float64(time.Millisecond)
-			rtts = append(rtts, ms)
+			ms := stats.Replied(echo.RTT)
 			sum.Replies = append(sum.Replies, pingReply{Seq: seq, From: echo.From.String(), RTTms: ms})
 			if !asJSON {
 				fmt.Fprintf(e.stdout, "%d bytes from %s: icmp_seq=%d time=%s\n", echo.Len, echo.From, seq, check.FormatRTT(echo.RTT))
@@ -207,27 +201,16 @@ func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, 
 			break
 		}
 	}
-	if sum.Transmitted > 0 {
-		sum.LossPercent = 100 * float64(sum.Transmitted-sum.Received) / float64(sum.Transmitted)
-	}
-	if len(rtts) > 0 {
-		sum.MinMs, sum.MaxMs = math.Inf(1), 0
-		var total, sq float64
-		for _, v := range rtts {
-			sum.MinMs, sum.MaxMs = math.Min(sum.MinMs, v), math.Max(sum.MaxMs, v)
-			total += v
-			sq += v * v
-		}
-		sum.AvgMs = total / float64(len(rtts))
-		sum.MdevMs = math.Sqrt(math.Max(0, sq/float64(len(rtts))-sum.AvgMs*sum.AvgMs))
-	}
+	sum.Transmitted, sum.Received, sum.LossPercent = stats.Transmitted, stats.Received, stats.LossPercent()
+	var replied bool
+	sum.MinMs, sum.AvgMs, sum.MaxMs, sum.MdevMs, replied = stats.RTT()
 	if asJSON {
 		writeJSON(e, sum)
 	} else {
 		fmt.Fprintf(e.stdout, "\n--- %s ping statistics (from node %s) ---\n", dst, node)
 		fmt.Fprintf(e.stdout, "%d packets transmitted, %d received, %g%% packet loss, time %dms\n",
 			sum.Transmitted, sum.Received, math.Round(sum.LossPercent*10)/10, time.Since(start).Milliseconds())
-		if len(rtts) > 0 {
+		if replied {
 			fmt.Fprintf(e.stdout, "rtt min/avg/max/mdev = %.3f/%.3f/%.3f/%.3f ms\n", sum.MinMs, sum.AvgMs, sum.MaxMs, sum.MdevMs)
 		}
 	}

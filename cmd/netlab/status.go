@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"netlab/lab/apply"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -47,12 +47,13 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			}
 			// The kernel knows rules by tag only; their text comes from
 			// the last up's record, or from the lab file.
-			state.AnnotateRules(s, apply.LoadRecord(runDir, name))
+			var desired *state.State
 			if f.labName == "" {
 				if l, diags := loadLab(args); l != nil && !diags.HasErrors() && l.Name == name {
-					state.AnnotateRules(s, plan.Desired(l))
+					desired = plan.Desired(l)
 				}
 			}
+			reconcile.NameRules(s, name, &runDir, desired)
 			if len(s.Nodes) == 0 {
 				if f.output == "json" {
 					writeJSON(e, statusJSON(s))
@@ -159,23 +160,11 @@ func writeRules(w io.Writer, s *state.State) {
 				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t-\t-\t(no rules)\n", c.Hook, c.Name, c.Priority, c.Policy)
 			}
 			for _, r := range c.Rules {
-				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%d\t%s\n", c.Hook, c.Name, c.Priority, c.Policy, r.Packets, r.Bytes, ruleLabel(r))
+				fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%d\t%d\t%s\n", c.Hook, c.Name, c.Priority, c.Policy, r.Packets, r.Bytes, r.Label())
 			}
 		}
 		tw.Flush()
 	}
-}
-
-// ruleLabel is a rule's text when status knows it (from the lab file), or
-// its tag.
-func ruleLabel(r *state.NFRule) string {
-	if r.Action != "" {
-		return r.Text()
-	}
-	if r.Tag == "" {
-		return "(a rule netlab did not write)"
-	}
-	return r.Tag
 }
 
 func dash(s string) string {
@@ -247,7 +236,7 @@ func statusJSON(s *state.State) labStatus {
 			for _, c := range n.NFT.Chains {
 				for _, r := range c.Rules {
 					ns.Rules = append(ns.Rules, ruleStatus{Hook: c.Hook, Chain: c.Name, Priority: c.Priority, Policy: c.Policy,
-						Rule: ruleLabel(r), Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
+						Rule: r.Label(), Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
 				}
 			}
 		}

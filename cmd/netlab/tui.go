@@ -10,10 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/tui"
 )
@@ -155,15 +155,8 @@ func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
 		s.nodes[n] = true
 	}
 	s.last = st
-	// Read once per refresh: Plan uses it too.
-	s.record = apply.LoadRecord(runDir, s.name)
-	// The kernel knows rules by tag only; their text comes from the last
-	// up's record, or from the lab file (as in status). Annotated rules
-	// keep their tags, which is all the diff compares.
-	state.AnnotateRules(st, s.record)
-	if s.desired != nil {
-		state.AnnotateRules(st, s.desired)
-	}
+	// The record is read once per refresh: Plan uses it too.
+	s.record = reconcile.NameRules(st, s.name, &runDir, s.desired)
 	return st, nil
 }
 
@@ -175,7 +168,7 @@ func (s *kernelSource) Plan(ctx context.Context) (*plan.Plan, error) {
 	if s.desired == nil || last == nil {
 		return nil, nil
 	}
-	return plan.Diff(s.desired, last, plan.Options{LastApplied: record}), nil
+	return reconcile.Diff(s.desired, last, record, false), nil
 }
 
 // Events forwards the kernel's link, address, route and namespace

@@ -3,42 +3,35 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"netlab/lab"
-	"netlab/lab/apply"
-	"netlab/lab/kernel"
 	"netlab/lab/plan"
-	"netlab/lab/state"
+	"netlab/lab/reconcile"
 )
 
-// planFor reads the kernel and diffs it against the lab. A sysctl the
-// kernel does not have is refused here, with its position, before
-// anything is changed.
-func planFor(ctx context.Context, e *env, k kernel.Kernel, l *lab.Lab, prune bool) (*state.State, *plan.Plan, error) {
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the kernel: %w", err)
+// reconcileOptions are the pipeline's options for the CLI: netlab's run
+// directory, and fault injection when asked for.
+func reconcileOptions(prune bool) reconcile.Options {
+	return reconcile.Options{Prune: prune, RunDir: &runDir, AfterChange: faultHook()}
+}
+
+// refused prints the diagnostics of a lab the pipeline refused before
+// changing anything, and ends the command; other errors pass through.
+func refused(e *env, err error) error {
+	var r *reconcile.RefusedError
+	if errors.As(err, &r) {
+		_ = r.Diags.WriteText(e.stderr)
+		return &exitCode{exitFailure}
 	}
-	diags, err := apply.CheckSysctls(ctx, k, l, observed)
-	if err != nil {
-		return nil, nil, err
-	}
-	if diags.HasErrors() {
-		diags.Sort()
-		_ = diags.WriteText(e.stderr)
-		return nil, nil, &exitCode{exitFailure}
-	}
-	p := plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: apply.LoadRecord(runDir, l.Name)})
-	return desired, p, nil
+	return err
 }
 
 func newPlanCmd(e *env) *cobra.Command {
@@ -65,10 +58,11 @@ namespaces needs root. With no FILE it plans the built-in default lab.`,
 			}
 			k := newKernel()
 			defer k.Close()
-			_, p, err := planFor(cmd.Context(), e, k, l, prune)
+			planned, err := reconcile.Plan(cmd.Context(), k, l, reconcileOptions(prune))
 			if err != nil {
-				return err
+				return refused(e, err)
 			}
+			p := planned.Plan
 			if f.output == "json" {
 				writeJSON(e, planJSON(p))
 			} else {
@@ -126,33 +120,13 @@ waits (--wait sets how long).`,
 	return cmd
 }
 
-// runUp applies the lab and, once the kernel matches it, keeps what it
-// applied: the desired state (the record) and the file's text (its source,
-// which check --lab reads).
+// runUp applies the lab through the pipeline and says what it did.
 func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output string) error {
 	start := time.Now()
 	k := newKernel()
 	defer k.Close()
-	desired, p, err := planFor(ctx, e, k, l, prune)
-	if err != nil {
-		return err
-	}
-	if p.Empty() && len(p.Conflicts) == 0 {
-		if output == "json" {
-			writeJSON(e, upJSON{Lab: l.Name, Changed: 0, Unmanaged: len(p.Unmanaged)})
-		} else {
-			fmt.Fprintln(e.stdout, p.Summary())
-		}
-		return saveApplied(desired, text)
-	}
-	if len(p.Conflicts) > 0 {
-		msgs := make([]string, len(p.Conflicts))
-		for i, c := range p.Conflicts {
-			msgs[i] = c.Error()
-		}
-		return fmt.Errorf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", l.Name, strings.Join(msgs, "; "))
-	}
-	opts := apply.Options{AfterChange: faultHook()}
+	opts := reconcileOptions(prune)
+	opts.Source = text
 	var status *statusLine // progress, on a terminal only
 	if output != "json" && isTerminal(e.stderr) {
 		status = newStatusLine(e.stderr)
@@ -160,16 +134,22 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, out
 			status.Show(fmt.Sprintf("[%d/%d] %s", i, total, c.Line()))
 		}
 	}
-	res, err := apply.Apply(ctx, k, p, opts)
+	res, err := reconcile.Up(ctx, k, l, opts)
 	status.Clear()
 	if err != nil {
-		return fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
+		return refused(e, err)
 	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
-		return err
+	p := res.Plan
+	if p.Empty() && len(p.Conflicts) == 0 {
+		if output == "json" {
+			writeJSON(e, upJSON{Lab: l.Name, Changed: 0, Unmanaged: len(p.Unmanaged)})
+		} else {
+			fmt.Fprintln(e.stdout, p.Summary())
+		}
+		return res.SaveErr
 	}
-	if err := saveApplied(desired, text); err != nil {
-		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", err)
+	if res.SaveErr != nil {
+		fmt.Fprintf(e.stderr, "netlab: warning: could not save the last-applied record: %v\n", res.SaveErr)
 	}
 	if output == "json" {
 		writeJSON(e, upJSON{Lab: l.Name, Changed: res.Applied, Unmanaged: len(p.Unmanaged), Seconds: time.Since(start).Seconds()})
@@ -177,14 +157,6 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, out
 	}
 	fmt.Fprintf(e.stdout, "Lab %s is up: %d change(s) applied in %.2fs, and the kernel matches the file.\n", l.Name, res.Applied, time.Since(start).Seconds())
 	return nil
-}
-
-// saveApplied keeps the record and the source of a lab up brought in line.
-func saveApplied(desired *state.State, text []byte) error {
-	if err := apply.SaveRecord(runDir, desired); err != nil {
-		return err
-	}
-	return apply.SaveSource(runDir, desired.Lab, text)
 }
 
 type upJSON struct {

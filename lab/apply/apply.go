@@ -2,6 +2,8 @@
 // a time in plan order, then reads the kernel again to prove the result.
 // Every change is idempotent, so a run that stopped half-way (killed,
 // refused by the kernel) is finished by the next up, or undone by down.
+// Callers go through lab/reconcile, which runs these steps in the one
+// order netlab allows.
 package apply
 
 import (
@@ -39,11 +41,7 @@ type Result struct {
 func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*Result, error) {
 	res := &Result{}
 	if len(p.Conflicts) > 0 {
-		errs := make([]error, len(p.Conflicts))
-		for i, c := range p.Conflicts {
-			errs[i] = c
-		}
-		return res, errors.Join(errs...)
+		return res, &ConflictError{Lab: p.Lab, Conflicts: p.Conflicts}
 	}
 	for i, c := range p.Changes {
 		if err := ctx.Err(); err != nil {
@@ -61,6 +59,30 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 		}
 	}
 	return res, nil
+}
+
+// ConflictError is Apply refusing to start: objects netlab does not own
+// are where the lab wants its own. Nothing was changed.
+type ConflictError struct {
+	Lab       string
+	Conflicts []plan.Conflict
+}
+
+func (e *ConflictError) Error() string {
+	msgs := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		msgs[i] = c.Error()
+	}
+	return fmt.Sprintf("lab %s: nothing was changed, because objects netlab does not own are in the way: %s", e.Lab, strings.Join(msgs, "; "))
+}
+
+// Unwrap returns the conflicts, for errors.As.
+func (e *ConflictError) Unwrap() []error {
+	errs := make([]error, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		errs[i] = c
+	}
+	return errs
 }
 
 // ChangeError is a change the kernel refused.

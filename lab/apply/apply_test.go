@@ -18,6 +18,7 @@ import (
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/lab/validate"
 	"netlab/topologies"
@@ -153,24 +154,25 @@ func mustRead(name string) []byte {
 	return data
 }
 
-// upFake does what netlab up does: observe, diff, apply, verify. It returns
-// the plan it applied.
+// upFake runs netlab up's pipeline (reconcile.Up) on k, taking the prune
+// and last-applied options from opts. It returns the plan it applied.
 func upFake(t testing.TB, k kernel.Kernel, l *lab.Lab, opts plan.Options) *plan.Plan {
 	t.Helper()
-	ctx := context.Background()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
+	res, err := reconcile.Up(context.Background(), k, l, reconcile.Options{Prune: opts.Prune, LastApplied: opts.LastApplied})
 	if err != nil {
-		t.Fatalf("observe: %v", err)
+		t.Fatalf("up lab %s: %v", l.Name, err)
 	}
-	p := plan.Diff(desired, observed, opts)
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-		t.Fatalf("apply lab %s: %v", l.Name, err)
+	return res.Plan
+}
+
+// planFake runs netlab plan's pipeline (reconcile.Plan) on k.
+func planFake(t testing.TB, k kernel.Kernel, l *lab.Lab, opts reconcile.Options) *plan.Plan {
+	t.Helper()
+	planned, err := reconcile.Plan(context.Background(), k, l, opts)
+	if err != nil {
+		t.Fatalf("plan lab %s: %v", l.Name, err)
 	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: opts.Prune}); err != nil {
-		t.Fatalf("lab %s: %v", l.Name, err)
-	}
-	return p
+	return planned.Plan
 }
 
 // planCmds returns the commands of a plan as the fake's transcript writes
@@ -385,15 +387,14 @@ func TestFailOnEveryWrite(t *testing.T) {
 	for n := 1; n <= total; n++ {
 		for _, then := range []string{"up", "down"} {
 			k := kerneltest.NewFake()
-			observed, err := k.Observe(ctx, l.Name, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := plan.Diff(desired, observed, plan.Options{})
 			k.FailOn(kerneltest.AnyWrite, errInjected, n)
 			// apply.One makes one kernel call per change, so the n-th
 			// write is the n-th change.
-			res, err := apply.Apply(ctx, k, p, apply.Options{})
+			res, err := reconcile.Up(ctx, k, l, reconcile.Options{})
+			if res == nil {
+				t.Fatalf("write %d: up made no plan: %v", n, err)
+			}
+			p := res.Plan
 			if !errors.Is(err, errInjected) {
 				t.Fatalf("write %d: apply returned %v, want the injected error", n, err)
 			}
@@ -461,16 +462,9 @@ links:
 		t.Run(method, func(t *testing.T) {
 			k := kerneltest.NewFake()
 			upFake(t, k, from, plan.Options{})
-			ctx := context.Background()
-			desired := plan.Desired(to)
-			observed, err := k.Observe(ctx, to.Name, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := plan.Diff(desired, observed, plan.Options{})
 			calls := k.Calls(method)
 			k.FailOn(method, unix.EBUSY, 1)
-			_, err = apply.Apply(ctx, k, p, apply.Options{})
+			_, err := reconcile.Up(context.Background(), k, to, reconcile.Options{})
 			if k.Calls(method) == calls {
 				t.Fatalf("the edit makes no %s call", method)
 			}
@@ -519,19 +513,14 @@ ip netns add other.c01
 		k := kerneltest.NewFake()
 		k.MustSeed(t, foreign, "ip netns add star.c02")
 		alone := k.String()
-		desired := plan.Desired(l)
-		observed, err := k.Observe(ctx, l.Name, desired)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := plan.Diff(desired, observed, plan.Options{Prune: true})
+		p := planFake(t, k, l, reconcile.Options{Prune: true})
 		if len(p.Conflicts) != 1 || p.Conflicts[0].Node != "c02" {
 			t.Fatalf("conflicts = %v, want one for node c02", p.Conflicts)
 		}
 		before := k.Writes()
-		_, err = apply.Apply(ctx, k, p, apply.Options{})
-		if err == nil || !strings.Contains(err.Error(), "star.c02") {
-			t.Errorf("apply returned %v, want the conflict on star.c02", err)
+		_, err := reconcile.Up(ctx, k, l, reconcile.Options{Prune: true})
+		if !errors.As(err, new(*apply.ConflictError)) || !strings.Contains(err.Error(), "star.c02") {
+			t.Errorf("up returned %v, want the conflict on star.c02", err)
 		}
 		if k.Writes() != before {
 			t.Errorf("apply with a conflict made %d writes, want 0", k.Writes()-before)
@@ -636,12 +625,7 @@ ip -n single-ip.c2 link set veth0 alias netlab:single-ip:host:veth2 up`},
 			if tc.name == "marker removed" {
 				// The namespace is foreign now: up refuses it, and it must
 				// go by hand before up can make it again.
-				desired := plan.Desired(l)
-				observed, err := k.Observe(context.Background(), l.Name, desired)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p := plan.Diff(desired, observed, plan.Options{Prune: true}); len(p.Conflicts) != 1 {
+				if p := planFake(t, k, l, reconcile.Options{Prune: true}); len(p.Conflicts) != 1 {
 					t.Fatalf("conflicts = %v, want one", p.Conflicts)
 				}
 				k.MustSeed(t, "ip netns del single-ip.server")

@@ -10,6 +10,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/topologies"
 )
@@ -146,12 +147,7 @@ func TestHostNodeOnFake(t *testing.T) {
 	l := mustLab(t, "hosted", []byte(hostedLab))
 	k := kerneltest.NewFake()
 	k.MustSeed(t, "ip link add hbr0 type bridge", "ip link add docker0 type bridge")
-	desired := plan.Desired(l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := plan.Diff(desired, observed, plan.Options{Prune: true})
+	p := planFake(t, k, l, reconcile.Options{Prune: true})
 	if len(p.Conflicts) != 1 || p.Conflicts[0].Name != "hbr0" || len(p.Unmanaged) != 0 {
 		t.Errorf("conflicts %v, unmanaged %d; want hbr0 alone, none", p.Conflicts, len(p.Unmanaged))
 	}

@@ -11,6 +11,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -89,8 +90,7 @@ func TestUpRefusesForeignFile(t *testing.T) {
 	t.Cleanup(func() { os.Remove(path) })
 	k := realKernel(t)
 	l := realParse(t, name, interruptLab)
-	_, p := realPlan(t, k, l, nil, false)
-	if _, err := apply.Apply(context.Background(), k, p, apply.Options{}); err == nil {
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err == nil {
 		t.Fatal("up went ahead over a file that is not a namespace")
 	}
 	data, err := os.ReadFile(path)

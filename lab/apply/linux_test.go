@@ -23,6 +23,7 @@ import (
 	"netlab/lab/labfile"
 	"netlab/lab/name"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
 	"netlab/lab/validate"
@@ -113,40 +114,49 @@ func realKernel(t *testing.T) *kernel.Linux {
 	return k
 }
 
-// realPlan reads the kernel and diffs it against l, taking last as the
-// last-applied record, as netlab plan does.
+// realPlan runs netlab plan's pipeline (reconcile.Plan) on l, taking
+// last as the last-applied record.
 func realPlan(t *testing.T, k kernel.Kernel, l *lab.Lab, last *state.State, prune bool) (*state.State, *plan.Plan) {
 	t.Helper()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{LastApplied: last, Prune: prune})
 	if err != nil {
-		t.Fatalf("observe: %v", err)
+		t.Fatalf("plan: %v", err)
 	}
-	return desired, plan.Diff(desired, observed, plan.Options{LastApplied: last, Prune: prune})
+	return planned.Desired, planned.Plan
 }
 
-// realApply applies p and verifies that the kernel then matches desired.
-func realApply(t *testing.T, k kernel.Kernel, desired *state.State, p *plan.Plan, prune bool) {
+// realApply runs netlab up's pipeline (reconcile.Up) on l, which must
+// carry out exactly the changes of p, the plan the test looked at.
+func realApply(t *testing.T, k kernel.Kernel, l *lab.Lab, p *plan.Plan, prune bool) {
 	t.Helper()
-	ctx := context.Background()
-	res, err := apply.Apply(ctx, k, p, apply.Options{})
+	res, err := reconcile.Up(context.Background(), k, l, reconcile.Options{Prune: prune})
 	if err != nil {
-		t.Fatalf("apply: %v", err)
+		t.Fatalf("up: %v", err)
+	}
+	// Up keeps no record here, so it labels no drift: compare the changes.
+	unlabelled := func(p *plan.Plan) []string {
+		out := realChanges(p)
+		for i, c := range out {
+			out[i] = strings.TrimSuffix(c, " (drift)")
+		}
+		return out
+	}
+	if got, want := unlabelled(res.Plan), unlabelled(p); !slices.Equal(got, want) {
+		t.Errorf("up planned\n%s\nwant the plan looked at\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	if res.Applied != len(p.Changes) {
 		t.Errorf("applied %d of %d changes", res.Applied, len(p.Changes))
 	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{Prune: prune}); err != nil {
-		t.Fatal(err)
-	}
 }
 
-// realUp plans and applies l from whatever the kernel has.
+// realUp runs netlab up's pipeline on l from whatever the kernel has.
 func realUp(t *testing.T, k kernel.Kernel, l *lab.Lab) *state.State {
 	t.Helper()
-	desired, p := realPlan(t, k, l, nil, false)
-	realApply(t, k, desired, p, false)
-	return desired
+	res, err := reconcile.Up(context.Background(), k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	return res.Desired
 }
 
 // realChanges renders a plan's changes as "node SYM object", one each,
@@ -288,7 +298,7 @@ func TestEditsInPlace(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: plan\n%s\nwant\n%s", st.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		realApply(t, k, newDesired, p, false)
+		realApply(t, k, l, p, false)
 		desired = newDesired
 		after := realIndexes(t, k, name)
 		for link, idx := range before {
@@ -376,7 +386,7 @@ func TestDriftRepaired(t *testing.T) {
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("plan\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
 			}
-			realApply(t, k, desired, p, false)
+			realApply(t, k, l, p, false)
 		})
 	}
 
@@ -396,7 +406,7 @@ func TestDriftRepaired(t *testing.T) {
 		if !slices.Equal(unmanaged, wantUnmanaged) {
 			t.Errorf("unmanaged\n%s\nwant\n%s", strings.Join(unmanaged, "\n"), strings.Join(wantUnmanaged, "\n"))
 		}
-		realApply(t, k, desired, p, false)
+		realApply(t, k, l, p, false)
 		if out := realIP(t, "-n", ns("a"), "route", "show", "203.0.113.0/24"); !strings.Contains(out, "203.0.113.0/24 via 10.10.0.1") {
 			t.Errorf("up without prune removed the route made by hand: ip route shows %q", out)
 		}
@@ -408,7 +418,7 @@ func TestDriftRepaired(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("plan with prune\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
-		realApply(t, k, desired, p, true)
+		realApply(t, k, l, p, true)
 		if out := realIP(t, "-n", ns("a"), "route", "show", "203.0.113.0/24"); out != "" {
 			t.Errorf("up --prune left the route made by hand: %q", out)
 		}
@@ -446,13 +456,12 @@ func TestDownAfterHalfUp(t *testing.T) {
 		t.Run(fmt.Sprintf("after_%d_of_%d", n, total), func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			_, p := realPlan(t, k, l, nil, false)
-			res, err := apply.Apply(ctx, k, p, apply.Options{AfterChange: func(i int) {
+			res, err := reconcile.Up(ctx, k, l, reconcile.Options{AfterChange: func(i int) {
 				if i == n {
 					cancel()
 				}
 			}})
-			if !errors.Is(err, context.Canceled) || res.Applied != n {
+			if !errors.Is(err, context.Canceled) || res == nil || res.Applied != n {
 				t.Fatalf("apply cancelled after change %d: applied %d, err %v", n, res.Applied, err)
 			}
 			if len(realNetNS(t, name)) == 0 {
@@ -480,8 +489,7 @@ func TestDownAfterHalfUp(t *testing.T) {
 		edited := realParse(t, name, text)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		_, p := realPlan(t, k, edited, nil, false)
-		if _, err := apply.Apply(ctx, k, p, apply.Options{AfterChange: func(i int) {
+		if _, err := reconcile.Up(ctx, k, edited, reconcile.Options{AfterChange: func(i int) {
 			if i == 3 {
 				cancel()
 			}
@@ -718,17 +726,11 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 			}
 			k := kernel.NewLinux()
 			defer k.Close()
-			desired := plan.Desired(l)
-			observed, err := k.Observe(ctx, name, desired)
-			if err != nil {
-				return err
+			res, err := reconcile.Up(ctx, k, l, reconcile.Options{})
+			if res != nil {
+				planned[i] = len(res.Plan.Changes)
 			}
-			p := plan.Diff(desired, observed, plan.Options{})
-			planned[i] = len(p.Changes)
-			if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-				return err
-			}
-			return apply.Verify(ctx, k, desired, plan.Options{})
+			return err
 		}()
 	}
 	wg.Add(2)

@@ -13,6 +13,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/topologies"
 )
@@ -133,12 +134,7 @@ func TestNFTFakeRefused(t *testing.T) {
 				before = nftHostTable(t, k, from)
 			}
 			to := nftDefaultLab(t, tc.to)
-			desired := plan.Desired(to)
-			observed, err := k.Observe(ctx, to.Name, desired)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p := plan.Diff(desired, observed, plan.Options{})
+			p := planFake(t, k, to, reconcile.Options{})
 			var nft *plan.Change
 			for _, c := range p.Changes {
 				if c.Object == plan.NFTables {
@@ -153,7 +149,7 @@ func TestNFTFakeRefused(t *testing.T) {
 
 			calls := k.Calls("NFTableSet")
 			k.FailOn("NFTableSet", errNFTFault, 1)
-			_, err = apply.Apply(ctx, k, p, apply.Options{})
+			_, err := reconcile.Up(ctx, k, to, reconcile.Options{})
 			if k.Calls("NFTableSet") != calls+1 {
 				t.Fatalf("apply made %d NFTableSet calls, want 1", k.Calls("NFTableSet")-calls)
 			}
@@ -161,7 +157,7 @@ func TestNFTFakeRefused(t *testing.T) {
 				t.Fatalf("apply returned %v, want the injected error", err)
 			}
 			var ce *apply.ChangeError
-			if !errors.As(err, &ce) || ce.Change != nft {
+			if !errors.As(err, &ce) || ce.Change.Line() != nft.Line() {
 				t.Errorf("error %v does not carry the nftables change", err)
 			}
 			for _, want := range []string{"node host", "nftables table inet netlab", tc.action.String()} {

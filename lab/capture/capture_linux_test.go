@@ -14,14 +14,13 @@ import (
 	"time"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/capture"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/packet"
-	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 	"netlab/topologies"
 )
@@ -38,15 +37,9 @@ func upDefault(t *testing.T) *lab.Lab {
 	if diags.HasErrors() || l.Name != name {
 		t.Fatalf("default lab: %v", diags.Err())
 	}
-	ctx := context.Background()
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := apply.Apply(ctx, k, plan.Diff(desired, observed, plan.Options{}), apply.Options{}); err != nil {
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return l

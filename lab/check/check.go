@@ -124,7 +124,7 @@ func Target(l *lab.Lab, c *lab.Check) (netip.Addr, error) {
 	case c.Address.IsValid():
 		return c.Address, nil
 	}
-	if a, ok := FirstAddr(l, c.To); ok {
+	if a, ok := l.FirstAddr(c.To); ok {
 		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("node %q has no address to probe: give the check an address", c.To)
@@ -142,24 +142,6 @@ func DialPort(c *lab.Check) uint16 {
 		return c.Port
 	}
 	return 0
-}
-
-// FirstAddr is the first address of a node in file order, leaving out
-// loopback (127.0.0.0/8, ::1) and link-local addresses, which no other
-// node can reach.
-func FirstAddr(l *lab.Lab, node string) (netip.Addr, bool) {
-	n := l.Node(node)
-	if n == nil {
-		return netip.Addr{}, false
-	}
-	for _, ifc := range n.Interfaces {
-		for _, a := range ifc.Addresses {
-			if ad := a.Prefix.Addr(); !ad.IsLoopback() && !ad.IsLinkLocalUnicast() {
-				return ad, true
-			}
-		}
-	}
-	return netip.Addr{}, false
 }
 
 // Run runs checks of the running lab l, all at once, and returns their

@@ -10,12 +10,11 @@ import (
 	"time"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
-	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 	"netlab/topologies"
 )
@@ -52,20 +51,10 @@ func defaultLab(t *testing.T, extraChecks ...string) *lab.Lab {
 // up plans, applies and verifies l, as netlab up does.
 func up(t *testing.T, l *lab.Lab) {
 	t.Helper()
-	ctx := context.Background()
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
-	if err != nil {
-		t.Fatalf("observe: %v", err)
-	}
-	p := plan.Diff(desired, observed, plan.Options{LastApplied: desired})
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
+		t.Fatalf("up: %v", err)
 	}
 }
 

@@ -8,11 +8,10 @@ import (
 	"time"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
-	"netlab/lab/rundir"
+	"netlab/lab/reconcile"
 	"netlab/topologies"
 )
 
@@ -39,22 +38,13 @@ func exerciseLab(t *testing.T, dir, file, name string) *lab.Lab {
 // changed in place, so no namespace is created or deleted.
 func upEdited(t *testing.T, l *lab.Lab) *plan.Plan {
 	t.Helper()
-	ctx := context.Background()
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
+	res, err := reconcile.Up(context.Background(), k, l, reconcile.Options{})
 	if err != nil {
-		t.Fatalf("observe: %v", err)
+		t.Fatalf("up: %v", err)
 	}
-	p := plan.Diff(desired, observed, plan.Options{LastApplied: apply.LoadRecord(rundir.At(rundir.Default), l.Name)})
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return res.Plan
 }
 
 // TestExercises brings every exercise of topologies/exercises up on the

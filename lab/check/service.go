@@ -92,7 +92,7 @@ func httpTarget(l *lab.Lab, rawURL string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
 	}
-	if a, ok := FirstAddr(l, host); ok {
+	if a, ok := l.FirstAddr(host); ok {
 		return a, nil
 	}
 	return netip.Addr{}, fmt.Errorf("http host %q is neither an IP address nor a node with an address", host)

@@ -18,6 +18,7 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 )
 
@@ -98,33 +99,25 @@ func requireRootB(b *testing.B) {
 	}
 }
 
+// netlabUp is netlab up: the whole pipeline, validate and the sysctl
+// check included, as the command runs it.
 func netlabUp(b *testing.B, l *lab.Lab) {
-	ctx := context.Background()
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := plan.Diff(desired, observed, plan.Options{})
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-		b.Fatal(err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
 		b.Fatal(err)
 	}
 }
 
+// netlabPlan is netlab plan.
 func netlabPlan(b *testing.B, l *lab.Lab) *plan.Plan {
 	k := kernel.NewLinux()
 	defer k.Close()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return plan.Diff(desired, observed, plan.Options{})
+	return planned.Plan
 }
 
 func netlabDown(b *testing.B, name string) {

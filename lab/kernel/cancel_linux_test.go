@@ -12,6 +12,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -82,13 +83,14 @@ func observeAll(t *testing.T, k kernel.Kernel, l string) *state.State {
 func TestCancelledUpResumes(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	t.Parallel()
-	// How many times a whole up asks its context.
+	// How many times a whole up (reading the kernel included) asks its
+	// context.
 	count := newCutCtx(0)
 	name := kerneltest.LabName(t)
 	l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
 	k := newLinux(t)
 	_, p := planLab(t, k, l)
-	if _, err := apply.Apply(count, k, p, apply.Options{}); err != nil {
+	if _, err := reconcile.Up(count, k, l, reconcile.Options{}); err != nil {
 		t.Fatalf("uncut up: %v", err)
 	}
 	total, changes := count.asked.Load(), int64(len(p.Changes))
@@ -107,8 +109,7 @@ func TestCancelledUpResumes(t *testing.T) {
 					name := kerneltest.LabName(t)
 					l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
 					k := newLinux(t)
-					_, p := planLab(t, k, l)
-					_, err := apply.Apply(newCutCtx(n), k, p, apply.Options{})
+					_, err := reconcile.Up(newCutCtx(n), k, l, reconcile.Options{})
 					if !errors.Is(err, context.Canceled) {
 						t.Fatalf("up cut at message %d of %d = %v, want %v", n, total, err, context.Canceled)
 					}

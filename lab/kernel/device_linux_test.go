@@ -20,10 +20,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/topologies"
 )
@@ -146,16 +146,11 @@ links:
 				}
 				// One sender less is changed in place.
 				l2 := parseLab(t, labText(name, text, "MODE", mode, "'02:00:00:00:00:02', ", ""))
-				desired, p := planLab(t, k, l2)
+				_, p := planLab(t, k, l2)
 				if got := planText(p); !strings.Contains(got, "~ link mv0: source-macs") {
 					t.Fatalf("plan after dropping a source mac:\n%s", got)
 				}
-				if _, err := apply.Apply(context.Background(), k, p, apply.Options{}); err != nil {
-					t.Fatal(err)
-				}
-				if err := apply.Verify(context.Background(), k, desired, plan.Options{}); err != nil {
-					t.Fatal(err)
-				}
+				applyPlanned(t, k, l2, p)
 			}
 		})
 	}
@@ -617,12 +612,11 @@ links:
 	ipCmd(t, "link", "add", foreign, "type", "bridge")
 	tmpl2 := strings.Replace(tmpl, "      VETH: {master: BR}\n", "      VETH: {master: BR}\n      FOREIGN: {kind: bridge}\n", 1)
 	l2 := parseLab(t, labText(name, tmpl2, "BR", br, "TAP", tap, "VETH", veth, "FOREIGN", foreign))
-	desired := plan.Desired(l2)
-	observed, err := k.Observe(context.Background(), name, desired)
+	planned, err := reconcile.Plan(context.Background(), k, l2, reconcile.Options{Prune: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := plan.Diff(desired, observed, plan.Options{Prune: true})
+	p := planned.Plan
 	if len(p.Conflicts) != 1 || p.Conflicts[0].Name != foreign {
 		var b strings.Builder
 		p.WriteText(&b)
@@ -637,13 +631,11 @@ links:
 		t.Errorf("LinkDel of an unmarked root link: %v, want ForeignError", err)
 	}
 
-	if _, err := apply.Down(context.Background(), k, name, nil); err != nil {
-		t.Fatal(err)
-	}
-	deleted, err := apply.DownHost(context.Background(), k, name)
+	res, err := reconcile.Down(context.Background(), k, name, reconcile.DownOptions{AllowHost: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	deleted := res.HostDeleted
 	// The veth's root end goes with c's namespace, but the kernel may
 	// not have torn it down yet.
 	if !sameSet(deleted, []string{br, tap}) && !sameSet(deleted, []string{br, tap, veth}) {
@@ -1003,7 +995,7 @@ func TestUndeclaredMTUManaged(t *testing.T) {
 	upLab(t, k, jumbo)
 	secondUp(t, k, jumbo)
 	// Planned against the record of the jumbo up, the change is an edit.
-	p = plan.Diff(plan.Desired(l), mustObserve(t, k, l), plan.Options{LastApplied: plan.Desired(jumbo)})
+	_, p = planSince(t, k, l, plan.Desired(jumbo))
 	got = planText(p)
 	if !strings.Contains(got, "~ link eth0: mtu 9000 -> 1500") || !strings.Contains(got, "~ link p1: mtu 9000 -> 1500") || strings.Contains(got, "outside netlab") {
 		t.Errorf("plan after mtu was dropped from the file:\n%s", got)

@@ -21,11 +21,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/lab/validate"
 	"netlab/topologies"
@@ -68,30 +68,54 @@ func newLinux(t *testing.T) *kernel.Linux {
 	return k
 }
 
-// planLab reads the kernel and diffs it against l.
+// planLab runs netlab plan's pipeline (reconcile.Plan) on l, with l
+// itself as the last up's record: what differs is drift.
 func planLab(t *testing.T, k kernel.Kernel, l *lab.Lab) (*state.State, *plan.Plan) {
 	t.Helper()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
-	if err != nil {
-		t.Fatalf("observe: %v", err)
-	}
-	return desired, plan.Diff(desired, observed, plan.Options{LastApplied: desired})
+	return planSince(t, k, l, plan.Desired(l))
 }
 
-// upLab plans, applies and verifies l, as netlab up does.
-func upLab(t *testing.T, k kernel.Kernel, l *lab.Lab) *apply.Result {
+// planSince runs netlab plan's pipeline on l, with last as the state of
+// the last up: changes to follow an edit of the file are not drift.
+func planSince(t *testing.T, k kernel.Kernel, l *lab.Lab, last *state.State) (*state.State, *plan.Plan) {
 	t.Helper()
-	ctx := context.Background()
-	desired, p := planLab(t, k, l)
-	res, err := apply.Apply(ctx, k, p, apply.Options{})
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{LastApplied: last})
 	if err != nil {
-		t.Fatalf("apply: %v", err)
+		t.Fatalf("plan: %v", err)
 	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
+	return planned.Desired, planned.Plan
+}
+
+// upLab runs netlab up's pipeline (reconcile.Up) on l.
+func upLab(t *testing.T, k kernel.Kernel, l *lab.Lab) *reconcile.Result {
+	t.Helper()
+	res, err := reconcile.Up(context.Background(), k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatalf("up: %v", err)
 	}
 	return res
+}
+
+// applyPlanned runs netlab up's pipeline on l, which must carry out
+// exactly the changes of p, the plan the test looked at.
+func applyPlanned(t *testing.T, k kernel.Kernel, l *lab.Lab, p *plan.Plan) {
+	t.Helper()
+	res := upLab(t, k, l)
+	// Up keeps no record here, so it labels no drift: compare the changes.
+	changes := func(p *plan.Plan) []string {
+		var out []string
+		for _, c := range p.Changes {
+			out = append(out, fmt.Sprintf("node %s: %s %s", c.Node, c.Action.Symbol(), c.Describe()))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if got, want := changes(res.Plan), changes(p); !slices.Equal(got, want) {
+		t.Errorf("up planned\n%s\nwant the plan looked at\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if res.Applied != len(p.Changes) {
+		t.Errorf("applied %d of %d changes", res.Applied, len(p.Changes))
+	}
 }
 
 // openNS opens a namespace of NetNSDir for the test.
@@ -578,16 +602,11 @@ func TestKernelOpsIdempotent(t *testing.T) {
 // and verify.
 func secondUp(t *testing.T, k kernel.Kernel, l *lab.Lab) {
 	t.Helper()
-	ctx := context.Background()
-	desired, p := planLab(t, k, l)
+	_, p := planLab(t, k, l)
 	if !p.Empty() || len(p.Unmanaged) > 0 || len(p.Conflicts) > 0 {
 		t.Fatalf("second plan is not empty:\n%s", planText(p))
 	}
-	res, err := apply.Apply(ctx, k, p, apply.Options{})
-	if err != nil || res.Applied != 0 {
-		t.Fatalf("second apply: applied %d changes, err %v; want 0, nil", res.Applied, err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
+	if res := upLab(t, k, l); res.Applied != 0 {
+		t.Fatalf("second up: applied %d changes; want 0", res.Applied)
 	}
 }

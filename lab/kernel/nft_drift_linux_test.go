@@ -15,7 +15,6 @@ import (
 	"github.com/google/nftables/expr"
 
 	"netlab/lab"
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
@@ -89,30 +88,6 @@ func nftExec(t *testing.T, netnsName string, args ...string) string {
 		t.Fatalf("nft %s in %s: %v: %s", strings.Join(args, " "), netnsName, err, out)
 	}
 	return string(out)
-}
-
-// planSince diffs the kernel against l, with last as the state of the last
-// up: changes to follow an edit of the file are not drift.
-func planSince(t *testing.T, k kernel.Kernel, l *lab.Lab, last *state.State) (*state.State, *plan.Plan) {
-	t.Helper()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(context.Background(), l.Name, desired)
-	if err != nil {
-		t.Fatalf("observe: %v", err)
-	}
-	return desired, plan.Diff(desired, observed, plan.Options{LastApplied: last})
-}
-
-// applyVerified applies p and proves the kernel then matches desired.
-func applyVerified(t *testing.T, k kernel.Kernel, desired *state.State, p *plan.Plan) {
-	t.Helper()
-	ctx := context.Background()
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // soleNFTChange returns the plan's one change, which must be the host's
@@ -245,13 +220,13 @@ func TestNFTDriftRepaired(t *testing.T) {
 					e.netlink(c)
 					nftFlush(t, c)
 				}
-				desired, p := planLab(t, k, l)
+				_, p := planLab(t, k, l)
 				c := soleNFTChange(t, p, e.action)
 				if !c.Drift {
 					t.Errorf("the change is not labelled drift, though the file still asks for what the last up applied:\n%s", planText(p))
 				}
 				requireDetails(t, c, e.detail)
-				applyVerified(t, k, desired, p)
+				applyPlanned(t, k, l, p)
 				if _, p := planLab(t, k, l); !p.Empty() || len(p.Unmanaged) > 0 {
 					t.Fatalf("plan after the repair is not empty:\n%s", planText(p))
 				}
@@ -344,20 +319,20 @@ func TestNFTOtherTablesUntouched(t *testing.T) {
 				nftFlush(t, c)
 			})
 
-			desired, p := planLab(t, k, l)
+			_, p := planLab(t, k, l)
 			if !p.Empty() {
 				t.Errorf("plan after a table of another name was made is not empty:\n%s", planText(p))
 			}
 			noMention(t, p)
-			applyVerified(t, k, desired, p)
+			applyPlanned(t, k, l, p)
 			otherIntact(t, "after up")
 
 			// The file drops every rule: netlab deletes its own table only.
-			desired, p = planSince(t, k, bare, plan.Desired(l))
+			_, p = planSince(t, k, bare, plan.Desired(l))
 			noMention(t, p)
 			c := soleNFTChange(t, p, plan.Delete)
 			requireDetails(t, c, "- chain nat_postrouting (1 rule(s))")
-			applyVerified(t, k, desired, p)
+			applyPlanned(t, k, bare, p)
 			if got, err := kernel.ObserveNFT(host, nil); err != nil || got != nil {
 				t.Errorf("after the rules were dropped: netlab's table %v, %v; want none", got, err)
 			}
@@ -487,7 +462,7 @@ func TestNFTEditsInPlace(t *testing.T) {
 					t.Errorf("detail %q is not a +, - or ~ line", d)
 				}
 			}
-			applyVerified(t, k, want, p)
+			applyPlanned(t, k, l, p)
 			desired = want
 			if _, p := planLab(t, k, l); !p.Empty() {
 				t.Fatalf("plan after the edit was applied is not empty:\n%s", planText(p))

@@ -5,10 +5,10 @@ import (
 	"strings"
 	"testing"
 
-	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 )
 
@@ -51,16 +51,15 @@ func TestWriteTextHandChanges(t *testing.T) {
 			}
 			ctx := context.Background()
 			k := kerneltest.NewFake()
-			desired := plan.Desired(l)
-			if _, err := apply.Apply(ctx, k, plan.Diff(desired, nil, plan.Options{}), apply.Options{}); err != nil {
+			if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
 				t.Fatal(err)
 			}
 			k.MustSeed(t, tc.hand)
-			observed, err := k.Observe(ctx, l.Name, desired)
+			planned, err := reconcile.Plan(ctx, k, l, reconcile.Options{LastApplied: plan.Desired(l)})
 			if err != nil {
 				t.Fatal(err)
 			}
-			p := plan.Diff(desired, observed, plan.Options{LastApplied: desired})
+			p := planned.Plan
 			text := planText(p)
 			golden(t, text)
 			if strings.Contains(text, "\nChanges:\n") {
@@ -71,12 +70,13 @@ func TestWriteTextHandChanges(t *testing.T) {
 					t.Errorf("%s %s %s: not drift, though only the kernel changed", c.Action, c.Object, c.Name)
 				}
 			}
-			// The plan repairs the lab.
-			if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
+			// Up repairs the lab, with the same changes.
+			res, err := reconcile.Up(ctx, k, l, reconcile.Options{})
+			if err != nil {
 				t.Fatal(err)
 			}
-			if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-				t.Fatal(err)
+			if res.Applied != len(p.Changes) {
+				t.Errorf("up applied %d changes, the plan has %d", res.Applied, len(p.Changes))
 			}
 		})
 	}

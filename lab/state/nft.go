@@ -94,6 +94,18 @@ func (r *NFRule) Family() string {
 // conntrack state names in nft's order of listing.
 var ctStateOrder = []string{"invalid", "established", "related", "new", "untracked"}
 
+// Label is how a rule is shown: its nft text when it is known (from the
+// lab file or the last up's record, see AnnotateRules), else its tag.
+func (r *NFRule) Label() string {
+	if r.Action != "" {
+		return r.Text()
+	}
+	if r.Tag == "" {
+		return "(a rule netlab did not write)"
+	}
+	return r.Tag
+}
+
 // Text is the rule in nft syntax, as `nft list table` shows it (without
 // counter values and comment).
 func (r *NFRule) Text() string {

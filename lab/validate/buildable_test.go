@@ -7,10 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
-	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
-	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/validate"
 	"netlab/topologies"
 )
@@ -99,18 +98,8 @@ func valid(name string, data []byte) bool {
 func buildClean(t *testing.T, name string, data []byte) {
 	t.Helper()
 	l, _ := labfile.Parse(name, data)
-	ctx := context.Background()
 	k := kerneltest.NewFake()
-	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := plan.Diff(desired, observed, plan.Options{})
-	if _, err := apply.Apply(ctx, k, p, apply.Options{}); err != nil {
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
 		t.Fatalf("validate passes %s, but up fails: %v", name, err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
-		t.Errorf("validate passes %s, but after up the kernel differs: %v", name, err)
 	}
 }

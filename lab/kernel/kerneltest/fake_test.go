@@ -22,6 +22,7 @@ import (
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/lab/validate"
 	"netlab/topologies"
@@ -460,14 +461,8 @@ func TestConcurrent(t *testing.T) {
 				t.Error(diags.Err())
 				return
 			}
-			desired := plan.Desired(l)
 			for range 5 {
-				obs, err := k.Observe(ctx, name, desired)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if _, err := apply.Apply(ctx, k, plan.Diff(desired, obs, plan.Options{}), apply.Options{}); err != nil {
+				if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -537,7 +532,7 @@ func TestSeedString(t *testing.T) {
 	k := upDefault(t)
 	again := kerneltest.NewFake()
 	l := defaultLab(t)
-	for _, c := range plan.Diff(plan.Desired(l), nil, plan.Options{}).Changes {
+	for _, c := range reconcile.Diff(plan.Desired(l), nil, nil, false).Changes {
 		if c.Object == plan.NFTables {
 			// Seed takes ip commands only; a table is set as up sets it.
 			if err := again.NFTableSet(context.Background(), c.NetNS, c.NFT); err != nil {
@@ -582,11 +577,7 @@ func upDefault(t *testing.T) *kerneltest.Fake {
 	t.Helper()
 	l := defaultLab(t)
 	k := kerneltest.NewFake()
-	desired := plan.Desired(l)
-	if _, err := apply.Apply(ctx, k, plan.Diff(desired, observe(t, k, l.Name, desired), plan.Options{}), apply.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := apply.Verify(ctx, k, desired, plan.Options{}); err != nil {
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return k

@@ -1,0 +1,91 @@
+package reconcile_test
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// pipelineSteps are calls that, outside this package, would mean a second
+// copy of the pipeline (or of one of its steps) is being built: each step
+// has one caller, reconcile, besides the package that owns it.
+var pipelineSteps = []struct {
+	call  string
+	owner string // the package (directory) that defines it
+	why   string
+}{
+	{"apply.Apply(", "lab/apply", "apply a plan: reconcile.Up"},
+	{"apply.CheckSysctls(", "lab/apply", "the sysctl gate: reconcile.Plan"},
+	{"apply.LoadRecord(", "lab/apply", "read the record: reconcile.Plan or NameRules"},
+	{"apply.SaveRecord(", "lab/apply", "keep the record: reconcile.Up"},
+	{"apply.DeleteRecord(", "lab/apply", "forget the record: reconcile.Down"},
+	{"apply.DownHost(", "lab/apply", "down's host-link policy: reconcile.Down"},
+	{"state.AnnotateRules(", "lab/state", "name the rules: reconcile.NameRules"},
+}
+
+// pipelineExempt are files allowed to build the pipeline by hand, with
+// why.
+var pipelineExempt = map[string]string{
+	// It applies labs that validate refuses, on purpose, to prove that
+	// validate refuses exactly what the kernel does.
+	"lab/kernel/mac_linux_test.go": "applies what validate refuses",
+	// It fuzzes Diff itself, on generated states that have no lab file.
+	"lab/plan/fuzz_test.go": "fuzzes Diff",
+}
+
+// TestOnePipeline reads every Go file of the module and fails on a call
+// of a pipeline step outside reconcile and the step's own package, and on
+// a file that observes the kernel and diffs against it (plan.Diff after
+// Observe) by hand. This is how "no second copy of the pipeline" is
+// checked.
+func TestOnePipeline(t *testing.T) {
+	root := filepath.Join("..", "..")
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found: %v", err)
+	}
+	files := 0
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) && path != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return nil
+		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		dir := filepath.ToSlash(filepath.Dir(rel))
+		if dir == "lab/reconcile" {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		files++
+		text := string(data)
+		for _, s := range pipelineSteps {
+			if dir == s.owner || pipelineExempt[rel] != "" || !strings.Contains(text, s.call) {
+				continue
+			}
+			t.Errorf("%s calls %s: a second copy of a pipeline step (%s)", rel, s.call, s.why)
+		}
+		if pipelineExempt[rel] == "" && dir != "lab/apply" && strings.Contains(text, ".Observe(") && strings.Contains(text, "plan.Diff(") {
+			t.Errorf("%s observes the kernel and calls plan.Diff: a second copy of the plan pipeline (use reconcile.Plan or reconcile.Diff)", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 50 {
+		t.Fatalf("read only %d Go files; the walk missed the module", files)
+	}
+}

@@ -1,0 +1,158 @@
+// Package reconcile is netlab's one pipeline from a lab to the kernel:
+// validate the lab, read the kernel, refuse a sysctl the kernel lacks,
+// diff (labelling drift with the last-applied record), refuse objects
+// netlab does not own, apply, read the kernel again to prove the result,
+// and keep the record. The command line, the terminal UI and the tests
+// all call it, so that no caller can skip a step: a lab that validate
+// refuses is never applied, whoever asks.
+//
+// Where records are kept and how progress is shown are options, never
+// globals: a caller without a run directory keeps no record.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"netlab/lab"
+	"netlab/lab/apply"
+	"netlab/lab/diag"
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/rundir"
+	"netlab/lab/state"
+	"netlab/lab/validate"
+)
+
+// Options change how Plan and Up run. The zero value plans and applies
+// without pruning, records or progress.
+type Options struct {
+	// Prune also removes objects in the lab's namespaces that the lab
+	// does not declare.
+	Prune bool
+	// RunDir, if set, is where the last-applied record is read from (to
+	// label drift) and where Up keeps the record and Source.
+	RunDir *rundir.Dir
+	// LastApplied labels drift when RunDir is not set: the desired state
+	// of the caller's last Up, kept by the caller.
+	LastApplied *state.State
+	// Source is the text of the lab file, which Up keeps beside the
+	// record in RunDir (check --lab reads it). Nil keeps none.
+	Source []byte
+	// Progress, if set, is called before each change with its 1-based
+	// number and the total.
+	Progress func(i, total int, c *plan.Change)
+	// AfterChange, if set, is called after each change that succeeded,
+	// with its 1-based number (fault tests kill netlab there).
+	AfterChange func(i int)
+}
+
+// Planned is what Plan found: the state the lab asks for, the state the
+// kernel has, and the changes between them.
+type Planned struct {
+	Desired  *state.State
+	Observed *state.State
+	Plan     *plan.Plan
+}
+
+// RefusedError is a lab the pipeline will not apply, refused before
+// anything is changed: one diagnostic per problem, at its position in the
+// lab file.
+type RefusedError struct{ Diags diag.List }
+
+func (e *RefusedError) Error() string { return e.Diags.Err().Error() }
+
+// Plan validates l, reads the kernel and diffs it against l. It changes
+// nothing. A lab validate refuses, or a sysctl the kernel does not have,
+// is a *RefusedError.
+func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Planned, error) {
+	if diags := validate.Lab(l); diags.HasErrors() {
+		diags.Sort()
+		return nil, &RefusedError{Diags: diags}
+	}
+	desired := plan.Desired(l)
+	observed, err := k.Observe(ctx, l.Name, desired)
+	if err != nil {
+		return nil, fmt.Errorf("read the kernel: %w", err)
+	}
+	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		diags.Sort()
+		return nil, &RefusedError{Diags: diags}
+	}
+	record := opts.LastApplied
+	if opts.RunDir != nil {
+		record = apply.LoadRecord(*opts.RunDir, l.Name)
+	}
+	return &Planned{Desired: desired, Observed: observed, Plan: Diff(desired, observed, record, opts.Prune)}, nil
+}
+
+// Diff is the diff step alone, for a caller that has observed the kernel
+// already (the terminal UI, at each refresh): the changes from observed
+// to desired, those that undo a change made since record (the
+// last-applied state, or nil) marked as drift.
+func Diff(desired, observed, record *state.State, prune bool) *plan.Plan {
+	return plan.Diff(desired, observed, plan.Options{Prune: prune, LastApplied: record})
+}
+
+// Result is what Up did.
+type Result struct {
+	Planned
+	// Applied is the number of changes carried out, also when Up failed
+	// half-way.
+	Applied int
+	// SaveErr is why the record or the source could not be kept in the
+	// run directory. The lab is up all the same: a lost record only
+	// labels drift less well.
+	SaveErr error
+}
+
+// Up brings the kernel in line with l: Plan, then, unless nothing
+// differs, refuse objects netlab does not own, apply the changes in
+// order and read the kernel again; it succeeds only when nothing differs
+// any more. It then keeps the record and source in opts.RunDir.
+//
+// The result is never nil once the plan is made: Applied says how far a
+// failed Up went, and running Up again finishes from there.
+func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result, error) {
+	planned, err := Plan(ctx, k, l, opts)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Planned: *planned}
+	p := planned.Plan
+	if !p.Empty() || len(p.Conflicts) > 0 {
+		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange})
+		res.Applied = done.Applied
+		var conflicts *apply.ConflictError
+		if errors.As(err, &conflicts) {
+			return res, err
+		}
+		if err != nil {
+			return res, fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
+		}
+		if err := apply.Verify(ctx, k, planned.Desired, plan.Options{Prune: opts.Prune}); err != nil {
+			return res, err
+		}
+	}
+	res.SaveErr = save(opts, planned.Desired)
+	return res, nil
+}
+
+// save keeps the record and the source of a lab Up brought in line.
+func save(opts Options, desired *state.State) error {
+	if opts.RunDir == nil {
+		return nil
+	}
+	if err := apply.SaveRecord(*opts.RunDir, desired); err != nil {
+		return err
+	}
+	if opts.Source == nil {
+		return nil
+	}
+	return apply.SaveSource(*opts.RunDir, desired.Lab, opts.Source)
+}

@@ -52,7 +52,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.sysctlPath":             "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"lab/kernel.(*Linux).SysctlSet":     "path from sysctlPath",
 	"lab/kernel.readSysctls":            "path from sysctlPath",
-	"lab/kernel.(*Linux).SysctlMissing": "path from sysctlPath",
+	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",

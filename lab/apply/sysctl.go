@@ -14,8 +14,10 @@ import (
 )
 
 // CheckSysctls refuses, before anything is changed, the sysctls of the
-// lab that the kernel does not have, one diagnostic at each key: up would
-// otherwise stop half-way, at the first such write. Each key is looked up
+// lab that netlab cannot keep, one diagnostic at each key: those the
+// kernel does not have, those a namespace may only read, and actions with
+// nothing to read back (kernel.SysctlProblem). up would otherwise stop
+// half-way, at the first such write, or never find the kernel matching. Each key is looked up
 // where it will be set: in its node's namespace (as observed has it), or,
 // for a node not made yet, in a fresh namespace, since many net.* keys
 // belong to each namespace and some exist only in the root one. A key of
@@ -56,18 +58,26 @@ func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *st
 				keys = append(keys, lk.key)
 			}
 		}
-		missing, err := k.SysctlMissing(ctx, netns, keys)
+		problems, err := k.SysctlProblems(ctx, netns, keys)
 		if err != nil {
 			return nil, fmt.Errorf("look up the lab's sysctls: %w", err)
 		}
 		for _, lk := range lookups {
-			if slices.Contains(missing, lk.key) {
-				out.Hintf(lk.sysctl.Pos, "check the name with sysctl -a inside a namespace (netlab exec NODE -- sysctl -a): some net.* keys exist only in the root namespace, or once their module is loaded",
-					"sysctl %q does not exist in the namespace of node %q", lk.sysctl.Key, lk.node.Name)
+			p, ok := problems[lk.key]
+			if !ok {
+				continue
 			}
+			out.Hintf(lk.sysctl.Pos, sysctlHints[p], "sysctl %q %s in the namespace of node %q", lk.sysctl.Key, p, lk.node.Name)
 		}
 	}
 	return out, nil
+}
+
+// sysctlHints say what to do about each kernel.SysctlProblem.
+var sysctlHints = map[kernel.SysctlProblem]string{
+	kernel.SysctlAbsent:    "check the name with sysctl -a inside a namespace (netlab exec NODE -- sysctl -a): some net.* keys exist only in the root namespace, or once their module is loaded",
+	kernel.SysctlReadOnly:  "remove it: the kernel lets only the root namespace set it",
+	kernel.SysctlWriteOnly: "remove it, and run it by hand when needed (netlab exec NODE -- sysctl -w KEY=1)",
 }
 
 // lookupKey is the key to look up for key in node n: that of the device's

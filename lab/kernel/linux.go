@@ -688,11 +688,14 @@ func (k *Linux) SysctlSet(ctx context.Context, netnsName, key, value string) err
 	return nil
 }
 
-// SysctlMissing lists the keys without a file under /proc/sys in the
-// namespace, or in a fresh one for netns "". /proc/sys/net shows the
-// sysctls of the reading thread's namespace.
-func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []string) ([]string, error) {
-	var missing []string
+// SysctlProblems finds the keys without a file under /proc/sys in the
+// namespace, or in a fresh one for netns "", and those whose file root
+// may not both read and write. /proc/sys/net shows the sysctls of the
+// reading thread's namespace, and a file's mode is the kernel's own rule
+// for it: the permission check of /proc/sys ignores capabilities, so
+// root too is refused what the owner bits do not allow.
+func (k *Linux) SysctlProblems(ctx context.Context, netnsName string, keys []string) (map[string]SysctlProblem, error) {
+	problems := make(map[string]SysctlProblem)
 	check := func() error {
 		for _, key := range keys {
 			path, err := sysctlPath(key)
@@ -702,9 +705,13 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 			st, err := os.Stat(path)
 			switch {
 			case errors.Is(err, os.ErrNotExist), err == nil && st.IsDir():
-				missing = append(missing, key)
+				problems[key] = SysctlAbsent
 			case err != nil:
 				return fmt.Errorf("sysctl %s: %w", key, err)
+			case st.Mode().Perm()&0o200 == 0:
+				problems[key] = SysctlReadOnly
+			case st.Mode().Perm()&0o400 == 0:
+				problems[key] = SysctlWriteOnly
 			}
 		}
 		return nil
@@ -713,7 +720,7 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 		if err := InFreshNetNS(check); err != nil {
 			return nil, fmt.Errorf("look up sysctls in a new namespace: %w", err)
 		}
-		return missing, nil
+		return problems, nil
 	}
 	c, err := k.conn(netnsName)
 	if err != nil {
@@ -722,11 +729,13 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 	if err := InNetNS(c.fd, check); err != nil {
 		return nil, fmt.Errorf("look up sysctls: %w", err)
 	}
-	return missing, nil
+	return problems, nil
 }
 
 // readSysctls reads the given keys inside a namespace; a key the kernel
-// does not have is left out.
+// does not have, or will not let root read (an action such as
+// net.ipv4.route.flush), is left out: SysctlProblems names it to the user
+// before anything is changed, where a failed read would stop every plan.
 func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	if len(keys) == 0 {
@@ -739,7 +748,7 @@ func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 				return err
 			}
 			data, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
 				continue
 			}
 			if err != nil {

@@ -1025,8 +1025,8 @@ var sysctlDefaults = map[string]string{
 // modes under /proc/sys say: SysctlSet of a read-only one fails with
 // EACCES.
 var sysctlModes = map[string]kernel.SysctlProblem{
-	"net.core.rmem_max":               kernel.SysctlReadOnly,
-	"net.ipv4.route.flush":            kernel.SysctlWriteOnly,
+	"net.core.rmem_max":    kernel.SysctlReadOnly,
+	"net.ipv4.route.flush": kernel.SysctlWriteOnly,
 }
 
 // sysctlDefault is the default of a sysctl the namespace has (ns nil: a

@@ -388,3 +388,54 @@ checks:
 		}
 	}
 }
+
+// TestICMPRuleFamily: a firewall rule with proto icmp and an IPv6
+// destination drops ICMPv6 echo requests, as one with an IPv4
+// destination drops ICMPv4 ones; before, it matched ICMPv4 (protocol 1)
+// in IPv6 packets, which never come, so the IPv6 ping got through.
+// TCP to the same server proves the IPv6 path is up before the pings.
+func TestICMPRuleFamily(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	l := parseLab(t, `name: `+name+`
+nodes:
+  c:
+    interfaces:
+      eth0: {addresses: [10.72.0.2/24, "fd72:1::2/64"]}
+    routes: [{to: default, via: 10.72.0.1}, {to: "::/0", via: "fd72:1::1"}]
+  gw:
+    sysctls: {net.ipv4.ip_forward: 1, net.ipv6.conf.all.forwarding: 1}
+    interfaces:
+      eth0: {addresses: [10.72.0.1/24, "fd72:1::1/64"]}
+      eth1: {addresses: [10.73.0.1/24, "fd72:2::1/64"]}
+    firewall:
+      forward:
+        policy: accept
+        rules:
+          - {action: drop, proto: icmp, destination: "fd72:2::/64"}
+          - {action: drop, proto: icmp, destination: 10.73.0.0/24}
+  s:
+    interfaces:
+      eth0: {addresses: [10.73.0.2/24, "fd72:2::2/64"]}
+    routes: [{to: default, via: 10.73.0.1}, {to: "::/0", via: "fd72:2::1"}]
+links:
+  - [c:eth0, gw:eth0]
+  - [gw:eth1, s:eth0]
+checks:
+  - {from: c, to: s, address: "fd72:2::2", proto: tcp, port: 80, timeout: 5s}
+  - {from: c, to: s, address: 10.73.0.2, proto: tcp, port: 80, timeout: 5s}
+  - {from: c, ping: "fd72:2::2", expect: fail}
+  - {from: c, ping: 10.73.0.2, expect: fail}
+`)
+	up(t, l)
+	// The TCP checks first, alone: the pings are sent once both paths
+	// carry traffic, so neither can fail for a path still coming up.
+	for _, checks := range [][]*lab.Check{l.Checks[:2], l.Checks[2:]} {
+		for _, r := range check.Run(context.Background(), l, checks) {
+			if !r.Passed {
+				t.Errorf("%s: %s", r.Name, r.Detail())
+			}
+		}
+	}
+}

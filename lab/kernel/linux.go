@@ -736,6 +736,9 @@ func (k *Linux) SysctlProblems(ctx context.Context, netnsName string, keys []str
 // does not have, or will not let root read (an action such as
 // net.ipv4.route.flush), is left out: SysctlProblems names it to the user
 // before anything is changed, where a failed read would stop every plan.
+// A key that reads as EIO is one with no value yet
+// (net.ipv6.conf.*.stable_secret until it is written): it is left out
+// too, so the plan sets it.
 func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	if len(keys) == 0 {
@@ -748,7 +751,7 @@ func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 				return err
 			}
 			data, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) {
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO) {
 				continue
 			}
 			if err != nil {

@@ -83,3 +83,43 @@ func TestCheckSysctls(t *testing.T) {
 	}
 	check("once the lab is up")
 }
+
+// TestCheckSysctlsTriesValues: a value the kernel refuses ("true" for an
+// integer sysctl) is refused at its position before anything is written,
+// having been tried in a fresh namespace, and so is none of the others.
+func TestCheckSysctlsTriesValues(t *testing.T) {
+	ctx := context.Background()
+	k := kerneltest.NewFake()
+	l := mustLab(t, "sysctl", []byte(`name: sc
+nodes:
+  a:
+    sysctls:
+      net.ipv4.ip_forward: "true"
+      net.ipv4.conf.eth0.rp_filter: 2
+      net.ipv4.tcp_congestion_control: bbr
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  b: {}
+links:
+  - [a:eth0, b:eth0]
+`))
+	observed, err := k.Observe(ctx, l.Name, plan.Desired(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	want := []string{`sysctl.yaml:5:7: sysctl "net.ipv4.ip_forward": the kernel refuses the value "true": invalid argument: write a value the key takes: netlab exec a -- sysctl net.ipv4.ip_forward shows the current one`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	if k.Writes() != 0 || k.Calls("SysctlTry") != 1 {
+		t.Errorf("%d writes to the lab and %d tries, want none and one", k.Writes(), k.Calls("SysctlTry"))
+	}
+}

@@ -94,6 +94,13 @@ type Kernel interface {
 	// changes nothing.
 	// Equivalent to: ip netns exec NETNS ls -l /proc/sys/net/... (unshare -n for "")
 	SysctlProblems(ctx context.Context, netns string, keys []string) (map[string]SysctlProblem, error)
+	// SysctlTry writes each value to its key, in order, in a fresh
+	// namespace of its own that the kernel frees at once, and reads it
+	// back: what a node's namespace would make of it, with nothing else
+	// changed (a key a namespace may set is that namespace's own). The
+	// result at each index has the write's error, or the value read back.
+	// Equivalent to: unshare -n sh -c 'sysctl -w KEY=VALUE && sysctl -n KEY'
+	SysctlTry(ctx context.Context, writes []SysctlWrite) ([]SysctlTrial, error)
 
 	// NFTableSet replaces the node's netlab nftables table with t in one
 	// atomic transaction; nil deletes it. Tables of other names are never
@@ -167,4 +174,15 @@ func (p SysctlProblem) String() string {
 		return "is write-only (an action, not a setting netlab can read back)"
 	}
 	return fmt.Sprintf("SysctlProblem(%d)", int(p))
+}
+
+// SysctlWrite is one value to write to a sysctl.
+type SysctlWrite struct{ Key, Value string }
+
+// SysctlTrial is what the kernel did with a SysctlWrite: refused it with
+// Err, or took it and reads it back as ReadBack (spaces at the ends
+// trimmed).
+type SysctlTrial struct {
+	ReadBack string
+	Err      error
 }

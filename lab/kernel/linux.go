@@ -732,6 +732,34 @@ func (k *Linux) SysctlProblems(ctx context.Context, netnsName string, keys []str
 	return problems, nil
 }
 
+// SysctlTry writes and reads back each value in a fresh namespace.
+func (k *Linux) SysctlTry(ctx context.Context, writes []SysctlWrite) ([]SysctlTrial, error) {
+	out := make([]SysctlTrial, len(writes))
+	try := func() error {
+		for i, w := range writes {
+			path, err := sysctlPath(w.Key)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, []byte(w.Value), 0o644); err != nil {
+				out[i].Err = err
+				continue
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				out[i].Err = fmt.Errorf("read back: %w", err)
+				continue
+			}
+			out[i].ReadBack = strings.TrimSpace(string(data))
+		}
+		return nil
+	}
+	if err := InFreshNetNS(try); err != nil {
+		return nil, fmt.Errorf("try sysctls in a new namespace: %w", err)
+	}
+	return out, nil
+}
+
 // readSysctls reads the given keys inside a namespace; a key the kernel
 // does not have, or will not let root read (an action such as
 // net.ipv4.route.flush), is left out: SysctlProblems names it to the user

@@ -2,9 +2,11 @@ package kernel_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -59,5 +61,34 @@ links:
 	}
 	if diff := cmp.Diff(map[string]kernel.SysctlProblem{"net.ipv4.conf.eth9.rp_filter": kernel.SysctlAbsent, "net.ipv4.conf.eth0.mc_forwarding": kernel.SysctlReadOnly}, got); diff != "" {
 		t.Errorf("missing in node a (-want +got):\n%s", diff)
+	}
+}
+
+// TestSysctlTry writes values in a fresh namespace and reads them back:
+// the kernel's reading of "01" and of a short vector, and its refusal of
+// "true", each with the key of a device as the default device's.
+func TestSysctlTry(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	k := newLinux(t)
+	got, err := k.SysctlTry(context.Background(), []kernel.SysctlWrite{
+		{Key: "net.ipv4.ip_forward", Value: "01"},
+		{Key: "net.ipv4.ip_forward", Value: "true"},
+		{Key: "net.ipv4.conf.default.rp_filter", Value: "0x2"},
+		{Key: "net.ipv4.ip_local_port_range", Value: "20000 30000"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 {
+		t.Fatalf("%d results for 4 writes", len(got))
+	}
+	for i, want := range []string{"1", "", "2", "20000\t30000"} {
+		if got[i].ReadBack != want {
+			t.Errorf("write %d reads back as %q (err %v), want %q", i, got[i].ReadBack, got[i].Err, want)
+		}
+	}
+	if !errors.Is(got[1].Err, unix.EINVAL) {
+		t.Errorf("ip_forward = true: error %v, want EINVAL", got[1].Err)
 	}
 }

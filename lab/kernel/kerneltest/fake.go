@@ -216,7 +216,7 @@ func (f *Fake) Calls(method string) int {
 // is a method name of kernel.Kernel, such as "LinkAdd", or AnyWrite for
 // the n-th write call of any method.
 func (f *Fake) FailOn(method string, err error, n int) {
-	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlProblems" {
+	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlProblems" && method != "SysctlTry" {
 		panic("kerneltest: FailOn: unknown method " + method)
 	}
 	if n < 1 {
@@ -1076,6 +1076,26 @@ func (f *Fake) SysctlProblems(ctx context.Context, netns string, keys []string) 
 		}
 	}
 	return problems, nil
+}
+
+// SysctlTry writes each value in a fresh namespace of its own, as
+// SysctlSet would, and reads it back.
+func (f *Fake) SysctlTry(ctx context.Context, writes []kernel.SysctlWrite) ([]kernel.SysctlTrial, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlTry"); err != nil {
+		return nil, err
+	}
+	fresh := &fakeNetNS{links: map[int]*fakeLink{}, sysctls: map[string]string{}}
+	out := make([]kernel.SysctlTrial, len(writes))
+	for i, w := range writes {
+		if err := fresh.setSysctl(w.Key, w.Value); err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].ReadBack = fresh.sysctls[w.Key]
+	}
+	return out, nil
 }
 
 // NFTableSet replaces the namespace's netlab nftables table with t in one

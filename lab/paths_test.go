@@ -53,6 +53,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*Linux).SysctlSet":      "path from sysctlPath",
 	"lab/kernel.readSysctls":             "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
+	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",

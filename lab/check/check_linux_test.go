@@ -439,3 +439,40 @@ checks:
 		}
 	}
 }
+
+// TestIPv6ThroughRouterAtOnce: IPv6 through a router works as soon as up
+// is done. The router's link-local addresses used to be tentative for a
+// second or two (duplicate address detection), and without one it sends
+// no neighbor solicitation, so a check run right after up failed.
+func TestIPv6ThroughRouterAtOnce(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	l := parseLab(t, `name: `+name+`
+nodes:
+  c:
+    interfaces:
+      eth0: {addresses: ["fd74:1::2/64"]}
+    routes: [{to: "::/0", via: "fd74:1::1"}]
+  r:
+    sysctls: {net.ipv6.conf.all.forwarding: 1}
+    interfaces:
+      eth0: {addresses: ["fd74:1::1/64"]}
+      eth1: {addresses: ["fd74:2::1/64"]}
+  s:
+    interfaces:
+      eth0: {addresses: ["fd74:2::2/64"]}
+    routes: [{to: "::/0", via: "fd74:2::1"}]
+links:
+  - [c:eth0, r:eth0]
+  - [r:eth1, s:eth0]
+checks:
+  - {from: c, ping: "fd74:2::2", timeout: 500ms}
+`)
+	up(t, l)
+	for _, r := range run(t, l) {
+		if !r.Passed {
+			t.Errorf("%s right after up: %s", r.Name, r.Detail())
+		}
+	}
+}

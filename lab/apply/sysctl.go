@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,8 +15,10 @@ import (
 )
 
 // CheckSysctls refuses, before anything is changed, the sysctls of the
-// lab that the kernel does not have, one diagnostic at each key: up would
-// otherwise stop half-way, at the first such write. Each key is looked up
+// lab that netlab cannot keep, one diagnostic at each key: those the
+// kernel does not have, those a namespace may only read, and actions with
+// nothing to read back (kernel.SysctlProblem). up would otherwise stop
+// half-way, at the first such write, or never find the kernel matching. Each key is looked up
 // where it will be set: in its node's namespace (as observed has it), or,
 // for a node not made yet, in a fresh namespace, since many net.* keys
 // belong to each namespace and some exist only in the root one. A key of
@@ -23,11 +26,6 @@ import (
 // (net.ipv4.conf.eth0.rp_filter before eth0 is made) is looked up as the
 // "default" device's, whose keys every new device gets.
 func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *state.State) (diag.List, error) {
-	type lookup struct {
-		sysctl *lab.Sysctl
-		node   *lab.Node
-		key    string // the key looked up
-	}
 	byNetNS := make(map[string][]lookup) // "" for a fresh namespace
 	for _, n := range l.Nodes {
 		if n.Host {
@@ -48,6 +46,7 @@ func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *st
 		}
 	}
 	var out diag.List
+	var tries []lookup // those of every namespace with no problem
 	for _, netns := range slices.Sorted(maps.Keys(byNetNS)) {
 		lookups := byNetNS[netns]
 		var keys []string
@@ -56,18 +55,92 @@ func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *st
 				keys = append(keys, lk.key)
 			}
 		}
-		missing, err := k.SysctlMissing(ctx, netns, keys)
+		problems, err := k.SysctlProblems(ctx, netns, keys)
 		if err != nil {
 			return nil, fmt.Errorf("look up the lab's sysctls: %w", err)
 		}
 		for _, lk := range lookups {
-			if slices.Contains(missing, lk.key) {
-				out.Hintf(lk.sysctl.Pos, "check the name with sysctl -a inside a namespace (netlab exec NODE -- sysctl -a): some net.* keys exist only in the root namespace, or once their module is loaded",
-					"sysctl %q does not exist in the namespace of node %q", lk.sysctl.Key, lk.node.Name)
+			p, ok := problems[lk.key]
+			if !ok {
+				tries = append(tries, lk)
+				continue
 			}
+			out.Hintf(lk.sysctl.Pos, sysctlHints[p], "sysctl %q %s in the namespace of node %q", lk.sysctl.Key, p, lk.node.Name)
+		}
+	}
+	more, err := trySysctls(ctx, k, tries)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, more...), nil
+}
+
+// trySysctls writes each value in a fresh namespace and reads it back,
+// so that a value the kernel refuses ("true", 1.0, out of range) stops
+// the plan rather than up half-way, and so does one the kernel takes but
+// reads back as another setting ("1 1" for a single number, two of
+// tcp_rmem's three), which up could never make the kernel match.
+func trySysctls(ctx context.Context, k kernel.Kernel, lookups []lookup) (diag.List, error) {
+	if len(lookups) == 0 {
+		return nil, nil
+	}
+	writes := make([]kernel.SysctlWrite, len(lookups))
+	for i, lk := range lookups {
+		writes[i] = kernel.SysctlWrite{Key: freshKey(lk.key), Value: lk.sysctl.Value}
+	}
+	trials, err := k.SysctlTry(ctx, writes)
+	if err != nil {
+		return nil, fmt.Errorf("try the lab's sysctls: %w", err)
+	}
+	var out diag.List
+	for i, lk := range lookups {
+		sc, tr := lk.sysctl, trials[i]
+		switch {
+		case tr.Err != nil:
+			// The innermost error is the kernel's word ("invalid
+			// argument"); the path and key around it are named already.
+			for errors.Unwrap(tr.Err) != nil {
+				tr.Err = errors.Unwrap(tr.Err)
+			}
+			out.Hintf(sc.Pos, fmt.Sprintf("write a value the key takes: netlab exec %s -- sysctl %s shows the current one", lk.node.Name, sc.Key),
+				"sysctl %q: the kernel refuses the value %q: %v", sc.Key, sc.Value, tr.Err)
+		case state.SysctlValue(tr.ReadBack) != state.SysctlValue(sc.Value):
+			back := state.SysctlValue(tr.ReadBack)
+			out.Hintf(sc.Pos, fmt.Sprintf("write %q, or what you meant in that form", back),
+				"sysctl %q: the kernel takes %q but reads it back as %q, so it would never match the file", sc.Key, sc.Value, back)
 		}
 	}
 	return out, nil
+}
+
+// freshKey is the key that stands for key in a fresh namespace: a
+// device's key (net.ipv4.conf.eth0.rp_filter) as the "default" device's,
+// which takes the same values.
+func freshKey(key string) string {
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) != 5 || (parts[1] != "ipv4" && parts[1] != "ipv6" && parts[1] != "mpls") || (parts[2] != "conf" && parts[2] != "neigh") {
+		return key
+	}
+	switch parts[3] {
+	case "all", "default", "lo":
+		return key
+	}
+	parts[3] = "default"
+	return strings.Join(parts, ".")
+}
+
+// sysctlHints say what to do about each kernel.SysctlProblem.
+var sysctlHints = map[kernel.SysctlProblem]string{
+	kernel.SysctlAbsent:    "check the name with sysctl -a inside a namespace (netlab exec NODE -- sysctl -a): some net.* keys exist only in the root namespace, or once their module is loaded",
+	kernel.SysctlReadOnly:  "remove it: the kernel lets only the root namespace set it",
+	kernel.SysctlWriteOnly: "remove it, and run it by hand when needed (netlab exec NODE -- sysctl -w KEY=1)",
+}
+
+// lookup is one sysctl of a node, with the key to look up for it.
+type lookup struct {
+	sysctl *lab.Sysctl
+	node   *lab.Node
+	key    string // the key looked up
 }
 
 // lookupKey is the key to look up for key in node n: that of the device's

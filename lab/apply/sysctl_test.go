@@ -20,6 +20,8 @@ nodes:
       net.ipv4.conf.eth0.rp_filter: 2
       net.ipv4.conf.eth9.rp_filter: 2
       net.ipv4.no_such_key: 1
+      net.core.rmem_max: 4096
+      net.ipv4.route.flush: 1
     interfaces:
       eth0: {addresses: [10.0.0.1/24]}
   b: {}
@@ -27,8 +29,9 @@ links:
   - [a:eth0, b:eth0]
 `
 
-// TestCheckSysctls: a key the kernel lacks is refused at its position
-// before anything is written, in a node not made yet (asked of a fresh
+// TestCheckSysctls: a key the kernel lacks, one a namespace may only
+// read, and an action with nothing to read back are refused at their
+// positions before anything is written, in a node not made yet (asked of a fresh
 // namespace) and in one that exists; a key of a device the node declares
 // is looked up as the default device's until the device exists.
 func TestCheckSysctls(t *testing.T) {
@@ -38,6 +41,8 @@ func TestCheckSysctls(t *testing.T) {
 	want := []string{
 		`sysctl.yaml:7:7: sysctl "net.ipv4.conf.eth9.rp_filter" does not exist in the namespace of node "a"`,
 		`sysctl.yaml:8:7: sysctl "net.ipv4.no_such_key" does not exist in the namespace of node "a"`,
+		`sysctl.yaml:9:7: sysctl "net.core.rmem_max" is read-only in the namespace of node "a"`,
+		`sysctl.yaml:10:7: sysctl "net.ipv4.route.flush" is write-only (an action, not a setting netlab can read back) in the namespace of node "a"`,
 	}
 	check := func(when string) {
 		t.Helper()
@@ -52,8 +57,8 @@ func TestCheckSysctls(t *testing.T) {
 		}
 		var got []string
 		for _, d := range diags {
-			msg, _, _ := strings.Cut(d.String(), ": check the name")
-			got = append(got, msg)
+			msg, _, _ := strings.Cut(d.String(), `"a": `) // the hint follows
+			got = append(got, msg+`"a"`)
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: diagnostics (-want +got):\n%s", when, diff)
@@ -63,17 +68,58 @@ func TestCheckSysctls(t *testing.T) {
 		}
 	}
 	check("before the lab exists")
-	if k.Calls("SysctlMissing") != 1 {
-		t.Errorf("SysctlMissing called %d times for one fresh namespace, want 1", k.Calls("SysctlMissing"))
+	if k.Calls("SysctlProblems") != 1 {
+		t.Errorf("SysctlProblems called %d times for one fresh namespace, want 1", k.Calls("SysctlProblems"))
 	}
 
 	// Without the two bad keys the lab comes up, "01" reads back as 1,
 	// and a second up changes nothing.
 	good := mustLab(t, "sysctl", []byte(strings.NewReplacer(
-		"      net.ipv4.conf.eth9.rp_filter: 2\n", "", "      net.ipv4.no_such_key: 1\n", "").Replace(sysctlLab)))
+		"      net.ipv4.conf.eth9.rp_filter: 2\n", "", "      net.ipv4.no_such_key: 1\n", "",
+		"      net.core.rmem_max: 4096\n", "", "      net.ipv4.route.flush: 1\n", "").Replace(sysctlLab)))
 	upFake(t, k, good, plan.Options{})
 	if p := upFake(t, k, good, plan.Options{}); !p.Empty() {
 		t.Errorf("second up: %s", p.Changes[0].Describe())
 	}
 	check("once the lab is up")
+}
+
+// TestCheckSysctlsTriesValues: a value the kernel refuses ("true" for an
+// integer sysctl) is refused at its position before anything is written,
+// having been tried in a fresh namespace, and so is none of the others.
+func TestCheckSysctlsTriesValues(t *testing.T) {
+	ctx := context.Background()
+	k := kerneltest.NewFake()
+	l := mustLab(t, "sysctl", []byte(`name: sc
+nodes:
+  a:
+    sysctls:
+      net.ipv4.ip_forward: "true"
+      net.ipv4.conf.eth0.rp_filter: 2
+      net.ipv4.tcp_congestion_control: bbr
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  b: {}
+links:
+  - [a:eth0, b:eth0]
+`))
+	observed, err := k.Observe(ctx, l.Name, plan.Desired(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	want := []string{`sysctl.yaml:5:7: sysctl "net.ipv4.ip_forward": the kernel refuses the value "true": invalid argument: write a value the key takes: netlab exec a -- sysctl net.ipv4.ip_forward shows the current one`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+	if k.Writes() != 0 || k.Calls("SysctlTry") != 1 {
+		t.Errorf("%d writes to the lab and %d tries, want none and one", k.Writes(), k.Calls("SysctlTry"))
+	}
 }

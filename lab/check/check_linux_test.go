@@ -377,3 +377,104 @@ checks:
 		}
 	}
 }
+
+// TestICMPRuleFamily: a firewall rule with proto icmp and an IPv6
+// destination drops ICMPv6 echo requests, as one with an IPv4
+// destination drops ICMPv4 ones; before, it matched ICMPv4 (protocol 1)
+// in IPv6 packets, which never come, so the IPv6 ping got through.
+// TCP to the same server proves the IPv6 path is up before the pings.
+func TestICMPRuleFamily(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	l := parseLab(t, `name: `+name+`
+nodes:
+  c:
+    interfaces:
+      eth0: {addresses: [10.72.0.2/24, "fd72:1::2/64"]}
+    routes: [{to: default, via: 10.72.0.1}, {to: "::/0", via: "fd72:1::1"}]
+  gw:
+    sysctls: {net.ipv4.ip_forward: 1, net.ipv6.conf.all.forwarding: 1}
+    interfaces:
+      eth0: {addresses: [10.72.0.1/24, "fd72:1::1/64"]}
+      eth1: {addresses: [10.73.0.1/24, "fd72:2::1/64"]}
+    firewall:
+      forward:
+        policy: accept
+        rules:
+          - {action: drop, proto: icmp, destination: "fd72:2::/64"}
+          - {action: drop, proto: icmp, destination: 10.73.0.0/24}
+  s:
+    interfaces:
+      eth0: {addresses: [10.73.0.2/24, "fd72:2::2/64"]}
+    routes: [{to: default, via: 10.73.0.1}, {to: "::/0", via: "fd72:2::1"}]
+links:
+  - [c:eth0, gw:eth0]
+  - [gw:eth1, s:eth0]
+checks:
+  - {from: c, to: s, address: "fd72:2::2", proto: tcp, port: 80, timeout: 5s}
+  - {from: c, to: s, address: 10.73.0.2, proto: tcp, port: 80, timeout: 5s}
+  - {from: c, ping: "fd72:2::2", expect: fail}
+  - {from: c, ping: 10.73.0.2, expect: fail}
+`)
+	up(t, l)
+	// The TCP checks first, alone: the pings are sent once both paths
+	// carry traffic, so neither can fail for a path still coming up.
+	for _, checks := range [][]*lab.Check{l.Checks[:2], l.Checks[2:]} {
+		for _, r := range check.Run(context.Background(), l, checks) {
+			if !r.Passed {
+				t.Errorf("%s: %s", r.Name, r.Detail())
+			}
+		}
+	}
+}
+
+// TestIPv6ThroughRouterAtOnce: IPv6 through a router works as soon as up
+// is done. The router's link-local addresses used to be tentative for a
+// second or two (duplicate address detection), and without one it sends
+// no neighbor solicitation, so a check run right after up failed. No
+// address of any node is tentative once up returns; the ping's timeout
+// leaves room for the kernel's link watch, which turns a new link's
+// carrier on up to a second late on a busy machine.
+func TestIPv6ThroughRouterAtOnce(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	l := parseLab(t, `name: `+name+`
+nodes:
+  c:
+    interfaces:
+      eth0: {addresses: ["fd74:1::2/64"]}
+    routes: [{to: "::/0", via: "fd74:1::1"}]
+  r:
+    sysctls: {net.ipv6.conf.all.forwarding: 1}
+    interfaces:
+      eth0: {addresses: ["fd74:1::1/64"]}
+      eth1: {addresses: ["fd74:2::1/64"]}
+  s:
+    interfaces:
+      eth0: {addresses: ["fd74:2::2/64"]}
+    routes: [{to: "::/0", via: "fd74:2::1"}]
+links:
+  - [c:eth0, r:eth0]
+  - [r:eth1, s:eth0]
+checks:
+  - {from: c, ping: "fd74:2::2", timeout: 2s}
+`)
+	up(t, l)
+	for _, node := range []string{"c", "r", "s"} {
+		ns := name + "." + node
+		out, err := exec.Command("ip", "-n", ns, "-6", "addr", "show", "tentative").CombinedOutput()
+		if err != nil {
+			t.Fatalf("ip -n %s addr show tentative: %v: %s", ns, err, out)
+		}
+		if len(out) != 0 {
+			t.Errorf("node %s has tentative addresses right after up:\n%s", node, out)
+		}
+	}
+	for _, r := range run(t, l) {
+		if !r.Passed {
+			t.Errorf("%s right after up: %s", r.Name, r.Detail())
+		}
+	}
+}

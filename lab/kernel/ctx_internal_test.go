@@ -48,22 +48,29 @@ func TestCancelledContextTouchesNothing(t *testing.T) {
 	want := state.New(lab)
 	want.Nodes["h"] = &state.Node{Name: "h", NetNS: state.HostNetNS, Host: true, Links: map[string]*state.Link{}}
 	calls := map[string]func() error{
-		"Observe":       func() error { _, err := k.Observe(ctx, lab, want); return err },
-		"NetNSList":     func() error { _, err := k.NetNSList(ctx, lab); return err },
-		"Labs":          func() error { _, err := k.Labs(ctx); return err },
-		"HostLinks":     func() error { _, err := k.HostLinks(ctx, lab); return err },
-		"NetNSAdd":      func() error { return k.NetNSAdd(ctx, lab, "a") },
-		"NetNSDel":      func() error { return k.NetNSDel(ctx, netns) },
-		"LinkAdd":       func() error { return k.LinkAdd(ctx, netns, link, netns, peer) },
-		"LinkDel":       func() error { return k.LinkDel(ctx, netns, "eth0") },
-		"LinkSet":       func() error { return k.LinkSet(ctx, netns, link, []string{"mtu", "up"}) },
-		"AddrAdd":       func() error { return k.AddrAdd(ctx, netns, "eth0", p) },
-		"AddrDel":       func() error { return k.AddrDel(ctx, netns, "eth0", p) },
-		"RouteReplace":  func() error { return k.RouteReplace(ctx, netns, r) },
-		"RouteDel":      func() error { return k.RouteDel(ctx, netns, r) },
-		"SysctlSet":     func() error { return k.SysctlSet(ctx, netns, "net.ipv4.ip_forward", "1") },
-		"SysctlMissing": func() error { _, err := k.SysctlMissing(ctx, "", []string{"net.ipv4.ip_forward"}); return err },
-		"NFTableSet":    func() error { return k.NFTableSet(ctx, netns, &state.NFTable{}) },
+		"Observe":      func() error { _, err := k.Observe(ctx, lab, want); return err },
+		"NetNSList":    func() error { _, err := k.NetNSList(ctx, lab); return err },
+		"Labs":         func() error { _, err := k.Labs(ctx); return err },
+		"HostLinks":    func() error { _, err := k.HostLinks(ctx, lab); return err },
+		"NetNSAdd":     func() error { return k.NetNSAdd(ctx, lab, "a") },
+		"NetNSDel":     func() error { return k.NetNSDel(ctx, netns) },
+		"LinkAdd":      func() error { return k.LinkAdd(ctx, netns, link, netns, peer) },
+		"LinkDel":      func() error { return k.LinkDel(ctx, netns, "eth0") },
+		"LinkSet":      func() error { return k.LinkSet(ctx, netns, link, []string{"mtu", "up"}) },
+		"AddrAdd":      func() error { return k.AddrAdd(ctx, netns, "eth0", p) },
+		"AddrDel":      func() error { return k.AddrDel(ctx, netns, "eth0", p) },
+		"RouteReplace": func() error { return k.RouteReplace(ctx, netns, r) },
+		"RouteDel":     func() error { return k.RouteDel(ctx, netns, r) },
+		"SysctlSet":    func() error { return k.SysctlSet(ctx, netns, "net.ipv4.ip_forward", "1") },
+		"SysctlProblems": func() error {
+			_, err := k.SysctlProblems(ctx, "", []string{"net.ipv4.ip_forward"})
+			return err
+		},
+		"SysctlTry": func() error {
+			_, err := k.SysctlTry(ctx, []SysctlWrite{{Key: "net.ipv4.ip_forward", Value: "1"}})
+			return err
+		},
+		"NFTableSet": func() error { return k.NFTableSet(ctx, netns, &state.NFTable{}) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {

@@ -1046,3 +1046,34 @@ links:
 		t.Errorf("macvlan MTUs %s, want 9000 9000", got)
 	}
 }
+
+// TestBridgeMTUWithPorts: a bridge's declared MTU holds once its ports
+// join, whether they are larger (a tap at 1450, a veth at 1500) or not.
+// Set in the message that creates the bridge, the MTU was overridden by
+// the kernel with its smallest port's as ports joined, and up ended with
+// "the kernel still differs: mtu 1450 -> 1400".
+func TestBridgeMTUWithPorts(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	l := parseLab(t, labText(name, `name: LAB
+nodes:
+  a:
+    interfaces:
+      br0: {kind: bridge, mtu: 1400}
+      tap0: {kind: tap, mtu: 1450, master: br0}
+      eth0: {master: br0}
+  b: {}
+links:
+  - [a:eth0, b:eth0]
+`))
+	upLab(t, k, l)
+	s, err := k.Observe(context.Background(), name, plan.Desired(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Nodes["a"].Links["br0"].MTU; got != 1400 {
+		t.Errorf("br0 mtu %d, want 1400", got)
+	}
+}

@@ -26,6 +26,7 @@ package kernel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"golang.org/x/sys/unix"
@@ -100,14 +101,24 @@ type Kernel interface {
 	// SysctlSet writes a net.* sysctl inside the namespace.
 	// Equivalent to: ip netns exec NETNS sysctl -w KEY=VALUE
 	SysctlSet(ctx context.Context, netns, key, value string) error
-	// SysctlMissing returns those of the (validated net.*) keys that the
-	// kernel has no sysctl for in the namespace netns, or, with netns "",
-	// in a fresh namespace: what a node's namespace has when NetNSAdd
-	// makes it. Many net.* keys are per namespace, some exist only in the
-	// root namespace, some only once a module is loaded, and a device's
-	// only once it exists. It changes nothing.
-	// Equivalent to: ip netns exec NETNS sysctl KEY... (unshare -n sysctl KEY... for "")
-	SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error)
+	// SysctlProblems returns, for those of the (validated net.*) keys
+	// that netlab cannot keep in the namespace netns, or, with netns "",
+	// in a fresh namespace (what a node's namespace has when NetNSAdd
+	// makes it), why not. Many net.* keys are per namespace, some exist
+	// only in the root namespace, some only once a module is loaded, and
+	// a device's only once it exists; some a namespace may read but not
+	// set (net.core.rmem_max outside the root namespace), and some are
+	// actions with nothing to read back (net.ipv4.route.flush). It
+	// changes nothing.
+	// Equivalent to: ip netns exec NETNS ls -l /proc/sys/net/... (unshare -n for "")
+	SysctlProblems(ctx context.Context, netns string, keys []string) (map[string]SysctlProblem, error)
+	// SysctlTry writes each value to its key, in order, in a fresh
+	// namespace of its own that the kernel frees at once, and reads it
+	// back: what a node's namespace would make of it, with nothing else
+	// changed (a key a namespace may set is that namespace's own). The
+	// result at each index has the write's error, or the value read back.
+	// Equivalent to: unshare -n sh -c 'sysctl -w KEY=VALUE && sysctl -n KEY'
+	SysctlTry(ctx context.Context, writes []SysctlWrite) ([]SysctlTrial, error)
 
 	// NFTableSet replaces the node's netlab nftables table with t in one
 	// atomic transaction; nil deletes it. Tables of other names are never
@@ -157,4 +168,39 @@ func (e *ForeignError) Error() string {
 		return "namespace " + e.NetNS + " exists and is not managed by netlab"
 	}
 	return "link " + e.Name + " in namespace " + e.NetNS + " exists and is not managed by netlab"
+}
+
+// SysctlProblem says why netlab cannot keep a sysctl in a namespace: it
+// sets a key and reads it back to compare, so it needs one it can do both
+// with.
+type SysctlProblem int
+
+const (
+	SysctlAbsent    SysctlProblem = iota + 1 // the namespace has no such key
+	SysctlReadOnly                           // the namespace may read it, not set it
+	SysctlWriteOnly                          // an action: writing does something, reading is refused
+)
+
+// String is the problem as a sentence's predicate: "sysctl K " + String().
+func (p SysctlProblem) String() string {
+	switch p {
+	case SysctlAbsent:
+		return "does not exist"
+	case SysctlReadOnly:
+		return "is read-only"
+	case SysctlWriteOnly:
+		return "is write-only (an action, not a setting netlab can read back)"
+	}
+	return fmt.Sprintf("SysctlProblem(%d)", int(p))
+}
+
+// SysctlWrite is one value to write to a sysctl.
+type SysctlWrite struct{ Key, Value string }
+
+// SysctlTrial is what the kernel did with a SysctlWrite: refused it with
+// Err, or took it and reads it back as ReadBack (spaces at the ends
+// trimmed).
+type SysctlTrial struct {
+	ReadBack string
+	Err      error
 }

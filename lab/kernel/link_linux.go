@@ -111,7 +111,18 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		if l.STP {
 			return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
 		}
+		// A bridge's MTU goes in a message of its own: the kernel keeps
+		// one set by a change as the user's choice, but overrides one
+		// set at creation with its smallest port's once ports join.
+		attrs.MTU = 0
 		nl = &netlink.Bridge{LinkAttrs: attrs}
+		if err := c.h.LinkAdd(nl); err != nil {
+			return fmt.Errorf("link %s: add %s: %w", l.Name, l.Kind, err)
+		}
+		if err := setCreateAttrs(ctx, c, tmp, &state.Link{MTU: l.MTU}); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		return finishLink(ctx, c, tmp, l)
 	case "macvlan":
 		pc := c
 		if l.ParentNetNS != "" && l.ParentNetNS != netnsName {

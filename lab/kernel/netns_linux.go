@@ -193,7 +193,12 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	}
 	name := state.NetNSName(lab, node)
 	marker := state.NodeMarker(lab, node)
-	err := createNetNS(name, func() error { return markLo(nil, marker) })
+	err := createNetNS(name, func() error {
+		if err := noDAD(); err != nil {
+			return err
+		}
+		return markLo(nil, marker)
+	})
 	if IsExist(err) {
 		owned, merr := k.marked(name, lab, node)
 		if merr != nil || !owned {
@@ -211,6 +216,21 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("create namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// noDAD turns off IPv6 duplicate address detection for every device made
+// later in the calling thread's namespace, as nodad does for the lab's
+// own addresses: a link-local address stays tentative for a second or two
+// otherwise, and a router cannot send a neighbor solicitation without
+// one, so IPv6 through it failed for that long after up. A kernel without
+// IPv6 has no such key.
+// Equivalent to: ip netns exec NETNS sysctl -w net.ipv6.conf.default.accept_dad=0
+func noDAD() error {
+	err := os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0o644)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("turn off duplicate address detection: %w", err)
 	}
 	return nil
 }

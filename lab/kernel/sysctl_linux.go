@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysctlPath maps a validated net.* key to its file under /proc/sys.
@@ -37,14 +39,17 @@ func (k *Linux) SysctlSet(ctx context.Context, netnsName, key, value string) err
 	return nil
 }
 
-// SysctlMissing lists the keys without a file under /proc/sys in the
-// namespace, or in a fresh one for netns "". /proc/sys/net shows the
-// sysctls of the reading thread's namespace.
-func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []string) ([]string, error) {
+// SysctlProblems finds the keys without a file under /proc/sys in the
+// namespace, or in a fresh one for netns "", and those whose file root
+// may not both read and write. /proc/sys/net shows the sysctls of the
+// reading thread's namespace, and a file's mode is the kernel's own rule
+// for it: the permission check of /proc/sys ignores capabilities, so
+// root too is refused what the owner bits do not allow.
+func (k *Linux) SysctlProblems(ctx context.Context, netnsName string, keys []string) (map[string]SysctlProblem, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var missing []string
+	problems := make(map[string]SysctlProblem)
 	check := func() error {
 		for _, key := range keys {
 			path, err := sysctlPath(key)
@@ -54,9 +59,13 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 			st, err := os.Stat(path)
 			switch {
 			case errors.Is(err, os.ErrNotExist), err == nil && st.IsDir():
-				missing = append(missing, key)
+				problems[key] = SysctlAbsent
 			case err != nil:
 				return fmt.Errorf("sysctl %s: %w", key, err)
+			case st.Mode().Perm()&0o200 == 0:
+				problems[key] = SysctlReadOnly
+			case st.Mode().Perm()&0o400 == 0:
+				problems[key] = SysctlWriteOnly
 			}
 		}
 		return nil
@@ -65,7 +74,7 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 		if err := InFreshNetNS(check); err != nil {
 			return nil, fmt.Errorf("look up sysctls in a new namespace: %w", err)
 		}
-		return missing, nil
+		return problems, nil
 	}
 	c, err := k.conn(netnsName)
 	if err != nil {
@@ -74,11 +83,47 @@ func (k *Linux) SysctlMissing(ctx context.Context, netnsName string, keys []stri
 	if err := InNetNS(c.fd, check); err != nil {
 		return nil, fmt.Errorf("look up sysctls: %w", err)
 	}
-	return missing, nil
+	return problems, nil
+}
+
+// SysctlTry writes and reads back each value in a fresh namespace.
+func (k *Linux) SysctlTry(ctx context.Context, writes []SysctlWrite) ([]SysctlTrial, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]SysctlTrial, len(writes))
+	try := func() error {
+		for i, w := range writes {
+			path, err := sysctlPath(w.Key)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(path, []byte(w.Value), 0o644); err != nil {
+				out[i].Err = err
+				continue
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				out[i].Err = fmt.Errorf("read back: %w", err)
+				continue
+			}
+			out[i].ReadBack = strings.TrimSpace(string(data))
+		}
+		return nil
+	}
+	if err := InFreshNetNS(try); err != nil {
+		return nil, fmt.Errorf("try sysctls in a new namespace: %w", err)
+	}
+	return out, nil
 }
 
 // readSysctls reads the given keys inside a namespace; a key the kernel
-// does not have is left out.
+// does not have, or will not let root read (an action such as
+// net.ipv4.route.flush), is left out: SysctlProblems names it to the user
+// before anything is changed, where a failed read would stop every plan.
+// A key that reads as EIO is one with no value yet
+// (net.ipv6.conf.*.stable_secret until it is written): it is left out
+// too, so the plan sets it.
 func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	if len(keys) == 0 {
@@ -91,7 +136,7 @@ func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 				return err
 			}
 			data, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) {
+			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO) {
 				continue
 			}
 			if err != nil {

@@ -95,9 +95,12 @@ func (d *differ) node(name string, want, have *state.Node) {
 		return
 	case have == nil:
 		d.add(&Change{Action: Create, Object: NetNS, Node: name, NetNS: want.NetNS, Name: want.NetNS})
-		// A new namespace has lo, which NetNSAdd sets up.
+		// A new namespace has lo, which NetNSAdd sets up, and which the
+		// kernel then gives its loopback addresses: a file that lists
+		// 127.0.0.1/8 has nothing to add (ip addr add would fail).
 		have = state.NewNode(name, want.NetNS)
-		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU}
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU,
+			Addrs: slices.Clone(state.LoopbackAddrs)}
 	}
 	d.links(want, have)
 	d.routes(want, have)

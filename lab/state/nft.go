@@ -76,6 +76,18 @@ type NFRule struct {
 // nfprotoName is how nft names a family in "meta nfproto".
 var nfprotoName = map[string]string{"ip": "ipv4", "ip6": "ipv6"}
 
+// L4Proto is the protocol the rule matches, as nft names it: proto icmp
+// means the ICMP of the rule's family, as it does in a check, so ICMPv6
+// ("ipv6-icmp") in a rule of IPv6 addresses, where ICMPv4 could never
+// match. A rule of no family matches ICMPv4 only: the inet table's
+// l4proto holds one protocol.
+func (r *NFRule) L4Proto() string {
+	if r.Proto == "icmp" && r.Family() == "ip6" {
+		return "ipv6-icmp"
+	}
+	return r.Proto
+}
+
 // Family is "ip" or "ip6" when the rule names addresses, or "": a rule
 // with an address matches only packets of its family, one without is
 // family-neutral in the inet table.
@@ -136,7 +148,7 @@ func (r *NFRule) Text() string {
 	case r.DPort != 0:
 		parts = append(parts, fmt.Sprintf("%s dport %d", r.Proto, r.DPort))
 	case r.Proto != "":
-		parts = append(parts, "meta l4proto "+r.Proto)
+		parts = append(parts, "meta l4proto "+r.L4Proto())
 	}
 	if len(r.State) > 0 {
 		var states []string

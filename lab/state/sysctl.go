@@ -1,6 +1,7 @@
 package state
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -9,14 +10,19 @@ import (
 // written: its fields (several for a vector such as net.ipv4.tcp_rmem)
 // one space apart, and each integer field in decimal, as the kernel
 // parses an integer sysctl (strtoul with base 0: 0x starts hex, a leading
-// 0 octal, so "01" reads back as 1 and "010" as 8). A field that is no
-// such integer (a name, such as a congestion control) stays as written.
+// 0 octal, so "01" reads back as 1 and "010" as 8). An IPv6 address
+// field (net.ipv6.conf.*.stable_secret) is one address however written:
+// the kernel prints every group in full (fd00:0000:...:0004), and here
+// both forms read as netip prints them (fd00::4). Any other field (a
+// name, such as a congestion control) stays as written.
 // Two values are the same setting when their SysctlValues are equal.
 func SysctlValue(v string) string {
 	fields := strings.Fields(v)
 	for i, f := range fields {
 		if n, ok := kernelInt(f); ok {
 			fields[i] = n
+		} else if a, err := netip.ParseAddr(f); err == nil && a.Is6() && a.Zone() == "" {
+			fields[i] = a.String()
 		}
 	}
 	return strings.Join(fields, " ")

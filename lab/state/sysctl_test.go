@@ -18,6 +18,10 @@ func TestSysctlValue(t *testing.T) {
 		{"bbr", "bbr"},
 		{"1_000", "1_000"},
 		{"", ""},
+		// net.ipv6.conf.eth0.stable_secret as written and as read back
+		{"fd00::1:2:3:4", "fd00::1:2:3:4"},
+		{"fd00:0000:0000:0000:0001:0002:0003:0004", "fd00::1:2:3:4"},
+		{"FD00::1:2:3:4", "fd00::1:2:3:4"},
 	} {
 		if got := SysctlValue(tc.in); got != tc.want {
 			t.Errorf("SysctlValue(%q) = %q, want %q", tc.in, got, tc.want)

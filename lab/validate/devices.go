@@ -58,6 +58,11 @@ func (v *validator) devices() {
 			if i.MACVLAN != nil && i.Kind == lab.KindMACVLAN {
 				v.macvlan(n, i)
 			}
+			if i.Kind == lab.KindTap && i.MTU > maxTapMTU {
+				// The frame, with its 14-byte Ethernet header, must fit
+				// in the 65535 bytes a tap reads: the kernel refuses more.
+				v.diags.Hintf(i.At("mtu"), fmt.Sprintf("use at most %d", maxTapMTU), "tap %q cannot have mtu %d: a tap's frames, header included, fit in 65535 bytes", i.Name, i.MTU)
+			}
 			if i.VXLAN != nil && i.Kind == lab.KindVXLAN {
 				v.vxlan(n, i)
 				x := i.VXLAN
@@ -74,6 +79,10 @@ func (v *validator) devices() {
 		}
 	}
 }
+
+// maxTapMTU is the largest MTU the kernel gives a tap: ETH_MAX_MTU less
+// the Ethernet header.
+const maxTapMTU = 65535 - 14
 
 func (v *validator) macvlan(n *lab.Node, i *lab.Interface) {
 	m := i.MACVLAN
@@ -98,6 +107,11 @@ func (v *validator) macvlan(n *lab.Node, i *lab.Interface) {
 	}
 	if m.Mode == lab.MACVLANSource && len(m.SourceMACs) == 0 && !m.Broken("source-macs") {
 		v.diags.Hintf(m.At("mode"), "add source-macs: [MAC, ...], the senders it accepts", "macvlan %q in source mode has no source MACs", i.Name)
+	}
+	if m.Mode == lab.MACVLANPassthru && i.Has("mac") {
+		// passthru hands the macvlan its parent's own address: a mac of
+		// its own is ignored, and the kernel would never match the file.
+		v.diags.Hintf(i.At("mac"), "remove mac, or set it on the parent", "macvlan %q in passthru mode takes its parent's MAC and cannot have mac", i.Name)
 	}
 	if m.Mode != lab.MACVLANSource && m.Has("source-macs") {
 		v.diags.Hintf(m.At("source-macs"), "set mode: source, or remove source-macs", "source-macs apply only to a macvlan in source mode")

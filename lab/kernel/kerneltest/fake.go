@@ -213,7 +213,7 @@ func (f *Fake) Calls(method string) int {
 // is a method name of kernel.Kernel, such as "LinkAdd", or AnyWrite for
 // the n-th write call of any method.
 func (f *Fake) FailOn(method string, err error, n int) {
-	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlMissing" {
+	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlProblems" && method != "SysctlTry" {
 		panic("kerneltest: FailOn: unknown method " + method)
 	}
 	if n < 1 {
@@ -952,6 +952,9 @@ func (ns *fakeNetNS) setSysctl(key, value string) error {
 	if !ok {
 		return fmt.Errorf("sysctl %s: %w", key, unix.ENOENT)
 	}
+	if sysctlModes[key] == kernel.SysctlReadOnly {
+		return fmt.Errorf("sysctl %s: %w", key, unix.EACCES)
+	}
 	v := state.SysctlValue(value)
 	if isInts(def) && !isInts(v) {
 		return fmt.Errorf("sysctl %s = %q: %w", key, value, unix.EINVAL)
@@ -1007,6 +1010,17 @@ var sysctlDefaults = map[string]string{
 	"net.ipv6.conf.DEV.proxy_ndp":               "0",
 	"net.ipv6.neigh.DEV.base_reachable_time_ms": "30000",
 	"net.netfilter.nf_conntrack_max":            "262144",
+	"net.core.rmem_max":                         "212992",
+	"net.ipv4.route.flush":                      "",
+}
+
+// sysctlModes are the sysctls of sysctlDefaults that a namespace other
+// than the root one may not both set and read back, as the kernel's file
+// modes under /proc/sys say: SysctlSet of a read-only one fails with
+// EACCES.
+var sysctlModes = map[string]kernel.SysctlProblem{
+	"net.core.rmem_max":    kernel.SysctlReadOnly,
+	"net.ipv4.route.flush": kernel.SysctlWriteOnly,
 }
 
 // sysctlDefault is the default of a sysctl the namespace has (ns nil: a
@@ -1031,12 +1045,13 @@ func (ns *fakeNetNS) sysctlDefault(key string) (def string, ok bool) {
 	return def, ok
 }
 
-// SysctlMissing lists the keys the namespace (netns "": a fresh one) has
-// no sysctl for.
-func (f *Fake) SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error) {
+// SysctlProblems finds the keys the namespace (netns "": a fresh one)
+// has no sysctl for, and those of sysctlModes that it may not both set
+// and read back.
+func (f *Fake) SysctlProblems(ctx context.Context, netns string, keys []string) (map[string]kernel.SysctlProblem, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.beginLocked(ctx, "SysctlMissing"); err != nil {
+	if err := f.beginLocked(ctx, "SysctlProblems"); err != nil {
 		return nil, err
 	}
 	var ns *fakeNetNS
@@ -1046,13 +1061,35 @@ func (f *Fake) SysctlMissing(ctx context.Context, netns string, keys []string) (
 			return nil, err
 		}
 	}
-	var missing []string
+	problems := make(map[string]kernel.SysctlProblem)
 	for _, key := range keys {
 		if _, ok := ns.sysctlDefault(key); !ok {
-			missing = append(missing, key)
+			problems[key] = kernel.SysctlAbsent
+		} else if p, ok := sysctlModes[key]; ok {
+			problems[key] = p
 		}
 	}
-	return missing, nil
+	return problems, nil
+}
+
+// SysctlTry writes each value in a fresh namespace of its own, as
+// SysctlSet would, and reads it back.
+func (f *Fake) SysctlTry(ctx context.Context, writes []kernel.SysctlWrite) ([]kernel.SysctlTrial, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlTry"); err != nil {
+		return nil, err
+	}
+	fresh := &fakeNetNS{links: map[int]*fakeLink{}, sysctls: map[string]string{}}
+	out := make([]kernel.SysctlTrial, len(writes))
+	for i, w := range writes {
+		if err := fresh.setSysctl(w.Key, w.Value); err != nil {
+			out[i].Err = err
+			continue
+		}
+		out[i].ReadBack = fresh.sysctls[w.Key]
+	}
+	return out, nil
 }
 
 // NFTableSet replaces the namespace's netlab nftables table with t in one

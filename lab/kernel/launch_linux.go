@@ -168,19 +168,15 @@ func RunLauncher(args []string, stderr io.Writer) int {
 // to the machine's, with the node's own /sys and its /etc/netns files
 // over /etc. Equivalent to the set-up of `ip netns exec NETNS`.
 func enterNode(netnsName string, warn func(error)) error {
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("not running (no namespace %s)", netnsName)
+		}
 		return err
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("not running (no namespace %s)", path)
-		}
-		return fmt.Errorf("open namespace %s: %w", path, err)
-	}
-	err = unix.Setns(fd, unix.CLONE_NEWNET)
-	unix.Close(fd)
+	err = unix.Setns(int(fd), unix.CLONE_NEWNET)
+	fd.Close()
 	if err != nil {
 		return fmt.Errorf("enter namespace %s: %w", netnsName, err)
 	}

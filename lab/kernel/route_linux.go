@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,13 +30,9 @@ type Hop struct {
 // Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
 func NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 	var hop Hop
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
 		return hop, err
-	}
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return hop, fmt.Errorf("open namespace %s: %w", netnsName, err)
 	}
 	defer fd.Close()
 	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)

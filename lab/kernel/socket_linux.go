@@ -2,10 +2,8 @@ package kernel
 
 import (
 	"context"
-	"fmt"
 	"net"
 
-	"github.com/vishvananda/netns"
 )
 
 // A socket belongs to the namespace of the thread that created it, for its
@@ -14,13 +12,9 @@ import (
 
 // inNamed runs fn inside the named namespace.
 func inNamed(netnsName string, fn func() error) error {
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
 		return err
-	}
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open namespace %s: %w", netnsName, err)
 	}
 	defer fd.Close()
 	return InNetNS(fd, fn)

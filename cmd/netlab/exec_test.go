@@ -274,3 +274,25 @@ func TestExecCommandDiesWithNetlab(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestExecEtcNetNSWarning: a file of /etc/netns/LAB.NODE/ with no
+// counterpart in /etc cannot be mounted; the command runs anyway, and the
+// line that says so reads as a warning, as netlab's other warnings do,
+// not as the failure that stopped it.
+func TestExecEtcNetNSWarning(t *testing.T) {
+	lab := execLab(t)
+	const missing = "nltest-not-in-etc"
+	if _, err := os.Lstat("/etc/" + missing); err == nil {
+		t.Skipf("/etc/%s exists", missing)
+	}
+	kerneltest.EtcNetNSFile(t, state.NetNSName(lab, "a"), missing, "x\n")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"exec", "--lab", lab, "a", "--", "echo", "ran"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || stdout.String() != "ran\n" {
+		t.Fatalf("exec with an /etc/netns file that cannot be mounted: exit %d, stdout %q, want 0 and the command's output; stderr: %s", code, stdout.String(), stderr.String())
+	}
+	want := "netlab: warning: node a: bind /etc/netns/" + state.NetNSName(lab, "a") + "/" + missing + " over /etc/" + missing + ": no such file or directory (the command runs without it)\n"
+	if stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
+	}
+}

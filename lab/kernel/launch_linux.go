@@ -142,7 +142,9 @@ func RunLauncher(args []string, stderr io.Writer) int {
 	// Namespaces belong to a thread; this one is never unlocked, so
 	// everything below, and the execve, happen on it.
 	runtime.LockOSThread()
-	warn := func(err error) { fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err) }
+	warn := func(err error) {
+		fmt.Fprintf(stderr, "netlab: warning: node %s: %v (the command runs without it)\n", node, err)
+	}
 	if err := enterNode(netnsName, warn); err != nil {
 		fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
 		return exitFailure

@@ -3,7 +3,6 @@ package kernel
 import (
 	"context"
 	"net"
-
 )
 
 // A socket belongs to the namespace of the thread that created it, for its

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"netlab/lab"
 	"netlab/lab/check"
 )
 
@@ -108,7 +111,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if labFlag == "" {
 		if l, diags := loadLab(fileArgs); l != nil && !diags.HasErrors() {
 			if l.Node(target) == nil {
-				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s", target, name)
+				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, name, fileNodeNames(l))
 			}
 			if a, ok := check.FirstAddr(l, target); ok {
 				return name, a, nil
@@ -118,7 +121,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	}
 	n := s.Nodes[target]
 	if n == nil {
-		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s", target, name)
+		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s (nodes: %s)", target, name, strings.Join(s.NodeNames(), ", "))
 	}
 	for _, ln := range n.LinkNames() {
 		for _, p := range n.Links[ln].Addrs {
@@ -235,4 +238,14 @@ func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, 
 		return &exitCode{exitFailure}
 	}
 	return nil
+}
+
+// fileNodeNames lists a lab file's nodes, sorted as status lists them.
+func fileNodeNames(l *lab.Lab) string {
+	names := make([]string, 0, len(l.Nodes))
+	for _, n := range l.Nodes {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

@@ -29,6 +29,7 @@ var reviewedPaths = map[string]string{
 	"lab/rundir.Dir.Remove":      "file names from fileName, or read from the directory and matched against them",
 	"lab/rundir.(*Lock).Release": "file name from fileName",
 	"lab/rundir.Dir.File":        "file name from fileName",
+	"lab/rundir.notRegular":      "file name from fileName, for a message",
 	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
 
 	// Paths from those builders, or constants.
@@ -87,6 +88,7 @@ var notPaths = map[string]string{
 	"tui.ruleDetail":                "rates: N/s",
 	"lab/check.endpoint.String":     "text for people: NODE tcp/PORT",
 	"cmd/netlab.writeStatus":        "a state: up/OPERSTATE",
+	"cmd/netlab.flagName":           "a flag's two names for a message: -c/--count",
 	"lab/labfile.(*decoder).prefix": "a hint: ADDR/LEN",
 }
 

@@ -82,3 +82,15 @@ func TestFlagValuesInNetlabsWords(t *testing.T) {
 		})
 	}
 }
+
+// TestNoArgumentsWording: a command that takes no arguments says so, not
+// "takes at most 0 argument(s)".
+func TestNoArgumentsWording(t *testing.T) {
+	var stderr bytes.Buffer
+	if code := run([]string{"ls", "x", "y"}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != exitUsage {
+		t.Errorf("ls x y: exit %d, want %d", code, exitUsage)
+	}
+	if want := "netlab: netlab ls takes no arguments, got: x y\n"; !strings.HasPrefix(stderr.String(), want) {
+		t.Errorf("stderr = %q, want it to start with %q", stderr.String(), want)
+	}
+}

@@ -142,6 +142,14 @@ func RunLauncher(args []string, stderr io.Writer) int {
 	// Namespaces belong to a thread; this one is never unlocked, so
 	// everything below, and the execve, happen on it.
 	runtime.LockOSThread()
+	if dir == "" {
+		// The inherited working directory is a directory of the
+		// machine's mounts: one below /sys would stay the machine's
+		// sysfs. Its name, entered again after the mounts, is the
+		// node's view of it. One that has no name (deleted) is kept,
+		// as a shell keeps it.
+		dir, _ = os.Getwd()
+	}
 	warn := func(err error) {
 		fmt.Fprintf(stderr, "netlab: warning: node %s: %v (the command runs without it)\n", node, err)
 	}
@@ -150,8 +158,8 @@ func RunLauncher(args []string, stderr io.Writer) int {
 		return exitFailure
 	}
 	if dir != "" {
-		if err := os.Chdir(dir); err != nil {
-			fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
+		if err := unix.Chdir(dir); err != nil {
+			fmt.Fprintf(stderr, "netlab: node %s: working directory %s: %v in the node\n", node, dir, err)
 			return exitFailure
 		}
 	}

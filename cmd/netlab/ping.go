@@ -71,8 +71,8 @@ timeout. ping exits 1 when no reply came back at all.`,
 	f.addOutput(cmd)
 	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after `N` requests (0: until Ctrl-C)")
 	interval, wait = time.Second, time.Second
-	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "time between requests, in seconds (0.2) or as a duration (200ms)")
-	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply, in seconds or as a duration")
+	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "`TIME` between requests, in seconds (0.2) or as a duration (200ms)")
+	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply: a `TIME` in seconds or as a duration")
 	return cmd
 }
 

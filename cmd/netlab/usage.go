@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"strconv"
 	"strings"
 
@@ -96,4 +98,15 @@ func flagError(cmd *cobra.Command, err error) error {
 var numRange = map[string]string{
 	"uint8":  "0 to 255",
 	"uint16": "0 to 65535",
+}
+
+// fileError says that what (a report, a pcap file) could not be written
+// to the user's path: "write the JUnit report out/r.xml: no such file or
+// directory", rather than Go's "open out/r.xml: ..." after the path again.
+func fileError(what, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path {
+		err = pe.Err
+	}
+	return fmt.Errorf("write %s %s: %w", what, path, err)
 }

@@ -29,6 +29,7 @@ var reviewedPaths = map[string]string{
 	"lab/rundir.Dir.Remove":      "file names from fileName, or read from the directory and matched against them",
 	"lab/rundir.(*Lock).Release": "file name from fileName",
 	"lab/rundir.Dir.File":        "file name from fileName",
+	"lab/rundir.notRegular":      "file name from fileName, for a message",
 	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
 
 	// Paths from those builders, or constants.
@@ -38,13 +39,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.isNetNSMount":            "callers pass a path from netnsPath",
 	"lab/kernel.isStub":                  "callers pass a path from netnsPath",
 	"lab/kernel.mountedAt":               "callers pass a path from netnsPath",
-	"lab/kernel.(*Linux).conn":           "path from netnsPath",
-	"lab/kernel.(*Linux).observeNode":    "path from netnsPath",
 	"lab/kernel.(*watcher).sync":         "path from netnsPath",
-	"lab/kernel.(*watcher).subscribe":    "path from netnsPath (sync)",
-	"lab/kernel.inNamed":                 "path from netnsPath",
-	"lab/kernel.NextHop":                 "path from netnsPath",
-	"lab/kernel.enterNode":               "path from netnsPath",
 	"lab/kernel.mountNodeSys":            "the constant /sys",
 	"lab/kernel.bindEtc":                 "/etc/netns/LAB.NODE from a name checked by checkNetNSName (valid names only), and entry names read from that directory, one component each",
 	"lab/kernel.lookPath":                "the command a user runs in their node, searched in PATH as a shell does: no name of netlab's goes into it",
@@ -54,6 +49,8 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.readSysctls":             "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
+	"lab/kernel.exists":                  "callers pass a path from netnsPath",
+	"lab/kernel.openNetNS":               "path from netnsPath",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",
@@ -92,6 +89,7 @@ var notPaths = map[string]string{
 	"tui.ruleDetail":                "rates: N/s",
 	"lab/check.endpoint.String":     "text for people: NODE tcp/PORT",
 	"cmd/netlab.writeStatus":        "a state: up/OPERSTATE",
+	"cmd/netlab.flagName":           "a flag's two names for a message: -c/--count",
 	"lab/labfile.(*decoder).prefix": "a hint: ADDR/LEN",
 }
 

@@ -82,7 +82,7 @@ Ctrl-C, or after -c packets.`,
 			if pcapPath != "" {
 				pf, err := os.Create(pcapPath)
 				if err != nil {
-					return fmt.Errorf("create the pcap file: %w", err)
+					return fileError("the pcap file", pcapPath, err)
 				}
 				defer pf.Close()
 				bw := bufio.NewWriter(pf)

@@ -256,7 +256,7 @@ func writeJUnit(path string, l *lab.Lab, res []check.Result, elapsed time.Durati
 	}
 	data = append([]byte(xml.Header), append(data, '\n')...)
 	if err := os.WriteFile(path, data, 0o644); err != nil {
-		return fmt.Errorf("write the JUnit report: %w", err)
+		return fileError("the JUnit report", path, err)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
+	"slices"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -24,10 +26,11 @@ the node's network namespace and in a mount namespace of its own, where /sys
 is the node's (ls /sys/class/net lists its interfaces) and each file of
 /etc/netns/LAB.NODE/, if there is one, lies over the same name in /etc (a
 node's own resolv.conf or hosts); nothing mounted there reaches the machine.
-The command has the terminal's standard input and output, and exec exits
-with its exit code: 128+N when signal N ended it, 127 when the command is
-not found, 126 when it cannot be run. Put -- before the command so that its
-flags are its own.`,
+The command has the terminal's standard input and output; a SIGTERM,
+SIGHUP, SIGUSR1 or SIGUSR2 sent to netlab reaches it, and killing netlab
+kills it. exec exits with its exit code: 128+N when signal N ended it, 127
+when the command is not found, 126 when it cannot be run. Put -- before the
+command so that its flags are its own.`,
 		Example: `  sudo netlab exec c1 -- ip addr
   sudo netlab exec lab.yaml r1 -- ip route
   sudo netlab exec --lab single-ip host -- sysctl net.ipv4.ip_forward`,
@@ -78,16 +81,26 @@ flags are its own.`,
 }
 
 // runInNode runs a command inside a node and ends with its exit code, as
-// a shell would (see kernel.ExitStatus). While it runs, netlab stays out
-// of the way: Ctrl-C and Ctrl-\ reach the command from the terminal, and
-// a SIGTERM or SIGHUP sent to netlab is passed on to it.
+// a shell would (see kernel.ExitStatus). Under ip netns exec the process
+// is the command; netlab waits for it instead, so it stands in for the
+// command in the ways a user can tell: Ctrl-C and Ctrl-\ reach the
+// command from the terminal (which sends them to both, so netlab drops
+// its copy), the other signals that ask a program to do something
+// (passedSignals) are passed on, and when netlab is killed the command
+// is killed too, rather than left running in the node.
 func runInNode(l kernel.Launch) error {
 	c, err := l.Command()
 	if err != nil {
 		return err
 	}
+	// The kernel sends the death signal when the thread that started the
+	// child ends, not the process: keep this one until the child is
+	// waited for.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(sigs, append([]os.Signal{os.Interrupt, syscall.SIGQUIT}, passedSignals...)...)
 	defer signal.Stop(sigs)
 	if err := c.Start(); err != nil {
 		return fmt.Errorf("start netlab's launcher: %w", err)
@@ -98,7 +111,7 @@ func runInNode(l kernel.Launch) error {
 		for {
 			select {
 			case s := <-sigs:
-				if s == syscall.SIGTERM || s == syscall.SIGHUP {
+				if slices.Contains(passedSignals, s) {
 					_ = c.Process.Signal(s)
 				}
 			case <-done:
@@ -113,3 +126,9 @@ func runInNode(l kernel.Launch) error {
 	}
 	return err
 }
+
+// passedSignals are the signals exec passes on to the command: those a
+// user or a supervisor sends to a program's pid to stop it (TERM), to
+// have it reload (HUP) or to make it report or rotate its logs (USR1,
+// USR2, as dd and many daemons use them).
+var passedSignals = []os.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2}

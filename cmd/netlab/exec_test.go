@@ -3,13 +3,16 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -178,5 +181,118 @@ func TestExecSignals(t *testing.T) {
 	_ = c.Wait()
 	if got := kernel.ExitStatus(c.ProcessState); got != 128+15 {
 		t.Errorf("netlab exec after SIGINT and SIGTERM: exit %d, want %d (the command ended by SIGTERM); stderr: %s", got, 128+15, stderr.String())
+	}
+}
+
+// startExec starts this test binary as netlab exec --lab LAB NODE -- sh
+// -c SCRIPT, in a process of its own so that signals and kills can be
+// sent to netlab alone, and waits for the script's first line, which it
+// returns with a function that reads what was written on stderr so far.
+// stderr is a file, not a pipe, so that Wait does not wait for a command
+// that outlives netlab.
+func startExec(t *testing.T, lab, node, script string) (*exec.Cmd, string, func() string) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderrFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stderrFile.Close() })
+	stderr := func() string {
+		data, _ := os.ReadFile(stderrFile.Name())
+		return string(data)
+	}
+	// This test binary is netlab when argv[0] says so (see TestMain).
+	c := &exec.Cmd{Path: self, Args: []string{"netlab", "exec", "--lab", lab, node, "--", "sh", "-c", script}, Stderr: stderrFile}
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Process.Kill(); _ = c.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the command did not start: %q, %v; stderr: %s", line, err, stderr())
+	}
+	return c, strings.TrimSuffix(line, "\n"), stderr
+}
+
+// TestExecPassesSignals: a signal sent to netlab exec reaches the
+// command, as it would the command itself under ip netns exec (whose
+// process is the command): a program told to reload (SIGHUP), to report
+// (SIGUSR1, as dd does) or to stop (SIGTERM) hears it. The command's
+// default action ends it here, and exec exits 128+N.
+func TestExecPassesSignals(t *testing.T) {
+	lab := execLab(t)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2} {
+		t.Run(sig.String(), func(t *testing.T) {
+			c, _, stderr := startExec(t, lab, "a", "echo ready; exec sleep 30")
+			if err := c.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.Wait()
+			if got, want := kernel.ExitStatus(c.ProcessState), 128+int(sig); got != want {
+				t.Errorf("netlab exec after %v: exit %d, want %d (the command ended by it); stderr: %s", sig, got, want, stderr())
+			}
+		})
+	}
+}
+
+// TestExecCommandDiesWithNetlab: killing netlab exec (kill -9, an OOM
+// kill) ends the command too, as killing ip netns exec's process does;
+// the first release left the command running, orphaned, in the node.
+func TestExecCommandDiesWithNetlab(t *testing.T) {
+	lab := execLab(t)
+	c, line, _ := startExec(t, lab, "a", "echo $$; exec sleep 30")
+	pid, err := strconv.Atoi(line)
+	if err != nil {
+		t.Fatalf("the command printed %q, want its pid", line)
+	}
+	cmd, err := os.FindProcess(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Kill() })
+	if err := c.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Wait()
+	deadline := time.Now().Add(5 * time.Second)
+	for cmd.Signal(syscall.Signal(0)) == nil {
+		// Reaped by init once it is killed; until then it may be a zombie.
+		if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil && strings.Contains(string(stat), ") Z ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the command (pid %d) still runs 5s after netlab exec was killed", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestExecEtcNetNSWarning: a file of /etc/netns/LAB.NODE/ with no
+// counterpart in /etc cannot be mounted; the command runs anyway, and the
+// line that says so reads as a warning, as netlab's other warnings do,
+// not as the failure that stopped it.
+func TestExecEtcNetNSWarning(t *testing.T) {
+	lab := execLab(t)
+	const missing = "nltest-not-in-etc"
+	if _, err := os.Lstat("/etc/" + missing); err == nil {
+		t.Skipf("/etc/%s exists", missing)
+	}
+	kerneltest.EtcNetNSFile(t, state.NetNSName(lab, "a"), missing, "x\n")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"exec", "--lab", lab, "a", "--", "echo", "ran"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 || stdout.String() != "ran\n" {
+		t.Fatalf("exec with an /etc/netns file that cannot be mounted: exit %d, stdout %q, want 0 and the command's output; stderr: %s", code, stdout.String(), stderr.String())
+	}
+	want := "netlab: warning: node a: bind /etc/netns/" + state.NetNSName(lab, "a") + "/" + missing + " over /etc/" + missing + ": no such file or directory (the command runs without it)\n"
+	if stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }

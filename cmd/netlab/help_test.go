@@ -81,3 +81,21 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+// TestFlagValuesNamed: every flag that takes a value names what it takes
+// in its help, in capitals (--wait DURATION, -c N), as --lab NAME and -o
+// FORMAT do, never by the Go type pflag falls back to ("--wait duration",
+// "--port uint16").
+func TestFlagValuesNamed(t *testing.T) {
+	for _, c := range allCommands() {
+		c.LocalFlags().VisitAll(func(f *pflag.Flag) {
+			name, _ := pflag.UnquoteUsage(f)
+			if f.Value.Type() == "bool" || f.Name == "help" {
+				return
+			}
+			if name == "" || strings.ToUpper(name) != name {
+				t.Errorf("%s --%s: its help names its value %q: put the value's name in `CAPITALS` in the usage text", c.CommandPath(), f.Name, name)
+			}
+		})
+	}
+}

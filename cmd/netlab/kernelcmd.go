@@ -77,7 +77,7 @@ var runDir = rundir.At(rundir.Default)
 
 func (f *labFlags) addWait(cmd *cobra.Command) {
 	f.wait = -1
-	cmd.Flags().Var(waitFlag{&f.wait}, "wait", "give up after this long (30s, 2m) if another netlab command is working on the same lab; 0 gives up at once; unset, wait as long as it takes")
+	cmd.Flags().Var(waitFlag{&f.wait}, "wait", "give up after `DURATION` (30s, 2m) if another netlab command is working on the same lab; 0 gives up at once; unset, wait as long as it takes")
 }
 
 func (f *labFlags) addOutput(cmd *cobra.Command) {

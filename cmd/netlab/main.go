@@ -128,6 +128,9 @@ func runE(body func(cmd *cobra.Command, args []string) error) func(*cobra.Comman
 // maxArgs is cobra.MaximumNArgs with an error marked as bad usage.
 func maxArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n && n == 0 {
+			return usagef("%s takes no arguments, got: %s", cmd.CommandPath(), strings.Join(args, " "))
+		}
 		if len(args) > n {
 			return usagef("%s takes at most %d argument(s), got %d: %s", cmd.CommandPath(), n, len(args), strings.Join(args, " "))
 		}

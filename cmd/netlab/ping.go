@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"netlab/lab"
 	"netlab/lab/check"
 )
 
@@ -68,8 +71,8 @@ timeout. ping exits 1 when no reply came back at all.`,
 	f.addOutput(cmd)
 	cmd.Flags().IntVarP(&count, "count", "c", 4, "stop after `N` requests (0: until Ctrl-C)")
 	interval, wait = time.Second, time.Second
-	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "time between requests, in seconds (0.2) or as a duration (200ms)")
-	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply, in seconds or as a duration")
+	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "`TIME` between requests, in seconds (0.2) or as a duration (200ms)")
+	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply: a `TIME` in seconds or as a duration")
 	return cmd
 }
 
@@ -108,7 +111,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if labFlag == "" {
 		if l, diags := loadLab(fileArgs); l != nil && !diags.HasErrors() {
 			if l.Node(target) == nil {
-				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s", target, name)
+				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, name, fileNodeNames(l))
 			}
 			if a, ok := l.FirstAddr(target); ok {
 				return name, a, nil
@@ -118,7 +121,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	}
 	n := s.Nodes[target]
 	if n == nil {
-		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s", target, name)
+		return "", netip.Addr{}, usagef("%q is neither an address nor a running node of lab %s (nodes: %s)", target, name, strings.Join(s.NodeNames(), ", "))
 	}
 	if a, ok := n.FirstAddr(); ok {
 		return name, a, nil
@@ -218,4 +221,14 @@ func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, 
 		return &exitCode{exitFailure}
 	}
 	return nil
+}
+
+// fileNodeNames lists a lab file's nodes, sorted as status lists them.
+func fileNodeNames(l *lab.Lab) string {
+	names := make([]string, 0, len(l.Nodes))
+	for _, n := range l.Nodes {
+		names = append(names, n.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
 }

@@ -60,7 +60,7 @@ default lab.`,
 				return err
 			}
 			if err := os.WriteFile(file, data, 0o644); err != nil {
-				return fmt.Errorf("write %s: %w", file, err)
+				return fileError("the "+output+" file", file, err)
 			}
 			return nil
 		}),

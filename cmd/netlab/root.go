@@ -48,9 +48,8 @@ func newRootCmd(e *env) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
-	})
+	root.SetFlagErrorFunc(flagError)
+	root.PersistentPreRunE = refuseEmpty
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		newValidateCmd(e),

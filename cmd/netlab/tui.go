@@ -83,7 +83,7 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 		}),
 	}
 	f.addLab(cmd)
-	cmd.Flags().DurationVar(&interval, "interval", time.Second, "how often to read the counters")
+	cmd.Flags().DurationVar(&interval, "interval", time.Second, "read the counters every `DURATION` (500ms, 2s)")
 	return cmd
 }
 

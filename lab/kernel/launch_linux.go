@@ -142,14 +142,24 @@ func RunLauncher(args []string, stderr io.Writer) int {
 	// Namespaces belong to a thread; this one is never unlocked, so
 	// everything below, and the execve, happen on it.
 	runtime.LockOSThread()
-	warn := func(err error) { fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err) }
+	if dir == "" {
+		// The inherited working directory is a directory of the
+		// machine's mounts: one below /sys would stay the machine's
+		// sysfs. Its name, entered again after the mounts, is the
+		// node's view of it. One that has no name (deleted) is kept,
+		// as a shell keeps it.
+		dir, _ = os.Getwd()
+	}
+	warn := func(err error) {
+		fmt.Fprintf(stderr, "netlab: warning: node %s: %v (the command runs without it)\n", node, err)
+	}
 	if err := enterNode(netnsName, warn); err != nil {
 		fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
 		return exitFailure
 	}
 	if dir != "" {
-		if err := os.Chdir(dir); err != nil {
-			fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
+		if err := unix.Chdir(dir); err != nil {
+			fmt.Fprintf(stderr, "netlab: node %s: working directory %s: %v in the node\n", node, dir, err)
 			return exitFailure
 		}
 	}
@@ -168,19 +178,15 @@ func RunLauncher(args []string, stderr io.Writer) int {
 // to the machine's, with the node's own /sys and its /etc/netns files
 // over /etc. Equivalent to the set-up of `ip netns exec NETNS`.
 func enterNode(netnsName string, warn func(error)) error {
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("not running (no namespace %s)", netnsName)
+		}
 		return err
 	}
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("not running (no namespace %s)", path)
-		}
-		return fmt.Errorf("open namespace %s: %w", path, err)
-	}
-	err = unix.Setns(fd, unix.CLONE_NEWNET)
-	unix.Close(fd)
+	err = unix.Setns(int(fd), unix.CLONE_NEWNET)
+	fd.Close()
 	if err != nil {
 		return fmt.Errorf("enter namespace %s: %w", netnsName, err)
 	}

@@ -101,3 +101,44 @@ func TestLaunchRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestLaunchWorkingDirIsTheNodes: a command started from a working
+// directory below /sys sees the node's /sys there too, as it does by the
+// absolute path: the launcher enters its working directory again, by
+// name, once the node's sysfs is mounted. (ip netns exec keeps the old
+// directory, so `cd /sys/class/net; ip netns exec N ls` lists the
+// machine's interfaces.) A directory the node does not have is an error,
+// not the machine's directory.
+func TestLaunchWorkingDirIsTheNodes(t *testing.T) {
+	netnsName := launchNode(t)
+	// fromDir runs argv with the launcher started in dir, as netlab exec
+	// run from there starts it.
+	fromDir := func(dir string, argv ...string) (string, string, int) {
+		var out, errOut bytes.Buffer
+		c, err := kernel.Launch{NetNS: netnsName, Argv: argv, Stdout: &out, Stderr: &errOut}.Command()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Dir = dir
+		_ = c.Run()
+		return out.String(), errOut.String(), kernel.ExitStatus(c.ProcessState)
+	}
+	if out, errOut, code := fromDir("/sys/class/net", "ls"); code != 0 || out != "lo\nnltv0\nnltv1\n" {
+		t.Errorf("ls from /sys/class/net: %q, exit %d, want the node's interfaces; stderr %q", out, code, errOut)
+	}
+	var machine string // an interface of the machine's that the node lacks
+	entries, _ := os.ReadDir("/sys/class/net")
+	for _, e := range entries {
+		if e.Name() != "lo" && !strings.HasPrefix(e.Name(), "nltv") {
+			machine = e.Name()
+			break
+		}
+	}
+	if machine == "" {
+		t.Skip("the machine has no interface but lo")
+	}
+	dir := "/sys/class/net/" + machine
+	if out, errOut, code := fromDir(dir, "pwd"); code != 1 || !strings.Contains(errOut, "working directory "+dir) {
+		t.Errorf("pwd from the machine's %s: %q, exit %d, stderr %q; want exit 1 and the directory named", dir, out, code, errOut)
+	}
+}

@@ -53,9 +53,9 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		c.fd.Close()
 		delete(k.conns, name)
 	}
-	fd, err := netns.GetFromPath(path)
+	fd, err := openNetNS(name)
 	if err != nil {
-		return nil, fmt.Errorf("open namespace %s: %w", name, err)
+		return nil, err
 	}
 	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/name"
@@ -73,6 +74,37 @@ func NetNSExists(netnsName string) error {
 	return err
 }
 
+// errNotNetNS is the error of openNetNS for a file that is no namespace.
+var errNotNetNS = errors.New("not a namespace")
+
+// openNetNS opens the named namespace: the one place netlab opens a
+// namespace file by name. NetNSDir is not netlab's own directory, so
+// whatever is there is input: the open follows no symbolic link and does
+// not wait for a writer on a FIFO (O_NOFOLLOW|O_NONBLOCK; a planted FIFO
+// made netlab ls hang), and a file that is not a namespace, such as a
+// mount point whose namespace was just unmounted, fails with errNotNetNS.
+// One that does not exist fails with an error for which
+// errors.Is(err, os.ErrNotExist) holds.
+func openNetNS(netnsName string) (netns.NsHandle, error) {
+	path, err := netnsPath(netnsName)
+	if err != nil {
+		return -1, err
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW|unix.O_NONBLOCK, 0)
+	if errors.Is(err, unix.ELOOP) {
+		return -1, fmt.Errorf("open namespace %s: %s is a symbolic link: %w", netnsName, path, errNotNetNS)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("open namespace %s: %w", netnsName, &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != nsfsMagic {
+		unix.Close(fd)
+		return -1, fmt.Errorf("open namespace %s: %s: %w", netnsName, path, errNotNetNS)
+	}
+	return netns.NsHandle(fd), nil
+}
+
 // nsfsMagic is the file system type of a namespace file (NSFS_MAGIC).
 const nsfsMagic = 0x6e736673
 
@@ -87,6 +119,12 @@ func isNetNSMount(path string) bool {
 func isStub(path string) bool {
 	fi, err := os.Lstat(path)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == 0 && !isNetNSMount(path)
+}
+
+// exists reports whether anything, even a dangling link, is at path.
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // createNetNS creates a new network namespace, runs mark inside it, and

@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
 )
@@ -119,24 +118,29 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 }
 
 // observeNode reads one namespace. It returns nil, nil when the namespace
-// vanished while it was being read.
+// vanished since it was listed: netlab down (which status, plan and the
+// TUI do not wait for) unmounts it, leaving an empty mount point for a
+// moment, then removes that.
 func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	name := state.NetNSName(lab, node)
-	if path, err := netnsPath(name); err == nil && !isNetNSMount(path) {
-		if _, err := os.Lstat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, nil // deleted since it was listed
-		}
+	path, err := netnsPath(name)
+	if err != nil {
+		return nil, err
+	}
+	// Opened first, then judged: a check of the path before the open
+	// could see the namespace that the open no longer finds.
+	c, err := k.conn(name)
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) && (isStub(path) || !exists(path)):
+		return nil, nil // gone, or going, since it was listed
+	case errors.Is(err, errNotNetNS):
 		// A file of the lab's name that is no namespace: someone else's.
 		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
-	}
-	c, err := k.conn(name)
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
+	default:
 		return nil, err
 	}
 	links, err := retryDump("list links", c.h.LinkList)

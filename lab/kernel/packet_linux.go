@@ -78,6 +78,12 @@ func (c *PacketConn) ReadPacket(buf []byte) (PacketInfo, error) {
 			return false // wait for the poller
 		}
 		info.Time = time.Now()
+		if errors.Is(err, unix.ENETDOWN) {
+			// The kernel's word for its unhooking the socket from an
+			// interface that went down or was unregistered.
+			rerr = fmt.Errorf("the interface went down or was deleted: %w", err)
+			return true
+		}
 		if err != nil {
 			rerr = err
 			return true

@@ -1,8 +1,13 @@
 package kernel_test
 
 import (
+	"errors"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -24,5 +29,30 @@ func TestListenPacketLinkNoInterface(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "ip+net") {
 		t.Errorf("error %q speaks Go's net package", err)
+	}
+}
+
+// TestReadPacketInterfaceGone: when the interface goes down or is deleted
+// during a capture, the kernel fails the socket with ENETDOWN; the read
+// says what happened to the interface, not "network is down".
+func TestReadPacketInterfaceGone(t *testing.T) {
+	ns := kerneltest.NewTestNS(t)
+	if out, err := exec.Command("ip", "-n", ns, "link", "add", "nl0", "type", "veth", "peer", "name", "nl1").CombinedOutput(); err != nil {
+		t.Fatalf("ip link add: %v: %s", err, out)
+	}
+	c, err := kernel.ListenPacketLink(ns, "nl0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if out, err := exec.Command("ip", "-n", ns, "link", "del", "nl0").CombinedOutput(); err != nil {
+		t.Fatalf("ip link del: %v: %s", err, out)
+	}
+	if err := c.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ReadPacket(make([]byte, 2048))
+	if !errors.Is(err, unix.ENETDOWN) || !strings.Contains(err.Error(), "the interface went down or was deleted") {
+		t.Errorf("ReadPacket after the interface was deleted: %v, want ENETDOWN said as the interface going down or away", err)
 	}
 }

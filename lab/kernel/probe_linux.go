@@ -8,7 +8,6 @@ import (
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,13 +17,9 @@ import (
 
 // inNamed runs fn inside the named namespace.
 func inNamed(netnsName string, fn func() error) error {
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
 		return err
-	}
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return fmt.Errorf("open namespace %s: %w", netnsName, err)
 	}
 	defer fd.Close()
 	return InNetNS(fd, fn)
@@ -86,13 +81,9 @@ type Hop struct {
 // Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
 func NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 	var hop Hop
-	path, err := netnsPath(netnsName)
+	fd, err := openNetNS(netnsName)
 	if err != nil {
 		return hop, err
-	}
-	fd, err := netns.GetFromPath(path)
-	if err != nil {
-		return hop, fmt.Errorf("open namespace %s: %w", netnsName, err)
 	}
 	defer fd.Close()
 	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)

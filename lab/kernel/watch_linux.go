@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
@@ -137,7 +136,7 @@ func (w *watcher) sync() bool {
 			delete(w.subs, name)
 			changed = true
 		}
-		s, err := w.subscribe(path)
+		s, err := w.subscribe(name)
 		if err != nil {
 			continue // gone meanwhile, or not ours to read: next sync
 		}
@@ -156,10 +155,10 @@ func (w *watcher) sync() bool {
 }
 
 // subscribe opens link, address and route notifications inside the
-// namespace at path. The namespace file is closed again at once; the
+// named namespace. The namespace file is closed again at once; the
 // sockets alone keep the subscriptions.
-func (w *watcher) subscribe(path string) (*nsWatch, error) {
-	fd, err := netns.GetFromPath(path)
+func (w *watcher) subscribe(netnsName string) (*nsWatch, error) {
+	fd, err := openNetNS(netnsName)
 	if err != nil {
 		return nil, err
 	}

@@ -127,6 +127,9 @@ func (d Dir) openFile(dirfd int, file string, flags int) (*os.File, error) {
 		if errors.Is(err, syscall.ELOOP) {
 			return nil, fmt.Errorf("%s is a symbolic link: netlab does not follow links in its run directory; remove it", filepath.Join(d.path, file))
 		}
+		if errors.Is(err, syscall.EISDIR) { // opened for writing
+			return nil, notRegular(d, file)
+		}
 		return nil, &os.PathError{Op: "open", Path: filepath.Join(d.path, file), Err: err}
 	}
 	var st syscall.Stat_t
@@ -136,13 +139,19 @@ func (d Dir) openFile(dirfd int, file string, flags int) (*os.File, error) {
 	}
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		syscall.Close(fd)
-		return nil, fmt.Errorf("%s is not a regular file: netlab did not make it; remove it", filepath.Join(d.path, file))
+		return nil, notRegular(d, file)
 	}
 	if err := syscall.SetNonblock(fd, false); err != nil {
 		syscall.Close(fd)
 		return nil, fmt.Errorf("%s: %w", filepath.Join(d.path, file), err)
 	}
 	return os.NewFile(uintptr(fd), filepath.Join(d.path, file)), nil
+}
+
+// notRegular is the refusal of a file in the directory that is not a
+// regular file: a directory, a FIFO, a device.
+func notRegular(d Dir, file string) error {
+	return fmt.Errorf("%s is not a regular file: netlab did not make it; remove it", filepath.Join(d.path, file))
 }
 
 // Read returns the lab's file of kind k. When there is none the error

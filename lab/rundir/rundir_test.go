@@ -139,6 +139,27 @@ func TestReadRefusesFIFO(t *testing.T) {
 	}
 }
 
+// TestPlantedDirectoryRefused: a directory planted as a lab's lock or
+// record is refused with the same words as any other file that is not a
+// regular one (the lock said "open .../LAB.lock: is a directory", which
+// neither says netlab did not make it nor what to do).
+func TestPlantedDirectoryRefused(t *testing.T) {
+	dir := t.TempDir()
+	for _, file := range []string{"lab1.lock", "lab1.json"} {
+		if err := os.Mkdir(filepath.Join(dir, file), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := rundir.At(dir)
+	want := " is not a regular file: netlab did not make it; remove it"
+	if _, err := d.Lock(context.Background(), mustName(t, "lab1"), 0, nil); err == nil || !strings.HasSuffix(err.Error(), filepath.Join(dir, "lab1.lock")+want) {
+		t.Errorf("Lock with a directory as lab1.lock: %v, want ...%s", err, want)
+	}
+	if _, err := d.Read(mustName(t, "lab1"), rundir.Record); err == nil || !strings.HasSuffix(err.Error(), filepath.Join(dir, "lab1.json")+want) {
+		t.Errorf("Read of a directory as lab1.json: %v, want ...%s", err, want)
+	}
+}
+
 func TestRecordRoundTrip(t *testing.T) {
 	d := rundir.At(t.TempDir())
 	lab := mustName(t, "lab1")

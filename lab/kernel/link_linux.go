@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -92,7 +93,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 	var pc *nsConn
 	var peerTmp string
 	switch l.Kind {
-	case "veth":
+	case device.Veth:
 		if pc, err = k.conn(peerNS); err != nil {
 			return err
 		}
@@ -107,12 +108,12 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			}
 		}
 		nl = v
-	case "bridge":
+	case device.Bridge:
 		if l.STP {
 			return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
 		}
 		nl = &netlink.Bridge{LinkAttrs: attrs}
-	case "macvlan":
+	case device.MACVLAN:
 		pc := c
 		if l.ParentNetNS != "" && l.ParentNetNS != netnsName {
 			if pc, err = k.conn(l.ParentNetNS); err != nil {
@@ -123,7 +124,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return finishLink(made(ctx, c), c, tmp, l)
-	case "vxlan":
+	case device.VXLAN:
 		if err := addVXLAN(ctx, c, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
@@ -142,7 +143,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return nil
-	case "tun", "tap":
+	case device.Tun, device.Tap:
 		if err := addTun(ctx, c, tmp, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
@@ -363,13 +364,13 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
 			l.Owned = true
 			switch l.Kind {
-			case "veth":
+			case device.Veth:
 				l.Peer = peer
-			case "macvlan":
+			case device.MACVLAN:
 				l.Parent = peer
 			}
 		}
-		if l.Kind == "veth" {
+		if l.Kind == device.Veth {
 			l.PeerIndex = a.ParentIndex
 		}
 		if st := a.Statistics; st != nil {
@@ -394,19 +395,19 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 }
 
 // kindOf names a link's kind as the lab file does.
-func kindOf(nl netlink.Link) string {
+func kindOf(nl netlink.Link) device.Kind {
 	switch t := nl.(type) {
 	case *netlink.Tuntap:
 		if t.Mode == netlink.TUNTAP_MODE_TAP {
-			return "tap"
+			return device.Tap
 		}
-		return "tun"
+		return device.Tun
 	case *netlink.Device:
 		if nl.Attrs().Flags&net.FlagLoopback != 0 {
-			return "loopback"
+			return device.Loopback
 		}
 	}
-	return nl.Type()
+	return device.Kind(nl.Type())
 }
 
 // observeLearned reads, when the namespace has a bridge, the MAC addresses
@@ -415,7 +416,7 @@ func kindOf(nl netlink.Link) string {
 func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
 	hasBridge := false
 	for _, l := range byIndex {
-		if l.Kind == "bridge" {
+		if l.Kind == device.Bridge {
 			hasBridge = true
 		}
 	}
@@ -431,7 +432,7 @@ func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
 		master, isPort := byIndex[e.MasterIndex]
 		// Learned entries are dynamic and belong to a bridge; the ports'
 		// own addresses are permanent.
-		if !ok || !isPort || master.Kind != "bridge" || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
+		if !ok || !isPort || master.Kind != device.Bridge || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
 			continue
 		}
 		port.Learned = append(port.Learned, e.HardwareAddr.String())

@@ -19,7 +19,7 @@ func Desired(l *lab.Lab) *state.State {
 		if n.Host {
 			sn.NetNS = state.HostNetNS
 		}
-		lo := &state.Link{Name: "lo", Kind: "loopback", Up: true, DefaultMTU: state.LoopbackMTU}
+		lo := &state.Link{Name: "lo", Kind: device.Loopback, Up: true, DefaultMTU: state.LoopbackMTU}
 		if !n.Host { // the machine's lo is not netlab's
 			sn.Links["lo"] = lo
 		}
@@ -50,7 +50,7 @@ func Desired(l *lab.Lab) *state.State {
 func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	sl := &state.Link{
 		Name:   i.Name,
-		Kind:   string(i.Kind),
+		Kind:   i.Kind,
 		Master: i.Master,
 		MTU:    i.MTU,
 		Up:     i.Up,
@@ -213,7 +213,7 @@ func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 			return mtu
 		}
 	}
-	return state.KindMTU(string(i.Kind))
+	return state.KindMTU(i.Kind)
 }
 
 func prefixes(as []lab.Address) []netip.Prefix {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -97,7 +98,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 		d.add(&Change{Action: Create, Object: NetNS, Node: name, NetNS: want.NetNS, Name: want.NetNS})
 		// A new namespace has lo, which NetNSAdd sets up.
 		have = state.NewNode(name, want.NetNS)
-		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU}
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: device.Loopback, Up: true, MTU: state.LoopbackMTU}
 	}
 	d.links(want, have)
 	d.routes(want, have)
@@ -109,7 +110,7 @@ func (d *differ) links(want, have *state.Node) {
 	for _, name := range unionKeys(want.Links, have.Links) {
 		w, h := want.Links[name], have.Links[name]
 		switch {
-		case w != nil && w.Kind == "veth":
+		case w != nil && w.Kind == device.Veth:
 			continue // pairs are diffed as a whole in vethPairs
 		case w == nil && h != nil:
 			if state.KernelDevice(name) && !h.Owned {
@@ -141,7 +142,7 @@ func (d *differ) links(want, have *state.Node) {
 
 // existingLink diffs a declared, non-veth link that exists.
 func (d *differ) existingLink(n *state.Node, w, h *state.Link) {
-	if w.Kind == "loopback" {
+	if w.Kind == device.Loopback {
 		d.update(n, w, h)
 		d.addrs(n, w, h)
 		return
@@ -189,7 +190,7 @@ func (d *differ) replace(n *state.Node, w, h *state.Link, reason string) {
 // update plans the in-place changes of a link's attributes.
 func (d *differ) update(n *state.Node, w, h *state.Link) {
 	var attrs []AttrChange
-	if w.Kind != "loopback" && w.Master != h.Master {
+	if w.Kind != device.Loopback && w.Master != h.Master {
 		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
 	}
 	// An MTU the file does not give is the kernel's default for the link,
@@ -208,19 +209,19 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
 		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})
 	}
-	if w.Kind == "bridge" && w.STP != h.STP {
+	if w.Kind == device.Bridge && w.STP != h.STP {
 		attrs = append(attrs, AttrChange{"stp", fmt.Sprint(h.STP), fmt.Sprint(w.STP)})
 	}
-	if w.Kind == "macvlan" && !slices.Equal(w.SourceMACs, h.SourceMACs) {
+	if w.Kind == device.MACVLAN && !slices.Equal(w.SourceMACs, h.SourceMACs) {
 		attrs = append(attrs, AttrChange{"source-macs", listOrNone(h.SourceMACs), listOrNone(w.SourceMACs)})
 	}
-	if w.Kind == "vxlan" && !slices.Equal(w.FDB, h.FDB) {
+	if w.Kind == device.VXLAN && !slices.Equal(w.FDB, h.FDB) {
 		attrs = append(attrs, AttrChange{"fdb", fdbText(h.FDB), fdbText(w.FDB)})
 	}
 	if w.Up != h.Up {
 		attrs = append(attrs, AttrChange{"up", fmt.Sprint(h.Up), fmt.Sprint(w.Up)})
 	}
-	if w.Kind != "loopback" && w.Alias != "" && w.Alias != h.Alias {
+	if w.Kind != device.Loopback && w.Alias != "" && w.Alias != h.Alias {
 		attrs = append(attrs, AttrChange{"alias", orNone(h.Alias), w.Alias})
 	}
 	if len(attrs) > 0 {
@@ -240,10 +241,10 @@ func immutableChange(w, h *state.Link) string {
 		}
 	}
 	switch w.Kind {
-	case "macvlan":
+	case device.MACVLAN:
 		add("parent", orNone(h.Parent), w.Parent)
 		add("mode", orNone(h.Mode), w.Mode)
-	case "vxlan":
+	case device.VXLAN:
 		add("vni", fmt.Sprint(h.VNI), fmt.Sprint(w.VNI))
 		add("port", fmt.Sprint(h.Port), fmt.Sprint(w.Port))
 		add("remote", addrOrNone(h.Remote), addrOrNone(w.Remote))
@@ -251,7 +252,7 @@ func immutableChange(w, h *state.Link) string {
 		add("local", addrOrNone(h.Local), addrOrNone(w.Local))
 		add("dev", orNone(h.Dev), orNone(w.Dev))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
-	case "tun", "tap":
+	case device.Tun, device.Tap:
 		add("owner", state.IDText(h.TunOwner), state.IDText(w.TunOwner))
 		add("group", state.IDText(h.TunGroup), state.IDText(w.TunGroup))
 	}
@@ -325,7 +326,7 @@ func (d *differ) vethPairs() {
 		}
 		for _, name := range want.LinkNames() {
 			w := want.Links[name]
-			if w.Kind != "veth" {
+			if w.Kind != device.Veth {
 				continue
 			}
 			ref := nodeName + ":" + name
@@ -355,7 +356,7 @@ func (d *differ) isForeign(node string) bool {
 func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *state.Link) {
 	_, ah := d.observedLink(an.Name, aw.Name)
 	_, bh := d.observedLink(bn.Name, bw.Name)
-	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == "veth" && bh.Kind == "veth" &&
+	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == device.Veth && bh.Kind == device.Veth &&
 		ah.Peer == aw.Peer && bh.Peer == bw.Peer
 	if whole {
 		d.update(an, aw, ah)
@@ -406,7 +407,7 @@ func vethReason(w, h *state.Link) string {
 	switch {
 	case !h.Owned:
 		return "exists but netlab did not create it"
-	case h.Kind != "veth":
+	case h.Kind != device.Veth:
 		return fmt.Sprintf("kind %s -> veth cannot change in place", h.Kind)
 	case h.Peer != w.Peer:
 		return fmt.Sprintf("peer %s -> %s cannot change in place", orNone(h.Peer), w.Peer)

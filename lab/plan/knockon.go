@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -46,7 +47,7 @@ func (d *differ) dependents() map[*Change]*Change {
 			for _, name := range want.LinkNames() {
 				w := want.Links[name]
 				lower := w.Parent
-				if w.Kind == "vxlan" && w.Dev != "" {
+				if w.Kind == device.VXLAN && w.Dev != "" {
 					lower = nodeName + ":" + w.Dev
 				}
 				what, ok := gone[lower]

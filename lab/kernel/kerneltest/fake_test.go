@@ -18,6 +18,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/apply"
+	"netlab/lab/device"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
@@ -251,7 +252,7 @@ func TestMaster(t *testing.T) {
 	if got := link(t, observe(t, k, "t", nil), "a", "eth0").Master; got != "" {
 		t.Errorf("master of eth0 after its bridge went = %q, want none", got)
 	}
-	for _, kind := range []string{"dummy"} {
+	for _, kind := range []device.Kind{"dummy"} {
 		err := k.LinkAdd(ctx, "t.a", &state.Link{Name: "x0", Kind: kind}, "", nil)
 		if !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("LinkAdd kind %s: %v, want ErrUnsupported as kernel.Linux", kind, err)

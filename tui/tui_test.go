@@ -115,7 +115,7 @@ func driftPlan() *plan.Plan {
 		Action: plan.Update, Object: plan.Link, Node: "c1", NetNS: "single-ip.c1", Name: "veth0", Drift: true,
 		Link:    &state.Link{Name: "veth0", Kind: "veth", Up: true},
 		OldLink: &state.Link{Name: "veth0", Kind: "veth"},
-		Attrs:   []plan.AttrChange{{Name: "up", Old: "false", New: "true"}},
+		Attrs:   []plan.AttrChange{{Link: state.AttrUp, Old: "false", New: "true"}},
 	}}}
 }
 

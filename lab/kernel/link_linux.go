@@ -297,7 +297,7 @@ func isLinkNotFound(err error) bool {
 }
 
 // LinkSet changes attributes of an existing link.
-func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, attrs []string) error {
+func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, attrs []state.LinkAttr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -310,30 +310,30 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			return err
 		}
 		switch a {
-		case "master":
+		case state.AttrMaster:
 			if l.Master == "" {
 				err = c.h.LinkSetNoMaster(nl)
 			} else {
 				err = setMaster(c, nl, l.Master)
 			}
-		case "mtu":
+		case state.AttrMTU:
 			err = c.h.LinkSetMTU(nl, l.MTU)
-		case "mac":
+		case state.AttrMAC:
 			var mac net.HardwareAddr
 			if mac, err = net.ParseMAC(l.MAC); err == nil {
 				err = c.h.LinkSetHardwareAddr(nl, mac)
 			}
-		case "alias":
+		case state.AttrAlias:
 			err = c.h.LinkSetAlias(nl, l.Alias)
-		case "up":
+		case state.AttrUp:
 			if l.Up {
 				err = c.h.LinkSetUp(nl)
 			} else {
 				err = c.h.LinkSetDown(nl)
 			}
-		case "source-macs":
+		case state.AttrSourceMACs:
 			err = setSourceMACs(c, nl, l.SourceMACs)
-		case "fdb":
+		case state.AttrFDB:
 			err = syncFDB(ctx, c, nl, l)
 		default:
 			err = errors.ErrUnsupported

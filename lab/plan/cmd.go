@@ -81,10 +81,10 @@ func (c *Change) linkCmds(n string) []string {
 			cmds = append(cmds, n+" link set "+devArg(c.Name)+args)
 		}
 		for _, a := range c.Attrs {
-			switch a.Name {
-			case "source-macs":
+			switch a.Link {
+			case state.AttrSourceMACs:
 				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(c.Name), listArgs(l.SourceMACs)))
-			case "fdb":
+			case state.AttrFDB:
 				for _, e := range c.OldLink.FDB {
 					if !slices.Contains(l.FDB, e) {
 						cmds = append(cmds, fmt.Sprintf("%s fdb del %s dev %s dst %s", bridgeCmd(c.NetNS), e.MAC, q(l.Name), e.Dst))
@@ -253,26 +253,26 @@ func createArgs(l *state.Link) string {
 func setArgs(l *state.Link, attrs []AttrChange) string {
 	var b strings.Builder
 	for _, a := range attrs {
-		switch a.Name {
-		case "master":
+		switch a.Link {
+		case state.AttrMaster:
 			if l.Master == "" {
 				b.WriteString(" nomaster")
 			} else {
 				b.WriteString(" master " + q(l.Master))
 			}
-		case "mtu":
+		case state.AttrMTU:
 			fmt.Fprintf(&b, " mtu %d", l.MTU)
-		case "mac":
+		case state.AttrMAC:
 			b.WriteString(" address " + l.MAC)
-		case "stp":
+		case state.AttrSTP:
 			stp := 0
 			if l.STP {
 				stp = 1
 			}
 			fmt.Fprintf(&b, " type bridge stp_state %d", stp)
-		case "alias":
+		case state.AttrAlias:
 			b.WriteString(" alias " + q(l.Alias))
-		case "up":
+		case state.AttrUp:
 			if l.Up {
 				b.WriteString(" up")
 			} else {

@@ -191,14 +191,14 @@ func (d *differ) replace(n *state.Node, w, h *state.Link, reason string) {
 func (d *differ) update(n *state.Node, w, h *state.Link) {
 	var attrs []AttrChange
 	if w.Kind != device.Loopback && w.Master != h.Master {
-		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
+		attrs = append(attrs, AttrChange{Link: state.AttrMaster, Old: orNone(h.Master), New: orNone(w.Master)})
 	}
 	// An MTU the file does not give is the kernel's default for the link,
 	// and any other is a difference too: set by hand, or left from an mtu
 	// the file no longer has.
 	mtu := w.WantMTU()
 	if mtu != 0 && mtu != h.MTU {
-		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(mtu)})
+		attrs = append(attrs, AttrChange{Link: state.AttrMTU, Old: fmt.Sprint(h.MTU), New: fmt.Sprint(mtu)})
 		if w.MTU == 0 {
 			// The change sets the default explicitly.
 			wc := *w
@@ -207,22 +207,22 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 		}
 	}
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
-		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})
+		attrs = append(attrs, AttrChange{Link: state.AttrMAC, Old: orNone(h.MAC), New: w.MAC})
 	}
 	if w.Kind == device.Bridge && w.STP != h.STP {
-		attrs = append(attrs, AttrChange{"stp", fmt.Sprint(h.STP), fmt.Sprint(w.STP)})
+		attrs = append(attrs, AttrChange{Link: state.AttrSTP, Old: fmt.Sprint(h.STP), New: fmt.Sprint(w.STP)})
 	}
 	if w.Kind == device.MACVLAN && !slices.Equal(w.SourceMACs, h.SourceMACs) {
-		attrs = append(attrs, AttrChange{"source-macs", listOrNone(h.SourceMACs), listOrNone(w.SourceMACs)})
+		attrs = append(attrs, AttrChange{Link: state.AttrSourceMACs, Old: listOrNone(h.SourceMACs), New: listOrNone(w.SourceMACs)})
 	}
 	if w.Kind == device.VXLAN && !slices.Equal(w.FDB, h.FDB) {
-		attrs = append(attrs, AttrChange{"fdb", fdbText(h.FDB), fdbText(w.FDB)})
+		attrs = append(attrs, AttrChange{Link: state.AttrFDB, Old: fdbText(h.FDB), New: fdbText(w.FDB)})
 	}
 	if w.Up != h.Up {
-		attrs = append(attrs, AttrChange{"up", fmt.Sprint(h.Up), fmt.Sprint(w.Up)})
+		attrs = append(attrs, AttrChange{Link: state.AttrUp, Old: fmt.Sprint(h.Up), New: fmt.Sprint(w.Up)})
 	}
 	if w.Kind != device.Loopback && w.Alias != "" && w.Alias != h.Alias {
-		attrs = append(attrs, AttrChange{"alias", orNone(h.Alias), w.Alias})
+		attrs = append(attrs, AttrChange{Link: state.AttrAlias, Old: orNone(h.Alias), New: w.Alias})
 	}
 	if len(attrs) > 0 {
 		d.add(&Change{Action: Update, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, OldLink: h, Attrs: attrs})
@@ -237,7 +237,7 @@ func immutableChange(w, h *state.Link) string {
 	var diffs []AttrChange
 	add := func(name, old, new string) {
 		if old != new {
-			diffs = append(diffs, AttrChange{name, old, new})
+			diffs = append(diffs, AttrChange{Name: name, Old: old, New: new})
 		}
 	}
 	switch w.Kind {
@@ -430,13 +430,13 @@ func (d *differ) routes(want, have *state.Node) {
 		case !h.Owned || h.Via != w.Via || (w.Dev != "" && w.Dev != h.Dev):
 			var attrs []AttrChange
 			if h.Via != w.Via {
-				attrs = append(attrs, AttrChange{"via", addrOrNone(h.Via), addrOrNone(w.Via)})
+				attrs = append(attrs, AttrChange{Name: "via", Old: addrOrNone(h.Via), New: addrOrNone(w.Via)})
 			}
 			if w.Dev != "" && w.Dev != h.Dev {
-				attrs = append(attrs, AttrChange{"dev", orNone(h.Dev), w.Dev})
+				attrs = append(attrs, AttrChange{Name: "dev", Old: orNone(h.Dev), New: w.Dev})
 			}
 			if !h.Owned {
-				attrs = append(attrs, AttrChange{"owner", "(none)", "netlab"})
+				attrs = append(attrs, AttrChange{Name: "owner", Old: "(none)", New: "netlab"})
 			}
 			d.add(&Change{Action: Update, Object: Route, Node: want.Name, NetNS: want.NetNS, Name: w.Key(), Route: w, OldRoute: h, Attrs: attrs})
 		}
@@ -474,7 +474,7 @@ func (d *differ) sysctls(want, have *state.Node) {
 			d.add(&Change{Action: Create, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w})
 		case state.SysctlValue(h) != state.SysctlValue(w):
 			d.add(&Change{Action: Update, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w, OldValue: h,
-				Attrs: []AttrChange{{"value", h, w}}})
+				Attrs: []AttrChange{{Name: "value", Old: h, New: w}}})
 		}
 	}
 }

@@ -156,7 +156,7 @@ func (d *differ) kernelRemovals() map[*Change]*Change {
 			if cause == nil || cause.Action != Replace || h == nil || h.Master != w.Master || planned[name+" "+string(Link)+" "+lname+" "] {
 				continue
 			}
-			attr := AttrChange{"master", "(none)", w.Master}
+			attr := AttrChange{Link: state.AttrMaster, Old: "(none)", New: w.Master}
 			if i := slices.IndexFunc(updates, func(u *Change) bool { return u.Node == name && u.Name == lname }); i >= 0 {
 				updates[i].Attrs = append(updates[i].Attrs, attr)
 				continue

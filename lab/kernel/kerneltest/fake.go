@@ -621,7 +621,7 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 }
 
 // LinkSet changes the named attributes of a link to those in l.
-func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error {
+func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs []state.LinkAttr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.beginLocked(ctx, "LinkSet"); err != nil {
@@ -638,17 +638,17 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 	set := linkSet{}
 	for _, a := range attrs {
 		switch a {
-		case "master":
+		case state.AttrMaster:
 			set.master = &l.Master
-		case "mtu":
+		case state.AttrMTU:
 			set.mtu = &l.MTU
-		case "mac":
+		case state.AttrMAC:
 			set.mac = &l.MAC
-		case "alias":
+		case state.AttrAlias:
 			set.alias = &l.Alias
-		case "up":
+		case state.AttrUp:
 			set.up = &l.Up
-		case "source-macs":
+		case state.AttrSourceMACs:
 			if fl.kind != device.MACVLAN {
 				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
@@ -657,7 +657,7 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 					return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
 				}
 			}
-		case "fdb":
+		case state.AttrFDB:
 			if fl.kind != device.VXLAN {
 				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
@@ -668,10 +668,10 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 	if err := f.linkSetLocked(ns, fl, set); err != nil {
 		return fmt.Errorf("link %s: %w", l.Name, err)
 	}
-	if slices.Contains(attrs, "source-macs") {
+	if slices.Contains(attrs, state.AttrSourceMACs) {
 		fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	}
-	if slices.Contains(attrs, "fdb") {
+	if slices.Contains(attrs, state.AttrFDB) {
 		fl.dev.FDB = slices.Clone(l.FDB)
 	}
 	return nil
@@ -1580,16 +1580,16 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 		case fl.kind == device.Loopback:
 			var attrs []plan.AttrChange
 			if fl.alias != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "alias"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrAlias})
 			}
 			if l.MTU != 0 {
-				attrs = append(attrs, plan.AttrChange{Name: "mtu"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrMTU})
 			}
 			if l.MAC != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "mac"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrMAC})
 			}
 			if fl.up {
-				attrs = append(attrs, plan.AttrChange{Name: "up"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrUp})
 			}
 			if len(attrs) > 0 {
 				c := &plan.Change{Action: plan.Update, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l, Attrs: attrs}

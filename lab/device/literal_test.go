@@ -11,9 +11,11 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -34,9 +36,9 @@ func TestNoKindLiterals(t *testing.T) {
 		if p.Standard || p.Module == nil || !p.Module.Main || p.ImportPath == devicePath {
 			continue
 		}
-		var names []string
+		names := make(map[string]any)
 		for _, f := range p.GoFiles {
-			names = append(names, filepath.Join(p.Dir, f))
+			names[filepath.Join(p.Dir, f)] = nil
 		}
 		found = append(found, kindLiterals(t, p.ImportPath, names, imp)...)
 		checked++
@@ -79,12 +81,8 @@ func f(k device.Kind, s string) {
 	_ = s == "veth"
 }
 `
-	file := filepath.Join(t.TempDir(), "bad.go")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	pkgs := listModule(t)
-	found := kindLiterals(t, "bad", []string{file}, exportImporter(pkgs))
+	found := kindLiterals(t, "bad", map[string]any{"bad.go": src}, exportImporter(pkgs))
 	want := []string{`"vetth"`, `"bridge"`, `"macvlan"`, `"tun"`, `"tap"`, `"loopback"`, `"dummy"`, `"device"`}
 	if len(found) != len(want) {
 		t.Fatalf("found %d literals, want %d:\n%s", len(found), len(want), strings.Join(found, "\n"))
@@ -157,15 +155,16 @@ func exportImporter(pkgs []goPackage) types.Importer {
 	})
 }
 
-// kindLiterals type-checks the files of one package and returns, as
-// FILE:LINE:COL LITERAL, each non-empty string literal whose type is
-// device.Kind.
-func kindLiterals(t *testing.T, path string, files []string, imp types.Importer) []string {
+// kindLiterals type-checks the files of one package, each read from its
+// path or, when given, from its source text, and returns, as
+// FILE:LINE:COL LITERAL in file order, each non-empty string literal
+// whose type is device.Kind.
+func kindLiterals(t *testing.T, path string, files map[string]any, imp types.Importer) []string {
 	t.Helper()
 	fset := token.NewFileSet()
 	var parsed []*ast.File
-	for _, name := range files {
-		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		f, err := parser.ParseFile(fset, name, files[name], parser.SkipObjectResolution)
 		if err != nil {
 			t.Fatalf("parse: %v", err)
 		}

@@ -18,6 +18,7 @@ import (
 var pureCore = []string{
 	"netlab/lab",
 	"netlab/lab/diag",
+	"netlab/lab/device",
 	"netlab/lab/name",
 	"netlab/lab/labfile",
 	"netlab/lab/validate",
@@ -43,6 +44,7 @@ var badDeps = map[string]string{
 var noYAML = []string{
 	"netlab/lab",
 	"netlab/lab/diag",
+	"netlab/lab/device",
 	"netlab/lab/validate",
 	"netlab/lab/state",
 	"netlab/lab/plan",
@@ -53,9 +55,10 @@ var noYAML = []string{
 // layers only point down.
 var mayImport = map[string][]string{
 	"netlab/lab/diag":     nil,
+	"netlab/lab/device":   nil,
 	"netlab/lab/name":     nil,
-	"netlab/lab/state":    {"netlab/lab/name"},
-	"netlab/lab":          {"netlab/lab/diag"},
+	"netlab/lab/state":    {"netlab/lab/name", "netlab/lab/device"},
+	"netlab/lab":          {"netlab/lab/diag", "netlab/lab/device"},
 	"netlab/lab/labfile":  {"netlab/lab"},
 	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name"},
 	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state"},

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"time"
 
+	"netlab/lab/device"
 	"netlab/lab/diag"
 )
 
@@ -115,27 +116,15 @@ func (n *Node) Interface(name string) *Interface {
 	return nil
 }
 
-// Kind is the type of a network device.
-type Kind string
-
-const (
-	KindVeth    Kind = "veth"
-	KindBridge  Kind = "bridge"
-	KindMACVLAN Kind = "macvlan"
-	KindVXLAN   Kind = "vxlan"
-	KindTun     Kind = "tun"
-	KindTap     Kind = "tap"
-)
-
 // Kinds lists every kind a lab file may name, in the order the docs use.
-var Kinds = []Kind{KindVeth, KindBridge, KindMACVLAN, KindVXLAN, KindTun, KindTap}
+var Kinds = []device.Kind{device.Veth, device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap}
 
 // Interface is one network device of a node.
 type Interface struct {
 	Src
 	Node      string // the node that lists it
 	Name      string
-	Kind      Kind // after loading: the kind written, or veth for a link end
+	Kind      device.Kind // after loading: the kind written, or veth for a link end
 	Addresses []Address
 	MAC       net.HardwareAddr // nil: the kernel picks one
 	MTU       int              // 0: the kernel's default (for vxlan: underlay minus 50)

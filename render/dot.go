@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // Dot renders the lab as a Graphviz graph: a cluster per node, an
@@ -34,7 +35,7 @@ func Dot(l *lab.Lab) []byte {
 		}
 		for _, i := range n.Interfaces {
 			attrs := ""
-			if i.Kind == lab.KindBridge {
+			if i.Kind == device.Bridge {
 				attrs = ", shape=box3d"
 			}
 			fmt.Fprintf(&b, "    %s [label=%s%s];\n", dotQuote(i.Ref()), dotQuote(strings.Join(append([]string{ifaceText(i)}, addrTexts(i)...), "\n")), attrs)
@@ -43,7 +44,7 @@ func Dot(l *lab.Lab) []byte {
 			if i.Master != "" && n.Interface(i.Master) != nil {
 				fmt.Fprintf(&b, "    %s -- %s [style=dotted];\n", dotQuote(i.Ref()), dotQuote(n.Name+":"+i.Master))
 			}
-			if i.Kind == lab.KindMACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name && n.Interface(i.MACVLAN.Parent) != nil {
+			if i.Kind == device.MACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name && n.Interface(i.MACVLAN.Parent) != nil {
 				fmt.Fprintf(&b, "    %s -- %s [style=dotted, label=\"macvlan\"];\n", dotQuote(n.Name+":"+i.MACVLAN.Parent), dotQuote(i.Ref()))
 			}
 		}

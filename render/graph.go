@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // edgeKind is what a line between two interfaces stands for.
@@ -42,7 +43,7 @@ func edges(l *lab.Lab) []edge {
 	out = append(out, tunnels(l)...)
 	for _, n := range l.Nodes {
 		for _, i := range n.Interfaces {
-			if i.Kind != lab.KindMACVLAN || i.MACVLAN == nil || i.MACVLAN.ParentNode == n.Name {
+			if i.Kind != device.MACVLAN || i.MACVLAN == nil || i.MACVLAN.ParentNode == n.Name {
 				continue
 			}
 			if p := iface(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent); p != nil {
@@ -67,7 +68,7 @@ func tunnels(l *lab.Lab) []edge {
 	var vteps []*lab.Interface
 	for _, n := range l.Nodes {
 		for _, i := range n.Interfaces {
-			if i.Kind == lab.KindVXLAN && i.VXLAN != nil {
+			if i.Kind == device.VXLAN && i.VXLAN != nil {
 				vteps = append(vteps, i)
 			}
 		}
@@ -111,8 +112,8 @@ func ifaceText(i *lab.Interface) string {
 	var b strings.Builder
 	b.WriteString(i.Name)
 	switch i.Kind {
-	case lab.KindVeth:
-	case lab.KindMACVLAN:
+	case device.Veth:
+	case device.MACVLAN:
 		b.WriteString(" (macvlan")
 		if m := i.MACVLAN; m != nil {
 			if m.Mode != "" {
@@ -125,7 +126,7 @@ func ifaceText(i *lab.Interface) string {
 			}
 		}
 		b.WriteString(")")
-	case lab.KindVXLAN:
+	case device.VXLAN:
 		b.WriteString(" (vxlan")
 		if v := i.VXLAN; v != nil {
 			fmt.Fprintf(&b, " %d", v.VNI)
@@ -225,7 +226,7 @@ func notes(n *lab.Node) []string {
 		out = append(out, s)
 	}
 	for _, i := range n.Interfaces {
-		if i.Kind != lab.KindVXLAN || i.VXLAN == nil {
+		if i.Kind != device.VXLAN || i.VXLAN == nil {
 			continue
 		}
 		for _, f := range i.VXLAN.FDB {

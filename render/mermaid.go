@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // Mermaid renders the lab as a Mermaid flowchart: a subgraph per node, an
@@ -30,7 +31,7 @@ func Mermaid(l *lab.Lab) []byte {
 			id := fmt.Sprintf("%si%d", nid, y)
 			ids[i] = id
 			open, closing := "[", "]"
-			if i.Kind == lab.KindBridge {
+			if i.Kind == device.Bridge {
 				open, closing = "[[", "]]"
 			}
 			fmt.Fprintf(&b, "    %s%s%s%s\n", id, open, mermaidQuote(strings.Join(append([]string{ifaceText(i)}, addrTexts(i)...), "\n")), closing)
@@ -42,7 +43,7 @@ func Mermaid(l *lab.Lab) []byte {
 			if m := n.Interface(i.Master); i.Master != "" && m != nil {
 				fmt.Fprintf(&b, "    %s -.- %s\n", ids[i], ids[m])
 			}
-			if i.Kind == lab.KindMACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name {
+			if i.Kind == device.MACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name {
 				if p := n.Interface(i.MACVLAN.Parent); p != nil {
 					fmt.Fprintf(&b, "    %s -.-|%s| %s\n", ids[p], mermaidQuote("macvlan"), ids[i])
 				}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // The drawing uses one monospace font, so a label's width is its length
@@ -73,7 +74,7 @@ func newBox(n *lab.Node) *box {
 		if i.Master != "" && n.Interface(i.Master) != nil {
 			return true
 		}
-		return i.Kind == lab.KindMACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name && n.Interface(i.MACVLAN.Parent) != nil && i.MACVLAN.Parent != i.Name
+		return i.Kind == device.MACVLAN && i.MACVLAN != nil && i.MACVLAN.ParentNode == n.Name && n.Interface(i.MACVLAN.Parent) != nil && i.MACVLAN.Parent != i.Name
 	}
 	seen := make(map[*lab.Interface]bool)
 	var add func(i *lab.Interface, indent int)
@@ -88,7 +89,7 @@ func newBox(n *lab.Node) *box {
 		}
 		b.rows = append(b.rows, row{iface: i, text: text, indent: indent})
 		for _, c := range n.Interfaces {
-			if c.Master == i.Name || (c.Kind == lab.KindMACVLAN && c.MACVLAN != nil && c.MACVLAN.ParentNode == n.Name && c.MACVLAN.Parent == i.Name) {
+			if c.Master == i.Name || (c.Kind == device.MACVLAN && c.MACVLAN != nil && c.MACVLAN.ParentNode == n.Name && c.MACVLAN.Parent == i.Name) {
 				add(c, indent+1)
 			}
 		}
@@ -115,7 +116,7 @@ func newBox(n *lab.Node) *box {
 		r.y = b.h
 		b.h += rowHeight
 		w := textWidth(r.text, fontSize) + 2*padX + float64(r.indent)*indentStep
-		if r.iface != nil && r.iface.Kind == lab.KindBridge {
+		if r.iface != nil && r.iface.Kind == device.Bridge {
 			w += 8
 		}
 		b.w = max(b.w, w)
@@ -484,7 +485,7 @@ func SVG(l *lab.Lab) []byte {
 				}
 				fmt.Fprintf(&out, "<path class=\"tree\" d=\"M%s %s V%s H%s\"/>\n", num(px), num(py), num(ry+rowHeight/2), num(tx-3))
 			}
-			if r.iface.Kind == lab.KindBridge {
+			if r.iface.Kind == device.Bridge {
 				fmt.Fprintf(&out, "<rect class=\"bridge\" x=%q y=%q width=%q height=%q rx=\"3\"/>\n",
 					num(tx-4), num(ry+2), num(textWidth(r.text, fontSize)+8), num(rowHeight-3))
 			} else {

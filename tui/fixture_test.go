@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"netlab/lab/device"
 	"netlab/lab/plan"
 	"netlab/lab/state"
 )
@@ -27,7 +28,7 @@ func singleIP(step int) *state.State {
 		s.Nodes[name] = n
 		return n
 	}
-	link := func(n *state.Node, name, kind string, idx int, addr string) *state.Link {
+	link := func(n *state.Node, name string, kind device.Kind, idx int, addr string) *state.Link {
 		l := &state.Link{Name: name, Kind: kind, MTU: 1500, Up: true, OperState: "up", Owned: true, Index: idx,
 			MAC: fmt.Sprintf("02:00:00:00:%02x:%02x", len(s.Nodes), idx)}
 		if addr != "" {

@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/plan"
 	"netlab/lab/state"
 	"netlab/tui/components/sparkline"
@@ -177,7 +178,7 @@ type ifaceRow struct {
 // linkRow is one link of the lab: a veth pair, a bridge with its ports, a
 // VXLAN or MACVLAN, or another device.
 type linkRow struct {
-	kind  string
+	kind  device.Kind
 	a, b  *ifaceRow // b only for a veth pair
 	desc  string
 	ports []string // bridge ports
@@ -321,7 +322,7 @@ func (m *Model) apply(msg SnapshotMsg) {
 					}
 				}
 				seen[key] = true
-				row.text = strings.ToLower(strings.Join([]string{nodeName, ifName, l.Kind, l.Peer, l.Master, stateText(l), addrText(l.Addrs)}, " "))
+				row.text = strings.ToLower(strings.Join([]string{nodeName, ifName, string(l.Kind), l.Peer, l.Master, stateText(l), addrText(l.Addrs)}, " "))
 				m.ifaces = append(m.ifaces, row)
 			}
 			if n.NFT == nil {
@@ -412,14 +413,14 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 	done := make(map[*ifaceRow]bool)
 	var out []*linkRow
 	for _, r := range ifaces {
-		if done[r] || r.link.Kind == "loopback" {
+		if done[r] || r.link.Kind == device.Loopback {
 			continue
 		}
 		done[r] = true
 		ref := r.node + ":" + r.link.Name
 		lr := &linkRow{kind: r.link.Kind, a: r}
 		switch r.link.Kind {
-		case "veth":
+		case device.Veth:
 			if p := byKey[r.link.Peer]; r.link.Peer != "" && p != nil {
 				lr.b = p
 				done[p] = true
@@ -427,7 +428,7 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 			} else {
 				lr.desc = ref + " <-> ?"
 			}
-		case "bridge":
+		case device.Bridge:
 			ps := ports[r.node+"/"+r.link.Name]
 			sort.Strings(ps)
 			lr.ports = ps
@@ -436,9 +437,9 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 			} else {
 				lr.desc = ref + " ports: " + strings.Join(ps, " ")
 			}
-		case "vxlan":
+		case device.VXLAN:
 			lr.desc = ref + vxlanText(l, r.node, r.link.Name)
-		case "macvlan":
+		case device.MACVLAN:
 			lr.desc = ref + macvlanText(l, r.node, r.link.Name)
 		default:
 			if r.link.Master != "" {
@@ -446,7 +447,7 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 			}
 			lr.desc = ref
 		}
-		lr.text = strings.ToLower(lr.kind + " " + lr.desc)
+		lr.text = strings.ToLower(string(lr.kind) + " " + lr.desc)
 		out = append(out, lr)
 	}
 	return out

@@ -19,6 +19,7 @@ import (
 	"github.com/muesli/termenv"
 
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/plan"
 	"netlab/lab/state"
 )
@@ -114,7 +115,7 @@ func driftPlan() *plan.Plan {
 		Action: plan.Update, Object: plan.Link, Node: "c1", NetNS: "single-ip.c1", Name: "veth0", Drift: true,
 		Link:    &state.Link{Name: "veth0", Kind: "veth", Up: true},
 		OldLink: &state.Link{Name: "veth0", Kind: "veth"},
-		Attrs:   []plan.AttrChange{{Name: "up", Old: "false", New: "true"}},
+		Attrs:   []plan.AttrChange{{Link: state.AttrUp, Old: "false", New: "true"}},
 	}}}
 }
 
@@ -429,8 +430,8 @@ func TestLinkRows(t *testing.T) {
 	n.Links["mv0"] = &state.Link{Name: "mv0", Kind: "macvlan", Up: true, Owned: true}
 	s.Nodes["a"] = n
 	l := &lab.Lab{Name: "t", Nodes: []*lab.Node{{Name: "a", Interfaces: []*lab.Interface{
-		{Name: "vx0", Kind: lab.KindVXLAN, VXLAN: &lab.VXLANOptions{VNI: 42, Remote: netip.MustParseAddr("10.0.0.2"), Dev: "eth0"}},
-		{Name: "mv0", Kind: lab.KindMACVLAN, MACVLAN: &lab.MACVLANOptions{Parent: "eth0", Mode: "bridge"}},
+		{Name: "vx0", Kind: device.VXLAN, VXLAN: &lab.VXLANOptions{VNI: 42, Remote: netip.MustParseAddr("10.0.0.2"), Dev: "eth0"}},
+		{Name: "mv0", Kind: device.MACVLAN, MACVLAN: &lab.MACVLANOptions{Parent: "eth0", Mode: "bridge"}},
 	}}}}
 	for _, tc := range []struct {
 		name string

@@ -339,7 +339,7 @@ func (m Model) paneColumns() ([]column, func(i, c int) string) {
 			}
 			switch c {
 			case 0:
-				return lr.kind
+				return string(lr.kind)
 			case 1:
 				if lr.b != nil {
 					return stateText(lr.a.link) + " <-> " + stateText(lr.b.link)
@@ -458,7 +458,7 @@ func (m *Model) showDetail() {
 }
 
 func (m *Model) linkDetail(lr *linkRow) []string {
-	lines := []string{lr.kind + " " + lr.desc, ""}
+	lines := []string{string(lr.kind) + " " + lr.desc, ""}
 	lines = append(lines, m.ifaceDetail(lr.a)...)
 	if lr.b != nil {
 		lines = append(lines, "")
@@ -574,7 +574,7 @@ func kindText(l *state.Link) string {
 	if l.Kind == "" {
 		return "?"
 	}
-	return l.Kind
+	return string(l.Kind)
 }
 
 // addrText lists the addresses a student set: without loopback and IPv6

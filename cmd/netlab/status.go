@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"netlab/lab/device"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
 	"netlab/lab/state"
@@ -86,8 +87,8 @@ func writeStatus(w io.Writer, s *state.State) {
 		}
 		for _, ln := range n.LinkNames() {
 			l := n.Links[ln]
-			kind := l.Kind
-			if !l.Owned && l.Kind != "loopback" {
+			kind := string(l.Kind)
+			if !l.Owned && l.Kind != device.Loopback {
 				kind += " (unmanaged)"
 			}
 			st := "down"
@@ -119,7 +120,7 @@ func writeLearned(w io.Writer, s *state.State) {
 	for _, nodeName := range s.NodeNames() {
 		n := s.Nodes[nodeName]
 		for _, bridge := range n.LinkNames() {
-			if n.Links[bridge].Kind != "bridge" {
+			if n.Links[bridge].Kind != device.Bridge {
 				continue
 			}
 			fmt.Fprintf(w, "\nnode %s: bridge %s learned\n", nodeName, bridge)
@@ -176,7 +177,7 @@ func dash(s string) string {
 
 type linkStatus struct {
 	Name      string         `json:"name"`
-	Kind      string         `json:"kind"`
+	Kind      device.Kind    `json:"kind"`
 	Managed   bool           `json:"managed"`
 	Peer      string         `json:"peer,omitempty"`
 	Master    string         `json:"master,omitempty"`

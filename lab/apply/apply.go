@@ -110,11 +110,7 @@ func One(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change) error
 		case plan.Create:
 			return k.LinkAdd(ctx, c.NetNS, c.Link, c.PeerNS, c.PeerLink)
 		case plan.Update:
-			names := make([]string, len(c.Attrs))
-			for i, a := range c.Attrs {
-				names[i] = a.Name
-			}
-			return k.LinkSet(ctx, c.NetNS, c.Link, names)
+			return k.LinkSet(ctx, c.NetNS, c.Link, c.LinkAttrs())
 		default:
 			return k.LinkDel(ctx, c.NetNS, c.Name)
 		}

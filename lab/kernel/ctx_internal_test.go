@@ -56,7 +56,7 @@ func TestCancelledContextTouchesNothing(t *testing.T) {
 		"NetNSDel":     func() error { return k.NetNSDel(ctx, netns) },
 		"LinkAdd":      func() error { return k.LinkAdd(ctx, netns, link, netns, peer) },
 		"LinkDel":      func() error { return k.LinkDel(ctx, netns, "eth0") },
-		"LinkSet":      func() error { return k.LinkSet(ctx, netns, link, []string{"mtu", "up"}) },
+		"LinkSet":      func() error { return k.LinkSet(ctx, netns, link, []state.LinkAttr{state.AttrMTU, state.AttrUp}) },
 		"AddrAdd":      func() error { return k.AddrAdd(ctx, netns, "eth0", p) },
 		"AddrDel":      func() error { return k.AddrDel(ctx, netns, "eth0", p) },
 		"RouteReplace": func() error { return k.RouteReplace(ctx, netns, r) },

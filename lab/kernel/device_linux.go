@@ -12,6 +12,7 @@ import (
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -267,7 +268,7 @@ func addTun(ctx context.Context, c *nsConn, tmp string, l *state.Link) error {
 		return err
 	}
 	flags := uint16(unix.IFF_TUN | unix.IFF_NO_PI)
-	if l.Kind == "tap" {
+	if l.Kind == device.Tap {
 		flags = unix.IFF_TAP | unix.IFF_NO_PI
 	}
 	err := InNetNS(c.fd, func() error {

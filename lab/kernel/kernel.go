@@ -75,12 +75,13 @@ type Kernel interface {
 	// and fails with *ForeignError for any other.
 	// Equivalent to: ip -n NETNS link del NAME
 	LinkDel(ctx context.Context, netns, name string) error
-	// LinkSet changes the named attributes (master, mtu, mac, up, alias,
-	// and for a macvlan source-macs, for a vxlan fdb) of a link to the
-	// values in l.
+	// LinkSet changes the attributes attrs lists (master, mtu, mac, up,
+	// alias, and for a macvlan source-macs, for a vxlan fdb) of a link to
+	// the values in l; any other attribute fails with
+	// errors.ErrUnsupported.
 	// Equivalent to: ip -n NETNS link set NAME [master M|nomaster] [mtu N] [address MAC] [up|down];
 	// ip -n NETNS link set NAME type macvlan macaddr set MAC...; bridge -n NETNS fdb append|del MAC dev NAME dst IP
-	LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error
+	LinkSet(ctx context.Context, netns string, l *state.Link, attrs []state.LinkAttr) error
 
 	// AddrAdd adds an address to a link (IPv6 without duplicate address
 	// detection, so it is usable at once).

@@ -10,6 +10,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -92,7 +93,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 	var pc *nsConn
 	var peerTmp string
 	switch l.Kind {
-	case "veth":
+	case device.Veth:
 		if pc, err = k.conn(peerNS); err != nil {
 			return err
 		}
@@ -107,7 +108,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			}
 		}
 		nl = v
-	case "bridge":
+	case device.Bridge:
 		if l.STP {
 			return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
 		}
@@ -123,7 +124,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return finishLink(ctx, c, tmp, l)
-	case "macvlan":
+	case device.MACVLAN:
 		pc := c
 		if l.ParentNetNS != "" && l.ParentNetNS != netnsName {
 			if pc, err = k.conn(l.ParentNetNS); err != nil {
@@ -134,7 +135,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return finishLink(made(ctx, c), c, tmp, l)
-	case "vxlan":
+	case device.VXLAN:
 		if err := addVXLAN(ctx, c, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
@@ -153,7 +154,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return nil
-	case "tun", "tap":
+	case device.Tun, device.Tap:
 		if err := addTun(ctx, c, tmp, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
@@ -307,7 +308,7 @@ func isLinkNotFound(err error) bool {
 }
 
 // LinkSet changes attributes of an existing link.
-func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, attrs []string) error {
+func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, attrs []state.LinkAttr) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -320,30 +321,30 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			return err
 		}
 		switch a {
-		case "master":
+		case state.AttrMaster:
 			if l.Master == "" {
 				err = c.h.LinkSetNoMaster(nl)
 			} else {
 				err = setMaster(c, nl, l.Master)
 			}
-		case "mtu":
+		case state.AttrMTU:
 			err = c.h.LinkSetMTU(nl, l.MTU)
-		case "mac":
+		case state.AttrMAC:
 			var mac net.HardwareAddr
 			if mac, err = net.ParseMAC(l.MAC); err == nil {
 				err = c.h.LinkSetHardwareAddr(nl, mac)
 			}
-		case "alias":
+		case state.AttrAlias:
 			err = c.h.LinkSetAlias(nl, l.Alias)
-		case "up":
+		case state.AttrUp:
 			if l.Up {
 				err = c.h.LinkSetUp(nl)
 			} else {
 				err = c.h.LinkSetDown(nl)
 			}
-		case "source-macs":
+		case state.AttrSourceMACs:
 			err = setSourceMACs(c, nl, l.SourceMACs)
-		case "fdb":
+		case state.AttrFDB:
 			err = syncFDB(ctx, c, nl, l)
 		default:
 			err = errors.ErrUnsupported
@@ -374,13 +375,13 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
 			l.Owned = true
 			switch l.Kind {
-			case "veth":
+			case device.Veth:
 				l.Peer = peer
-			case "macvlan":
+			case device.MACVLAN:
 				l.Parent = peer
 			}
 		}
-		if l.Kind == "veth" {
+		if l.Kind == device.Veth {
 			l.PeerIndex = a.ParentIndex
 		}
 		if st := a.Statistics; st != nil {
@@ -405,19 +406,19 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 }
 
 // kindOf names a link's kind as the lab file does.
-func kindOf(nl netlink.Link) string {
+func kindOf(nl netlink.Link) device.Kind {
 	switch t := nl.(type) {
 	case *netlink.Tuntap:
 		if t.Mode == netlink.TUNTAP_MODE_TAP {
-			return "tap"
+			return device.Tap
 		}
-		return "tun"
+		return device.Tun
 	case *netlink.Device:
 		if nl.Attrs().Flags&net.FlagLoopback != 0 {
-			return "loopback"
+			return device.Loopback
 		}
 	}
-	return nl.Type()
+	return device.Kind(nl.Type())
 }
 
 // observeLearned reads, when the namespace has a bridge, the MAC addresses
@@ -426,7 +427,7 @@ func kindOf(nl netlink.Link) string {
 func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
 	hasBridge := false
 	for _, l := range byIndex {
-		if l.Kind == "bridge" {
+		if l.Kind == device.Bridge {
 			hasBridge = true
 		}
 	}
@@ -442,7 +443,7 @@ func observeLearned(c *nsConn, byIndex map[int]*state.Link) error {
 		master, isPort := byIndex[e.MasterIndex]
 		// Learned entries are dynamic and belong to a bridge; the ports'
 		// own addresses are permanent.
-		if !ok || !isPort || master.Kind != "bridge" || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
+		if !ok || !isPort || master.Kind != device.Bridge || e.State&(unix.NUD_PERMANENT|unix.NUD_NOARP) != 0 || e.HardwareAddr == nil {
 			continue
 		}
 		port.Learned = append(port.Learned, e.HardwareAddr.String())

@@ -1,6 +1,9 @@
 package labfile
 
-import "netlab/lab"
+import (
+	"netlab/lab"
+	"netlab/lab/device"
+)
 
 // setDefaults fills in what the file may leave out, after parsing:
 //   - an interface named by a link end and declared without a kind is a veth;
@@ -18,13 +21,13 @@ func setDefaults(l *lab.Lab) {
 			}
 			i := n.Interface(e.IfName)
 			if i == nil {
-				i = &lab.Interface{Node: n.Name, Name: e.IfName, Kind: lab.KindVeth, Up: true}
+				i = &lab.Interface{Node: n.Name, Name: e.IfName, Kind: device.Veth, Up: true}
 				i.Pos = e.Pos
 				n.Interfaces = append(n.Interfaces, i)
 				continue
 			}
 			if i.Kind == "" && !i.Has("kind") {
-				i.Kind = lab.KindVeth
+				i.Kind = device.Veth
 			}
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/diag"
 )
 
@@ -312,7 +313,7 @@ func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 				kinds[j] = string(kd)
 			}
 			if s, ok := d.oneOf(v, "kind", kinds); ok {
-				i.Kind = lab.Kind(s)
+				i.Kind = device.Kind(s)
 			}
 		case "addresses":
 			for _, a := range d.list(v, "addresses") {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -80,10 +81,10 @@ func (c *Change) linkCmds(n string) []string {
 			cmds = append(cmds, n+" link set "+devArg(c.Name)+args)
 		}
 		for _, a := range c.Attrs {
-			switch a.Name {
-			case "source-macs":
+			switch a.Link {
+			case state.AttrSourceMACs:
 				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(c.Name), listArgs(l.SourceMACs)))
-			case "fdb":
+			case state.AttrFDB:
 				for _, e := range c.OldLink.FDB {
 					if !slices.Contains(l.FDB, e) {
 						cmds = append(cmds, fmt.Sprintf("%s fdb del %s dev %s dst %s", bridgeCmd(c.NetNS), e.MAC, q(l.Name), e.Dst))
@@ -96,14 +97,14 @@ func (c *Change) linkCmds(n string) []string {
 	}
 	var cmds []string
 	switch l.Kind {
-	case "veth":
+	case device.Veth:
 		p := c.PeerLink
 		cmds = append(cmds,
 			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, nameArg(l.Name), q(p.Name), netnsArg(c.PeerNS)),
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(c.PeerNS), devArg(p.Name), q(p.Alias), createArgs(p)),
 		)
-	case "bridge":
+	case device.Bridge:
 		stp := 0
 		if l.STP {
 			stp = 1
@@ -112,7 +113,7 @@ func (c *Change) linkCmds(n string) []string {
 			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, nameArg(l.Name), stp),
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
-	case "macvlan":
+	case device.MACVLAN:
 		_, parent, _ := strings.Cut(l.Parent, ":")
 		pn := n
 		netns := ""
@@ -125,7 +126,7 @@ func (c *Change) linkCmds(n string) []string {
 			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(l.Name), listArgs(l.SourceMACs)))
 		}
 		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
-	case "vxlan":
+	case device.VXLAN:
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, nameArg(l.Name), l.VNI)
 		if l.Remote.IsValid() {
@@ -151,7 +152,7 @@ func (c *Change) linkCmds(n string) []string {
 		}
 		cmds = append(cmds, fdbCmds(c.NetNS, l, made)...)
 		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
-	case "tun", "tap":
+	case device.Tun, device.Tap:
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s tuntap add dev %s mode %s", n, q(l.Name), l.Kind)
 		if l.TunOwner != nil {
@@ -252,26 +253,26 @@ func createArgs(l *state.Link) string {
 func setArgs(l *state.Link, attrs []AttrChange) string {
 	var b strings.Builder
 	for _, a := range attrs {
-		switch a.Name {
-		case "master":
+		switch a.Link {
+		case state.AttrMaster:
 			if l.Master == "" {
 				b.WriteString(" nomaster")
 			} else {
 				b.WriteString(" master " + q(l.Master))
 			}
-		case "mtu":
+		case state.AttrMTU:
 			fmt.Fprintf(&b, " mtu %d", l.MTU)
-		case "mac":
+		case state.AttrMAC:
 			b.WriteString(" address " + l.MAC)
-		case "stp":
+		case state.AttrSTP:
 			stp := 0
 			if l.STP {
 				stp = 1
 			}
 			fmt.Fprintf(&b, " type bridge stp_state %d", stp)
-		case "alias":
+		case state.AttrAlias:
 			b.WriteString(" alias " + q(l.Alias))
-		case "up":
+		case state.AttrUp:
 			if l.Up {
 				b.WriteString(" up")
 			} else {

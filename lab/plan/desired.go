@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -18,7 +19,7 @@ func Desired(l *lab.Lab) *state.State {
 		if n.Host {
 			sn.NetNS = state.HostNetNS
 		}
-		lo := &state.Link{Name: "lo", Kind: "loopback", Up: true, DefaultMTU: state.LoopbackMTU}
+		lo := &state.Link{Name: "lo", Kind: device.Loopback, Up: true, DefaultMTU: state.LoopbackMTU}
 		if !n.Host { // the machine's lo is not netlab's
 			sn.Links["lo"] = lo
 		}
@@ -49,7 +50,7 @@ func Desired(l *lab.Lab) *state.State {
 func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	sl := &state.Link{
 		Name:   i.Name,
-		Kind:   string(i.Kind),
+		Kind:   i.Kind,
 		Master: i.Master,
 		MTU:    i.MTU,
 		Up:     i.Up,
@@ -84,7 +85,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 // desiredDevice fills in the settings of a macvlan, vxlan, tun or tap.
 func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 	switch {
-	case i.Kind == lab.KindMACVLAN && i.MACVLAN != nil:
+	case i.Kind == device.MACVLAN && i.MACVLAN != nil:
 		m := i.MACVLAN
 		sl.Parent = m.ParentNode + ":" + m.Parent
 		sl.ParentNetNS = state.NetNSName(l.Name, m.ParentNode)
@@ -100,7 +101,7 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 		}
 		slices.Sort(sl.SourceMACs)
 		sl.SourceMACs = slices.Compact(sl.SourceMACs)
-	case i.Kind == lab.KindVXLAN && i.VXLAN != nil:
+	case i.Kind == device.VXLAN && i.VXLAN != nil:
 		x := i.VXLAN
 		sl.VNI, sl.Port, sl.Remote, sl.Group, sl.Local, sl.Dev, sl.Learning = x.VNI, x.Port, x.Remote, x.Group, x.Local, x.Dev, x.Learning
 		if sl.Port == 0 {
@@ -124,7 +125,7 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 			// planned and repaired like any MTU the file gives.
 			sl.MTU = defaultMTU(l, i, map[string]bool{})
 		}
-	case (i.Kind == lab.KindTun || i.Kind == lab.KindTap) && i.Tun != nil:
+	case (i.Kind == device.Tun || i.Kind == device.Tap) && i.Tun != nil:
 		sl.TunOwner, sl.TunGroup = copyID(i.Tun.Owner), copyID(i.Tun.Group)
 	}
 }
@@ -191,13 +192,13 @@ func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 	seen[i.Ref()] = true
 	defer delete(seen, i.Ref())
 	switch {
-	case i.Kind == lab.KindMACVLAN && i.MACVLAN != nil:
+	case i.Kind == device.MACVLAN && i.MACVLAN != nil:
 		return mtuOf(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent, seen)
-	case i.Kind == lab.KindVXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
+	case i.Kind == device.VXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
 		x := i.VXLAN
 		d := state.Device{Remote: x.Remote, Group: x.Group, Local: x.Local}
 		return max(mtuOf(l, i.Node, x.Dev, seen)-state.VXLANOverhead(d.VXLANFamilyAddr()), state.MinMTU)
-	case i.Kind == lab.KindBridge:
+	case i.Kind == device.Bridge:
 		mtu := 0
 		if n := l.Node(i.Node); n != nil {
 			for _, p := range n.Interfaces {
@@ -212,7 +213,7 @@ func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 			return mtu
 		}
 	}
-	return state.KindMTU(string(i.Kind))
+	return state.KindMTU(i.Kind)
 }
 
 func prefixes(as []lab.Address) []netip.Prefix {

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -99,7 +100,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 		// kernel then gives its loopback addresses: a file that lists
 		// 127.0.0.1/8 has nothing to add (ip addr add would fail).
 		have = state.NewNode(name, want.NetNS)
-		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU,
+		have.Links["lo"] = &state.Link{Name: "lo", Kind: device.Loopback, Up: true, MTU: state.LoopbackMTU,
 			Addrs: slices.Clone(state.LoopbackAddrs)}
 	}
 	d.links(want, have)
@@ -112,7 +113,7 @@ func (d *differ) links(want, have *state.Node) {
 	for _, name := range unionKeys(want.Links, have.Links) {
 		w, h := want.Links[name], have.Links[name]
 		switch {
-		case w != nil && w.Kind == "veth":
+		case w != nil && w.Kind == device.Veth:
 			continue // pairs are diffed as a whole in vethPairs
 		case w == nil && h != nil:
 			if state.KernelDevice(name) && !h.Owned {
@@ -144,7 +145,7 @@ func (d *differ) links(want, have *state.Node) {
 
 // existingLink diffs a declared, non-veth link that exists.
 func (d *differ) existingLink(n *state.Node, w, h *state.Link) {
-	if w.Kind == "loopback" {
+	if w.Kind == device.Loopback {
 		d.update(n, w, h)
 		d.addrs(n, w, h)
 		return
@@ -192,15 +193,15 @@ func (d *differ) replace(n *state.Node, w, h *state.Link, reason string) {
 // update plans the in-place changes of a link's attributes.
 func (d *differ) update(n *state.Node, w, h *state.Link) {
 	var attrs []AttrChange
-	if w.Kind != "loopback" && w.Master != h.Master {
-		attrs = append(attrs, AttrChange{"master", orNone(h.Master), orNone(w.Master)})
+	if w.Kind != device.Loopback && w.Master != h.Master {
+		attrs = append(attrs, AttrChange{Link: state.AttrMaster, Old: orNone(h.Master), New: orNone(w.Master)})
 	}
 	// An MTU the file does not give is the kernel's default for the link,
 	// and any other is a difference too: set by hand, or left from an mtu
 	// the file no longer has.
 	mtu := w.WantMTU()
 	if mtu != 0 && mtu != h.MTU {
-		attrs = append(attrs, AttrChange{"mtu", fmt.Sprint(h.MTU), fmt.Sprint(mtu)})
+		attrs = append(attrs, AttrChange{Link: state.AttrMTU, Old: fmt.Sprint(h.MTU), New: fmt.Sprint(mtu)})
 		if w.MTU == 0 {
 			// The change sets the default explicitly.
 			wc := *w
@@ -209,22 +210,22 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 		}
 	}
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
-		attrs = append(attrs, AttrChange{"mac", orNone(h.MAC), w.MAC})
+		attrs = append(attrs, AttrChange{Link: state.AttrMAC, Old: orNone(h.MAC), New: w.MAC})
 	}
-	if w.Kind == "bridge" && w.STP != h.STP {
-		attrs = append(attrs, AttrChange{"stp", fmt.Sprint(h.STP), fmt.Sprint(w.STP)})
+	if w.Kind == device.Bridge && w.STP != h.STP {
+		attrs = append(attrs, AttrChange{Link: state.AttrSTP, Old: fmt.Sprint(h.STP), New: fmt.Sprint(w.STP)})
 	}
-	if w.Kind == "macvlan" && !slices.Equal(w.SourceMACs, h.SourceMACs) {
-		attrs = append(attrs, AttrChange{"source-macs", listOrNone(h.SourceMACs), listOrNone(w.SourceMACs)})
+	if w.Kind == device.MACVLAN && !slices.Equal(w.SourceMACs, h.SourceMACs) {
+		attrs = append(attrs, AttrChange{Link: state.AttrSourceMACs, Old: listOrNone(h.SourceMACs), New: listOrNone(w.SourceMACs)})
 	}
-	if w.Kind == "vxlan" && !slices.Equal(w.FDB, h.FDB) {
-		attrs = append(attrs, AttrChange{"fdb", fdbText(h.FDB), fdbText(w.FDB)})
+	if w.Kind == device.VXLAN && !slices.Equal(w.FDB, h.FDB) {
+		attrs = append(attrs, AttrChange{Link: state.AttrFDB, Old: fdbText(h.FDB), New: fdbText(w.FDB)})
 	}
 	if w.Up != h.Up {
-		attrs = append(attrs, AttrChange{"up", fmt.Sprint(h.Up), fmt.Sprint(w.Up)})
+		attrs = append(attrs, AttrChange{Link: state.AttrUp, Old: fmt.Sprint(h.Up), New: fmt.Sprint(w.Up)})
 	}
-	if w.Kind != "loopback" && w.Alias != "" && w.Alias != h.Alias {
-		attrs = append(attrs, AttrChange{"alias", orNone(h.Alias), w.Alias})
+	if w.Kind != device.Loopback && w.Alias != "" && w.Alias != h.Alias {
+		attrs = append(attrs, AttrChange{Link: state.AttrAlias, Old: orNone(h.Alias), New: w.Alias})
 	}
 	if len(attrs) > 0 {
 		d.add(&Change{Action: Update, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, OldLink: h, Attrs: attrs})
@@ -239,14 +240,14 @@ func immutableChange(w, h *state.Link) string {
 	var diffs []AttrChange
 	add := func(name, old, new string) {
 		if old != new {
-			diffs = append(diffs, AttrChange{name, old, new})
+			diffs = append(diffs, AttrChange{Name: name, Old: old, New: new})
 		}
 	}
 	switch w.Kind {
-	case "macvlan":
+	case device.MACVLAN:
 		add("parent", orNone(h.Parent), w.Parent)
 		add("mode", orNone(h.Mode), w.Mode)
-	case "vxlan":
+	case device.VXLAN:
 		add("vni", fmt.Sprint(h.VNI), fmt.Sprint(w.VNI))
 		add("port", fmt.Sprint(h.Port), fmt.Sprint(w.Port))
 		add("remote", addrOrNone(h.Remote), addrOrNone(w.Remote))
@@ -254,7 +255,7 @@ func immutableChange(w, h *state.Link) string {
 		add("local", addrOrNone(h.Local), addrOrNone(w.Local))
 		add("dev", orNone(h.Dev), orNone(w.Dev))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
-	case "tun", "tap":
+	case device.Tun, device.Tap:
 		add("owner", state.IDText(h.TunOwner), state.IDText(w.TunOwner))
 		add("group", state.IDText(h.TunGroup), state.IDText(w.TunGroup))
 	}
@@ -328,7 +329,7 @@ func (d *differ) vethPairs() {
 		}
 		for _, name := range want.LinkNames() {
 			w := want.Links[name]
-			if w.Kind != "veth" {
+			if w.Kind != device.Veth {
 				continue
 			}
 			ref := nodeName + ":" + name
@@ -358,7 +359,7 @@ func (d *differ) isForeign(node string) bool {
 func (d *differ) vethPair(an *state.Node, aw *state.Link, bn *state.Node, bw *state.Link) {
 	_, ah := d.observedLink(an.Name, aw.Name)
 	_, bh := d.observedLink(bn.Name, bw.Name)
-	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == "veth" && bh.Kind == "veth" &&
+	whole := ah != nil && bh != nil && ah.Owned && bh.Owned && ah.Kind == device.Veth && bh.Kind == device.Veth &&
 		ah.Peer == aw.Peer && bh.Peer == bw.Peer
 	if whole {
 		d.update(an, aw, ah)
@@ -409,7 +410,7 @@ func vethReason(w, h *state.Link) string {
 	switch {
 	case !h.Owned:
 		return "exists but netlab did not create it"
-	case h.Kind != "veth":
+	case h.Kind != device.Veth:
 		return fmt.Sprintf("kind %s -> veth cannot change in place", h.Kind)
 	case h.Peer != w.Peer:
 		return fmt.Sprintf("peer %s -> %s cannot change in place", orNone(h.Peer), w.Peer)
@@ -432,13 +433,13 @@ func (d *differ) routes(want, have *state.Node) {
 		case !h.Owned || h.Via != w.Via || (w.Dev != "" && w.Dev != h.Dev):
 			var attrs []AttrChange
 			if h.Via != w.Via {
-				attrs = append(attrs, AttrChange{"via", addrOrNone(h.Via), addrOrNone(w.Via)})
+				attrs = append(attrs, AttrChange{Name: "via", Old: addrOrNone(h.Via), New: addrOrNone(w.Via)})
 			}
 			if w.Dev != "" && w.Dev != h.Dev {
-				attrs = append(attrs, AttrChange{"dev", orNone(h.Dev), w.Dev})
+				attrs = append(attrs, AttrChange{Name: "dev", Old: orNone(h.Dev), New: w.Dev})
 			}
 			if !h.Owned {
-				attrs = append(attrs, AttrChange{"owner", "(none)", "netlab"})
+				attrs = append(attrs, AttrChange{Name: "owner", Old: "(none)", New: "netlab"})
 			}
 			d.add(&Change{Action: Update, Object: Route, Node: want.Name, NetNS: want.NetNS, Name: w.Key(), Route: w, OldRoute: h, Attrs: attrs})
 		}
@@ -476,7 +477,7 @@ func (d *differ) sysctls(want, have *state.Node) {
 			d.add(&Change{Action: Create, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w})
 		case state.SysctlValue(h) != state.SysctlValue(w):
 			d.add(&Change{Action: Update, Object: Sysctl, Node: want.Name, NetNS: want.NetNS, Name: key, Value: w, OldValue: h,
-				Attrs: []AttrChange{{"value", h, w}}})
+				Attrs: []AttrChange{{Name: "value", Old: h, New: w}}})
 		}
 	}
 }

@@ -61,17 +61,17 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 	for _, wc := range w.Chains {
 		hc := h.Chain(wc.Name)
 		if hc == nil {
-			out = append(out, AttrChange{"chain " + wc.Name, "(none)", fmt.Sprintf("%s hook %s priority %d; policy %s", wc.Type, wc.Hook, wc.Priority, wc.Policy)})
+			out = append(out, AttrChange{Name: "chain " + wc.Name, Old: "(none)", New: fmt.Sprintf("%s hook %s priority %d; policy %s", wc.Type, wc.Hook, wc.Priority, wc.Policy)})
 			for _, r := range wc.Rules {
-				out = append(out, AttrChange{"chain " + wc.Name + " rule", "(none)", r.Text()})
+				out = append(out, AttrChange{Name: "chain " + wc.Name + " rule", Old: "(none)", New: r.Text()})
 			}
 			continue
 		}
 		if wc.Policy != hc.Policy {
-			out = append(out, AttrChange{"chain " + wc.Name + " policy", hc.Policy, wc.Policy})
+			out = append(out, AttrChange{Name: "chain " + wc.Name + " policy", Old: hc.Policy, New: wc.Policy})
 		}
 		if wc.Hook != hc.Hook || wc.Priority != hc.Priority || wc.Type != hc.Type {
-			out = append(out, AttrChange{"chain " + wc.Name, fmt.Sprintf("%s %s %d", hc.Type, hc.Hook, hc.Priority), fmt.Sprintf("%s %s %d", wc.Type, wc.Hook, wc.Priority)})
+			out = append(out, AttrChange{Name: "chain " + wc.Name, Old: fmt.Sprintf("%s %s %d", hc.Type, hc.Hook, hc.Priority), New: fmt.Sprintf("%s %s %d", wc.Type, wc.Hook, wc.Priority)})
 		}
 		have := map[string]bool{}
 		for _, r := range hc.Rules {
@@ -81,12 +81,12 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 		for _, r := range wc.Rules {
 			want[r.Tag] = true
 			if !have[r.Tag] {
-				out = append(out, AttrChange{"chain " + wc.Name + " rule", "(none)", r.Text()})
+				out = append(out, AttrChange{Name: "chain " + wc.Name + " rule", Old: "(none)", New: r.Text()})
 			}
 		}
 		for _, r := range hc.Rules {
 			if r.Modified {
-				out = append(out, AttrChange{"chain " + wc.Name + " rule", r.Tag + " (changed by hand)", ruleText(wc, r.Tag)})
+				out = append(out, AttrChange{Name: "chain " + wc.Name + " rule", Old: r.Tag + " (changed by hand)", New: ruleText(wc, r.Tag)})
 				continue
 			}
 			if !want[r.Tag] {
@@ -97,18 +97,18 @@ func nftAttrs(w, h *state.NFTable) []AttrChange {
 				case tag == "":
 					tag = "a rule netlab did not write"
 				}
-				out = append(out, AttrChange{"chain " + wc.Name + " rule", tag, "(none)"})
+				out = append(out, AttrChange{Name: "chain " + wc.Name + " rule", Old: tag, New: "(none)"})
 			}
 		}
 		if len(out) == 0 && ruleOrder(wc) != ruleOrder(hc) {
-			out = append(out, AttrChange{"chain " + wc.Name, "rules in another order", "rules in file order"})
+			out = append(out, AttrChange{Name: "chain " + wc.Name, Old: "rules in another order", New: "rules in file order"})
 		}
 	}
 	for _, hc := range h.Chains {
 		if w.Chain(hc.Name) == nil {
-			out = append(out, AttrChange{"chain " + hc.Name, fmt.Sprintf("%s hook %s priority %d; policy %s", hc.Type, hc.Hook, hc.Priority, hc.Policy), "(none)"})
+			out = append(out, AttrChange{Name: "chain " + hc.Name, Old: fmt.Sprintf("%s hook %s priority %d; policy %s", hc.Type, hc.Hook, hc.Priority, hc.Policy), New: "(none)"})
 			for _, r := range hc.Rules {
-				out = append(out, AttrChange{"chain " + hc.Name + " rule", orNone(r.Tag), "(none)"})
+				out = append(out, AttrChange{Name: "chain " + hc.Name + " rule", Old: orNone(r.Tag), New: "(none)"})
 			}
 		}
 	}

@@ -75,7 +75,7 @@ func (d *differ) isDrift(c *Change) bool {
 		if ll != nil && c.Action == Update {
 			// Only the attributes that differ count: a link whose
 			// addresses were edited can still have been set down by hand.
-			return slices.IndexFunc(c.Attrs, func(a AttrChange) bool { return !sameAttr(ll, c.Link, a.Name) }) < 0
+			return slices.IndexFunc(c.Attrs, func(a AttrChange) bool { return !sameAttr(ll, c.Link, a.Link) }) < 0
 		}
 		return ll != nil && sameLink(ll, c.Link)
 	case Addr:
@@ -105,23 +105,23 @@ func (d *differ) isDrift(c *Change) bool {
 
 // sameAttr compares one attribute, as update names it, of two desired
 // links.
-func sameAttr(a, b *state.Link, name string) bool {
-	switch name {
-	case "master":
+func sameAttr(a, b *state.Link, attr state.LinkAttr) bool {
+	switch attr {
+	case state.AttrMaster:
 		return a.Master == b.Master
-	case "mtu":
+	case state.AttrMTU:
 		return a.WantMTU() == b.WantMTU()
-	case "mac":
+	case state.AttrMAC:
 		return a.MAC == b.MAC
-	case "stp":
+	case state.AttrSTP:
 		return a.STP == b.STP
-	case "up":
+	case state.AttrUp:
 		return a.Up == b.Up
-	case "source-macs":
+	case state.AttrSourceMACs:
 		return slices.Equal(a.SourceMACs, b.SourceMACs)
-	case "fdb":
+	case state.AttrFDB:
 		return slices.Equal(a.FDB, b.FDB)
-	case "alias":
+	case state.AttrAlias:
 		return a.Alias == b.Alias
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -46,7 +47,7 @@ func (d *differ) dependents() map[*Change]*Change {
 			for _, name := range want.LinkNames() {
 				w := want.Links[name]
 				lower := w.Parent
-				if w.Kind == "vxlan" && w.Dev != "" {
+				if w.Kind == device.VXLAN && w.Dev != "" {
 					lower = nodeName + ":" + w.Dev
 				}
 				what, ok := gone[lower]
@@ -155,7 +156,7 @@ func (d *differ) kernelRemovals() map[*Change]*Change {
 			if cause == nil || cause.Action != Replace || h == nil || h.Master != w.Master || planned[name+" "+string(Link)+" "+lname+" "] {
 				continue
 			}
-			attr := AttrChange{"master", "(none)", w.Master}
+			attr := AttrChange{Link: state.AttrMaster, Old: "(none)", New: w.Master}
 			if i := slices.IndexFunc(updates, func(u *Change) bool { return u.Node == name && u.Name == lname }); i >= 0 {
 				updates[i].Attrs = append(updates[i].Attrs, attr)
 				continue

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+
+	"netlab/lab/device"
 )
 
 // Phase is a step of the apply order: changes run phase by phase, in the
@@ -63,7 +65,7 @@ func (c *Change) Phase() Phase {
 		case Addr:
 			return PhaseDeleteAddrs
 		case Link:
-			if c.OldLink != nil && c.OldLink.Kind == "bridge" {
+			if c.OldLink != nil && c.OldLink.Kind == device.Bridge {
 				return PhaseDeleteBridges
 			}
 			return PhaseDeleteLinks
@@ -76,13 +78,13 @@ func (c *Change) Phase() Phase {
 	case NetNS:
 		return PhaseNetNS
 	case Link:
-		upper := c.Link.Kind == "macvlan" || c.Link.Kind == "vxlan"
+		upper := c.Link.Kind == device.MACVLAN || c.Link.Kind == device.VXLAN
 		switch {
 		case c.Action == Update && upper:
 			return PhaseUpperLinkSettings
 		case c.Action == Update:
 			return PhaseLinkSettings
-		case c.Link.Kind == "bridge":
+		case c.Link.Kind == device.Bridge:
 			return PhaseBridges
 		case upper:
 			return PhaseUpperLinks

@@ -90,9 +90,9 @@ type Change struct {
 	NFT      *state.NFTable // NFTables create or update: the desired table
 	OldNFT   *state.NFTable // NFTables update or delete: the observed table
 	// Attrs lists, for an update, each attribute that differs, old and new
-	// as text: of a link ("mtu", "master", ...), a route ("via", "dev",
-	// "owner"), a sysctl ("value") or, rule by rule, a table. Creates,
-	// replaces and deletes have none.
+	// as text: of a link (a state.LinkAttr: mtu, master, ...), a route
+	// ("via", "dev", "owner"), a sysctl ("value") or, rule by rule, a
+	// table. Creates, replaces and deletes have none.
 	Attrs []AttrChange
 
 	// Drift is set when the object was changed outside netlab since the
@@ -114,14 +114,40 @@ type Change struct {
 // replacement, printed together with its Replace half.
 func (c *Change) Replacing() bool { return c.replacing }
 
-// AttrChange is one attribute that differs, as text.
+// AttrChange is one attribute that differs, its values as text.
 type AttrChange struct {
-	Name string // the attribute, as the plan prints it: "mtu", "chain filter_input rule"
+	// Link is, in a link update, the attribute LinkSet is to change;
+	// Name is then empty. It is zero in the changes of other objects.
+	Link state.LinkAttr
+	// Name is the attribute of a route, sysctl or table as the plan
+	// prints it ("via", "value", "chain filter_input rule"), or a setting
+	// that differs in a link replace's reason ("vni").
+	Name string
 	Old  string // its observed value, "(none)" when it has none
 	New  string // its desired value, "(none)" when it is to have none
 }
 
-func (a AttrChange) String() string { return fmt.Sprintf("%s %s -> %s", a.Name, a.Old, a.New) }
+// Attr is the attribute as the plan prints it: "mtu", "via",
+// "chain filter_input rule".
+func (a AttrChange) Attr() string {
+	if a.Link != 0 {
+		return a.Link.String()
+	}
+	return a.Name
+}
+
+func (a AttrChange) String() string { return fmt.Sprintf("%s %s -> %s", a.Attr(), a.Old, a.New) }
+
+// LinkAttrs are the attributes a link update changes, for LinkSet.
+func (c *Change) LinkAttrs() []state.LinkAttr {
+	var out []state.LinkAttr
+	for _, a := range c.Attrs {
+		if a.Link != 0 {
+			out = append(out, a.Link)
+		}
+	}
+	return out
+}
 
 // Plan is the ordered list of changes that takes the observed state to the
 // desired one.

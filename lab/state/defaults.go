@@ -3,6 +3,8 @@ package state
 import (
 	"net"
 	"net/netip"
+
+	"netlab/lab/device"
 )
 
 // What the kernel gives a link that is created without an MTU. netlab
@@ -81,8 +83,8 @@ func (d *Device) VXLANFamilyAddr() netip.Addr {
 // depends on nothing else: EthernetMTU, or LoopbackMTU for loopback. For
 // a macvlan, a vxlan with dev and a bridge with ports the MTU follows
 // other links (see above); KindMTU is then what they start from.
-func KindMTU(kind string) int {
-	if kind == "loopback" {
+func KindMTU(kind device.Kind) int {
+	if kind == device.Loopback {
 		return LoopbackMTU
 	}
 	return EthernetMTU
@@ -131,11 +133,11 @@ func LinkLocal(mac net.HardwareAddr) (p netip.Prefix, ok bool) {
 // KernelAddr reports whether the kernel adds the address to a link of the
 // kind by itself: an IPv6 link-local address, or a loopback address on lo.
 // netlab neither declares nor removes these.
-func KernelAddr(kind string, p netip.Prefix) bool {
+func KernelAddr(kind device.Kind, p netip.Prefix) bool {
 	if p.Addr().Is6() && p.Addr().IsLinkLocalUnicast() {
 		return true
 	}
-	return kind == "loopback" && p.Addr().IsLoopback()
+	return kind == device.Loopback && p.Addr().IsLoopback()
 }
 
 // kernelDevices are made by the kernel in every new namespace when a

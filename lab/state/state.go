@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 
+	"netlab/lab/device"
 	"netlab/lab/name"
 )
 
@@ -128,8 +129,8 @@ func (n *Node) LinkNames() []string {
 // observed only.
 type Link struct {
 	Name   string
-	Kind   string // veth, bridge, macvlan, vxlan, tun, tap, or any kernel kind observed
-	Peer   string // veth: the other end, NODE:IFNAME
+	Kind   device.Kind // one of lab/device's, or any other kind the kernel reports
+	Peer   string      // veth: the other end, NODE:IFNAME
 	Master string
 	MTU    int
 	MAC    string
@@ -225,7 +226,7 @@ func SortFDB(es []FDBEntry) {
 func ResolveParents(s *State) {
 	for _, nodeName := range s.NodeNames() {
 		for _, l := range s.Nodes[nodeName].Links {
-			if l.Kind != "macvlan" || l.Parent == "" {
+			if l.Kind != device.MACVLAN || l.Parent == "" {
 				continue
 			}
 			pn, pi, ok := strings.Cut(l.Parent, ":")
@@ -298,7 +299,7 @@ func ResolvePeers(s *State) {
 	for _, nodeName := range s.NodeNames() {
 		n := s.Nodes[nodeName]
 		for _, l := range n.Links {
-			if l.Kind != "veth" || l.Peer == "" {
+			if l.Kind != device.Veth || l.Peer == "" {
 				continue
 			}
 			if !peerHolds(s, nodeName, l) {
@@ -318,7 +319,7 @@ func peerHolds(s *State, nodeName string, l *Link) bool {
 		return false
 	}
 	p := peerNode.Links[pi]
-	if p == nil || p.Kind != "veth" || !p.Owned {
+	if p == nil || p.Kind != device.Veth || !p.Owned {
 		return false
 	}
 	backRef := nodeName + ":" + l.Name

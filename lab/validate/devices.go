@@ -6,6 +6,7 @@ import (
 	"net/netip"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // passthru reports a macvlan in passthru mode that shares its parent with
@@ -20,7 +21,7 @@ func (v *validator) passthru() {
 	var parents []string
 	for _, n := range v.lab.Nodes {
 		for _, i := range n.Interfaces {
-			if i.Kind != lab.KindMACVLAN || i.MACVLAN == nil || !i.MACVLAN.Usable("parent") {
+			if i.Kind != device.MACVLAN || i.MACVLAN == nil || !i.MACVLAN.Usable("parent") {
 				continue
 			}
 			ref := i.MACVLAN.ParentNode + ":" + i.MACVLAN.Parent
@@ -55,15 +56,15 @@ func (v *validator) devices() {
 			if i.Bridge != nil && i.Bridge.STP {
 				v.diags.Hintf(i.Bridge.At("stp"), "remove stp: true", "bridge STP is not supported by this version of netlab")
 			}
-			if i.MACVLAN != nil && i.Kind == lab.KindMACVLAN {
+			if i.MACVLAN != nil && i.Kind == device.MACVLAN {
 				v.macvlan(n, i)
 			}
-			if i.Kind == lab.KindTap && i.MTU > maxTapMTU {
+			if i.Kind == device.Tap && i.MTU > maxTapMTU {
 				// The frame, with its 14-byte Ethernet header, must fit
 				// in the 65535 bytes a tap reads: the kernel refuses more.
 				v.diags.Hintf(i.At("mtu"), fmt.Sprintf("use at most %d", maxTapMTU), "tap %q cannot have mtu %d: a tap's frames, header included, fit in 65535 bytes", i.Name, i.MTU)
 			}
-			if i.VXLAN != nil && i.Kind == lab.KindVXLAN {
+			if i.VXLAN != nil && i.Kind == device.VXLAN {
 				v.vxlan(n, i)
 				x := i.VXLAN
 				if x.VNI != 0 {
@@ -100,7 +101,7 @@ func (v *validator) macvlan(n *lab.Node, i *lab.Interface) {
 			v.diags.Hintf(at, fmt.Sprintf("declare %q under the interfaces of node %q", m.Parent, pn.Name), "macvlan parent %q is not an interface of node %q", m.Parent, pn.Name)
 		case m.Parent == "lo":
 			v.diags.Hintf(at, "name an Ethernet interface", "macvlan parent cannot be the loopback")
-		case pn.Interface(m.Parent).Kind == lab.KindTun:
+		case pn.Interface(m.Parent).Kind == device.Tun:
 			// A tun carries IP packets, not frames: the kernel refuses it.
 			v.diags.Hintf(at, "name an Ethernet interface (veth, bridge, tap, vxlan)", "macvlan parent %q is a tun device, which has no Ethernet layer", m.ParentNode+":"+m.Parent)
 		}

@@ -6,11 +6,12 @@ import (
 	"strings"
 
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // optionKeys are the kind-specific option blocks, each allowed only on
 // an interface of the kind of the same name.
-var optionKeys = []lab.Kind{lab.KindBridge, lab.KindMACVLAN, lab.KindVXLAN, lab.KindTun, lab.KindTap}
+var optionKeys = []device.Kind{device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap}
 
 // ref is an interface's NODE:IFNAME as a link writes it, quoted when it
 // holds a character that would not read plainly in a one-line message
@@ -29,7 +30,7 @@ func ref(i *lab.Interface) string {
 func kindsBesidesVeth() string {
 	names := make([]string, 0, len(lab.Kinds))
 	for _, k := range lab.Kinds {
-		if k != lab.KindVeth { // a veth needs a link, so it is no fix for a missing one
+		if k != device.Veth { // a veth needs a link, so it is no fix for a missing one
 			names = append(names, string(k))
 		}
 	}
@@ -68,7 +69,7 @@ func (v *validator) iface(n *lab.Node, i *lab.Interface) {
 		v.diags.Hintf(i.Pos, "add a link that names "+ref(i)+", or a kind: "+kindsBesidesVeth(),
 			"interface %q of node %q has no kind and is in no link", i.Name, n.Name)
 	}
-	if i.Kind == lab.KindVeth && !inLink {
+	if i.Kind == device.Veth && !inLink {
 		v.diags.Hintf(i.At("kind"), fmt.Sprintf("add a link such as [%s, OTHER:IFNAME]", ref(i)),
 			"veth %q of node %q is in no link, so it has no peer", i.Name, n.Name)
 	}
@@ -79,11 +80,11 @@ func (v *validator) iface(n *lab.Node, i *lab.Interface) {
 		}
 	}
 	switch i.Kind {
-	case lab.KindMACVLAN:
+	case device.MACVLAN:
 		if !i.Has("macvlan") {
 			v.diags.Hintf(i.At("kind"), "add macvlan: {parent: IFNAME or NODE:IFNAME}", "macvlan %q of node %q needs a parent", i.Name, n.Name)
 		}
-	case lab.KindVXLAN:
+	case device.VXLAN:
 		if !i.Has("vxlan") {
 			v.diags.Hintf(i.At("kind"), "add vxlan: {vni: N, remote: IP, dev: IFNAME}", "vxlan %q of node %q needs a vni and a remote or group", i.Name, n.Name)
 		}
@@ -100,7 +101,7 @@ func (v *validator) master(n *lab.Node, i *lab.Interface) {
 		v.diags.Hintf(at, "name a bridge of the node", "interface %q of node %q cannot be its own master", i.Name, n.Name)
 		return
 	}
-	if i.Kind == lab.KindBridge {
+	if i.Kind == device.Bridge {
 		v.diags.Hintf(at, "Linux does not enslave a bridge to a bridge: connect them with a veth pair", "bridge %q of node %q cannot have a master", i.Name, n.Name)
 		return
 	}
@@ -108,7 +109,7 @@ func (v *validator) master(n *lab.Node, i *lab.Interface) {
 	switch {
 	case m == nil:
 		v.diags.Hintf(at, "declare it with kind: bridge in the same node", "master %q of interface %q is not an interface of node %q", i.Master, i.Name, n.Name)
-	case m.Kind != lab.KindBridge:
+	case m.Kind != device.Bridge:
 		kind := string(m.Kind)
 		if kind == "" {
 			kind = "interface without a kind"

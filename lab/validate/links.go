@@ -2,6 +2,7 @@ package validate
 
 import (
 	"netlab/lab"
+	"netlab/lab/device"
 )
 
 func (v *validator) links() {
@@ -33,7 +34,7 @@ func (v *validator) linkEnd(lk *lab.Link, e lab.LinkEnd, used map[string]*lab.Li
 	if i == nil {
 		return // the node's interfaces were not loaded; already reported
 	}
-	if i.Kind != "" && i.Kind != lab.KindVeth {
+	if i.Kind != "" && i.Kind != device.Veth {
 		v.diags.Hintf(e.Pos, "a link end must be a veth: rename the end or drop the kind", "link end %q names %s %q", e.String(), i.Kind, i.Name)
 	}
 	if lk.MTU != 0 && i.MTU != 0 && lk.MTU != i.MTU {

@@ -3,7 +3,7 @@ package validate
 import (
 	"net"
 
-	"netlab/lab"
+	"netlab/lab/device"
 )
 
 // macs checks that every MAC an interface is given, and every sender a
@@ -18,7 +18,7 @@ func (v *validator) macs() {
 			if i.Name == "lo" {
 				continue // lo takes no mac at all: interfaces reports it
 			}
-			if i.Usable("mac") && i.Kind == lab.KindTun {
+			if i.Usable("mac") && i.Kind == device.Tun {
 				// A tun carries IP packets: Linux refuses it an address.
 				v.diags.Hintf(i.At("mac"), "remove mac, or use kind: tap for a device with an Ethernet layer", "tun %q has no Ethernet layer, so it takes no mac", i.Name)
 			} else if i.Usable("mac") {

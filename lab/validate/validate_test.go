@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/diag"
 	"netlab/lab/labfile"
 	"netlab/lab/validate"
@@ -95,7 +96,7 @@ func TestModel(t *testing.T) {
 	pos := func(line, col int) diag.Pos { return diag.Pos{File: "m.yaml", Line: line, Col: col} }
 	a := &lab.Node{Name: "a"}
 	a.Pos = pos(3, 3)
-	long := &lab.Interface{Node: "a", Name: "interface-name-17", Kind: lab.KindTun, Up: true}
+	long := &lab.Interface{Node: "a", Name: "interface-name-17", Kind: device.Tun, Up: true}
 	long.Pos = pos(5, 7)
 	a.Interfaces = []*lab.Interface{long}
 	l := &lab.Lab{File: "m.yaml", Name: "m", Nodes: []*lab.Node{a}}
@@ -108,7 +109,7 @@ func TestModel(t *testing.T) {
 	}}
 	lk.Pos = pos(9, 5)
 	l.Links = []*lab.Link{lk}
-	eth0 := &lab.Interface{Node: "a", Name: "eth0", Kind: lab.KindVeth, Up: true}
+	eth0 := &lab.Interface{Node: "a", Name: "eth0", Kind: device.Veth, Up: true}
 	eth0.Pos = pos(9, 6)
 	a.Interfaces = append(a.Interfaces, eth0)
 	c := &lab.Check{From: "nobody", Proto: "icmp", Expect: lab.ExpectOK}

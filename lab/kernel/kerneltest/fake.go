@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/device"
 	"netlab/lab/kernel"
 	"netlab/lab/plan"
 	"netlab/lab/state"
@@ -119,7 +120,7 @@ type fakeNetNS struct {
 type fakeLink struct {
 	index  int
 	name   string
-	kind   string
+	kind   device.Kind
 	peerNS string // veth: the namespace of the other end
 	peer   int    // veth: the ifindex of the other end, in peerNS
 	master int    // ifindex of the master, 0 for none
@@ -157,7 +158,7 @@ func NewFake() *Fake {
 	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int)}
 	host := f.addNetNSLocked(state.HostNetNS)
 	f.setUpLocked(host, host.byName("lo"), true)
-	eth0 := &fakeLink{name: "eth0", kind: "device"}
+	eth0 := &fakeLink{name: "eth0", kind: device.Generic}
 	f.addLinkLocked(host, eth0, "", true)
 	return f
 }
@@ -324,13 +325,13 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 	if markLab, peer, ok := state.ParseLinkMarker(fl.alias); ok && markLab == lab {
 		l.Owned = true
 		switch fl.kind {
-		case "macvlan":
+		case device.MACVLAN:
 			l.Parent = peer
 		default:
 			l.Peer = peer
 		}
 	}
-	if fl.kind == "veth" {
+	if fl.kind == device.Veth {
 		l.PeerIndex = fl.peer
 	}
 	f.observeDeviceLocked(ns, fl, l)
@@ -349,12 +350,12 @@ func (f *Fake) observeDeviceLocked(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
 	l.FDB = slices.Clone(fl.dev.FDB)
 	l.TunOwner, l.TunGroup = cloneID(fl.dev.TunOwner), cloneID(fl.dev.TunGroup)
 	switch fl.kind {
-	case "macvlan":
+	case device.MACVLAN:
 		l.ParentIndex, l.ParentNetNSID = fl.lower, -1
 		if fl.lowerNS != ns.name {
 			l.ParentNetNSID = 0
 		}
-	case "vxlan":
+	case device.VXLAN:
 		l.Dev = ""
 		if d := ns.links[fl.lower]; d != nil && fl.lower != 0 {
 			l.Dev = d.name
@@ -364,11 +365,11 @@ func (f *Fake) observeDeviceLocked(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
 
 func (f *Fake) operStateLocked(fl *fakeLink) string {
 	switch {
-	case fl.kind == "loopback":
+	case fl.kind == device.Loopback:
 		return "unknown"
 	case !fl.up:
 		return "down"
-	case fl.kind == "veth":
+	case fl.kind == device.Veth:
 		if p := f.peerLocked(fl); p == nil || !p.up {
 			return "lowerlayerdown"
 		}
@@ -455,14 +456,14 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 		return err
 	}
 	switch {
-	case l.Kind == "veth":
+	case l.Kind == device.Veth:
 		if peer == nil {
 			return fmt.Errorf("link %s: veth without a peer: %w", l.Name, unix.EINVAL)
 		}
-	case l.Kind == "bridge" && l.STP:
+	case l.Kind == device.Bridge && l.STP:
 		return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
-	case l.Kind == "bridge", l.Kind == "tun", l.Kind == "tap":
-	case l.Kind == "macvlan", l.Kind == "vxlan":
+	case l.Kind == device.Bridge, l.Kind == device.Tun, l.Kind == device.Tap:
+	case l.Kind == device.MACVLAN, l.Kind == device.VXLAN:
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
 	}
@@ -473,10 +474,10 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 	if err := f.lowerLocked(ns, a, l); err != nil {
 		return err
 	}
-	if limit := f.maxMTULocked(a); l.Kind == "macvlan" && limit != 0 && a.mtu > limit {
+	if limit := f.maxMTULocked(a); l.Kind == device.MACVLAN && limit != 0 && a.mtu > limit {
 		return fmt.Errorf("link %s: mtu %d above its parent's %d: %w", l.Name, a.mtu, limit, unix.EINVAL)
 	}
-	if l.Kind != "veth" {
+	if l.Kind != device.Veth {
 		f.addLinkLocked(ns, a, l.Master, l.Up)
 		return nil
 	}
@@ -484,7 +485,7 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 	if err != nil {
 		return err
 	}
-	b, err := newLink(pns, peer, "veth")
+	b, err := newLink(pns, peer, device.Veth)
 	if err != nil {
 		return err
 	}
@@ -507,7 +508,7 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	}
 	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	a.dev.FDB = slices.Clone(l.FDB)
-	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" && !slices.Contains(a.dev.FDB, e) {
+	if e, ok := a.dev.KernelFDB(); ok && l.Kind == device.VXLAN && !slices.Contains(a.dev.FDB, e) {
 		// The kernel's own entry for the remote or group.
 		a.dev.FDB = append(a.dev.FDB, e)
 		state.SortFDB(a.dev.FDB)
@@ -516,7 +517,7 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
 	lowerNS, lower := ns, ""
 	switch l.Kind {
-	case "macvlan":
+	case device.MACVLAN:
 		_, name, _ := strings.Cut(l.Parent, ":")
 		lower = name
 		if l.ParentNetNS != "" && l.ParentNetNS != ns.name {
@@ -526,7 +527,7 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 			}
 			lowerNS = pns
 		}
-	case "vxlan":
+	case device.VXLAN:
 		lower = l.Dev
 	}
 	if lower == "" {
@@ -541,7 +542,7 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 }
 
 // newLink checks what a new link asks for and returns it, not yet added.
-func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
+func newLink(ns *fakeNetNS, l *state.Link, kind device.Kind) (*fakeLink, error) {
 	if err := checkIfName(l.Name); err != nil {
 		return nil, err
 	}
@@ -556,7 +557,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 		fl.mtu, fl.mtuSet = l.MTU, true
 	}
 	if l.MAC != "" {
-		if kind == "tun" {
+		if kind == device.Tun {
 			return nil, fmt.Errorf("link %s: mac: a tun has no Ethernet address: %w", l.Name, unix.EOPNOTSUPP)
 		}
 		mac, err := parseMAC(l.MAC)
@@ -609,7 +610,7 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 	if fl == nil {
 		return nil
 	}
-	if fl.kind == "loopback" {
+	if fl.kind == device.Loopback {
 		return fmt.Errorf("link %s: delete: %w", name, unix.EOPNOTSUPP)
 	}
 	if _, _, ok := state.ParseLinkMarker(fl.alias); netns == state.HostNetNS && !ok {
@@ -620,7 +621,7 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 }
 
 // LinkSet changes the named attributes of a link to those in l.
-func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error {
+func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs []state.LinkAttr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.beginLocked(ctx, "LinkSet"); err != nil {
@@ -637,18 +638,18 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 	set := linkSet{}
 	for _, a := range attrs {
 		switch a {
-		case "master":
+		case state.AttrMaster:
 			set.master = &l.Master
-		case "mtu":
+		case state.AttrMTU:
 			set.mtu = &l.MTU
-		case "mac":
+		case state.AttrMAC:
 			set.mac = &l.MAC
-		case "alias":
+		case state.AttrAlias:
 			set.alias = &l.Alias
-		case "up":
+		case state.AttrUp:
 			set.up = &l.Up
-		case "source-macs":
-			if fl.kind != "macvlan" {
+		case state.AttrSourceMACs:
+			if fl.kind != device.MACVLAN {
 				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
 			for _, mac := range l.SourceMACs {
@@ -656,8 +657,8 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 					return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
 				}
 			}
-		case "fdb":
-			if fl.kind != "vxlan" {
+		case state.AttrFDB:
+			if fl.kind != device.VXLAN {
 				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
 		default:
@@ -667,10 +668,10 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 	if err := f.linkSetLocked(ns, fl, set); err != nil {
 		return fmt.Errorf("link %s: %w", l.Name, err)
 	}
-	if slices.Contains(attrs, "source-macs") {
+	if slices.Contains(attrs, state.AttrSourceMACs) {
 		fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
 	}
-	if slices.Contains(attrs, "fdb") {
+	if slices.Contains(attrs, state.AttrFDB) {
 		fl.dev.FDB = slices.Clone(l.FDB)
 	}
 	return nil
@@ -704,7 +705,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
 	}
 	var mac string
-	if s.mac != nil && fl.kind == "tun" {
+	if s.mac != nil && fl.kind == device.Tun {
 		return fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
 	}
 	if s.mac != nil {
@@ -713,7 +714,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 			return err
 		}
 	}
-	if s.stp != nil && fl.kind != "bridge" {
+	if s.stp != nil && fl.kind != device.Bridge {
 		return fmt.Errorf("stp_state on %s %s: %w", fl.kind, fl.name, unix.EOPNOTSUPP)
 	}
 	if s.name != nil {
@@ -1176,7 +1177,7 @@ func (f *Fake) netnsNamesLocked() []string {
 // addNetNSLocked creates an unmarked namespace holding lo, down.
 func (f *Fake) addNetNSLocked(name string) *fakeNetNS {
 	ns := &fakeNetNS{name: name, links: make(map[int]*fakeLink), sysctls: make(map[string]string)}
-	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: "loopback", mtu: state.LoopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
+	f.addLinkLocked(ns, &fakeLink{name: "lo", kind: device.Loopback, mtu: state.LoopbackMTU, mac: "00:00:00:00:00:00"}, "", false)
 	f.netns[name] = ns
 	return ns
 }
@@ -1198,7 +1199,7 @@ func (f *Fake) removeUpperLocked(ns *fakeNetNS, fl *fakeLink) {
 func (f *Fake) delNetNSLocked(ns *fakeNetNS) {
 	for _, fl := range ns.sortedLinks() {
 		f.removeUpperLocked(ns, fl)
-		if fl.kind == "veth" && fl.peerNS != ns.name {
+		if fl.kind == device.Veth && fl.peerNS != ns.name {
 			if pns := f.netns[fl.peerNS]; pns != nil {
 				if p := pns.links[fl.peer]; p != nil {
 					f.removeLinkLocked(pns, p)
@@ -1215,13 +1216,13 @@ func (f *Fake) addLinkLocked(ns *fakeNetNS, fl *fakeLink, master string, up bool
 	ns.last++
 	fl.index = ns.last
 	switch max := f.maxMTULocked(fl); {
-	case fl.mtu == 0 && fl.kind == "macvlan" && max != 0:
+	case fl.mtu == 0 && fl.kind == device.MACVLAN && max != 0:
 		fl.mtu = max // the parent's
-	case fl.mtu == 0 && fl.kind == "vxlan" && max != 0:
+	case fl.mtu == 0 && fl.kind == device.VXLAN && max != 0:
 		fl.mtu = max // the dev's, less the overhead
 	case fl.mtu == 0:
 		fl.mtu = state.KindMTU(fl.kind)
-	case fl.kind == "vxlan" && max != 0 && fl.mtu > max:
+	case fl.kind == device.VXLAN && max != 0 && fl.mtu > max:
 		fl.mtu = max // the kernel caps what was asked, silently
 	}
 	if fl.mac == "" {
@@ -1261,7 +1262,7 @@ func (f *Fake) peerLocked(fl *fakeLink) *fakeLink {
 
 // delLinkLocked deletes a link and, for a veth, its peer.
 func (f *Fake) delLinkLocked(ns *fakeNetNS, fl *fakeLink) {
-	if fl.kind == "veth" {
+	if fl.kind == device.Veth {
 		if p := f.peerLocked(fl); p != nil {
 			f.removeLinkLocked(f.netns[fl.peerNS], p)
 		}
@@ -1294,7 +1295,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 		fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
 		return
 	}
-	if fl.kind == "loopback" {
+	if fl.kind == device.Loopback {
 		for _, p := range state.LoopbackAddrs {
 			if !slices.Contains(fl.addrs, p) {
 				fl.addrs = append(fl.addrs, p)
@@ -1314,7 +1315,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 func (f *Fake) lowerMTUChangedLocked(ns *fakeNetNS, fl *fakeLink) {
 	for _, name := range f.netnsNamesLocked() {
 		for _, u := range f.netns[name].links {
-			if u.kind == "macvlan" && u.lowerNS == ns.name && u.lower == fl.index && u.mtu > fl.mtu {
+			if u.kind == device.MACVLAN && u.lowerNS == ns.name && u.lower == fl.index && u.mtu > fl.mtu {
 				u.mtu = fl.mtu
 			}
 		}
@@ -1324,7 +1325,7 @@ func (f *Fake) lowerMTUChangedLocked(ns *fakeNetNS, fl *fakeLink) {
 // maxMTULocked is the most MTU a macvlan (its parent's) or a vxlan on a
 // dev (the dev's, less the overhead of its family) takes; 0 for others.
 func (f *Fake) maxMTULocked(fl *fakeLink) int {
-	if fl.lower == 0 || (fl.kind != "macvlan" && fl.kind != "vxlan") {
+	if fl.lower == 0 || (fl.kind != device.MACVLAN && fl.kind != device.VXLAN) {
 		return 0
 	}
 	lns := f.netns[fl.lowerNS]
@@ -1332,7 +1333,7 @@ func (f *Fake) maxMTULocked(fl *fakeLink) int {
 		return 0
 	}
 	mtu := lns.links[fl.lower].mtu
-	if fl.kind == "vxlan" {
+	if fl.kind == device.VXLAN {
 		mtu = max(mtu-state.VXLANOverhead(fl.dev.VXLANFamilyAddr()), state.MinMTU)
 	}
 	return mtu
@@ -1343,7 +1344,7 @@ func (f *Fake) maxMTULocked(fl *fakeLink) int {
 // port joins or leaves.
 func (f *Fake) portsChangedLocked(ns *fakeNetNS, bridge int) {
 	br := ns.links[bridge]
-	if br == nil || br.kind != "bridge" || br.mtuSet {
+	if br == nil || br.kind != device.Bridge || br.mtuSet {
 		return
 	}
 	br.mtu = f.unsetMTULocked(ns, br)
@@ -1357,7 +1358,7 @@ func (f *Fake) unsetMTULocked(ns *fakeNetNS, fl *fakeLink) int {
 		return limit
 	}
 	mtu := 0
-	if fl.kind == "bridge" {
+	if fl.kind == device.Bridge {
 		for _, port := range ns.links {
 			if port.master == fl.index && (mtu == 0 || port.mtu < mtu) {
 				mtu = port.mtu
@@ -1401,11 +1402,11 @@ func (ns *fakeNetNS) masterFor(fl *fakeLink, master string) (*fakeLink, error) {
 	switch {
 	case m == nil:
 		return nil, fmt.Errorf("master %s: %w", master, unix.ENODEV)
-	case m.kind != "bridge":
+	case m.kind != device.Bridge:
 		return nil, fmt.Errorf("master %s is a %s, not a bridge: %w", master, m.kind, unix.EOPNOTSUPP)
-	case m == fl || fl.kind == "bridge":
+	case m == fl || fl.kind == device.Bridge:
 		return nil, fmt.Errorf("master %s: a bridge cannot be a port of a bridge: %w", master, unix.ELOOP)
-	case fl.kind == "loopback":
+	case fl.kind == device.Loopback:
 		return nil, fmt.Errorf("master %s: lo cannot be a port: %w", master, unix.EINVAL)
 	}
 	return m, nil
@@ -1450,7 +1451,7 @@ func (f *Fake) String() string {
 	}
 	inLab := func(ns *fakeNetNS, fl *fakeLink) bool {
 		lab := labOf(ns.name, fl)
-		if fl.kind != "veth" || lab == "" {
+		if fl.kind != device.Veth || lab == "" {
 			return lab != ""
 		}
 		p := f.peerLocked(fl)
@@ -1464,7 +1465,7 @@ func (f *Fake) String() string {
 		}
 		for _, name := range f.netnsNamesLocked() {
 			for _, fl := range f.netns[name].sortedLinks() {
-				if l, peer, ok := state.ParseLinkMarker(fl.alias); ok && l == lab && fl.kind == "veth" && fl.peerNS == netns && name != netns {
+				if l, peer, ok := state.ParseLinkMarker(fl.alias); ok && l == lab && fl.kind == device.Veth && fl.peerNS == netns && name != netns {
 					if node, _, ok := strings.Cut(peer, ":"); ok {
 						return node
 					}
@@ -1495,7 +1496,7 @@ func (f *Fake) String() string {
 					labs[lab].Nodes[node] = n
 				}
 				l := f.transcriptLinkLocked(ns, fl)
-				if fl.kind == "veth" {
+				if fl.kind == device.Veth {
 					l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
 				}
 				n.Links[l.Name] = l
@@ -1518,7 +1519,7 @@ func (f *Fake) String() string {
 				continue
 			}
 			l := f.transcriptLinkLocked(ns, fl)
-			if fl.kind == "veth" {
+			if fl.kind == device.Veth {
 				l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
 			}
 			n.Links[l.Name] = l
@@ -1545,7 +1546,7 @@ func (f *Fake) String() string {
 	for _, name := range f.netnsNamesLocked() {
 		ns := f.netns[name]
 		for _, fl := range ns.sortedLinks() {
-			if fl.kind != "veth" || inLab(ns, fl) {
+			if fl.kind != device.Veth || inLab(ns, fl) {
 				continue
 			}
 			p := f.peerLocked(fl)
@@ -1570,7 +1571,7 @@ func (f *Fake) String() string {
 // transcriptLinkLocked is a link as a desired state would declare it.
 func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true, Device: fl.dev}
-	if fl.kind == "macvlan" {
+	if fl.kind == device.MACVLAN {
 		l.Parent, l.ParentNetNS = "", ""
 		if pns := f.netns[fl.lowerNS]; pns != nil && pns.links[fl.lower] != nil {
 			l.ParentNetNS = pns.name
@@ -1579,7 +1580,7 @@ func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
 	}
 	// An MTU set to what the kernel gives anyway reads as unset, as in
 	// a dump, except a vxlan's on a dev, which netlab always sets.
-	if fl.mtuSet && (fl.mtu != f.unsetMTULocked(ns, fl) || fl.kind == "vxlan" && fl.lower != 0) {
+	if fl.mtuSet && (fl.mtu != f.unsetMTULocked(ns, fl) || fl.kind == device.VXLAN && fl.lower != 0) {
 		l.MTU = fl.mtu
 	}
 	if fl.macSet {
@@ -1613,26 +1614,26 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 	for _, fl := range ns.sortedLinks() {
 		l := f.transcriptLinkLocked(ns, fl)
 		switch {
-		case fl.kind == "loopback":
+		case fl.kind == device.Loopback:
 			var attrs []plan.AttrChange
 			if fl.alias != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "alias"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrAlias})
 			}
 			if l.MTU != 0 {
-				attrs = append(attrs, plan.AttrChange{Name: "mtu"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrMTU})
 			}
 			if l.MAC != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "mac"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrMAC})
 			}
 			if fl.up {
-				attrs = append(attrs, plan.AttrChange{Name: "up"})
+				attrs = append(attrs, plan.AttrChange{Link: state.AttrUp})
 			}
 			if len(attrs) > 0 {
 				c := &plan.Change{Action: plan.Update, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l, Attrs: attrs}
 				lines = append(lines, c.Cmds()...)
 			}
 			lines = append(lines, addrLines(ns.name, l)...)
-		case fl.kind == "veth":
+		case fl.kind == device.Veth:
 			// with the pairs that leave a lab
 		default:
 			c := &plan.Change{Action: plan.Create, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l}
@@ -1931,7 +1932,7 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 		if fl == nil {
 			return fmt.Errorf("link %s: %w", name, unix.ENODEV)
 		}
-		if fl.kind == "loopback" {
+		if fl.kind == device.Loopback {
 			return fmt.Errorf("link %s: %w", name, unix.EOPNOTSUPP)
 		}
 		f.delLinkLocked(ns, fl)
@@ -1980,10 +1981,10 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 				}
 				s.mtu = &mtu
 			case "type":
-				switch kind, _ := w.next(); kind {
-				case "bridge":
-				case "macvlan":
-					if fl.kind != "macvlan" {
+				switch kind, _ := w.next(); device.Kind(kind) {
+				case device.Bridge:
+				case device.MACVLAN:
+					if fl.kind != device.MACVLAN {
 						return fmt.Errorf("link %s is a %s: %w", fl.name, fl.kind, unix.EOPNOTSUPP)
 					}
 					return handMACVLANSet(fl, w)
@@ -2007,7 +2008,8 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 }
 
 func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
-	var kind, peerName, peerNS, lower string
+	var kind device.Kind
+	var peerName, peerNS, lower string
 	stp := false
 	dev := state.Device{Learning: true, Port: state.VXLANKernelPort} // the kernel's defaults
 	for {
@@ -2045,7 +2047,7 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 		case "dev":
 			dev.Dev = v
 		case "type":
-			kind = v
+			kind = device.Kind(v)
 		case "peer":
 			if v != "name" {
 				return errors.New("write peer name PEER")
@@ -2061,20 +2063,20 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 			return fmt.Errorf("link add: unknown argument %q", kw)
 		}
 	}
-	if kind == "" || kind == "loopback" {
+	if kind == "" || kind == device.Loopback {
 		return fmt.Errorf("link add %s: kind %q: %w", name, kind, unix.EINVAL)
 	}
 	if peerNS == "1" {
 		peerNS = state.HostNetNS // ip takes a PID: PID 1's is the root namespace
 	}
-	if kind == "macvlan" || kind == "vxlan" {
+	if kind == device.MACVLAN || kind == device.VXLAN {
 		return f.handUpperAddLocked(ns, name, kind, lower, peerNS, dev)
 	}
 	a, err := newLink(ns, &state.Link{Name: name, STP: stp}, kind)
 	if err != nil {
 		return err
 	}
-	if kind != "veth" {
+	if kind != device.Veth {
 		f.addLinkLocked(ns, a, "", false)
 		return nil
 	}
@@ -2090,7 +2092,7 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	if pns == ns && peerName == name {
 		return fmt.Errorf("link %s: peer has the same name: %w", name, unix.EEXIST)
 	}
-	b, err := newLink(pns, &state.Link{Name: peerName}, "veth")
+	b, err := newLink(pns, &state.Link{Name: peerName}, device.Veth)
 	if err != nil {
 		return err
 	}
@@ -2100,7 +2102,7 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 
 // handUpperAddLocked makes a macvlan on lower (in ns) placed in the
 // namespace netnsArg names, or a vxlan in ns, as ip link add does.
-func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name, kind, lower, netnsArg string, dev state.Device) error {
+func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name string, kind device.Kind, lower, netnsArg string, dev state.Device) error {
 	target := ns
 	if netnsArg != "" {
 		var err error
@@ -2109,7 +2111,7 @@ func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name, kind, lower, netnsArg str
 		}
 	}
 	l := &state.Link{Name: name, Kind: kind, Device: dev}
-	if kind == "macvlan" {
+	if kind == device.MACVLAN {
 		if lower == "" {
 			return fmt.Errorf("link add %s type macvlan needs link PARENT: %w", name, unix.EINVAL)
 		}
@@ -2201,10 +2203,10 @@ func (f *Fake) handTuntapLocked(ns *fakeNetNS, verb string, w words) error {
 	if err != nil {
 		return err
 	}
-	if mode != "tun" && mode != "tap" {
+	if k := device.Kind(mode); k != device.Tun && k != device.Tap {
 		return fmt.Errorf("tuntap add: mode %q: %w", mode, unix.EINVAL)
 	}
-	a, err := newLink(ns, &state.Link{Name: name, Kind: mode}, mode)
+	a, err := newLink(ns, &state.Link{Name: name, Kind: device.Kind(mode)}, device.Kind(mode))
 	if err != nil {
 		return err
 	}
@@ -2248,7 +2250,7 @@ func handFDB(ns *fakeNetNS, verb string, w words) error {
 	if fl == nil {
 		return fmt.Errorf("fdb dev %s: %w", name, unix.ENODEV)
 	}
-	if fl.kind != "vxlan" || !dst.IsValid() {
+	if fl.kind != device.VXLAN || !dst.IsValid() {
 		return fmt.Errorf("fdb on %s: only vxlan entries with dst are understood: %w", name, unix.EOPNOTSUPP)
 	}
 	e := state.FDBEntry{MAC: mac, Dst: dst}

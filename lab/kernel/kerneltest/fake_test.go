@@ -18,6 +18,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/apply"
+	"netlab/lab/device"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
@@ -227,14 +228,14 @@ func TestMaster(t *testing.T) {
 	}
 	for _, master := range []string{"eth0", "lo", "br9", "br0x"} {
 		l := &state.Link{Name: "eth0", Master: master}
-		if err := k.LinkSet(ctx, "t.a", l, []string{"master"}); err == nil {
+		if err := k.LinkSet(ctx, "t.a", l, []state.LinkAttr{state.AttrMaster}); err == nil {
 			t.Errorf("LinkSet master %s (not a bridge) succeeded", master)
 		}
 	}
-	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "br0", Master: "br0"}, []string{"master"}); err == nil {
+	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "br0", Master: "br0"}, []state.LinkAttr{state.AttrMaster}); err == nil {
 		t.Error("a bridge became its own port")
 	}
-	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "eth0", Master: "br0", MTU: 9000}, []string{"mtu", "master"}); err != nil {
+	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "eth0", Master: "br0", MTU: 9000}, []state.LinkAttr{state.AttrMTU, state.AttrMaster}); err != nil {
 		t.Fatal(err)
 	}
 	s := observe(t, k, "t", nil)
@@ -251,13 +252,13 @@ func TestMaster(t *testing.T) {
 	if got := link(t, observe(t, k, "t", nil), "a", "eth0").Master; got != "" {
 		t.Errorf("master of eth0 after its bridge went = %q, want none", got)
 	}
-	for _, kind := range []string{"dummy"} {
+	for _, kind := range []device.Kind{"dummy"} {
 		err := k.LinkAdd(ctx, "t.a", &state.Link{Name: "x0", Kind: kind}, "", nil)
 		if !errors.Is(err, errors.ErrUnsupported) {
 			t.Errorf("LinkAdd kind %s: %v, want ErrUnsupported as kernel.Linux", kind, err)
 		}
 	}
-	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "nope", Up: true}, []string{"up"}); !errors.Is(err, unix.ENODEV) {
+	if err := k.LinkSet(ctx, "t.a", &state.Link{Name: "nope", Up: true}, []state.LinkAttr{state.AttrUp}); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("LinkSet of a missing link: %v, want ENODEV", err)
 	}
 }

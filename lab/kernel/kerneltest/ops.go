@@ -1,0 +1,691 @@
+package kerneltest
+
+// The write methods of kernel.Kernel, each with the checks the kernel makes.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+// NetNSAdd creates and marks a node's namespace, or marks again one that
+// carries the node's marker.
+func (f *Fake) NetNSAdd(ctx context.Context, lab, node string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "NetNSAdd"); err != nil {
+		return err
+	}
+	name := state.NetNSName(lab, node)
+	ns := f.netns[name]
+	if ns == nil {
+		ns = f.addNetNSLocked(name)
+	} else if !ns.marked(lab, node) {
+		return &kernel.ForeignError{NetNS: name}
+	}
+	lo := ns.byName("lo")
+	lo.alias = state.NodeMarker(lab, node)
+	f.setUpLocked(ns, lo, true)
+	return nil
+}
+
+// NetNSDel deletes a namespace that netlab marked; one already gone is not
+// an error.
+func (f *Fake) NetNSDel(ctx context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "NetNSDel"); err != nil {
+		return err
+	}
+	lab, node, ok := state.SplitNetNSName(name)
+	if !ok {
+		return fmt.Errorf("delete namespace %q: not a netlab name", name)
+	}
+	ns := f.netns[name]
+	if ns == nil {
+		return nil
+	}
+	if !ns.marked(lab, node) {
+		return &kernel.ForeignError{NetNS: name}
+	}
+	f.delNetNSLocked(ns)
+	return nil
+}
+
+// LinkAdd creates a link, and for a veth its peer in peerNS, with their
+// attributes and markers.
+func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS string, peer *state.Link) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "LinkAdd"); err != nil {
+		return err
+	}
+	ns, err := f.netnsLocked(netns)
+	if err != nil {
+		return err
+	}
+	switch {
+	case l.Kind == "veth":
+		if peer == nil {
+			return fmt.Errorf("link %s: veth without a peer: %w", l.Name, unix.EINVAL)
+		}
+	case l.Kind == "bridge" && l.STP:
+		return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
+	case l.Kind == "bridge", l.Kind == "tun", l.Kind == "tap":
+	case l.Kind == "macvlan", l.Kind == "vxlan":
+	default:
+		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
+	}
+	a, err := newLink(ns, l, l.Kind)
+	if err != nil {
+		return err
+	}
+	if err := f.lowerLocked(ns, a, l); err != nil {
+		return err
+	}
+	if limit := f.maxMTULocked(a); l.Kind == "macvlan" && limit != 0 && a.mtu > limit {
+		return fmt.Errorf("link %s: mtu %d above its parent's %d: %w", l.Name, a.mtu, limit, unix.EINVAL)
+	}
+	if l.Kind != "veth" {
+		f.addLinkLocked(ns, a, l.Master, l.Up)
+		return nil
+	}
+	pns, err := f.netnsLocked(peerNS)
+	if err != nil {
+		return err
+	}
+	b, err := newLink(pns, peer, "veth")
+	if err != nil {
+		return err
+	}
+	if pns == ns && peer.Name == l.Name {
+		return fmt.Errorf("link %s: peer has the same name: %w", l.Name, unix.EEXIST)
+	}
+	f.addVethLocked(ns, a, l.Master, l.Up, pns, b, peer.Master, peer.Up)
+	return nil
+}
+
+// lowerLocked finds the device a new macvlan (its parent, of the same or
+// another node of the lab) or vxlan (its dev) sits on, which must exist,
+// and records the link's settings.
+func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
+	a.dev = l.Device
+	for _, mac := range l.SourceMACs {
+		if _, err := parseMAC(mac); err != nil {
+			return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+		}
+	}
+	a.dev.SourceMACs = slices.Clone(l.SourceMACs)
+	a.dev.FDB = slices.Clone(l.FDB)
+	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" && !slices.Contains(a.dev.FDB, e) {
+		// The kernel's own entry for the remote or group.
+		a.dev.FDB = append(a.dev.FDB, e)
+		state.SortFDB(a.dev.FDB)
+	}
+	a.dev.TunOwner, a.dev.TunGroup = cloneID(l.TunOwner), cloneID(l.TunGroup)
+	a.dev.ParentIndex, a.dev.ParentNetNSID = 0, 0
+	lowerNS, lower := ns, ""
+	switch l.Kind {
+	case "macvlan":
+		_, name, _ := strings.Cut(l.Parent, ":")
+		lower = name
+		if l.ParentNetNS != "" && l.ParentNetNS != ns.name {
+			pns, err := f.netnsLocked(l.ParentNetNS)
+			if err != nil {
+				return fmt.Errorf("link %s: parent %s: %w", l.Name, l.Parent, err)
+			}
+			lowerNS = pns
+		}
+	case "vxlan":
+		lower = l.Dev
+	}
+	if lower == "" {
+		return nil
+	}
+	lk := lowerNS.byName(lower)
+	if lk == nil {
+		return fmt.Errorf("link %s: lower device %s: %w", l.Name, lower, unix.ENODEV)
+	}
+	a.lowerNS, a.lower = lowerNS.name, lk.index
+	return nil
+}
+
+// newLink checks what a new link asks for and returns it, not yet added.
+func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
+	if err := checkIfName(l.Name); err != nil {
+		return nil, err
+	}
+	if ns.byName(l.Name) != nil {
+		return nil, fmt.Errorf("link %s in %s: %w", l.Name, ns.name, unix.EEXIST)
+	}
+	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
+	if l.MTU != 0 {
+		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU {
+			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
+		}
+		fl.mtu, fl.mtuSet = l.MTU, true
+	}
+	if l.MAC != "" {
+		if kind == "tun" {
+			return nil, fmt.Errorf("link %s: mac: a tun has no Ethernet address: %w", l.Name, unix.EOPNOTSUPP)
+		}
+		mac, err := parseMAC(l.MAC)
+		if err != nil {
+			return nil, fmt.Errorf("link %s: %w", l.Name, err)
+		}
+		fl.mac, fl.macSet = mac, true
+	}
+	if l.Master != "" {
+		if _, err := ns.masterFor(fl, l.Master); err != nil {
+			return nil, fmt.Errorf("link %s: %w", l.Name, err)
+		}
+	}
+	return fl, nil
+}
+
+func checkIfName(name string) error {
+	// A '%' makes the name a template the kernel fills in: netlab never
+	// asks for one.
+	if name == "" || len(name) > maxIfNameLen || strings.ContainsAny(name, "/: \t\n%") || name == "." || name == ".." {
+		return fmt.Errorf("interface name %q: %w", name, unix.EINVAL)
+	}
+	return nil
+}
+
+func parseMAC(s string) (string, error) {
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return "", fmt.Errorf("mac %q: %w", s, unix.EINVAL)
+	}
+	if mac[0]&1 != 0 || mac.String() == "00:00:00:00:00:00" {
+		return "", fmt.Errorf("mac %s is not a unicast address: %w", mac, unix.EADDRNOTAVAIL)
+	}
+	return mac.String(), nil
+}
+
+// LinkDel deletes a link and, for a veth, its peer; a link (or namespace)
+// already gone is not an error.
+func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "LinkDel"); err != nil {
+		return err
+	}
+	ns := f.netns[netns]
+	if ns == nil {
+		return nil
+	}
+	fl := ns.byName(name)
+	if fl == nil {
+		return nil
+	}
+	if fl.kind == "loopback" {
+		return fmt.Errorf("link %s: delete: %w", name, unix.EOPNOTSUPP)
+	}
+	if _, _, ok := state.ParseLinkMarker(fl.alias); netns == state.HostNetNS && !ok {
+		return &kernel.ForeignError{NetNS: netns, Name: name}
+	}
+	f.delLinkLocked(ns, fl)
+	return nil
+}
+
+// LinkSet changes the named attributes of a link to those in l.
+func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "LinkSet"); err != nil {
+		return err
+	}
+	ns, err := f.netnsLocked(netns)
+	if err != nil {
+		return err
+	}
+	fl := ns.byName(l.Name)
+	if fl == nil {
+		return fmt.Errorf("link %s: %w", l.Name, unix.ENODEV)
+	}
+	set := linkSet{}
+	for _, a := range attrs {
+		switch a {
+		case "master":
+			set.master = &l.Master
+		case "mtu":
+			set.mtu = &l.MTU
+		case "mac":
+			set.mac = &l.MAC
+		case "alias":
+			set.alias = &l.Alias
+		case "up":
+			set.up = &l.Up
+		case "source-macs":
+			if fl.kind != "macvlan" {
+				return fmt.Errorf("link %s: source macs of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
+			}
+			for _, mac := range l.SourceMACs {
+				if _, err := parseMAC(mac); err != nil {
+					return fmt.Errorf("link %s: source-macs: %w", l.Name, err)
+				}
+			}
+		case "fdb":
+			if fl.kind != "vxlan" {
+				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
+			}
+		default:
+			return fmt.Errorf("link %s: set %s: %w", l.Name, a, errors.ErrUnsupported)
+		}
+	}
+	if err := f.linkSetLocked(ns, fl, set); err != nil {
+		return fmt.Errorf("link %s: %w", l.Name, err)
+	}
+	if slices.Contains(attrs, "source-macs") {
+		fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
+	}
+	if slices.Contains(attrs, "fdb") {
+		fl.dev.FDB = slices.Clone(l.FDB)
+	}
+	return nil
+}
+
+// linkSet is what an `ip link set` changes; nil fields stay as they are.
+type linkSet struct {
+	master *string
+	mtu    *int
+	mac    *string
+	alias  *string
+	up     *bool
+	stp    *bool
+	name   *string
+}
+
+// linkSetLocked checks every change first, then makes them all.
+func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
+	var master *fakeLink
+	if s.master != nil && *s.master != "" {
+		m, err := ns.masterFor(fl, *s.master)
+		if err != nil {
+			return err
+		}
+		master = m
+	}
+	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
+		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
+	}
+	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
+		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
+	}
+	var mac string
+	if s.mac != nil && fl.kind == "tun" {
+		return fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
+	}
+	if s.mac != nil {
+		var err error
+		if mac, err = parseMAC(*s.mac); err != nil {
+			return err
+		}
+	}
+	if s.stp != nil && fl.kind != "bridge" {
+		return fmt.Errorf("stp_state on %s %s: %w", fl.kind, fl.name, unix.EOPNOTSUPP)
+	}
+	if s.name != nil {
+		if err := checkIfName(*s.name); err != nil {
+			return err
+		}
+		if other := ns.byName(*s.name); other != nil && other != fl {
+			return fmt.Errorf("rename to %s: %w", *s.name, unix.EEXIST)
+		}
+	}
+	if s.name != nil {
+		fl.name = *s.name
+	}
+	if s.alias != nil {
+		fl.alias = *s.alias
+	}
+	if s.mac != nil {
+		fl.mac, fl.macSet = mac, true
+	}
+	if s.stp != nil {
+		fl.stp = *s.stp
+	}
+	if s.mtu != nil {
+		fl.mtu, fl.mtuSet = *s.mtu, true
+		f.portsChangedLocked(ns, fl.master)
+		f.lowerMTUChangedLocked(ns, fl)
+	}
+	if s.master != nil {
+		old := fl.master
+		fl.master = 0
+		if master != nil {
+			fl.master = master.index
+		}
+		f.portsChangedLocked(ns, old)
+		f.portsChangedLocked(ns, fl.master)
+	}
+	if s.up != nil {
+		f.setUpLocked(ns, fl, *s.up)
+	}
+	return nil
+}
+
+// AddrAdd adds an address to a link; one already there is not an error.
+func (f *Fake) AddrAdd(ctx context.Context, netns, link string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "AddrAdd"); err != nil {
+		return err
+	}
+	ns, err := f.netnsLocked(netns)
+	if err != nil {
+		return err
+	}
+	return addAddr(ns, link, p)
+}
+
+func addAddr(ns *fakeNetNS, link string, p netip.Prefix) error {
+	fl := ns.byName(link)
+	if fl == nil {
+		return fmt.Errorf("addr %s: link %s: %w", p, link, unix.ENODEV)
+	}
+	if !p.IsValid() || p.Addr().Zone() != "" {
+		return fmt.Errorf("addr %s dev %s: %w", p, link, unix.EINVAL)
+	}
+	for _, a := range fl.addrs {
+		// The kernel knows an IPv6 address by itself alone, an IPv4 one
+		// with its prefix length; either way, EEXIST is success to netlab.
+		if a == p || (p.Addr().Is6() && a.Addr() == p.Addr()) {
+			return nil
+		}
+	}
+	fl.addrs = append(fl.addrs, p)
+	state.SortAddrs(fl.addrs)
+	return nil
+}
+
+// AddrDel removes an address; a link or address already gone is not an
+// error. A link left without IPv4 addresses loses its IPv4 routes.
+func (f *Fake) AddrDel(ctx context.Context, netns, link string, p netip.Prefix) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "AddrDel"); err != nil {
+		return err
+	}
+	ns, err := f.netnsLocked(netns)
+	if err != nil {
+		return err
+	}
+	delAddr(ns, link, p)
+	return nil
+}
+
+func delAddr(ns *fakeNetNS, link string, p netip.Prefix) {
+	fl := ns.byName(link)
+	if fl == nil {
+		return
+	}
+	i := slices.Index(fl.addrs, p)
+	if i < 0 {
+		return
+	}
+	fl.addrs = slices.Delete(fl.addrs, i, i+1)
+	if p.Addr().Is4() && !slices.ContainsFunc(fl.addrs, func(a netip.Prefix) bool { return a.Addr().Is4() }) {
+		ns.flushRoutes(fl.index, func(r *fakeRoute) bool { return r.to.Addr().Is4() })
+	}
+}
+
+// RouteReplace adds a route marked with state.RouteProtocol, or replaces
+// the one with the same destination and metric.
+func (f *Fake) RouteReplace(ctx context.Context, netns string, r state.Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "RouteReplace"); err != nil {
+		return err
+	}
+	ns, err := f.machineSafeLocked(netns, "RouteReplace")
+	if err != nil {
+		return err
+	}
+	if err := ns.replaceRoute(r, state.RouteProtocol); err != nil {
+		return fmt.Errorf("route %s: %w", r.Key(), err)
+	}
+	return nil
+}
+
+// replaceRoute resolves a route's device as the kernel does and stores it.
+func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
+	if !r.To.IsValid() || r.To != r.To.Masked() {
+		return fmt.Errorf("destination %s: %w", r.To, unix.EINVAL)
+	}
+	if r.Via.IsValid() && r.Via.Is4() != r.To.Addr().Is4() {
+		return fmt.Errorf("gateway %s for %s: %w", r.Via, r.To, unix.EINVAL)
+	}
+	fr := &fakeRoute{to: r.To, via: r.Via, dev: r.Dev, metric: state.RouteMetric(r.To, r.Metric), proto: proto}
+	var dev *fakeLink
+	if r.Dev != "" {
+		if dev = ns.byName(r.Dev); dev == nil {
+			return fmt.Errorf("dev %s: %w", r.Dev, unix.ENODEV)
+		}
+		if !dev.up {
+			return fmt.Errorf("dev %s: nexthop device is not up: %w", r.Dev, unix.ENETDOWN)
+		}
+	}
+	switch {
+	case r.Via.IsValid() && r.Via.Is6() && r.Via.IsLinkLocalUnicast():
+		if dev == nil {
+			return fmt.Errorf("link-local gateway %s needs a device: %w", r.Via, unix.EINVAL)
+		}
+	case r.Via.IsValid():
+		gwDev := ns.onLink(r.Via, dev)
+		if gwDev == nil {
+			return fmt.Errorf("gateway %s: %w", r.Via, unix.ENETUNREACH)
+		}
+		dev = gwDev
+	case dev == nil:
+		return fmt.Errorf("route %s needs a gateway or a device: %w", r.To, unix.ENODEV)
+	}
+	fr.oif = dev.index
+	for i, old := range ns.routes {
+		if old.to == fr.to && old.metric == fr.metric {
+			ns.routes[i] = fr
+			return nil
+		}
+	}
+	ns.routes = append(ns.routes, fr)
+	return nil
+}
+
+// onLink returns the up device (only dev, if given) with an address whose
+// subnet holds gw, or nil.
+func (ns *fakeNetNS) onLink(gw netip.Addr, dev *fakeLink) *fakeLink {
+	for _, fl := range ns.sortedLinks() {
+		if (dev != nil && fl != dev) || !fl.up {
+			continue
+		}
+		for _, a := range fl.addrs {
+			if a.Masked().Contains(gw) && a.Addr() != gw {
+				return fl
+			}
+		}
+	}
+	return nil
+}
+
+// RouteDel deletes the route with r's destination and metric (with metric
+// 0, the one of lowest metric, as the kernel does); one already gone is not
+// an error.
+func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "RouteDel"); err != nil {
+		return err
+	}
+	ns, err := f.machineSafeLocked(netns, "RouteDel")
+	if err != nil {
+		return err
+	}
+	ns.delRoute(r)
+	return nil
+}
+
+func (ns *fakeNetNS) delRoute(r state.Route) {
+	del := -1
+	for i, old := range ns.routes {
+		if old.to == r.To && (old.metric == r.Metric || (r.Metric == 0 && (del < 0 || old.metric < ns.routes[del].metric))) {
+			del = i
+		}
+	}
+	if del >= 0 {
+		ns.routes = slices.Delete(ns.routes, del, del+1)
+	}
+}
+
+// SysctlSet writes a net.* sysctl of a namespace.
+func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlSet"); err != nil {
+		return err
+	}
+	ns, err := f.machineSafeLocked(netns, "SysctlSet")
+	if err != nil {
+		return err
+	}
+	return ns.setSysctl(key, value)
+}
+
+// setSysctl writes a sysctl the namespace has; it reads back as the
+// kernel prints it (state.SysctlValue). An integer sysctl takes only
+// integers.
+func (ns *fakeNetNS) setSysctl(key, value string) error {
+	if !strings.HasPrefix(key, "net.") || strings.Contains(key, "/") || strings.Contains(key, "..") {
+		return fmt.Errorf("invalid sysctl key %q", key)
+	}
+	def, ok := ns.sysctlDefault(key)
+	if !ok {
+		return fmt.Errorf("sysctl %s: %w", key, unix.ENOENT)
+	}
+	v := state.SysctlValue(value)
+	if isInts(def) && !isInts(v) {
+		return fmt.Errorf("sysctl %s = %q: %w", key, value, unix.EINVAL)
+	}
+	ns.sysctls[key] = v
+	return nil
+}
+
+// isInts reports whether a value read back is whole numbers only.
+func isInts(v string) bool {
+	for _, f := range strings.Fields(v) {
+		if strings.TrimLeft(strings.TrimPrefix(f, "-"), "0123456789") != "" || strings.Trim(f, "-") == "" {
+			return false
+		}
+	}
+	return v != ""
+}
+
+// sysctlDefaults are the net.* sysctls a new namespace has, with the
+// kernel's defaults: a part of the real kernel's list, as many as
+// netlab's tests use and a few more. DEV stands for each device of the
+// namespace, and for all (conf only) and default.
+var sysctlDefaults = map[string]string{
+	"net.core.somaxconn":                        "4096",
+	"net.ipv4.icmp_echo_ignore_all":             "0",
+	"net.ipv4.icmp_echo_ignore_broadcasts":      "1",
+	"net.ipv4.ip_default_ttl":                   "64",
+	"net.ipv4.ip_forward":                       "0",
+	"net.ipv4.ip_local_port_range":              "32768 60999",
+	"net.ipv4.ip_unprivileged_port_start":       "1024",
+	"net.ipv4.ping_group_range":                 "1 0",
+	"net.ipv4.tcp_congestion_control":           "cubic",
+	"net.ipv4.tcp_rmem":                         "4096 131072 6291456",
+	"net.ipv4.tcp_syncookies":                   "1",
+	"net.ipv4.tcp_wmem":                         "4096 16384 4194304",
+	"net.ipv4.conf.DEV.accept_local":            "0",
+	"net.ipv4.conf.DEV.accept_redirects":        "1",
+	"net.ipv4.conf.DEV.arp_announce":            "0",
+	"net.ipv4.conf.DEV.arp_ignore":              "0",
+	"net.ipv4.conf.DEV.forwarding":              "0",
+	"net.ipv4.conf.DEV.log_martians":            "0",
+	"net.ipv4.conf.DEV.proxy_arp":               "0",
+	"net.ipv4.conf.DEV.route_localnet":          "0",
+	"net.ipv4.conf.DEV.rp_filter":               "0",
+	"net.ipv4.conf.DEV.send_redirects":          "1",
+	"net.ipv4.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.ipv6.conf.DEV.accept_dad":              "1",
+	"net.ipv6.conf.DEV.accept_ra":               "1",
+	"net.ipv6.conf.DEV.autoconf":                "1",
+	"net.ipv6.conf.DEV.disable_ipv6":            "0",
+	"net.ipv6.conf.DEV.forwarding":              "0",
+	"net.ipv6.conf.DEV.keep_addr_on_down":       "0",
+	"net.ipv6.conf.DEV.proxy_ndp":               "0",
+	"net.ipv6.neigh.DEV.base_reachable_time_ms": "30000",
+	"net.netfilter.nf_conntrack_max":            "262144",
+}
+
+// sysctlDefault is the default of a sysctl the namespace has (ns nil: a
+// fresh namespace, with lo only); ok is false for one it lacks.
+func (ns *fakeNetNS) sysctlDefault(key string) (def string, ok bool) {
+	if def, ok := sysctlDefaults[key]; ok {
+		return def, true
+	}
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) != 5 || (parts[2] != "conf" && parts[2] != "neigh") {
+		return "", false
+	}
+	dev := parts[3]
+	switch {
+	case dev == "default", dev == "all" && parts[2] == "conf", dev == "lo":
+	case ns != nil && ns.byName(dev) != nil:
+	default:
+		return "", false
+	}
+	parts[3] = "DEV"
+	def, ok = sysctlDefaults[strings.Join(parts, ".")]
+	return def, ok
+}
+
+// SysctlMissing lists the keys the namespace (netns "": a fresh one) has
+// no sysctl for.
+func (f *Fake) SysctlMissing(ctx context.Context, netns string, keys []string) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "SysctlMissing"); err != nil {
+		return nil, err
+	}
+	var ns *fakeNetNS
+	if netns != "" {
+		var err error
+		if ns, err = f.netnsLocked(netns); err != nil {
+			return nil, err
+		}
+	}
+	var missing []string
+	for _, key := range keys {
+		if _, ok := ns.sysctlDefault(key); !ok {
+			missing = append(missing, key)
+		}
+	}
+	return missing, nil
+}
+
+// NFTableSet replaces the namespace's netlab nftables table with t in one
+// transaction, or deletes it when t is nil.
+func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "NFTableSet"); err != nil {
+		return err
+	}
+	ns, err := f.machineSafeLocked(netns, "NFTableSet")
+	if err != nil {
+		return err
+	}
+	ns.nft = cloneNFT(t)
+	return nil
+}

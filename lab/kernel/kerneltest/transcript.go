@@ -1,0 +1,270 @@
+package kerneltest
+
+// String: the fake's contents as the ip(8) and nft commands that make them.
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/plan"
+	"netlab/lab/state"
+)
+
+// Route protocols as ip(8) names them; a route added by hand is "boot".
+var protoNames = map[string]int{"kernel": unix.RTPROT_KERNEL, "boot": unix.RTPROT_BOOT, "static": unix.RTPROT_STATIC}
+
+// String returns the kernel's contents as the sorted ip(8) commands that
+// would build them, one a line (an nft script spans several). The commands of each lab's marked
+// namespaces are those of plan.Diff of the contents against nothing, so
+// that after an up from empty, String equals the plan's commands. What is
+// not netlab's is written in the same vocabulary: unmarked namespaces,
+// links without an alias (given an empty, quoted one), routes of another
+// protocol (proto boot), and veth pairs between two labs. What the kernel
+// makes by itself (lo's loopback addresses, IPv6 link-local addresses,
+// generated MACs, default MTUs, the device of a route given by gateway) is
+// left out.
+func (f *Fake) String() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	group := make(map[string]string) // namespace -> lab ("" for an unmarked namespace)
+	for name, ns := range f.netns {
+		if lab, node, ok := state.SplitNetNSName(name); ok && ns.marked(lab, node) {
+			group[name] = lab
+		}
+	}
+	// A link of the root namespace is a lab's when it carries its marker.
+	labOf := func(netns string, fl *fakeLink) string {
+		if netns != state.HostNetNS {
+			return group[netns]
+		}
+		if l, _, ok := state.ParseLinkMarker(fl.alias); ok {
+			return l
+		}
+		return ""
+	}
+	inLab := func(ns *fakeNetNS, fl *fakeLink) bool {
+		lab := labOf(ns.name, fl)
+		if fl.kind != "veth" || lab == "" {
+			return lab != ""
+		}
+		p := f.peerLocked(fl)
+		return p != nil && labOf(fl.peerNS, p) == lab
+	}
+	// nodeOf names the node of a namespace: a host node by the name the
+	// veth ends of its lab give it ("host" if none does).
+	nodeOf := func(netns, lab string) string {
+		if _, node, ok := state.SplitNetNSName(netns); ok {
+			return node
+		}
+		for _, name := range f.netnsNamesLocked() {
+			for _, fl := range f.netns[name].sortedLinks() {
+				if l, peer, ok := state.ParseLinkMarker(fl.alias); ok && l == lab && fl.kind == "veth" && fl.peerNS == netns && name != netns {
+					if node, _, ok := strings.Cut(peer, ":"); ok {
+						return node
+					}
+				}
+			}
+		}
+		return "host"
+	}
+	var lines []string
+	labs := make(map[string]*state.State)
+	for _, name := range f.netnsNamesLocked() {
+		ns := f.netns[name]
+		lab := group[name]
+		if name == state.HostNetNS {
+			for _, fl := range ns.sortedLinks() {
+				lab := labOf(name, fl)
+				if !inLab(ns, fl) {
+					continue
+				}
+				if labs[lab] == nil {
+					labs[lab] = state.New(lab)
+				}
+				node := nodeOf(name, lab)
+				n := labs[lab].Nodes[node]
+				if n == nil {
+					n = state.NewNode(node, name)
+					n.Host = true
+					labs[lab].Nodes[node] = n
+				}
+				l := f.transcriptLinkLocked(ns, fl)
+				if fl.kind == "veth" {
+					l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
+				}
+				n.Links[l.Name] = l
+			}
+			continue
+		}
+		if lab == "" {
+			lines = append(lines, f.foreignLinesLocked(ns)...)
+			continue
+		}
+		s := labs[lab]
+		if s == nil {
+			s = state.New(lab)
+			labs[lab] = s
+		}
+		_, node, _ := state.SplitNetNSName(name)
+		n := state.NewNode(node, name)
+		for _, fl := range ns.sortedLinks() {
+			if !inLab(ns, fl) {
+				continue
+			}
+			l := f.transcriptLinkLocked(ns, fl)
+			if fl.kind == "veth" {
+				l.Peer = nodeOf(fl.peerNS, lab) + ":" + f.peerLocked(fl).name
+			}
+			n.Links[l.Name] = l
+		}
+		for _, r := range ns.routes {
+			if r.proto == state.RouteProtocol {
+				n.Routes = append(n.Routes, state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric, Owned: true})
+			} else {
+				lines = append(lines, routeLine(name, r))
+			}
+		}
+		state.SortRoutes(n.Routes)
+		maps.Copy(n.Sysctls, ns.sysctls)
+		n.NFT = cloneNFT(ns.nft)
+		s.Nodes[node] = n
+	}
+	for _, s := range labs {
+		for _, c := range plan.Diff(s, nil, plan.Options{}).Changes {
+			lines = append(lines, c.Cmds()...)
+		}
+	}
+	// Veth pairs that are not inside one lab, once, from the end whose
+	// namespace and name sort first.
+	for _, name := range f.netnsNamesLocked() {
+		ns := f.netns[name]
+		for _, fl := range ns.sortedLinks() {
+			if fl.kind != "veth" || inLab(ns, fl) {
+				continue
+			}
+			p := f.peerLocked(fl)
+			if fl.peerNS < name || (fl.peerNS == name && p.name < fl.name) {
+				continue
+			}
+			pns := f.netns[fl.peerNS]
+			a, b := f.transcriptLinkLocked(ns, fl), f.transcriptLinkLocked(pns, p)
+			c := &plan.Change{Action: plan.Create, Object: plan.Link, NetNS: name, Name: a.Name, Link: a, PeerNS: pns.name, PeerLink: b}
+			lines = append(lines, c.Cmds()...)
+			lines = append(lines, addrLines(name, a)...)
+			lines = append(lines, addrLines(pns.name, b)...)
+		}
+	}
+	sort.Strings(lines)
+	if len(lines) == 0 {
+		return ""
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+// transcriptLinkLocked is a link as a desired state would declare it.
+func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
+	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true, Device: fl.dev}
+	if fl.kind == "macvlan" {
+		l.Parent, l.ParentNetNS = "", ""
+		if pns := f.netns[fl.lowerNS]; pns != nil && pns.links[fl.lower] != nil {
+			l.ParentNetNS = pns.name
+			l.Parent = fl.dev.Parent
+		}
+	}
+	// An MTU set to what the kernel gives anyway reads as unset, as in
+	// a dump, except a vxlan's on a dev, which netlab always sets.
+	if fl.mtuSet && (fl.mtu != f.unsetMTULocked(ns, fl) || fl.kind == "vxlan" && fl.lower != 0) {
+		l.MTU = fl.mtu
+	}
+	if fl.macSet {
+		l.MAC = fl.mac
+	}
+	if m := ns.links[fl.master]; m != nil {
+		l.Master = m.name
+	}
+	for _, p := range fl.addrs {
+		if !state.KernelAddr(fl.kind, p) {
+			l.Addrs = append(l.Addrs, p)
+		}
+	}
+	return l
+}
+
+// foreignLinesLocked writes an unmarked namespace and what is in it,
+// except the veths that leave it.
+func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
+	lines := []string{"ip netns add " + ns.name}
+	for _, fl := range ns.sortedLinks() {
+		l := f.transcriptLinkLocked(ns, fl)
+		switch {
+		case fl.kind == "loopback":
+			var attrs []plan.AttrChange
+			if fl.alias != "" {
+				attrs = append(attrs, plan.AttrChange{Name: "alias"})
+			}
+			if l.MTU != 0 {
+				attrs = append(attrs, plan.AttrChange{Name: "mtu"})
+			}
+			if l.MAC != "" {
+				attrs = append(attrs, plan.AttrChange{Name: "mac"})
+			}
+			if fl.up {
+				attrs = append(attrs, plan.AttrChange{Name: "up"})
+			}
+			if len(attrs) > 0 {
+				c := &plan.Change{Action: plan.Update, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l, Attrs: attrs}
+				lines = append(lines, c.Cmds()...)
+			}
+			lines = append(lines, addrLines(ns.name, l)...)
+		case fl.kind == "veth":
+			// with the pairs that leave a lab
+		default:
+			c := &plan.Change{Action: plan.Create, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l}
+			lines = append(lines, c.Cmds()...)
+			lines = append(lines, addrLines(ns.name, l)...)
+		}
+	}
+	for _, r := range ns.routes {
+		lines = append(lines, routeLine(ns.name, r))
+	}
+	for _, key := range slices.Sorted(maps.Keys(ns.sysctls)) {
+		c := &plan.Change{Action: plan.Create, Object: plan.Sysctl, NetNS: ns.name, Name: key, Value: ns.sysctls[key]}
+		lines = append(lines, c.Cmds()...)
+	}
+	if ns.nft != nil {
+		c := &plan.Change{Action: plan.Create, Object: plan.NFTables, NetNS: ns.name, Name: state.NFTableName, NFT: ns.nft}
+		lines = append(lines, c.Cmds()...)
+	}
+	return lines
+}
+
+func addrLines(netns string, l *state.Link) []string {
+	var lines []string
+	for _, p := range l.Addrs {
+		c := &plan.Change{Action: plan.Create, Object: plan.Addr, NetNS: netns, Name: p.String(), LinkName: l.Name, Prefix: p}
+		lines = append(lines, c.Cmds()...)
+	}
+	return lines
+}
+
+// routeLine writes a route with its own protocol.
+func routeLine(netns string, r *fakeRoute) string {
+	sr := state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric}
+	c := &plan.Change{Action: plan.Create, Object: plan.Route, NetNS: netns, Name: sr.Key(), Route: sr}
+	line := strings.TrimSuffix(c.Cmds()[0], fmt.Sprintf(" proto %d", state.RouteProtocol))
+	return line + " proto " + protoName(r.proto)
+}
+
+func protoName(proto int) string {
+	for name, p := range protoNames {
+		if p == proto {
+			return name
+		}
+	}
+	return fmt.Sprint(proto)
+}

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -12,49 +13,101 @@ import (
 // They are the vocabulary shared by plan, render --format script and the
 // fake kernel's transcript; netlab itself sends netlink messages.
 func (c *Change) Cmds() []string {
-	n := ipCmd(c.NetNS)
 	switch c.Object {
 	case NetNS:
 		if c.Action == Delete {
-			return []string{"ip netns del " + c.NetNS}
+			return []string{NetNSDelCmd(c.NetNS)}
 		}
-		lab, node, _ := state.SplitNetNSName(c.NetNS)
-		return []string{
-			"ip netns add " + c.NetNS,
-			fmt.Sprintf("%s link set lo alias %s up", n, state.NodeMarker(lab, node)),
-		}
+		return NetNSAddCmds(c.NetNS)
 	case Link:
-		return c.linkCmds(n)
+		switch c.Action {
+		case Delete, Replace:
+			return []string{LinkDelCmd(c.NetNS, c.Name)}
+		case Update:
+			attrs := make([]string, len(c.Attrs))
+			for i, a := range c.Attrs {
+				attrs[i] = a.Name
+			}
+			return LinkSetCmds(c.NetNS, c.Link, c.OldLink, attrs)
+		}
+		return LinkAddCmds(c.NetNS, c.Link, c.PeerNS, c.PeerLink)
 	case Addr:
 		if c.Action == Delete {
-			return []string{fmt.Sprintf("%s addr del %s dev %s", n, c.Prefix, q(c.LinkName))}
+			return []string{AddrDelCmd(c.NetNS, c.LinkName, c.Prefix)}
 		}
-		nodad := ""
-		if c.Prefix.Addr().Is6() {
-			nodad = " nodad"
-		}
-		return []string{fmt.Sprintf("%s addr add %s dev %s%s", n, c.Prefix, q(c.LinkName), nodad)}
+		return []string{AddrAddCmd(c.NetNS, c.LinkName, c.Prefix)}
 	case Route:
 		if c.Action == Delete {
-			return []string{fmt.Sprintf("%s route del %s", n, routeSpec(c.OldRoute))}
+			return []string{RouteDelCmd(c.NetNS, c.OldRoute)}
 		}
-		return []string{fmt.Sprintf("%s route replace %s proto %d", n, routeSpec(c.Route), state.RouteProtocol)}
+		return []string{RouteReplaceCmd(c.NetNS, c.Route)}
 	case Sysctl:
-		return []string{fmt.Sprintf("%ssysctl -qw %s=%s", inNS(c.NetNS), c.Name, shellQuote(c.Value))}
+		return []string{SysctlSetCmd(c.NetNS, c.Name, c.Value)}
 	case NFTables:
-		del := fmt.Sprintf("%snft delete table inet %s", inNS(c.NetNS), state.NFTableName)
 		if c.Action == Delete {
-			return []string{del}
+			return []string{NFTableDelCmd(c.NetNS)}
 		}
-		script := fmt.Sprintf("%snft -f - <<'EOF'\n%sEOF", inNS(c.NetNS), c.NFT.Script())
-		if c.Action == Update {
-			// nft -f applies a file as one transaction: the delete and
-			// the new table land together.
-			script = fmt.Sprintf("%snft -f - <<'EOF'\ndelete table inet %s\n%sEOF", inNS(c.NetNS), state.NFTableName, c.NFT.Script())
-		}
-		return []string{script}
+		return []string{NFTableSetCmd(c.NetNS, c.NFT, c.Action == Update)}
 	}
 	return nil
+}
+
+// NetNSAddCmds makes a node's namespace and marks it.
+func NetNSAddCmds(netns string) []string {
+	lab, node, _ := state.SplitNetNSName(netns)
+	return []string{
+		"ip netns add " + netns,
+		fmt.Sprintf("%s link set lo alias %s up", ipCmd(netns), state.NodeMarker(lab, node)),
+	}
+}
+
+// NetNSDelCmd deletes a namespace.
+func NetNSDelCmd(netns string) string { return "ip netns del " + netns }
+
+// AddrAddCmd adds an address, an IPv6 one without duplicate address
+// detection.
+func AddrAddCmd(netns, link string, p netip.Prefix) string {
+	nodad := ""
+	if p.Addr().Is6() {
+		nodad = " nodad"
+	}
+	return fmt.Sprintf("%s addr add %s dev %s%s", ipCmd(netns), p, q(link), nodad)
+}
+
+// AddrDelCmd removes an address.
+func AddrDelCmd(netns, link string, p netip.Prefix) string {
+	return fmt.Sprintf("%s addr del %s dev %s", ipCmd(netns), p, q(link))
+}
+
+// RouteReplaceCmd adds or replaces a route, marked as netlab's.
+func RouteReplaceCmd(netns string, r state.Route) string {
+	return fmt.Sprintf("%s route replace %s proto %d", ipCmd(netns), routeSpec(r), state.RouteProtocol)
+}
+
+// RouteDelCmd deletes a route.
+func RouteDelCmd(netns string, r state.Route) string {
+	return fmt.Sprintf("%s route del %s", ipCmd(netns), routeSpec(r))
+}
+
+// SysctlSetCmd writes a sysctl in a namespace.
+func SysctlSetCmd(netns, key, value string) string {
+	return fmt.Sprintf("%ssysctl -qw %s=%s", inNS(netns), key, shellQuote(value))
+}
+
+// NFTableDelCmd deletes netlab's nftables table.
+func NFTableDelCmd(netns string) string {
+	return fmt.Sprintf("%snft delete table inet %s", inNS(netns), state.NFTableName)
+}
+
+// NFTableSetCmd loads netlab's nftables table; with replace, the old one
+// is deleted in the same transaction.
+func NFTableSetCmd(netns string, t *state.NFTable, replace bool) string {
+	if replace {
+		// nft -f applies a file as one transaction: the delete and
+		// the new table land together.
+		return fmt.Sprintf("%snft -f - <<'EOF'\ndelete table inet %s\n%sEOF", inNS(netns), state.NFTableName, t.Script())
+	}
+	return fmt.Sprintf("%snft -f - <<'EOF'\n%sEOF", inNS(netns), t.Script())
 }
 
 // routeSpec is a route as ip(8) takes it; ip infers an IPv6 default
@@ -69,39 +122,47 @@ func routeSpec(r state.Route) string {
 	return RouteText(r)
 }
 
-func (c *Change) linkCmds(n string) []string {
-	if c.Action == Delete || c.Action == Replace {
-		return []string{fmt.Sprintf("%s link del %s", n, devArg(c.Name))}
+// LinkDelCmd deletes a link.
+func LinkDelCmd(netns, name string) string {
+	return fmt.Sprintf("%s link del %s", ipCmd(netns), devArg(name))
+}
+
+// LinkSetCmds change the named attributes of a link to those of l; old is
+// the link as it is, whose fdb entries not in l are deleted.
+func LinkSetCmds(netns string, l, old *state.Link, attrs []string) []string {
+	n := ipCmd(netns)
+	var cmds []string
+	if args := setArgs(l, attrs); args != "" {
+		cmds = append(cmds, n+" link set "+devArg(l.Name)+args)
 	}
-	l := c.Link
-	if c.Action == Update {
-		var cmds []string
-		if args := setArgs(l, c.Attrs); args != "" {
-			cmds = append(cmds, n+" link set "+devArg(c.Name)+args)
-		}
-		for _, a := range c.Attrs {
-			switch a.Name {
-			case "source-macs":
-				cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(c.Name), listArgs(l.SourceMACs)))
-			case "fdb":
-				for _, e := range c.OldLink.FDB {
-					if !slices.Contains(l.FDB, e) {
-						cmds = append(cmds, fmt.Sprintf("%s fdb del %s dev %s dst %s", bridgeCmd(c.NetNS), e.MAC, q(l.Name), e.Dst))
-					}
+	for _, a := range attrs {
+		switch a {
+		case "source-macs":
+			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(l.Name), listArgs(l.SourceMACs)))
+		case "fdb":
+			for _, e := range old.FDB {
+				if !slices.Contains(l.FDB, e) {
+					cmds = append(cmds, fmt.Sprintf("%s fdb del %s dev %s dst %s", bridgeCmd(netns), e.MAC, q(l.Name), e.Dst))
 				}
-				cmds = append(cmds, fdbCmds(c.NetNS, l, c.OldLink.FDB)...)
 			}
+			cmds = append(cmds, fdbCmds(netns, l, old.FDB)...)
 		}
-		return cmds
 	}
+	return cmds
+}
+
+// LinkAddCmds make a link with its attributes and marker; for a veth,
+// peer is the other end, made in peerNS.
+func LinkAddCmds(netns string, l *state.Link, peerNS string, peer *state.Link) []string {
+	n := ipCmd(netns)
 	var cmds []string
 	switch l.Kind {
 	case "veth":
-		p := c.PeerLink
+		p := peer
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, nameArg(l.Name), q(p.Name), netnsArg(c.PeerNS)),
+			fmt.Sprintf("%s link add %s type veth peer name %s netns %s", n, nameArg(l.Name), q(p.Name), netnsArg(peerNS)),
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
-			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(c.PeerNS), devArg(p.Name), q(p.Alias), createArgs(p)),
+			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(peerNS), devArg(p.Name), q(p.Alias), createArgs(p)),
 		)
 	case "bridge":
 		stp := 0
@@ -115,12 +176,12 @@ func (c *Change) linkCmds(n string) []string {
 	case "macvlan":
 		_, parent, _ := strings.Cut(l.Parent, ":")
 		pn := n
-		netns := ""
-		if l.ParentNetNS != "" && l.ParentNetNS != c.NetNS {
+		into := ""
+		if l.ParentNetNS != "" && l.ParentNetNS != netns {
 			// Made on the parent, straight into the node that lists it.
-			pn, netns = ipCmd(l.ParentNetNS), " netns "+netnsArg(c.NetNS)
+			pn, into = ipCmd(l.ParentNetNS), " netns "+netnsArg(netns)
 		}
-		cmds = append(cmds, fmt.Sprintf("%s link add %s link %s%s type macvlan mode %s", pn, nameArg(l.Name), q(parent), netns, l.Mode))
+		cmds = append(cmds, fmt.Sprintf("%s link add %s link %s%s type macvlan mode %s", pn, nameArg(l.Name), q(parent), into, l.Mode))
 		if len(l.SourceMACs) > 0 {
 			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(l.Name), listArgs(l.SourceMACs)))
 		}
@@ -149,7 +210,7 @@ func (c *Change) linkCmds(n string) []string {
 		if e, ok := l.KernelFDB(); ok {
 			made = append(made, e)
 		}
-		cmds = append(cmds, fdbCmds(c.NetNS, l, made)...)
+		cmds = append(cmds, fdbCmds(netns, l, made)...)
 		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
 	case "tun", "tap":
 		var b strings.Builder
@@ -249,10 +310,10 @@ func createArgs(l *state.Link) string {
 }
 
 // setArgs are the `ip link set` arguments of an update.
-func setArgs(l *state.Link, attrs []AttrChange) string {
+func setArgs(l *state.Link, attrs []string) string {
 	var b strings.Builder
 	for _, a := range attrs {
-		switch a.Name {
+		switch a {
 		case "master":
 			if l.Master == "" {
 				b.WriteString(" nomaster")

@@ -1,7 +1,17 @@
 // Package kerneltest holds what tests of netlab need in place of the
 // kernel: Fake, a kernel.Kernel that lives in memory, with a transcript of
-// its contents in the ip(8) vocabulary of plan.Change.Cmds and injectable
-// errors.
+// its contents in the ip(8) vocabulary of lab/state's cmd.go and
+// injectable errors. It does not import lab/plan, the code it tests. One
+// job a file:
+//
+//	fake.go        the Fake, its call counts and injected faults
+//	sim.go         its state, and what the kernel does by itself as it changes
+//	ops.go         the write methods of kernel.Kernel, with the kernel's checks
+//	observe.go     Observe: the contents read back as kernel.Linux reads them
+//	list.go        NetNSList, Labs and HostLinks
+//	transcript.go  String: the contents as ip(8) and nft commands
+//	seed.go        Seed: ip(8) commands run by hand
+//	testns.go      throw-away namespaces for tests against the real kernel
 package kerneltest
 
 import (

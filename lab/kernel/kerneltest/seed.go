@@ -23,7 +23,8 @@ import (
 // deletes they fail on what is missing, so that a mistyped test fails.
 // Each argument may hold several lines; empty lines and # comments are
 // skipped. Seed stops at the first command that fails. It understands the
-// vocabulary of plan.Change.Cmds and String, and a little more:
+// vocabulary of lab/state's cmd.go (plan.Change.Cmds, String), and a
+// little more:
 //
 //	ip netns add|del NETNS
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
@@ -252,7 +253,7 @@ func (f *Fake) handNetNSLocked(w words) error {
 func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 	name, ok := w.next()
 	if ok && (name == "dev" || name == "name") {
-		// The explicit form plan.Change.Cmds writes for a name that could
+		// The explicit form state's cmd.go writes for a name that could
 		// read as a keyword: "link set dev up", "link add name h".
 		name, ok = w.next()
 	}

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"netlab/lab/plan"
 	"netlab/lab/state"
 )
 
@@ -19,8 +18,9 @@ import (
 var protoNames = map[string]int{"kernel": unix.RTPROT_KERNEL, "boot": unix.RTPROT_BOOT, "static": unix.RTPROT_STATIC}
 
 // String returns the kernel's contents as the sorted ip(8) commands that
-// would build them, one a line (an nft script spans several). The commands of each lab's marked
-// namespaces are those of plan.Diff of the contents against nothing, so
+// would build them, one a line (an nft script spans several), in the
+// vocabulary of lab/state's cmd.go. The commands of each lab's marked
+// namespaces are those that make its contents from nothing (labLines), so
 // that after an up from empty, String equals the plan's commands. What is
 // not netlab's is written in the same vocabulary: unmarked namespaces,
 // links without an alias (given an empty, quoted one), routes of another
@@ -135,9 +135,7 @@ func (f *Fake) String() string {
 		s.Nodes[node] = n
 	}
 	for _, s := range labs {
-		for _, c := range plan.Diff(s, nil, plan.Options{}).Changes {
-			lines = append(lines, c.Cmds()...)
-		}
+		lines = append(lines, labLines(s)...)
 	}
 	// Veth pairs that are not inside one lab, once, from the end whose
 	// namespace and name sort first.
@@ -153,8 +151,7 @@ func (f *Fake) String() string {
 			}
 			pns := f.netns[fl.peerNS]
 			a, b := f.transcriptLinkLocked(ns, fl), f.transcriptLinkLocked(pns, p)
-			c := &plan.Change{Action: plan.Create, Object: plan.Link, NetNS: name, Name: a.Name, Link: a, PeerNS: pns.name, PeerLink: b}
-			lines = append(lines, c.Cmds()...)
+			lines = append(lines, state.LinkAddCmds(name, a, pns.name, b)...)
 			lines = append(lines, addrLines(name, a)...)
 			lines = append(lines, addrLines(pns.name, b)...)
 		}
@@ -164,6 +161,74 @@ func (f *Fake) String() string {
 		return ""
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// labLines writes a lab's marked contents as the commands that make them
+// from nothing, in the order of nothing in particular (String sorts
+// them): each namespace (its lo as NetNSAdd leaves it, changed only where
+// it differs), each link with its addresses (a veth pair once, from the
+// end whose NODE:IFNAME sorts first), the routes, sysctls and nftables
+// table. It is written here, not taken from plan, so that a test that
+// compares the transcript with a plan's commands compares two
+// independent accounts of the same kernel.
+func labLines(s *state.State) []string {
+	var lines []string
+	for _, name := range s.NodeNames() {
+		n := s.Nodes[name]
+		if !n.Host {
+			lines = append(lines, state.NetNSAddCmds(n.NetNS)...)
+		}
+		for _, lname := range n.LinkNames() {
+			l := n.Links[lname]
+			switch l.Kind {
+			case "loopback":
+				lines = append(lines, loLines(n.NetNS, l)...)
+			case "veth":
+				if name+":"+lname > l.Peer {
+					continue // written from the other end
+				}
+				pnode, pname, _ := strings.Cut(l.Peer, ":")
+				pn := s.Nodes[pnode]
+				p := pn.Links[pname]
+				lines = append(lines, state.LinkAddCmds(n.NetNS, l, pn.NetNS, p)...)
+				lines = append(lines, addrLines(n.NetNS, l)...)
+				lines = append(lines, addrLines(pn.NetNS, p)...)
+			default:
+				lines = append(lines, state.LinkAddCmds(n.NetNS, l, "", nil)...)
+				lines = append(lines, addrLines(n.NetNS, l)...)
+			}
+		}
+		for _, r := range n.Routes {
+			lines = append(lines, state.RouteReplaceCmd(n.NetNS, r))
+		}
+		for _, key := range slices.Sorted(maps.Keys(n.Sysctls)) {
+			lines = append(lines, state.SysctlSetCmd(n.NetNS, key, n.Sysctls[key]))
+		}
+		if n.NFT != nil {
+			lines = append(lines, state.NFTableSetCmd(n.NetNS, n.NFT, false))
+		}
+	}
+	return lines
+}
+
+// loLines writes how a marked namespace's lo differs from the lo NetNSAdd
+// leaves (up, with the kernel's MTU and MAC), and its addresses.
+func loLines(netns string, l *state.Link) []string {
+	var attrs []string
+	if l.MTU != 0 && l.MTU != state.LoopbackMTU {
+		attrs = append(attrs, "mtu")
+	}
+	if l.MAC != "" {
+		attrs = append(attrs, "mac")
+	}
+	if !l.Up {
+		attrs = append(attrs, "up")
+	}
+	var lines []string
+	if len(attrs) > 0 {
+		lines = state.LinkSetCmds(netns, l, nil, attrs)
+	}
+	return append(lines, addrLines(netns, l)...)
 }
 
 // transcriptLinkLocked is a link as a desired state would declare it.
@@ -203,29 +268,27 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 		l := f.transcriptLinkLocked(ns, fl)
 		switch {
 		case fl.kind == "loopback":
-			var attrs []plan.AttrChange
+			var attrs []string
 			if fl.alias != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "alias"})
+				attrs = append(attrs, "alias")
 			}
 			if l.MTU != 0 {
-				attrs = append(attrs, plan.AttrChange{Name: "mtu"})
+				attrs = append(attrs, "mtu")
 			}
 			if l.MAC != "" {
-				attrs = append(attrs, plan.AttrChange{Name: "mac"})
+				attrs = append(attrs, "mac")
 			}
 			if fl.up {
-				attrs = append(attrs, plan.AttrChange{Name: "up"})
+				attrs = append(attrs, "up")
 			}
 			if len(attrs) > 0 {
-				c := &plan.Change{Action: plan.Update, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l, Attrs: attrs}
-				lines = append(lines, c.Cmds()...)
+				lines = append(lines, state.LinkSetCmds(ns.name, l, nil, attrs)...)
 			}
 			lines = append(lines, addrLines(ns.name, l)...)
 		case fl.kind == "veth":
 			// with the pairs that leave a lab
 		default:
-			c := &plan.Change{Action: plan.Create, Object: plan.Link, NetNS: ns.name, Name: l.Name, Link: l}
-			lines = append(lines, c.Cmds()...)
+			lines = append(lines, state.LinkAddCmds(ns.name, l, "", nil)...)
 			lines = append(lines, addrLines(ns.name, l)...)
 		}
 	}
@@ -233,12 +296,10 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 		lines = append(lines, routeLine(ns.name, r))
 	}
 	for _, key := range slices.Sorted(maps.Keys(ns.sysctls)) {
-		c := &plan.Change{Action: plan.Create, Object: plan.Sysctl, NetNS: ns.name, Name: key, Value: ns.sysctls[key]}
-		lines = append(lines, c.Cmds()...)
+		lines = append(lines, state.SysctlSetCmd(ns.name, key, ns.sysctls[key]))
 	}
 	if ns.nft != nil {
-		c := &plan.Change{Action: plan.Create, Object: plan.NFTables, NetNS: ns.name, Name: state.NFTableName, NFT: ns.nft}
-		lines = append(lines, c.Cmds()...)
+		lines = append(lines, state.NFTableSetCmd(ns.name, ns.nft, false))
 	}
 	return lines
 }
@@ -246,8 +307,7 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 func addrLines(netns string, l *state.Link) []string {
 	var lines []string
 	for _, p := range l.Addrs {
-		c := &plan.Change{Action: plan.Create, Object: plan.Addr, NetNS: netns, Name: p.String(), LinkName: l.Name, Prefix: p}
-		lines = append(lines, c.Cmds()...)
+		lines = append(lines, state.AddrAddCmd(netns, l.Name, p))
 	}
 	return lines
 }
@@ -255,8 +315,7 @@ func addrLines(netns string, l *state.Link) []string {
 // routeLine writes a route with its own protocol.
 func routeLine(netns string, r *fakeRoute) string {
 	sr := state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric}
-	c := &plan.Change{Action: plan.Create, Object: plan.Route, NetNS: netns, Name: sr.Key(), Route: sr}
-	line := strings.TrimSuffix(c.Cmds()[0], fmt.Sprintf(" proto %d", state.RouteProtocol))
+	line := strings.TrimSuffix(state.RouteReplaceCmd(netns, sr), fmt.Sprintf(" proto %d", state.RouteProtocol))
 	return line + " proto " + protoName(r.proto)
 }
 

@@ -78,8 +78,15 @@ var writeMethods = map[string]bool{
 //     transaction; Observe shows its chains and the tags of its rules, as
 //     kernel.Linux reads them.
 //
-// Every operation is atomic: one that fails changes nothing. Fake is safe
-// for concurrent use.
+// An operation that fails a check changes nothing. But like kernel.Linux
+// a write is several kernel messages (stop.go): a link is created under
+// a temporary name (state.TempLinkPrefix), then marked, renamed, given
+// its master and set up; a namespace is first a stub file, listed by
+// NetNSList; a LinkSet is a message an attribute. A cancelled ctx stops a
+// write between two messages where kernel.Linux stops, and StopAt stops
+// it after any one, as a netlab killed there. Fake is safe for concurrent
+// use; a write's messages are made under one lock, so no other call sees
+// them half done.
 type Fake struct {
 	mu     sync.Mutex
 	netns  map[string]*fakeNetNS // by name
@@ -87,6 +94,16 @@ type Fake struct {
 	writes int                   // calls of write methods
 	faults []fault
 	macs   int // MACs generated so far
+
+	// What StopAt needs (stop.go): the stops armed, whether one has
+	// happened, and for the call under way the message it stops after
+	// (0 for none) and the messages it has sent.
+	stops     []fault
+	stopped   bool
+	stopAfter int
+	sent      int
+	temps     int             // temporary link names handed out
+	stubs     map[string]bool // namespace names with only a stub file
 }
 
 var _ kernel.Kernel = (*Fake)(nil)
@@ -95,6 +112,7 @@ type fault struct {
 	method string
 	at     int // the call count of method (or writes, for AnyWrite) that fails
 	err    error
+	step   int // StopAt: the message the call stops after
 }
 
 // NewFake returns a kernel with no namespaces.
@@ -103,7 +121,7 @@ type fault struct {
 // with lo and eth0 up, which are the machine's: the transcript leaves out
 // all of it but the links netlab marked there.
 func NewFake() *Fake {
-	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int)}
+	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int), stubs: make(map[string]bool)}
 	host := f.addNetNSLocked(state.HostNetNS)
 	f.setUpLocked(host, host.byName("lo"), true)
 	eth0 := &fakeLink{name: "eth0", kind: "device"}
@@ -146,12 +164,25 @@ func (f *Fake) FailOn(method string, err error, n int) {
 	f.faults = append(f.faults, fault{method: method, at: at, err: err})
 }
 
-// beginLocked counts a call and returns the error injected for it, if any.
+// beginLocked counts a call and returns the error injected for it, if
+// any, ErrStopped once a StopAt has stopped the fake, or ctx's error; it
+// arms the stop of the call, if StopAt asked for one.
 func (f *Fake) beginLocked(ctx context.Context, method string) error {
+	if f.stopped {
+		return fmt.Errorf("%s: %w", method, ErrStopped)
+	}
 	f.calls[method]++
 	write := writeMethods[method]
 	if write {
 		f.writes++
+	}
+	f.sent, f.stopAfter = 0, 0
+	for i, st := range f.stops {
+		if (st.method == method && st.at == f.calls[method]) || (write && st.method == AnyWrite && st.at == f.writes) {
+			f.stops = slices.Delete(f.stops, i, i+1)
+			f.stopAfter = st.step
+			break
+		}
 	}
 	for i, ft := range f.faults {
 		if (ft.method == method && ft.at == f.calls[method]) || (write && ft.method == AnyWrite && ft.at == f.writes) {

@@ -4,6 +4,7 @@ package kerneltest
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"netlab/lab/kernel"
@@ -18,9 +19,18 @@ func (f *Fake) NetNSList(ctx context.Context, lab string) ([]kernel.NetNSInfo, e
 		return nil, err
 	}
 	var out []kernel.NetNSInfo
-	for _, name := range f.netnsNamesLocked() {
+	names := f.netnsNamesLocked()
+	for name := range f.stubs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
 		l, node, ok := state.SplitNetNSName(name)
 		if !ok || l != lab {
+			continue
+		}
+		if f.stubs[name] {
+			out = append(out, kernel.NetNSInfo{Name: name, Node: node, Stub: true})
 			continue
 		}
 		out = append(out, kernel.NetNSInfo{Name: name, Node: node, Marked: f.netns[name].marked(lab, node)})

@@ -26,16 +26,42 @@ func (f *Fake) NetNSAdd(ctx context.Context, lab, node string) error {
 		return err
 	}
 	name := state.NetNSName(lab, node)
+	marker := state.NodeMarker(lab, node)
 	ns := f.netns[name]
-	if ns == nil {
-		ns = f.addNetNSLocked(name)
-	} else if !ns.marked(lab, node) {
-		return &kernel.ForeignError{NetNS: name}
+	if ns != nil {
+		if !ns.marked(lab, node) {
+			return &kernel.ForeignError{NetNS: name}
+		}
+		// Ours already: lo is made up again, in messages ctx does not cut.
+		lo := ns.byName("lo")
+		if !lo.up {
+			return f.sendLocked(context.Background(), func() error {
+				f.setUpLocked(ns, lo, true)
+				return nil
+			})
+		}
+		return nil
 	}
-	lo := ns.byName("lo")
-	lo.alias = state.NodeMarker(lab, node)
-	f.setUpLocked(ns, lo, true)
-	return nil
+	// As kernel.Linux does it: the mount point file (a stub, reused if an
+	// interrupted create left one), then the namespace, marked with lo up
+	// from inside before it is mounted there, so that it appears whole.
+	// ctx cannot cut it once begun.
+	if !f.stubs[name] {
+		if err := f.sendLocked(context.Background(), func() error {
+			f.stubs[name] = true
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return f.sendLocked(context.Background(), func() error {
+		delete(f.stubs, name)
+		ns := f.addNetNSLocked(name)
+		lo := ns.byName("lo")
+		lo.alias = marker
+		f.setUpLocked(ns, lo, true)
+		return nil
+	})
 }
 
 // NetNSDel deletes a namespace that netlab marked; one already gone is not
@@ -50,6 +76,13 @@ func (f *Fake) NetNSDel(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
 	}
+	if f.stubs[name] {
+		// An interrupted create's empty mount point.
+		return f.sendLocked(ctx, func() error {
+			delete(f.stubs, name)
+			return nil
+		})
+	}
 	ns := f.netns[name]
 	if ns == nil {
 		return nil
@@ -57,8 +90,10 @@ func (f *Fake) NetNSDel(ctx context.Context, name string) error {
 	if !ns.marked(lab, node) {
 		return &kernel.ForeignError{NetNS: name}
 	}
-	f.delNetNSLocked(ns)
-	return nil
+	return f.sendLocked(ctx, func() error {
+		f.delNetNSLocked(ns)
+		return nil
+	})
 }
 
 // LinkAdd creates a link, and for a veth its peer in peerNS, with their
@@ -96,8 +131,7 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 		return fmt.Errorf("link %s: mtu %d above its parent's %d: %w", l.Name, a.mtu, limit, unix.EINVAL)
 	}
 	if l.Kind != "veth" {
-		f.addLinkLocked(ns, a, l.Master, l.Up)
-		return nil
+		return f.makeLinkLocked(ctx, ns, a, l)
 	}
 	pns, err := f.netnsLocked(peerNS)
 	if err != nil {
@@ -110,7 +144,92 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 	if pns == ns && peer.Name == l.Name {
 		return fmt.Errorf("link %s: peer has the same name: %w", l.Name, unix.EEXIST)
 	}
-	f.addVethLocked(ns, a, l.Master, l.Up, pns, b, peer.Master, peer.Up)
+	// Both ends under temporary names, in one message; then each is
+	// finished in its own namespace.
+	a.name, a.alias = f.tempNameLocked(), ""
+	b.name, b.alias = f.tempNameLocked(), ""
+	if err := f.sendLocked(ctx, func() error {
+		f.addVethLocked(ns, a, "", false, pns, b, "", false)
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := f.finishLinkLocked(made(ctx, ns.name), ns, a, l); err != nil {
+		return err
+	}
+	return f.finishLinkLocked(made(ctx, pns.name), pns, b, peer)
+}
+
+// makeLinkLocked creates a checked link other than a veth in the messages
+// kernel.Linux sends: the link under a temporary name, with its MTU and
+// MAC (a tun's or tap's in messages of their own, as the ioctls that make
+// one set neither) and a vxlan with the kernel's own forwarding entry; a
+// macvlan's source MACs; then finishLinkLocked's; then a vxlan's other
+// forwarding entries.
+func (f *Fake) makeLinkLocked(ctx context.Context, ns *fakeNetNS, a *fakeLink, l *state.Link) error {
+	a.name, a.alias = f.tempNameLocked(), ""
+	sourceMACs, fdb := a.dev.SourceMACs, a.dev.FDB
+	a.dev.SourceMACs, a.dev.FDB = nil, nil
+	if e, ok := a.dev.KernelFDB(); ok && l.Kind == "vxlan" {
+		a.dev.FDB = []state.FDBEntry{e}
+	}
+	tuntap := l.Kind == "tun" || l.Kind == "tap"
+	mtu, mtuSet, mac, macSet := a.mtu, a.mtuSet, a.mac, a.macSet
+	if tuntap {
+		a.mtu, a.mtuSet, a.mac, a.macSet = 0, false, "", false
+	}
+	if err := f.sendLocked(ctx, func() error {
+		f.addLinkLocked(ns, a, "", false)
+		return nil
+	}); err != nil {
+		return err
+	}
+	ctx = made(ctx, ns.name)
+	var after []func() error
+	if tuntap && mtuSet {
+		after = append(after, func() error { a.mtu, a.mtuSet = mtu, true; return nil })
+	}
+	if tuntap && macSet {
+		after = append(after, func() error { a.mac, a.macSet = mac, true; return nil })
+	}
+	if len(sourceMACs) > 0 {
+		after = append(after, func() error { a.dev.SourceMACs = sourceMACs; return nil })
+	}
+	for _, msg := range after {
+		if err := f.sendLocked(ctx, msg); err != nil {
+			return err
+		}
+	}
+	if err := f.finishLinkLocked(ctx, ns, a, l); err != nil {
+		return err
+	}
+	if l.Kind == "vxlan" {
+		return f.syncFDBLocked(ctx, a, fdb)
+	}
+	return nil
+}
+
+// finishLinkLocked marks a new link, gives it its real name, its master
+// and its state, one message each, as kernel.Linux's finishLink does.
+func (f *Fake) finishLinkLocked(ctx context.Context, ns *fakeNetNS, fl *fakeLink, l *state.Link) error {
+	alias, name, master, up := l.Alias, l.Name, l.Master, true
+	steps := []linkSet{{alias: &alias}, {name: &name}}
+	if l.Master != "" {
+		steps = append(steps, linkSet{master: &master})
+	}
+	if l.Up {
+		steps = append(steps, linkSet{up: &up})
+	}
+	for _, s := range steps {
+		if err := f.sendLocked(ctx, func() error {
+			if err := f.linkSetLocked(ns, fl, s); err != nil {
+				return fmt.Errorf("link %s: %w", l.Name, err)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -234,8 +353,10 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 	if _, _, ok := state.ParseLinkMarker(fl.alias); netns == state.HostNetNS && !ok {
 		return &kernel.ForeignError{NetNS: netns, Name: name}
 	}
-	f.delLinkLocked(ns, fl)
-	return nil
+	return f.sendLocked(ctx, func() error {
+		f.delLinkLocked(ns, fl)
+		return nil
+	})
 }
 
 // LinkSet changes the named attributes of a link to those in l.
@@ -283,15 +404,73 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			return fmt.Errorf("link %s: set %s: %w", l.Name, a, errors.ErrUnsupported)
 		}
 	}
-	if err := f.linkSetLocked(ns, fl, set); err != nil {
+	master, mac, err := f.checkLinkSetLocked(ns, fl, set)
+	if err != nil {
 		return fmt.Errorf("link %s: %w", l.Name, err)
 	}
-	if slices.Contains(attrs, "source-macs") {
-		fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
+	// Checked: now one message an attribute, as kernel.Linux sends them
+	// (a vxlan's fdb one an entry), any of which may be the last.
+	for _, a := range attrs {
+		var one linkSet
+		switch a {
+		case "master":
+			one.master = set.master
+		case "mtu":
+			one.mtu = set.mtu
+		case "mac":
+			one.mac = set.mac
+		case "alias":
+			one.alias = set.alias
+		case "up":
+			one.up = set.up
+		case "source-macs":
+			err = f.sendLocked(ctx, func() error {
+				fl.dev.SourceMACs = slices.Clone(l.SourceMACs)
+				return nil
+			})
+		case "fdb":
+			err = f.syncFDBLocked(ctx, fl, l.FDB)
+		}
+		if one != (linkSet{}) {
+			err = f.sendLocked(ctx, func() error {
+				f.applyLinkSetLocked(ns, fl, one, master, mac)
+				return nil
+			})
+		}
+		if err != nil {
+			return err
+		}
 	}
-	if slices.Contains(attrs, "fdb") {
-		fl.dev.FDB = slices.Clone(l.FDB)
+	return nil
+}
+
+// syncFDBLocked makes a vxlan's forwarding entries want, as kernel.Linux
+// does: one message for each entry to delete, then for each to append.
+func (f *Fake) syncFDBLocked(ctx context.Context, fl *fakeLink, want []state.FDBEntry) error {
+	for _, e := range slices.Clone(fl.dev.FDB) {
+		if slices.Contains(want, e) {
+			continue
+		}
+		if err := f.sendLocked(ctx, func() error {
+			fl.dev.FDB = slices.DeleteFunc(fl.dev.FDB, func(x state.FDBEntry) bool { return x == e })
+			return nil
+		}); err != nil {
+			return err
+		}
 	}
+	for _, e := range want {
+		if slices.Contains(fl.dev.FDB, e) {
+			continue
+		}
+		if err := f.sendLocked(ctx, func() error {
+			fl.dev.FDB = append(fl.dev.FDB, e)
+			state.SortFDB(fl.dev.FDB)
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	fl.dev.FDB = slices.Clone(want) // the same entries, in want's order
 	return nil
 }
 
@@ -308,41 +487,52 @@ type linkSet struct {
 
 // linkSetLocked checks every change first, then makes them all.
 func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
-	var master *fakeLink
+	master, mac, err := f.checkLinkSetLocked(ns, fl, s)
+	if err != nil {
+		return err
+	}
+	f.applyLinkSetLocked(ns, fl, s, master, mac)
+	return nil
+}
+
+// checkLinkSetLocked checks the changes of s, and returns the master and
+// MAC they name.
+func (f *Fake) checkLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) (master *fakeLink, mac string, err error) {
 	if s.master != nil && *s.master != "" {
-		m, err := ns.masterFor(fl, *s.master)
-		if err != nil {
-			return err
+		if master, err = ns.masterFor(fl, *s.master); err != nil {
+			return nil, "", err
 		}
-		master = m
 	}
 	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
-		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
+		return nil, "", fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
-		return fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
+		return nil, "", fmt.Errorf("mtu %d of a %s above its lower device's %d: %w", *s.mtu, fl.kind, limit, unix.EINVAL)
 	}
-	var mac string
 	if s.mac != nil && fl.kind == "tun" {
-		return fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
+		return nil, "", fmt.Errorf("mac: a tun has no Ethernet address: %w", unix.EOPNOTSUPP)
 	}
 	if s.mac != nil {
-		var err error
 		if mac, err = parseMAC(*s.mac); err != nil {
-			return err
+			return nil, "", err
 		}
 	}
 	if s.stp != nil && fl.kind != "bridge" {
-		return fmt.Errorf("stp_state on %s %s: %w", fl.kind, fl.name, unix.EOPNOTSUPP)
+		return nil, "", fmt.Errorf("stp_state on %s %s: %w", fl.kind, fl.name, unix.EOPNOTSUPP)
 	}
 	if s.name != nil {
 		if err := checkIfName(*s.name); err != nil {
-			return err
+			return nil, "", err
 		}
 		if other := ns.byName(*s.name); other != nil && other != fl {
-			return fmt.Errorf("rename to %s: %w", *s.name, unix.EEXIST)
+			return nil, "", fmt.Errorf("rename to %s: %w", *s.name, unix.EEXIST)
 		}
 	}
+	return master, mac, nil
+}
+
+// applyLinkSetLocked makes the checked changes of s.
+func (f *Fake) applyLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet, master *fakeLink, mac string) {
 	if s.name != nil {
 		fl.name = *s.name
 	}
@@ -372,7 +562,6 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	if s.up != nil {
 		f.setUpLocked(ns, fl, *s.up)
 	}
-	return nil
 }
 
 // AddrAdd adds an address to a link; one already there is not an error.
@@ -386,7 +575,7 @@ func (f *Fake) AddrAdd(ctx context.Context, netns, link string, p netip.Prefix) 
 	if err != nil {
 		return err
 	}
-	return addAddr(ns, link, p)
+	return f.sendLocked(ctx, func() error { return addAddr(ns, link, p) })
 }
 
 func addAddr(ns *fakeNetNS, link string, p netip.Prefix) error {
@@ -421,8 +610,10 @@ func (f *Fake) AddrDel(ctx context.Context, netns, link string, p netip.Prefix) 
 	if err != nil {
 		return err
 	}
-	delAddr(ns, link, p)
-	return nil
+	return f.sendLocked(ctx, func() error {
+		delAddr(ns, link, p)
+		return nil
+	})
 }
 
 func delAddr(ns *fakeNetNS, link string, p netip.Prefix) {
@@ -452,10 +643,12 @@ func (f *Fake) RouteReplace(ctx context.Context, netns string, r state.Route) er
 	if err != nil {
 		return err
 	}
-	if err := ns.replaceRoute(r, state.RouteProtocol); err != nil {
-		return fmt.Errorf("route %s: %w", r.Key(), err)
-	}
-	return nil
+	return f.sendLocked(ctx, func() error {
+		if err := ns.replaceRoute(r, state.RouteProtocol); err != nil {
+			return fmt.Errorf("route %s: %w", r.Key(), err)
+		}
+		return nil
+	})
 }
 
 // replaceRoute resolves a route's device as the kernel does and stores it.
@@ -530,8 +723,10 @@ func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error 
 	if err != nil {
 		return err
 	}
-	ns.delRoute(r)
-	return nil
+	return f.sendLocked(ctx, func() error {
+		ns.delRoute(r)
+		return nil
+	})
 }
 
 func (ns *fakeNetNS) delRoute(r state.Route) {
@@ -557,7 +752,7 @@ func (f *Fake) SysctlSet(ctx context.Context, netns, key, value string) error {
 	if err != nil {
 		return err
 	}
-	return ns.setSysctl(key, value)
+	return f.sendLocked(ctx, func() error { return ns.setSysctl(key, value) })
 }
 
 // setSysctl writes a sysctl the namespace has; it reads back as the
@@ -686,6 +881,8 @@ func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) e
 	if err != nil {
 		return err
 	}
-	ns.nft = cloneNFT(t)
-	return nil
+	return f.sendLocked(ctx, func() error {
+		ns.nft = cloneNFT(t)
+		return nil
+	})
 }

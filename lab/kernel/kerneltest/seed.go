@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/kernel"
 	"netlab/lab/state"
 )
 
@@ -27,6 +28,7 @@ import (
 // little more:
 //
 //	ip netns add|del NETNS
+//	touch /run/netns/NETNS  (a stub: the empty mount point an interrupted NetNSAdd leaves)
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
 //	ip -n NETNS link add [name] NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
 //	ip -n NETNS link set [dev] NAME [name NEW] [alias A] [address MAC] [mtu N]
@@ -158,6 +160,15 @@ func (w *words) eachPair(fn func(kw, v string) error) error {
 func (f *Fake) handLocked(args []string) error {
 	w := words(args)
 	tool, _ := w.next()
+	if tool == "touch" && len(w) == 1 && strings.HasPrefix(w[0], kernel.NetNSDir+"/") {
+		// The stub an interrupted NetNSAdd leaves.
+		name := strings.TrimPrefix(w[0], kernel.NetNSDir+"/")
+		if f.netns[name] != nil || f.stubs[name] || strings.Contains(name, "/") {
+			return fmt.Errorf("%s: %w", w[0], unix.EEXIST)
+		}
+		f.stubs[name] = true
+		return nil
+	}
 	if tool != "ip" && tool != "bridge" {
 		return errors.New("not an ip or bridge command")
 	}

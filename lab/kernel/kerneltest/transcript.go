@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/kernel"
 	"netlab/lab/state"
 )
 
@@ -81,6 +82,13 @@ func (f *Fake) String() string {
 			for _, fl := range ns.sortedLinks() {
 				lab := labOf(name, fl)
 				if !inLab(ns, fl) {
+					if fl.kind != "veth" && strings.HasPrefix(fl.name, state.TempLinkPrefix) {
+						// Not the machine's: left by a netlab stopped
+						// between creating the link and marking it.
+						l := f.transcriptLinkLocked(ns, fl)
+						lines = append(lines, state.LinkAddCmds(name, l, "", nil)...)
+						lines = append(lines, addrLines(name, l)...)
+					}
 					continue
 				}
 				if labs[lab] == nil {
@@ -156,6 +164,10 @@ func (f *Fake) String() string {
 			lines = append(lines, addrLines(pns.name, b)...)
 		}
 	}
+	// A stub is a file, not a namespace.
+	for name := range f.stubs {
+		lines = append(lines, stubLine(name))
+	}
 	sort.Strings(lines)
 	if len(lines) == 0 {
 		return ""
@@ -230,6 +242,9 @@ func loLines(netns string, l *state.Link) []string {
 	}
 	return append(lines, addrLines(netns, l)...)
 }
+
+// stubLine writes the empty mount point an interrupted NetNSAdd leaves.
+func stubLine(name string) string { return "touch " + kernel.NetNSDir + "/" + name }
 
 // transcriptLinkLocked is a link as a desired state would declare it.
 func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {

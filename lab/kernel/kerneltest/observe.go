@@ -82,10 +82,10 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 	if markLab, peer, ok := state.ParseLinkMarker(fl.alias); ok && markLab == lab {
 		l.Owned = true
 		switch fl.kind {
+		case "veth":
+			l.Peer = peer
 		case "macvlan":
 			l.Parent = peer
-		default:
-			l.Peer = peer
 		}
 	}
 	if fl.kind == "veth" {

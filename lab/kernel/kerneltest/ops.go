@@ -347,11 +347,11 @@ func (f *Fake) LinkDel(ctx context.Context, netns, name string) error {
 	if fl == nil {
 		return nil
 	}
-	if fl.kind == "loopback" {
-		return fmt.Errorf("link %s: delete: %w", name, unix.EOPNOTSUPP)
-	}
 	if _, _, ok := state.ParseLinkMarker(fl.alias); netns == state.HostNetNS && !ok {
 		return &kernel.ForeignError{NetNS: netns, Name: name}
+	}
+	if fl.kind == "loopback" {
+		return fmt.Errorf("link %s: delete: %w", name, unix.EOPNOTSUPP)
 	}
 	return f.sendLocked(ctx, func() error {
 		f.delLinkLocked(ns, fl)

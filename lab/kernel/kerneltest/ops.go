@@ -32,10 +32,10 @@ func (f *Fake) NetNSAdd(ctx context.Context, lab, node string) error {
 		if !ns.marked(lab, node) {
 			return &kernel.ForeignError{NetNS: name}
 		}
-		// Ours already: lo is made up again, in messages ctx does not cut.
+		// Ours already: lo is set up again.
 		lo := ns.byName("lo")
 		if !lo.up {
-			return f.sendLocked(context.Background(), func() error {
+			return f.sendLocked(ctx, func() error {
 				f.setUpLocked(ns, lo, true)
 				return nil
 			})

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -236,4 +237,35 @@ func keys(m map[string]bool) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// neverImports lists, for packages outside the pure core, the project
+// packages they must not import, even indirectly, with the reason.
+var neverImports = map[string]map[string]string{
+	"netlab/lab/kernel/kerneltest": {
+		"netlab/lab/plan": "the fake kernel is what plan is tested against: built from plan, it would agree with plan's mistakes",
+	},
+	"netlab/lab/kernel": {
+		"netlab/lab/plan": "the kernel carries out operations; it does not plan them",
+	},
+}
+
+// TestNeverImports checks the bans of neverImports, such as the fake
+// kernel's independence from the plan it tests.
+func TestNeverImports(t *testing.T) {
+	pkgs := goList(t, slices.Sorted(maps.Keys(neverImports))...)
+	if len(pkgs) != len(neverImports) {
+		t.Fatalf("go list returned %d packages, want %d", len(pkgs), len(neverImports))
+	}
+	for _, p := range pkgs {
+		if p.Error != nil {
+			t.Errorf("%s: %s", p.ImportPath, p.Error.Err)
+			continue
+		}
+		for _, dep := range p.Deps {
+			if why, bad := neverImports[p.ImportPath][dep]; bad {
+				t.Errorf("%s imports %s (directly or not): %s", p.ImportPath, dep, why)
+			}
+		}
+	}
 }

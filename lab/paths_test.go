@@ -91,6 +91,10 @@ var notPaths = map[string]string{
 	"cmd/netlab.writeStatus":        "a state: up/OPERSTATE",
 	"cmd/netlab.flagName":           "a flag's two names for a message: -c/--count",
 	"lab/labfile.(*decoder).prefix": "a hint: ADDR/LEN",
+	// The fake kernel touches no file: a namespace stub is a name in memory,
+	// written and read back as the text of a touch command.
+	"lab/kernel/kerneltest.stubLine":           "transcript text: touch /run/netns/NAME",
+	"lab/kernel/kerneltest.(*Fake).handLocked": "a seeded command's text, touch /run/netns/NAME, read into an in-memory name",
 }
 
 // fsCalls are the functions that take a path: a call to one with a path

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
@@ -36,7 +37,9 @@ import (
 
 // Kernel reads and changes the kernel objects of labs. Every write is
 // idempotent where the kernel allows it: a delete of something already
-// gone succeeds.
+// gone succeeds. RouteReplace, RouteDel, SysctlSet and NFTableSet refuse
+// the machine's own namespace (state.HostNetNS) with an error wrapping
+// EPERM: netlab never changes its routes, sysctls or firewall.
 type Kernel interface {
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
@@ -145,10 +148,12 @@ type LabInfo struct {
 	Nodes []string `json:"nodes"`
 }
 
-// IsNotFound reports whether err means the object does not exist.
+// IsNotFound reports whether err means the object does not exist; a link
+// the netlink library found missing by name is one too.
 func IsNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
 	return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ESRCH) ||
-		errors.Is(err, unix.EADDRNOTAVAIL)
+		errors.Is(err, unix.EADDRNOTAVAIL) || errors.As(err, &nf)
 }
 
 // IsExist reports whether err means the object exists already.

@@ -99,8 +99,13 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		}
 		peerTmp = tempName()
 		v := &netlink.Veth{LinkAttrs: attrs, PeerName: peerTmp, PeerNamespace: netlink.NsFd(pc.fd)}
-		if peer.MTU != 0 {
+		// Without a peer MTU the netlink library gives the peer l's:
+		// a peer that declares none gets the kernel's default instead.
+		switch {
+		case peer.MTU != 0:
 			v.PeerMTU = uint32(peer.MTU)
+		case l.MTU != 0:
+			v.PeerMTU = uint32(state.KindMTU(device.Veth))
 		}
 		if peer.MAC != "" {
 			if v.PeerHardwareAddr, err = net.ParseMAC(peer.MAC); err != nil {
@@ -161,6 +166,11 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		ctx = made(ctx, c)
 		// The ioctls set no MTU or MAC: finishLink's messages do.
 		if err := setCreateAttrs(ctx, c, tmp, l); err != nil {
+			if ctx.Err() == nil {
+				if nl, lerr := c.h.LinkByName(tmp); lerr == nil {
+					c.h.LinkDel(nl) // refused, not interrupted: leave nothing
+				}
+			}
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return finishLink(ctx, c, tmp, l)
@@ -218,6 +228,10 @@ func setCreateAttrs(ctx context.Context, c *nsConn, name string, l *state.Link) 
 
 // finishLink marks a new link, gives it its real name, and sets its master
 // and state, stopping before any of these messages once ctx is cancelled.
+// A message the kernel refuses (the name taken, a master that is no
+// bridge) deletes the link, and a veth's peer with it, so that a failed
+// LinkAdd leaves nothing, as the fake's; a cancelled one leaves the link
+// to the next up.
 func finishLink(ctx context.Context, c *nsConn, tmp string, l *state.Link) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -226,6 +240,17 @@ func finishLink(ctx context.Context, c *nsConn, tmp string, l *state.Link) error
 	if err != nil {
 		return fmt.Errorf("link %s: find new link: %w", l.Name, err)
 	}
+	if err := finishFound(ctx, c, nl, l); err != nil {
+		if ctx.Err() == nil {
+			c.h.LinkDel(nl) // by ifindex: never a link of the real name that was in the way
+		}
+		return err
+	}
+	return nil
+}
+
+// finishFound sends finishLink's messages to the link found.
+func finishFound(ctx context.Context, c *nsConn, nl netlink.Link, l *state.Link) error {
 	if err := c.h.LinkSetAlias(nl, l.Alias); err != nil {
 		return fmt.Errorf("link %s: set alias: %w", l.Name, err)
 	}

@@ -30,6 +30,17 @@ func NewLinux() *Linux { return &Linux{conns: make(map[string]*nsConn)} }
 
 var _ Kernel = (*Linux)(nil)
 
+// machineSafe refuses, with EPERM and before any message, the writes
+// netlab never makes in the machine's own namespace: its routes, sysctls
+// and nftables. The planner plans none there; this keeps any other
+// caller from changing the machine, and is what the fake does.
+func machineSafe(netnsName, what string) error {
+	if netnsName == state.HostNetNS {
+		return fmt.Errorf("%s in the machine's own namespace: netlab never changes its routes, sysctls or nftables: %w", what, unix.EPERM)
+	}
+	return nil
+}
+
 // conn returns the open namespace of that name, opening it if needed.
 // A namespace held open from before is used only while it is still the one
 // mounted at that name: one deleted (and perhaps made again) by someone

@@ -39,6 +39,9 @@ func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTab
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := machineSafe(netnsName, "NFTableSet"); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err

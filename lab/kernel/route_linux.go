@@ -44,6 +44,9 @@ func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Rout
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := machineSafe(netnsName, "RouteReplace"); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err
@@ -64,6 +67,9 @@ func (k *Linux) RouteReplace(ctx context.Context, netnsName string, r state.Rout
 // RouteDel deletes a route; one already gone is not an error.
 func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) error {
 	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := machineSafe(netnsName, "RouteDel"); err != nil {
 		return err
 	}
 	c, err := k.conn(netnsName)

@@ -24,6 +24,9 @@ func (k *Linux) SysctlSet(ctx context.Context, netnsName, key, value string) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := machineSafe(netnsName, "SysctlSet"); err != nil {
+		return err
+	}
 	c, err := k.conn(netnsName)
 	if err != nil {
 		return err

@@ -202,26 +202,8 @@ func (c *Change) Describe() string {
 	return b.String()
 }
 
-// RouteText renders a route as ip(8) would: "default via 192.0.2.1",
-// "10.0.0.0/8 dev eth0 metric 10".
-func RouteText(r state.Route) string {
-	var b strings.Builder
-	if r.To.Bits() == 0 {
-		b.WriteString("default")
-	} else {
-		b.WriteString(r.To.String())
-	}
-	if r.Via.IsValid() {
-		b.WriteString(" via " + r.Via.String())
-	}
-	if r.Dev != "" {
-		b.WriteString(" dev " + r.Dev)
-	}
-	if r.Metric != 0 {
-		fmt.Fprintf(&b, " metric %d", r.Metric)
-	}
-	return b.String()
-}
+// RouteText renders a route as ip(8) would; it is state.RouteText.
+func RouteText(r state.Route) string { return state.RouteText(r) }
 
 // Details are the lines printed under a change of an nftables table: each
 // rule added (+) or removed (-), in nft syntax, with its chain.

@@ -32,7 +32,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
 
 	// Paths from those builders, or constants.
-	"lab/kernel.NetNSExists":            "path from netnsPath",
+	"lab/kernel.(*Linux).NetNSExists":   "path from netnsPath",
 	"lab/kernel.createNetNS":            "path from netnsPath",
 	"lab/kernel.deleteNetNS":            "path from netnsPath",
 	"lab/kernel.isNetNSMount":           "callers pass a path from netnsPath",
@@ -43,7 +43,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*watcher).sync":        "path from netnsPath",
 	"lab/kernel.(*watcher).subscribe":   "path from netnsPath (sync)",
 	"lab/kernel.inNamed":                "path from netnsPath",
-	"lab/kernel.NextHop":                "path from netnsPath",
+	"lab/kernel.(*Linux).NextHop":       "path from netnsPath",
 	"lab/kernel.enterNode":              "path from netnsPath",
 	"lab/kernel.mountNodeSys":           "the constant /sys",
 	"lab/kernel.bindEtc":                "/etc/netns/LAB.NODE from a name checked by checkNetNSName (valid names only), and entry names read from that directory, one component each",

@@ -72,7 +72,7 @@ func up(t *testing.T, l *lab.Lab) {
 // run runs the lab's checks and logs each result.
 func run(t *testing.T, l *lab.Lab) []check.Result {
 	t.Helper()
-	res := check.Run(context.Background(), l, l.Checks)
+	res := check.Run(context.Background(), kernel.NewLinux(), l, l.Checks)
 	for _, r := range res {
 		t.Logf("%-50s passed=%v reached=%v %s (%s)", r.Name, r.Passed, r.Reached, r.Detail(), r.Elapsed.Round(time.Millisecond))
 	}

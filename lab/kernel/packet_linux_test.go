@@ -13,7 +13,7 @@ import (
 // interface").
 func TestListenPacketLinkNoInterface(t *testing.T) {
 	ns := kerneltest.NewTestNS(t)
-	c, err := kernel.ListenPacketLink(ns, "nosuch0")
+	c, err := kernel.NewLinux().ListenPacketLink(ns, "nosuch0")
 	if err == nil {
 		c.Close()
 		t.Fatal("ListenPacketLink on a missing interface succeeded")

@@ -67,7 +67,7 @@ import (
 // namespace arrives); ICMP errors from routers (unreachable, time
 // exceeded); return routes (a reply always finds its way back); nftables
 // rules of the lab (only the rules given here); TCP's handshake, windows
-// and resets (a connection is a net.Pipe); timing (everything arrives at
+// and resets (a connection is two unbounded byte buffers); timing (everything arrives at
 // once). A test that needs any of those runs against the real kernel.
 //
 // Net is safe for concurrent use; its sockets may be used from any
@@ -427,32 +427,21 @@ func (n *Net) DialIn(ctx context.Context, netns, network, address string) (net.C
 	if l == nil {
 		return nil, opError("dial", network, raddr, syscall.ECONNREFUSED)
 	}
-	client, server := net.Pipe()
-	cs := &addrConn{Conn: client, local: net.TCPAddrFromAddrPort(s.origin), remote: raddr}
-	ss := &addrConn{Conn: server, local: net.TCPAddrFromAddrPort(s.dst), remote: net.TCPAddrFromAddrPort(s.src)}
+	// The client sees the address it dialled, the server the source
+	// after SNAT; each end its own address.
+	cs, ss := streamPair(net.TCPAddrFromAddrPort(s.origin), raddr)
+	ss.local, ss.remote = net.TCPAddrFromAddrPort(s.dst), net.TCPAddrFromAddrPort(s.src)
 	select {
 	case l.conns <- ss:
 		return cs, nil
 	case <-l.done:
-		client.Close()
-		server.Close()
+		cs.Close()
 		return nil, opError("dial", network, raddr, syscall.ECONNREFUSED)
 	case <-ctx.Done():
-		client.Close()
-		server.Close()
+		cs.Close()
 		return nil, opError("dial", network, raddr, ctx.Err())
 	}
 }
-
-// addrConn is one end of a net.Pipe with the addresses of a TCP
-// connection.
-type addrConn struct {
-	net.Conn
-	local, remote net.Addr
-}
-
-func (c *addrConn) LocalAddr() net.Addr  { return c.local }
-func (c *addrConn) RemoteAddr() net.Addr { return c.remote }
 
 type tcpListener struct {
 	n     *Net

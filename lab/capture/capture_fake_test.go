@@ -156,7 +156,9 @@ func TestCaptureStopsFake(t *testing.T) {
 		t.Errorf("capture ended with %v, want nil on cancel", err)
 	}
 	stop := errors.New("enough")
-	opts := capture.Options{Ready: func() { n.SendFrame("cap.server", "eth0", echoFrame(t, "192.0.2.1", "192.0.2.2", false, 1), false, time.Now()) }}
+	opts := capture.Options{Ready: func() {
+		n.SendFrame("cap.server", "eth0", echoFrame(t, "192.0.2.1", "192.0.2.2", false, 1), false, time.Now())
+	}}
 	if err := capture.Run(context.Background(), n, "cap", "server", "eth0", opts, func(capture.Packet) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("capture whose fn fails: %v, want %v", err, stop)
 	}

@@ -57,7 +57,8 @@ import (
 //     source of what leaves a namespace, and replies are translated back
 //     as conntrack does. Drop loses packets silently (a probe times out);
 //     Reject fails the send with EPERM, as an output rule of the source
-//     node does.
+//     node does. Rules apply in the order given; the first filter or
+//     DNAT that matches wins, as the first matching rule of a chain does.
 //   - ListenPacketLink reads the frames given to SendFrame, on interfaces
 //     made with AddLink: a packet source for capture, not a tap on the
 //     traffic above (which has no frames).

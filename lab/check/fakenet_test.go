@@ -18,9 +18,12 @@ import (
 // proved by the _linux tests, as root.
 
 // fakeNet builds the fake network of a lab: each node's namespace with
-// the addresses of its interfaces, its routes, and its DNAT rules (a rule
-// with in: rewrites what arrives at that interface's addresses). SNAT and
-// filters are added by the tests, where they say so.
+// the addresses of its interfaces, its routes, its DNAT rules (a rule
+// with in: rewrites what arrives at that interface's addresses), and its
+// masquerade and SNAT rules, as an SNAT of every node whose route points
+// at the router (what it sends through a gateway appears from the
+// router's out address). Filters are added by the tests, where they say
+// so; firewall rules of the lab are not read.
 func fakeNet(l *lab.Lab) *kerneltest.Net {
 	n := kerneltest.NewNet()
 	for _, node := range l.Nodes {
@@ -38,6 +41,9 @@ func fakeNet(l *lab.Lab) *kerneltest.Net {
 			n.AddRoute(ns, r.To, r.Via, "eth0")
 		}
 		for _, r := range node.NAT {
+			if r.Action == lab.NATMasquerade || r.Action == lab.NATSNAT {
+				snatThrough(n, l, node, r)
+			}
 			if r.Action != lab.NATDNAT || !r.ToAddr.IsValid() {
 				continue
 			}
@@ -52,6 +58,33 @@ func fakeNet(l *lab.Lab) *kerneltest.Net {
 		}
 	}
 	return n
+}
+
+// snatThrough gives every node whose route goes via router an SNAT to
+// the address r rewrites to: its to:, or the first address of its out
+// interface.
+func snatThrough(n *kerneltest.Net, l *lab.Lab, router *lab.Node, r *lab.NATRule) {
+	src := r.ToAddr
+	owned := map[netip.Addr]bool{}
+	for _, ifc := range router.Interfaces {
+		for _, a := range ifc.Addresses {
+			owned[a.Prefix.Addr()] = true
+			if !src.IsValid() && ifc.Name == r.Out {
+				src = a.Prefix.Addr()
+			}
+		}
+	}
+	if !src.IsValid() {
+		return
+	}
+	for _, node := range l.Nodes {
+		for _, rt := range node.Routes {
+			if owned[rt.Via] && rt.Via.Is4() == src.Is4() {
+				n.SNAT(state.NetNSName(l.Name, node.Name), src)
+				break
+			}
+		}
+	}
 }
 
 // routedLab is two clients, a router and a server on three subnets; c2

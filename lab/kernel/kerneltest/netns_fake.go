@@ -29,7 +29,9 @@ import (
 // What it simulates:
 //
 //   - A namespace owns the addresses given to AddNetNS; each address's
-//     prefix is an on-link route on dev eth0. AddRoute adds routes via a
+//     prefix is an on-link route on dev eth0. Each also has lo, up, with
+//     127.0.0.1/8 and ::1: what it sends to its own addresses or to
+//     loopback stays inside it. AddRoute adds routes via a
 //     gateway. A packet goes out by the longest matching route (none:
 //     ENETUNREACH, as sendto and connect fail), from the first address of
 //     the namespace of the destination's family (or the route's Src).
@@ -54,7 +56,7 @@ import (
 //     socket of the source namespace.
 //   - NAT and filters, as rules given by hand (DNAT, SNAT, Drop, Reject),
 //     not read from nftables: a DNAT rewrites a destination, an SNAT the
-//     source of what leaves a namespace, and replies are translated back
+//     source of what leaves a namespace through a gateway, and replies are translated back
 //     as conntrack does. Drop loses packets silently (a probe times out);
 //     Reject fails the send with EPERM, as an output rule of the source
 //     node does. Rules apply in the order given; the first filter or
@@ -123,6 +125,11 @@ func (n *Net) AddNetNS(netns string, addrs ...netip.Prefix) {
 	if ns == nil {
 		ns = &netNS{name: netns, tcp: map[uint16]*tcpListener{}, udp: map[uint16]*udpSock{}, links: map[string]*linkConn{}}
 		n.ns[netns] = ns
+		for _, lo := range []string{"127.0.0.1/8", "::1/128"} {
+			p := netip.MustParsePrefix(lo)
+			ns.addrs = append(ns.addrs, p)
+			ns.routes = append(ns.routes, fakeRouteEntry{to: p.Masked(), dev: "lo", src: p.Addr()})
+		}
 	}
 	for _, p := range addrs {
 		ns.addrs = append(ns.addrs, p)
@@ -156,8 +163,8 @@ func (n *Net) DNAT(dst, to netip.AddrPort) {
 	n.rules = append(n.rules, natRule{kind: "dnat", dst: dst, to: to, anyPrt: dst.Port() == 0})
 }
 
-// SNAT makes what namespace from sends appear from src, as a masquerade
-// on its way out does.
+// SNAT makes what namespace from sends through a gateway (not on-link)
+// appear from src, as the masquerade of the router on its way out does.
 func (n *Net) SNAT(from string, src netip.Addr) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -209,6 +216,9 @@ type route struct {
 }
 
 func (n *Net) routeLocked(ns *netNS, dst netip.Addr) (route, error) {
+	if ns.owns(dst) {
+		return route{r: fakeRouteEntry{to: netip.PrefixFrom(dst, dst.BitLen()), dev: "lo"}, src: dst, nextHop: ns}, nil
+	}
 	best := -1
 	for i, r := range ns.routes {
 		if r.to.Addr().Is4() == dst.Is4() && r.to.Contains(dst) && (best < 0 || r.to.Bits() > ns.routes[best].to.Bits()) {
@@ -221,7 +231,7 @@ func (n *Net) routeLocked(ns *netNS, dst netip.Addr) (route, error) {
 	rt := route{r: ns.routes[best], src: ns.routes[best].src}
 	if !rt.src.IsValid() {
 		for _, p := range ns.addrs {
-			if p.Addr().Is4() == dst.Is4() {
+			if p.Addr().Is4() == dst.Is4() && !p.Addr().IsLoopback() {
 				rt.src = p.Addr()
 				break
 			}
@@ -231,18 +241,36 @@ func (n *Net) routeLocked(ns *netNS, dst netip.Addr) (route, error) {
 	if rt.r.gw.IsValid() {
 		next = rt.r.gw
 	}
-	rt.nextHop = n.ownerLocked(next)
+	rt.nextHop = n.ownerLocked(ns, next)
 	return rt, nil
 }
 
-// ownerLocked is the namespace that owns address a, or nil.
-func (n *Net) ownerLocked(a netip.Addr) *netNS {
+// owns reports whether the namespace holds address a (every loopback
+// address is its own).
+func (ns *netNS) owns(a netip.Addr) bool {
+	if a.IsLoopback() {
+		return true
+	}
+	for _, p := range ns.addrs {
+		if p.Addr() == a {
+			return true
+		}
+	}
+	return false
+}
+
+// ownerLocked is the namespace that owns address a, as seen from
+// namespace from (which owns its own addresses and loopback), or nil.
+func (n *Net) ownerLocked(from *netNS, a netip.Addr) *netNS {
+	if from.owns(a) {
+		return from
+	}
+	if a.IsLoopback() {
+		return nil
+	}
 	for _, name := range n.sortedNamesLocked() {
-		ns := n.ns[name]
-		for _, p := range ns.addrs {
-			if p.Addr() == a {
-				return ns
-			}
+		if ns := n.ns[name]; ns.owns(a) {
+			return ns
 		}
 	}
 	return nil
@@ -301,7 +329,9 @@ func (n *Net) sendLocked(ns *netNS, srcPort uint16, dst netip.AddrPort, icmpMsg 
 		}
 		switch r.kind {
 		case "snat":
-			s.src = netip.AddrPortFrom(r.to.Addr(), srcPort)
+			if rt.r.gw.IsValid() { // forwarded by a router, not on-link
+				s.src = netip.AddrPortFrom(r.to.Addr(), srcPort)
+			}
 			continue
 		}
 		if r.dst.Addr() != s.dst.Addr() || (!r.anyPrt && (icmpMsg || r.dst.Port() != s.dst.Port())) {
@@ -323,7 +353,7 @@ func (n *Net) sendLocked(ns *netNS, srcPort uint16, dst netip.AddrPort, icmpMsg 
 	if rt.nextHop == nil {
 		return nil, nil // no ARP reply: lost
 	}
-	s.to = n.ownerLocked(s.dst.Addr())
+	s.to = n.ownerLocked(ns, s.dst.Addr())
 	if s.to == nil {
 		return nil, nil
 	}

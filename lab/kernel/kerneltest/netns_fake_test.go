@@ -123,15 +123,16 @@ func TestNetRoutes(t *testing.T) {
 // read deadline passes as os.ErrDeadlineExceeded.
 func TestNetUDPAndNAT(t *testing.T) {
 	n := twoNodes()
-	n.AddNetNS("f.router", netip.MustParsePrefix("10.1.0.254/24"))
-	n.DNAT(netip.MustParseAddrPort("10.1.0.254:53"), netip.MustParseAddrPort("10.1.0.2:5353"))
+	n.AddNetNS("f.router", netip.MustParsePrefix("10.1.0.254/24"), netip.MustParsePrefix("10.9.0.53/24"))
+	n.AddRoute("f.client", netip.MustParsePrefix("10.9.0.0/24"), netip.MustParseAddr("10.1.0.254"), "eth0")
+	n.DNAT(netip.MustParseAddrPort("10.9.0.53:53"), netip.MustParseAddrPort("10.1.0.2:5353"))
 	n.SNAT("f.client", netip.MustParseAddr("10.1.0.254"))
 	srv, err := n.ListenPacketIn("f.server", "udp", ":5353")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	c, err := n.DialIn(context.Background(), "f.client", "udp", "10.1.0.254:53")
+	c, err := n.DialIn(context.Background(), "f.client", "udp", "10.9.0.53:53")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +154,7 @@ func TestNetUDPAndNAT(t *testing.T) {
 		t.Errorf("client read %q, %v; want the reply", buf[:k], err)
 	}
 
+	// On-link: no SNAT, and nobody listens on port 9.
 	c2, err := n.DialIn(context.Background(), "f.client", "udp", "10.1.0.2:9")
 	if err != nil {
 		t.Fatal(err)

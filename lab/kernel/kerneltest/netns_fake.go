@@ -3,11 +3,9 @@ package kerneltest
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"net"
 	"net/netip"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,6 +17,7 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"netlab/lab/kernel"
+	"netlab/lab/state"
 )
 
 // Net is a kernel.NetNS that lives in memory: a network of namespaces,
@@ -125,8 +124,7 @@ func (n *Net) AddNetNS(netns string, addrs ...netip.Prefix) {
 	if ns == nil {
 		ns = &netNS{name: netns, tcp: map[uint16]*tcpListener{}, udp: map[uint16]*udpSock{}, links: map[string]*linkConn{}}
 		n.ns[netns] = ns
-		for _, lo := range []string{"127.0.0.1/8", "::1/128"} {
-			p := netip.MustParsePrefix(lo)
+		for _, p := range state.LoopbackAddrs {
 			ns.addrs = append(ns.addrs, p)
 			ns.routes = append(ns.routes, fakeRouteEntry{to: p.Masked(), dev: "lo", src: p.Addr()})
 		}
@@ -188,12 +186,13 @@ func (n *Net) Reject(from string, dst netip.AddrPort) {
 }
 
 // NetNSExists returns nil when the namespace exists, and otherwise an
-// error wrapping fs.ErrNotExist, as a stat of its file does.
+// error for which errors.Is(err, fs.ErrNotExist) holds, as a stat of its
+// file gives.
 func (n *Net) NetNSExists(netns string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ns[netns] == nil {
-		return &fs.PathError{Op: "stat", Path: path.Join(kernel.NetNSDir, netns), Err: syscall.ENOENT}
+		return fmt.Errorf("stat namespace %s: %w", netns, syscall.ENOENT)
 	}
 	return nil
 }

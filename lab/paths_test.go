@@ -33,7 +33,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
 
 	// Paths from those builders, or constants.
-	"lab/kernel.NetNSExists":             "path from netnsPath",
+	"lab/kernel.(*Linux).NetNSExists":    "path from netnsPath",
 	"lab/kernel.createNetNS":             "path from netnsPath",
 	"lab/kernel.deleteNetNS":             "path from netnsPath",
 	"lab/kernel.isNetNSMount":            "callers pass a path from netnsPath",

@@ -95,7 +95,7 @@ Ctrl-C, or after -c packets.`,
 			opts.Ready = func() {
 				fmt.Fprintf(e.stderr, "netlab: capturing on %s:%s of lab %s; Ctrl-C to stop\n", node, ifname, name)
 			}
-			err = capture.Run(ctx, name, node, ifname, opts, func(p capture.Packet) error {
+			err = capture.Run(ctx, newNetNS(), name, node, ifname, opts, func(p capture.Packet) error {
 				n++
 				dir := "In "
 				if p.Outgoing {

@@ -70,7 +70,7 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 				fmt.Fprintf(e.stderr, "Running %d check(s) on lab %s...\n", len(l.Checks), l.Name)
 			}
 			start := time.Now()
-			res := check.Run(ctx, l, l.Checks)
+			res := check.Run(ctx, newNetNS(), l, l.Checks)
 			elapsed := time.Since(start)
 			rep := checkReport(l, res)
 			if junit != "" {

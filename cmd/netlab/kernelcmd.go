@@ -192,6 +192,10 @@ func signalContext() (context.Context, context.CancelFunc) {
 
 func newKernel() kernel.Kernel { return kernel.NewLinux() }
 
+// newNetNS is what check, ping, capture and the TUI's checks open their
+// sockets in a node with: the machine's kernel.
+func newNetNS() kernel.NetNS { return kernel.NewLinux() }
+
 // isTerminal reports whether a stream (an io.Reader or io.Writer) is a
 // terminal: for progress output, and the UI.
 func isTerminal(stream any) bool {

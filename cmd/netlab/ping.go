@@ -14,6 +14,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
+	"netlab/lab/kernel"
 )
 
 func newPingCmd(e *env) *cobra.Command {
@@ -64,7 +65,7 @@ timeout. ping exits 1 when no reply came back at all.`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			return runPing(ctx, e, name, node, dst, count, interval, wait, f.output == "json")
+			return runPing(ctx, e, newNetNS(), name, node, dst, count, interval, wait, f.output == "json")
 		}),
 	}
 	f.addLab(cmd)
@@ -150,8 +151,8 @@ type pingSummary struct {
 	Replies     []pingReply `json:"replies"`
 }
 
-func runPing(ctx context.Context, e *env, labName, node string, dst netip.Addr, count int, interval, wait time.Duration, asJSON bool) error {
-	p, err := check.NewPinger(labName, node, dst)
+func runPing(ctx context.Context, e *env, ns kernel.NetNS, labName, node string, dst netip.Addr, count int, interval, wait time.Duration, asJSON bool) error {
+	p, err := check.NewPinger(ns, labName, node, dst)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 				hint = "sudo netlab up"
 			}
 			opts := tui.Options{Source: src, Lab: l, LabName: name, Interval: interval, StartHint: hint}
-			opts.RunChecks = checkRunner(l)
+			opts.RunChecks = checkRunner(k, l)
 			if err := tui.Run(cmd.Context(), opts, e.stdin, e.stdout); err != nil {
 				return &failure{err: fmt.Errorf("tui: %w", err)}
 			}
@@ -90,7 +90,7 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 // checkRunner runs the file's checks for the c key. The checks live in the
 // lab file: with --lab, in the one the lab was brought up with, if netlab
 // kept it.
-func checkRunner(l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
+func checkRunner(ns kernel.NetNS, l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
 	return func(ctx context.Context) ([]tui.CheckResult, error) {
 		if l == nil {
 			return nil, errors.New("no lab file: start netlab tui with the lab file to run its checks")
@@ -99,18 +99,26 @@ func checkRunner(l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
 			return nil, fmt.Errorf("lab %s has no checks", l.Name)
 		}
 		var out []tui.CheckResult
-		for _, r := range check.Run(ctx, l, l.Checks) {
+		for _, r := range check.Run(ctx, ns, l, l.Checks) {
 			out = append(out, tui.CheckResult{Name: r.Name, Pass: r.Passed, Detail: r.Detail()})
 		}
 		return out, nil
 	}
 }
 
+// watchedKernel is what the UI reads a lab through: the kernel's objects,
+// and its change notifications. kernel.Linux is one, and so is
+// kerneltest's fake with a watcher.
+type watchedKernel interface {
+	kernel.Kernel
+	kernel.Watcher
+}
+
 // kernelSource is the UI's view of the kernel: it observes the lab, names
 // its rules from the last up's record and the file, plans against the file
 // for drift, and forwards link events.
 type kernelSource struct {
-	k       *kernel.Linux
+	k       watchedKernel
 	name    string
 	lab     *lab.Lab     // nil without a lab file
 	desired *state.State // from lab; nil without one
@@ -121,7 +129,7 @@ type kernelSource struct {
 	nodes  map[string]bool // nodes of last; guarded by mu
 }
 
-func newKernelSource(k *kernel.Linux, name string, l *lab.Lab) *kernelSource {
+func newKernelSource(k watchedKernel, name string, l *lab.Lab) *kernelSource {
 	s := &kernelSource{k: k, name: name, lab: l, nodes: map[string]bool{}}
 	if l != nil {
 		s.desired = plan.Desired(l)

@@ -1,6 +1,6 @@
 // Package capture reads the frames one interface of a node sends and
-// receives, from inside the node's namespace (an AF_PACKET socket made by
-// lab/kernel), decodes them with lab/packet, and optionally writes them to
+// receives, from inside the node's namespace (an AF_PACKET socket that a
+// kernel.NetNS opens: lab/kernel's Linux, or kerneltest's fake), decodes them with lab/packet, and optionally writes them to
 // a pcap file. Nothing is needed on the machine: no tcpdump.
 package capture
 
@@ -40,12 +40,12 @@ type Options struct {
 // over frames far larger than its MTU.
 const SnapLen = 65535 + 14
 
-// Run captures on interface ifname of node until ctx ends or Count frames
+// Run captures, with a socket that ns opens, on interface ifname of node until ctx ends or Count frames
 // matched, calling fn for each matching frame. It returns nil when it
 // stopped for either reason, and closes its socket before returning.
 // Equivalent to: ip netns exec LAB.NODE tcpdump -i IFNAME [-c N] [-w FILE]
-func Run(ctx context.Context, labName, node, ifname string, opts Options, fn func(Packet) error) error {
-	c, err := kernel.ListenPacketLink(state.NetNSName(labName, node), ifname)
+func Run(ctx context.Context, ns kernel.NetNS, labName, node, ifname string, opts Options, fn func(Packet) error) error {
+	c, err := ns.ListenPacketLink(state.NetNSName(labName, node), ifname)
 	if err != nil {
 		return err
 	}

@@ -70,13 +70,13 @@ func TestCapturePing(t *testing.T) {
 			Pcap:   &pcap,
 			Ready:  func() { close(ready) },
 		}
-		capErr = capture.Run(ctx, l.Name, "c1", "veth0", opts, func(p capture.Packet) error {
+		capErr = capture.Run(ctx, kernel.NewLinux(), l.Name, "c1", "veth0", opts, func(p capture.Packet) error {
 			got = append(got, p)
 			return nil
 		})
 	}()
 	<-ready
-	p, err := check.NewPinger(l.Name, "c1", dst)
+	p, err := check.NewPinger(kernel.NewLinux(), l.Name, "c1", dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +145,13 @@ func TestCaptureStops(t *testing.T) {
 	l := upDefault(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := capture.Run(ctx, l.Name, "server", "eth0", capture.Options{Filter: packet.Filter{Proto: "vxlan"}}, func(capture.Packet) error {
+	err := capture.Run(ctx, kernel.NewLinux(), l.Name, "server", "eth0", capture.Options{Filter: packet.Filter{Proto: "vxlan"}}, func(capture.Packet) error {
 		return errors.New("unexpected frame")
 	})
 	if err != nil {
 		t.Errorf("capture ended with %v, want nil on cancel", err)
 	}
-	err = capture.Run(context.Background(), l.Name, "server", "nosuch0", capture.Options{}, nil)
+	err = capture.Run(context.Background(), kernel.NewLinux(), l.Name, "server", "nosuch0", capture.Options{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "nosuch0") {
 		t.Errorf("capture on a missing interface: %v", err)
 	}
@@ -196,13 +196,13 @@ func TestCaptureVXLAN(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		opts := capture.Options{Filter: packet.Filter{Proto: "icmp", Host: inner}, Count: 2, Ready: func() { close(ready) }}
-		done <- capture.Run(ctx, name, "a", "u0", opts, func(p capture.Packet) error {
+		done <- capture.Run(ctx, kernel.NewLinux(), name, "a", "u0", opts, func(p capture.Packet) error {
 			got = append(got, p)
 			return nil
 		})
 	}()
 	<-ready
-	p, err := check.NewPinger(name, "a", inner)
+	p, err := check.NewPinger(kernel.NewLinux(), name, "a", inner)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,9 @@
 // why, as a network engineer would: no route, no ARP reply, refused,
 // timed out.
 //
-// Every socket is created inside a node's namespace through lab/kernel
-// and closed before Run returns.
+// Every socket is created inside a node's namespace through a
+// kernel.NetNS (lab/kernel's Linux, or the fake network of kerneltest in
+// tests) and closed before Run returns.
 package check
 
 import (
@@ -144,7 +145,8 @@ func DialPort(c *lab.Check) uint16 {
 	return 0
 }
 
-// Run runs checks of the running lab l, all at once, and returns their
+// Run runs checks of the running lab l, all at once, with sockets that ns
+// opens in its nodes, and returns their
 // results in the order of checks. It returns when every probe has ended
 // (each within its timeout) and every responder is closed; cancelling ctx
 // ends the probes early, as failures.
@@ -156,7 +158,7 @@ func DialPort(c *lab.Check) uint16 {
 // services (connect, http) carry no ticket, and a responder's port would
 // accept their connection as any listener does, so they run after every
 // responder is closed.
-func Run(ctx context.Context, l *lab.Lab, checks []*lab.Check) []Result {
+func Run(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
 	var probed, services []int
 	for i, c := range checks {
@@ -166,22 +168,22 @@ func Run(ctx context.Context, l *lab.Lab, checks []*lab.Check) []Result {
 			probed = append(probed, i)
 		}
 	}
-	runSet(ctx, l, checks, probed, results)
-	runSet(ctx, l, checks, services, results)
+	runSet(ctx, ns, l, checks, probed, results)
+	runSet(ctx, ns, l, checks, services, results)
 	return results
 }
 
 // runSet runs the checks at idx at once, into results, with responders
 // of their own that are all closed when it returns.
-func runSet(ctx context.Context, l *lab.Lab, checks []*lab.Check, idx []int, results []Result) {
+func runSet(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check, idx []int, results []Result) {
 	probes := make([]*probe, len(checks))
 	took := make([]time.Duration, len(checks))
 	ts := newTickets()
-	rs := newResponders(l.Name, ts)
+	rs := newResponders(ns, l.Name, ts)
 	defer rs.closeAll()
 	each(idx, func(i int) {
 		start := time.Now()
-		probes[i], results[i] = prepare(l, checks[i], ts, rs)
+		probes[i], results[i] = prepare(ns, l, checks[i], ts, rs)
 		took[i] = time.Since(start)
 	})
 	each(idx, func(i int) {
@@ -205,6 +207,7 @@ func each(idx []int, fn func(i int)) {
 // probe is one check made ready to go: its target, its ticket, and the
 // responder it means already listening.
 type probe struct {
+	ns      kernel.NetNS
 	check   *lab.Check
 	labName string
 	dst     netip.Addr
@@ -217,7 +220,7 @@ type probe struct {
 // prepare resolves a check's target, starts the responder it means (or
 // finds it started by another check) and issues its ticket. A check that
 // cannot run returns no probe and a result with Err set.
-func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Result) {
+func prepare(ns kernel.NetNS, l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Result) {
 	r := Result{Check: c, Name: Name(l, c)}
 	dst, err := Target(l, c)
 	if err != nil {
@@ -229,12 +232,12 @@ func prepare(l *lab.Lab, c *lab.Check, ts *tickets, rs *responders) (*probe, Res
 		if node == "" {
 			continue
 		}
-		if err := kernel.NetNSExists(netns(l.Name, node)); err != nil {
+		if err := ns.NetNSExists(netns(l.Name, node)); err != nil {
 			r.Err = notRunning(node, err)
 			return nil, r
 		}
 	}
-	p := &probe{check: c, labName: l.Name, dst: dst.Unmap(), port: c.Port, ts: ts}
+	p := &probe{ns: ns, check: c, labName: l.Name, dst: dst.Unmap(), port: c.Port, ts: ts}
 	switch {
 	case c.Ping.IsValid():
 		p.tok = newToken() // no responder: the token only marks the echo

@@ -61,7 +61,7 @@ func up(t *testing.T, l *lab.Lab) {
 // run runs the lab's checks and logs each result.
 func run(t *testing.T, l *lab.Lab) []check.Result {
 	t.Helper()
-	res := check.Run(context.Background(), l, l.Checks)
+	res := check.Run(context.Background(), kernel.NewLinux(), l, l.Checks)
 	for _, r := range res {
 		t.Logf("%-50s passed=%v reached=%v %s (%s)", r.Name, r.Passed, r.Reached, r.Detail(), r.Elapsed.Round(time.Millisecond))
 	}
@@ -421,7 +421,7 @@ checks:
 	// The TCP checks first, alone: the pings are sent once both paths
 	// carry traffic, so neither can fail for a path still coming up.
 	for _, checks := range [][]*lab.Check{l.Checks[:2], l.Checks[2:]} {
-		for _, r := range check.Run(context.Background(), l, checks) {
+		for _, r := range check.Run(context.Background(), kernel.NewLinux(), l, checks) {
 			if !r.Passed {
 				t.Errorf("%s: %s", r.Name, r.Detail())
 			}

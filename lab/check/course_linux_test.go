@@ -9,6 +9,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/topologies"
 )
@@ -70,7 +71,7 @@ func TestShippedLabChecks(t *testing.T) {
 				if attempt > 1 {
 					time.Sleep(time.Second)
 				}
-				res := check.Run(context.Background(), l, pending)
+				res := check.Run(context.Background(), kernel.NewLinux(), l, pending)
 				var again []*lab.Check
 				failed = failed[:0]
 				for i, r := range res {

@@ -24,24 +24,26 @@ const EchoPayloadBytes = 56
 // own random identifier, so pingers running at once never take each
 // other's replies.
 type Pinger struct {
+	ns            kernel.NetNS
 	labName, node string
 	dst           netip.Addr
 	conn          net.PacketConn
 	id            uint16
 }
 
-// NewPinger opens a raw ICMP socket in the node's namespace for pinging dst.
+// NewPinger opens a raw ICMP socket in the node's namespace, through ns,
+// for pinging dst.
 // Equivalent to: ip netns exec LAB.NODE ping DST
-func NewPinger(labName, node string, dst netip.Addr) (*Pinger, error) {
+func NewPinger(ns kernel.NetNS, labName, node string, dst netip.Addr) (*Pinger, error) {
 	network, laddr := "ip4:icmp", "0.0.0.0"
 	if dst.Is6() && !dst.Is4In6() {
 		network, laddr = "ip6:ipv6-icmp", "::"
 	}
-	conn, err := kernel.ListenPacketIn(netns(labName, node), network, laddr)
+	conn, err := ns.ListenPacketIn(netns(labName, node), network, laddr)
 	if err != nil {
 		return nil, notRunning(node, err)
 	}
-	return &Pinger{labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
+	return &Pinger{ns: ns, labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
 }
 
 // Close closes the socket.
@@ -92,7 +94,7 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 	}
 	start := time.Now()
 	if _, err := p.conn.WriteTo(msg, &net.IPAddr{IP: p.dst.AsSlice()}); err != nil {
-		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.labName, p.node, p.dst, err)}
+		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err)}
 	}
 	buf := make([]byte, 1500)
 	for {
@@ -102,9 +104,9 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 				if ctx.Err() != nil && time.Now().Before(deadline) {
 					return Echo{}, ctx.Err()
 				}
-				return Echo{}, &EchoError{Seq: seq, Reason: timeoutReason(p.labName, p.node, p.dst, timeout)}
+				return Echo{}, &EchoError{Seq: seq, Reason: timeoutReason(p.ns, p.labName, p.node, p.dst, timeout)}
 			}
-			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.labName, p.node, p.dst, err)}
+			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err)}
 		}
 		m, err := parseICMP(v6, buf[:n])
 		if err != nil {
@@ -137,7 +139,7 @@ func addrOf(a net.Addr) netip.Addr {
 // also tells the source it saw.
 func (p *probe) ping(ctx context.Context) outcome {
 	c := p.check
-	pg, err := NewPinger(p.labName, c.From, p.dst)
+	pg, err := NewPinger(p.ns, p.labName, c.From, p.dst)
 	if err != nil {
 		return outcome{err: err}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 )
 
@@ -66,7 +67,7 @@ checks:
 	wrong := 0
 	var first []check.Result
 	for run := 1; run <= 20; run++ {
-		res := check.Run(t.Context(), l, l.Checks)
+		res := check.Run(t.Context(), kernel.NewLinux(), l, l.Checks)
 		if first == nil {
 			first = res
 			for _, r := range res {

@@ -36,15 +36,15 @@ const (
 // reason. An unreachable error may come from the node's own kernel or
 // from an ICMP error a router sent back; the node's routing table and
 // neighbour entry tell the two apart.
-func classify(labName, node string, dst netip.Addr, err error) string {
+func classify(ns kernel.NetNS, labName, node string, dst netip.Addr, err error) string {
 	switch {
 	case errors.Is(err, syscall.ENETUNREACH):
-		if hop, herr := kernel.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() {
+		if hop, herr := ns.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() {
 			return fmt.Sprintf("%s to %s beyond %s (a router on the way reported network unreachable)", ReasonNoRoute, dst, hop.Gateway)
 		}
 		return fmt.Sprintf("%s to %s from node %s", ReasonNoRoute, dst, node)
 	case errors.Is(err, syscall.EHOSTUNREACH):
-		if hop, herr := kernel.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() && hop.Neigh != "incomplete" && hop.Neigh != "failed" {
+		if hop, herr := ns.NextHop(netns(labName, node), dst); herr == nil && hop.Gateway.IsValid() && hop.Neigh != "incomplete" && hop.Neigh != "failed" {
 			return fmt.Sprintf("%s for %s beyond %s (a router on the way reported host unreachable)", ReasonNoARP, dst, hop.Gateway)
 		}
 		return fmt.Sprintf("%s for %s from node %s (host unreachable)", ReasonNoARP, dst, node)
@@ -69,8 +69,8 @@ func isTimeout(err error) bool {
 // timeoutReason explains a probe that got no answer within d, from what
 // the source node's kernel knows: whether it still has a route, and
 // whether the next hop answered ARP.
-func timeoutReason(labName, node string, dst netip.Addr, d time.Duration) string {
-	hop, err := kernel.NextHop(netns(labName, node), dst)
+func timeoutReason(ns kernel.NetNS, labName, node string, dst netip.Addr, d time.Duration) string {
+	hop, err := ns.NextHop(netns(labName, node), dst)
 	if err != nil {
 		if kernel.IsNoRoute(err) {
 			return fmt.Sprintf("%s to %s from node %s", ReasonNoRoute, dst, node)

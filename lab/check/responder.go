@@ -30,6 +30,7 @@ const greeting = "netlab"
 // socket that watches them arrive, to tell each check whether its own
 // request reached the node and from which source.
 type responders struct {
+	ns      kernel.NetNS
 	labName string
 	ts      *tickets
 	mu      sync.Mutex
@@ -42,8 +43,8 @@ type responder struct {
 	wg    sync.WaitGroup
 }
 
-func newResponders(labName string, ts *tickets) *responders {
-	return &responders{labName: labName, ts: ts, m: make(map[endpoint]*responder)}
+func newResponders(ns kernel.NetNS, labName string, ts *tickets) *responders {
+	return &responders{ns: ns, labName: labName, ts: ts, m: make(map[endpoint]*responder)}
 }
 
 // start starts the responder at e unless it runs already; it returns the
@@ -60,7 +61,7 @@ func (rs *responders) start(e endpoint) error {
 	addr := net.JoinHostPort("", strconv.Itoa(int(e.port)))
 	switch e.proto {
 	case "tcp":
-		l, err := retryInUse(func() (net.Listener, error) { return kernel.ListenIn(ns, "tcp", addr) })
+		l, err := retryInUse(func() (net.Listener, error) { return rs.ns.ListenIn(ns, "tcp", addr) })
 		if err != nil {
 			r.err = responderError(e, err)
 			return r.err
@@ -69,7 +70,7 @@ func (rs *responders) start(e endpoint) error {
 		r.close = t.close
 		r.wg.Go(func() { t.serve(&r.wg) })
 	case "udp":
-		c, err := retryInUse(func() (net.PacketConn, error) { return kernel.ListenPacketIn(ns, "udp", addr) })
+		c, err := retryInUse(func() (net.PacketConn, error) { return rs.ns.ListenPacketIn(ns, "udp", addr) })
 		if err != nil {
 			r.err = responderError(e, err)
 			return r.err
@@ -81,7 +82,7 @@ func (rs *responders) start(e endpoint) error {
 		if e.proto == "icmp6" {
 			network, laddr = "ip6:ipv6-icmp", "::"
 		}
-		c, err := kernel.ListenPacketIn(ns, network, laddr)
+		c, err := rs.ns.ListenPacketIn(ns, network, laddr)
 		if err != nil {
 			r.err = notRunning(e.node, err)
 			return r.err

@@ -22,18 +22,18 @@ func TestResponderWaitsForAPortInUse(t *testing.T) {
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add %s: %v: %s", ns, err, out)
 	}
-	freed, err := kernel.ListenIn(ns, "tcp", ":8080")
+	freed, err := kernel.NewLinux().ListenIn(ns, "tcp", ":8080")
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.AfterFunc(200*time.Millisecond, func() { freed.Close() })
-	held, err := kernel.ListenPacketIn(ns, "udp", ":53")
+	held, err := kernel.NewLinux().ListenPacketIn(ns, "udp", ":53")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { held.Close() })
 
-	rs := newResponders(labName, newTickets())
+	rs := newResponders(kernel.NewLinux(), labName, newTickets())
 	t.Cleanup(rs.closeAll)
 	start := time.Now()
 	if err := rs.start(endpoint{node: "web", proto: "tcp", port: 8080}); err != nil {

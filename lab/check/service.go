@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"netlab/lab"
-	"netlab/lab/kernel"
 )
 
 // Checks that talk to real services: connect opens a TCP connection to
@@ -26,7 +25,7 @@ import (
 // once: the check passes when something accepted it.
 func (p *probe) connect(ctx context.Context) outcome {
 	start := time.Now()
-	conn, err := kernel.DialIn(ctx, netns(p.labName, p.check.From), "tcp", netip.AddrPortFrom(p.dst, p.port).String())
+	conn, err := p.ns.DialIn(ctx, netns(p.labName, p.check.From), "tcp", netip.AddrPortFrom(p.dst, p.port).String())
 	if err != nil {
 		return p.failed(err)
 	}
@@ -47,7 +46,7 @@ func (p *probe) get(ctx context.Context) outcome {
 		Transport: &http.Transport{
 			Proxy: nil,
 			DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				conn, err := kernel.DialIn(ctx, netns(p.labName, c.From), network, dst.String())
+				conn, err := p.ns.DialIn(ctx, netns(p.labName, c.From), network, dst.String())
 				connected.Store(err == nil)
 				return conn, err
 			},

@@ -40,7 +40,7 @@ checks:
   - {from: a, connect: "10.7.0.2:9090", expect: fail}
 `)
 	up(t, l)
-	ln, err := kernel.ListenIn(state.NetNSName(l.Name, "web"), "tcp", ":8080")
+	ln, err := kernel.NewLinux().ListenIn(state.NetNSName(l.Name, "web"), "tcp", ":8080")
 	if err != nil {
 		t.Fatal(err)
 	}

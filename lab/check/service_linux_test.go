@@ -23,7 +23,7 @@ func TestServiceSpreadsConnections(t *testing.T) {
 	l := courseLab(t, "k8s-service.yaml")
 	up(t, l)
 	for _, pod := range []string{"backend1", "backend2"} {
-		ln, err := kernel.ListenIn(state.NetNSName(l.Name, pod), "tcp", ":8080")
+		ln, err := kernel.NewLinux().ListenIn(state.NetNSName(l.Name, pod), "tcp", ":8080")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,7 +47,7 @@ func TestServiceSpreadsConnections(t *testing.T) {
 		got := map[string]int{}
 		for range 40 {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			c, err := kernel.DialIn(ctx, state.NetNSName(l.Name, from), "tcp", "10.96.0.10:80")
+			c, err := kernel.NewLinux().DialIn(ctx, state.NetNSName(l.Name, from), "tcp", "10.96.0.10:80")
 			cancel()
 			if err != nil {
 				t.Fatalf("from %s: connect to the ClusterIP: %v", from, err)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"netlab/lab/kernel"
 )
 
 // stream connects (tcp) or sends datagrams (udp) from the check's node to
@@ -22,7 +20,7 @@ func (p *probe) stream(ctx context.Context) outcome {
 	dst := netip.AddrPortFrom(p.dst, p.port)
 	line := probeLine(p.tok)
 	start := time.Now()
-	conn, err := kernel.DialIn(ctx, netns(p.labName, c.From), c.Proto, dst.String())
+	conn, err := p.ns.DialIn(ctx, netns(p.labName, c.From), c.Proto, dst.String())
 	if err != nil {
 		return p.failed(err)
 	}
@@ -121,7 +119,7 @@ func (p *probe) failed(err error) outcome {
 		landed, _ := p.ts.landed(p.tok)
 		return outcome{reason: strayReason(p.want, landed)}
 	case isTimeout(err):
-		return outcome{reason: timeoutReason(p.labName, c.From, p.dst, c.Timeout)}
+		return outcome{reason: timeoutReason(p.ns, p.labName, c.From, p.dst, c.Timeout)}
 	}
-	return outcome{reason: classify(p.labName, c.From, p.dst, err)}
+	return outcome{reason: classify(p.ns, p.labName, c.From, p.dst, err)}
 }

@@ -10,10 +10,10 @@
 // vxlan, tun and tap), addr_linux.go, route_linux.go, sysctl_linux.go and
 // nft_linux.go, each with the write and the read of its object.
 // observe_linux.go reads a lab's namespaces through them. Beside the
-// Kernel interface: probe_linux.go opens sockets inside a namespace and
-// asks for the route to an address, packet_linux.go captures frames,
-// launch_linux.go starts programs in a node, watch_linux.go notices
-// changes. linux.go holds the Linux type and its open namespaces,
+// Kernel interface, seam.go's NetNS and Watcher: probe_linux.go opens
+// sockets inside a namespace and asks for the route to an address,
+// packet_linux.go captures frames, watch_linux.go notices changes;
+// launch_linux.go starts programs in a node. linux.go holds the Linux type and its open namespaces,
 // inns_linux.go and thread_linux.go the switching of a thread into one.
 //
 // Every method stops once its ctx is cancelled, before its first kernel

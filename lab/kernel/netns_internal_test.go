@@ -18,7 +18,7 @@ func TestNetNSPathRefusesHostileNames(t *testing.T) {
 		if p, err := netnsPath(bad); err == nil {
 			t.Errorf("netnsPath(%q) = %q, want a refusal", bad, p)
 		}
-		if err := NetNSExists(bad); err == nil || !strings.Contains(err.Error(), "invalid namespace name") {
+		if err := NewLinux().NetNSExists(bad); err == nil || !strings.Contains(err.Error(), "invalid namespace name") {
 			t.Errorf("NetNSExists(%q) = %v, want a refusal of the name", bad, err)
 		}
 	}

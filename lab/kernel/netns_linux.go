@@ -65,7 +65,7 @@ func netnsPath(netnsName string) (string, error) {
 
 // NetNSExists returns nil when the namespace has a file in NetNSDir, and
 // otherwise why not (an invalid name, or the error of stat).
-func NetNSExists(netnsName string) error {
+func (k *Linux) NetNSExists(netnsName string) error {
 	path, err := netnsPath(netnsName)
 	if err != nil {
 		return err

@@ -66,7 +66,7 @@ func TestNATFamilyCounters(t *testing.T) {
 		return ruleCounter(t, k, name, "gw", "nat_prerouting", v4), ruleCounter(t, k, name, "gw", "nat_prerouting", v6)
 	}
 
-	ln, err := kernel.ListenIn(state.NetNSName(name, "s"), "tcp", ":80")
+	ln, err := kernel.NewLinux().ListenIn(state.NetNSName(name, "s"), "tcp", ":80")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestNATFamilyCounters(t *testing.T) {
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			c, err := kernel.DialIn(ctx, state.NetNSName(name, "c"), "tcp", addr)
+			c, err := kernel.NewLinux().DialIn(ctx, state.NetNSName(name, "c"), "tcp", addr)
 			cancel()
 			if err == nil {
 				c.SetReadDeadline(time.Now().Add(2 * time.Second))

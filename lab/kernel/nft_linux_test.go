@@ -82,7 +82,7 @@ links:
 // address it came from, then closes it.
 func tcpServer(t *testing.T, netnsName, addr string) {
 	t.Helper()
-	l, err := kernel.ListenIn(netnsName, "tcp4", addr)
+	l, err := kernel.NewLinux().ListenIn(netnsName, "tcp4", addr)
 	if err != nil {
 		t.Fatalf("listen %s in %s: %v", addr, netnsName, err)
 	}
@@ -103,7 +103,7 @@ func tcpServer(t *testing.T, netnsName, addr string) {
 func tcpProbe(netnsName, addr string, wait time.Duration) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	c, err := kernel.DialIn(ctx, netnsName, "tcp", addr)
+	c, err := kernel.NewLinux().DialIn(ctx, netnsName, "tcp", addr)
 	if err != nil {
 		return "", err
 	}
@@ -212,14 +212,14 @@ func TestNetfilterTraffic(t *testing.T) {
 		countText := `udp dport 9 counter`
 		// A listener, so that no port unreachable makes the client's
 		// later sends fail.
-		sink, err := kernel.ListenPacketIn(ns("host"), "udp", "192.168.31.1:9")
+		sink, err := kernel.NewLinux().ListenPacketIn(ns("host"), "udp", "192.168.31.1:9")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer sink.Close()
 		before := ruleCounter(t, k, name, "host", "filter_input", countText)
 		beforeLog := ruleCounter(t, k, name, "host", "filter_input", logText)
-		c, err := kernel.DialIn(context.Background(), ns("c1"), "udp", "192.168.31.1:9")
+		c, err := kernel.NewLinux().DialIn(context.Background(), ns("c1"), "udp", "192.168.31.1:9")
 		if err != nil {
 			t.Fatal(err)
 		}

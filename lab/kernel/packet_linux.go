@@ -11,11 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PacketConn is an AF_PACKET socket that sees every frame one interface of
-// a namespace sends and receives, as tcpdump's does. It is created inside
-// the namespace and keeps it; it may be read from any goroutine, and Close
-// (or a read deadline) ends a blocked read.
-type PacketConn struct {
+// packetConn is an AF_PACKET socket that sees every frame one interface of
+// a namespace sends and receives, as tcpdump's does: Linux's PacketConn.
+// It is created inside the namespace and keeps it; it may be read from any
+// goroutine, and Close (or a read deadline) ends a blocked read.
+type packetConn struct {
 	f  *os.File
 	rc syscall.RawConn
 }
@@ -31,7 +31,7 @@ type PacketInfo struct {
 // ListenPacketLink opens a packet socket bound to the interface ifname
 // inside the named namespace, for all protocols (ETH_P_ALL).
 // Equivalent to: ip netns exec NETNS tcpdump -i IFNAME
-func ListenPacketLink(netnsName, ifname string) (*PacketConn, error) {
+func (k *Linux) ListenPacketLink(netnsName, ifname string) (PacketConn, error) {
 	var fd int
 	err := inNamed(netnsName, func() error {
 		ifi, err := net.InterfaceByName(ifname)
@@ -62,14 +62,14 @@ func ListenPacketLink(netnsName, ifname string) (*PacketConn, error) {
 		f.Close()
 		return nil, err
 	}
-	return &PacketConn{f: f, rc: rc}, nil
+	return &packetConn{f: f, rc: rc}, nil
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
 // ReadPacket reads one frame into buf. A frame longer than buf is
 // truncated, and OrigLen tells its real length.
-func (c *PacketConn) ReadPacket(buf []byte) (PacketInfo, error) {
+func (c *packetConn) ReadPacket(buf []byte) (PacketInfo, error) {
 	var info PacketInfo
 	var rerr error
 	err := c.rc.Read(func(fd uintptr) bool {
@@ -102,8 +102,8 @@ func (c *PacketConn) ReadPacket(buf []byte) (PacketInfo, error) {
 }
 
 // SetReadDeadline makes reads fail with os.ErrDeadlineExceeded after t.
-func (c *PacketConn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
+func (c *packetConn) SetReadDeadline(t time.Time) error { return c.f.SetReadDeadline(t) }
 
 // Close closes the socket; a read blocked in another goroutine returns
 // an error.
-func (c *PacketConn) Close() error { return c.f.Close() }
+func (c *packetConn) Close() error { return c.f.Close() }

@@ -18,7 +18,7 @@ import (
 // interface").
 func TestListenPacketLinkNoInterface(t *testing.T) {
 	ns := kerneltest.NewTestNS(t)
-	c, err := kernel.ListenPacketLink(ns, "nosuch0")
+	c, err := kernel.NewLinux().ListenPacketLink(ns, "nosuch0")
 	if err == nil {
 		c.Close()
 		t.Fatal("ListenPacketLink on a missing interface succeeded")
@@ -40,7 +40,7 @@ func TestReadPacketInterfaceGone(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", ns, "link", "add", "nl0", "type", "veth", "peer", "name", "nl1").CombinedOutput(); err != nil {
 		t.Fatalf("ip link add: %v: %s", err, out)
 	}
-	c, err := kernel.ListenPacketLink(ns, "nl0")
+	c, err := kernel.NewLinux().ListenPacketLink(ns, "nl0")
 	if err != nil {
 		t.Fatal(err)
 	}

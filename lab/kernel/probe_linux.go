@@ -11,9 +11,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// A socket belongs to the namespace of the thread that created it, for its
-// whole life. These helpers create sockets inside a node's namespace; the
-// returned sockets may then be used from any goroutine.
+// Linux's NetNS (seam.go). A socket belongs to the namespace of the thread
+// that created it, for its whole life. These methods create sockets inside
+// a node's namespace; the returned sockets may then be used from any
+// goroutine. They hold nothing of Linux's: no Close is needed after them.
 
 // inNamed runs fn inside the named namespace.
 func inNamed(netnsName string, fn func() error) error {
@@ -26,7 +27,7 @@ func inNamed(netnsName string, fn func() error) error {
 }
 
 // ListenIn opens a stream listener (tcp) inside the named namespace.
-func ListenIn(netnsName, network, address string) (net.Listener, error) {
+func (k *Linux) ListenIn(netnsName, network, address string) (net.Listener, error) {
 	var l net.Listener
 	err := inNamed(netnsName, func() error {
 		var err error
@@ -38,7 +39,7 @@ func ListenIn(netnsName, network, address string) (net.Listener, error) {
 
 // ListenPacketIn opens a packet socket (udp, ip4:icmp, ...) inside the
 // named namespace.
-func ListenPacketIn(netnsName, network, address string) (net.PacketConn, error) {
+func (k *Linux) ListenPacketIn(netnsName, network, address string) (net.PacketConn, error) {
 	var c net.PacketConn
 	err := inNamed(netnsName, func() error {
 		var err error
@@ -50,7 +51,7 @@ func ListenPacketIn(netnsName, network, address string) (net.PacketConn, error) 
 
 // DialIn connects from inside the named namespace. The connection attempt
 // itself runs on the namespace's thread, which is why ctx bounds it.
-func DialIn(ctx context.Context, netnsName, network, address string) (net.Conn, error) {
+func (k *Linux) DialIn(ctx context.Context, netnsName, network, address string) (net.Conn, error) {
 	var c net.Conn
 	err := inNamed(netnsName, func() error {
 		var err error
@@ -79,7 +80,7 @@ type Hop struct {
 // with the state of the next hop's neighbour entry. It fails with an
 // error for which IsNoRoute is true when there is no route.
 // Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
-func NextHop(netnsName string, dst netip.Addr) (Hop, error) {
+func (k *Linux) NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 	var hop Hop
 	fd, err := openNetNS(netnsName)
 	if err != nil {

@@ -1,0 +1,114 @@
+package check_test
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"netlab/lab/check"
+)
+
+// TestIPv6Fake is TestIPv6 on the fake network: ping, ICMPv6, TCP and
+// UDP checks over IPv6, with the sources seen, and a ping with no route.
+func TestIPv6Fake(t *testing.T) {
+	t.Parallel()
+	l := parseLab(t, `name: v6
+nodes:
+  a:
+    interfaces:
+      eth0: {addresses: ["2001:db8::1/64"]}
+  b:
+    interfaces:
+      eth0: {addresses: ["2001:db8::2/64"]}
+links:
+  - [a:eth0, b:eth0]
+checks:
+  - {from: a, ping: "2001:db8::2"}
+  - {from: a, to: b, seen-source: "2001:db8::1"}
+  - {from: b, to: a, proto: tcp, port: 80, seen-source: "2001:db8::2"}
+  - {from: b, to: a, proto: udp, port: 53, seen-source: "2001:db8::2"}
+  - {from: a, ping: "2001:db8:1::9", expect: fail}
+`)
+	res := check.Run(context.Background(), fakeNet(l), l, l.Checks)
+	for _, r := range res {
+		if !r.Passed {
+			t.Errorf("%s: %s", r.Name, r.Detail())
+		}
+	}
+	if want := "blocked as expected: no route to 2001:db8:1::9 from node a"; res[4].Detail() != want {
+		t.Errorf("%s: %q, want %q", res[4].Name, res[4].Detail(), want)
+	}
+}
+
+// TestChecksRunConcurrentlyFake: eight checks that each wait out their
+// timeout (an address nobody holds, so ARP gets no reply) take about one
+// timeout together, not eight, and each says ARP got no reply.
+func TestChecksRunConcurrentlyFake(t *testing.T) {
+	t.Parallel()
+	var extra []string
+	for _, a := range []string{"99", "98", "97", "96"} {
+		extra = append(extra, "{from: c1, ping: 192.168.31."+a+", expect: fail, timeout: 300ms}",
+			"{from: c1, to: c2, address: 192.168.31."+a+", proto: udp, expect: fail, timeout: 300ms}")
+	}
+	l := routedLab(t, extra...)
+	start := time.Now()
+	res := check.Run(context.Background(), fakeNet(l), l, l.Checks)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("%d checks of 300ms took %s: they did not run at once", len(res), d)
+	}
+	for _, r := range res {
+		if !r.Passed || !strings.HasPrefix(r.Reason, "no ARP reply") {
+			t.Errorf("%s: passed=%v reason %q, want a pass with no ARP reply", r.Name, r.Passed, r.Reason)
+		}
+	}
+}
+
+// TestNoLeakFake: after Run, every goroutine it and its responders
+// started has ended, timeouts included.
+func TestNoLeakFake(t *testing.T) {
+	l := routedLab(t,
+		"{from: c1, ping: 192.168.31.99, expect: fail, timeout: 200ms}",
+		"{from: c1, to: server, proto: tcp, port: 8080}",
+		"{from: c1, to: server, proto: udp, port: 8080}",
+		"{from: c1, to: server, proto: icmp}",
+		"{from: c1, to: server, proto: udp, port: 9, address: 192.168.31.98, expect: fail, timeout: 200ms}",
+	)
+	n := fakeNet(l)
+	check.Run(context.Background(), n, l, l.Checks) // warm up
+	before := runtime.NumGoroutine()
+	for _, r := range check.Run(context.Background(), n, l, l.Checks) {
+		if !r.Passed {
+			t.Errorf("%s: %s", r.Name, r.Detail())
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after the checks, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestListenChecksDNATFake is TestListenChecksDNAT on the fake network:
+// a check that dials the host's published port and listens on web's own
+// port passes through the DNAT rule, seeing the client's address, and is
+// refused without the rule.
+func TestListenChecksDNATFake(t *testing.T) {
+	t.Parallel()
+	with := listenLab(t, "lst", true)
+	for _, r := range check.Run(context.Background(), fakeNet(with), with, with.Checks) {
+		if !r.Passed || !r.Reached || r.Seen.String() != "198.51.100.20" {
+			t.Errorf("with the DNAT rule: %s: passed=%v reached=%v seen %v (%s)", r.Name, r.Passed, r.Reached, r.Seen, r.Detail())
+		}
+	}
+	without := listenLab(t, "lst", false)
+	for _, r := range check.Run(context.Background(), fakeNet(without), without, without.Checks) {
+		if r.Passed || r.Reached || !strings.HasPrefix(r.Reason, check.ReasonRefused) {
+			t.Errorf("without the DNAT rule: %s: passed=%v reached=%v (%s), want a failure: refused", r.Name, r.Passed, r.Reached, r.Detail())
+		}
+	}
+}

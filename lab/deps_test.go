@@ -22,6 +22,7 @@ var pureCore = []string{
 	"netlab/lab/labfile",
 	"netlab/lab/validate",
 	"netlab/lab/state",
+	"netlab/lab/mtu",
 	"netlab/lab/plan",
 	"netlab/render",
 }
@@ -45,6 +46,7 @@ var noYAML = []string{
 	"netlab/lab/diag",
 	"netlab/lab/validate",
 	"netlab/lab/state",
+	"netlab/lab/mtu",
 	"netlab/lab/plan",
 }
 
@@ -57,8 +59,9 @@ var mayImport = map[string][]string{
 	"netlab/lab/state":    {"netlab/lab/name"},
 	"netlab/lab":          {"netlab/lab/diag"},
 	"netlab/lab/labfile":  {"netlab/lab"},
-	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name"},
-	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state"},
+	"netlab/lab/mtu":      {"netlab/lab", "netlab/lab/state"},
+	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name", "netlab/lab/state", "netlab/lab/mtu"},
+	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state", "netlab/lab/mtu"},
 	"netlab/render":       {"netlab/lab", "netlab/lab/state", "netlab/lab/plan"},
 }
 

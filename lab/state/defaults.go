@@ -32,6 +32,16 @@ const (
 	MaxMTU = 65535
 )
 
+// MaxTapMTU is the largest MTU the kernel gives a tap: a frame with its
+// 14-byte Ethernet header must fit in the 65535 bytes a tap reads.
+const MaxTapMTU = MaxMTU - 14
+
+// IPv6MinMTU is the least MTU IPv6 runs on (RFC 8200, IPV6_MIN_MTU).
+// Below it the kernel refuses a link IPv6 addresses (EINVAL; lo takes
+// them, until its MTU next changes), drops those it had when its MTU is
+// set lower, and gives lo no ::1 when it is set up.
+const IPv6MinMTU = 1280
+
 // IPv6RouteMetric is the metric the kernel gives an IPv6 route added
 // without one (IP6_RT_PRIO_USER); an IPv4 route keeps 0.
 const IPv6RouteMetric = 1024

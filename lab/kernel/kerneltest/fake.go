@@ -74,9 +74,12 @@ var writeMethods = map[string]bool{
 //     down drops its IPv6 addresses (keep_addr_on_down is 0 by default). A
 //     route needs its device up, and its gateway in a subnet of an up
 //     device. An IPv6 route added with metric 0 gets state.IPv6RouteMetric.
-//   - lo gets 127.0.0.1/8 and ::1/128 when set up, other devices an IPv6
-//     link-local address; MACs not given are generated; a bridge whose MTU
-//     was never set follows the smallest MTU of its ports.
+//     Below state.IPv6MinMTU a device takes no IPv6 address (EINVAL; lo
+//     does) and loses those it had when its MTU is set there.
+//   - lo gets 127.0.0.1/8 and ::1/128 (at state.IPv6MinMTU or more) when
+//     set up, other devices an IPv6 link-local address; MACs not given are
+//     generated; a bridge whose MTU was never set follows the smallest MTU
+//     of its ports.
 //   - A namespace has the sysctls of sysctlDefaults (a device's once it
 //     exists); SysctlSet of another fails with ENOENT, as does reading
 //     it. A sysctl reads as absent until it is written (the real kernel
@@ -550,7 +553,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 	}
 	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
 	if l.MTU != 0 {
-		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU {
+		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU || kind == "tap" && l.MTU > state.MaxTapMTU {
 			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
 		}
 		fl.mtu, fl.mtuSet = l.MTU, true
@@ -697,7 +700,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		}
 		master = m
 	}
-	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
+	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU || fl.kind == "tap" && *s.mtu > state.MaxTapMTU) {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
@@ -738,6 +741,9 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	}
 	if s.mtu != nil {
 		fl.mtu, fl.mtuSet = *s.mtu, true
+		if fl.mtu < state.IPv6MinMTU {
+			fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
+		}
 		f.portsChangedLocked(ns, fl.master)
 		f.lowerMTUChangedLocked(ns, fl)
 	}
@@ -777,6 +783,9 @@ func addAddr(ns *fakeNetNS, link string, p netip.Prefix) error {
 	}
 	if !p.IsValid() || p.Addr().Zone() != "" {
 		return fmt.Errorf("addr %s dev %s: %w", p, link, unix.EINVAL)
+	}
+	if p.Addr().Is6() && fl.mtu < state.IPv6MinMTU && fl.kind != "loopback" {
+		return fmt.Errorf("addr %s dev %s: IPv6 below mtu %d: %w", p, link, state.IPv6MinMTU, unix.EINVAL)
 	}
 	for _, a := range fl.addrs {
 		// The kernel knows an IPv6 address by itself alone, an IPv4 one
@@ -1296,7 +1305,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	}
 	if fl.kind == "loopback" {
 		for _, p := range state.LoopbackAddrs {
-			if !slices.Contains(fl.addrs, p) {
+			if !slices.Contains(fl.addrs, p) && (p.Addr().Is4() || fl.mtu >= state.IPv6MinMTU) {
 				fl.addrs = append(fl.addrs, p)
 			}
 		}

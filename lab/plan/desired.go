@@ -32,6 +32,15 @@ func Desired(l *lab.Lab) *state.State {
 			}
 			sn.Links[i.Name] = desiredLink(l, i)
 		}
+		// The kernel's own addresses of lo are expected too: deleted by
+		// hand, or dropped by the kernel with an MTU set too low for
+		// IPv6, they are drift, and up adds them back.
+		for _, p := range state.LoopbackKept(lo.Up, lo.WantMTU()) {
+			if !slices.Contains(lo.Addrs, p) {
+				lo.Addrs = append(lo.Addrs, p)
+			}
+		}
+		state.SortAddrs(lo.Addrs)
 		for _, r := range n.Routes {
 			// The metric the kernel will give it, so that the diff stays empty.
 			metric := state.RouteMetric(r.To, r.Metric)

@@ -297,12 +297,18 @@ func orNone(s string) string {
 // a link netlab owns every other is removed (the address list is part of
 // the link's declared state), except the kernel's own (state.KernelAddr).
 func (d *differ) addrs(n *state.Node, w, h *state.Link) {
-	var have []netip.Prefix
+	var have, kernelGives []netip.Prefix
 	if h != nil {
 		have = h.Addrs
+		if w.Kind == "loopback" && !h.Up && w.Up {
+			// Setting lo up, the kernel gives it its own addresses
+			// again: adding them as well would fail (ip addr add: File
+			// exists).
+			kernelGives = state.LoopbackKept(true, min(h.MTU, w.WantMTU()))
+		}
 	}
 	for _, p := range w.Addrs {
-		if !slices.Contains(have, p) {
+		if !slices.Contains(have, p) && !slices.Contains(kernelGives, p) {
 			d.add(&Change{Action: Create, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
 		}
 	}

@@ -126,6 +126,22 @@ func (d *Device) KernelFDB() (e FDBEntry, ok bool) {
 // LoopbackAddrs are the addresses the kernel gives lo when it is set up.
 var LoopbackAddrs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")}
 
+// LoopbackKept is what of LoopbackAddrs the kernel keeps on the lo of a
+// namespace netlab made (NetNSAdd sets it up): the IPv4 one stays when lo
+// is set down, the IPv6 one goes, and goes too when lo's MTU is set below
+// IPv6MinMTU, below which the kernel gives lo none when it is set up.
+// Neither comes back by itself when the MTU does, or after a delete by
+// hand, until lo is set down and up again: netlab adds them back.
+func LoopbackKept(up bool, mtu int) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range LoopbackAddrs {
+		if p.Addr().Is4() || up && mtu >= IPv6MinMTU {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // LinkLocal is the IPv6 link-local address the kernel gives a device with
 // an Ethernet MAC when it is set up: fe80::/64 with the interface
 // identifier made from the MAC (modified EUI-64, RFC 4291 appendix A). ok

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -553,7 +554,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind string) (*fakeLink, error) {
 	}
 	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
 	if l.MTU != 0 {
-		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU || kind == "tap" && l.MTU > state.MaxTapMTU {
+		if l.MTU < state.MinMTU || l.MTU > kindMaxMTU(kind) {
 			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
 		}
 		fl.mtu, fl.mtuSet = l.MTU, true
@@ -690,6 +691,19 @@ type linkSet struct {
 	name   *string
 }
 
+// kindMaxMTU is the most MTU the kernel takes for a device of the kind,
+// whatever its lower device: a tap's frames must fit in what it reads,
+// and lo has no limit.
+func kindMaxMTU(kind string) int {
+	switch kind {
+	case "tap":
+		return state.MaxTapMTU
+	case "loopback":
+		return math.MaxInt32
+	}
+	return state.MaxMTU
+}
+
 // linkSetLocked checks every change first, then makes them all.
 func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	var master *fakeLink
@@ -700,7 +714,7 @@ func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 		}
 		master = m
 	}
-	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU || fl.kind == "tap" && *s.mtu > state.MaxTapMTU) {
+	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > kindMaxMTU(fl.kind)) {
 		return fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {

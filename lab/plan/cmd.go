@@ -19,10 +19,11 @@ func (c *Change) Cmds() []string {
 			return []string{"ip netns del " + c.NetNS}
 		}
 		lab, node, _ := state.SplitNetNSName(c.NetNS)
-		return []string{
-			"ip netns add " + c.NetNS,
-			fmt.Sprintf("%s link set lo alias %s up", n, state.NodeMarker(lab, node)),
+		cmds := []string{"ip netns add " + c.NetNS}
+		for _, sc := range state.NetNSSysctls {
+			cmds = append(cmds, fmt.Sprintf("%ssysctl -qw %s=%s", inNS(c.NetNS), sc.Key, shellQuote(sc.Value)))
 		}
+		return append(cmds, fmt.Sprintf("%s link set lo alias %s up", n, state.NodeMarker(lab, node)))
 	case Link:
 		return c.linkCmds(n)
 	case Addr:

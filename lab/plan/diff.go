@@ -101,6 +101,11 @@ func (d *differ) node(name string, want, have *state.Node) {
 		have = state.NewNode(name, want.NetNS)
 		have.Links["lo"] = &state.Link{Name: "lo", Kind: "loopback", Up: true, MTU: state.LoopbackMTU,
 			Addrs: slices.Clone(state.LoopbackAddrs)}
+		// And the sysctls NetNSAdd sets: a file that sets one the same
+		// way has nothing to add.
+		for _, sc := range state.NetNSSysctls {
+			have.Sysctls[sc.Key] = sc.Value
+		}
 	}
 	d.links(want, have)
 	d.routes(want, have)

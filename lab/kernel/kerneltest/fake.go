@@ -414,6 +414,9 @@ func (f *Fake) NetNSAdd(ctx context.Context, lab, node string) error {
 	ns := f.netns[name]
 	if ns == nil {
 		ns = f.addNetNSLocked(name)
+		for _, sc := range state.NetNSSysctls {
+			ns.sysctls[sc.Key] = sc.Value
+		}
 	} else if !ns.marked(lab, node) {
 		return &kernel.ForeignError{NetNS: name}
 	}

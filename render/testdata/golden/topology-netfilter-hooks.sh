@@ -64,7 +64,7 @@ table inet netlab {
 	}
 	chain filter_input {
 		type filter hook input priority 0; policy accept;
-		iifname "eth1" meta l4proto icmp counter comment "netlab-ab3b997b7e2e"
+		iifname "eth1" meta l4proto { icmp, ipv6-icmp } counter comment "netlab-e389ac32befd"
 		iifname "eth0" udp dport 53 counter log prefix "nf-hooks dns: " comment "netlab-33d2962e32b8"
 	}
 	chain filter_forward {

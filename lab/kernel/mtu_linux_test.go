@@ -18,10 +18,11 @@ import (
 // a device's lower device allows, and IPv6 at and below its least MTU,
 // straight from the file and without validation, on the real kernel and
 // on the fake. Linux refuses some (a macvlan above its parent, an IPv6
-// address below 1280) half-way through up, and caps others (a vxlan above
-// its dev less the overhead), so that the kernel then differs from the
-// file; validate must refuse exactly those, and pass the rest (a bridge's
-// MTU, which Linux lets differ from its ports' either way).
+// address or route on a device below 1280) half-way through up, and caps
+// others (a vxlan above its dev less the overhead), so that the kernel
+// then differs from the file; validate must refuse exactly those, and
+// pass the rest (a bridge's MTU, which Linux lets differ from its ports'
+// either way).
 func TestMTUValidateMatchesLinux(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	// Node a has eth0 (mtu 1400, 10.0.0.1) and eth1 (1500, fd00:1::1),
@@ -41,6 +42,8 @@ func TestMTUValidateMatchesLinux(t *testing.T) {
 		{"ipv6-below-1280", `tap0: {kind: tap, mtu: 1279, addresses: ["fd00:3::1/64"]}`},
 		{"ipv6-on-vxlan-below-1280", `vx0: {kind: vxlan, vxlan: {vni: 1, remote: 10.0.0.2, dev: eth0}, mtu: 1279, addresses: ["fd00:3::1/64"]}`},
 		{"lo-small-ipv4", `lo: {mtu: 700, addresses: [127.0.0.2/8]}`},
+		{"ipv6-route-at-1280", "tap0: {kind: tap, mtu: 1280}\n    routes: [{to: \"fd00:5::/64\", dev: tap0}]"},
+		{"ipv6-route-below-1280", "tap0: {kind: tap, mtu: 1279}\n    routes: [{to: \"fd00:5::/64\", dev: tap0}]"},
 		{"tap-max", `tap0: {kind: tap, mtu: 65521}`},
 		{"tap-above-max", `tap0: {kind: tap, mtu: 65522}`},
 	}

@@ -10,8 +10,8 @@ import (
 
 // mtus reports the MTUs the kernel would refuse, or cap and so never
 // match the file, half-way through up: above what a device's lower
-// device allows (mtu.Max), and IPv6 addresses on a link below IPv6's
-// least MTU. Each MTU is the one plan asks for (mtu.Of): declared, or the
+// device allows (mtu.Max), and IPv6 addresses or routes on a link below
+// IPv6's least MTU. Each MTU is the one plan asks for (mtu.Of): declared, or the
 // kernel's default for the device.
 func (v *validator) mtus() {
 	for _, n := range v.lab.Nodes {
@@ -19,6 +19,27 @@ func (v *validator) mtus() {
 			v.mtuLimit(i)
 			v.ipv6MTU(i)
 		}
+		for _, r := range n.Routes {
+			v.ipv6RouteMTU(n, r)
+		}
+	}
+}
+
+// ipv6RouteMTU reports an IPv6 route through a device whose MTU is below
+// IPv6's least: the kernel has no IPv6 on such a device and refuses the
+// route (ENODEV). A route by gateway alone needs an address on the
+// gateway's subnet, which ipv6MTU judges.
+func (v *validator) ipv6RouteMTU(n *lab.Node, r *lab.Route) {
+	if !r.Usable("dev") || !r.To.IsValid() || !r.To.Addr().Is6() {
+		return
+	}
+	i := n.Interface(r.Dev)
+	if i == nil {
+		return // reported by routes, or lo at its default MTU
+	}
+	if m := mtu.Of(v.lab, i); m < state.IPv6MinMTU {
+		v.diags.Hintf(r.At("dev"), fmt.Sprintf("give %s an mtu of %d or more, or route through another device", ref(i), state.IPv6MinMTU),
+			"IPv6 route to %s through %s, whose mtu is %d: IPv6 needs at least %d, and the kernel routes no IPv6 through it", r.To, ref(i), m, state.IPv6MinMTU)
 	}
 }
 

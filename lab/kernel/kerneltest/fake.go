@@ -76,7 +76,8 @@ var writeMethods = map[string]bool{
 //     route needs its device up, and its gateway in a subnet of an up
 //     device. An IPv6 route added with metric 0 gets state.IPv6RouteMetric.
 //     Below state.IPv6MinMTU a device takes no IPv6 address (EINVAL; lo
-//     does) and loses those it had when its MTU is set there.
+//     does) nor IPv6 route (ENODEV), and loses the addresses it had when
+//     its MTU is set there.
 //   - lo gets 127.0.0.1/8 and ::1/128 (at state.IPv6MinMTU or more) when
 //     set up, other devices an IPv6 link-local address; MACs not given are
 //     generated; a bridge whose MTU was never set follows the smallest MTU
@@ -881,6 +882,9 @@ func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
 		}
 		if !dev.up {
 			return fmt.Errorf("dev %s: nexthop device is not up: %w", r.Dev, unix.ENETDOWN)
+		}
+		if r.To.Addr().Is6() && dev.mtu < state.IPv6MinMTU && dev.kind != "loopback" {
+			return fmt.Errorf("dev %s: no IPv6 below mtu %d: %w", r.Dev, state.IPv6MinMTU, unix.ENODEV)
 		}
 	}
 	switch {

@@ -24,6 +24,7 @@ var pureCore = []string{
 	"netlab/lab/labfile",
 	"netlab/lab/validate",
 	"netlab/lab/state",
+	"netlab/lab/mtu",
 	"netlab/lab/plan",
 	"netlab/render",
 }
@@ -48,6 +49,7 @@ var noYAML = []string{
 	"netlab/lab/device",
 	"netlab/lab/validate",
 	"netlab/lab/state",
+	"netlab/lab/mtu",
 	"netlab/lab/plan",
 }
 
@@ -61,8 +63,9 @@ var mayImport = map[string][]string{
 	"netlab/lab/state":    {"netlab/lab/name", "netlab/lab/device"},
 	"netlab/lab":          {"netlab/lab/diag", "netlab/lab/device"},
 	"netlab/lab/labfile":  {"netlab/lab"},
-	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name"},
-	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state"},
+	"netlab/lab/mtu":      {"netlab/lab", "netlab/lab/state"},
+	"netlab/lab/validate": {"netlab/lab", "netlab/lab/name", "netlab/lab/state", "netlab/lab/mtu"},
+	"netlab/lab/plan":     {"netlab/lab", "netlab/lab/state", "netlab/lab/mtu"},
 	"netlab/render":       {"netlab/lab", "netlab/lab/state", "netlab/lab/plan"},
 }
 

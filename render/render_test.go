@@ -21,6 +21,7 @@ import (
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
 	"netlab/lab/reconcile"
+	"netlab/lab/state"
 	"netlab/lab/validate"
 	"netlab/topologies"
 )
@@ -390,6 +391,50 @@ func roundTrip(t *testing.T, bash string, tl *lab.Lab) {
 		var b bytes.Buffer
 		p.WriteText(&b)
 		t.Errorf("after the script, plan is not empty:\n%s\nscript:\n%s", b.String(), Script(&l))
+	}
+	netnsSysctlsSet(t, &l)
+}
+
+// netnsSysctlsSet checks that every namespace of l holds what NetNSAdd
+// sets in a namespace it makes (state.NetNSSysctls), which the plan does
+// not compare: a script that left them out rebuilt another lab than up.
+func netnsSysctlsSet(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	for _, n := range l.Nodes {
+		for _, sc := range state.NetNSSysctls {
+			ns := state.NetNSName(l.Name, n.Name)
+			out, err := exec.Command("ip", "netns", "exec", ns, "sysctl", "-n", sc.Key).CombinedOutput()
+			if err != nil {
+				t.Fatalf("read %s in %s: %v: %s", sc.Key, ns, err, out)
+			}
+			if got := strings.TrimSpace(string(out)); got != sc.Value {
+				t.Errorf("after the script, %s in %s is %s; up sets %s", sc.Key, ns, got, sc.Value)
+			}
+		}
+	}
+}
+
+// TestScriptSaysNetNSSysctls: the script's namespace step sets what
+// NetNSAdd sets in a namespace it makes, before anything is made there.
+func TestScriptSaysNetNSSysctls(t *testing.T) {
+	for _, tl := range labs(t) {
+		t.Run(tl.name, func(t *testing.T) {
+			script := string(Script(tl.lab))
+			for _, n := range tl.lab.Nodes {
+				if n.Host {
+					continue // the machine's own namespace is not made
+				}
+				ns := state.NetNSName(tl.lab.Name, n.Name)
+				add := strings.Index(script, "ip netns add "+ns+"\n")
+				lo := strings.Index(script, "ip -n "+ns+" link set lo ")
+				for _, sc := range state.NetNSSysctls {
+					set := strings.Index(script, "ip netns exec "+ns+" sysctl -qw "+sc.Key+"="+sc.Value+"\n")
+					if add < 0 || set < add || lo < set {
+						t.Errorf("the script does not set %s=%s in %s right after making it:\n%s", sc.Key, sc.Value, ns, script)
+					}
+				}
+			}
+		})
 	}
 }
 

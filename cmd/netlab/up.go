@@ -41,11 +41,11 @@ func newPlanCmd(e *env) *cobra.Command {
 		Use:   "plan [FILE]",
 		Short: "Show what up would change, without changing anything",
 		Long: `plan reads the live kernel state, diffs it against the lab file and prints
-what up would do, grouped by node, one object a line with its equivalent ip
-command: + create, ~ change (old -> new), -/+ replace, - delete. Objects
-changed outside netlab since the last up (drift) are listed first. Objects in
-the lab's namespaces that the file does not declare are listed as unmanaged;
-up --prune removes them. plan changes nothing, but reading the kernel's
+what up would do, grouped by node, one object a line with the ip commands
+that do it (each after a #, the others under the first): + create, ~ change
+(old -> new), -/+ replace, - delete. Objects changed outside netlab since the
+last up (drift) are listed first. Objects in the lab's namespaces that the
+file does not declare are listed as unmanaged; up --prune removes them. plan changes nothing, but reading the kernel's
 namespaces needs root. With no FILE it plans the built-in default lab.`,
 		Example: `  sudo netlab plan lab.yaml
   sudo netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"

@@ -29,6 +29,11 @@ func (k *Linux) AddrAdd(ctx context.Context, netnsName, link string, p netip.Pre
 	if p.Addr().Is6() {
 		a.Flags = unix.IFA_F_NODAD
 	}
+	if p.Addr().Is4() && p.Addr().IsLoopback() {
+		// The kernel refuses an address of 127/8 of any other scope
+		// (EINVAL), and ip addr add gives it this one.
+		a.Scope = unix.RT_SCOPE_HOST
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}

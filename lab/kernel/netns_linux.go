@@ -258,17 +258,23 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	return nil
 }
 
-// noDAD turns off IPv6 duplicate address detection for every device made
-// later in the calling thread's namespace, as nodad does for the lab's
-// own addresses: a link-local address stays tentative for a second or two
-// otherwise, and a router cannot send a neighbor solicitation without
-// one, so IPv6 through it failed for that long after up. A kernel without
-// IPv6 has no such key.
-// Equivalent to: ip netns exec NETNS sysctl -w net.ipv6.conf.default.accept_dad=0
+// noDAD sets state.NetNSSysctls in the calling thread's namespace: IPv6
+// duplicate address detection off for every device made there later, as
+// nodad does for the lab's own addresses. A link-local address stays
+// tentative for a second or two otherwise, and a router cannot send a
+// neighbor solicitation without one, so IPv6 through it failed for that
+// long after up. A kernel without IPv6 has no such key.
+// Equivalent to: ip netns exec NETNS sysctl -qw KEY=VALUE, for each
 func noDAD() error {
-	err := os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0o644)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("turn off duplicate address detection: %w", err)
+	for _, sc := range state.NetNSSysctls {
+		path, err := sysctlPath(sc.Key)
+		if err != nil {
+			return err
+		}
+		err = os.WriteFile(path, []byte(sc.Value), 0o644)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("new namespace: sysctl %s: %w", sc.Key, err)
+		}
 	}
 	return nil
 }

@@ -1,12 +1,14 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -66,12 +68,9 @@ func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTab
 		for _, ch := range t.Chains {
 			chain := conn.AddChain(nftChain(table, ch))
 			for _, r := range ch.Rules {
-				exprs, err := ruleExprs(r, ch.Hook)
-				if err != nil {
+				if err := addRule(conn, chain, r, ch.Hook, userdata.AppendString(nil, userdata.TypeComment, r.Tag)); err != nil {
 					return fmt.Errorf("chain %s: rule %q: %w", ch.Name, r.Text(), err)
 				}
-				conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: exprs,
-					UserData: userdata.AppendString(nil, userdata.TypeComment, r.Tag)})
 			}
 		}
 	}
@@ -88,6 +87,39 @@ func (k *Linux) NFTableSet(ctx context.Context, netnsName string, t *state.NFTab
 		return fmt.Errorf("nftables transaction: %w", err)
 	}
 	return nil
+}
+
+// addRule adds a rule to chain, in the same batch as the anonymous set its
+// protocol match looks up, if it has one.
+func addRule(conn *nftables.Conn, chain *nftables.Chain, r *state.NFRule, hook string, userData []byte) error {
+	exprs, err := ruleExprs(r, hook)
+	if err != nil {
+		return err
+	}
+	for _, e := range exprs {
+		if l, ok := e.(*expr.Lookup); ok {
+			set := &nftables.Set{Table: chain.Table, Anonymous: true, Constant: true, KeyType: nftables.TypeInetProto}
+			if err := conn.AddSet(set, l4protoElements(r)); err != nil {
+				return fmt.Errorf("set of protocols: %w", err)
+			}
+			l.SetName, l.SetID = set.Name, set.ID
+		}
+	}
+	conn.AddRule(&nftables.Rule{Table: chain.Table, Chain: chain, Exprs: exprs, UserData: userData})
+	return nil
+}
+
+// l4protoNumbers are the protocols a rule may match, by nft's names.
+var l4protoNumbers = map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "icmp": unix.IPPROTO_ICMP, "ipv6-icmp": unix.IPPROTO_ICMPV6}
+
+// l4protoElements are the elements of the anonymous set a rule matching
+// several protocols looks its packet's protocol up in, as nft makes it.
+func l4protoElements(r *state.NFRule) []nftables.SetElement {
+	var out []nftables.SetElement
+	for _, p := range r.L4Protos() {
+		out = append(out, nftables.SetElement{Key: []byte{l4protoNumbers[p]}})
+	}
+	return out
 }
 
 // probeTable is a scratch table for finding which rule the kernel refuses.
@@ -116,11 +148,9 @@ func refusedRule(ctx context.Context, c *nsConn, t *state.NFTable) string {
 		// probed rule, but no packet ever reaches it.
 		conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: []expr.Any{&expr.Verdict{Kind: expr.VerdictAccept}}})
 		if r != nil {
-			exprs, err := ruleExprs(r, ch.Hook)
-			if err != nil {
+			if err := addRule(conn, chain, r, ch.Hook, nil); err != nil {
 				return err
 			}
-			conn.AddRule(&nftables.Rule{Table: table, Chain: chain, Exprs: exprs})
 		}
 		err = conn.Flush()
 		conn.DelTable(table)
@@ -224,6 +254,22 @@ func observeNFTAgainst(c *nsConn, want *state.NFTable) (*state.NFTable, error) {
 			}
 		}
 	}
+	// setKeys reads the keys of a set of the table, which a rule looks up.
+	setKeys := func(name string) ([][]byte, error) {
+		set, err := conn.GetSetByName(nftTable(), name)
+		if err != nil {
+			return nil, err
+		}
+		elems, err := conn.GetSetElements(set)
+		if err != nil {
+			return nil, err
+		}
+		var keys [][]byte
+		for _, e := range elems {
+			keys = append(keys, e.Key)
+		}
+		return keys, nil
+	}
 	t := &state.NFTable{}
 	for _, ch := range chains {
 		if ch.Table == nil || ch.Table.Name != state.NFTableName {
@@ -256,7 +302,7 @@ func observeNFTAgainst(c *nsConn, want *state.NFTable) (*state.NFTable, error) {
 				}
 			}
 			if def, ok := wanted[ch.Name+" "+sr.Tag]; ok {
-				sr.Modified = !sameExprs(r.Exprs, def, hookOf[ch.Name])
+				sr.Modified = !sameExprs(r.Exprs, def, hookOf[ch.Name], setKeys)
 			}
 			sc.Rules = append(sc.Rules, sr)
 		}
@@ -267,8 +313,10 @@ func observeNFTAgainst(c *nsConn, want *state.NFTable) (*state.NFTable, error) {
 }
 
 // sameExprs reports whether a rule read from the kernel is the one netlab
-// compiles for def, counter values aside.
-func sameExprs(got []expr.Any, def *state.NFRule, hook string) bool {
+// compiles for def, counter values aside. A set the rule looks up is
+// compared by its keys, read with setKeys: the kernel names an anonymous
+// set itself.
+func sameExprs(got []expr.Any, def *state.NFRule, hook string, setKeys func(name string) ([][]byte, error)) bool {
 	want, err := ruleExprs(def, hook)
 	if err != nil || len(got) != len(want) {
 		return false
@@ -278,7 +326,32 @@ func sameExprs(got []expr.Any, def *state.NFRule, hook string) bool {
 		if _, ok := g.(*expr.Counter); ok {
 			g = &expr.Counter{}
 		}
+		if _, ok := w.(*expr.Lookup); ok {
+			l, ok := g.(*expr.Lookup)
+			if !ok || l.SourceRegister != 1 || l.IsDestRegSet || l.Invert {
+				return false
+			}
+			keys, err := setKeys(l.SetName)
+			if err != nil || !sameKeys(keys, l4protoElements(def)) {
+				return false
+			}
+			continue
+		}
 		if !reflect.DeepEqual(g, asDumped(w)) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameKeys reports whether a set holds exactly the keys of want, in any
+// order.
+func sameKeys(keys [][]byte, want []nftables.SetElement) bool {
+	if len(keys) != len(want) {
+		return false
+	}
+	for _, w := range want {
+		if !slices.ContainsFunc(keys, func(k []byte) bool { return bytes.Equal(k, w.Key) }) {
 			return false
 		}
 	}
@@ -378,8 +451,13 @@ func ruleExprs(r *state.NFRule, hook string) ([]expr.Any, error) {
 		out = append(out, &expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1}, cmpEq(ifname(r.Out)))
 	}
 	if r.Proto != "" {
-		proto := map[string]byte{"tcp": unix.IPPROTO_TCP, "udp": unix.IPPROTO_UDP, "icmp": unix.IPPROTO_ICMP, "ipv6-icmp": unix.IPPROTO_ICMPV6}[r.L4Proto()]
-		out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1}, cmpEq([]byte{proto}))
+		out = append(out, &expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1})
+		if protos := r.L4Protos(); len(protos) == 1 {
+			out = append(out, cmpEq([]byte{l4protoNumbers[protos[0]]}))
+		} else {
+			// The set itself, l4protoElements, is added with the rule.
+			out = append(out, &expr.Lookup{SourceRegister: 1})
+		}
 		if r.DPort != 0 {
 			out = append(out, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 				cmpEq(binary.BigEndian.AppendUint16(nil, r.DPort)))

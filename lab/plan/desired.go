@@ -6,6 +6,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/device"
+	"netlab/lab/mtu"
 	"netlab/lab/state"
 )
 
@@ -32,6 +33,15 @@ func Desired(l *lab.Lab) *state.State {
 			}
 			sn.Links[i.Name] = desiredLink(l, i)
 		}
+		// The kernel's own addresses of lo are expected too: deleted by
+		// hand, or dropped by the kernel with an MTU set too low for
+		// IPv6, they are drift, and up adds them back.
+		for _, p := range state.LoopbackKept(lo.Up, lo.WantMTU()) {
+			if !slices.Contains(lo.Addrs, p) {
+				lo.Addrs = append(lo.Addrs, p)
+			}
+		}
+		state.SortAddrs(lo.Addrs)
 		for _, r := range n.Routes {
 			// The metric the kernel will give it, so that the diff stays empty.
 			metric := state.RouteMetric(r.To, r.Metric)
@@ -71,10 +81,10 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 		}
 		sl.Peer = peer.String()
 		// The pair shares one MTU: the link's, or either end's.
-		sl.MTU = declaredMTU(l, i)
+		sl.MTU = mtu.Declared(l, i)
 	}
 	if sl.MTU == 0 {
-		sl.DefaultMTU = defaultMTU(l, i, map[string]bool{})
+		sl.DefaultMTU = mtu.Default(l, i)
 	}
 	// A veth's marker names its peer, a macvlan's its parent: the
 	// observer checks either claim against the kernel's ifindexes.
@@ -123,7 +133,7 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 		if sl.MTU == 0 && x.Dev != "" {
 			// Declared, rather than left to the kernel, so that it is
 			// planned and repaired like any MTU the file gives.
-			sl.MTU = defaultMTU(l, i, map[string]bool{})
+			sl.MTU = mtu.Default(l, i)
 		}
 	case (i.Kind == device.Tun || i.Kind == device.Tap) && i.Tun != nil:
 		sl.TunOwner, sl.TunGroup = copyID(i.Tun.Owner), copyID(i.Tun.Group)
@@ -138,82 +148,6 @@ func copyID(id *uint32) *uint32 {
 	}
 	v := *id
 	return &v
-}
-
-// declaredMTU is the MTU the file gives an interface: its own, its
-// link's, or its veth peer's (the pair shares one); 0 when none.
-func declaredMTU(l *lab.Lab, i *lab.Interface) int {
-	if i.MTU != 0 {
-		return i.MTU
-	}
-	lk := l.LinkOf(i.Node, i.Name)
-	if lk == nil {
-		return 0
-	}
-	if lk.MTU != 0 {
-		return lk.MTU
-	}
-	for _, e := range lk.Ends {
-		if pn := l.Node(e.Node); pn != nil {
-			if pi := pn.Interface(e.IfName); pi != nil && pi.MTU != 0 {
-				return pi.MTU
-			}
-		}
-	}
-	return 0
-}
-
-// mtuOf is the MTU an interface of the lab will have: the one the file
-// gives it, else the kernel's default for it.
-func mtuOf(l *lab.Lab, node, name string, seen map[string]bool) int {
-	n := l.Node(node)
-	if n == nil {
-		return state.EthernetMTU
-	}
-	i := n.Interface(name)
-	if i == nil {
-		return state.EthernetMTU
-	}
-	if m := declaredMTU(l, i); m != 0 {
-		return m
-	}
-	return defaultMTU(l, i, seen)
-}
-
-// defaultMTU is the MTU the kernel gives an interface created without
-// one, by the rules of state.KindMTU: a macvlan its parent's, a vxlan
-// with dev the dev's minus the overhead of its family, a bridge the
-// smallest of its ports'. seen guards against a file whose devices sit on
-// each other in a circle (validate refuses most such files).
-func defaultMTU(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
-	if seen[i.Ref()] {
-		return state.EthernetMTU
-	}
-	seen[i.Ref()] = true
-	defer delete(seen, i.Ref())
-	switch {
-	case i.Kind == device.MACVLAN && i.MACVLAN != nil:
-		return mtuOf(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent, seen)
-	case i.Kind == device.VXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
-		x := i.VXLAN
-		d := state.Device{Remote: x.Remote, Group: x.Group, Local: x.Local}
-		return max(mtuOf(l, i.Node, x.Dev, seen)-state.VXLANOverhead(d.VXLANFamilyAddr()), state.MinMTU)
-	case i.Kind == device.Bridge:
-		mtu := 0
-		if n := l.Node(i.Node); n != nil {
-			for _, p := range n.Interfaces {
-				if p.Master == i.Name && p != i {
-					if m := mtuOf(l, i.Node, p.Name, seen); mtu == 0 || m < mtu {
-						mtu = m
-					}
-				}
-			}
-		}
-		if mtu != 0 {
-			return mtu
-		}
-	}
-	return state.KindMTU(i.Kind)
 }
 
 func prefixes(as []lab.Address) []netip.Prefix {

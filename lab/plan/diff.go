@@ -102,6 +102,11 @@ func (d *differ) node(name string, want, have *state.Node) {
 		have = state.NewNode(name, want.NetNS)
 		have.Links["lo"] = &state.Link{Name: "lo", Kind: device.Loopback, Up: true, MTU: state.LoopbackMTU,
 			Addrs: slices.Clone(state.LoopbackAddrs)}
+		// And the sysctls NetNSAdd sets: a file that sets one the same
+		// way has nothing to add.
+		for _, sc := range state.NetNSSysctls {
+			have.Sysctls[sc.Key] = sc.Value
+		}
 	}
 	d.links(want, have)
 	d.routes(want, have)
@@ -298,12 +303,18 @@ func orNone(s string) string {
 // a link netlab owns every other is removed (the address list is part of
 // the link's declared state), except the kernel's own (state.KernelAddr).
 func (d *differ) addrs(n *state.Node, w, h *state.Link) {
-	var have []netip.Prefix
+	var have, kernelGives []netip.Prefix
 	if h != nil {
 		have = h.Addrs
+		if w.Kind == device.Loopback && !h.Up && w.Up {
+			// Setting lo up, the kernel gives it its own addresses
+			// again: adding them as well would fail (ip addr add: File
+			// exists).
+			kernelGives = state.LoopbackKept(true, min(h.MTU, w.WantMTU()))
+		}
 	}
 	for _, p := range w.Addrs {
-		if !slices.Contains(have, p) {
+		if !slices.Contains(have, p) && !slices.Contains(kernelGives, p) {
 			d.add(&Change{Action: Create, Object: Addr, Node: n.Name, NetNS: n.NetNS, Name: p.String(), LinkName: w.Name, Prefix: p})
 		}
 	}

@@ -114,7 +114,9 @@ func writeGroup(w io.Writer, changes []*Change) {
 	for _, n := range nodes {
 		fmt.Fprintf(w, "  node %s:\n", n)
 		for _, c := range byNode[n] {
-			fmt.Fprintf(w, "    %s\n", c.Line())
+			for _, l := range c.Lines() {
+				fmt.Fprintf(w, "    %s\n", l)
+			}
 			for _, d := range c.Details() {
 				fmt.Fprintf(w, "        %s\n", d)
 			}
@@ -122,9 +124,15 @@ func writeGroup(w io.Writer, changes []*Change) {
 	}
 }
 
-// Line is one change as the plan prints it: symbol, object, and the first
-// equivalent command after a #.
-func (c *Change) Line() string {
+// Line is one change on one line, as up's progress shows it: symbol,
+// object, and the first equivalent command after a #.
+func (c *Change) Line() string { return c.Lines()[0] }
+
+// Lines is one change as the plan prints it: Line, then each further
+// command the change runs, under the first, so that the plan shows every
+// command up runs (several fdb entries of a vxlan, a veth's two ends). Of
+// an nft script only its first line is shown; Details lists its rules.
+func (c *Change) Lines() []string {
 	sym := c.Action.Symbol()
 	if c.Unmanaged && c.Action != Delete && c.Action != Replace {
 		sym = "?"
@@ -135,14 +143,19 @@ func (c *Change) Line() string {
 	}
 	cmds := c.Cmds()
 	if len(cmds) == 0 {
-		return text
+		return []string{text}
 	}
-	first, _, _ := strings.Cut(cmds[0], "\n") // an nft script runs on
-	pad := 52 - len(text)
-	if pad < 2 {
-		pad = 2
+	col := max(52, len(text)+2)
+	lines := make([]string, len(cmds))
+	for i, cmd := range cmds {
+		first, _, _ := strings.Cut(cmd, "\n") // an nft script runs on
+		lead := strings.Repeat(" ", col)
+		if i == 0 {
+			lead = text + strings.Repeat(" ", col-len(text))
+		}
+		lines[i] = lead + "# " + first
 	}
-	return text + strings.Repeat(" ", pad) + "# " + first
+	return lines
 }
 
 // Describe is the change's object and what happens to it, without the

@@ -31,6 +31,7 @@ var pipelineExempt = map[string]string{
 	// It applies labs that validate refuses, on purpose, to prove that
 	// validate refuses exactly what the kernel does.
 	"lab/kernel/mac_linux_test.go": "applies what validate refuses",
+	"lab/kernel/mtu_linux_test.go": "applies what validate refuses",
 	// It fuzzes Diff itself, on generated states that have no lab file.
 	"lab/plan/fuzz_test.go": "fuzzes Diff",
 }

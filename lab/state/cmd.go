@@ -14,13 +14,15 @@ import (
 // plan's Cmds, render --format script and the fake kernel's transcript.
 // netlab itself sends netlink messages.
 
-// NetNSAddCmds makes a node's namespace and marks it.
+// NetNSAddCmds makes a node's namespace, sets what NetNSAdd sets in a new
+// namespace (NetNSSysctls), and marks it.
 func NetNSAddCmds(netns string) []string {
 	lab, node, _ := SplitNetNSName(netns)
-	return []string{
-		"ip netns add " + netns,
-		fmt.Sprintf("%s link set lo alias %s up", ipCmd(netns), NodeMarker(lab, node)),
+	cmds := []string{"ip netns add " + netns}
+	for _, sc := range NetNSSysctls {
+		cmds = append(cmds, fmt.Sprintf("%ssysctl -qw %s=%s", inNS(netns), sc.Key, shellQuote(sc.Value)))
 	}
+	return append(cmds, fmt.Sprintf("%s link set lo alias %s up", ipCmd(netns), NodeMarker(lab, node)))
 }
 
 // NetNSDelCmd deletes a namespace.

@@ -34,6 +34,16 @@ const (
 	MaxMTU = 65535
 )
 
+// MaxTapMTU is the largest MTU the kernel gives a tap: a frame with its
+// 14-byte Ethernet header must fit in the 65535 bytes a tap reads.
+const MaxTapMTU = MaxMTU - 14
+
+// IPv6MinMTU is the least MTU IPv6 runs on (RFC 8200, IPV6_MIN_MTU).
+// Below it the kernel refuses a link IPv6 addresses (EINVAL; lo takes
+// them, until its MTU next changes), drops those it had when its MTU is
+// set lower, and gives lo no ::1 when it is set up.
+const IPv6MinMTU = 1280
+
 // IPv6RouteMetric is the metric the kernel gives an IPv6 route added
 // without one (IP6_RT_PRIO_USER); an IPv4 route keeps 0.
 const IPv6RouteMetric = 1024
@@ -117,6 +127,22 @@ func (d *Device) KernelFDB() (e FDBEntry, ok bool) {
 
 // LoopbackAddrs are the addresses the kernel gives lo when it is set up.
 var LoopbackAddrs = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8"), netip.MustParsePrefix("::1/128")}
+
+// LoopbackKept is what of LoopbackAddrs the kernel keeps on the lo of a
+// namespace netlab made (NetNSAdd sets it up): the IPv4 one stays when lo
+// is set down, the IPv6 one goes, and goes too when lo's MTU is set below
+// IPv6MinMTU, below which the kernel gives lo none when it is set up.
+// Neither comes back by itself when the MTU does, or after a delete by
+// hand, until lo is set down and up again: netlab adds them back.
+func LoopbackKept(up bool, mtu int) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range LoopbackAddrs {
+		if p.Addr().Is4() || up && mtu >= IPv6MinMTU {
+			out = append(out, p)
+		}
+	}
+	return out
+}
 
 // LinkLocal is the IPv6 link-local address the kernel gives a device with
 // an Ethernet MAC when it is set up: fe80::/64 with the interface

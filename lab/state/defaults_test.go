@@ -12,11 +12,11 @@ import (
 	"testing"
 )
 
-// TestDefaultsStatedOnce checks that the planner, the real kernel and the
-// fake take the kernel's defaults from this package's table rather than
-// writing them again: a default written twice can be changed once, and
-// then the plan and the fake disagree about the kernel without a test
-// noticing. It looks for the numbers and addresses of defaults.go as
+// TestDefaultsStatedOnce checks that the planner, the MTU rules it shares
+// with validate, the real kernel and the fake take the kernel's defaults
+// from this package's table rather than writing them again: a default
+// written twice can be changed once, and then the plan and the fake
+// disagree about the kernel without a test noticing. It looks for the numbers and addresses of defaults.go as
 // literals in the non-test code of those packages (an MTU, a metric, a
 // port, lo's or a link-local address, a kernel device's name).
 func TestDefaultsStatedOnce(t *testing.T) {
@@ -24,12 +24,13 @@ func TestDefaultsStatedOnce(t *testing.T) {
 		EthernetMTU: "EthernetMTU", LoopbackMTU: "LoopbackMTU", MinMTU: "MinMTU", MaxMTU: "MaxMTU",
 		VXLANOverheadIPv4: "VXLANOverheadIPv4", VXLANOverheadIPv6: "VXLANOverheadIPv6",
 		IPv6RouteMetric: "IPv6RouteMetric", VXLANKernelPort: "VXLANKernelPort",
+		MaxTapMTU: "MaxTapMTU", IPv6MinMTU: "IPv6MinMTU",
 	}
 	texts := map[string]string{"127.0.0.1": "LoopbackAddrs", "::1/": "LoopbackAddrs", "fe80": "LinkLocal"}
 	for name := range kernelDevices {
 		texts[name] = "KernelDevice"
 	}
-	dirs := []string{"../plan", "../kernel", "../kernel/kerneltest"}
+	dirs := []string{"../plan", "../mtu", "../validate", "../kernel", "../kernel/kerneltest"}
 	files := 0
 	for _, dir := range dirs {
 		entries, err := os.ReadDir(dir)

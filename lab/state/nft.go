@@ -76,16 +76,23 @@ type NFRule struct {
 // nfprotoName is how nft names a family in "meta nfproto".
 var nfprotoName = map[string]string{"ip": "ipv4", "ip6": "ipv6"}
 
-// L4Proto is the protocol the rule matches, as nft names it: proto icmp
-// means the ICMP of the rule's family, as it does in a check, so ICMPv6
-// ("ipv6-icmp") in a rule of IPv6 addresses, where ICMPv4 could never
-// match. A rule of no family matches ICMPv4 only: the inet table's
-// l4proto holds one protocol.
-func (r *NFRule) L4Proto() string {
-	if r.Proto == "icmp" && r.Family() == "ip6" {
-		return "ipv6-icmp"
+// L4Protos are the protocols the rule matches, as nft names them: proto
+// icmp means the ICMP of the rule's family, as it does in a check, so
+// ICMPv6 ("ipv6-icmp") in a rule of IPv6 addresses and ICMPv4 in one of
+// IPv4 addresses; in a rule of no family, which the inet table runs on
+// packets of both, it means both, as an anonymous set: meta l4proto {
+// icmp, ipv6-icmp }.
+func (r *NFRule) L4Protos() []string {
+	if r.Proto != "icmp" {
+		return []string{r.Proto}
 	}
-	return r.Proto
+	switch r.Family() {
+	case "ip":
+		return []string{"icmp"}
+	case "ip6":
+		return []string{"ipv6-icmp"}
+	}
+	return []string{"icmp", "ipv6-icmp"}
 }
 
 // Family is "ip" or "ip6" when the rule names addresses, or "": a rule
@@ -148,7 +155,12 @@ func (r *NFRule) Text() string {
 	case r.DPort != 0:
 		parts = append(parts, fmt.Sprintf("%s dport %d", r.Proto, r.DPort))
 	case r.Proto != "":
-		parts = append(parts, "meta l4proto "+r.L4Proto())
+		protos := r.L4Protos()
+		if len(protos) == 1 {
+			parts = append(parts, "meta l4proto "+protos[0])
+		} else {
+			parts = append(parts, "meta l4proto { "+strings.Join(protos, ", ")+" }")
+		}
 	}
 	if len(r.State) > 0 {
 		var states []string

@@ -80,7 +80,7 @@ func TestRuleText(t *testing.T) {
 		{NFRule{Proto: "tcp", DPort: 53, Action: "dnat", ToAddr: netip.MustParseAddr("2001:db8::1"), ToPort: 5353},
 			`meta nfproto ipv6 tcp dport 53 counter dnat ip6 to [2001:db8::1]:5353`},
 		{NFRule{State: []string{"related", "established"}, Action: "accept"}, `ct state established,related counter accept`},
-		{NFRule{Proto: "icmp", Action: "count"}, `meta l4proto icmp counter`},
+		{NFRule{Proto: "icmp", Action: "count"}, `meta l4proto { icmp, ipv6-icmp } counter`},
 		{NFRule{Destination: netip.MustParsePrefix("2001:db8::/64"), Proto: "icmp", Action: "drop"},
 			`ip6 daddr 2001:db8::/64 meta l4proto ipv6-icmp counter drop`},
 		{NFRule{Source: netip.MustParsePrefix("192.0.2.0/24"), Proto: "icmp", Action: "drop"},

@@ -6,6 +6,16 @@ import (
 	"strings"
 )
 
+// A Setting is one sysctl key and its value.
+type Setting struct{ Key, Value string }
+
+// NetNSSysctls are what netlab sets in each namespace it makes, in that
+// order, before anything is made there (kernel.NetNSAdd): duplicate
+// address detection off for every device made later, as nodad is for the
+// lab's own addresses. A plan's namespace create says so (its commands),
+// and so does the script.
+var NetNSSysctls = []Setting{{"net.ipv6.conf.default.accept_dad", "0"}}
+
 // SysctlValue is a sysctl value as the kernel reads it back once
 // written: its fields (several for a vector such as net.ipv4.tcp_rmem)
 // one space apart, and each integer field in decimal, as the kernel

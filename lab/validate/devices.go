@@ -59,11 +59,6 @@ func (v *validator) devices() {
 			if i.MACVLAN != nil && i.Kind == device.MACVLAN {
 				v.macvlan(n, i)
 			}
-			if i.Kind == device.Tap && i.MTU > maxTapMTU {
-				// The frame, with its 14-byte Ethernet header, must fit
-				// in the 65535 bytes a tap reads: the kernel refuses more.
-				v.diags.Hintf(i.At("mtu"), fmt.Sprintf("use at most %d", maxTapMTU), "tap %q cannot have mtu %d: a tap's frames, header included, fit in 65535 bytes", i.Name, i.MTU)
-			}
 			if i.VXLAN != nil && i.Kind == device.VXLAN {
 				v.vxlan(n, i)
 				x := i.VXLAN
@@ -80,10 +75,6 @@ func (v *validator) devices() {
 		}
 	}
 }
-
-// maxTapMTU is the largest MTU the kernel gives a tap: ETH_MAX_MTU less
-// the Ethernet header.
-const maxTapMTU = 65535 - 14
 
 func (v *validator) macvlan(n *lab.Node, i *lab.Interface) {
 	m := i.MACVLAN

@@ -27,6 +27,7 @@ func Lab(l *lab.Lab) diag.List {
 	v.links()
 	v.devices()
 	v.macs()
+	v.mtus()
 	v.hostNodes()
 	v.addresses()
 	v.routes()

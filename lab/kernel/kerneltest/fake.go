@@ -67,9 +67,13 @@ var writeMethods = map[string]bool{
 //     down drops its IPv6 addresses (keep_addr_on_down is 0 by default). A
 //     route needs its device up, and its gateway in a subnet of an up
 //     device. An IPv6 route added with metric 0 gets state.IPv6RouteMetric.
-//   - lo gets 127.0.0.1/8 and ::1/128 when set up, other devices an IPv6
-//     link-local address; MACs not given are generated; a bridge whose MTU
-//     was never set follows the smallest MTU of its ports.
+//     Below state.IPv6MinMTU a device takes no IPv6 address (EINVAL; lo
+//     does) nor IPv6 route (ENODEV), and loses the addresses it had when
+//     its MTU is set there.
+//   - lo gets 127.0.0.1/8 and ::1/128 (at state.IPv6MinMTU or more) when
+//     set up, other devices an IPv6 link-local address; MACs not given are
+//     generated; a bridge whose MTU was never set follows the smallest MTU
+//     of its ports.
 //   - A namespace has the sysctls of sysctlDefaults (a device's once it
 //     exists); SysctlSet of another fails with ENOENT, as does reading
 //     it. A sysctl reads as absent until it is written (the real kernel

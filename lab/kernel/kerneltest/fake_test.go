@@ -489,6 +489,7 @@ func TestString(t *testing.T) {
 	k := kerneltest.NewFake()
 	k.MustSeed(t, `
 ip netns add t.a
+ip netns exec t.a sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n t.a link set lo alias netlab:t:a up
 ip -n t.a link add dummy0 type dummy
 ip -n t.a link set dummy0 address 02:00:00:00:00:01 up
@@ -496,6 +497,7 @@ ip -n t.a addr add 10.0.0.1/24 dev dummy0
 ip -n t.a route add 10.9.0.0/16 via 10.0.0.2 metric 5
 ip -n t.a route add 10.8.0.0/16 dev dummy0 proto 78
 ip netns add u.b
+ip netns exec u.b sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n u.b link set lo alias netlab:u:b up
 ip -n u.b link add eth0 type veth peer name eth9 netns t.a
 ip -n u.b link set eth0 alias netlab:u:a:eth9 mtu 1400
@@ -520,6 +522,8 @@ ip netns add foreign
 ip netns add t.a
 ip netns add u.b
 ip netns exec foreign sysctl -qw net.ipv4.ip_forward=1
+ip netns exec t.a sysctl -qw net.ipv6.conf.default.accept_dad=0
+ip netns exec u.b sysctl -qw net.ipv6.conf.default.accept_dad=0
 `
 	got := k.String()
 	if diff := cmp.Diff(want, got); diff != "" {

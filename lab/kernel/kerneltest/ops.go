@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"slices"
@@ -58,6 +59,9 @@ func (f *Fake) NetNSAdd(ctx context.Context, lab, node string) error {
 	return f.sendLocked(context.Background(), func() error {
 		delete(f.stubs, name)
 		ns := f.addNetNSLocked(name)
+		for _, sc := range state.NetNSSysctls {
+			ns.sysctls[sc.Key] = sc.Value
+		}
 		lo := ns.byName("lo")
 		lo.alias = marker
 		f.setUpLocked(ns, lo, true)
@@ -289,7 +293,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind device.Kind) (*fakeLink, error) 
 	}
 	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
 	if l.MTU != 0 {
-		if l.MTU < state.MinMTU || l.MTU > state.MaxMTU {
+		if l.MTU < state.MinMTU || l.MTU > kindMaxMTU(kind) {
 			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
 		}
 		fl.mtu, fl.mtuSet = l.MTU, true
@@ -486,6 +490,19 @@ type linkSet struct {
 	name   *string
 }
 
+// kindMaxMTU is the most MTU the kernel takes for a device of the kind,
+// whatever its lower device: a tap's frames must fit in what it reads,
+// and lo has no limit.
+func kindMaxMTU(kind device.Kind) int {
+	switch kind {
+	case device.Tap:
+		return state.MaxTapMTU
+	case device.Loopback:
+		return math.MaxInt32
+	}
+	return state.MaxMTU
+}
+
 // linkSetLocked checks every change first, then makes them all.
 func (f *Fake) linkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) error {
 	master, mac, err := f.checkLinkSetLocked(ns, fl, s)
@@ -504,7 +521,7 @@ func (f *Fake) checkLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) (maste
 			return nil, "", err
 		}
 	}
-	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
+	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > kindMaxMTU(fl.kind)) {
 		return nil, "", fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
@@ -548,6 +565,9 @@ func (f *Fake) applyLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet, master
 	}
 	if s.mtu != nil {
 		fl.mtu, fl.mtuSet = *s.mtu, true
+		if fl.mtu < state.IPv6MinMTU {
+			fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
+		}
 		f.portsChangedLocked(ns, fl.master)
 		f.lowerMTUChangedLocked(ns, fl)
 	}
@@ -586,6 +606,9 @@ func addAddr(ns *fakeNetNS, link string, p netip.Prefix) error {
 	}
 	if !p.IsValid() || p.Addr().Zone() != "" {
 		return fmt.Errorf("addr %s dev %s: %w", p, link, unix.EINVAL)
+	}
+	if p.Addr().Is6() && fl.mtu < state.IPv6MinMTU && fl.kind != device.Loopback {
+		return fmt.Errorf("addr %s dev %s: IPv6 below mtu %d: %w", p, link, state.IPv6MinMTU, unix.EINVAL)
 	}
 	for _, a := range fl.addrs {
 		// The kernel knows an IPv6 address by itself alone, an IPv4 one
@@ -668,6 +691,9 @@ func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
 		}
 		if !dev.up {
 			return fmt.Errorf("dev %s: nexthop device is not up: %w", r.Dev, unix.ENETDOWN)
+		}
+		if r.To.Addr().Is6() && dev.mtu < state.IPv6MinMTU && dev.kind != device.Loopback {
+			return fmt.Errorf("dev %s: no IPv6 below mtu %d: %w", r.Dev, state.IPv6MinMTU, unix.ENODEV)
 		}
 	}
 	switch {

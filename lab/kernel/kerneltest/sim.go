@@ -215,7 +215,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	}
 	if fl.kind == device.Loopback {
 		for _, p := range state.LoopbackAddrs {
-			if !slices.Contains(fl.addrs, p) {
+			if !slices.Contains(fl.addrs, p) && (p.Addr().Is4() || fl.mtu >= state.IPv6MinMTU) {
 				fl.addrs = append(fl.addrs, p)
 			}
 		}

@@ -48,7 +48,7 @@ func TestStopAtNetNSAdd(t *testing.T) {
 	if err := k.NetNSAdd(ctx, "t", "a"); err != nil {
 		t.Fatalf("NetNSAdd over the stub: %v", err)
 	}
-	if got, want := k.String(), "ip -n t.a link set lo alias netlab:t:a up\nip netns add t.a\n"; got != want {
+	if got, want := k.String(), "ip -n t.a link set lo alias netlab:t:a up\nip netns add t.a\nip netns exec t.a sysctl -qw net.ipv6.conf.default.accept_dad=0\n"; got != want {
 		t.Errorf("String() after NetNSAdd over the stub = %q, want %q", got, want)
 	}
 	if err := again.NetNSDel(ctx, "t.a"); err != nil || again.String() != "" {

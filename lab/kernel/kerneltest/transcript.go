@@ -215,6 +215,9 @@ func labLines(s *state.State) []string {
 			lines = append(lines, state.RouteReplaceCmd(n.NetNS, r))
 		}
 		for _, key := range slices.Sorted(maps.Keys(n.Sysctls)) {
+			if !n.Host && setByNetNSAdd(key, n.Sysctls[key]) {
+				continue // NetNSAddCmds wrote it
+			}
 			lines = append(lines, state.SysctlSetCmd(n.NetNS, key, n.Sysctls[key]))
 		}
 		if n.NFT != nil {
@@ -342,4 +345,16 @@ func protoName(proto int) string {
 		}
 	}
 	return fmt.Sprint(proto)
+}
+
+// setByNetNSAdd reports whether a sysctl holds what NetNSAdd sets in every
+// new namespace (state.NetNSSysctls), which the namespace's own line of
+// the transcript, state.NetNSAddCmds, already says.
+func setByNetNSAdd(key, value string) bool {
+	for _, sc := range state.NetNSSysctls {
+		if sc.Key == key && sc.Value == value {
+			return true
+		}
+	}
+	return false
 }

@@ -7,6 +7,7 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add hostlab.c1
+ip netns exec hostlab.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n hostlab.c1 link set lo alias netlab:hostlab:c1 up
 
 # --- veth pairs and other links

@@ -6,21 +6,27 @@ set -euo pipefail
 # --- namespaces: one per node
 # node alone
 ip netns add islands.alone
+ip netns exec islands.alone sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.alone link set lo alias netlab:islands:alone up
 # node p1
 ip netns add islands.p1
+ip netns exec islands.p1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.p1 link set lo alias netlab:islands:p1 up
 # node p2
 ip netns add islands.p2
+ip netns exec islands.p2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.p2 link set lo alias netlab:islands:p2 up
 # node q1
 ip netns add islands.q1
+ip netns exec islands.q1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.q1 link set lo alias netlab:islands:q1 up
 # node q2
 ip netns add islands.q2
+ip netns exec islands.q2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.q2 link set lo alias netlab:islands:q2 up
 # node q3
 ip netns add islands.q3
+ip netns exec islands.q3 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n islands.q3 link set lo alias netlab:islands:q3 up
 
 # --- veth pairs and other links

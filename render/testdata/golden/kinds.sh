@@ -8,18 +8,23 @@ set -euo pipefail
 # --- namespaces: one per node
 # node a
 ip netns add kinds.a
+ip netns exec kinds.a sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n kinds.a link set lo alias netlab:kinds:a up
 # node b
 ip netns add kinds.b
+ip netns exec kinds.b sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n kinds.b link set lo alias netlab:kinds:b up
 # node guest
 ip netns add kinds.guest
+ip netns exec kinds.guest sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n kinds.guest link set lo alias netlab:kinds:guest up
 # node vtep1
 ip netns add kinds.vtep1
+ip netns exec kinds.vtep1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n kinds.vtep1 link set lo alias netlab:kinds:vtep1 up
 # node vtep2
 ip netns add kinds.vtep2
+ip netns exec kinds.vtep2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n kinds.vtep2 link set lo alias netlab:kinds:vtep2 up
 
 # --- bridges

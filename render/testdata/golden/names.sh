@@ -7,12 +7,15 @@ set -euo pipefail
 # --- namespaces: one per node
 # node r-1
 ip netns add names-2.r-1
+ip netns exec names-2.r-1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n names-2.r-1 link set lo alias netlab:names-2:r-1 up
 # node x2-y
 ip netns add names-2.x2-y
+ip netns exec names-2.x2-y sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n names-2.x2-y link set lo alias netlab:names-2:x2-y up
 # node z9
 ip netns add names-2.z9
+ip netns exec names-2.z9 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n names-2.z9 link set lo alias netlab:names-2:z9 up
 
 # --- veth pairs and other links

@@ -9,9 +9,11 @@ set -euo pipefail
 # --- namespaces: one per node
 # node down
 ip netns add quoting.down
+ip netns exec quoting.down sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n quoting.down link set lo alias netlab:quoting:down up
 # node up
 ip netns add quoting.up
+ip netns exec quoting.up sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n quoting.up link set lo alias netlab:quoting:up up
 
 # --- bridges

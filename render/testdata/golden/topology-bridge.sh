@@ -11,15 +11,19 @@ set -euo pipefail
 # --- namespaces: one per node
 # node h1
 ip netns add bridge.h1
+ip netns exec bridge.h1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n bridge.h1 link set lo alias netlab:bridge:h1 up
 # node h2
 ip netns add bridge.h2
+ip netns exec bridge.h2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n bridge.h2 link set lo alias netlab:bridge:h2 up
 # node h3
 ip netns add bridge.h3
+ip netns exec bridge.h3 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n bridge.h3 link set lo alias netlab:bridge:h3 up
 # node sw
 ip netns add bridge.sw
+ip netns exec bridge.sw sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n bridge.sw link set lo alias netlab:bridge:sw up
 
 # --- bridges

@@ -14,12 +14,15 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c2
 ip netns add docker-ctr.c2
+ip netns exec docker-ctr.c2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-ctr.c2 link set lo alias netlab:docker-ctr:c2 up
 # node host
 ip netns add docker-ctr.host
+ip netns exec docker-ctr.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-ctr.host link set lo alias netlab:docker-ctr:host up
 # node web
 ip netns add docker-ctr.web
+ip netns exec docker-ctr.web sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-ctr.web link set lo alias netlab:docker-ctr:web up
 
 # --- bridges

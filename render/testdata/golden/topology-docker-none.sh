@@ -11,12 +11,15 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add docker-none.c1
+ip netns exec docker-none.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-none.c1 link set lo alias netlab:docker-none:c1 up
 # node c2
 ip netns add docker-none.c2
+ip netns exec docker-none.c2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-none.c2 link set lo alias netlab:docker-none:c2 up
 # node host
 ip netns add docker-none.host
+ip netns exec docker-none.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n docker-none.host link set lo alias netlab:docker-none:host up
 
 # --- bridges

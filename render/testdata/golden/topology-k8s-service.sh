@@ -15,15 +15,19 @@ set -euo pipefail
 # --- namespaces: one per node
 # node backend1
 ip netns add k8s-service.backend1
+ip netns exec k8s-service.backend1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n k8s-service.backend1 link set lo alias netlab:k8s-service:backend1 up
 # node backend2
 ip netns add k8s-service.backend2
+ip netns exec k8s-service.backend2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n k8s-service.backend2 link set lo alias netlab:k8s-service:backend2 up
 # node client
 ip netns add k8s-service.client
+ip netns exec k8s-service.client sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n k8s-service.client link set lo alias netlab:k8s-service:client up
 # node node
 ip netns add k8s-service.node
+ip netns exec k8s-service.node sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n k8s-service.node link set lo alias netlab:k8s-service:node up
 
 # --- veth pairs and other links

@@ -13,27 +13,35 @@ set -euo pipefail
 # --- namespaces: one per node
 # node b1
 ip netns add mv-modes.b1
+ip netns exec mv-modes.b1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.b1 link set lo alias netlab:mv-modes:b1 up
 # node b2
 ip netns add mv-modes.b2
+ip netns exec mv-modes.b2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.b2 link set lo alias netlab:mv-modes:b2 up
 # node host
 ip netns add mv-modes.host
+ip netns exec mv-modes.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.host link set lo alias netlab:mv-modes:host up
 # node p1
 ip netns add mv-modes.p1
+ip netns exec mv-modes.p1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.p1 link set lo alias netlab:mv-modes:p1 up
 # node p2
 ip netns add mv-modes.p2
+ip netns exec mv-modes.p2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.p2 link set lo alias netlab:mv-modes:p2 up
 # node sw
 ip netns add mv-modes.sw
+ip netns exec mv-modes.sw sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.sw link set lo alias netlab:mv-modes:sw up
 # node v1
 ip netns add mv-modes.v1
+ip netns exec mv-modes.v1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.v1 link set lo alias netlab:mv-modes:v1 up
 # node v2
 ip netns add mv-modes.v2
+ip netns exec mv-modes.v2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n mv-modes.v2 link set lo alias netlab:mv-modes:v2 up
 
 # --- veth pairs and other links

@@ -11,15 +11,19 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add macvlan.c1
+ip netns exec macvlan.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n macvlan.c1 link set lo alias netlab:macvlan:c1 up
 # node c2
 ip netns add macvlan.c2
+ip netns exec macvlan.c2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n macvlan.c2 link set lo alias netlab:macvlan:c2 up
 # node host
 ip netns add macvlan.host
+ip netns exec macvlan.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n macvlan.host link set lo alias netlab:macvlan:host up
 # node router
 ip netns add macvlan.router
+ip netns exec macvlan.router sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n macvlan.router link set lo alias netlab:macvlan:router up
 
 # --- veth pairs and other links

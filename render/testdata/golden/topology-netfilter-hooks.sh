@@ -15,12 +15,15 @@ set -euo pipefail
 # --- namespaces: one per node
 # node client
 ip netns add nf-hooks.client
+ip netns exec nf-hooks.client sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n nf-hooks.client link set lo alias netlab:nf-hooks:client up
 # node fw
 ip netns add nf-hooks.fw
+ip netns exec nf-hooks.fw sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n nf-hooks.fw link set lo alias netlab:nf-hooks:fw up
 # node web
 ip netns add nf-hooks.web
+ip netns exec nf-hooks.web sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n nf-hooks.web link set lo alias netlab:nf-hooks:web up
 
 # --- veth pairs and other links
@@ -61,7 +64,7 @@ table inet netlab {
 	}
 	chain filter_input {
 		type filter hook input priority 0; policy accept;
-		iifname "eth1" meta l4proto icmp counter comment "netlab-ab3b997b7e2e"
+		iifname "eth1" meta l4proto { icmp, ipv6-icmp } counter comment "netlab-e389ac32befd"
 		iifname "eth0" udp dport 53 counter log prefix "nf-hooks dns: " comment "netlab-33d2962e32b8"
 	}
 	chain filter_forward {

@@ -15,12 +15,15 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add port-publish.c1
+ip netns exec port-publish.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n port-publish.c1 link set lo alias netlab:port-publish:c1 up
 # node client
 ip netns add port-publish.client
+ip netns exec port-publish.client sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n port-publish.client link set lo alias netlab:port-publish:client up
 # node host
 ip netns add port-publish.host
+ip netns exec port-publish.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n port-publish.host link set lo alias netlab:port-publish:host up
 
 # --- bridges

@@ -7,18 +7,23 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add single-ip.c1
+ip netns exec single-ip.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n single-ip.c1 link set lo alias netlab:single-ip:c1 up
 # node c2
 ip netns add single-ip.c2
+ip netns exec single-ip.c2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n single-ip.c2 link set lo alias netlab:single-ip:c2 up
 # node c3
 ip netns add single-ip.c3
+ip netns exec single-ip.c3 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n single-ip.c3 link set lo alias netlab:single-ip:c3 up
 # node host
 ip netns add single-ip.host
+ip netns exec single-ip.host sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n single-ip.host link set lo alias netlab:single-ip:host up
 # node server
 ip netns add single-ip.server
+ip netns exec single-ip.server sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n single-ip.server link set lo alias netlab:single-ip:server up
 
 # --- bridges

@@ -14,9 +14,11 @@ set -euo pipefail
 # --- namespaces: one per node
 # node peer
 ip netns add tuntap.peer
+ip netns exec tuntap.peer sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n tuntap.peer link set lo alias netlab:tuntap:peer up
 # node vpn
 ip netns add tuntap.vpn
+ip netns exec tuntap.vpn sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n tuntap.vpn link set lo alias netlab:tuntap:vpn up
 
 # --- veth pairs and other links

@@ -11,9 +11,11 @@ set -euo pipefail
 # --- namespaces: one per node
 # node a
 ip netns add veth-pair.a
+ip netns exec veth-pair.a sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n veth-pair.a link set lo alias netlab:veth-pair:a up
 # node b
 ip netns add veth-pair.b
+ip netns exec veth-pair.b sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n veth-pair.b link set lo alias netlab:veth-pair:b up
 
 # --- veth pairs and other links

@@ -11,18 +11,23 @@ set -euo pipefail
 # --- namespaces: one per node
 # node c1
 ip netns add vxlan.c1
+ip netns exec vxlan.c1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n vxlan.c1 link set lo alias netlab:vxlan:c1 up
 # node c2
 ip netns add vxlan.c2
+ip netns exec vxlan.c2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n vxlan.c2 link set lo alias netlab:vxlan:c2 up
 # node c3
 ip netns add vxlan.c3
+ip netns exec vxlan.c3 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n vxlan.c3 link set lo alias netlab:vxlan:c3 up
 # node host1
 ip netns add vxlan.host1
+ip netns exec vxlan.host1 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n vxlan.host1 link set lo alias netlab:vxlan:host1 up
 # node host2
 ip netns add vxlan.host2
+ip netns exec vxlan.host2 sysctl -qw net.ipv6.conf.default.accept_dad=0
 ip -n vxlan.host2 link set lo alias netlab:vxlan:host2 up
 
 # --- bridges

@@ -10,38 +10,6 @@ import (
 	"netlab/lab/check"
 )
 
-// TestIPv6Fake is TestIPv6 on the fake network: ping, ICMPv6, TCP and
-// UDP checks over IPv6, with the sources seen, and a ping with no route.
-func TestIPv6Fake(t *testing.T) {
-	t.Parallel()
-	l := parseLab(t, `name: v6
-nodes:
-  a:
-    interfaces:
-      eth0: {addresses: ["2001:db8::1/64"]}
-  b:
-    interfaces:
-      eth0: {addresses: ["2001:db8::2/64"]}
-links:
-  - [a:eth0, b:eth0]
-checks:
-  - {from: a, ping: "2001:db8::2"}
-  - {from: a, to: b, seen-source: "2001:db8::1"}
-  - {from: b, to: a, proto: tcp, port: 80, seen-source: "2001:db8::2"}
-  - {from: b, to: a, proto: udp, port: 53, seen-source: "2001:db8::2"}
-  - {from: a, ping: "2001:db8:1::9", expect: fail}
-`)
-	res := check.Run(context.Background(), fakeNet(l), l, l.Checks)
-	for _, r := range res {
-		if !r.Passed {
-			t.Errorf("%s: %s", r.Name, r.Detail())
-		}
-	}
-	if want := "blocked as expected: no route to 2001:db8:1::9 from node a"; res[4].Detail() != want {
-		t.Errorf("%s: %q, want %q", res[4].Name, res[4].Detail(), want)
-	}
-}
-
 // TestChecksRunConcurrentlyFake: eight checks that each wait out their
 // timeout (an address nobody holds, so ARP gets no reply) take about one
 // timeout together, not eight, and each says ARP got no reply.

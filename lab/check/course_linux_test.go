@@ -75,11 +75,7 @@ func testShippedLabChecks(t *testing.T, n *network) {
 					t.Skipf("%s has a host node; not brought up in tests", file)
 				}
 			}
-			// Each lab on a network of its own, as on a machine of its own.
-			n := n
-			if n.fake != nil {
-				n = &network{fake: kerneltest.NewNet()}
-			}
+			n := n.own()
 			n.up(t, l)
 			pending := l.Checks
 			var failed []check.Result

@@ -60,23 +60,3 @@ func TestNoLeakFake(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
-
-// TestListenChecksDNATFake is TestListenChecksDNAT on the fake network:
-// a check that dials the host's published port and listens on web's own
-// port passes through the DNAT rule, seeing the client's address, and is
-// refused without the rule.
-func TestListenChecksDNATFake(t *testing.T) {
-	t.Parallel()
-	with := listenLab(t, "lst", true)
-	for _, r := range check.Run(context.Background(), fakeNet(with), with, with.Checks) {
-		if !r.Passed || !r.Reached || r.Seen.String() != "198.51.100.20" {
-			t.Errorf("with the DNAT rule: %s: passed=%v reached=%v seen %v (%s)", r.Name, r.Passed, r.Reached, r.Seen, r.Detail())
-		}
-	}
-	without := listenLab(t, "lst", false)
-	for _, r := range check.Run(context.Background(), fakeNet(without), without, without.Checks) {
-		if r.Passed || r.Reached || !strings.HasPrefix(r.Reason, check.ReasonRefused) {
-			t.Errorf("without the DNAT rule: %s: passed=%v reached=%v (%s), want a failure: refused", r.Name, r.Passed, r.Reached, r.Detail())
-		}
-	}
-}

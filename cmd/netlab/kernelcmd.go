@@ -24,6 +24,9 @@ import (
 // requireRoot fails early, with the fix, when netlab cannot change the
 // kernel.
 func requireRoot() error {
+	if testKernel != nil {
+		return nil // a fake kernel: nothing of the machine's is touched
+	}
 	if os.Geteuid() != 0 {
 		return &failure{err: errors.New("this command changes or reads network namespaces: run as root (sudo netlab ...)")}
 	}
@@ -190,7 +193,20 @@ func signalContext() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
-func newKernel() kernel.Kernel { return kernel.NewLinux() }
+// newKernel is the kernel the commands read and change: the machine's,
+// or testKernel when a test has set it.
+func newKernel() kernel.Kernel {
+	if testKernel != nil {
+		return testKernel
+	}
+	return kernel.NewLinux()
+}
+
+// testKernel, when set, is the kernel newKernel returns, and requireRoot
+// then lets the command run without root: the one seam by which tests run
+// the kernel commands through run() against a fake kernel
+// (kerneltest.Fake). Only tests set it; the binary never does.
+var testKernel kernel.Kernel
 
 // newNetNS is what check, ping, capture and the TUI's checks open their
 // sockets in a node with: the machine's kernel.

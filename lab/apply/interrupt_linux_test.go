@@ -43,11 +43,14 @@ func stub(t *testing.T, name string) string {
 }
 
 func TestUpReusesStub(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testUpReusesStub)
+}
+
+func testUpReusesStub(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	stub(t, state.NetNSName(name, "a"))
-	k := realKernel(t)
+	e.stub(t, state.NetNSName(name, "a"))
+	k := e.k
 	l := realParse(t, name, interruptLab)
 	_, p := realPlan(t, k, l, nil, false)
 	if got := realChanges(p); !slices.Contains(got, "a + netns "+state.NetNSName(name, "a")) {
@@ -60,11 +63,15 @@ func TestUpReusesStub(t *testing.T) {
 }
 
 func TestDownRemovesStub(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testDownRemovesStub)
+}
+
+func testDownRemovesStub(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	path := stub(t, state.NetNSName(name, "a"))
-	k := realKernel(t)
+	path := state.NetNSName(name, "a")
+	e.stub(t, path)
+	k := e.k
 	deleted, err := apply.Down(context.Background(), k, name, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -72,8 +79,8 @@ func TestDownRemovesStub(t *testing.T) {
 	if len(deleted) != 0 {
 		t.Errorf("down reports namespaces %q for a lab that had only a stub", deleted)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Errorf("stub %s is still there after down (%v)", path, err)
+	if e.netnsExists(t, path) {
+		t.Errorf("stub %s is still there after down", path)
 	}
 }
 
@@ -100,21 +107,24 @@ func TestUpRefusesForeignFile(t *testing.T) {
 }
 
 func TestUpRemovesTempLink(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testUpRemovesTempLink)
+}
+
+func testUpRemovesTempLink(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	k := realKernel(t)
+	k := e.k
 	l := realParse(t, name, interruptLab)
 	realUp(t, k, l)
 	tmp := state.TempLinkPrefix + "0123456789"
-	realIP(t, "-n", state.NetNSName(name, "a"), "link", "add", tmp, "type", "veth", "peer", "name", state.TempLinkPrefix+"9876543210")
+	e.ip(t, "-n", state.NetNSName(name, "a"), "link", "add", tmp, "type", "veth", "peer", "name", state.TempLinkPrefix+"9876543210")
 	_, p := realPlan(t, k, l, nil, false)
 	got := realChanges(p)
 	if !slices.ContainsFunc(got, func(s string) bool { return strings.HasPrefix(s, "a - link "+tmp) }) {
 		t.Fatalf("a leftover %s link is not planned for deletion: %q", tmp, got)
 	}
 	realUp(t, k, l)
-	if out := realIP(t, "-n", state.NetNSName(name, "a"), "-br", "link"); strings.Contains(out, tmp) {
-		t.Errorf("%s is still there after up:\n%s", tmp, out)
+	if e.hasLink(t, state.NetNSName(name, "a"), tmp) {
+		t.Errorf("%s is still there after up", tmp)
 	}
 }

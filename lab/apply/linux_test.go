@@ -223,10 +223,13 @@ func realIP(t *testing.T, args ...string) string {
 // each up the kernel matches the file, and every link the edit did not
 // touch keeps its ifindex (it was changed in place, not re-created).
 func TestEditsInPlace(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testEditsInPlace)
+}
+
+func testEditsInPlace(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	k := realKernel(t)
+	k := e.k
 	text := realBase
 	desired := realUp(t, k, realParse(t, name, text))
 
@@ -322,10 +325,13 @@ func TestEditsInPlace(t *testing.T) {
 // TestDriftRepaired changes a running lab by hand, one object kind at a
 // time: the plan shows the drift, up repairs it, and Verify passes.
 func TestDriftRepaired(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testDriftRepaired)
+}
+
+func testDriftRepaired(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	k := realKernel(t)
+	k := e.k
 	l := realParse(t, name, realNodeC.apply(t, realBase))
 	desired := realUp(t, k, l)
 	ns := func(node string) string { return state.NetNSName(name, node) }
@@ -336,7 +342,7 @@ func TestDriftRepaired(t *testing.T) {
 		want  []string // realChanges of the plan, in plan order
 	}{
 		{"address_deleted", func(t *testing.T) {
-			realIP(t, "-n", ns("a"), "addr", "del", "10.10.0.2/24", "dev", "eth0")
+			e.ip(t, "-n", ns("a"), "addr", "del", "10.10.0.2/24", "dev", "eth0")
 		}, []string{
 			// The kernel drops the default route with the last address
 			// of its gateway's subnet.
@@ -344,23 +350,20 @@ func TestDriftRepaired(t *testing.T) {
 			"a + route default via 10.10.0.1 (drift)",
 		}},
 		{"link_down", func(t *testing.T) {
-			realIP(t, "-n", ns("b"), "link", "set", "eth0", "down")
+			e.ip(t, "-n", ns("b"), "link", "set", "eth0", "down")
 		}, []string{
 			"b ~ link eth0: up false -> true (drift)",
 			"b + route 10.20.0.0/16 via 10.10.0.1 (drift)",
 		}},
 		{"veth_deleted", func(t *testing.T) {
-			realIP(t, "-n", ns("sw"), "link", "del", "p2")
+			e.ip(t, "-n", ns("sw"), "link", "del", "p2")
 		}, []string{
 			"b + link eth0 (veth, peer sw:p2) (drift)",
 			"b + addr 10.10.0.3/24 dev eth0 (drift)",
 			"b + route 10.20.0.0/16 via 10.10.0.1 (drift)",
 		}},
 		{"sysctl_changed", func(t *testing.T) {
-			out, err := exec.Command("ip", "netns", "exec", ns("sw"), "sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward").CombinedOutput()
-			if err != nil {
-				t.Fatalf("set ip_forward by hand: %v: %s", err, out)
-			}
+			e.sysctl(t, ns("sw"), "net.ipv4.ip_forward", "0")
 		}, []string{
 			"sw ~ sysctl net.ipv4.ip_forward: value 0 -> 1 (drift)",
 		}},
@@ -368,10 +371,10 @@ func TestDriftRepaired(t *testing.T) {
 			// As between two netlab commands: nothing holds the
 			// namespace open, so the kernel can free it.
 			k.Close()
-			realIP(t, "netns", "del", ns("c"))
+			e.ip(t, "netns", "del", ns("c"))
 			// The kernel frees the namespace, and the veth end in it,
 			// in the background; the peer end goes with it.
-			realWaitLinkGone(t, ns("sw"), "p3")
+			e.linkGone(t, ns("sw"), "p3")
 		}, []string{
 			"c + netns " + ns("c") + " (drift)",
 			"c + link eth0 (veth, peer sw:p3) (drift)",
@@ -391,8 +394,8 @@ func TestDriftRepaired(t *testing.T) {
 	}
 
 	t.Run("unmanaged_route_and_link", func(t *testing.T) {
-		realIP(t, "-n", ns("a"), "route", "add", "203.0.113.0/24", "via", "10.10.0.1")
-		realIP(t, "-n", ns("a"), "link", "add", "handmade0", "type", "bridge")
+		e.ip(t, "-n", ns("a"), "route", "add", "203.0.113.0/24", "via", "10.10.0.1")
+		e.ip(t, "-n", ns("a"), "link", "add", "handmade0", "type", "bridge")
 		_, p := realPlan(t, k, l, desired, false)
 		if !p.Empty() {
 			t.Errorf("without prune, the plan changes objects made by hand:\n%s", strings.Join(realChanges(p), "\n"))
@@ -407,10 +410,12 @@ func TestDriftRepaired(t *testing.T) {
 			t.Errorf("unmanaged\n%s\nwant\n%s", strings.Join(unmanaged, "\n"), strings.Join(wantUnmanaged, "\n"))
 		}
 		realApply(t, k, l, p, false)
-		if out := realIP(t, "-n", ns("a"), "route", "show", "203.0.113.0/24"); !strings.Contains(out, "203.0.113.0/24 via 10.10.0.1") {
+		if out := e.routes(t, ns("a"), "203.0.113.0/24"); !strings.Contains(out, "203.0.113.0/24 via 10.10.0.1") {
 			t.Errorf("up without prune removed the route made by hand: ip route shows %q", out)
 		}
-		realIP(t, "-n", ns("a"), "link", "show", "handmade0")
+		if !e.hasLink(t, ns("a"), "handmade0") {
+			t.Error("up without prune removed the link made by hand")
+		}
 
 		_, p = realPlan(t, k, l, desired, true)
 		got := realChanges(p)
@@ -419,7 +424,7 @@ func TestDriftRepaired(t *testing.T) {
 			t.Errorf("plan with prune\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
 		realApply(t, k, l, p, true)
-		if out := realIP(t, "-n", ns("a"), "route", "show", "203.0.113.0/24"); out != "" {
+		if out := e.routes(t, ns("a"), "203.0.113.0/24"); out != "" {
 			t.Errorf("up --prune left the route made by hand: %q", out)
 		}
 	})
@@ -445,10 +450,13 @@ func realWaitLinkGone(t *testing.T, netns, link string) {
 // that down then removes every namespace, and that a second down finds
 // nothing and succeeds.
 func TestDownAfterHalfUp(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testDownAfterHalfUp)
+}
+
+func testDownAfterHalfUp(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
-	k := realKernel(t)
+	k := e.k
 	l := realParse(t, name, realNodeC.apply(t, realBase))
 	_, p := realPlan(t, k, l, nil, false)
 	total := len(p.Changes)
@@ -464,14 +472,14 @@ func TestDownAfterHalfUp(t *testing.T) {
 			if !errors.Is(err, context.Canceled) || res == nil || res.Applied != n {
 				t.Fatalf("apply cancelled after change %d: applied %d, err %v", n, res.Applied, err)
 			}
-			if len(realNetNS(t, name)) == 0 {
+			if len(e.netns(t, name)) == 0 {
 				t.Fatal("the half-finished up left no namespace to remove")
 			}
 			deleted, err := apply.Down(context.Background(), k, name, nil)
 			if err != nil {
 				t.Fatalf("down: %v", err)
 			}
-			if left := realNetNS(t, name); len(left) > 0 {
+			if left := e.netns(t, name); len(left) > 0 {
 				t.Errorf("down left %v (deleted %v)", left, deleted)
 			}
 			deleted, err = apply.Down(context.Background(), k, name, nil)
@@ -496,14 +504,14 @@ func TestDownAfterHalfUp(t *testing.T) {
 		}}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("apply: %v", err)
 		}
-		if got := realNetNS(t, name); len(got) < 3 {
+		if got := e.netns(t, name); len(got) < 3 {
 			t.Fatalf("namespaces after the half-finished edit: %v, want at least a, b and sw", got)
 		}
 		deleted, err := apply.Down(context.Background(), k, name, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if left := realNetNS(t, name); len(left) > 0 {
+		if left := e.netns(t, name); len(left) > 0 {
 			t.Errorf("down left %v (deleted %v)", left, deleted)
 		}
 	})
@@ -526,13 +534,16 @@ links:
 // other, beside a namespace made by hand with a look-alike name: down of
 // one lab removes exactly that lab's namespaces.
 func TestDownLeavesOthersAlone(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testDownLeavesOthersAlone)
+}
+
+func testDownLeavesOthersAlone(t *testing.T, e *env) {
 	ctx := context.Background()
 	long := kerneltest.LabName(t)                   // nltestXXXXXX
 	short := kerneltest.RegisterLab(t, long[:10])   // a prefix of long
 	dashed := kerneltest.RegisterLab(t, short+"-x") // short, a dash, more
-	k := realKernel(t)
+	k := e.k
 	desired := make(map[string]*state.State)
 	for _, name := range []string{short, long, dashed} {
 		desired[name] = realUp(t, k, realParse(t, name, realPair))
@@ -541,9 +552,9 @@ func TestDownLeavesOthersAlone(t *testing.T) {
 	// A namespace of short's name that netlab did not make, with a link
 	// made by hand that even carries a netlab-like alias.
 	ghost := state.NetNSName(short, "ghost")
-	realIP(t, "netns", "add", ghost)
-	realIP(t, "-n", ghost, "link", "add", "eth0", "type", "bridge")
-	realIP(t, "-n", ghost, "link", "set", "eth0", "alias", state.LinkMarker(short, ""))
+	e.ip(t, "netns", "add", ghost)
+	e.ip(t, "-n", ghost, "link", "add", "eth0", "type", "bridge")
+	e.ip(t, "-n", ghost, "link", "set", "eth0", "alias", state.LinkMarker(short, ""))
 
 	labs, err := k.Labs(ctx)
 	if err != nil {
@@ -580,16 +591,16 @@ func TestDownLeavesOthersAlone(t *testing.T) {
 		}
 	}
 	downOne(short, long, dashed)
-	if got := realNetNS(t, short); !slices.Equal(got, []string{ghost}) {
+	if got := e.netns(t, short); !slices.Equal(got, []string{ghost}) {
 		t.Errorf("after down %s: namespaces %v, want only the one made by hand", short, got)
 	}
-	if out := realIP(t, "-n", ghost, "link", "show", "eth0"); !strings.Contains(out, "eth0") {
+	if !e.hasLink(t, ghost, "eth0") {
 		t.Errorf("the link made by hand in %s is gone", ghost)
 	}
 	downOne(dashed, long)
 	downOne(long)
-	if _, err := os.Stat(filepath.Join(kernel.NetNSDir, ghost)); err != nil {
-		t.Errorf("down removed %s, which netlab did not make: %v", ghost, err)
+	if !e.netnsExists(t, ghost) {
+		t.Errorf("down removed %s, which netlab did not make", ghost)
 	}
 }
 
@@ -694,8 +705,11 @@ func settledFDs(t *testing.T, before map[string]string) map[string]string {
 // kernel, as two netlab processes would: the second waits for the lock,
 // then finds nothing left to do, and both succeed.
 func TestTwoAppliesAtOnce(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBoth(t, testTwoAppliesAtOnce)
+}
+
+func testTwoAppliesAtOnce(t *testing.T, e *env) {
 	name := kerneltest.LabName(t)
 	labName := mustName(t, name)
 	l := realParse(t, name, realNodeC.apply(t, realBase))
@@ -712,7 +726,7 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 	run := func(i int, onLocked func(), waitingFn func()) {
 		defer wg.Done()
 		errs[i] = func() error {
-			lk, err := rundir.At(rundir.Default).Lock(ctx, labName, -1, waitingFn)
+			lk, err := e.runDir.Lock(ctx, labName, -1, waitingFn)
 			if err != nil {
 				return err
 			}
@@ -724,7 +738,7 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 			if onLocked != nil {
 				onLocked()
 			}
-			k := kernel.NewLinux()
+			k := e.newKernel()
 			defer k.Close()
 			res, err := reconcile.Up(ctx, k, l, reconcile.Options{})
 			if res != nil {
@@ -760,8 +774,7 @@ func TestTwoAppliesAtOnce(t *testing.T) {
 	if planned[0] == 0 || planned[1] != 0 {
 		t.Errorf("planned %d then %d changes; want all in the first, none in the second", planned[0], planned[1])
 	}
-	k := realKernel(t)
-	if err := apply.Verify(context.Background(), k, plan.Desired(l), plan.Options{}); err != nil {
+	if err := apply.Verify(context.Background(), e.k, plan.Desired(l), plan.Options{}); err != nil {
 		t.Error(err)
 	}
 }

@@ -138,22 +138,42 @@ func TestCapturePing(t *testing.T) {
 }
 
 // TestCaptureStops: a capture with nothing to see ends cleanly when its
-// context does, and a missing interface is an error.
+// context does, and a missing interface or node is an error that names
+// it. It runs on the fake network and, as root, on the real kernel.
 func TestCaptureStops(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	l := upDefault(t)
+	t.Run("fake", func(t *testing.T) {
+		t.Parallel()
+		n := kerneltest.NewNet()
+		n.AddNetNS("cap.server")
+		n.AddLink("cap.server", "eth0")
+		testCaptureStops(t, n, "cap")
+	})
+	t.Run("linux", func(t *testing.T) {
+		kerneltest.RequireRoot(t)
+		t.Parallel()
+		testCaptureStops(t, kernel.NewLinux(), upDefault(t).Name)
+	})
+}
+
+// testCaptureStops captures in k, where node server of labName has eth0
+// and no node gone exists.
+func testCaptureStops(t *testing.T, k kernel.NetNS, labName string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	err := capture.Run(ctx, kernel.NewLinux(), l.Name, "server", "eth0", capture.Options{Filter: packet.Filter{Proto: "vxlan"}}, func(capture.Packet) error {
+	err := capture.Run(ctx, k, labName, "server", "eth0", capture.Options{Filter: packet.Filter{Proto: "vxlan"}}, func(capture.Packet) error {
 		return errors.New("unexpected frame")
 	})
 	if err != nil {
 		t.Errorf("capture ended with %v, want nil on cancel", err)
 	}
-	err = capture.Run(context.Background(), kernel.NewLinux(), l.Name, "server", "nosuch0", capture.Options{}, nil)
-	if err == nil || !strings.Contains(err.Error(), "nosuch0") {
-		t.Errorf("capture on a missing interface: %v", err)
+	err = capture.Run(context.Background(), k, labName, "server", "nosuch0", capture.Options{}, nil)
+	if want := "no interface nosuch0 in namespace " + labName + ".server"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("capture on a missing interface: %v, want %q", err, want)
+	}
+	err = capture.Run(context.Background(), k, labName, "gone", "eth0", capture.Options{}, nil)
+	if err == nil || !strings.Contains(err.Error(), labName+".gone") {
+		t.Errorf("capture in a missing node: %v", err)
 	}
 }
 

@@ -61,7 +61,13 @@ func up(t *testing.T, l *lab.Lab) {
 // run runs the lab's checks and logs each result.
 func run(t *testing.T, l *lab.Lab) []check.Result {
 	t.Helper()
-	res := check.Run(context.Background(), kernel.NewLinux(), l, l.Checks)
+	return runOn(t, kernel.NewLinux(), l)
+}
+
+// runOn runs the lab's checks in ns and logs each result.
+func runOn(t *testing.T, ns kernel.NetNS, l *lab.Lab) []check.Result {
+	t.Helper()
+	res := check.Run(context.Background(), ns, l, l.Checks)
 	for _, r := range res {
 		t.Logf("%-50s passed=%v reached=%v %s (%s)", r.Name, r.Passed, r.Reached, r.Detail(), r.Elapsed.Round(time.Millisecond))
 	}
@@ -88,11 +94,14 @@ func byName(t *testing.T, res []check.Result, name string) check.Result {
 // checks: all pass, including the UDP check whose responder sees the
 // host's masquerade address, and the one that must fail.
 func TestDefaultLabChecksPass(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testDefaultLabChecksPass)
+}
+
+func testDefaultLabChecksPass(t *testing.T, n *network) {
 	l := defaultLab(t)
-	up(t, l)
-	res := run(t, l)
+	n.up(t, l)
+	res := n.run(t, l)
 	if len(res) != 4 {
 		t.Fatalf("got %d results, want 4", len(res))
 	}
@@ -116,8 +125,11 @@ func TestDefaultLabChecksPass(t *testing.T) {
 // without NAT on the bridge; expect: fail for TCP; and a seen-source
 // that does not match.
 func TestProbeKinds(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testProbeKinds)
+}
+
+func testProbeKinds(t *testing.T, n *network) {
 	l := defaultLab(t,
 		"{from: c2, to: server, seen-source: 198.51.100.86}",
 		"{from: c3, to: server, proto: tcp, port: 8080, seen-source: 198.51.100.86}",
@@ -129,8 +141,8 @@ func TestProbeKinds(t *testing.T) {
 		"{from: c3, to: c1, proto: udp, port: 9, seen-source: 198.51.100.86}",
 		"{from: c1, to: c3, proto: tcp, port: 8080, expect: fail}",
 	)
-	up(t, l)
-	res := run(t, l)
+	n.up(t, l)
+	res := n.run(t, l)
 	tests := []struct {
 		name    string
 		passed  bool
@@ -177,12 +189,15 @@ func TestProbeKinds(t *testing.T) {
 // TestBrokenLab deletes c1's default route by hand: the check from c1 to
 // the server fails, saying there is no route; the others still pass.
 func TestBrokenLab(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testBrokenLab)
+}
+
+func testBrokenLab(t *testing.T, n *network) {
 	l := defaultLab(t)
-	up(t, l)
-	ip(t, "-n", l.Name+".c1", "route", "del", "default")
-	res := run(t, l)
+	n.up(t, l)
+	n.delRoute(t, l.Name+".c1", "default")
+	res := n.run(t, l)
 	r := byName(t, res, "c1 ping 198.51.100.183")
 	if r.Passed || r.Reached {
 		t.Fatalf("%s passed with c1's default route deleted: %s", r.Name, r.Detail())
@@ -202,16 +217,19 @@ func TestBrokenLab(t *testing.T) {
 // ARP gets no reply): together they take about one timeout, not eight,
 // and each says that ARP got no reply.
 func TestChecksRunConcurrently(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testChecksRunConcurrently)
+}
+
+func testChecksRunConcurrently(t *testing.T, n *network) {
 	var extra []string
 	for _, a := range []string{"99", "98", "97", "96"} {
 		extra = append(extra, "{from: c1, ping: 192.168.31."+a+", expect: fail}", "{from: c2, ping: 192.168.31."+a+", expect: fail}")
 	}
 	l := defaultLab(t, extra...)
-	up(t, l)
+	n.up(t, l)
 	start := time.Now()
-	res := run(t, l)
+	res := n.run(t, l)
 	elapsed := time.Since(start)
 	var sum time.Duration
 	for _, c := range l.Checks {
@@ -227,10 +245,14 @@ func TestChecksRunConcurrently(t *testing.T) {
 	}
 }
 
-// TestIPv6 pings and probes over IPv6.
+// TestIPv6 pings and probes over IPv6: ping, ICMPv6, TCP and UDP checks,
+// with the sources seen, and a ping with no route.
 func TestIPv6(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testIPv6)
+}
+
+func testIPv6(t *testing.T, n *network) {
 	name := kerneltest.LabName(t)
 	l := parseLab(t, `name: `+name+`
 nodes:
@@ -249,21 +271,28 @@ checks:
   - {from: b, to: a, proto: udp, port: 53, seen-source: "2001:db8::2", timeout: 5s}
   - {from: a, ping: "2001:db8:1::9", expect: fail}
 `)
-	up(t, l)
-	for _, r := range run(t, l) {
+	n.up(t, l)
+	res := n.run(t, l)
+	for _, r := range res {
 		if !r.Passed {
 			t.Errorf("%s: %s", r.Name, r.Detail())
 		}
+	}
+	if want := "blocked as expected: no route to 2001:db8:1::9 from node a"; res[4].Detail() != want {
+		t.Errorf("%s: %q, want %q", res[4].Name, res[4].Detail(), want)
 	}
 }
 
 // TestNotRunning: a check on a lab that is not up fails with the fix,
 // even when it expects a failure.
 func TestNotRunning(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testNotRunning)
+}
+
+func testNotRunning(t *testing.T, n *network) {
 	l := defaultLab(t)
-	for _, r := range run(t, l) {
+	for _, r := range n.run(t, l) {
 		if r.Passed || r.Err == nil || !strings.Contains(r.Err.Error(), "is not running: start the lab with netlab up") {
 			t.Errorf("%s: passed=%v err=%v, want a failure saying the node is not running", r.Name, r.Passed, r.Err)
 		}

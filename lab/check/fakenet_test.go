@@ -26,6 +26,13 @@ import (
 // so; firewall rules of the lab are not read.
 func fakeNet(l *lab.Lab) *kerneltest.Net {
 	n := kerneltest.NewNet()
+	addFakeLab(n, l)
+	return n
+}
+
+// addFakeLab adds the namespaces of a lab to the fake network n, as
+// fakeNet builds them.
+func addFakeLab(n *kerneltest.Net, l *lab.Lab) {
 	for _, node := range l.Nodes {
 		ns := state.NetNSName(l.Name, node.Name)
 		var addrs []netip.Prefix
@@ -57,7 +64,6 @@ func fakeNet(l *lab.Lab) *kerneltest.Net {
 			}
 		}
 	}
-	return n
 }
 
 // snatThrough gives every node whose route goes via router an SNAT to

@@ -7,7 +7,6 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
-	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 )
 
@@ -19,9 +18,13 @@ import (
 // check's probe arrive; it must not answer it, so every run gives the
 // same, right, result. An ICMP check to web through the host's address,
 // which the host answers itself, must not count as reaching web either.
+// It runs on the fake network and, as root, on the real kernel.
 func TestChecksDoNotAnswerEachOther(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testChecksDoNotAnswerEachOther)
+}
+
+func testChecksDoNotAnswerEachOther(t *testing.T, n *network) {
 	name := kerneltest.LabName(t)
 	l := parseLab(t, `name: `+name+`
 nodes:
@@ -51,7 +54,7 @@ checks:
   - {from: client, to: web, address: 198.51.100.6, expect: fail, timeout: 500ms}
   - {from: host, to: web}
 `)
-	up(t, l)
+	n.up(t, l)
 	want := []struct {
 		name    string
 		reached bool
@@ -67,7 +70,7 @@ checks:
 	wrong := 0
 	var first []check.Result
 	for run := 1; run <= 20; run++ {
-		res := check.Run(t.Context(), kernel.NewLinux(), l, l.Checks)
+		res := check.Run(t.Context(), n.netns(), l, l.Checks)
 		if first == nil {
 			first = res
 			for _, r := range res {
@@ -127,22 +130,26 @@ checks:
 
 // TestListenChecksDNAT: a check that dials the host's published port and
 // listens on web's own port passes through the DNAT rule, and fails once
-// the rule is gone from the file and up has removed it.
+// the rule is gone from the file and up has removed it. It runs on the
+// fake network and, as root, on the real kernel.
 func TestListenChecksDNAT(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testListenChecksDNAT)
+}
+
+func testListenChecksDNAT(t *testing.T, n *network) {
 	name := kerneltest.LabName(t)
 	with := listenLab(t, name, true)
-	up(t, with)
+	n.up(t, with)
 	names := []string{"client -> web tcp/8080->80 (198.51.100.6)", "client -> web udp/5353->53 (198.51.100.6)"}
-	for i, r := range run(t, with) {
+	for i, r := range n.run(t, with) {
 		if r.Name != names[i] || !r.Passed || !r.Reached || r.Seen.String() != "198.51.100.20" {
 			t.Errorf("with the DNAT rule: %s: passed=%v reached=%v seen %v (%s), want %s to pass, seeing 198.51.100.20", r.Name, r.Passed, r.Reached, r.Seen, r.Detail(), names[i])
 		}
 	}
 	without := listenLab(t, name, false)
-	up(t, without)
-	for _, r := range run(t, without) {
+	n.upEdited(t, without)
+	for _, r := range n.run(t, without) {
 		if r.Passed || r.Reached || !strings.HasPrefix(r.Reason, check.ReasonRefused) {
 			t.Errorf("without the DNAT rule: %s: passed=%v reached=%v (%s), want a failure: refused", r.Name, r.Passed, r.Reached, r.Detail())
 		}

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
 )
@@ -15,10 +14,14 @@ import (
 // connection is accepted or refused; a GET passes on 200 and on a 301,
 // which it does not follow, and fails on 404. A connect check to a port
 // where another check's responder listens runs after that responder is
-// closed, so it is refused every time, as it would be alone.
+// closed, so it is refused every time, as it would be alone. It runs on
+// the fake network and, as root, on the real kernel.
 func TestServiceChecks(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
+	onBothNets(t, testServiceChecks)
+}
+
+func testServiceChecks(t *testing.T, n *network) {
 	name := kerneltest.LabName(t)
 	l := parseLab(t, `name: `+name+`
 nodes:
@@ -39,8 +42,8 @@ checks:
   - {from: a, to: web, proto: tcp, port: 9090}
   - {from: a, connect: "10.7.0.2:9090", expect: fail}
 `)
-	up(t, l)
-	ln, err := kernel.NewLinux().ListenIn(state.NetNSName(l.Name, "web"), "tcp", ":8080")
+	n.up(t, l)
+	ln, err := n.netns().ListenIn(state.NetNSName(l.Name, "web"), "tcp", ":8080")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,12 +68,12 @@ checks:
 		{"a -> web tcp/9090 (10.7.0.2)", true, ""},
 		{"a connect 10.7.0.2:9090", false, "refused by 10.7.0.2"},
 	}
-	for n := 1; n <= 5; n++ {
-		res := run(t, l)
+	for round := 1; round <= 5; round++ {
+		res := n.run(t, l)
 		for i, r := range res {
 			w := want[i]
 			if r.Name != w.name || !r.Passed || r.Reached != w.reached || !strings.HasPrefix(r.Reason, w.reason) {
-				t.Errorf("run %d: %s: passed=%v reached=%v reason %q, want %s to pass with reached=%v, reason %q...", n, r.Name, r.Passed, r.Reached, r.Reason, w.name, w.reached, w.reason)
+				t.Errorf("run %d: %s: passed=%v reached=%v reason %q, want %s to pass with reached=%v, reason %q...", round, r.Name, r.Passed, r.Reached, r.Reason, w.name, w.reached, w.reason)
 			}
 		}
 		if d := res[2].Detail(); !strings.HasPrefix(d, "HTTP 200, rtt ") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -108,13 +106,11 @@ func TestMACVLANBridgeAndPrivate(t *testing.T) {
 // TestMACVLANModes creates each other mode, observes it as declared, and
 // plans nothing on a second look.
 func TestMACVLANModes(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	for _, mode := range []string{"vepa", "passthru", "source"} {
 		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			name := kerneltest.LabName(t)
-			k := newLinux(t)
-			text := `name: LAB
+			eachKernel(t, func(t *testing.T, k *testKernel) {
+				name := kerneltest.LabName(t)
+				text := `name: LAB
 nodes:
   h:
     interfaces:
@@ -126,32 +122,33 @@ nodes:
 links:
   - [h:eth0, x:eth0]
 `
-			if mode == "source" {
-				text = strings.Replace(text, "mode: MODE}", "mode: MODE, source-macs: ['02:00:00:00:00:02', '02:00:00:00:00:01']}", 1)
-			}
-			l := parseLab(t, labText(name, text, "MODE", mode))
-			upLab(t, k, l)
-			s, err := k.Observe(context.Background(), name, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mv := s.Nodes["h"].Links["mv0"]
-			if mv.Mode != mode || mv.Parent != "h:eth0" {
-				t.Errorf("observed mode %q parent %q, want %q h:eth0", mv.Mode, mv.Parent, mode)
-			}
-			if mode == "source" {
-				want := "02:00:00:00:00:01 02:00:00:00:00:02"
-				if got := strings.Join(mv.SourceMACs, " "); got != want {
-					t.Errorf("source macs %q, want %q", got, want)
+				if mode == "source" {
+					text = strings.Replace(text, "mode: MODE}", "mode: MODE, source-macs: ['02:00:00:00:00:02', '02:00:00:00:00:01']}", 1)
 				}
-				// One sender less is changed in place.
-				l2 := parseLab(t, labText(name, text, "MODE", mode, "'02:00:00:00:00:02', ", ""))
-				_, p := planLab(t, k, l2)
-				if got := planText(p); !strings.Contains(got, "~ link mv0: source-macs") {
-					t.Fatalf("plan after dropping a source mac:\n%s", got)
+				l := parseLab(t, labText(name, text, "MODE", mode))
+				upLab(t, k, l)
+				s, err := k.Observe(context.Background(), name, nil)
+				if err != nil {
+					t.Fatal(err)
 				}
-				applyPlanned(t, k, l2, p)
-			}
+				mv := s.Nodes["h"].Links["mv0"]
+				if mv.Mode != mode || mv.Parent != "h:eth0" {
+					t.Errorf("observed mode %q parent %q, want %q h:eth0", mv.Mode, mv.Parent, mode)
+				}
+				if mode == "source" {
+					want := "02:00:00:00:00:01 02:00:00:00:00:02"
+					if got := strings.Join(mv.SourceMACs, " "); got != want {
+						t.Errorf("source macs %q, want %q", got, want)
+					}
+					// One sender less is changed in place.
+					l2 := parseLab(t, labText(name, text, "MODE", mode, "'02:00:00:00:00:02', ", ""))
+					_, p := planLab(t, k, l2)
+					if got := planText(p); !strings.Contains(got, "~ link mv0: source-macs") {
+						t.Fatalf("plan after dropping a source mac:\n%s", got)
+					}
+					applyPlanned(t, k, l2, p)
+				}
+			})
 		})
 	}
 }
@@ -160,58 +157,58 @@ links:
 // deletes it by hand (made again), and moves it to another parent in the
 // file (replaced): each up leaves the kernel as the file says.
 func TestMACVLANDriftAndReplace(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	text := labText(name, macvlanLab, "MODE", "bridge")
-	l := parseLab(t, text)
-	upLab(t, k, l)
-	m1 := state.NetNSName(name, "m1")
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		text := labText(name, macvlanLab, "MODE", "bridge")
+		l := parseLab(t, text)
+		upLab(t, k, l)
+		m1 := state.NetNSName(name, "m1")
 
-	ipCmd(t, "-n", m1, "link", "set", "mv0", "type", "macvlan", "mode", "private")
-	_, p := planLab(t, k, l)
-	if got := planText(p); !strings.Contains(got, "-/+ link mv0") || !strings.Contains(got, "mode private -> bridge") {
-		t.Fatalf("plan after a mode change by hand:\n%s", got)
-	}
-	// The replacement and what the kernel takes with it (the address)
-	// are one repair, shown in one section.
-	if got := planText(p); strings.Contains(got, "\nChanges:\n") || !strings.Contains(got, "Changed outside netlab") {
-		t.Errorf("a hand change of the mode shows outside \"Changed outside netlab\":\n%s", got)
-	}
-	upLab(t, k, l)
+		k.hand(t, "ip -n "+m1+" link set mv0 type macvlan mode private")
+		_, p := planLab(t, k, l)
+		if got := planText(p); !strings.Contains(got, "-/+ link mv0") || !strings.Contains(got, "mode private -> bridge") {
+			t.Fatalf("plan after a mode change by hand:\n%s", got)
+		}
+		// The replacement and what the kernel takes with it (the address)
+		// are one repair, shown in one section.
+		if got := planText(p); strings.Contains(got, "\nChanges:\n") || !strings.Contains(got, "Changed outside netlab") {
+			t.Errorf("a hand change of the mode shows outside \"Changed outside netlab\":\n%s", got)
+		}
+		upLab(t, k, l)
 
-	ipCmd(t, "-n", m1, "link", "del", "mv0")
-	_, p = planLab(t, k, l)
-	if got := planText(p); !strings.Contains(got, "+ link mv0 (macvlan)") {
-		t.Fatalf("plan after a delete by hand:\n%s", got)
-	}
-	upLab(t, k, l)
+		k.hand(t, "ip -n "+m1+" link del mv0")
+		_, p = planLab(t, k, l)
+		if got := planText(p); !strings.Contains(got, "+ link mv0 (macvlan)") {
+			t.Fatalf("plan after a delete by hand:\n%s", got)
+		}
+		upLab(t, k, l)
 
-	// Another parent: the macvlan moves to ext's eth0.
-	l2 := parseLab(t, strings.Replace(text, "mv0: {kind: macvlan, macvlan: {parent: host:eth0", "mv0: {kind: macvlan, macvlan: {parent: ext:eth0", 1))
-	_, p = planLab(t, k, l2)
-	if got := planText(p); !strings.Contains(got, "parent host:eth0 -> ext:eth0 cannot change in place") {
-		t.Fatalf("plan after a parent change:\n%s", got)
-	}
-	upLab(t, k, l2)
-	if !reach(t, name, "m1", "host", "10.50.0.1", 10*time.Second) {
-		t.Error("m1, now on ext's eth0, does not reach host")
-	}
+		// Another parent: the macvlan moves to ext's eth0.
+		l2 := parseLab(t, strings.Replace(text, "mv0: {kind: macvlan, macvlan: {parent: host:eth0", "mv0: {kind: macvlan, macvlan: {parent: ext:eth0", 1))
+		_, p = planLab(t, k, l2)
+		if got := planText(p); !strings.Contains(got, "parent host:eth0 -> ext:eth0 cannot change in place") {
+			t.Fatalf("plan after a parent change:\n%s", got)
+		}
+		upLab(t, k, l2)
+		if k.linux && !reach(t, name, "m1", "host", "10.50.0.1", 10*time.Second) {
+			t.Error("m1, now on ext's eth0, does not reach host")
+		}
 
-	// Re-wire the veth under m2's macvlan: the kernel deletes the macvlan
-	// with the old veth, so the plan replaces it too, after the new veth.
-	text3 := strings.Replace(strings.Replace(text, "  - [host:eth0, ext:eth0]\n", "  - [host:eth0, sw:eth0]\n  - [ext:eth0, sw:eth1]\n", 1),
-		"links:\n", "  sw:\n    interfaces:\n      br0: {kind: bridge}\n      eth0: {master: br0}\n      eth1: {master: br0}\nlinks:\n", 1)
-	l3 := parseLab(t, text3)
-	_, p = planLab(t, k, l3)
-	if got := planText(p); !strings.Contains(got, "-/+ link mv0 [its lower device host:eth0 is replaced") {
-		t.Fatalf("plan after re-wiring the parent:\n%s", got)
-	}
-	upLab(t, k, l3)
-	if !reach(t, name, "m2", "ext", "10.50.0.2", 10*time.Second) {
-		t.Error("m2 does not reach ext through the re-wired parent and sw")
-	}
+		// Re-wire the veth under m2's macvlan: the kernel deletes the macvlan
+		// with the old veth, so the plan replaces it too, after the new veth.
+		text3 := strings.Replace(strings.Replace(text, "  - [host:eth0, ext:eth0]\n", "  - [host:eth0, sw:eth0]\n  - [ext:eth0, sw:eth1]\n", 1),
+			"links:\n", "  sw:\n    interfaces:\n      br0: {kind: bridge}\n      eth0: {master: br0}\n      eth1: {master: br0}\nlinks:\n", 1)
+		l3 := parseLab(t, text3)
+		_, p = planLab(t, k, l3)
+		if got := planText(p); !strings.Contains(got, "-/+ link mv0 [its lower device host:eth0 is replaced") {
+			t.Fatalf("plan after re-wiring the parent:\n%s", got)
+		}
+		upLab(t, k, l3)
+		if k.linux && !reach(t, name, "m2", "ext", "10.50.0.2", 10*time.Second) {
+			t.Error("m2 does not reach ext through the re-wired parent and sw")
+		}
+	})
 }
 
 // vxlanLab is two hosts joined by an underlay veth; each has a bridge with
@@ -249,66 +246,56 @@ links:
 // its MTU (the underlay's minus 50) and its extra fdb entry, and replaces
 // it when its VNI changes.
 func TestVXLANOverlay(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, vxlanLab, "VNI", "42"))
-	upLab(t, k, l)
-	s, err := k.Observe(context.Background(), name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vx := s.Nodes["h2"].Links["vx0"]
-	got := fmt.Sprintf("vni %d port %d remote %s local %s dev %s learning %v mtu %d fdb %v",
-		vx.VNI, vx.Port, vx.Remote, vx.Local, vx.Dev, vx.Learning, vx.MTU, vx.FDB)
-	want := "vni 42 port 4789 remote 192.0.2.1 local 192.0.2.2 dev under learning true mtu 1450 fdb [00:00:00:00:00:00 dst 192.0.2.1 00:00:00:00:00:00 dst 192.0.2.9]"
-	if got != want {
-		t.Errorf("observed vxlan:\n got %s\nwant %s", got, want)
-	}
-	if !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
-		t.Fatal("c1 does not reach c2 across the overlay")
-	}
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, vxlanLab, "VNI", "42"))
+		upLab(t, k, l)
+		s, err := k.Observe(context.Background(), name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vx := s.Nodes["h2"].Links["vx0"]
+		got := fmt.Sprintf("vni %d port %d remote %s local %s dev %s learning %v mtu %d fdb %v",
+			vx.VNI, vx.Port, vx.Remote, vx.Local, vx.Dev, vx.Learning, vx.MTU, vx.FDB)
+		want := "vni 42 port 4789 remote 192.0.2.1 local 192.0.2.2 dev under learning true mtu 1450 fdb [00:00:00:00:00:00 dst 192.0.2.1 00:00:00:00:00:00 dst 192.0.2.9]"
+		if got != want {
+			t.Errorf("observed vxlan:\n got %s\nwant %s", got, want)
+		}
+		if k.linux && !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
+			t.Fatal("c1 does not reach c2 across the overlay")
+		}
 
-	// The extra fdb entry removed by hand (bridge fdb del) is drift that
-	// up puts back in place, without re-creating the vxlan.
-	h2 := nsHandle(t, openNS(t, state.NetNSName(name, "h2")))
-	nl, err := h2.LinkByName("vx0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	mac, _ := net.ParseMAC("00:00:00:00:00:00")
-	if err := h2.NeighDel(&netlink.Neigh{LinkIndex: nl.Attrs().Index, Family: unix.AF_BRIDGE, Flags: netlink.NTF_SELF,
-		HardwareAddr: mac, IP: net.ParseIP("192.0.2.9")}); err != nil {
-		t.Fatalf("bridge fdb del: %v", err)
-	}
-	_, p := planLab(t, k, l)
-	if got := planText(p); !strings.Contains(got, "~ link vx0: fdb [00:00:00:00:00:00 dst 192.0.2.1] -> [00:00:00:00:00:00 dst 192.0.2.1, 00:00:00:00:00:00 dst 192.0.2.9]") {
-		t.Fatalf("plan after an fdb entry was removed by hand:\n%s", got)
-	}
-	upLab(t, k, l)
-	if after, _ := h2.LinkByName("vx0"); after == nil || after.Attrs().Index != nl.Attrs().Index {
-		t.Error("the vxlan was re-created for an fdb change")
-	}
+		// The extra fdb entry removed by hand (bridge fdb del) is drift that
+		// up puts back in place, without re-creating the vxlan.
+		k.hand(t, "bridge -n "+state.NetNSName(name, "h2")+" fdb del 00:00:00:00:00:00 dev vx0 dst 192.0.2.9")
+		_, p := planLab(t, k, l)
+		if got := planText(p); !strings.Contains(got, "~ link vx0: fdb [00:00:00:00:00:00 dst 192.0.2.1] -> [00:00:00:00:00:00 dst 192.0.2.1, 00:00:00:00:00:00 dst 192.0.2.9]") {
+			t.Fatalf("plan after an fdb entry was removed by hand:\n%s", got)
+		}
+		upLab(t, k, l)
+		if after := observeAll(t, k, name).Nodes["h2"].Links["vx0"]; after == nil || after.Index != vx.Index {
+			t.Error("the vxlan was re-created for an fdb change")
+		}
 
-	l2 := parseLab(t, labText(name, vxlanLab, "VNI", "43"))
-	_, p = planLab(t, k, l2)
-	if got := planText(p); !strings.Contains(got, "vni 42 -> 43 cannot change in place") {
-		t.Fatalf("plan after a vni change:\n%s", got)
-	}
-	upLab(t, k, l2)
-	if !reach(t, name, "c2", "c1", "10.60.0.1", 10*time.Second) {
-		t.Fatal("c2 does not reach c1 after the vni change")
-	}
+		l2 := parseLab(t, labText(name, vxlanLab, "VNI", "43"))
+		_, p = planLab(t, k, l2)
+		if got := planText(p); !strings.Contains(got, "vni 42 -> 43 cannot change in place") {
+			t.Fatalf("plan after a vni change:\n%s", got)
+		}
+		upLab(t, k, l2)
+		if k.linux && !reach(t, name, "c2", "c1", "10.60.0.1", 10*time.Second) {
+			t.Fatal("c2 does not reach c1 after the vni change")
+		}
+	})
 }
 
 // TestVXLANMulticast creates a vxlan on a multicast group and observes it.
 func TestVXLANMulticast(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, `name: LAB
 nodes:
   a:
     interfaces:
@@ -320,47 +307,76 @@ nodes:
 links:
   - [a:eth0, b:eth0]
 `))
-	upLab(t, k, l)
-	s, err := k.Observe(context.Background(), name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vx := s.Nodes["a"].Links["vx1"]
-	got := fmt.Sprintf("vni %d port %d group %s remote %s dev %s learning %v mtu %d", vx.VNI, vx.Port, vx.Group, vx.Remote, vx.Dev, vx.Learning, vx.MTU)
-	if want := "vni 43 port 8472 group 239.1.1.1 remote invalid IP dev eth0 learning false mtu 8950"; got != want {
-		t.Errorf("observed vxlan:\n got %s\nwant %s", got, want)
-	}
+		upLab(t, k, l)
+		s, err := k.Observe(context.Background(), name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vx := s.Nodes["a"].Links["vx1"]
+		got := fmt.Sprintf("vni %d port %d group %s remote %s dev %s learning %v mtu %d", vx.VNI, vx.Port, vx.Group, vx.Remote, vx.Dev, vx.Learning, vx.MTU)
+		if want := "vni 43 port 8472 group 239.1.1.1 remote invalid IP dev eth0 learning false mtu 8950"; got != want {
+			t.Errorf("observed vxlan:\n got %s\nwant %s", got, want)
+		}
+	})
 }
 
 // TestTunTap creates a persistent tun and tap with an owner and group,
 // observes them, and attaches to the tap as a user-space program would
 // (TUNSETIFF on its name, inside the namespace) to send a frame out.
 func TestTunTap(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, `name: LAB
 nodes:
   a:
     interfaces:
       tap0: {kind: tap, tap: {owner: 1000, group: 1001}, addresses: [10.70.0.1/24]}
       tun0: {kind: tun, tun: {owner: 1000}}
 `))
-	upLab(t, k, l)
-	s, err := k.Observe(context.Background(), name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tap, tun := s.Nodes["a"].Links["tap0"], s.Nodes["a"].Links["tun0"]
-	if got := fmt.Sprintf("%s %s/%s, %s %s/%s", tap.Kind, state.IDText(tap.TunOwner), state.IDText(tap.TunGroup),
-		tun.Kind, state.IDText(tun.TunOwner), state.IDText(tun.TunGroup)); got != "tap 1000/1001, tun 1000/(none)" {
-		t.Fatalf("observed tap0, tun0: %s", got)
-	}
+		upLab(t, k, l)
+		s, err := k.Observe(context.Background(), name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tap, tun := s.Nodes["a"].Links["tap0"], s.Nodes["a"].Links["tun0"]
+		if got := fmt.Sprintf("%s %s/%s, %s %s/%s", tap.Kind, state.IDText(tap.TunOwner), state.IDText(tap.TunGroup),
+			tun.Kind, state.IDText(tun.TunOwner), state.IDText(tun.TunGroup)); got != "tap 1000/1001, tun 1000/(none)" {
+			t.Fatalf("observed tap0, tun0: %s", got)
+		}
 
+		if k.linux {
+			tapAttached(t, k, name)
+		}
+		// The device outlives the program: it is persistent.
+		if _, err := k.Observe(context.Background(), name, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, p := planLab(t, k, l)
+		if !p.Empty() {
+			t.Errorf("plan after the program left:\n%s", planText(p))
+		}
+
+		// Deleted by hand, the tap is made again, with its owner and address.
+		k.hand(t, "ip -n "+state.NetNSName(name, "a")+" link del tap0")
+		_, p = planLab(t, k, l)
+		if got := planText(p); !strings.Contains(got, "+ link tap0 (tap)") || !strings.Contains(got, "tuntap add dev tap0 mode tap user 1000 group 1001") {
+			t.Fatalf("plan after the tap was deleted by hand:\n%s", got)
+		}
+		upLab(t, k, l)
+	})
+}
+
+// tapAttached attaches to lab's tap0 as a user-space program would
+// (TUNSETIFF on its name, inside node a's namespace), sends a frame out
+// and reads one in, and proves that the kernel lets only tap0's and
+// tun0's owner and group attach. Only the real kernel has devices to
+// attach to.
+func tapAttached(t *testing.T, k kernel.Kernel, name string) {
+	t.Helper()
 	fd := openNS(t, state.NetNSName(name, "a"))
 	var f *os.File
-	err = kernel.InNetNS(fd, func() error {
+	err := kernel.InNetNS(fd, func() error {
 		tfd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
@@ -421,22 +437,6 @@ nodes:
 			t.Errorf("attach to %s as uid %d gid %d: %v, want ok %v", tc.dev, tc.uid, tc.gid, err, tc.ok)
 		}
 	}
-	// The device outlives the program: it is persistent.
-	if _, err := k.Observe(context.Background(), name, nil); err != nil {
-		t.Fatal(err)
-	}
-	_, p := planLab(t, k, l)
-	if !p.Empty() {
-		t.Errorf("plan after the program left:\n%s", planText(p))
-	}
-
-	// Deleted by hand, the tap is made again, with its owner and address.
-	ipCmd(t, "-n", state.NetNSName(name, "a"), "link", "del", "tap0")
-	_, p = planLab(t, k, l)
-	if got := planText(p); !strings.Contains(got, "+ link tap0 (tap)") || !strings.Contains(got, "tuntap add dev tap0 mode tap user 1000 group 1001") {
-		t.Fatalf("plan after the tap was deleted by hand:\n%s", got)
-	}
-	upLab(t, k, l)
 }
 
 func linkRx(t *testing.T, k kernel.Kernel, lab, node, link string) uint64 {
@@ -800,52 +800,59 @@ func TestVXLANHeadEndReplication(t *testing.T) {
 // neither set the kernel lets any program that can open /dev/net/tun in
 // the namespace attach. netlab observes which of the two a device has.
 func TestTunOwnerRoot(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, `name: LAB
 nodes:
   a:
     interfaces:
       tap0: {kind: tap, tap: {owner: 0, group: 0}}
       tap1: {kind: tap}
 `))
-	upLab(t, k, l)
-	s, err := k.Observe(context.Background(), name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for dev, want := range map[string]string{"tap0": "0/0", "tap1": "(none)/(none)"} {
-		tl := s.Nodes["a"].Links[dev]
-		if got := state.IDText(tl.TunOwner) + "/" + state.IDText(tl.TunGroup); got != want {
-			t.Errorf("observed %s owner/group %s, want %s", dev, got, want)
+		upLab(t, k, l)
+		s, err := k.Observe(context.Background(), name, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	fd := openNS(t, state.NetNSName(name, "a"))
-	if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
-		t.Errorf("attach to tap0 (owner 0, group 0) as uid 1000: %v, want EPERM", err)
-	}
-	if err := attachAs(fd, 1000, 1000, "tap1"); err != nil {
-		t.Errorf("attach to tap1 (no owner, no group) as uid 1000: %v, want success", err)
-	}
-	secondUp(t, k, l)
+		for dev, want := range map[string]string{"tap0": "0/0", "tap1": "(none)/(none)"} {
+			tl := s.Nodes["a"].Links[dev]
+			if got := state.IDText(tl.TunOwner) + "/" + state.IDText(tl.TunGroup); got != want {
+				t.Errorf("observed %s owner/group %s, want %s", dev, got, want)
+			}
+		}
+		// Only the real kernel has devices to attach to.
+		var fd netns.NsHandle
+		if k.linux {
+			fd = openNS(t, state.NetNSName(name, "a"))
+			if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
+				t.Errorf("attach to tap0 (owner 0, group 0) as uid 1000: %v, want EPERM", err)
+			}
+			if err := attachAs(fd, 1000, 1000, "tap1"); err != nil {
+				t.Errorf("attach to tap1 (no owner, no group) as uid 1000: %v, want success", err)
+			}
+		}
+		secondUp(t, k, l)
 
-	// A tap made by hand without an owner in place of tap0 is drift:
-	// the owner cannot change in place, so up makes it again.
-	ns := state.NetNSName(name, "a")
-	ipCmd(t, "-n", ns, "link", "del", "tap0")
-	ipCmd(t, "-n", ns, "tuntap", "add", "dev", "tap0", "mode", "tap")
-	ipCmd(t, "-n", ns, "link", "set", "tap0", "alias", "netlab:"+name)
-	_, p := planLab(t, k, l)
-	if got := planText(p); !strings.Contains(got, "owner (none) -> 0, group (none) -> 0 cannot change in place") {
-		t.Fatalf("plan after tap0 was made again without an owner:\n%s", got)
-	}
-	upLab(t, k, l)
-	if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
-		t.Errorf("attach to the repaired tap0 as uid 1000: %v, want EPERM", err)
-	}
-	secondUp(t, k, l)
+		// A tap made by hand without an owner in place of tap0 is drift:
+		// the owner cannot change in place, so up makes it again.
+		ns := state.NetNSName(name, "a")
+		k.hand(t,
+			"ip -n "+ns+" link del tap0",
+			"ip -n "+ns+" tuntap add dev tap0 mode tap",
+			"ip -n "+ns+" link set tap0 alias netlab:"+name)
+		_, p := planLab(t, k, l)
+		if got := planText(p); !strings.Contains(got, "owner (none) -> 0, group (none) -> 0 cannot change in place") {
+			t.Fatalf("plan after tap0 was made again without an owner:\n%s", got)
+		}
+		upLab(t, k, l)
+		if k.linux {
+			if err := attachAs(fd, 1000, 1000, "tap0"); !errors.Is(err, unix.EPERM) {
+				t.Errorf("attach to the repaired tap0 as uid 1000: %v, want EPERM", err)
+			}
+		}
+		secondUp(t, k, l)
+	})
 }
 
 // vxlan6Lab is vxlanLab over an IPv6 underlay (fd00::/8, private, only
@@ -880,26 +887,26 @@ links:
 // MTU minus 70, not 50; netlab expects that, so up converges at once and a
 // second up changes nothing; the bridge has the vxlan's smaller MTU.
 func TestVXLANIPv6Underlay(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, vxlan6Lab))
-	upLab(t, k, l)
-	secondUp(t, k, l)
-	s, err := k.Observe(context.Background(), name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, node := range []string{"h1", "h2"} {
-		n := s.Nodes[node]
-		if got := fmt.Sprintf("vx0 %d br0 %d", n.Links["vx0"].MTU, n.Links["br0"].MTU); got != "vx0 1430 br0 1430" {
-			t.Errorf("node %s: MTUs %s, want vx0 1430 br0 1430", node, got)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, vxlan6Lab))
+		upLab(t, k, l)
+		secondUp(t, k, l)
+		s, err := k.Observe(context.Background(), name, nil)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !reach(t, name, "c1", "c2", "10.70.0.2", 10*time.Second) {
-		t.Fatal("c1 does not reach c2 across the IPv6 overlay")
-	}
+		for _, node := range []string{"h1", "h2"} {
+			n := s.Nodes[node]
+			if got := fmt.Sprintf("vx0 %d br0 %d", n.Links["vx0"].MTU, n.Links["br0"].MTU); got != "vx0 1430 br0 1430" {
+				t.Errorf("node %s: MTUs %s, want vx0 1430 br0 1430", node, got)
+			}
+		}
+		if k.linux && !reach(t, name, "c1", "c2", "10.70.0.2", 10*time.Second) {
+			t.Fatal("c1 does not reach c2 across the IPv6 overlay")
+		}
+	})
 }
 
 // TestKernelFDBEntryRepaired: the entry the kernel made for a vxlan's
@@ -964,44 +971,45 @@ func TestKernelFDBEntryRepaired(t *testing.T) {
 // drift that up repairs; one left from an mtu the file dropped is an edit
 // that up makes. Each time a second up changes nothing.
 func TestUndeclaredMTUManaged(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, vxlanLab, "VNI", "45"))
-	upLab(t, k, l)
-	h1, c1 := state.NetNSName(name, "h1"), state.NetNSName(name, "c1")
-	ipCmd(t, "-n", c1, "link", "set", "dev", "eth0", "mtu", "1400")
-	ipCmd(t, "-n", h1, "link", "set", "dev", "br0", "mtu", "1300")
-	ipCmd(t, "-n", h1, "link", "set", "dev", "vx0", "mtu", "1200")
-	ipCmd(t, "-n", c1, "link", "set", "dev", "lo", "mtu", "1500")
-	_, p := planLab(t, k, l)
-	got := planText(p)
-	for _, want := range []string{
-		"~ link eth0: mtu 1400 -> 1500", "~ link br0: mtu 1300 -> 1450", "~ link vx0: mtu 1200 -> 1450", "~ link lo: mtu 1500 -> 65536",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("plan after MTUs were changed by hand lacks %q:\n%s", want, got)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, vxlanLab, "VNI", "45"))
+		upLab(t, k, l)
+		h1, c1 := state.NetNSName(name, "h1"), state.NetNSName(name, "c1")
+		k.hand(t,
+			"ip -n "+c1+" link set dev eth0 mtu 1400",
+			"ip -n "+h1+" link set dev br0 mtu 1300",
+			"ip -n "+h1+" link set dev vx0 mtu 1200",
+			"ip -n "+c1+" link set dev lo mtu 1500")
+		_, p := planLab(t, k, l)
+		got := planText(p)
+		for _, want := range []string{
+			"~ link eth0: mtu 1400 -> 1500", "~ link br0: mtu 1300 -> 1450", "~ link vx0: mtu 1200 -> 1450", "~ link lo: mtu 1500 -> 65536",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("plan after MTUs were changed by hand lacks %q:\n%s", want, got)
+			}
 		}
-	}
-	if !strings.Contains(got, "outside netlab") {
-		t.Errorf("plan does not call the hand changes drift:\n%s", got)
-	}
-	upLab(t, k, l)
-	secondUp(t, k, l)
+		if !strings.Contains(got, "outside netlab") {
+			t.Errorf("plan does not call the hand changes drift:\n%s", got)
+		}
+		upLab(t, k, l)
+		secondUp(t, k, l)
 
-	// An mtu given and then dropped from the file goes back to 1500.
-	jumbo := parseLab(t, strings.Replace(labText(name, vxlanLab, "VNI", "45"), "  - [c1:eth0, h1:p1]\n", "  - {endpoints: [c1:eth0, h1:p1], mtu: 9000}\n", 1))
-	upLab(t, k, jumbo)
-	secondUp(t, k, jumbo)
-	// Planned against the record of the jumbo up, the change is an edit.
-	_, p = planSince(t, k, l, plan.Desired(jumbo))
-	got = planText(p)
-	if !strings.Contains(got, "~ link eth0: mtu 9000 -> 1500") || !strings.Contains(got, "~ link p1: mtu 9000 -> 1500") || strings.Contains(got, "outside netlab") {
-		t.Errorf("plan after mtu was dropped from the file:\n%s", got)
-	}
-	upLab(t, k, l)
-	secondUp(t, k, l)
+		// An mtu given and then dropped from the file goes back to 1500.
+		jumbo := parseLab(t, strings.Replace(labText(name, vxlanLab, "VNI", "45"), "  - [c1:eth0, h1:p1]\n", "  - {endpoints: [c1:eth0, h1:p1], mtu: 9000}\n", 1))
+		upLab(t, k, jumbo)
+		secondUp(t, k, jumbo)
+		// Planned against the record of the jumbo up, the change is an edit.
+		_, p = planSince(t, k, l, plan.Desired(jumbo))
+		got = planText(p)
+		if !strings.Contains(got, "~ link eth0: mtu 9000 -> 1500") || !strings.Contains(got, "~ link p1: mtu 9000 -> 1500") || strings.Contains(got, "outside netlab") {
+			t.Errorf("plan after mtu was dropped from the file:\n%s", got)
+		}
+		upLab(t, k, l)
+		secondUp(t, k, l)
+	})
 }
 
 func mustObserve(t *testing.T, k kernel.Kernel, l *lab.Lab) *state.State {
@@ -1017,11 +1025,10 @@ func mustObserve(t *testing.T, k kernel.Kernel, l *lab.Lab) *state.State {
 // raises the parent's, the macvlans on it (one there, one made in the
 // same up) follow in one up, since netlab changes the parent first.
 func TestLowerMTURaised(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	const text = `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		const text = `name: LAB
 nodes:
   h:
     interfaces:
@@ -1033,18 +1040,19 @@ nodes:
 links:
   - LINK
 `
-	l := parseLab(t, labText(name, text, "LINK", "[h:eth0, x:eth0]"))
-	upLab(t, k, l)
-	secondUp(t, k, l)
-	raised := strings.Replace(labText(name, text, "LINK", "{endpoints: [h:eth0, x:eth0], mtu: 9000}"),
-		"  x: {}\n", "  x: {}\n  c:\n    interfaces:\n      mv1: {kind: macvlan, macvlan: {parent: h:eth0}}\n", 1)
-	l = parseLab(t, raised)
-	upLab(t, k, l)
-	secondUp(t, k, l)
-	s := mustObserve(t, k, l)
-	if got := fmt.Sprint(s.Nodes["b"].Links["mv0"].MTU, " ", s.Nodes["c"].Links["mv1"].MTU); got != "9000 9000" {
-		t.Errorf("macvlan MTUs %s, want 9000 9000", got)
-	}
+		l := parseLab(t, labText(name, text, "LINK", "[h:eth0, x:eth0]"))
+		upLab(t, k, l)
+		secondUp(t, k, l)
+		raised := strings.Replace(labText(name, text, "LINK", "{endpoints: [h:eth0, x:eth0], mtu: 9000}"),
+			"  x: {}\n", "  x: {}\n  c:\n    interfaces:\n      mv1: {kind: macvlan, macvlan: {parent: h:eth0}}\n", 1)
+		l = parseLab(t, raised)
+		upLab(t, k, l)
+		secondUp(t, k, l)
+		s := mustObserve(t, k, l)
+		if got := fmt.Sprint(s.Nodes["b"].Links["mv0"].MTU, " ", s.Nodes["c"].Links["mv1"].MTU); got != "9000 9000" {
+			t.Errorf("macvlan MTUs %s, want 9000 9000", got)
+		}
+	})
 }
 
 // TestBridgeMTUWithPorts: a bridge's declared MTU holds once its ports
@@ -1053,11 +1061,10 @@ links:
 // the kernel with its smallest port's as ports joined, and up ended with
 // "the kernel still differs: mtu 1450 -> 1400".
 func TestBridgeMTUWithPorts(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, `name: LAB
 nodes:
   a:
     interfaces:
@@ -1068,12 +1075,13 @@ nodes:
 links:
   - [a:eth0, b:eth0]
 `))
-	upLab(t, k, l)
-	s, err := k.Observe(context.Background(), name, plan.Desired(l))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Nodes["a"].Links["br0"].MTU; got != 1400 {
-		t.Errorf("br0 mtu %d, want 1400", got)
-	}
+		upLab(t, k, l)
+		s, err := k.Observe(context.Background(), name, plan.Desired(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Nodes["a"].Links["br0"].MTU; got != 1400 {
+			t.Errorf("br0 mtu %d, want 1400", got)
+		}
+	})
 }

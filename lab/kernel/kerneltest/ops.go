@@ -504,7 +504,9 @@ func (f *Fake) checkLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) (maste
 			return nil, "", err
 		}
 	}
-	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
+	// lo has no least or most MTU (loopback_setup sets neither): the
+	// kernel takes 65536, its own default, and more.
+	if s.mtu != nil && fl.kind != device.Loopback && (*s.mtu < state.MinMTU || *s.mtu > state.MaxMTU) {
 		return nil, "", fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {

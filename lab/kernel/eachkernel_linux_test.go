@@ -37,6 +37,14 @@ func eachKernel(t *testing.T, fn func(t *testing.T, tk *testKernel)) {
 	})
 }
 
+// another is a new kernel of the same kind, for a subtest of its own.
+func (tk *testKernel) another(t *testing.T) *testKernel {
+	if tk.linux {
+		return &testKernel{Kernel: newLinux(t), linux: true}
+	}
+	return &testKernel{Kernel: kerneltest.NewFake()}
+}
+
 // hand runs commands a person would type at a shell to change the kernel
 // behind netlab's back, one a line, each an ip(8) or bridge(8) command
 // ("ip -n NS link set eth0 down"): on the real kernel with iproute2, on

@@ -538,8 +538,8 @@ func rootNS(t *testing.T) netns.NsHandle {
 }
 
 // rootLinkNames returns n unique names for links of the root namespace,
-// each deleted when the test ends, whatever it left.
-func rootLinkNames(t *testing.T, n int) []string {
+// each deleted when the test ends, whatever it left on the real kernel.
+func rootLinkNames(t *testing.T, k *testKernel, n int) []string {
 	t.Helper()
 	var names []string
 	for range n {
@@ -549,7 +549,9 @@ func rootLinkNames(t *testing.T, n int) []string {
 		}
 		name := fmt.Sprintf("nlt%x%d", b, len(names))
 		names = append(names, name)
-		t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
+		if k.linux {
+			t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
+		}
 	}
 	return names
 }
@@ -561,12 +563,12 @@ func rootLinkNames(t *testing.T, n int) []string {
 // conflict that even prune does not take; and DownHost removes only the
 // marked links.
 func TestHostNode(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	names := rootLinkNames(t, 4)
-	br, tap, veth, foreign := names[0], names[1], names[2], names[3]
-	tmpl := `name: LAB
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		names := rootLinkNames(t, k, 4)
+		br, tap, veth, foreign := names[0], names[1], names[2], names[3]
+		tmpl := `name: LAB
 nodes:
   h:
     host: true
@@ -581,76 +583,85 @@ nodes:
 links:
   - [h:VETH, c:eth0]
 `
-	l := parseLab(t, labText(name, tmpl, "BR", br, "TAP", tap, "VETH", veth))
-	k := newLinux(t)
-	before := rootLinks(t, nil)
-	upLab(t, k, l)
-	if after := rootLinks(t, nil); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Errorf("the machine's own links changed:\nbefore %q\nafter  %q", before, after)
-	}
-	s, err := k.Observe(context.Background(), name, plan.Desired(l))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mv := s.Nodes["c"].Links["mv0"]; mv == nil || mv.Parent != "h:"+br || mv.Mode != "private" {
-		t.Errorf("observed c mv0 on the host's bridge: %+v", mv)
-	}
-	h := s.Nodes["h"]
-	if len(h.Links) != 3 || h.Links[tap].Master != br || h.Links[veth].Peer != "c:eth0" || !h.Links[br].Owned || state.IDText(h.Links[tap].TunOwner) != "1000" {
-		t.Errorf("observed host node: %v", h.LinkNames())
-	}
-	got, err := k.HostLinks(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{br, tap, veth}; !sameSet(got, want) {
-		t.Errorf("HostLinks = %q", got)
-	}
-
-	// A link of the machine's with a declared name is in the way: a
-	// conflict, with prune too, and never deleted.
-	ipCmd(t, "link", "add", foreign, "type", "bridge")
-	tmpl2 := strings.Replace(tmpl, "      VETH: {master: BR}\n", "      VETH: {master: BR}\n      FOREIGN: {kind: bridge}\n", 1)
-	l2 := parseLab(t, labText(name, tmpl2, "BR", br, "TAP", tap, "VETH", veth, "FOREIGN", foreign))
-	planned, err := reconcile.Plan(context.Background(), k, l2, reconcile.Options{Prune: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := planned.Plan
-	if len(p.Conflicts) != 1 || p.Conflicts[0].Name != foreign {
-		var b strings.Builder
-		p.WriteText(&b)
-		t.Errorf("conflicts = %v, want the machine's %s; plan:\n%s", p.Conflicts, foreign, b.String())
-	}
-	for _, c := range p.Changes {
-		if c.Name == foreign && c.Action != plan.Create {
-			t.Errorf("plan touches the machine's %s: %s", foreign, c.Line())
+		l := parseLab(t, labText(name, tmpl, "BR", br, "TAP", tap, "VETH", veth))
+		// The machine's own links, which only the real kernel has.
+		var before []string
+		if k.linux {
+			before = rootLinks(t, nil)
 		}
-	}
-	if err := k.LinkDel(context.Background(), state.HostNetNS, foreign); !errors.As(err, new(*kernel.ForeignError)) {
-		t.Errorf("LinkDel of an unmarked root link: %v, want ForeignError", err)
-	}
+		upLab(t, k, l)
+		if k.linux {
+			if after := rootLinks(t, nil); strings.Join(after, "\n") != strings.Join(before, "\n") {
+				t.Errorf("the machine's own links changed:\nbefore %q\nafter  %q", before, after)
+			}
+		}
+		s, err := k.Observe(context.Background(), name, plan.Desired(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mv := s.Nodes["c"].Links["mv0"]; mv == nil || mv.Parent != "h:"+br || mv.Mode != "private" {
+			t.Errorf("observed c mv0 on the host's bridge: %+v", mv)
+		}
+		h := s.Nodes["h"]
+		if len(h.Links) != 3 || h.Links[tap].Master != br || h.Links[veth].Peer != "c:eth0" || !h.Links[br].Owned || state.IDText(h.Links[tap].TunOwner) != "1000" {
+			t.Errorf("observed host node: %v", h.LinkNames())
+		}
+		got, err := k.HostLinks(context.Background(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{br, tap, veth}; !sameSet(got, want) {
+			t.Errorf("HostLinks = %q", got)
+		}
 
-	res, err := reconcile.Down(context.Background(), k, name, reconcile.DownOptions{AllowHost: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	deleted := res.HostDeleted
-	// The veth's root end goes with c's namespace, but the kernel may
-	// not have torn it down yet.
-	if !sameSet(deleted, []string{br, tap}) && !sameSet(deleted, []string{br, tap, veth}) {
-		t.Errorf("DownHost deleted %q, want %s %s [%s]", deleted, br, tap, veth)
-	}
-	left, err := k.HostLinks(context.Background(), name)
-	if err != nil || len(left) != 0 {
-		t.Errorf("after down, the lab's root links are %q (%v)", left, err)
-	}
-	if _, err := nsHandle(t, rootNS(t)).LinkByName(foreign); err != nil {
-		t.Errorf("the machine's %s is gone: %v", foreign, err)
-	}
-	if after := rootLinks(t, nil); strings.Join(after, "\n") != strings.Join(before, "\n") {
-		t.Errorf("the machine's own links changed:\nbefore %q\nafter  %q", before, after)
-	}
+		// A link of the machine's with a declared name is in the way: a
+		// conflict, with prune too, and never deleted.
+		k.hand(t, "ip link add "+foreign+" type bridge")
+		tmpl2 := strings.Replace(tmpl, "      VETH: {master: BR}\n", "      VETH: {master: BR}\n      FOREIGN: {kind: bridge}\n", 1)
+		l2 := parseLab(t, labText(name, tmpl2, "BR", br, "TAP", tap, "VETH", veth, "FOREIGN", foreign))
+		planned, err := reconcile.Plan(context.Background(), k, l2, reconcile.Options{Prune: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := planned.Plan
+		if len(p.Conflicts) != 1 || p.Conflicts[0].Name != foreign {
+			var b strings.Builder
+			p.WriteText(&b)
+			t.Errorf("conflicts = %v, want the machine's %s; plan:\n%s", p.Conflicts, foreign, b.String())
+		}
+		for _, c := range p.Changes {
+			if c.Name == foreign && c.Action != plan.Create {
+				t.Errorf("plan touches the machine's %s: %s", foreign, c.Line())
+			}
+		}
+		if err := k.LinkDel(context.Background(), state.HostNetNS, foreign); !errors.As(err, new(*kernel.ForeignError)) {
+			t.Errorf("LinkDel of an unmarked root link: %v, want ForeignError", err)
+		}
+
+		res, err := reconcile.Down(context.Background(), k, name, reconcile.DownOptions{AllowHost: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		deleted := res.HostDeleted
+		// The veth's root end goes with c's namespace, but the kernel may
+		// not have torn it down yet.
+		if !sameSet(deleted, []string{br, tap}) && !sameSet(deleted, []string{br, tap, veth}) {
+			t.Errorf("DownHost deleted %q, want %s %s [%s]", deleted, br, tap, veth)
+		}
+		left, err := k.HostLinks(context.Background(), name)
+		if err != nil || len(left) != 0 {
+			t.Errorf("after down, the lab's root links are %q (%v)", left, err)
+		}
+		if err := k.tryHand("ip link set " + foreign + " mtu 1400"); err != nil {
+			t.Errorf("the machine's %s is gone: %v", foreign, err)
+		}
+		if !k.linux {
+			return
+		}
+		if after := rootLinks(t, nil); strings.Join(after, "\n") != strings.Join(before, "\n") {
+			t.Errorf("the machine's own links changed:\nbefore %q\nafter  %q", before, after)
+		}
+	})
 }
 
 func sameSet(a, b []string) bool {

@@ -67,7 +67,6 @@ func reach(t *testing.T, lab, from, to, addr string, wait time.Duration) bool {
 // and not in private mode; in both they reach the far end of the parent's
 // link, and never the parent's own node.
 func TestMACVLANBridgeAndPrivate(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	for _, tc := range []struct {
 		mode     string
 		siblings bool
@@ -76,29 +75,32 @@ func TestMACVLANBridgeAndPrivate(t *testing.T) {
 		{"private", false},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			t.Parallel()
-			name := kerneltest.LabName(t)
-			k := newLinux(t)
-			l := parseLab(t, labText(name, macvlanLab, "MODE", tc.mode))
-			upLab(t, k, l)
+			eachKernel(t, func(t *testing.T, k *testKernel) {
+				name := kerneltest.LabName(t)
+				l := parseLab(t, labText(name, macvlanLab, "MODE", tc.mode))
+				upLab(t, k, l)
 
-			s, err := k.Observe(context.Background(), name, plan.Desired(l))
-			if err != nil {
-				t.Fatal(err)
-			}
-			mv := s.Nodes["m1"].Links["mv0"]
-			if mv.Kind != "macvlan" || mv.Mode != tc.mode || mv.Parent != "host:eth0" || !mv.Owned {
-				t.Fatalf("observed m1 mv0: kind %s mode %s parent %q owned %v", mv.Kind, mv.Mode, mv.Parent, mv.Owned)
-			}
-			if !reach(t, name, "m1", "ext", "10.50.0.2", 10*time.Second) {
-				t.Fatal("m1 does not reach ext through the parent")
-			}
-			if got := reach(t, name, "m1", "m2", "10.50.0.12", 3*time.Second); got != tc.siblings {
-				t.Errorf("m1 reaches m2: %v, want %v", got, tc.siblings)
-			}
-			if reach(t, name, "m1", "host", "10.50.0.1", 2*time.Second) {
-				t.Error("m1 reaches the parent's own node through its macvlan")
-			}
+				s, err := k.Observe(context.Background(), name, plan.Desired(l))
+				if err != nil {
+					t.Fatal(err)
+				}
+				mv := s.Nodes["m1"].Links["mv0"]
+				if mv.Kind != "macvlan" || mv.Mode != tc.mode || mv.Parent != "host:eth0" || !mv.Owned {
+					t.Fatalf("observed m1 mv0: kind %s mode %s parent %q owned %v", mv.Kind, mv.Mode, mv.Parent, mv.Owned)
+				}
+				if !k.linux {
+					return // traffic needs the real kernel
+				}
+				if !reach(t, name, "m1", "ext", "10.50.0.2", 10*time.Second) {
+					t.Fatal("m1 does not reach ext through the parent")
+				}
+				if got := reach(t, name, "m1", "m2", "10.50.0.12", 3*time.Second); got != tc.siblings {
+					t.Errorf("m1 reaches m2: %v, want %v", got, tc.siblings)
+				}
+				if reach(t, name, "m1", "host", "10.50.0.1", 2*time.Second) {
+					t.Error("m1 reaches the parent's own node through its macvlan")
+				}
+			})
 		})
 	}
 }
@@ -778,32 +780,35 @@ links:
 // hosts that are no vxlan's remote: c1 reaches c3 only because h1 floods
 // to h3 too, and without that entry it does not.
 func TestVXLANHeadEndReplication(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, hreLab))
-	upLab(t, k, l)
-	for _, p := range [][3]string{{"c1", "c2", "10.61.0.2"}, {"c1", "c3", "10.61.0.3"}, {"c3", "c2", "10.61.0.2"}} {
-		if !reach(t, name, p[0], p[1], p[2], 10*time.Second) {
-			t.Errorf("%s does not reach %s across the overlay", p[0], p[1])
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, hreLab))
+		upLab(t, k, l)
+		for _, p := range [][3]string{{"c1", "c2", "10.61.0.2"}, {"c1", "c3", "10.61.0.3"}, {"c3", "c2", "10.61.0.2"}} {
+			if k.linux && !reach(t, name, p[0], p[1], p[2], 10*time.Second) {
+				t.Errorf("%s does not reach %s across the overlay", p[0], p[1])
+			}
 		}
-	}
 
-	// Without h1's flood entry to h3, and with c1's ARP cache cleared,
-	// c1's ARP requests are flooded to h2 only and never reach c3.
-	l2 := parseLab(t, labText(name, strings.Replace(hreLab,
-		"vxlan: {vni: 7, remote: 192.0.2.2, dev: under, fdb: [{mac: '00:00:00:00:00:00', dst: 192.0.2.3}]}",
-		"vxlan: {vni: 7, remote: 192.0.2.2, dev: under}", 1)))
-	_, p := planLab(t, k, l2)
-	if got := planText(p); !strings.Contains(got, "~ link vx0: fdb [00:00:00:00:00:00 dst 192.0.2.2, 00:00:00:00:00:00 dst 192.0.2.3] -> [00:00:00:00:00:00 dst 192.0.2.2]") {
-		t.Fatalf("plan after removing the flood entry:\n%s", got)
-	}
-	upLab(t, k, l2)
-	ipCmd(t, "-n", state.NetNSName(name, "c1"), "neigh", "flush", "dev", "eth0")
-	if reach(t, name, "c1", "c3", "10.61.0.3", 2*time.Second) {
-		t.Error("c1 reaches c3 without a flood entry to h3")
-	}
+		// Without h1's flood entry to h3, and with c1's ARP cache cleared,
+		// c1's ARP requests are flooded to h2 only and never reach c3.
+		l2 := parseLab(t, labText(name, strings.Replace(hreLab,
+			"vxlan: {vni: 7, remote: 192.0.2.2, dev: under, fdb: [{mac: '00:00:00:00:00:00', dst: 192.0.2.3}]}",
+			"vxlan: {vni: 7, remote: 192.0.2.2, dev: under}", 1)))
+		_, p := planLab(t, k, l2)
+		if got := planText(p); !strings.Contains(got, "~ link vx0: fdb [00:00:00:00:00:00 dst 192.0.2.2, 00:00:00:00:00:00 dst 192.0.2.3] -> [00:00:00:00:00:00 dst 192.0.2.2]") {
+			t.Fatalf("plan after removing the flood entry:\n%s", got)
+		}
+		upLab(t, k, l2)
+		secondUp(t, k, l2)
+		if k.linux {
+			ipCmd(t, "-n", state.NetNSName(name, "c1"), "neigh", "flush", "dev", "eth0")
+			if reach(t, name, "c1", "c3", "10.61.0.3", 2*time.Second) {
+				t.Error("c1 reaches c3 without a flood entry to h3")
+			}
+		}
+	})
 }
 
 // TestTunOwnerRoot proves that owner 0 and group 0 are owners like any
@@ -924,57 +929,66 @@ func TestVXLANIPv6Underlay(t *testing.T) {
 // remote, deleted by hand, breaks the overlay; plan shows it as drift and
 // up puts it back, over the vxlan's dev, as the kernel had it.
 func TestKernelFDBEntryRepaired(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	l := parseLab(t, labText(name, vxlanLab, "VNI", "44"))
-	upLab(t, k, l)
-	if !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
-		t.Fatal("c1 does not reach c2 across the overlay")
-	}
-	h1 := state.NetNSName(name, "h1")
-	kernelFDB := func() string {
-		out, err := exec.Command("bridge", "-n", h1, "fdb", "show", "dev", "vx0").CombinedOutput()
-		if err != nil {
-			t.Fatalf("bridge fdb show: %v: %s", err, out)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := parseLab(t, labText(name, vxlanLab, "VNI", "44"))
+		upLab(t, k, l)
+		if k.linux && !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
+			t.Fatal("c1 does not reach c2 across the overlay")
 		}
-		var lines []string
-		for line := range strings.Lines(string(out)) {
-			if strings.HasPrefix(line, "00:00:00:00:00:00 ") {
-				lines = append(lines, strings.TrimSpace(line))
+		h1 := state.NetNSName(name, "h1")
+		// The kernel's own entry as bridge(8) shows it, on the real kernel;
+		// on the fake, as Observe reads it.
+		kernelFDB := func() string {
+			if !k.linux {
+				return fmt.Sprint(observeAll(t, k, name).Nodes["h1"].Links["vx0"].FDB)
+			}
+			out, err := exec.Command("bridge", "-n", h1, "fdb", "show", "dev", "vx0").CombinedOutput()
+			if err != nil {
+				t.Fatalf("bridge fdb show: %v: %s", err, out)
+			}
+			var lines []string
+			for line := range strings.Lines(string(out)) {
+				if strings.HasPrefix(line, "00:00:00:00:00:00 ") {
+					lines = append(lines, strings.TrimSpace(line))
+				}
+			}
+			return strings.Join(lines, "\n")
+		}
+		made := kernelFDB()
+		if want := "00:00:00:00:00:00 dst 192.0.2.2 via under self permanent"; !k.linux {
+			if made != "[00:00:00:00:00:00 dst 192.0.2.2]" {
+				t.Fatalf("the kernel's entry: %q", made)
+			}
+		} else if made != want {
+			t.Fatalf("the kernel's entry: %q", made)
+		}
+		k.hand(t, "bridge -n "+h1+" fdb del 00:00:00:00:00:00 dev vx0 dst 192.0.2.2 via under")
+		if got := kernelFDB(); got != "" && got != "[]" {
+			t.Fatalf("after bridge fdb del: %q", got)
+		}
+		if k.linux {
+			ipCmd(t, "-n", state.NetNSName(name, "c1"), "neigh", "flush", "dev", "eth0")
+			if reach(t, name, "c1", "c2", "10.60.0.2", 2*time.Second) {
+				t.Error("c1 reaches c2 without the vxlan's flood entry")
 			}
 		}
-		return strings.Join(lines, "\n")
-	}
-	made := kernelFDB()
-	if made != "00:00:00:00:00:00 dst 192.0.2.2 via under self permanent" {
-		t.Fatalf("the kernel's entry: %q", made)
-	}
-	if out, err := exec.Command("bridge", "-n", h1, "fdb", "del", "00:00:00:00:00:00", "dev", "vx0", "dst", "192.0.2.2", "via", "under").CombinedOutput(); err != nil {
-		t.Fatalf("bridge fdb del: %v: %s", err, out)
-	}
-	if got := kernelFDB(); got != "" {
-		t.Fatalf("after bridge fdb del: %q", got)
-	}
-	ipCmd(t, "-n", state.NetNSName(name, "c1"), "neigh", "flush", "dev", "eth0")
-	if reach(t, name, "c1", "c2", "10.60.0.2", 2*time.Second) {
-		t.Error("c1 reaches c2 without the vxlan's flood entry")
-	}
-	_, p := planLab(t, k, l)
-	got := planText(p)
-	if !strings.Contains(got, "~ link vx0: fdb (none) -> [00:00:00:00:00:00 dst 192.0.2.2]") ||
-		!strings.Contains(got, "fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2 via under") || !strings.Contains(got, "outside netlab") {
-		t.Fatalf("plan after the kernel's fdb entry was deleted by hand:\n%s", got)
-	}
-	upLab(t, k, l)
-	if got := kernelFDB(); got != made {
-		t.Errorf("after up, the entry is %q, want %q", got, made)
-	}
-	secondUp(t, k, l)
-	if !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
-		t.Fatal("c1 does not reach c2 after the repair")
-	}
+		_, p := planLab(t, k, l)
+		got := planText(p)
+		if !strings.Contains(got, "~ link vx0: fdb (none) -> [00:00:00:00:00:00 dst 192.0.2.2]") ||
+			!strings.Contains(got, "fdb append 00:00:00:00:00:00 dev vx0 dst 192.0.2.2 via under") || !strings.Contains(got, "outside netlab") {
+			t.Fatalf("plan after the kernel's fdb entry was deleted by hand:\n%s", got)
+		}
+		upLab(t, k, l)
+		if got := kernelFDB(); got != made {
+			t.Errorf("after up, the entry is %q, want %q", got, made)
+		}
+		secondUp(t, k, l)
+		if k.linux && !reach(t, name, "c1", "c2", "10.60.0.2", 10*time.Second) {
+			t.Fatal("c1 does not reach c2 after the repair")
+		}
+	})
 }
 
 // TestUndeclaredMTUManaged: an MTU the file does not give is the kind's

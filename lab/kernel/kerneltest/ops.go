@@ -949,6 +949,9 @@ func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) e
 	if err != nil {
 		return err
 	}
+	if err := nftRefused(t); err != nil {
+		return err
+	}
 	return f.sendLocked(ctx, func() error {
 		ns.nft = cloneNFT(t)
 		return nil

@@ -151,90 +151,105 @@ func nftPolicy(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
 // labelled drift, that names the rule; up repairs it, after which the plan
 // is empty and the containers' traffic is masqueraded again.
 func TestNFTDriftRepaired(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	l := singleIP(t, name)
-	k := newLinux(t)
-	upLab(t, k, l)
-	host := state.NetNSName(name, "host")
-	server := udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
-	c2 := openNS(t, state.NetNSName(name, "c2"))
-	masqueraded := func(t *testing.T, when string) {
-		t.Helper()
-		got, err := udpProbe(c2, server, 10*time.Second)
-		if err != nil || got != "from 198.51.100.86" {
-			t.Fatalf("%s: c2 -> server: the server saw %q, %v; want \"from 198.51.100.86\" (masqueraded)", when, got, err)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := singleIP(t, name)
+		upLab(t, k, l)
+		host := state.NetNSName(name, "host")
+		// Traffic, on the real kernel only.
+		var server netip.AddrPort
+		var c2 netns.NsHandle
+		if k.linux {
+			server = udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
+			c2 = openNS(t, state.NetNSName(name, "c2"))
 		}
-	}
-	masqueraded(t, "after up")
+		masqueraded := func(t *testing.T, when string) {
+			t.Helper()
+			if !k.linux {
+				return
+			}
+			got, err := udpProbe(c2, server, 10*time.Second)
+			if err != nil || got != "from 198.51.100.86" {
+				t.Fatalf("%s: c2 -> server: the server saw %q, %v; want \"from 198.51.100.86\" (masqueraded)", when, got, err)
+			}
+		}
+		masqueraded(t, "after up")
 
-	natChain := &nftables.Chain{Name: "nat_postrouting", Table: netlabTable}
-	edits := []struct {
-		name    string
-		nft     []string               // the edit as typed: nft ARGS
-		netlink func(c *nftables.Conn) // the same edit through netlink
-		action  plan.Action            // of the change that repairs it
-		detail  string                 // a line of that change's Details
-	}{
-		{
-			name:    "table deleted",
-			nft:     []string{"delete", "table", "inet", "netlab"},
-			netlink: func(c *nftables.Conn) { c.DelTable(netlabTable) },
-			action:  plan.Create,
-			detail:  "+ nat_postrouting: " + defaultMasq,
-		},
-		{
-			name:    "table flushed",
-			nft:     []string{"flush", "table", "inet", "netlab"},
-			netlink: func(c *nftables.Conn) { c.FlushTable(netlabTable) },
-			action:  plan.Update,
-			detail:  "+ nat_postrouting: " + defaultMasq,
-		},
-		{
-			name: "rule added",
-			nft:  []string{"add", "rule", "inet", "netlab", "nat_postrouting", "counter"},
-			netlink: func(c *nftables.Conn) {
-				c.AddRule(&nftables.Rule{Table: netlabTable, Chain: natChain, Exprs: []expr.Any{&expr.Counter{}}})
+		natChain := &nftables.Chain{Name: "nat_postrouting", Table: netlabTable}
+		edits := []struct {
+			name    string
+			nft     []string               // the edit as typed: nft ARGS
+			netlink func(c *nftables.Conn) // the same edit through netlink
+			action  plan.Action            // of the change that repairs it
+			detail  string                 // a line of that change's Details
+		}{
+			{
+				name:    "table deleted",
+				nft:     []string{"delete", "table", "inet", "netlab"},
+				netlink: func(c *nftables.Conn) { c.DelTable(netlabTable) },
+				action:  plan.Create,
+				detail:  "+ nat_postrouting: " + defaultMasq,
 			},
-			action: plan.Update,
-			detail: "- nat_postrouting: a rule netlab did not write",
-		},
-		{
-			name: "chain policy changed",
-			nft:  []string{"add", "chain", "inet", "netlab", "nat_postrouting", "{ type nat hook postrouting priority 100 ; policy drop ; }"},
-			netlink: func(c *nftables.Conn) {
-				c.AddChain(&nftables.Chain{Name: "nat_postrouting", Table: netlabTable, Type: nftables.ChainTypeNAT,
-					Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: nftPolicy(nftables.ChainPolicyDrop)})
+			{
+				name:    "table flushed",
+				nft:     []string{"flush", "table", "inet", "netlab"},
+				netlink: func(c *nftables.Conn) { c.FlushTable(netlabTable) },
+				action:  plan.Update,
+				detail:  "+ nat_postrouting: " + defaultMasq,
 			},
-			action: plan.Update,
-			detail: "~ chain nat_postrouting policy drop -> accept",
-		},
-	}
-	for _, e := range edits {
-		for _, how := range []string{"netlink", "nft"} {
-			t.Run(e.name+"/"+how, func(t *testing.T) {
-				if how == "nft" {
-					nftExec(t, host, e.nft...)
-				} else {
-					c := nftIn(t, host)
-					e.netlink(c)
-					nftFlush(t, c)
-				}
-				_, p := planLab(t, k, l)
-				c := soleNFTChange(t, p, e.action)
-				if !c.Drift {
-					t.Errorf("the change is not labelled drift, though the file still asks for what the last up applied:\n%s", planText(p))
-				}
-				requireDetails(t, c, e.detail)
-				applyPlanned(t, k, l, p)
-				if _, p := planLab(t, k, l); !p.Empty() || len(p.Unmanaged) > 0 {
-					t.Fatalf("plan after the repair is not empty:\n%s", planText(p))
-				}
-				masqueraded(t, "after the repair")
-			})
+			{
+				name: "rule added",
+				nft:  []string{"add", "rule", "inet", "netlab", "nat_postrouting", "counter"},
+				netlink: func(c *nftables.Conn) {
+					c.AddRule(&nftables.Rule{Table: netlabTable, Chain: natChain, Exprs: []expr.Any{&expr.Counter{}}})
+				},
+				action: plan.Update,
+				detail: "- nat_postrouting: a rule netlab did not write",
+			},
+			{
+				name: "chain policy changed",
+				nft:  []string{"add", "chain", "inet", "netlab", "nat_postrouting", "{ type nat hook postrouting priority 100 ; policy drop ; }"},
+				netlink: func(c *nftables.Conn) {
+					c.AddChain(&nftables.Chain{Name: "nat_postrouting", Table: netlabTable, Type: nftables.ChainTypeNAT,
+						Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: nftPolicy(nftables.ChainPolicyDrop)})
+				},
+				action: plan.Update,
+				detail: "~ chain nat_postrouting policy drop -> accept",
+			},
 		}
-	}
+		// The fake takes the nft command line only (Seed), the same edit.
+		hows := []string{"nft"}
+		if k.linux {
+			hows = []string{"netlink", "nft"}
+		}
+		for _, e := range edits {
+			for _, how := range hows {
+				t.Run(e.name+"/"+how, func(t *testing.T) {
+					if how == "nft" && !k.linux {
+						k.hand(t, "ip netns exec "+host+" nft "+strings.Join(e.nft, " "))
+					} else if how == "nft" {
+						nftExec(t, host, e.nft...)
+					} else {
+						c := nftIn(t, host)
+						e.netlink(c)
+						nftFlush(t, c)
+					}
+					_, p := planLab(t, k, l)
+					c := soleNFTChange(t, p, e.action)
+					if !c.Drift {
+						t.Errorf("the change is not labelled drift, though the file still asks for what the last up applied:\n%s", planText(p))
+					}
+					requireDetails(t, c, e.detail)
+					applyPlanned(t, k, l, p)
+					if _, p := planLab(t, k, l); !p.Empty() || len(p.Unmanaged) > 0 {
+						t.Fatalf("plan after the repair is not empty:\n%s", planText(p))
+					}
+					masqueraded(t, "after the repair")
+				})
+			}
+		}
+	})
 }
 
 // TestNFTOtherTablesUntouched makes a table of another name in the host,

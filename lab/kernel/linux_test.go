@@ -613,3 +613,29 @@ func secondUp(t *testing.T, k kernel.Kernel, l *lab.Lab) {
 		t.Fatalf("second up: applied %d changes; want 0", res.Applied)
 	}
 }
+
+// TestLinkDownByHandRepaired sets c2's veth0 of the default lab down by
+// hand: the kernel drops c2's default route with it, so the plan is the
+// link set up again and the route added back, both drift; up makes them
+// and a second up changes nothing. (TestUpSingleIPTraffic proves with
+// datagrams, on the real kernel, that the repair lets traffic through.)
+func TestLinkDownByHandRepaired(t *testing.T) {
+	t.Parallel()
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := singleIP(t, name)
+		upLab(t, k, l)
+		k.hand(t, "ip -n "+state.NetNSName(name, "c2")+" link set veth0 down")
+		_, p := planLab(t, k, l)
+		var got []string
+		for _, c := range p.Changes {
+			got = append(got, fmt.Sprintf("%s %s %s drift=%v", c.Node, c.Action.Symbol(), c.Describe(), c.Drift))
+		}
+		want := []string{"c2 ~ link veth0: up false -> true drift=true", "c2 + route default via 192.168.31.1 drift=true"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("plan after setting c2's veth0 down:\n%s\ngot  %q\nwant %q", planText(p), got, want)
+		}
+		applyPlanned(t, k, l, p)
+		secondUp(t, k, l)
+	})
+}

@@ -81,77 +81,77 @@ func observeAll(t *testing.T, k kernel.Kernel, l string) *state.State {
 // left, a second up converges (its plan then empty) and down removes
 // everything, or down alone does.
 func TestCancelledUpResumes(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	// How many times a whole up (reading the kernel included) asks its
-	// context.
-	count := newCutCtx(0)
-	name := kerneltest.LabName(t)
-	l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
-	k := newLinux(t)
-	_, p := planLab(t, k, l)
-	if _, err := reconcile.Up(count, k, l, reconcile.Options{}); err != nil {
-		t.Fatalf("uncut up: %v", err)
-	}
-	total, changes := count.asked.Load(), int64(len(p.Changes))
-	if total <= changes {
-		t.Fatalf("a whole up asks its context %d times for %d changes: the kernel code never asks between messages", total, changes)
-	}
-	var (
-		mu                 sync.Mutex
-		insideChange, temp int
-	)
-	t.Run("cut", func(t *testing.T) {
-		for n := int64(1); n <= total; n++ {
-			for _, then := range []string{"up", "down"} {
-				t.Run(fmt.Sprintf("%d-%s", n, then), func(t *testing.T) {
-					t.Parallel()
-					name := kerneltest.LabName(t)
-					l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
-					k := newLinux(t)
-					_, err := reconcile.Up(newCutCtx(n), k, l, reconcile.Options{})
-					if !errors.Is(err, context.Canceled) {
-						t.Fatalf("up cut at message %d of %d = %v, want %v", n, total, err, context.Canceled)
-					}
-					var ce *apply.ChangeError
-					left := observeAll(t, k, name)
-					mu.Lock()
-					if errors.As(err, &ce) {
-						insideChange++
-					}
-					for _, node := range left.Nodes {
-						for ln := range node.Links {
-							if strings.HasPrefix(ln, state.TempLinkPrefix) {
-								temp++
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		// How many times a whole up (reading the kernel included) asks its
+		// context.
+		count := newCutCtx(0)
+		name := kerneltest.LabName(t)
+		l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
+		_, p := planLab(t, k, l)
+		if _, err := reconcile.Up(count, k, l, reconcile.Options{}); err != nil {
+			t.Fatalf("uncut up: %v", err)
+		}
+		total, changes := count.asked.Load(), int64(len(p.Changes))
+		if total <= changes {
+			t.Fatalf("a whole up asks its context %d times for %d changes: the kernel code never asks between messages", total, changes)
+		}
+		var (
+			mu                 sync.Mutex
+			insideChange, temp int
+		)
+		t.Run("cut", func(t *testing.T) {
+			for n := int64(1); n <= total; n++ {
+				for _, then := range []string{"up", "down"} {
+					t.Run(fmt.Sprintf("%d-%s", n, then), func(t *testing.T) {
+						t.Parallel()
+						name := kerneltest.LabName(t)
+						l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
+						k := k.another(t)
+						_, err := reconcile.Up(newCutCtx(n), k, l, reconcile.Options{})
+						if !errors.Is(err, context.Canceled) {
+							t.Fatalf("up cut at message %d of %d = %v, want %v", n, total, err, context.Canceled)
+						}
+						var ce *apply.ChangeError
+						left := observeAll(t, k, name)
+						mu.Lock()
+						if errors.As(err, &ce) {
+							insideChange++
+						}
+						for _, node := range left.Nodes {
+							for ln := range node.Links {
+								if strings.HasPrefix(ln, state.TempLinkPrefix) {
+									temp++
+								}
 							}
 						}
-					}
-					mu.Unlock()
-					if then == "up" {
-						upLab(t, k, l)
-						if _, p := planLab(t, k, l); !p.Empty() {
-							t.Errorf("plan after the second up is not empty:\n%s", planText(p))
+						mu.Unlock()
+						if then == "up" {
+							upLab(t, k, l)
+							if _, p := planLab(t, k, l); !p.Empty() {
+								t.Errorf("plan after the second up is not empty:\n%s", planText(p))
+							}
 						}
-					}
-					if _, err := apply.Down(context.Background(), k, name, nil); err != nil {
-						t.Fatalf("down: %v", err)
-					}
-					list, err := k.NetNSList(context.Background(), name)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if len(list) != 0 {
-						t.Errorf("down left %v", list)
-					}
-				})
+						if _, err := apply.Down(context.Background(), k, name, nil); err != nil {
+							t.Fatalf("down: %v", err)
+						}
+						list, err := k.NetNSList(context.Background(), name)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if len(list) != 0 {
+							t.Errorf("down left %v", list)
+						}
+					})
+				}
 			}
+		})
+		t.Logf("%d cuts: %d inside a change, %d links left under a temporary name", 2*total, insideChange, temp)
+		if insideChange == 0 {
+			t.Errorf("no cut stopped inside a change: the kernel code does not stop between messages")
+		}
+		if temp == 0 {
+			t.Errorf("no cut left a link under its temporary name: no cut fell inside a link's creation")
 		}
 	})
-	t.Logf("%d cuts: %d inside a change, %d links left under a temporary name", 2*total, insideChange, temp)
-	if insideChange == 0 {
-		t.Errorf("no cut stopped inside a change: the kernel code does not stop between messages")
-	}
-	if temp == 0 {
-		t.Errorf("no cut left a link under its temporary name: no cut fell inside a link's creation")
-	}
 }

@@ -26,21 +26,67 @@ func TestDefaultLabChecks(t *testing.T) {
 	k := newLinux(t)
 	upLab(t, k, l)
 
-	type probe struct {
-		from, to string // nodes
-		addr     string // the address of to that from sends to
-		seen     string // the source the server at addr sees; "" for no answer
-	}
-	probes := []probe{
-		{"c2", "server", "198.51.100.183", "198.51.100.86"}, // masqueraded
-		{"server", "c1", "192.168.31.10", ""},               // no way in
-		{"c1", "c2", "192.168.31.11", "192.168.31.10"},      // on the bridge
-		{"c1", "host", "192.168.31.1", "192.168.31.10"},     // the bridge itself
-		{"c1", "server", "198.51.100.183", "198.51.100.86"}, // out through the host
-	}
+	probes := defaultLabProbes
 
 	// Every check of the file is among the probes, so that an edit of the
-	// default lab's checks shows up here.
+	// default lab's checks shows up here (and, without root, in
+	// TestDefaultLabProbesCoverChecks).
+	defaultLabProbesCover(t, l)
+
+	fd := func(node string) netns.NsHandle { return openNS(t, state.NetNSName(name, node)) }
+	servers := map[string]netip.AddrPort{}
+	for _, p := range probes {
+		if _, ok := servers[p.addr]; !ok {
+			servers[p.addr] = udpEchoServer(t, fd(p.to), netip.MustParseAddr(p.addr))
+		}
+	}
+	for _, p := range probes {
+		t.Run(p.from+" to "+p.to, func(t *testing.T) {
+			if p.seen == "" {
+				if got, err := udpProbe(fd(p.from), servers[p.addr], time.Second); err == nil {
+					t.Errorf("%s -> %s (%s): got the answer %q; want nothing to get through", p.from, p.to, servers[p.addr], got)
+				}
+				return
+			}
+			got, err := udpProbe(fd(p.from), servers[p.addr], 10*time.Second)
+			if err != nil {
+				t.Fatalf("%s -> %s (%s): %v", p.from, p.to, servers[p.addr], err)
+			}
+			if want := "from " + p.seen; got != want {
+				t.Errorf("%s -> %s: the server saw %q, want %q", p.from, p.to, got, want)
+			}
+		})
+	}
+}
+
+// probe is a datagram the default lab's checks promise to pass or not.
+type probe struct {
+	from, to string // nodes
+	addr     string // the address of to that from sends to
+	seen     string // the source the server at addr sees; "" for no answer
+}
+
+// defaultLabProbes are what TestDefaultLabChecks sends.
+var defaultLabProbes = []probe{
+	{"c2", "server", "198.51.100.183", "198.51.100.86"}, // masqueraded
+	{"server", "c1", "192.168.31.10", ""},               // no way in
+	{"c1", "c2", "192.168.31.11", "192.168.31.10"},      // on the bridge
+	{"c1", "host", "192.168.31.1", "192.168.31.10"},     // the bridge itself
+	{"c1", "server", "198.51.100.183", "198.51.100.86"}, // out through the host
+}
+
+// TestDefaultLabProbesCoverChecks: every check of the default lab file
+// has a probe of TestDefaultLabChecks, so that an edit of its checks
+// fails here, where no root is needed, and not only there.
+func TestDefaultLabProbesCoverChecks(t *testing.T) {
+	defaultLabProbesCover(t, singleIP(t, "nltestcover"))
+}
+
+// defaultLabProbesCover fails for each check of l that no probe of
+// defaultLabProbes sends.
+func defaultLabProbesCover(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	probes := defaultLabProbes
 	var covered []string
 	for _, p := range probes {
 		expect := lab.ExpectOK
@@ -70,31 +116,6 @@ func TestDefaultLabChecks(t *testing.T) {
 		}) {
 			t.Errorf("the default lab's check %q expects source %s, which no probe here expects", key, c.SeenSource)
 		}
-	}
-
-	fd := func(node string) netns.NsHandle { return openNS(t, state.NetNSName(name, node)) }
-	servers := map[string]netip.AddrPort{}
-	for _, p := range probes {
-		if _, ok := servers[p.addr]; !ok {
-			servers[p.addr] = udpEchoServer(t, fd(p.to), netip.MustParseAddr(p.addr))
-		}
-	}
-	for _, p := range probes {
-		t.Run(p.from+" to "+p.to, func(t *testing.T) {
-			if p.seen == "" {
-				if got, err := udpProbe(fd(p.from), servers[p.addr], time.Second); err == nil {
-					t.Errorf("%s -> %s (%s): got the answer %q; want nothing to get through", p.from, p.to, servers[p.addr], got)
-				}
-				return
-			}
-			got, err := udpProbe(fd(p.from), servers[p.addr], 10*time.Second)
-			if err != nil {
-				t.Fatalf("%s -> %s (%s): %v", p.from, p.to, servers[p.addr], err)
-			}
-			if want := "from " + p.seen; got != want {
-				t.Errorf("%s -> %s: the server saw %q, want %q", p.from, p.to, got, want)
-			}
-		})
 	}
 }
 

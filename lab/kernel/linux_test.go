@@ -511,90 +511,93 @@ func unsettled(h *netlink.Handle, ipv6 bool) string {
 // TestKernelOpsIdempotent checks that each write can be repeated and each
 // delete of something already gone succeeds, as apply relies on.
 func TestKernelOpsIdempotent(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	ctx := context.Background()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
-	a, b := state.NetNSName(name, "a"), state.NetNSName(name, "b")
-	for range 2 {
-		for _, node := range []string{"a", "b"} {
-			if err := k.NetNSAdd(ctx, name, node); err != nil {
-				t.Fatalf("NetNSAdd %s: %v", node, err)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		ctx := context.Background()
+		name := kerneltest.LabName(t)
+		a, b := state.NetNSName(name, "a"), state.NetNSName(name, "b")
+		for range 2 {
+			for _, node := range []string{"a", "b"} {
+				if err := k.NetNSAdd(ctx, name, node); err != nil {
+					t.Fatalf("NetNSAdd %s: %v", node, err)
+				}
 			}
 		}
-	}
-	ea := &state.Link{Name: "eth0", Kind: "veth", Up: true, MTU: 1400, Alias: state.LinkMarker(name, "b:eth0")}
-	eb := &state.Link{Name: "eth0", Kind: "veth", Up: true, MTU: 1400, Alias: state.LinkMarker(name, "a:eth0")}
-	if err := k.LinkAdd(ctx, a, ea, b, eb); err != nil {
-		t.Fatal(err)
-	}
-	p := netip.MustParsePrefix("192.0.2.1/24")
-	p6 := netip.MustParsePrefix("2001:db8::1/64")
-	r := state.Route{To: netip.MustParsePrefix("198.51.100.0/24"), Via: netip.MustParseAddr("192.0.2.2")}
-	for range 2 {
-		for _, pp := range []netip.Prefix{p, p6} {
-			if err := k.AddrAdd(ctx, a, "eth0", pp); err != nil {
-				t.Fatalf("AddrAdd %s: %v", pp, err)
+		ea := &state.Link{Name: "eth0", Kind: "veth", Up: true, MTU: 1400, Alias: state.LinkMarker(name, "b:eth0")}
+		eb := &state.Link{Name: "eth0", Kind: "veth", Up: true, MTU: 1400, Alias: state.LinkMarker(name, "a:eth0")}
+		if err := k.LinkAdd(ctx, a, ea, b, eb); err != nil {
+			t.Fatal(err)
+		}
+		p := netip.MustParsePrefix("192.0.2.1/24")
+		p6 := netip.MustParsePrefix("2001:db8::1/64")
+		r := state.Route{To: netip.MustParsePrefix("198.51.100.0/24"), Via: netip.MustParseAddr("192.0.2.2")}
+		for range 2 {
+			for _, pp := range []netip.Prefix{p, p6} {
+				if err := k.AddrAdd(ctx, a, "eth0", pp); err != nil {
+					t.Fatalf("AddrAdd %s: %v", pp, err)
+				}
+			}
+			if err := k.RouteReplace(ctx, a, r); err != nil {
+				t.Fatalf("RouteReplace: %v", err)
+			}
+			if err := k.SysctlSet(ctx, a, "net.ipv4.ip_forward", "1"); err != nil {
+				t.Fatalf("SysctlSet: %v", err)
 			}
 		}
-		if err := k.RouteReplace(ctx, a, r); err != nil {
-			t.Fatalf("RouteReplace: %v", err)
+		s, err := k.Observe(ctx, name, &state.State{Nodes: map[string]*state.Node{"a": {Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}}}})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := k.SysctlSet(ctx, a, "net.ipv4.ip_forward", "1"); err != nil {
-			t.Fatalf("SysctlSet: %v", err)
+		la := s.Nodes["a"].Links["eth0"]
+		lb := s.Nodes["b"].Links["eth0"]
+		switch {
+		case la == nil || lb == nil:
+			t.Fatalf("observed links: a %v, b %v", s.Nodes["a"].LinkNames(), s.Nodes["b"].LinkNames())
+		case !la.Owned || !lb.Owned || la.Peer != "b:eth0" || lb.Peer != "a:eth0":
+			t.Errorf("veth ends: a %+v, b %+v; want both owned, each the other's peer", la, lb)
+		case la.MTU != 1400 || lb.MTU != 1400 || !la.Up || !lb.Up:
+			t.Errorf("veth ends: a mtu %d up %v, b mtu %d up %v; want 1400, up", la.MTU, la.Up, lb.MTU, lb.Up)
 		}
-	}
-	s, err := k.Observe(ctx, name, &state.State{Nodes: map[string]*state.Node{"a": {Sysctls: map[string]string{"net.ipv4.ip_forward": "1"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	la := s.Nodes["a"].Links["eth0"]
-	lb := s.Nodes["b"].Links["eth0"]
-	switch {
-	case la == nil || lb == nil:
-		t.Fatalf("observed links: a %v, b %v", s.Nodes["a"].LinkNames(), s.Nodes["b"].LinkNames())
-	case !la.Owned || !lb.Owned || la.Peer != "b:eth0" || lb.Peer != "a:eth0":
-		t.Errorf("veth ends: a %+v, b %+v; want both owned, each the other's peer", la, lb)
-	case la.MTU != 1400 || lb.MTU != 1400 || !la.Up || !lb.Up:
-		t.Errorf("veth ends: a mtu %d up %v, b mtu %d up %v; want 1400, up", la.MTU, la.Up, lb.MTU, lb.Up)
-	}
-	if !slices.Contains(la.Addrs, p) || !slices.Contains(la.Addrs, p6) {
-		t.Errorf("addresses of a:eth0 = %v, want %s and %s among them", la.Addrs, p, p6)
-	}
-	if got := s.Nodes["a"].Sysctls["net.ipv4.ip_forward"]; got != "1" {
-		t.Errorf("sysctl = %q, want 1", got)
-	}
-	found := false
-	for _, rr := range s.Nodes["a"].Routes {
-		if rr.To == r.To && rr.Via == r.Via && rr.Owned {
-			found = true
+		if !slices.Contains(la.Addrs, p) || !slices.Contains(la.Addrs, p6) {
+			t.Errorf("addresses of a:eth0 = %v, want %s and %s among them", la.Addrs, p, p6)
 		}
-	}
-	if !found {
-		t.Errorf("route %v not observed as netlab's in %+v", r, s.Nodes["a"].Routes)
-	}
+		if got := s.Nodes["a"].Sysctls["net.ipv4.ip_forward"]; got != "1" {
+			t.Errorf("sysctl = %q, want 1", got)
+		}
+		found := false
+		for _, rr := range s.Nodes["a"].Routes {
+			if rr.To == r.To && rr.Via == r.Via && rr.Owned {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("route %v not observed as netlab's in %+v", r, s.Nodes["a"].Routes)
+		}
 
-	for range 2 {
-		if err := k.RouteDel(ctx, a, r); err != nil {
-			t.Errorf("RouteDel: %v", err)
+		for range 2 {
+			if err := k.RouteDel(ctx, a, r); err != nil {
+				t.Errorf("RouteDel: %v", err)
+			}
+			if err := k.AddrDel(ctx, a, "eth0", p); err != nil {
+				t.Errorf("AddrDel: %v", err)
+			}
+			if err := k.LinkDel(ctx, a, "eth0"); err != nil {
+				t.Errorf("LinkDel: %v", err)
+			}
+			if err := k.AddrDel(ctx, a, "eth0", p); err != nil {
+				t.Errorf("AddrDel on a link that is gone: %v", err)
+			}
+			if err := k.NetNSDel(ctx, a); err != nil {
+				t.Errorf("NetNSDel: %v", err)
+			}
 		}
-		if err := k.AddrDel(ctx, a, "eth0", p); err != nil {
-			t.Errorf("AddrDel: %v", err)
+		if list, err := k.NetNSList(ctx, name); err != nil || slices.ContainsFunc(list, func(i kernel.NetNSInfo) bool { return i.Name == a }) {
+			t.Errorf("namespaces of the lab after NetNSDel of %s: %v (%v)", a, list, err)
 		}
-		if err := k.LinkDel(ctx, a, "eth0"); err != nil {
-			t.Errorf("LinkDel: %v", err)
+		if _, err := os.Stat(filepath.Join(kernel.NetNSDir, a)); k.linux && !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("namespace %s still there after NetNSDel: %v", a, err)
 		}
-		if err := k.AddrDel(ctx, a, "eth0", p); err != nil {
-			t.Errorf("AddrDel on a link that is gone: %v", err)
-		}
-		if err := k.NetNSDel(ctx, a); err != nil {
-			t.Errorf("NetNSDel: %v", err)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(kernel.NetNSDir, a)); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("namespace %s still there after NetNSDel: %v", a, err)
-	}
+	})
 }
 
 // secondUp runs up again on a lab that is up, as netlab up does, and
@@ -609,4 +612,30 @@ func secondUp(t *testing.T, k kernel.Kernel, l *lab.Lab) {
 	if res := upLab(t, k, l); res.Applied != 0 {
 		t.Fatalf("second up: applied %d changes; want 0", res.Applied)
 	}
+}
+
+// TestLinkDownByHandRepaired sets c2's veth0 of the default lab down by
+// hand: the kernel drops c2's default route with it, so the plan is the
+// link set up again and the route added back, both drift; up makes them
+// and a second up changes nothing. (TestUpSingleIPTraffic proves with
+// datagrams, on the real kernel, that the repair lets traffic through.)
+func TestLinkDownByHandRepaired(t *testing.T) {
+	t.Parallel()
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := singleIP(t, name)
+		upLab(t, k, l)
+		k.hand(t, "ip -n "+state.NetNSName(name, "c2")+" link set veth0 down")
+		_, p := planLab(t, k, l)
+		var got []string
+		for _, c := range p.Changes {
+			got = append(got, fmt.Sprintf("%s %s %s drift=%v", c.Node, c.Action.Symbol(), c.Describe(), c.Drift))
+		}
+		want := []string{"c2 ~ link veth0: up false -> true drift=true", "c2 + route default via 192.168.31.1 drift=true"}
+		if !slices.Equal(got, want) {
+			t.Fatalf("plan after setting c2's veth0 down:\n%s\ngot  %q\nwant %q", planText(p), got, want)
+		}
+		applyPlanned(t, k, l, p)
+		secondUp(t, k, l)
+	})
 }

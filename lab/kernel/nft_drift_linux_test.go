@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netns"
 
 	"netlab/lab"
 	"netlab/lab/kernel"
@@ -150,90 +151,105 @@ func nftPolicy(p nftables.ChainPolicy) *nftables.ChainPolicy { return &p }
 // labelled drift, that names the rule; up repairs it, after which the plan
 // is empty and the containers' traffic is masqueraded again.
 func TestNFTDriftRepaired(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	l := singleIP(t, name)
-	k := newLinux(t)
-	upLab(t, k, l)
-	host := state.NetNSName(name, "host")
-	server := udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
-	c2 := openNS(t, state.NetNSName(name, "c2"))
-	masqueraded := func(t *testing.T, when string) {
-		t.Helper()
-		got, err := udpProbe(c2, server, 10*time.Second)
-		if err != nil || got != "from 198.51.100.86" {
-			t.Fatalf("%s: c2 -> server: the server saw %q, %v; want \"from 198.51.100.86\" (masqueraded)", when, got, err)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		l := singleIP(t, name)
+		upLab(t, k, l)
+		host := state.NetNSName(name, "host")
+		// Traffic, on the real kernel only.
+		var server netip.AddrPort
+		var c2 netns.NsHandle
+		if k.linux {
+			server = udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
+			c2 = openNS(t, state.NetNSName(name, "c2"))
 		}
-	}
-	masqueraded(t, "after up")
+		masqueraded := func(t *testing.T, when string) {
+			t.Helper()
+			if !k.linux {
+				return
+			}
+			got, err := udpProbe(c2, server, 10*time.Second)
+			if err != nil || got != "from 198.51.100.86" {
+				t.Fatalf("%s: c2 -> server: the server saw %q, %v; want \"from 198.51.100.86\" (masqueraded)", when, got, err)
+			}
+		}
+		masqueraded(t, "after up")
 
-	natChain := &nftables.Chain{Name: "nat_postrouting", Table: netlabTable}
-	edits := []struct {
-		name    string
-		nft     []string               // the edit as typed: nft ARGS
-		netlink func(c *nftables.Conn) // the same edit through netlink
-		action  plan.Action            // of the change that repairs it
-		detail  string                 // a line of that change's Details
-	}{
-		{
-			name:    "table deleted",
-			nft:     []string{"delete", "table", "inet", "netlab"},
-			netlink: func(c *nftables.Conn) { c.DelTable(netlabTable) },
-			action:  plan.Create,
-			detail:  "+ nat_postrouting: " + defaultMasq,
-		},
-		{
-			name:    "table flushed",
-			nft:     []string{"flush", "table", "inet", "netlab"},
-			netlink: func(c *nftables.Conn) { c.FlushTable(netlabTable) },
-			action:  plan.Update,
-			detail:  "+ nat_postrouting: " + defaultMasq,
-		},
-		{
-			name: "rule added",
-			nft:  []string{"add", "rule", "inet", "netlab", "nat_postrouting", "counter"},
-			netlink: func(c *nftables.Conn) {
-				c.AddRule(&nftables.Rule{Table: netlabTable, Chain: natChain, Exprs: []expr.Any{&expr.Counter{}}})
+		natChain := &nftables.Chain{Name: "nat_postrouting", Table: netlabTable}
+		edits := []struct {
+			name    string
+			nft     []string               // the edit as typed: nft ARGS
+			netlink func(c *nftables.Conn) // the same edit through netlink
+			action  plan.Action            // of the change that repairs it
+			detail  string                 // a line of that change's Details
+		}{
+			{
+				name:    "table deleted",
+				nft:     []string{"delete", "table", "inet", "netlab"},
+				netlink: func(c *nftables.Conn) { c.DelTable(netlabTable) },
+				action:  plan.Create,
+				detail:  "+ nat_postrouting: " + defaultMasq,
 			},
-			action: plan.Update,
-			detail: "- nat_postrouting: a rule netlab did not write",
-		},
-		{
-			name: "chain policy changed",
-			nft:  []string{"add", "chain", "inet", "netlab", "nat_postrouting", "{ type nat hook postrouting priority 100 ; policy drop ; }"},
-			netlink: func(c *nftables.Conn) {
-				c.AddChain(&nftables.Chain{Name: "nat_postrouting", Table: netlabTable, Type: nftables.ChainTypeNAT,
-					Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: nftPolicy(nftables.ChainPolicyDrop)})
+			{
+				name:    "table flushed",
+				nft:     []string{"flush", "table", "inet", "netlab"},
+				netlink: func(c *nftables.Conn) { c.FlushTable(netlabTable) },
+				action:  plan.Update,
+				detail:  "+ nat_postrouting: " + defaultMasq,
 			},
-			action: plan.Update,
-			detail: "~ chain nat_postrouting policy drop -> accept",
-		},
-	}
-	for _, e := range edits {
-		for _, how := range []string{"netlink", "nft"} {
-			t.Run(e.name+"/"+how, func(t *testing.T) {
-				if how == "nft" {
-					nftExec(t, host, e.nft...)
-				} else {
-					c := nftIn(t, host)
-					e.netlink(c)
-					nftFlush(t, c)
-				}
-				_, p := planLab(t, k, l)
-				c := soleNFTChange(t, p, e.action)
-				if !c.Drift {
-					t.Errorf("the change is not labelled drift, though the file still asks for what the last up applied:\n%s", planText(p))
-				}
-				requireDetails(t, c, e.detail)
-				applyPlanned(t, k, l, p)
-				if _, p := planLab(t, k, l); !p.Empty() || len(p.Unmanaged) > 0 {
-					t.Fatalf("plan after the repair is not empty:\n%s", planText(p))
-				}
-				masqueraded(t, "after the repair")
-			})
+			{
+				name: "rule added",
+				nft:  []string{"add", "rule", "inet", "netlab", "nat_postrouting", "counter"},
+				netlink: func(c *nftables.Conn) {
+					c.AddRule(&nftables.Rule{Table: netlabTable, Chain: natChain, Exprs: []expr.Any{&expr.Counter{}}})
+				},
+				action: plan.Update,
+				detail: "- nat_postrouting: a rule netlab did not write",
+			},
+			{
+				name: "chain policy changed",
+				nft:  []string{"add", "chain", "inet", "netlab", "nat_postrouting", "{ type nat hook postrouting priority 100 ; policy drop ; }"},
+				netlink: func(c *nftables.Conn) {
+					c.AddChain(&nftables.Chain{Name: "nat_postrouting", Table: netlabTable, Type: nftables.ChainTypeNAT,
+						Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource, Policy: nftPolicy(nftables.ChainPolicyDrop)})
+				},
+				action: plan.Update,
+				detail: "~ chain nat_postrouting policy drop -> accept",
+			},
 		}
-	}
+		// The fake takes the nft command line only (Seed), the same edit.
+		hows := []string{"nft"}
+		if k.linux {
+			hows = []string{"netlink", "nft"}
+		}
+		for _, e := range edits {
+			for _, how := range hows {
+				t.Run(e.name+"/"+how, func(t *testing.T) {
+					if how == "nft" && !k.linux {
+						k.hand(t, "ip netns exec "+host+" nft "+strings.Join(e.nft, " "))
+					} else if how == "nft" {
+						nftExec(t, host, e.nft...)
+					} else {
+						c := nftIn(t, host)
+						e.netlink(c)
+						nftFlush(t, c)
+					}
+					_, p := planLab(t, k, l)
+					c := soleNFTChange(t, p, e.action)
+					if !c.Drift {
+						t.Errorf("the change is not labelled drift, though the file still asks for what the last up applied:\n%s", planText(p))
+					}
+					requireDetails(t, c, e.detail)
+					applyPlanned(t, k, l, p)
+					if _, p := planLab(t, k, l); !p.Empty() || len(p.Unmanaged) > 0 {
+						t.Fatalf("plan after the repair is not empty:\n%s", planText(p))
+					}
+					masqueraded(t, "after the repair")
+				})
+			}
+		}
+	})
 }
 
 // TestNFTOtherTablesUntouched makes a table of another name in the host,
@@ -354,133 +370,144 @@ func TestNFTOtherTablesUntouched(t *testing.T) {
 // time: each up changes only the host's table, whose Details say rule by
 // rule what changes, and the traffic follows.
 func TestNFTEditsInPlace(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	name := kerneltest.LabName(t)
-	k := newLinux(t)
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
 
-	// The forward chain lets c1 out, and answers back in; with policy
-	// accept, c2 gets out too, until a rule or the policy stops it.
-	forward := func(policy string, rules ...string) string {
-		s := "    firewall:\n      forward:\n        policy: " + policy + "\n        rules:\n"
-		for _, r := range rules {
-			s += "          - " + r + "\n"
-		}
-		return s
-	}
-	const (
-		established = "{action: accept, state: [established, related]}"
-		c1Out       = "{action: accept, source: 192.168.31.10/32}"
-		c2Drop      = "{action: drop, source: 192.168.31.11/32}"
-
-		establishedText = "ct state established,related counter accept"
-		c1OutText       = "ip saddr 192.168.31.10 counter accept"
-		c2DropText      = "ip saddr 192.168.31.11 counter drop"
-	)
-	base := singleIPRules(t, name, defaultNAT+forward("accept", established, c1Out))
-	desired := upLabState(t, k, base)
-
-	server := udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
-	c1, c2 := openNS(t, state.NetNSName(name, "c1")), openNS(t, state.NetNSName(name, "c2"))
-	reaches := func(t *testing.T, from string, want bool) {
-		t.Helper()
-		fd := c1
-		if from == "c2" {
-			fd = c2
-		}
-		if want {
-			if got, err := udpProbe(fd, server, 10*time.Second); err != nil || got != "from 198.51.100.86" {
-				t.Errorf("%s -> server: saw %q, %v; want \"from 198.51.100.86\"", from, got, err)
+		// The forward chain lets c1 out, and answers back in; with policy
+		// accept, c2 gets out too, until a rule or the policy stops it.
+		forward := func(policy string, rules ...string) string {
+			s := "    firewall:\n      forward:\n        policy: " + policy + "\n        rules:\n"
+			for _, r := range rules {
+				s += "          - " + r + "\n"
 			}
-			return
+			return s
 		}
-		if got, err := udpProbe(fd, server, time.Second); !errors.Is(err, errNoAnswer) {
-			t.Errorf("%s -> server: got %q, %v; want no answer", from, got, err)
-		}
-	}
-	reaches(t, "c1", true)
-	reaches(t, "c2", true)
+		const (
+			established = "{action: accept, state: [established, related]}"
+			c1Out       = "{action: accept, source: 192.168.31.10/32}"
+			c2Drop      = "{action: drop, source: 192.168.31.11/32}"
 
-	steps := []struct {
-		name    string
-		rules   string
-		action  plan.Action
-		details []string
-		c1, c2  bool // reach the server after the step
-	}{
-		{
-			name:    "add a rule",
-			rules:   defaultNAT + forward("accept", established, c1Out, c2Drop),
-			action:  plan.Update,
-			details: []string{"+ filter_forward: " + c2DropText},
-			c1:      true,
-		},
-		{
-			name:    "remove a rule",
-			rules:   defaultNAT + forward("accept", established, c1Out),
-			action:  plan.Update,
-			details: []string{"- filter_forward: " + c2DropText},
-			c1:      true, c2: true,
-		},
-		{
-			name:    "change a policy",
-			rules:   defaultNAT + forward("drop", established, c1Out),
-			action:  plan.Update,
-			details: []string{"~ chain filter_forward policy accept -> drop"},
-			c1:      true,
-		},
-		{
-			// Without masquerade the server sees 192.168.31.x, which it has
-			// no route back to.
-			name:    "remove all rules of the node",
-			rules:   "",
-			action:  plan.Delete,
-			details: []string{"- chain filter_forward (2 rule(s))", "- chain nat_postrouting (1 rule(s))"},
-		},
-		{
-			name:   "add them back",
-			rules:  defaultNAT + forward("accept", established, c1Out),
-			action: plan.Create,
-			details: []string{
-				"+ filter_forward: " + establishedText, "+ filter_forward: " + c1OutText,
-				"+ nat_postrouting: " + defaultMasq,
-			},
-			c1: true, c2: true,
-		},
-	}
-	for _, st := range steps {
-		ok := t.Run(st.name, func(t *testing.T) {
-			l := singleIPRules(t, name, st.rules)
-			want, p := planSince(t, k, l, desired)
-			c := soleNFTChange(t, p, st.action)
-			if c.Drift {
-				t.Errorf("an edit of the file is labelled drift:\n%s", planText(p))
+			establishedText = "ct state established,related counter accept"
+			c1OutText       = "ip saddr 192.168.31.10 counter accept"
+			c2DropText      = "ip saddr 192.168.31.11 counter drop"
+		)
+		base := singleIPRules(t, name, defaultNAT+forward("accept", established, c1Out))
+		desired := upLabState(t, k, base)
+
+		// Traffic, on the real kernel only.
+		var server netip.AddrPort
+		var c1, c2 netns.NsHandle
+		if k.linux {
+			server = udpEchoServer(t, openNS(t, state.NetNSName(name, "server")), netip.MustParseAddr("198.51.100.183"))
+			c1, c2 = openNS(t, state.NetNSName(name, "c1")), openNS(t, state.NetNSName(name, "c2"))
+		}
+		reaches := func(t *testing.T, from string, want bool) {
+			t.Helper()
+			if !k.linux {
+				return
 			}
-			requireDetails(t, c, st.details...)
-			for _, d := range c.Details() {
-				if !strings.HasPrefix(d, "+ ") && !strings.HasPrefix(d, "- ") && !strings.HasPrefix(d, "~ ") {
-					t.Errorf("detail %q is not a +, - or ~ line", d)
+			fd := c1
+			if from == "c2" {
+				fd = c2
+			}
+			if want {
+				if got, err := udpProbe(fd, server, 10*time.Second); err != nil || got != "from 198.51.100.86" {
+					t.Errorf("%s -> server: saw %q, %v; want \"from 198.51.100.86\"", from, got, err)
 				}
+				return
 			}
-			applyPlanned(t, k, l, p)
-			desired = want
-			if _, p := planLab(t, k, l); !p.Empty() {
-				t.Fatalf("plan after the edit was applied is not empty:\n%s", planText(p))
+			if got, err := udpProbe(fd, server, time.Second); !errors.Is(err, errNoAnswer) {
+				t.Errorf("%s -> server: got %q, %v; want no answer", from, got, err)
 			}
-			got, err := kernel.ObserveNFT(state.NetNSName(name, "host"), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got.Signature() != want.Nodes["host"].NFT.Signature() {
-				t.Errorf("the host's table is\n%s\nwant\n%s", got.Signature(), want.Nodes["host"].NFT.Signature())
-			}
-			reaches(t, "c1", st.c1)
-			reaches(t, "c2", st.c2)
-		})
-		if !ok {
-			break // later steps start from this one's result
 		}
-	}
+		reaches(t, "c1", true)
+		reaches(t, "c2", true)
+
+		steps := []struct {
+			name    string
+			rules   string
+			action  plan.Action
+			details []string
+			c1, c2  bool // reach the server after the step
+		}{
+			{
+				name:    "add a rule",
+				rules:   defaultNAT + forward("accept", established, c1Out, c2Drop),
+				action:  plan.Update,
+				details: []string{"+ filter_forward: " + c2DropText},
+				c1:      true,
+			},
+			{
+				name:    "remove a rule",
+				rules:   defaultNAT + forward("accept", established, c1Out),
+				action:  plan.Update,
+				details: []string{"- filter_forward: " + c2DropText},
+				c1:      true, c2: true,
+			},
+			{
+				name:    "change a policy",
+				rules:   defaultNAT + forward("drop", established, c1Out),
+				action:  plan.Update,
+				details: []string{"~ chain filter_forward policy accept -> drop"},
+				c1:      true,
+			},
+			{
+				// Without masquerade the server sees 192.168.31.x, which it has
+				// no route back to.
+				name:    "remove all rules of the node",
+				rules:   "",
+				action:  plan.Delete,
+				details: []string{"- chain filter_forward (2 rule(s))", "- chain nat_postrouting (1 rule(s))"},
+			},
+			{
+				name:   "add them back",
+				rules:  defaultNAT + forward("accept", established, c1Out),
+				action: plan.Create,
+				details: []string{
+					"+ filter_forward: " + establishedText, "+ filter_forward: " + c1OutText,
+					"+ nat_postrouting: " + defaultMasq,
+				},
+				c1: true, c2: true,
+			},
+		}
+		for _, st := range steps {
+			ok := t.Run(st.name, func(t *testing.T) {
+				l := singleIPRules(t, name, st.rules)
+				want, p := planSince(t, k, l, desired)
+				c := soleNFTChange(t, p, st.action)
+				if c.Drift {
+					t.Errorf("an edit of the file is labelled drift:\n%s", planText(p))
+				}
+				requireDetails(t, c, st.details...)
+				for _, d := range c.Details() {
+					if !strings.HasPrefix(d, "+ ") && !strings.HasPrefix(d, "- ") && !strings.HasPrefix(d, "~ ") {
+						t.Errorf("detail %q is not a +, - or ~ line", d)
+					}
+				}
+				applyPlanned(t, k, l, p)
+				desired = want
+				if _, p := planLab(t, k, l); !p.Empty() {
+					t.Fatalf("plan after the edit was applied is not empty:\n%s", planText(p))
+				}
+				got := observeAll(t, k, name).Nodes["host"].NFT
+				if k.linux {
+					var err error
+					if got, err = kernel.ObserveNFT(state.NetNSName(name, "host"), nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got.Signature() != want.Nodes["host"].NFT.Signature() {
+					t.Errorf("the host's table is\n%s\nwant\n%s", got.Signature(), want.Nodes["host"].NFT.Signature())
+				}
+				reaches(t, "c1", st.c1)
+				reaches(t, "c2", st.c2)
+			})
+			if !ok {
+				break // later steps start from this one's result
+			}
+		}
+	})
 }
 
 // upLabState brings l up and returns its desired state.

@@ -248,54 +248,70 @@ func TestNetfilterTraffic(t *testing.T) {
 // TestNFTableAtomic proves that a table the kernel refuses leaves the old
 // rules in place, and that the error names the rule.
 func TestNFTableAtomic(t *testing.T) {
-	kerneltest.RequireRoot(t)
 	t.Parallel()
-	netnsName := kerneltest.NewTestNS(t)
-	k := newLinux(t)
-	good := &state.NFTable{Chains: []*state.NFChain{{
-		Name: "filter_input", Type: "filter", Hook: "input", Priority: 0, Policy: "accept",
-		Rules: []*state.NFRule{{Proto: "tcp", DPort: 22, Action: "drop"}},
-	}}}
-	for _, c := range good.Chains {
-		for _, r := range c.Rules {
-			r.Tag = state.RuleTag(r.Text())
+	eachKernel(t, func(t *testing.T, k *testKernel) {
+		name := kerneltest.LabName(t)
+		if err := k.NetNSAdd(context.Background(), name, "a"); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if err := k.NFTableSet(context.Background(), netnsName, good); err != nil {
-		t.Fatal(err)
-	}
-	// Masquerade belongs in a nat chain: the kernel refuses it in a filter
-	// chain, and with it the whole transaction.
-	bad := &state.NFTable{Chains: []*state.NFChain{{
-		Name: "filter_input", Type: "filter", Hook: "input", Priority: 0, Policy: "drop",
-		Rules: []*state.NFRule{
-			{Proto: "tcp", DPort: 80, Action: "accept", Origin: "lab.yaml:10:9"},
-			{Action: "masquerade", Origin: "lab.yaml:11:9"},
-		},
-	}}}
-	for _, c := range bad.Chains {
-		for _, r := range c.Rules {
-			r.Tag = state.RuleTag(r.Text())
+		netnsName := state.NetNSName(name, "a")
+		// The table as the kernel has it: ObserveNFT on the real kernel
+		// (which reads it alone), Observe on the fake.
+		observeNFT := func() (*state.NFTable, error) {
+			if k.linux {
+				return kernel.ObserveNFT(netnsName, nil)
+			}
+			s, err := k.Observe(context.Background(), name, nil)
+			if err != nil {
+				return nil, err
+			}
+			return s.Nodes["a"].NFT, nil
 		}
-	}
-	err := k.NFTableSet(context.Background(), netnsName, bad)
-	if err == nil {
-		t.Fatal("the kernel accepted masquerade in a filter chain")
-	}
-	if !strings.Contains(err.Error(), "lab.yaml:11:9") || !strings.Contains(err.Error(), "masquerade") {
-		t.Errorf("error %q does not name the refused rule and its position lab.yaml:11:9", err)
-	}
-	got, err := kernel.ObserveNFT(netnsName, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Signature() != good.Signature() {
-		t.Errorf("after a refused transaction the table is\n%s\nwant the old one\n%s", got.Signature(), good.Signature())
-	}
-	if err := k.NFTableSet(context.Background(), netnsName, nil); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := kernel.ObserveNFT(netnsName, nil); err != nil || got != nil {
-		t.Errorf("after delete: table %v, %v; want none", got, err)
-	}
+		good := &state.NFTable{Chains: []*state.NFChain{{
+			Name: "filter_input", Type: "filter", Hook: "input", Priority: 0, Policy: "accept",
+			Rules: []*state.NFRule{{Proto: "tcp", DPort: 22, Action: "drop"}},
+		}}}
+		for _, c := range good.Chains {
+			for _, r := range c.Rules {
+				r.Tag = state.RuleTag(r.Text())
+			}
+		}
+		if err := k.NFTableSet(context.Background(), netnsName, good); err != nil {
+			t.Fatal(err)
+		}
+		// Masquerade belongs in a nat chain: the kernel refuses it in a filter
+		// chain, and with it the whole transaction.
+		bad := &state.NFTable{Chains: []*state.NFChain{{
+			Name: "filter_input", Type: "filter", Hook: "input", Priority: 0, Policy: "drop",
+			Rules: []*state.NFRule{
+				{Proto: "tcp", DPort: 80, Action: "accept", Origin: "lab.yaml:10:9"},
+				{Action: "masquerade", Origin: "lab.yaml:11:9"},
+			},
+		}}}
+		for _, c := range bad.Chains {
+			for _, r := range c.Rules {
+				r.Tag = state.RuleTag(r.Text())
+			}
+		}
+		err := k.NFTableSet(context.Background(), netnsName, bad)
+		if err == nil {
+			t.Fatal("the kernel accepted masquerade in a filter chain")
+		}
+		if !strings.Contains(err.Error(), "lab.yaml:11:9") || !strings.Contains(err.Error(), "masquerade") {
+			t.Errorf("error %q does not name the refused rule and its position lab.yaml:11:9", err)
+		}
+		got, err := observeNFT()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Signature() != good.Signature() {
+			t.Errorf("after a refused transaction the table is\n%s\nwant the old one\n%s", got.Signature(), good.Signature())
+		}
+		if err := k.NFTableSet(context.Background(), netnsName, nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := observeNFT(); err != nil || got != nil {
+			t.Errorf("after delete: table %v, %v; want none", got, err)
+		}
+	})
 }

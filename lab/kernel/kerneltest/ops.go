@@ -521,7 +521,9 @@ func (f *Fake) checkLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet) (maste
 			return nil, "", err
 		}
 	}
-	if s.mtu != nil && (*s.mtu < state.MinMTU || *s.mtu > kindMaxMTU(fl.kind)) {
+	// lo has no least or most MTU (loopback_setup sets neither): the
+	// kernel takes 65536, its own default, and more.
+	if s.mtu != nil && fl.kind != device.Loopback && (*s.mtu < state.MinMTU || *s.mtu > kindMaxMTU(fl.kind)) {
 		return nil, "", fmt.Errorf("mtu %d: %w", *s.mtu, unix.EINVAL)
 	}
 	if limit := f.maxMTULocked(fl); s.mtu != nil && limit != 0 && *s.mtu > limit {
@@ -630,9 +632,9 @@ func (f *Fake) AddrDel(ctx context.Context, netns, link string, p netip.Prefix) 
 	if err := f.beginLocked(ctx, "AddrDel"); err != nil {
 		return err
 	}
-	ns, err := f.netnsLocked(netns)
-	if err != nil {
-		return err
+	ns := f.netns[netns]
+	if ns == nil {
+		return nil // the namespace is gone, and the address with it, as kernel.Linux has it
 	}
 	return f.sendLocked(ctx, func() error {
 		delAddr(ns, link, p)
@@ -747,6 +749,9 @@ func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error 
 		return err
 	}
 	ns, err := f.machineSafeLocked(netns, "RouteDel")
+	if errors.Is(err, unix.ENOENT) {
+		return nil // the namespace is gone, and the route with it, as kernel.Linux has it
+	}
 	if err != nil {
 		return err
 	}
@@ -793,7 +798,7 @@ func (ns *fakeNetNS) setSysctl(key, value string) error {
 	if !ok {
 		return fmt.Errorf("sysctl %s: %w", key, unix.ENOENT)
 	}
-	if sysctlModes[key] == kernel.SysctlReadOnly {
+	if sysctlMode(key) == kernel.SysctlReadOnly {
 		return fmt.Errorf("sysctl %s: %w", key, unix.EACCES)
 	}
 	v := state.SysctlValue(value)
@@ -828,6 +833,7 @@ var sysctlDefaults = map[string]string{
 	"net.ipv4.ip_unprivileged_port_start":       "1024",
 	"net.ipv4.ping_group_range":                 "1 0",
 	"net.ipv4.tcp_congestion_control":           "cubic",
+	"net.ipv4.tcp_available_congestion_control": "reno cubic",
 	"net.ipv4.tcp_rmem":                         "4096 131072 6291456",
 	"net.ipv4.tcp_syncookies":                   "1",
 	"net.ipv4.tcp_wmem":                         "4096 16384 4194304",
@@ -837,6 +843,7 @@ var sysctlDefaults = map[string]string{
 	"net.ipv4.conf.DEV.arp_ignore":              "0",
 	"net.ipv4.conf.DEV.forwarding":              "0",
 	"net.ipv4.conf.DEV.log_martians":            "0",
+	"net.ipv4.conf.DEV.mc_forwarding":           "0",
 	"net.ipv4.conf.DEV.proxy_arp":               "0",
 	"net.ipv4.conf.DEV.route_localnet":          "0",
 	"net.ipv4.conf.DEV.rp_filter":               "0",
@@ -860,8 +867,30 @@ var sysctlDefaults = map[string]string{
 // modes under /proc/sys say: SysctlSet of a read-only one fails with
 // EACCES.
 var sysctlModes = map[string]kernel.SysctlProblem{
-	"net.core.rmem_max":    kernel.SysctlReadOnly,
-	"net.ipv4.route.flush": kernel.SysctlWriteOnly,
+	"net.core.rmem_max":                         kernel.SysctlReadOnly,
+	"net.ipv4.route.flush":                      kernel.SysctlWriteOnly,
+	"net.ipv4.tcp_available_congestion_control": kernel.SysctlReadOnly,
+	"net.ipv4.conf.DEV.mc_forwarding":           kernel.SysctlReadOnly, // mode 0444: only a multicast routing daemon sets it
+}
+
+// sysctlModeOK is the entry of sysctlModes for key, a device's key found
+// under DEV; ok is false for a key netlab may both set and read back.
+func sysctlModeOK(key string) (p kernel.SysctlProblem, ok bool) {
+	if p, ok := sysctlModes[key]; ok {
+		return p, true
+	}
+	parts := strings.SplitN(key, ".", 5)
+	if len(parts) == 5 && (parts[2] == "conf" || parts[2] == "neigh") {
+		parts[3] = "DEV"
+		p, ok = sysctlModes[strings.Join(parts, ".")]
+	}
+	return p, ok
+}
+
+// sysctlMode is sysctlModeOK without ok.
+func sysctlMode(key string) kernel.SysctlProblem {
+	p, _ := sysctlModeOK(key)
+	return p
 }
 
 // sysctlDefault is the default of a sysctl the namespace has (ns nil: a
@@ -906,7 +935,7 @@ func (f *Fake) SysctlProblems(ctx context.Context, netns string, keys []string) 
 	for _, key := range keys {
 		if _, ok := ns.sysctlDefault(key); !ok {
 			problems[key] = kernel.SysctlAbsent
-		} else if p, ok := sysctlModes[key]; ok {
+		} else if p, ok := sysctlModeOK(key); ok {
 			problems[key] = p
 		}
 	}
@@ -944,6 +973,9 @@ func (f *Fake) NFTableSet(ctx context.Context, netns string, t *state.NFTable) e
 	}
 	ns, err := f.machineSafeLocked(netns, "NFTableSet")
 	if err != nil {
+		return err
+	}
+	if err := nftRefused(t); err != nil {
 		return err
 	}
 	return f.sendLocked(ctx, func() error {

@@ -71,6 +71,7 @@ type packetSock struct {
 	mu       sync.Mutex
 	q        []frameInfo
 	closed   bool
+	gone     bool // its interface was deleted (DelLink)
 	wake     chan struct{}
 	deadline deadline
 	once     sync.Once
@@ -94,6 +95,10 @@ func (s *packetSock) ReadPacket(buf []byte) (kernel.PacketInfo, error) {
 		if s.closed {
 			s.mu.Unlock()
 			return kernel.PacketInfo{}, net.ErrClosed
+		}
+		if s.gone && len(s.q) == 0 {
+			s.mu.Unlock()
+			return kernel.PacketInfo{}, errLinkGone
 		}
 		if len(s.q) > 0 {
 			f := s.q[0]

@@ -31,6 +31,7 @@ import (
 //	ip netns add|del NETNS
 //	touch /run/netns/NETNS  (a stub: the empty mount point an interrupted NetNSAdd leaves)
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
+//	ip netns exec NETNS nft ...  (a few edits of netlab's table: seed_nft.go)
 //	ip -n NETNS link add [name] NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
 //	ip -n NETNS link set [dev] NAME [name NEW] [alias A] [address MAC] [mtu N]
 //	                          [master M | nomaster] [up | down] [type bridge stp_state 0|1]
@@ -246,8 +247,12 @@ func (f *Fake) handNetNSLocked(w words) error {
 		if err != nil {
 			return err
 		}
-		if s, _ := w.next(); s != "sysctl" {
-			return errors.New("ip netns exec runs only sysctl here")
+		s, _ := w.next()
+		if s == "nft" {
+			return handNFT(ns, w)
+		}
+		if s != "sysctl" {
+			return errors.New("ip netns exec runs only sysctl and nft here")
 		}
 		for len(w) > 0 && strings.HasPrefix(w[0], "-") {
 			w.next()

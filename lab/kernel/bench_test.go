@@ -19,6 +19,7 @@ import (
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
+	"netlab/lab/state"
 	"netlab/lab/validate"
 )
 
@@ -213,6 +214,14 @@ func rawNewNS(b *testing.B, name string) rawNS {
 		ns, err := netns.NewNamed(name)
 		if err == nil {
 			ns.Close()
+			// The same namespace as netlab's: what NetNSAdd sets in
+			// each (IPv6 DAD off), so that both make the kernel send
+			// the same packets while they build.
+			for _, sc := range state.NetNSSysctls {
+				if err == nil {
+					err = os.WriteFile("/proc/sys/"+strings.ReplaceAll(sc.Key, ".", "/"), []byte(sc.Value), 0o644)
+				}
+			}
 		}
 		errc <- err
 	}()

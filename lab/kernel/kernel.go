@@ -167,6 +167,14 @@ func ReadLinkMarker(l *state.Link, lab string) {
 	}
 }
 
+// ForeignNode is what Observe reports of a namespace of the lab's name that
+// netlab did not make: the node, Foreign, and nothing in it.
+func ForeignNode(node, netns string) *state.Node {
+	n := state.NewNode(node, netns)
+	n.Foreign = true
+	return n
+}
+
 // IsNotFound reports whether err means the object does not exist; a link
 // the netlink library found missing by name is one too.
 func IsNotFound(err error) bool {

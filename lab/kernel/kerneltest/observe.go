@@ -28,7 +28,7 @@ func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*sta
 		}
 		ns := f.netns[name]
 		if !ns.marked(lab, node) {
-			s.Nodes[node] = &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}
+			s.Nodes[node] = kernel.ForeignNode(node, name)
 			continue
 		}
 		n := state.NewNode(node, name)

@@ -32,6 +32,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -146,6 +147,32 @@ type NetNSInfo struct {
 type LabInfo struct {
 	Name  string   `json:"name"`
 	Nodes []string `json:"nodes"`
+}
+
+// ReadLinkMarker sets what a link's alias tells of it: when the alias is
+// lab's marker, the link is Owned, and the marker's peer is a veth's Peer
+// or a macvlan's Parent. l's Alias and Kind must be set. Both the real
+// kernel's Observe and the fake's read links through it.
+func ReadLinkMarker(l *state.Link, lab string) {
+	markLab, peer, ok := state.ParseLinkMarker(l.Alias)
+	if !ok || markLab != lab {
+		return
+	}
+	l.Owned = true
+	switch l.Kind {
+	case device.Veth:
+		l.Peer = peer
+	case device.MACVLAN:
+		l.Parent = peer
+	}
+}
+
+// ForeignNode is what Observe reports of a namespace of the lab's name that
+// netlab did not make: the node, Foreign, and nothing in it.
+func ForeignNode(node, netns string) *state.Node {
+	n := state.NewNode(node, netns)
+	n.Foreign = true
+	return n
 }
 
 // IsNotFound reports whether err means the object does not exist; a link

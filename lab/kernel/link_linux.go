@@ -397,15 +397,7 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 			Index:     a.Index,
 			OperState: a.OperState.String(),
 		}
-		if markLab, peer, ok := state.ParseLinkMarker(a.Alias); ok && markLab == lab {
-			l.Owned = true
-			switch l.Kind {
-			case device.Veth:
-				l.Peer = peer
-			case device.MACVLAN:
-				l.Parent = peer
-			}
-		}
+		ReadLinkMarker(l, lab)
 		if l.Kind == device.Veth {
 			l.PeerIndex = a.ParentIndex
 		}

@@ -139,7 +139,7 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 		return nil, nil // gone, or going, since it was listed
 	case errors.Is(err, errNotNetNS):
 		// A file of the lab's name that is no namespace: someone else's.
-		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
+		return ForeignNode(node, name), nil
 	default:
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 		n.Links[nl.Attrs().Name] = byIndex[nl.Attrs().Index]
 	}
 	if !marked {
-		return &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}, nil
+		return ForeignNode(node, name), nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

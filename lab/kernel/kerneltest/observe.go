@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"netlab/lab/device"
+	"netlab/lab/kernel"
 	"netlab/lab/state"
 )
 
@@ -27,7 +28,7 @@ func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*sta
 		}
 		ns := f.netns[name]
 		if !ns.marked(lab, node) {
-			s.Nodes[node] = &state.Node{Name: node, NetNS: name, Foreign: true, Links: map[string]*state.Link{}, Sysctls: map[string]string{}}
+			s.Nodes[node] = kernel.ForeignNode(node, name)
 			continue
 		}
 		n := state.NewNode(node, name)
@@ -80,15 +81,7 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 	if m := ns.links[fl.master]; m != nil {
 		l.Master = m.name
 	}
-	if markLab, peer, ok := state.ParseLinkMarker(fl.alias); ok && markLab == lab {
-		l.Owned = true
-		switch fl.kind {
-		case device.Veth:
-			l.Peer = peer
-		case device.MACVLAN:
-			l.Parent = peer
-		}
-	}
+	kernel.ReadLinkMarker(l, lab)
 	if fl.kind == device.Veth {
 		l.PeerIndex = fl.peer
 	}

@@ -98,8 +98,7 @@ func loadValid(e *env, args []string) (*lab.Lab, error) {
 func loadValidText(e *env, args []string) (*lab.Lab, []byte, error) {
 	l, text, diags := loadLabText(args)
 	if diags.HasErrors() {
-		diags.Sort()
-		_ = diags.WriteText(e.stderr)
+		_ = diags.WriteText(e.stderr) // sorted by loadLabText
 		return nil, nil, &exitCode{exitFailure}
 	}
 	_ = diags.WriteText(e.stderr) // warnings

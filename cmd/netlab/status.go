@@ -230,7 +230,7 @@ func statusJSON(s *state.State) labStatus {
 			ns.Links = append(ns.Links, ls)
 		}
 		for _, r := range n.Routes {
-			ns.Routes = append(ns.Routes, plan.RouteText(r))
+			ns.Routes = append(ns.Routes, state.RouteText(r))
 		}
 		ns.Rules = []ruleStatus{}
 		if n.NFT != nil {

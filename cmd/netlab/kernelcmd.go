@@ -19,6 +19,7 @@ import (
 	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/validate"
+	"netlab/topologies"
 )
 
 // requireRoot fails early, with the fix, when netlab cannot change the
@@ -98,8 +99,7 @@ func loadValid(e *env, args []string) (*lab.Lab, error) {
 func loadValidText(e *env, args []string) (*lab.Lab, []byte, error) {
 	l, text, diags := loadLabText(args)
 	if diags.HasErrors() {
-		diags.Sort()
-		_ = diags.WriteText(e.stderr)
+		_ = diags.WriteText(e.stderr) // sorted by loadLabText
 		return nil, nil, &exitCode{exitFailure}
 	}
 	_ = diags.WriteText(e.stderr) // warnings
@@ -136,35 +136,56 @@ func addAllowHost(cmd *cobra.Command, allow *bool) {
 }
 
 // labNameOnly finds the lab's name for commands that need nothing else
-// (down, status): from --lab, or from the file's name: field, which is
+// (down, exec, capture): from --lab, or from the file's name: field, which is
 // read even if the rest of the file has since become invalid.
 func labNameOnly(args []string, flagName string) (string, error) {
+	name, _, _, err := labNameParsed(args, flagName)
+	return name, err
+}
+
+// labNameAndFile is labNameOnly for the commands that also use the lab of
+// the file when it is valid (status, tui): the file is read and parsed
+// once, for both. The lab is nil with --lab, or when the file is not
+// valid.
+func labNameAndFile(args []string, flagName string) (string, *lab.Lab, error) {
+	name, l, diags, err := labNameParsed(args, flagName)
+	if err != nil || l == nil {
+		return name, nil, err
+	}
+	if diags.HasErrors() || validate.Lab(l).HasErrors() {
+		return name, nil, nil
+	}
+	return name, l, nil
+}
+
+// labNameParsed is labNameOnly that also returns the lab it parsed from
+// the file (nil with --lab), not yet validated, and the parser's
+// diagnostics.
+func labNameParsed(args []string, flagName string) (string, *lab.Lab, diag.List, error) {
 	if flagName != "" {
 		if len(args) > 0 {
-			return "", usagef("give a lab file or --lab, not both")
+			return "", nil, nil, usagef("give a lab file or --lab, not both")
 		}
-		if _, err := name.Parse("lab", flagName); err != nil {
-			return "", &usageError{msg: "--lab: " + err.Error()}
-		}
-		return flagName, nil
+		// labNameValue took only a valid name when the flags were parsed.
+		return flagName, nil, nil, nil
 	}
 	var l *lab.Lab
 	var diags diag.List
 	if len(args) == 0 {
-		l, diags = loadLab(nil)
+		l, diags = labfile.Parse(builtinFile, topologies.Default())
 	} else {
 		l, diags = labfile.Load(args[0], displayPath(args[0]))
 	}
 	if l == nil || l.Name == "" {
 		if err := diags.Err(); err != nil {
-			return "", &failure{err: fmt.Errorf("cannot tell the lab's name: %w", err)}
+			return "", nil, nil, &failure{err: fmt.Errorf("cannot tell the lab's name: %w", err)}
 		}
-		return "", &failure{err: errors.New("the lab file has no name")}
+		return "", nil, nil, &failure{err: errors.New("the lab file has no name")}
 	}
 	if p := validate.NameProblem(l.Name); p != "" {
-		return "", &failure{err: fmt.Errorf("%s: lab name %q %s", l.At("name"), l.Name, p)}
+		return "", nil, nil, &failure{err: fmt.Errorf("%s: lab name %q %s", l.At("name"), l.Name, p)}
 	}
-	return l.Name, nil
+	return l.Name, l, diags, nil
 }
 
 // withLock runs fn while holding the lab's lock, telling the user when it

@@ -33,7 +33,7 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			if err := checkOutput(f.output); err != nil {
 				return err
 			}
-			name, err := labNameOnly(args, f.labName)
+			name, l, err := labNameAndFile(args, f.labName)
 			if err != nil {
 				return err
 			}
@@ -49,10 +49,8 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			// The kernel knows rules by tag only; their text comes from
 			// the last up's record, or from the lab file.
 			var desired *state.State
-			if f.labName == "" {
-				if l, diags := loadLab(args); l != nil && !diags.HasErrors() && l.Name == name {
-					desired = plan.Desired(l)
-				}
+			if l != nil {
+				desired = plan.Desired(l)
 			}
 			reconcile.NameRules(s, name, &runDir, desired)
 			if len(s.Nodes) == 0 {
@@ -230,7 +228,7 @@ func statusJSON(s *state.State) labStatus {
 			ns.Links = append(ns.Links, ls)
 		}
 		for _, r := range n.Routes {
-			ns.Routes = append(ns.Routes, plan.RouteText(r))
+			ns.Routes = append(ns.Routes, state.RouteText(r))
 		}
 		ns.Rules = []ruleStatus{}
 		if n.NFT != nil {

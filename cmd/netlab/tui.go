@@ -42,7 +42,7 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 			if interval < 100*time.Millisecond {
 				return usagef("--interval %s is too short: use 100ms or more", interval)
 			}
-			name, err := labNameOnly(args, f.labName)
+			name, l, err := labNameAndFile(args, f.labName)
 			if err != nil {
 				return err
 			}
@@ -56,13 +56,10 @@ p shows the plan, c runs the checks, ? shows help, q quits.`,
 			}
 			// The file gives the rules their text, drift and the checks;
 			// with --lab, the file the lab was brought up with does.
-			var l *lab.Lab
-			if f.labName == "" {
-				if ll, diags := loadLab(args); ll != nil && !diags.HasErrors() && ll.Name == name {
+			if f.labName != "" {
+				if ll, _, err := appliedLab(name); err == nil {
 					l = ll
 				}
-			} else if ll, _, err := appliedLab(name); err == nil {
-				l = ll
 			}
 			k := kernel.NewLinux()
 			defer k.Close()

@@ -86,14 +86,7 @@ func (d *differ) isDrift(c *Change) bool {
 		inLast, inWant := slices.Contains(ll.Addrs, c.Prefix), slices.Contains(wl.Addrs, c.Prefix)
 		return inLast == inWant
 	case Route:
-		if c.Action == Delete {
-			return false
-		}
-		for _, r := range ln.Routes {
-			if r == c.Route {
-				return true
-			}
-		}
+		return c.Action != Delete && slices.Contains(ln.Routes, c.Route)
 	case Sysctl:
 		v, ok := ln.Sysctls[c.Name]
 		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)

@@ -188,7 +188,7 @@ func (c *Change) Describe() string {
 		if c.Action == Delete {
 			r = c.OldRoute
 		}
-		b.WriteString("route " + RouteText(r))
+		b.WriteString("route " + state.RouteText(r))
 	case NFTables:
 		t := c.NFT
 		if t == nil {
@@ -215,7 +215,8 @@ func (c *Change) Describe() string {
 	return b.String()
 }
 
-// RouteText renders a route as ip(8) would; it is state.RouteText.
+// RouteText renders a route as ip(8) would; it is state.RouteText, which
+// netlab calls directly (only lab/kernel/kerneltest's tests still use this).
 func RouteText(r state.Route) string { return state.RouteText(r) }
 
 // Details are the lines printed under a change of an nftables table: each

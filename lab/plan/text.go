@@ -215,10 +215,6 @@ func (c *Change) Describe() string {
 	return b.String()
 }
 
-// RouteText renders a route as ip(8) would; it is state.RouteText, which
-// netlab calls directly (only lab/kernel/kerneltest's tests still use this).
-func RouteText(r state.Route) string { return state.RouteText(r) }
-
 // Details are the lines printed under a change of an nftables table: each
 // rule added (+) or removed (-), in nft syntax, with its chain.
 func (c *Change) Details() []string {

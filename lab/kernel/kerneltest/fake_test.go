@@ -288,7 +288,7 @@ ip -n t.a addr add fd00::1/64 dev eth0
 	routes := func(k *kerneltest.Fake) []string {
 		var out []string
 		for _, r := range observe(t, k, "t", nil).Nodes["a"].Routes {
-			out = append(out, plan.RouteText(r))
+			out = append(out, state.RouteText(r))
 		}
 		return out
 	}

@@ -117,12 +117,24 @@ func trySysctls(ctx context.Context, k kernel.Kernel, lookups []lookup) (diag.Li
 // device's key (net.ipv4.conf.eth0.rp_filter) as the "default" device's,
 // which takes the same values.
 func freshKey(key string) string {
+	return asDefaultDevice(key, func(dev string) bool {
+		switch dev {
+		case "all", "default", "lo":
+			return false
+		}
+		return true
+	})
+}
+
+// asDefaultDevice returns key, when it is a device's key
+// (net.ipv4.conf.DEV.rp_filter, net.ipv6.neigh.DEV.…) and replace(DEV)
+// holds, as the "default" device's; any other key as it is.
+func asDefaultDevice(key string, replace func(dev string) bool) string {
 	parts := strings.SplitN(key, ".", 5)
 	if len(parts) != 5 || (parts[1] != "ipv4" && parts[1] != "ipv6" && parts[1] != "mpls") || (parts[2] != "conf" && parts[2] != "neigh") {
 		return key
 	}
-	switch parts[3] {
-	case "all", "default", "lo":
+	if !replace(parts[3]) {
 		return key
 	}
 	parts[3] = "default"
@@ -146,14 +158,7 @@ type lookup struct {
 // lookupKey is the key to look up for key in node n: that of the device's
 // "default" entry when key names a device of n that does not exist yet.
 func lookupKey(key string, n *lab.Node, have *state.Node) string {
-	parts := strings.SplitN(key, ".", 5)
-	if len(parts) != 5 || (parts[1] != "ipv4" && parts[1] != "ipv6" && parts[1] != "mpls") || (parts[2] != "conf" && parts[2] != "neigh") {
-		return key
-	}
-	dev := parts[3]
-	if n.Interface(dev) == nil || (have != nil && have.Links[dev] != nil) {
-		return key
-	}
-	parts[3] = "default"
-	return strings.Join(parts, ".")
+	return asDefaultDevice(key, func(dev string) bool {
+		return n.Interface(dev) != nil && (have == nil || have.Links[dev] == nil)
+	})
 }

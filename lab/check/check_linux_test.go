@@ -449,7 +449,14 @@ checks:
 	up(t, l)
 	// The TCP checks first, alone: the pings are sent once both paths
 	// carry traffic, so neither can fail for a path still coming up.
-	for _, checks := range [][]*lab.Check{l.Checks[:2], l.Checks[2:]} {
+	passInTurn(t, l, l.Checks[:2], l.Checks[2:])
+}
+
+// passInTurn runs each batch of l's checks once the batch before it has
+// finished, and reports each check that does not pass.
+func passInTurn(t *testing.T, l *lab.Lab, batches ...[]*lab.Check) {
+	t.Helper()
+	for _, checks := range batches {
 		for _, r := range check.Run(context.Background(), kernel.NewLinux(), l, checks) {
 			if !r.Passed {
 				t.Errorf("%s: %s", r.Name, r.Detail())

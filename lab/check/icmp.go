@@ -35,15 +35,25 @@ type Pinger struct {
 // for pinging dst.
 // Equivalent to: ip netns exec LAB.NODE ping DST
 func NewPinger(ns kernel.NetNS, labName, node string, dst netip.Addr) (*Pinger, error) {
+	conn, err := listenICMP(ns, labName, node, dst.Is6() && !dst.Is4In6())
+	if err != nil {
+		return nil, err
+	}
+	return &Pinger{ns: ns, labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
+}
+
+// listenICMP opens a raw ICMP (or, with v6, ICMPv6) socket in the node's
+// namespace, through ns: a Pinger's, or an ICMP responder's.
+func listenICMP(ns kernel.NetNS, labName, node string, v6 bool) (net.PacketConn, error) {
 	network, laddr := "ip4:icmp", "0.0.0.0"
-	if dst.Is6() && !dst.Is4In6() {
+	if v6 {
 		network, laddr = "ip6:ipv6-icmp", "::"
 	}
 	conn, err := ns.ListenPacketIn(netns(labName, node), network, laddr)
 	if err != nil {
 		return nil, notRunning(node, err)
 	}
-	return &Pinger{ns: ns, labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
+	return conn, nil
 }
 
 // Close closes the socket.

@@ -1,12 +1,8 @@
 package check_test
 
 import (
-	"context"
 	"testing"
 
-	"netlab/lab"
-	"netlab/lab/check"
-	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 )
 
@@ -48,11 +44,5 @@ checks:
   - {from: c, ping: 10.75.0.2, expect: fail}
 `)
 	up(t, l)
-	for _, checks := range [][]*lab.Check{l.Checks[:2], l.Checks[2:]} {
-		for _, r := range check.Run(context.Background(), kernel.NewLinux(), l, checks) {
-			if !r.Passed {
-				t.Errorf("%s: %s", r.Name, r.Detail())
-			}
-		}
-	}
+	passInTurn(t, l, l.Checks[:2], l.Checks[2:])
 }

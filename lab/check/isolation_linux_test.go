@@ -55,16 +55,19 @@ checks:
   - {from: host, to: web}
 `)
 	n.up(t, l)
+	// fakeReason is the reason the fake network gives, where each stray
+	// probe says where it went.
 	want := []struct {
-		name    string
-		reached bool
+		name       string
+		reached    bool
+		fakeReason string
 	}{
-		{"client -> web tcp/80 (198.51.100.6)", false},
-		{"host -> web tcp/8080 (10.6.0.10)", true},
-		{"client -> web udp/80 (198.51.100.6)", false},
-		{"host -> web udp/8080 (10.6.0.10)", true},
-		{"client -> web icmp (198.51.100.6)", false},
-		{"host -> web icmp (10.6.0.10)", true},
+		{"client -> web tcp/80 (198.51.100.6)", false, "went elsewhere: reached web tcp/8080, another check's responder, not web tcp/80 (a NAT rule or the address sends it there)"},
+		{"host -> web tcp/8080 (10.6.0.10)", true, ""},
+		{"client -> web udp/80 (198.51.100.6)", false, "went elsewhere: reached web udp/8080, another check's responder, not web udp/80 (a NAT rule or the address sends it there)"},
+		{"host -> web udp/8080 (10.6.0.10)", true, ""},
+		{"client -> web icmp (198.51.100.6)", false, "went elsewhere: 198.51.100.6 answered, but node web never saw the request (a NAT rule or the address sends it elsewhere)"},
+		{"host -> web icmp (10.6.0.10)", true, ""},
 	}
 	start := time.Now()
 	wrong := 0
@@ -84,6 +87,9 @@ checks:
 			} else if r.Reason != first[i].Reason {
 				wrong++
 				t.Errorf("run %d: %s: reason %q, run 1 said %q", run, r.Name, r.Reason, first[i].Reason)
+			} else if n.fake != nil && r.Reason != want[i].fakeReason {
+				wrong++
+				t.Errorf("run %d: %s: reason %q, want %q", run, r.Name, r.Reason, want[i].fakeReason)
 			}
 		}
 		if time.Since(start) > 45*time.Second {

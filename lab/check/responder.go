@@ -78,13 +78,9 @@ func (rs *responders) start(e endpoint) error {
 		r.close = c.Close
 		r.wg.Go(func() { serveUDP(c, e, rs.ts) })
 	case "icmp", "icmp6":
-		network, laddr := "ip4:icmp", "0.0.0.0"
-		if e.proto == "icmp6" {
-			network, laddr = "ip6:ipv6-icmp", "::"
-		}
-		c, err := rs.ns.ListenPacketIn(ns, network, laddr)
+		c, err := listenICMP(rs.ns, rs.labName, e.node, e.proto == "icmp6")
 		if err != nil {
-			r.err = notRunning(e.node, err)
+			r.err = err
 			return r.err
 		}
 		r.close = c.Close

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"netlab/lab"
@@ -220,29 +219,6 @@ func TestStopInsideEveryStep(t *testing.T) {
 	}
 }
 
-// cutCtx is a context that cancels itself at the cut-th time it is asked
-// whether it is done: a netlab interrupted (by ^C, say) after that many
-// questions, which the fake, as kernel.Linux, asks before each kernel
-// message. With cut 0 it only counts.
-type cutCtx struct {
-	context.Context
-	cancel context.CancelFunc
-	cut    int64
-	asked  atomic.Int64
-}
-
-func newCutCtx(cut int64) *cutCtx {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &cutCtx{Context: ctx, cancel: cancel, cut: cut}
-}
-
-func (c *cutCtx) Err() error {
-	if c.asked.Add(1) == c.cut {
-		c.cancel()
-	}
-	return c.Context.Err()
-}
-
 // TestCancelInsideEveryStep cancels an up of everyKindLab at each point
 // it asks its context, as lab/kernel's TestCancelledUpResumes does on the
 // real kernel: the up fails with context.Canceled, and from what it left a
@@ -250,18 +226,18 @@ func (c *cutCtx) Err() error {
 // leaves nothing.
 func TestCancelInsideEveryStep(t *testing.T) {
 	l := mustLab(t, "stop", []byte(everyKindLab))
-	count := newCutCtx(0)
+	count := kerneltest.NewCutCtx(0)
 	k := kerneltest.NewFake()
 	if err := tryUp(count, k, l); err != nil {
 		t.Fatal(err)
 	}
-	total, fromEmpty := count.asked.Load(), k.String()
+	total, fromEmpty := count.Asked(), k.String()
 	var left stopped
 	var insideChange int
 	for n := int64(1); n <= total; n++ {
 		for _, then := range []string{"up", "down"} {
 			k := kerneltest.NewFake()
-			err := tryUp(newCutCtx(n), k, l)
+			err := tryUp(kerneltest.NewCutCtx(n), k, l)
 			if err == nil {
 				continue // cut after the last question that matters
 			}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 
 	"netlab/lab/apply"
@@ -42,29 +41,6 @@ links:
   - [b:eth0, r:eth1]
 `
 
-// cutCtx is a context that cancels itself at the cut-th time it is asked
-// whether it is done: a netlab interrupted (by ^C, say) after that many
-// kernel messages, since the kernel code asks before each one. With cut 0
-// it only counts.
-type cutCtx struct {
-	context.Context
-	cancel context.CancelFunc
-	cut    int64
-	asked  atomic.Int64
-}
-
-func newCutCtx(cut int64) *cutCtx {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &cutCtx{Context: ctx, cancel: cancel, cut: cut}
-}
-
-func (c *cutCtx) Err() error {
-	if c.asked.Add(1) == c.cut {
-		c.cancel()
-	}
-	return c.Context.Err()
-}
-
 // observeAll reads the lab's namespaces with every link in them.
 func observeAll(t *testing.T, k kernel.Kernel, l string) *state.State {
 	t.Helper()
@@ -85,14 +61,14 @@ func TestCancelledUpResumes(t *testing.T) {
 	eachKernel(t, func(t *testing.T, k *testKernel) {
 		// How many times a whole up (reading the kernel included) asks its
 		// context.
-		count := newCutCtx(0)
+		count := kerneltest.NewCutCtx(0)
 		name := kerneltest.LabName(t)
 		l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
 		_, p := planLab(t, k, l)
 		if _, err := reconcile.Up(count, k, l, reconcile.Options{}); err != nil {
 			t.Fatalf("uncut up: %v", err)
 		}
-		total, changes := count.asked.Load(), int64(len(p.Changes))
+		total, changes := count.Asked(), int64(len(p.Changes))
 		if total <= changes {
 			t.Fatalf("a whole up asks its context %d times for %d changes: the kernel code never asks between messages", total, changes)
 		}
@@ -108,7 +84,7 @@ func TestCancelledUpResumes(t *testing.T) {
 						name := kerneltest.LabName(t)
 						l := parseLab(t, strings.ReplaceAll(cancelLab, "LAB", name))
 						k := k.another(t)
-						_, err := reconcile.Up(newCutCtx(n), k, l, reconcile.Options{})
+						_, err := reconcile.Up(kerneltest.NewCutCtx(n), k, l, reconcile.Options{})
 						if !errors.Is(err, context.Canceled) {
 							t.Fatalf("up cut at message %d of %d = %v, want %v", n, total, err, context.Canceled)
 						}

@@ -103,8 +103,48 @@ type Node struct {
 	Routes     []*Route
 	Sysctls    []*Sysctl
 	NAT        []*NATRule
-	Firewall   *Firewall // nil when the node has no filter rules
+	Firewall   *Firewall  // nil when the node has no filter rules
+	Run        []*Process // the programs it runs (run:), in file order
 }
+
+// Process returns the node's process of that name, or nil.
+func (n *Node) Process(name string) *Process {
+	for _, p := range n.Run {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Process is one long-lived program a node runs, as a container runs its
+// entrypoint: started by up, stopped by down.
+type Process struct {
+	Src
+	Node string // the node that runs it
+	Name string // unique within the node: 1 to 32 of a-z 0-9 - _
+	// Command is what runs: with Shell, one string given to /bin/sh -c
+	// (the file gave a string); otherwise the argv, exec'd as it is (the
+	// file gave a list).
+	Command []string
+	Shell   bool
+	Env     map[string]string // extra environment variables
+	Dir     string            // working directory; "" means /
+	Ready   *Ready            // nil: up does not wait for a port
+}
+
+// Ready is what up waits for before a process counts as started: a socket
+// listening on Port inside the node.
+type Ready struct {
+	Src
+	Proto   string        // "tcp" (a listener) or "udp" (a bound socket)
+	Port    uint16        // 1 to 65535
+	Timeout time.Duration // how long up waits; 0 means DefaultReadyTimeout
+}
+
+// DefaultReadyTimeout is how long up waits for a ready port when the file
+// gives no timeout.
+const DefaultReadyTimeout = 5 * time.Second
 
 // Interface returns the interface with the given name, or nil.
 func (n *Node) Interface(name string) *Interface {

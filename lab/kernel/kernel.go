@@ -28,6 +28,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -131,8 +133,67 @@ type Kernel interface {
 	// Equivalent to: ip netns exec NETNS nft -f SCRIPT
 	NFTableSet(ctx context.Context, netns string, t *state.NFTable) error
 
+	// ProcessStart starts p inside the node's namespace through the
+	// launcher (see Launch), as `ip netns exec` would run it: detached from
+	// netlab (a session of its own, no terminal, stdin the null device,
+	// no descriptor but 0, 1 and 2), stdout and stderr appended to log, in
+	// p.Dir, with p.Env over the base environment and the marker
+	// state.ProcessMarker(lab, node, p.Name, p.Hash) in state.ProcessEnv.
+	// It returns once the command has been exec'd in the node (or failed
+	// to be), with p as Observe reads it: Pid, Start and StartedAt set.
+	// Equivalent to: cd DIR && setsid ip netns exec LAB.NODE env NETLAB_PROCESS=... ENV... ARGV... >>LOG 2>&1 </dev/null &
+	ProcessStart(ctx context.Context, lab, node string, p *state.Process, log *os.File) (*state.Process, error)
+	// ProcessExited reports whether a process this Kernel started (p as
+	// ProcessStart returned it) has ended, with its exit status as
+	// ExitStatus gives it. It is false for a running process and for one
+	// this Kernel did not start: no one else's end can be known.
+	ProcessExited(p *state.Process) (status int, exited bool)
+	// Processes lists every process whose network namespace is netns,
+	// with its marker when it carries one (see state.ProcessEnv).
+	// Equivalent to: ip netns pids NETNS
+	Processes(ctx context.Context, netns string) ([]ProcessInfo, error)
+	// ProcessesStop stops procs, each as Processes listed it: SIGTERM to
+	// each, then SIGKILL to those still running after grace, and waits
+	// until they are gone. Before any signal it checks that the pid is
+	// still that process (its start time) and still in netns, so that a
+	// pid the kernel has given to another process since, or a process
+	// that left the namespace, is never signalled. It returns those it
+	// stopped, Killed set for those that needed SIGKILL.
+	// Equivalent to: kill -TERM PID...; sleep GRACE; kill -KILL PID...
+	ProcessesStop(ctx context.Context, netns string, procs []ProcessInfo, grace time.Duration) ([]ProcessInfo, error)
+	// Listening reports whether a socket inside the namespace is
+	// listening on port: for "tcp" a listener, for "udp" a bound socket,
+	// on any address of either family.
+	// Equivalent to: ip netns exec NETNS ss -Hln sport = :PORT
+	Listening(ctx context.Context, netns, proto string, port uint16) (bool, error)
+	// HostsSet writes the node's hosts file, EtcNetNSDir/NETNS/hosts,
+	// making the directories it needs; content "" removes it, and the
+	// node's directory with it when nothing else is left there. It
+	// refuses (with *ForeignError) a file there that does not start with
+	// state.HostsHeader: netlab changes only the hosts files it wrote.
+	// Equivalent to: mkdir -p /etc/netns/NETNS && cat >/etc/netns/NETNS/hosts
+	HostsSet(ctx context.Context, netns, content string) error
+	// HostsFiles lists the namespaces, LAB.NODE, of the lab that have a
+	// hosts file of netlab's in EtcNetNSDir, whether or not the namespace
+	// still exists: what down sweeps after an interrupted one.
+	HostsFiles(ctx context.Context, lab string) ([]string, error)
+
 	// Close releases every handle and namespace file the kernel holds.
 	Close() error
+}
+
+// ProcessInfo is one process running inside a namespace.
+type ProcessInfo struct {
+	Pid       int
+	PPid      int       // its parent's pid
+	Start     uint64    // start time, clock ticks after boot: with Pid, the process's identity
+	StartedAt time.Time // Start as wall-clock time
+	Command   []string  // its command line (/proc/PID/cmdline)
+	// Marker is its state.ProcessEnv value, when it carries a valid one.
+	Marker string
+	// Killed is set by ProcessesStop for a process that SIGTERM did not
+	// stop within the grace period.
+	Killed bool
 }
 
 // NetNSInfo is one namespace file of a lab.

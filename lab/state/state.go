@@ -104,11 +104,22 @@ type Node struct {
 	Sysctls map[string]string
 	// NFT is the node's netlab nftables table, nil when it has none.
 	NFT *NFTable
+	// Procs are the node's processes, by name: desired, those the file
+	// declares; observed, the running processes that carry the lab's
+	// marker for this node (the first of each name, not its children).
+	Procs map[string]*Process
+	// Others are, in an observed state, the other processes running in
+	// the namespace, started by hand (netlab exec ... &); Name is empty
+	// and Argv is the command line /proc shows.
+	Others []*Process
+	// Hosts is the node's /etc/netns/LAB.NODE/hosts, nil when it has none
+	// (a host: true node never has one).
+	Hosts *HostsFile
 }
 
 // NewNode returns an empty node.
 func NewNode(name, netns string) *Node {
-	return &Node{Name: name, NetNS: netns, Links: make(map[string]*Link), Sysctls: make(map[string]string)}
+	return &Node{Name: name, NetNS: netns, Links: make(map[string]*Link), Sysctls: make(map[string]string), Procs: make(map[string]*Process)}
 }
 
 // LinkNames returns the node's link names, sorted.

@@ -1,0 +1,138 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"netlab/lab/name"
+)
+
+// Process is one program a node runs: desired, from a lab file's run:,
+// or observed, read from /proc. Its identity is (node, Name); Hash is the
+// identity of its declaration, so that a changed declaration means a
+// restart. The kernel knows a process of netlab's by the marker in its
+// environment (ProcessEnv), which carries the lab, node, name and Hash.
+type Process struct {
+	Name string
+	// Argv is what is exec'd: for a command the file gave as a string,
+	// /bin/sh -c STRING.
+	Argv []string
+	// Env is the declared environment, KEY=VALUE sorted by key: what the
+	// process gets over the base environment netlab gives every process.
+	Env []string
+	// Dir is the working directory, never empty ("/" by default).
+	Dir string
+	// Hash is DeclHash(Argv, Env, Dir). Observed, it is the hash in the
+	// process's marker.
+	Hash string
+	// Ready is what up waits for once the process is started; nil for no
+	// port. Desired only: it is netlab's, not the process's, so a change
+	// of it alone restarts nothing.
+	Ready *Ready
+	// Display is the command as the plan prints it: the string the file
+	// gave, or the argv joined with spaces. Desired only.
+	Display string
+
+	// Observed only: the running process.
+	Pid       int       // its pid
+	Start     uint64    // its start time, in clock ticks after boot (/proc/PID/stat field 22)
+	StartedAt time.Time // Start as wall-clock time
+}
+
+// Ready is a port a process listens on once it is started.
+type Ready struct {
+	Proto   string // "tcp" or "udp"
+	Port    uint16
+	Timeout time.Duration
+}
+
+// ProcessEnv is the environment variable that marks a process as one of
+// netlab's: its value is ProcessMarker's. Children inherit it, so a
+// declared process and the processes it forks carry the same marker.
+const ProcessEnv = "NETLAB_PROCESS"
+
+// ProcessMarker is the value of ProcessEnv for the process name of node in
+// lab, declared as hash: LAB:NODE:NAME:HASH.
+func ProcessMarker(lab, node, proc, hash string) string {
+	return lab + ":" + node + ":" + proc + ":" + hash
+}
+
+// ParseProcessMarker reads a ProcessEnv value; ok is false when it is not
+// one ProcessMarker makes with valid names, so a planted value is never
+// taken for a node's process nor used to build a path.
+func ParseProcessMarker(v string) (lab, node, proc, hash string, ok bool) {
+	parts := strings.Split(v, ":")
+	if len(parts) != 4 {
+		return "", "", "", "", false
+	}
+	lab, node, proc, hash = parts[0], parts[1], parts[2], parts[3]
+	if name.Problem(lab) != "" || name.Problem(node) != "" || ProcessNameProblem(proc) != "" || !isHash(hash) {
+		return "", "", "", "", false
+	}
+	return lab, node, proc, hash, true
+}
+
+// ProcessNameMax is the longest process name.
+const ProcessNameMax = 32
+
+// ProcessNameProblem says what is wrong with a process name, or "": 1 to
+// 32 characters of a-z 0-9 - _.
+func ProcessNameProblem(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	if len(s) > ProcessNameMax {
+		return "must be at most 32 characters"
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return "may contain only a-z, 0-9, - and _"
+		}
+	}
+	return ""
+}
+
+// hashLen is the length of a DeclHash, in hex digits.
+const hashLen = 16
+
+// DeclHash is the identity of a process's declaration: what the process
+// itself is given (argv, environment, working directory).
+func DeclHash(argv, env []string, dir string) string {
+	h := sha256.New()
+	for _, part := range [][]string{argv, env, {dir}} {
+		for _, s := range part {
+			h.Write([]byte(s))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:hashLen]
+}
+
+func isHash(s string) bool {
+	if len(s) != hashLen {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// HostsHeader starts every hosts file netlab writes into /etc/netns: a
+// file there without it is not netlab's, and is never changed or removed.
+const HostsHeader = "# netlab: "
+
+// HostsFile is a node's /etc/netns/LAB.NODE/hosts.
+type HostsFile struct {
+	// Content is the whole file. Observed, it is set only for a file
+	// that starts with HostsHeader.
+	Content string
+	// Foreign is set in an observed state for a file there that netlab
+	// did not write.
+	Foreign bool
+}

@@ -89,6 +89,9 @@ type Change struct {
 	OldValue string         // Sysctl update: the value the kernel reads back
 	NFT      *state.NFTable // NFTables create or update: the desired table
 	OldNFT   *state.NFTable // NFTables update or delete: the observed table
+	Proc     *state.Process // Process create: the desired process
+	OldProc  *state.Process // Process replace or delete: the observed (running) process
+	Hosts    string         // Hosts create or update: the file's desired content
 	// Attrs lists, for an update, each attribute that differs, old and new
 	// as text: of a link (a state.LinkAttr: mtu, master, ...), a route
 	// ("via", "dev", "owner"), a sysctl ("value") or, rule by rule, a
@@ -202,3 +205,12 @@ func (p *Plan) Counts() (create, update, replace, del int) {
 // NFTables is the Object of a change to a node's netlab nftables table.
 // The table is diffed as a whole and replaced in one atomic transaction.
 const NFTables Object = "nftables"
+
+// Process is the Object of a change to a program a node runs; Name is
+// the process's name. A process is never updated in place: a changed
+// declaration is a Replace (stop, then start).
+const Process Object = "process"
+
+// Hosts is the Object of a change to a node's /etc/netns/LAB.NODE/hosts;
+// Name is "hosts".
+const Hosts Object = "hosts"

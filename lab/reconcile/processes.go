@@ -12,10 +12,10 @@ import (
 // terminal UI show it.
 type ProcessStatus struct {
 	Node    string        `json:"node"`
-	Name    string        `json:"name"`              // "" for a process started by hand
-	Pid     int           `json:"pid,omitempty"`     // 0 when not running
-	State   string        `json:"state"`             // "running", "exited", "exited N", "not started"
-	Exit    *int          `json:"exit,omitempty"`    // the exit status, when netlab saw the end
+	Name    string        `json:"name"`           // "" for a process started by hand
+	Pid     int           `json:"pid,omitempty"`  // 0 when not running
+	State   string        `json:"state"`          // "running", "exited", "exited N", "not started"
+	Exit    *int          `json:"exit,omitempty"` // the exit status, when netlab saw the end
 	Uptime  time.Duration `json:"uptime_ns,omitempty"`
 	Command string        `json:"command"`
 }

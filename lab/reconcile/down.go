@@ -30,6 +30,10 @@ type DownOptions struct {
 type DownResult struct {
 	Deleted     []string // namespaces, sorted
 	HostDeleted []string // links in the root namespace (AllowHost only)
+	// Stopped are the processes that were running in the lab's
+	// namespaces, declared or started by hand, stopped before the
+	// namespaces were deleted.
+	Stopped []StoppedProcess
 	// ForgetErr is why the record or source could not be removed from
 	// the run directory; the lab is down all the same.
 	ForgetErr error
@@ -72,4 +76,13 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab))
 	}
 	return res, nil
+}
+
+// StoppedProcess is one process Down stopped.
+type StoppedProcess struct {
+	Node    string   `json:"node"`
+	Name    string   `json:"name,omitempty"` // "" for a process started by hand
+	Pid     int      `json:"pid"`
+	Command []string `json:"command"`
+	Killed  bool     `json:"killed"` // SIGTERM did not stop it within the grace period: SIGKILL did
 }

@@ -38,7 +38,8 @@ func exerciseLab(t *testing.T, dir, file, name string) *lab.Lab {
 // deleted), and runs the solution's checks: every one passes. It runs on
 // the fake kernel and network (but for the exercises of
 // exercisesNotOnFake, whose mistake lies where the fake does not look)
-// and, as root, on the real kernel.
+// and, as root, on the real kernel (skipped when a program the
+// exercise's nodes run is not installed).
 func TestExercises(t *testing.T) {
 	t.Parallel()
 	onBothNets(t, testExercises)
@@ -60,6 +61,9 @@ func testExercises(t *testing.T, n *network) {
 			name := kerneltest.LabName(t)
 
 			ex := exerciseLab(t, dir, topologies.ExerciseFile, name)
+			if n.fake == nil {
+				requirePrograms(t, ex)
+			}
 			n.up(t, ex)
 			failed, arp := 0, false
 			for _, r := range n.run(t, ex) {

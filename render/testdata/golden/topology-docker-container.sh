@@ -3,11 +3,14 @@
 # Docker's "container" network mode (docker run --network container:web): the
 # second container joins the network namespace of the first instead of getting
 # its own. A netlab node is one network namespace, so both containers are the
-# one node web: the web server and its sidecar share eth0, its address and lo,
-# and the sidecar reaches the server at 127.0.0.1:80 (Kubernetes pods work
-# this way). Container c2 on the same bridge has a namespace of its own: it
-# reaches the server at web's address, and its 127.0.0.1 is its own loopback,
-# where nothing listens.
+# one node web, and each is a process it runs: the app, a web server that
+# listens on 127.0.0.1:8080 only, and its sidecar, a proxy that listens on
+# web's address, port 80, and passes every request on to the app at
+# 127.0.0.1:8080 (Kubernetes pods work this way). The two share eth0, its
+# address and lo, so the sidecar reaches the app over localhost and c2 reaches
+# the app only through the sidecar. Container c2 on the same bridge has a
+# namespace of its own: the app's port is closed to it, and its 127.0.0.1 is
+# its own loopback, where nothing listens.
 # Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
 set -euo pipefail
 

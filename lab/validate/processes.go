@@ -22,7 +22,7 @@ var reservedEnv = []string{state.ProcessEnv, "NETLAB_LAB", "NETLAB_NODE"}
 func (v *validator) processes() {
 	for _, n := range v.lab.Nodes {
 		first := make(map[string]*lab.Process)
-		ports := make(map[string]*lab.Process) // "tcp/80" -> the first process that waits for it
+		ports := make(map[readyPort]*lab.Process) // the first process that waits for each port
 		for _, p := range n.Run {
 			v.process(n, p)
 			if p.Usable("name") && state.ProcessNameProblem(p.Name) == "" {
@@ -33,7 +33,7 @@ func (v *validator) processes() {
 				}
 			}
 			if r := p.Ready; r != nil && r.Port != 0 && (r.Proto == "tcp" || r.Proto == "udp") {
-				key := fmt.Sprintf("%s/%d", r.Proto, r.Port)
+				key := readyPort{r.Proto, r.Port}
 				if prev, dup := ports[key]; dup {
 					v.diags.Warnf(r.At(r.Proto), "ready of process %q of node %q waits for %s port %d, as process %q does: one listener makes both ready, so up cannot tell which of them started", clip(p.Name), n.Name, r.Proto, r.Port, clip(prev.Name))
 				} else {
@@ -42,6 +42,12 @@ func (v *validator) processes() {
 			}
 		}
 	}
+}
+
+// readyPort is a port a process waits for: "tcp" or "udp", and its number.
+type readyPort struct {
+	proto string
+	port  uint16
 }
 
 func (v *validator) process(n *lab.Node, p *lab.Process) {

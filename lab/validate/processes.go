@@ -70,6 +70,9 @@ func (v *validator) process(n *lab.Node, p *lab.Process) {
 		v.command(p, who)
 	}
 	v.env(p, who)
+	if size := execSize(p); size > MaxExecTotal {
+		v.diags.Hintf(p.Pos, "put the script or data in a file and name the file", "command and env of %s take %d bytes: netlab passes at most %d to a program", who, size, MaxExecTotal)
+	}
 	if p.Usable("dir") {
 		switch {
 		case p.Dir == "":
@@ -106,7 +109,42 @@ func (v *validator) command(p *lab.Process, who string) {
 			}
 			v.diags.Hintf(at, "remove the \\0: a command line cannot carry one", "command of %s contains a NUL byte", who)
 		}
+		if len(arg) >= MaxExecString {
+			at, what := p.At("command"), "command"
+			if !p.Shell {
+				at, what = p.At(lab.ArgField(i)), fmt.Sprintf("argument %d of command", i+1)
+			}
+			v.diags.Hintf(at, "put the script or data in a file and name the file", "%s of %s is %d bytes: Linux passes at most %d to a program", what, who, len(arg), MaxExecString-1)
+		}
 	}
+}
+
+// MaxExecString is the size, with its final NUL, of the longest argument
+// or environment entry execve takes (MAX_ARG_STRLEN, 32 pages of 4 KiB:
+// the smallest it is on any architecture).
+const MaxExecString = 32 * 4096
+
+// MaxExecTotal bounds what a process's declaration passes to execve
+// altogether, arguments and environment with their pointers. Linux takes
+// a quarter of the stack size limit, 2 MiB with the usual 8 MiB: 1 MiB
+// leaves netlab's own variables and a smaller limit room.
+const MaxExecTotal = 1 << 20
+
+// execSize is what p's argv and declared environment take on the stack
+// of a new program: each string with its NUL, and a pointer to each.
+func execSize(p *lab.Process) int {
+	argv := p.Command
+	if p.Shell {
+		argv = append([]string{"/bin/sh", "-c"}, argv...)
+	}
+	n := 0
+	for _, a := range argv {
+		n += len(a) + 1 + 8
+	}
+	for k, val := range p.Env {
+		n += len(k) + 1 + len(val) + 1 + 8
+	}
+	return n
 }
 
 // env requires names a shell can set, other than netlab's own, and values
@@ -122,6 +160,9 @@ func (v *validator) env(p *lab.Process, who string) {
 		}
 		if strings.ContainsRune(p.Env[key], 0) {
 			v.diags.Hintf(p.At(lab.EnvValueField(key)), "remove the \\0: an environment cannot carry one", "env %q of %s: the value contains a NUL byte", clip(key), who)
+		}
+		if size := len(key) + 1 + len(p.Env[key]); size >= MaxExecString {
+			v.diags.Hintf(p.At(lab.EnvValueField(key)), "put the data in a file and name the file", "env %q of %s is %d bytes as NAME=VALUE: Linux passes at most %d to a program", clip(key), who, size, MaxExecString-1)
 		}
 	}
 }

@@ -17,8 +17,9 @@ import (
 var reservedEnv = []string{state.ProcessEnv, "NETLAB_LAB", "NETLAB_NODE"}
 
 // processes checks the run entries of every node: what each must have and
-// what the kernel can carry (an argv, an environment and a path hold no
-// NUL byte). A run in a host node is hostNodes' to report.
+// what execve can carry (no NUL byte in an argv, an environment or a
+// path, and no more than Linux passes to a program). A run in a host node
+// is hostNodes' to report.
 func (v *validator) processes() {
 	for _, n := range v.lab.Nodes {
 		first := make(map[string]*lab.Process)
@@ -60,7 +61,7 @@ func (v *validator) process(n *lab.Node, p *lab.Process) {
 		}
 	}
 	who := fmt.Sprintf("process %q of node %q", clip(p.Name), n.Name)
-	if !p.Has("name") {
+	if !p.Usable("name") {
 		who = fmt.Sprintf("process of node %q", n.Name)
 	}
 	switch {

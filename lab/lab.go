@@ -7,6 +7,7 @@ package lab
 import (
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"netlab/lab/device"
@@ -145,6 +146,17 @@ type Ready struct {
 // DefaultReadyTimeout is how long up waits for a ready port when the file
 // gives no timeout.
 const DefaultReadyTimeout = 5 * time.Second
+
+// MaxReadyTimeout bounds a ready timeout: up waits for a service to start,
+// not for ever, and a typo such as 1h must not hang it.
+const MaxReadyTimeout = 10 * time.Minute
+
+// ArgField, EnvKeyField and EnvValueField name the positions a process's
+// Src records beyond its fields: each argument of a command written as a
+// list, and the name and the value of each env variable.
+func ArgField(i int) string           { return "command[" + strconv.Itoa(i) + "]" }
+func EnvKeyField(key string) string   { return "env key " + key }
+func EnvValueField(key string) string { return "env value " + key }
 
 // Interface returns the interface with the given name, or nil.
 func (n *Node) Interface(name string) *Interface {

@@ -296,6 +296,8 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 			n.Firewall = d.firewall(v, what)
 		case "host":
 			n.Host, _ = d.boolean(v, "host")
+		case "run":
+			n.Run = d.run(v, name, what)
 		}
 	})
 	return n
@@ -566,7 +568,7 @@ var matchFields = []string{"source", "destination", "in", "out", "proto", "dport
 // docs/lab-format.md gives the part; a test keeps that page in step.
 var Fields = map[string][]string{
 	"lab":            {"name", "description", "nodes", "links", "checks"},
-	"node":           {"interfaces", "routes", "sysctls", "nat", "firewall", "host"},
+	"node":           {"interfaces", "routes", "sysctls", "nat", "firewall", "host", "run"},
 	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap"},
 	"bridge":         {"stp"},
 	"macvlan":        {"parent", "mode", "source-macs"},
@@ -578,6 +580,8 @@ var Fields = map[string][]string{
 	"nat rule":       append([]string{"action", "to"}, matchFields...),
 	"firewall chain": {"policy", "rules"},
 	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),
+	"process":        {"name", "command", "env", "dir", "ready"},
+	"ready":          {"tcp", "udp", "timeout"},
 	"check":          {"from", "ping", "to", "connect", "http", "address", "proto", "port", "listen", "expect", "seen-source", "timeout"},
 }
 

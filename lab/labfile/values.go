@@ -39,8 +39,23 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 // grader should never hang on a typo like 1h.
 const maxTimeout = time.Minute
 
-// duration reads a Go-style duration such as 500ms or 2s.
+// duration reads a check's timeout: a Go-style duration such as 500ms or
+// 2s, more than 0 and at most maxTimeout.
 func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+	t, ok := d.anyDuration(n, what)
+	if !ok {
+		return 0, false
+	}
+	if t <= 0 || t > maxTimeout {
+		d.diags.Errorf(d.pos(n), "%s %s is out of range: use more than 0s and at most %s", what, t, maxTimeout)
+		return 0, false
+	}
+	return t, true
+}
+
+// anyDuration reads a Go-style duration such as 500ms or 2s, of any
+// length: what range is sensible is for its caller (or validate) to say.
+func (d *decoder) anyDuration(n *yaml.Node, what string) (time.Duration, bool) {
 	if n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!int" || n.ShortTag() == "!!float") {
 		hint := "add the unit, like 500ms or 2s"
 		if _, err := time.ParseDuration(n.Value + "s"); err == nil {
@@ -56,10 +71,6 @@ func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
 	t, err := time.ParseDuration(s)
 	if err != nil {
 		d.diags.Hintf(d.pos(n), "write a duration like 500ms or 2s", "%s %q is not a duration", what, clip(s))
-		return 0, false
-	}
-	if t <= 0 || t > maxTimeout {
-		d.diags.Errorf(d.pos(n), "%s %s is out of range: use more than 0s and at most %s", what, t, maxTimeout)
 		return 0, false
 	}
 	return t, true

@@ -34,6 +34,7 @@ func Lab(l *lab.Lab) diag.List {
 	v.sysctls()
 	v.nat()
 	v.firewalls()
+	v.processes()
 	v.checks()
 	v.diags.Sort()
 	return v.diags

@@ -17,12 +17,13 @@ import (
 var reservedEnv = []string{state.ProcessEnv, "NETLAB_LAB", "NETLAB_NODE"}
 
 // processes checks the run entries of every node: what each must have and
-// what the kernel can carry (an argv, an environment and a path hold no
-// NUL byte). A run in a host node is hostNodes' to report.
+// what execve can carry (no NUL byte in an argv, an environment or a
+// path, and no more than Linux passes to a program). A run in a host node
+// is hostNodes' to report.
 func (v *validator) processes() {
 	for _, n := range v.lab.Nodes {
 		first := make(map[string]*lab.Process)
-		ports := make(map[string]*lab.Process) // "tcp/80" -> the first process that waits for it
+		ports := make(map[readyPort]*lab.Process) // the first process that waits for each port
 		for _, p := range n.Run {
 			v.process(n, p)
 			if p.Usable("name") && state.ProcessNameProblem(p.Name) == "" {
@@ -33,7 +34,7 @@ func (v *validator) processes() {
 				}
 			}
 			if r := p.Ready; r != nil && r.Port != 0 && (r.Proto == "tcp" || r.Proto == "udp") {
-				key := fmt.Sprintf("%s/%d", r.Proto, r.Port)
+				key := readyPort{r.Proto, r.Port}
 				if prev, dup := ports[key]; dup {
 					v.diags.Warnf(r.At(r.Proto), "ready of process %q of node %q waits for %s port %d, as process %q does: one listener makes both ready, so up cannot tell which of them started", clip(p.Name), n.Name, r.Proto, r.Port, clip(prev.Name))
 				} else {
@@ -42,6 +43,12 @@ func (v *validator) processes() {
 			}
 		}
 	}
+}
+
+// readyPort is a port a process waits for: "tcp" or "udp", and its number.
+type readyPort struct {
+	proto string
+	port  uint16
 }
 
 func (v *validator) process(n *lab.Node, p *lab.Process) {
@@ -54,7 +61,7 @@ func (v *validator) process(n *lab.Node, p *lab.Process) {
 		}
 	}
 	who := fmt.Sprintf("process %q of node %q", clip(p.Name), n.Name)
-	if !p.Has("name") {
+	if !p.Usable("name") {
 		who = fmt.Sprintf("process of node %q", n.Name)
 	}
 	switch {
@@ -64,6 +71,9 @@ func (v *validator) process(n *lab.Node, p *lab.Process) {
 		v.command(p, who)
 	}
 	v.env(p, who)
+	if size := execSize(p); size > MaxExecTotal {
+		v.diags.Hintf(p.Pos, "put the script or data in a file and name the file", "command and env of %s take %d bytes: netlab passes at most %d to a program", who, size, MaxExecTotal)
+	}
 	if p.Usable("dir") {
 		switch {
 		case p.Dir == "":
@@ -100,7 +110,42 @@ func (v *validator) command(p *lab.Process, who string) {
 			}
 			v.diags.Hintf(at, "remove the \\0: a command line cannot carry one", "command of %s contains a NUL byte", who)
 		}
+		if len(arg) >= MaxExecString {
+			at, what := p.At("command"), "command"
+			if !p.Shell {
+				at, what = p.At(lab.ArgField(i)), fmt.Sprintf("argument %d of command", i+1)
+			}
+			v.diags.Hintf(at, "put the script or data in a file and name the file", "%s of %s is %d bytes: Linux passes at most %d to a program", what, who, len(arg), MaxExecString-1)
+		}
 	}
+}
+
+// MaxExecString is the size, with its final NUL, of the longest argument
+// or environment entry execve takes (MAX_ARG_STRLEN, 32 pages of 4 KiB:
+// the smallest it is on any architecture).
+const MaxExecString = 32 * 4096
+
+// MaxExecTotal bounds what a process's declaration passes to execve
+// altogether, arguments and environment with their pointers. Linux takes
+// a quarter of the stack size limit, 2 MiB with the usual 8 MiB: 1 MiB
+// leaves netlab's own variables and a smaller limit room.
+const MaxExecTotal = 1 << 20
+
+// execSize is what p's argv and declared environment take on the stack
+// of a new program: each string with its NUL, and a pointer to each.
+func execSize(p *lab.Process) int {
+	argv := p.Command
+	if p.Shell {
+		argv = append([]string{"/bin/sh", "-c"}, argv...)
+	}
+	n := 0
+	for _, a := range argv {
+		n += len(a) + 1 + 8
+	}
+	for k, val := range p.Env {
+		n += len(k) + 1 + len(val) + 1 + 8
+	}
+	return n
 }
 
 // env requires names a shell can set, other than netlab's own, and values
@@ -116,6 +161,9 @@ func (v *validator) env(p *lab.Process, who string) {
 		}
 		if strings.ContainsRune(p.Env[key], 0) {
 			v.diags.Hintf(p.At(lab.EnvValueField(key)), "remove the \\0: an environment cannot carry one", "env %q of %s: the value contains a NUL byte", clip(key), who)
+		}
+		if size := len(key) + 1 + len(p.Env[key]); size >= MaxExecString {
+			v.diags.Hintf(p.At(lab.EnvValueField(key)), "put the data in a file and name the file", "env %q of %s is %d bytes as NAME=VALUE: Linux passes at most %d to a program", clip(key), who, size, MaxExecString-1)
 		}
 	}
 }

@@ -169,7 +169,7 @@ type Kernel interface {
 	// HostsSet writes the node's hosts file, EtcNetNSDir/NETNS/hosts,
 	// making the directories it needs; content "" removes it, and the
 	// node's directory with it when nothing else is left there. It
-	// refuses (with *ForeignError) a file there that does not start with
+	// refuses (with *ForeignError, File set) a file there that does not start with
 	// state.HostsHeader: netlab changes only the hosts files it wrote.
 	// Equivalent to: mkdir -p /etc/netns/NETNS && cat >/etc/netns/NETNS/hosts
 	HostsSet(ctx context.Context, netns, content string) error
@@ -250,14 +250,20 @@ func IsExist(err error) bool { return errors.Is(err, unix.EEXIST) }
 // IsPerm reports whether err means netlab lacks the privilege.
 func IsPerm(err error) bool { return errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) }
 
-// ForeignError is a namespace or link in the way that netlab did not
-// create; netlab leaves it alone.
+// ForeignError is a namespace, link or file in the way that netlab did
+// not create; netlab leaves it alone.
 type ForeignError struct {
 	NetNS string
-	Name  string
+	Name  string // a link's name
+	// File is the path of a file netlab did not write (a node's hosts
+	// file without state.HostsHeader).
+	File string
 }
 
 func (e *ForeignError) Error() string {
+	if e.File != "" {
+		return "file " + e.File + " of namespace " + e.NetNS + " exists and was not written by netlab"
+	}
 	if e.Name == "" {
 		return "namespace " + e.NetNS + " exists and is not managed by netlab"
 	}

@@ -13,12 +13,12 @@ import (
 	"netlab/lab/name"
 )
 
-// logsLab brings up, on a fake kernel, a lab of two nodes, web and c1, and
-// returns its name. Its processes' logs are then written into the run
-// directory by the test, as up would.
+// logsLab brings up a lab of two nodes, web and c1, on the kernel the
+// commands use (a fake one after useFakeKernel), and returns its name.
+// Its processes' logs are then written into the run directory by the
+// test, as up would.
 func logsLab(t *testing.T) string {
 	t.Helper()
-	useFakeKernel(t)
 	sandbox(t)
 	lab := kerneltest.LabName(t)
 	text := "name: " + lab + "\nnodes:\n  web:\n    interfaces:\n      eth0: {addresses: [192.0.2.1/24]}\n" +
@@ -26,9 +26,10 @@ func logsLab(t *testing.T) string {
 	if err := os.WriteFile("lab.yaml", []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if code := run([]string{"up", "lab.yaml"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}); code != exitOK {
-		t.Fatalf("up: exit %d", code)
+	if code, stdout, stderr := runNetlab("up", "lab.yaml"); code != exitOK {
+		t.Fatalf("up: exit %d\n%s%s", code, stdout, stderr)
 	}
+	t.Cleanup(func() { runNetlab("down", "--lab", lab) })
 	return lab
 }
 
@@ -63,6 +64,7 @@ func runNetlab(args ...string) (int, string, string) {
 }
 
 func TestLogsPrint(t *testing.T) {
+	useFakeKernel(t)
 	lab := logsLab(t)
 	startLog(t, lab, "web", "http", "old run\n").Close()
 	startLog(t, lab, "web", "http", "GET / 200\nno newline").Close()
@@ -88,6 +90,7 @@ func TestLogsPrint(t *testing.T) {
 
 // TestLogsJSONLines: -o json is one JSON object a line, each decodable.
 func TestLogsJSONLines(t *testing.T) {
+	useFakeKernel(t)
 	lab := logsLab(t)
 	startLog(t, lab, "web", "http", "a \"quoted\" line\n\x01\xff bytes\n").Close()
 	code, stdout, _ := runNetlab("logs", "--lab", lab, "web", "-o", "json")
@@ -108,8 +111,11 @@ func TestLogsJSONLines(t *testing.T) {
 }
 
 // TestLogsUnknown: a node or process that is not the lab's is a failure
-// (exit 1) that names those there are.
-func TestLogsUnknown(t *testing.T) {
+// (exit 1) that names those there are. On the fake kernel and, as root,
+// on the machine's.
+func TestLogsUnknown(t *testing.T) { onBothKernels(t, testLogsUnknown) }
+
+func testLogsUnknown(t *testing.T) {
 	lab := logsLab(t)
 	startLog(t, lab, "web", "http", "x\n").Close()
 	startLog(t, lab, "web", "db", "x\n").Close()
@@ -192,8 +198,11 @@ func waitFor(t *testing.T, buf *syncBuffer, want string) {
 
 // TestLogsFollow: -f prints what is added, follows a restart into the
 // new log (after the rest of the old one), picks up a process whose log
-// appears late, and ends by itself when the lab goes down.
-func TestLogsFollow(t *testing.T) {
+// appears late, and ends by itself when the lab goes down. On the fake
+// kernel and, as root, on the machine's.
+func TestLogsFollow(t *testing.T) { onBothKernels(t, testLogsFollow) }
+
+func testLogsFollow(t *testing.T) {
 	lab := logsLab(t)
 	old := followEvery
 	followEvery = 5 * time.Millisecond

@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"golang.org/x/sys/unix"
+
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
@@ -501,5 +503,38 @@ func TestListening(t *testing.T) {
 	}
 	if _, err := k.Listening(ctx, netns, "sctp", 1); err == nil {
 		t.Error("Listening took sctp")
+	}
+}
+
+// TestNetNSDelLeavesProcesses is what the fake models: deleting a
+// namespace does not stop the processes in it; they run on in it, and
+// it lingers, nameless, out of reach of Processes. So netlab must stop
+// them first (decision 7).
+func TestNetNSDelLeavesProcesses(t *testing.T) {
+	k, lab := procLab(t)
+	netns := state.NetNSName(lab, "a")
+	got := startProc(t, k, lab, declared("web", nil, "sleep", "60"))
+	before, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", got.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pidfd, err := unix.PidfdOpen(got.Pid, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(pidfd)
+	t.Cleanup(func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }) // this test's own process, by pidfd
+	if err := k.NetNSDel(ctx, netns); err != nil {
+		t.Fatal(err)
+	}
+	if !alive(t, got.Pid, got.Start) {
+		t.Fatal("the process ended with its namespace's name: the fake's model is wrong")
+	}
+	after, err := os.Stat(fmt.Sprintf("/proc/%d/ns/net", got.Pid))
+	if err != nil || !os.SameFile(before, after) {
+		t.Errorf("the process changed namespace: %v", err)
+	}
+	if _, err := k.Processes(ctx, netns); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Processes of the deleted namespace: %v, want not found", err)
 	}
 }

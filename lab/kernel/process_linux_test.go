@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
@@ -58,6 +58,7 @@ var helpers = map[string]func(args []string) int{
 			}
 		}
 		time.Sleep(time.Hour)
+		runtime.KeepAlive(keep) // a socket the collector took would be closed
 		return 0
 	},
 	// nltest-start LAB NODE LOG: start sleep 60 in the node as a

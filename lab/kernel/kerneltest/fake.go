@@ -4,14 +4,16 @@
 // injectable errors. It does not import lab/plan, the code it tests. One
 // job a file:
 //
-//	fake.go        the Fake, its call counts and injected faults
-//	sim.go         its state, and what the kernel does by itself as it changes
-//	ops.go         the write methods of kernel.Kernel, with the kernel's checks
-//	observe.go     Observe: the contents read back as kernel.Linux reads them
-//	list.go        NetNSList, Labs and HostLinks
-//	transcript.go  String: the contents as ip(8) and nft commands
-//	seed.go        Seed: ip(8) commands run by hand
-//	testns.go      throw-away namespaces for tests against the real kernel
+//	fake.go         the Fake, its call counts and injected faults
+//	sim.go          its state, and what the kernel does by itself as it changes
+//	ops.go          the write methods of kernel.Kernel, with the kernel's checks
+//	observe.go      Observe: the contents read back as kernel.Linux reads them
+//	list.go         NetNSList, Labs and HostLinks
+//	process_fake.go processes: started, listed, stopped, and the hooks of tests
+//	hosts_fake.go   hosts files of kernel.EtcNetNSDir
+//	transcript.go   String: the contents as ip(8) and nft commands
+//	seed.go         Seed: ip(8) commands run by hand
+//	testns.go       throw-away namespaces for tests against the real kernel
 package kerneltest
 
 import (
@@ -33,7 +35,14 @@ const AnyWrite = "*"
 var writeMethods = map[string]bool{
 	"NetNSAdd": true, "NetNSDel": true, "LinkAdd": true, "LinkDel": true, "LinkSet": true,
 	"AddrAdd": true, "AddrDel": true, "RouteReplace": true, "RouteDel": true, "SysctlSet": true,
-	"NFTableSet": true,
+	"NFTableSet": true, "ProcessStart": true, "ProcessesStop": true, "HostsSet": true,
+}
+
+// readMethods are the methods of kernel.Kernel that FailOn may fail
+// besides the writes.
+var readMethods = map[string]bool{
+	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
+	"Processes": true, "Listening": true, "HostsFiles": true,
 }
 
 // Fake is a kernel.Kernel that holds namespaces, links, addresses, routes
@@ -82,6 +91,17 @@ var writeMethods = map[string]bool{
 //   - NFTableSet replaces netlab's nftables table whole, in one
 //     transaction; Observe shows its chains and the tags of its rules, as
 //     kernel.Linux reads them.
+//   - A process (ProcessStart, or StartByHand) runs in its namespace
+//     until ProcessesStop, KillProcess or EndProcess ends it, or it ends
+//     at once (FakeRun.ExitAtStart); the children Fork makes carry its
+//     marker and go to init when it ends. NetNSDel does not stop them:
+//     as with the real kernel, the namespace lingers without a name while
+//     they run (Lingering), out of reach of Processes. A namespace made
+//     again under that name is another one. Process calls refuse the
+//     machine's namespace (EPERM).
+//   - Hosts files live in kernel.EtcNetNSDir apart from the namespaces:
+//     one outlives its namespace, and HostsSet refuses one that lacks
+//     state.HostsHeader (PlantHosts) with *kernel.ForeignError.
 //
 // An operation that fails a check changes nothing. But like kernel.Linux
 // a write is several kernel messages (stop.go): a link is created under
@@ -109,6 +129,16 @@ type Fake struct {
 	sent      int
 	temps     int             // temporary link names handed out
 	stubs     map[string]bool // namespace names with only a stub file
+
+	// Processes (process_fake.go): every process started, ended ones
+	// too; the last pid and start time handed out; how ProcessStart's
+	// behave. hosts are the files of kernel.EtcNetNSDir by namespace
+	// name (hosts_fake.go).
+	procs     []*fakeProc
+	lastPid   int
+	ticks     uint64
+	behaviour func(*state.Process) FakeRun
+	hosts     map[string]string
 }
 
 var _ kernel.Kernel = (*Fake)(nil)
@@ -126,7 +156,7 @@ type fault struct {
 // with lo and eth0 up, which are the machine's: the transcript leaves out
 // all of it but the links netlab marked there.
 func NewFake() *Fake {
-	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int), stubs: make(map[string]bool)}
+	f := &Fake{netns: make(map[string]*fakeNetNS), calls: make(map[string]int), stubs: make(map[string]bool), hosts: make(map[string]string), lastPid: 1000, ticks: 100000}
 	host := f.addNetNSLocked(state.HostNetNS)
 	f.setUpLocked(host, host.byName("lo"), true)
 	eth0 := &fakeLink{name: "eth0", kind: device.Generic}
@@ -154,7 +184,7 @@ func (f *Fake) Calls(method string) int {
 // is a method name of kernel.Kernel, such as "LinkAdd", or AnyWrite for
 // the n-th write call of any method.
 func (f *Fake) FailOn(method string, err error, n int) {
-	if method != AnyWrite && !writeMethods[method] && method != "Observe" && method != "Labs" && method != "Close" && method != "SysctlProblems" && method != "SysctlTry" {
+	if method != AnyWrite && !writeMethods[method] && !readMethods[method] {
 		panic("kerneltest: FailOn: unknown method " + method)
 	}
 	if n < 1 {

@@ -51,6 +51,10 @@ func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*sta
 			}
 		}
 		n.NFT = observeNFT(ns.nft)
+		n.Procs, n.Others = kernel.NodeProcesses(lab, node, f.processesLocked(ns))
+		if content, ok := f.hosts[name]; ok {
+			n.Hosts = kernel.ReadHostsFile(content)
+		}
 		s.Nodes[node] = n
 	}
 	if want != nil {

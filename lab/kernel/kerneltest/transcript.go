@@ -29,7 +29,9 @@ var protoNames = map[string]int{"kernel": unix.RTPROT_KERNEL, "boot": unix.RTPRO
 // protocol (proto boot), and veth pairs between two labs. What the kernel
 // makes by itself (lo's loopback addresses, IPv6 link-local addresses,
 // generated MACs, default MTUs, the device of a route given by gateway) is
-// left out.
+// left out. Running processes are written as the commands that start
+// them (state.ProcessCmd), hosts files as a here-document
+// (state.HostsSetCmd).
 func (f *Fake) String() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -165,6 +167,10 @@ func (f *Fake) String() string {
 			lines = append(lines, addrLines(pns.name, b)...)
 		}
 	}
+	lines = append(lines, f.processLinesLocked()...)
+	for netns, content := range f.hosts {
+		lines = append(lines, state.HostsSetCmd(kernel.EtcNetNSDir, netns, content))
+	}
 	// A stub is a file, not a namespace.
 	for name := range f.stubs {
 		lines = append(lines, stubLine(name))
@@ -223,6 +229,32 @@ func labLines(s *state.State) []string {
 		if n.NFT != nil {
 			lines = append(lines, state.NFTableSetCmd(n.NetNS, n.NFT, false))
 		}
+	}
+	return lines
+}
+
+// processLinesLocked writes the running processes as the commands that
+// start them (state.ProcessCmd), but not the children of one (those whose
+// parent carries the same marker), which it starts itself. A process of
+// a namespace deleted under it is written behind a comment: it runs on in
+// a namespace that has no name any more.
+func (f *Fake) processLinesLocked() []string {
+	markerOf := make(map[int]string)
+	for _, p := range f.procs {
+		if p.running {
+			markerOf[p.pid] = p.marker
+		}
+	}
+	var lines []string
+	for _, p := range f.procs {
+		if !p.running || p.marker != "" && markerOf[p.ppid] == p.marker {
+			continue
+		}
+		line := state.ProcessCmd(p.ns.name, p.marker, p.declEnv, p.dir, p.argv)
+		if f.netns[p.ns.name] != p.ns {
+			line = "# lingering in deleted namespace: " + line
+		}
+		lines = append(lines, line)
 	}
 	return lines
 }

@@ -2,7 +2,9 @@ package check_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,7 +13,9 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/reconcile"
 	"netlab/topologies"
 )
 
@@ -166,4 +170,53 @@ func requirePrograms(t *testing.T, l *lab.Lab) {
 			t.Skipf("lab %s runs %s, which is not installed here (%v): install it to run this test", l.Name, prog, err)
 		}
 	}
+}
+
+// TestPortPublishServerSeesClient brings up port-publish.yaml with its
+// web server and GETs the published port from the client, as the lab's
+// first check does: the server's own log shows the request coming from
+// the client's address, 203.0.113.20, not the host's. DNAT changes only
+// the destination, which is what the lab's description says and what
+// chapter 4 of the guide shows with netlab logs.
+func TestPortPublishServerSeesClient(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := courseLab(t, "port-publish.yaml")
+	requirePrograms(t, l)
+	logs := t.TempDir()
+	openLog := func(node, proc string) (*os.File, error) {
+		return os.OpenFile(filepath.Join(logs, node+"."+proc+".log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	}
+	k := kernel.NewLinux()
+	defer k.Close()
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{OpenLog: openLog}); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	var fromClient *lab.Check
+	for _, c := range l.Checks {
+		if c.From == "client" && c.HTTP != "" {
+			fromClient = c
+		}
+	}
+	if fromClient == nil {
+		t.Fatal("port-publish.yaml has no http check from the client")
+	}
+	for _, r := range check.Run(context.Background(), k, l, []*lab.Check{fromClient}) {
+		if !r.Passed {
+			t.Fatalf("%s: %s", r.Name, r.Detail())
+		}
+	}
+	// The server writes its line after it has answered: wait for it.
+	want := regexp.MustCompile(`(?m)^203\.0\.113\.20 - - \[.*\] "GET / HTTP/1\.1" 200 `)
+	var log []byte
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		if log, err = os.ReadFile(filepath.Join(logs, "c1.web.log")); err != nil {
+			t.Fatal(err)
+		}
+		if want.Match(log) {
+			return
+		}
+	}
+	t.Errorf("c1's web server logged no GET from the client's own address 203.0.113.20; its log:\n%s", log)
 }

@@ -234,7 +234,9 @@ func TestUpEarlyExit(t *testing.T) {
 // time fails up, with the port and the timeout.
 func TestUpNotReady(t *testing.T) {
 	k := kerneltest.NewFake()
-	k.ProcessBehaviour(func(p *state.Process) kerneltest.FakeRun { return kerneltest.FakeRun{NeverReady: true, Output: "binding...\n"} })
+	k.ProcessBehaviour(func(p *state.Process) kerneltest.FakeRun {
+		return kerneltest.FakeRun{NeverReady: true, Output: "binding...\n"}
+	})
 	opts := reconcile.Options{}
 	fileLogs(t, &opts)
 	l := procPairLab(t, func(l *lab.Lab) { l.Node("b").Run[0].Ready.Timeout = 120 * time.Millisecond })

@@ -13,6 +13,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/apply"
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/reconcile"
 	"netlab/lab/rundir"
@@ -46,7 +47,7 @@ func fileLogs(t *testing.T, opts *reconcile.Options) string {
 }
 
 // pids are the pids of the lab's declared processes, NODE/NAME to pid.
-func pids(t *testing.T, k *kerneltest.Fake, name string, dir *reconcileDir) map[string]int {
+func pids(t *testing.T, k kernel.Kernel, name string, dir *reconcileDir) map[string]int {
 	t.Helper()
 	ps, err := reconcile.Processes(ctx, k, name, dir.d)
 	if err != nil {
@@ -61,6 +62,7 @@ func pids(t *testing.T, k *kerneltest.Fake, name string, dir *reconcileDir) map[
 	return out
 }
 
+// reconcileDir is a test's run directory.
 type reconcileDir struct{ d *rundir.Dir }
 
 // TestUpRunsProcesses: up starts the declared processes last, waits for

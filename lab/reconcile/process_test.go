@@ -395,3 +395,30 @@ func downKilledAtEveryStep(t *testing.T, k *kerneltest.Fake, l *lab.Lab, upStep 
 		}
 	}
 }
+
+// TestRemovedNodeLeavesForeignHosts: a node dropped from the file whose
+// hosts file someone else wrote is removed all the same, and the file is
+// left as it is.
+func TestRemovedNodeLeavesForeignHosts(t *testing.T) {
+	k := kerneltest.NewFake()
+	text := strings.Replace(pairLab, "  b:\n", "  c: {}\n  b:\n", 1)
+	if _, err := reconcile.Up(ctx, k, parse(t, text), reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	k.PlantHosts("pair.c", "10.0.0.9 mine\n")
+	res, err := reconcile.Up(ctx, k, parse(t, pairLab), reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := k.Hosts("pair.c"); !ok || got != "10.0.0.9 mine\n" {
+		t.Errorf("the foreign hosts file is %q, %v; want it left", got, ok)
+	}
+	for _, c := range res.Plan.Changes {
+		if c.Node == "c" && c.Object == "hosts" {
+			t.Errorf("the plan touches the foreign hosts file: %s", c.Line())
+		}
+	}
+	if list, _ := k.NetNSList(ctx, "pair"); len(list) != 2 {
+		t.Errorf("namespaces left: %v", list)
+	}
+}

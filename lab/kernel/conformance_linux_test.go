@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
@@ -51,7 +54,25 @@ type conformance struct {
 	k    kernel.Kernel
 	lab  string
 	host string // a link name in the machine's namespace, unique to the lab
-	b    strings.Builder
+	// etcDir is the real kernel's hosts directory, a test's own ("" for
+	// the fake).
+	etcDir string
+	b      strings.Builder
+}
+
+// plantHosts writes a node's hosts file by hand, as an admin would.
+func (c *conformance) plantHosts(netns, content string) {
+	if f, ok := c.k.(*kerneltest.Fake); ok {
+		f.PlantHosts(netns, content)
+		return
+	}
+	dir := filepath.Join(c.etcDir, netns)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hosts"), []byte(content), 0o644); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 var cctx = context.Background()
@@ -120,6 +141,16 @@ func (c *conformance) observe(want *state.State) {
 		}
 		for _, key := range slices.Sorted(maps.Keys(n.Sysctls)) {
 			fmt.Fprintf(&c.b, "  sysctl %s = %s\n", key, n.Sysctls[key])
+		}
+		for _, name := range slices.Sorted(maps.Keys(n.Procs)) {
+			p := n.Procs[name]
+			fmt.Fprintf(&c.b, "  process %s %q running %v\n", name, p.Argv, p.Pid > 0 && p.Start > 0 && !p.StartedAt.IsZero())
+		}
+		for _, p := range n.Others {
+			fmt.Fprintf(&c.b, "  other %q\n", p.Argv)
+		}
+		if n.Hosts != nil {
+			fmt.Fprintf(&c.b, "  hosts foreign %v: %q\n", n.Hosts.Foreign, n.Hosts.Content)
 		}
 		if n.NFT != nil {
 			for _, ch := range n.NFT.Chains {
@@ -610,26 +641,245 @@ node h
 	},
 }
 
+// processCases are the conformance cases of processes and hosts files.
+// Their processes are this test binary (helpers, "TESTBIN" in want);
+// the fake is told what the real kernel learns by running them: that
+// one ignores SIGTERM.
+var processCases = []conformanceCase{
+	{
+		name:    "processes",
+		methods: []string{"ProcessStart", "ProcessExited", "Processes", "ProcessesStop", "Listening", "Observe"},
+		run: func(c *conformance) {
+			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
+			if f, ok := c.k.(*kerneltest.Fake); ok {
+				f.ProcessBehaviour(func(p *state.Process) kerneltest.FakeRun {
+					return kerneltest.FakeRun{IgnoreTERM: p.Name == "stubborn"}
+				})
+			}
+			exe := testExe(c.t)
+			srv := declared("srv", []string{"NLTEST=1"}, exe, "nltest-serve", "tcp:8080")
+			srv.Ready = &state.Ready{Proto: "tcp", Port: 8080}
+			stubborn := declared("stubborn", nil, exe, "nltest-serve", "ignore-term")
+			log := logFile(c.t)
+			started := map[string]*state.Process{}
+			for _, p := range []*state.Process{srv, stubborn} {
+				got, err := c.k.ProcessStart(cctx, c.lab, "a", p, log)
+				c.must("start "+p.Name, err)
+				started[p.Name] = got
+			}
+			_, err := c.k.ProcessStart(cctx, c.lab, "b", srv, log)
+			c.do("start in a node without a namespace", err)
+			c.observe(nil)
+			s, err := c.k.Observe(cctx, c.lab, nil)
+			c.must("observe", err)
+			for _, p := range []*state.Process{srv, stubborn} {
+				o := s.Nodes["a"].Procs[p.Name]
+				fmt.Fprintf(&c.b, "  %s as started: %v\n", p.Name, o != nil && cmp.Equal(o, started[p.Name]) && o.Hash == p.Hash)
+			}
+			c.waitListening("a", "tcp", 8080)
+			for _, l := range []struct {
+				proto string
+				port  uint16
+			}{{"udp", 8080}, {"tcp", 8081}} {
+				ok, err := c.k.Listening(cctx, c.ns("a"), l.proto, l.port)
+				c.do(fmt.Sprintf("listening %s %d", l.proto, l.port), err)
+				fmt.Fprintf(&c.b, "  %v\n", ok)
+			}
+			procs, err := c.k.Processes(cctx, c.ns("a"))
+			c.do("processes", err)
+			for _, p := range []*state.Process{srv, stubborn} {
+				marked := slices.ContainsFunc(procs, func(i kernel.ProcessInfo) bool {
+					return i.Pid == started[p.Name].Pid && i.Start == started[p.Name].Start &&
+						i.Marker == state.ProcessMarker(c.lab, "a", p.Name, p.Hash) && slices.Equal(i.Command, p.Argv)
+				})
+				fmt.Fprintf(&c.b, "  %s listed with its marker: %v\n", p.Name, marked)
+			}
+			_, exited := c.k.ProcessExited(started["srv"])
+			fmt.Fprintf(&c.b, "srv exited: %v\n", exited)
+			_, err = c.k.Processes(cctx, state.HostNetNS)
+			c.do("processes of the machine", err)
+			_, err = c.k.ProcessesStop(cctx, state.HostNetNS, nil, 0)
+			c.do("stop in the machine", err)
+			stale := slices.Clone(procs)
+			for i := range stale {
+				stale[i].Start++
+			}
+			stopped, err := c.k.ProcessesStop(cctx, c.ns("a"), stale, 0)
+			c.do("stop with other start times", err)
+			fmt.Fprintf(&c.b, "  stopped %d\n", len(stopped))
+			stopped, err = c.k.ProcessesStop(cctx, c.ns("a"), procs, 200*time.Millisecond)
+			c.do("stop", err)
+			slices.SortFunc(stopped, func(a, b kernel.ProcessInfo) int { return a.Pid - b.Pid })
+			for _, name := range []string{"srv", "stubborn"} {
+				for _, st := range stopped {
+					if st.Pid == started[name].Pid {
+						fmt.Fprintf(&c.b, "  stopped %s killed %v\n", name, st.Killed)
+					}
+				}
+				status, ok := c.waitExited(started[name])
+				fmt.Fprintf(&c.b, "  %s exited %v with status %d\n", name, ok, status)
+			}
+			ok, err := c.k.Listening(cctx, c.ns("a"), "tcp", 8080)
+			c.do("listening tcp 8080", err)
+			fmt.Fprintf(&c.b, "  %v\n", ok)
+			c.observe(nil)
+		},
+		want: `add a: ok
+start srv: ok
+start stubborn: ok
+start in a node without a namespace: not found
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  process srv ["TESTBIN" "nltest-serve" "tcp:8080"] running true
+  process stubborn ["TESTBIN" "nltest-serve" "ignore-term"] running true
+observe: ok
+  srv as started: true
+  stubborn as started: true
+listening tcp 8080: ok
+  true
+listening udp 8080: ok
+  false
+listening tcp 8081: ok
+  false
+processes: ok
+  srv listed with its marker: true
+  stubborn listed with its marker: true
+srv exited: false
+processes of the machine: not permitted
+stop in the machine: not permitted
+stop with other start times: ok
+  stopped 0
+stop: ok
+  stopped srv killed false
+  srv exited true with status 143
+  stopped stubborn killed true
+  stubborn exited true with status 137
+listening tcp 8080: ok
+  false
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+`,
+	},
+	{
+		name:    "hosts files",
+		methods: []string{"HostsSet", "HostsFiles", "Observe"},
+		run: func(c *conformance) {
+			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
+			c.must("add b", c.k.NetNSAdd(cctx, c.lab, "b"))
+			v1 := state.HostsHeader + "test\n127.0.0.1 localhost\n10.0.0.2 b\n"
+			v2 := state.HostsHeader + "test\n127.0.0.1 localhost\n"
+			c.do("set a", c.k.HostsSet(cctx, c.ns("a"), v1))
+			c.observe(nil)
+			c.do("set a again", c.k.HostsSet(cctx, c.ns("a"), v2))
+			c.hostsFiles()
+			c.plantHosts(c.ns("b"), "10.9.9.9 mine\n")
+			c.do("set b over a file of someone else's", c.k.HostsSet(cctx, c.ns("b"), v1))
+			c.do("remove b", c.k.HostsSet(cctx, c.ns("b"), ""))
+			c.do("set without the header", c.k.HostsSet(cctx, c.ns("a"), "127.0.0.1 localhost\n"))
+			c.do("set in the machine's namespace", c.k.HostsSet(cctx, state.HostNetNS, v1))
+			c.observe(nil)
+			c.must("del a", c.k.NetNSDel(cctx, c.ns("a")))
+			c.hostsFiles()
+			c.do("remove a", c.k.HostsSet(cctx, c.ns("a"), ""))
+			c.do("remove a again", c.k.HostsSet(cctx, c.ns("a"), ""))
+			c.hostsFiles()
+		},
+		want: `add a: ok
+add b: ok
+set a: ok
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  hosts foreign false: "# netlab: test\n127.0.0.1 localhost\n10.0.0.2 b\n"
+node b
+  lo loopback mtu 65536 up alias netlab:LAB:b
+set a again: ok
+hosts files: ok
+  [LAB.a]
+set b over a file of someone else's: foreign
+remove b: foreign
+set without the header: invalid
+set in the machine's namespace: not permitted
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  hosts foreign false: "# netlab: test\n127.0.0.1 localhost\n"
+node b
+  lo loopback mtu 65536 up alias netlab:LAB:b
+  hosts foreign true: ""
+del a: ok
+hosts files: ok
+  [LAB.a]
+remove a: ok
+remove a again: ok
+hosts files: ok
+  []
+`,
+	},
+}
+
+// hostsFiles writes what HostsFiles lists.
+func (c *conformance) hostsFiles() {
+	files, err := c.k.HostsFiles(cctx, c.lab)
+	c.do("hosts files", err)
+	fmt.Fprintf(&c.b, "  %v\n", files)
+}
+
+// waitListening writes whether a port of the node is listened on,
+// waiting up to 5 s for it (a real server needs a moment after its
+// exec).
+func (c *conformance) waitListening(node, proto string, port uint16) {
+	var ok bool
+	var err error
+	for range 500 {
+		if ok, err = c.k.Listening(cctx, c.ns(node), proto, port); ok || err != nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.do(fmt.Sprintf("listening %s %d", proto, port), err)
+	fmt.Fprintf(&c.b, "  %v\n", ok)
+}
+
+// waitExited waits up to 2 s for ProcessExited to know of an end.
+func (c *conformance) waitExited(p *state.Process) (int, bool) {
+	for range 200 {
+		if status, ok := c.k.ProcessExited(p); ok {
+			return status, ok
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return 0, false
+}
+
+// testExe is this test binary, which the cases run as their processes.
+func testExe(t *testing.T) string {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exe
+}
+
 // TestConformance runs every case on the fake and, as root, on the real
 // kernel.
 func TestConformance(t *testing.T) {
-	for _, cc := range conformanceCases {
+	for _, cc := range slices.Concat(conformanceCases, processCases) {
 		t.Run(strings.ReplaceAll(cc.name, " ", "_"), func(t *testing.T) {
 			t.Run("fake", func(t *testing.T) {
 				t.Parallel()
-				runConformance(t, kerneltest.NewFake(), cc)
+				runConformance(t, kerneltest.NewFake(), "", cc)
 			})
 			t.Run("linux", func(t *testing.T) {
 				kerneltest.RequireRoot(t)
 				t.Parallel()
-				runConformance(t, kernel.NewLinux(), cc)
+				etc := filepath.Join(t.TempDir(), "netns")
+				runConformance(t, kernel.NewLinux(kernel.WithEtcNetNSDir(etc)), etc, cc)
 			})
 		})
 	}
 }
 
-func runConformance(t *testing.T, k kernel.Kernel, cc conformanceCase) {
-	c := &conformance{t: t, k: k, lab: kerneltest.LabName(t)}
+func runConformance(t *testing.T, k kernel.Kernel, etcDir string, cc conformanceCase) {
+	c := &conformance{t: t, k: k, lab: kerneltest.LabName(t), etcDir: etcDir}
 	c.host = "nlh" + strings.TrimPrefix(c.lab, kerneltest.Prefix)
 	closed := false
 	t.Cleanup(func() {
@@ -640,7 +890,7 @@ func runConformance(t *testing.T, k kernel.Kernel, cc conformanceCase) {
 	cc.run(c)
 	closed = true
 	c.do("close", k.Close())
-	got := strings.NewReplacer(c.lab, "LAB", c.host, "HOST").Replace(c.b.String())
+	got := strings.NewReplacer(c.lab, "LAB", c.host, "HOST", testExe(t), "TESTBIN").Replace(c.b.String())
 	got = tagsNumbered(got)
 	if diff := cmp.Diff(cc.want+"close: ok\n", got); diff != "" {
 		t.Errorf("case %q (-want +got):\n%s", cc.name, diff)
@@ -675,7 +925,7 @@ func tagsNumbered(s string) string {
 func TestConformanceCoversKernel(t *testing.T) {
 	iface := reflect.TypeFor[kernel.Kernel]()
 	covered := make(map[string]bool)
-	for _, cc := range conformanceCases {
+	for _, cc := range slices.Concat(conformanceCases, processCases) {
 		for _, m := range cc.methods {
 			if _, ok := iface.MethodByName(m); !ok {
 				t.Errorf("case %q names %s, which is not a method of kernel.Kernel", cc.name, m)

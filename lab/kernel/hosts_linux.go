@@ -91,7 +91,7 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		return err
 	}
 	if content != "" && !strings.HasPrefix(content, state.HostsHeader) {
-		return fmt.Errorf("hosts file of %s: content does not start with %q", netns, state.HostsHeader)
+		return fmt.Errorf("hosts file of %s: content does not start with %q: %w", netns, state.HostsHeader, unix.EINVAL)
 	}
 	dirPath := filepath.Join(k.etcNetNSDir, netns)
 	path := filepath.Join(dirPath, "hosts")

@@ -16,6 +16,21 @@
 // launch_linux.go starts programs in a node. linux.go holds the Linux type and its open namespaces,
 // inns_linux.go and thread_linux.go the switching of a thread into one.
 //
+// A node's declared processes (process.go, process_linux.go,
+// proc_linux.go): ProcessStart runs the launcher with a pipe on fd 3
+// that the launcher marks close-on-exec, so end of file means the
+// command was exec'd in the node; the launcher also caps file sizes and
+// closes every other descriptor on exec. netlab is the process's parent
+// and a goroutine waits for it. Processes and Observe read /proc in one
+// pass, each pid through an open /proc/PID directory, matched to a node
+// by its namespace file's device and inode, named by the NETLAB_PROCESS
+// marker of its environment. ProcessesStop signals through pidfds,
+// opened before the identity check (start time, namespace), so a
+// recycled pid is never signalled. Listening reads the socket tables of
+// /proc/thread-self/net on a thread inside the namespace
+// (listen_linux.go). Hosts files (hosts_linux.go) are opened component
+// by component without following links and written in place.
+//
 // Every method stops once its ctx is cancelled, before its first kernel
 // message and between two messages of one operation (but a link made in
 // the machine's namespace is first marked and named: see made); what it
@@ -143,13 +158,17 @@ type Kernel interface {
 	// to be), with p as Observe reads it: Pid, Start and StartedAt set.
 	// Equivalent to: cd DIR && setsid ip netns exec LAB.NODE env NETLAB_PROCESS=... ENV... ARGV... >>LOG 2>&1 </dev/null &
 	ProcessStart(ctx context.Context, lab, node string, p *state.Process, log *os.File) (*state.Process, error)
+	// The process's environment is ProcessEnviron's, its files are
+	// capped at LogLimit bytes (RLIMIT_FSIZE, SIGXFSZ ignored).
 	// ProcessExited reports whether a process this Kernel started (p as
 	// ProcessStart returned it) has ended, with its exit status as
 	// ExitStatus gives it. It is false for a running process and for one
 	// this Kernel did not start: no one else's end can be known.
 	ProcessExited(p *state.Process) (status int, exited bool)
 	// Processes lists every process whose network namespace is netns,
-	// with its marker when it carries one (see state.ProcessEnv).
+	// with its marker when it carries one (see state.ProcessEnv). It and
+	// ProcessesStop refuse state.HostNetNS with EPERM: the machine's
+	// processes are not a lab's.
 	// Equivalent to: ip netns pids NETNS
 	Processes(ctx context.Context, netns string) ([]ProcessInfo, error)
 	// ProcessesStop stops procs, each as Processes listed it: SIGTERM to

@@ -37,6 +37,9 @@ func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
 		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
 	}
+	if len(os.Args) > 1 && helpers[os.Args[1]] != nil {
+		os.Exit(helpers[os.Args[1]](os.Args[2:]))
+	}
 	os.Exit(kerneltest.LeakCheck(m).Run())
 }
 

@@ -33,7 +33,7 @@ func (f *Fake) HostsSet(ctx context.Context, netns, content string) error {
 		return fmt.Errorf("hosts file of %q: not the namespace of a netlab node", netns)
 	}
 	if content != "" && !strings.HasPrefix(content, state.HostsHeader) {
-		return fmt.Errorf("hosts file of %s: content does not start with %q", netns, state.HostsHeader)
+		return fmt.Errorf("hosts file of %s: content does not start with %q: %w", netns, state.HostsHeader, unix.EINVAL)
 	}
 	old, ok := f.hosts[netns]
 	if ok && !strings.HasPrefix(old, state.HostsHeader) {

@@ -307,3 +307,32 @@ func TestFakeProcessWritesStopAndFail(t *testing.T) {
 		t.Errorf("FailOn Processes: %v", err)
 	}
 }
+
+// TestFakeProcessTranscriptSeeds: the transcript writes processes as the
+// commands that start them, and seeding it makes the same processes.
+func TestFakeProcessTranscriptSeeds(t *testing.T) {
+	k := pair(t)
+	p := proc("web", "python3", "-m", "http.server", "80")
+	p.Env = []string{"A=b c"}
+	p.Hash = state.DeclHash(p.Argv, p.Env, p.Dir)
+	got := start(t, k, "t", "a", p)
+	k.Fork("t.a", got.Pid, "python3", "worker") // its child: not a line of its own
+	k.StartByHand("t.b", "sh", "-c", "sleep 60")
+	want := "ip netns exec t.a env -C / NETLAB_PROCESS=t:a:web:" + p.Hash + " A='b c' python3 -m http.server 80 &\n"
+	if s := k.String(); !strings.Contains(s, want) || !strings.Contains(s, "ip netns exec t.b sh -c 'sleep 60' &\n") || strings.Contains(s, "worker") {
+		t.Errorf("transcript:\n%s\nwant the lines %q and the shell's, not the child's", s, want)
+	}
+	again := pair(t)
+	for line := range strings.Lines(k.String()) {
+		if strings.HasSuffix(line, " &\n") {
+			again.MustSeed(t, line)
+		}
+	}
+	if diff := cmp.Diff(k.String(), again.String()); diff != "" {
+		t.Errorf("seeded transcript differs:\n%s", diff)
+	}
+	n := observe(t, again, "t", nil).Nodes["a"]
+	if n.Procs["web"] == nil || n.Procs["web"].Hash != p.Hash {
+		t.Errorf("the seeded process is not node a's web: %+v", n.Procs)
+	}
+}

@@ -32,6 +32,7 @@ import (
 //	touch /run/netns/NETNS  (a stub: the empty mount point an interrupted NetNSAdd leaves)
 //	ip netns exec NETNS sysctl [-q] [-w] KEY=VALUE
 //	ip netns exec NETNS nft ...  (a few edits of netlab's table: seed_nft.go)
+//	ip netns exec NETNS [env [-C DIR] [KEY=VALUE...]] ARGV... &  (a process, as StartByHandEnv)
 //	ip -n NETNS link add [name] NAME type KIND [peer name PEER [netns PEERNS]] [stp_state 0|1]
 //	ip -n NETNS link set [dev] NAME [name NEW] [alias A] [address MAC] [mtu N]
 //	                          [master M | nomaster] [up | down] [type bridge stp_state 0|1]
@@ -277,12 +278,15 @@ func (f *Fake) handNetNSLocked(w words) error {
 		if err != nil {
 			return err
 		}
+		if n := len(w); n > 0 && w[n-1] == "&" {
+			return f.handProcessLocked(ns, w[:n-1])
+		}
 		s, _ := w.next()
 		if s == "nft" {
 			return handNFT(ns, w)
 		}
 		if s != "sysctl" {
-			return errors.New("ip netns exec runs only sysctl and nft here")
+			return errors.New("ip netns exec runs only sysctl, nft, and commands in the background (&) here")
 		}
 		for len(w) > 0 && strings.HasPrefix(w[0], "-") {
 			w.next()
@@ -769,4 +773,39 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 		return nil
 	}
 	return fmt.Errorf("unknown route command %q", verb)
+}
+
+// handProcessLocked starts a process by hand, as a shell runs
+// "[env [-C DIR] KEY=VALUE...] ARGV... &" in the namespace: a
+// NETLAB_PROCESS value is its marker (state.ProcessCmd writes a
+// declared process so).
+func (f *Fake) handProcessLocked(ns *fakeNetNS, w words) error {
+	var env []string
+	dir := ""
+	if len(w) > 0 && w[0] == "env" {
+		w.next()
+		if len(w) > 1 && w[0] == "-C" {
+			dir = w[1]
+			w = w[2:]
+		}
+		for len(w) > 0 && strings.Contains(w[0], "=") && !strings.HasPrefix(w[0], "=") {
+			kv, _ := w.next()
+			env = append(env, kv)
+		}
+	}
+	if len(w) == 0 {
+		return errors.New("no command to run")
+	}
+	marker := ""
+	var declared []string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, state.ProcessEnv+"="); ok {
+			marker = v
+		} else {
+			declared = append(declared, kv)
+		}
+	}
+	p := f.newProcLocked(ns, 1, w, env, marker)
+	p.declEnv, p.dir = declared, dir
+	return nil
 }

@@ -1,0 +1,261 @@
+package kernel_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/state"
+)
+
+// hostsText is a hosts file of netlab's.
+func hostsText(lines ...string) string {
+	s := state.HostsHeader + "written by a test\n"
+	for _, l := range lines {
+		s += l + "\n"
+	}
+	return s
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestHostsSet, in a directory of the test's own (WithEtcNetNSDir): the
+// file and its directory are made, the file is updated in place (same
+// inode), listed whether or not its namespace exists, and removed with
+// its directory; a foreign file, a symbolic link planted for the node's
+// directory or its file, a FIFO, are refused and left as they are.
+func TestHostsSet(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	root := t.TempDir()
+	etc := filepath.Join(root, "netns")
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(etc))
+	defer k.Close()
+	lab := kerneltest.LabName(t)
+	ns := func(node string) string { return state.NetNSName(lab, node) }
+	path := filepath.Join(etc, ns("a"), "hosts")
+
+	v1 := hostsText("127.0.0.1 localhost", "10.0.0.1 a", "10.0.0.2 b")
+	if err := k.HostsSet(ctx, ns("a"), v1); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, path); got != v1 {
+		t.Errorf("written %q, want %q", got, v1)
+	}
+	for p, mode := range map[string]os.FileMode{etc: 0o755 | os.ModeDir, filepath.Dir(path): 0o755 | os.ModeDir, path: 0o644} {
+		if fi, err := os.Lstat(p); err != nil || fi.Mode() != mode {
+			t.Errorf("%s: mode %v (%v), want %v", p, fi.Mode(), err, mode)
+		}
+	}
+	ino := inode(t, path)
+	v2 := hostsText("127.0.0.1 localhost")
+	if err := k.HostsSet(ctx, ns("a"), v2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, path); got != v2 {
+		t.Errorf("updated to %q, want %q", got, v2)
+	}
+	if inode(t, path) != ino {
+		t.Error("the update made a new file: processes in the node still see the old one")
+	}
+
+	// Foreign: a file without the header, refused for writing and removing.
+	const mine = "10.9.9.9 mine\n"
+	if err := os.MkdirAll(filepath.Join(etc, ns("b")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	foreign := filepath.Join(etc, ns("b"), "hosts")
+	if err := os.WriteFile(foreign, []byte(mine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A symbolic link for a node's directory, and one for a file.
+	elsewhere := t.TempDir()
+	if err := os.Symlink(elsewhere, filepath.Join(etc, ns("c"))); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(elsewhere, "target")
+	if err := os.WriteFile(target, []byte(hostsText("1.1.1.1 target")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(etc, ns("d")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, filepath.Join(etc, ns("d"), "hosts")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(etc, ns("e")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(etc, ns("e"), "hosts"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, node := range []string{"b", "c", "d", "e"} {
+		for _, content := range []string{v1, ""} {
+			done := make(chan error, 1)
+			go func() { done <- k.HostsSet(ctx, ns(node), content) }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("HostsSet of node %s hangs", node)
+			}
+			var fe *kernel.ForeignError
+			if !errors.As(err, &fe) || fe.File == "" {
+				t.Errorf("HostsSet(%s, %.10q): %v, want *ForeignError with the file", node, content, err)
+			}
+		}
+	}
+	if got := readString(t, foreign); got != mine {
+		t.Errorf("foreign file now %q", got)
+	}
+	if got := readString(t, target); got != hostsText("1.1.1.1 target") {
+		t.Errorf("the link's target now %q", got)
+	}
+	if entries, _ := os.ReadDir(elsewhere); len(entries) != 1 {
+		t.Errorf("a file was made through the directory link: %v", entries)
+	}
+
+	// Listed though no namespace exists; foreign ones are not.
+	if err := k.HostsSet(ctx, ns("f"), v2); err != nil {
+		t.Fatal(err)
+	}
+	files, err := k.HostsFiles(ctx, lab)
+	if err != nil || !slices.Equal(files, []string{ns("a"), ns("f")}) {
+		t.Errorf("HostsFiles = %v, %v; want [%s %s]", files, err, ns("a"), ns("f"))
+	}
+	// Observe reads them for the lab's namespaces.
+	if err := k.NetNSAdd(ctx, lab, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.NetNSAdd(ctx, lab, "b"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := k.Observe(ctx, lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Nodes["a"].Hosts; h == nil || h.Content != v2 || h.Foreign {
+		t.Errorf("observed hosts of a: %+v", h)
+	}
+	if h := s.Nodes["b"].Hosts; h == nil || !h.Foreign || h.Content != "" {
+		t.Errorf("observed hosts of b: %+v, want foreign", h)
+	}
+	if err := k.NetNSDel(ctx, ns("a")); err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := k.HostsFiles(ctx, lab); !slices.Contains(files, ns("a")) {
+		t.Errorf("HostsFiles after the namespace went: %v", files)
+	}
+
+	// Removed, with the directory; twice is fine.
+	for range 2 {
+		if err := k.HostsSet(ctx, ns("a"), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Dir(path)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the node's directory is left: %v", err)
+	}
+	// A directory with more in it stays.
+	if err := os.WriteFile(filepath.Join(etc, ns("f"), "resolv.conf"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.HostsSet(ctx, ns("f"), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(etc, ns("f"), "resolv.conf")); err != nil {
+		t.Errorf("another file of the node's directory: %v", err)
+	}
+
+	// Refused before anything: the machine's namespace, a name that is
+	// no node's, content without the header.
+	if err := k.HostsSet(ctx, state.HostNetNS, v1); !kernel.IsPerm(err) {
+		t.Errorf("hosts of the machine: %v, want EPERM", err)
+	}
+	for _, bad := range []string{"../x", lab + ".a/../../y", "nodot"} {
+		if err := k.HostsSet(ctx, bad, v1); err == nil {
+			t.Errorf("HostsSet(%q) took it", bad)
+		}
+	}
+	if err := k.HostsSet(ctx, ns("g"), "no header\n"); err == nil {
+		t.Error("HostsSet wrote a file without the header")
+	}
+}
+
+// TestHostsEtcDirLink: an etc directory that is a symbolic link is not
+// followed.
+func TestHostsEtcDirLink(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	root := t.TempDir()
+	realDir := filepath.Join(root, "realDir")
+	if err := os.Mkdir(realDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(root, "netns")
+	if err := os.Symlink(realDir, link); err != nil {
+		t.Fatal(err)
+	}
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(link))
+	defer k.Close()
+	if err := k.HostsSet(ctx, "nltestx.a", hostsText()); err == nil {
+		t.Error("HostsSet wrote through a linked etc directory")
+	}
+	if entries, _ := os.ReadDir(realDir); len(entries) != 0 {
+		t.Errorf("made %v through the link", entries)
+	}
+}
+
+// TestHostsSeenByRunningProcess: in the machine's /etc/netns, a process
+// started in the node sees the file over /etc/hosts, and, since it is
+// written in place, sees an update without a restart.
+func TestHostsSeenByRunningProcess(t *testing.T) {
+	k, lab := procLab(t)
+	netns := state.NetNSName(lab, "a")
+	_, statErr := os.Lstat(kernel.EtcNetNSDir)
+	t.Cleanup(func() {
+		if err := k.HostsSet(ctx, netns, ""); err != nil {
+			t.Error(err)
+		}
+		if statErr != nil {
+			_ = os.Remove(kernel.EtcNetNSDir) // made by this test; only if empty
+		}
+	})
+	v1 := hostsText("192.0.2.1 server")
+	if err := k.HostsSet(ctx, netns, v1); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, k, lab, declared("web", nil, "sleep", "60"))
+	seen := fmt.Sprintf("/proc/%d/root/etc/hosts", p.Pid) // through its mounts
+	if got := readString(t, seen); got != v1 {
+		t.Errorf("the process sees /etc/hosts as %q, want %q", got, v1)
+	}
+	v2 := hostsText("192.0.2.1 server", "192.0.2.2 client")
+	if err := k.HostsSet(ctx, netns, v2); err != nil {
+		t.Fatal(err)
+	}
+	if got := readString(t, seen); got != v2 {
+		t.Errorf("after the update the process sees %q, want %q", got, v2)
+	}
+}

@@ -52,6 +52,17 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
 	"lab/kernel.exists":                  "callers pass a path from netnsPath",
 	"lab/kernel.openNetNS":               "path from netnsPath",
+	// Processes and hosts files (issue 14).
+	"lab/kernel.openProc":              "/proc and a pid written by strconv.Itoa: digits only",
+	"lab/kernel.procHandle.read":       "constant names of /proc/PID's files, opened relative to the process's open directory, O_NOFOLLOW",
+	"lab/kernel.startedAt":             "the constant /proc/stat",
+	"lab/kernel.(*Linux).Listening":    "the constant /proc/thread-self/net/ and the protocol, refused unless tcp or udp",
+	"lab/kernel.(*Linux).openEtcNetNS": "the kernel's own parameter (EtcNetNSDir, or a test's WithEtcNetNSDir), absolute and cleaned, opened a component at a time from / without following links",
+	"lab/kernel.openDirAt":             "one component relative to an open directory, O_DIRECTORY|O_NOFOLLOW: a component of openEtcNetNS's directory, or a namespace name checkNetNSName or SplitNetNSName accepted",
+	"lab/kernel.(*Linux).HostsSet":     "the namespace name is refused unless checkNetNSName accepts it; the joined paths are for messages and ForeignError only, every open and unlink is relative to a directory opened without following links",
+	"lab/kernel/kerneltest.markedLab":  "/proc and a pid, an int written by %d: digits only",
+	"lab/kernel/kerneltest.hostsPath":  "the fake's name of a file it holds in memory, for messages and the transcript: nothing is opened",
+	"lab/state.HostsSetCmd":            "writes a shell command, opens nothing; the namespace names come from the plan or the fake, validated",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",

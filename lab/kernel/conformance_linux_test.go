@@ -659,7 +659,10 @@ var processCases = []conformanceCase{
 			exe := testExe(c.t)
 			srv := declared("srv", []string{"NLTEST=1"}, exe, "nltest-serve", "tcp:8080")
 			srv.Ready = &state.Ready{Proto: "tcp", Port: 8080}
-			stubborn := declared("stubborn", nil, exe, "nltest-serve", "ignore-term")
+			// It listens once it ignores SIGTERM: the wait for its port
+			// is the wait for that.
+			stubborn := declared("stubborn", nil, exe, "nltest-serve", "ignore-term", "tcp:8081")
+			stubborn.Ready = &state.Ready{Proto: "tcp", Port: 8081}
 			log := logFile(c.t)
 			started := map[string]*state.Process{}
 			for _, p := range []*state.Process{srv, stubborn} {
@@ -677,10 +680,11 @@ var processCases = []conformanceCase{
 				fmt.Fprintf(&c.b, "  %s as started: %v\n", p.Name, o != nil && cmp.Equal(o, started[p.Name]) && o.Hash == p.Hash)
 			}
 			c.waitListening("a", "tcp", 8080)
+			c.waitListening("a", "tcp", 8081)
 			for _, l := range []struct {
 				proto string
 				port  uint16
-			}{{"udp", 8080}, {"tcp", 8081}} {
+			}{{"udp", 8080}, {"tcp", 8082}} {
 				ok, err := c.k.Listening(cctx, c.ns("a"), l.proto, l.port)
 				c.do(fmt.Sprintf("listening %s %d", l.proto, l.port), err)
 				fmt.Fprintf(&c.b, "  %v\n", ok)
@@ -731,15 +735,17 @@ start in a node without a namespace: not found
 node a
   lo loopback mtu 65536 up alias netlab:LAB:a
   process srv ["TESTBIN" "nltest-serve" "tcp:8080"] running true
-  process stubborn ["TESTBIN" "nltest-serve" "ignore-term"] running true
+  process stubborn ["TESTBIN" "nltest-serve" "ignore-term" "tcp:8081"] running true
 observe: ok
   srv as started: true
   stubborn as started: true
 listening tcp 8080: ok
   true
+listening tcp 8081: ok
+  true
 listening udp 8080: ok
   false
-listening tcp 8081: ok
+listening tcp 8082: ok
   false
 processes: ok
   srv listed with its marker: true

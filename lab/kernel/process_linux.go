@@ -30,7 +30,7 @@ const LogLimit = 4 << 20
 
 // stopPoll is how often ProcessesStop looks whether ctx is done while it
 // waits for processes to end.
-const stopPoll = 50 * time.Millisecond
+const stopPoll = 20 * time.Millisecond
 
 // killWait bounds the wait for a SIGKILLed process to be gone; the
 // kernel ends one at once unless it is stuck in the kernel (D state).

@@ -523,8 +523,14 @@ func TestNetNSDelLeavesProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(pidfd)
-	t.Cleanup(func() { _ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0) }) // this test's own process, by pidfd
+	t.Cleanup(func() {
+		// This test's own process, through its pidfd: no one else can
+		// reach it any more.
+		if err := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); err != nil {
+			t.Errorf("kill the process left in the deleted namespace: %v", err)
+		}
+		unix.Close(pidfd)
+	})
 	if err := k.NetNSDel(ctx, netns); err != nil {
 		t.Fatal(err)
 	}

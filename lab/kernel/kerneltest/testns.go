@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
 	"netlab/lab/rundir"
@@ -295,6 +298,13 @@ type leakCheck struct{ m TestingM }
 
 func (l leakCheck) Run() int {
 	code := l.m.Run()
+	if pids := ProcessLeaks(); len(pids) > 0 {
+		fmt.Fprintf(os.Stderr, "kerneltest: %d process(es) of the tests' labs left running: %v\n", len(pids), pids)
+		killLeaks(pids)
+		if code == 0 {
+			code = 1
+		}
+	}
 	leaks := Leaks()
 	if len(leaks) == 0 {
 		return code
@@ -309,4 +319,55 @@ func (l leakCheck) Run() int {
 		code = 1
 	}
 	return code
+}
+
+// ProcessLeaks returns the pids of the running processes that carry the
+// marker (state.ProcessEnv) of a lab named by this process: a test that
+// left one, in a namespace still there or deleted under it.
+func ProcessLeaks() []int {
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if lab, ok := markedLab(pid); ok && registry.labs[lab] {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// markedLab is the lab of a process's marker.
+func markedLab(pid int) (string, bool) {
+	env, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	if err != nil {
+		return "", false
+	}
+	for kv := range strings.SplitSeq(string(env), "\x00") {
+		if v, ok := strings.CutPrefix(kv, state.ProcessEnv+"="); ok {
+			lab, _, _, _, ok := state.ParseProcessMarker(v)
+			return lab, ok
+		}
+	}
+	return "", false
+}
+
+// killLeaks kills the leaked processes, each through a pidfd opened
+// before its marker is read again, so that a pid recycled meanwhile is
+// never signalled.
+func killLeaks(pids []int) {
+	for _, pid := range pids {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			continue
+		}
+		if lab, ok := markedLab(pid); ok && strings.HasPrefix(lab, Prefix) {
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		}
+		unix.Close(fd)
+	}
 }

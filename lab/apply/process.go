@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -99,7 +100,9 @@ func clearNetNS(ctx context.Context, k kernel.Kernel, netns string, grace time.D
 			return stopped, fmt.Errorf("stop its processes: %w", err)
 		}
 	}
-	if err := k.HostsSet(ctx, netns, ""); err != nil {
+	// A hosts file that netlab did not write stays where it is, and
+	// holds no namespace.
+	if err := k.HostsSet(ctx, netns, ""); err != nil && !errors.As(err, new(*kernel.ForeignError)) {
 		return stopped, fmt.Errorf("remove its hosts file: %w", err)
 	}
 	return stopped, nil

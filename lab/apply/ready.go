@@ -85,9 +85,10 @@ func AwaitProcesses(ctx context.Context, k kernel.Kernel, desired *state.State, 
 	if watch <= 0 {
 		watch = EarlyWatch
 	}
-	byName := make(map[string]*state.Process)
+	type key struct{ node, name string }
+	byName := make(map[key]*state.Process)
 	for _, s := range started {
-		byName[s.Node+"/"+s.Proc.Name] = s.Proc
+		byName[key{s.Node, s.Proc.Name}] = s.Proc
 	}
 	type waiter struct {
 		node, netns string
@@ -98,7 +99,7 @@ func AwaitProcesses(ctx context.Context, k kernel.Kernel, desired *state.State, 
 	for _, node := range desired.NodeNames() {
 		n := desired.Nodes[node]
 		for _, name := range sortedNames(n.Procs) {
-			w := waiter{node: node, netns: n.NetNS, want: n.Procs[name], started: byName[node+"/"+name]}
+			w := waiter{node: node, netns: n.NetNS, want: n.Procs[name], started: byName[key{node, name}]}
 			if w.want.Ready != nil || w.started != nil {
 				waiters = append(waiters, w)
 			}

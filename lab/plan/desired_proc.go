@@ -2,6 +2,7 @@ package plan
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -62,8 +63,9 @@ func DesiredProcess(p *lab.Process) *state.Process {
 func HostsContent(l *lab.Lab, node string) string {
 	var b strings.Builder
 	b.WriteString(state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n")
-	b.WriteString("127.0.0.1 localhost\n")
-	b.WriteString("::1 localhost ip6-localhost ip6-loopback\n")
+	// localhost as Debian's /etc/hosts says it: lo's own addresses.
+	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " localhost\n")
+	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " localhost ip6-localhost ip6-loopback\n")
 	for _, n := range l.Nodes {
 		first := true
 		for _, i := range n.Interfaces {
@@ -88,10 +90,10 @@ func HostsContent(l *lab.Lab, node string) string {
 func HostsNames(content string) int {
 	n := 0
 	for line := range strings.Lines(content) {
-		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "127.0.0.1 ") || strings.HasPrefix(line, "::1 ") {
-			continue
+		first, _, _ := strings.Cut(line, " ")
+		if a, err := netip.ParseAddr(first); err == nil && !a.IsLoopback() {
+			n++
 		}
-		n++
 	}
 	return n
 }

@@ -22,7 +22,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
-	"netlab/lab/state"
 )
 
 const (
@@ -145,9 +144,10 @@ func (f *Fake) killLocked(args []string) error {
 	return nil
 }
 
-// startLineLocked starts a process as the line does: ip netns exec NETNS
-// [setsid] env [-i] [-C DIR] [KEY=VALUE...] ARGV... with its redirections
-// and & dropped.
+// startLineLocked starts a process as the plan's line does: ip netns
+// exec NETNS [setsid] env [-i] ... ARGV... with its redirections and &,
+// which are how it is detached, dropped; the rest is a process by hand
+// (handProcessLocked).
 func (f *Fake) startLineLocked(cmd []string) error {
 	if len(cmd) < 5 || cmd[1] != "netns" || cmd[2] != "exec" {
 		return errors.New("not ip netns exec NETNS ... &")
@@ -168,41 +168,8 @@ func (f *Fake) startLineLocked(cmd []string) error {
 	if len(w) > 0 && w[0] == "setsid" {
 		w = w[1:]
 	}
-	if len(w) == 0 || w[0] != "env" {
-		return errors.New("the command must go through env")
+	if len(w) > 1 && w[0] == "env" && w[1] == "-i" {
+		w = append([]string{"env"}, w[2:]...)
 	}
-	w = w[1:]
-	dir := "/"
-	var env []string
-options:
-	for len(w) > 0 {
-		switch {
-		case w[0] == "-i":
-			w = w[1:]
-		case w[0] == "-C" && len(w) > 1:
-			dir, w = w[1], w[2:]
-		case strings.Contains(w[0], "=") && !strings.HasPrefix(w[0], "="):
-			env, w = append(env, w[0]), w[1:]
-		default:
-			break options
-		}
-	}
-	if len(w) == 0 {
-		return errors.New("env runs no command")
-	}
-	marker := ""
-	var declared []string
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		switch k {
-		case state.ProcessEnv:
-			marker = v
-		case "PATH", "HOME", "NETLAB_LAB", "NETLAB_NODE":
-		default:
-			declared = append(declared, kv)
-		}
-	}
-	p := f.newProcLocked(ns, 1, w, env, marker)
-	p.declEnv, p.dir = declared, dir
-	return nil
+	return f.handProcessLocked(ns, words(w))
 }

@@ -30,7 +30,9 @@ The command has the terminal's standard input and output; a SIGTERM,
 SIGHUP, SIGUSR1 or SIGUSR2 sent to netlab reaches it, and killing netlab
 kills it. exec exits with its exit code: 128+N when signal N ended it, 127
 when the command is not found, 126 when it cannot be run. Put -- before the
-command so that its flags are its own.`,
+command so that its flags are its own. The command gets netlab's environment
+but NETLAB_PROCESS, the marker of a node's declared processes: what exec
+starts is never taken for one of them.`,
 		Example: `  sudo netlab exec c1 -- ip addr
   sudo netlab exec lab.yaml r1 -- ip route
   sudo netlab exec --lab single-ip host -- sysctl net.ipv4.ip_forward`,
@@ -72,6 +74,7 @@ command so that its flags are its own.`,
 			return runInNode(kernel.Launch{
 				NetNS: state.NetNSName(name, node),
 				Argv:  command,
+				Env:   kernel.HandEnviron(os.Environ()),
 				Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 			})
 		}),

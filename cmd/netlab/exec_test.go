@@ -296,3 +296,24 @@ func TestExecEtcNetNSWarning(t *testing.T) {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }
+
+// TestExecDropsProcessMarker: netlab exec passes its environment on but
+// for NETLAB_PROCESS, so that a command started by hand from inside a
+// declared process (which carries the marker) is not taken for one.
+func TestExecDropsProcessMarker(t *testing.T) {
+	lab := execLab(t)
+	marker := state.ProcessMarker(lab, "a", "web", state.DeclHash([]string{"sleep"}, nil, "/"))
+	t.Setenv(state.ProcessEnv, marker)
+	t.Setenv("NLTEST_KEPT", "kept")
+	out, code := netlabExec(t, lab, "a", "env")
+	if code != 0 {
+		t.Fatalf("netlab exec env: exit %d", code)
+	}
+	env := strings.Split(strings.TrimSpace(out), "\n")
+	if slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, state.ProcessEnv+"=") }) {
+		t.Errorf("the command got %s: %q", state.ProcessEnv, env)
+	}
+	if !slices.Contains(env, "NLTEST_KEPT=kept") {
+		t.Errorf("the command lost the rest of netlab's environment: %q", env)
+	}
+}

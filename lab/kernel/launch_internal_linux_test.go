@@ -34,7 +34,7 @@ func TestLaunchArgsRoundTrip(t *testing.T) {
 			if c.Path != selfExe || c.Args[0] != "netlab" || c.Args[1] != LauncherCommand || !slices.Equal(c.Env, tc.l.Env) {
 				t.Errorf("Command() = %s %q env %q; want %s netlab %s ... with env %q", c.Path, c.Args, c.Env, selfExe, LauncherCommand, tc.l.Env)
 			}
-			netnsName, dir, argv, err := parseLaunchArgs(c.Args[2:])
+			netnsName, dir, argv, _, err := parseLaunchArgs(c.Args[2:])
 			if err != nil {
 				t.Fatalf("parseLaunchArgs(%q): %v", c.Args[2:], err)
 			}
@@ -62,7 +62,7 @@ func TestParseLaunchArgsRefuses(t *testing.T) {
 		{"--netns", "lab.n1\n", "--dir", "", "--", "ls"},          // a newline
 		{"--netns", "lab.thirteenchars", "--dir", "", "--", "ls"}, // too long
 	} {
-		if _, _, _, err := parseLaunchArgs(args); err == nil {
+		if _, _, _, _, err := parseLaunchArgs(args); err == nil {
 			t.Errorf("parseLaunchArgs(%q) = nil error, want a refusal", args)
 		}
 	}

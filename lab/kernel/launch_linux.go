@@ -87,25 +87,34 @@ func (l Launch) Command() (*exec.Cmd, error) {
 // launchArgs encodes what the launcher needs on its command line, behind
 // the subcommand's name; parseLaunchArgs decodes the rest. The layout is
 // fixed, so that no value (a directory named "--", a command named
-// "--dir") can be taken for another.
+// "--dir") can be taken for another. A declared process (ProcessStart)
+// has processFlag where the other launches have "--" (see launchProcess).
 func launchArgs(l Launch) []string {
 	return append([]string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir, "--"}, l.Argv...)
 }
 
+// processFlag marks the launch of a declared process: fd 3 is the pipe
+// that tells ProcessStart whether the command was exec'd.
+const processFlag = "--process"
+
 // parseLaunchArgs decodes the arguments launchArgs made, after the
 // subcommand's name.
-func parseLaunchArgs(args []string) (netnsName, dir string, argv []string, err error) {
+func parseLaunchArgs(args []string) (netnsName, dir string, argv []string, process bool, err error) {
+	if len(args) >= 7 && args[4] == processFlag && args[5] == "--" {
+		process = true
+		args = append(args[:4:4], args[5:]...)
+	}
 	if len(args) < 6 || args[0] != "--netns" || args[2] != "--dir" || args[4] != "--" {
-		return "", "", nil, fmt.Errorf("%s is netlab's own: use netlab exec", LauncherCommand)
+		return "", "", nil, false, fmt.Errorf("%s is netlab's own: use netlab exec", LauncherCommand)
 	}
 	netnsName, dir, argv = args[1], args[3], args[5:]
 	if _, _, err := checkNetNSName(netnsName); err != nil {
-		return "", "", nil, err
+		return "", "", nil, false, err
 	}
 	if argv[0] == "" {
-		return "", "", nil, errors.New("launch: no command")
+		return "", "", nil, false, errors.New("launch: no command")
 	}
-	return netnsName, dir, argv, nil
+	return netnsName, dir, argv, process, nil
 }
 
 // checkNetNSName accepts only the name of a node's namespace, LAB.NODE
@@ -133,12 +142,27 @@ func ExitStatus(ps *os.ProcessState) int {
 // on stderr. Warnings (a file of /etc/netns that could not be mounted) go
 // to stderr too, and the command still runs.
 func RunLauncher(args []string, stderr io.Writer) int {
-	netnsName, dir, argv, err := parseLaunchArgs(args)
+	netnsName, dir, argv, process, err := parseLaunchArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "netlab: %v\n", err)
 		return exitFailure
 	}
 	_, node, _ := checkNetNSName(netnsName)
+	// fail says why the command does not run; for a declared process, on
+	// the pipe to ProcessStart too.
+	var notify *os.File
+	fail := func(code int, msg string) int {
+		fmt.Fprintf(stderr, "netlab: node %s: %s\n", node, msg)
+		if notify != nil {
+			_, _ = notify.WriteString(msg)
+		}
+		return code
+	}
+	if process {
+		if notify, err = prepareProcess(); err != nil {
+			return fail(exitFailure, err.Error())
+		}
+	}
 	// Namespaces belong to a thread; this one is never unlocked, so
 	// everything below, and the execve, happen on it.
 	runtime.LockOSThread()
@@ -154,13 +178,11 @@ func RunLauncher(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "netlab: warning: node %s: %v (the command runs without it)\n", node, err)
 	}
 	if err := enterNode(netnsName, warn); err != nil {
-		fmt.Fprintf(stderr, "netlab: node %s: %v\n", node, err)
-		return exitFailure
+		return fail(exitFailure, err.Error())
 	}
 	if dir != "" {
 		if err := unix.Chdir(dir); err != nil {
-			fmt.Fprintf(stderr, "netlab: node %s: working directory %s: %v in the node\n", node, dir, err)
-			return exitFailure
+			return fail(exitFailure, fmt.Sprintf("working directory %s: %v in the node", dir, err))
 		}
 	}
 	path, err := lookPath(argv[0], os.Getenv("PATH"))
@@ -169,8 +191,7 @@ func RunLauncher(args []string, stderr io.Writer) int {
 		err = syscall.Exec(path, argv, os.Environ()) // returns only on failure
 	}
 	code, msg := cannotRun(argv[0], found, err)
-	fmt.Fprintf(stderr, "netlab: node %s: %s\n", node, msg)
-	return code
+	return fail(code, msg)
 }
 
 // enterNode moves the calling, locked thread into the node: its network

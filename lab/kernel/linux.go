@@ -16,7 +16,20 @@ import (
 type Linux struct {
 	mu    sync.Mutex
 	conns map[string]*nsConn // by namespace name; guarded by mu
+
+	// etcNetNSDir is where the hosts files are, EtcNetNSDir unless an
+	// Option said otherwise.
+	etcNetNSDir string
+	started     startedProcs // the processes ProcessStart started
 }
+
+// An Option changes a parameter of the real kernel from its default.
+type Option func(*Linux)
+
+// WithEtcNetNSDir keeps the hosts files of HostsSet, HostsFiles and
+// Observe in dir instead of EtcNetNSDir: a test's own directory. (The
+// launcher still binds EtcNetNSDir's files in a node.)
+func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir = dir } }
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
 type nsConn struct {
@@ -26,7 +39,13 @@ type nsConn struct {
 }
 
 // NewLinux returns the real kernel.
-func NewLinux() *Linux { return &Linux{conns: make(map[string]*nsConn)} }
+func NewLinux(opts ...Option) *Linux {
+	k := &Linux{conns: make(map[string]*nsConn), etcNetNSDir: EtcNetNSDir}
+	for _, o := range opts {
+		o(k)
+	}
+	return k
+}
 
 var _ Kernel = (*Linux)(nil)
 

@@ -96,6 +96,9 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if err := k.observeProcesses(ctx, s); err != nil {
+		return nil, err
+	}
 	state.ResolvePeers(s)
 	state.ResolveParents(s)
 	return s, nil
@@ -252,4 +255,48 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	for _, name := range gone {
 		k.forget(name)
 	}
+}
+
+// observeProcesses fills in the processes and the hosts file of each of
+// the lab's own namespaces: one pass over /proc for all of them (a lab
+// may have a thousand nodes), then each node's share by its namespace's
+// identity.
+func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
+	byID := make(map[nsID]*state.Node)
+	want := make(map[nsID]bool)
+	for _, name := range s.NodeNames() {
+		n := s.Nodes[name]
+		if n.Host || n.Foreign {
+			continue
+		}
+		c, err := k.conn(n.NetNS)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) {
+			continue // gone since it was read: as good as absent
+		}
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		id, err := netnsIDOf(int(c.fd))
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		byID[id], want[id] = n, true
+		if n.Hosts, err = k.readHosts(n.NetNS); err != nil {
+			return fmt.Errorf("node %s: hosts file: %w", name, err)
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	procs, err := scanProcs(want)
+	if err != nil {
+		return fmt.Errorf("list processes: %w", err)
+	}
+	for id, n := range byID {
+		n.Procs, n.Others = NodeProcesses(s.Lab, n.Name, procs[id])
+	}
+	return nil
 }

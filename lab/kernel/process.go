@@ -119,3 +119,16 @@ func ReadHostsFile(content string) *state.HostsFile {
 	}
 	return &state.HostsFile{Content: content}
 }
+
+// HandEnviron is environ without state.ProcessEnv: what netlab exec
+// passes on, so that a process started by hand, even from inside a
+// declared process, is never taken for a declared one.
+func HandEnviron(environ []string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		if k, _, _ := strings.Cut(kv, "="); k != state.ProcessEnv {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

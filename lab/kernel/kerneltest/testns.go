@@ -156,6 +156,11 @@ func RemoveLab(name string) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if os.Geteuid() == 0 {
+		// What holds a namespace or outlives it: the processes in it,
+		// and its hosts file (as down removes them).
+		errs = append(errs, removeProcessesAndHosts(name, ns))
+	}
 	for _, n := range ns {
 		if err := deleteNetNS(n); err != nil {
 			errs = append(errs, err)

@@ -1,0 +1,271 @@
+package kernel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
+)
+
+// Hosts files: EtcNetNSDir/LAB.NODE/hosts (k.etcNetNSDir). The directory
+// is the machine's, written as root, so every component of every path is
+// opened from its parent without following a symbolic link
+// (openat O_NOFOLLOW), names come only from validated namespace names,
+// and a file is opened without waiting on a FIFO (O_NONBLOCK). A file is
+// written in place, never renamed over: a process in the node sees
+// /etc/hosts through a bind mount of that inode, made when it started.
+
+// maxHosts bounds what is read of a hosts file.
+const maxHosts = 1 << 20
+
+// hostsMode is the mode of a hosts file and of the directories made for
+// it, whatever netlab's umask: every program in the node reads it.
+const (
+	hostsMode    = 0o644
+	hostsDirMode = 0o755
+)
+
+// openDirAt opens the directory name of dirfd without following a link;
+// with create it makes it first when it is missing.
+func openDirAt(dirfd int, name string, create bool) (int, error) {
+	const flags = unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	fd, err := unix.Openat(dirfd, name, flags, 0)
+	if errors.Is(err, unix.ENOENT) && create {
+		if err := unix.Mkdirat(dirfd, name, hostsDirMode); err != nil && !errors.Is(err, unix.EEXIST) {
+			return -1, err
+		}
+		if fd, err = unix.Openat(dirfd, name, flags, 0); err == nil {
+			_ = unix.Fchmod(fd, hostsDirMode) // the umask's due
+		}
+	}
+	return fd, err
+}
+
+// openEtcNetNS opens k.etcNetNSDir, each component from its parent, and
+// with create makes its last one when it is missing.
+func (k *Linux) openEtcNetNS(create bool) (int, error) {
+	path := filepath.Clean(k.etcNetNSDir)
+	if !filepath.IsAbs(path) || path == "/" {
+		return -1, fmt.Errorf("hosts directory %q: not an absolute path below /", k.etcNetNSDir)
+	}
+	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, err
+	}
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, part := range parts {
+		next, err := openDirAt(fd, part, create && i == len(parts)-1)
+		unix.Close(fd)
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: "/" + strings.Join(parts[:i+1], "/"), Err: err}
+		}
+		fd = next
+	}
+	return fd, nil
+}
+
+// notPlainFile reports whether err is what opening a file without
+// following links gives for something that is no regular file of
+// netlab's: a symbolic link, a directory.
+func notPlainFile(err error) bool {
+	return errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EISDIR)
+}
+
+// HostsSet writes the node's hosts file in place, or removes it.
+func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if netns == state.HostNetNS {
+		return fmt.Errorf("hosts file of the machine's own namespace: netlab never writes /etc/hosts: %w", unix.EPERM)
+	}
+	if _, _, err := checkNetNSName(netns); err != nil {
+		return err
+	}
+	if content != "" && !strings.HasPrefix(content, state.HostsHeader) {
+		return fmt.Errorf("hosts file of %s: content does not start with %q", netns, state.HostsHeader)
+	}
+	dirPath := filepath.Join(k.etcNetNSDir, netns)
+	path := filepath.Join(dirPath, "hosts")
+	write := content != ""
+	etc, err := k.openEtcNetNS(write)
+	if errors.Is(err, unix.ENOENT) && !write {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("hosts file of %s: %w", netns, err)
+	}
+	defer unix.Close(etc)
+	dir, err := openDirAt(etc, netns, write)
+	switch {
+	case errors.Is(err, unix.ENOENT) && !write:
+		return nil
+	case notPlainFile(err):
+		return &ForeignError{NetNS: netns, File: dirPath}
+	case err != nil:
+		return fmt.Errorf("hosts file of %s: %s: %w", netns, dirPath, err)
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, "hosts", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT) && !write:
+		return nil
+	case errors.Is(err, unix.ENOENT):
+		fd, err = unix.Openat(dir, "hosts", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, hostsMode)
+		if err != nil {
+			return fmt.Errorf("create %s: %w", path, err)
+		}
+		_ = unix.Fchmod(fd, hostsMode)
+	case notPlainFile(err):
+		return &ForeignError{NetNS: netns, File: path}
+	case err != nil:
+		return fmt.Errorf("open %s: %w", path, err)
+	default:
+		if ours, err := netlabsFile(fd); err != nil || !ours {
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", path, err)
+			}
+			return &ForeignError{NetNS: netns, File: path}
+		}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if !write {
+		if err := unix.Unlinkat(dir, "hosts", 0); err != nil {
+			return fmt.Errorf("remove %s: %w", path, err)
+		}
+		// The node's directory goes too when nothing else is in it.
+		if err := unix.Unlinkat(etc, netns, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("remove %s: %w", dirPath, err)
+		}
+		return nil
+	}
+	// In place: the new content over the old, then the rest cut off, so
+	// that a reader meanwhile never sees an empty file.
+	if _, err := f.WriteAt([]byte(content), 0); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Truncate(int64(len(content))); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// netlabsFile reports whether the open fd is a regular file that starts
+// with state.HostsHeader.
+func netlabsFile(fd int) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return false, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return false, nil
+	}
+	head := make([]byte, len(state.HostsHeader))
+	n, err := unix.Pread(fd, head, 0)
+	if err != nil {
+		return false, err
+	}
+	return string(head[:n]) == state.HostsHeader, nil
+}
+
+// readHosts reads a namespace's hosts file as Observe reports it; nil
+// when there is none. netns must be a validated namespace name.
+func (k *Linux) readHosts(netns string) (*state.HostsFile, error) {
+	etc, err := k.openEtcNetNS(false)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(etc)
+	return readHostsAt(etc, netns)
+}
+
+// readHostsAt reads the hosts file of netns in the open etc directory.
+func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
+	dir, err := openDirAt(etc, netns, false)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil
+	case notPlainFile(err):
+		return &state.HostsFile{Foreign: true}, nil
+	case err != nil:
+		return nil, err
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, "hosts", unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		return nil, nil
+	case notPlainFile(err):
+		return &state.HostsFile{Foreign: true}, nil
+	case err != nil:
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), "hosts")
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return &state.HostsFile{Foreign: true}, nil
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxHosts))
+	if err != nil {
+		return nil, err
+	}
+	return ReadHostsFile(string(data)), nil
+}
+
+// HostsFiles lists the namespaces of the lab with a hosts file of
+// netlab's, whether or not the namespace still exists.
+func (k *Linux) HostsFiles(ctx context.Context, lab string) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	etc, err := k.openEtcNetNS(false)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("hosts files: %w", err)
+	}
+	defer unix.Close(etc)
+	dup, err := unix.FcntlInt(uintptr(etc), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	d := os.NewFile(uintptr(dup), k.etcNetNSDir)
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", k.etcNetNSDir, err)
+	}
+	var out []string
+	for _, name := range names {
+		if l, _, ok := state.SplitNetNSName(name); !ok || l != lab {
+			continue
+		}
+		h, err := readHostsAt(etc, name)
+		if err != nil {
+			return nil, fmt.Errorf("hosts file of %s: %w", name, err)
+		}
+		if h != nil && !h.Foreign {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}

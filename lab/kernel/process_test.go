@@ -1,0 +1,62 @@
+package kernel_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+func TestProcessEnviron(t *testing.T) {
+	p := &state.Process{Name: "web", Env: []string{"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=planted"}, Hash: "0123456789abcdef"}
+	got := kernel.ProcessEnviron("l", "n", p, "", "/root")
+	want := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "NETLAB_LAB=l",
+		"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=l:n:web:0123456789abcdef"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ProcessEnviron (-want +got):\n%s", diff)
+	}
+	if got := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", ""); got[0] != "PATH=/bin" || slices.ContainsFunc(got, func(s string) bool { return s[:5] == "HOME=" }) {
+		t.Errorf("netlab's PATH, no HOME: %q", got)
+	}
+}
+
+func TestHandEnviron(t *testing.T) {
+	got := kernel.HandEnviron([]string{"A=1", state.ProcessEnv + "=l:n:p:0123456789abcdef", "B=" + state.ProcessEnv})
+	if !slices.Equal(got, []string{"A=1", "B=" + state.ProcessEnv}) {
+		t.Errorf("HandEnviron = %q", got)
+	}
+}
+
+// TestNodeProcesses: the process of a name is the oldest root that
+// carries the node's marker; its children are not listed; everything
+// without this node's valid marker is an other.
+func TestNodeProcesses(t *testing.T) {
+	m := state.ProcessMarker("l", "n", "web", "0123456789abcdef")
+	at := time.Unix(1000, 0)
+	procs := []kernel.ProcessInfo{
+		{Pid: 30, PPid: 1, Start: 300, Marker: m, Command: []string{"younger"}},
+		{Pid: 20, PPid: 1, Start: 200, Marker: m, Command: []string{"web"}, StartedAt: at},
+		{Pid: 21, PPid: 20, Start: 100, Marker: m, Command: []string{"child"}}, // older than its parent? a pid's start is its own
+		{Pid: 40, PPid: 1, Start: 50, Marker: state.ProcessMarker("l", "other", "web", "0123456789abcdef"), Command: []string{"elsewhere"}},
+		{Pid: 50, PPid: 1, Start: 60, Command: []string{"sh"}},
+	}
+	named, others := kernel.NodeProcesses("l", "n", procs)
+	want := map[string]*state.Process{"web": {Name: "web", Argv: []string{"web"}, Hash: "0123456789abcdef", Pid: 20, Start: 200, StartedAt: at}}
+	if diff := cmp.Diff(want, named); diff != "" {
+		t.Errorf("named (-want +got):\n%s", diff)
+	}
+	var pids []int
+	for _, o := range others {
+		pids = append(pids, o.Pid)
+	}
+	if !slices.Equal(pids, []int{40, 50}) {
+		t.Errorf("others = %v, want [40 50]", pids)
+	}
+	if procs[0].Pid != 30 {
+		t.Error("NodeProcesses reordered its argument")
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"netlab/lab"
 	"netlab/lab/kernel/kerneltest"
@@ -16,17 +19,40 @@ import (
 )
 
 // TestProcessesThroughCommands runs a lab with a declared process, and
-// one started by hand, through status, logs and down on the fake kernel:
-// status lists both (text and JSON), logs prints what the declared one
-// wrote, down says it stopped both and removes the logs. The lab is
-// brought up by the pipeline, as up does, with its run: entry set in Go.
+// one started by hand, through status, logs and down, on the fake kernel
+// and, as root, on the machine's: status lists both (text and JSON), logs
+// prints what the declared one wrote, down says it stopped both and
+// removes the logs. The lab is brought up by the pipeline, as up does,
+// with its run: entry set in Go.
 func TestProcessesThroughCommands(t *testing.T) {
-	f := useFakeKernel(t)
+	t.Run("fake", func(t *testing.T) {
+		f := useFakeKernel(t)
+		f.ProcessBehaviour(func(p *state.Process) kerneltest.FakeRun {
+			return kerneltest.FakeRun{Output: "serving on port 80\n"}
+		})
+		testProcessesThroughCommands(t, func(netns string) int { return f.StartByHand(netns, "sleep", "100") })
+	})
+	t.Run("linux", func(t *testing.T) {
+		kerneltest.RequireRoot(t)
+		testProcessesThroughCommands(t, func(netns string) int {
+			// As a user does, with ip(8); the shell exits at once, so the
+			// sleep is nobody's child here, as after exec ... &.
+			out, err := exec.Command("ip", "netns", "exec", netns, "sh", "-c", "sleep 100 </dev/null >/dev/null 2>&1 & echo $!").Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return pid
+		})
+	})
+}
+
+func testProcessesThroughCommands(t *testing.T, startByHand func(netns string) int) {
 	sandbox(t)
 	name := kerneltest.LabName(t)
-	f.ProcessBehaviour(func(p *state.Process) kerneltest.FakeRun {
-		return kerneltest.FakeRun{Output: "serving on port 80\n"}
-	})
 	text := "name: " + name + `
 nodes:
   web:
@@ -45,12 +71,14 @@ links:
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	l.Node("web").Run = []*lab.Process{{Node: "web", Name: "http", Command: []string{"python3", "-m", "http.server", "80"},
-		Ready: &lab.Ready{Proto: "tcp", Port: 80}}}
-	if _, err := reconcile.Up(context.Background(), f, l, reconcile.Options{RunDir: &runDir}); err != nil {
+	l.Node("web").Run = []*lab.Process{{Node: "web", Name: "http", Shell: true, Command: []string{"echo serving on port 80; exec sleep 1000"}}}
+	k := newKernel()
+	defer k.Close()
+	t.Cleanup(func() { runNetlab("down", "--lab", name) })
+	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{RunDir: &runDir}); err != nil {
 		t.Fatalf("up: %v", err)
 	}
-	byHand := f.StartByHand(state.NetNSName(name, "c1"), "sleep", "100")
+	byHand := startByHand(state.NetNSName(name, "c1"))
 
 	code, stdout, stderr := runNetlab("status", "lab.yaml", "-o", "json")
 	if code != exitOK {
@@ -71,7 +99,7 @@ links:
 			http = p
 		}
 	}
-	if http.Node != "web" || http.Name != "http" || http.State != "running" || http.Pid == 0 || !strings.Contains(http.Command, "http.server") {
+	if http.Node != "web" || http.Name != "http" || http.State != "running" || http.Pid == 0 || !strings.Contains(http.Command, "sleep 1000") {
 		t.Errorf("declared process in status -o json: %+v", http)
 	}
 	if hand.Node != "c1" || hand.Name != "" || hand.Pid != byHand || hand.State != "running" || hand.Command != "sleep 100" {
@@ -79,16 +107,25 @@ links:
 	}
 
 	code, stdout, _ = runNetlab("status", "lab.yaml")
-	for _, re := range []string{`(?m)^  web +http +\d+ +running +\S+ +.*http\.server 80$`, `(?m)^  c1 +\(by hand\) +\d+ +running +\S+ +sleep 100$`} {
+	for _, re := range []string{`(?m)^  web +http +\d+ +running +\S+ +.*exec sleep 1000$`, `(?m)^  c1 +\(by hand\) +\d+ +running +\S+ +sleep 100$`} {
 		if code != exitOK || !regexp.MustCompile(re).MatchString(stdout) {
 			t.Errorf("status: exit %d, no line matches %s:\n%s", code, re, stdout)
 		}
 	}
 
-	if code, stdout, stderr := runNetlab("logs", "lab.yaml", "web/http"); code != exitOK || stdout != "serving on port 80\n" {
-		t.Errorf("logs web/http: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	// The process writes its line when it has started, not before up
+	// returns: on the machine's kernel, wait for it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, stdout, stderr := runNetlab("logs", "lab.yaml", "web/http")
+		if code == exitOK && stdout == "serving on port 80\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs web/http: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-
 	code, stdout, stderr = runNetlab("down", "lab.yaml")
 	want := regexp.MustCompile(`(?m)^Stopped 2 process\(es\): (web/http \(pid \d+\), c1 pid \d+ \(sleep 100, started by hand\)|c1 pid \d+ \(sleep 100, started by hand\), web/http \(pid \d+\))\.$`)
 	if code != exitOK || !want.MatchString(stdout) {

@@ -76,7 +76,7 @@ var mayImport = map[string][]string{
 var pipeline = map[string][]string{
 	"netlab/lab/reconcile": {
 		"netlab/lab", "netlab/lab/diag", "netlab/lab/validate", "netlab/lab/state", "netlab/lab/plan",
-		"netlab/lab/kernel", "netlab/lab/apply", "netlab/lab/rundir",
+		"netlab/lab/kernel", "netlab/lab/apply", "netlab/lab/rundir", "netlab/lab/name",
 	},
 }
 

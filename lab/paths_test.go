@@ -76,6 +76,13 @@ var reviewedPaths = map[string]string{
 	"lab/kernel/kerneltest.deleteNetNS":  "namespace names of the package's own labs and bare namespaces",
 	"lab/kernel/kerneltest.EtcNetNSFile": "a test namespace (Prefix, no slash) and a plain file name, refused otherwise",
 	"lab/kernel/kerneltest.mkdir":        "paths from EtcNetNSFile",
+	"lab/kernel/kerneltest.hostsNetNS":   "reads a namespace name out of a Seed line's path, as a key in memory: nothing is opened",
+
+	// Command text: the shell equivalent a plan prints, never opened.
+	"lab/state.HostsPath":      "text of a command: the plan's namespace name (LAB.NODE of valid names), never opened",
+	"lab/state.ProcessLogPath": "text of a command: names the plan's lab, node and process have passed, never opened",
+	"lab/state.HostsDelCmd":    "text of a command, from HostsPath",
+	"lab/apply.startProcess":   "the constant os.DevNull, when no log is kept",
 
 	// Paths the user gave on the command line (a lab file, a pcap, JUnit
 	// or render file to write): used as given, as any tool does, never

@@ -57,6 +57,8 @@ var sections = map[plan.Phase]string{
 	plan.PhaseRoutes:            "routes",
 	plan.PhaseSysctls:           "sysctls",
 	plan.PhaseNFTables:          "nftables: NAT and filter rules",
+	plan.PhaseHosts:             "hosts files: every node by name",
+	plan.PhaseProcesses:         "processes",
 }
 
 // section is the comment heading a change's step of the script.

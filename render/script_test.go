@@ -12,7 +12,7 @@ import (
 // in phase order, so a phase plan adds or moves shows here.
 func TestScriptSectionsArePlanPhases(t *testing.T) {
 	var order []string
-	for p := plan.PhaseNetNS; p <= plan.PhaseNFTables; p++ {
+	for p := plan.PhaseNetNS; p <= plan.PhaseProcesses; p++ {
 		s, ok := sections[p]
 		if !ok {
 			t.Errorf("plan phase %s has no heading in the script", p)
@@ -27,7 +27,7 @@ func TestScriptSectionsArePlanPhases(t *testing.T) {
 	want := []string{
 		"namespaces: one per node", "bridges", "veth pairs and other links", "link settings",
 		"links on top of other links", "link settings", "addresses", "routes", "sysctls",
-		"nftables: NAT and filter rules",
+		"nftables: NAT and filter rules", "hosts files: every node by name", "processes",
 	}
 	if len(order) != len(want) {
 		t.Fatalf("headings in phase order: got %q, want %q", order, want)
@@ -37,7 +37,7 @@ func TestScriptSectionsArePlanPhases(t *testing.T) {
 			t.Errorf("heading %d: got %q, want %q", i, order[i], want[i])
 		}
 	}
-	for p := plan.PhaseDeleteRoutes; p <= plan.PhaseDeleteOther; p++ {
+	for p := plan.PhaseDeleteProcesses; p <= plan.PhaseDeleteOther; p++ {
 		if s, ok := sections[p]; ok {
 			t.Errorf("delete phase %s has heading %q: the script builds on an empty machine", p, s)
 		}

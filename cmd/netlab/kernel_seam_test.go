@@ -70,10 +70,10 @@ links:
 			{[]string{"plan", "--detailed-exitcode", "lab.yaml"}, exitChanges, []string{
 				`^    \+ netns ` + name + `\.a +# ip netns add ` + name + `\.a$`,
 				`^    \+ route 198\.51\.100\.0/24 via 192\.0\.2\.2 +# ip -n ` + name + `\.a route replace 198\.51\.100\.0/24 via 192\.0\.2\.2 proto 78$`,
-				`^Plan: 6 to create, 0 to change, 0 to replace, 0 to delete\.$`,
+				`^Plan: 8 to create, 0 to change, 0 to replace, 0 to delete\.$`,
 			}},
 			{[]string{"up", "lab.yaml"}, exitOK, []string{
-				`^Lab ` + name + ` is up: 6 change\(s\) applied in [0-9.]+s, and the kernel matches the file\.$`,
+				`^Lab ` + name + ` is up: 8 change\(s\) applied in [0-9.]+s, and the kernel matches the file\.$`,
 			}},
 			{[]string{"up", "lab.yaml"}, exitOK, []string{`^No changes: the lab matches the file\.$`}},
 			{[]string{"plan", "--detailed-exitcode", "lab.yaml"}, exitOK, []string{`^No changes: the lab matches the file\.$`}},

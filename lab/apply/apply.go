@@ -10,9 +10,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"netlab/lab/kernel"
 	"netlab/lab/plan"
@@ -28,11 +30,21 @@ type Options struct {
 	// with its 1-based number. Fault tests use it to kill netlab between
 	// two changes.
 	AfterChange func(i int)
+	// OpenLog, if set, opens a new log for a process that is started
+	// (the run directory's, see rundir.Dir.OpenLog); without it the
+	// process's output goes to the null device.
+	OpenLog func(node, proc string) (*os.File, error)
+	// Grace is how long a stopped process is given between SIGTERM and
+	// SIGKILL; 0 means DefaultGrace.
+	Grace time.Duration
 }
 
 // Result is what an apply did.
 type Result struct {
 	Applied int // changes carried out
+	// Started are the processes it started, in plan order, also when it
+	// failed later: up waits for them to be ready.
+	Started []Started
 }
 
 // Apply carries out p's changes in order. It stops at the first error and
@@ -50,7 +62,11 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 		if opts.Progress != nil {
 			opts.Progress(i+1, len(p.Changes), c)
 		}
-		if err := One(ctx, k, p.Lab, c); err != nil {
+		started, err := One(ctx, k, p.Lab, c, opts)
+		if started != nil {
+			res.Started = append(res.Started, *started)
+		}
+		if err != nil {
 			return res, &ChangeError{Change: c, Err: err}
 		}
 		res.Applied++
@@ -97,14 +113,35 @@ func (e *ChangeError) Error() string {
 
 func (e *ChangeError) Unwrap() error { return e.Err }
 
-// One carries out a single change.
-func One(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change) error {
+// One carries out a single change. It returns the process it started,
+// for a process create.
+func One(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) (*Started, error) {
+	if c.Object == plan.Process && c.Action == plan.Create {
+		return startProcess(ctx, k, lab, c, opts)
+	}
+	return nil, one(ctx, k, lab, c, opts)
+}
+
+func one(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) error {
 	switch c.Object {
 	case plan.NetNS:
 		if c.Action == plan.Delete {
+			// Nothing may hold the namespace once its name is gone:
+			// every process in it is stopped first, even those the plan
+			// does not know (started since it was made).
+			if _, err := clearNetNS(ctx, k, c.NetNS, opts.grace()); err != nil {
+				return err
+			}
 			return k.NetNSDel(ctx, c.NetNS)
 		}
 		return k.NetNSAdd(ctx, lab, c.Node)
+	case plan.Process:
+		return stopProcess(ctx, k, lab, c, opts)
+	case plan.Hosts:
+		if c.Action == plan.Delete {
+			return k.HostsSet(ctx, c.NetNS, "")
+		}
+		return k.HostsSet(ctx, c.NetNS, c.Hosts)
 	case plan.Link:
 		switch c.Action {
 		case plan.Create:
@@ -166,15 +203,48 @@ func Verify(ctx context.Context, k kernel.Kernel, desired *state.State, opts pla
 // that wait.
 const downParallel = 8
 
-// Down deletes every namespace of the lab that carries netlab's marker,
-// found in the kernel, not in a file: it works after the file changed or
-// was lost, and after a half-finished up. Namespaces of the lab's name
-// without the marker are left alone. Independent deletes all run; their
-// errors are joined.
+// DownOptions change how DownAll runs.
+type DownOptions struct {
+	// Progress, if set, is called before each namespace is deleted.
+	Progress func(i, total int, netns string)
+	// Grace is how long the processes are given between SIGTERM and
+	// SIGKILL; 0 means DefaultGrace.
+	Grace time.Duration
+}
+
+// Stopped is a process DownAll stopped, in the namespace NetNS.
+type Stopped struct {
+	NetNS string
+	kernel.ProcessInfo
+}
+
+// DownResult is what DownAll removed.
+type DownResult struct {
+	Deleted []string  // namespaces, sorted
+	Stopped []Stopped // by namespace, then pid
+}
+
+// Down is DownAll with only a progress callback.
 func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, total int, netns string)) (deleted []string, err error) {
+	res, err := DownAll(ctx, k, lab, DownOptions{Progress: progress})
+	return res.Deleted, err
+}
+
+// DownAll removes every namespace of the lab that carries netlab's
+// marker, found in the kernel, not in a file: it works after the file
+// changed or was lost, and after a half-finished up. Namespaces of the
+// lab's name without the marker are left alone. It goes in three steps,
+// each finished before the next, so that a down killed at any point
+// leaves what the next one finishes: it stops every process in those
+// namespaces (all at once, in one grace period), declared or started by
+// hand, so that none is left holding a namespace; it removes the lab's
+// hosts files, those of namespaces already gone too; and it deletes the
+// namespaces. Independent steps all run; their errors are joined.
+func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*DownResult, error) {
+	res := &DownResult{}
 	list, err := k.NetNSList(ctx, lab)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	var todo []kernel.NetNSInfo
 	for _, ns := range list {
@@ -182,34 +252,93 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, tot
 			todo = append(todo, ns)
 		}
 	}
+	grace := opts.Grace
+	if grace <= 0 {
+		grace = DefaultGrace
+	}
 	var (
 		mu   sync.Mutex
 		errs []error
-		wg   sync.WaitGroup
-		sem  = make(chan struct{}, downParallel)
 	)
-	for i, ns := range todo {
-		if progress != nil {
-			progress(i+1, len(todo), ns.Name)
+	// each runs fn on every namespace, parallel at a time, calling
+	// before (if set) as each starts.
+	each := func(nss []kernel.NetNSInfo, parallel int, before func(i int, ns kernel.NetNSInfo), fn func(ns kernel.NetNSInfo) error) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, parallel)
+		for i, ns := range nss {
+			if before != nil {
+				before(i, ns)
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				if err := fn(ns); err != nil {
+					mu.Lock()
+					errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
+					mu.Unlock()
+				}
+			}()
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := k.NetNSDel(ctx, ns.Name)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
-				return
-			}
-			if !ns.Stub {
-				deleted = append(deleted, ns.Name)
-			}
-		}()
+		wg.Wait()
 	}
-	wg.Wait()
-	sort.Strings(deleted)
-	return deleted, errors.Join(errs...)
+	var marked []kernel.NetNSInfo
+	for _, ns := range todo {
+		if !ns.Stub {
+			marked = append(marked, ns)
+		}
+	}
+	// Every namespace at once, so that their grace periods overlap.
+	each(marked, len(marked)+1, nil, func(ns kernel.NetNSInfo) error {
+		procs, err := k.Processes(ctx, ns.Name)
+		if err != nil || len(procs) == 0 {
+			return err
+		}
+		stopped, err := k.ProcessesStop(ctx, ns.Name, procs, grace)
+		mu.Lock()
+		for _, p := range stopped {
+			res.Stopped = append(res.Stopped, Stopped{NetNS: ns.Name, ProcessInfo: p})
+		}
+		mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("stop its processes: %w", err)
+		}
+		return nil
+	})
+	sort.Slice(res.Stopped, func(i, j int) bool {
+		a, b := res.Stopped[i], res.Stopped[j]
+		return a.NetNS < b.NetNS || a.NetNS == b.NetNS && a.Pid < b.Pid
+	})
+	if len(errs) > 0 {
+		// A namespace whose processes could not all be stopped would
+		// linger, held by them, once its name is gone: stop here.
+		return res, errors.Join(errs...)
+	}
+	hosts, err := k.HostsFiles(ctx, lab)
+	if err != nil {
+		return res, err
+	}
+	for _, netns := range hosts {
+		if err := k.HostsSet(ctx, netns, ""); err != nil {
+			errs = append(errs, fmt.Errorf("%s: remove the hosts file: %w", netns, err))
+		}
+	}
+	var progress func(i int, ns kernel.NetNSInfo)
+	if opts.Progress != nil {
+		progress = func(i int, ns kernel.NetNSInfo) { opts.Progress(i+1, len(todo), ns.Name) }
+	}
+	each(todo, downParallel, progress, func(ns kernel.NetNSInfo) error {
+		if err := k.NetNSDel(ctx, ns.Name); err != nil {
+			return err
+		}
+		if !ns.Stub {
+			mu.Lock()
+			res.Deleted = append(res.Deleted, ns.Name)
+			mu.Unlock()
+		}
+		return nil
+	})
+	sort.Strings(res.Deleted)
+	return res, errors.Join(errs...)
 }

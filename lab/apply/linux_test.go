@@ -294,7 +294,10 @@ func testEditsInPlace(t *testing.T, e *env) {
 		text = st.edit.apply(t, text)
 		l := realParse(t, name, text)
 		newDesired, p := realPlan(t, k, l, desired, false)
-		got := realChanges(p)
+		// Every node's hosts file names every address of the lab: an
+		// edit of addresses or nodes rewrites them all. They are left
+		// out here (the verify after apply covers them).
+		got := slices.DeleteFunc(realChanges(p), func(s string) bool { return strings.Contains(s, " hosts ") })
 		sort.Strings(got)
 		want := slices.Clone(st.want)
 		sort.Strings(want)
@@ -379,6 +382,9 @@ func testDriftRepaired(t *testing.T, e *env) {
 			"c + netns " + ns("c") + " (drift)",
 			"c + link eth0 (veth, peer sw:p3) (drift)",
 			"c + addr 10.10.0.4/24 dev eth0 (drift)",
+			// The file outlives the namespace, but is written again
+			// for the new one, as any object of a namespace made anew.
+			"c + hosts c (drift)",
 		}},
 	}
 	for _, tc := range cases {

@@ -38,6 +38,17 @@ func (c *Change) Cmds() []string {
 			return []string{state.NFTableDelCmd(c.NetNS)}
 		}
 		return []string{state.NFTableSetCmd(c.NetNS, c.NFT, c.Action == Update)}
+	case Process:
+		if c.Action == Create {
+			lab, node, _ := state.SplitNetNSName(c.NetNS)
+			return state.ProcessStartCmds(lab, node, c.NetNS, c.Proc)
+		}
+		return []string{state.ProcessStopCmd(c.OldProc)}
+	case Hosts:
+		if c.Action == Delete {
+			return []string{state.HostsDelCmd(c.NetNS)}
+		}
+		return []string{state.HostsSetCmd(state.EtcNetNSDir, c.NetNS, c.Hosts)}
 	}
 	return nil
 }

@@ -52,6 +52,10 @@ func Desired(l *lab.Lab) *state.State {
 			sn.Sysctls[sc.Key] = sc.Value
 		}
 		sn.NFT = NodeNFT(n)
+		sn.Procs = desiredProcs(n)
+		if !n.Host { // the machine's /etc/hosts is not netlab's
+			sn.Hosts = &state.HostsFile{Content: HostsContent(l, n.Name)}
+		}
 		s.Nodes[n.Name] = sn
 	}
 	return s

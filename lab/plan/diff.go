@@ -20,6 +20,11 @@ type Options struct {
 	// It is used only to tell drift (the kernel changed) from edits (the
 	// file changed); nil means nothing is labelled as drift.
 	LastApplied *state.State
+	// Exits are the ends of declared processes that netlab saw (the run
+	// directory keeps them): the plan says a process it starts again
+	// "exited with status 1 at 12:03:04" rather than only that it is not
+	// running.
+	Exits []state.Exit
 }
 
 // Diff returns the plan that takes observed to desired, in four steps,
@@ -91,7 +96,9 @@ func (d *differ) node(name string, want, have *state.Node) {
 		return
 	case want == nil:
 		// The whole node goes. Its veth peers in other nodes are deleted
-		// by their own nodes' diff, before the namespace.
+		// by their own nodes' diff, before the namespace; its processes
+		// are stopped and its hosts file removed first.
+		d.goneProcs(have)
 		d.add(&Change{Action: Delete, Object: NetNS, Node: name, NetNS: have.NetNS, Name: have.NetNS})
 		return
 	case have == nil:
@@ -112,6 +119,10 @@ func (d *differ) node(name string, want, have *state.Node) {
 	d.routes(want, have)
 	d.sysctls(want, have)
 	d.nft(want, have)
+	if !want.Host { // the machine's processes and /etc/hosts are not a lab's
+		d.procs(want, have)
+		d.hosts(want, have)
+	}
 }
 
 func (d *differ) links(want, have *state.Node) {

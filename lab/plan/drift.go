@@ -92,6 +92,13 @@ func (d *differ) isDrift(c *Change) bool {
 		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)
 	case NFTables:
 		return c.Action != Delete && ln.NFT.Signature() == c.NFT.Signature()
+	case Process:
+		// A process the last up started as it is declared that is not
+		// running ended (or was killed) since: starting it is a repair.
+		lp := ln.Procs[c.Name]
+		return c.Action == Create && !c.replacing && lp != nil && lp.Hash == c.Proc.Hash
+	case Hosts:
+		return c.Action != Delete && ln.Hosts != nil && ln.Hosts.Content == c.Hosts
 	}
 	return false
 }

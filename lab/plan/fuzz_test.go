@@ -114,6 +114,18 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 				n.Sysctls[key] = pick(r, []string{"0", "1"})
 			}
 		}
+		// Processes, by name, whose declaration may differ between the
+		// two versions; and a hosts file in one of two versions.
+		for _, pname := range []string{"web", "dns"} {
+			if r.intn(3) == 0 {
+				argv := pick(r, [][]string{{"sleep", "infinity"}, {"/bin/sh", "-c", "exec nc -l 80"}, {"sleep", "99"}})
+				p := &state.Process{Name: pname, Argv: argv, Dir: pick(r, []string{"/", "/tmp"})}
+				p.Hash = state.DeclHash(p.Argv, p.Env, p.Dir)
+				n.Procs[pname] = p
+			}
+		}
+		// Every node of a lab has one, as Desired writes it.
+		n.Hosts = &state.HostsFile{Content: state.HostsHeader + pick(r, []string{"one\n", "two\n"})}
 	}
 	return s
 }
@@ -198,6 +210,8 @@ var handCommands = []string{
 	"ip -n NS link set lo alias ''",
 	"ip -n NS link add L type veth peer name L2 netns NS2",
 	"ip -n NS link set L alias netlab:fz:PEER",
+	"ip netns exec NS env sleep 9 &",
+	"rm -f /etc/netns/NS/hosts",
 }
 
 // drift runs a few hand commands chosen by the bytes. Commands that fail

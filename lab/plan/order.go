@@ -12,19 +12,26 @@ import (
 // order of the constants below. This is the one place that order is
 // written; render's script heads its sections by it.
 //
-// Deletes come first, from the leaves up (routes, addresses, ports,
-// bridges, namespaces), so that a name or address freed by one object can
+// Deletes come first, and of them first the stop of processes (which use
+// every other object, and must not hold a namespace that goes) and the
+// removal of hosts files; then, from the leaves up (routes, addresses,
+// ports, bridges, namespaces), so that a name or address freed by one object can
 // be taken by another; then creates in dependency order: namespaces,
 // bridges (which ports name as master), other links, their attributes,
 // addresses, routes (whose gateways need addresses) and sysctls (which may
 // name an interface). Macvlans and vxlans are made, and changed, after the
 // other links are changed: a new one takes its MTU from its parent or
 // underlay as it is then, and one whose MTU goes up can go only as high as
-// its lower device already is.
+// its lower device already is. Hosts files are written, and processes
+// started, last of all: a process may bind its addresses, route through
+// the lab and be filtered by its rules from its first instruction, and
+// look up the other nodes by name.
 type Phase int
 
 const (
-	PhaseDeleteRoutes      Phase = iota // delete routes and nftables tables
+	PhaseDeleteProcesses   Phase = iota // stop processes
+	PhaseDeleteHosts                    // remove hosts files
+	PhaseDeleteRoutes                   // delete routes and nftables tables
 	PhaseDeleteAddrs                    // delete addresses
 	PhaseDeleteLinks                    // delete (or replace) links other than bridges
 	PhaseDeleteBridges                  // delete (or replace) bridges, once their ports are gone
@@ -40,13 +47,15 @@ const (
 	PhaseRoutes                         // add or change routes
 	PhaseSysctls                        // set sysctls
 	PhaseNFTables                       // write nftables tables: rules name interfaces, which exist by now
+	PhaseHosts                          // write hosts files
+	PhaseProcesses                      // start processes, in a node made whole
 	PhaseOther                          // a change of no known object
 )
 
 var phaseNames = [...]string{
-	"delete routes and tables", "delete addresses", "delete links", "delete bridges", "delete namespaces", "delete other",
+	"stop processes", "remove hosts files", "delete routes and tables", "delete addresses", "delete links", "delete bridges", "delete namespaces", "delete other",
 	"namespaces", "bridges", "links", "link settings", "upper links", "upper link settings",
-	"addresses", "routes", "sysctls", "nftables", "other",
+	"addresses", "routes", "sysctls", "nftables", "hosts files", "processes", "other",
 }
 
 func (p Phase) String() string {
@@ -71,6 +80,10 @@ func (c *Change) Phase() Phase {
 			return PhaseDeleteLinks
 		case NetNS:
 			return PhaseDeleteNetNS
+		case Process:
+			return PhaseDeleteProcesses
+		case Hosts:
+			return PhaseDeleteHosts
 		}
 		return PhaseDeleteOther
 	}
@@ -98,6 +111,10 @@ func (c *Change) Phase() Phase {
 		return PhaseSysctls
 	case NFTables:
 		return PhaseNFTables
+	case Hosts:
+		return PhaseHosts
+	case Process:
+		return PhaseProcesses
 	}
 	return PhaseOther
 }

@@ -3,7 +3,9 @@
 // reverse. It is pure: no kernel, no I/O. One job a file:
 //
 //	desired.go, desired_nft.go  the kernel objects a lab asks for (Desired)
+//	desired_proc.go             the processes and hosts files it asks for
 //	diff.go, diff_nft.go        what differs, object by object, and what is in the way
+//	diff_proc.go                the same for processes and hosts files
 //	knockon.go                  what the kernel undoes by itself along with those changes
 //	order.go                    the apply order (Phase)
 //	drift.go                    which changes repair drift rather than follow the file
@@ -89,7 +91,7 @@ type Change struct {
 	OldValue string         // Sysctl update: the value the kernel reads back
 	NFT      *state.NFTable // NFTables create or update: the desired table
 	OldNFT   *state.NFTable // NFTables update or delete: the observed table
-	Proc     *state.Process // Process create: the desired process
+	Proc     *state.Process // Process create or replace: the desired process
 	OldProc  *state.Process // Process replace or delete: the observed (running) process
 	Hosts    string         // Hosts create or update: the file's desired content
 	// Attrs lists, for an update, each attribute that differs, old and new

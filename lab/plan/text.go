@@ -138,7 +138,7 @@ func (c *Change) Lines() []string {
 		sym = "?"
 	}
 	text := sym + " " + c.Describe()
-	if c.Reason != "" && (c.Action == Replace || c.Unmanaged) {
+	if c.Reason != "" && (c.Action == Replace || c.Unmanaged || c.Object == Process) {
 		text += " [" + c.Reason + "]"
 	}
 	cmds := c.Cmds()
@@ -199,6 +199,22 @@ func (c *Change) Describe() string {
 			rules += len(ch.Rules)
 		}
 		fmt.Fprintf(&b, "nftables table inet %s (%d chain(s), %d rule(s))", c.Name, len(t.Chains), rules)
+	case Process:
+		p := c.Proc
+		if p == nil {
+			p = c.OldProc
+		}
+		if p.Name == "" {
+			fmt.Fprintf(&b, "process %s %s (%s)", c.Node, c.Name, ShortCommand(p))
+		} else {
+			fmt.Fprintf(&b, "process %s/%s (%s)", c.Node, c.Name, ShortCommand(p))
+		}
+	case Hosts:
+		fmt.Fprintf(&b, "hosts %s", c.Node)
+		if c.Action == Update {
+			fmt.Fprintf(&b, " (%d names)", HostsNames(c.Hosts))
+		}
+		return b.String() // its lines are Details
 	case Sysctl:
 		fmt.Fprintf(&b, "sysctl %s", c.Name)
 		if c.Action == Create {
@@ -216,8 +232,20 @@ func (c *Change) Describe() string {
 }
 
 // Details are the lines printed under a change of an nftables table: each
-// rule added (+) or removed (-), in nft syntax, with its chain.
+// rule added (+) or removed (-), in nft syntax, with its chain; and under
+// an update of a hosts file, each line added or removed.
 func (c *Change) Details() []string {
+	if c.Object == Hosts {
+		var out []string
+		for _, a := range c.Attrs {
+			if a.Old == "(none)" {
+				out = append(out, "+ "+a.New)
+			} else {
+				out = append(out, "- "+a.Old)
+			}
+		}
+		return out
+	}
 	if c.Object != NFTables {
 		return nil
 	}
@@ -247,4 +275,34 @@ func (c *Change) Details() []string {
 		}
 	}
 	return out
+}
+
+// commandMax is how much of a command the plan shows, in characters.
+const commandMax = 40
+
+// ShortCommand is a process's command as the plan shows it, on one line:
+// the file's text, or the argv /proc shows, cut at a word after
+// commandMax characters ("python3 -m http.server 80 ...").
+func ShortCommand(p *state.Process) string {
+	text := p.Display
+	if text == "" {
+		text = strings.Join(p.Argv, " ")
+	}
+	words := strings.Fields(text)
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 && b.Len()+1+len(w) > commandMax {
+			b.WriteString(" ...")
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w)
+	}
+	s := b.String()
+	if r := []rune(s); len(r) > commandMax+4 { // one long word
+		s = string(r[:commandMax]) + "..."
+	}
+	return s
 }

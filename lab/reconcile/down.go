@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"netlab/lab/apply"
 	"netlab/lab/kernel"
+	"netlab/lab/name"
 	"netlab/lab/rundir"
+	"netlab/lab/state"
 )
 
 // DownOptions change how Down runs.
@@ -24,6 +27,9 @@ type DownOptions struct {
 	RunDir *rundir.Dir
 	// Progress, if set, is called before each namespace is deleted.
 	Progress func(i, total int, netns string)
+	// Grace is how long the lab's processes are given between SIGTERM
+	// and SIGKILL; 0 means apply.DefaultGrace.
+	Grace time.Duration
 }
 
 // DownResult is what Down removed.
@@ -53,8 +59,12 @@ func (e *HostLinksError) Error() string {
 }
 
 // Down removes everything the lab owns, found in the kernel by netlab's
-// marks (not in a file): its namespaces and, with AllowHost, its links in
-// the root namespace; then it forgets the lab's record and source.
+// marks (not in a file): it stops every process in the lab's namespaces,
+// removes its hosts files, deletes its namespaces (apply.DownAll) and,
+// with AllowHost, its links in the root namespace; then it forgets the
+// lab's record, source, process logs and exits. Each step is finished
+// before the next, so that a down killed anywhere is finished by the
+// next down, and an up after it makes the lab again.
 func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*DownResult, error) {
 	hostLinks, err := k.HostLinks(ctx, lab)
 	if err != nil {
@@ -64,7 +74,12 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 		return nil, &HostLinksError{Lab: lab, Links: len(hostLinks)}
 	}
 	res := &DownResult{}
-	if res.Deleted, err = apply.Down(ctx, k, lab, opts.Progress); err != nil {
+	down, err := apply.DownAll(ctx, k, lab, apply.DownOptions{Progress: opts.Progress, Grace: opts.Grace})
+	res.Deleted = down.Deleted
+	for _, p := range down.Stopped {
+		res.Stopped = append(res.Stopped, stoppedProcess(lab, p))
+	}
+	if err != nil {
 		return res, fmt.Errorf("lab %s: %w", lab, err)
 	}
 	if opts.AllowHost {
@@ -73,9 +88,36 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 		}
 	}
 	if opts.RunDir != nil {
-		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab))
+		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab),
+			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab))
 	}
 	return res, nil
+}
+
+// removeLogs removes the lab's process logs from the run directory.
+func removeLogs(dir rundir.Dir, lab string) error {
+	n, err := name.Parse("lab", lab)
+	if err != nil {
+		return err
+	}
+	// A run directory that cannot keep logs (ErrUnsupported) has none
+	// to remove.
+	if err := dir.RemoveLogs(n); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	return nil
+}
+
+// stoppedProcess is a process DownAll stopped, as Down reports it: its
+// node from its namespace, its name from its marker when it carries the
+// lab's marker of that node (a declared process, or a child of one).
+func stoppedProcess(lab string, p apply.Stopped) StoppedProcess {
+	_, node, _ := state.SplitNetNSName(p.NetNS)
+	sp := StoppedProcess{Node: node, Pid: p.Pid, Command: p.Command, Killed: p.Killed}
+	if mlab, mnode, proc, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == node {
+		sp.Name = proc
+	}
+	return sp
 }
 
 // StoppedProcess is one process Down stopped.

@@ -22,6 +22,11 @@ var pipelineSteps = []struct {
 	{"apply.SaveRecord(", "lab/apply", "keep the record: reconcile.Up"},
 	{"apply.DeleteRecord(", "lab/apply", "forget the record: reconcile.Down"},
 	{"apply.DownHost(", "lab/apply", "down's host-link policy: reconcile.Down"},
+	{"apply.DownAll(", "lab/apply", "down's order (processes, hosts files, namespaces): reconcile.Down"},
+	{"apply.AwaitProcesses(", "lab/apply", "wait for processes to be ready: reconcile.Up"},
+	{"apply.UpdateExits(", "lab/apply", "keep the ends of processes: reconcile.Up"},
+	{"apply.LoadExits(", "lab/apply", "read the ends of processes: reconcile.Plan or Processes"},
+	{"apply.DeleteExits(", "lab/apply", "forget the ends of processes: reconcile.Down"},
 	{"state.AnnotateRules(", "lab/state", "name the rules: reconcile.NameRules"},
 }
 

@@ -2,10 +2,16 @@ package reconcile
 
 import (
 	"context"
+	"fmt"
+	"sort"
+	"strings"
 	"time"
 
+	"netlab/lab/apply"
 	"netlab/lab/kernel"
+	"netlab/lab/plan"
 	"netlab/lab/rundir"
+	"netlab/lab/state"
 )
 
 // ProcessStatus is one process of a running lab, as status and the
@@ -20,10 +26,114 @@ type ProcessStatus struct {
 	Command string        `json:"command"`
 }
 
+// The states of a process, as ProcessStatus.State says them.
+const (
+	StateRunning    = "running"
+	StateExited     = "exited" // ended (or killed) unseen: netlab does not know how
+	StateNotStarted = "not started"
+)
+
 // Processes lists the processes of a running lab: each declared one (from
 // the applied lab's record in dir, when there is one) with its state, and
-// every other process running in the lab's namespaces.
-// TODO(issue 14): the apply helper fills this in.
+// every other process running in the lab's namespaces, by node, declared
+// ones first by name, then the others by pid. A declared process is
+// running, "exited N" when up saw it end with status N (the exits
+// record), "exited" when it ended unseen, or "not started" when its node
+// has no namespace. Without a record, the processes that carry the lab's
+// marker are listed by name, running.
 func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir) ([]ProcessStatus, error) {
-	return nil, nil
+	var record *state.State
+	var exits []state.Exit
+	if dir != nil {
+		record = apply.LoadRecord(*dir, lab)
+		exits = apply.LoadExits(*dir, lab)
+	}
+	observed, err := k.Observe(ctx, lab, record)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
+	}
+	if record == nil {
+		record = state.New(lab)
+	}
+	now := time.Now()
+	var out []ProcessStatus
+	for _, node := range unionNodes(record, observed) {
+		want, have := record.Nodes[node], observed.Nodes[node]
+		if have != nil && have.Foreign {
+			continue // not the lab's
+		}
+		var declared, running map[string]*state.Process
+		if want != nil {
+			declared = want.Procs
+		}
+		if have != nil {
+			running = have.Procs
+		}
+		for _, name := range unionNames(declared, running) {
+			w, h := declared[name], running[name]
+			ps := ProcessStatus{Node: node, Name: name}
+			if w != nil {
+				ps.Command = plan.ShortCommand(w)
+			}
+			switch {
+			case h != nil:
+				ps.State, ps.Pid = StateRunning, h.Pid
+				if !h.StartedAt.IsZero() {
+					ps.Uptime = now.Sub(h.StartedAt).Truncate(time.Second)
+				}
+				if ps.Command == "" {
+					ps.Command = plan.ShortCommand(h)
+				}
+			case have == nil:
+				ps.State = StateNotStarted
+			default:
+				ps.State = StateExited
+				if e, ok := state.FindExit(exits, node, name); ok {
+					status := e.Status
+					ps.State, ps.Exit = fmt.Sprintf("%s %d", StateExited, status), &status
+				}
+			}
+			out = append(out, ps)
+		}
+		if have != nil {
+			for _, o := range have.Others {
+				ps := ProcessStatus{Node: node, Pid: o.Pid, State: StateRunning, Command: strings.Join(o.Argv, " ")}
+				if !o.StartedAt.IsZero() {
+					ps.Uptime = now.Sub(o.StartedAt).Truncate(time.Second)
+				}
+				out = append(out, ps)
+			}
+		}
+	}
+	return out, nil
+}
+
+func unionNodes(a, b *state.State) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, s := range []*state.State{a, b} {
+		for n := range s.Nodes {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func unionNames(a, b map[string]*state.Process) []string {
+	seen := make(map[string]bool)
+	var out []string
+	for _, m := range []map[string]*state.Process{a, b} {
+		for n := range m {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -14,11 +14,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
 
 	"netlab/lab"
 	"netlab/lab/apply"
 	"netlab/lab/diag"
 	"netlab/lab/kernel"
+	"netlab/lab/name"
 	"netlab/lab/plan"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
@@ -46,6 +51,53 @@ type Options struct {
 	// AfterChange, if set, is called after each change that succeeded,
 	// with its 1-based number (fault tests kill netlab there).
 	AfterChange func(i int)
+	// OpenLog, if set, opens a new log for a process Up starts, and
+	// ReadLog the current one, whose last lines an error shows. Unset,
+	// they are RunDir's logs (rundir.Dir.OpenLog, ReadLog); without a
+	// RunDir either, a process's output goes to the null device.
+	OpenLog func(node, proc string) (*os.File, error)
+	ReadLog func(node, proc string) (io.ReadCloser, error)
+	// Grace is how long a process Up stops (replaced, or no longer
+	// declared) is given between SIGTERM and SIGKILL; 0 means
+	// apply.DefaultGrace.
+	Grace time.Duration
+}
+
+// logs returns the log hooks of opts: its own, else RunDir's.
+func (opts Options) logs(lab string) (open func(node, proc string) (*os.File, error), read func(node, proc string) (io.ReadCloser, error)) {
+	open, read = opts.OpenLog, opts.ReadLog
+	if opts.RunDir == nil {
+		return open, read
+	}
+	dir := *opts.RunDir
+	if open == nil {
+		open = func(node, proc string) (*os.File, error) {
+			l, n, err := labNode(lab, node)
+			if err != nil {
+				return nil, err
+			}
+			return dir.OpenLog(l, n, proc)
+		}
+	}
+	if read == nil {
+		read = func(node, proc string) (io.ReadCloser, error) {
+			l, n, err := labNode(lab, node)
+			if err != nil {
+				return nil, err
+			}
+			return dir.ReadLog(l, n, proc, false)
+		}
+	}
+	return open, read
+}
+
+func labNode(lab, node string) (name.Name, name.Name, error) {
+	l, err := name.Parse("lab", lab)
+	if err != nil {
+		return name.Name{}, name.Name{}, err
+	}
+	n, err := name.Parse("node", node)
+	return l, n, err
 }
 
 // Planned is what Plan found: the state the lab asks for, the state the
@@ -85,10 +137,13 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 		return nil, &RefusedError{Diags: diags}
 	}
 	record := opts.LastApplied
+	var exits []state.Exit
 	if opts.RunDir != nil {
 		record = apply.LoadRecord(*opts.RunDir, l.Name)
+		exits = apply.LoadExits(*opts.RunDir, l.Name)
 	}
-	return &Planned{Desired: desired, Observed: observed, Plan: Diff(desired, observed, record, opts.Prune)}, nil
+	p := plan.Diff(desired, observed, plan.Options{Prune: opts.Prune, LastApplied: record, Exits: exits})
+	return &Planned{Desired: desired, Observed: observed, Plan: p}, nil
 }
 
 // Diff is the diff step alone, for a caller that has observed the kernel
@@ -112,9 +167,12 @@ type Result struct {
 }
 
 // Up brings the kernel in line with l: Plan, then, unless nothing
-// differs, refuse objects netlab does not own, apply the changes in
-// order and read the kernel again; it succeeds only when nothing differs
-// any more. It then keeps the record and source in opts.RunDir.
+// differs, refuse objects netlab does not own and apply the changes in
+// order; then wait for the declared processes to be ready (also when
+// nothing differed: a process may listen late, or not at all) and, if
+// anything was applied, read the kernel again; it succeeds only when
+// nothing differs any more. It then keeps the record and source in
+// opts.RunDir, and, always, the ends of processes it saw.
 //
 // The result is never nil once the plan is made: Applied says how far a
 // failed Up went, and running Up again finishes from there.
@@ -125,9 +183,19 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 	}
 	res := &Result{Planned: *planned}
 	p := planned.Plan
+	openLog, readLog := opts.logs(l.Name)
+	var started []apply.Started
+	var exits []state.Exit
+	var mu sync.Mutex
+	defer func() {
+		if opts.RunDir != nil && (len(started) > 0 || len(exits) > 0) {
+			res.SaveErr = errors.Join(res.SaveErr, apply.UpdateExits(*opts.RunDir, l.Name, started, exits))
+		}
+	}()
 	if !p.Empty() || len(p.Conflicts) > 0 {
-		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange})
+		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange, OpenLog: openLog, Grace: opts.Grace})
 		res.Applied = done.Applied
+		started = done.Started
 		var conflicts *apply.ConflictError
 		if errors.As(err, &conflicts) {
 			return res, err
@@ -135,6 +203,13 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		if err != nil {
 			return res, fmt.Errorf("lab %s: %w (after %d of %d changes; run up again to finish, or down to remove the lab)", l.Name, err, res.Applied, len(p.Changes))
 		}
+	}
+	err = apply.AwaitProcesses(ctx, k, planned.Desired, started, apply.AwaitOptions{ReadLog: readLog,
+		Exited: func(e state.Exit) { mu.Lock(); exits = append(exits, e); mu.Unlock() }})
+	if err != nil {
+		return res, fmt.Errorf("lab %s: %w", l.Name, err)
+	}
+	if !p.Empty() {
 		if err := apply.Verify(ctx, k, planned.Desired, plan.Options{Prune: opts.Prune}); err != nil {
 			return res, err
 		}

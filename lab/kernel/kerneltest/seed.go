@@ -40,25 +40,55 @@ import (
 //	ip -n NETNS addr add|del PREFIX dev NAME [nodad]
 //	ip [-6] -n NETNS route add|replace|del TO [via GW] [dev NAME] [metric N] [proto P]
 //
+// and the shell lines of processes and hosts files (seed_shell.go).
+//
 // A route added by hand has proto boot unless it says otherwise; a link
 // made by hand has no alias until one is set.
 func (f *Fake) Seed(lines ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	var doc *hereDoc // a here-document being read, which may span lines
 	for _, text := range lines {
 		for line := range strings.Lines(text) {
+			if doc != nil {
+				if strings.TrimSpace(line) != hereDocEnd {
+					doc.body.WriteString(strings.TrimSuffix(line, "\n") + "\n")
+					continue
+				}
+				err := f.shellLocked(doc.args, doc.body.String())
+				if err != nil {
+					return fmt.Errorf("seed %q: %w", doc.line, err)
+				}
+				doc = nil
+				continue
+			}
 			line = strings.TrimSpace(line)
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
+			if head, ok := strings.CutSuffix(line, hereDocStart); ok && isShellLine(head) {
+				args, err := shellWords(head)
+				if err != nil {
+					return fmt.Errorf("seed %q: %w", line, err)
+				}
+				doc = &hereDoc{line: line, args: args}
+				continue
+			}
 			args, err := shellWords(line)
 			if err == nil {
-				err = f.handLocked(args)
+				if isShellLine(line) {
+					err = f.shellLocked(args, "")
+				} else {
+					err = f.handLocked(args)
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("seed %q: %w", line, err)
 			}
 		}
+	}
+	if doc != nil {
+		return fmt.Errorf("seed %q: the here-document does not end", doc.line)
 	}
 	return nil
 }

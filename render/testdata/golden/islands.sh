@@ -62,3 +62,107 @@ ip -n islands.q1 route replace 10.9.0.0/16 via 10.3.0.2 metric 10 proto 78
 # --- sysctls
 # node q1
 ip netns exec islands.q1 sysctl -qw net.ipv4.ip_forward=1
+
+# --- hosts files: every node by name
+# node alone
+mkdir -p /etc/netns/islands.alone && cat >/etc/netns/islands.alone/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node alone; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF
+# node p1
+mkdir -p /etc/netns/islands.p1 && cat >/etc/netns/islands.p1/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node p1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF
+# node p2
+mkdir -p /etc/netns/islands.p2 && cat >/etc/netns/islands.p2/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node p2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF
+# node q1
+mkdir -p /etc/netns/islands.q1 && cat >/etc/netns/islands.q1/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node q1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF
+# node q2
+mkdir -p /etc/netns/islands.q2 && cat >/etc/netns/islands.q2/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node q2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF
+# node q3
+mkdir -p /etc/netns/islands.q3 && cat >/etc/netns/islands.q3/hosts <<'EOF'
+# netlab: written by netlab up for lab islands, node q3; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.0.1 p1
+10.1.0.1 p1-e0
+10.1.0.0 p2
+10.1.0.0 p2-e0
+10.2.0.1 q1
+10.2.0.1 q1-e0
+10.3.0.1 q1-e1
+10.2.0.2 q2
+10.2.0.2 q2-e0
+10.3.0.2 q3
+10.3.0.2 q3-e0
+EOF

@@ -103,3 +103,115 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node a
+mkdir -p /etc/netns/kinds.a && cat >/etc/netns/kinds.a/hosts <<'EOF'
+# netlab: written by netlab up for lab kinds, node a; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+203.0.113.1 vtep1
+203.0.113.1 vtep1-eth0
+10.42.0.1 vtep1-br0
+203.0.113.2 vtep2
+203.0.113.2 vtep2-eth0
+10.42.0.2 vtep2-vx0
+192.0.2.1 vtep2-eth1
+192.0.2.5 vtep2-eth2
+203.0.113.50 guest
+203.0.113.50 guest-mv1
+192.0.2.2 a
+192.0.2.2 a-eth0
+192.0.2.9 a-eth1
+192.0.2.6 b
+192.0.2.6 b-eth0
+192.0.2.10 b-eth1
+EOF
+# node b
+mkdir -p /etc/netns/kinds.b && cat >/etc/netns/kinds.b/hosts <<'EOF'
+# netlab: written by netlab up for lab kinds, node b; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+203.0.113.1 vtep1
+203.0.113.1 vtep1-eth0
+10.42.0.1 vtep1-br0
+203.0.113.2 vtep2
+203.0.113.2 vtep2-eth0
+10.42.0.2 vtep2-vx0
+192.0.2.1 vtep2-eth1
+192.0.2.5 vtep2-eth2
+203.0.113.50 guest
+203.0.113.50 guest-mv1
+192.0.2.2 a
+192.0.2.2 a-eth0
+192.0.2.9 a-eth1
+192.0.2.6 b
+192.0.2.6 b-eth0
+192.0.2.10 b-eth1
+EOF
+# node guest
+mkdir -p /etc/netns/kinds.guest && cat >/etc/netns/kinds.guest/hosts <<'EOF'
+# netlab: written by netlab up for lab kinds, node guest; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+203.0.113.1 vtep1
+203.0.113.1 vtep1-eth0
+10.42.0.1 vtep1-br0
+203.0.113.2 vtep2
+203.0.113.2 vtep2-eth0
+10.42.0.2 vtep2-vx0
+192.0.2.1 vtep2-eth1
+192.0.2.5 vtep2-eth2
+203.0.113.50 guest
+203.0.113.50 guest-mv1
+192.0.2.2 a
+192.0.2.2 a-eth0
+192.0.2.9 a-eth1
+192.0.2.6 b
+192.0.2.6 b-eth0
+192.0.2.10 b-eth1
+EOF
+# node vtep1
+mkdir -p /etc/netns/kinds.vtep1 && cat >/etc/netns/kinds.vtep1/hosts <<'EOF'
+# netlab: written by netlab up for lab kinds, node vtep1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+203.0.113.1 vtep1
+203.0.113.1 vtep1-eth0
+10.42.0.1 vtep1-br0
+203.0.113.2 vtep2
+203.0.113.2 vtep2-eth0
+10.42.0.2 vtep2-vx0
+192.0.2.1 vtep2-eth1
+192.0.2.5 vtep2-eth2
+203.0.113.50 guest
+203.0.113.50 guest-mv1
+192.0.2.2 a
+192.0.2.2 a-eth0
+192.0.2.9 a-eth1
+192.0.2.6 b
+192.0.2.6 b-eth0
+192.0.2.10 b-eth1
+EOF
+# node vtep2
+mkdir -p /etc/netns/kinds.vtep2 && cat >/etc/netns/kinds.vtep2/hosts <<'EOF'
+# netlab: written by netlab up for lab kinds, node vtep2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+203.0.113.1 vtep1
+203.0.113.1 vtep1-eth0
+10.42.0.1 vtep1-br0
+203.0.113.2 vtep2
+203.0.113.2 vtep2-eth0
+10.42.0.2 vtep2-vx0
+192.0.2.1 vtep2-eth1
+192.0.2.5 vtep2-eth2
+203.0.113.50 guest
+203.0.113.50 guest-mv1
+192.0.2.2 a
+192.0.2.2 a-eth0
+192.0.2.9 a-eth1
+192.0.2.6 b
+192.0.2.6 b-eth0
+192.0.2.10 b-eth1
+EOF

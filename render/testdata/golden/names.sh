@@ -36,3 +36,47 @@ ip -n names-2.r-1 addr add 2001:db8::1/64 dev 0eth.1 nodad
 ip -n names-2.x2-y addr add 10.0.0.2/24 dev eth-0.5
 # node z9
 ip -n names-2.z9 addr add 10.0.1.2/24 dev 'x"y'
+
+# --- hosts files: every node by name
+# node r-1
+mkdir -p /etc/netns/names-2.r-1 && cat >/etc/netns/names-2.r-1/hosts <<'EOF'
+# netlab: written by netlab up for lab names-2, node r-1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 r-1
+10.0.0.1 r-1-0eth.1
+2001:db8::1 r-1-0eth.1
+10.0.1.1 r-1-we"ird<&>
+10.0.0.2 x2-y
+10.0.0.2 x2-y-eth-0.5
+10.0.1.2 z9
+10.0.1.2 z9-x"y
+EOF
+# node x2-y
+mkdir -p /etc/netns/names-2.x2-y && cat >/etc/netns/names-2.x2-y/hosts <<'EOF'
+# netlab: written by netlab up for lab names-2, node x2-y; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 r-1
+10.0.0.1 r-1-0eth.1
+2001:db8::1 r-1-0eth.1
+10.0.1.1 r-1-we"ird<&>
+10.0.0.2 x2-y
+10.0.0.2 x2-y-eth-0.5
+10.0.1.2 z9
+10.0.1.2 z9-x"y
+EOF
+# node z9
+mkdir -p /etc/netns/names-2.z9 && cat >/etc/netns/names-2.z9/hosts <<'EOF'
+# netlab: written by netlab up for lab names-2, node z9; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 r-1
+10.0.0.1 r-1-0eth.1
+2001:db8::1 r-1-0eth.1
+10.0.1.1 r-1-we"ird<&>
+10.0.0.2 x2-y
+10.0.0.2 x2-y-eth-0.5
+10.0.1.2 z9
+10.0.1.2 z9-x"y
+EOF

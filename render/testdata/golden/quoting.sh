@@ -78,3 +78,35 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node down
+mkdir -p /etc/netns/quoting.down && cat >/etc/netns/quoting.down/hosts <<'EOF'
+# netlab: written by netlab up for lab quoting, node down; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 up
+10.0.0.1 up-h
+10.0.1.1 up-txq
+10.0.2.1 up-ab*
+10.0.3.1 up-a'b\$c
+10.0.0.2 down
+10.0.0.2 down-dev
+10.0.1.2 down-name
+10.0.2.2 down-type
+EOF
+# node up
+mkdir -p /etc/netns/quoting.up && cat >/etc/netns/quoting.up/hosts <<'EOF'
+# netlab: written by netlab up for lab quoting, node up; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 up
+10.0.0.1 up-h
+10.0.1.1 up-txq
+10.0.2.1 up-ab*
+10.0.3.1 up-a'b\$c
+10.0.0.2 down
+10.0.0.2 down-dev
+10.0.1.2 down-name
+10.0.2.2 down-type
+EOF

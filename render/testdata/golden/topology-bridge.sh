@@ -52,3 +52,53 @@ ip -n bridge.h1 addr add 10.0.1.1/24 dev eth0
 ip -n bridge.h2 addr add 10.0.1.2/24 dev eth0
 # node h3
 ip -n bridge.h3 addr add 10.0.1.3/24 dev eth0
+
+# --- hosts files: every node by name
+# node h1
+mkdir -p /etc/netns/bridge.h1 && cat >/etc/netns/bridge.h1/hosts <<'EOF'
+# netlab: written by netlab up for lab bridge, node h1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.1.1 h1
+10.0.1.1 h1-eth0
+10.0.1.2 h2
+10.0.1.2 h2-eth0
+10.0.1.3 h3
+10.0.1.3 h3-eth0
+EOF
+# node h2
+mkdir -p /etc/netns/bridge.h2 && cat >/etc/netns/bridge.h2/hosts <<'EOF'
+# netlab: written by netlab up for lab bridge, node h2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.1.1 h1
+10.0.1.1 h1-eth0
+10.0.1.2 h2
+10.0.1.2 h2-eth0
+10.0.1.3 h3
+10.0.1.3 h3-eth0
+EOF
+# node h3
+mkdir -p /etc/netns/bridge.h3 && cat >/etc/netns/bridge.h3/hosts <<'EOF'
+# netlab: written by netlab up for lab bridge, node h3; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.1.1 h1
+10.0.1.1 h1-eth0
+10.0.1.2 h2
+10.0.1.2 h2-eth0
+10.0.1.3 h3
+10.0.1.3 h3-eth0
+EOF
+# node sw
+mkdir -p /etc/netns/bridge.sw && cat >/etc/netns/bridge.sw/hosts <<'EOF'
+# netlab: written by netlab up for lab bridge, node sw; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.1.1 h1
+10.0.1.1 h1-eth0
+10.0.1.2 h2
+10.0.1.2 h2-eth0
+10.0.1.3 h3
+10.0.1.3 h3-eth0
+EOF

@@ -84,3 +84,69 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node backend1
+mkdir -p /etc/netns/k8s-service.backend1 && cat >/etc/netns/k8s-service.backend1/hosts <<'EOF'
+# netlab: written by netlab up for lab k8s-service, node backend1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 node
+10.0.0.1 node-eth0
+10.244.1.1 node-veth1
+10.244.2.1 node-veth2
+10.0.0.2 client
+10.0.0.2 client-eth0
+10.244.1.10 backend1
+10.244.1.10 backend1-eth0
+10.244.2.10 backend2
+10.244.2.10 backend2-eth0
+EOF
+# node backend2
+mkdir -p /etc/netns/k8s-service.backend2 && cat >/etc/netns/k8s-service.backend2/hosts <<'EOF'
+# netlab: written by netlab up for lab k8s-service, node backend2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 node
+10.0.0.1 node-eth0
+10.244.1.1 node-veth1
+10.244.2.1 node-veth2
+10.0.0.2 client
+10.0.0.2 client-eth0
+10.244.1.10 backend1
+10.244.1.10 backend1-eth0
+10.244.2.10 backend2
+10.244.2.10 backend2-eth0
+EOF
+# node client
+mkdir -p /etc/netns/k8s-service.client && cat >/etc/netns/k8s-service.client/hosts <<'EOF'
+# netlab: written by netlab up for lab k8s-service, node client; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 node
+10.0.0.1 node-eth0
+10.244.1.1 node-veth1
+10.244.2.1 node-veth2
+10.0.0.2 client
+10.0.0.2 client-eth0
+10.244.1.10 backend1
+10.244.1.10 backend1-eth0
+10.244.2.10 backend2
+10.244.2.10 backend2-eth0
+EOF
+# node node
+mkdir -p /etc/netns/k8s-service.node && cat >/etc/netns/k8s-service.node/hosts <<'EOF'
+# netlab: written by netlab up for lab k8s-service, node node; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 node
+10.0.0.1 node-eth0
+10.244.1.1 node-veth1
+10.244.2.1 node-veth2
+10.0.0.2 client
+10.0.0.2 client-eth0
+10.244.1.10 backend1
+10.244.1.10 backend1-eth0
+10.244.2.10 backend2
+10.244.2.10 backend2-eth0
+EOF

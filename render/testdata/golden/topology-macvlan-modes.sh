@@ -93,3 +93,181 @@ ip -n mv-modes.sw addr add 10.1.3.1/24 dev swv
 ip -n mv-modes.v1 addr add 10.1.3.11/24 dev mv0
 # node v2
 ip -n mv-modes.v2 addr add 10.1.3.12/24 dev mv0
+
+# --- hosts files: every node by name
+# node b1
+mkdir -p /etc/netns/mv-modes.b1 && cat >/etc/netns/mv-modes.b1/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node b1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node b2
+mkdir -p /etc/netns/mv-modes.b2 && cat >/etc/netns/mv-modes.b2/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node b2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node host
+mkdir -p /etc/netns/mv-modes.host && cat >/etc/netns/mv-modes.host/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node host; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node p1
+mkdir -p /etc/netns/mv-modes.p1 && cat >/etc/netns/mv-modes.p1/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node p1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node p2
+mkdir -p /etc/netns/mv-modes.p2 && cat >/etc/netns/mv-modes.p2/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node p2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node sw
+mkdir -p /etc/netns/mv-modes.sw && cat >/etc/netns/mv-modes.sw/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node sw; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node v1
+mkdir -p /etc/netns/mv-modes.v1 && cat >/etc/netns/mv-modes.v1/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node v1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF
+# node v2
+mkdir -p /etc/netns/mv-modes.v2 && cat >/etc/netns/mv-modes.v2/hosts <<'EOF'
+# netlab: written by netlab up for lab mv-modes, node v2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.1.1.1 sw
+10.1.1.1 sw-swb
+10.1.2.1 sw-swp
+10.1.3.1 sw-swv
+10.1.1.11 b1
+10.1.1.11 b1-mv0
+10.1.1.12 b2
+10.1.1.12 b2-mv0
+10.1.2.11 p1
+10.1.2.11 p1-mv0
+10.1.2.12 p2
+10.1.2.12 p2-mv0
+10.1.3.11 v1
+10.1.3.11 v1-mv0
+10.1.3.12 v2
+10.1.3.12 v2-mv0
+EOF

@@ -49,3 +49,61 @@ ip -n macvlan.c2 addr add 198.51.100.22/24 dev mv0
 ip -n macvlan.host addr add 198.51.100.10/24 dev eth0
 # node router
 ip -n macvlan.router addr add 198.51.100.1/24 dev eth0
+
+# --- hosts files: every node by name
+# node c1
+mkdir -p /etc/netns/macvlan.c1 && cat >/etc/netns/macvlan.c1/hosts <<'EOF'
+# netlab: written by netlab up for lab macvlan, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+198.51.100.10 host
+198.51.100.10 host-eth0
+198.51.100.1 router
+198.51.100.1 router-eth0
+198.51.100.21 c1
+198.51.100.21 c1-mv0
+198.51.100.22 c2
+198.51.100.22 c2-mv0
+EOF
+# node c2
+mkdir -p /etc/netns/macvlan.c2 && cat >/etc/netns/macvlan.c2/hosts <<'EOF'
+# netlab: written by netlab up for lab macvlan, node c2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+198.51.100.10 host
+198.51.100.10 host-eth0
+198.51.100.1 router
+198.51.100.1 router-eth0
+198.51.100.21 c1
+198.51.100.21 c1-mv0
+198.51.100.22 c2
+198.51.100.22 c2-mv0
+EOF
+# node host
+mkdir -p /etc/netns/macvlan.host && cat >/etc/netns/macvlan.host/hosts <<'EOF'
+# netlab: written by netlab up for lab macvlan, node host; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+198.51.100.10 host
+198.51.100.10 host-eth0
+198.51.100.1 router
+198.51.100.1 router-eth0
+198.51.100.21 c1
+198.51.100.21 c1-mv0
+198.51.100.22 c2
+198.51.100.22 c2-mv0
+EOF
+# node router
+mkdir -p /etc/netns/macvlan.router && cat >/etc/netns/macvlan.router/hosts <<'EOF'
+# netlab: written by netlab up for lab macvlan, node router; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+198.51.100.10 host
+198.51.100.10 host-eth0
+198.51.100.1 router
+198.51.100.1 router-eth0
+198.51.100.21 c1
+198.51.100.21 c1-mv0
+198.51.100.22 c2
+198.51.100.22 c2-mv0
+EOF

@@ -87,3 +87,44 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node client
+mkdir -p /etc/netns/nf-hooks.client && cat >/etc/netns/nf-hooks.client/hosts <<'EOF'
+# netlab: written by netlab up for lab nf-hooks, node client; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.50.1 fw
+192.168.50.1 fw-eth0
+198.51.100.1 fw-eth1
+192.168.50.80 web
+192.168.50.80 web-eth0
+198.51.100.20 client
+198.51.100.20 client-eth0
+EOF
+# node fw
+mkdir -p /etc/netns/nf-hooks.fw && cat >/etc/netns/nf-hooks.fw/hosts <<'EOF'
+# netlab: written by netlab up for lab nf-hooks, node fw; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.50.1 fw
+192.168.50.1 fw-eth0
+198.51.100.1 fw-eth1
+192.168.50.80 web
+192.168.50.80 web-eth0
+198.51.100.20 client
+198.51.100.20 client-eth0
+EOF
+# node web
+mkdir -p /etc/netns/nf-hooks.web && cat >/etc/netns/nf-hooks.web/hosts <<'EOF'
+# netlab: written by netlab up for lab nf-hooks, node web; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.50.1 fw
+192.168.50.1 fw-eth0
+198.51.100.1 fw-eth1
+192.168.50.80 web
+192.168.50.80 web-eth0
+198.51.100.20 client
+198.51.100.20 client-eth0
+EOF

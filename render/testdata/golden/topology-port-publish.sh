@@ -76,3 +76,44 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node c1
+mkdir -p /etc/netns/port-publish.c1 && cat >/etc/netns/port-publish.c1/hosts <<'EOF'
+# netlab: written by netlab up for lab port-publish, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.17.0.1 host
+172.17.0.1 host-br0
+203.0.113.10 host-eth0
+172.17.0.2 c1
+172.17.0.2 c1-eth0
+203.0.113.20 client
+203.0.113.20 client-eth0
+EOF
+# node client
+mkdir -p /etc/netns/port-publish.client && cat >/etc/netns/port-publish.client/hosts <<'EOF'
+# netlab: written by netlab up for lab port-publish, node client; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.17.0.1 host
+172.17.0.1 host-br0
+203.0.113.10 host-eth0
+172.17.0.2 c1
+172.17.0.2 c1-eth0
+203.0.113.20 client
+203.0.113.20 client-eth0
+EOF
+# node host
+mkdir -p /etc/netns/port-publish.host && cat >/etc/netns/port-publish.host/hosts <<'EOF'
+# netlab: written by netlab up for lab port-publish, node host; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.17.0.1 host
+172.17.0.1 host-br0
+203.0.113.10 host-eth0
+172.17.0.2 c1
+172.17.0.2 c1-eth0
+203.0.113.20 client
+203.0.113.20 client-eth0
+EOF

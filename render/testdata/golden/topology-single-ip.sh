@@ -84,3 +84,90 @@ table inet netlab {
 	}
 }
 EOF
+
+# --- hosts files: every node by name
+# node c1
+mkdir -p /etc/netns/single-ip.c1 && cat >/etc/netns/single-ip.c1/hosts <<'EOF'
+# netlab: written by netlab up for lab single-ip, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.31.1 host
+192.168.31.1 host-br0
+198.51.100.86 host-eth0
+192.168.31.10 c1
+192.168.31.10 c1-veth0
+192.168.31.11 c2
+192.168.31.11 c2-veth0
+192.168.31.12 c3
+192.168.31.12 c3-veth0
+198.51.100.183 server
+198.51.100.183 server-eth0
+EOF
+# node c2
+mkdir -p /etc/netns/single-ip.c2 && cat >/etc/netns/single-ip.c2/hosts <<'EOF'
+# netlab: written by netlab up for lab single-ip, node c2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.31.1 host
+192.168.31.1 host-br0
+198.51.100.86 host-eth0
+192.168.31.10 c1
+192.168.31.10 c1-veth0
+192.168.31.11 c2
+192.168.31.11 c2-veth0
+192.168.31.12 c3
+192.168.31.12 c3-veth0
+198.51.100.183 server
+198.51.100.183 server-eth0
+EOF
+# node c3
+mkdir -p /etc/netns/single-ip.c3 && cat >/etc/netns/single-ip.c3/hosts <<'EOF'
+# netlab: written by netlab up for lab single-ip, node c3; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.31.1 host
+192.168.31.1 host-br0
+198.51.100.86 host-eth0
+192.168.31.10 c1
+192.168.31.10 c1-veth0
+192.168.31.11 c2
+192.168.31.11 c2-veth0
+192.168.31.12 c3
+192.168.31.12 c3-veth0
+198.51.100.183 server
+198.51.100.183 server-eth0
+EOF
+# node host
+mkdir -p /etc/netns/single-ip.host && cat >/etc/netns/single-ip.host/hosts <<'EOF'
+# netlab: written by netlab up for lab single-ip, node host; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.31.1 host
+192.168.31.1 host-br0
+198.51.100.86 host-eth0
+192.168.31.10 c1
+192.168.31.10 c1-veth0
+192.168.31.11 c2
+192.168.31.11 c2-veth0
+192.168.31.12 c3
+192.168.31.12 c3-veth0
+198.51.100.183 server
+198.51.100.183 server-eth0
+EOF
+# node server
+mkdir -p /etc/netns/single-ip.server && cat >/etc/netns/single-ip.server/hosts <<'EOF'
+# netlab: written by netlab up for lab single-ip, node server; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.168.31.1 host
+192.168.31.1 host-br0
+198.51.100.86 host-eth0
+192.168.31.10 c1
+192.168.31.10 c1-veth0
+192.168.31.11 c2
+192.168.31.11 c2-veth0
+192.168.31.12 c3
+192.168.31.12 c3-veth0
+198.51.100.183 server
+198.51.100.183 server-eth0
+EOF

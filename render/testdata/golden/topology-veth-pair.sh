@@ -31,3 +31,29 @@ ip -n veth-pair.a addr add fd00:10::1/64 dev eth0 nodad
 # node b
 ip -n veth-pair.b addr add 10.0.0.2/24 dev eth0
 ip -n veth-pair.b addr add fd00:10::2/64 dev eth0 nodad
+
+# --- hosts files: every node by name
+# node a
+mkdir -p /etc/netns/veth-pair.a && cat >/etc/netns/veth-pair.a/hosts <<'EOF'
+# netlab: written by netlab up for lab veth-pair, node a; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 a
+10.0.0.1 a-eth0
+fd00:10::1 a-eth0
+10.0.0.2 b
+10.0.0.2 b-eth0
+fd00:10::2 b-eth0
+EOF
+# node b
+mkdir -p /etc/netns/veth-pair.b && cat >/etc/netns/veth-pair.b/hosts <<'EOF'
+# netlab: written by netlab up for lab veth-pair, node b; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.1 a
+10.0.0.1 a-eth0
+fd00:10::1 a-eth0
+10.0.0.2 b
+10.0.0.2 b-eth0
+fd00:10::2 b-eth0
+EOF

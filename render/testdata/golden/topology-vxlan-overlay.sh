@@ -76,3 +76,85 @@ ip -n vxlan.c3 addr add 10.42.0.13/24 dev eth0
 ip -n vxlan.host1 addr add 192.0.2.1/24 dev eth0
 # node host2
 ip -n vxlan.host2 addr add 192.0.2.2/24 dev eth0
+
+# --- hosts files: every node by name
+# node c1
+mkdir -p /etc/netns/vxlan.c1 && cat >/etc/netns/vxlan.c1/hosts <<'EOF'
+# netlab: written by netlab up for lab vxlan, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.0.2.1 host1
+192.0.2.1 host1-eth0
+192.0.2.2 host2
+192.0.2.2 host2-eth0
+10.42.0.11 c1
+10.42.0.11 c1-eth0
+10.42.0.12 c2
+10.42.0.12 c2-eth0
+10.42.0.13 c3
+10.42.0.13 c3-eth0
+EOF
+# node c2
+mkdir -p /etc/netns/vxlan.c2 && cat >/etc/netns/vxlan.c2/hosts <<'EOF'
+# netlab: written by netlab up for lab vxlan, node c2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.0.2.1 host1
+192.0.2.1 host1-eth0
+192.0.2.2 host2
+192.0.2.2 host2-eth0
+10.42.0.11 c1
+10.42.0.11 c1-eth0
+10.42.0.12 c2
+10.42.0.12 c2-eth0
+10.42.0.13 c3
+10.42.0.13 c3-eth0
+EOF
+# node c3
+mkdir -p /etc/netns/vxlan.c3 && cat >/etc/netns/vxlan.c3/hosts <<'EOF'
+# netlab: written by netlab up for lab vxlan, node c3; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.0.2.1 host1
+192.0.2.1 host1-eth0
+192.0.2.2 host2
+192.0.2.2 host2-eth0
+10.42.0.11 c1
+10.42.0.11 c1-eth0
+10.42.0.12 c2
+10.42.0.12 c2-eth0
+10.42.0.13 c3
+10.42.0.13 c3-eth0
+EOF
+# node host1
+mkdir -p /etc/netns/vxlan.host1 && cat >/etc/netns/vxlan.host1/hosts <<'EOF'
+# netlab: written by netlab up for lab vxlan, node host1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.0.2.1 host1
+192.0.2.1 host1-eth0
+192.0.2.2 host2
+192.0.2.2 host2-eth0
+10.42.0.11 c1
+10.42.0.11 c1-eth0
+10.42.0.12 c2
+10.42.0.12 c2-eth0
+10.42.0.13 c3
+10.42.0.13 c3-eth0
+EOF
+# node host2
+mkdir -p /etc/netns/vxlan.host2 && cat >/etc/netns/vxlan.host2/hosts <<'EOF'
+# netlab: written by netlab up for lab vxlan, node host2; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+192.0.2.1 host1
+192.0.2.1 host1-eth0
+192.0.2.2 host2
+192.0.2.2 host2-eth0
+10.42.0.11 c1
+10.42.0.11 c1-eth0
+10.42.0.12 c2
+10.42.0.12 c2-eth0
+10.42.0.13 c3
+10.42.0.13 c3-eth0
+EOF

@@ -1,0 +1,109 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/state"
+)
+
+// DefaultGrace is how long a process is given to end after SIGTERM before
+// SIGKILL, when the options give no grace.
+const DefaultGrace = 3 * time.Second
+
+// Started is a process an apply started: its node and the process as the
+// kernel started it (pid and start time set; Ready the desired one's).
+type Started struct {
+	Node string
+	Proc *state.Process
+}
+
+func (o Options) grace() time.Duration {
+	if o.Grace > 0 {
+		return o.Grace
+	}
+	return DefaultGrace
+}
+
+// startProcess starts a declared process, its output going to the log
+// that OpenLog opens (the null device without one).
+func startProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) (*Started, error) {
+	var log *os.File
+	var err error
+	if opts.OpenLog != nil {
+		log, err = opts.OpenLog(c.Node, c.Name)
+	} else {
+		log, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open the log: %w", err)
+	}
+	defer log.Close()
+	p, err := k.ProcessStart(ctx, lab, c.Node, c.Proc, log)
+	if err != nil {
+		return nil, err
+	}
+	started := *p
+	started.Ready = c.Proc.Ready
+	if started.Display == "" {
+		started.Display = c.Proc.Display
+	}
+	return &Started{Node: c.Node, Proc: &started}, nil
+}
+
+// stopProcess stops, for a replace or delete, every process in the
+// node's namespace that carries the marker of the node's process of that
+// name, whatever its hash (it and the children it forked); for a process
+// started by hand, that process alone, if it is still the one observed.
+// One already gone is no error.
+func stopProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) error {
+	procs, err := k.Processes(ctx, c.NetNS)
+	if err != nil {
+		return err
+	}
+	var todo []kernel.ProcessInfo
+	for _, p := range procs {
+		if c.OldProc.Name == "" {
+			if p.Pid == c.OldProc.Pid && p.Start == c.OldProc.Start {
+				todo = append(todo, p)
+			}
+			continue
+		}
+		if mlab, mnode, name, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == c.Node && name == c.Name {
+			todo = append(todo, p)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	_, err = k.ProcessesStop(ctx, c.NetNS, todo, opts.grace())
+	return err
+}
+
+// clearNetNS empties a namespace that is to be deleted: it stops every
+// process in it, declared or started by hand, so that none holds the
+// namespace once its name is gone, and removes its hosts file. It returns
+// the processes it stopped.
+func clearNetNS(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration) ([]kernel.ProcessInfo, error) {
+	procs, err := k.Processes(ctx, netns)
+	if err != nil {
+		return nil, fmt.Errorf("list its processes: %w", err)
+	}
+	var stopped []kernel.ProcessInfo
+	if len(procs) > 0 {
+		if stopped, err = k.ProcessesStop(ctx, netns, procs, grace); err != nil {
+			return stopped, fmt.Errorf("stop its processes: %w", err)
+		}
+	}
+	// A hosts file that netlab did not write stays where it is, and
+	// holds no namespace.
+	if err := k.HostsSet(ctx, netns, ""); err != nil && !errors.As(err, new(*kernel.ForeignError)) {
+		return stopped, fmt.Errorf("remove its hosts file: %w", err)
+	}
+	return stopped, nil
+}

@@ -1,0 +1,99 @@
+package plan
+
+import (
+	"maps"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"netlab/lab"
+	"netlab/lab/state"
+)
+
+// desiredProcs turns a node's run: entries into the processes it asks
+// for, by name.
+func desiredProcs(n *lab.Node) map[string]*state.Process {
+	procs := make(map[string]*state.Process, len(n.Run))
+	for _, p := range n.Run {
+		procs[p.Name] = DesiredProcess(p)
+	}
+	return procs
+}
+
+// DesiredProcess is the process a run: entry asks for: a command given
+// as a string runs as /bin/sh -c STRING, a list is exec'd as it is; the
+// environment is sorted KEY=VALUE; the working directory is / unless
+// given; a ready port without a timeout waits lab.DefaultReadyTimeout.
+func DesiredProcess(p *lab.Process) *state.Process {
+	sp := &state.Process{Name: p.Name, Dir: p.Dir}
+	if p.Shell {
+		script := strings.Join(p.Command, " ")
+		sp.Argv = []string{"/bin/sh", "-c", script}
+		sp.Display = script
+	} else {
+		sp.Argv = slices.Clone(p.Command)
+		sp.Display = strings.Join(p.Command, " ")
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.Env)) {
+		sp.Env = append(sp.Env, k+"="+p.Env[k])
+	}
+	if sp.Dir == "" {
+		sp.Dir = "/"
+	}
+	sp.Hash = state.DeclHash(sp.Argv, sp.Env, sp.Dir)
+	if r := p.Ready; r != nil {
+		sp.Ready = &state.Ready{Proto: r.Proto, Port: r.Port, Timeout: r.Timeout}
+		if sp.Ready.Timeout == 0 {
+			sp.Ready.Timeout = lab.DefaultReadyTimeout
+		}
+		if sp.Ready.Proto == "" {
+			sp.Ready.Proto = "tcp"
+		}
+	}
+	return sp
+}
+
+// HostsContent is the /etc/netns/LAB.NODE/hosts of a node of l: the
+// header that marks it as netlab's, localhost, then, for every node of
+// the lab in file order (host nodes too) that has an address, "ADDR NODE"
+// for its first address (of the first interface, in file order, that has
+// one) and "ADDR NODE-IFNAME" for every address of every interface.
+// Loopback addresses (127.0.0.0/8, ::1) name no node: they would point
+// at the node that looks the name up.
+func HostsContent(l *lab.Lab, node string) string {
+	var b strings.Builder
+	b.WriteString(state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n")
+	// localhost as Debian's /etc/hosts says it: lo's own addresses.
+	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " localhost\n")
+	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " localhost ip6-localhost ip6-loopback\n")
+	for _, n := range l.Nodes {
+		first := true
+		for _, i := range n.Interfaces {
+			for _, a := range i.Addresses {
+				addr := a.Prefix.Addr()
+				if addr.IsLoopback() {
+					continue
+				}
+				if first {
+					b.WriteString(addr.String() + " " + n.Name + "\n")
+					first = false
+				}
+				b.WriteString(addr.String() + " " + n.Name + "-" + i.Name + "\n")
+			}
+		}
+	}
+	return b.String()
+}
+
+// HostsNames is how many names a hosts file of HostsContent's gives, the
+// localhost lines aside: what the plan says of it.
+func HostsNames(content string) int {
+	n := 0
+	for line := range strings.Lines(content) {
+		first, _, _ := strings.Cut(line, " ")
+		if a, err := netip.ParseAddr(first); err == nil && !a.IsLoopback() {
+			n++
+		}
+	}
+	return n
+}

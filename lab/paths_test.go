@@ -96,6 +96,11 @@ var reviewedPaths = map[string]string{
 
 	// Paths inside the binary's embedded files.
 	"topologies.Exercises": "directory names read from the embedded file system",
+
+	// Process logs in the run directory (issue 14).
+	"lab/rundir.Dir.OpenLog":    "file names from logName, which takes name.Names and a process name it refuses unless state.ProcessNameProblem passes (no dot, no slash); renamed and opened relative to the run directory's descriptor, never through a link",
+	"lab/rundir.Dir.RemoveLogs": "names read from the directory, kept only when parseLogName reads them as the lab's logs; unlinked relative to the directory's descriptor",
+	"lab/rundir.Dir.LogFile":    "file name from logName, for messages",
 }
 
 // notPaths are functions that join text with a slash that is no path:
@@ -114,6 +119,10 @@ var notPaths = map[string]string{
 	// written and read back as the text of a touch command.
 	"lab/kernel/kerneltest.stubLine":           "transcript text: touch /run/netns/NAME",
 	"lab/kernel/kerneltest.(*Fake).handLocked": "a seeded command's text, touch /run/netns/NAME, read into an in-memory name",
+
+	// Processes, named NODE/PROCESS for people (issue 14).
+	"cmd/netlab.stoppedText": "text for people: NODE/PROCESS (pid N)",
+	"tui.procDetail":         "text for people: netlab logs NODE/PROCESS",
 }
 
 // fsCalls are the functions that take a path: a call to one with a path

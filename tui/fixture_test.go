@@ -71,7 +71,20 @@ func singleIP(step int) *state.State {
 
 // snap is the scripted snapshot of step n, taken n seconds after t0.
 func snap(n int) SnapshotMsg {
-	return SnapshotMsg{State: singleIP(n + 1), At: t0.Add(time.Duration(n) * time.Second)}
+	return SnapshotMsg{State: singleIP(n + 1), Processes: someProcesses(n), At: t0.Add(time.Duration(n) * time.Second)}
+}
+
+// someProcesses are the lab's processes at step n, in every state: a
+// server that runs, one that ended, one never started, one started by
+// hand.
+func someProcesses(n int) []Process {
+	up := time.Duration(n) * time.Second
+	return []Process{
+		{Node: "c1", Pid: 4711, State: "running", Uptime: 30*time.Second + up, Command: "sleep 1000"},
+		{Node: "server", Name: "dns", State: "exited 1", Command: "dnsmasq -k --conf-file=/etc/netns/single-ip.server/dnsmasq.conf"},
+		{Node: "server", Name: "http", Pid: 4242, State: "running", Uptime: 3*time.Minute + up, Command: "python3 -m http.server 80"},
+		{Node: "server", Name: "ntp", State: "not started", Command: "chronyd -d"},
+	}
 }
 
 // fakeSource returns scripted states, the last one again once they run
@@ -96,3 +109,11 @@ func (f *fakeSource) Snapshot(context.Context) (*state.State, error) {
 }
 
 func (f *fakeSource) Plan(context.Context) (*plan.Plan, error) { return f.plan, nil }
+
+// procSource is a fakeSource that lists processes too.
+type procSource struct {
+	fakeSource
+	procs []Process
+}
+
+func (p *procSource) Processes(context.Context) ([]Process, error) { return p.procs, nil }

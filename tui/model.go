@@ -43,6 +43,22 @@ type Notifier interface {
 	Events(ctx context.Context) <-chan struct{}
 }
 
+// ProcessLister is implemented by sources that know the lab's processes:
+// Processes lists them, called right after each Snapshot.
+type ProcessLister interface {
+	Processes(ctx context.Context) ([]Process, error)
+}
+
+// Process is one process of the lab, as netlab status shows it.
+type Process struct {
+	Node    string
+	Name    string // "" for a process started by hand
+	Pid     int    // 0 when not running
+	State   string // "running", "exited N", "exited", "not started"
+	Uptime  time.Duration
+	Command string
+}
+
 // CheckResult is the outcome of one of the lab's checks.
 type CheckResult struct {
 	Name   string // e.g. "c1 ping 192.168.31.11"
@@ -80,11 +96,12 @@ const (
 	paneIfaces pane = iota
 	paneLinks
 	paneRules
+	paneProcs
 	numPanes
 )
 
 func (p pane) String() string {
-	return [...]string{"Interfaces", "Links", "Rules"}[p]
+	return [...]string{"Interfaces", "Links", "Rules", "Processes"}[p]
 }
 
 // page is a full-screen text shown over the panes: detail, plan, checks,
@@ -126,9 +143,11 @@ type Model struct {
 	at       time.Time
 	received int // snapshots received
 
-	ifaces []*ifaceRow
-	links  []*linkRow
-	rules  []*ruleRow
+	ifaces  []*ifaceRow
+	links   []*linkRow
+	rules   []*ruleRow
+	procs   []*procRow
+	procErr error // why the processes could not be read
 
 	// Counters of the previous snapshot, for rates.
 	prevAt    time.Time
@@ -196,6 +215,13 @@ type ruleRow struct {
 	text    string
 }
 
+// procRow is one process.
+type procRow struct {
+	p    Process
+	key  string // node/name, or node/pid for one started by hand
+	text string
+}
+
 // New returns a model reading from opts.Source.
 func New(opts Options) Model {
 	if opts.Interval <= 0 {
@@ -249,6 +275,9 @@ func (m Model) fetch() tea.Cmd {
 		if err == nil {
 			if p, ok := src.(Planner); ok {
 				msg.Plan, _ = p.Plan(ctx)
+			}
+			if p, ok := src.(ProcessLister); ok {
+				msg.Processes, msg.ProcessErr = p.Processes(ctx)
 			}
 		}
 		return msg
@@ -376,6 +405,15 @@ func (m *Model) apply(msg SnapshotMsg) {
 		}
 	}
 	m.links = buildLinks(m.ifaces, m.opts.Lab)
+	m.procs, m.procErr = m.procs[:0], msg.ProcessErr
+	for _, p := range msg.Processes {
+		key := p.Node + "/" + p.Name
+		if p.Name == "" {
+			key = p.Node + "/" + itoa(p.Pid)
+		}
+		m.procs = append(m.procs, &procRow{p: p, key: key,
+			text: strings.ToLower(strings.Join([]string{p.Node, procName(p.Name), p.State, p.Command}, " "))})
+	}
 	m.clampCursors()
 }
 
@@ -508,6 +546,8 @@ func (m *Model) visibleRows(p pane) []int {
 		n, text = len(m.ifaces), func(i int) string { return m.ifaces[i].text }
 	case paneLinks:
 		n, text = len(m.links), func(i int) string { return m.links[i].text }
+	case paneProcs:
+		n, text = len(m.procs), func(i int) string { return m.procs[i].text }
 	default:
 		n, text = len(m.rules), func(i int) string { return m.rules[i].text }
 	}
@@ -553,7 +593,7 @@ func (m *Model) selectedIface() *ifaceRow {
 func (m Model) Pane() string { return m.pane.String() }
 
 // Selected is the key of the row under the cursor ("node/iface", a link's
-// description or "node/chain/tag"), for tests.
+// description, "node/chain/tag" or "node/process"), for tests.
 func (m Model) Selected() string {
 	rows := m.visibleRows(m.pane)
 	if len(rows) == 0 {
@@ -565,6 +605,8 @@ func (m Model) Selected() string {
 		return m.ifaces[i].key
 	case paneLinks:
 		return m.links[i].desc
+	case paneProcs:
+		return m.procs[i].key
 	}
 	return m.rules[i].key
 }

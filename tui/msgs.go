@@ -15,6 +15,10 @@ type SnapshotMsg struct {
 	Plan  *plan.Plan
 	Err   error
 	At    time.Time
+	// Processes are the lab's processes, from a ProcessLister source;
+	// ProcessErr is why they could not be read.
+	Processes  []Process
+	ProcessErr error
 }
 
 // tickMsg asks for the next refresh; seq drops ticks of an older chain.

@@ -136,6 +136,9 @@ func TestView(t *testing.T) {
 		{name: "detail", keys: []string{"j", "j", "j", "j", "enter"}},
 		{name: "link_detail", keys: []string{"tab", "j", "enter"}},
 		{name: "rule_detail", keys: []string{"tab", "tab", "j", "enter"}},
+		{name: "processes", keys: []string{"shift+tab", "j", "j"}},
+		{name: "process_detail", keys: []string{"shift+tab", "j", "j", "enter"}},
+		{name: "process_by_hand", keys: []string{"shift+tab", "enter"}},
 		{name: "help", keys: []string{"?"}},
 		{name: "no_checks", keys: []string{"c"}},
 		{name: "drift", msgs: []tea.Msg{SnapshotMsg{State: singleIP(4), Plan: driftPlan(), At: t0.Add(3 * time.Second)}}},
@@ -255,8 +258,11 @@ func TestKeys(t *testing.T) {
 		{name: "down past the end stays", keys: strings.Split(strings.Repeat("j", 40), ""), pane: "Interfaces", selected: "server/lo"},
 		{name: "tab", keys: []string{"tab"}, pane: "Links", selected: "c1:veth0 <-> host:veth1"},
 		{name: "tab twice", keys: []string{"tab", "tab"}, pane: "Rules", selected: "host/filter_forward"},
-		{name: "tab wraps", keys: []string{"tab", "tab", "tab"}, pane: "Interfaces", selected: "c1/lo"},
-		{name: "shift tab", keys: []string{"shift+tab"}, pane: "Rules", selected: "host/filter_forward"},
+		{name: "tab thrice", keys: []string{"tab", "tab", "tab"}, pane: "Processes", selected: "c1/4711"},
+		{name: "tab wraps", keys: []string{"tab", "tab", "tab", "tab"}, pane: "Interfaces", selected: "c1/lo"},
+		{name: "shift tab", keys: []string{"shift+tab"}, pane: "Processes", selected: "c1/4711"},
+		{name: "process filter", keys: []string{"shift+tab", "/", "e", "x", "i", "enter"}, pane: "Processes", selected: "server/dns"},
+		{name: "process detail", keys: []string{"shift+tab", "j", "j", "enter"}, pane: "Processes", selected: "server/http", page: "Process server/http"},
 		{name: "filter", keys: []string{"/", "c", "3", "enter"}, pane: "Interfaces", selected: "c3/lo"},
 		{name: "filter then move", keys: []string{"/", "v", "e", "t", "h", "enter", "j", "j"}, pane: "Interfaces", selected: "c3/veth0"},
 		{name: "filter cleared", keys: []string{"/", "s", "e", "r", "v", "enter", "esc"}, pane: "Interfaces", selected: "c1/lo"},
@@ -452,5 +458,28 @@ func TestLinkRows(t *testing.T) {
 				t.Errorf("links (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestProcessesFromSource: a source that lists processes feeds the
+// Processes pane at each refresh; one that cannot read them says why.
+func TestProcessesFromSource(t *testing.T) {
+	src := &procSource{fakeSource: fakeSource{states: []*state.State{singleIP(1)}}, procs: someProcesses(0)}
+	m := New(Options{Source: src})
+	msg, ok := m.fetch()().(SnapshotMsg)
+	if !ok || len(msg.Processes) != 4 {
+		t.Fatalf("fetch from a ProcessLister returned %#v", msg)
+	}
+	m, _ = send(t, m, msg)
+	m = press(t, m, "shift+tab", "j", "j")
+	if got := m.Selected(); got != "server/http" {
+		t.Errorf("selected %q, want server/http", got)
+	}
+	if v := m.View(); !strings.Contains(v, "server http         4242 running      3m00s python3 -m http.server 80") {
+		t.Errorf("the Processes pane does not show server/http:\n%s", v)
+	}
+	m, _ = send(t, m, SnapshotMsg{State: singleIP(2), ProcessErr: errors.New("read /proc: permission denied"), At: t0.Add(time.Second)})
+	if v := m.View(); !strings.Contains(v, "Cannot read the processes: read /proc: permission denied") {
+		t.Errorf("a failed read of the processes is not said:\n%s", v)
 	}
 }

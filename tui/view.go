@@ -175,6 +175,8 @@ func (m Model) rowDown(i int) bool {
 	case paneLinks:
 		lr := m.links[i]
 		return stateText(lr.a.link) != "up" || (lr.b != nil && stateText(lr.b.link) != "up")
+	case paneProcs:
+		return m.procs[i].p.State != "running"
 	}
 	return false
 }
@@ -200,6 +202,10 @@ func (m Model) emptyMessage() []string {
 		return []string{"No " + strings.ToLower(m.pane.String()) + " match the filter " + strconv.Quote(m.filter.Value()) + " (esc clears it)."}
 	case len(m.visibleRows(m.pane)) == 0 && m.pane == paneRules:
 		return []string{"No node of this lab has netfilter rules."}
+	case m.pane == paneProcs && m.procErr != nil:
+		return []string{"Cannot read the processes: " + m.procErr.Error()}
+	case len(m.visibleRows(m.pane)) == 0 && m.pane == paneProcs:
+		return []string{"No process runs in this lab: declare some under a node's run: in the lab file."}
 	case len(m.visibleRows(m.pane)) == 0:
 		return []string{"Nothing to show."}
 	}
@@ -358,6 +364,9 @@ func (m Model) paneColumns() ([]column, func(i, c int) string) {
 			}
 		}
 	}
+	if m.pane == paneProcs {
+		return m.procColumns()
+	}
 	nw := 4
 	for _, r := range m.rules {
 		nw = max(nw, len(r.node))
@@ -395,6 +404,47 @@ func (m Model) paneColumns() ([]column, func(i, c int) string) {
 			return r.rule.Label()
 		}
 	}
+}
+
+// procColumns are the columns of the Processes pane.
+func (m Model) procColumns() ([]column, func(i, c int) string) {
+	nw, pw := 4, 7
+	for _, r := range m.procs {
+		nw, pw = max(nw, len(r.p.Node)), max(pw, len(procName(r.p.Name)))
+	}
+	cols := []column{{"NODE", min(nw, 12), false, 1}, {"PROCESS", min(pw, 16), false, 1}, {"PID", 7, true, 1},
+		{"STATE", 11, false, 1}, {"UPTIME", 6, true, 1}, {"COMMAND", 0, false, 1}}
+	return cols, func(i, c int) string {
+		p := m.procs[i].p
+		switch c {
+		case 0:
+			return p.Node
+		case 1:
+			return procName(p.Name)
+		case 2:
+			if p.Pid == 0 {
+				return "-"
+			}
+			return itoa(p.Pid)
+		case 3:
+			return p.State
+		case 4:
+			if p.Pid == 0 {
+				return "-"
+			}
+			return state.Uptime(p.Uptime)
+		default:
+			return p.Command
+		}
+	}
+}
+
+// procName is a process's name as the UI shows it.
+func procName(name string) string {
+	if name == "" {
+		return "(by hand)"
+	}
+	return name
 }
 
 func (m Model) sparkLine() string {
@@ -443,6 +493,16 @@ func (m *Model) showDetail() {
 			}
 			return []string{"The link is gone, or has changed: esc and look again."}
 		}}
+	case paneProcs:
+		key := m.procs[i].key
+		m.page = &page{title: "Process " + key, live: func(m *Model) []string {
+			for _, r := range m.procs {
+				if r.key == key {
+					return procDetail(r.p)
+				}
+			}
+			return []string{"The process is gone: stopped since, or its node was removed."}
+		}}
 	default:
 		key := m.rules[i].key
 		r := m.rules[i]
@@ -465,6 +525,27 @@ func (m *Model) linkDetail(lr *linkRow) []string {
 		lines = append(lines, m.ifaceDetail(lr.b)...)
 	}
 	return lines
+}
+
+func procDetail(p Process) []string {
+	pid, uptime := "-", "-"
+	if p.Pid != 0 {
+		pid, uptime = itoa(p.Pid), state.Uptime(p.Uptime)
+	}
+	lines := []string{
+		"node      " + p.Node,
+		"process   " + procName(p.Name),
+		"pid       " + pid,
+		"state     " + p.State,
+		"uptime    " + uptime,
+		"command   " + p.Command,
+		"",
+	}
+	if p.Name == "" {
+		return append(lines, "Started by hand (netlab exec): its output went to that terminal, and",
+			"netlab down stops it with the lab's own processes.")
+	}
+	return append(lines, "Its output: netlab logs "+p.Node+"/"+p.Name+" (-f to follow).")
 }
 
 func ruleDetail(r *ruleRow) []string {
@@ -534,7 +615,8 @@ func (m Model) helpLines() []string {
 	return []string{
 		"keys",
 		"  up/k down/j    move           pgup pgdn   a page",
-		"  tab shift+tab  next / previous pane (Interfaces, Links, Rules)",
+		"  tab shift+tab  next / previous pane (Interfaces, Links, Rules,",
+		"                 Processes)",
 		"  /              filter rows: type, enter keeps it, esc clears it",
 		"  enter          detail of the selected row; esc goes back",
 		"  p              the plan: what differs from the lab file (drift)",
@@ -552,6 +634,9 @@ func (m Model) helpLines() []string {
 		"  Rules    per node, by hook in the order a packet meets them:",
 		"           prerouting, input, forward, output, postrouting;",
 		"           PKTS is the rule's counter, PKT/s how fast it grows",
+		"  Processes  those the file declares under run:, and those",
+		"           started by hand; STATE running, exited N (netlab saw",
+		"           it end with status N), exited, not started",
 		"  the line under the table: the selected interface's traffic",
 		"  over the last refreshes, with its minimum and maximum",
 	}

@@ -23,7 +23,15 @@ deleted (use --lab NAME), and twice in a row. Namespaces or links that carry
 no netlab mark are never touched, whatever their names. A lab with a host:
 true node also made links in this machine's root namespace: down removes
 those (and only those, found by their mark) when given --allow-host, and
-refuses to start without it.`,
+refuses to start without it.
+
+Before it deletes a node's namespace, down stops every process running in
+it, those the lab file declares and those started by hand with netlab exec:
+SIGTERM, then SIGKILL for any still running after a grace period. It says
+which it stopped, and which needed SIGKILL. Before each signal it checks
+that the pid is still the same process, in the lab's namespace, so a pid
+the kernel has given to another process since is never signalled. Then it
+removes the processes' logs and the nodes' /etc/netns hosts files.`,
 		Example: `  sudo netlab down lab.yaml
   sudo netlab down --lab single-ip
   sudo netlab down                 # the built-in default lab`,
@@ -65,7 +73,7 @@ refuses to start without it.`,
 					if deleted == nil {
 						deleted = []string{}
 					}
-					out := map[string]any{"lab": name, "deleted": deleted}
+					out := map[string]any{"lab": name, "deleted": deleted, "stopped": stoppedJSON(res.Stopped)}
 					if allowHost {
 						if hostDeleted == nil {
 							hostDeleted = []string{}
@@ -74,6 +82,9 @@ refuses to start without it.`,
 					}
 					writeJSON(e, out)
 					return nil
+				}
+				if len(res.Stopped) > 0 {
+					fmt.Fprintln(e.stdout, stoppedText(res.Stopped))
 				}
 				if len(hostDeleted) > 0 {
 					fmt.Fprintf(e.stdout, "Removed %d link(s) of lab %s from this machine's root namespace: %s.\n", len(hostDeleted), name, strings.Join(hostDeleted, ", "))
@@ -104,4 +115,51 @@ func fileHasHost(args []string) bool {
 	}
 	l, _ := labfile.Load(args[0], displayPath(args[0]))
 	return l != nil && len(hostNodes(l)) > 0
+}
+
+// stoppedText is the line down prints about the processes it stopped:
+// "Stopped 3 process(es): web/http (pid 1234), web/db (pid 1235, needed
+// SIGKILL), c1 pid 1240 (sleep 100, started by hand); 1 needed SIGKILL."
+func stoppedText(stopped []reconcile.StoppedProcess) string {
+	parts := make([]string, 0, len(stopped))
+	killed := 0
+	for _, p := range stopped {
+		kill := ""
+		if p.Killed {
+			killed++
+			kill = ", needed SIGKILL"
+		}
+		if p.Name == "" {
+			parts = append(parts, fmt.Sprintf("%s pid %d (%s, started by hand%s)", p.Node, p.Pid, cut(strings.Join(p.Command, " "), 40), kill))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s/%s (pid %d%s)", p.Node, p.Name, p.Pid, kill))
+	}
+	text := fmt.Sprintf("Stopped %d process(es): %s", len(stopped), strings.Join(parts, ", "))
+	if killed > 0 {
+		text += fmt.Sprintf("; %d needed SIGKILL (SIGTERM did not end it in time)", killed)
+	}
+	return text + "."
+}
+
+// stoppedProcess is a process down stopped, in down -o json.
+type stoppedProcess struct {
+	Node    string   `json:"node"`
+	Name    string   `json:"name"`    // "" for a process started by hand
+	ByHand  bool     `json:"by_hand"` // started by hand (netlab exec), not declared
+	Pid     int      `json:"pid"`
+	Command []string `json:"command"`
+	Killed  bool     `json:"killed"` // needed SIGKILL
+}
+
+func stoppedJSON(stopped []reconcile.StoppedProcess) []stoppedProcess {
+	out := []stoppedProcess{}
+	for _, p := range stopped {
+		cmd := p.Command
+		if cmd == nil {
+			cmd = []string{}
+		}
+		out = append(out, stoppedProcess{Node: p.Node, Name: p.Name, ByHand: p.Name == "", Pid: p.Pid, Command: cmd, Killed: p.Killed})
+	}
+	return out
 }

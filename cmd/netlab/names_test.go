@@ -28,6 +28,7 @@ var labArgs = map[string][]string{
 	"ping":    {"c1", "192.0.2.1"},
 	"capture": {"c1:eth0"},
 	"check":   {},
+	"logs":    {"c1/http"},
 }
 
 // nodeArgs puts a NODE (or ping's node-name TARGET) into each command that
@@ -38,6 +39,7 @@ var nodeArgs = map[string]func(node string) []string{
 	"ping target": func(n string) []string { return []string{"ping", "--lab", "lab1", "c1", n} },
 	"capture":     func(n string) []string { return []string{"capture", "--lab", "lab1", n + ":eth0"} },
 	"exec file":   func(n string) []string { return []string{"exec", "lab.yaml", n, "--", "true"} },
+	"logs":        func(n string) []string { return []string{"logs", "lab.yaml", n + "/http", "-f"} },
 }
 
 // sandbox points the run directory into a fresh temporary tree, and the

@@ -59,6 +59,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newStatusCmd(e),
 		newLsCmd(e),
 		newExecCmd(e),
+		newLogsCmd(e),
 		newTUICmd(e),
 		newCheckCmd(e),
 		newPingCmd(e),

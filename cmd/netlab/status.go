@@ -3,8 +3,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,13 +23,18 @@ func newStatusCmd(e *env) *cobra.Command {
 		Short: "Show a running lab: nodes, interfaces and packet counters",
 		Long: `status reads a running lab from the kernel and prints a table of its nodes
 and interfaces: kind, veth peer, master bridge, state, MTU, addresses, and
-rx/tx packet and byte counters; then the MAC addresses each bridge has
-learned on each port, and each node's nftables rules by hook with their
-counters. Interfaces netlab did not create are marked "unmanaged". With no
+rx/tx packet and byte counters; then each node's processes: those the lab
+file declares under run: (by name) and those started by hand with netlab
+exec (named "(by hand)"), with their pid, state (running; exited N when
+netlab saw it end with status N; exited when it ended while no netlab was
+watching; not started), uptime and command; then the MAC addresses each
+bridge has learned on each port, and each node's nftables rules by hook
+with their counters. Interfaces netlab did not create are marked "unmanaged". With no
 FILE it shows the built-in default lab; --lab NAME shows any running lab
 (netlab ls lists them).`,
 		Example: `  sudo netlab status
-  sudo netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'`,
+  sudo netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'
+  sudo netlab status -o json | jq -r '.processes[] | "\(.node)/\(.name) \(.state)"'`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
@@ -53,18 +60,20 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 				desired = plan.Desired(l)
 			}
 			reconcile.NameRules(s, name, &runDir, desired)
-			if len(s.Nodes) == 0 {
-				if f.output == "json" {
-					writeJSON(e, statusJSON(s))
-					return nil
+			var procs []reconcile.ProcessStatus
+			if len(s.Nodes) > 0 {
+				if procs, err = reconcile.Processes(cmd.Context(), k, name, &runDir); err != nil {
+					return fmt.Errorf("lab %s: %w", name, err)
 				}
-				return notRunningError(name)
 			}
 			if f.output == "json" {
-				writeJSON(e, statusJSON(s))
+				writeJSON(e, statusJSON(s, procs))
 				return nil
 			}
-			writeStatus(e.stdout, s)
+			if len(s.Nodes) == 0 {
+				return notRunningError(name)
+			}
+			writeStatus(e.stdout, s, procs)
 			return nil
 		}),
 	}
@@ -73,7 +82,7 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 	return cmd
 }
 
-func writeStatus(w io.Writer, s *state.State) {
+func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
 	fmt.Fprintf(w, "lab %s: %d node(s)\n\n", s.Lab, len(s.Nodes))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tIFACE\tKIND\tPEER\tMASTER\tSTATE\tMTU\tADDRESSES\tRX PKTS\tTX PKTS\tRX BYTES\tTX BYTES")
@@ -108,8 +117,53 @@ func writeStatus(w io.Writer, s *state.State) {
 		}
 	}
 	tw.Flush()
+	writeProcesses(w, procs)
 	writeLearned(w, s)
 	writeRules(w, s)
+}
+
+// byHand is how status and down name a process started by hand, which
+// has no name of the lab file's.
+const byHand = "(by hand)"
+
+// commandWidth is where status cuts a long command line (-o json has it
+// whole).
+const commandWidth = 60
+
+// writeProcesses prints the lab's processes, one a line; nothing for a
+// lab that runs none.
+func writeProcesses(w io.Writer, procs []reconcile.ProcessStatus) {
+	if len(procs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nprocesses\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  NODE\tPROCESS\tPID\tSTATE\tUPTIME\tCOMMAND")
+	for _, p := range procs {
+		pid, uptime := "-", "-"
+		if p.Pid != 0 {
+			pid, uptime = strconv.Itoa(p.Pid), state.Uptime(p.Uptime)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\n", p.Node, processName(p.Name), pid, p.State, uptime, cut(p.Command, commandWidth))
+	}
+	tw.Flush()
+}
+
+// processName is a process's name as status and down print it.
+func processName(name string) string {
+	if name == "" {
+		return byHand
+	}
+	return name
+}
+
+// cut shortens s to at most n characters, marking the cut with "...".
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-3]) + "..."
 }
 
 // writeLearned prints, per bridge, the MAC addresses it has learned on
@@ -209,12 +263,29 @@ type ruleStatus struct {
 }
 
 type labStatus struct {
-	Lab   string       `json:"lab"`
-	Nodes []nodeStatus `json:"nodes"`
+	Lab       string          `json:"lab"`
+	Nodes     []nodeStatus    `json:"nodes"`
+	Processes []processStatus `json:"processes"`
 }
 
-func statusJSON(s *state.State) labStatus {
-	out := labStatus{Lab: s.Lab, Nodes: []nodeStatus{}}
+// processStatus is a process in status -o json.
+type processStatus struct {
+	Node    string `json:"node"`
+	Name    string `json:"name"`    // "" for a process started by hand
+	ByHand  bool   `json:"by_hand"` // started by hand (netlab exec), not declared
+	Pid     int    `json:"pid"`     // 0 when not running
+	State   string `json:"state"`   // "running", "exited N", "exited", "not started"
+	Exit    *int   `json:"exit,omitempty"`
+	Uptime  int64  `json:"uptime_s"` // whole seconds; 0 when not running
+	Command string `json:"command"`
+}
+
+func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
+	out := labStatus{Lab: s.Lab, Nodes: []nodeStatus{}, Processes: []processStatus{}}
+	for _, p := range procs {
+		out.Processes = append(out.Processes, processStatus{Node: p.Node, Name: p.Name, ByHand: p.Name == "", Pid: p.Pid,
+			State: p.State, Exit: p.Exit, Uptime: int64(p.Uptime / time.Second), Command: p.Command})
+	}
 	for _, nodeName := range s.NodeNames() {
 		n := s.Nodes[nodeName]
 		ns := nodeStatus{Name: nodeName, NetNS: n.NetNS, Foreign: n.Foreign, Links: []linkStatus{}, Routes: []string{}}

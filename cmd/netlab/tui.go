@@ -23,14 +23,15 @@ func newTUICmd(e *env) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "tui [FILE | --lab NAME]",
-		Short: "Watch a running lab live: interfaces, links, counters, rules",
+		Short: "Watch a running lab live: interfaces, links, counters, rules, processes",
 		Long: `tui shows a running lab as the kernel has it, live: every node and its
 interfaces (kind, veth peer, master bridge, state, MTU, addresses) with rx/tx
 packets, bytes, drops and errors and their rates per second; the lab's links
 (veth pairs, bridges with their ports, VXLAN, MACVLAN); each node's netfilter
-rules by hook with their counters; and whether the lab still matches its file
-(drift). Link changes show at once; counters refresh every --interval.
-It needs a terminal; for a script, use netlab status (-o json).
+rules by hook with their counters; the lab's processes (node, name, pid,
+state, uptime, command), those the file declares under run: and those
+started by hand; and whether the lab still matches its file (drift). Link
+changes show at once; counters refresh every --interval. It needs a terminal; for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
 p shows the plan, c runs the checks, ? shows help, q quits.`,
@@ -185,3 +186,25 @@ func (s *kernelSource) Events(ctx context.Context) <-chan struct{} {
 	}
 	return ch
 }
+
+// Processes lists the lab's processes for the Processes pane, as netlab
+// status does.
+func (s *kernelSource) Processes(ctx context.Context) ([]tui.Process, error) {
+	procs, err := reconcile.Processes(ctx, s.k, s.name, &runDir)
+	if err != nil {
+		return nil, err
+	}
+	return tuiProcesses(procs), nil
+}
+
+// tuiProcesses turns the pipeline's view of the processes into the UI's.
+func tuiProcesses(procs []reconcile.ProcessStatus) []tui.Process {
+	out := make([]tui.Process, 0, len(procs))
+	for _, p := range procs {
+		out = append(out, tui.Process{Node: p.Node, Name: p.Name, Pid: p.Pid, State: p.State, Uptime: p.Uptime, Command: p.Command})
+	}
+	return out
+}
+
+// The UI's Processes pane reads the kernel source's processes.
+var _ tui.ProcessLister = (*kernelSource)(nil)

@@ -423,3 +423,35 @@ func TestRemovedNodeLeavesForeignHosts(t *testing.T) {
 		t.Errorf("namespaces left: %v", list)
 	}
 }
+
+// TestForeignHostsBeforeFirstUp: a hosts file someone put in
+// /etc/netns/LAB.NODE before the lab ever ran is a conflict found before
+// anything is made, not a failure half-way through up; one netlab left
+// behind (an interrupted down) is taken over.
+func TestForeignHostsBeforeFirstUp(t *testing.T) {
+	k := kerneltest.NewFake()
+	k.PlantHosts("pair.b", "10.0.0.9 mine\n")
+	writes := k.Writes()
+	_, err := reconcile.Up(ctx, k, parse(t, pairLab), reconcile.Options{})
+	var conflicts *apply.ConflictError
+	if !errors.As(err, &conflicts) || len(conflicts.Conflicts) != 1 || conflicts.Conflicts[0].Node != "b" {
+		t.Fatalf("up: %v, want one conflict, the hosts file of node b", err)
+	}
+	if k.Writes() != writes {
+		t.Errorf("up made %d writes before refusing", k.Writes()-writes)
+	}
+	if list, _ := k.NetNSList(ctx, "pair"); len(list) != 0 {
+		t.Errorf("namespaces made: %v", list)
+	}
+
+	// netlab's own file, left by a down killed after it deleted the
+	// namespace: up rewrites it.
+	k2 := kerneltest.NewFake()
+	k2.PlantHosts("pair.b", state.HostsHeader+"old\n")
+	if _, err := reconcile.Up(ctx, k2, parse(t, pairLab), reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := k2.Hosts("pair.b"); !strings.Contains(got, " a\n") {
+		t.Errorf("hosts file of b after up:\n%s", got)
+	}
+}

@@ -190,22 +190,17 @@ func labNamespaces(t *testing.T, lab string) []string {
 }
 
 // writeStar writes a star lab of n nodes named after a new test lab.
-func writeStar(t *testing.T, n int) (lab, file string) {
-	t.Helper()
-	lab = kerneltest.LabName(t)
-	file = filepath.Join(t.TempDir(), lab+".yaml")
-	if err := os.WriteFile(file, []byte(faultStar(lab, n)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return lab, file
-}
+func writeStar(t *testing.T, n int) (lab, file string) { return writeLab(t, n, faultStar) }
 
 // writeStarProcs writes faultStarProcs' lab, named after a new test lab.
-func writeStarProcs(t *testing.T, n int) (lab, file string) {
+func writeStarProcs(t *testing.T, n int) (lab, file string) { return writeLab(t, n, faultStarProcs) }
+
+// writeLab writes the lab text(name, n) makes, named after a new test lab.
+func writeLab(t *testing.T, n int, text func(name string, n int) string) (lab, file string) {
 	t.Helper()
 	lab = kerneltest.LabName(t)
 	file = filepath.Join(t.TempDir(), lab+".yaml")
-	if err := os.WriteFile(file, []byte(faultStarProcs(lab, n)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(text(lab, n)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return lab, file

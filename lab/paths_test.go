@@ -79,10 +79,11 @@ var reviewedPaths = map[string]string{
 	"lab/kernel/kerneltest.hostsNetNS":   "reads a namespace name out of a Seed line's path, as a key in memory: nothing is opened",
 
 	// Command text: the shell equivalent a plan prints, never opened.
-	"lab/state.HostsPath":      "text of a command: the plan's namespace name (LAB.NODE of valid names), never opened",
-	"lab/state.ProcessLogPath": "text of a command: names the plan's lab, node and process have passed, never opened",
-	"lab/state.HostsDelCmd":    "text of a command, from HostsPath",
-	"lab/apply.startProcess":   "the constant os.DevNull, when no log is kept",
+	"lab/state.HostsPath":               "text of a command: the plan's namespace name (LAB.NODE of valid names), never opened",
+	"lab/state.ProcessLogPath":          "text of a command: names the plan's lab, node and process have passed, never opened",
+	"lab/state.HostsDelCmd":             "text of a command, from HostsPath",
+	"lab/apply.(*ProcessError).Details": "a label NODE/PROCESS before each log line shown to the user, never opened",
+	"lab/apply.startProcess":            "the constant os.DevNull, when no log is kept",
 
 	// Paths the user gave on the command line (a lab file, a pcap, JUnit
 	// or render file to write): used as given, as any tool does, never

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/state"
 )
 
 // faultStar is a star of n nodes: a host with a bridge and a sysctl, and
@@ -36,6 +38,59 @@ func faultStar(name string, n int) string {
 		fmt.Fprintf(&b, "  - [n%d:eth0, host:p%d]\n", i, i)
 	}
 	return b.String()
+}
+
+// faultStarProcs is faultStar whose first leaves run programs: a sleep
+// each (a list command), a shell loop (a string command that stays a
+// shell, with a child), and, when python3 is on the machine, a TCP
+// listener that up waits for.
+func faultStarProcs(name string, n int) string {
+	s := faultStar(name, n)
+	nodes, links, _ := strings.Cut(s, "links:\n")
+	// The leaves are the last nodes written; a run: list goes under each
+	// of the first three by rewriting their routes line.
+	for i := 1; i <= 3 && i < n; i++ {
+		leaf := fmt.Sprintf("  n%d:\n    interfaces:\n      eth0: {addresses: [10.40.0.%d/24]}\n    routes: [{to: 10.41.0.0/16, via: 10.40.0.1}]\n", i, 10+i)
+		run := "    run:\n      - {name: sleeper, command: [sleep, \"600\"]}\n"
+		switch i {
+		case 2:
+			run += "      - {name: loop, command: \"while :; do sleep 1; done\"}\n"
+		case 3:
+			if _, err := exec.LookPath("python3"); err == nil {
+				run += "      - name: listener\n        command: [python3, -c, \"import socket,time; s=socket.socket(); s.bind(('10.40.0.13', 8080)); s.listen(); time.sleep(600)\"]\n        ready: {tcp: 8080}\n"
+			}
+		}
+		nodes = strings.Replace(nodes, leaf, leaf+run, 1)
+	}
+	return nodes + "links:\n" + links
+}
+
+// labProcesses counts the processes anywhere on the machine that carry
+// the lab's marker, by NODE:NAME (a declared process and its children).
+func labProcesses(t *testing.T, lab string) map[string]int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]int)
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err != nil {
+			continue // gone, or a kernel thread
+		}
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if rest, ok := strings.CutPrefix(kv, state.ProcessEnv+"="+lab+":"); ok {
+				node, rest, _ := strings.Cut(rest, ":")
+				name, _, _ := strings.Cut(rest, ":")
+				out[node+":"+name]++
+			}
+		}
+	}
+	return out
 }
 
 // buildNetlab builds the netlab binary into a directory of the test.
@@ -135,14 +190,47 @@ func labNamespaces(t *testing.T, lab string) []string {
 }
 
 // writeStar writes a star lab of n nodes named after a new test lab.
-func writeStar(t *testing.T, n int) (lab, file string) {
+func writeStar(t *testing.T, n int) (lab, file string) { return writeLab(t, n, faultStar) }
+
+// writeStarProcs writes faultStarProcs' lab, named after a new test lab.
+func writeStarProcs(t *testing.T, n int) (lab, file string) { return writeLab(t, n, faultStarProcs) }
+
+// writeLab writes the lab text(name, n) makes, named after a new test lab.
+func writeLab(t *testing.T, n int, text func(name string, n int) string) (lab, file string) {
 	t.Helper()
 	lab = kerneltest.LabName(t)
 	file = filepath.Join(t.TempDir(), lab+".yaml")
-	if err := os.WriteFile(file, []byte(faultStar(lab, n)), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(text(lab, n)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return lab, file
+}
+
+// checkStarProcs checks the processes of a faultStarProcs lab: after an
+// up, each declared one runs exactly once (a kill between start and
+// record never leads to a second start), and after a down none of the
+// lab's is left anywhere on the machine.
+func checkStarProcs(t *testing.T, lab string, k int, up bool) {
+	t.Helper()
+	got := labProcesses(t, lab)
+	if !up {
+		if len(got) > 0 {
+			t.Fatalf("k=%d: after down, processes of the lab still run: %v", k, got)
+		}
+		return
+	}
+	want := map[string]int{"n1:sleeper": 1, "n2:sleeper": 1, "n3:sleeper": 1}
+	if _, err := exec.LookPath("python3"); err == nil {
+		want["n3:listener"] = 1
+	}
+	for p, n := range want {
+		if got[p] != n {
+			t.Errorf("k=%d: %d processes of %s run, want %d (all: %v)", k, got[p], p, n, got)
+		}
+	}
+	if got["n2:loop"] < 1 || got["n2:loop"] > 2 { // the shell, and its sleep when it has one
+		t.Errorf("k=%d: %d processes of n2:loop, want the shell and at most its sleep (all: %v)", k, got["n2:loop"], got)
+	}
 }
 
 // TestFaultKill kills `netlab up` with SIGKILL right after each of its
@@ -180,7 +268,7 @@ func TestFaultKill(t *testing.T) {
 				lab, file := writeStar(t, nodes)
 				for k := 1 + w; k <= total; k += workers {
 					t0 := time.Now()
-					faultCycle(t, bin, lab, file, k, total)
+					faultCycle(t, bin, lab, file, k, total, false)
 					mu.Lock()
 					killed = append(killed, time.Since(t0))
 					mu.Unlock()
@@ -200,6 +288,36 @@ func TestFaultKill(t *testing.T) {
 					len(killed), total, workers, time.Since(start).Round(time.Millisecond), (sum / time.Duration(len(killed))).Round(time.Millisecond))
 			}
 		})
+	})
+
+	// The same with processes: up is killed after each change, starts of
+	// processes among them, and before and during its wait for them.
+	t.Run("kill_after_every_change_with_processes", func(t *testing.T) {
+		t.Parallel()
+		const nodes = 5
+		_, probe := writeStarProcs(t, nodes)
+		var out planOut
+		r := mustNetlab(t, bin, 0, "plan", "-o", "json", probe)
+		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+			t.Fatalf("plan -o json: %v\n%s", err, r.stdout)
+		}
+		total, starts := len(out.Changes), strings.Count(r.stdout, `"object": "process"`)
+		if starts < 4 {
+			t.Fatalf("a fresh plan starts %d processes, want at least 4:\n%s", starts, r.stdout)
+		}
+		const workers = 2
+		for w := range workers {
+			t.Run(fmt.Sprintf("worker%d", w), func(t *testing.T) {
+				t.Parallel()
+				lab, file := writeStarProcs(t, nodes)
+				for k := 1 + w; k <= total; k += workers {
+					faultCycle(t, bin, lab, file, k, total, true)
+					if t.Failed() {
+						return
+					}
+				}
+			})
+		}
 	})
 
 	t.Run("two_ups_at_once", func(t *testing.T) {
@@ -246,7 +364,7 @@ func TestFaultKill(t *testing.T) {
 // plan still has work exactly when k < total, that up and plan converge,
 // and that down leaves no namespace. At a few points it also checks that
 // down alone cleans up after the kill.
-func faultCycle(t *testing.T, bin, lab, file string, k, total int) {
+func faultCycle(t *testing.T, bin, lab, file string, k, total int, procs bool) {
 	t.Helper()
 	kill := []string{fmt.Sprintf("NETLAB_FAULT_KILL_AFTER=%d", k)}
 	r := netlab(t, bin, kill, "up", file)
@@ -265,6 +383,9 @@ func faultCycle(t *testing.T, bin, lab, file string, k, total int) {
 		if ns := labNamespaces(t, lab); len(ns) > 0 {
 			t.Fatalf("k=%d: down right after the kill left %v", k, ns)
 		}
+		if procs {
+			checkStarProcs(t, lab, k, false)
+		}
 		if r := netlab(t, bin, kill, "up", file); r.signal != syscall.SIGKILL {
 			t.Fatalf("k=%d: up was not killed: %s", k, r)
 		}
@@ -275,8 +396,14 @@ func faultCycle(t *testing.T, bin, lab, file string, k, total int) {
 	if r := netlab(t, bin, nil, "plan", "--detailed-exitcode", file); r.code != 0 {
 		t.Fatalf("k=%d: plan after up: want exit 0, got %s", k, r)
 	}
+	if procs {
+		checkStarProcs(t, lab, k, true)
+	}
 	mustNetlab(t, bin, 0, "down", file)
 	if ns := labNamespaces(t, lab); len(ns) > 0 {
 		t.Fatalf("k=%d: down left %v", k, ns)
+	}
+	if procs {
+		checkStarProcs(t, lab, k, false)
 	}
 }

@@ -65,6 +65,9 @@ func exitCodeFor(err error, stderr io.Writer) int {
 			msg += " (" + hint + ")"
 		}
 		fmt.Fprintf(stderr, "netlab: %s\n", msg)
+		for _, line := range details(f.err) {
+			fmt.Fprintf(stderr, "  %s\n", line)
+		}
 		return exitFailure
 	}
 	msg := err.Error()
@@ -75,6 +78,34 @@ func exitCodeFor(err error, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "netlab: %s\n", oneLine(msg))
 	fmt.Fprintln(stderr, "Run 'netlab --help' for usage.")
 	return exitUsage
+}
+
+// details are the lines that errors in err's tree have to show under
+// its one line (a failed process's last log lines), each folded onto one
+// line of its own.
+func details(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		if d, ok := err.(interface{ Details() []string }); ok {
+			for _, l := range d.Details() {
+				out = append(out, oneLine(l))
+			}
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			if next := u.Unwrap(); next != nil {
+				walk(next)
+			}
+		case interface{ Unwrap() []error }:
+			for _, next := range u.Unwrap() {
+				walk(next)
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 // oneLine folds an error onto one line, as the spec asks of every message.

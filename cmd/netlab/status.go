@@ -62,9 +62,7 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			reconcile.NameRules(s, name, &runDir, desired)
 			var procs []reconcile.ProcessStatus
 			if len(s.Nodes) > 0 {
-				if procs, err = reconcile.Processes(cmd.Context(), k, name, &runDir); err != nil {
-					return fmt.Errorf("lab %s: %w", name, err)
-				}
+				procs = reconcile.ProcessesIn(s, &runDir)
 			}
 			if f.output == "json" {
 				writeJSON(e, statusJSON(s, procs))

@@ -61,12 +61,40 @@ func (e *ProcessError) Error() string {
 	case len(e.Log) == 0:
 		b.WriteString(" (its log is empty)")
 	default:
-		fmt.Fprintf(&b, "; the last lines of its log:\n")
-		for _, l := range e.Log {
-			b.WriteString("    " + l + "\n")
-		}
+		fmt.Fprintf(&b, " (the last %d lines of its log follow)", len(e.Log))
 	}
-	return strings.TrimSuffix(b.String(), "\n")
+	return b.String()
+}
+
+// Details are the last lines of the process's log, which the command
+// line prints under the error's one line.
+func (e *ProcessError) Details() []string {
+	out := make([]string, len(e.Log))
+	for i, l := range e.Log {
+		out[i] = e.Node + "/" + e.Name + " | " + l
+	}
+	return out
+}
+
+// ProcessErrors are the processes one wait found failed, in node and
+// name order: one line, each error after a "; ".
+type ProcessErrors []*ProcessError
+
+func (es ProcessErrors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the errors, for errors.As.
+func (es ProcessErrors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // AwaitProcesses waits, in parallel, for every declared process of
@@ -115,7 +143,25 @@ func AwaitProcesses(ctx context.Context, k kernel.Kernel, desired *state.State, 
 		}()
 	}
 	wg.Wait()
-	return errors.Join(errs...)
+	var bad ProcessErrors
+	var other []error
+	for _, err := range errs {
+		var pe *ProcessError
+		switch {
+		case err == nil:
+		case errors.As(err, &pe):
+			bad = append(bad, pe)
+		default:
+			other = append(other, err)
+		}
+	}
+	if len(other) > 0 {
+		return errors.Join(other...)
+	}
+	if len(bad) > 0 {
+		return bad
+	}
+	return nil
 }
 
 // await waits for one process: ready, or watched without ending.

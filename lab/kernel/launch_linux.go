@@ -29,8 +29,9 @@ import (
 const LauncherCommand = "__launch"
 
 // EtcNetNSDir holds, per namespace, files that a command run in that
-// namespace sees over the same names in /etc (iproute2's convention).
-const EtcNetNSDir = "/etc/netns"
+// namespace sees over the same names in /etc (iproute2's convention). It
+// is state's, which the plan's command text names too: one constant.
+const EtcNetNSDir = state.EtcNetNSDir
 
 // selfExe is the running netlab binary, whatever its name on disk, even
 // if that file has since been replaced.

@@ -99,6 +99,9 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	if err := k.observeProcesses(ctx, s); err != nil {
 		return nil, err
 	}
+	if err := k.observeOrphanHosts(s, want); err != nil {
+		return nil, err
+	}
 	state.ResolvePeers(s)
 	state.ResolveParents(s)
 	return s, nil
@@ -297,6 +300,36 @@ func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
 	}
 	for id, n := range byID {
 		n.Procs, n.Others = NodeProcesses(s.Lab, n.Name, procs[id])
+	}
+	return nil
+}
+
+// observeOrphanHosts reads the hosts files of the nodes want declares
+// whose namespace does not exist: a file there is left by an interrupted
+// down, or someone else's, which up must see before it makes anything.
+func (k *Linux) observeOrphanHosts(s, want *state.State) error {
+	if want == nil {
+		return nil
+	}
+	for _, name := range want.NodeNames() {
+		wn := want.Nodes[name]
+		if wn.Host || s.Nodes[name] != nil {
+			continue
+		}
+		netnsName := state.NetNSName(s.Lab, name)
+		if _, _, ok := state.SplitNetNSName(netnsName); !ok {
+			continue // not a name netlab makes: no file of it is read
+		}
+		h, err := k.readHosts(netnsName)
+		if err != nil {
+			return fmt.Errorf("node %s: hosts file: %w", name, err)
+		}
+		if h != nil {
+			if s.OrphanHosts == nil {
+				s.OrphanHosts = make(map[string]*state.HostsFile)
+			}
+			s.OrphanHosts[name] = h
+		}
 	}
 	return nil
 }

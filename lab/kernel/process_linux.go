@@ -88,14 +88,14 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 		return nil, err
 	}
 	if log == nil {
-		return nil, fmt.Errorf("node %s: process %s: no log file", node, p.Name)
+		return nil, fmt.Errorf("process %s: no log file", p.Name)
 	}
 	netnsName := state.NetNSName(lab, node)
 	if _, err := netnsPath(netnsName); err != nil {
 		return nil, err
 	}
 	if err := k.NetNSExists(netnsName); err != nil {
-		return nil, fmt.Errorf("node %s: process %s: %w", node, p.Name, err)
+		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
 	dir := p.Dir
 	if dir == "" {
@@ -103,7 +103,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return nil, fmt.Errorf("node %s: process %s: %w", node, p.Name, err)
+		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
 	defer r.Close()
 	cmd := &exec.Cmd{
@@ -118,12 +118,12 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return nil, fmt.Errorf("node %s: process %s: start netlab's launcher: %w", node, p.Name, err)
+		return nil, fmt.Errorf("process %s: start netlab's launcher: %w", p.Name, err)
 	}
 	msg, _ := io.ReadAll(io.LimitReader(r, 4096))
 	if len(msg) > 0 {
 		_ = cmd.Wait()
-		return nil, fmt.Errorf("node %s: process %s: %s", node, p.Name, strings.TrimSpace(string(msg)))
+		return nil, fmt.Errorf("process %s: %s", p.Name, strings.TrimSpace(string(msg)))
 	}
 	// Exec'd. Until it is waited for, the pid is this child's, however
 	// soon it ends, so what /proc shows of it is its own.
@@ -144,7 +144,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 		close(done.done)
 	}()
 	if err != nil {
-		return nil, fmt.Errorf("node %s: process %s: read /proc/%d: %w", node, p.Name, pid, err)
+		return nil, fmt.Errorf("process %s: read /proc/%d: %w", p.Name, pid, err)
 	}
 	return &state.Process{Name: p.Name, Argv: slices.Clone(p.Argv), Hash: p.Hash, Pid: pid, Start: st.start, StartedAt: startedAt(st.start)}, nil
 }

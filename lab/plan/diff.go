@@ -114,6 +114,10 @@ func (d *differ) node(name string, want, have *state.Node) {
 		for _, sc := range state.NetNSSysctls {
 			have.Sysctls[sc.Key] = sc.Value
 		}
+		// A hosts file can outlive its namespace (a down interrupted, a
+		// namespace deleted by hand), or be someone else's: seen now, a
+		// foreign one is a conflict before anything is made.
+		have.Hosts = d.observed.OrphanHosts[name]
 	}
 	d.links(want, have)
 	d.routes(want, have)

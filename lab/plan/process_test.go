@@ -44,7 +44,7 @@ func TestDesiredProcess(t *testing.T) {
 	if http == nil || pinger == nil {
 		t.Fatalf("desired processes: s %v, h %v", d.Nodes["s"].Procs, d.Nodes["h"].Procs)
 	}
-	want := &state.Process{Name: "http", Argv: []string{"/bin/sh", "-c", "python3 -m http.server 80 --bind 192.0.2.2 --directory /srv/www"},
+	want := &state.Process{Name: "http", Argv: []string{"/bin/sh", "-c", "exec python3 -m http.server 80 --bind 192.0.2.2 --directory /srv/www"},
 		Env: []string{"A=1", "LANG=C"}, Dir: "/", Display: "python3 -m http.server 80 --bind 192.0.2.2 --directory /srv/www",
 		Ready: &state.Ready{Proto: "tcp", Port: 80, Timeout: lab.DefaultReadyTimeout}}
 	want.Hash = state.DeclHash(want.Argv, want.Env, want.Dir)
@@ -302,7 +302,7 @@ func TestDiffProcessesOfRemovedNode(t *testing.T) {
 		}
 	}
 	wantLines := []string{
-		"stop processes: - process s/http (/bin/sh -c python3 -m http.server 80 ...)",
+		"stop processes: - process s/http (/bin/sh -c exec python3 -m http.server ...)",
 		"stop processes: - process s pid 99 (sleep 9)",
 		"remove hosts files: - hosts s",
 		"delete namespaces: - netns t.s",

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -136,7 +137,7 @@ func TestProcessesOnLinux(t *testing.T) {
 	})
 	_, err = reconcile.Up(ctx, k, crash, opts)
 	var pe *apply.ProcessError
-	if !errors.As(err, &pe) || pe.Status != 3 || !strings.Contains(err.Error(), "node a: process crash exited with status 3") || !strings.Contains(err.Error(), "oops") {
+	if !errors.As(err, &pe) || pe.Status != 3 || !strings.Contains(err.Error(), "node a: process crash exited with status 3") || !slices.Contains(pe.Details(), "a/crash | oops") {
 		t.Errorf("up of a process that exits 3: %v", err)
 	}
 }

@@ -189,8 +189,8 @@ func TestUpEarlyExit(t *testing.T) {
 	if !errors.As(err, &pe) || !pe.Exited || pe.Status != 1 || !strings.Contains(err.Error(), "node a: process loop exited with status 1") {
 		t.Fatalf("up: %v, want node a's process loop exited with status 1", err)
 	}
-	if msg := err.Error(); !strings.Contains(msg, "line 3\n") || !strings.Contains(msg, "line 12") || strings.Contains(msg, "line 2\n") {
-		t.Errorf("the error does not show the last 10 lines of the log:\n%s", msg)
+	if d := pe.Details(); len(d) != 10 || d[0] != "a/loop | line 3" || d[9] != "a/loop | line 12" {
+		t.Errorf("the error does not show the last 10 lines of the log:\n%s", strings.Join(d, "\n"))
 	}
 	exits := apply.LoadExits(*dir.d, l.Name)
 	if len(exits) != 1 || exits[0].Node != "a" || exits[0].Name != "loop" || exits[0].Status != 1 {
@@ -208,8 +208,9 @@ func TestUpEarlyExit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Up failed, so there is no record: only the running one is known.
-	if len(ps) != 1 || ps[0].Name != "http" || ps[0].State != "running" {
+	// Up failed on a process, not on the network: the record is kept, so
+	// status shows the process that ended, with its status.
+	if len(ps) != 2 || ps[0].Name != "loop" || ps[0].State != "exited 1" || ps[1].Name != "http" || ps[1].State != "running" {
 		t.Errorf("status: %+v", ps)
 	}
 
@@ -246,7 +247,7 @@ func TestUpNotReady(t *testing.T) {
 	_, err := reconcile.Up(ctx, k, l, opts)
 	var pe *apply.ProcessError
 	if !errors.As(err, &pe) || pe.Exited || !strings.Contains(err.Error(), "node b: process http is not listening on tcp port 80 after 120ms") ||
-		!strings.Contains(err.Error(), "binding...") {
+		!slices.Contains(pe.Details(), "b/http | binding...") {
 		t.Fatalf("up: %v", err)
 	}
 	if d := time.Since(start); d < 120*time.Millisecond || d > 2*time.Second {
@@ -420,5 +421,37 @@ func TestRemovedNodeLeavesForeignHosts(t *testing.T) {
 	}
 	if list, _ := k.NetNSList(ctx, "pair"); len(list) != 2 {
 		t.Errorf("namespaces left: %v", list)
+	}
+}
+
+// TestForeignHostsBeforeFirstUp: a hosts file someone put in
+// /etc/netns/LAB.NODE before the lab ever ran is a conflict found before
+// anything is made, not a failure half-way through up; one netlab left
+// behind (an interrupted down) is taken over.
+func TestForeignHostsBeforeFirstUp(t *testing.T) {
+	k := kerneltest.NewFake()
+	k.PlantHosts("pair.b", "10.0.0.9 mine\n")
+	writes := k.Writes()
+	_, err := reconcile.Up(ctx, k, parse(t, pairLab), reconcile.Options{})
+	var conflicts *apply.ConflictError
+	if !errors.As(err, &conflicts) || len(conflicts.Conflicts) != 1 || conflicts.Conflicts[0].Node != "b" {
+		t.Fatalf("up: %v, want one conflict, the hosts file of node b", err)
+	}
+	if k.Writes() != writes {
+		t.Errorf("up made %d writes before refusing", k.Writes()-writes)
+	}
+	if list, _ := k.NetNSList(ctx, "pair"); len(list) != 0 {
+		t.Errorf("namespaces made: %v", list)
+	}
+
+	// netlab's own file, left by a down killed after it deleted the
+	// namespace: up rewrites it.
+	k2 := kerneltest.NewFake()
+	k2.PlantHosts("pair.b", state.HostsHeader+"old\n")
+	if _, err := reconcile.Up(ctx, k2, parse(t, pairLab), reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := k2.Hosts("pair.b"); !strings.Contains(got, " a\n") {
+		t.Errorf("hosts file of b after up:\n%s", got)
 	}
 }

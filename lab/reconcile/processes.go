@@ -52,8 +52,27 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}
+	return processesIn(observed, record, exits), nil
+}
+
+// ProcessesIn is Processes for a caller that has observed the lab already
+// (status): the same list, from observed and the record and exits in dir,
+// without reading the kernel again.
+func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
+	var record *state.State
+	var exits []state.Exit
+	if dir != nil {
+		record = apply.LoadRecord(*dir, observed.Lab)
+		exits = apply.LoadExits(*dir, observed.Lab)
+	}
+	return processesIn(observed, record, exits)
+}
+
+// processesIn lists the processes of observed against the lab's record
+// (nil for none) and exits, as Processes says.
+func processesIn(observed, record *state.State, exits []state.Exit) []ProcessStatus {
 	if record == nil {
-		record = state.New(lab)
+		record = state.New(observed.Lab)
 	}
 	now := time.Now()
 	var out []ProcessStatus
@@ -105,7 +124,7 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 			}
 		}
 	}
-	return out, nil
+	return out
 }
 
 func unionNodes(a, b *state.State) []string {

@@ -207,6 +207,10 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 	err = apply.AwaitProcesses(ctx, k, planned.Desired, started, apply.AwaitOptions{ReadLog: readLog,
 		Exited: func(e state.Exit) { mu.Lock(); exits = append(exits, e); mu.Unlock() }})
 	if err != nil {
+		// The network is as the file says; a process of the file failed.
+		// The record still labels that process's end as drift, and lets
+		// status show it.
+		res.SaveErr = save(opts, planned.Desired)
 		return res, fmt.Errorf("lab %s: %w", l.Name, err)
 	}
 	if !p.Empty() {

@@ -6,8 +6,8 @@ import (
 )
 
 // EtcNetNSDir holds, per namespace, the files that a command run in it
-// sees over the same names in /etc (iproute2's convention; the kernel
-// package's EtcNetNSDir).
+// sees over the same names in /etc (iproute2's convention). The kernel
+// package's EtcNetNSDir is this one.
 const EtcNetNSDir = "/etc/netns"
 
 // HostsPath is a node's hosts file: EtcNetNSDir/NETNS/hosts.

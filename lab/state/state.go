@@ -76,6 +76,10 @@ func ParseLinkMarker(alias string) (lab, peer string, ok bool) {
 type State struct {
 	Lab   string
 	Nodes map[string]*Node
+	// OrphanHosts are, in an observed state, the hosts files of nodes
+	// the lab wants whose namespace does not exist, by node: left by an
+	// interrupted down, or put there by someone else (Foreign).
+	OrphanHosts map[string]*HostsFile `json:",omitempty"`
 }
 
 // New returns an empty state of a lab.

@@ -26,7 +26,7 @@ func (v *validator) processes() {
 		ports := make(map[readyPort]*lab.Process) // the first process that waits for each port
 		for _, p := range n.Run {
 			v.process(n, p)
-			if p.Usable("name") && state.ProcessNameProblem(p.Name) == "" {
+			if nameUsable(p) && state.ProcessNameProblem(p.Name) == "" {
 				if prev, dup := first[p.Name]; dup {
 					v.diags.Hintf(p.At("name"), fmt.Sprintf("the first is at line %d: rename or remove one", prev.At("name").Line), "process %q is defined twice in node %q", p.Name, n.Name)
 				} else {
@@ -52,29 +52,32 @@ type readyPort struct {
 }
 
 func (v *validator) process(n *lab.Node, p *lab.Process) {
+	// Values are judged whether or not the file wrote them, so that a lab
+	// built in Go is held to the same rules; only a field that failed to
+	// load (already reported) is skipped.
 	switch {
-	case !p.Has("name"):
+	case !p.Has("name") && p.Name == "":
 		v.diags.Hintf(p.Pos, "add name: NAME, 1 to 32 characters of a-z, 0-9, - and _", "process in node %q has no name", n.Name)
-	case p.Usable("name"):
+	case !p.Broken("name"):
 		if prob := state.ProcessNameProblem(p.Name); prob != "" {
 			v.diags.Hintf(p.At("name"), "use 1 to 32 characters of a-z, 0-9, - and _", "process name %q %s", clip(p.Name), prob)
 		}
 	}
 	who := fmt.Sprintf("process %q of node %q", clip(p.Name), n.Name)
-	if !p.Usable("name") {
+	if !nameUsable(p) {
 		who = fmt.Sprintf("process of node %q", n.Name)
 	}
 	switch {
-	case !p.Has("command"):
+	case !p.Has("command") && len(p.Command) == 0:
 		v.diags.Hintf(p.Pos, "add command: a string, which /bin/sh -c runs, or a list, exec'd as it is", "%s has no command", who)
-	case p.Usable("command"):
+	case !p.Broken("command"):
 		v.command(p, who)
 	}
 	v.env(p, who)
 	if size := execSize(p); size > MaxExecTotal {
 		v.diags.Hintf(p.Pos, "put the script or data in a file and name the file", "command and env of %s take %d bytes: netlab passes at most %d to a program", who, size, MaxExecTotal)
 	}
-	if p.Usable("dir") {
+	if !p.Broken("dir") && (p.Has("dir") || p.Dir != "") {
 		switch {
 		case p.Dir == "":
 			v.diags.Hintf(p.At("dir"), "leave dir out to start in /, or give an absolute path", "dir of %s is empty", who)
@@ -183,6 +186,9 @@ func envName(s string) bool {
 // ready requires exactly one port, and a timeout up can sensibly wait.
 func (v *validator) ready(r *lab.Ready, who string) {
 	hasTCP, hasUDP := r.Has("tcp"), r.Has("udp")
+	if !hasTCP && !hasUDP { // built in Go, not loaded from a file
+		hasTCP, hasUDP = r.Proto == "tcp", r.Proto == "udp"
+	}
 	switch {
 	case hasTCP && hasUDP:
 		second := "udp"
@@ -192,10 +198,15 @@ func (v *validator) ready(r *lab.Ready, who string) {
 		v.diags.Hintf(r.At(second), "give one of tcp: PORT and udp: PORT", "ready of %s has both tcp and udp", who)
 	case !hasTCP && !hasUDP && r.Proto == "":
 		v.diags.Hintf(r.Pos, "add tcp: PORT or udp: PORT, the port the process listens on once started", "ready of %s has no port", who)
-	case r.Usable(r.Proto) && r.Port == 0:
+	case hasTCP && !r.Broken("tcp") && r.Port == 0, hasUDP && !r.Broken("udp") && r.Port == 0:
 		v.diags.Errorf(r.At(r.Proto), "ready %s port of %s is 0: use a port from 1 to 65535", r.Proto, who)
 	}
-	if r.Usable("timeout") && (r.Timeout <= 0 || r.Timeout > lab.MaxReadyTimeout) {
+	// A timeout the file wrote must be positive; 0 in Go means the default.
+	if !r.Broken("timeout") && (r.Has("timeout") && r.Timeout <= 0 || r.Timeout < 0 || r.Timeout > lab.MaxReadyTimeout) {
 		v.diags.Errorf(r.At("timeout"), "ready timeout %s of %s is out of range: use more than 0s and at most %s", r.Timeout, who, lab.MaxReadyTimeout)
 	}
 }
+
+// nameUsable reports whether the process has a name that loaded: one
+// written in the file without error, or one set in Go.
+func nameUsable(p *lab.Process) bool { return !p.Broken("name") && p.Name != "" }

@@ -2,11 +2,14 @@ package validate_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"netlab/lab"
 	"netlab/lab/labfile"
 	"netlab/lab/validate"
 )
@@ -49,5 +52,35 @@ nodes:
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("diagnostics (-want +got):\n%s", diff)
+	}
+}
+
+// TestProcessBuiltInGo: a process set in Go, with no positions, is held
+// to the same rules as one loaded from a file: a library caller cannot
+// pass a name or port the file could not.
+func TestProcessBuiltInGo(t *testing.T) {
+	l, diags := labfile.Parse("go.yaml", []byte("name: t\nnodes:\n  a:\n    interfaces:\n      eth0: {kind: tap}\n"))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	l.Node("a").Run = []*lab.Process{
+		{Node: "a", Name: "ok", Command: []string{"sleep", "1"}, Ready: &lab.Ready{Proto: "tcp", Port: 80}},
+		{Node: "a", Name: "Bad/Name", Command: []string{"sleep", "1"}},
+		{Node: "a", Name: "nocmd"},
+		{Node: "a", Name: "rel", Command: []string{"true"}, Dir: "tmp"},
+		{Node: "a", Name: "port0", Command: []string{"true"}, Ready: &lab.Ready{Proto: "udp"}},
+		{Node: "a", Name: "slow", Command: []string{"true"}, Ready: &lab.Ready{Proto: "tcp", Port: 1, Timeout: -time.Second}},
+	}
+	var got []string
+	for _, d := range validate.Lab(l) {
+		got = append(got, d.Msg)
+	}
+	for _, want := range []string{`process name "Bad/Name"`, `"nocmd" of node "a" has no command`, `dir "tmp" of process "rel"`, `ready udp port of process "port0"`, `ready timeout -1s of process "slow"`} {
+		if !slices.ContainsFunc(got, func(m string) bool { return strings.Contains(m, want) }) {
+			t.Errorf("no diagnostic with %q in:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	if len(got) != 5 {
+		t.Errorf("%d diagnostics, want 5 (process ok is valid):\n%s", len(got), strings.Join(got, "\n"))
 	}
 }

@@ -63,6 +63,19 @@ func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*sta
 				s.Nodes[name] = f.observeHostLocked(lab, wn)
 			}
 		}
+		// As kernel.Linux: the hosts files of wanted nodes without a
+		// namespace.
+		for _, name := range want.NodeNames() {
+			if want.Nodes[name].Host || s.Nodes[name] != nil {
+				continue
+			}
+			if content, ok := f.hosts[state.NetNSName(lab, name)]; ok {
+				if s.OrphanHosts == nil {
+					s.OrphanHosts = make(map[string]*state.HostsFile)
+				}
+				s.OrphanHosts[name] = kernel.ReadHostsFile(content)
+			}
+		}
 	}
 	state.ResolvePeers(s)
 	state.ResolveParents(s)

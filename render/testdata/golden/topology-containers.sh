@@ -53,3 +53,58 @@ ip -n containers.server addr add 172.18.0.2/16 dev eth0
 ip -n containers.c1 route replace default via 172.18.0.1 proto 78
 # node server
 ip -n containers.server route replace default via 172.18.0.1 proto 78
+
+# --- hosts files: every node by name
+# node c1
+mkdir -p /etc/netns/containers.c1 && cat >/etc/netns/containers.c1/hosts <<'EOF'
+# netlab: written by netlab up for lab containers, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.18.0.1 host
+172.18.0.1 host-br0
+172.18.0.2 server
+172.18.0.2 server-eth0
+172.18.0.3 c1
+172.18.0.3 c1-eth0
+EOF
+# node host
+mkdir -p /etc/netns/containers.host && cat >/etc/netns/containers.host/hosts <<'EOF'
+# netlab: written by netlab up for lab containers, node host; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.18.0.1 host
+172.18.0.1 host-br0
+172.18.0.2 server
+172.18.0.2 server-eth0
+172.18.0.3 c1
+172.18.0.3 c1-eth0
+EOF
+# node server
+mkdir -p /etc/netns/containers.server && cat >/etc/netns/containers.server/hosts <<'EOF'
+# netlab: written by netlab up for lab containers, node server; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+172.18.0.1 host
+172.18.0.1 host-br0
+172.18.0.2 server
+172.18.0.2 server-eth0
+172.18.0.3 c1
+172.18.0.3 c1-eth0
+EOF
+
+# --- processes
+# node c1
+mkdir -p -m 0700 /run/netlab
+ip netns exec containers.c1 setsid env -i -C / PATH="$PATH" NETLAB_LAB=containers NETLAB_NODE=c1 TZ=UTC NETLAB_PROCESS=containers:c1:poll:38fd0554cddbeacf python3 -u -c 'import time, urllib.request
+while True:
+    stamp = time.strftime("%H:%M:%S")
+    try:
+        with urllib.request.urlopen("http://server:8000/", timeout=2) as answer:
+            print(stamp, "server answered", answer.status)
+    except OSError as e:
+        print(stamp, "server:", e)
+    time.sleep(5)
+' >>/run/netlab/containers.c1.poll.log 2>&1 </dev/null &
+# node server
+mkdir -p -m 0700 /run/netlab
+ip netns exec containers.server setsid env -i -C / PATH="$PATH" NETLAB_LAB=containers NETLAB_NODE=server PYTHONUNBUFFERED=1 NETLAB_PROCESS=containers:server:web:112f1d3490d5c078 python3 -m http.server 8000 --bind 172.18.0.2 --directory /sys/class/net >>/run/netlab/containers.server.web.log 2>&1 </dev/null &

@@ -94,3 +94,32 @@ mkdir -p /etc/netns/docker-ctr.web && cat >/etc/netns/docker-ctr.web/hosts <<'EO
 172.17.0.3 c2
 172.17.0.3 c2-eth0
 EOF
+
+# --- processes
+# node web
+mkdir -p -m 0700 /run/netlab
+ip netns exec docker-ctr.web setsid env -i -C / PATH="$PATH" NETLAB_LAB=docker-ctr NETLAB_NODE=web PYTHONUNBUFFERED=1 NETLAB_PROCESS=docker-ctr:web:app:77ffaec1722e09ce /bin/sh -c 'exec python3 -m http.server 8080 --bind 127.0.0.1 --directory /sys/class/net' >>/run/netlab/docker-ctr.web.app.log 2>&1 </dev/null &
+mkdir -p -m 0700 /run/netlab
+ip netns exec docker-ctr.web setsid env -i -C / PATH="$PATH" NETLAB_LAB=docker-ctr NETLAB_NODE=web NETLAB_PROCESS=docker-ctr:web:sidecar:ae28c25fb9a55c10 python3 -u -c 'import http.client, http.server
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        app = http.client.HTTPConnection("127.0.0.1", 8080, timeout=5)
+        try:
+            app.request("GET", self.path)
+            answer = app.getresponse()
+            body = answer.read()
+        except OSError as e:
+            self.send_error(502, "app at 127.0.0.1:8080: %s" % e)
+            return
+        finally:
+            app.close()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.getheader("Content-Type", "text/plain"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+print("sidecar: 172.17.0.2:80 -> app at 127.0.0.1:8080")
+http.server.HTTPServer(("172.17.0.2", 80), Proxy).serve_forever()
+' >>/run/netlab/docker-ctr.web.sidecar.log 2>&1 </dev/null &

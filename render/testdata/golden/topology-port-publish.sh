@@ -121,3 +121,8 @@ mkdir -p /etc/netns/port-publish.host && cat >/etc/netns/port-publish.host/hosts
 203.0.113.20 client
 203.0.113.20 client-eth0
 EOF
+
+# --- processes
+# node c1
+mkdir -p -m 0700 /run/netlab
+ip netns exec port-publish.c1 setsid env -i -C / PATH="$PATH" NETLAB_LAB=port-publish NETLAB_NODE=c1 PYTHONUNBUFFERED=1 NETLAB_PROCESS=port-publish:c1:web:776497d1c0b98ef4 /bin/sh -c 'exec python3 -m http.server 80 --bind 172.17.0.2 --directory /sys/class/net' >>/run/netlab/port-publish.c1.web.log 2>&1 </dev/null &

@@ -382,6 +382,13 @@ func TestDiffHosts(t *testing.T) {
 		if !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Object != plan.Hosts || p.Conflicts[0].Name != "/etc/netns/t.h/hosts" {
 			t.Errorf("changes %v, conflicts %v", changeLines(p.Changes), p.Conflicts)
 		}
+		// Foreign is also a symbolic link planted for the node's directory
+		// or its file (whose target may well start with the header), a
+		// FIFO, a directory: the hint must not claim it is a file with
+		// other content.
+		if hint := p.Conflicts[0].Hint; !strings.Contains(hint, "symbolic link") || strings.Contains(hint, "does not start with") {
+			t.Errorf("hint %q: it should say what netlab does not write through", hint)
+		}
 	})
 }
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"netlab/lab"
+	"netlab/lab/state"
 )
 
 func (v *validator) checks() {
@@ -94,7 +95,7 @@ func (v *validator) httpHost(c *lab.Check) {
 	}
 	switch n := v.lab.Node(host); {
 	case slices.Contains(lab.LoopbackNames, host):
-		v.diags.Hintf(c.At("http"), "write 127.0.0.1 or [::1]", "http host %q is the node's own lo, not a name of the lab", host)
+		v.diags.Hintf(c.At("http"), "write "+state.LoopbackAddrs[0].Addr().String()+" or ["+state.LoopbackAddrs[1].Addr().String()+"]", "http host %q is the node's own lo, not a name of the lab", host)
 	case n == nil:
 		v.diags.Hintf(c.At("http"), "write an IP address, the name of a node of the lab or NODE-IFNAME", "http host %q is neither an IP address nor a name of the lab's hosts files", host)
 	case !hasAddress(n):

@@ -204,6 +204,55 @@ func TestHostsSet(t *testing.T) {
 	}
 }
 
+// TestHostsHardLink: a hosts file with a second name (a hard link planted
+// there, to a file elsewhere that starts with netlab's header) is not
+// netlab's: written, it would change that other file. It is refused for
+// writing and removing, and Observe reports it foreign, so plan shows it
+// as a conflict before up changes anything.
+func TestHostsHardLink(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	root := t.TempDir()
+	etc := filepath.Join(root, "netns")
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(etc))
+	defer k.Close()
+	lab := kerneltest.LabName(t)
+	netns := state.NetNSName(lab, "a")
+	if err := os.MkdirAll(filepath.Join(etc, netns), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(root, "other")
+	planted := hostsText("10.9.9.9 planted")
+	if err := os.WriteFile(other, []byte(planted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(other, filepath.Join(etc, netns, "hosts")); err != nil {
+		t.Fatal(err)
+	}
+	for _, content := range []string{hostsText("10.0.0.1 a"), ""} {
+		var fe *kernel.ForeignError
+		if err := k.HostsSet(ctx, netns, content); !errors.As(err, &fe) {
+			t.Errorf("HostsSet(%.12q) of a hard link: %v, want *ForeignError", content, err)
+		}
+	}
+	if got := readString(t, other); got != planted {
+		t.Errorf("the other name's file now %q", got)
+	}
+	if files, err := k.HostsFiles(ctx, lab); err != nil || len(files) != 0 {
+		t.Errorf("HostsFiles = %v, %v; want none", files, err)
+	}
+	if err := k.NetNSAdd(ctx, lab, "a"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.NetNSDel(ctx, netns) })
+	s, err := k.Observe(ctx, lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Nodes["a"].Hosts; h == nil || !h.Foreign {
+		t.Errorf("observed hosts of a: %+v, want foreign", h)
+	}
+}
+
 // TestHostsEtcDirLink: an etc directory that is a symbolic link is not
 // followed.
 func TestHostsEtcDirLink(t *testing.T) {

@@ -150,6 +150,11 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		}
 		return nil
 	}
+	// The machine's own name last (see state.MachineNameLine); Observe
+	// leaves it out again.
+	if hostname, err := os.Hostname(); err == nil {
+		content += state.MachineNameLine(hostname, content)
+	}
 	// In place: the new content over the old, then the rest cut off, so
 	// that a reader meanwhile never sees an empty file.
 	if _, err := f.WriteAt([]byte(content), 0); err != nil {

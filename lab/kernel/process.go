@@ -111,13 +111,14 @@ func NodeProcesses(lab, node string, procs []ProcessInfo) (named map[string]*sta
 }
 
 // ReadHostsFile is what Observe reports of a node's hosts file: its
-// content when netlab wrote it (it starts with state.HostsHeader), else
-// only that it is foreign.
+// content when netlab wrote it (it starts with state.HostsHeader), less
+// the machine's name kernel.Linux adds (state.MachineNameLine), else only
+// that it is foreign.
 func ReadHostsFile(content string) *state.HostsFile {
 	if !strings.HasPrefix(content, state.HostsHeader) {
 		return &state.HostsFile{Foreign: true}
 	}
-	return &state.HostsFile{Content: content}
+	return &state.HostsFile{Content: state.WithoutMachineName(content)}
 }
 
 // HandEnviron is environ without state.ProcessEnv: what netlab exec

@@ -28,7 +28,7 @@ func ProcessEnviron(lab, node string, p *state.Process, path, home string) []str
 	if home != "" {
 		base = append(base, "HOME="+home)
 	}
-	base = append(base, "NETLAB_LAB="+lab, "NETLAB_NODE="+node)
+	base = append(base, state.LabEnv+"="+lab, state.NodeEnv+"="+node)
 	env := make([]string, 0, len(base)+len(p.Env)+1)
 	declared := make(map[string]bool, len(p.Env))
 	for _, kv := range p.Env {
@@ -120,15 +120,19 @@ func ReadHostsFile(content string) *state.HostsFile {
 	return &state.HostsFile{Content: content}
 }
 
-// HandEnviron is environ without state.ProcessEnv: what netlab exec
-// passes on, so that a process started by hand, even from inside a
-// declared process, is never taken for a declared one.
-func HandEnviron(environ []string) []string {
-	out := make([]string, 0, len(environ))
+// HandEnviron is what netlab exec passes on to a command it runs in node
+// of lab: environ without state.ProcessEnv, so that a process started by
+// hand, even from inside a declared process, is never taken for a
+// declared one; and with state.LabEnv and state.NodeEnv of the node it
+// runs in, not those a caller inside another node has.
+func HandEnviron(environ []string, lab, node string) []string {
+	out := make([]string, 0, len(environ)+2)
 	for _, kv := range environ {
-		if k, _, _ := strings.Cut(kv, "="); k != state.ProcessEnv {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case state.ProcessEnv, state.LabEnv, state.NodeEnv:
+		default:
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, state.LabEnv+"="+lab, state.NodeEnv+"="+node)
 }

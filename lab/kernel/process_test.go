@@ -25,9 +25,22 @@ func TestProcessEnviron(t *testing.T) {
 }
 
 func TestHandEnviron(t *testing.T) {
-	got := kernel.HandEnviron([]string{"A=1", state.ProcessEnv + "=l:n:p:0123456789abcdef", "B=" + state.ProcessEnv})
-	if !slices.Equal(got, []string{"A=1", "B=" + state.ProcessEnv}) {
+	got := kernel.HandEnviron([]string{"A=1", state.ProcessEnv + "=l:n:p:0123456789abcdef", "B=" + state.ProcessEnv}, "l", "m")
+	if !slices.Equal(got, []string{"A=1", "B=" + state.ProcessEnv, "NETLAB_LAB=l", "NETLAB_NODE=m"}) {
 		t.Errorf("HandEnviron = %q", got)
+	}
+}
+
+// TestHandEnvironNamesTheTargetNode: netlab exec run from inside a
+// declared process of node n (which has NETLAB_LAB and NETLAB_NODE of
+// n) into node m of another lab tells the command where it runs, not
+// where its caller ran.
+func TestHandEnvironNamesTheTargetNode(t *testing.T) {
+	caller := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", "")
+	got := kernel.HandEnviron(caller, "other", "m")
+	want := []string{"PATH=/bin", "NETLAB_LAB=other", "NETLAB_NODE=m"}
+	if !slices.Equal(got, want) {
+		t.Errorf("HandEnviron = %q, want %q", got, want)
 	}
 }
 

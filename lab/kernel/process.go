@@ -18,8 +18,10 @@ import (
 // (decisions.md, "Second release: processes in the kernel"): PATH
 // (path, or the launcher's default when netlab has none), HOME when home
 // is set, NETLAB_LAB and NETLAB_NODE, the declared p.Env over those, and
-// last the marker, which a declared variable cannot replace. Nothing else
-// of netlab's own environment reaches a process.
+// the marker, which a declared variable cannot replace. Nothing else of
+// netlab's own environment reaches a process. The marker comes first:
+// Observe reads only the start of /proc/PID/environ (maxEnviron), and a
+// declared environment may fill all of that.
 func ProcessEnviron(lab, node string, p *state.Process, path, home string) []string {
 	if path == "" {
 		path = defaultPath
@@ -30,6 +32,7 @@ func ProcessEnviron(lab, node string, p *state.Process, path, home string) []str
 	}
 	base = append(base, state.LabEnv+"="+lab, state.NodeEnv+"="+node)
 	env := make([]string, 0, len(base)+len(p.Env)+1)
+	env = append(env, state.ProcessEnv+"="+state.ProcessMarker(lab, node, p.Name, p.Hash))
 	declared := make(map[string]bool, len(p.Env))
 	for _, kv := range p.Env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -45,7 +48,7 @@ func ProcessEnviron(lab, node string, p *state.Process, path, home string) []str
 			env = append(env, kv)
 		}
 	}
-	return append(env, state.ProcessEnv+"="+state.ProcessMarker(lab, node, p.Name, p.Hash))
+	return env
 }
 
 // checkProcess refuses a process that ProcessStart cannot mark: its

@@ -14,12 +14,12 @@ import (
 func TestProcessEnviron(t *testing.T) {
 	p := &state.Process{Name: "web", Env: []string{"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=planted"}, Hash: "0123456789abcdef"}
 	got := kernel.ProcessEnviron("l", "n", p, "", "/root")
-	want := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "NETLAB_LAB=l",
-		"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=l:n:web:0123456789abcdef"}
+	want := []string{state.ProcessEnv + "=l:n:web:0123456789abcdef", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "NETLAB_LAB=l",
+		"A=1", "NETLAB_NODE=mine"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ProcessEnviron (-want +got):\n%s", diff)
 	}
-	if got := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", ""); got[0] != "PATH=/bin" || slices.ContainsFunc(got, func(s string) bool { return s[:5] == "HOME=" }) {
+	if got := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", ""); got[1] != "PATH=/bin" || slices.ContainsFunc(got, func(s string) bool { return s[:5] == "HOME=" }) {
 		t.Errorf("netlab's PATH, no HOME: %q", got)
 	}
 }

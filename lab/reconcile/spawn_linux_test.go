@@ -107,3 +107,41 @@ func TestStopReachesWhatSIGTERMStarts(t *testing.T) {
 		t.Errorf("after down, processes of the lab still run: %v", got)
 	}
 }
+
+// TestProcessWithLargestEnvIsFound: a process whose declared environment
+// is as large as validate lets it be is found again by its marker (the
+// environment netlab adds around it takes it past what Observe reads of
+// /proc/PID/environ): up verifies, and a second up starts nothing.
+func TestProcessWithLargestEnvIsFound(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	t.Cleanup(func() { killMarked(name) })
+	l := parse(t, strings.Replace(pairLab, "name: pair", "name: "+name, 1))
+	env := make(map[string]string)
+	// Eight variables of 131,040 bytes: under validate.MaxExecTotal in
+	// all, each under Linux's limit for one string.
+	for i := range 8 {
+		env["V"+strconv.Itoa(i)] = strings.Repeat("x", 131040)
+	}
+	l.Node("a").Run = []*lab.Process{{Node: "a", Name: "big", Command: []string{"sleep", "1000"}, Env: env}}
+	k := kernel.NewLinux()
+	defer k.Close()
+	dir := &reconcileDir{tempRunDir(t)}
+	opts := reconcile.Options{RunDir: dir.d, Grace: 500 * time.Millisecond}
+	fileLogs(t, &opts)
+	defer func() { _, _ = reconcile.Down(ctx, k, name, reconcile.DownOptions{RunDir: dir.d, Grace: 500 * time.Millisecond}) }()
+	if _, err := reconcile.Up(ctx, k, l, opts); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reconcile.Up(ctx, k, l, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Plan.Empty() {
+		t.Errorf("second up: plan not empty: %v", res.Plan.Changes)
+	}
+	if got := markedOf(name); len(got) != 1 {
+		t.Errorf("%d marked processes run, want 1: %v", len(got), got)
+	}
+}

@@ -130,7 +130,9 @@ func TestProcessWithLargestEnvIsFound(t *testing.T) {
 	dir := &reconcileDir{tempRunDir(t)}
 	opts := reconcile.Options{RunDir: dir.d, Grace: 500 * time.Millisecond}
 	fileLogs(t, &opts)
-	defer func() { _, _ = reconcile.Down(ctx, k, name, reconcile.DownOptions{RunDir: dir.d, Grace: 500 * time.Millisecond}) }()
+	defer func() {
+		_, _ = reconcile.Down(ctx, k, name, reconcile.DownOptions{RunDir: dir.d, Grace: 500 * time.Millisecond})
+	}()
 	if _, err := reconcile.Up(ctx, k, l, opts); err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,13 @@ type Ready struct {
 // declared process and the processes it forks carry the same marker.
 const ProcessEnv = "NETLAB_PROCESS"
 
+// LabEnv and NodeEnv name, in every process netlab starts in a node, the
+// lab and the node it runs in.
+const (
+	LabEnv  = "NETLAB_LAB"
+	NodeEnv = "NETLAB_NODE"
+)
+
 // ProcessMarker is the value of ProcessEnv for the process name of node in
 // lab, declared as hash: LAB:NODE:NAME:HASH.
 func ProcessMarker(lab, node, proc, hash string) string {

@@ -66,7 +66,10 @@ removes the processes' logs and the nodes' /etc/netns hosts files.`,
 					return err
 				}
 				if res.ForgetErr != nil {
-					fmt.Fprintf(e.stderr, "netlab: warning: could not remove the last-applied record: %v\n", res.ForgetErr)
+					// The record, source, logs and exits record: each
+					// that stays is said, on one line.
+					fmt.Fprintf(e.stderr, "netlab: warning: the lab is down, but not all of its files in the run directory could be removed: %s\n",
+						strings.ReplaceAll(res.ForgetErr.Error(), "\n", "; "))
 				}
 				deleted, hostDeleted := res.Deleted, res.HostDeleted
 				if f.output == "json" {

@@ -74,7 +74,7 @@ starts is never taken for one of them.`,
 			return runInNode(kernel.Launch{
 				NetNS: state.NetNSName(name, node),
 				Argv:  command,
-				Env:   kernel.HandEnviron(os.Environ()),
+				Env:   kernel.HandEnviron(os.Environ(), name, node),
 				Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
 			})
 		}),

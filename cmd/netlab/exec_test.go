@@ -299,12 +299,15 @@ func TestExecEtcNetNSWarning(t *testing.T) {
 
 // TestExecDropsProcessMarker: netlab exec passes its environment on but
 // for NETLAB_PROCESS, so that a command started by hand from inside a
-// declared process (which carries the marker) is not taken for one.
+// declared process (which carries the marker) is not taken for one, and
+// with NETLAB_LAB and NETLAB_NODE of the node it runs the command in,
+// not the caller's.
 func TestExecDropsProcessMarker(t *testing.T) {
 	lab := execLab(t)
 	marker := state.ProcessMarker(lab, "a", "web", state.DeclHash([]string{"sleep"}, nil, "/"))
 	t.Setenv(state.ProcessEnv, marker)
 	t.Setenv("NLTEST_KEPT", "kept")
+	t.Setenv("NETLAB_NODE", "b") // the caller's, a declared process of b
 	out, code := netlabExec(t, lab, "a", "env")
 	if code != 0 {
 		t.Fatalf("netlab exec env: exit %d", code)
@@ -315,5 +318,8 @@ func TestExecDropsProcessMarker(t *testing.T) {
 	}
 	if !slices.Contains(env, "NLTEST_KEPT=kept") {
 		t.Errorf("the command lost the rest of netlab's environment: %q", env)
+	}
+	if !slices.Contains(env, "NETLAB_NODE=a") || !slices.Contains(env, "NETLAB_LAB="+lab) || slices.Contains(env, "NETLAB_NODE=b") {
+		t.Errorf("the command is not told the node it runs in: %q", env)
 	}
 }

@@ -291,20 +291,13 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 	}
 	// Every namespace at once, so that their grace periods overlap.
 	each(marked, len(marked)+1, nil, func(ns kernel.NetNSInfo) error {
-		procs, err := k.Processes(ctx, ns.Name)
-		if err != nil || len(procs) == 0 {
-			return err
-		}
-		stopped, err := k.ProcessesStop(ctx, ns.Name, procs, grace)
+		stopped, err := stopAll(ctx, k, ns.Name, grace, func(kernel.ProcessInfo) bool { return true })
 		mu.Lock()
 		for _, p := range stopped {
 			res.Stopped = append(res.Stopped, Stopped{NetNS: ns.Name, ProcessInfo: p})
 		}
 		mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("stop its processes: %w", err)
-		}
-		return nil
+		return err
 	})
 	sort.Slice(res.Stopped, func(i, j int) bool {
 		a, b := res.Stopped[i], res.Stopped[j]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"netlab/lab/kernel"
@@ -62,27 +63,44 @@ func startProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Chan
 // started by hand, that process alone, if it is still the one observed.
 // One already gone is no error.
 func stopProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) error {
-	procs, err := k.Processes(ctx, c.NetNS)
-	if err != nil {
-		return err
-	}
-	var todo []kernel.ProcessInfo
-	for _, p := range procs {
+	_, err := stopAll(ctx, k, c.NetNS, opts.grace(), func(p kernel.ProcessInfo) bool {
 		if c.OldProc.Name == "" {
-			if p.Pid == c.OldProc.Pid && p.Start == c.OldProc.Start {
-				todo = append(todo, p)
-			}
-			continue
+			return p.Pid == c.OldProc.Pid && p.Start == c.OldProc.Start
 		}
-		if mlab, mnode, name, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == c.Node && name == c.Name {
-			todo = append(todo, p)
-		}
-	}
-	if len(todo) == 0 {
-		return nil
-	}
-	_, err = k.ProcessesStop(ctx, c.NetNS, todo, opts.grace())
+		mlab, mnode, name, _, ok := state.ParseProcessMarker(p.Marker)
+		return ok && mlab == lab && mnode == c.Node && name == c.Name
+	})
 	return err
+}
+
+// stopRounds bounds how many times stopAll looks again for processes
+// that started while it stopped the ones it had found.
+const stopRounds = 5
+
+// stopAll stops the processes of netns that match, and looks again until
+// none is left: a process may start another while it is being stopped
+// (a child forked in the grace period, a daemon that hands over on
+// SIGTERM), which one list taken before the signals would miss, and
+// which would then run on under an old marker, or hold a namespace whose
+// name is gone. It returns the processes it stopped.
+func stopAll(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration, match func(kernel.ProcessInfo) bool) ([]kernel.ProcessInfo, error) {
+	var stopped []kernel.ProcessInfo
+	for range stopRounds {
+		procs, err := k.Processes(ctx, netns)
+		if err != nil {
+			return stopped, fmt.Errorf("list its processes: %w", err)
+		}
+		procs = slices.DeleteFunc(procs, func(p kernel.ProcessInfo) bool { return !match(p) })
+		if len(procs) == 0 {
+			return stopped, nil
+		}
+		done, err := k.ProcessesStop(ctx, netns, procs, grace)
+		stopped = append(stopped, done...)
+		if err != nil {
+			return stopped, fmt.Errorf("stop its processes: %w", err)
+		}
+	}
+	return stopped, fmt.Errorf("stop its processes: new ones still start after %d rounds of SIGTERM and SIGKILL", stopRounds)
 }
 
 // clearNetNS empties a namespace that is to be deleted: it stops every
@@ -90,15 +108,9 @@ func stopProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Chang
 // namespace once its name is gone, and removes its hosts file. It returns
 // the processes it stopped.
 func clearNetNS(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration) ([]kernel.ProcessInfo, error) {
-	procs, err := k.Processes(ctx, netns)
+	stopped, err := stopAll(ctx, k, netns, grace, func(kernel.ProcessInfo) bool { return true })
 	if err != nil {
-		return nil, fmt.Errorf("list its processes: %w", err)
-	}
-	var stopped []kernel.ProcessInfo
-	if len(procs) > 0 {
-		if stopped, err = k.ProcessesStop(ctx, netns, procs, grace); err != nil {
-			return stopped, fmt.Errorf("stop its processes: %w", err)
-		}
+		return stopped, err
 	}
 	// A hosts file that netlab did not write stays where it is, and
 	// holds no namespace.

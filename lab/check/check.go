@@ -157,7 +157,8 @@ func DialPort(c *lab.Check) uint16 {
 // depend on which check's goroutine ran first. Checks that talk to real
 // services (connect, http) carry no ticket, and a responder's port would
 // accept their connection as any listener does, so they run after every
-// responder is closed.
+// responder is closed; those to the same service take turns (see
+// serviceTurns).
 func Run(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
 	var probed, services []int
@@ -169,8 +170,62 @@ func Run(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) 
 		}
 	}
 	runSet(ctx, ns, l, checks, probed, results)
-	runSet(ctx, ns, l, checks, services, results)
+	turns := serviceTurns(l, checks, services)
+	eachTurn(turns, func(idx []int) {
+		for _, i := range idx {
+			runSet(ctx, ns, l, checks, []int{i}, results)
+		}
+	})
 	return results
+}
+
+// serviceTurns groups the service checks at idx by the service they
+// dial, its address and port (and, for a loopback address, the node it
+// is dialled from, whose own lo it is), in file order. A real service is
+// not a responder made for the checks: many clients at once are a load it
+// does not see from one check alone (a server that serves one client at a
+// time, a listen backlog of 5 that drops a burst of connections), so the
+// checks of one service run one after another, each with its own
+// timeout, and the checks of different services at once. A check whose
+// target cannot be resolved is a group of its own (prepare reports it).
+func serviceTurns(l *lab.Lab, checks []*lab.Check, idx []int) [][]int {
+	type service struct {
+		from  string
+		dst   netip.AddrPort
+		alone int // 1 + the index of a check without a target
+	}
+	var order []service
+	groups := map[service][]int{}
+	for _, i := range idx {
+		c := checks[i]
+		key := service{from: c.From}
+		if dst, err := Target(l, c); err == nil {
+			key.dst = netip.AddrPortFrom(dst, DialPort(c))
+			if !dst.IsLoopback() {
+				key.from = ""
+			}
+		} else {
+			key.alone = 1 + i
+		}
+		if _, ok := groups[key]; !ok {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], i)
+	}
+	turns := make([][]int, 0, len(order))
+	for _, key := range order {
+		turns = append(turns, groups[key])
+	}
+	return turns
+}
+
+// eachTurn calls fn for every group of turns at once and waits for them.
+func eachTurn(turns [][]int, fn func(idx []int)) {
+	var wg sync.WaitGroup
+	for _, idx := range turns {
+		wg.Go(func() { fn(idx) })
+	}
+	wg.Wait()
 }
 
 // runSet runs the checks at idx at once, into results, with responders

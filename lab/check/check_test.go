@@ -34,6 +34,7 @@ checks:
   - {from: a, connect: "[2001:db8::2]:443"}
   - {from: a, http: "http://b:8080/health"}
   - {from: a, http: "https://192.0.2.2/"}
+  - {from: a, http: "http://b-eth0:8080/"}
 `)
 	want := []struct{ name, target string }{
 		{"a ping 192.0.2.2", "192.0.2.2"},
@@ -45,6 +46,9 @@ checks:
 		{"a connect [2001:db8::2]:443", "2001:db8::2"},
 		{"a http http://b:8080/health", "10.9.9.9"},
 		{"a http https://192.0.2.2/", "192.0.2.2"},
+		// A URL names a host as the node's hosts file does: NODE-IFNAME
+		// is the interface's first address.
+		{"a http http://b-eth0:8080/", "192.0.2.2"},
 	}
 	for i, c := range l.Checks {
 		if got := check.Name(l, c); got != want[i].name {

@@ -81,7 +81,8 @@ func (p *probe) get(ctx context.Context) outcome {
 }
 
 // httpTarget is the address an http check connects to: the URL's host
-// when it is an IP, else the first address of the node it names.
+// when it is an IP, else the address the name stands for first in the
+// lab's hosts files (a node's first address, an interface's).
 func httpTarget(l *lab.Lab, rawURL string) (netip.Addr, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -91,10 +92,10 @@ func httpTarget(l *lab.Lab, rawURL string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
 		return a.Unmap(), nil
 	}
-	if a, ok := l.FirstAddr(host); ok {
+	if a, ok := l.HostAddr(host); ok {
 		return a, nil
 	}
-	return netip.Addr{}, fmt.Errorf("http host %q is neither an IP address nor a node with an address", host)
+	return netip.Addr{}, fmt.Errorf("http host %q is neither an IP address nor a name of the lab's hosts files", host)
 }
 
 // httpPort is the port of an http check's URL: its own, or the scheme's.

@@ -3,7 +3,9 @@ package check_test
 import (
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
@@ -83,4 +85,71 @@ checks:
 			t.Errorf("%s: status %d, want 301, not followed", res[3].Name, res[3].Status)
 		}
 	}
+}
+
+// TestServiceChecksOneServiceAtATime: checks run together give the results
+// they give alone, against a real service too. Five http checks to a
+// server that serves one client at a time, 300 ms each (as a
+// single-threaded server does, or one whose small listen backlog drops a
+// burst of connections), all pass within their 1 s timeout: checks to the
+// same address and port take turns, and each one's timeout runs in its
+// own turn. Run all at once, the fourth and fifth waited for the others
+// and timed out. A check to another port does not wait for them.
+func TestServiceChecksOneServiceAtATime(t *testing.T) {
+	t.Parallel()
+	onBothNets(t, testServiceChecksOneServiceAtATime)
+}
+
+func testServiceChecksOneServiceAtATime(t *testing.T, n *network) {
+	name := kerneltest.LabName(t)
+	l := parseLab(t, `name: `+name+`
+nodes:
+  a:
+    interfaces:
+      eth0: {addresses: [10.7.1.1/24]}
+  web:
+    interfaces:
+      eth0: {addresses: [10.7.1.2/24]}
+links:
+  - [a:eth0, web:eth0]
+checks:
+  - {from: a, http: "http://10.7.1.2:8080/1"}
+  - {from: a, http: "http://web:8080/2"}
+  - {from: a, http: "http://web-eth0:8080/3"}
+  - {from: a, http: "http://10.7.1.2:8080/4"}
+  - {from: a, http: "http://10.7.1.2:8080/5"}
+  - {from: a, http: "http://10.7.1.2:8081/other"}
+`)
+	n.up(t, l)
+	web := state.NetNSName(l.Name, "web")
+	var one sync.Mutex // one client at a time
+	serve := func(port string, handler http.HandlerFunc) {
+		ln, err := n.netns().ListenIn(web, "tcp", ":"+port)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: handler}
+		go srv.Serve(ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+	serve("8080", func(w http.ResponseWriter, r *http.Request) {
+		one.Lock()
+		defer one.Unlock()
+		time.Sleep(300 * time.Millisecond)
+		w.Write([]byte("hello"))
+	})
+	serve("8081", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("other")) })
+
+	start := time.Now()
+	res := n.run(t, l)
+	took := time.Since(start)
+	for _, r := range res {
+		if !r.Passed {
+			t.Errorf("%s: failed (%s), though it passes alone", r.Name, r.Reason)
+		}
+	}
+	if other := res[5]; other.Elapsed > 1200*time.Millisecond {
+		t.Errorf("%s took %s: it waited for the checks to another port", other.Name, other.Elapsed)
+	}
+	t.Logf("5 checks of one service and one of another took %s", took)
 }

@@ -19,7 +19,8 @@ import (
 // is the machine's, written as root, so every component of every path is
 // opened from its parent without following a symbolic link
 // (openat O_NOFOLLOW), names come only from validated namespace names,
-// and a file is opened without waiting on a FIFO (O_NONBLOCK). A file is
+// a file is opened without waiting on a FIFO (O_NONBLOCK), and one with
+// a second name (a hard link) is not netlab's. A file is
 // written in place, never renamed over: a process in the node sees
 // /etc/hosts through a bind mount of that inode, made when it started.
 
@@ -149,6 +150,11 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		}
 		return nil
 	}
+	// The machine's own name last (see state.MachineNameLine); Observe
+	// leaves it out again.
+	if hostname, err := os.Hostname(); err == nil {
+		content += state.MachineNameLine(hostname, content)
+	}
 	// In place: the new content over the old, then the rest cut off, so
 	// that a reader meanwhile never sees an empty file.
 	if _, err := f.WriteAt([]byte(content), 0); err != nil {
@@ -160,14 +166,14 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 	return nil
 }
 
-// netlabsFile reports whether the open fd is a regular file that starts
-// with state.HostsHeader.
+// netlabsFile reports whether the open fd is a file of netlab's: a
+// regular file of one name (ownFile) that starts with state.HostsHeader.
 func netlabsFile(fd int) (bool, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return false, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if !ownFile(&st) {
 		return false, nil
 	}
 	head := make([]byte, len(state.HostsHeader))
@@ -176,6 +182,13 @@ func netlabsFile(fd int) (bool, error) {
 		return false, err
 	}
 	return string(head[:n]) == state.HostsHeader, nil
+}
+
+// ownFile reports whether st is a regular file with no other name: a
+// hard link planted as a node's hosts file is another file too, which
+// writing it would change (O_NOFOLLOW stops only symbolic links).
+func ownFile(st *unix.Stat_t) bool {
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink == 1
 }
 
 // readHosts reads a namespace's hosts file as Observe reports it; nil
@@ -219,7 +232,7 @@ func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
 	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if !ownFile(&st) {
 		return &state.HostsFile{Foreign: true}, nil
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxHosts))

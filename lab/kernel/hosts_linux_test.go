@@ -1,11 +1,14 @@
 package kernel_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -61,8 +64,8 @@ func TestHostsSet(t *testing.T) {
 	if err := k.HostsSet(ctx, ns("a"), v1); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, path); got != v1 {
-		t.Errorf("written %q, want %q", got, v1)
+	if got := readString(t, path); got != v1+machineLine(t, v1) {
+		t.Errorf("written %q, want %q", got, v1+machineLine(t, v1))
 	}
 	for p, mode := range map[string]os.FileMode{etc: 0o755 | os.ModeDir, filepath.Dir(path): 0o755 | os.ModeDir, path: 0o644} {
 		if fi, err := os.Lstat(p); err != nil || fi.Mode() != mode {
@@ -74,8 +77,8 @@ func TestHostsSet(t *testing.T) {
 	if err := k.HostsSet(ctx, ns("a"), v2); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, path); got != v2 {
-		t.Errorf("updated to %q, want %q", got, v2)
+	if got := readString(t, path); got != v2+machineLine(t, v2) {
+		t.Errorf("updated to %q, want %q", got, v2+machineLine(t, v2))
 	}
 	if inode(t, path) != ino {
 		t.Error("the update made a new file: processes in the node still see the old one")
@@ -204,6 +207,55 @@ func TestHostsSet(t *testing.T) {
 	}
 }
 
+// TestHostsHardLink: a hosts file with a second name (a hard link planted
+// there, to a file elsewhere that starts with netlab's header) is not
+// netlab's: written, it would change that other file. It is refused for
+// writing and removing, and Observe reports it foreign, so plan shows it
+// as a conflict before up changes anything.
+func TestHostsHardLink(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	root := t.TempDir()
+	etc := filepath.Join(root, "netns")
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(etc))
+	defer k.Close()
+	lab := kerneltest.LabName(t)
+	netns := state.NetNSName(lab, "a")
+	if err := os.MkdirAll(filepath.Join(etc, netns), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(root, "other")
+	planted := hostsText("10.9.9.9 planted")
+	if err := os.WriteFile(other, []byte(planted), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(other, filepath.Join(etc, netns, "hosts")); err != nil {
+		t.Fatal(err)
+	}
+	for _, content := range []string{hostsText("10.0.0.1 a"), ""} {
+		var fe *kernel.ForeignError
+		if err := k.HostsSet(ctx, netns, content); !errors.As(err, &fe) {
+			t.Errorf("HostsSet(%.12q) of a hard link: %v, want *ForeignError", content, err)
+		}
+	}
+	if got := readString(t, other); got != planted {
+		t.Errorf("the other name's file now %q", got)
+	}
+	if files, err := k.HostsFiles(ctx, lab); err != nil || len(files) != 0 {
+		t.Errorf("HostsFiles = %v, %v; want none", files, err)
+	}
+	if err := k.NetNSAdd(ctx, lab, "a"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { k.NetNSDel(ctx, netns) })
+	s, err := k.Observe(ctx, lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := s.Nodes["a"].Hosts; h == nil || !h.Foreign {
+		t.Errorf("observed hosts of a: %+v, want foreign", h)
+	}
+}
+
 // TestHostsEtcDirLink: an etc directory that is a symbolic link is not
 // followed.
 func TestHostsEtcDirLink(t *testing.T) {
@@ -248,14 +300,78 @@ func TestHostsSeenByRunningProcess(t *testing.T) {
 	}
 	p := startProc(t, k, lab, declared("web", nil, "sleep", "60"))
 	seen := fmt.Sprintf("/proc/%d/root/etc/hosts", p.Pid) // through its mounts
-	if got := readString(t, seen); got != v1 {
-		t.Errorf("the process sees /etc/hosts as %q, want %q", got, v1)
+	if got := readString(t, seen); got != v1+machineLine(t, v1) {
+		t.Errorf("the process sees /etc/hosts as %q, want %q", got, v1+machineLine(t, v1))
 	}
 	v2 := hostsText("192.0.2.1 server", "192.0.2.2 client")
 	if err := k.HostsSet(ctx, netns, v2); err != nil {
 		t.Fatal(err)
 	}
-	if got := readString(t, seen); got != v2 {
-		t.Errorf("after the update the process sees %q, want %q", got, v2)
+	if got := readString(t, seen); got != v2+machineLine(t, v2) {
+		t.Errorf("after the update the process sees %q, want %q", got, v2+machineLine(t, v2))
 	}
+}
+
+// machineLine is the line of the machine's own name HostsSet ends a file
+// of that content with.
+func machineLine(t *testing.T, content string) string {
+	t.Helper()
+	hostname, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return state.MachineNameLine(hostname, content)
+}
+
+// TestHostsMachineName: a node's hosts file names the machine's own
+// hostname on 127.0.1.1, so that a program in the node that looks its own
+// name up is answered at once (python3 -m http.server without --bind
+// does, at start, and waited for an unreachable name server); Observe
+// leaves the line out, so it is never a difference.
+func TestHostsMachineName(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("needs python3")
+	}
+	hostname, err := os.Hostname()
+	if err != nil || state.MachineNameLine(hostname, "") == "" {
+		t.Skipf("the machine's hostname %q is not one a hosts file can give", hostname)
+	}
+	k := kernel.NewLinux()
+	defer k.Close()
+	lab := kerneltest.LabName(t)
+	kerneltest.RegisterLab(t, lab)
+	if err := k.NetNSAdd(ctx, lab, "a"); err != nil {
+		t.Fatal(err)
+	}
+	netns := state.NetNSName(lab, "a")
+	content := hostsText("127.0.0.1 localhost", "10.0.0.1 a")
+	if err := k.HostsSet(ctx, netns, content); err != nil {
+		t.Fatal(err)
+	}
+	obs, err := k.Observe(ctx, lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := obs.Nodes["a"].Hosts; h == nil || h.Content != content {
+		t.Errorf("observed hosts file %+v, want the content written, without the machine's line", h)
+	}
+	out, err := exec.Command(python, "-c", "import sys; sys.exit(0)").CombinedOutput() // warm the disk cache
+	if err != nil {
+		t.Fatalf("python3: %v\n%s", err, out)
+	}
+	var stdout bytes.Buffer
+	cmd, err := kernel.Launch{NetNS: netns, Argv: []string{python, "-c", "import socket; print(socket.gethostbyname(socket.gethostname()))"}, Stdout: &stdout, Stderr: &stdout}.Command()
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("lookup of the machine's name in the node: %v\n%s", err, stdout.String())
+	}
+	if got := strings.TrimSpace(stdout.String()); got != state.MachineNameAddr {
+		t.Errorf("the machine's name %s is %s in the node, want %s", hostname, got, state.MachineNameAddr)
+	}
+	t.Logf("looked up in %s", time.Since(start).Round(time.Millisecond))
 }

@@ -147,11 +147,7 @@ func (h procHandle) info() (info ProcessInfo, ok bool, err error) {
 	if st.state == 'Z' || st.state == 'X' {
 		return ProcessInfo{}, false, nil
 	}
-	cmdline, err := h.read("cmdline", 1<<16)
-	if err != nil {
-		return ProcessInfo{}, false, goneOr(err)
-	}
-	environ, err := h.read("environ", maxEnviron)
+	cmdline, environ, err := h.argsAndEnv()
 	if err != nil {
 		return ProcessInfo{}, false, goneOr(err)
 	}
@@ -164,6 +160,35 @@ func (h procHandle) info() (info ProcessInfo, ok bool, err error) {
 		}
 	}
 	return info, true, nil
+}
+
+// execRetries and execRetryWait bound how long argsAndEnv waits for a
+// process in the middle of an execve to show its new environment: the
+// window is microseconds long.
+const (
+	execRetries   = 20
+	execRetryWait = 200 * time.Microsecond
+)
+
+// argsAndEnv reads the process's command line and environment. In the
+// middle of an execve, once the old program's memory is gone and before
+// the new one's arguments are set up, the kernel shows both empty: a
+// declared process's child caught there would be taken for a process
+// started by hand (and missed by a restart that stops its marker). An
+// empty environment is read again, a few times, before it is believed.
+func (h procHandle) argsAndEnv() (cmdline, environ []byte, err error) {
+	for try := 0; ; try++ {
+		if cmdline, err = h.read("cmdline", 1<<16); err != nil {
+			return nil, nil, err
+		}
+		if environ, err = h.read("environ", maxEnviron); err != nil {
+			return nil, nil, err
+		}
+		if len(environ) > 0 || try == execRetries {
+			return cmdline, environ, nil
+		}
+		time.Sleep(execRetryWait)
+	}
 }
 
 // goneOr is nil for the error of a read of a process that has ended

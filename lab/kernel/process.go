@@ -18,8 +18,10 @@ import (
 // (decisions.md, "Second release: processes in the kernel"): PATH
 // (path, or the launcher's default when netlab has none), HOME when home
 // is set, NETLAB_LAB and NETLAB_NODE, the declared p.Env over those, and
-// last the marker, which a declared variable cannot replace. Nothing else
-// of netlab's own environment reaches a process.
+// the marker, which a declared variable cannot replace. Nothing else of
+// netlab's own environment reaches a process. The marker comes first:
+// Observe reads only the start of /proc/PID/environ (maxEnviron), and a
+// declared environment may fill all of that.
 func ProcessEnviron(lab, node string, p *state.Process, path, home string) []string {
 	if path == "" {
 		path = defaultPath
@@ -28,8 +30,9 @@ func ProcessEnviron(lab, node string, p *state.Process, path, home string) []str
 	if home != "" {
 		base = append(base, "HOME="+home)
 	}
-	base = append(base, "NETLAB_LAB="+lab, "NETLAB_NODE="+node)
+	base = append(base, state.LabEnv+"="+lab, state.NodeEnv+"="+node)
 	env := make([]string, 0, len(base)+len(p.Env)+1)
+	env = append(env, state.ProcessEnv+"="+state.ProcessMarker(lab, node, p.Name, p.Hash))
 	declared := make(map[string]bool, len(p.Env))
 	for _, kv := range p.Env {
 		k, _, _ := strings.Cut(kv, "=")
@@ -45,7 +48,7 @@ func ProcessEnviron(lab, node string, p *state.Process, path, home string) []str
 			env = append(env, kv)
 		}
 	}
-	return append(env, state.ProcessEnv+"="+state.ProcessMarker(lab, node, p.Name, p.Hash))
+	return env
 }
 
 // checkProcess refuses a process that ProcessStart cannot mark: its
@@ -111,24 +114,29 @@ func NodeProcesses(lab, node string, procs []ProcessInfo) (named map[string]*sta
 }
 
 // ReadHostsFile is what Observe reports of a node's hosts file: its
-// content when netlab wrote it (it starts with state.HostsHeader), else
-// only that it is foreign.
+// content when netlab wrote it (it starts with state.HostsHeader), less
+// the machine's name kernel.Linux adds (state.MachineNameLine), else only
+// that it is foreign.
 func ReadHostsFile(content string) *state.HostsFile {
 	if !strings.HasPrefix(content, state.HostsHeader) {
 		return &state.HostsFile{Foreign: true}
 	}
-	return &state.HostsFile{Content: content}
+	return &state.HostsFile{Content: state.WithoutMachineName(content)}
 }
 
-// HandEnviron is environ without state.ProcessEnv: what netlab exec
-// passes on, so that a process started by hand, even from inside a
-// declared process, is never taken for a declared one.
-func HandEnviron(environ []string) []string {
-	out := make([]string, 0, len(environ))
+// HandEnviron is what netlab exec passes on to a command it runs in node
+// of lab: environ without state.ProcessEnv, so that a process started by
+// hand, even from inside a declared process, is never taken for a
+// declared one; and with state.LabEnv and state.NodeEnv of the node it
+// runs in, not those a caller inside another node has.
+func HandEnviron(environ []string, lab, node string) []string {
+	out := make([]string, 0, len(environ)+2)
 	for _, kv := range environ {
-		if k, _, _ := strings.Cut(kv, "="); k != state.ProcessEnv {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case state.ProcessEnv, state.LabEnv, state.NodeEnv:
+		default:
 			out = append(out, kv)
 		}
 	}
-	return out
+	return append(out, state.LabEnv+"="+lab, state.NodeEnv+"="+node)
 }

@@ -545,3 +545,29 @@ func TestNetNSDelLeavesProcesses(t *testing.T) {
 		t.Errorf("Processes of the deleted namespace: %v, want not found", err)
 	}
 }
+
+// TestProcessesSeesMarkerDuringExec: the children a declared process
+// starts carry its marker from fork to exec and after; Processes must
+// find it in each of them, also in one caught in the middle of its
+// execve (the kernel then shows an empty environment for a moment).
+func TestProcessesSeesMarkerDuringExec(t *testing.T) {
+	k, lab := procLab(t)
+	startProc(t, k, lab, declared("forker", nil, "sh", "-c", "while :; do /bin/true; done"))
+	netns := state.NetNSName(lab, "a")
+	defer stopAll(t, k, netns, 100*time.Millisecond)
+	unmarked := 0
+	for range 300 {
+		procs, err := k.Processes(ctx, netns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range procs {
+			if p.Marker == "" {
+				unmarked++
+			}
+		}
+	}
+	if unmarked > 0 {
+		t.Errorf("%d process(es) of a marked shell's children were listed without the marker", unmarked)
+	}
+}

@@ -14,20 +14,33 @@ import (
 func TestProcessEnviron(t *testing.T) {
 	p := &state.Process{Name: "web", Env: []string{"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=planted"}, Hash: "0123456789abcdef"}
 	got := kernel.ProcessEnviron("l", "n", p, "", "/root")
-	want := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "NETLAB_LAB=l",
-		"A=1", "NETLAB_NODE=mine", state.ProcessEnv + "=l:n:web:0123456789abcdef"}
+	want := []string{state.ProcessEnv + "=l:n:web:0123456789abcdef", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root", "NETLAB_LAB=l",
+		"A=1", "NETLAB_NODE=mine"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("ProcessEnviron (-want +got):\n%s", diff)
 	}
-	if got := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", ""); got[0] != "PATH=/bin" || slices.ContainsFunc(got, func(s string) bool { return s[:5] == "HOME=" }) {
+	if got := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", ""); got[1] != "PATH=/bin" || slices.ContainsFunc(got, func(s string) bool { return s[:5] == "HOME=" }) {
 		t.Errorf("netlab's PATH, no HOME: %q", got)
 	}
 }
 
 func TestHandEnviron(t *testing.T) {
-	got := kernel.HandEnviron([]string{"A=1", state.ProcessEnv + "=l:n:p:0123456789abcdef", "B=" + state.ProcessEnv})
-	if !slices.Equal(got, []string{"A=1", "B=" + state.ProcessEnv}) {
+	got := kernel.HandEnviron([]string{"A=1", state.ProcessEnv + "=l:n:p:0123456789abcdef", "B=" + state.ProcessEnv}, "l", "m")
+	if !slices.Equal(got, []string{"A=1", "B=" + state.ProcessEnv, "NETLAB_LAB=l", "NETLAB_NODE=m"}) {
 		t.Errorf("HandEnviron = %q", got)
+	}
+}
+
+// TestHandEnvironNamesTheTargetNode: netlab exec run from inside a
+// declared process of node n (which has NETLAB_LAB and NETLAB_NODE of
+// n) into node m of another lab tells the command where it runs, not
+// where its caller ran.
+func TestHandEnvironNamesTheTargetNode(t *testing.T) {
+	caller := kernel.ProcessEnviron("l", "n", &state.Process{Name: "x", Hash: "0123456789abcdef"}, "/bin", "")
+	got := kernel.HandEnviron(caller, "other", "m")
+	want := []string{"PATH=/bin", "NETLAB_LAB=other", "NETLAB_NODE=m"}
+	if !slices.Equal(got, want) {
+		t.Errorf("HandEnviron = %q, want %q", got, want)
 	}
 }
 

@@ -133,33 +133,16 @@ func plainWords(script string) (words []shellWord, ok bool) {
 }
 
 // HostsContent is the /etc/netns/LAB.NODE/hosts of a node of l: the
-// header that marks it as netlab's, localhost, then, for every node of
-// the lab in file order (host nodes too) that has an address, "ADDR NODE"
-// for its first address (of the first interface, in file order, that has
-// one) and "ADDR NODE-IFNAME" for every address of every interface.
-// Loopback addresses (127.0.0.0/8, ::1) name no node: they would point
-// at the node that looks the name up.
+// header that marks it as netlab's, localhost, then the names of the
+// lab's nodes and interfaces (lab.HostNames), one "ADDR NAME" a line.
 func HostsContent(l *lab.Lab, node string) string {
 	var b strings.Builder
 	b.WriteString(state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n")
 	// localhost as Debian's /etc/hosts says it: lo's own addresses.
-	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " localhost\n")
-	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " localhost ip6-localhost ip6-loopback\n")
-	for _, n := range l.Nodes {
-		first := true
-		for _, i := range n.Interfaces {
-			for _, a := range i.Addresses {
-				addr := a.Prefix.Addr()
-				if addr.IsLoopback() {
-					continue
-				}
-				if first {
-					b.WriteString(addr.String() + " " + n.Name + "\n")
-					first = false
-				}
-				b.WriteString(addr.String() + " " + n.Name + "-" + i.Name + "\n")
-			}
-		}
+	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " " + lab.LoopbackNames[0] + "\n")
+	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " " + strings.Join(lab.LoopbackNames, " ") + "\n")
+	for _, h := range l.HostNames() {
+		b.WriteString(h.Addr.String() + " " + h.Name + "\n")
 	}
 	return b.String()
 }

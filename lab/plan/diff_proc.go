@@ -112,7 +112,7 @@ func (d *differ) hosts(want, have *state.Node) {
 	case h != nil && h.Foreign:
 		if w != nil {
 			d.plan.Conflicts = append(d.plan.Conflicts, Conflict{Node: want.Name, Object: Hosts, Name: state.HostsPath(want.NetNS),
-				Hint: "it does not start with netlab's header: remove it, or move it away, for netlab to write the node's names there"})
+				Hint: "it is not netlab's (a file without netlab's first line, or a symbolic link, FIFO or directory where the node's directory or file goes, which netlab never writes through): remove it, or move it away, for netlab to write the node's names there"})
 		}
 	case w == nil && h != nil:
 		d.add(&Change{Action: Delete, Object: Hosts, Node: want.Name, NetNS: want.NetNS, Name: string(Hosts)})

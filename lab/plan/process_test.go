@@ -77,8 +77,8 @@ func TestDesiredProcess(t *testing.T) {
 
 // TestHostsContent pins a node's hosts file: the header, localhost, then
 // each node with an address in file order, host nodes too, by its first
-// address and by each address as NODE-IFNAME; loopback addresses name no
-// node. A host node has none.
+// address (and its first of the other family) and by each address as
+// NODE-IFNAME; loopback addresses name no node. A host node has none.
 func TestHostsContent(t *testing.T) {
 	l, diags := labfile.Parse("lab.yaml", []byte(`name: names
 nodes:
@@ -112,6 +112,7 @@ links:
 198.51.100.1 gw
 198.51.100.1 gw-nlt0
 10.255.0.1 c1
+fd00::1 c1
 10.255.0.1 c1-lo
 10.0.0.1 c1-eth0
 fd00::1 c1-eth0
@@ -122,8 +123,8 @@ fd00::1 c1-eth0
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("hosts of c2 (-want +got):\n%s", diff)
 	}
-	if n := plan.HostsNames(got); n != 9 {
-		t.Errorf("HostsNames = %d, want 9", n)
+	if n := plan.HostsNames(got); n != 10 {
+		t.Errorf("HostsNames = %d, want 10", n)
 	}
 	d := plan.Desired(l)
 	if d.Nodes["gw"].Hosts != nil {
@@ -364,7 +365,7 @@ func TestDiffHosts(t *testing.T) {
 		if len(hosts) != 3 {
 			t.Fatalf("hosts changes: %v", changeLines(hosts))
 		}
-		if got := changeLines(hosts[:1]); !slices.Equal(got, []string{"~ h: hosts h (9 names)"}) {
+		if got := changeLines(hosts[:1]); !slices.Equal(got, []string{"~ h: hosts h (11 names)"}) {
 			t.Errorf("changes: %q", got)
 		}
 		if got, want := hosts[0].Details(), []string{"- 10.0.0.2 h", "- 10.0.0.2 h-eth0", "+ 10.0.0.3 h", "+ 10.0.0.3 h-eth0"}; !slices.Equal(got, want) {
@@ -380,6 +381,13 @@ func TestDiffHosts(t *testing.T) {
 		p := plan.Diff(applied, o, plan.Options{})
 		if !p.Empty() || len(p.Conflicts) != 1 || p.Conflicts[0].Object != plan.Hosts || p.Conflicts[0].Name != "/etc/netns/t.h/hosts" {
 			t.Errorf("changes %v, conflicts %v", changeLines(p.Changes), p.Conflicts)
+		}
+		// Foreign is also a symbolic link planted for the node's directory
+		// or its file (whose target may well start with the header), a
+		// FIFO, a directory: the hint must not claim it is a file with
+		// other content.
+		if hint := p.Conflicts[0].Hint; !strings.Contains(hint, "symbolic link") || strings.Contains(hint, "does not start with") {
+			t.Errorf("hint %q: it should say what netlab does not write through", hint)
 		}
 	})
 }
@@ -399,4 +407,78 @@ func TestWriteTextProcesses(t *testing.T) {
 	}))
 	p := plan.Diff(want, o, plan.Options{LastApplied: applied, Exits: []state.Exit{{Node: "s", Name: "http", Pid: 7, Status: 1, Time: exitAt}}})
 	golden(t, planText(p))
+}
+
+// TestHostsContentOneMeaning: every name of a hosts file stands for one
+// node or one interface. localhost and its IPv6 names are lo's, even in a
+// lab with a node called localhost; a node's own name wins over the
+// NODE-IFNAME of another node that spells the same (node c1-eth0 and
+// interface eth0 of c1); of two interfaces that spell the same name, the
+// first in file order has it. A node with both families goes by its name
+// at its first address of each, so that a program asking for IPv4 only
+// (gethostbyname, ping -4) finds a node whose first address is IPv6; an
+// address no other node can reach (link-local) names nothing.
+func TestHostsContentOneMeaning(t *testing.T) {
+	l, diags := labfile.Parse("lab.yaml", []byte(`name: names
+nodes:
+  localhost:
+    interfaces:
+      eth0: {addresses: [10.0.0.3/24]}
+  c1:
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  c1-eth0:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+  a:
+    interfaces:
+      b-c: {kind: bridge, addresses: [10.0.1.1/24]}
+  a-b:
+    interfaces:
+      c: {kind: bridge, addresses: [10.0.1.2/24]}
+  v6:
+    interfaces:
+      eth0: {addresses: ["fe80::6/64", "2001:db8::6/64", 10.0.0.6/24, 10.0.0.7/24]}
+  br:
+    interfaces:
+      br0: {kind: bridge}
+      p1: {master: br0}
+      p2: {master: br0}
+      p3: {master: br0}
+      p4: {master: br0}
+links:
+  - [localhost:eth0, br:p1]
+  - [c1:eth0, br:p2]
+  - [c1-eth0:eth0, br:p3]
+  - [v6:eth0, br:p4]
+`))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	got := plan.HostsContent(l, "c1")
+	want := `# netlab: written by netlab up for lab names, node c1; removed by down
+127.0.0.1 localhost
+::1 localhost ip6-localhost ip6-loopback
+10.0.0.3 localhost-eth0
+10.0.0.1 c1
+10.0.0.2 c1-eth0
+10.0.0.2 c1-eth0-eth0
+10.0.1.1 a
+10.0.1.1 a-b-c
+10.0.1.2 a-b
+2001:db8::6 v6
+10.0.0.6 v6
+2001:db8::6 v6-eth0
+10.0.0.6 v6-eth0
+10.0.0.7 v6-eth0
+`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("hosts of c1 (-want +got):\n%s", diff)
+	}
+	for name, want := range map[string]string{"c1-eth0": "10.0.0.2", "v6": "2001:db8::6", "a-b-c": "10.0.1.1", "localhost": "", "br": ""} {
+		a, ok := l.HostAddr(name)
+		if got := a.String(); !ok && want != "" || ok && got != want {
+			t.Errorf("HostAddr(%q) = %v, %v; want %q", name, a, ok, want)
+		}
+	}
 }

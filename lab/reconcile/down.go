@@ -40,8 +40,9 @@ type DownResult struct {
 	// namespaces, declared or started by hand, stopped before the
 	// namespaces were deleted.
 	Stopped []StoppedProcess
-	// ForgetErr is why the record or source could not be removed from
-	// the run directory; the lab is down all the same.
+	// ForgetErr is why the record, source, process logs or exits record
+	// could not be removed from the run directory; the lab is down all
+	// the same.
 	ForgetErr error
 }
 

@@ -53,6 +53,13 @@ type Ready struct {
 // declared process and the processes it forks carry the same marker.
 const ProcessEnv = "NETLAB_PROCESS"
 
+// LabEnv and NodeEnv name, in every process netlab starts in a node, the
+// lab and the node it runs in.
+const (
+	LabEnv  = "NETLAB_LAB"
+	NodeEnv = "NETLAB_NODE"
+)
+
 // ProcessMarker is the value of ProcessEnv for the process name of node in
 // lab, declared as hash: LAB:NODE:NAME:HASH.
 func ProcessMarker(lab, node, proc, hash string) string {
@@ -135,4 +142,70 @@ type HostsFile struct {
 	// Foreign is set in an observed state for a file there that netlab
 	// did not write.
 	Foreign bool
+}
+
+// MachineNameAddr is where a node's hosts file puts the machine's own
+// hostname, as Debian's /etc/hosts does.
+const MachineNameAddr = "127.0.1.1"
+
+// machineNameComment ends the line of the machine's hostname, which
+// tells it from the lab's names.
+const machineNameComment = "# this machine's own name, which every node shares"
+
+// MachineNameLine is the line a node's hosts file ends with: the
+// machine's hostname on MachineNameAddr. Nodes share the machine's
+// hostname (netlab makes no UTS namespace), and a program that looks its
+// own name up (python3's http.server does, at start) would otherwise ask
+// the machine's name server, out of the lab's reach, and wait seconds.
+// It is "" for a hostname that is not a valid one, is localhost, or is a
+// name content gives already (a node of that name keeps it).
+func MachineNameLine(hostname, content string) string {
+	if !validHostname(hostname) || strings.EqualFold(hostname, "localhost") {
+		return ""
+	}
+	for _, line := range strings.Split(content, "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		for _, f := range strings.Fields(line)[min(1, len(strings.Fields(line))):] {
+			if strings.EqualFold(f, hostname) {
+				return ""
+			}
+		}
+	}
+	return MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"
+}
+
+// WithoutMachineName is content without its MachineNameLine: what the
+// lab's names are, whatever the machine is called.
+func WithoutMachineName(content string) string {
+	lines := strings.SplitAfter(content, "\n")
+	out := lines[:0]
+	for _, l := range lines {
+		if !strings.HasSuffix(strings.TrimSuffix(l, "\n"), machineNameComment) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "")
+}
+
+// validHostname reports whether s is a hostname as RFC 1123 has them:
+// dot-separated labels of letters, digits and inner hyphens, 253
+// characters at most. Anything else the kernel hands over is not written
+// into a file.
+func validHostname(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -3,8 +3,10 @@ package validate
 import (
 	"net/netip"
 	"net/url"
+	"slices"
 
 	"netlab/lab"
+	"netlab/lab/state"
 )
 
 func (v *validator) checks() {
@@ -74,9 +76,11 @@ func (v *validator) check(c *lab.Check) {
 // exactly one.
 var checkKinds = []string{"ping", "to", "connect", "http"}
 
-// httpHost requires an http check's host to be an IP address or a node of
-// the lab, which the check reaches at the node's first address: a check
-// has no resolver to ask for any other name.
+// httpHost requires an http check's host to be an IP address or a name
+// of the lab's hosts files (a node, NODE-IFNAME: lab.HostNames), which
+// the check reaches at the address that name stands for first: the check
+// resolves a name as the node's /etc/hosts would, and has no resolver to
+// ask for any other. localhost is lo's in every node: write 127.0.0.1.
 func (v *validator) httpHost(c *lab.Check) {
 	u, err := url.Parse(c.HTTP)
 	if err != nil {
@@ -86,10 +90,14 @@ func (v *validator) httpHost(c *lab.Check) {
 	if _, err := netip.ParseAddr(host); err == nil {
 		return
 	}
-	n := v.lab.Node(host)
-	switch {
+	if _, ok := v.lab.HostAddr(host); ok {
+		return
+	}
+	switch n := v.lab.Node(host); {
+	case slices.Contains(lab.LoopbackNames, host):
+		v.diags.Hintf(c.At("http"), "write "+state.LoopbackAddrs[0].Addr().String()+" or ["+state.LoopbackAddrs[1].Addr().String()+"]", "http host %q is the node's own lo, not a name of the lab", host)
 	case n == nil:
-		v.diags.Hintf(c.At("http"), "write an IP address or the name of a node of the lab", "http host %q is neither an IP address nor a node of the lab", host)
+		v.diags.Hintf(c.At("http"), "write an IP address, the name of a node of the lab or NODE-IFNAME", "http host %q is neither an IP address nor a name of the lab's hosts files", host)
 	case !hasAddress(n):
 		v.diags.Hintf(c.At("http"), "give the node an address, or write the URL with an IP address", "http host %q: the node has no address to connect to", host)
 	}

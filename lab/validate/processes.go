@@ -14,7 +14,7 @@ import (
 // reservedEnv are the variables netlab sets in every process it starts
 // (NETLAB_PROCESS is the marker by which it finds the process again): a
 // lab file may not set them, or a process could pass for another.
-var reservedEnv = []string{state.ProcessEnv, "NETLAB_LAB", "NETLAB_NODE"}
+var reservedEnv = []string{state.ProcessEnv, state.LabEnv, state.NodeEnv}
 
 // processes checks the run entries of every node: what each must have and
 // what execve can carry (no NUL byte in an argv, an environment or a

@@ -44,6 +44,7 @@ mkdir -p /etc/netns/names-2.r-1 && cat >/etc/netns/names-2.r-1/hosts <<'EOF'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1
+2001:db8::1 r-1
 10.0.0.1 r-1-0eth.1
 2001:db8::1 r-1-0eth.1
 10.0.1.1 r-1-we"ird<&>
@@ -58,6 +59,7 @@ mkdir -p /etc/netns/names-2.x2-y && cat >/etc/netns/names-2.x2-y/hosts <<'EOF'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1
+2001:db8::1 r-1
 10.0.0.1 r-1-0eth.1
 2001:db8::1 r-1-0eth.1
 10.0.1.1 r-1-we"ird<&>
@@ -72,6 +74,7 @@ mkdir -p /etc/netns/names-2.z9 && cat >/etc/netns/names-2.z9/hosts <<'EOF'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1
+2001:db8::1 r-1
 10.0.0.1 r-1-0eth.1
 2001:db8::1 r-1-0eth.1
 10.0.1.1 r-1-we"ird<&>

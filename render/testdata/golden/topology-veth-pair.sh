@@ -39,9 +39,11 @@ mkdir -p /etc/netns/veth-pair.a && cat >/etc/netns/veth-pair.a/hosts <<'EOF'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 a
+fd00:10::1 a
 10.0.0.1 a-eth0
 fd00:10::1 a-eth0
 10.0.0.2 b
+fd00:10::2 b
 10.0.0.2 b-eth0
 fd00:10::2 b-eth0
 EOF
@@ -51,9 +53,11 @@ mkdir -p /etc/netns/veth-pair.b && cat >/etc/netns/veth-pair.b/hosts <<'EOF'
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 a
+fd00:10::1 a
 10.0.0.1 a-eth0
 fd00:10::1 a-eth0
 10.0.0.2 b
+fd00:10::2 b
 10.0.0.2 b-eth0
 fd00:10::2 b-eth0
 EOF

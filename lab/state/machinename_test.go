@@ -1,0 +1,26 @@
+package state
+
+import "testing"
+
+// TestMachineNameLine: the machine's hostname gets its line unless it is
+// no valid hostname, localhost, or a name of the lab already; the line is
+// taken out again exactly.
+func TestMachineNameLine(t *testing.T) {
+	content := HostsHeader + "test\n127.0.0.1 localhost\n10.0.0.1 web\n10.0.0.1 web-eth0\n"
+	for host, want := range map[string]bool{
+		"vm": true, "build-7.example.org": true, "WEB": false, "web-eth0": false, "localhost": false,
+		"": false, "-x": false, "a b": false, "a\nb": false, "x..y": false, "ünï": false,
+	} {
+		line := MachineNameLine(host, content)
+		if (line != "") != want {
+			t.Errorf("MachineNameLine(%q) = %q, want a line: %v", host, line, want)
+			continue
+		}
+		if got := WithoutMachineName(content + line); got != content {
+			t.Errorf("WithoutMachineName(content + line of %q) = %q, want the content", host, got)
+		}
+	}
+	if got := WithoutMachineName(content); got != content {
+		t.Errorf("WithoutMachineName changed a file without the line: %q", got)
+	}
+}

@@ -220,3 +220,32 @@ func TestPortPublishServerSeesClient(t *testing.T) {
 	}
 	t.Errorf("c1's web server logged no GET from the client's own address 203.0.113.20; its log:\n%s", log)
 }
+
+// TestRequirePrograms: the course tests skip a lab whose program is not
+// installed, naming it, and run one whose programs are; programs reads
+// the first word of a string command and the first element of a list.
+func TestRequirePrograms(t *testing.T) {
+	l := parseLab(t, `name: progs
+nodes:
+  a:
+    interfaces:
+      br0: {kind: bridge, addresses: [10.77.0.1/24]}
+    run:
+      - {name: one, command: "sh -c 'sleep 1'"}
+      - {name: two, command: [netlab-no-such-program, --flag]}
+      - {name: three, command: "sh"}
+`)
+	if got, want := programs(l), []string{"sh", "netlab-no-such-program"}; !slices.Equal(got, want) {
+		t.Errorf("programs = %q, want %q", got, want)
+	}
+	var missing, installed *testing.T
+	t.Run("missing", func(t *testing.T) { missing = t; requirePrograms(t, l) })
+	if !missing.Skipped() {
+		t.Error("a lab that runs a program that is not installed was not skipped")
+	}
+	l.Nodes[0].Run = l.Nodes[0].Run[:1]
+	t.Run("installed", func(t *testing.T) { installed = t; requirePrograms(t, l) })
+	if installed.Skipped() {
+		t.Error("a lab whose programs are installed was skipped")
+	}
+}

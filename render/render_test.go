@@ -15,11 +15,13 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"netlab/lab"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
+	"netlab/lab/plan"
 	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/lab/validate"
@@ -432,17 +434,36 @@ func roundTrip(t *testing.T, bash string, tl *lab.Lab) {
 	}
 	k := kernel.NewLinux()
 	defer k.Close()
-	planned, err := reconcile.Plan(context.Background(), k, &l, reconcile.Options{})
-	if err != nil {
-		t.Fatal(err)
+	// The script starts a lab's processes in the background: each is
+	// env(1) until it execs the program, with the marker in its
+	// environment only then. Plan again for a moment until they have.
+	var p *plan.Plan
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		planned, err := reconcile.Plan(context.Background(), k, &l, reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p = planned.Plan
+		if p.Empty() || !hasProcesses(&l) || time.Now().After(deadline) {
+			break
+		}
 	}
-	p := planned.Plan
 	if !p.Empty() || len(p.Conflicts) > 0 {
 		var b bytes.Buffer
 		p.WriteText(&b)
 		t.Errorf("after the script, plan is not empty:\n%s\nscript:\n%s", b.String(), Script(&l))
 	}
 	netnsSysctlsSet(t, &l)
+}
+
+// hasProcesses reports whether a node of l runs a process (run:).
+func hasProcesses(l *lab.Lab) bool {
+	for _, n := range l.Nodes {
+		if len(n.Run) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // netnsSysctlsSet checks that every namespace of l holds what NetNSAdd

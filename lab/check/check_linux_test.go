@@ -19,7 +19,15 @@ import (
 	"netlab/topologies"
 )
 
-func TestMain(m *testing.M) { os.Exit(kerneltest.LeakCheck(m).Run()) }
+func TestMain(m *testing.M) {
+	// The real kernel starts a lab's processes (run:) through this
+	// binary, again, as netlab's launcher. Without this, the launcher
+	// would run every test of the package again, in the node.
+	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
+		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
+	}
+	os.Exit(kerneltest.LeakCheck(m).Run())
+}
 
 // parseLab loads and validates a lab file given as text.
 func parseLab(t *testing.T, text string) *lab.Lab {

@@ -17,4 +17,5 @@ var exercisesNotOnFake = map[string]string{
 	"04-bridge-port":       "the mistake is a bridge port: the fake has no link layer",
 	"07-stateful-firewall": "the mistake and its fix are firewall rules, which the fake does not read",
 	"08-vxlan-vni":         "the mistake is a VXLAN VNI: the fake has no link layer",
+	"10-bind-address":      "the mistake is the address a program listens on: the fake runs no programs",
 }

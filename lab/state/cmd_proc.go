@@ -22,7 +22,11 @@ func ProcessLogPath(lab, node, proc string) string {
 // ProcessStartCmds start a declared process in its node as netlab does:
 // detached (a session of its own, stdin the null device), in its
 // directory, with only the base environment, the declared one and the
-// marker, its output appended to its log in the run directory.
+// marker, its output appended to its log in the run directory. The
+// process is started by a command of its own, not the end of an &&
+// list: bash runs a list sent to the background in a subshell that keeps
+// the script's output open until the process ends, so a script whose
+// output is read (render --format script | sh, a test) never ended.
 func ProcessStartCmds(lab, node, netns string, p *Process) []string {
 	words := []string{"env", "-i", "-C", shellQuote(p.Dir), `PATH="$PATH"`, "NETLAB_LAB=" + lab, "NETLAB_NODE=" + node}
 	for _, kv := range p.Env {
@@ -33,8 +37,10 @@ func ProcessStartCmds(lab, node, netns string, p *Process) []string {
 	for _, a := range p.Argv {
 		words = append(words, shellQuote(a))
 	}
-	return []string{fmt.Sprintf("mkdir -p -m 0700 /run/netlab && %ssetsid %s >>%s 2>&1 </dev/null &",
-		inNS(netns), strings.Join(words, " "), shellQuote(ProcessLogPath(lab, node, p.Name)))}
+	return []string{
+		"mkdir -p -m 0700 /run/netlab",
+		fmt.Sprintf("%ssetsid %s >>%s 2>&1 </dev/null &", inNS(netns), strings.Join(words, " "), shellQuote(ProcessLogPath(lab, node, p.Name))),
+	}
 }
 
 // ProcessStopCmd stops a running process: SIGTERM, which netlab follows

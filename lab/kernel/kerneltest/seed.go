@@ -48,6 +48,11 @@ func (f *Fake) Seed(lines ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var doc *hereDoc // a here-document being read, which may span lines
+	// pending is a command whose single-quoted word goes on over the next
+	// lines, as shellQuote writes an argument with newlines (a script of
+	// a run: entry): the lines are one command, newlines and indentation
+	// kept.
+	var pending string
 	for _, text := range lines {
 		for line := range strings.Lines(text) {
 			if doc != nil {
@@ -62,6 +67,10 @@ func (f *Fake) Seed(lines ...string) error {
 				doc = nil
 				continue
 			}
+			if pending != "" {
+				line, pending = pending+line, ""
+			}
+			raw := line
 			line = strings.TrimSpace(line)
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
@@ -75,6 +84,10 @@ func (f *Fake) Seed(lines ...string) error {
 				continue
 			}
 			args, err := shellWords(line)
+			if errors.Is(err, errOpenQuote) {
+				pending = raw
+				continue
+			}
 			if err == nil {
 				if isShellLine(line) {
 					err = f.shellLocked(args, "")
@@ -90,8 +103,14 @@ func (f *Fake) Seed(lines ...string) error {
 	if doc != nil {
 		return fmt.Errorf("seed %q: the here-document does not end", doc.line)
 	}
+	if pending != "" {
+		return fmt.Errorf("seed %q: %w", strings.TrimSpace(pending), errOpenQuote)
+	}
 	return nil
 }
+
+// errOpenQuote is a single-quoted word that the line does not end.
+var errOpenQuote = errors.New("unterminated '")
 
 // MustSeed is Seed for tests: it fails tb if a command fails.
 func (f *Fake) MustSeed(tb testing.TB, lines ...string) {
@@ -119,7 +138,7 @@ func shellWords(line string) ([]string, error) {
 		case c == '\'':
 			end := strings.IndexByte(line[i+1:], '\'')
 			if end < 0 {
-				return nil, errors.New("unterminated '")
+				return nil, errOpenQuote
 			}
 			b.WriteString(line[i+1 : i+1+end])
 			i += end + 1

@@ -3,11 +3,14 @@
 # Docker's "container" network mode (docker run --network container:web): the
 # second container joins the network namespace of the first instead of getting
 # its own. A netlab node is one network namespace, so both containers are the
-# one node web: the web server and its sidecar share eth0, its address and lo,
-# and the sidecar reaches the server at 127.0.0.1:80 (Kubernetes pods work
-# this way). Container c2 on the same bridge has a namespace of its own: it
-# reaches the server at web's address, and its 127.0.0.1 is its own loopback,
-# where nothing listens.
+# one node web, and each is a process it runs: the app, a web server that
+# listens on 127.0.0.1:8080 only, and its sidecar, a proxy that listens on
+# web's address, port 80, and passes every request on to the app at
+# 127.0.0.1:8080 (Kubernetes pods work this way). The two share eth0, its
+# address and lo, so the sidecar reaches the app over localhost and c2 reaches
+# the app only through the sidecar. Container c2 on the same bridge has a
+# namespace of its own: the app's port is closed to it, and its 127.0.0.1 is
+# its own loopback, where nothing listens.
 # Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
 set -euo pipefail
 
@@ -91,3 +94,32 @@ mkdir -p /etc/netns/docker-ctr.web && cat >/etc/netns/docker-ctr.web/hosts <<'EO
 172.17.0.3 c2
 172.17.0.3 c2-eth0
 EOF
+
+# --- processes
+# node web
+mkdir -p -m 0700 /run/netlab
+ip netns exec docker-ctr.web setsid env -i -C / PATH="$PATH" NETLAB_LAB=docker-ctr NETLAB_NODE=web PYTHONUNBUFFERED=1 NETLAB_PROCESS=docker-ctr:web:app:77ffaec1722e09ce /bin/sh -c 'exec python3 -m http.server 8080 --bind 127.0.0.1 --directory /sys/class/net' >>/run/netlab/docker-ctr.web.app.log 2>&1 </dev/null &
+mkdir -p -m 0700 /run/netlab
+ip netns exec docker-ctr.web setsid env -i -C / PATH="$PATH" NETLAB_LAB=docker-ctr NETLAB_NODE=web NETLAB_PROCESS=docker-ctr:web:sidecar:ae28c25fb9a55c10 python3 -u -c 'import http.client, http.server
+
+class Proxy(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        app = http.client.HTTPConnection("127.0.0.1", 8080, timeout=5)
+        try:
+            app.request("GET", self.path)
+            answer = app.getresponse()
+            body = answer.read()
+        except OSError as e:
+            self.send_error(502, "app at 127.0.0.1:8080: %s" % e)
+            return
+        finally:
+            app.close()
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.getheader("Content-Type", "text/plain"))
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+print("sidecar: 172.17.0.2:80 -> app at 127.0.0.1:8080")
+http.server.HTTPServer(("172.17.0.2", 80), Proxy).serve_forever()
+' >>/run/netlab/docker-ctr.web.sidecar.log 2>&1 </dev/null &

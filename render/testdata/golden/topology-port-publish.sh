@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Lab port-publish, built by hand: the commands netlab up runs, as ip and nft.
 # Port publishing, as docker run -p 80:80 does it. Container c1 sits on the
-# host's bridge with a private address that nobody outside can route to. A
-# DNAT rule on the host rewrites TCP packets that arrive on the uplink eth0
-# for port 80 to c1's 172.17.0.2:80, so a client on the outside reaches the
-# container through the host's public address, and the container sees the
-# client's real address (DNAT leaves the source alone). A masquerade rule
-# takes c1's own outgoing traffic out with the host's address. The container's
-# address itself stays unreachable from outside, and a port that is not
-# published is refused by the host.
+# host's bridge with a private address that nobody outside can route to, and
+# runs a web server on its port 80. A DNAT rule on the host rewrites TCP
+# packets that arrive on the uplink eth0 for port 80 to c1's 172.17.0.2:80, so
+# a client on the outside reaches the web server through the host's public
+# address, and the container sees the client's real address (DNAT leaves the
+# source alone): the web server's log shows it, and so does the check through
+# port 8080, published the same way, where the check's own responder listens.
+# A masquerade rule takes c1's own outgoing traffic out with the host's
+# address. The container's address itself stays unreachable from outside, and
+# a port that is not published is refused by the host.
 # Needs root, iproute2 and nftables. Remove it with: netlab down, or ip netns del each namespace.
 set -euo pipefail
 
@@ -65,10 +67,12 @@ table inet netlab {
 	chain nat_prerouting {
 		type nat hook prerouting priority -100; policy accept;
 		meta nfproto ipv4 iifname "eth0" tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-ed1832ea150d"
+		meta nfproto ipv4 iifname "eth0" tcp dport 8080 counter dnat ip to 172.17.0.2:8080 comment "netlab-37e92808e09a"
 	}
 	chain nat_output {
 		type nat hook output priority -100; policy accept;
 		meta nfproto ipv4 fib daddr type local tcp dport 80 counter dnat ip to 172.17.0.2:80 comment "netlab-4b31b265736e"
+		meta nfproto ipv4 fib daddr type local tcp dport 8080 counter dnat ip to 172.17.0.2:8080 comment "netlab-14de240b73f5"
 	}
 	chain nat_postrouting {
 		type nat hook postrouting priority 100; policy accept;
@@ -117,3 +121,8 @@ mkdir -p /etc/netns/port-publish.host && cat >/etc/netns/port-publish.host/hosts
 203.0.113.20 client
 203.0.113.20 client-eth0
 EOF
+
+# --- processes
+# node c1
+mkdir -p -m 0700 /run/netlab
+ip netns exec port-publish.c1 setsid env -i -C / PATH="$PATH" NETLAB_LAB=port-publish NETLAB_NODE=c1 PYTHONUNBUFFERED=1 NETLAB_PROCESS=port-publish:c1:web:776497d1c0b98ef4 /bin/sh -c 'exec python3 -m http.server 80 --bind 172.17.0.2 --directory /sys/class/net' >>/run/netlab/port-publish.c1.web.log 2>&1 </dev/null &

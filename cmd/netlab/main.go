@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"netlab/lab/kernel"
 	"os"
 	"strings"
 
@@ -30,6 +31,9 @@ func main() {
 // run executes one netlab command and returns its exit code. Tests call it
 // directly, as the binary does.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// Its hidden subcommand kernel.LauncherCommand is the launcher, so the
+	// program that runs this may start itself as one.
+	kernel.LauncherAnswered()
 	root := newRootCmd(&env{stdin: stdin, stdout: stdout, stderr: stderr})
 	root.SetArgs(args)
 	root.SetIn(stdin)

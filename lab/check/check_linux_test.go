@@ -20,12 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The real kernel starts a lab's processes (run:) through this
-	// binary, again, as netlab's launcher. Without this, the launcher
-	// would run every test of the package again, in the node.
-	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
-		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
-	}
+	// The real kernel starts commands and processes in nodes through
+	// this binary, again, as netlab's launcher.
+	kernel.AnswerLauncher()
 	os.Exit(kerneltest.LeakCheck(m).Run())
 }
 

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/state"
 )
 
 // TestLaunchArgsRoundTrip: what Command puts on the launcher's command
@@ -160,5 +163,26 @@ func TestExitStatus(t *testing.T) {
 		if got := ExitStatus(c.ProcessState); got != want {
 			t.Errorf("sh -c %q: ExitStatus = %d, want %d", script, got, want)
 		}
+	}
+}
+
+// TestLaunchNeedsAnsweringProgram: a program that has not said it answers
+// the launcher (AnswerLauncher, LauncherAnswered) is not started as one:
+// it would run itself again in the node, a test binary all its tests,
+// each starting more.
+func TestLaunchNeedsAnsweringProgram(t *testing.T) {
+	was := launcherAnswered.Swap(false)
+	defer launcherAnswered.Store(was)
+	if _, err := (Launch{NetNS: "lab.node", Argv: []string{"true"}}).Command(); !errors.Is(err, errNoLauncher) {
+		t.Errorf("Command() before AnswerLauncher: %v, want %v", err, errNoLauncher)
+	}
+	k := NewLinux()
+	defer k.Close()
+	if _, err := k.ProcessStart(context.Background(), "nltestnol", "a", &state.Process{Name: "p", Argv: []string{"true"}, Dir: "/", Hash: state.DeclHash([]string{"true"}, nil, "/")}, os.Stdout); !errors.Is(err, errNoLauncher) {
+		t.Errorf("ProcessStart before AnswerLauncher: %v, want %v", err, errNoLauncher)
+	}
+	LauncherAnswered()
+	if _, err := (Launch{NetNS: "lab.node", Argv: []string{"true"}}).Command(); err != nil {
+		t.Errorf("Command() after LauncherAnswered: %v", err)
 	}
 }

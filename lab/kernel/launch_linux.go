@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -50,6 +51,36 @@ const (
 // root's usual one, so that the sbin tools of a network lab are found.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+// launcherAnswered is set once the running program is known to answer
+// LauncherCommand (see AnswerLauncher), which starting itself as the
+// launcher requires.
+var launcherAnswered atomic.Bool
+
+// AnswerLauncher is called first thing in the main or TestMain of every
+// program that starts commands in nodes through this package: when the
+// program was started as netlab's launcher (its first argument is
+// LauncherCommand), it runs the launcher and exits; otherwise it records
+// that the program answers it. Launch.Command and ProcessStart refuse to
+// start a program that does not: one that ignored the launcher's
+// arguments would run itself again in the node (a test binary: all its
+// tests, each starting more).
+func AnswerLauncher() {
+	if len(os.Args) > 1 && os.Args[1] == LauncherCommand {
+		os.Exit(RunLauncher(os.Args[2:], os.Stderr))
+	}
+	launcherAnswered.Store(true)
+}
+
+// LauncherAnswered records that the running program's command line
+// answers LauncherCommand by itself (netlab's, whose hidden subcommand of
+// that name calls RunLauncher), for a program that does not call
+// AnswerLauncher.
+func LauncherAnswered() { launcherAnswered.Store(true) }
+
+// errNoLauncher refuses a start of the launcher from a program that does
+// not answer it.
+var errNoLauncher = errors.New("this program does not answer netlab's launcher (call kernel.AnswerLauncher first in main or TestMain), so it cannot start a command in a node")
+
 // Launch is a command to run inside a node.
 type Launch struct {
 	NetNS string   // the node's namespace, LAB.NODE (state.NetNSName)
@@ -74,6 +105,9 @@ func (l Launch) Command() (*exec.Cmd, error) {
 	}
 	if len(l.Argv) == 0 || l.Argv[0] == "" {
 		return nil, errors.New("launch: no command")
+	}
+	if !launcherAnswered.Load() {
+		return nil, errNoLauncher
 	}
 	return &exec.Cmd{
 		Path:   selfExe,

@@ -32,11 +32,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// kernel.Launch.Command starts this binary again as netlab's launcher,
-	// which the netlab binary answers to under this subcommand.
-	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
-		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
-	}
+	// The real kernel starts commands and processes in nodes through
+	// this binary, again, as netlab's launcher.
+	kernel.AnswerLauncher()
 	if len(os.Args) > 1 && helpers[os.Args[1]] != nil {
 		os.Exit(helpers[os.Args[1]](os.Args[2:]))
 	}

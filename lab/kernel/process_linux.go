@@ -87,6 +87,9 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	if _, err := checkProcess(lab, node, p); err != nil {
 		return nil, err
 	}
+	if !launcherAnswered.Load() {
+		return nil, fmt.Errorf("process %s: %w", p.Name, errNoLauncher)
+	}
 	if log == nil {
 		return nil, fmt.Errorf("process %s: no log file", p.Name)
 	}

@@ -18,11 +18,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	// The real kernel starts a process through this binary, again, as
-	// netlab's launcher.
-	if len(os.Args) > 1 && os.Args[1] == kernel.LauncherCommand {
-		os.Exit(kernel.RunLauncher(os.Args[2:], os.Stderr))
-	}
+	// The real kernel starts commands and processes in nodes through
+	// this binary, again, as netlab's launcher.
+	kernel.AnswerLauncher()
 	os.Exit(kerneltest.LeakCheck(m).Run())
 }
 

@@ -135,9 +135,18 @@ func plainWords(script string) (words []shellWord, ok bool) {
 // HostsContent is the /etc/netns/LAB.NODE/hosts of a node of l: the
 // header that marks it as netlab's, localhost, then the names of the
 // lab's nodes and interfaces (lab.HostNames), one "ADDR NAME" a line.
-func HostsContent(l *lab.Lab, node string) string {
+func HostsContent(l *lab.Lab, node string) string { return hostsHead(l, node) + hostsBody(l) }
+
+// hostsHead is the first line of a node's hosts file, the one that marks
+// it as netlab's and names the node.
+func hostsHead(l *lab.Lab, node string) string {
+	return state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n"
+}
+
+// hostsBody is the rest of every node's hosts file, the same in each:
+// made once per lab, since each of N nodes lists all N.
+func hostsBody(l *lab.Lab) string {
 	var b strings.Builder
-	b.WriteString(state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n")
 	// localhost as Debian's /etc/hosts says it: lo's own addresses.
 	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " " + lab.LoopbackNames[0] + "\n")
 	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " " + strings.Join(lab.LoopbackNames, " ") + "\n")

@@ -12,6 +12,7 @@ import (
 	"netlab/lab/labfile"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
+	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/validate"
 )
@@ -258,4 +259,17 @@ func TestNameRules(t *testing.T) {
 			t.Errorf("%s: rules %+v, want the drop rule with its text", tc.name, rules)
 		}
 	}
+}
+
+// startedKind is the run directory's started record.
+var startedKind = rundir.Started
+
+// labName is a lab's name as the run directory takes it.
+func labName(t *testing.T, s string) name.Name {
+	t.Helper()
+	n, err := name.Parse("lab", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -113,7 +113,7 @@ func TestStartedRecordHostile(t *testing.T) {
 		"a bad hash":   entries(good, with(func(e *apply.StartedProc) { e.Name, e.Hash = "db", "x" })),
 		"pid 0":        entries(good, with(func(e *apply.StartedProc) { e.Name, e.Pid = "db", 0 })),
 		"start 0":      entries(good, with(func(e *apply.StartedProc) { e.Name, e.Start = "db", 0 })),
-		"a huge pid":   entries(good, with(func(e *apply.StartedProc) { e.Name, e.Pid = "db", 1 << 40 })),
+		"a huge pid":   entries(good, with(func(e *apply.StartedProc) { e.Name, e.Pid = "db", 1<<40 })),
 		"twice":        entries(good, good),
 		"too many":     entries(many...),
 		"not an array": `{"node":"n"}`,

@@ -10,9 +10,9 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
+	"netlab/lab/name"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
-	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/validate"
 )

@@ -133,7 +133,7 @@ func logTarget(arg string) (name.Name, string, error) {
 func logProcesses(ctx context.Context, lab, node name.Name, proc string) ([]string, error) {
 	k := newKernel()
 	defer k.Close()
-	s, err := k.Observe(ctx, lab.String(), nil)
+	s, err := reconcile.Observe(ctx, k, lab.String(), nil, &runDir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -19,7 +20,7 @@ import (
 func runningLab(ctx context.Context, labName string) (*state.State, error) {
 	k := newKernel()
 	defer k.Close()
-	s, err := k.Observe(ctx, labName, nil)
+	s, err := reconcile.Observe(ctx, k, labName, nil, &runDir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", labName, err)
 	}

@@ -49,7 +49,7 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			}
 			k := newKernel()
 			defer k.Close()
-			s, err := k.Observe(cmd.Context(), name, nil)
+			s, err := reconcile.Observe(cmd.Context(), k, name, nil, &runDir)
 			if err != nil {
 				return fmt.Errorf("lab %s: %w", name, err)
 			}

@@ -137,7 +137,7 @@ func newKernelSource(k watchedKernel, name string, l *lab.Lab) *kernelSource {
 
 // Snapshot reads the lab from the kernel.
 func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
-	st, err := s.k.Observe(ctx, s.name, s.desired)
+	st, err := reconcile.Observe(ctx, s.k, s.name, s.desired, &runDir)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,9 @@ type Options struct {
 	// with its 1-based number. Fault tests use it to kill netlab between
 	// two changes.
 	AfterChange func(i int)
+	// Started, if set, is called with each process as soon as it is
+	// started (up keeps it in the started record: RecordStarted).
+	Started func(Started)
 	// OpenLog, if set, opens a new log for a process that is started
 	// (the run directory's, see rundir.Dir.OpenLog); without it the
 	// process's output goes to the null device.
@@ -65,6 +68,9 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 		started, err := One(ctx, k, p.Lab, c, opts)
 		if started != nil {
 			res.Started = append(res.Started, *started)
+			if opts.Started != nil {
+				opts.Started(*started)
+			}
 		}
 		if err != nil {
 			return res, &ChangeError{Change: c, Err: err}
@@ -172,11 +178,12 @@ func one(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts 
 	return fmt.Errorf("unknown object %q", c.Object)
 }
 
-// Verify reads the kernel again and diffs it against desired: the lab is
-// up only when nothing is left to do. The error names each object and
-// attribute that still differs.
-func Verify(ctx context.Context, k kernel.Kernel, desired *state.State, opts plan.Options) error {
-	observed, err := k.Observe(ctx, desired.Lab, desired)
+// Verify reads the kernel again (Observe, adopting the processes of
+// started) and diffs it against desired: the lab is up only when nothing
+// is left to do. The error names each object and attribute that still
+// differs.
+func Verify(ctx context.Context, k kernel.Kernel, desired *state.State, started []StartedProc, opts plan.Options) error {
+	observed, err := Observe(ctx, k, desired.Lab, desired, started)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
@@ -291,7 +298,7 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 	}
 	// Every namespace at once, so that their grace periods overlap.
 	each(marked, len(marked)+1, nil, func(ns kernel.NetNSInfo) error {
-		stopped, err := stopAll(ctx, k, ns.Name, grace, func(kernel.ProcessInfo) bool { return true })
+		stopped, err := stopAll(ctx, k, ns.Name, grace, false, func(kernel.ProcessInfo) bool { return true })
 		mu.Lock()
 		for _, p := range stopped {
 			res.Stopped = append(res.Stopped, Stopped{NetNS: ns.Name, ProcessInfo: p})

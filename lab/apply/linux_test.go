@@ -591,7 +591,7 @@ func testDownLeavesOthersAlone(t *testing.T, e *env) {
 			t.Errorf("down %s deleted %v, want %v", name, deleted, want)
 		}
 		for _, o := range others {
-			if err := apply.Verify(ctx, k, desired[o], plan.Options{}); err != nil {
+			if err := apply.Verify(ctx, k, desired[o], nil, plan.Options{}); err != nil {
 				t.Errorf("down %s disturbed lab %s: %v", name, o, err)
 			}
 		}
@@ -780,7 +780,7 @@ func testTwoAppliesAtOnce(t *testing.T, e *env) {
 	if planned[0] == 0 || planned[1] != 0 {
 		t.Errorf("planned %d then %d changes; want all in the first, none in the second", planned[0], planned[1])
 	}
-	if err := apply.Verify(context.Background(), e.k, plan.Desired(l), plan.Options{}); err != nil {
+	if err := apply.Verify(context.Background(), e.k, plan.Desired(l), nil, plan.Options{}); err != nil {
 		t.Error(err)
 	}
 }

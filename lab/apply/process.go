@@ -59,16 +59,20 @@ func startProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Chan
 
 // stopProcess stops, for a replace or delete, every process in the
 // node's namespace that carries the marker of the node's process of that
-// name, whatever its hash (it and the children it forked); for a process
-// started by hand, that process alone, if it is still the one observed.
-// One already gone is no error.
+// name, whatever its hash (it and the children it forked), the observed
+// process itself, which has none when it set its own title (Adopt), and
+// every process that descends from one of those; for a process started by
+// hand, that process alone, if it is still the one observed. One already
+// gone is no error.
 func stopProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts Options) error {
-	_, err := stopAll(ctx, k, c.NetNS, opts.grace(), func(p kernel.ProcessInfo) bool {
-		if c.OldProc.Name == "" {
-			return p.Pid == c.OldProc.Pid && p.Start == c.OldProc.Start
-		}
+	self := func(p kernel.ProcessInfo) bool { return p.Pid == c.OldProc.Pid && p.Start == c.OldProc.Start }
+	if c.OldProc.Name == "" {
+		_, err := stopAll(ctx, k, c.NetNS, opts.grace(), false, self)
+		return err
+	}
+	_, err := stopAll(ctx, k, c.NetNS, opts.grace(), true, func(p kernel.ProcessInfo) bool {
 		mlab, mnode, name, _, ok := state.ParseProcessMarker(p.Marker)
-		return ok && mlab == lab && mnode == c.Node && name == c.Name
+		return ok && mlab == lab && mnode == c.Node && name == c.Name || self(p)
 	})
 	return err
 }
@@ -77,20 +81,31 @@ func stopProcess(ctx context.Context, k kernel.Kernel, lab string, c *plan.Chang
 // that started while it stopped the ones it had found.
 const stopRounds = 5
 
-// stopAll stops the processes of netns that match, and looks again until
-// none is left: a process may start another while it is being stopped
-// (a child forked in the grace period, a daemon that hands over on
-// SIGTERM), which one list taken before the signals would miss, and
+// stopAll stops the processes of netns that match (with descendants,
+// also every process that descends from one that does), and looks again
+// until none is left: a process may start another while it is being
+// stopped (a child forked in the grace period, a daemon that hands over
+// on SIGTERM), which one list taken before the signals would miss, and
 // which would then run on under an old marker, or hold a namespace whose
 // name is gone. It returns the processes it stopped.
-func stopAll(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration, match func(kernel.ProcessInfo) bool) ([]kernel.ProcessInfo, error) {
+func stopAll(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration, descendants bool, match func(kernel.ProcessInfo) bool) ([]kernel.ProcessInfo, error) {
 	var stopped []kernel.ProcessInfo
 	for range stopRounds {
 		procs, err := k.Processes(ctx, netns)
 		if err != nil {
 			return stopped, fmt.Errorf("list its processes: %w", err)
 		}
-		procs = slices.DeleteFunc(procs, func(p kernel.ProcessInfo) bool { return !match(p) })
+		roots := make(map[int]bool)
+		parents := make(map[int]int, len(procs))
+		for _, p := range procs {
+			parents[p.Pid] = p.PPid
+			if match(p) {
+				roots[p.Pid] = true
+			}
+		}
+		procs = slices.DeleteFunc(procs, func(p kernel.ProcessInfo) bool {
+			return !roots[p.Pid] && !(descendants && kernel.Descends(p.Pid, parents, roots))
+		})
 		if len(procs) == 0 {
 			return stopped, nil
 		}
@@ -108,7 +123,7 @@ func stopAll(ctx context.Context, k kernel.Kernel, netns string, grace time.Dura
 // namespace once its name is gone, and removes its hosts file. It returns
 // the processes it stopped.
 func clearNetNS(ctx context.Context, k kernel.Kernel, netns string, grace time.Duration) ([]kernel.ProcessInfo, error) {
-	stopped, err := stopAll(ctx, k, netns, grace, func(kernel.ProcessInfo) bool { return true })
+	stopped, err := stopAll(ctx, k, netns, grace, false, func(kernel.ProcessInfo) bool { return true })
 	if err != nil {
 		return stopped, err
 	}

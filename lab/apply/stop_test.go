@@ -68,7 +68,7 @@ func tryUp(ctx context.Context, k *kerneltest.Fake, l *lab.Lab) error {
 	if _, err := apply.Apply(ctx, k, plan.Diff(desired, observed, plan.Options{}), apply.Options{}); err != nil {
 		return err
 	}
-	return apply.Verify(ctx, k, desired, plan.Options{})
+	return apply.Verify(ctx, k, desired, nil, plan.Options{})
 }
 
 // stopped is what interrupted ups left in the kernel, counted from their

@@ -81,36 +81,72 @@ func CheckProcess(lab, node string, p *state.Process) error {
 // the oldest (by start time, then pid) that carries the node's marker for
 // NAME and whose parent does not carry the same marker, so that the
 // children it forks are not taken for it; the other processes that carry
-// that marker are its children and are not listed. Every process without
-// a marker of this lab and node is one of others, in pid order.
+// that marker are its children and are not listed. Nor are the processes
+// without a marker that descend from one with the node's marker: a
+// declared process's child that set its own title (setproctitle
+// overwrites the environment, the marker with it) is still its child.
+// Every other process is one of others, in pid order.
 func NodeProcesses(lab, node string, procs []ProcessInfo) (named map[string]*state.Process, others []*state.Process) {
 	named = make(map[string]*state.Process)
 	markerOf := make(map[int]string, len(procs))
 	for _, p := range procs {
 		markerOf[p.Pid] = p.Marker
 	}
+	ours := func(marker string) bool {
+		mlab, mnode, _, _, ok := state.ParseProcessMarker(marker)
+		return ok && mlab == lab && mnode == node
+	}
 	sorted := slices.Clone(procs)
 	slices.SortFunc(sorted, func(a, b ProcessInfo) int {
 		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Pid, b.Pid))
 	})
 	for _, p := range sorted {
-		mlab, mnode, proc, hash, ok := state.ParseProcessMarker(p.Marker)
-		if !ok || mlab != lab || mnode != node {
+		if !ours(p.Marker) {
 			continue
 		}
+		_, _, proc, hash, _ := state.ParseProcessMarker(p.Marker)
 		if markerOf[p.PPid] == p.Marker || named[proc] != nil {
 			continue // a child, or a younger one of the same name
 		}
-		named[proc] = &state.Process{Name: proc, Argv: slices.Clone(p.Command), Hash: hash, Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt}
+		named[proc] = &state.Process{Name: proc, Argv: slices.Clone(p.Command), Hash: hash, Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt, PPid: p.PPid}
+	}
+	parents := make(map[int]int, len(procs))
+	for _, p := range procs {
+		parents[p.Pid] = p.PPid
+	}
+	declared := make(map[int]bool)
+	for _, p := range procs {
+		if ours(p.Marker) {
+			declared[p.Pid] = true
+		}
 	}
 	slices.SortFunc(sorted, func(a, b ProcessInfo) int { return cmp.Compare(a.Pid, b.Pid) })
 	for _, p := range sorted {
-		if mlab, mnode, _, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == node {
+		if ours(p.Marker) || Descends(p.Pid, parents, declared) {
 			continue
 		}
-		others = append(others, &state.Process{Argv: slices.Clone(p.Command), Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt})
+		others = append(others, &state.Process{Argv: slices.Clone(p.Command), Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt, PPid: p.PPid})
 	}
 	return named, others
+}
+
+// Descends reports whether an ancestor of pid (its parent, the parent's
+// parent, ...), as parents maps a pid to its parent's within one
+// namespace, is one of roots. The walk ends at a pid outside the map,
+// and after len(parents) steps, so that a hostile or racy listing with a
+// loop cannot hold it.
+func Descends(pid int, parents map[int]int, roots map[int]bool) bool {
+	for range len(parents) {
+		ppid, ok := parents[pid]
+		if !ok || ppid == pid {
+			return false
+		}
+		if roots[ppid] {
+			return true
+		}
+		pid = ppid
+	}
+	return false
 }
 
 // ReadHostsFile is what Observe reports of a node's hosts file: its

@@ -149,7 +149,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	if err != nil {
 		return nil, fmt.Errorf("process %s: read /proc/%d: %w", p.Name, pid, err)
 	}
-	return &state.Process{Name: p.Name, Argv: slices.Clone(p.Argv), Hash: p.Hash, Pid: pid, Start: st.start, StartedAt: startedAt(st.start)}, nil
+	return &state.Process{Name: p.Name, Argv: slices.Clone(p.Argv), Hash: p.Hash, Pid: pid, Start: st.start, StartedAt: startedAt(st.start), PPid: os.Getpid()}, nil
 }
 
 // prepareProcess is the launcher's side of ProcessStart, before it

@@ -58,7 +58,7 @@ func TestNodeProcesses(t *testing.T) {
 		{Pid: 50, PPid: 1, Start: 60, Command: []string{"sh"}},
 	}
 	named, others := kernel.NodeProcesses("l", "n", procs)
-	want := map[string]*state.Process{"web": {Name: "web", Argv: []string{"web"}, Hash: "0123456789abcdef", Pid: 20, Start: 200, StartedAt: at}}
+	want := map[string]*state.Process{"web": {Name: "web", Argv: []string{"web"}, Hash: "0123456789abcdef", Pid: 20, Start: 200, StartedAt: at, PPid: 1}}
 	if diff := cmp.Diff(want, named); diff != "" {
 		t.Errorf("named (-want +got):\n%s", diff)
 	}
@@ -71,5 +71,33 @@ func TestNodeProcesses(t *testing.T) {
 	}
 	if procs[0].Pid != 30 {
 		t.Error("NodeProcesses reordered its argument")
+	}
+}
+
+// A child that a declared process forked and that then set its own title
+// (nginx's workers, perl's $0) has lost the marker, but is the declared
+// process's all the same: not one started by hand. A child of a process
+// started by hand stays one.
+func TestNodeProcessesHidesRetitledChildren(t *testing.T) {
+	m := state.ProcessMarker("l", "n", "web", "0123456789abcdef")
+	procs := []kernel.ProcessInfo{
+		{Pid: 20, PPid: 1, Start: 200, Marker: m, Command: []string{"web"}},
+		{Pid: 21, PPid: 20, Start: 210, Command: []string{"worker retitled"}},
+		{Pid: 22, PPid: 21, Start: 220, Command: []string{"its child"}},
+		{Pid: 50, PPid: 1, Start: 60, Command: []string{"sh"}},
+		{Pid: 51, PPid: 50, Start: 70, Command: []string{"sleep"}},
+		{Pid: 60, PPid: 61, Start: 80, Command: []string{"loop a"}}, // a listing that loops ends
+		{Pid: 61, PPid: 60, Start: 90, Command: []string{"loop b"}},
+	}
+	named, others := kernel.NodeProcesses("l", "n", procs)
+	if named["web"] == nil || named["web"].Pid != 20 {
+		t.Fatalf("named = %+v, want web = 20", named)
+	}
+	var pids []int
+	for _, o := range others {
+		pids = append(pids, o.Pid)
+	}
+	if !slices.Equal(pids, []int{50, 51, 60, 61}) {
+		t.Errorf("others = %v, want [50 51 60 61]: the retitled descendants of web are web's", pids)
 	}
 }

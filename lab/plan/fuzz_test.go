@@ -260,7 +260,7 @@ func FuzzDiff(f *testing.F) {
 		if _, err := apply.Apply(ctx, k, plan.Diff(earlier, nil, plan.Options{}), apply.Options{}); err != nil {
 			t.Fatalf("build the earlier lab from nothing: %v", err)
 		}
-		if err := apply.Verify(ctx, k, earlier, plan.Options{}); err != nil {
+		if err := apply.Verify(ctx, k, earlier, nil, plan.Options{}); err != nil {
 			t.Fatalf("earlier lab: %v", err)
 		}
 		hand := drift(r, k)

@@ -41,7 +41,7 @@ type DownResult struct {
 	// namespaces were deleted.
 	Stopped []StoppedProcess
 	// ForgetErr is why the record, source, process logs or exits record
-	// could not be removed from the run directory; the lab is down all
+	// could not be removed from the run directory (or the started record); the lab is down all
 	// the same.
 	ForgetErr error
 }
@@ -75,10 +75,14 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 		return nil, &HostLinksError{Lab: lab, Links: len(hostLinks)}
 	}
 	res := &DownResult{}
+	var started []apply.StartedProc
+	if opts.RunDir != nil {
+		started = apply.LoadStarted(*opts.RunDir, lab)
+	}
 	down, err := apply.DownAll(ctx, k, lab, apply.DownOptions{Progress: opts.Progress, Grace: opts.Grace})
 	res.Deleted = down.Deleted
 	for _, p := range down.Stopped {
-		res.Stopped = append(res.Stopped, stoppedProcess(lab, p))
+		res.Stopped = append(res.Stopped, stoppedProcess(lab, p, started))
 	}
 	if err != nil {
 		return res, fmt.Errorf("lab %s: %w", lab, err)
@@ -90,7 +94,7 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 	}
 	if opts.RunDir != nil {
 		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab),
-			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab))
+			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab))
 	}
 	return res, nil
 }
@@ -111,12 +115,19 @@ func removeLogs(dir rundir.Dir, lab string) error {
 
 // stoppedProcess is a process DownAll stopped, as Down reports it: its
 // node from its namespace, its name from its marker when it carries the
-// lab's marker of that node (a declared process, or a child of one).
-func stoppedProcess(lab string, p apply.Stopped) StoppedProcess {
+// lab's marker of that node (a declared process, or a child of one), or
+// from the started record when it is the process an up started there
+// (one that set its own title has no marker).
+func stoppedProcess(lab string, p apply.Stopped, started []apply.StartedProc) StoppedProcess {
 	_, node, _ := state.SplitNetNSName(p.NetNS)
 	sp := StoppedProcess{Node: node, Pid: p.Pid, Command: p.Command, Killed: p.Killed}
 	if mlab, mnode, proc, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == node {
 		sp.Name = proc
+	}
+	for _, e := range started {
+		if sp.Name == "" && e.Node == node && e.Pid == p.Pid && e.Start == p.Start {
+			sp.Name = e.Name
+		}
 	}
 	return sp
 }

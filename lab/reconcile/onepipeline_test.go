@@ -4,9 +4,20 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
+
+// observeCall is a call of an Observe method or function, with what it
+// is called on.
+var observeCall = regexp.MustCompile(`(\w+)\.Observe\(`)
+
+// observeOwners are the packages that may call a kernel's Observe
+// directly: the kernels themselves and the pipeline's observe step
+// (apply.Observe, reconcile.Observe), which adopts the declared
+// processes that lost their marker.
+var observeOwners = map[string]bool{"lab/kernel": true, "lab/kernel/kerneltest": true, "lab/apply": true}
 
 // pipelineSteps are calls that, outside this package, would mean a second
 // copy of the pipeline (or of one of its steps) is being built: each step
@@ -27,6 +38,11 @@ var pipelineSteps = []struct {
 	{"apply.UpdateExits(", "lab/apply", "keep the ends of processes: reconcile.Up"},
 	{"apply.LoadExits(", "lab/apply", "read the ends of processes: reconcile.Plan or Processes"},
 	{"apply.DeleteExits(", "lab/apply", "forget the ends of processes: reconcile.Down"},
+	{"apply.LoadStarted(", "lab/apply", "read the started record: reconcile.Observe, Up or Down"},
+	{"apply.RecordStarted(", "lab/apply", "keep the started record: reconcile.Up"},
+	{"apply.DeleteStarted(", "lab/apply", "forget the started record: reconcile.Down"},
+	{"apply.Adopt(", "lab/apply", "adopt retitled processes: reconcile.Observe"},
+	{"apply.Observe(", "lab/apply", "observe and adopt: reconcile.Observe"},
 	{"state.AnnotateRules(", "lab/state", "name the rules: reconcile.NameRules"},
 }
 
@@ -82,6 +98,13 @@ func TestOnePipeline(t *testing.T) {
 				continue
 			}
 			t.Errorf("%s calls %s: a second copy of a pipeline step (%s)", rel, s.call, s.why)
+		}
+		if !strings.HasSuffix(rel, "_test.go") && !observeOwners[dir] {
+			for _, m := range observeCall.FindAllStringSubmatch(text, -1) {
+				if m[1] != "reconcile" {
+					t.Errorf("%s calls %s.Observe: observe through reconcile.Observe, which adopts the processes that set their own title", rel, m[1])
+				}
+			}
 		}
 		if pipelineExempt[rel] == "" && dir != "lab/apply" && strings.Contains(text, ".Observe(") && strings.Contains(text, "plan.Diff(") {
 			t.Errorf("%s observes the kernel and calls plan.Diff: a second copy of the plan pipeline (use reconcile.Plan or reconcile.Diff)", rel)

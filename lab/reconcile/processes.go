@@ -48,7 +48,7 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 		record = apply.LoadRecord(*dir, lab)
 		exits = apply.LoadExits(*dir, lab)
 	}
-	observed, err := k.Observe(ctx, lab, record)
+	observed, err := Observe(ctx, k, lab, record, dir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}
@@ -56,14 +56,17 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 }
 
 // ProcessesIn is Processes for a caller that has observed the lab already
-// (status): the same list, from observed and the record and exits in dir,
-// without reading the kernel again.
+// (status, through Observe): the same list, from observed and the record,
+// exits and started record in dir, without reading the kernel again. It
+// adopts in observed the processes of the started record (a second time
+// changes nothing).
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
 	var record *state.State
 	var exits []state.Exit
 	if dir != nil {
 		record = apply.LoadRecord(*dir, observed.Lab)
 		exits = apply.LoadExits(*dir, observed.Lab)
+		apply.Adopt(observed, apply.LoadStarted(*dir, observed.Lab))
 	}
 	return processesIn(observed, record, exits)
 }

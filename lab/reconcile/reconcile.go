@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -124,7 +125,7 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 		return nil, &RefusedError{Diags: diags}
 	}
 	desired := plan.Desired(l)
-	observed, err := k.Observe(ctx, l.Name, desired)
+	observed, err := Observe(ctx, k, l.Name, desired, opts.RunDir)
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel: %w", err)
 	}
@@ -193,7 +194,17 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		}
 	}()
 	if !p.Empty() || len(p.Conflicts) > 0 {
-		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange, OpenLog: openLog, Grace: opts.Grace})
+		// Each process is kept in the started record as soon as it
+		// runs, so that a netlab killed right after still knows it when
+		// it sets its own title.
+		keep := func(s apply.Started) {
+			if opts.RunDir != nil {
+				mu.Lock()
+				res.SaveErr = errors.Join(res.SaveErr, apply.RecordStarted(*opts.RunDir, planned.Desired, s))
+				mu.Unlock()
+			}
+		}
+		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange, OpenLog: openLog, Grace: opts.Grace, Started: keep})
 		res.Applied = done.Applied
 		started = done.Started
 		var conflicts *apply.ConflictError
@@ -210,16 +221,44 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		// The network is as the file says; a process of the file failed.
 		// The record still labels that process's end as drift, and lets
 		// status show it.
-		res.SaveErr = save(opts, planned.Desired)
+		res.SaveErr = errors.Join(res.SaveErr, save(opts, planned.Desired))
 		return res, fmt.Errorf("lab %s: %w", l.Name, err)
 	}
 	if !p.Empty() {
-		if err := apply.Verify(ctx, k, planned.Desired, plan.Options{Prune: opts.Prune}); err != nil {
+		if err := apply.Verify(ctx, k, planned.Desired, startedOf(opts, l.Name, started), plan.Options{Prune: opts.Prune}); err != nil {
 			return res, err
 		}
 	}
-	res.SaveErr = save(opts, planned.Desired)
+	res.SaveErr = errors.Join(res.SaveErr, save(opts, planned.Desired))
 	return res, nil
+}
+
+// Observe reads a lab from the kernel, as every command that looks at a
+// lab's processes must: k.Observe, then the declared processes that lost
+// their marker by setting their own title are adopted from the started
+// record in dir (apply.Adopt). desired is what k.Observe is given (nil:
+// what it finds); dir may be nil, for no record.
+func Observe(ctx context.Context, k kernel.Kernel, lab string, desired *state.State, dir *rundir.Dir) (*state.State, error) {
+	var started []apply.StartedProc
+	if dir != nil {
+		started = apply.LoadStarted(*dir, lab)
+	}
+	return apply.Observe(ctx, k, lab, desired, started)
+}
+
+// startedOf is what Up's verify adopts: the started record, with the
+// processes this up started over it (also when the record could not be
+// kept, or there is no run directory).
+func startedOf(opts Options, lab string, started []apply.Started) []apply.StartedProc {
+	var entries []apply.StartedProc
+	if opts.RunDir != nil {
+		entries = apply.LoadStarted(*opts.RunDir, lab)
+	}
+	for _, s := range started {
+		entries = slices.DeleteFunc(entries, func(e apply.StartedProc) bool { return e.Node == s.Node && e.Name == s.Proc.Name })
+		entries = append(entries, apply.StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
+	}
+	return entries
 }
 
 // save keeps the record and the source of a lab Up brought in line.

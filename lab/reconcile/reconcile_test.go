@@ -10,6 +10,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
+	"netlab/lab/name"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
 	"netlab/lab/rundir"
@@ -258,4 +259,17 @@ func TestNameRules(t *testing.T) {
 			t.Errorf("%s: rules %+v, want the drop rule with its text", tc.name, rules)
 		}
 	}
+}
+
+// startedKind is the run directory's started record.
+var startedKind = rundir.Started
+
+// labName is a lab's name as the run directory takes it.
+func labName(t *testing.T, s string) name.Name {
+	t.Helper()
+	n, err := name.Parse("lab", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

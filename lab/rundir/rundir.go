@@ -1,5 +1,6 @@
 // Package rundir keeps the files netlab writes as root: one lock, one
-// last-applied record and one copy of the applied lab file per lab, in a directory of netlab's own (root's is
+// last-applied record and one copy of the applied lab file per lab (and
+// its process logs, exits and started records), in a directory of netlab's own (root's is
 // /run/netlab). Everything else on the machine may be hostile: the
 // directory must be netlab's (not a symbolic link, owned by this user, not
 // writable by anyone else), and inside it no file is ever opened through a

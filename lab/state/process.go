@@ -39,6 +39,9 @@ type Process struct {
 	Pid       int       // its pid
 	Start     uint64    // its start time, in clock ticks after boot (/proc/PID/stat field 22)
 	StartedAt time.Time // Start as wall-clock time
+	// PPid is its parent's pid, by which the processes it forked are
+	// told apart from those started by hand.
+	PPid int `json:",omitempty"`
 }
 
 // Ready is a port a process listens on once it is started.

@@ -148,7 +148,7 @@ func (f *Fake) ProcessStart(ctx context.Context, lab, node string, p *state.Proc
 			return nil, fmt.Errorf("node %s: process %s: log: %w", node, p.Name, err)
 		}
 	}
-	return &state.Process{Name: p.Name, Argv: slices.Clone(p.Argv), Hash: p.Hash, Pid: started.pid, Start: started.start, StartedAt: started.startedAt}, nil
+	return &state.Process{Name: p.Name, Argv: slices.Clone(p.Argv), Hash: p.Hash, Pid: started.pid, Start: started.start, StartedAt: started.startedAt, PPid: started.ppid}, nil
 }
 
 // ProcessExited reports the end of a process this fake started.
@@ -378,4 +378,21 @@ func (f *Fake) Running() []int {
 		}
 	}
 	return pids
+}
+
+// Retitle makes a running process set its own title, as perl's $0 or
+// setproctitle do: they write over the environment's memory, so that
+// /proc/PID/environ no longer holds its marker. The children it forks
+// from then on have none either.
+func (f *Fake) Retitle(netns string, pid int, argv ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.procLocked(netns, pid)
+	if p == nil {
+		panic(fmt.Sprintf("kerneltest: Retitle: no process %d running in %s", pid, netns))
+	}
+	p.marker = ""
+	if len(argv) > 0 {
+		p.argv = slices.Clone(argv)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -296,6 +297,14 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 			marked = append(marked, ns)
 		}
 	}
+	// One pass over /proc finds the namespaces that run anything; only
+	// those are stopped, each listed again as it is (a lab of a thousand
+	// nodes has few that do).
+	running, err := k.LabProcesses(ctx, lab)
+	if err != nil {
+		return res, err
+	}
+	marked = slices.DeleteFunc(marked, func(ns kernel.NetNSInfo) bool { return len(running[ns.Name]) == 0 })
 	// Every namespace at once, so that their grace periods overlap.
 	each(marked, len(marked)+1, nil, func(ns kernel.NetNSInfo) error {
 		stopped, err := stopAll(ctx, k, ns.Name, grace, false, func(kernel.ProcessInfo) bool { return true })
@@ -319,11 +328,19 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 	if err != nil {
 		return res, err
 	}
-	for _, netns := range hosts {
-		if err := k.HostsSet(ctx, netns, ""); err != nil {
-			errs = append(errs, fmt.Errorf("%s: remove the hosts file: %w", netns, err))
-		}
+	// Files on the machine's disk, each a few syscalls: as parallel as
+	// the namespaces' deletes.
+	hostsOf := make([]kernel.NetNSInfo, len(hosts))
+	for i, netns := range hosts {
+		_, node, _ := state.SplitNetNSName(netns) // HostsFiles lists only valid names
+		hostsOf[i] = kernel.NetNSInfo{Name: netns, Node: node}
 	}
+	each(hostsOf, downParallel, nil, func(ns kernel.NetNSInfo) error {
+		if err := k.HostsSet(ctx, ns.Name, ""); err != nil {
+			return fmt.Errorf("remove the hosts file: %w", err)
+		}
+		return nil
+	})
 	var progress func(i int, ns kernel.NetNSInfo)
 	if opts.Progress != nil {
 		progress = func(i int, ns kernel.NetNSInfo) { opts.Progress(i+1, len(todo), ns.Name) }

@@ -648,7 +648,7 @@ node h
 var processCases = []conformanceCase{
 	{
 		name:    "processes",
-		methods: []string{"ProcessStart", "ProcessExited", "Processes", "ProcessesStop", "Listening", "Observe"},
+		methods: []string{"ProcessStart", "ProcessExited", "Processes", "LabProcesses", "ProcessesStop", "Listening", "Observe"},
 		run: func(c *conformance) {
 			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
 			if f, ok := c.k.(*kerneltest.Fake); ok {
@@ -698,6 +698,9 @@ var processCases = []conformanceCase{
 				})
 				fmt.Fprintf(&c.b, "  %s listed with its marker: %v\n", p.Name, marked)
 			}
+			byNS, err := c.k.LabProcesses(cctx, c.lab)
+			c.do("processes of the lab", err)
+			fmt.Fprintf(&c.b, "  namespaces with processes: %d; a's as listed alone: %v\n", len(byNS), cmp.Equal(byNS[c.ns("a")], procs))
 			_, exited := c.k.ProcessExited(started["srv"])
 			fmt.Fprintf(&c.b, "srv exited: %v\n", exited)
 			_, err = c.k.Processes(cctx, state.HostNetNS)
@@ -750,6 +753,8 @@ listening tcp 8082: ok
 processes: ok
   srv listed with its marker: true
   stubborn listed with its marker: true
+processes of the lab: ok
+  namespaces with processes: 1; a's as listed alone: true
 srv exited: false
 processes of the machine: not permitted
 stop in the machine: not permitted

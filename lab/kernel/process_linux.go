@@ -211,6 +211,52 @@ func (k *Linux) Processes(ctx context.Context, netns string) ([]ProcessInfo, err
 	return byNS[id], nil
 }
 
+// LabProcesses lists the processes of every marked namespace of the lab
+// in one pass over /proc.
+func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]ProcessInfo, error) {
+	list, err := k.NetNSList(ctx, lab)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[nsID]string)
+	want := make(map[nsID]bool)
+	for _, ns := range list {
+		if !ns.Marked {
+			continue
+		}
+		// Only the namespace's identity is needed: its file, not a
+		// netlink socket in it (a thousand of those cost more than the
+		// scan).
+		fd, err := openNetNS(ns.Name)
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) {
+			continue // gone since it was listed
+		}
+		if err != nil {
+			return nil, err
+		}
+		id, err := netnsIDOf(int(fd))
+		fd.Close()
+		if err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", ns.Name, err)
+		}
+		names[id], want[id] = ns.Name, true
+	}
+	out := make(map[string][]ProcessInfo)
+	if len(want) == 0 {
+		return out, nil
+	}
+	byNS, err := scanProcs(want)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: list processes: %w", lab, err)
+	}
+	for id, procs := range byNS {
+		if len(procs) > 0 {
+			out[names[id]] = procs
+		}
+	}
+	return out, nil
+}
+
 // processNetNS is the identity of the namespace of a process call, never
 // the machine's: its processes are not a lab's.
 func (k *Linux) processNetNS(netns, what string) (nsID, error) {

@@ -42,7 +42,7 @@ var writeMethods = map[string]bool{
 // besides the writes.
 var readMethods = map[string]bool{
 	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
-	"Processes": true, "Listening": true, "HostsFiles": true,
+	"Processes": true, "LabProcesses": true, "Listening": true, "HostsFiles": true,
 }
 
 // Fake is a kernel.Kernel that holds namespaces, links, addresses, routes

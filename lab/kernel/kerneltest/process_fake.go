@@ -177,6 +177,27 @@ func (f *Fake) Processes(ctx context.Context, netns string) ([]kernel.ProcessInf
 	return f.processesLocked(ns), nil
 }
 
+// LabProcesses lists the processes of every marked namespace of the lab,
+// as kernel.Linux does.
+func (f *Fake) LabProcesses(ctx context.Context, lab string) (map[string][]kernel.ProcessInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.beginLocked(ctx, "LabProcesses"); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]kernel.ProcessInfo)
+	for _, name := range f.netnsNamesLocked() {
+		l, node, ok := state.SplitNetNSName(name)
+		if !ok || l != lab || !f.netns[name].marked(lab, node) {
+			continue
+		}
+		if procs := f.processesLocked(f.netns[name]); len(procs) > 0 {
+			out[name] = procs
+		}
+	}
+	return out, nil
+}
+
 // procNetNSLocked is the namespace of a process call: never the machine's,
 // whose processes are not a lab's.
 func (f *Fake) procNetNSLocked(netns, what string) (*fakeNetNS, error) {

@@ -27,7 +27,8 @@ rx/tx packet and byte counters; then each node's processes: those the lab
 file declares under run: (by name) and those started by hand with netlab
 exec (named "(by hand)"), with their pid, state (running; exited N when
 netlab saw it end with status N; exited when it ended while no netlab was
-watching; not started), uptime and command; then the MAC addresses each
+watching; restarting while an up stops and starts it again; not started),
+uptime and command; then the MAC addresses each
 bridge has learned on each port, and each node's nftables rules by hook
 with their counters. Interfaces netlab did not create are marked "unmanaged". With no
 FILE it shows the built-in default lab; --lab NAME shows any running lab

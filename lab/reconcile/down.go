@@ -94,7 +94,7 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 	}
 	if opts.RunDir != nil {
 		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab),
-			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab))
+			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab), apply.SaveRestarting(*opts.RunDir, lab, nil))
 	}
 	return res, nil
 }

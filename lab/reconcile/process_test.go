@@ -15,6 +15,7 @@ import (
 	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/name"
 	"netlab/lab/reconcile"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
@@ -453,5 +454,59 @@ func TestForeignHostsBeforeFirstUp(t *testing.T) {
 	}
 	if got, _ := k2.Hosts("pair.b"); !strings.Contains(got, " a\n") {
 		t.Errorf("hosts file of b after up:\n%s", got)
+	}
+}
+
+// TestRestartingState: while an up restarts a process (stopped, not yet
+// started again), status says "restarting"; once the up is done, or when
+// no netlab command holds the lab's lock (one was killed), it does not.
+func TestRestartingState(t *testing.T) {
+	k := kerneltest.NewFake()
+	dir := &reconcileDir{tempRunDir(t)}
+	opts := reconcile.Options{RunDir: dir.d}
+	fileLogs(t, &opts)
+	if _, err := reconcile.Up(ctx, k, procPairLab(t), opts); err != nil {
+		t.Fatal(err)
+	}
+	labName, _ := name.Parse("lab", "pair")
+	lock, err := dir.d.Lock(ctx, labName, 0, nil) // as the command line holds it around up
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := procPairLab(t, func(l *lab.Lab) { l.Node("b").Run[0].Env = map[string]string{"LANG": "C"} })
+	var during []string
+	opts.AfterChange = func(i int) {
+		ps, err := reconcile.Processes(ctx, k, "pair", dir.d)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, p := range ps {
+			if p.Node == "b" && p.Name == "http" {
+				during = append(during, p.State)
+			}
+		}
+	}
+	if _, err := reconcile.Up(ctx, k, changed, opts); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(during, reconcile.StateRestarting) || during[len(during)-1] != reconcile.StateRunning {
+		t.Errorf("b/http during the restarting up: %v, want restarting, then running", during)
+	}
+	// A record left behind (a netlab killed mid-restart) says nothing
+	// once no command holds the lock.
+	if err := apply.SaveRestarting(*dir.d, "pair", []apply.Restarting{{Node: "b", Name: "http"}}); err != nil {
+		t.Fatal(err)
+	}
+	k.KillProcess("pair.b", pids(t, k, "pair", dir)["b/http"])
+	lock.Release()
+	ps, err := reconcile.Processes(ctx, k, "pair", dir.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if p.Node == "b" && p.Name == "http" && p.State != reconcile.StateExited {
+			t.Errorf("b/http after a killed restart, no lock held: %s, want %s", p.State, reconcile.StateExited)
+		}
 	}
 }

@@ -31,28 +31,32 @@ const (
 	StateRunning    = "running"
 	StateExited     = "exited" // ended (or killed) unseen: netlab does not know how
 	StateNotStarted = "not started"
+	StateRestarting = "restarting" // not running while an up restarts it
 )
 
 // Processes lists the processes of a running lab: each declared one (from
 // the applied lab's record in dir, when there is one) with its state, and
 // every other process running in the lab's namespaces, by node, declared
 // ones first by name, then the others by pid. A declared process is
-// running, "exited N" when up saw it end with status N (the exits
+// running, "restarting" while an up restarts it (stopped, not started
+// again yet), "exited N" when up saw it end with status N (the exits
 // record), "exited" when it ended unseen, or "not started" when its node
 // has no namespace. Without a record, the processes that carry the lab's
 // marker are listed by name, running.
 func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir) ([]ProcessStatus, error) {
 	var record *state.State
 	var exits []state.Exit
+	var restarting map[apply.Restarting]bool
 	if dir != nil {
 		record = apply.LoadRecord(*dir, lab)
 		exits = apply.LoadExits(*dir, lab)
+		restarting = apply.LoadRestarting(*dir, lab)
 	}
 	observed, err := Observe(ctx, k, lab, record, dir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}
-	return processesIn(observed, record, exits), nil
+	return processesIn(observed, record, exits, restarting), nil
 }
 
 // ProcessesIn is Processes for a caller that has observed the lab already
@@ -63,17 +67,19 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
 	var record *state.State
 	var exits []state.Exit
+	var restarting map[apply.Restarting]bool
 	if dir != nil {
 		record = apply.LoadRecord(*dir, observed.Lab)
 		exits = apply.LoadExits(*dir, observed.Lab)
+		restarting = apply.LoadRestarting(*dir, observed.Lab)
 		apply.Adopt(observed, apply.LoadStarted(*dir, observed.Lab))
 	}
-	return processesIn(observed, record, exits)
+	return processesIn(observed, record, exits, restarting)
 }
 
 // processesIn lists the processes of observed against the lab's record
 // (nil for none) and exits, as Processes says.
-func processesIn(observed, record *state.State, exits []state.Exit) []ProcessStatus {
+func processesIn(observed, record *state.State, exits []state.Exit, restarting map[apply.Restarting]bool) []ProcessStatus {
 	if record == nil {
 		record = state.New(observed.Lab)
 	}
@@ -106,6 +112,8 @@ func processesIn(observed, record *state.State, exits []state.Exit) []ProcessSta
 				if ps.Command == "" {
 					ps.Command = plan.ShortCommand(h)
 				}
+			case restarting[apply.Restarting{Node: node, Name: name}]:
+				ps.State = StateRestarting
 			case have == nil:
 				ps.State = StateNotStarted
 			default:

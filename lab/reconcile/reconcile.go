@@ -193,6 +193,12 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 			res.SaveErr = errors.Join(res.SaveErr, apply.UpdateExits(*opts.RunDir, l.Name, started, exits))
 		}
 	}()
+	if rs := apply.RestartsOf(p); opts.RunDir != nil && len(rs) > 0 {
+		res.SaveErr = errors.Join(res.SaveErr, apply.SaveRestarting(*opts.RunDir, l.Name, rs))
+		defer func() {
+			res.SaveErr = errors.Join(res.SaveErr, apply.SaveRestarting(*opts.RunDir, l.Name, nil))
+		}()
+	}
 	if !p.Empty() || len(p.Conflicts) > 0 {
 		// Each process is kept in the started record as soon as it
 		// runs, so that a netlab killed right after still knows it when

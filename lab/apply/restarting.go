@@ -1,0 +1,73 @@
+package apply
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"netlab/lab/name"
+	"netlab/lab/plan"
+	"netlab/lab/rundir"
+)
+
+// The restarting record lists the declared processes an up is restarting
+// (a changed declaration, or one found not running), from before it
+// stops them until it is done: status shows them as restarting while
+// that up holds the lab's lock. Like the exits record, it only says more.
+
+// Restarting is one process an up restarts.
+type Restarting struct {
+	Node string `json:"node"`
+	Name string `json:"name"`
+}
+
+// RestartsOf are the processes p restarts: those it replaces, and those
+// it starts again after they ended (drift).
+func RestartsOf(p *plan.Plan) []Restarting {
+	var out []Restarting
+	for _, c := range p.Changes {
+		if c.Object == plan.Process && (c.Action == plan.Replace || c.Action == plan.Create && c.Drift) {
+			out = append(out, Restarting{Node: c.Node, Name: c.Name})
+		}
+	}
+	return out
+}
+
+// SaveRestarting keeps the processes an up restarts, or removes the
+// record when there are none. The caller holds the lab's lock.
+func SaveRestarting(dir rundir.Dir, lab string, rs []Restarting) error {
+	n, err := name.Parse("lab", lab)
+	if err != nil {
+		return fmt.Errorf("keep the restarting record: %w", err)
+	}
+	if len(rs) == 0 {
+		return dir.Remove(n, rundir.Restarting)
+	}
+	data, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	return dir.Write(n, rundir.Restarting, data)
+}
+
+// LoadRestarting returns the processes an up is restarting now: those of
+// the record, while a netlab command holds the lab's lock (a record left
+// by a netlab that was killed says nothing).
+func LoadRestarting(dir rundir.Dir, lab string) map[Restarting]bool {
+	n, err := name.Parse("lab", lab)
+	if err != nil || !dir.Held(n) {
+		return nil
+	}
+	data, err := dir.Read(n, rundir.Restarting)
+	if err != nil {
+		return nil
+	}
+	var rs []Restarting
+	if json.Unmarshal(data, &rs) != nil {
+		return nil
+	}
+	out := make(map[Restarting]bool, len(rs))
+	for _, r := range rs {
+		out[r] = true
+	}
+	return out
+}

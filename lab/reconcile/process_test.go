@@ -510,3 +510,56 @@ func TestRestartingState(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartingWhileStopping: a process an up is stopping to restart it
+// (one that takes its grace period over SIGTERM) is still there, but it
+// is the old one on its way out: status says "restarting", with its pid.
+// The process that up has started in its place, while that up still
+// holds the lock, is running.
+func TestRestartingWhileStopping(t *testing.T) {
+	k := kerneltest.NewFake()
+	dir := &reconcileDir{tempRunDir(t)}
+	opts := reconcile.Options{RunDir: dir.d}
+	fileLogs(t, &opts)
+	if _, err := reconcile.Up(ctx, k, procPairLab(t), opts); err != nil {
+		t.Fatal(err)
+	}
+	labName, _ := name.Parse("lab", "pair")
+	lock, err := dir.d.Lock(ctx, labName, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	observed, err := reconcile.Observe(ctx, k, "pair", nil, dir.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := observed.Nodes["b"].Procs["http"]
+	stateOf := func() (string, int) {
+		ps, err := reconcile.Processes(ctx, k, "pair", dir.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.Node == "b" && p.Name == "http" {
+				return p.State, p.Pid
+			}
+		}
+		t.Fatal("b/http not listed")
+		return "", 0
+	}
+	// Being stopped: the record names the running process.
+	if err := apply.SaveRestarting(*dir.d, "pair", []apply.Restarting{{Node: "b", Name: "http", Pid: old.Pid, Start: old.Start}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, pid := stateOf(); st != reconcile.StateRestarting || pid != old.Pid {
+		t.Errorf("b/http while up stops it: %s pid %d, want %s pid %d", st, pid, reconcile.StateRestarting, old.Pid)
+	}
+	// Started again: the record names another process (the old one).
+	if err := apply.SaveRestarting(*dir.d, "pair", []apply.Restarting{{Node: "b", Name: "http", Pid: old.Pid, Start: old.Start + 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, pid := stateOf(); st != reconcile.StateRunning || pid != old.Pid {
+		t.Errorf("b/http once started again: %s pid %d, want %s pid %d", st, pid, reconcile.StateRunning, old.Pid)
+	}
+}

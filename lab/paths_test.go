@@ -100,6 +100,7 @@ var reviewedPaths = map[string]string{
 
 	// Process logs in the run directory (issue 14).
 	"lab/rundir.Dir.OpenLog":    "file names from logName, which takes name.Names and a process name it refuses unless state.ProcessNameProblem passes (no dot, no slash); renamed and opened relative to the run directory's descriptor, never through a link",
+	"lab/rundir.Dir.CheckLog":   "file name from logName, as OpenLog; only lstat'd relative to the run directory's descriptor (never followed), and joined for the message",
 	"lab/rundir.Dir.RemoveLogs": "names read from the directory, kept only when parseLogName reads them as the lab's logs; unlinked relative to the directory's descriptor",
 	"lab/rundir.Dir.LogFile":    "file name from logName, for messages",
 }

@@ -7,6 +7,7 @@ import (
 	"netlab/lab/name"
 	"netlab/lab/plan"
 	"netlab/lab/rundir"
+	"netlab/lab/state"
 )
 
 // The restarting record lists the declared processes an up is restarting
@@ -18,6 +19,16 @@ import (
 type Restarting struct {
 	Node string `json:"node"`
 	Name string `json:"name"`
+	// Pid and Start are the process the up stops to replace it, zero
+	// for one that had ended: until it is gone it is still observed,
+	// and is restarting, not running.
+	Pid   int    `json:"pid,omitempty"`
+	Start uint64 `json:"start,omitempty"`
+}
+
+// Stopping reports whether p is the process r is stopping.
+func (r Restarting) Stopping(p *state.Process) bool {
+	return p != nil && r.Pid != 0 && p.Pid == r.Pid && p.Start == r.Start
 }
 
 // RestartsOf are the processes p restarts: those it replaces, and those
@@ -26,7 +37,11 @@ func RestartsOf(p *plan.Plan) []Restarting {
 	var out []Restarting
 	for _, c := range p.Changes {
 		if c.Object == plan.Process && (c.Action == plan.Replace || c.Action == plan.Create && c.Drift) {
-			out = append(out, Restarting{Node: c.Node, Name: c.Name})
+			r := Restarting{Node: c.Node, Name: c.Name}
+			if c.OldProc != nil {
+				r.Pid, r.Start = c.OldProc.Pid, c.OldProc.Start
+			}
+			out = append(out, r)
 		}
 	}
 	return out
@@ -49,10 +64,10 @@ func SaveRestarting(dir rundir.Dir, lab string, rs []Restarting) error {
 	return dir.Write(n, rundir.Restarting, data)
 }
 
-// LoadRestarting returns the processes an up is restarting now: those of
-// the record, while a netlab command holds the lab's lock (a record left
-// by a netlab that was killed says nothing).
-func LoadRestarting(dir rundir.Dir, lab string) map[Restarting]bool {
+// LoadRestarting returns the processes an up is restarting now, by node
+// and name: those of the record, while a netlab command holds the lab's
+// lock (a record left by a netlab that was killed says nothing).
+func LoadRestarting(dir rundir.Dir, lab string) map[[2]string]Restarting {
 	n, err := name.Parse("lab", lab)
 	if err != nil || !dir.Held(n) {
 		return nil
@@ -65,9 +80,9 @@ func LoadRestarting(dir rundir.Dir, lab string) map[Restarting]bool {
 	if json.Unmarshal(data, &rs) != nil {
 		return nil
 	}
-	out := make(map[Restarting]bool, len(rs))
+	out := make(map[[2]string]Restarting, len(rs))
 	for _, r := range rs {
-		out[r] = true
+		out[[2]string{r.Node, r.Name}] = r
 	}
 	return out
 }

@@ -510,3 +510,98 @@ func TestRestartingState(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartingWhileStopping: a process an up is stopping to restart it
+// (one that takes its grace period over SIGTERM) is still there, but it
+// is the old one on its way out: status says "restarting", with its pid.
+// The process that up has started in its place, while that up still
+// holds the lock, is running.
+func TestRestartingWhileStopping(t *testing.T) {
+	k := kerneltest.NewFake()
+	dir := &reconcileDir{tempRunDir(t)}
+	opts := reconcile.Options{RunDir: dir.d}
+	fileLogs(t, &opts)
+	if _, err := reconcile.Up(ctx, k, procPairLab(t), opts); err != nil {
+		t.Fatal(err)
+	}
+	labName, _ := name.Parse("lab", "pair")
+	lock, err := dir.d.Lock(ctx, labName, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	observed, err := reconcile.Observe(ctx, k, "pair", nil, dir.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := observed.Nodes["b"].Procs["http"]
+	stateOf := func() (string, int) {
+		ps, err := reconcile.Processes(ctx, k, "pair", dir.d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if p.Node == "b" && p.Name == "http" {
+				return p.State, p.Pid
+			}
+		}
+		t.Fatal("b/http not listed")
+		return "", 0
+	}
+	// Being stopped: the record names the running process.
+	if err := apply.SaveRestarting(*dir.d, "pair", []apply.Restarting{{Node: "b", Name: "http", Pid: old.Pid, Start: old.Start}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, pid := stateOf(); st != reconcile.StateRestarting || pid != old.Pid {
+		t.Errorf("b/http while up stops it: %s pid %d, want %s pid %d", st, pid, reconcile.StateRestarting, old.Pid)
+	}
+	// Started again: the record names another process (the old one).
+	if err := apply.SaveRestarting(*dir.d, "pair", []apply.Restarting{{Node: "b", Name: "http", Pid: old.Pid, Start: old.Start + 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if st, pid := stateOf(); st != reconcile.StateRunning || pid != old.Pid {
+		t.Errorf("b/http once started again: %s pid %d, want %s pid %d", st, pid, reconcile.StateRunning, old.Pid)
+	}
+}
+
+// TestUpRefusesPlantedLogFirst: a log that is not a regular file (a link
+// planted in the run directory) stops up before it changes anything: the
+// process it would restart keeps running, and the link's target is not
+// written.
+func TestUpRefusesPlantedLogFirst(t *testing.T) {
+	k := kerneltest.NewFake()
+	runPath := t.TempDir()
+	d := rundir.At(runPath)
+	dir := &reconcileDir{&d}
+	opts := reconcile.Options{RunDir: dir.d}
+	if _, err := reconcile.Up(ctx, k, procPairLab(t), opts); err != nil {
+		t.Fatal(err)
+	}
+	before := pids(t, k, "pair", dir)["b/http"]
+	target := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(target, []byte("mine\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(runPath, "pair.b.http.log")
+	if err := os.Remove(log); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, log); err != nil {
+		t.Fatal(err)
+	}
+	writes := k.Writes()
+	changed := procPairLab(t, func(l *lab.Lab) { l.Node("b").Run[0].Env = map[string]string{"LANG": "C"} })
+	_, err := reconcile.Up(ctx, k, changed, opts)
+	if err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("up with a link at b/http's log: %v, want a refusal naming the file", err)
+	}
+	if k.Writes() != writes {
+		t.Errorf("up made %d writes before refusing", k.Writes()-writes)
+	}
+	if after := pids(t, k, "pair", dir)["b/http"]; after != before {
+		t.Errorf("b/http pid %d after the refused up, want %d still running", after, before)
+	}
+	if got, _ := os.ReadFile(target); string(got) != "mine\n" {
+		t.Errorf("the link's target was written: %q", got)
+	}
+}

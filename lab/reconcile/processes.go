@@ -31,22 +31,22 @@ const (
 	StateRunning    = "running"
 	StateExited     = "exited" // ended (or killed) unseen: netlab does not know how
 	StateNotStarted = "not started"
-	StateRestarting = "restarting" // not running while an up restarts it
+	StateRestarting = "restarting" // being stopped, or not running, while an up restarts it
 )
 
 // Processes lists the processes of a running lab: each declared one (from
 // the applied lab's record in dir, when there is one) with its state, and
 // every other process running in the lab's namespaces, by node, declared
 // ones first by name, then the others by pid. A declared process is
-// running, "restarting" while an up restarts it (stopped, not started
-// again yet), "exited N" when up saw it end with status N (the exits
+// running, "restarting" while an up restarts it (being stopped, or
+// stopped and not started again yet), "exited N" when up saw it end with status N (the exits
 // record), "exited" when it ended unseen, or "not started" when its node
 // has no namespace. Without a record, the processes that carry the lab's
 // marker are listed by name, running.
 func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir) ([]ProcessStatus, error) {
 	var record *state.State
 	var exits []state.Exit
-	var restarting map[apply.Restarting]bool
+	var restarting map[[2]string]apply.Restarting
 	if dir != nil {
 		record = apply.LoadRecord(*dir, lab)
 		exits = apply.LoadExits(*dir, lab)
@@ -67,7 +67,7 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
 	var record *state.State
 	var exits []state.Exit
-	var restarting map[apply.Restarting]bool
+	var restarting map[[2]string]apply.Restarting
 	if dir != nil {
 		record = apply.LoadRecord(*dir, observed.Lab)
 		exits = apply.LoadExits(*dir, observed.Lab)
@@ -79,7 +79,7 @@ func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
 
 // processesIn lists the processes of observed against the lab's record
 // (nil for none) and exits, as Processes says.
-func processesIn(observed, record *state.State, exits []state.Exit, restarting map[apply.Restarting]bool) []ProcessStatus {
+func processesIn(observed, record *state.State, exits []state.Exit, restarting map[[2]string]apply.Restarting) []ProcessStatus {
 	if record == nil {
 		record = state.New(observed.Lab)
 	}
@@ -103,16 +103,20 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 			if w != nil {
 				ps.Command = plan.ShortCommand(w)
 			}
+			r, isRestarting := restarting[[2]string{node, name}]
 			switch {
 			case h != nil:
 				ps.State, ps.Pid = StateRunning, h.Pid
+				if isRestarting && r.Stopping(h) {
+					ps.State = StateRestarting // the old one, on its way out
+				}
 				if !h.StartedAt.IsZero() {
 					ps.Uptime = now.Sub(h.StartedAt).Truncate(time.Second)
 				}
 				if ps.Command == "" {
 					ps.Command = plan.ShortCommand(h)
 				}
-			case restarting[apply.Restarting{Node: node, Name: name}]:
+			case isRestarting:
 				ps.State = StateRestarting
 			case have == nil:
 				ps.State = StateNotStarted

@@ -92,6 +92,28 @@ func (opts Options) logs(lab string) (open func(node, proc string) (*os.File, er
 	return open, read
 }
 
+// checkLogs refuses, before anything is changed, a plan that starts a
+// process whose log in the run directory OpenLog would refuse: otherwise
+// up would stop the old process, then fail to start the new one.
+func (opts Options) checkLogs(lab string, p *plan.Plan) error {
+	if opts.RunDir == nil || opts.OpenLog != nil {
+		return nil
+	}
+	for _, c := range p.Changes {
+		if c.Object != plan.Process || c.Action != plan.Create && c.Action != plan.Replace {
+			continue
+		}
+		l, n, err := labNode(lab, c.Node)
+		if err != nil {
+			return err
+		}
+		if err := opts.RunDir.CheckLog(l, n, c.Name); err != nil {
+			return fmt.Errorf("lab %s: node %s: process %s: the log: %w; nothing was changed", lab, c.Node, c.Name, err)
+		}
+	}
+	return nil
+}
+
 func labNode(lab, node string) (name.Name, name.Name, error) {
 	l, err := name.Parse("lab", lab)
 	if err != nil {
@@ -184,6 +206,9 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 	}
 	res := &Result{Planned: *planned}
 	p := planned.Plan
+	if err := opts.checkLogs(l.Name, p); err != nil {
+		return nil, err
+	}
 	openLog, readLog := opts.logs(l.Name)
 	var started []apply.Started
 	var exits []state.Exit

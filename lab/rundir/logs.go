@@ -93,6 +93,31 @@ func (d Dir) OpenLog(lab, node name.Name, proc string) (*os.File, error) {
 	return d.openFile(dirfd, cur, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_APPEND)
 }
 
+// CheckLog reports whether OpenLog would refuse the process's current
+// log (a link, a FIFO, a directory where it goes), without changing
+// anything: up asks it for every process it starts before it stops or
+// starts any, so that a planted file fails up with nothing changed.
+func (d Dir) CheckLog(lab, node name.Name, proc string) error {
+	cur, err := logName(lab, node, proc, false)
+	if err != nil {
+		return err
+	}
+	dirfd, err := d.open()
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(dirfd)
+	switch kind, err := lstatAt(dirfd, cur); {
+	case errors.Is(err, syscall.ENOENT):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%s: %w", filepath.Join(d.path, cur), err)
+	case kind != unix.S_IFREG:
+		return notRegular(d, cur)
+	}
+	return nil
+}
+
 // lstatAt is the kind of file (S_IFREG, S_IFLNK...) at file in the
 // directory, the link itself for a link.
 func lstatAt(dirfd int, file string) (uint32, error) {

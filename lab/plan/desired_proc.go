@@ -28,7 +28,7 @@ func DesiredProcess(p *lab.Process) *state.Process {
 	sp := &state.Process{Name: p.Name, Dir: p.Dir}
 	if p.Shell {
 		script := strings.Join(p.Command, " ")
-		sp.Argv = []string{"/bin/sh", "-c", ShellScript(script)}
+		sp.Argv = state.ShellArgv(script)
 		sp.Display = script
 	} else {
 		sp.Argv = slices.Clone(p.Command)
@@ -51,85 +51,6 @@ func DesiredProcess(p *lab.Process) *state.Process {
 		}
 	}
 	return sp
-}
-
-// ShellScript is what /bin/sh -c is given for a command the file wrote
-// as a string: the string, with "exec " before it when it is one simple
-// command. bash execs such a command by itself; dash (Debian's /bin/sh)
-// forks it and waits, which would leave two processes per declaration,
-// a shell that dies on SIGTERM while its program runs on, and a pid that
-// is not the program's. Anything the test below cannot prove simple (an
-// operator, a redirection, an expansion, a keyword, a builtin, an
-// assignment) runs as written.
-func ShellScript(script string) string {
-	if simpleCommand(script) {
-		return "exec " + script
-	}
-	return script
-}
-
-// shellWords are the words that are not a program when they come first:
-// dash's keywords and builtins (exec'd, a builtin would be looked up as
-// a file, or not found).
-var shellWords = strings.Fields(`! { } case do done elif else esac fi for if in then until while
-	. : [ alias bg break cd chdir command continue echo eval exec exit export false fc fg getopts
-	hash jobs kill local printf pwd read readonly return set shift test times trap true type
-	ulimit umask unalias unset wait`)
-
-// simpleCommand reports whether script is one command with plain
-// arguments: words of letters, digits and -_./:=,+%@^ and quoted strings
-// ('...', or "..." without $, ` or \), the first word unquoted, without
-// =, and not one of shellWords.
-func simpleCommand(script string) bool {
-	words, ok := plainWords(script)
-	if !ok || len(words) == 0 {
-		return false
-	}
-	first := words[0]
-	return !first.quoted && !strings.Contains(first.text, "=") && !slices.Contains(shellWords, first.text)
-}
-
-// shellWord is a word of a simple command, its quotes removed.
-type shellWord struct {
-	text   string
-	quoted bool // some of it was quoted
-}
-
-// plainWords splits script into words; ok is false at the first
-// character that could make it more than a simple command.
-func plainWords(script string) (words []shellWord, ok bool) {
-	in := false // inside a word
-	for i := 0; i < len(script); i++ {
-		c := script[i]
-		if c == ' ' || c == '\t' {
-			in = false
-			continue
-		}
-		if !in {
-			words = append(words, shellWord{})
-			in = true
-		}
-		w := &words[len(words)-1]
-		switch {
-		case c == '\'' || c == '"':
-			end := strings.IndexByte(script[i+1:], c)
-			if end < 0 {
-				return nil, false
-			}
-			body := script[i+1 : i+1+end]
-			if c == '"' && strings.ContainsAny(body, "$`\\") {
-				return nil, false
-			}
-			w.text += body
-			w.quoted = true
-			i += end + 1
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-_./:=,+%@^", c) >= 0:
-			w.text += string(c)
-		default:
-			return nil, false
-		}
-	}
-	return words, true
 }
 
 // HostsContent is the /etc/netns/LAB.NODE/hosts of a node of l: the

@@ -106,6 +106,10 @@ func (v *validator) command(p *lab.Process, who string) {
 		v.diags.Hintf(p.At(lab.ArgField(0)), "the first item is the program to run: name it", "command of %s starts with an empty program name", who)
 	}
 	for i, arg := range p.Command {
+		size := len(arg)
+		if p.Shell {
+			size = len(state.ShellArgv(arg)[2]) // what the shell is given, exec and all
+		}
 		if strings.ContainsRune(arg, 0) {
 			at := p.At("command")
 			if !p.Shell {
@@ -113,12 +117,14 @@ func (v *validator) command(p *lab.Process, who string) {
 			}
 			v.diags.Hintf(at, "remove the \\0: a command line cannot carry one", "command of %s contains a NUL byte", who)
 		}
-		if len(arg) >= MaxExecString {
+		if size >= MaxExecString {
 			at, what := p.At("command"), "command"
 			if !p.Shell {
 				at, what = p.At(lab.ArgField(i)), fmt.Sprintf("argument %d of command", i+1)
+			} else if size != len(arg) {
+				what = "command, with the exec netlab puts before it,"
 			}
-			v.diags.Hintf(at, "put the script or data in a file and name the file", "%s of %s is %d bytes: Linux passes at most %d to a program", what, who, len(arg), MaxExecString-1)
+			v.diags.Hintf(at, "put the script or data in a file and name the file", "%s of %s is %d bytes: Linux passes at most %d to a program", what, who, size, MaxExecString-1)
 		}
 	}
 }
@@ -138,8 +144,8 @@ const MaxExecTotal = 1 << 20
 // of a new program: each string with its NUL, and a pointer to each.
 func execSize(p *lab.Process) int {
 	argv := p.Command
-	if p.Shell {
-		argv = append([]string{"/bin/sh", "-c"}, argv...)
+	if p.Shell && len(argv) == 1 {
+		argv = state.ShellArgv(argv[0])
 	}
 	n := 0
 	for _, a := range argv {

@@ -42,7 +42,7 @@ nodes:
 	diags.Sort()
 	want := []string{
 		`size.yaml:7:37: argument 2 of command of process "arg" of node "a" is 131072 bytes: Linux passes at most 131071 to a program: put the script or data in a file and name the file`,
-		`size.yaml:9:32: command of process "shell" of node "a" is 131072 bytes: Linux passes at most 131071 to a program: put the script or data in a file and name the file`,
+		`size.yaml:9:32: command, with the exec netlab puts before it, of process "shell" of node "a" is 131077 bytes: Linux passes at most 131071 to a program: put the script or data in a file and name the file`,
 		`size.yaml:10:46: env "K" of process "env" of node "a" is 131072 bytes as NAME=VALUE: Linux passes at most 131071 to a program: put the data in a file and name the file`,
 		`size.yaml:12:9: command and env of process "total" of node "a" take 1048584 bytes: netlab passes at most 1048576 to a program: put the script or data in a file and name the file`,
 	}
@@ -82,5 +82,25 @@ func TestProcessBuiltInGo(t *testing.T) {
 	}
 	if len(got) != 5 {
 		t.Errorf("%d diagnostics, want 5 (process ok is valid):\n%s", len(got), strings.Join(got, "\n"))
+	}
+}
+
+// TestShellCommandMeasuredAsExecd: a string command is measured as the
+// shell gets it, "exec " and all when netlab adds it, so that a command
+// validate passes is one execve takes: a simple command 5 bytes short of
+// the limit as written is refused, the same length with an operator
+// (run as written) passes.
+func TestShellCommandMeasuredAsExecd(t *testing.T) {
+	simple := strings.Repeat("x", validate.MaxExecString-5)          // fits as written; with "exec " it does not
+	compound := strings.Repeat("x", validate.MaxExecString-3) + "; " // an operator: run as written, one byte short of the limit
+	text := fmt.Sprintf("name: t\nnodes:\n  a:\n    interfaces:\n      eth0: {kind: tap}\n    run:\n      - {name: simple, command: \"%s\"}\n      - {name: compound, command: \"%s\"}\n", simple, compound)
+	l, diags := labfile.Parse("shell.yaml", []byte(text))
+	diags.Append(validate.Lab(l)...)
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.Msg)
+	}
+	if len(got) != 1 || !strings.Contains(got[0], `process "simple"`) || !strings.Contains(got[0], fmt.Sprintf("is %d bytes", validate.MaxExecString)) {
+		t.Errorf("diagnostics %q, want one, of process simple at %d bytes", got, validate.MaxExecString)
 	}
 }

@@ -1,11 +1,14 @@
-package plan
+package state
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
-// TestShellScript: a string that is one simple command is exec'd by the
+// TestShellArgv: a string that is one simple command is exec'd by the
 // shell, so that the declared process is the program; anything else runs
 // as written.
-func TestShellScript(t *testing.T) {
+func TestShellArgv(t *testing.T) {
 	for script, simple := range map[string]bool{
 		"python3 -m http.server 80 --bind 192.168.31.10": true,
 		"python3 -c 'import time; time.sleep(100)'":      true,
@@ -35,9 +38,10 @@ func TestShellScript(t *testing.T) {
 		"sleep 1 # comment":                              false,
 		"(sleep 1)":                                      false,
 	} {
-		got := ShellScript(script)
-		if want := map[bool]string{true: "exec " + script, false: script}[simple]; got != want {
-			t.Errorf("ShellScript(%q) = %q, want %q", script, got, want)
+		got := ShellArgv(script)
+		want := []string{"/bin/sh", "-c", map[bool]string{true: "exec " + script, false: script}[simple]}
+		if !slices.Equal(got, want) {
+			t.Errorf("ShellArgv(%q) = %q, want %q", script, got, want)
 		}
 	}
 }

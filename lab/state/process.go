@@ -3,6 +3,7 @@ package state
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -170,10 +171,8 @@ func MachineNameLine(hostname, content string) string {
 		if strings.HasPrefix(line, "#") {
 			continue
 		}
-		for _, f := range strings.Fields(line)[min(1, len(strings.Fields(line))):] {
-			if strings.EqualFold(f, hostname) {
-				return ""
-			}
+		if fields := strings.Fields(line); len(fields) > 1 && slices.ContainsFunc(fields[1:], func(f string) bool { return strings.EqualFold(f, hostname) }) {
+			return ""
 		}
 	}
 	return MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"

@@ -219,33 +219,24 @@ func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]Proc
 		return nil, err
 	}
 	names := make(map[nsID]string)
-	want := make(map[nsID]bool)
 	for _, ns := range list {
 		if !ns.Marked {
 			continue
 		}
-		// Only the namespace's identity is needed: its file, not a
-		// netlink socket in it (a thousand of those cost more than the
-		// scan).
-		fd, err := openNetNS(ns.Name)
+		id, err := k.netnsID(ns.Name)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) {
 			continue // gone since it was listed
 		}
 		if err != nil {
 			return nil, err
 		}
-		id, err := netnsIDOf(int(fd))
-		fd.Close()
-		if err != nil {
-			return nil, fmt.Errorf("namespace %s: %w", ns.Name, err)
-		}
-		names[id], want[id] = ns.Name, true
+		names[id] = ns.Name
 	}
 	out := make(map[string][]ProcessInfo)
-	if len(want) == 0 {
+	if len(names) == 0 {
 		return out, nil
 	}
-	byNS, err := scanProcs(want)
+	byNS, err := scanProcs(names)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: list processes: %w", lab, err)
 	}
@@ -263,6 +254,12 @@ func (k *Linux) processNetNS(netns, what string) (nsID, error) {
 	if netns == state.HostNetNS {
 		return nsID{}, fmt.Errorf("%s in the machine's own namespace: its processes are not a lab's: %w", what, unix.EPERM)
 	}
+	return k.netnsID(netns)
+}
+
+// netnsID is the identity of a namespace, by the file of its open
+// connection (NetNSList and Observe have opened it already).
+func (k *Linux) netnsID(netns string) (nsID, error) {
 	c, err := k.conn(netns)
 	if err != nil {
 		return nsID{}, err

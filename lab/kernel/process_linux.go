@@ -94,9 +94,6 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 		return nil, fmt.Errorf("process %s: no log file", p.Name)
 	}
 	netnsName := state.NetNSName(lab, node)
-	if _, err := netnsPath(netnsName); err != nil {
-		return nil, err
-	}
 	if err := k.NetNSExists(netnsName); err != nil {
 		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
@@ -111,7 +108,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	defer r.Close()
 	cmd := &exec.Cmd{
 		Path:        selfExe,
-		Args:        append([]string{"netlab", LauncherCommand, "--netns", netnsName, "--dir", dir, processFlag, "--"}, p.Argv...),
+		Args:        append([]string{"netlab"}, launchArgs(Launch{NetNS: netnsName, Dir: dir, Argv: p.Argv}, true)...),
 		Env:         ProcessEnviron(lab, node, p, os.Getenv("PATH"), os.Getenv("HOME")),
 		Stdout:      log,
 		Stderr:      log,

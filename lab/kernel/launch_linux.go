@@ -111,7 +111,7 @@ func (l Launch) Command() (*exec.Cmd, error) {
 	}
 	return &exec.Cmd{
 		Path:   selfExe,
-		Args:   append([]string{"netlab"}, launchArgs(l)...),
+		Args:   append([]string{"netlab"}, launchArgs(l, false)...),
 		Env:    l.Env,
 		Stdin:  l.Stdin,
 		Stdout: l.Stdout,
@@ -123,9 +123,13 @@ func (l Launch) Command() (*exec.Cmd, error) {
 // the subcommand's name; parseLaunchArgs decodes the rest. The layout is
 // fixed, so that no value (a directory named "--", a command named
 // "--dir") can be taken for another. A declared process (ProcessStart)
-// has processFlag where the other launches have "--" (see launchProcess).
-func launchArgs(l Launch) []string {
-	return append([]string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir, "--"}, l.Argv...)
+// has processFlag before the "--" (see prepareProcess).
+func launchArgs(l Launch, process bool) []string {
+	args := []string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir}
+	if process {
+		args = append(args, processFlag)
+	}
+	return append(append(args, "--"), l.Argv...)
 }
 
 // processFlag marks the launch of a declared process: fd 3 is the pipe

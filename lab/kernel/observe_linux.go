@@ -266,35 +266,30 @@ func (k *Linux) forgetGone(lab string, present []string) {
 // identity.
 func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
 	byID := make(map[nsID]*state.Node)
-	want := make(map[nsID]bool)
 	for _, name := range s.NodeNames() {
 		n := s.Nodes[name]
 		if n.Host || n.Foreign {
 			continue
 		}
-		c, err := k.conn(n.NetNS)
+		id, err := k.netnsID(n.NetNS)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) {
 			continue // gone since it was read: as good as absent
 		}
 		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
-		id, err := netnsIDOf(int(c.fd))
-		if err != nil {
-			return fmt.Errorf("node %s: %w", name, err)
-		}
-		byID[id], want[id] = n, true
+		byID[id] = n
 		if n.Hosts, err = k.readHosts(n.NetNS); err != nil {
 			return fmt.Errorf("node %s: hosts file: %w", name, err)
 		}
 	}
-	if len(want) == 0 {
+	if len(byID) == 0 {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	procs, err := scanProcs(want)
+	procs, err := scanProcs(byID)
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
 	}

@@ -222,10 +222,10 @@ func envValue(environ []byte, key string) (string, bool) {
 }
 
 // scanProcs lists the running processes whose network namespace is one
-// of want, by namespace: one pass over /proc, whatever the number of
-// namespaces, that reads more than the namespace only of their
+// of want's keys, by namespace: one pass over /proc, whatever the number
+// of namespaces, that reads more than the namespace only of their
 // processes.
-func scanProcs(want map[nsID]bool) (map[nsID][]ProcessInfo, error) {
+func scanProcs[V any](want map[nsID]V) (map[nsID][]ProcessInfo, error) {
 	d, err := os.Open(procDir)
 	if err != nil {
 		return nil, err
@@ -252,8 +252,8 @@ func scanProcs(want map[nsID]bool) (map[nsID][]ProcessInfo, error) {
 	return out, nil
 }
 
-// readProc reads one process if it runs in one of want.
-func readProc(pid int, want map[nsID]bool) (ProcessInfo, nsID, bool, error) {
+// readProc reads one process if it runs in one of want's keys.
+func readProc[V any](pid int, want map[nsID]V) (ProcessInfo, nsID, bool, error) {
 	h, ok, err := openProc(pid)
 	if !ok || err != nil {
 		return ProcessInfo{}, nsID{}, false, err
@@ -265,7 +265,7 @@ func readProc(pid int, want map[nsID]bool) (ProcessInfo, nsID, bool, error) {
 		// lab's either way.
 		return ProcessInfo{}, nsID{}, false, nil
 	}
-	if !want[ns] {
+	if _, ok := want[ns]; !ok {
 		return ProcessInfo{}, nsID{}, false, nil
 	}
 	info, ok, err := h.info()

@@ -89,19 +89,20 @@ func CheckProcess(lab, node string, p *state.Process) error {
 func NodeProcesses(lab, node string, procs []ProcessInfo) (named map[string]*state.Process, others []*state.Process) {
 	named = make(map[string]*state.Process)
 	markerOf := make(map[int]string, len(procs))
+	parents := make(map[int]int, len(procs))
+	declared := make(map[int]bool) // the pids with the node's marker
 	for _, p := range procs {
-		markerOf[p.Pid] = p.Marker
-	}
-	ours := func(marker string) bool {
-		mlab, mnode, _, _, ok := state.ParseProcessMarker(marker)
-		return ok && mlab == lab && mnode == node
+		markerOf[p.Pid], parents[p.Pid] = p.Marker, p.PPid
+		if mlab, mnode, _, _, ok := state.ParseProcessMarker(p.Marker); ok && mlab == lab && mnode == node {
+			declared[p.Pid] = true
+		}
 	}
 	sorted := slices.Clone(procs)
 	slices.SortFunc(sorted, func(a, b ProcessInfo) int {
 		return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.Pid, b.Pid))
 	})
 	for _, p := range sorted {
-		if !ours(p.Marker) {
+		if !declared[p.Pid] {
 			continue
 		}
 		_, _, proc, hash, _ := state.ParseProcessMarker(p.Marker)
@@ -110,19 +111,9 @@ func NodeProcesses(lab, node string, procs []ProcessInfo) (named map[string]*sta
 		}
 		named[proc] = &state.Process{Name: proc, Argv: slices.Clone(p.Command), Hash: hash, Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt, PPid: p.PPid}
 	}
-	parents := make(map[int]int, len(procs))
-	for _, p := range procs {
-		parents[p.Pid] = p.PPid
-	}
-	declared := make(map[int]bool)
-	for _, p := range procs {
-		if ours(p.Marker) {
-			declared[p.Pid] = true
-		}
-	}
 	slices.SortFunc(sorted, func(a, b ProcessInfo) int { return cmp.Compare(a.Pid, b.Pid) })
 	for _, p := range sorted {
-		if ours(p.Marker) || Descends(p.Pid, parents, declared) {
+		if declared[p.Pid] || Descends(p.Pid, parents, declared) {
 			continue
 		}
 		others = append(others, &state.Process{Argv: slices.Clone(p.Command), Pid: p.Pid, Start: p.Start, StartedAt: p.StartedAt, PPid: p.PPid})

@@ -94,9 +94,6 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 		return nil, fmt.Errorf("process %s: no log file", p.Name)
 	}
 	netnsName := state.NetNSName(lab, node)
-	if _, err := netnsPath(netnsName); err != nil {
-		return nil, err
-	}
 	if err := k.NetNSExists(netnsName); err != nil {
 		return nil, fmt.Errorf("process %s: %w", p.Name, err)
 	}
@@ -111,7 +108,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	defer r.Close()
 	cmd := &exec.Cmd{
 		Path:        selfExe,
-		Args:        append([]string{"netlab", LauncherCommand, "--netns", netnsName, "--dir", dir, processFlag, "--"}, p.Argv...),
+		Args:        append([]string{"netlab"}, launchArgs(Launch{NetNS: netnsName, Dir: dir, Argv: p.Argv}, true)...),
 		Env:         ProcessEnviron(lab, node, p, os.Getenv("PATH"), os.Getenv("HOME")),
 		Stdout:      log,
 		Stderr:      log,
@@ -219,33 +216,24 @@ func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]Proc
 		return nil, err
 	}
 	names := make(map[nsID]string)
-	want := make(map[nsID]bool)
 	for _, ns := range list {
 		if !ns.Marked {
 			continue
 		}
-		// Only the namespace's identity is needed: its file, not a
-		// netlink socket in it (a thousand of those cost more than the
-		// scan).
-		fd, err := openNetNS(ns.Name)
+		id, err := k.netnsID(ns.Name)
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) {
 			continue // gone since it was listed
 		}
 		if err != nil {
 			return nil, err
 		}
-		id, err := netnsIDOf(int(fd))
-		fd.Close()
-		if err != nil {
-			return nil, fmt.Errorf("namespace %s: %w", ns.Name, err)
-		}
-		names[id], want[id] = ns.Name, true
+		names[id] = ns.Name
 	}
 	out := make(map[string][]ProcessInfo)
-	if len(want) == 0 {
+	if len(names) == 0 {
 		return out, nil
 	}
-	byNS, err := scanProcs(want)
+	byNS, err := scanProcs(names)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: list processes: %w", lab, err)
 	}
@@ -263,6 +251,12 @@ func (k *Linux) processNetNS(netns, what string) (nsID, error) {
 	if netns == state.HostNetNS {
 		return nsID{}, fmt.Errorf("%s in the machine's own namespace: its processes are not a lab's: %w", what, unix.EPERM)
 	}
+	return k.netnsID(netns)
+}
+
+// netnsID is the identity of a namespace, by the file of its open
+// connection (NetNSList and Observe have opened it already).
+func (k *Linux) netnsID(netns string) (nsID, error) {
 	c, err := k.conn(netns)
 	if err != nil {
 		return nsID{}, err

@@ -94,15 +94,16 @@ func (f *Fake) endLocked(p *fakeProc, status int) {
 	}
 }
 
-// procLocked finds a running process of the namespace now named netns.
-func (f *Fake) procLocked(netns string, pid int) *fakeProc {
+// procLocked finds a running process of the namespace now named netns
+// for the test helper what, which a test calls only for one.
+func (f *Fake) procLocked(what, netns string, pid int) *fakeProc {
 	ns := f.netns[netns]
 	for _, p := range f.procs {
 		if p.running && p.pid == pid && p.ns == ns && ns != nil {
 			return p
 		}
 	}
-	return nil
+	panic(fmt.Sprintf("kerneltest: %s: no process %d running in %s", what, pid, netns))
 }
 
 // ProcessStart makes a running process in the node's namespace, marked as
@@ -332,10 +333,7 @@ func (f *Fake) StartByHandEnv(netns string, env []string, argv ...string) int {
 func (f *Fake) Fork(netns string, pid int, argv ...string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := f.procLocked(netns, pid)
-	if p == nil {
-		panic(fmt.Sprintf("kerneltest: Fork: no process %d running in %s", pid, netns))
-	}
+	p := f.procLocked("Fork", netns, pid)
 	return f.newProcLocked(p.ns, p.pid, argv, p.env, p.marker).pid
 }
 
@@ -348,11 +346,7 @@ func (f *Fake) KillProcess(netns string, pid int) {
 func (f *Fake) EndProcess(netns string, pid int, status int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := f.procLocked(netns, pid)
-	if p == nil {
-		panic(fmt.Sprintf("kerneltest: no process %d running in %s", pid, netns))
-	}
-	f.endLocked(p, status)
+	f.endLocked(f.procLocked("EndProcess", netns, pid), status)
 }
 
 // Listen makes a running process listen on a port (a server started by
@@ -360,10 +354,7 @@ func (f *Fake) EndProcess(netns string, pid int, status int) {
 func (f *Fake) Listen(netns string, pid int, proto string, port uint16, on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := f.procLocked(netns, pid)
-	if p == nil {
-		panic(fmt.Sprintf("kerneltest: Listen: no process %d running in %s", pid, netns))
-	}
+	p := f.procLocked("Listen", netns, pid)
 	l := listen{proto, port}
 	p.listens = slices.DeleteFunc(p.listens, func(x listen) bool { return x == l })
 	if on {
@@ -408,10 +399,7 @@ func (f *Fake) Running() []int {
 func (f *Fake) Retitle(netns string, pid int, argv ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p := f.procLocked(netns, pid)
-	if p == nil {
-		panic(fmt.Sprintf("kerneltest: Retitle: no process %d running in %s", pid, netns))
-	}
+	p := f.procLocked("Retitle", netns, pid)
 	p.marker = ""
 	if len(argv) > 0 {
 		p.argv = slices.Clone(argv)

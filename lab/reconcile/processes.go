@@ -3,7 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,7 +86,7 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 	}
 	now := time.Now()
 	var out []ProcessStatus
-	for _, node := range unionNodes(record, observed) {
+	for _, node := range unionKeys(record.Nodes, observed.Nodes) {
 		want, have := record.Nodes[node], observed.Nodes[node]
 		if have != nil && have.Foreign {
 			continue // not the lab's
@@ -97,7 +98,7 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 		if have != nil {
 			running = have.Procs
 		}
-		for _, name := range unionNames(declared, running) {
+		for _, name := range unionKeys(declared, running) {
 			w, h := declared[name], running[name]
 			ps := ProcessStatus{Node: node, Name: name}
 			if w != nil {
@@ -142,32 +143,9 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 	return out
 }
 
-func unionNodes(a, b *state.State) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, s := range []*state.State{a, b} {
-		for n := range s.Nodes {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func unionNames(a, b map[string]*state.Process) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, m := range []map[string]*state.Process{a, b} {
-		for n := range m {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+// unionKeys are the keys of a and b, each once, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := append(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))...)
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

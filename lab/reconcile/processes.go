@@ -45,19 +45,12 @@ const (
 // has no namespace. Without a record, the processes that carry the lab's
 // marker are listed by name, running.
 func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir) ([]ProcessStatus, error) {
-	var record *state.State
-	var exits []state.Exit
-	var restarting map[[2]string]apply.Restarting
-	if dir != nil {
-		record = apply.LoadRecord(*dir, lab)
-		exits = apply.LoadExits(*dir, lab)
-		restarting = apply.LoadRestarting(*dir, lab)
-	}
-	observed, err := Observe(ctx, k, lab, record, dir)
+	recs := loadProcessRecords(dir, lab)
+	observed, err := Observe(ctx, k, lab, recs.record, dir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}
-	return processesIn(observed, record, exits, restarting), nil
+	return processesIn(observed, recs), nil
 }
 
 // ProcessesIn is Processes for a caller that has observed the lab already
@@ -66,21 +59,38 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 // adopts in observed the processes of the started record (a second time
 // changes nothing).
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
-	var record *state.State
-	var exits []state.Exit
-	var restarting map[[2]string]apply.Restarting
 	if dir != nil {
-		record = apply.LoadRecord(*dir, observed.Lab)
-		exits = apply.LoadExits(*dir, observed.Lab)
-		restarting = apply.LoadRestarting(*dir, observed.Lab)
 		apply.Adopt(observed, apply.LoadStarted(*dir, observed.Lab))
 	}
-	return processesIn(observed, record, exits, restarting)
+	return processesIn(observed, loadProcessRecords(dir, observed.Lab))
 }
 
-// processesIn lists the processes of observed against the lab's record
-// (nil for none) and exits, as Processes says.
-func processesIn(observed, record *state.State, exits []state.Exit, restarting map[[2]string]apply.Restarting) []ProcessStatus {
+// processRecords are the run directory's records a process list reads:
+// the lab's last-applied record, the ends up saw, and the processes an
+// up is restarting now.
+type processRecords struct {
+	record     *state.State
+	exits      []state.Exit
+	restarting map[[2]string]apply.Restarting
+}
+
+// loadProcessRecords reads the lab's process records from dir; nil dir
+// has none.
+func loadProcessRecords(dir *rundir.Dir, lab string) processRecords {
+	if dir == nil {
+		return processRecords{}
+	}
+	return processRecords{
+		record:     apply.LoadRecord(*dir, lab),
+		exits:      apply.LoadExits(*dir, lab),
+		restarting: apply.LoadRestarting(*dir, lab),
+	}
+}
+
+// processesIn lists the processes of observed against the lab's records
+// (a nil record for none), as Processes says.
+func processesIn(observed *state.State, recs processRecords) []ProcessStatus {
+	record, exits, restarting := recs.record, recs.exits, recs.restarting
 	if record == nil {
 		record = state.New(observed.Lab)
 	}

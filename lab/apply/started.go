@@ -3,12 +3,9 @@ package apply
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	"netlab/lab/kernel"
-	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
 )
@@ -50,16 +47,8 @@ func (e StartedProc) valid(lab string) bool {
 // could not have written is not netlab's, and is ignored whole: a hostile
 // file changes nothing.
 func LoadStarted(dir rundir.Dir, lab string) []StartedProc {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return nil
-	}
-	data, err := dir.Read(n, rundir.Started)
-	if err != nil {
-		return nil
-	}
 	var entries []StartedProc
-	if json.Unmarshal(data, &entries) != nil || len(entries) > maxStarted {
+	if !loadJSON(dir, lab, rundir.Started, &entries) || len(entries) > maxStarted {
 		return nil
 	}
 	seen := make(map[[2]string]bool, len(entries))
@@ -77,10 +66,6 @@ func LoadStarted(dir rundir.Dir, lab string) []StartedProc {
 // node and name, and forgets the entries of processes desired no longer
 // declares. The caller holds the lab's lock.
 func RecordStarted(dir rundir.Dir, desired *state.State, s Started) error {
-	n, err := name.Parse("lab", desired.Lab)
-	if err != nil {
-		return fmt.Errorf("keep the started record: %w", err)
-	}
 	entries := slices.DeleteFunc(LoadStarted(dir, desired.Lab), func(e StartedProc) bool {
 		node := desired.Nodes[e.Node]
 		return node == nil || node.Procs[e.Name] == nil || e.Node == s.Node && e.Name == s.Proc.Name
@@ -89,24 +74,13 @@ func RecordStarted(dir rundir.Dir, desired *state.State, s Started) error {
 	slices.SortFunc(entries, func(a, b StartedProc) int {
 		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
-	data, err := json.Marshal(entries)
-	if err != nil {
-		return err
-	}
-	if err := dir.Write(n, rundir.Started, data); err != nil {
-		return fmt.Errorf("keep the started record: %w", err)
-	}
-	return nil
+	return saveJSON(dir, desired.Lab, rundir.Started, entries, "keep the started record")
 }
 
 // DeleteStarted removes a lab's started record, after down. The caller
 // holds the lab's lock.
 func DeleteStarted(dir rundir.Dir, lab string) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return fmt.Errorf("remove the started record: %w", err)
-	}
-	return dir.Remove(n, rundir.Started)
+	return removeJSON(dir, lab, rundir.Started, "remove the started record")
 }
 
 // Observe reads the lab from the kernel (k.Observe), then adopts the

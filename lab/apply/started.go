@@ -62,20 +62,45 @@ func LoadStarted(dir rundir.Dir, lab string) []StartedProc {
 	return entries
 }
 
-// RecordStarted keeps s in the started record, as the latest of its
-// node and name, and forgets the entries of processes desired no longer
-// declares. The caller holds the lab's lock.
-func RecordStarted(dir rundir.Dir, desired *state.State, s Started) error {
-	entries := slices.DeleteFunc(LoadStarted(dir, desired.Lab), func(e StartedProc) bool {
-		node := desired.Nodes[e.Node]
+// StartedRecord is the started record as an up keeps it: read once, then
+// written whole after each process the up starts, so that a netlab killed
+// right after still knows it. The caller holds the lab's lock, so no one
+// else writes the record meanwhile.
+type StartedRecord struct {
+	dir     *rundir.Dir // nil: no run directory, kept in memory only
+	desired *state.State
+	entries []StartedProc
+}
+
+// LoadStartedRecord reads the started record of desired's lab from dir
+// (nil for none), for an up that keeps it.
+func LoadStartedRecord(dir *rundir.Dir, desired *state.State) *StartedRecord {
+	r := &StartedRecord{dir: dir, desired: desired}
+	if dir != nil {
+		r.entries = LoadStarted(*dir, desired.Lab)
+	}
+	return r
+}
+
+// Record keeps s in the record, as the latest of its node and name, and
+// forgets the entries of processes desired no longer declares.
+func (r *StartedRecord) Record(s Started) error {
+	r.entries = slices.DeleteFunc(r.entries, func(e StartedProc) bool {
+		node := r.desired.Nodes[e.Node]
 		return node == nil || node.Procs[e.Name] == nil || e.Node == s.Node && e.Name == s.Proc.Name
 	})
-	entries = append(entries, StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
-	slices.SortFunc(entries, func(a, b StartedProc) int {
+	r.entries = append(r.entries, StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
+	slices.SortFunc(r.entries, func(a, b StartedProc) int {
 		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
-	return saveJSON(dir, desired.Lab, rundir.Started, entries, "keep the started record")
+	if r.dir == nil {
+		return nil
+	}
+	return saveJSON(*r.dir, r.desired.Lab, rundir.Started, r.entries, "keep the started record")
 }
+
+// Entries are the processes the record names, as Adopt takes them.
+func (r *StartedRecord) Entries() []StartedProc { return r.entries }
 
 // DeleteStarted removes a lab's started record, after down. The caller
 // holds the lab's lock.

@@ -54,14 +54,10 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 }
 
 // ProcessesIn is Processes for a caller that has observed the lab already
-// (status, through Observe): the same list, from observed and the record,
-// exits and started record in dir, without reading the kernel again. It
-// adopts in observed the processes of the started record (a second time
-// changes nothing).
+// through Observe with the same dir (status), which adopted the processes
+// of the started record: the same list, from observed and the record,
+// exits and restarting records in dir, without reading the kernel again.
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
-	if dir != nil {
-		apply.Adopt(observed, apply.LoadStarted(*dir, observed.Lab))
-	}
 	return processesIn(observed, loadProcessRecords(dir, observed.Lab))
 }
 

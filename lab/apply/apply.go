@@ -32,7 +32,7 @@ type Options struct {
 	// two changes.
 	AfterChange func(i int)
 	// Started, if set, is called with each process as soon as it is
-	// started (up keeps it in the started record: RecordStarted).
+	// started (up keeps it in the started record: StartedRecord).
 	Started func(Started)
 	// OpenLog, if set, opens a new log for a process that is started
 	// (the run directory's, see rundir.Dir.OpenLog); without it the

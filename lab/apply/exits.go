@@ -1,7 +1,6 @@
 package apply
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,16 +18,8 @@ import (
 // LoadExits returns the ends a lab's ups saw, or nil if there are none or
 // the record cannot be read.
 func LoadExits(dir rundir.Dir, lab string) []state.Exit {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return nil
-	}
-	data, err := dir.Read(n, rundir.Exits)
-	if err != nil {
-		return nil
-	}
 	var exits []state.Exit
-	if json.Unmarshal(data, &exits) != nil {
+	if !loadJSON(dir, lab, rundir.Exits, &exits) {
 		return nil
 	}
 	return exits
@@ -39,8 +30,7 @@ func LoadExits(dir rundir.Dir, lab string) []state.Exit {
 // it saw are kept. An empty record is removed. The caller holds the lab's
 // lock.
 func UpdateExits(dir rundir.Dir, lab string, restarted []Started, seen []state.Exit) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
+	if _, err := name.Parse("lab", lab); err != nil {
 		return fmt.Errorf("keep the exits record: %w", err)
 	}
 	old := LoadExits(dir, lab)
@@ -53,7 +43,7 @@ func UpdateExits(dir rundir.Dir, lab string, restarted []Started, seen []state.E
 		if len(old) == 0 {
 			return nil
 		}
-		return dir.Remove(n, rundir.Exits)
+		return removeJSON(dir, lab, rundir.Exits, "keep the exits record")
 	}
 	slices.SortFunc(exits, func(a, b state.Exit) int {
 		if a.Node != b.Node {
@@ -61,19 +51,11 @@ func UpdateExits(dir rundir.Dir, lab string, restarted []Started, seen []state.E
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	data, err := json.Marshal(exits)
-	if err != nil {
-		return err
-	}
-	return dir.Write(n, rundir.Exits, data)
+	return saveJSON(dir, lab, rundir.Exits, exits, "keep the exits record")
 }
 
 // DeleteExits removes a lab's exits record, after down. The caller holds
 // the lab's lock.
 func DeleteExits(dir rundir.Dir, lab string) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return fmt.Errorf("remove the exits record: %w", err)
-	}
-	return dir.Remove(n, rundir.Exits)
+	return removeJSON(dir, lab, rundir.Exits, "remove the exits record")
 }

@@ -1,10 +1,6 @@
 package apply
 
 import (
-	"encoding/json"
-	"fmt"
-
-	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
 )
@@ -17,16 +13,8 @@ import (
 // LoadRecord returns the last-applied state of a lab, or nil if there is
 // none, it cannot be read, or it is not that lab's.
 func LoadRecord(dir rundir.Dir, lab string) *state.State {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return nil
-	}
-	data, err := dir.Read(n, rundir.Record)
-	if err != nil {
-		return nil
-	}
 	var s state.State
-	if json.Unmarshal(data, &s) != nil || s.Lab != lab {
+	if !loadJSON(dir, lab, rundir.Record, &s) || s.Lab != lab {
 		return nil
 	}
 	return &s
@@ -35,23 +23,11 @@ func LoadRecord(dir rundir.Dir, lab string) *state.State {
 // SaveRecord stores desired as its lab's last-applied state, atomically.
 // The caller holds the lab's lock.
 func SaveRecord(dir rundir.Dir, desired *state.State) error {
-	n, err := name.Parse("lab", desired.Lab)
-	if err != nil {
-		return fmt.Errorf("save the last-applied record: %w", err)
-	}
-	data, err := json.Marshal(desired)
-	if err != nil {
-		return err
-	}
-	return dir.Write(n, rundir.Record, data)
+	return saveJSON(dir, desired.Lab, rundir.Record, desired, "save the last-applied record")
 }
 
 // DeleteRecord removes a lab's record, after down. The caller holds the
 // lab's lock.
 func DeleteRecord(dir rundir.Dir, lab string) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return fmt.Errorf("remove the last-applied record: %w", err)
-	}
-	return dir.Remove(n, rundir.Record)
+	return removeJSON(dir, lab, rundir.Record, "remove the last-applied record")
 }

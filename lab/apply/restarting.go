@@ -1,9 +1,6 @@
 package apply
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"netlab/lab/name"
 	"netlab/lab/plan"
 	"netlab/lab/rundir"
@@ -50,18 +47,10 @@ func RestartsOf(p *plan.Plan) []Restarting {
 // SaveRestarting keeps the processes an up restarts, or removes the
 // record when there are none. The caller holds the lab's lock.
 func SaveRestarting(dir rundir.Dir, lab string, rs []Restarting) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return fmt.Errorf("keep the restarting record: %w", err)
-	}
 	if len(rs) == 0 {
-		return dir.Remove(n, rundir.Restarting)
+		return removeJSON(dir, lab, rundir.Restarting, "keep the restarting record")
 	}
-	data, err := json.Marshal(rs)
-	if err != nil {
-		return err
-	}
-	return dir.Write(n, rundir.Restarting, data)
+	return saveJSON(dir, lab, rundir.Restarting, rs, "keep the restarting record")
 }
 
 // LoadRestarting returns the processes an up is restarting now, by node
@@ -72,12 +61,8 @@ func LoadRestarting(dir rundir.Dir, lab string) map[[2]string]Restarting {
 	if err != nil || !dir.Held(n) {
 		return nil
 	}
-	data, err := dir.Read(n, rundir.Restarting)
-	if err != nil {
-		return nil
-	}
 	var rs []Restarting
-	if json.Unmarshal(data, &rs) != nil {
+	if !loadJSON(dir, lab, rundir.Restarting, &rs) {
 		return nil
 	}
 	out := make(map[[2]string]Restarting, len(rs))

@@ -3,12 +3,9 @@ package apply
 import (
 	"cmp"
 	"context"
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	"netlab/lab/kernel"
-	"netlab/lab/name"
 	"netlab/lab/rundir"
 	"netlab/lab/state"
 )
@@ -50,16 +47,8 @@ func (e StartedProc) valid(lab string) bool {
 // could not have written is not netlab's, and is ignored whole: a hostile
 // file changes nothing.
 func LoadStarted(dir rundir.Dir, lab string) []StartedProc {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return nil
-	}
-	data, err := dir.Read(n, rundir.Started)
-	if err != nil {
-		return nil
-	}
 	var entries []StartedProc
-	if json.Unmarshal(data, &entries) != nil || len(entries) > maxStarted {
+	if !loadJSON(dir, lab, rundir.Started, &entries) || len(entries) > maxStarted {
 		return nil
 	}
 	seen := make(map[[2]string]bool, len(entries))
@@ -73,40 +62,50 @@ func LoadStarted(dir rundir.Dir, lab string) []StartedProc {
 	return entries
 }
 
-// RecordStarted keeps s in the started record, as the latest of its
-// node and name, and forgets the entries of processes desired no longer
-// declares. The caller holds the lab's lock.
-func RecordStarted(dir rundir.Dir, desired *state.State, s Started) error {
-	n, err := name.Parse("lab", desired.Lab)
-	if err != nil {
-		return fmt.Errorf("keep the started record: %w", err)
+// StartedRecord is the started record as an up keeps it: read once, then
+// written whole after each process the up starts, so that a netlab killed
+// right after still knows it. The caller holds the lab's lock, so no one
+// else writes the record meanwhile.
+type StartedRecord struct {
+	dir     *rundir.Dir // nil: no run directory, kept in memory only
+	desired *state.State
+	entries []StartedProc
+}
+
+// LoadStartedRecord reads the started record of desired's lab from dir
+// (nil for none), for an up that keeps it.
+func LoadStartedRecord(dir *rundir.Dir, desired *state.State) *StartedRecord {
+	r := &StartedRecord{dir: dir, desired: desired}
+	if dir != nil {
+		r.entries = LoadStarted(*dir, desired.Lab)
 	}
-	entries := slices.DeleteFunc(LoadStarted(dir, desired.Lab), func(e StartedProc) bool {
-		node := desired.Nodes[e.Node]
+	return r
+}
+
+// Record keeps s in the record, as the latest of its node and name, and
+// forgets the entries of processes desired no longer declares.
+func (r *StartedRecord) Record(s Started) error {
+	r.entries = slices.DeleteFunc(r.entries, func(e StartedProc) bool {
+		node := r.desired.Nodes[e.Node]
 		return node == nil || node.Procs[e.Name] == nil || e.Node == s.Node && e.Name == s.Proc.Name
 	})
-	entries = append(entries, StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
-	slices.SortFunc(entries, func(a, b StartedProc) int {
+	r.entries = append(r.entries, StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
+	slices.SortFunc(r.entries, func(a, b StartedProc) int {
 		return cmp.Or(cmp.Compare(a.Node, b.Node), cmp.Compare(a.Name, b.Name))
 	})
-	data, err := json.Marshal(entries)
-	if err != nil {
-		return err
+	if r.dir == nil {
+		return nil
 	}
-	if err := dir.Write(n, rundir.Started, data); err != nil {
-		return fmt.Errorf("keep the started record: %w", err)
-	}
-	return nil
+	return saveJSON(*r.dir, r.desired.Lab, rundir.Started, r.entries, "keep the started record")
 }
+
+// Entries are the processes the record names, as Adopt takes them.
+func (r *StartedRecord) Entries() []StartedProc { return r.entries }
 
 // DeleteStarted removes a lab's started record, after down. The caller
 // holds the lab's lock.
 func DeleteStarted(dir rundir.Dir, lab string) error {
-	n, err := name.Parse("lab", lab)
-	if err != nil {
-		return fmt.Errorf("remove the started record: %w", err)
-	}
-	return dir.Remove(n, rundir.Started)
+	return removeJSON(dir, lab, rundir.Started, "remove the started record")
 }
 
 // Observe reads the lab from the kernel (k.Observe), then adopts the

@@ -153,19 +153,20 @@ func TestStartedRecordHostile(t *testing.T) {
 	}
 }
 
-// TestRecordStartedKeepsTheLatest: the record keeps one entry per node
+// TestStartedRecordKeepsTheLatest: the record keeps one entry per node
 // and name, the latest, and forgets the processes the lab no longer
 // declares.
-func TestRecordStartedKeepsTheLatest(t *testing.T) {
+func TestStartedRecordKeepsTheLatest(t *testing.T) {
 	dir := rundir.At(t.TempDir())
 	desired := state.New("l")
 	n := state.NewNode("n", state.NetNSName("l", "n"))
 	n.Procs["web"] = &state.Process{Name: "web", Hash: hashA}
 	n.Procs["db"] = &state.Process{Name: "db", Hash: hashA}
 	desired.Nodes["n"] = n
+	record := apply.LoadStartedRecord(&dir, desired)
 	start := func(name string, pid int) {
 		t.Helper()
-		if err := apply.RecordStarted(dir, desired, apply.Started{Node: "n", Proc: &state.Process{Name: name, Hash: hashA, Pid: pid, Start: uint64(pid) * 10}}); err != nil {
+		if err := record.Record(apply.Started{Node: "n", Proc: &state.Process{Name: name, Hash: hashA, Pid: pid, Start: uint64(pid) * 10}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,7 +39,7 @@ var pipelineSteps = []struct {
 	{"apply.LoadExits(", "lab/apply", "read the ends of processes: reconcile.Plan or Processes"},
 	{"apply.DeleteExits(", "lab/apply", "forget the ends of processes: reconcile.Down"},
 	{"apply.LoadStarted(", "lab/apply", "read the started record: reconcile.Observe, Up or Down"},
-	{"apply.RecordStarted(", "lab/apply", "keep the started record: reconcile.Up"},
+	{"apply.LoadStartedRecord(", "lab/apply", "keep the started record: reconcile.Up"},
 	{"apply.DeleteStarted(", "lab/apply", "forget the started record: reconcile.Down"},
 	{"apply.Adopt(", "lab/apply", "adopt retitled processes: reconcile.Observe"},
 	{"apply.Observe(", "lab/apply", "observe and adopt: reconcile.Observe"},

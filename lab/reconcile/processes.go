@@ -3,7 +3,8 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,48 +45,54 @@ const (
 // has no namespace. Without a record, the processes that carry the lab's
 // marker are listed by name, running.
 func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir) ([]ProcessStatus, error) {
-	var record *state.State
-	var exits []state.Exit
-	var restarting map[[2]string]apply.Restarting
-	if dir != nil {
-		record = apply.LoadRecord(*dir, lab)
-		exits = apply.LoadExits(*dir, lab)
-		restarting = apply.LoadRestarting(*dir, lab)
-	}
-	observed, err := Observe(ctx, k, lab, record, dir)
+	recs := loadProcessRecords(dir, lab)
+	observed, err := Observe(ctx, k, lab, recs.record, dir)
 	if err != nil {
 		return nil, fmt.Errorf("lab %s: read the kernel: %w", lab, err)
 	}
-	return processesIn(observed, record, exits, restarting), nil
+	return processesIn(observed, recs), nil
 }
 
 // ProcessesIn is Processes for a caller that has observed the lab already
-// (status, through Observe): the same list, from observed and the record,
-// exits and started record in dir, without reading the kernel again. It
-// adopts in observed the processes of the started record (a second time
-// changes nothing).
+// through Observe with the same dir (status), which adopted the processes
+// of the started record: the same list, from observed and the record,
+// exits and restarting records in dir, without reading the kernel again.
 func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
-	var record *state.State
-	var exits []state.Exit
-	var restarting map[[2]string]apply.Restarting
-	if dir != nil {
-		record = apply.LoadRecord(*dir, observed.Lab)
-		exits = apply.LoadExits(*dir, observed.Lab)
-		restarting = apply.LoadRestarting(*dir, observed.Lab)
-		apply.Adopt(observed, apply.LoadStarted(*dir, observed.Lab))
-	}
-	return processesIn(observed, record, exits, restarting)
+	return processesIn(observed, loadProcessRecords(dir, observed.Lab))
 }
 
-// processesIn lists the processes of observed against the lab's record
-// (nil for none) and exits, as Processes says.
-func processesIn(observed, record *state.State, exits []state.Exit, restarting map[[2]string]apply.Restarting) []ProcessStatus {
+// processRecords are the run directory's records a process list reads:
+// the lab's last-applied record, the ends up saw, and the processes an
+// up is restarting now.
+type processRecords struct {
+	record     *state.State
+	exits      []state.Exit
+	restarting map[[2]string]apply.Restarting
+}
+
+// loadProcessRecords reads the lab's process records from dir; nil dir
+// has none.
+func loadProcessRecords(dir *rundir.Dir, lab string) processRecords {
+	if dir == nil {
+		return processRecords{}
+	}
+	return processRecords{
+		record:     apply.LoadRecord(*dir, lab),
+		exits:      apply.LoadExits(*dir, lab),
+		restarting: apply.LoadRestarting(*dir, lab),
+	}
+}
+
+// processesIn lists the processes of observed against the lab's records
+// (a nil record for none), as Processes says.
+func processesIn(observed *state.State, recs processRecords) []ProcessStatus {
+	record, exits, restarting := recs.record, recs.exits, recs.restarting
 	if record == nil {
 		record = state.New(observed.Lab)
 	}
 	now := time.Now()
 	var out []ProcessStatus
-	for _, node := range unionNodes(record, observed) {
+	for _, node := range unionKeys(record.Nodes, observed.Nodes) {
 		want, have := record.Nodes[node], observed.Nodes[node]
 		if have != nil && have.Foreign {
 			continue // not the lab's
@@ -97,7 +104,7 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 		if have != nil {
 			running = have.Procs
 		}
-		for _, name := range unionNames(declared, running) {
+		for _, name := range unionKeys(declared, running) {
 			w, h := declared[name], running[name]
 			ps := ProcessStatus{Node: node, Name: name}
 			if w != nil {
@@ -142,32 +149,9 @@ func processesIn(observed, record *state.State, exits []state.Exit, restarting m
 	return out
 }
 
-func unionNodes(a, b *state.State) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, s := range []*state.State{a, b} {
-		for n := range s.Nodes {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func unionNames(a, b map[string]*state.Process) []string {
-	seen := make(map[string]bool)
-	var out []string
-	for _, m := range []map[string]*state.Process{a, b} {
-		for n := range m {
-			if !seen[n] {
-				seen[n] = true
-				out = append(out, n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+// unionKeys are the keys of a and b, each once, sorted.
+func unionKeys[V any](a, b map[string]V) []string {
+	keys := append(slices.Collect(maps.Keys(a)), slices.Collect(maps.Keys(b))...)
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"sync"
 	"time"
 
@@ -213,6 +212,10 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 	var started []apply.Started
 	var exits []state.Exit
 	var mu sync.Mutex
+	// Verify adopts what the started record names, with the processes
+	// this up started (also when the record could not be kept, or there
+	// is no run directory).
+	var startedRecord *apply.StartedRecord
 	defer func() {
 		if opts.RunDir != nil && (len(started) > 0 || len(exits) > 0) {
 			res.SaveErr = errors.Join(res.SaveErr, apply.UpdateExits(*opts.RunDir, l.Name, started, exits))
@@ -225,15 +228,12 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		}()
 	}
 	if !p.Empty() || len(p.Conflicts) > 0 {
+		startedRecord = apply.LoadStartedRecord(opts.RunDir, planned.Desired)
 		// Each process is kept in the started record as soon as it
 		// runs, so that a netlab killed right after still knows it when
 		// it sets its own title.
 		keep := func(s apply.Started) {
-			if opts.RunDir != nil {
-				mu.Lock()
-				res.SaveErr = errors.Join(res.SaveErr, apply.RecordStarted(*opts.RunDir, planned.Desired, s))
-				mu.Unlock()
-			}
+			res.SaveErr = errors.Join(res.SaveErr, startedRecord.Record(s))
 		}
 		done, err := apply.Apply(ctx, k, p, apply.Options{Progress: opts.Progress, AfterChange: opts.AfterChange, OpenLog: openLog, Grace: opts.Grace, Started: keep})
 		res.Applied = done.Applied
@@ -256,7 +256,7 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		return res, fmt.Errorf("lab %s: %w", l.Name, err)
 	}
 	if !p.Empty() {
-		if err := apply.Verify(ctx, k, planned.Desired, startedOf(opts, l.Name, started), plan.Options{Prune: opts.Prune}); err != nil {
+		if err := apply.Verify(ctx, k, planned.Desired, startedRecord.Entries(), plan.Options{Prune: opts.Prune}); err != nil {
 			return res, err
 		}
 	}
@@ -275,21 +275,6 @@ func Observe(ctx context.Context, k kernel.Kernel, lab string, desired *state.St
 		started = apply.LoadStarted(*dir, lab)
 	}
 	return apply.Observe(ctx, k, lab, desired, started)
-}
-
-// startedOf is what Up's verify adopts: the started record, with the
-// processes this up started over it (also when the record could not be
-// kept, or there is no run directory).
-func startedOf(opts Options, lab string, started []apply.Started) []apply.StartedProc {
-	var entries []apply.StartedProc
-	if opts.RunDir != nil {
-		entries = apply.LoadStarted(*opts.RunDir, lab)
-	}
-	for _, s := range started {
-		entries = slices.DeleteFunc(entries, func(e apply.StartedProc) bool { return e.Node == s.Node && e.Name == s.Proc.Name })
-		entries = append(entries, apply.StartedProc{Node: s.Node, Name: s.Proc.Name, Hash: s.Proc.Hash, Pid: s.Proc.Pid, Start: s.Proc.Start})
-	}
-	return entries
 }
 
 // save keeps the record and the source of a lab Up brought in line.

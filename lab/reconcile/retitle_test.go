@@ -60,6 +60,18 @@ func TestRetitledProcessIsAdopted(t *testing.T) {
 	if h := byHand(t, ps, "a"); len(h) != 0 {
 		t.Errorf("status lists %v in a as started by hand; the retitled process and its worker are a/loop", h)
 	}
+	// status's way: Observe (which adopts), then ProcessesIn.
+	observed, err := reconcile.Observe(ctx, k, l.Name, nil, dir.d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := reconcile.ProcessesIn(observed, dir.d)
+	if i := slices.IndexFunc(in, func(p reconcile.ProcessStatus) bool { return p.Node == "a" && p.Name == "loop" }); i < 0 || in[i].Pid != loop {
+		t.Errorf("Observe, then ProcessesIn: %+v, want a/loop the retitled %d", in, loop)
+	}
+	if h := byHand(t, in, "a"); len(h) != 0 {
+		t.Errorf("Observe, then ProcessesIn lists %v in a as started by hand; the retitled process and its worker are a/loop", h)
+	}
 
 	changed := procPairLab(t, func(l *lab.Lab) { l.Node("a").Run[0].Env = map[string]string{"LANG": "C"} })
 	if _, err := reconcile.Up(ctx, k, changed, opts); err != nil {

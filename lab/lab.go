@@ -409,7 +409,21 @@ type Check struct {
 	Expect     string         // ok or fail
 	SeenSource netip.Addr
 	Timeout    time.Duration
+	// A path check (Via, NAT or DroppedAt given) traces its probe
+	// (lab/trace) and asserts the request's way: Via, the nodes it
+	// crosses between From and its target, in order (an empty list
+	// given: none); NAT, the translations it undergoes (none, snat,
+	// dnat, or both); DroppedAt, the node that drops it (with expect:
+	// fail).
+	Via       []string
+	ViaGiven  bool // via: was given (an empty list asserts a direct path)
+	NAT       string
+	DroppedAt string
 }
+
+// IsPath reports whether the check asserts the probe's path: it runs as
+// a trace.
+func (c *Check) IsPath() bool { return c.ViaGiven || c.NAT != "" || c.DroppedAt != "" }
 
 // ListenPort is the port the responder of a tcp or udp check listens on:
 // Listen, or Port when Listen is not given.

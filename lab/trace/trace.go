@@ -1,0 +1,131 @@
+// Package trace follows one probe through every netfilter hook of the lab
+// namespaces it crosses, and tells its way as a course tells it: node,
+// hook, table and chain with their priority, rule and verdict, interfaces,
+// and the addresses before and after a NAT. The kernel reports the hooks
+// (kernel.Tracer, nftables tracing); this package puts the events of every
+// namespace in the order the packet met them, splits the request from
+// the answer, and says how each ended (delivered, dropped by a rule or
+// policy, no route).
+package trace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+// Result is a finished trace: the request's way, and the answer's when
+// one came.
+type Result struct {
+	Lab    string     `json:"lab"`
+	From   string     `json:"from"`           // the node the probe left
+	To     string     `json:"to,omitempty"`   // the target node, "" for an address no node owns
+	Target netip.Addr `json:"target"`         // the address probed
+	Proto  string     `json:"proto"`          // icmp, tcp, udp
+	Port   uint16     `json:"port,omitempty"` // tcp, udp: the destination port
+	// Request and Answer are the two ways; Answer is nil when no answer
+	// came (dropped, no route, lost).
+	Request *Way `json:"request"`
+	Answer  *Way `json:"answer,omitempty"`
+}
+
+// Way is one packet's way, step by step, and how it ended.
+type Way struct {
+	// Packet is the packet as it left: "udp 192.168.31.11:40001 -> 198.51.100.10:7".
+	Packet string `json:"packet"`
+	Steps  []Step `json:"steps"`
+	End    End    `json:"end"`
+}
+
+// Step is one thing that happened to the packet in one namespace: a hook
+// it crossed (with the lab's chain there, if any), a routing decision, or
+// a bridge hop.
+type Step struct {
+	Node string `json:"node"`
+	// Kind is "hook" (a netfilter hook, Table and Chain set when a chain
+	// of the lab met the packet there), "route" (a routing decision,
+	// Route set) or "bridge" (a bridge hook: Hook is the bridge family's).
+	Kind     string `json:"kind"`
+	Hook     string `json:"hook,omitempty"`     // prerouting, input, forward, output, postrouting
+	Table    string `json:"table,omitempty"`    // raw, mangle, nat, filter: the iptables-style table
+	Chain    string `json:"chain,omitempty"`    // the chain's name in the kernel
+	Priority *int   `json:"priority,omitempty"` // the chain's priority
+	Rule     string `json:"rule,omitempty"`     // the rule's text, or "" for the policy
+	Verdict  string `json:"verdict,omitempty"`  // accept, drop, continue...; "policy accept"
+	In       string `json:"in,omitempty"`
+	Out      string `json:"out,omitempty"`
+	Route    string `json:"route,omitempty"` // "-> veth0 via 192.168.31.1", "local", "no route"
+	// Before and After are the packet's source and destination when this
+	// step changed them (a NAT), else nil.
+	Before *Addrs `json:"before,omitempty"`
+	After  *Addrs `json:"after,omitempty"`
+}
+
+// Addrs are a packet's source and destination, with ports for tcp and udp.
+type Addrs struct {
+	Src string `json:"src"`
+	Dst string `json:"dst"`
+}
+
+// End says how a way ended.
+type End struct {
+	// What is "delivered" (to a socket of the target node, or answered
+	// by its kernel), "dropped" (by a rule or a policy: Node, Hook,
+	// Rule), "no-route" (Node, Reason), or "lost" (seen last at Node,
+	// nothing after within the timeout).
+	What   string `json:"what"`
+	Node   string `json:"node,omitempty"`
+	Hook   string `json:"hook,omitempty"`
+	Rule   string `json:"rule,omitempty"` // the rule's text, or "policy drop"
+	Reason string `json:"reason,omitempty"`
+}
+
+// Path is a way summed up, as a path check asserts it.
+type Path struct {
+	From  string   `json:"from"`
+	To    string   `json:"to,omitempty"`
+	Proto string   `json:"proto"`
+	Via   []string `json:"via"` // the nodes crossed between From and To, in order
+	NAT   string   `json:"nat"` // none, snat, dnat, both
+	// End is the request's End.What; DroppedAt the node that dropped it.
+	End       string `json:"end"`
+	DroppedAt string `json:"dropped_at,omitempty"`
+}
+
+// Path sums up the request's way.
+func (r *Result) Path() Path { return Path{} }
+
+// Probe sends the traced probe: from local port (or ICMP identifier)
+// port, which the trace's match follows. It returns once the probe has
+// had its answer or given up; its error is the probe's own failure
+// (refused, timed out), which ends nothing: the trace tells where the
+// packet went.
+type Probe func(ctx context.Context, port uint16) error
+
+// Follow traces one probe: it picks the probe's port, starts tr on the
+// namespaces of the lab in observed, runs probe, waits for the last
+// events and assembles them into a Result (whose From, To, Target, Proto
+// and Port the caller fills in). Routing steps are asked of hops.
+func Follow(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *state.State, proto string, probe Probe) (*Result, error) {
+	return nil, errors.ErrUnsupported
+}
+
+// WriteText writes r as one step a line, request then answer.
+func (r *Result) WriteText(w io.Writer) error { return errors.ErrUnsupported }
+
+// Assemble puts the events of one trace in the order the packets met
+// them across namespaces (a packet leaving by a veth next shows at the
+// veth's peer), splits the request (the first packet from the probe's
+// node) from the answer (the first one back), turns each hook's events
+// into steps (the lab's chains and rules named from observed's rules, the
+// addresses before and after each hook compared), adds the routing
+// decisions asked of hops, and says how each way ended. probeErr is the
+// probe's own failure, if any (a send refused for want of a route ends
+// the request at its first step).
+func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.NetNS, probeErr error) *Result {
+	return &Result{}
+}

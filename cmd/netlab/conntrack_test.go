@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
+	"netlab/topologies"
 )
 
 // natLab is a lab with a masquerading router between a client and a
@@ -244,5 +246,49 @@ func TestConntrackLinux(t *testing.T) {
 	listed = conntrackJSON{}
 	if err := json.Unmarshal([]byte(stdout), &listed); code != exitOK || err != nil || len(listed.Entries) != 0 {
 		t.Errorf("conntrack after --flush: exit %d, %v, entries %+v", code, err, listed.Entries)
+	}
+}
+
+// TestConntrackDefaultLab, as root, on the shipped default lab (single-ip,
+// under a name of the test's): after netlab check, whose UDP check sends
+// from c2 to server through host's masquerade, netlab conntrack host shows
+// that connection translated: SNAT, the answer expected at host's
+// 198.51.100.86. c1's ping of the server is masqueraded the same way.
+func TestConntrackDefaultLab(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	sandbox(t)
+	name := kerneltest.LabName(t)
+	text := string(topologies.Default())
+	if !strings.Contains(text, "name: single-ip\n") {
+		t.Fatal(`the default lab no longer has the line "name: single-ip"`)
+	}
+	text = strings.Replace(text, "name: single-ip\n", "name: "+name+"\n", 1)
+	if err := os.WriteFile("lab.yaml", []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runNetlab("up", "lab.yaml"); code != exitOK {
+		t.Fatalf("up: exit %d: %s", code, stderr)
+	}
+	if code, stdout, stderr := runNetlab("check", "lab.yaml"); code != exitOK {
+		t.Fatalf("check: exit %d: %s%s", code, stdout, stderr)
+	}
+
+	code, stdout, stderr := runNetlab("conntrack", "lab.yaml", "host")
+	if code != exitOK {
+		t.Fatalf("conntrack: exit %d: %s", code, stderr)
+	}
+	udp := regexp.MustCompile(`(?m)^udp +\S+ +\d+s +192\.168\.31\.11:(\d+) -> 198\.51\.100\.183:7 +198\.51\.100\.183:7 -> 198\.51\.100\.86:(\d+) +SNAT$`)
+	if m := udp.FindStringSubmatch(stdout); m == nil {
+		t.Errorf("no line shows c2's UDP probe masqueraded to 198.51.100.86:\n%s", stdout)
+	} else if m[1] != m[2] {
+		t.Logf("the masquerade moved the port %s to %s", m[1], m[2])
+	}
+	icmp := regexp.MustCompile(`(?m)^icmp +\S+ +\d+s +192\.168\.31\.10 -> 198\.51\.100\.183 id \d+ +198\.51\.100\.183 -> 198\.51\.100\.86 id \d+ +SNAT$`)
+	if !icmp.MatchString(stdout) {
+		t.Errorf("no line shows c1's ping of the server masqueraded:\n%s", stdout)
+	}
+	// c1's ping of c2 stays on the bridge: not translated, if tracked.
+	if strings.Contains(stdout, "192.168.31.10 -> 192.168.31.11") && !regexp.MustCompile(`192\.168\.31\.11 -> 192\.168\.31\.10 id \d+ +-`).MatchString(stdout) {
+		t.Errorf("c1's ping of c2 shows a translation:\n%s", stdout)
 	}
 }

@@ -59,6 +59,7 @@ func TestConntrackEntry(t *testing.T) {
 		TupleOrig:  icmp(58, "2001:db8::1", "2001:db8::2", 128, 0, 9),
 		TupleReply: icmp(58, "2001:db8::3", "2001:db8::1", 129, 0, 9),
 	}
+	igmp := ct.Flow{Timeout: 599, TupleOrig: tuple(2, "192.168.31.1", "224.0.0.22", 0, 0), TupleReply: tuple(2, "224.0.0.22", "192.168.31.1", 0, 0)}
 	gre := ct.Flow{Timeout: 600, TupleOrig: tuple(99, "192.0.2.1", "192.0.2.2", 0, 0), TupleReply: tuple(99, "192.0.2.2", "192.0.2.1", 0, 0)}
 	gre.TupleOrig.Zone = 3 // only CTA_TUPLE_ZONE
 	odd := ct.Flow{ProtoInfo: ct.ProtoInfo{TCP: &ct.ProtoInfoTCP{State: 42}}, TupleOrig: tuple(6, "192.0.2.1", "192.0.2.2", 1, 2)}
@@ -92,6 +93,10 @@ func TestConntrackEntry(t *testing.T) {
 		{"icmpv6 dnat", echo6, ConntrackEntry{
 			Proto: "ipv6-icmp", Timeout: 30 * time.Second, DstNAT: true,
 			Orig: itup("2001:db8::1", "2001:db8::2", 128, 9), Reply: itup("2001:db8::3", "2001:db8::1", 129, 9),
+		}},
+		{"igmp", igmp, ConntrackEntry{
+			Proto: "igmp", Timeout: 599 * time.Second,
+			Orig: tup("192.168.31.1", "224.0.0.22", 0, 0), Reply: tup("224.0.0.22", "192.168.31.1", 0, 0),
 		}},
 		{"unnamed protocol", gre, ConntrackEntry{
 			Proto: "99", Timeout: 600 * time.Second, Zone: 3,

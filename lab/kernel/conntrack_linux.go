@@ -112,8 +112,9 @@ func conntrackTuple(t ct.Tuple) ConntrackTuple {
 	return out
 }
 
-// conntrackProto names a protocol as conntrack(8) and /etc/protocols do;
-// one conntrack has no tracker of its own for is its number.
+// conntrackProto names a protocol as /etc/protocols does: those
+// conntrack has a tracker for, and IGMP, which a lab's bridges send; any
+// other is its number.
 func conntrackProto(p uint8) string {
 	switch p {
 	case unix.IPPROTO_TCP:
@@ -126,6 +127,8 @@ func conntrackProto(p uint8) string {
 		return "icmp"
 	case unix.IPPROTO_ICMPV6:
 		return "ipv6-icmp"
+	case unix.IPPROTO_IGMP:
+		return "igmp" // a bridge's multicast reports, tracked generically
 	case unix.IPPROTO_SCTP:
 		return "sctp"
 	case unix.IPPROTO_DCCP:

@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,5 +294,55 @@ func TestConntrackDefaultLab(t *testing.T) {
 	// c1's ping of c2 stays on the bridge: not translated, if tracked.
 	if strings.Contains(stdout, "192.168.31.10 -> 192.168.31.11") && !regexp.MustCompile(`192\.168\.31\.11 -> 192\.168\.31\.10 id \d+ +-`).MatchString(stdout) {
 		t.Errorf("c1's ping of c2 shows a translation:\n%s", stdout)
+	}
+}
+
+// TestConntrackNeedsRoot runs netlab (this test binary, under the name
+// netlab) as nobody: conntrack refuses with the message every root
+// command gives, before it reads anything. It needs root to become
+// nobody.
+func TestConntrackNeedsRoot(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not t.TempDir: its parent is 0700, which nobody cannot enter.
+	dir, err := os.MkdirTemp("", "nltest-bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "netlab")
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	asNobody := func(args ...string) (int, string) {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = "/"
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("run %s as nobody: %v", bin, err)
+		}
+		return cmd.ProcessState.ExitCode(), stderr.String()
+	}
+	code, stderr := asNobody("conntrack", "--lab", "nltestnone", "router")
+	want := "netlab: this command changes or reads network namespaces: run as root (sudo netlab ...)\n"
+	if code != exitFailure || stderr != want {
+		t.Errorf("conntrack as nobody: exit %d, stderr %q; want 1, %q", code, stderr, want)
+	}
+	if _, other := asNobody("status", "--lab", "nltestnone"); other != stderr {
+		t.Errorf("conntrack as nobody says %q, status %q: want the same", stderr, other)
 	}
 }

@@ -64,6 +64,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newCheckCmd(e),
 		newPingCmd(e),
 		newCaptureCmd(e),
+		newConntrackCmd(e),
 		newRenderCmd(e),
 		newLaunchCmd(e),
 	)

@@ -118,9 +118,11 @@ func (m *Model) conntrackHeader() string {
 		return ""
 	}
 	wo, _, two := m.ctWidths()
-	h := fmt.Sprintf("%-5s %-11s %7s %-9s %-*s", "PROTO", "STATE", "TIMEOUT", "NAT", wo, "ORIGINAL")
-	if !two {
-		h += " REPLY"
+	h := fmt.Sprintf("%-5s %-11s %7s %-9s ", "PROTO", "STATE", "TIMEOUT", "NAT")
+	if two {
+		h += "ORIGINAL (the reply under it)"
+	} else {
+		h += fmt.Sprintf("%-*s REPLY", wo, "ORIGINAL")
 	}
 	return m.styles.Header.Render(strings.TrimRight(h, " "))
 }
@@ -133,7 +135,7 @@ func (m *Model) ctWidths() (orig, reply int, two bool) {
 		orig, reply = max(orig, len(r.Orig)), max(reply, len(r.Reply))
 	}
 	const fixed = 5 + 1 + 11 + 1 + 7 + 1 + 9 + 1 // PROTO STATE TIMEOUT NAT
-	return orig, reply, fixed+orig+1+reply+1+28 > m.width
+	return orig, reply, fixed+orig+1+reply+2+28 > m.width
 }
 
 // conntrackLines draw the page: one row per connection (two on a narrow
@@ -153,7 +155,7 @@ func (m *Model) conntrackLines() []string {
 			"Send traffic through it (t traces a probe) and the entries show here."}
 	}
 	wo, _, two := m.ctWidths()
-	indent := strings.Repeat(" ", 5+1+11+1+7+1+9+1)
+	indent := strings.Repeat(" ", 5+1) // under STATE: the reply and the counters fit 80 columns
 	lines := make([]string, 0, len(ct.rows)*2+2)
 	nat := 0
 	for _, r := range ct.rows {

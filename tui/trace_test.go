@@ -130,7 +130,7 @@ func traceModel(t *testing.T, w, h int, src *traceSource) Model {
 	if src.states == nil {
 		src.states = []*state.State{singleIP(1)}
 	}
-	return running(t, w, h, Options{Source: src})
+	return running(t, w, h, Options{Source: src, Now: func() time.Time { return t0.Add(3 * time.Second) }})
 }
 
 // typeText presses each rune of s.
@@ -415,4 +415,22 @@ func TestTraceScroll(t *testing.T) {
 		t.Errorf("scrolled down, the answer's end is not shown:\n%s", v)
 	}
 	checkShape(t, v, 80, 24)
+}
+
+// TestTraceConntrackSizes draws the trace and conntrack pages from tiny
+// to large: never more lines than the height, none wider than the width.
+func TestTraceConntrackSizes(t *testing.T) {
+	for _, sz := range [][2]int{{20, 5}, {40, 10}, {60, 15}, {80, 24}, {100, 30}, {200, 60}} {
+		src := &traceSource{res: snatResult(), ct: [][]ConntrackEntry{hostTable(time.Minute)}}
+		m := traceModel(t, 80, 24, src)
+		m, _ = send(t, m, tea.WindowSizeMsg{Width: sz[0], Height: sz[1]})
+		typing := press(t, m, "j", "j", "t")
+		checkShape(t, typing.View(), sz[0], sz[1])
+		done, cmd := runTrace(t, m, "server udp")
+		done, _ = send(t, done, cmd())
+		checkShape(t, done.View(), sz[0], sz[1])
+		ct, msg := openCT(t, m)
+		ct, _ = send(t, ct, msg)
+		checkShape(t, ct.View(), sz[0], sz[1])
+	}
 }

@@ -63,8 +63,8 @@ func upFake(t *testing.T, entries []kernel.ConntrackEntry) (*kernelSource, *ctKe
 func snatEntry() kernel.ConntrackEntry {
 	return kernel.ConntrackEntry{
 		Proto: "udp", Timeout: 29 * time.Second,
-		Orig:  kernel.ConntrackTuple{Src: netip.MustParseAddr("192.168.31.11"), Dst: netip.MustParseAddr("198.51.100.183"), SPort: 40001, DPort: 7},
-		Reply: kernel.ConntrackTuple{Src: netip.MustParseAddr("198.51.100.183"), Dst: netip.MustParseAddr("198.51.100.86"), SPort: 7, DPort: 40001},
+		Orig:      kernel.ConntrackTuple{Src: netip.MustParseAddr("192.168.31.11"), Dst: netip.MustParseAddr("198.51.100.183"), SPort: 40001, DPort: 7},
+		Reply:     kernel.ConntrackTuple{Src: netip.MustParseAddr("198.51.100.183"), Dst: netip.MustParseAddr("198.51.100.86"), SPort: 7, DPort: 40001},
 		SeenReply: true, SrcNAT: true, Counters: true, OrigPackets: 1, OrigBytes: 29, ReplyPackets: 2, ReplyBytes: 58,
 	}
 }

@@ -312,6 +312,11 @@ func TestTraceCancel(t *testing.T) {
 	}
 	done := make(chan tea.Msg, 1)
 	go func() { done <- cmd() }()
+	// Enter closes other pages; here the trace would run on unseen.
+	m = press(t, m, "enter")
+	if m.Page() != "Trace from c2" || !m.trace.running {
+		t.Fatalf("enter while tracing: page %q, running %v", m.Page(), m.trace.running)
+	}
 
 	m, _ = send(t, m, keyMsg("esc"))
 	select {

@@ -133,6 +133,9 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case m.page.kind == pageTrace && key.Matches(msg, k.Back) && m.trace.running:
 			m.cancelTrace() // the page stays, saying so
+		case m.page.kind == pageTrace && key.Matches(msg, k.Detail) && m.trace.running:
+			// Enter closes other pages; here it would leave the trace
+			// running unseen: only esc (which cancels it) goes back.
 		case m.page.kind == pageTrace && key.Matches(msg, k.Trace):
 			return m, m.openTrace(m.trace.from)
 		case key.Matches(msg, k.Back), key.Matches(msg, k.Detail), key.Matches(msg, k.Help) && m.page.title == "Help":

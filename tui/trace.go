@@ -95,8 +95,11 @@ const defaultTracePort = 7
 // for tcp and udp when left out.
 func parseTraceQuery(s string, nodes []string) (traceQuery, error) {
 	f := strings.Fields(s)
-	if len(f) == 0 || len(f) > 3 {
-		return traceQuery{}, errors.New("type a target, then optionally icmp, tcp or udp and a port: server udp 7")
+	switch {
+	case len(f) == 0:
+		return traceQuery{}, errors.New("type a target: a node or an address")
+	case len(f) > 3:
+		return traceQuery{}, errors.New("too many words: TARGET [icmp|tcp|udp [PORT]]")
 	}
 	q := traceQuery{target: f[0], proto: "icmp"}
 	if a, err := netip.ParseAddr(q.target); err == nil {
@@ -166,7 +169,7 @@ type traceMsg struct {
 func newTraceInput() textinput.Model {
 	ti := textinput.New()
 	ti.Prompt = "to: "
-	ti.Placeholder = "server udp 7"
+	ti.Placeholder = "NODE or ADDRESS [icmp|tcp|udp [PORT]]"
 	ti.CharLimit = 80
 	return ti
 }

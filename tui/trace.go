@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -104,7 +105,7 @@ func parseTraceQuery(s string, nodes []string) (traceQuery, error) {
 	q := traceQuery{target: f[0], proto: "icmp"}
 	if a, err := netip.ParseAddr(q.target); err == nil {
 		q.target = a.Unmap().String()
-	} else if !hasString(nodes, q.target) {
+	} else if !slices.Contains(nodes, q.target) {
 		return traceQuery{}, fmt.Errorf("%q is neither an address nor a node of the lab (nodes: %s)", q.target, strings.Join(nodes, ", "))
 	}
 	if len(f) >= 2 {
@@ -130,15 +131,6 @@ func parseTraceQuery(s string, nodes []string) (traceQuery, error) {
 		q.port = uint16(p)
 	}
 	return q, nil
-}
-
-func hasString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // traceRun is the trace page's state: the prompt, and the trace under

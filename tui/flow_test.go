@@ -65,3 +65,23 @@ func TestFlowEvent(t *testing.T) {
 		t.Errorf("c1 veth0 shows %q, want DOWN", got)
 	}
 }
+
+// TestFlowTrace runs the program, traces from c2 to the server by typing
+// the target, and goes back.
+func TestFlowTrace(t *testing.T) {
+	src := &traceSource{fakeSource: fakeSource{states: []*state.State{singleIP(1)}}, res: snatResult()}
+	m := New(Options{Source: src, Interval: time.Hour, Now: func() time.Time { return t0 }})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 44))
+	teatest.WaitFor(t, tm.Output(), contains("server"), teatest.WithDuration(5*time.Second))
+	tm.Type("jjt")
+	teatest.WaitFor(t, tm.Output(), contains("Trace from c2"), teatest.WithDuration(5*time.Second))
+	tm.Type("server udp 7")
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	teatest.WaitFor(t, tm.Output(), contains("end: delivered to c2"), teatest.WithDuration(5*time.Second))
+	tm.Send(tea.KeyMsg{Type: tea.KeyEsc})
+	tm.Type("q")
+	fm := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second)).(Model)
+	if fm.Page() != "" || len(src.calls) != 1 || src.calls[0] != (traceCall{"c2", "server", "udp", 7}) {
+		t.Errorf("final page %q, traces %+v; want none open, one from c2 to server udp 7", fm.Page(), src.calls)
+	}
+}

@@ -111,9 +111,21 @@ type page struct {
 	lines []string
 	// live, when set, draws the lines from the latest snapshot instead:
 	// a detail page keeps counting while it is open.
-	live   func(m *Model) []string
+	live func(m *Model) []string
+	// header, when set, is drawn above the lines and does not scroll.
+	header func(m *Model) string
+	kind   pageKind
 	offset int
 }
+
+// pageKind tells the pages that answer keys of their own from the others.
+type pageKind int
+
+const (
+	pageText      pageKind = iota
+	pageTrace              // the trace page: t types a new target, esc cancels a trace under way
+	pageConntrack          // the conntrack page: refreshes with every snapshot
+)
 
 // pageLines are the lines of the page shown.
 func (m *Model) pageLines() []string {
@@ -170,6 +182,12 @@ type Model struct {
 	lastFetch    time.Time // when the last refresh started
 	tickSeq      int
 	checking     bool
+
+	// The trace page (t) and the conntrack page (n).
+	traceInput textinput.Model
+	trace      *traceRun // nil until t is first pressed
+	traceSeq   int
+	ct         *ctView // nil while the conntrack page is closed
 }
 
 // linkSample is one link's counters at one snapshot.
@@ -238,17 +256,18 @@ func New(opts Options) Model {
 	ti.Placeholder = "filter"
 	ti.CharLimit = 64
 	m := Model{
-		opts:      opts,
-		keys:      DefaultKeyMap(),
-		styles:    DefaultStyles(),
-		help:      help.New(),
-		filter:    ti,
-		width:     80,
-		height:    24,
-		prevLinks: make(map[string]linkSample),
-		prevRules: make(map[string]uint64),
-		prevBytes: make(map[string]uint64),
-		history:   make(map[string]*sparkline.Model),
+		opts:       opts,
+		keys:       DefaultKeyMap(),
+		styles:     DefaultStyles(),
+		help:       help.New(),
+		filter:     ti,
+		traceInput: newTraceInput(),
+		width:      80,
+		height:     24,
+		prevLinks:  make(map[string]linkSample),
+		prevRules:  make(map[string]uint64),
+		prevBytes:  make(map[string]uint64),
+		history:    make(map[string]*sparkline.Model),
 	}
 	if n, ok := opts.Source.(Notifier); ok {
 		m.events = n.Events(opts.Context)

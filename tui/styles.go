@@ -3,7 +3,8 @@ package tui
 import "github.com/charmbracelet/lipgloss"
 
 // Styles decorate the text; every meaning is also in the text itself
-// ("DOWN", the ">" of the selected row, "[Links]" for the current pane),
+// ("DOWN", the ">" of the selected row, "[Links]" for the current pane,
+// "SNAT" beside a translated address),
 // so the UI reads the same without colour.
 type Styles struct {
 	Title    lipgloss.Style
@@ -16,6 +17,9 @@ type Styles struct {
 	Tab      lipgloss.Style
 	TabOn    lipgloss.Style
 	Faint    lipgloss.Style
+	// NAT marks translated addresses; the text says SNAT, DNAT or NAT
+	// beside them.
+	NAT lipgloss.Style
 }
 
 // DefaultStyles are the styles of a colour terminal.
@@ -31,5 +35,6 @@ func DefaultStyles() Styles {
 		Tab:      lipgloss.NewStyle().Faint(true),
 		TabOn:    lipgloss.NewStyle().Bold(true),
 		Faint:    lipgloss.NewStyle().Faint(true),
+		NAT:      lipgloss.NewStyle().Foreground(lipgloss.Color("5")).Bold(true),
 	}
 }

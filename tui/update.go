@@ -21,6 +21,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.tickSeq++
 		seq := m.tickSeq
 		next := tea.Tick(m.opts.Interval, func(time.Time) tea.Msg { return tickMsg{seq: seq} })
+		// An open conntrack page reads its table again with each snapshot.
+		next = tea.Batch(next, m.fetchConntrack())
 		if m.pendingEvent {
 			m.pendingEvent = false
 			return m, tea.Batch(next, m.onEvent())
@@ -49,6 +51,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case checksMsg:
 		m.checking = false
 		m.showChecks(msg)
+		return m, nil
+	case traceMsg:
+		m.gotTrace(msg)
+		return m, nil
+	case conntrackMsg:
+		m.gotConntrack(msg)
 		return m, nil
 	case tea.KeyMsg:
 		return m.key(msg)
@@ -115,12 +123,23 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.clampCursors()
 		return m, cmd
 	}
+	if m.page != nil && m.page.kind == pageTrace && m.trace.typing {
+		return m.traceKey(msg)
+	}
 	if m.page != nil {
 		switch {
 		case key.Matches(msg, k.Quit):
+			m.cancelTrace()
 			return m, tea.Quit
+		case m.page.kind == pageTrace && key.Matches(msg, k.Back) && m.trace.running:
+			m.cancelTrace() // the page stays, saying so
+		case m.page.kind == pageTrace && key.Matches(msg, k.Detail) && m.trace.running:
+			// Enter closes other pages; here it would leave the trace
+			// running unseen: only esc (which cancels it) goes back.
+		case m.page.kind == pageTrace && key.Matches(msg, k.Trace):
+			return m, m.openTrace(m.trace.from)
 		case key.Matches(msg, k.Back), key.Matches(msg, k.Detail), key.Matches(msg, k.Help) && m.page.title == "Help":
-			m.page = nil
+			m.closePage()
 		case key.Matches(msg, k.Down):
 			m.scrollPage(1)
 		case key.Matches(msg, k.Up):
@@ -164,6 +183,10 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.showPlan()
 	case key.Matches(msg, k.Help):
 		m.page = &page{title: "Help", lines: m.helpLines()}
+	case key.Matches(msg, k.Trace):
+		return m, m.openTrace(m.selectedNode())
+	case key.Matches(msg, k.Conntrack):
+		return m, m.openConntrack(m.selectedNode())
 	case key.Matches(msg, k.Checks):
 		if m.opts.RunChecks == nil {
 			m.status = "checks: not available in this build"
@@ -191,8 +214,17 @@ func (m *Model) move(d int) {
 
 func (m *Model) scrollPage(d int) {
 	p := m.page
-	maxOff := max(len(m.pageLines())-m.bodyHeight(), 0)
+	maxOff := max(len(m.pageLines())-m.pageHeight(), 0)
 	p.offset = min(max(p.offset+d, 0), maxOff)
+}
+
+// closePage goes back to the panes. A closed conntrack page stops
+// reading; the trace page keeps its last trace for the next t.
+func (m *Model) closePage() {
+	if m.page.kind == pageConntrack {
+		m.ct = nil
+	}
+	m.page = nil
 }
 
 func (m *Model) showPlan() {

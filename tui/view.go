@@ -22,15 +22,28 @@ const (
 
 func (m Model) bodyHeight() int { return max(m.height-chromeTop-chromeBottom, 1) }
 
+// pageHeight is the number of lines of a page shown at once: all but the
+// title, drift, page title, status and keys lines, and its header.
+func (m Model) pageHeight() int {
+	h := m.height - 5
+	if m.page != nil && m.page.header != nil {
+		h--
+	}
+	return max(h, 0)
+}
+
 // View draws the whole screen: exactly height lines, none wider than width.
 func (m Model) View() string {
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.titleLine(), m.driftLine())
 	if m.page != nil {
 		lines = append(lines, m.styles.TabOn.Render(fit(m.page.title+"  (esc: back, j/k: scroll)", m.width)))
+		if m.page.header != nil {
+			lines = append(lines, fit(m.page.header(&m), m.width))
+		}
 		all := m.pageLines()
 		body := all[min(m.page.offset, len(all)):]
-		h := max(m.height-5, 0)
+		h := m.pageHeight()
 		for i := 0; i < h; i++ {
 			if i < len(body) {
 				lines = append(lines, fit(body[i], m.width))
@@ -44,7 +57,11 @@ func (m Model) View() string {
 		lines = append(lines, m.table()...)
 		lines = append(lines, m.sparkLine(), m.statusLine())
 	}
-	lines = append(lines, m.help.ShortHelpView(m.keys.ShortHelp()))
+	keys := m.keys.ShortHelp()
+	if m.page != nil {
+		keys = m.keys.pageHelp(m.page.kind, m.page.kind == pageTrace && m.trace.typing)
+	}
+	lines = append(lines, m.help.ShortHelpView(keys))
 	if len(lines) > m.height {
 		lines = lines[:m.height]
 	}
@@ -102,7 +119,7 @@ func (m Model) tabsLine() string {
 			parts = append(parts, m.styles.Tab.Render(" "+label+" "))
 		}
 	}
-	return strings.Join(parts, " ")
+	return fit(strings.Join(parts, " ")+" (tab: next)", m.width)
 }
 
 func (m Model) statusLine() string {
@@ -621,6 +638,10 @@ func (m Model) helpLines() []string {
 		"  enter          detail of the selected row; esc goes back",
 		"  p              the plan: what differs from the lab file (drift)",
 		"  c              run the lab's checks and show the results",
+		"  t              trace a probe from the selected row's node: type a",
+		"                 target (server udp 7), enter runs it, esc cancels;",
+		"                 its way hook by hook, NAT marked SNAT/DNAT",
+		"  n              the selected row's node's conntrack table, live",
 		"  ?              this help      q   quit",
 		"",
 		"what the columns mean",

@@ -23,7 +23,7 @@ func newTUICmd(e *env) *cobra.Command {
 	var interval time.Duration
 	cmd := &cobra.Command{
 		Use:   "tui [FILE | --lab NAME]",
-		Short: "Watch a running lab live: interfaces, links, counters, rules, processes",
+		Short: "Watch a running lab live: interfaces, links, counters, rules, processes, traces, conntrack",
 		Long: `tui shows a running lab as the kernel has it, live: every node and its
 interfaces (kind, veth peer, master bridge, state, MTU, addresses) with rx/tx
 packets, bytes, drops and errors and their rates per second; the lab's links
@@ -34,7 +34,9 @@ started by hand; and whether the lab still matches its file (drift). Link
 changes show at once; counters refresh every --interval. It needs a terminal; for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
-p shows the plan, c runs the checks, ? shows help, q quits.`,
+p shows the plan, c runs the checks, t traces a probe from the selected
+row's node to a target you type (server udp 7) and shows its way hook by
+hook, n shows that node's conntrack table live, ? shows help, q quits.`,
 		Example: `  sudo netlab tui
   sudo netlab tui lab.yaml --interval 500ms
   sudo netlab tui --lab single-ip`,

@@ -182,7 +182,7 @@ type chainInfo struct {
 }
 
 // startNSTrace starts the trace in one namespace.
-func (k *Linux) startNSTrace(name, table string, m TraceMatch, rules []markRule) (n *nsTrace, err error) {
+func (k *Linux) startNSTrace(name, table string, m TraceMatch, rules []markRule) (_ *nsTrace, err error) {
 	c, err := k.conn(name)
 	if err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (k *Linux) startNSTrace(name, table string, m TraceMatch, rules []markRule)
 	if err != nil {
 		return nil, fmt.Errorf("open the namespace: %w", err)
 	}
-	n = &nsTrace{netns: name, fd: fd, table: table, chains: map[chainKey]chainInfo{},
+	n := &nsTrace{netns: name, fd: fd, table: table, chains: map[chainKey]chainInfo{},
 		rules: map[chainKey]map[uint64]string{}, links: map[uint32]string{}, ours: map[uint32]bool{},
 		hookOf: map[uint32]chainInfo{}}
 	defer func() {
@@ -220,7 +220,16 @@ func (k *Linux) startNSTrace(name, table string, m TraceMatch, rules []markRule)
 	}
 	var sock *netlink.Conn
 	n.owner, err = nftables.New(nftables.AsLasting(), nftables.WithNetNSFd(fd),
-		nftables.WithSockOptions(func(c *netlink.Conn) error { sock = c; return nil }))
+		nftables.WithSockOptions(func(c *netlink.Conn) error {
+			sock = c
+			// The table's chains and rules go in one batch, acknowledged
+			// message by message: short acknowledgements, and room for
+			// them all.
+			if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+				return err
+			}
+			return c.SetReadBuffer(1 << 20)
+		}))
 	if err != nil {
 		return nil, fmt.Errorf("nftables socket: %w", err)
 	}
@@ -229,12 +238,21 @@ func (k *Linux) startNSTrace(name, table string, m TraceMatch, rules []markRule)
 			return nil, err
 		}
 		addTraceChains(n.owner, &nftables.Table{Name: table, Family: fam}, m, rules)
+		if err := n.owner.Flush(); err != nil {
+			return nil, fmt.Errorf("nftables: add the trace chains of %s: %w", familyName(uint8(fam)), err)
+		}
 	}
-	if err := n.owner.Flush(); err != nil {
-		return nil, fmt.Errorf("nftables: add the trace chains: %w", err)
-	}
+	// What the events name is read now, not when the first event comes:
+	// a listener busy asking the kernel lags behind the others, and Seq
+	// then orders its events late.
 	if err := n.loadChains(); err != nil {
 		return nil, err
+	}
+	if err := n.loadLinks(); err != nil {
+		return nil, err
+	}
+	for key := range n.chains {
+		n.loadRules(key)
 	}
 	return n, nil
 }
@@ -398,12 +416,22 @@ func hookName(fam nftables.TableFamily, h nftables.ChainHook) string {
 	return fmt.Sprint(h)
 }
 
-// ruleTag is the comment of a rule, read with its chain's rules the first
-// time one of them is asked for, and again for a handle not seen before.
+// ruleTag is the comment of a rule, read with its chain's rules, again
+// for a handle not seen before (a rule added since).
 func (n *nsTrace) ruleTag(key chainKey, handle uint64) string {
 	if tag, ok := n.rules[key][handle]; ok {
 		return tag
 	}
+	n.loadRules(key)
+	if _, ok := n.rules[key][handle]; !ok {
+		n.rules[key][handle] = "" // a rule deleted since: not read again
+	}
+	return n.rules[key][handle]
+}
+
+// loadRules reads the comments of a chain's rules. A chain that cannot be
+// read (deleted since) has none.
+func (n *nsTrace) loadRules(key chainKey) {
 	tags := map[uint64]string{}
 	if conn, err := n.nftConn(); err == nil {
 		rules, err := conn.GetRules(&nftables.Table{Name: key.table, Family: nftables.TableFamily(key.family)}, &nftables.Chain{Name: key.chain})
@@ -413,14 +441,23 @@ func (n *nsTrace) ruleTag(key chainKey, handle uint64) string {
 			}
 		}
 	}
-	if _, ok := tags[handle]; !ok {
-		tags[handle] = "" // a rule deleted since: not read again
-	}
 	n.rules[key] = tags
-	return tags[handle]
 }
 
-// linkName names an interface of the namespace by its index.
+// loadLinks reads the names of the namespace's interfaces.
+func (n *nsTrace) loadLinks() error {
+	links, err := n.rtnl.LinkList()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	for _, l := range links {
+		n.links[uint32(l.Attrs().Index)] = l.Attrs().Name
+	}
+	return nil
+}
+
+// linkName names an interface of the namespace by its index, asking the
+// kernel for one made since the trace started.
 func (n *nsTrace) linkName(index uint32) string {
 	if index == 0 {
 		return ""

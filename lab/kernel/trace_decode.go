@@ -4,6 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strconv"
+	"strings"
+
+	"github.com/google/nftables"
 
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
@@ -204,4 +207,18 @@ func eventOf(netns string, r rawTrace) TraceEvent {
 		e.Verdict = verdictName(int32(r.Policy))
 	}
 	return e
+}
+
+// isTraceTable reports whether a table's name is a trace table's.
+func isTraceTable(name string) bool {
+	return name == TraceTablePrefix || strings.HasPrefix(name, TraceTablePrefix+"_")
+}
+
+// ownedTable reports whether a table has NFT_TABLE_F_OWNER: a live socket
+// holds it (the kernel removes it with the socket). google/nftables
+// decodes the flags in host byte order; the kernel sends them in network
+// byte order.
+func ownedTable(t *nftables.Table) bool {
+	flags := binary.BigEndian.Uint32(binary.NativeEndian.AppendUint32(nil, t.Flags))
+	return flags&nftTableFOwner != 0
 }

@@ -65,7 +65,10 @@ func (k *Linux) TraceStart(ctx context.Context, netnsNames []string, m TraceMatc
 		t.wg.Add(1)
 		go t.listen(n)
 	}
+	// Under mu: the function may run (and Close read stop) at once.
+	t.mu.Lock()
 	t.stop = context.AfterFunc(ctx, func() { t.Close() })
+	t.mu.Unlock()
 	return t, nil
 }
 
@@ -76,7 +79,7 @@ type linuxTrace struct {
 	out  chan TraceEvent
 	done chan struct{} // closed by Close: the listeners stop
 	wg   sync.WaitGroup
-	stop func() bool // the AfterFunc of TraceStart's ctx
+	stop func() bool // the AfterFunc of TraceStart's ctx; guarded by mu
 
 	mu  sync.Mutex // orders sends, and numbers them
 	seq uint64
@@ -92,8 +95,11 @@ func (t *linuxTrace) Events() <-chan TraceEvent { return t.out }
 // the kernel removes the tables those made. Only then is out closed.
 func (t *linuxTrace) Close() error {
 	t.once.Do(func() {
-		if t.stop != nil {
-			t.stop()
+		t.mu.Lock()
+		stop := t.stop
+		t.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		close(t.done)
 		for _, n := range t.ns {

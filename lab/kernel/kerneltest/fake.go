@@ -12,6 +12,7 @@
 //	process_fake.go processes: started, listed, stopped, and the hooks of tests
 //	hosts_fake.go   hosts files of kernel.EtcNetNSDir
 //	conntrack_fake.go connection-tracking tables a test fills
+//	trace_fake.go   Tracer: scripted traces, their tables, and sweeps
 //	transcript.go   String: the contents as ip(8) and nft commands
 //	seed.go         Seed: ip(8) commands run by hand
 //	testns.go       throw-away namespaces for tests against the real kernel
@@ -45,7 +46,8 @@ var writeMethods = map[string]bool{
 var readMethods = map[string]bool{
 	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
 	"Processes": true, "LabProcesses": true, "Listening": true, "HostsFiles": true,
-	"Conntrack": true,
+	"Conntrack":  true,
+	"TraceStart": true, "TraceSweep": true, // kernel.Tracer's (trace_fake.go)
 }
 
 // Fake is a kernel.Kernel that holds namespaces, links, addresses, routes
@@ -145,6 +147,8 @@ type Fake struct {
 	ticks     uint64
 	behaviour func(*state.Process) FakeRun
 	hosts     map[string]string
+
+	tracer *Tracer // trace_fake.go; made by Tracer
 }
 
 var (

@@ -410,7 +410,7 @@ func TestAssembleRuleTextByTag(t *testing.T) {
 			rules = append(rules, s.Table+": "+s.Rule)
 		}
 	}
-	want := []string{"filter: meta l4proto { icmp, ipv6-icmp } counter", "filter: netlab-0123456789ab", "filter: netlab-ffffffffffff", "ip filter: handle 11"}
+	want := []string{"filter: meta l4proto { icmp, ipv6-icmp } counter", "filter: netlab-0123456789ab", "filter: netlab-ffffffffffff", "ip filter: handle 8"}
 	if !slices.Equal(rules, want) {
 		t.Errorf("rules %q, want %q", rules, want)
 	}
@@ -566,11 +566,14 @@ func TestAssembleIgnoresOtherTraces(t *testing.T) {
 	var mixed []kernel.TraceEvent
 	for _, e := range events {
 		mixed = append(mixed, e)
-		if e.Own && e.OwnFirst && e.Type == "policy" {
+		if e.Own && e.OwnFirst {
 			o := e
-			o.Own, o.OwnFirst, o.Table = false, false, kernel.TraceTablePrefix+"_999_1"
+			o.Own, o.OwnFirst, o.Table, o.Verdict = false, false, kernel.TraceTablePrefix+"_999_1", "continue"
 			mixed = append(mixed, o)
 		}
+	}
+	if len(mixed) < len(events)+10 {
+		t.Fatalf("only %d events of another trace added", len(mixed)-len(events))
 	}
 	got := Assemble(renumber(mixed, func(a, b kernel.TraceEvent) int { return 0 }), st, hops, nil)
 	if !reflect.DeepEqual(got, want) {

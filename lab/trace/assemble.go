@@ -37,7 +37,7 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	r := &Result{Lab: observed.Lab}
 	start := a.requestStart()
 	if start == nil {
-		r.Request = &Way{Packet: "(no packet seen)", End: End{What: "lost", Reason: "no packet of the probe was seen"}}
+		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
 		if probeErr != nil && kernel.IsNoRoute(probeErr) {
 			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
 			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
@@ -337,7 +337,7 @@ func (a *assembler) answers(s *segment) bool {
 func (a *assembler) answerStart(req, last *segment) *segment {
 	want := last.exit().reversed()
 	for _, s := range a.segments {
-		if !s.used && s.local() && s.netns == last.netns && s.entry() == want {
+		if !s.used && s.local() && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
 			return s
 		}
 	}

@@ -674,3 +674,48 @@ func golden(t *testing.T, r *Result) {
 		}
 	}
 }
+
+// TestAssembleWithoutState: with no observed state, nodes are named from
+// their namespaces (LAB.NODE) and segments chain by the packets they
+// carry.
+func TestAssembleWithoutState(t *testing.T) {
+	events, _, hops := singleIPUDP(t)
+	r := Assemble(events, nil, hops, nil)
+	want := Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End.Node != "c2" {
+		t.Errorf("answer %+v", r.Answer)
+	}
+	// The masquerade rule is known by its tag only.
+	for _, s := range r.Request.Steps {
+		if s.Chain == "nat_postrouting" && !strings.HasPrefix(s.Rule, "netlab-") {
+			t.Errorf("rule %q, want its tag", s.Rule)
+		}
+	}
+}
+
+// TestResultJSON: a Result marshals with its path, by value or pointer,
+// and without an answer when none came.
+func TestResultJSON(t *testing.T) {
+	events, st, hops := nfHooksTCP(t, "drop")
+	r := Assemble(events, st, hops, nil)
+	for _, v := range []any{r, *r} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got["answer"]; ok {
+			t.Errorf("answer in %s", b)
+		}
+		var p Path
+		if err := json.Unmarshal(got["path"], &p); err != nil || p.DroppedAt != "fw" || p.NAT != "dnat" {
+			t.Errorf("path %s (%v)", got["path"], err)
+		}
+	}
+}

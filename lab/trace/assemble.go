@@ -90,8 +90,10 @@ type segment struct {
 	node   string
 	events []kernel.TraceEvent
 	passes []pass
-	cur    int // the pass the last event went to
-	used   bool
+	// cur is the pass the last event went to: the last pass, or the
+	// bridge hook that an inet hook ran inside of (br_netfilter).
+	cur  int
+	used bool
 }
 
 // A pass is the events of one hook (of the inet or the bridge family) in
@@ -148,7 +150,7 @@ func (p *pass) ifaces() (in, out string) {
 func (s *segment) seq() uint64               { return s.events[0].Seq }
 func (s *segment) entry() packet             { return s.passes[0].entry() }
 func (s *segment) in() string                { return s.events[0].IIf }
-func (s *segment) lastPass() *pass           { return &s.passes[len(s.passes)-1] }
+func (s *segment) lastPass() *pass           { return &s.passes[s.cur] }
 func (s *segment) exit() packet              { return s.lastPass().exit() }
 func (s *segment) startsAt(hook string) bool { p := s.passes[0]; return !p.bridge && p.hook == hook }
 

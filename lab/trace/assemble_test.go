@@ -510,6 +510,30 @@ func TestAssembleBridgeHop(t *testing.T) {
 	b.hook("single-ip.c1", 6, "prerouting", "veth0", "", rep, rep)
 	b.hook("single-ip.c1", 6, "input", "veth0", "", rep, rep)
 	r := Assemble(renumber(b.events, func(a, b kernel.TraceEvent) int { return strings.Compare(b.NetNS, a.NetNS) }), st, nil, nil)
+	checkBridgeHop(t, r, []string{"bridge prerouting", "bridge forward", "bridge postrouting"})
+
+	// With br_netfilter, the inet hooks run inside the bridge's.
+	b = traceBuilder{}
+	b.hook("single-ip.c1", 1, "output", "", "veth0", req, req)
+	b.hook("single-ip.c1", 1, "postrouting", "", "veth0", req, req)
+	b.nestedHook("single-ip.host", 2, "prerouting", "veth1", "", "br0", "", req)
+	b.nestedHook("single-ip.host", 2, "forward", "veth1", "veth2", "br0", "br0", req)
+	b.nestedHook("single-ip.host", 2, "postrouting", "", "veth2", "", "br0", req)
+	b.hook("single-ip.c2", 3, "prerouting", "veth0", "", req, req)
+	b.hook("single-ip.c2", 3, "input", "veth0", "", req, req)
+	b.hook("single-ip.c2", 4, "output", "", "veth0", rep, rep)
+	b.hook("single-ip.c2", 4, "postrouting", "", "veth0", rep, rep)
+	b.nestedHook("single-ip.host", 5, "prerouting", "veth2", "", "br0", "", rep)
+	b.nestedHook("single-ip.host", 5, "forward", "veth2", "veth1", "br0", "br0", rep)
+	b.nestedHook("single-ip.host", 5, "postrouting", "", "veth1", "", "br0", rep)
+	b.hook("single-ip.c1", 6, "prerouting", "veth0", "", rep, rep)
+	b.hook("single-ip.c1", 6, "input", "veth0", "", rep, rep)
+	r = Assemble(b.events, st, nil, nil)
+	checkBridgeHop(t, r, []string{"bridge prerouting", "hook prerouting", "bridge forward", "hook forward", "bridge postrouting", "hook postrouting"})
+}
+
+func checkBridgeHop(t *testing.T, r *Result, hostSteps []string) {
+	t.Helper()
 	want := Path{From: "c1", To: "c2", Proto: "icmp", Via: []string{"host"}, NAT: "none", End: "delivered"}
 	if got := r.Path(); !reflect.DeepEqual(got, want) {
 		t.Errorf("path %+v, want %+v", got, want)
@@ -520,8 +544,8 @@ func TestAssembleBridgeHop(t *testing.T) {
 			kinds = append(kinds, s.Kind+" "+s.Hook)
 		}
 	}
-	if want := []string{"bridge prerouting", "bridge forward", "bridge postrouting"}; !slices.Equal(kinds, want) {
-		t.Errorf("host's steps %q, want %q", kinds, want)
+	if !slices.Equal(kinds, hostSteps) {
+		t.Errorf("host's steps %q, want %q", kinds, hostSteps)
 	}
 	if r.Answer == nil || r.Answer.End.Node != "c1" {
 		t.Errorf("answer %+v", r.Answer)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -145,6 +146,20 @@ func (b *traceBuilder) hook(netns string, id uint32, hook, iif, oif string, in, 
 // bridgeHook is hook for the bridge family's hooks: a bridge hop.
 func (b *traceBuilder) bridgeHook(netns string, id uint32, hook, iif, oif string, pkt hdr) {
 	b.hookOf("bridge", netns, id, hook, iif, oif, pkt, pkt)
+}
+
+// nestedHook adds a bridge hook with the inet hook that br_netfilter
+// runs inside it: the bridge's first chain, the inet hook's events, the
+// bridge's last chain (end of chain, policy).
+func (b *traceBuilder) nestedHook(netns string, id uint32, hook, iif, oif, inetIIf, inetOIf string, pkt hdr) {
+	b.hookOf("bridge", netns, id, hook, iif, oif, pkt, pkt)
+	n := len(b.events)
+	bridgeLast := slices.Clone(b.events[n-2:])
+	b.events = b.events[:n-2]
+	b.hook(netns, id, hook, inetIIf, inetOIf, pkt, pkt)
+	for _, e := range bridgeLast {
+		b.add(e)
+	}
 }
 
 func (b *traceBuilder) hookOf(family, netns string, id uint32, hook, iif, oif string, in, out hdr, lab ...labEvent) {

@@ -431,13 +431,23 @@ func (a *assembler) next(s *segment) *segment {
 			if pn == nil {
 				return nil
 			}
+			// A bridge port's frames enter by the port at the bridge
+			// hooks, by the bridge at the inet ones when the namespace
+			// has no bridge-family trace table.
+			master := ""
+			if pl := pn.Links[peerIf]; pl != nil {
+				master = pl.Master
+			}
 			return a.first(func(c *segment) bool {
-				return c.netns == pn.NetNS && c.in() == peerIf && c.entry() == pk
+				entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
+				return c.netns == pn.NetNS && entersBy && c.entry() == pk
 			})
 		case l != nil && l.Kind == device.Bridge && !lp.bridge:
-			return a.first(func(c *segment) bool {
+			if c := a.first(func(c *segment) bool {
 				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
-			})
+			}); c != nil {
+				return c
+			}
 		}
 		return a.first(func(c *segment) bool {
 			return !c.local() && (c.netns != s.netns || c.in() == out) && c.entry() == pk

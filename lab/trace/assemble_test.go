@@ -743,3 +743,24 @@ func TestResultJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAssembleWithoutBridgeEvents: in a namespace without a bridge-family
+// trace table, a bridge port's frames show first at the bridge's inet
+// prerouting, and the way out by the bridge goes on at the port's peer.
+func TestAssembleWithoutBridgeEvents(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	var inet []kernel.TraceEvent
+	for _, e := range events {
+		if e.Family != "bridge" {
+			inet = append(inet, e)
+		}
+	}
+	r := Assemble(inet, st, hops, nil)
+	want := Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "c2"}) {
+		t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
+	}
+}

@@ -90,7 +90,9 @@ type Step struct {
 	Node string `json:"node"`
 	// Kind is "hook" (a netfilter hook, Table and Chain set when a chain
 	// of the lab met the packet there), "route" (a routing decision,
-	// Route set) or "bridge" (a bridge hook: Hook is the bridge family's).
+	// Route set), "bridge" (a bridge hook: Hook is the bridge family's),
+	// or "untraced" (a node the packet crossed, entering by In, whose
+	// namespace the trace does not see inside: a host: true node's).
 	Kind     string `json:"kind"`
 	Hook     string `json:"hook,omitempty"`     // prerouting, input, forward, output, postrouting
 	Table    string `json:"table,omitempty"`    // raw, mangle, nat, filter: the iptables-style table

@@ -38,9 +38,9 @@
 // (omitted when no node), "target", "proto" (icmp, tcp, udp), "port"
 // (tcp, udp); "request" and "answer" (omitted when none came), each a
 // way: "packet" (its text, as the header line), "steps", "end". A step
-// has "node", "kind" (hook, route, bridge, untraced), "hook", and when set "table"
-// (raw, mangle, nat, filter for the lab's chains; "FAMILY NAME" for
-// another table's), "chain", "priority", "rule" (its text, or
+// has "node", "kind" (hook, route, bridge, untraced), "hook", and when
+// set "table" (raw, mangle, nat, filter for the lab's chains; "FAMILY
+// NAME" for another table's), "chain", "priority", "rule" (its text, or
 // "conntrack"), "verdict" (accept, drop, continue..., "policy accept"),
 // "in", "out", "route" ("-> veth0 via 192.168.31.1", "no route"),
 // "before" and "after" ({"src", "dst"}, ports with tcp and udp, only on a

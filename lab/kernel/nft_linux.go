@@ -192,7 +192,27 @@ func ObserveNFT(netnsName string, want *state.NFTable) (*state.NFTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	return observeNFTAgainst(c, want)
+	t, _, err := observeNFTAgainst(c, want)
+	return t, err
+}
+
+// nfTables lists the namespace's tables in one dump: whether netlab's
+// own is there, and whether a trace table no live socket owns is (what
+// the next plan sweeps, found at no extra cost).
+func nfTables(conn *nftables.Conn) (netlab, traceLeftover bool, err error) {
+	tables, err := conn.ListTables()
+	if err != nil {
+		return false, false, fmt.Errorf("nftables: list tables: %w", err)
+	}
+	for _, t := range tables {
+		switch {
+		case t.Name == state.NFTableName && t.Family == nftables.TableFamilyINet:
+			netlab = true
+		case isTraceTable(t.Name) && !ownedTable(t):
+			traceLeftover = true
+		}
+	}
+	return netlab, traceLeftover, nil
 }
 
 func hasNFTable(conn *nftables.Conn) (bool, error) {
@@ -230,16 +250,24 @@ func nftChain(t *nftables.Table, c *state.NFChain) *nftables.Chain {
 // observeNFTAgainst reads the node's netlab table. A rule whose tag names a
 // rule of want is also compared, expression by expression, with what
 // netlab compiles for that rule: one edited by hand that kept its comment
-// is marked Modified, so the diff sees it.
-func observeNFTAgainst(c *nsConn, want *state.NFTable) (*state.NFTable, error) {
+// is marked Modified, so the diff sees it. traceLeftover tells whether a
+// trace table no live trace owns is in the namespace too.
+func observeNFTAgainst(c *nsConn, want *state.NFTable) (t *state.NFTable, traceLeftover bool, err error) {
 	conn, err := nftConn(c)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	exists, err := hasNFTable(conn)
+	exists, traceLeftover, err := nfTables(conn)
 	if err != nil || !exists {
-		return nil, err
+		return nil, traceLeftover, err
 	}
+	t, err = readNFTable(conn, want)
+	return t, traceLeftover, err
+}
+
+// readNFTable reads netlab's table, which exists, as observeNFTAgainst
+// describes.
+func readNFTable(conn *nftables.Conn, want *state.NFTable) (*state.NFTable, error) {
 	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
 		return nil, fmt.Errorf("nftables: list chains: %w", err)

@@ -195,7 +195,7 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.NFT, err = observeNFTAgainst(c, wantNFT); err != nil {
+	if n.NFT, n.TraceLeftover, err = observeNFTAgainst(c, wantNFT); err != nil {
 		return nil, err
 	}
 	return n, nil

@@ -139,21 +139,23 @@ type RefusedError struct{ Diags diag.List }
 func (e *RefusedError) Error() string { return e.Diags.Err().Error() }
 
 // Plan validates l, reads the kernel and diffs it against l. It changes
-// nothing of the lab; it only removes, first, the trace tables a netlab
-// trace left in the lab's namespaces (SweepTraces). A lab validate
-// refuses, or a sysctl the kernel does not have, is a *RefusedError.
+// nothing of the lab; it only removes the trace tables a netlab trace
+// left in the lab's namespaces (those Observe found, see
+// state.Node.TraceLeftover), which are never the lab's drift. A lab
+// validate refuses, or a sysctl the kernel does not have, is a
+// *RefusedError.
 func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Planned, error) {
 	if diags := validate.Lab(l); diags.HasErrors() {
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
 	}
-	if _, err := SweepTraces(ctx, k, l.Name); err != nil {
-		return nil, err
-	}
 	desired := plan.Desired(l)
 	observed, err := Observe(ctx, k, l.Name, desired, opts.RunDir)
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel: %w", err)
+	}
+	if err := sweepLeftovers(ctx, k, l.Name, observed); err != nil {
+		return nil, err
 	}
 	diags, err := apply.CheckSysctls(ctx, k, l, observed)
 	if err != nil {
@@ -294,6 +296,33 @@ func save(opts Options, desired *state.State) error {
 		return nil
 	}
 	return apply.SaveSource(*opts.RunDir, desired.Lab, opts.Source)
+}
+
+// sweepLeftovers removes the trace tables Observe found that no running
+// trace owns: one call for the namespaces that have one, none at all in
+// the usual case (reading them cost Observe nothing more).
+func sweepLeftovers(ctx context.Context, k kernel.Kernel, lab string, observed *state.State) error {
+	tracer, ok := k.(kernel.Tracer)
+	if !ok {
+		return nil
+	}
+	var netns []string
+	for _, name := range observed.NodeNames() {
+		if n := observed.Nodes[name]; n.TraceLeftover {
+			netns = append(netns, n.NetNS)
+		}
+	}
+	if len(netns) == 0 {
+		return nil
+	}
+	if _, err := tracer.TraceSweep(ctx, netns); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("lab %s: remove leftover trace tables: %w", lab, err)
+	}
+	for _, ns := range netns {
+		_, node, _ := state.SplitNetNSName(ns)
+		observed.Nodes[node].TraceLeftover = false
+	}
+	return nil
 }
 
 // SweepTraces removes the trace tables that no running trace owns from

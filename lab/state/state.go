@@ -119,6 +119,11 @@ type Node struct {
 	// Hosts is the node's /etc/netns/LAB.NODE/hosts, nil when it has none
 	// (a host: true node never has one).
 	Hosts *HostsFile
+	// TraceLeftover is set in an observed state when the namespace holds
+	// a trace table (kernel.TraceTablePrefix) that no running trace owns:
+	// left by a netlab trace that could not remove it. It is not the
+	// lab's: plan never shows it as drift, and removes it (Plan).
+	TraceLeftover bool
 }
 
 // NewNode returns an empty node.

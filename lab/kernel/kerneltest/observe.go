@@ -13,8 +13,27 @@ import (
 
 // Observe reads the lab's namespaces as kernel.Linux does: fresh copies,
 // foreign namespaces with Foreign set and nothing else, and veth peer
-// claims checked by state.ResolvePeers.
+// claims checked by state.ResolvePeers; a namespace with a trace table
+// no live trace owns has TraceLeftover set.
 func (f *Fake) Observe(ctx context.Context, lab string, want *state.State) (*state.State, error) {
+	s, err := f.observe(ctx, lab, want)
+	if err != nil {
+		return nil, err
+	}
+	// The tracer takes f.mu itself (to ask whether a namespace exists),
+	// so it is asked after f.mu is released.
+	f.mu.Lock()
+	tr := f.tracer
+	f.mu.Unlock()
+	if tr != nil {
+		for _, n := range s.Nodes {
+			n.TraceLeftover = !n.Foreign && tr.leftover(n.NetNS)
+		}
+	}
+	return s, nil
+}
+
+func (f *Fake) observe(ctx context.Context, lab string, want *state.State) (*state.State, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.beginLocked(ctx, "Observe"); err != nil {

@@ -80,6 +80,18 @@ func (tr *Tracer) Plant(netns, table string) {
 	tr.addLocked(netns, table, false)
 }
 
+// leftover reports whether netns holds a trace table no live trace owns.
+func (tr *Tracer) leftover(netns string) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for _, owned := range tr.tables[netns] {
+		if !owned {
+			return true
+		}
+	}
+	return false
+}
+
 // Tables returns the trace tables of netns, sorted.
 func (tr *Tracer) Tables(netns string) []string {
 	tr.mu.Lock()

@@ -106,14 +106,6 @@ func (r *Result) Path() Path { return Path{} }
 // packet went.
 type Probe func(ctx context.Context, port uint16) error
 
-// Follow traces one probe: it picks the probe's port, starts tr on the
-// namespaces of the lab in observed, runs probe, waits for the last
-// events and assembles them into a Result (whose From, To, Target, Proto
-// and Port the caller fills in). Routing steps are asked of hops.
-func Follow(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *state.State, proto string, probe Probe) (*Result, error) {
-	return nil, errors.ErrUnsupported
-}
-
 // WriteText writes r as one step a line, request then answer.
 func (r *Result) WriteText(w io.Writer) error { return errors.ErrUnsupported }
 

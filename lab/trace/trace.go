@@ -10,12 +10,7 @@ package trace
 
 import (
 	"context"
-	"errors"
-	"io"
 	"net/netip"
-
-	"netlab/lab/kernel"
-	"netlab/lab/state"
 )
 
 // Result is a finished trace: the request's way, and the answer's when
@@ -96,28 +91,9 @@ type Path struct {
 	DroppedAt string `json:"dropped_at,omitempty"`
 }
 
-// Path sums up the request's way.
-func (r *Result) Path() Path { return Path{} }
-
 // Probe sends the traced probe: from local port (or ICMP identifier)
 // port, which the trace's match follows. It returns once the probe has
 // had its answer or given up; its error is the probe's own failure
 // (refused, timed out), which ends nothing: the trace tells where the
 // packet went.
 type Probe func(ctx context.Context, port uint16) error
-
-// WriteText writes r as one step a line, request then answer.
-func (r *Result) WriteText(w io.Writer) error { return errors.ErrUnsupported }
-
-// Assemble puts the events of one trace in the order the packets met
-// them across namespaces (a packet leaving by a veth next shows at the
-// veth's peer), splits the request (the first packet from the probe's
-// node) from the answer (the first one back), turns each hook's events
-// into steps (the lab's chains and rules named from observed's rules, the
-// addresses before and after each hook compared), adds the routing
-// decisions asked of hops, and says how each way ended. probeErr is the
-// probe's own failure, if any (a send refused for want of a route ends
-// the request at its first step).
-func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.NetNS, probeErr error) *Result {
-	return &Result{}
-}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -190,14 +191,8 @@ func addrOwner(l *lab.Lab, a netip.Addr) string {
 	return ""
 }
 
-// traceJSON is trace -o json: the trace's Result, the path it sums up to
-// (what a path check asserts) and the probe's own outcome.
-type traceJSON struct {
-	*trace.Result
-	Path  trace.Path `json:"path"`
-	Probe traceProbe `json:"probe"`
-}
-
+// traceProbe is the probe's own outcome, in trace -o json beside the
+// Result's fields and its "path" (what a path check asserts).
 type traceProbe struct {
 	Reached bool    `json:"reached"`
 	RTTms   float64 `json:"rtt_ms,omitempty"`
@@ -230,8 +225,7 @@ func runTrace(ctx context.Context, e *env, ns kernel.NetNS, tr kernel.Tracer, l 
 		probe.Seen = r.Seen.String()
 	}
 	if asJSON {
-		writeJSON(e, traceJSON{Result: res, Path: res.Path(), Probe: probe})
-		return nil
+		return writeTraceJSON(e, res, probe)
 	}
 	if err := res.WriteText(e.stdout); err != nil {
 		return err
@@ -246,4 +240,21 @@ func probeLine(r check.Result) string {
 		return "answered, " + r.Detail()
 	}
 	return "no answer: " + r.Detail()
+}
+
+// writeTraceJSON writes the JSON of res (with its "path") and "probe".
+func writeTraceJSON(e *env, res *trace.Result, probe traceProbe) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return err
+	}
+	if obj["probe"], err = json.Marshal(probe); err != nil {
+		return err
+	}
+	writeJSON(e, obj)
+	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"netlab/lab"
@@ -55,7 +53,13 @@ func (p *probe) traced(ctx context.Context, tr kernel.Tracer, observed *state.St
 		r.Err = fmt.Errorf("trace the probe: %w", err)
 		return nil, r
 	}
-	res.Lab, res.From, res.To, res.Target, res.Proto = p.labName, c.From, c.To, p.dst, probeProto(c)
+	// The probe's own facts over what the events told (Assemble).
+	res.Lab, res.Target, res.Proto = p.labName, p.dst, probeProto(c)
+	res.SetFrom(c.From)
+	if c.To != "" {
+		res.To = c.To
+	}
+	res.Port = 0
 	if res.Proto != "icmp" {
 		res.Port = p.port
 	}
@@ -93,10 +97,11 @@ func (o outcome) probeErr() error {
 }
 
 // judgePath fails r when the path the trace saw differs from the one its
-// check asserts, with a reason naming each difference.
+// check asserts, with a reason naming each difference (trace.Path's
+// Differs). A probe that failed too keeps its own reason first.
 func judgePath(r Result, got trace.Path) Result {
 	r.Path = &got
-	diff := pathDiff(r.Check, got)
+	diff := got.Differs(r.Check)
 	if diff == "" {
 		return r
 	}
@@ -108,39 +113,4 @@ func judgePath(r Result, got trace.Path) Result {
 	}
 	r.Passed = false
 	return r
-}
-
-// pathDiff says how got differs from what c asserts, "" when it does not:
-// "path via host, router; want via host", the differences joined by " / ".
-func pathDiff(c *lab.Check, got trace.Path) string {
-	var diffs []string
-	if c.ViaGiven && !slices.Equal(c.Via, got.Via) {
-		diffs = append(diffs, "path "+viaText(got.Via)+"; want "+viaText(c.Via))
-	}
-	if c.NAT != "" && c.NAT != got.NAT {
-		diffs = append(diffs, "path nat "+orNone(got.NAT)+"; want nat "+c.NAT)
-	}
-	if c.DroppedAt != "" {
-		switch {
-		case got.End != "dropped":
-			diffs = append(diffs, "path not dropped ("+orNone(got.End)+"); want dropped at "+c.DroppedAt)
-		case got.DroppedAt != c.DroppedAt:
-			diffs = append(diffs, "path dropped at "+got.DroppedAt+"; want dropped at "+c.DroppedAt)
-		}
-	}
-	return strings.Join(diffs, " / ")
-}
-
-func viaText(via []string) string {
-	if len(via) == 0 {
-		return "direct"
-	}
-	return "via " + strings.Join(via, ", ")
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }

@@ -10,35 +10,6 @@ import (
 // These tests need no kernel: how a path check judges the path a trace
 // saw.
 
-func TestPathDiffNamesEachDifference(t *testing.T) {
-	snatViaHost := trace.Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
-	droppedAtHost := trace.Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "none", End: "dropped", DroppedAt: "host"}
-	for _, tc := range []struct {
-		name  string
-		check lab.Check
-		got   trace.Path
-		want  string
-	}{
-		{"all agree", lab.Check{Via: []string{"host"}, ViaGiven: true, NAT: "snat"}, snatViaHost, ""},
-		{"one more router", lab.Check{Via: []string{"host"}, ViaGiven: true},
-			trace.Path{Via: []string{"host", "router"}, NAT: "none", End: "delivered"}, "path via host, router; want via host"},
-		{"direct wanted", lab.Check{ViaGiven: true}, snatViaHost, "path via host; want direct"},
-		{"via not asserted", lab.Check{NAT: "snat"}, trace.Path{Via: []string{"x", "y"}, NAT: "snat"}, ""},
-		{"no nat", lab.Check{NAT: "snat"}, droppedAtHost, "path nat none; want nat snat"},
-		{"dropped where wanted", lab.Check{DroppedAt: "host", Expect: lab.ExpectFail}, droppedAtHost, ""},
-		{"dropped elsewhere", lab.Check{DroppedAt: "router", Expect: lab.ExpectFail}, droppedAtHost, "path dropped at host; want dropped at router"},
-		{"not dropped", lab.Check{DroppedAt: "host", Expect: lab.ExpectFail}, snatViaHost, "path not dropped (delivered); want dropped at host"},
-		{"two differences", lab.Check{Via: []string{"router"}, ViaGiven: true, NAT: "dnat"}, snatViaHost,
-			"path via host; want via router / path nat snat; want nat dnat"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := pathDiff(&tc.check, tc.got); got != tc.want {
-				t.Errorf("pathDiff = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestJudgePathFailsAProbeThatGotThroughTheWrongWay(t *testing.T) {
 	c := &lab.Check{From: "c2", To: "server", Expect: lab.ExpectOK, Via: []string{"router"}, ViaGiven: true}
 	r := judgePath(Result{Check: c, Passed: true, Reached: true}, trace.Path{Via: []string{"host"}, End: "delivered"})

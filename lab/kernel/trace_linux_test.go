@@ -208,3 +208,113 @@ func TestTraceTableGoesWithItsProcess(t *testing.T) {
 		t.Errorf("trace tables after kill -9 of their process: %v", left)
 	}
 }
+
+// nft runs nft inside a namespace, as a user would.
+func nft(t *testing.T, netns string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("ip", append([]string{"netns", "exec", netns, "nft"}, args...)...).CombinedOutput(); err != nil {
+		t.Fatalf("nft %v in %s: %v: %s", args, netns, err, out)
+	}
+}
+
+func TestTraceSweep(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ns, clean := kerneltest.NewTestNS(t), kerneltest.NewTestNS(t)
+	k := newLinux(t)
+	live, err := k.TraceStart(context.Background(), []string{ns}, kernel.TraceMatch{Proto: "icmp", Port: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	liveTables := traceTables(t, ns)
+	// Left behind by a netlab without the owner flag, or made by hand.
+	nft(t, ns, "add", "table", "inet", "netlab_trace_x")
+	nft(t, ns, "add", "table", "bridge", "netlab_trace_1_1")
+	// Not a trace table: another tool's, with a name alike.
+	nft(t, ns, "add", "table", "inet", "netlab_tracer")
+
+	swept, err := k.TraceSweep(context.Background(), []string{ns, clean})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(swept, []string{ns}) {
+		t.Errorf("swept %v; want [%s]", swept, ns)
+	}
+	left := nftTables(t, ns)
+	for _, gone := range []string{"inet netlab_trace_x", "bridge netlab_trace_1_1"} {
+		if _, ok := left[gone]; ok {
+			t.Errorf("%s is still there after the sweep", gone)
+		}
+	}
+	if _, ok := left["inet netlab_tracer"]; !ok {
+		t.Error("the sweep removed netlab_tracer, which is no trace table")
+	}
+	for name := range liveTables {
+		if _, ok := left[name]; !ok {
+			t.Errorf("the sweep removed the live trace's table %s", name)
+		}
+	}
+	if swept, err := k.TraceSweep(context.Background(), []string{ns}); err != nil || len(swept) != 0 {
+		t.Errorf("second sweep: %v, %v; want nothing to do", swept, err)
+	}
+	if _, err := k.TraceSweep(context.Background(), []string{":host"}); !kernel.IsPerm(err) {
+		t.Errorf("sweep of the machine's namespace: %v; want EPERM", err)
+	}
+}
+
+// A trace ends with its context: the events channel closes and the tables
+// go, with no Close.
+func TestTraceEndsWithContext(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ns := kerneltest.NewTestNS(t)
+	k := newLinux(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	tr, err := k.TraceStart(ctx, []string{ns}, kernel.TraceMatch{Proto: "tcp", Port: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	cancel()
+	select {
+	case _, ok := <-tr.Events():
+		if ok {
+			t.Fatal("an event after cancel, none was sent")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("events channel still open 5s after the context ended")
+	}
+	if left := traceTables(t, ns); len(left) != 0 {
+		t.Errorf("trace tables after the context ended: %v", left)
+	}
+	if err := tr.Close(); err != nil {
+		t.Errorf("Close after the context ended: %v", err)
+	}
+}
+
+func TestTraceStartRefuses(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ns := kerneltest.NewTestNS(t)
+	k := newLinux(t)
+	for _, tc := range []struct {
+		netns []string
+		m     kernel.TraceMatch
+	}{
+		{[]string{ns}, kernel.TraceMatch{Proto: "sctp", Port: 1}},
+		{nil, kernel.TraceMatch{Proto: "udp", Port: 1}},
+		{[]string{ns, ":host"}, kernel.TraceMatch{Proto: "udp", Port: 1}},
+		{[]string{ns, "nltest-no-such-namespace"}, kernel.TraceMatch{Proto: "udp", Port: 1}},
+		{[]string{ns, "../etc"}, kernel.TraceMatch{Proto: "udp", Port: 1}},
+	} {
+		if tr, err := k.TraceStart(context.Background(), tc.netns, tc.m); err == nil {
+			tr.Close()
+			t.Errorf("TraceStart(%v, %+v) succeeded", tc.netns, tc.m)
+		}
+		// A refused trace leaves no table in the namespace it got to.
+		if left := traceTables(t, ns); len(left) != 0 {
+			t.Errorf("TraceStart(%v, %+v) left %v", tc.netns, tc.m, left)
+		}
+	}
+}

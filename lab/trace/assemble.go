@@ -277,11 +277,31 @@ func (a *assembler) link(netns, ifname string) *state.Link {
 // other than an ICMP error: the probe's request.
 func (a *assembler) requestStart() *segment {
 	for _, s := range a.segments {
-		if s.local() && !s.entry().isICMPError() {
+		if s.local() && !s.entry().isICMPError() && !a.answers(s) {
 			return s
 		}
 	}
 	return nil
+}
+
+// answers reports whether the packet s starts with answers one its
+// namespace saw before (the order within one namespace is the kernel's;
+// across namespaces arrival says nothing): an echo reply, a TCP
+// SYN-ACK or reset, a UDP answer. Such a packet is never the request,
+// whatever it arrived before.
+func (a *assembler) answers(s *segment) bool {
+	want := s.entry().reversed()
+	for _, o := range a.segments {
+		if o == s || o.netns != s.netns || o.seq() > s.seq() {
+			continue
+		}
+		for _, p := range o.passes {
+			if p.entry() == want || p.exit() == want {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // answerStart is the first packet back: sent by the node the request

@@ -11,8 +11,9 @@ import (
 // WriteText writes r as one step a line, request then answer, in
 // aligned columns: node, hook, what met the packet (route, bridge, a
 // table and its priority, or "-" for a hook where no chain of the lab
-// is), the decision (route, rule and verdict, policy, conntrack), the
-// interfaces, and the addresses a step changed. Each way starts with a
+// met it), the interfaces, the decision (the route, the verdict, the
+// policy, conntrack's translation); then the addresses the step changed
+// ("src A -> B") and the rule's text ("rule ..."). Each way starts with a
 // header line and ends with a line saying how it ended. No colour: the
 // words carry the meaning.
 func (r *Result) WriteText(w io.Writer) error {
@@ -57,7 +58,7 @@ func (e End) Text() string {
 	case "dropped":
 		by := e.Rule
 		if by != "policy drop" {
-			by = "rule " + strconv.Quote(by)
+			by = "rule " + by
 		}
 		return fmt.Sprintf("dropped at %s %s by %s", orUnknown(e.Node), e.Hook, by)
 	case "no-route":
@@ -83,12 +84,14 @@ func orUnknown(node string) string {
 	return node
 }
 
-// stepColumns are the columns of a step's line.
+// stepColumns are the aligned columns of a step's line (node, hook,
+// what, interfaces, decision), then the parts that follow unaligned
+// (the translation, the rule's text), each saying what it is.
 func stepColumns(s Step) []string {
-	what, detail := "-", ""
+	what, decision := "-", s.Verdict
 	switch {
 	case s.Kind == "route":
-		what, detail = "route", s.Route
+		what, decision = "route", s.Route
 	case s.Table != "":
 		what = s.Table
 		if s.Priority != nil {
@@ -100,14 +103,15 @@ func stepColumns(s Step) []string {
 	case s.Kind == "bridge":
 		what = "bridge"
 	}
-	if s.Kind != "route" {
-		switch {
-		case s.Rule != "" && s.Table != "":
-			detail = "rule " + strconv.Quote(s.Rule) + " " + s.Verdict
-		case s.Rule != "":
-			detail = s.Rule
-		default:
-			detail = s.Verdict
+	var rest []string
+	if c := changeText(s); c != "" {
+		rest = append(rest, c)
+	}
+	if s.Kind != "route" && s.Rule != "" {
+		if s.Table == "" {
+			decision = s.Rule // conntrack: no rule, the kernel's own translation
+		} else {
+			rest = append(rest, "rule "+s.Rule)
 		}
 	}
 	var ifs []string
@@ -117,7 +121,7 @@ func stepColumns(s Step) []string {
 	if s.Out != "" {
 		ifs = append(ifs, "out "+s.Out)
 	}
-	return []string{s.Node, s.Hook, what, strings.TrimSpace(detail), strings.Join(ifs, " "), changeText(s)}
+	return []string{s.Node, s.Hook, what, strings.Join(ifs, " "), decision, strings.Join(rest, "  ")}
 }
 
 // changeText shows what a step translated: "src A -> B", "dst A -> B".

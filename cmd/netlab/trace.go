@@ -13,6 +13,8 @@ import (
 	"netlab/lab"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 	"netlab/lab/trace"
 )
@@ -86,7 +88,7 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			s, err := runningLab(cmd.Context(), l.Name)
+			s, err := observeNamed(cmd.Context(), l)
 			if err != nil {
 				return err
 			}
@@ -114,6 +116,24 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 	cmd.Flags().IntVar(&port, "port", int(lab.DefaultCheckPort), "with tcp or udp: the destination `PORT`")
 	cmd.Flags().DurationVar(&timeout, "timeout", lab.DefaultCheckTimeout, "how long the probe waits for its answer (a `DURATION`, at most 1m)")
 	return cmd
+}
+
+// observeNamed reads the running lab l from the kernel, its rules named
+// after the file's (their text, not only their tag), for the trace's
+// steps; an error when the lab is not up.
+func observeNamed(ctx context.Context, l *lab.Lab) (*state.State, error) {
+	k := newKernel()
+	defer k.Close()
+	desired := plan.Desired(l)
+	s, err := reconcile.Observe(ctx, k, l.Name, desired, &runDir)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: read the kernel: %w", l.Name, err)
+	}
+	if len(s.Nodes) == 0 {
+		return nil, notRunningError(l.Name)
+	}
+	state.AnnotateRules(s, desired)
+	return s, nil
 }
 
 // traceFlags checks the probe's flags and makes the check the probe is:

@@ -206,8 +206,7 @@ func (c *collector) wait() []kernel.TraceEvent {
 // and the lab's) of the last packet there whose inet pass stopped after
 // prerouting.
 func rejoin(events []kernel.TraceEvent) []kernel.TraceEvent {
-	out := slices.Clone(events)
-	slices.SortStableFunc(out, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	out := unnest(events)
 	type key struct {
 		netns string
 		id    uint32
@@ -267,4 +266,87 @@ func passEnded(events []kernel.TraceEvent, idx []int) bool {
 		}
 	}
 	return false
+}
+
+// unnest puts in the order of the packet's way the inet hooks that
+// br_netfilter runs from inside a bridge's hooks for a frame a bridge
+// port received: its inet prerouting is reported inside the bridge
+// prerouting (between the trace's first and last chain there), a bridged
+// frame's inet forward inside the bridge forward, and its inet
+// postrouting after the bridge postrouting, all under the bridge hop's
+// ID. Assemble reads one (namespace, ID) as one pass through the hooks in
+// order, and a hook met again as another packet; so the events of such a
+// group are sorted by the hook order of a bridged frame (bridge
+// prerouting, inet prerouting, bridge input or forward, inet forward,
+// inet postrouting, bridge postrouting), keeping their order within a
+// hook, and take the group's Seqs in that order.
+func unnest(events []kernel.TraceEvent) []kernel.TraceEvent {
+	out := slices.Clone(events)
+	slices.SortStableFunc(out, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	type key struct {
+		netns string
+		id    uint32
+	}
+	groups := map[key][]int{}
+	var order []key
+	for i, e := range out {
+		k := key{e.NetNS, e.ID}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], i)
+	}
+	for _, k := range order {
+		idx := groups[k]
+		if !bridgeReceived(out, idx) {
+			continue
+		}
+		evs := make([]kernel.TraceEvent, len(idx))
+		seqs := make([]uint64, len(idx))
+		for n, i := range idx {
+			evs[n], seqs[n] = out[i], out[i].Seq
+		}
+		slices.SortStableFunc(evs, func(a, b kernel.TraceEvent) int { return cmp.Compare(bridgedRank(a), bridgedRank(b)) })
+		for n, i := range idx {
+			out[i] = evs[n]
+			out[i].Seq = seqs[n]
+		}
+	}
+	slices.SortStableFunc(out, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
+}
+
+// bridgeReceived reports whether the events at idx (one namespace and
+// ID) are of a frame a bridge port received, with inet events too: its
+// first event is a bridge prerouting.
+func bridgeReceived(events []kernel.TraceEvent, idx []int) bool {
+	if len(idx) == 0 || events[idx[0]].Family != "bridge" || events[idx[0]].Hook != "prerouting" {
+		return false
+	}
+	for _, i := range idx {
+		if events[i].Family == "inet" {
+			return true
+		}
+	}
+	return false
+}
+
+// bridgedRank is the place of an event's hook on a bridged frame's way.
+func bridgedRank(e kernel.TraceEvent) int {
+	bridge := e.Family == "bridge"
+	switch {
+	case bridge && e.Hook == "prerouting":
+		return 0
+	case !bridge && e.Hook == "prerouting":
+		return 1
+	case bridge && (e.Hook == "input" || e.Hook == "forward"):
+		return 2
+	case !bridge && e.Hook == "forward":
+		return 3
+	case !bridge && e.Hook == "postrouting":
+		return 4
+	case bridge && e.Hook == "postrouting":
+		return 6
+	}
+	return 5
 }

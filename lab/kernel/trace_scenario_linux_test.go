@@ -358,3 +358,99 @@ func TestTraceConcurrentTraces(t *testing.T) {
 		}
 	}
 }
+
+// icmpEcho sends one echo request with identifier id from a to dst, and
+// reports whether the reply came.
+func icmpEcho(t *testing.T, netns string, id uint16, dst string, wait time.Duration) bool {
+	t.Helper()
+	k := kernel.NewLinux()
+	defer k.Close()
+	c, err := k.ListenPacketIn(netns, "ip4:icmp", "0.0.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte{8, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'n', 'l'}
+	var sum uint32
+	for i := 0; i < len(msg); i += 2 {
+		sum += uint32(msg[i])<<8 | uint32(msg[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	msg[2], msg[3] = byte(^sum>>8), byte(^sum)
+	if _, err := c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP(dst)}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			return false
+		}
+		if n >= 8 && buf[0] == 0 && uint16(buf[4])<<8|uint16(buf[5]) == id {
+			return true
+		}
+	}
+}
+
+// An ICMP trace follows the echo by its identifier, through the
+// masquerade and back; with an address, only packets to or from it.
+func TestTraceICMPEcho(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	// Let echo through r's forward chain, which drops what it does not
+	// accept.
+	text := strings.Replace(traceLab, "name: NAME", "name: "+name, 1)
+	text = strings.Replace(text, "          - {action: accept, in: br0, out: eth0, proto: udp, dport: 7}\n",
+		"          - {action: accept, in: br0, out: eth0, proto: udp, dport: 7}\n          - {action: accept, in: br0, out: eth0, proto: icmp}\n", 1)
+	upLab(t, k, parseLab(t, text))
+	ns := []string{state.NetNSName(name, "a"), state.NetNSName(name, "r"), state.NetNSName(name, "b")}
+
+	tr, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	// Only the echo whose identifier is the trace's.
+	watched, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242, Addr: netip.MustParseAddr("192.0.2.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watched.Close()
+	addressed, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242, Addr: netip.MustParseAddr("198.51.100.10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer addressed.Close()
+	if !icmpEcho(t, ns[0], 4243, "198.51.100.10", time.Second) || !icmpEcho(t, ns[0], 4242, "198.51.100.10", time.Second) {
+		t.Fatal("no echo reply from b")
+	}
+	s := traceScenario{lab: name, events: collect(tr, 500*time.Millisecond)}
+	for _, e := range s.events {
+		if len(e.Transport) < 6 || uint16(e.Transport[4])<<8|uint16(e.Transport[5]) != 4242 {
+			t.Errorf("event of another echo: %s %s/%s %v", e.NetNS, e.Table, e.Chain, e.Transport)
+		}
+	}
+	if len(s.find("b", "inet", "input", fromAddr("198.51.100.86"))) == 0 {
+		t.Error("b has no input event of the masqueraded echo request")
+	}
+	if len(s.find("a", "inet", "input", fromAddr("198.51.100.10"))) == 0 {
+		t.Error("a has no input event of the echo reply")
+	}
+	withAddr := traceScenario{lab: name, events: collect(addressed, 100*time.Millisecond)}
+	if len(withAddr.find("b", "inet", "input", nil)) == 0 || len(withAddr.find("a", "inet", "input", nil)) == 0 {
+		t.Errorf("a trace of 198.51.100.10 missed the echo or its reply: %d events", len(withAddr.events))
+	}
+	for _, e := range withAddr.events {
+		if src, dst := addrs(e); src.String() != "198.51.100.10" && dst.String() != "198.51.100.10" {
+			t.Errorf("a trace of 198.51.100.10 delivered %s -> %s", src, dst)
+		}
+	}
+	if got := collect(watched, 100*time.Millisecond); len(got) != 0 {
+		t.Errorf("a trace of 192.0.2.1 saw %d events of packets neither from nor to it", len(got))
+	}
+}

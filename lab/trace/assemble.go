@@ -37,7 +37,7 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	r := &Result{Lab: observed.Lab}
 	start := a.requestStart()
 	if start == nil {
-		r.Request = &Way{Packet: "(no packet seen)", End: End{What: "lost", Reason: "no packet of the probe was seen"}}
+		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
 		if probeErr != nil && kernel.IsNoRoute(probeErr) {
 			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
 			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
@@ -90,7 +90,10 @@ type segment struct {
 	node   string
 	events []kernel.TraceEvent
 	passes []pass
-	used   bool
+	// cur is the pass the last event went to: the last pass, or the
+	// bridge hook that an inet hook ran inside of (br_netfilter).
+	cur  int
+	used bool
 }
 
 // A pass is the events of one hook (of the inet or the bridge family) in
@@ -147,7 +150,7 @@ func (p *pass) ifaces() (in, out string) {
 func (s *segment) seq() uint64               { return s.events[0].Seq }
 func (s *segment) entry() packet             { return s.passes[0].entry() }
 func (s *segment) in() string                { return s.events[0].IIf }
-func (s *segment) lastPass() *pass           { return &s.passes[len(s.passes)-1] }
+func (s *segment) lastPass() *pass           { return &s.passes[s.cur] }
 func (s *segment) exit() packet              { return s.lastPass().exit() }
 func (s *segment) startsAt(hook string) bool { p := s.passes[0]; return !p.bridge && p.hook == hook }
 
@@ -193,13 +196,16 @@ func splitSegments(events []kernel.TraceEvent) []*segment {
 }
 
 // startsPacket reports whether e, of s's namespace and ID, must be
-// another packet's.
+// another packet's: it enters a hook (the trace's first chain) that s
+// has already crossed, or it starts a packet (inet prerouting or output)
+// after s has had an inet hook.
 func startsPacket(s *segment, e kernel.TraceEvent) bool {
-	cur := &s.passes[len(s.passes)-1]
-	k := (&pass{bridge: isBridge(e), hook: e.Hook}).key()
-	sameHook := cur.key() == k
-	if sameHook && !(e.OwnFirst && hadLater(cur)) {
+	if !e.OwnFirst {
 		return false
+	}
+	k := (&pass{bridge: isBridge(e), hook: e.Hook}).key()
+	if cur := &s.passes[s.cur]; cur.key() == k && !hadLater(cur) {
+		return false // the first chain's second event (its policy)
 	}
 	for _, p := range s.passes {
 		if p.key() == k {
@@ -227,14 +233,36 @@ func hadLater(p *pass) bool {
 	return false
 }
 
+// add puts e in its pass: the current one when e is of its hook; an
+// earlier one still open (not left yet) when e goes on with a hook that
+// another ran inside of (br_netfilter runs the inet prerouting, forward
+// and postrouting hooks from inside the bridge's: bridge prerouting's
+// first chain, inet prerouting, bridge prerouting's last chain); else a
+// new pass.
 func (s *segment) add(e kernel.TraceEvent) {
 	s.events = append(s.events, e)
-	b := isBridge(e)
-	if n := len(s.passes); n > 0 && s.passes[n-1].bridge == b && s.passes[n-1].hook == e.Hook {
-		s.passes[n-1].events = append(s.passes[n-1].events, e)
-		return
+	k := (&pass{bridge: isBridge(e), hook: e.Hook}).key()
+	if len(s.passes) > 0 {
+		cur := &s.passes[s.cur]
+		if cur.key() == k && !(e.OwnFirst && hadLater(cur)) {
+			cur.events = append(cur.events, e)
+			return
+		}
+		if !e.OwnFirst {
+			for i := len(s.passes) - 1; i >= 0; i-- {
+				if p := &s.passes[i]; p.key() == k {
+					if _, left := p.leave(); !left {
+						p.events = append(p.events, e)
+						s.cur = i
+						return
+					}
+					break
+				}
+			}
+		}
 	}
-	s.passes = append(s.passes, pass{bridge: b, hook: e.Hook, events: []kernel.TraceEvent{e}})
+	s.passes = append(s.passes, pass{bridge: isBridge(e), hook: e.Hook, events: []kernel.TraceEvent{e}})
+	s.cur = len(s.passes) - 1
 }
 
 type assembler struct {
@@ -311,7 +339,7 @@ func (a *assembler) answers(s *segment) bool {
 func (a *assembler) answerStart(req, last *segment) *segment {
 	want := last.exit().reversed()
 	for _, s := range a.segments {
-		if !s.used && s.local() && s.netns == last.netns && s.entry() == want {
+		if !s.used && s.local() && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
 			return s
 		}
 	}
@@ -371,7 +399,8 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 
 // next is the segment the packet of s continues in: through a veth, at
 // its peer's namespace, entering by the peer; from a bridge's input, at
-// the bridge's own prerouting; out of a bridge device, at its bridge
+// the bridge's own inet hooks (prerouting, or forward where br_netfilter
+// ran prerouting inside the bridge's); out of a bridge device, at its bridge
 // hooks. Any other way out (macvlan, vxlan...) falls back to the first
 // segment elsewhere that starts with the same packet.
 func (a *assembler) next(s *segment) *segment {
@@ -388,7 +417,7 @@ func (a *assembler) next(s *segment) *segment {
 			bridge = l.Master
 		}
 		return a.first(func(c *segment) bool {
-			return c.netns == s.netns && c.startsAt("prerouting") && (bridge == "" || c.in() == bridge) && c.entry() == pk
+			return c.netns == s.netns && !c.passes[0].bridge && !c.local() && (bridge == "" || c.in() == bridge) && c.entry() == pk
 		})
 	case lp.hook == "postrouting" || (lp.bridge && lp.hook == "forward"):
 		if out == "" {
@@ -402,13 +431,23 @@ func (a *assembler) next(s *segment) *segment {
 			if pn == nil {
 				return nil
 			}
+			// A bridge port's frames enter by the port at the bridge
+			// hooks, by the bridge at the inet ones when the namespace
+			// has no bridge-family trace table.
+			master := ""
+			if pl := pn.Links[peerIf]; pl != nil {
+				master = pl.Master
+			}
 			return a.first(func(c *segment) bool {
-				return c.netns == pn.NetNS && c.in() == peerIf && c.entry() == pk
+				entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
+				return c.netns == pn.NetNS && entersBy && c.entry() == pk
 			})
 		case l != nil && l.Kind == device.Bridge && !lp.bridge:
-			return a.first(func(c *segment) bool {
+			if c := a.first(func(c *segment) bool {
 				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
-			})
+			}); c != nil {
+				return c
+			}
 		}
 		return a.first(func(c *segment) bool {
 			return !c.local() && (c.netns != s.netns || c.in() == out) && c.entry() == pk
@@ -446,13 +485,16 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 			out = append(out, step)
 			continue
 		}
-		if (start && i == 0 && p.hook == "output") || (p.hook == "forward" && i > 0 && s.passes[i-1].hook == "prerouting") {
+		// Routed: at the source's output, and before a forward hook
+		// (unless inside the bridge's forward: bridged, not routed).
+		bridged := i > 0 && s.passes[i-1].bridge && s.passes[i-1].hook == "forward"
+		if (start && i == 0 && p.hook == "output") || (p.hook == "forward" && !bridged) {
 			out = append(out, a.routeStep(s, p))
 		}
 		var chainSteps []Step
 		natAt := -1
 		for _, e := range p.events {
-			if e.Own {
+			if e.Own || endOfChain(e) {
 				continue
 			}
 			cs := a.chainStep(s, p, e)
@@ -479,6 +521,13 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 		out = append(out, chainSteps...)
 	}
 	return out, nil
+}
+
+// endOfChain reports the event the kernel sends when a chain runs out of
+// rules, before its policy's: of type rule, but of no rule (no handle,
+// no comment), verdict continue. It says nothing the policy's does not.
+func endOfChain(e kernel.TraceEvent) bool {
+	return e.Type == "rule" && e.Rule == 0 && e.RuleTag == "" && e.Verdict == "continue"
 }
 
 func addrsPtr(p packet) *Addrs { a := p.addrs(); return &a }

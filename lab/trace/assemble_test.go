@@ -410,7 +410,7 @@ func TestAssembleRuleTextByTag(t *testing.T) {
 			rules = append(rules, s.Table+": "+s.Rule)
 		}
 	}
-	want := []string{"filter: meta l4proto { icmp, ipv6-icmp } counter", "filter: netlab-0123456789ab", "filter: netlab-ffffffffffff", "ip filter: handle 11"}
+	want := []string{"filter: meta l4proto { icmp, ipv6-icmp } counter", "filter: netlab-0123456789ab", "filter: netlab-ffffffffffff", "ip filter: handle 8"}
 	if !slices.Equal(rules, want) {
 		t.Errorf("rules %q, want %q", rules, want)
 	}
@@ -510,6 +510,30 @@ func TestAssembleBridgeHop(t *testing.T) {
 	b.hook("single-ip.c1", 6, "prerouting", "veth0", "", rep, rep)
 	b.hook("single-ip.c1", 6, "input", "veth0", "", rep, rep)
 	r := Assemble(renumber(b.events, func(a, b kernel.TraceEvent) int { return strings.Compare(b.NetNS, a.NetNS) }), st, nil, nil)
+	checkBridgeHop(t, r, []string{"bridge prerouting", "bridge forward", "bridge postrouting"})
+
+	// With br_netfilter, the inet hooks run inside the bridge's.
+	b = traceBuilder{}
+	b.hook("single-ip.c1", 1, "output", "", "veth0", req, req)
+	b.hook("single-ip.c1", 1, "postrouting", "", "veth0", req, req)
+	b.nestedHook("single-ip.host", 2, "prerouting", "veth1", "", "br0", "", req)
+	b.nestedHook("single-ip.host", 2, "forward", "veth1", "veth2", "br0", "br0", req)
+	b.nestedHook("single-ip.host", 2, "postrouting", "", "veth2", "", "br0", req)
+	b.hook("single-ip.c2", 3, "prerouting", "veth0", "", req, req)
+	b.hook("single-ip.c2", 3, "input", "veth0", "", req, req)
+	b.hook("single-ip.c2", 4, "output", "", "veth0", rep, rep)
+	b.hook("single-ip.c2", 4, "postrouting", "", "veth0", rep, rep)
+	b.nestedHook("single-ip.host", 5, "prerouting", "veth2", "", "br0", "", rep)
+	b.nestedHook("single-ip.host", 5, "forward", "veth2", "veth1", "br0", "br0", rep)
+	b.nestedHook("single-ip.host", 5, "postrouting", "", "veth1", "", "br0", rep)
+	b.hook("single-ip.c1", 6, "prerouting", "veth0", "", rep, rep)
+	b.hook("single-ip.c1", 6, "input", "veth0", "", rep, rep)
+	r = Assemble(b.events, st, nil, nil)
+	checkBridgeHop(t, r, []string{"bridge prerouting", "hook prerouting", "bridge forward", "hook forward", "bridge postrouting", "hook postrouting"})
+}
+
+func checkBridgeHop(t *testing.T, r *Result, hostSteps []string) {
+	t.Helper()
 	want := Path{From: "c1", To: "c2", Proto: "icmp", Via: []string{"host"}, NAT: "none", End: "delivered"}
 	if got := r.Path(); !reflect.DeepEqual(got, want) {
 		t.Errorf("path %+v, want %+v", got, want)
@@ -520,8 +544,8 @@ func TestAssembleBridgeHop(t *testing.T) {
 			kinds = append(kinds, s.Kind+" "+s.Hook)
 		}
 	}
-	if want := []string{"bridge prerouting", "bridge forward", "bridge postrouting"}; !slices.Equal(kinds, want) {
-		t.Errorf("host's steps %q, want %q", kinds, want)
+	if !slices.Equal(kinds, hostSteps) {
+		t.Errorf("host's steps %q, want %q", kinds, hostSteps)
 	}
 	if r.Answer == nil || r.Answer.End.Node != "c1" {
 		t.Errorf("answer %+v", r.Answer)
@@ -566,11 +590,14 @@ func TestAssembleIgnoresOtherTraces(t *testing.T) {
 	var mixed []kernel.TraceEvent
 	for _, e := range events {
 		mixed = append(mixed, e)
-		if e.Own && e.OwnFirst && e.Type == "policy" {
+		if e.Own && e.OwnFirst {
 			o := e
-			o.Own, o.OwnFirst, o.Table = false, false, kernel.TraceTablePrefix+"_999_1"
+			o.Own, o.OwnFirst, o.Table, o.Verdict = false, false, kernel.TraceTablePrefix+"_999_1", "continue"
 			mixed = append(mixed, o)
 		}
+	}
+	if len(mixed) < len(events)+10 {
+		t.Fatalf("only %d events of another trace added", len(mixed)-len(events))
 	}
 	got := Assemble(renumber(mixed, func(a, b kernel.TraceEvent) int { return 0 }), st, hops, nil)
 	if !reflect.DeepEqual(got, want) {
@@ -669,5 +696,71 @@ func golden(t *testing.T, r *Result) {
 		if got != string(want) {
 			t.Errorf("%s differs:\n--- got\n%s--- want\n%s", path, got, want)
 		}
+	}
+}
+
+// TestAssembleWithoutState: with no observed state, nodes are named from
+// their namespaces (LAB.NODE) and segments chain by the packets they
+// carry.
+func TestAssembleWithoutState(t *testing.T) {
+	events, _, hops := singleIPUDP(t)
+	r := Assemble(events, nil, hops, nil)
+	want := Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End.Node != "c2" {
+		t.Errorf("answer %+v", r.Answer)
+	}
+	// The masquerade rule is known by its tag only.
+	for _, s := range r.Request.Steps {
+		if s.Chain == "nat_postrouting" && !strings.HasPrefix(s.Rule, "netlab-") {
+			t.Errorf("rule %q, want its tag", s.Rule)
+		}
+	}
+}
+
+// TestResultJSON: a Result marshals with its path, by value or pointer,
+// and without an answer when none came.
+func TestResultJSON(t *testing.T) {
+	events, st, hops := nfHooksTCP(t, "drop")
+	r := Assemble(events, st, hops, nil)
+	for _, v := range []any{r, *r} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := got["answer"]; ok {
+			t.Errorf("answer in %s", b)
+		}
+		var p Path
+		if err := json.Unmarshal(got["path"], &p); err != nil || p.DroppedAt != "fw" || p.NAT != "dnat" {
+			t.Errorf("path %s (%v)", got["path"], err)
+		}
+	}
+}
+
+// TestAssembleWithoutBridgeEvents: in a namespace without a bridge-family
+// trace table, a bridge port's frames show first at the bridge's inet
+// prerouting, and the way out by the bridge goes on at the port's peer.
+func TestAssembleWithoutBridgeEvents(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	var inet []kernel.TraceEvent
+	for _, e := range events {
+		if e.Family != "bridge" {
+			inet = append(inet, e)
+		}
+	}
+	r := Assemble(inet, st, hops, nil)
+	want := Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "c2"}) {
+		t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -133,9 +134,10 @@ func (b *traceBuilder) add(e kernel.TraceEvent) {
 }
 
 // hook adds one hook's events for a packet of the namespace netns with
-// trace ID id: the trace's first chain (its rule that sets nftrace,
-// then its policy), the lab's events, and the trace's last chain (unless
-// a lab event dropped the packet). in is the packet as it entered the
+// trace ID id, as the kernel reports them (see the kernel-*.json
+// fixtures): the trace's first chain (its rule that sets nftrace), the
+// lab's events, and the trace's last chain (unless a lab event dropped
+// the packet). in is the packet as it entered the
 // hook, out as it left.
 func (b *traceBuilder) hook(netns string, id uint32, hook, iif, oif string, in, out hdr, lab ...labEvent) {
 	b.hookOf("inet", netns, id, hook, iif, oif, in, out, lab...)
@@ -146,25 +148,42 @@ func (b *traceBuilder) bridgeHook(netns string, id uint32, hook, iif, oif string
 	b.hookOf("bridge", netns, id, hook, iif, oif, pkt, pkt)
 }
 
+// nestedHook adds a bridge hook with the inet hook that br_netfilter
+// runs inside it: the bridge's first chain, the inet hook's events, the
+// bridge's last chain (end of chain, policy).
+func (b *traceBuilder) nestedHook(netns string, id uint32, hook, iif, oif, inetIIf, inetOIf string, pkt hdr) {
+	b.hookOf("bridge", netns, id, hook, iif, oif, pkt, pkt)
+	n := len(b.events)
+	bridgeLast := slices.Clone(b.events[n-2:])
+	b.events = b.events[:n-2]
+	b.hook(netns, id, hook, inetIIf, inetOIf, pkt, pkt)
+	for _, e := range bridgeLast {
+		b.add(e)
+	}
+}
+
 func (b *traceBuilder) hookOf(family, netns string, id uint32, hook, iif, oif string, in, out hdr, lab ...labEvent) {
 	base := kernel.TraceEvent{NetNS: netns, ID: id, Family: family, Hook: hook, IIf: iif, OIf: oif}
+	// As the kernel reports them: the first chain's mark rule accepts
+	// (the chain ends there); the last chain ends with the end-of-chain
+	// event (a rule event of no rule) and its policy.
 	own := func(first bool, typ string, pkt hdr) {
 		e := base
 		e.Table, e.Own, e.OwnFirst, e.Type = ownTable, true, first, typ
 		e.Chain, e.Priority = "last_"+hook, kernel.TraceLastPriority
-		if first {
-			e.Chain, e.Priority = "first_"+hook, kernel.TraceFirstPriority
-		}
 		e.Verdict = "accept"
-		if typ == "rule" {
+		switch {
+		case first:
 			b.handle++
-			e.Rule, e.Verdict = b.handle, "continue"
+			e.Chain, e.Priority = "first_"+hook, kernel.TraceFirstPriority
+			e.Rule, e.RuleTag = b.handle, "netlab trace: mark"
+		case typ == "rule":
+			e.Verdict = "continue"
 		}
 		e.Network, e.Transport = pkt.net, pkt.tr
 		b.add(e)
 	}
 	own(true, "rule", in)
-	own(true, "policy", in)
 	for _, l := range lab {
 		e := base
 		e.Table, e.Chain, e.Priority, e.Type, e.RuleTag, e.Verdict = state.NFTableName, l.chain, l.priority, l.typ, l.tag, l.verdict
@@ -180,6 +199,11 @@ func (b *traceBuilder) hookOf(family, netns string, id uint32, hook, iif, oif st
 			pkt = *l.pkt
 		}
 		e.Network, e.Transport = pkt.net, pkt.tr
+		if l.typ == "policy" {
+			end := e
+			end.Type, end.Verdict = "rule", "continue"
+			b.add(end)
+		}
 		b.add(e)
 		if l.verdict == "drop" {
 			return

@@ -5,7 +5,50 @@
 // (kernel.Tracer, nftables tracing); this package puts the events of every
 // namespace in the order the packet met them, splits the request from
 // the answer, and says how each ended (delivered, dropped by a rule or
-// policy, no route).
+// policy, no route, lost).
+//
+// # Reading the events
+//
+// The events of one namespace and trace ID are one packet's pass through
+// that namespace (a segment), in the namespace's order. Segments chain by
+// the lab's topology, never by the order of arrival across namespaces
+// (each namespace's events are read on their own socket): a packet that
+// leaves by a veth continues in the peer's namespace, entering by the
+// peer; one that a bridge takes in continues at the bridge's own inet
+// hooks; where the topology says nothing (macvlan, vxlan), the next
+// segment is the first elsewhere that starts with the packet the last one
+// left with. At each hook, the addresses the trace's first chain saw
+// (priority -350) and those its last chain saw (400) show a NAT there.
+//
+// # Text
+//
+// Result.WriteText writes one step a line in aligned columns: node, hook,
+// what met the packet ("route", "bridge", a table as a course names it
+// with its priority, "nat (100)", or "-" for a hook where no chain of the
+// lab met it), its interfaces, the decision (the route, the verdict, the
+// policy, "conntrack" for a translation no rule made), then the
+// addresses the step changed ("src A -> B") and the rule's text ("rule
+// ..."). A header line starts each way ("request udp A:P -> B:7",
+// "answer ..."), a line ends it ("delivered to server", "dropped at host
+// forward by policy drop", "no route at c2: ...", "lost after ...").
+//
+// # JSON
+//
+// json.Marshal(Result) gives, stable for graders: "lab", "from", "to"
+// (omitted when no node), "target", "proto" (icmp, tcp, udp), "port"
+// (tcp, udp); "request" and "answer" (omitted when none came), each a
+// way: "packet" (its text, as the header line), "steps", "end". A step
+// has "node", "kind" (hook, route, bridge), "hook", and when set "table"
+// (raw, mangle, nat, filter for the lab's chains; "FAMILY NAME" for
+// another table's), "chain", "priority", "rule" (its text, or
+// "conntrack"), "verdict" (accept, drop, continue..., "policy accept"),
+// "in", "out", "route" ("-> veth0 via 192.168.31.1", "no route"),
+// "before" and "after" ({"src", "dst"}, ports with tcp and udp, only on a
+// step that changed them). An end has "what" (delivered, dropped,
+// no-route, lost) and when set "node", "hook", "rule" (the rule's text or
+// "policy drop"), "reason". Last comes "path": Result.Path(), what a
+// path check compares ({"from", "to", "proto", "via": [nodes], "nat":
+// none|snat|dnat|both, "end", "dropped_at"}).
 package trace
 
 import (

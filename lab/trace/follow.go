@@ -1,12 +1,10 @@
 package trace
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"syscall"
 	"time"

@@ -58,7 +58,7 @@ touches: the trace does not show its hooks.
 check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 		Example: `  sudo netlab trace c2 server --proto udp
   sudo netlab trace lab.yaml c1 198.51.100.10
-  sudo netlab trace --lab port-publish client web --proto tcp --port 8080 -o json`,
+  sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err
@@ -132,7 +132,7 @@ func observeNamed(ctx context.Context, l *lab.Lab) (*state.State, error) {
 	if len(s.Nodes) == 0 {
 		return nil, notRunningError(l.Name)
 	}
-	state.AnnotateRules(s, desired)
+	reconcile.NameRules(s, l.Name, &runDir, desired)
 	return s, nil
 }
 

@@ -49,7 +49,7 @@ func observed(t *testing.T, l *lab.Lab) *state.State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state.AnnotateRules(s, desired)
+	reconcile.NameRules(s, l.Name, nil, desired)
 	return s
 }
 

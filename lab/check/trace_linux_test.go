@@ -293,6 +293,9 @@ func TestTraceForwardPolicyDrop(t *testing.T) {
 	if !r.Passed || r.Reached {
 		t.Errorf("probe: passed %v reached %v: %s", r.Passed, r.Reached, r.Detail())
 	}
+	if want := "blocked as expected: timed out after 1s: the trace shows it dropped at r forward by policy drop"; r.Detail() != want {
+		t.Errorf("detail %q, want %q", r.Detail(), want)
+	}
 	req := res.Request
 	if req.End.What != "dropped" || req.End.Node != "r" || req.End.Hook != "forward" || req.End.Rule != "policy drop" {
 		t.Errorf("request ends %+v, want dropped at r forward by policy drop", req.End)

@@ -30,6 +30,7 @@ var labArgs = map[string][]string{
 	"check":     {},
 	"logs":      {"c1/http"},
 	"conntrack": {"c1"},
+	"trace":     {"c1", "192.0.2.1"},
 }
 
 // nodeArgs puts a NODE (or ping's node-name TARGET) into each command that
@@ -43,6 +44,8 @@ var nodeArgs = map[string]func(node string) []string{
 	"logs":           func(n string) []string { return []string{"logs", "lab.yaml", n + "/http", "-f"} },
 	"conntrack":      func(n string) []string { return []string{"conntrack", "--lab", "lab1", n} },
 	"conntrack file": func(n string) []string { return []string{"conntrack", "lab.yaml", n, "--flush"} },
+	"trace":          func(n string) []string { return []string{"trace", "--lab", "lab1", n, "192.0.2.1"} },
+	"trace target":   func(n string) []string { return []string{"trace", "--lab", "lab1", "c1", n} },
 }
 
 // sandbox points the run directory into a fresh temporary tree, and the

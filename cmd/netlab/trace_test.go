@@ -59,19 +59,28 @@ func hookEvents(netns string, id uint32, hook, iif, oif string, src, dst netip.A
 // udpExchange is what the kernel reports of a UDP probe from c1's port
 // to server:7 and its answer.
 func udpExchange(m kernel.TraceMatch) []kernel.TraceEvent {
-	c1 := netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), m.Port)
-	srv := netip.MustParseAddrPort("192.0.2.20:7")
-	var evs []kernel.TraceEvent
-	add := func(e []kernel.TraceEvent) { evs = append(evs, e...) }
-	add(hookEvents("p.c1", 1, "output", "", "eth0", c1, srv))
-	add(hookEvents("p.c1", 1, "postrouting", "", "eth0", c1, srv))
-	add(hookEvents("p.server", 2, "prerouting", "eth0", "", c1, srv))
-	add(hookEvents("p.server", 2, "input", "eth0", "", c1, srv))
-	add(hookEvents("p.server", 3, "output", "", "eth0", srv, c1))
-	add(hookEvents("p.server", 3, "postrouting", "", "eth0", srv, c1))
-	add(hookEvents("p.c1", 4, "prerouting", "eth0", "", srv, c1))
-	add(hookEvents("p.c1", 4, "input", "eth0", "", srv, c1))
-	return evs
+	return udpExchangeBetween("p.c1", "p.server", netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("192.0.2.20"))(m)
+}
+
+// udpExchangeBetween is what the kernel reports of a UDP probe from
+// namespace fromNS (address from) to port 7 of toNS (address to), and its
+// answer, each on eth0.
+func udpExchangeBetween(fromNS, toNS string, from, to netip.Addr) func(kernel.TraceMatch) []kernel.TraceEvent {
+	return func(m kernel.TraceMatch) []kernel.TraceEvent {
+		c := netip.AddrPortFrom(from, m.Port)
+		srv := netip.AddrPortFrom(to, 7)
+		var evs []kernel.TraceEvent
+		add := func(e []kernel.TraceEvent) { evs = append(evs, e...) }
+		add(hookEvents(fromNS, 1, "output", "", "eth0", c, srv))
+		add(hookEvents(fromNS, 1, "postrouting", "", "eth0", c, srv))
+		add(hookEvents(toNS, 2, "prerouting", "eth0", "", c, srv))
+		add(hookEvents(toNS, 2, "input", "eth0", "", c, srv))
+		add(hookEvents(toNS, 3, "output", "", "eth0", srv, c))
+		add(hookEvents(toNS, 3, "postrouting", "", "eth0", srv, c))
+		add(hookEvents(fromNS, 4, "prerouting", "eth0", "", srv, c))
+		add(hookEvents(fromNS, 4, "input", "eth0", "", srv, c))
+		return evs
+	}
 }
 
 // fakeTrace runs netlab trace's runTrace on the fake network of traceLab

@@ -7,9 +7,9 @@ import (
 	"net/netip"
 
 	"netlab/lab"
+	"netlab/lab/check"
 	"netlab/lab/conntrack"
 	"netlab/lab/kernel"
-	"netlab/lab/state"
 	"netlab/lab/trace"
 	"netlab/tui"
 )
@@ -20,8 +20,10 @@ var (
 	_ tui.ConntrackLister = (*kernelSource)(nil)
 )
 
-// Trace traces one probe from node from to target for the trace page, as
-// netlab trace does.
+// Trace traces one probe from node from to target for the trace page,
+// as netlab trace does (check.ForTrace, check.Trace), with the rules named
+// as the last snapshot names them. The names come from the page's
+// prompt: they are checked against the running lab first.
 func (s *kernelSource) Trace(ctx context.Context, from, target, proto string, port uint16) (*tui.TraceResult, error) {
 	s.mu.Lock()
 	last := s.last
@@ -29,7 +31,21 @@ func (s *kernelSource) Trace(ctx context.Context, from, target, proto string, po
 	if last == nil {
 		return nil, errors.New("the lab has not been read yet")
 	}
-	c, err := traceCheck(last, from, target, proto, port)
+	if s.lab == nil {
+		return nil, errors.New("trace needs the lab's file: run netlab tui FILE (with --lab, the file the lab was last brought up with is used when netlab has it)")
+	}
+	if _, err := runningNode(last, from); err != nil {
+		return nil, err
+	}
+	if _, err := netip.ParseAddr(target); err != nil {
+		if _, err := runningNode(last, target); err != nil {
+			return nil, fmt.Errorf("%q is neither an address nor a node: %w", target, err)
+		}
+	}
+	if proto == "icmp" {
+		port = 0
+	}
+	c, err := check.ForTrace(s.lab, from, target, proto, port, lab.DefaultCheckTimeout)
 	if err != nil {
 		return nil, err
 	}
@@ -37,80 +53,21 @@ func (s *kernelSource) Trace(ctx context.Context, from, target, proto string, po
 	if !ok {
 		return nil, errors.New("trace: this kernel cannot open sockets in the lab's namespaces")
 	}
-	r, err := traceOnce(ctx, ns, s.lab, c)
-	if err != nil {
-		return nil, err
+	tr, ok := s.k.(kernel.Tracer)
+	if !ok {
+		return nil, errors.New("trace: this kernel cannot trace")
 	}
-	return tuiTrace(r), nil
-}
-
-// errTraceUnavailable is traceOnce's answer until netlab trace's probe
-// (check.Trace, written on another branch) is wired in.
-var errTraceUnavailable = errors.New("trace is not available in this build yet: netlab trace's probe (check.Trace) is not wired in")
-
-// traceOnce runs check c under a trace, as netlab trace does, and
-// returns the way its probe took.
-func traceOnce(ctx context.Context, k kernel.NetNS, l *lab.Lab, c *lab.Check) (*trace.Result, error) {
-	// TODO(merge): return check.Trace(ctx, k, l, c) once lab/check has it.
-	return nil, errTraceUnavailable
-}
-
-// traceCheck is the check whose probe a trace from node from to target
-// sends: to a node (or an address one owns), with a responder there, as
-// checks do; to an address no node owns, a ping, a TCP connect, or a UDP
-// datagram to that address. The names are checked against the running
-// lab observed: the UI typed them.
-func traceCheck(observed *state.State, from, target, proto string, port uint16) (*lab.Check, error) {
-	if _, err := runningNode(observed, from); err != nil {
-		return nil, err
+	res, r := check.Trace(ctx, ns, tr, s.lab, last, c)
+	if r.Err != nil {
+		return nil, r.Err
 	}
-	switch proto {
-	case "icmp":
-		port = 0
-	case "tcp", "udp":
-		if port == 0 {
-			return nil, fmt.Errorf("trace %s: give a port", proto)
-		}
-	default:
-		return nil, fmt.Errorf("trace: protocol %q: use icmp, tcp or udp", proto)
+	if res == nil {
+		return nil, fmt.Errorf("trace: %s", r.Detail())
 	}
-	c := &lab.Check{From: from, Proto: proto, Port: port, Expect: "ok"}
-	addr, err := netip.ParseAddr(target)
-	if err != nil {
-		if _, err := runningNode(observed, target); err != nil {
-			return nil, fmt.Errorf("%q is neither an address nor a node: %w", target, err)
-		}
-		c.To = target
-		return c, nil
+	if res.To == "" {
+		res.To = check.AddrOwner(s.lab, res.Target)
 	}
-	addr = addr.Unmap()
-	if owner := addrOwner(observed, addr); owner != "" {
-		c.To, c.Address = owner, addr
-		return c, nil
-	}
-	switch proto {
-	case "icmp":
-		c.Ping = addr
-	case "tcp":
-		c.Connect = netip.AddrPortFrom(addr, port)
-	default:
-		c.Address = addr // no node answers: the datagram's way is the trace
-	}
-	return c, nil
-}
-
-// addrOwner is the node that has addr on one of its interfaces, or "".
-func addrOwner(s *state.State, addr netip.Addr) string {
-	for _, name := range s.NodeNames() {
-		for _, l := range s.Nodes[name].Links {
-			for _, p := range l.Addrs {
-				if p.Addr() == addr {
-					return name
-				}
-			}
-		}
-	}
-	return ""
+	return tuiTrace(res), nil
 }
 
 // tuiTrace copies a trace's Result into the UI's own type.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"netlab/lab"
 	"netlab/lab/conntrack"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -107,52 +106,65 @@ func TestTUIConntrack(t *testing.T) {
 	}
 }
 
-// TestTUITraceCheck: the trace page's target becomes the check netlab
-// trace runs: a node (or an address a node owns) with a responder, an
-// address no node owns as a ping, connect or datagram; names not in the
-// lab are refused.
-func TestTUITraceCheck(t *testing.T) {
-	src, _ := upFake(t, nil)
-	st := src.last
-	b := netip.MustParseAddr("10.0.0.2")
-	far := netip.MustParseAddr("198.51.100.10")
-	tests := []struct {
-		from, target, proto string
-		port                uint16
-		want                *lab.Check
-		wantErr             string
-	}{
-		{"a", "b", "udp", 7, &lab.Check{From: "a", To: "b", Proto: "udp", Port: 7, Expect: "ok"}, ""},
-		{"a", "b", "icmp", 7, &lab.Check{From: "a", To: "b", Proto: "icmp", Expect: "ok"}, ""},
-		{"a", "10.0.0.2", "tcp", 80, &lab.Check{From: "a", To: "b", Address: b, Proto: "tcp", Port: 80, Expect: "ok"}, ""},
-		{"a", "198.51.100.10", "icmp", 0, &lab.Check{From: "a", Ping: far, Proto: "icmp", Expect: "ok"}, ""},
-		{"a", "198.51.100.10", "tcp", 443, &lab.Check{From: "a", Connect: netip.AddrPortFrom(far, 443), Proto: "tcp", Port: 443, Expect: "ok"}, ""},
-		{"a", "198.51.100.10", "udp", 53, &lab.Check{From: "a", Address: far, Proto: "udp", Port: 53, Expect: "ok"}, ""},
-		{"z", "b", "icmp", 0, nil, "has no node z"},
-		{"a", "zz", "icmp", 0, nil, `"zz" is neither an address nor a node`},
-		{"a", "b", "sctp", 1, nil, `protocol "sctp"`},
-		{"a", "b", "udp", 0, nil, "give a port"},
+// traceKernel is ctKernel with a scripted tracer: what the trace page
+// runs on without root.
+type traceKernel struct {
+	*ctKernel
+	tracer *kerneltest.Tracer
+}
+
+func (k *traceKernel) TraceStart(ctx context.Context, netns []string, m kernel.TraceMatch) (kernel.Trace, error) {
+	return k.tracer.TraceStart(ctx, netns, m)
+}
+
+func (k *traceKernel) TraceSweep(ctx context.Context, netns []string) ([]string, error) {
+	return k.tracer.TraceSweep(ctx, netns)
+}
+
+// TestTUITrace: the trace page runs what netlab trace runs (check.ForTrace,
+// check.Trace) and gets the way whole, its trace tables removed after;
+// names the running lab lacks, and a lab without its file, are refused
+// before anything is sent.
+func TestTUITrace(t *testing.T) {
+	src, ck := upFake(t, nil)
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ck.Net.AddNetNS("t.a", netip.PrefixFrom(a, 24))
+	ck.Net.AddNetNS("t.b", netip.PrefixFrom(b, 24))
+	k := &traceKernel{ctKernel: ck, tracer: kerneltest.NewTracer()}
+	k.tracer.Script(udpExchangeBetween("t.a", "t.b", a, b))
+	src.k = k
+
+	r, err := src.Trace(context.Background(), "a", "b", "udp", 7)
+	if err != nil {
+		t.Fatalf("Trace: %v", err)
 	}
-	for _, tc := range tests {
-		c, err := traceCheck(st, tc.from, tc.target, tc.proto, tc.port)
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%s -> %s %s: error %v, want %q", tc.from, tc.target, tc.proto, err, tc.wantErr)
-			}
-			continue
+	if r.From != "a" || r.To != "b" || r.Proto != "udp" || r.Request == nil || r.Request.End.What != "delivered" || r.Request.End.Node != "b" {
+		t.Errorf("trace a -> b: %+v, request %+v", r, r.Request)
+	}
+	if r.Answer == nil || r.Answer.End.Node != "a" {
+		t.Errorf("answer %+v, want delivered back to a", r.Answer)
+	}
+	if k.tracer.Live() != 0 || len(k.tracer.Tables("t.a")) != 0 || len(k.tracer.Tables("t.b")) != 0 {
+		t.Errorf("after the trace: %d live, tables %v %v", k.tracer.Live(), k.tracer.Tables("t.a"), k.tracer.Tables("t.b"))
+	}
+
+	for _, tc := range []struct{ from, target, proto, wantErr string }{
+		{"z", "b", "icmp", "has no node z"},
+		{"a", "zz", "icmp", `"zz" is neither an address nor a node`},
+		{"a", "b", "sctp", `unknown protocol "sctp"`},
+	} {
+		before := len(k.tracer.Log())
+		if _, err := src.Trace(context.Background(), tc.from, tc.target, tc.proto, 7); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("%s -> %s %s: error %v, want %q", tc.from, tc.target, tc.proto, err, tc.wantErr)
 		}
-		if err != nil {
-			t.Errorf("%s -> %s %s: %v", tc.from, tc.target, tc.proto, err)
-			continue
-		}
-		if diff := cmp.Diff(tc.want, c, cmp.Comparer(func(a, b netip.Addr) bool { return a == b }), cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
-			t.Errorf("%s -> %s %s: check (-want +got):\n%s", tc.from, tc.target, tc.proto, diff)
+		if got := k.tracer.Log()[before:]; len(got) != 0 {
+			t.Errorf("%s -> %s %s: refused, yet the tracer did %v", tc.from, tc.target, tc.proto, got)
 		}
 	}
 
-	// Until check.Trace is wired in, the page says so in words.
-	if _, err := src.Trace(context.Background(), "a", "b", "udp", 7); !errors.Is(err, errTraceUnavailable) {
-		t.Errorf("Trace: %v, want errTraceUnavailable", err)
+	src.lab = nil
+	if _, err := src.Trace(context.Background(), "a", "b", "udp", 7); err == nil || !strings.Contains(err.Error(), "lab's file") {
+		t.Errorf("without the lab's file: %v", err)
 	}
 }
 

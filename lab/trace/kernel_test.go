@@ -22,7 +22,7 @@ type kernelFixture struct {
 	Events   []kernel.TraceEvent
 }
 
-func loadKernelFixture(t *testing.T, name string) ([]kernel.TraceEvent, *state.State) {
+func loadKernelFixture(t testing.TB, name string) ([]kernel.TraceEvent, *state.State) {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	if err != nil {

@@ -421,6 +421,12 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 		return nil, nil
 	}
 	in, out := lp.ifaces()
+	if bp := s.bridgedOut(); bp != nil && !lp.bridge && lp.hook == "postrouting" {
+		// br_netfilter runs a bridged frame's inet postrouting after
+		// the bridge's, by the bridge's name: the frame leaves by the
+		// port the bridge postrouting named.
+		_, out = bp.ifaces()
+	}
 	switch {
 	case lp.bridge && lp.hook == "input":
 		bridge := ""
@@ -471,6 +477,19 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 		}), nil
 	}
 	return nil, nil
+}
+
+// bridgedOut is the segment's bridge postrouting pass, when the frame
+// left it: the frame was bridged out of one of the bridge's ports.
+func (s *segment) bridgedOut() *pass {
+	for i := range s.passes {
+		if p := &s.passes[i]; p.bridge && p.hook == "postrouting" {
+			if _, left := p.leave(); left {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // untraced reports a node whose namespace a trace does not enter: the

@@ -159,3 +159,43 @@ func TestKernelDNAT(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// countSteps counts the steps of w at node of kind and hook.
+func countSteps(w *Way, node, kind, hook string) int {
+	n := 0
+	for _, s := range w.Steps {
+		if s.Node == node && s.Kind == kind && s.Hook == hook {
+			n++
+		}
+	}
+	return n
+}
+
+// TestKernelBridgedTCP: a TCP probe from c1 to c2 across the single-ip
+// host's bridge (br_netfilter loaded: the bridged frames cross the inet
+// hooks too, postrouting after the bridge's). Every packet of the
+// connection has the same addresses and ports; each way shows its
+// first packet's pass only, out of the bridge by the port the bridge
+// postrouting named, not on into the next packet's pass.
+func TestKernelBridgedTCP(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-single-ip-bridged-tcp")
+	r := Assemble(events, st, hopsOf(st), nil)
+	want := Path{From: "c1", To: "c2", Proto: "tcp", Via: []string{"host"}, NAT: "none", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "c1"}) {
+		t.Fatalf("answer %+v\n%s", r.Answer, text(t, r))
+	}
+	for name, w := range map[string]*Way{"request": r.Request, "answer": r.Answer} {
+		for _, c := range []struct{ kind, hook string }{
+			{"bridge", "prerouting"}, {"bridge", "forward"}, {"bridge", "postrouting"},
+			{"hook", "prerouting"}, {"hook", "forward"}, {"hook", "postrouting"},
+		} {
+			if n := countSteps(w, "host", c.kind, c.hook); n != 1 {
+				t.Errorf("%s: %d %s %s steps at host, want 1\n%s", name, n, c.kind, c.hook, text(t, r))
+			}
+		}
+	}
+	golden(t, r)
+}

@@ -479,6 +479,16 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 	return nil, nil
 }
 
+// lastInet is the segment's last pass of an inet hook, or nil.
+func (s *segment) lastInet() *pass {
+	for i := len(s.passes) - 1; i >= 0; i-- {
+		if !s.passes[i].bridge {
+			return &s.passes[i]
+		}
+	}
+	return nil
+}
+
 // bridgedOut is the segment's bridge postrouting pass, when the frame
 // left it: the frame was bridged out of one of the bridge's ports.
 func (s *segment) bridgedOut() *pass {
@@ -682,6 +692,12 @@ func (a *assembler) routeStep(s *segment, p *pass) Step {
 // the routing failure that ended it, if any.
 func (a *assembler) end(s *segment) (*Step, End) {
 	lp := s.lastPass()
+	if li := s.lastInet(); lp.bridge && lp.hook == "input" && li != nil && li.hook == "prerouting" {
+		// A frame the bridge handed up to its own device, whose inet
+		// prerouting br_netfilter ran already: what came next was the
+		// routing decision after that prerouting.
+		lp = li
+	}
 	in, out := lp.ifaces()
 	pk := lp.exit()
 	switch {

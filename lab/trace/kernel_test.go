@@ -199,3 +199,34 @@ func TestKernelBridgedTCP(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// TestKernelNoRoute: a ping to an address with no route at the first
+// router, as the kernel reported it: through single-ip's bridge (the
+// frame handed up to br0 by the bridge's input, after the inet
+// prerouting br_netfilter ran) and through a plain router. Both end at
+// the router's routing failure; the answer is its ICMP error.
+func TestKernelNoRoute(t *testing.T) {
+	for _, c := range []struct{ fixture, from, router, dst string }{
+		{"kernel-single-ip-no-route", "c2", "host", "203.0.113.99"},
+		{"kernel-router-no-route", "a", "r", "198.51.100.99"},
+	} {
+		t.Run(c.fixture, func(t *testing.T) {
+			events, st := loadKernelFixture(t, c.fixture)
+			r := Assemble(events, st, hopsOf(st), nil)
+			want := End{What: "no-route", Node: c.router, Hook: "prerouting", Reason: "no route to " + c.dst}
+			if r.Request.End != want {
+				t.Errorf("request ends %+v, want %+v\n%s", r.Request.End, want, text(t, r))
+			}
+			if n := len(r.Request.Steps); n == 0 || r.Request.Steps[n-1].Route != "no route" {
+				t.Errorf("the request's last step is not the routing failure\n%s", text(t, r))
+			}
+			if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: c.from}) {
+				t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
+			}
+			if p := r.Path(); p.End != "no-route" || len(p.Via) != 0 || p.To != "" {
+				t.Errorf("path %+v", p)
+			}
+			golden(t, r)
+		})
+	}
+}

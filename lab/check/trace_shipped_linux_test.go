@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"strings"
 	"testing"
 
 	"netlab/lab/kernel/kerneltest"
@@ -64,5 +65,39 @@ func TestTraceRouterNoRoute(t *testing.T) {
 	}
 	if res.Answer == nil || res.Answer.End.What != "delivered" || res.Answer.End.Node != "a" {
 		t.Errorf("answer %+v, want r's ICMP error delivered to a", res.Answer)
+	}
+}
+
+// TestTraceMacvlan: on the macvlan lab, the router's ping to c2 goes in
+// by host's eth0, the macvlans' parent, and on to c2's macvlan, which
+// takes it before host's namespace sees it; c1's to the router goes out
+// on the parent's wire.
+func TestTraceMacvlan(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "macvlan.yaml")
+	upWithLogs(t, l)
+	res, _ := traceRecorded(t, l, "{from: router, to: c2}", "kernel-macvlan-router-c2")
+	if e := res.Request.End; e.What != "delivered" || e.Node != "c2" {
+		t.Errorf("request ends %+v, want delivered to c2", e)
+	}
+	if res.Answer == nil || res.Answer.End.What != "delivered" || res.Answer.End.Node != "router" {
+		t.Errorf("answer %+v, want delivered to router", res.Answer)
+	}
+}
+
+// TestTraceVXLAN: on the vxlan lab, c1's ping to c3 crosses host1's
+// bridge out by the vxlan device and host2's in by its own, then c3.
+func TestTraceVXLAN(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "vxlan-overlay.yaml")
+	upWithLogs(t, l)
+	res, _ := traceRecorded(t, l, "{from: c1, to: c3}", "kernel-vxlan-c1-c3")
+	if p := res.Path(); strings.Join(p.Via, ",") != "host1,host2" || p.End != "delivered" || p.To != "c3" {
+		t.Errorf("path %+v, want via host1, host2 to c3", p)
+	}
+	if res.Answer == nil || res.Answer.End.What != "delivered" || res.Answer.End.Node != "c1" {
+		t.Errorf("answer %+v, want delivered to c1", res.Answer)
 	}
 }

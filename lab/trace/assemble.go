@@ -454,17 +454,31 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 					return !c.local() && c.netns != s.netns && c.entry() == pk
 				}), unseen
 			}
-			// A bridge port's frames enter by the port at the bridge
-			// hooks, by the bridge at the inet ones when the namespace
-			// has no bridge-family trace table.
-			master := ""
-			if pl := pn.Links[peerIf]; pl != nil {
-				master = pl.Master
+			if c := a.throughVeth(a.nodeByNetNS(s.netns).Name+":"+out, pk); c != nil {
+				return c, nil
 			}
-			return a.first(func(c *segment) bool {
-				entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
-				return c.netns == pn.NetNS && entersBy && c.entry() == pk
-			}), nil
+			// A macvlan of the peer takes the frames for its MAC before
+			// the peer's namespace sees them.
+			return a.intoMacvlanOf(l.Peer, "", pk), nil
+		case l != nil && l.Kind == device.MACVLAN && l.Parent != "":
+			// Out on the parent's wire (its veth's peer), else to a
+			// macvlan of the same parent (bridge mode: the frame never
+			// leaves the parent; vepa: the wire sent it back first).
+			if c := a.throughVeth(l.Parent, pk); c != nil {
+				return c, nil
+			}
+			if c := a.intoMacvlanOf(l.Parent, s.netns, pk); c != nil {
+				return c, nil
+			}
+		case l != nil && l.Kind == device.VXLAN:
+			// The frame goes on, tunnelled, at a VTEP of the same VNI,
+			// entering by its vxlan device.
+			if c := a.first(func(c *segment) bool {
+				cl := a.link(c.netns, c.in())
+				return c.netns != s.netns && cl != nil && cl.Kind == device.VXLAN && cl.VNI == l.VNI && c.entry() == pk
+			}); c != nil {
+				return c, nil
+			}
 		case l != nil && l.Kind == device.Bridge && !lp.bridge:
 			if c := a.first(func(c *segment) bool {
 				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
@@ -477,6 +491,40 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 		}), nil
 	}
 	return nil, nil
+}
+
+// intoMacvlanOf is the first segment of packet pk entering by a
+// macvlan whose parent is NODE:IFNAME parent, outside namespace not.
+func (a *assembler) intoMacvlanOf(parent, not string, pk packet) *segment {
+	return a.first(func(c *segment) bool {
+		cl := a.link(c.netns, c.in())
+		return c.netns != not && cl != nil && cl.Kind == device.MACVLAN && cl.Parent == parent && !c.local() && c.entry() == pk
+	})
+}
+
+// throughVeth is the first segment of packet pk that entered by the
+// peer of the veth NODE:IFNAME end, when end is a veth. A bridge port's
+// frames enter by the port at the bridge hooks, by the bridge at the
+// inet ones when the namespace has no bridge-family trace table.
+func (a *assembler) throughVeth(end string, pk packet) *segment {
+	node, ifname, _ := strings.Cut(end, ":")
+	n := a.observed.Nodes[node]
+	if n == nil || n.Links[ifname] == nil || n.Links[ifname].Kind != device.Veth {
+		return nil
+	}
+	peerNode, peerIf, _ := strings.Cut(n.Links[ifname].Peer, ":")
+	pn := a.observed.Nodes[peerNode]
+	if pn == nil {
+		return nil
+	}
+	master := ""
+	if pl := pn.Links[peerIf]; pl != nil {
+		master = pl.Master
+	}
+	return a.first(func(c *segment) bool {
+		entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
+		return c.netns == pn.NetNS && entersBy && c.entry() == pk
+	})
 }
 
 // lastInet is the segment's last pass of an inet hook, or nil.

@@ -1,10 +1,12 @@
 package trace
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -227,6 +229,102 @@ func TestKernelNoRoute(t *testing.T) {
 				t.Errorf("path %+v", p)
 			}
 			golden(t, r)
+		})
+	}
+}
+
+// TestKernelMacvlan: the router's ping to c2 on the macvlan lab enters
+// host's eth0, the macvlans' parent, whose macvlan in c2 takes it before
+// host's namespace sees it; the answer leaves c2's macvlan on the
+// parent's wire, to the router.
+func TestKernelMacvlan(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-macvlan-router-c2")
+	r := Assemble(events, st, hopsOf(st), nil)
+	want := Path{From: "router", To: "c2", Proto: "icmp", Via: []string{}, NAT: "none", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "router"}) {
+		t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
+	}
+	golden(t, r)
+}
+
+// TestKernelVXLAN: c1's ping to c3 on the vxlan lab leaves host1's
+// bridge by the vxlan device and goes on at host2's, entering by its
+// vxlan device (same VNI), whatever order the namespaces' events came
+// in.
+func TestKernelVXLAN(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-vxlan-c1-c3")
+	for _, order := range arrivalOrders(events) {
+		r := Assemble(order.events, st, hopsOf(st), nil)
+		want := Path{From: "c1", To: "c3", Proto: "icmp", Via: []string{"host1", "host2"}, NAT: "none", End: "delivered"}
+		if got := r.Path(); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: path %+v, want %+v\n%s", order.name, got, want, text(t, r))
+		}
+		if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "c1"}) {
+			t.Errorf("%s: answer %+v\n%s", order.name, r.Answer, text(t, r))
+		}
+	}
+	golden(t, Assemble(events, st, hopsOf(st), nil))
+}
+
+// An arrival order is the events of a trace with Seq given anew: each
+// namespace's events in their own order (the kernel's), the namespaces
+// one after the other.
+type arrivalOrder struct {
+	name   string
+	events []kernel.TraceEvent
+}
+
+// arrivalOrders are the events as recorded, and as they would come if
+// every namespace's socket were read in turn, in the namespaces' name
+// order and in the reverse: the way must not depend on which.
+func arrivalOrders(events []kernel.TraceEvent) []arrivalOrder {
+	byNS := map[string][]kernel.TraceEvent{}
+	var names []string
+	for _, e := range events {
+		if byNS[e.NetNS] == nil {
+			names = append(names, e.NetNS)
+		}
+		byNS[e.NetNS] = append(byNS[e.NetNS], e)
+	}
+	slices.SortFunc(events, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	slices.Sort(names)
+	grouped := func(names []string) []kernel.TraceEvent {
+		var out []kernel.TraceEvent
+		for _, n := range names {
+			for _, e := range byNS[n] {
+				e.Seq = uint64(len(out) + 1)
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	reversed := slices.Clone(names)
+	slices.Reverse(reversed)
+	return []arrivalOrder{{"as recorded", events}, {"by namespace", grouped(names)}, {"by namespace reversed", grouped(reversed)}}
+}
+
+// TestKernelFixturesAnyArrivalOrder: every real trace reads the same
+// whatever order the namespaces' sockets were read in (the order of
+// arrival across namespaces says nothing of the packet's way).
+func TestKernelFixturesAnyArrivalOrder(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "kernel-*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no kernel fixtures: %v", err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		t.Run(name, func(t *testing.T) {
+			events, st := loadKernelFixture(t, name)
+			orders := arrivalOrders(events)
+			want := text(t, Assemble(orders[0].events, st, hopsOf(st), nil))
+			for _, o := range orders[1:] {
+				if got := text(t, Assemble(o.events, st, hopsOf(st), nil)); got != want {
+					t.Errorf("%s:\n%s--- as recorded:\n%s", o.name, got, want)
+				}
+			}
 		})
 	}
 }

@@ -101,3 +101,27 @@ func TestTraceVXLAN(t *testing.T) {
 		t.Errorf("answer %+v, want delivered to c1", res.Answer)
 	}
 }
+
+// TestTraceOutputDNAT: on the netfilter-hooks lab, fw's own connection
+// to its outside address is routed to itself (lo), DNATed at output to
+// web, and routed again, out of eth0; web's answer is translated back at
+// fw's input.
+func TestTraceOutputDNAT(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "netfilter-hooks.yaml")
+	upWithLogs(t, l)
+	res, r := traceRecorded(t, l, "{from: fw, to: web, proto: tcp, port: 80, address: 198.51.100.1}", "kernel-nf-hooks-output-dnat")
+	if !r.Passed {
+		t.Errorf("probe: %s", r.Detail())
+	}
+	var routes []string
+	for _, s := range res.Request.Steps {
+		if s.Kind == "route" {
+			routes = append(routes, s.Node+" "+s.Route)
+		}
+	}
+	if want := "fw -> lo, fw -> eth0 (rerouted)"; strings.Join(routes, ", ") != want {
+		t.Errorf("routes %q, want %q", strings.Join(routes, ", "), want)
+	}
+}

@@ -3,6 +3,7 @@ package trace
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -598,9 +599,17 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 		}
 		// Routed: at the source's output, and before a forward hook
 		// (unless inside the bridge's forward: bridged, not routed).
+		// The source's route is chosen for the packet as sent, before
+		// its output hook; a router's after prerouting, for the packet
+		// the forward hook gets.
 		bridged := i > 0 && s.passes[i-1].bridge && s.passes[i-1].hook == "forward"
-		if (start && i == 0 && p.hook == "output") || (p.hook == "forward" && !bridged) {
-			out = append(out, a.routeStep(s, p))
+		_, oifFirst := p.ifaces()
+		sourceOutput := start && i == 0 && p.hook == "output"
+		switch {
+		case sourceOutput:
+			out = append(out, a.routeStep(s, p.hook, p.entry().dst, oifFirst))
+		case p.hook == "forward" && !bridged:
+			out = append(out, a.routeStep(s, p.hook, p.exit().dst, oifFirst))
 		}
 		var chainSteps []Step
 		natAt := -1
@@ -630,6 +639,13 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif})
 		}
 		out = append(out, chainSteps...)
+		if sourceOutput && changed && before.dst != after.dst {
+			// A DNAT at output: the kernel routes the packet again, for
+			// its new destination.
+			re := a.routeStep(s, p.hook, after.dst, "")
+			re.Route += " (rerouted)"
+			out = append(out, re)
+		}
 	}
 	return out, nil
 }
@@ -712,13 +728,12 @@ func (a *assembler) ruleText(netns string, e kernel.TraceEvent) string {
 	return fmt.Sprintf("handle %d", e.Rule)
 }
 
-// routeStep is the routing decision before p: at the source's output,
-// or a router's forward. The route is asked of the namespace's table;
-// the output interface the kernel reported stands in when it cannot be.
-func (a *assembler) routeStep(s *segment, p *pass) Step {
-	_, oif := p.ifaces()
-	dst := p.exit().dst
-	step := Step{Node: s.node, Kind: "route", Hook: p.hook, Out: oif}
+// routeStep is a routing decision in s for dst before hook: at the
+// source's output, or a router's forward. The route is asked of the
+// namespace's table; the output interface the kernel reported, oif,
+// stands in when it cannot be.
+func (a *assembler) routeStep(s *segment, hook string, dst netip.Addr, oif string) Step {
+	step := Step{Node: s.node, Kind: "route", Hook: hook, Out: oif}
 	route := "-> " + oif
 	if a.hops != nil && dst.IsValid() {
 		if hop, err := a.hops.NextHop(s.netns, dst); err == nil && hop.Dev != "" {

@@ -3,6 +3,7 @@ package trace
 import (
 	"cmp"
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -44,14 +45,16 @@ func loadKernelFixture(t *testing.T, name string) ([]kernel.TraceEvent, *state.S
 	return f.Events, plan.Desired(l)
 }
 
-// hopsOf answers NextHop from a state's addresses (connected routes) and
-// routes, as the kernel's table of that lab would.
+// hopsOf answers NextHop from a state's addresses (the node's own by
+// lo, as the kernel's local table has them; their subnets connected)
+// and routes, as the kernel's tables of that lab would.
 func hopsOf(s *state.State) *fakeHops {
 	h := &fakeHops{}
 	for _, n := range s.Nodes {
 		for _, l := range n.Links {
 			for _, a := range l.Addrs {
 				h.route(n.NetNS, a.Masked().String(), l.Name, "")
+				h.route(n.NetNS, netip.PrefixFrom(a.Addr(), a.Addr().BitLen()).String(), "lo", "")
 			}
 		}
 		for _, r := range n.Routes {
@@ -327,4 +330,28 @@ func TestKernelFixturesAnyArrivalOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKernelOutputDNAT: fw's own connection to its outside address, on
+// the netfilter-hooks lab: routed to itself (lo) as sent, DNATed to web
+// by the nat output chain, routed again out of eth0; web's answer is
+// translated back at fw's input, after the filter chain there.
+func TestKernelOutputDNAT(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-nf-hooks-output-dnat")
+	r := Assemble(events, st, hopsOf(st), nil)
+	var got []string
+	for _, s := range r.Request.Steps {
+		if s.Node == "fw" {
+			got = append(got, strings.Join(strings.Fields(s.Kind+" "+s.Hook+" "+s.Table+" "+s.Route), " "))
+		}
+	}
+	want := []string{"route output -> lo", "hook output nat", "hook output filter", "hook output filter", "route output -> eth0 (rerouted)", "hook postrouting nat"}
+	if !slices.Equal(got, want) {
+		t.Errorf("fw's steps %q, want %q\n%s", got, want, text(t, r))
+	}
+	want2 := Path{From: "fw", To: "web", Proto: "tcp", Via: []string{}, NAT: "dnat", End: "delivered"}
+	if p := r.Path(); !reflect.DeepEqual(p, want2) {
+		t.Errorf("path %+v, want %+v", p, want2)
+	}
+	golden(t, r)
 }

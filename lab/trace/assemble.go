@@ -40,6 +40,7 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	if start == nil {
 		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
 		if probeErr != nil && kernel.IsNoRoute(probeErr) {
+			r.Request.Packet = "(not sent: no route)"
 			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
 			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
 		}

@@ -434,6 +434,9 @@ func TestAssembleNoRoute(t *testing.T) {
 		if r.From != "c2" || r.Answer != nil {
 			t.Errorf("from %q answer %+v", r.From, r.Answer)
 		}
+		if r.Request.Packet != "(not sent: no route)" {
+			t.Errorf("packet %q: the kernel refused to send it, it was not lost", r.Request.Packet)
+		}
 	})
 	t.Run("no events, no probe error", func(t *testing.T) {
 		r := Assemble(nil, nil, nil, nil)

@@ -125,3 +125,16 @@ func TestTraceOutputDNAT(t *testing.T) {
 		t.Errorf("routes %q, want %q", strings.Join(routes, ", "), want)
 	}
 }
+
+// TestTraceTun: on the tuntap lab, vpn's ping into tun0, which no
+// program has open, leaves by tun0 and is seen nowhere after.
+func TestTraceTun(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "tuntap.yaml")
+	upWithLogs(t, l)
+	res, _ := traceRecorded(t, l, "{from: vpn, ping: 10.8.0.2, expect: fail}", "kernel-tuntap-tun0")
+	if e := res.Request.End; e.What != "lost" || e.Node != "vpn" || !strings.Contains(e.Reason, "tun0") || !strings.Contains(e.Reason, "no carrier") {
+		t.Errorf("request ends %+v, want lost at vpn by tun0, which has no carrier", e)
+	}
+}

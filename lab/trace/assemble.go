@@ -787,6 +787,15 @@ func (a *assembler) end(s *segment) (*Step, End) {
 			break
 		}
 		end.Reason = "left by " + out + ", seen nowhere after"
+		if l := a.link(s.netns, out); l != nil && (l.Kind == device.Tun || l.Kind == device.Tap) {
+			// A tun or tap device hands what it sends to the program
+			// that has it open, which the trace does not see.
+			end.Reason = fmt.Sprintf("left by %s, a %s device: to the program that has it open, which the trace does not see", out, l.Kind)
+			if l.OperState == "down" {
+				end.Reason = fmt.Sprintf("left by %s, a %s device that no program has open (no carrier): the kernel drops it", out, l.Kind)
+			}
+			break
+		}
 		if a.hops != nil && pk.ok {
 			if hop, err := a.hops.NextHop(s.netns, pk.dst); err == nil && (hop.Neigh == "failed" || hop.Neigh == "incomplete") {
 				next := pk.dst

@@ -355,3 +355,21 @@ func TestKernelOutputDNAT(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// TestKernelTun: vpn's ping into tun0 on the tuntap lab leaves by the
+// tun device, to the program that has it open (none: no carrier, when
+// the observed link says so), which the trace does not see.
+func TestKernelTun(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-tuntap-tun0")
+	r := Assemble(events, st, hopsOf(st), nil)
+	want := End{What: "lost", Node: "vpn", Hook: "postrouting", Reason: "left by tun0, a tun device: to the program that has it open, which the trace does not see"}
+	if r.Request.End != want {
+		t.Errorf("end %+v, want %+v\n%s", r.Request.End, want, text(t, r))
+	}
+	st.Nodes["vpn"].Links["tun0"].OperState = "down"
+	r = Assemble(events, st, hopsOf(st), nil)
+	if got := r.Request.End.Reason; got != "left by tun0, a tun device that no program has open (no carrier): the kernel drops it" {
+		t.Errorf("without carrier: %q", got)
+	}
+	golden(t, r)
+}

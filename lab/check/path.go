@@ -72,12 +72,20 @@ func (p *probe) traced(ctx context.Context, tr kernel.Tracer, observed *state.St
 	return res, r
 }
 
-// tracedReason is the reason of a probe that timed out, told from its
-// trace where the trace knows more than the timeout (which can only
-// guess "dropped further on, or no way back"): the request, or the
-// answer, was dropped at a node's hook by a rule or policy.
+// tracedReason is the reason of a probe that timed out, or was
+// refused, told from its trace where the trace knows more than the
+// probe (a timeout can only guess "dropped further on, or no way
+// back"; a refusal names the target, whoever sent it): the request, or
+// the answer, was dropped at a node's hook by a rule or policy (a
+// reject rule's drop is what answered a refused connection).
 func tracedReason(r Result, res *trace.Result) string {
-	if r.Reached || !strings.HasPrefix(r.Reason, ReasonTimeout) {
+	if r.Reached {
+		return r.Reason
+	}
+	if strings.HasPrefix(r.Reason, ReasonRefused+" by ") && res.Request != nil && res.Request.End.What == "dropped" {
+		return fmt.Sprintf("%s: the trace shows it %s", ReasonRefused, res.Request.End.Text())
+	}
+	if !strings.HasPrefix(r.Reason, ReasonTimeout) {
 		return r.Reason
 	}
 	switch {

@@ -45,3 +45,18 @@ func TestJudgePathKeepsTheProbesReason(t *testing.T) {
 		t.Errorf("detail %q, want %q", r.Detail(), want)
 	}
 }
+
+// TestTracedReasonOfARefusal: a connection refused by a reject rule on
+// the way says where, from the trace, not "refused by" the target; one
+// the target itself refused keeps its reason.
+func TestTracedReasonOfARefusal(t *testing.T) {
+	refused := Result{Check: &lab.Check{From: "a"}, Reason: "refused by 203.0.113.20 (nothing listens there, or a firewall rejects)"}
+	res := &trace.Result{Request: &trace.Way{End: trace.End{What: "dropped", Node: "r", Hook: "forward", Rule: "tcp dport 25 counter reject"}}}
+	if got, want := tracedReason(refused, res), "refused: the trace shows it dropped at r forward by rule tcp dport 25 counter reject"; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+	res.Request.End = trace.End{What: "delivered", Node: "b"}
+	if got := tracedReason(refused, res); got != refused.Reason {
+		t.Errorf("refused by the target itself: %q, want %q", got, refused.Reason)
+	}
+}

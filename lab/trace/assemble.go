@@ -411,8 +411,10 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 // its peer's namespace, entering by the peer; from a bridge's input, at
 // the bridge's own inet hooks (prerouting, or forward where br_netfilter
 // ran prerouting inside the bridge's); out of a bridge device, at its bridge
-// hooks. Any other way out (macvlan, vxlan...) falls back to the first
-// segment elsewhere that starts with the same packet. Into a veth whose
+// hooks; out of a macvlan, at its parent's wire or a sibling macvlan;
+// out of a vxlan device, at a VTEP of the same VNI. Any other way out
+// falls back to the first segment elsewhere that starts with the same
+// packet. Into a veth whose
 // peer is a node the trace does not enter (host: true) and which
 // reported nothing, the way goes on where the packet shows next, and
 // unseen is the step that says it crossed that node.

@@ -18,7 +18,10 @@ const MaxTraceTimeout = time.Minute
 // sends (netlab trace, the TUI's trace page): proto icmp, tcp or udp,
 // to port (tcp, udp; 0 for icmp), waiting timeout (0: a check's
 // default). A probe to a node goes to a responder there (to:), as a
-// check's does. A probe to an address is sent as is, wherever a NAT
+// check's does, but for a TCP port a program of the node's (run:)
+// listens on, as its ready: says: that program has the port, so the
+// probe connects to the node's address and the program answers. A probe
+// to an address is sent as is, wherever a NAT
 // rule takes it: ICMP echo as a ping (answered by whichever kernel it
 // reaches), TCP as a connect (answered by whatever listens there); UDP
 // needs a responder, so the address must be a node's, which starts one
@@ -55,6 +58,11 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		if _, ok := l.FirstAddr(target); !ok {
 			return nil, fmt.Errorf("node %s has no address in the lab file: trace to an address", target)
 		}
+		if proto == "tcp" && listens(l.Node(target), port) {
+			a, _ := l.FirstAddr(target)
+			c.Connect = netip.AddrPortFrom(a, port)
+			return c, nil
+		}
 		c.To = target
 		return c, nil
 	}
@@ -70,6 +78,17 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		return nil, fmt.Errorf("no node of lab %s has %s, so no responder can answer a udp probe there: trace to a node, or with icmp or tcp", l.Name, a)
 	}
 	return c, nil
+}
+
+// listens reports whether a program the node runs listens on TCP port,
+// as its ready: says.
+func listens(n *lab.Node, port uint16) bool {
+	for _, p := range n.Run {
+		if p.Ready != nil && p.Ready.Proto == "tcp" && p.Ready.Port == port {
+			return true
+		}
+	}
+	return false
 }
 
 // AddrOwner is the node of l with address a on an interface, or "".

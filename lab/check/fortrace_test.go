@@ -57,3 +57,36 @@ func TestForTrace(t *testing.T) {
 		})
 	}
 }
+
+// TestForTraceToAProgramsPort: a TCP trace to a node on the port one of
+// its programs listens on (ready: tcp) connects to the program, which
+// has the port a responder could not bind; another port, or udp, gets
+// the responder.
+func TestForTraceToAProgramsPort(t *testing.T) {
+	l := parseLab(t, `name: fkweb
+nodes:
+  c1:
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  web:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+    run:
+      - {name: web, command: "python3 -m http.server 80", ready: {tcp: 80}}
+links:
+  - [c1:eth0, web:eth0]
+`)
+	c, err := check.ForTrace(l, "c1", "web", "tcp", 80, 0)
+	if err != nil || c.Connect.String() != "10.0.0.2:80" || c.To != "" {
+		t.Errorf("tcp 80: %+v, %v; want a connect to 10.0.0.2:80", c, err)
+	}
+	for _, tc := range []struct {
+		proto string
+		port  uint16
+	}{{"tcp", 81}, {"udp", 80}} {
+		c, err := check.ForTrace(l, "c1", "web", tc.proto, tc.port, 0)
+		if err != nil || c.To != "web" || c.Connect.IsValid() {
+			t.Errorf("%s %d: %+v, %v; want the responder on web", tc.proto, tc.port, c, err)
+		}
+	}
+}

@@ -372,7 +372,7 @@ func TestAssembleDropByRule(t *testing.T) {
 	if r.Request.End != want {
 		t.Errorf("end %+v, want %+v", r.Request.End, want)
 	}
-	if r.Answer == nil || r.Answer.Packet != "icmp 198.51.100.1 -> 198.51.100.20 destination-unreachable code 3" || r.Answer.End.Node != "client" {
+	if r.Answer == nil || r.Answer.Packet != "icmp 198.51.100.1 -> 198.51.100.20 destination-unreachable (port-unreachable)" || r.Answer.End.Node != "client" {
 		t.Errorf("answer %+v", r.Answer)
 	}
 	if got := r.Path(); got.DroppedAt != "fw" || got.End != "dropped" {

@@ -226,7 +226,10 @@ func TestKernelNoRoute(t *testing.T) {
 				t.Errorf("the request's last step is not the routing failure\n%s", text(t, r))
 			}
 			if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: c.from}) {
-				t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
+				t.Fatalf("answer %+v\n%s", r.Answer, text(t, r))
+			}
+			if !strings.HasSuffix(r.Answer.Packet, "destination-unreachable (net-unreachable)") {
+				t.Errorf("answer %q: the ICMP error should say what was unreachable", r.Answer.Packet)
 			}
 			if p := r.Path(); p.End != "no-route" || len(p.Via) != 0 || p.To != "" {
 				t.Errorf("path %+v", p)

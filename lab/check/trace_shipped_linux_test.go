@@ -138,3 +138,25 @@ func TestTraceTun(t *testing.T) {
 		t.Errorf("request ends %+v, want lost at vpn by tun0, which has no carrier", e)
 	}
 }
+
+// TestTraceRedirect: on the netfilter-hooks lab, web's DNS query to any
+// address is redirected to fw itself at fw's prerouting (the
+// destination changes to fw's address), delivered to fw, and answered
+// with the source translated back.
+func TestTraceRedirect(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "netfilter-hooks.yaml")
+	upWithLogs(t, l)
+	res, r := traceRecorded(t, l, "{from: web, to: fw, proto: udp, port: 53, address: 192.0.2.53}", "kernel-nf-hooks-redirect")
+	if !r.Passed {
+		t.Errorf("probe: %s", r.Detail())
+	}
+	if p := res.Path(); p.NAT != "dnat" || p.End != "delivered" || p.To != "fw" || len(p.Via) != 0 {
+		t.Errorf("path %+v, want delivered to fw, nat dnat", p)
+	}
+	redir := changed(res.Request, "fw", "prerouting")
+	if redir == nil || redir.Before.Dst != "192.0.2.53:53" || !strings.HasPrefix(redir.After.Dst, "192.168.50.1:53") || !strings.Contains(redir.Rule, "redirect") {
+		t.Errorf("redirect step %+v", redir)
+	}
+}

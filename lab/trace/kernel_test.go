@@ -376,3 +376,17 @@ func TestKernelTun(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// TestKernelRedirect: web's DNS query to 192.0.2.53 on the
+// netfilter-hooks lab, redirected to fw at its prerouting (a DNAT to
+// fw's own address), delivered to fw; the answer's source translated
+// back by conntrack at fw's postrouting.
+func TestKernelRedirect(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-nf-hooks-redirect")
+	r := Assemble(events, st, hopsOf(st), nil)
+	want := Path{From: "web", To: "fw", Proto: "udp", Via: []string{}, NAT: "dnat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	golden(t, r)
+}

@@ -93,6 +93,10 @@ func tracedReason(r Result, res *trace.Result) string {
 		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
 	case res.Answer != nil && res.Answer.End.What == "dropped":
 		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
+	case res.Request != nil && res.Answer == nil && (res.Request.End.What == "no-route" ||
+		res.Request.End.What == "lost" && res.Request.End.Node != "" && res.Request.End.Node != r.Check.From):
+		// Seen on the way and no further: where, and the trace's guess why.
+		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
 	}
 	return r.Reason
 }

@@ -2,6 +2,7 @@ package check
 
 import (
 	"testing"
+	"time"
 
 	"netlab/lab"
 	"netlab/lab/trace"
@@ -58,5 +59,22 @@ func TestTracedReasonOfARefusal(t *testing.T) {
 	res.Request.End = trace.End{What: "delivered", Node: "b"}
 	if got := tracedReason(refused, res); got != refused.Reason {
 		t.Errorf("refused by the target itself: %q, want %q", got, refused.Reason)
+	}
+}
+
+// TestTracedReasonOfALoss: a timeout whose request the trace saw lost on
+// the way says where and why; one lost at its source keeps the
+// probe's own reason.
+func TestTracedReasonOfALoss(t *testing.T) {
+	timedOut := Result{Check: &lab.Check{From: "client", Timeout: time.Second}, Reason: "timed out after 1s (node client sends it via 10.3.0.1 dev eth0; dropped further on, or no way back)"}
+	lost := trace.End{What: "lost", Node: "router", Hook: "prerouting", Reason: "not routed after prerouting: forwarding is off (net.ipv4.ip_forward = 0)"}
+	res := &trace.Result{Request: &trace.Way{End: lost}}
+	want := "timed out after 1s: the trace shows it lost after router prerouting: not routed after prerouting: forwarding is off (net.ipv4.ip_forward = 0)"
+	if got := tracedReason(timedOut, res); got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+	res.Request.End = trace.End{What: "lost", Node: "client", Hook: "postrouting", Reason: "left by eth0, seen nowhere after"}
+	if got := tracedReason(timedOut, res); got != timedOut.Reason {
+		t.Errorf("lost at the source: %q, want the probe's own %q", got, timedOut.Reason)
 	}
 }

@@ -160,3 +160,17 @@ func TestTraceRedirect(t *testing.T) {
 		t.Errorf("redirect step %+v", redir)
 	}
 }
+
+// TestTraceForwardingOff: on exercise 03, whose router does not forward,
+// the client's ping is seen at the router's prerouting and nowhere
+// after; the trace says forwarding is off there.
+func TestTraceForwardingOff(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "exercises/03-ip-forward/exercise.yaml")
+	upWithLogs(t, l)
+	res, _ := traceRecorded(t, l, "{from: client, ping: 198.51.100.10, expect: fail}", "kernel-ex03-forwarding-off")
+	if e := res.Request.End; e.What != "lost" || e.Node != "router" || e.Hook != "prerouting" || !strings.Contains(e.Reason, "forwarding is off") {
+		t.Errorf("request ends %+v, want lost at router prerouting, forwarding off", e)
+	}
+}

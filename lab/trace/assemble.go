@@ -783,7 +783,7 @@ func (a *assembler) end(s *segment) (*Step, End) {
 	}
 	switch lp.hook {
 	case "prerouting":
-		end.Reason = "not routed after prerouting (forwarding off, or a reverse-path filter?)"
+		end.Reason = a.notRouted(s, pk)
 	case "postrouting", "forward":
 		if out == "" {
 			break
@@ -811,4 +811,34 @@ func (a *assembler) end(s *segment) (*Step, End) {
 		end.Reason = "seen last at " + lp.hook
 	}
 	return nil, end
+}
+
+// notRouted says why a packet that left prerouting with a route (NextHop
+// found one) was seen nowhere after: for another host, forwarding is off
+// unless the node's observed forwarding sysctl says 1 (a namespace
+// starts with it off; the lab sets it, or does not); else, or for the
+// node itself, a reverse-path filter is the likely cause.
+func (a *assembler) notRouted(s *segment, pk packet) string {
+	const rp = "not routed after prerouting (a reverse-path filter?)"
+	if a.hops != nil && pk.ok {
+		if hop, err := a.hops.NextHop(s.netns, pk.dst); err == nil && hop.Dev == "lo" {
+			return rp
+		}
+	}
+	key := "net.ipv4.ip_forward"
+	if pk.dst.Is6() && !pk.dst.Is4In6() {
+		key = "net.ipv6.conf.all.forwarding"
+	}
+	var v string
+	set := false
+	if n := a.nodeByNetNS(s.netns); n != nil {
+		v, set = n.Sysctls[key]
+	}
+	switch {
+	case set && v == "1":
+		return "not routed after prerouting, though forwarding is on (a reverse-path filter?)"
+	case set:
+		return fmt.Sprintf("not routed after prerouting: forwarding is off (%s = %s)", key, v)
+	}
+	return fmt.Sprintf("not routed after prerouting: forwarding is off, as the lab does not set %s to 1 on %s (or a reverse-path filter?)", key, s.node)
 }

@@ -390,3 +390,29 @@ func TestKernelRedirect(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// TestKernelForwardingOff: on exercise 03 the router does not forward:
+// the client's ping is seen at its prerouting, and nowhere after,
+// though the router has a route. The end says forwarding is off, from
+// the router's observed sysctl (a namespace starts with it off).
+func TestKernelForwardingOff(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-ex03-forwarding-off")
+	for _, c := range []struct {
+		sysctl, want string
+	}{
+		{"", "not routed after prerouting: forwarding is off, as the lab does not set net.ipv4.ip_forward to 1 on router (or a reverse-path filter?)"},
+		{"0", "not routed after prerouting: forwarding is off (net.ipv4.ip_forward = 0)"},
+		{"1", "not routed after prerouting, though forwarding is on (a reverse-path filter?)"},
+	} {
+		router := st.Nodes["router"]
+		router.Sysctls = map[string]string{}
+		if c.sysctl != "" {
+			router.Sysctls["net.ipv4.ip_forward"] = c.sysctl
+		}
+		r := Assemble(events, st, hopsOf(st), nil)
+		want := End{What: "lost", Node: "router", Hook: "prerouting", Reason: c.want}
+		if r.Request.End != want {
+			t.Errorf("ip_forward %q: end %+v, want %+v\n%s", c.sysctl, r.Request.End, want, text(t, r))
+		}
+	}
+}

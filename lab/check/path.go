@@ -97,6 +97,9 @@ func tracedReason(r Result, res *trace.Result) string {
 		res.Request.End.What == "lost" && res.Request.End.Node != "" && res.Request.End.Node != r.Check.From):
 		// Seen on the way and no further: where, and the trace's guess why.
 		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
+	case res.Answer != nil && (res.Answer.End.What == "lost" || res.Answer.End.What == "no-route"):
+		// The probe's own guess is about the request, which arrived.
+		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
 	}
 	return r.Reason
 }

@@ -78,3 +78,18 @@ func TestTracedReasonOfALoss(t *testing.T) {
 		t.Errorf("lost at the source: %q, want the probe's own %q", got, timedOut.Reason)
 	}
 }
+
+// TestTracedReasonOfALostAnswer: a timeout whose request arrived and
+// whose answer the trace saw lost (a wrong gateway: no neighbour
+// answer) says so; the probe's own guess is about the request.
+func TestTracedReasonOfALostAnswer(t *testing.T) {
+	timedOut := Result{Check: &lab.Check{From: "printer", Timeout: time.Second}, Reason: "timed out after 1s (node printer sends it via 10.9.2.1 dev eth0; dropped further on, or no way back)"}
+	res := &trace.Result{
+		Request: &trace.Way{End: trace.End{What: "delivered", Node: "laptop"}},
+		Answer:  &trace.Way{End: trace.End{What: "lost", Node: "laptop", Hook: "postrouting", Reason: "left by eth0, no neighbour answer from 10.9.1.254 (incomplete)"}},
+	}
+	want := "timed out after 1s: the trace shows the answer lost after laptop postrouting: left by eth0, no neighbour answer from 10.9.1.254 (incomplete)"
+	if got := tracedReason(timedOut, res); got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}

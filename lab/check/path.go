@@ -77,7 +77,9 @@ func (p *probe) traced(ctx context.Context, tr kernel.Tracer, observed *state.St
 // probe (a timeout can only guess "dropped further on, or no way
 // back"; a refusal names the target, whoever sent it): the request, or
 // the answer, was dropped at a node's hook by a rule or policy (a
-// reject rule's drop is what answered a refused connection).
+// reject rule's drop is what answered a refused connection), had no
+// route at a node, or was lost on the way (not at the request's
+// source, whose own reason says more).
 func tracedReason(r Result, res *trace.Result) string {
 	if r.Reached {
 		return r.Reason
@@ -88,20 +90,26 @@ func tracedReason(r Result, res *trace.Result) string {
 	if !strings.HasPrefix(r.Reason, ReasonTimeout) {
 		return r.Reason
 	}
+	req, ans := res.Request, res.Answer
 	switch {
-	case res.Request != nil && res.Request.End.What == "dropped":
-		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
-	case res.Answer != nil && res.Answer.End.What == "dropped":
-		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
-	case res.Request != nil && res.Answer == nil && (res.Request.End.What == "no-route" ||
-		res.Request.End.What == "lost" && res.Request.End.Node != "" && res.Request.End.Node != r.Check.From):
-		// Seen on the way and no further: where, and the trace's guess why.
-		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
-	case res.Answer != nil && (res.Answer.End.What == "lost" || res.Answer.End.What == "no-route"):
+	case req != nil && (req.End.What == "dropped" || req.End.What == "no-route" ||
+		req.End.What == "lost" && req.End.Node != "" && req.End.Node != r.Check.From):
+		return fmt.Sprintf("%s after %s: %s", ReasonTimeout, r.Check.Timeout, endShown("it", req.End))
+	case ans != nil && (ans.End.What == "dropped" || ans.End.What == "no-route" || ans.End.What == "lost"):
 		// The probe's own guess is about the request, which arrived.
-		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
+		return fmt.Sprintf("%s after %s: %s", ReasonTimeout, r.Check.Timeout, endShown("the answer", ans.End))
 	}
 	return r.Reason
+}
+
+// endShown tells a way's end as the trace showed it: "the trace shows
+// it dropped at r forward by policy drop", "the trace shows the answer:
+// no route at server: ...".
+func endShown(what string, e trace.End) string {
+	if e.What == "no-route" {
+		return "the trace shows " + what + ": " + e.Text()
+	}
+	return "the trace shows " + what + " " + e.Text()
 }
 
 // probeProto is the protocol a check's probe uses: a ping's is icmp.

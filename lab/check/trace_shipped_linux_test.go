@@ -174,3 +174,24 @@ func TestTraceForwardingOff(t *testing.T) {
 		t.Errorf("request ends %+v, want lost at router prerouting, forwarding off", e)
 	}
 }
+
+// TestTraceNoRouteBack: on exercise 05, whose router does not
+// masquerade, the laptop's ping reaches the server, which has no route
+// back to the laptop's private address: the answer is never sent, and
+// the trace and the check's reason say so.
+func TestTraceNoRouteBack(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	l := shippedLab(t, "exercises/05-masquerade/exercise.yaml")
+	upWithLogs(t, l)
+	res, r := traceRecorded(t, l, "{from: laptop, ping: 203.0.113.80}", "kernel-ex05-no-route-back")
+	if e := res.Request.End; e.What != "delivered" || e.Node != "server" {
+		t.Errorf("request ends %+v, want delivered to server", e)
+	}
+	if res.Answer == nil || res.Answer.End.What != "no-route" || res.Answer.End.Node != "server" {
+		t.Errorf("answer %+v, want no route back at server", res.Answer)
+	}
+	if want := "timed out after 1s: the trace shows the answer: no route at server: no route back to 192.168.5.10"; r.Reason != want {
+		t.Errorf("reason %q, want %q", r.Reason, want)
+	}
+}

@@ -63,8 +63,28 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	}
 	if ans := a.answerStart(start, last); ans != nil {
 		r.Answer, _ = a.way(ans)
+	} else if req.End.What == "delivered" {
+		r.Answer = a.noRouteBack(last)
 	}
 	return r
+}
+
+// noRouteBack is the answer of a request delivered at s that none came
+// back from, when s has no route back to the request's source: the
+// kernel did not send one (an ICMP echo reply, a TCP reset, a
+// responder's datagram all need that route), so no hook saw it. Else
+// nil: no answer is told.
+func (a *assembler) noRouteBack(s *segment) *Way {
+	pk := s.exit()
+	if a.hops == nil || !pk.ok {
+		return nil
+	}
+	if _, err := a.hops.NextHop(s.netns, pk.src); err == nil || !kernel.IsNoRoute(err) {
+		return nil
+	}
+	return &Way{Packet: "(not sent: no route)",
+		Steps: []Step{{Node: s.node, Kind: "route", Hook: "output", Route: "no route"}},
+		End:   End{What: "no-route", Node: s.node, Hook: "output", Reason: "no route back to " + pk.src.String()}}
 }
 
 // SetFrom names the probe's node: Result.From, and the node of the

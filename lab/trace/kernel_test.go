@@ -416,3 +416,20 @@ func TestKernelForwardingOff(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelNoRouteBack: on exercise 05 (no masquerade), the laptop's
+// ping is delivered to the server, which has no route back to the
+// laptop's private address: no hook saw an answer, and the answer's way
+// is the server's routing failure.
+func TestKernelNoRouteBack(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-ex05-no-route-back")
+	r := Assemble(events, st, hopsOf(st), nil)
+	if r.Request.End != (End{What: "delivered", Node: "server"}) {
+		t.Errorf("request ends %+v\n%s", r.Request.End, text(t, r))
+	}
+	want := End{What: "no-route", Node: "server", Hook: "output", Reason: "no route back to 192.168.5.10"}
+	if r.Answer == nil || r.Answer.End != want || len(r.Answer.Steps) != 1 || r.Answer.Steps[0].Route != "no route" {
+		t.Errorf("answer %+v, want %+v\n%s", r.Answer, want, text(t, r))
+	}
+	golden(t, r)
+}

@@ -84,8 +84,15 @@ func tracedReason(r Result, res *trace.Result) string {
 	if r.Reached {
 		return r.Reason
 	}
-	if strings.HasPrefix(r.Reason, ReasonRefused+" by ") && res.Request != nil && res.Request.End.What == "dropped" {
-		return fmt.Sprintf("%s: the trace shows it %s", ReasonRefused, res.Request.End.Text())
+	if strings.HasPrefix(r.Reason, ReasonRefused+" by ") && res.Request != nil {
+		switch end := res.Request.End; {
+		case end.What == "dropped":
+			return fmt.Sprintf("%s: the trace shows it %s", ReasonRefused, end.Text())
+		case end.What == "delivered" && translatedTo(res.Request) != "":
+			// A DNAT took it elsewhere: who refused is where it went.
+			return fmt.Sprintf("%s by %s at %s, where the trace shows it delivered after a DNAT (nothing listens there, or a firewall rejects)",
+				ReasonRefused, end.Node, translatedTo(res.Request))
+		}
 	}
 	if !strings.HasPrefix(r.Reason, ReasonTimeout) {
 		return r.Reason
@@ -100,6 +107,18 @@ func tracedReason(r Result, res *trace.Result) string {
 		return fmt.Sprintf("%s after %s: %s", ReasonTimeout, r.Check.Timeout, endShown("the answer", ans.End))
 	}
 	return r.Reason
+}
+
+// translatedTo is the destination a way's last destination NAT gave
+// its packet, or "" when none changed it.
+func translatedTo(w *trace.Way) string {
+	to := ""
+	for _, s := range w.Steps {
+		if s.Before != nil && s.After != nil && s.Before.Dst != s.After.Dst {
+			to = s.After.Dst
+		}
+	}
+	return to
 }
 
 // endShown tells a way's end as the trace showed it: "the trace shows

@@ -93,3 +93,19 @@ func TestTracedReasonOfALostAnswer(t *testing.T) {
 		t.Errorf("reason %q, want %q", got, want)
 	}
 }
+
+// TestTracedReasonOfARefusalAfterADNAT: a connection to a published
+// port refused where the DNAT took it (exercise 06: published to a port
+// where nothing listens) names that node and address, not the
+// published address.
+func TestTracedReasonOfARefusalAfterADNAT(t *testing.T) {
+	refused := Result{Check: &lab.Check{From: "client"}, Reason: "refused by 198.51.100.6 (nothing listens there, or a firewall rejects)"}
+	res := &trace.Result{Request: &trace.Way{
+		Steps: []trace.Step{{Node: "host", Hook: "prerouting", Before: &trace.Addrs{Src: "198.51.100.20:61000", Dst: "198.51.100.6:80"}, After: &trace.Addrs{Src: "198.51.100.20:61000", Dst: "172.16.6.10:8080"}}},
+		End:   trace.End{What: "delivered", Node: "web"},
+	}}
+	want := "refused by web at 172.16.6.10:8080, where the trace shows it delivered after a DNAT (nothing listens there, or a firewall rejects)"
+	if got := tracedReason(refused, res); got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}

@@ -2,10 +2,12 @@ package trace
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 
 	"netlab/lab/device"
 	"netlab/lab/kernel"
@@ -40,9 +42,16 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	if start == nil {
 		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
 		if probeErr != nil && kernel.IsNoRoute(probeErr) {
-			r.Request.Packet = "(not sent: no route)"
+			// The socket's words ("sendto: network is unreachable"), not
+			// its Go wrapping ("write ip4 0.0.0.0->...").
+			why := probeErr.Error()
+			var errno syscall.Errno
+			if errors.As(probeErr, &errno) {
+				why = errno.Error()
+			}
+			r.Request.Packet = notSent
 			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
-			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
+			r.Request.End = End{What: "no-route", Hook: "output", Reason: "the kernel refused to send it: " + why}
 		}
 		return r
 	}
@@ -82,18 +91,25 @@ func (a *assembler) noRouteBack(s *segment) *Way {
 	if _, err := a.hops.NextHop(s.netns, pk.src); err == nil || !kernel.IsNoRoute(err) {
 		return nil
 	}
-	return &Way{Packet: "(not sent: no route)",
+	return &Way{Packet: notSent,
 		Steps: []Step{{Node: s.node, Kind: "route", Hook: "output", Route: "no route"}},
 		End:   End{What: "no-route", Node: s.node, Hook: "output", Reason: "no route back to " + pk.src.String()}}
 }
 
+// notSent is the packet line of a way the kernel did not send for want
+// of a route.
+const notSent = "(not sent: no route)"
+
 // SetFrom names the probe's node: Result.From, and the node of the
 // steps and end that no event could name (a send the kernel refused
-// before the packet met any hook).
+// before the packet met any hook); with Target set, that end names it.
 func (r *Result) SetFrom(node string) {
 	r.From = node
 	if r.Request == nil {
 		return
+	}
+	if e := &r.Request.End; r.Request.Packet == notSent && r.Target.IsValid() && !strings.HasPrefix(e.Reason, "no route to ") {
+		e.Reason = "no route to " + r.Target.String() + " (" + e.Reason + ")"
 	}
 	for i := range r.Request.Steps {
 		if r.Request.Steps[i].Node == "" {

@@ -437,6 +437,15 @@ func TestAssembleNoRoute(t *testing.T) {
 		if r.Request.Packet != "(not sent: no route)" {
 			t.Errorf("packet %q: the kernel refused to send it, it was not lost", r.Request.Packet)
 		}
+		if want := "the kernel refused to send it: network is unreachable"; r.Request.End.Reason != want {
+			t.Errorf("reason %q, want %q (the socket's words, not Go's wrapping)", r.Request.End.Reason, want)
+		}
+		r = Assemble(nil, labState(t, "single-ip"), &fakeHops{}, err)
+		r.Target = netip.MustParseAddr("203.0.113.9")
+		r.SetFrom("c2")
+		if want := "no route at c2: no route to 203.0.113.9 (the kernel refused to send it: network is unreachable)"; r.Request.End.Text() != want {
+			t.Errorf("end %q, want %q", r.Request.End.Text(), want)
+		}
 	})
 	t.Run("no events, no probe error", func(t *testing.T) {
 		r := Assemble(nil, nil, nil, nil)

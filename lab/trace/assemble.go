@@ -450,10 +450,10 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 // hooks; out of a macvlan, at its parent's wire or a sibling macvlan;
 // out of a vxlan device, at a VTEP of the same VNI. Any other way out
 // falls back to the first segment elsewhere that starts with the same
-// packet. Into a veth whose
-// peer is a node the trace does not enter (host: true) and which
-// reported nothing, the way goes on where the packet shows next, and
-// unseen is the step that says it crossed that node.
+// packet. Into a veth whose peer is a node the trace does not enter
+// (host: true) and which reported nothing, the way goes on where the
+// packet shows next, and unseen is the step that says it crossed that
+// node.
 func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 	lp := s.lastPass()
 	pk, left := lp.leave()
@@ -636,19 +636,17 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 			out = append(out, step)
 			continue
 		}
-		// Routed: at the source's output, and before a forward hook
-		// (unless inside the bridge's forward: bridged, not routed).
-		// The source's route is chosen for the packet as sent, before
-		// its output hook; a router's after prerouting, for the packet
-		// the forward hook gets.
+		// Routed: at the source's output, for the packet as sent (the
+		// kernel routes before the output hook), and before a forward
+		// hook, for the packet prerouting let through (unless inside
+		// the bridge's forward: bridged, not routed).
 		bridged := i > 0 && s.passes[i-1].bridge && s.passes[i-1].hook == "forward"
-		_, oifFirst := p.ifaces()
 		sourceOutput := start && i == 0 && p.hook == "output"
 		switch {
 		case sourceOutput:
-			out = append(out, a.routeStep(s, p.hook, p.entry().dst, oifFirst))
+			out = append(out, a.routeStep(s, p.hook, p.entry().dst, oif))
 		case p.hook == "forward" && !bridged:
-			out = append(out, a.routeStep(s, p.hook, p.exit().dst, oifFirst))
+			out = append(out, a.routeStep(s, p.hook, p.exit().dst, oif))
 		}
 		var chainSteps []Step
 		natAt := -1

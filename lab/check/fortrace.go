@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -18,8 +19,15 @@ const MaxTraceTimeout = time.Minute
 // sends (netlab trace, the TUI's trace page): proto icmp, tcp or udp,
 // to port (tcp, udp; 0 for icmp), waiting timeout (0: a check's
 // default). A probe to a node goes to a responder there (to:), as a
-// check's does. A probe to an address is sent as is, wherever a NAT
-// rule takes it: ICMP echo as a ping (answered by whichever kernel it
+// check's does, but for a TCP port a program of the node's (run:)
+// listens on, as its ready: says: that program has the port, so the
+// probe connects to the node's address and the program answers. A tcp
+// or udp probe to an address and port that one DNAT rule of the lab
+// sends to the same port of one node gets its responder there (as the
+// lab's own check of a published port does), unless a program of that
+// node listens there (TCP then connects, the program answers).
+// Any other probe to an address is sent as is, wherever a NAT rule
+// takes it: ICMP echo as a ping (answered by whichever kernel it
 // reaches), TCP as a connect (answered by whatever listens there); UDP
 // needs a responder, so the address must be a node's, which starts one
 // (to: with address:). Every error names what to give instead, with the
@@ -55,10 +63,25 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		if _, ok := l.FirstAddr(target); !ok {
 			return nil, fmt.Errorf("node %s has no address in the lab file: trace to an address", target)
 		}
+		if proto == "tcp" && listens(l.Node(target), port) {
+			a, _ := l.FirstAddr(target)
+			c.Connect = netip.AddrPortFrom(a, port)
+			return c, nil
+		}
 		c.To = target
 		return c, nil
 	}
 	a = a.Unmap()
+	if proto != "icmp" {
+		// Only a DNAT that keeps the port: the responder stands in for
+		// the service the published port names. One that changes it may
+		// be the lab's fault to find (exercise 06: published to 8080,
+		// the service is on 80), which a responder there would hide.
+		if node, listen, ok := dnatTarget(l, proto, a, port); ok && listen == port && !(proto == "tcp" && listens(l.Node(node), port)) {
+			c.To, c.Address = node, a
+			return c, nil
+		}
+	}
 	switch owner := AddrOwner(l, a); {
 	case proto == "icmp":
 		c.Ping = a
@@ -70,6 +93,48 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		return nil, fmt.Errorf("no node of lab %s has %s, so no responder can answer a udp probe there: trace to a node, or with icmp or tcp", l.Name, a)
 	}
 	return c, nil
+}
+
+// dnatTarget is the node, and its port, that a DNAT rule of the lab
+// sends proto packets for a:port to: the one rule of any node that
+// matches them (its proto and dport, its destination or, with none, a
+// node's own address a) with a single target, which a node owns. A
+// rule with several targets (spread at random) or two rules that match
+// leave it unknown (ok false): the probe is then sent as is.
+func dnatTarget(l *lab.Lab, proto string, a netip.Addr, port uint16) (node string, listen uint16, ok bool) {
+	found := 0
+	for _, n := range l.Nodes {
+		for _, r := range n.NAT {
+			if r.Action != "dnat" || (r.Proto != "" && r.Proto != proto) || (r.DPort != 0 && r.DPort != port) {
+				continue
+			}
+			if r.Destination.IsValid() && !r.Destination.Contains(a) || !r.Destination.IsValid() && AddrOwner(l, a) != n.Name {
+				continue
+			}
+			found++
+			to, toPort := r.ToAddr, r.ToPort
+			if len(r.Targets) == 1 {
+				to, toPort = r.Targets[0].Addr(), r.Targets[0].Port()
+			}
+			if owner := AddrOwner(l, to); to.IsValid() && owner != "" {
+				node, listen = owner, cmp.Or(toPort, port)
+			} else {
+				node = ""
+			}
+		}
+	}
+	return node, listen, found == 1 && node != ""
+}
+
+// listens reports whether a program the node runs listens on TCP port,
+// as its ready: says.
+func listens(n *lab.Node, port uint16) bool {
+	for _, p := range n.Run {
+		if p.Ready != nil && p.Ready.Proto == "tcp" && p.Ready.Port == port {
+			return true
+		}
+	}
+	return false
 }
 
 // AddrOwner is the node of l with address a on an interface, or "".

@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,6 +54,107 @@ func TestForTrace(t *testing.T) {
 			}
 			if err == nil && (c.From != tc.from || c.Proto != tc.proto || c.Expect != "ok" || c.Timeout <= 0) {
 				t.Errorf("check %+v", c)
+			}
+		})
+	}
+}
+
+// TestForTraceToAProgramsPort: a TCP trace to a node on the port one of
+// its programs listens on (ready: tcp) connects to the program, which
+// has the port a responder could not bind; another port, or udp, gets
+// the responder.
+func TestForTraceToAProgramsPort(t *testing.T) {
+	l := parseLab(t, `name: fkweb
+nodes:
+  c1:
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+  web:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+    run:
+      - {name: web, command: "python3 -m http.server 80", ready: {tcp: 80}}
+links:
+  - [c1:eth0, web:eth0]
+`)
+	c, err := check.ForTrace(l, "c1", "web", "tcp", 80, 0)
+	if err != nil || c.Connect.String() != "10.0.0.2:80" || c.To != "" {
+		t.Errorf("tcp 80: %+v, %v; want a connect to 10.0.0.2:80", c, err)
+	}
+	for _, tc := range []struct {
+		proto string
+		port  uint16
+	}{{"tcp", 81}, {"udp", 80}} {
+		c, err := check.ForTrace(l, "c1", "web", tc.proto, tc.port, 0)
+		if err != nil || c.To != "web" || c.Connect.IsValid() {
+			t.Errorf("%s %d: %+v, %v; want the responder on web", tc.proto, tc.port, c, err)
+		}
+	}
+}
+
+// TestForTraceThroughADNAT: a tcp or udp trace to an address that one
+// DNAT rule of the lab sends to one node gets its responder there, on
+// the same port; a port the rule does not publish or publishes to
+// another port (which may be the lab's fault to find), a rule with
+// several targets, or a port the target's program listens on are sent
+// as is.
+func TestForTraceThroughADNAT(t *testing.T) {
+	l := parseLab(t, `name: fkdnat
+nodes:
+  host:
+    interfaces:
+      eth0: {addresses: [203.0.113.10/24]}
+      eth1: {addresses: [172.17.0.1/16]}
+      eth2: {addresses: [172.18.0.1/16]}
+    nat:
+      - {action: dnat, in: eth0, proto: tcp, dport: 8080, to: "172.17.0.2:8080"}
+      - {action: dnat, in: eth0, proto: tcp, dport: 80, to: "172.17.0.2:80"}
+      - {action: dnat, in: eth0, proto: udp, dport: 53, to: "172.17.0.2:5353"}
+      - {action: dnat, destination: 10.96.0.10/32, proto: tcp, dport: 80, to: ["172.17.0.2:8080", "172.18.0.3:8080"]}
+  c1:
+    interfaces:
+      eth0: {addresses: [172.17.0.2/16]}
+    run:
+      - {name: web, command: "python3 -m http.server 80", ready: {tcp: 80}}
+  c2:
+    interfaces:
+      eth0: {addresses: [172.18.0.3/16]}
+  client:
+    interfaces:
+      eth0: {addresses: [203.0.113.20/24]}
+links:
+  - [host:eth1, c1:eth0]
+  - [host:eth2, c2:eth0]
+  - [host:eth0, client:eth0]
+`)
+	for _, tc := range []struct {
+		name, target, proto string
+		port                uint16
+		want                string
+	}{
+		{"published, same port", "203.0.113.10", "tcp", 8080, "to c1 address 203.0.113.10"},
+		{"published to another port", "203.0.113.10", "udp", 53, "to host address 203.0.113.10"},
+		{"published to a program", "203.0.113.10", "tcp", 80, "connect 203.0.113.10:80"},
+		{"not published", "203.0.113.10", "tcp", 81, "connect 203.0.113.10:81"},
+		{"several targets", "10.96.0.10", "tcp", 80, "connect 10.96.0.10:80"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := check.ForTrace(l, "client", tc.target, tc.proto, tc.port, 0)
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), tc.want) {
+					t.Errorf("ForTrace: %v, want %q", err, tc.want)
+				}
+				return
+			}
+			got := "connect " + c.Connect.String()
+			if c.To != "" {
+				got = "to " + c.To + " address " + c.Address.String()
+				if c.Listen != 0 {
+					got += fmt.Sprintf(" listen %d", c.Listen)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("ForTrace = %q, want %q", got, tc.want)
 			}
 		})
 	}

@@ -72,21 +72,63 @@ func (p *probe) traced(ctx context.Context, tr kernel.Tracer, observed *state.St
 	return res, r
 }
 
-// tracedReason is the reason of a probe that timed out, told from its
-// trace where the trace knows more than the timeout (which can only
-// guess "dropped further on, or no way back"): the request, or the
-// answer, was dropped at a node's hook by a rule or policy.
+// tracedReason is the reason of a probe that timed out, or was
+// refused, told from its trace where the trace knows more than the
+// probe (a timeout can only guess "dropped further on, or no way
+// back"; a refusal names the target, whoever sent it): the request, or
+// the answer, was dropped at a node's hook by a rule or policy (a
+// reject rule's drop is what answered a refused connection), had no
+// route at a node, or was lost on the way (not at the request's
+// source, whose own reason says more).
 func tracedReason(r Result, res *trace.Result) string {
-	if r.Reached || !strings.HasPrefix(r.Reason, ReasonTimeout) {
+	if r.Reached {
 		return r.Reason
 	}
+	if strings.HasPrefix(r.Reason, ReasonRefused+" by ") && res.Request != nil {
+		switch end := res.Request.End; {
+		case end.What == "dropped":
+			return fmt.Sprintf("%s: the trace shows it %s", ReasonRefused, end.Text())
+		case end.What == "delivered" && translatedTo(res.Request) != "":
+			// A DNAT took it elsewhere: who refused is where it went.
+			return fmt.Sprintf("%s by %s at %s, where the trace shows it delivered after a DNAT (nothing listens there, or a firewall rejects)",
+				ReasonRefused, end.Node, translatedTo(res.Request))
+		}
+	}
+	if !strings.HasPrefix(r.Reason, ReasonTimeout) {
+		return r.Reason
+	}
+	req, ans := res.Request, res.Answer
 	switch {
-	case res.Request != nil && res.Request.End.What == "dropped":
-		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
-	case res.Answer != nil && res.Answer.End.What == "dropped":
-		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
+	case req != nil && (req.End.What == "dropped" || req.End.What == "no-route" ||
+		req.End.What == "lost" && req.End.Node != "" && req.End.Node != r.Check.From):
+		return fmt.Sprintf("%s after %s: %s", ReasonTimeout, r.Check.Timeout, endShown("it", req.End))
+	case ans != nil && (ans.End.What == "dropped" || ans.End.What == "no-route" || ans.End.What == "lost"):
+		// The probe's own guess is about the request, which arrived.
+		return fmt.Sprintf("%s after %s: %s", ReasonTimeout, r.Check.Timeout, endShown("the answer", ans.End))
 	}
 	return r.Reason
+}
+
+// translatedTo is the destination a way's last destination NAT gave
+// its packet, or "" when none changed it.
+func translatedTo(w *trace.Way) string {
+	to := ""
+	for _, s := range w.Steps {
+		if s.Before != nil && s.After != nil && s.Before.Dst != s.After.Dst {
+			to = s.After.Dst
+		}
+	}
+	return to
+}
+
+// endShown tells a way's end as the trace showed it: "the trace shows
+// it dropped at r forward by policy drop", "the trace shows the answer:
+// no route at server: ...".
+func endShown(what string, e trace.End) string {
+	if e.What == "no-route" {
+		return "the trace shows " + what + ": " + e.Text()
+	}
+	return "the trace shows " + what + " " + e.Text()
 }
 
 // probeProto is the protocol a check's probe uses: a ping's is icmp.

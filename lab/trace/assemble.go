@@ -2,9 +2,12 @@ package trace
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
+	"syscall"
 
 	"netlab/lab/device"
 	"netlab/lab/kernel"
@@ -39,8 +42,16 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	if start == nil {
 		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
 		if probeErr != nil && kernel.IsNoRoute(probeErr) {
+			// The socket's words ("sendto: network is unreachable"), not
+			// its Go wrapping ("write ip4 0.0.0.0->...").
+			why := probeErr.Error()
+			var errno syscall.Errno
+			if errors.As(probeErr, &errno) {
+				why = errno.Error()
+			}
+			r.Request.Packet = notSent
 			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
-			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
+			r.Request.End = End{What: "no-route", Hook: "output", Reason: "the kernel refused to send it: " + why}
 		}
 		return r
 	}
@@ -61,17 +72,44 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	}
 	if ans := a.answerStart(start, last); ans != nil {
 		r.Answer, _ = a.way(ans)
+	} else if req.End.What == "delivered" {
+		r.Answer = a.noRouteBack(last)
 	}
 	return r
 }
 
+// noRouteBack is the answer of a request delivered at s that none came
+// back from, when s has no route back to the request's source: the
+// kernel did not send one (an ICMP echo reply, a TCP reset, a
+// responder's datagram all need that route), so no hook saw it. Else
+// nil: no answer is told.
+func (a *assembler) noRouteBack(s *segment) *Way {
+	pk := s.exit()
+	if a.hops == nil || !pk.ok {
+		return nil
+	}
+	if _, err := a.hops.NextHop(s.netns, pk.src); err == nil || !kernel.IsNoRoute(err) {
+		return nil
+	}
+	return &Way{Packet: notSent,
+		Steps: []Step{{Node: s.node, Kind: "route", Hook: "output", Route: "no route"}},
+		End:   End{What: "no-route", Node: s.node, Hook: "output", Reason: "no route back to " + pk.src.String()}}
+}
+
+// notSent is the packet line of a way the kernel did not send for want
+// of a route.
+const notSent = "(not sent: no route)"
+
 // SetFrom names the probe's node: Result.From, and the node of the
 // steps and end that no event could name (a send the kernel refused
-// before the packet met any hook).
+// before the packet met any hook); with Target set, that end names it.
 func (r *Result) SetFrom(node string) {
 	r.From = node
 	if r.Request == nil {
 		return
+	}
+	if e := &r.Request.End; r.Request.Packet == notSent && r.Target.IsValid() && !strings.HasPrefix(e.Reason, "no route to ") {
+		e.Reason = "no route to " + r.Target.String() + " (" + e.Reason + ")"
 	}
 	for i := range r.Request.Steps {
 		if r.Request.Steps[i].Node == "" {
@@ -409,11 +447,13 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 // its peer's namespace, entering by the peer; from a bridge's input, at
 // the bridge's own inet hooks (prerouting, or forward where br_netfilter
 // ran prerouting inside the bridge's); out of a bridge device, at its bridge
-// hooks. Any other way out (macvlan, vxlan...) falls back to the first
-// segment elsewhere that starts with the same packet. Into a veth whose
-// peer is a node the trace does not enter (host: true) and which
-// reported nothing, the way goes on where the packet shows next, and
-// unseen is the step that says it crossed that node.
+// hooks; out of a macvlan, at its parent's wire or a sibling macvlan;
+// out of a vxlan device, at a VTEP of the same VNI. Any other way out
+// falls back to the first segment elsewhere that starts with the same
+// packet. Into a veth whose peer is a node the trace does not enter
+// (host: true) and which reported nothing, the way goes on where the
+// packet shows next, and unseen is the step that says it crossed that
+// node.
 func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 	lp := s.lastPass()
 	pk, left := lp.leave()
@@ -421,6 +461,12 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 		return nil, nil
 	}
 	in, out := lp.ifaces()
+	if bp := s.bridgedOut(); bp != nil && !lp.bridge && lp.hook == "postrouting" {
+		// br_netfilter runs a bridged frame's inet postrouting after
+		// the bridge's, by the bridge's name: the frame leaves by the
+		// port the bridge postrouting named.
+		_, out = bp.ifaces()
+	}
 	switch {
 	case lp.bridge && lp.hook == "input":
 		bridge := ""
@@ -448,17 +494,31 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 					return !c.local() && c.netns != s.netns && c.entry() == pk
 				}), unseen
 			}
-			// A bridge port's frames enter by the port at the bridge
-			// hooks, by the bridge at the inet ones when the namespace
-			// has no bridge-family trace table.
-			master := ""
-			if pl := pn.Links[peerIf]; pl != nil {
-				master = pl.Master
+			if c := a.throughVeth(a.nodeByNetNS(s.netns).Name+":"+out, pk); c != nil {
+				return c, nil
 			}
-			return a.first(func(c *segment) bool {
-				entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
-				return c.netns == pn.NetNS && entersBy && c.entry() == pk
-			}), nil
+			// A macvlan of the peer takes the frames for its MAC before
+			// the peer's namespace sees them.
+			return a.intoMacvlanOf(l.Peer, "", pk), nil
+		case l != nil && l.Kind == device.MACVLAN && l.Parent != "":
+			// Out on the parent's wire (its veth's peer), else to a
+			// macvlan of the same parent (bridge mode: the frame never
+			// leaves the parent; vepa: the wire sent it back first).
+			if c := a.throughVeth(l.Parent, pk); c != nil {
+				return c, nil
+			}
+			if c := a.intoMacvlanOf(l.Parent, s.netns, pk); c != nil {
+				return c, nil
+			}
+		case l != nil && l.Kind == device.VXLAN:
+			// The frame goes on, tunnelled, at a VTEP of the same VNI,
+			// entering by its vxlan device.
+			if c := a.first(func(c *segment) bool {
+				cl := a.link(c.netns, c.in())
+				return c.netns != s.netns && cl != nil && cl.Kind == device.VXLAN && cl.VNI == l.VNI && c.entry() == pk
+			}); c != nil {
+				return c, nil
+			}
 		case l != nil && l.Kind == device.Bridge && !lp.bridge:
 			if c := a.first(func(c *segment) bool {
 				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
@@ -471,6 +531,63 @@ func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 		}), nil
 	}
 	return nil, nil
+}
+
+// intoMacvlanOf is the first segment of packet pk entering by a
+// macvlan whose parent is NODE:IFNAME parent, outside namespace not.
+func (a *assembler) intoMacvlanOf(parent, not string, pk packet) *segment {
+	return a.first(func(c *segment) bool {
+		cl := a.link(c.netns, c.in())
+		return c.netns != not && cl != nil && cl.Kind == device.MACVLAN && cl.Parent == parent && !c.local() && c.entry() == pk
+	})
+}
+
+// throughVeth is the first segment of packet pk that entered by the
+// peer of the veth NODE:IFNAME end, when end is a veth. A bridge port's
+// frames enter by the port at the bridge hooks, by the bridge at the
+// inet ones when the namespace has no bridge-family trace table.
+func (a *assembler) throughVeth(end string, pk packet) *segment {
+	node, ifname, _ := strings.Cut(end, ":")
+	n := a.observed.Nodes[node]
+	if n == nil || n.Links[ifname] == nil || n.Links[ifname].Kind != device.Veth {
+		return nil
+	}
+	peerNode, peerIf, _ := strings.Cut(n.Links[ifname].Peer, ":")
+	pn := a.observed.Nodes[peerNode]
+	if pn == nil {
+		return nil
+	}
+	master := ""
+	if pl := pn.Links[peerIf]; pl != nil {
+		master = pl.Master
+	}
+	return a.first(func(c *segment) bool {
+		entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
+		return c.netns == pn.NetNS && entersBy && c.entry() == pk
+	})
+}
+
+// lastInet is the segment's last pass of an inet hook, or nil.
+func (s *segment) lastInet() *pass {
+	for i := len(s.passes) - 1; i >= 0; i-- {
+		if !s.passes[i].bridge {
+			return &s.passes[i]
+		}
+	}
+	return nil
+}
+
+// bridgedOut is the segment's bridge postrouting pass, when the frame
+// left it: the frame was bridged out of one of the bridge's ports.
+func (s *segment) bridgedOut() *pass {
+	for i := range s.passes {
+		if p := &s.passes[i]; p.bridge && p.hook == "postrouting" {
+			if _, left := p.leave(); left {
+				return p
+			}
+		}
+	}
+	return nil
 }
 
 // untraced reports a node whose namespace a trace does not enter: the
@@ -519,11 +636,17 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 			out = append(out, step)
 			continue
 		}
-		// Routed: at the source's output, and before a forward hook
-		// (unless inside the bridge's forward: bridged, not routed).
+		// Routed: at the source's output, for the packet as sent (the
+		// kernel routes before the output hook), and before a forward
+		// hook, for the packet prerouting let through (unless inside
+		// the bridge's forward: bridged, not routed).
 		bridged := i > 0 && s.passes[i-1].bridge && s.passes[i-1].hook == "forward"
-		if (start && i == 0 && p.hook == "output") || (p.hook == "forward" && !bridged) {
-			out = append(out, a.routeStep(s, p))
+		sourceOutput := start && i == 0 && p.hook == "output"
+		switch {
+		case sourceOutput:
+			out = append(out, a.routeStep(s, p.hook, p.entry().dst, oif))
+		case p.hook == "forward" && !bridged:
+			out = append(out, a.routeStep(s, p.hook, p.exit().dst, oif))
 		}
 		var chainSteps []Step
 		natAt := -1
@@ -553,6 +676,13 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif})
 		}
 		out = append(out, chainSteps...)
+		if sourceOutput && changed && before.dst != after.dst {
+			// A DNAT at output: the kernel routes the packet again, for
+			// its new destination.
+			re := a.routeStep(s, p.hook, after.dst, "")
+			re.Route += " (rerouted)"
+			out = append(out, re)
+		}
 	}
 	return out, nil
 }
@@ -635,13 +765,12 @@ func (a *assembler) ruleText(netns string, e kernel.TraceEvent) string {
 	return fmt.Sprintf("handle %d", e.Rule)
 }
 
-// routeStep is the routing decision before p: at the source's output,
-// or a router's forward. The route is asked of the namespace's table;
-// the output interface the kernel reported stands in when it cannot be.
-func (a *assembler) routeStep(s *segment, p *pass) Step {
-	_, oif := p.ifaces()
-	dst := p.exit().dst
-	step := Step{Node: s.node, Kind: "route", Hook: p.hook, Out: oif}
+// routeStep is a routing decision in s for dst before hook: at the
+// source's output, or a router's forward. The route is asked of the
+// namespace's table; the output interface the kernel reported, oif,
+// stands in when it cannot be.
+func (a *assembler) routeStep(s *segment, hook string, dst netip.Addr, oif string) Step {
+	step := Step{Node: s.node, Kind: "route", Hook: hook, Out: oif}
 	route := "-> " + oif
 	if a.hops != nil && dst.IsValid() {
 		if hop, err := a.hops.NextHop(s.netns, dst); err == nil && hop.Dev != "" {
@@ -663,6 +792,12 @@ func (a *assembler) routeStep(s *segment, p *pass) Step {
 // the routing failure that ended it, if any.
 func (a *assembler) end(s *segment) (*Step, End) {
 	lp := s.lastPass()
+	if li := s.lastInet(); lp.bridge && lp.hook == "input" && li != nil && li.hook == "prerouting" {
+		// A frame the bridge handed up to its own device, whose inet
+		// prerouting br_netfilter ran already: what came next was the
+		// routing decision after that prerouting.
+		lp = li
+	}
 	in, out := lp.ifaces()
 	pk := lp.exit()
 	switch {
@@ -682,12 +817,21 @@ func (a *assembler) end(s *segment) (*Step, End) {
 	}
 	switch lp.hook {
 	case "prerouting":
-		end.Reason = "not routed after prerouting (forwarding off, or a reverse-path filter?)"
+		end.Reason = a.notRouted(s, pk)
 	case "postrouting", "forward":
 		if out == "" {
 			break
 		}
 		end.Reason = "left by " + out + ", seen nowhere after"
+		if l := a.link(s.netns, out); l != nil && (l.Kind == device.Tun || l.Kind == device.Tap) {
+			// A tun or tap device hands what it sends to the program
+			// that has it open, which the trace does not see.
+			end.Reason = fmt.Sprintf("left by %s, a %s device: to the program that has it open, which the trace does not see", out, l.Kind)
+			if l.OperState == "down" {
+				end.Reason = fmt.Sprintf("left by %s, a %s device that no program has open (no carrier): the kernel drops it", out, l.Kind)
+			}
+			break
+		}
 		if a.hops != nil && pk.ok {
 			if hop, err := a.hops.NextHop(s.netns, pk.dst); err == nil && (hop.Neigh == "failed" || hop.Neigh == "incomplete") {
 				next := pk.dst
@@ -701,4 +845,34 @@ func (a *assembler) end(s *segment) (*Step, End) {
 		end.Reason = "seen last at " + lp.hook
 	}
 	return nil, end
+}
+
+// notRouted says why a packet that left prerouting with a route (NextHop
+// found one) was seen nowhere after: for another host, forwarding is off
+// unless the node's observed forwarding sysctl says 1 (a namespace
+// starts with it off; the lab sets it, or does not); else, or for the
+// node itself, a reverse-path filter is the likely cause.
+func (a *assembler) notRouted(s *segment, pk packet) string {
+	const rp = "not routed after prerouting (a reverse-path filter?)"
+	if a.hops != nil && pk.ok {
+		if hop, err := a.hops.NextHop(s.netns, pk.dst); err == nil && hop.Dev == "lo" {
+			return rp
+		}
+	}
+	key := "net.ipv4.ip_forward"
+	if pk.dst.Is6() && !pk.dst.Is4In6() {
+		key = "net.ipv6.conf.all.forwarding"
+	}
+	var v string
+	set := false
+	if n := a.nodeByNetNS(s.netns); n != nil {
+		v, set = n.Sysctls[key]
+	}
+	switch {
+	case set && v == "1":
+		return "not routed after prerouting, though forwarding is on (a reverse-path filter?)"
+	case set:
+		return fmt.Sprintf("not routed after prerouting: forwarding is off (%s = %s)", key, v)
+	}
+	return fmt.Sprintf("not routed after prerouting: forwarding is off, as the lab does not set %s to 1 on %s (or a reverse-path filter?)", key, s.node)
 }

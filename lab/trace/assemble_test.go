@@ -372,7 +372,7 @@ func TestAssembleDropByRule(t *testing.T) {
 	if r.Request.End != want {
 		t.Errorf("end %+v, want %+v", r.Request.End, want)
 	}
-	if r.Answer == nil || r.Answer.Packet != "icmp 198.51.100.1 -> 198.51.100.20 destination-unreachable code 3" || r.Answer.End.Node != "client" {
+	if r.Answer == nil || r.Answer.Packet != "icmp 198.51.100.1 -> 198.51.100.20 destination-unreachable (port-unreachable)" || r.Answer.End.Node != "client" {
 		t.Errorf("answer %+v", r.Answer)
 	}
 	if got := r.Path(); got.DroppedAt != "fw" || got.End != "dropped" {
@@ -433,6 +433,18 @@ func TestAssembleNoRoute(t *testing.T) {
 		}
 		if r.From != "c2" || r.Answer != nil {
 			t.Errorf("from %q answer %+v", r.From, r.Answer)
+		}
+		if r.Request.Packet != "(not sent: no route)" {
+			t.Errorf("packet %q: the kernel refused to send it, it was not lost", r.Request.Packet)
+		}
+		if want := "the kernel refused to send it: network is unreachable"; r.Request.End.Reason != want {
+			t.Errorf("reason %q, want %q (the socket's words, not Go's wrapping)", r.Request.End.Reason, want)
+		}
+		r = Assemble(nil, labState(t, "single-ip"), &fakeHops{}, err)
+		r.Target = netip.MustParseAddr("203.0.113.9")
+		r.SetFrom("c2")
+		if want := "no route at c2: no route to 203.0.113.9 (the kernel refused to send it: network is unreachable)"; r.Request.End.Text() != want {
+			t.Errorf("end %q, want %q", r.Request.End.Text(), want)
 		}
 	})
 	t.Run("no events, no probe error", func(t *testing.T) {

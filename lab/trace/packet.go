@@ -174,7 +174,19 @@ func icmpTypeName(proto, typ, code uint8) string {
 	if !ok {
 		name = "type " + strconv.Itoa(int(typ))
 	}
-	if code != 0 {
+	// An unreachable's code says what was: the names nft gives them.
+	codes := map[uint8]string{}
+	switch {
+	case proto == protoICMP && typ == 3:
+		codes = map[uint8]string{0: "net-unreachable", 1: "host-unreachable", 2: "prot-unreachable", 3: "port-unreachable",
+			4: "frag-needed", 9: "net-prohibited", 10: "host-prohibited", 13: "admin-prohibited"}
+	case proto == protoICMPv6 && typ == 1:
+		codes = map[uint8]string{0: "no-route", 1: "admin-prohibited", 3: "addr-unreachable", 4: "port-unreachable", 5: "policy-fail", 6: "reject-route"}
+	}
+	switch c, ok := codes[code]; {
+	case ok:
+		name += " (" + c + ")"
+	case code != 0:
 		name += " code " + strconv.Itoa(int(code))
 	}
 	return name

@@ -15,9 +15,10 @@
 // (each namespace's events are read on their own socket): a packet that
 // leaves by a veth continues in the peer's namespace, entering by the
 // peer; one that a bridge takes in continues at the bridge's own inet
-// hooks; where the topology says nothing (macvlan, vxlan), the next
-// segment is the first elsewhere that starts with the packet the last one
-// left with. At each hook, the addresses the trace's first chain saw
+// hooks; one out of a macvlan at its parent's wire or a sibling macvlan,
+// one out of a vxlan device at the VTEP of the same VNI; where the
+// topology says nothing, the next segment is the first elsewhere that
+// starts with the packet the last one left with. At each hook, the addresses the trace's first chain saw
 // (priority -350) and those its last chain saw (400) show a NAT there.
 //
 // # Text

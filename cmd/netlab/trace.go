@@ -94,7 +94,7 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 				if n == "" {
 					continue
 				}
-				if _, err := runningNode(s, n); err != nil {
+				if _, err := runningFileNode(s, l, n); err != nil {
 					return err
 				}
 			}

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
@@ -57,5 +60,63 @@ func TestNodeOfTheFileNotRunning(t *testing.T) {
 	}
 	if n := f.Calls("Conntrack") + f.Calls("ConntrackFlush"); n != 0 {
 		t.Errorf("the kernel's conntrack was asked %d time(s)", n)
+	}
+}
+
+// TestProbesOfTwoNetlabsTakeTurns, as root: a trace whose UDP probe b
+// drops holds b's responder on udp/7 for its whole timeout; a second
+// trace and a check to the same port, started meanwhile, used to fail
+// with "address already in use" once the responder's one-second retry
+// ran out. Now the second and third wait for the first (the lab's probe
+// lock) and each gives its own answer.
+func TestProbesOfTwoNetlabsTakeTurns(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	sandbox(t)
+	name := kerneltest.LabName(t)
+	text := twoNodeLab(name) + `checks:
+  - {from: c, to: d, proto: udp, expect: fail, dropped-at: d}
+`
+	text = strings.Replace(text, "      eth0: {addresses: [192.0.2.2/24]}\n",
+		"      eth0: {addresses: [192.0.2.2/24]}\n    firewall:\n      input:\n        rules:\n          - {action: drop, proto: udp, dport: 7}\n", 1)
+	if err := os.WriteFile("lab.yaml", []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runNetlab("up", "lab.yaml"); code != exitOK {
+		t.Fatalf("up: exit %d: %s", code, stderr)
+	}
+	type ran struct {
+		code           int
+		stdout, stderr string
+	}
+	runs := [][]string{
+		{"trace", "lab.yaml", "c", "d", "--proto", "udp", "--timeout", "2s", "-o", "json"},
+		{"trace", "lab.yaml", "c", "d", "--proto", "udp", "--timeout", "1s", "-o", "json"},
+		{"check", "lab.yaml"},
+	}
+	out := make([]ran, len(runs))
+	var wg sync.WaitGroup
+	for i, args := range runs {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 300 * time.Millisecond) // the first holds the port
+			code, stdout, stderr := runNetlab(args...)
+			out[i] = ran{code, stdout, stderr}
+		})
+	}
+	wg.Wait()
+	for i, r := range out[:2] {
+		var res struct {
+			Path struct {
+				DroppedAt string `json:"dropped_at"`
+			} `json:"path"`
+		}
+		if r.code != exitOK || json.Unmarshal([]byte(r.stdout), &res) != nil || res.Path.DroppedAt != "d" {
+			t.Errorf("netlab %s: exit %d, path %+v, stderr %q", strings.Join(runs[i], " "), r.code, res.Path, r.stderr)
+		}
+	}
+	if !strings.Contains(out[1].stderr, "waiting for another netlab's probes on lab") {
+		t.Errorf("the second trace did not say it waits: %q", out[1].stderr)
+	}
+	if r := out[2]; r.code != exitOK || !strings.Contains(r.stdout, "1 passed, 0 failed") {
+		t.Errorf("netlab check: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

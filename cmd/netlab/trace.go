@@ -105,7 +105,9 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			return runTrace(ctx, e, ns, tr, l, s, c, f.output == "json")
+			return withProbes(ctx, e.stderr, l.Name, func() error {
+				return runTrace(ctx, e, ns, tr, l, s, c, f.output == "json")
+			})
 		}),
 	}
 	f.addLab(cmd)

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -118,5 +120,29 @@ func TestProbesOfTwoNetlabsTakeTurns(t *testing.T) {
 	}
 	if r := out[2]; r.code != exitOK || !strings.Contains(r.stdout, "1 passed, 0 failed") {
 		t.Errorf("netlab check: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestDownRemovesALeftProbeLock: the probe lock file that a trace killed
+// with kill -9 leaves in the run directory goes with the lab's down.
+func TestDownRemovesALeftProbeLock(t *testing.T) {
+	useFakeKernel(t)
+	sandbox(t)
+	name := kerneltest.LabName(t)
+	if err := os.WriteFile("lab.yaml", []byte(twoNodeLab(name)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runNetlab("up", "lab.yaml"); code != exitOK {
+		t.Fatalf("up: exit %d: %s", code, stderr)
+	}
+	file := filepath.Join(runDir.Path(), name+".probes.lock")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runNetlab("down", "lab.yaml"); code != exitOK {
+		t.Fatalf("down: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("after down, the probe lock file: %v", err)
 	}
 }

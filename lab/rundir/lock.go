@@ -49,6 +49,22 @@ func (d Dir) ProbeLock(ctx context.Context, lab name.Name, waiting func()) (*Loc
 	return d.lock(ctx, lab, probeLockSuffix, -1, waiting)
 }
 
+// RemoveProbeLock removes the lab's probe lock file that a netlab killed
+// while probing (kill -9) left, for down: it takes the lock without
+// waiting and releases it, which unlinks the file. One that a live
+// netlab holds is left to it (its release removes it): unlinking a held
+// lock's file would let a third netlab lock a new one beside it.
+func (d Dir) RemoveProbeLock(lab name.Name) error {
+	lk, err := d.lock(context.Background(), lab, probeLockSuffix, 0, nil)
+	if errors.Is(err, ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return lk.Release()
+}
+
 // lock takes the flock on LAB+suffix (see Lock).
 func (d Dir) lock(ctx context.Context, lab name.Name, suffix string, wait time.Duration, waiting func()) (*Lock, error) {
 	file, err := fileName(lab, suffix)

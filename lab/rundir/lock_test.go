@@ -152,3 +152,32 @@ func TestProbeLock(t *testing.T) {
 		t.Errorf("ProbeLock with its context ended: %v, want context.Canceled", err)
 	}
 }
+
+// TestRemoveProbeLock: down removes the probe lock file a netlab killed
+// while probing left, and leaves the one a live netlab holds.
+func TestRemoveProbeLock(t *testing.T) {
+	dir := t.TempDir()
+	d := rundir.At(dir)
+	lab := mustName(t, "lab1")
+	file := filepath.Join(dir, "lab1.probes.lock")
+	held, err := d.ProbeLock(context.Background(), lab, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RemoveProbeLock(lab); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("the probe lock a netlab holds was removed: %v", err)
+	}
+	held.Release()
+	if err := os.WriteFile(file, nil, 0o600); err != nil { // as a kill -9 leaves it
+		t.Fatal(err)
+	}
+	if err := d.RemoveProbeLock(lab); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(file); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a left probe lock file stays: %v", err)
+	}
+}

@@ -146,3 +146,24 @@ func TestDownRemovesALeftProbeLock(t *testing.T) {
 		t.Errorf("after down, the probe lock file: %v", err)
 	}
 }
+
+// TestFileWithoutItsArguments: a lab file given with one argument too
+// few is named as the file it is, not refused as a node name ("node name
+// "lab.yaml" is 8 characters..."), by every command that takes [FILE]
+// and arguments.
+func TestFileWithoutItsArguments(t *testing.T) {
+	sandbox(t)
+	for _, args := range [][]string{
+		{"trace", "lab.yaml", "c"},
+		{"trace", "./lab.yml", "c"},
+		{"conntrack", "lab.yaml"},
+		{"ping", "lab.yaml", "c"},
+		{"capture", "labs/x.yaml"},
+	} {
+		code, _, stderr := runNetlab(args...)
+		want := "the lab file " + args[1] + " is given without"
+		if code != exitUsage || !strings.Contains(stderr, want) {
+			t.Errorf("netlab %s: exit %d, %q; want exit 64 and %q", strings.Join(args, " "), code, stderr, want)
+		}
+	}
+}

@@ -71,7 +71,13 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 				fmt.Fprintf(e.stderr, "Running %d check(s) on lab %s...\n", len(l.Checks), l.Name)
 			}
 			start := time.Now()
-			res := check.Run(ctx, newNetNS(), l, l.Checks)
+			var res []check.Result
+			if err := withProbes(ctx, e.stderr, l.Name, func() error {
+				res = check.Run(ctx, newNetNS(), l, l.Checks)
+				return nil
+			}); err != nil {
+				return err
+			}
 			elapsed := time.Since(start)
 			rep := checkReport(l, res)
 			if junit != "" {

@@ -123,8 +123,9 @@ table netlab neither reads nor flushes.`,
 // conntrackNode checks that node is a node of the running lab with a
 // namespace of its own. A name the lab does not have is bad usage, with
 // the names it does have; a host: true node, which the kernel shows no
-// namespace for, is named as the machine's (from the lab file, or with
-// --lab from the file up was given).
+// namespace for, is named as the machine's, and another node of the file
+// with no namespace as not running (from the lab file, or with --lab from
+// the file up was given).
 func conntrackNode(s *state.State, file *lab.Lab, labName, node string) error {
 	if s.Nodes[node] != nil {
 		_, err := runningNode(s, node) // a foreign namespace is refused
@@ -136,6 +137,10 @@ func conntrackNode(s *state.State, file *lab.Lab, labName, node string) error {
 	if file != nil {
 		if n := file.Node(node); n != nil && n.Host {
 			return fmt.Errorf("node %s has host: true: it is this machine's own namespace, whose conntrack table netlab neither reads nor flushes (conntrack -L shows it)", node)
+		}
+		if file.Node(node) != nil {
+			_, err := runningFileNode(s, file, node) // its namespace is gone
+			return err
 		}
 	}
 	return usagef("lab %s has no node %s (nodes: %s)", labName, node, strings.Join(s.NodeNames(), ", "))

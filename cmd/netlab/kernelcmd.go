@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -201,6 +202,32 @@ func withLock(ctx context.Context, e *env, labName string, wait time.Duration, f
 	if err != nil {
 		if errors.Is(err, rundir.ErrLocked) {
 			return fmt.Errorf("lab %q: %w (gave up after --wait %s)", labName, err, wait)
+		}
+		return err
+	}
+	defer lk.Release()
+	return fn()
+}
+
+// withProbes runs fn, which sends probes to the lab's nodes (check,
+// trace, the TUI's), while holding the lab's probe lock: a probe's
+// responder listens on a node at the check's port, and a second netlab
+// probing the same port at once would find it taken ("address already in
+// use") and fail a check the lab passes. So the second waits for the
+// first, saying so on waiting when it is not nil.
+func withProbes(ctx context.Context, waiting io.Writer, labName string, fn func() error) error {
+	n, err := name.Parse("lab", labName)
+	if err != nil {
+		return err
+	}
+	lk, err := runDir.ProbeLock(ctx, n, func() {
+		if waiting != nil {
+			fmt.Fprintf(waiting, "netlab: waiting for another netlab's probes on lab %q to finish...\n", labName)
+		}
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return &failure{err: fmt.Errorf("lab %s: interrupted while waiting for another netlab's probes", labName)}
 		}
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"netlab/lab"
 	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
@@ -45,6 +46,18 @@ func runningNode(s *state.State, node string) (*state.Node, error) {
 		return nil, fmt.Errorf("lab %s: namespace %s of node %s was not made by netlab, which leaves it alone", s.Lab, n.NetNS, node)
 	}
 	return n, nil
+}
+
+// runningFileNode is runningNode for a command that has the lab's file
+// too: a node the file has but the kernel does not (its namespace
+// deleted by hand, an up that did not finish) is not running, and said
+// so with the fix, rather than named as a node the lab lacks. A host:
+// true node has no namespace of its own; the caller tells of it first.
+func runningFileNode(s *state.State, file *lab.Lab, node string) (*state.Node, error) {
+	if s.Nodes[node] == nil && file != nil && file.Node(node) != nil {
+		return nil, fmt.Errorf("node %s of lab %s is not running: its namespace %s is gone; netlab up brings it back", node, s.Lab, state.NetNSName(s.Lab, node))
+	}
+	return runningNode(s, node)
 }
 
 // runningInterface checks that a node of a running lab has the interface.

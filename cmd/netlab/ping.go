@@ -81,6 +81,9 @@ timeout. ping exits 1 when no reply came back at all.`,
 // follow it, for commands that also accept --lab.
 func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []string, err error) {
 	switch {
+	case len(args) == n && labFlag == "" && looksLikeFile(args[0]):
+		// No node or interface is named so: one argument is missing.
+		return nil, nil, usagef("the lab file %s is given without its %d argument(s): expected [FILE] and %d, got %d after it", args[0], n, n, n-1)
 	case len(args) == n:
 		return nil, args, nil
 	case len(args) == n+1 && labFlag == "":
@@ -89,6 +92,13 @@ func splitFileArgs(args []string, labFlag string, n int) (fileArgs, rest []strin
 		return nil, nil, usagef("give a lab file or --lab, not both")
 	}
 	return nil, nil, usagef("expected [FILE] and %d argument(s), got %d", n, len(args))
+}
+
+// looksLikeFile reports whether a command-line word can only be a lab
+// file: a path, or a YAML file's name. Node names hold neither a slash
+// nor a dot.
+func looksLikeFile(arg string) bool {
+	return strings.Contains(arg, "/") || strings.HasSuffix(arg, ".yaml") || strings.HasSuffix(arg, ".yml")
 }
 
 // resolveTarget finds the lab's name, checks that node runs, and turns

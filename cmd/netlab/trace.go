@@ -94,7 +94,7 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 				if n == "" {
 					continue
 				}
-				if _, err := runningNode(s, n); err != nil {
+				if _, err := runningFileNode(s, l, n); err != nil {
 					return err
 				}
 			}
@@ -105,7 +105,9 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			return runTrace(ctx, e, ns, tr, l, s, c, f.output == "json")
+			return withProbes(ctx, e.stderr, l.Name, func() error {
+				return runTrace(ctx, e, ns, tr, l, s, c, f.output == "json")
+			})
 		}),
 	}
 	f.addLab(cmd)

@@ -99,10 +99,13 @@ func checkRunner(ns kernel.NetNS, l *lab.Lab) func(context.Context) ([]tui.Check
 			return nil, fmt.Errorf("lab %s has no checks", l.Name)
 		}
 		var out []tui.CheckResult
-		for _, r := range check.Run(ctx, ns, l, l.Checks) {
-			out = append(out, tui.CheckResult{Name: r.Name, Pass: r.Passed, Detail: r.Detail()})
-		}
-		return out, nil
+		err := withProbes(ctx, nil, l.Name, func() error {
+			for _, r := range check.Run(ctx, ns, l, l.Checks) {
+				out = append(out, tui.CheckResult{Name: r.Name, Pass: r.Passed, Detail: r.Detail()})
+			}
+			return nil
+		})
+		return out, err
 	}
 }
 

@@ -57,7 +57,14 @@ func (s *kernelSource) Trace(ctx context.Context, from, target, proto string, po
 	if !ok {
 		return nil, errors.New("trace: this kernel cannot trace")
 	}
-	res, r := check.Trace(ctx, ns, tr, s.lab, last, c)
+	var res *trace.Result
+	var r check.Result
+	if err := withProbes(ctx, nil, s.lab.Name, func() error {
+		res, r = check.Trace(ctx, ns, tr, s.lab, last, c)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
 	if r.Err != nil {
 		return nil, r.Err
 	}

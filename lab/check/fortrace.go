@@ -30,7 +30,8 @@ const MaxTraceTimeout = time.Minute
 // takes it: ICMP echo as a ping (answered by whichever kernel it
 // reaches), TCP as a connect (answered by whatever listens there); UDP
 // needs a responder, so the address must be a node's, which starts one
-// (to: with address:). Every error names what to give instead, with the
+// (to: with address:). An address with a zone (fe80::1%eth0) is
+// refused. Every error names what to give instead, with the
 // lab's nodes when a name is not one.
 func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.Duration) (*lab.Check, error) {
 	switch proto {
@@ -70,6 +71,11 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		}
 		c.To = target
 		return c, nil
+	}
+	if a.Zone() != "" {
+		// The route in the node picks the interface, so a zone would be
+		// silently ignored; a lab file's ping: refuses one too.
+		return nil, fmt.Errorf("address %q must not carry a zone: leave out the %%ZONE part (the node's routes choose the interface)", target)
 	}
 	a = a.Unmap()
 	if proto != "icmp" {

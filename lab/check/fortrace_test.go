@@ -32,6 +32,10 @@ func TestForTrace(t *testing.T) {
 		{"tcp without", "c1", "server", "tcp", 0, 0, "a tcp probe needs a port"},
 		{"sctp", "c1", "server", "sctp", 7, 0, `unknown protocol "sctp"`},
 		{"too long", "c1", "server", "icmp", 0, 2 * time.Minute, "timeout must be more than 0 and at most 1m0s"},
+		// A zone names an interface the probe would not be sent by (the
+		// route decides), so it is refused, as a lab file's ping: is.
+		{"icmp to a zone", "c1", "fe80::1%nosuch", "icmp", 0, 0, `address "fe80::1%nosuch" must not carry a zone`},
+		{"tcp to a zone", "c1", "fe80::1%eth0", "tcp", 80, 0, `address "fe80::1%eth0" must not carry a zone`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := check.ForTrace(l, tc.from, tc.target, tc.proto, tc.port, tc.timeout)

@@ -85,7 +85,7 @@ func localAddr(network string, port uint16) net.Addr {
 // address. It lets a failed probe say why ("no ARP reply from
 // 192.168.31.1") instead of only that it timed out.
 type Hop struct {
-	Dev     string     // the outgoing interface
+	Dev     string     // the outgoing interface, control characters escaped (for messages)
 	Gateway netip.Addr // the router, or invalid when the address is on-link
 	Src     netip.Addr // the source address the kernel would use
 	// Neigh is the state of the next hop's neighbour entry (ARP or NDP):
@@ -125,7 +125,7 @@ func (k *Linux) NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 		hop.Src = src.Unmap()
 	}
 	if l, err := h.LinkByIndex(r.LinkIndex); err == nil {
-		hop.Dev = l.Attrs().Name
+		hop.Dev = printable(l.Attrs().Name) // for messages: any byte but '/', ':', space
 	}
 	next := dst
 	if hop.Gateway.IsValid() {

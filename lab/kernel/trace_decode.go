@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/nftables"
 
@@ -196,8 +198,8 @@ func familyName(f uint8) string {
 // in what it resolves (hook, priority, rule tag, interface names, Own).
 func eventOf(netns string, r rawTrace) TraceEvent {
 	e := TraceEvent{
-		NetNS: netns, ID: r.ID, Family: familyName(r.Family), Table: r.Table, Chain: r.Chain,
-		Type: traceTypeName(r.Type), Rule: r.RuleHandle, Target: r.Target, Mark: r.Mark,
+		NetNS: netns, ID: r.ID, Family: familyName(r.Family), Table: printable(r.Table), Chain: printable(r.Chain),
+		Type: traceTypeName(r.Type), Rule: r.RuleHandle, Target: printable(r.Target), Mark: r.Mark,
 		Network: r.Network, Transport: r.Transport, LinkLayer: r.LinkLayer,
 	}
 	switch {
@@ -207,6 +209,40 @@ func eventOf(netns string, r rawTrace) TraceEvent {
 		e.Verdict = verdictName(int32(r.Policy))
 	}
 	return e
+}
+
+// printable is a name from the kernel as a trace shows it: any program
+// of the namespace may have named a table, chain, rule comment or
+// interface with control characters (an escape sequence that clears the
+// terminal, a newline that forges a line of the trace), so those, and
+// bytes that are not UTF-8, are written as Go escapes them (\x1b, \n).
+// A name netlab or nft made is printable already and stays as it is.
+func printable(s string) string {
+	clean := true
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, "\\x%02x", s[i])
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			q := strconv.QuoteRune(r) // '\x1b'
+			b.WriteString(q[1 : len(q)-1])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // isTraceTable reports whether a table's name is a trace table's.

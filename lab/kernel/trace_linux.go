@@ -527,13 +527,13 @@ func (n *nsTrace) resolve(r rawTrace) (TraceEvent, bool) {
 	e.Own = r.Table == n.table
 	e.OwnFirst = e.Own && strings.HasPrefix(r.Chain, "first_")
 	if r.RuleHandle != 0 {
-		e.RuleTag = n.ruleTag(key, r.RuleHandle)
+		e.RuleTag = printable(n.ruleTag(key, r.RuleHandle))
 	}
 	if r.Network == nil && r.Transport == nil && key == n.lastKey && r.ID == n.last.ID {
 		e.Network, e.Transport, e.LinkLayer = n.last.Network, n.last.Transport, n.last.LinkLayer
 		e.IIf, e.OIf = n.last.IIf, n.last.OIf
 	} else {
-		e.IIf, e.OIf = n.linkName(r.IIf), n.linkName(r.OIf)
+		e.IIf, e.OIf = printable(n.linkName(r.IIf)), printable(n.linkName(r.OIf))
 	}
 	n.last, n.lastKey = e, key
 	if e.OwnFirst && e.Type == "rule" && e.RuleTag == traceMarkTag {

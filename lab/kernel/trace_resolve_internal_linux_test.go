@@ -92,3 +92,37 @@ func TestResolveCarriesHeadersWithinAChain(t *testing.T) {
 		t.Errorf("policy event %+v: want the interfaces and headers of the chain's first event", policy)
 	}
 }
+
+// TestResolveShowsNamesPrintable: a table, chain, jump target, rule
+// comment or interface that another program named with control
+// characters (an escape sequence that would clear the user's terminal,
+// a newline that would forge a step) reaches the trace's steps escaped,
+// \x1b and \n as text; the names the trace itself compares (its own
+// table, the mark rule's comment) are read before that.
+func TestResolveShowsNamesPrintable(t *testing.T) {
+	n := testNSTrace()
+	inet := uint8(unix.NFPROTO_INET)
+	evil, chain := "ev\x1b[31mil\nx", "ch\x1b[2J\a"
+	n.chains[chainKey{inet, evil, chain}] = chainInfo{"forward", 10}
+	n.rules[chainKey{inet, evil, chain}] = map[uint64]string{4: "netlab-\x1b[2Jboom\xff"}
+	n.links[7] = "et\x1bh9"
+	for _, r := range []rawTrace{
+		{Family: inet, Table: n.table, Chain: "first_forward", RuleHandle: 5, Type: unix.NFT_TRACETYPE_RULE, HasVerdict: true, Verdict: nfAccept, ID: 2, IIf: 7, Network: []byte{0x45, 1}},
+		{Family: inet, Table: evil, Chain: chain, RuleHandle: 4, Type: unix.NFT_TRACETYPE_RULE, HasVerdict: true, Verdict: unix.NFT_JUMP, Target: "t\x1b]0;x\a", ID: 2, IIf: 7, Network: []byte{0x45, 1}},
+	} {
+		e, ok := n.resolve(r)
+		if !ok {
+			t.Fatalf("%s/%s: not delivered", r.Table, r.Chain)
+		}
+		for _, s := range []string{e.Table, e.Chain, e.Target, e.RuleTag, e.IIf, e.OIf} {
+			for _, c := range s {
+				if c < 0x20 || c == 0x7f || c == 0xfffd {
+					t.Errorf("event %s/%s carries %q", e.Table, e.Chain, s)
+				}
+			}
+		}
+		if r.Table == evil && (e.Table != `ev\x1b[31mil\nx` || e.Chain != `ch\x1b[2J\a` || e.RuleTag != `netlab-\x1b[2Jboom\xff` || e.IIf != `et\x1bh9` || e.Hook != "forward" || e.Priority != 10) {
+			t.Errorf("the evil chain's event: %+v", e)
+		}
+	}
+}

@@ -63,7 +63,8 @@ func (e *HostLinksError) Error() string {
 // marks (not in a file): it stops every process in the lab's namespaces,
 // removes its hosts files, deletes its namespaces (apply.DownAll) and,
 // with AllowHost, its links in the root namespace; then it forgets the
-// lab's record, source, process logs and exits. Each step is finished
+// lab's record, source, process logs and exits, and the probe lock file
+// a killed netlab left. Each step is finished
 // before the next, so that a down killed anywhere is finished by the
 // next down, and an up after it makes the lab again.
 func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*DownResult, error) {
@@ -94,7 +95,8 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 	}
 	if opts.RunDir != nil {
 		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab),
-			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab), apply.SaveRestarting(*opts.RunDir, lab, nil))
+			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab), apply.SaveRestarting(*opts.RunDir, lab, nil),
+			removeProbeLock(*opts.RunDir, lab))
 	}
 	return res, nil
 }
@@ -111,6 +113,16 @@ func removeLogs(dir rundir.Dir, lab string) error {
 		return err
 	}
 	return nil
+}
+
+// removeProbeLock removes the probe lock file that a netlab killed while
+// probing left (rundir.Dir.RemoveProbeLock).
+func removeProbeLock(dir rundir.Dir, lab string) error {
+	n, err := name.Parse("lab", lab)
+	if err != nil {
+		return err
+	}
+	return dir.RemoveProbeLock(n)
 }
 
 // stoppedProcess is a process DownAll stopped, as Down reports it: its

@@ -35,7 +35,39 @@ type Lock struct {
 // Lock polls until the lock is free, ctx ends, or wait passes (wait < 0
 // means no limit).
 func (d Dir) Lock(ctx context.Context, lab name.Name, wait time.Duration, waiting func()) (*Lock, error) {
-	file, err := fileName(lab, lockSuffix)
+	return d.lock(ctx, lab, lockSuffix, wait, waiting)
+}
+
+// ProbeLock takes the lab's probe lock, LAB.probes.lock, for as long as
+// a command's probes run (check, trace, the TUI's checks and trace): their
+// responders listen on the lab's nodes at fixed ports (a check's udp/7),
+// and two netlab processes at once would find the port taken. It waits
+// as long as the other's probes take, until ctx ends, calling waiting
+// once. It is not the lab's lock: up and down do not wait for probes,
+// nor probes for them.
+func (d Dir) ProbeLock(ctx context.Context, lab name.Name, waiting func()) (*Lock, error) {
+	return d.lock(ctx, lab, probeLockSuffix, -1, waiting)
+}
+
+// RemoveProbeLock removes the lab's probe lock file that a netlab killed
+// while probing (kill -9) left, for down: it takes the lock without
+// waiting and releases it, which unlinks the file. One that a live
+// netlab holds is left to it (its release removes it): unlinking a held
+// lock's file would let a third netlab lock a new one beside it.
+func (d Dir) RemoveProbeLock(lab name.Name) error {
+	lk, err := d.lock(context.Background(), lab, probeLockSuffix, 0, nil)
+	if errors.Is(err, ErrLocked) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return lk.Release()
+}
+
+// lock takes the flock on LAB+suffix (see Lock).
+func (d Dir) lock(ctx context.Context, lab name.Name, suffix string, wait time.Duration, waiting func()) (*Lock, error) {
+	file, err := fileName(lab, suffix)
 	if err != nil {
 		return nil, err
 	}

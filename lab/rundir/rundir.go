@@ -64,6 +64,10 @@ func (d Dir) Path() string { return d.path }
 // or LAB.yaml.tmp-RANDOM.
 const lockSuffix = ".lock"
 
+// probeLockSuffix names a lab's probe lock, LAB.probes.lock (see
+// ProbeLock). A lab name holds no dot, so no lab's files are named so.
+const probeLockSuffix = ".probes.lock"
+
 // fileName is the one place a lab's name becomes a file name. It takes
 // only a Name, which cannot hold a slash, a dot or white space.
 func fileName(lab name.Name, suffix string) (string, error) {

@@ -37,11 +37,16 @@ conntrack changes them. Then the answer's way back, with the reverse
 translation. A packet that is dropped ends where a rule or a chain's
 policy dropped it; one with no route ends at the routing failure.
 
-TARGET is an address, or a node of the lab, which stands for its first
-address; a probe to a node (or to an address a node owns) is answered by
-a short-lived responder there, as checks are. The probe is ICMP echo by
-default; --proto tcp or udp sends to --port (7, the echo port, unless
-given).
+TARGET is a node of the lab (its first address) or an address. A probe
+to a node is answered by a short-lived responder there, as a check's is,
+unless a program the node runs (run:, with a tcp ready:) has that TCP
+port: the program answers. A probe to an address goes as sent, wherever
+the lab's NAT rules take it: ICMP echo is answered by whichever kernel it
+reaches, TCP by whatever listens there (a refusal is an answer too). UDP
+needs a responder, so a UDP address must be a node's, or one a DNAT rule
+publishes on the same port of one node; the responder is started there.
+The probe is ICMP echo by default; --proto tcp or udp sends to --port (7,
+the echo port, unless given).
 
 netlab reads the kernel's own trace (nftables tracing, as nft monitor
 trace shows it), with no tool on the machine. For the duration of the

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"netlab/lab/state"
 )
 
 // ConntrackLister is implemented by sources that read a node's
@@ -196,16 +198,6 @@ func ctFlags(r ConntrackEntry) string {
 	return strings.Join(f, " ")
 }
 
-// timeoutText is a timeout in at most 7 characters: 29s, 4m59s, 4d23h.
-func timeoutText(d time.Duration) string {
-	s := int(d.Round(time.Second).Seconds())
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%ds", s)
-	case s < 3600:
-		return fmt.Sprintf("%dm%02ds", s/60, s%60)
-	case s < 86400:
-		return fmt.Sprintf("%dh%02dm", s/3600, s%3600/60)
-	}
-	return fmt.Sprintf("%dd%02dh", s/86400, s%86400/3600)
-}
+// timeoutText is a timeout in at most 7 characters, as uptimes are
+// shown: 29s, 4m59s, 4d23h.
+func timeoutText(d time.Duration) string { return state.Uptime(d.Round(time.Second)) }

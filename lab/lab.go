@@ -416,10 +416,15 @@ type Check struct {
 	// dnat, or both); DroppedAt, the node that drops it (with expect:
 	// fail).
 	Via       []string
-	ViaGiven  bool // via: was given (an empty list asserts a direct path)
+	ViaGiven  bool       // via: was given (an empty list asserts a direct path)
+	ViaPos    []diag.Pos // where each node of Via is written
 	NAT       string
 	DroppedAt string
 }
+
+// PathNATs lists the values of a path check's nat: the translations the
+// request undergoes on its way.
+var PathNATs = []string{"none", "snat", "dnat", "both"}
 
 // IsPath reports whether the check asserts the probe's path: it runs as
 // a trace.

@@ -582,7 +582,7 @@ var Fields = map[string][]string{
 	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),
 	"process":        {"name", "command", "env", "dir", "ready"},
 	"ready":          {"tcp", "udp", "timeout"},
-	"check":          {"from", "ping", "to", "connect", "http", "address", "proto", "port", "listen", "expect", "seen-source", "timeout"},
+	"check":          {"from", "ping", "to", "connect", "http", "address", "proto", "port", "listen", "expect", "seen-source", "timeout", "via", "nat", "dropped-at"},
 }
 
 func (d *decoder) natRule(v *yaml.Node, nodeWhat string) *lab.NATRule {
@@ -772,6 +772,18 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 			c.SeenSource, _ = d.addr(v, "seen-source")
 		case "timeout":
 			c.Timeout, _ = d.duration(v, "timeout")
+		case "via":
+			c.ViaGiven = true
+			for _, item := range d.list(v, "via") {
+				if s, ok := d.str(item, "via node"); ok {
+					c.Via = append(c.Via, s)
+					c.ViaPos = append(c.ViaPos, d.pos(item))
+				}
+			}
+		case "nat":
+			c.NAT, _ = d.oneOf(v, "check nat", lab.PathNATs)
+		case "dropped-at":
+			c.DroppedAt, _ = d.str(v, "dropped-at")
 		}
 	})
 	if !ok {

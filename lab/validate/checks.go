@@ -70,6 +70,47 @@ func (v *validator) check(c *lab.Check) {
 	if c.Has("listen") && hasTo && c.Proto != "tcp" && c.Proto != "udp" {
 		v.diags.Hintf(c.At("listen"), "add proto: tcp or proto: udp", "listen applies only to a tcp or udp check")
 	}
+	v.pathCheck(c)
+}
+
+// pathFields are the fields of a path check, which traces its probe.
+var pathFields = []string{"via", "nat", "dropped-at"}
+
+// pathCheck checks a path check's assertions: via names the nodes
+// between from and the target, dropped-at a node of the lab, with
+// expect: fail. A connect or http check talks to a real service with a
+// client netlab does not drive packet by packet, so only ping and to
+// checks can assert a path.
+func (v *validator) pathCheck(c *lab.Check) {
+	for _, f := range pathFields {
+		if c.Has(f) && (c.Has("connect") || c.Has("http")) {
+			v.diags.Hintf(c.At(f), "use it with ping: IP or to: NODE", "%s applies only to a check with ping or to", f)
+		}
+	}
+	if c.Usable("via") {
+		for i, name := range c.Via {
+			at := c.At("via")
+			if i < len(c.ViaPos) {
+				at = c.ViaPos[i]
+			}
+			switch {
+			case v.lab.Node(name) == nil:
+				v.diags.Hintf(at, "name a node of the lab", "check via %q names a node that is not defined", name)
+			case name == c.From || (c.Has("to") && name == c.To):
+				v.diags.Hintf(at, "list only the nodes between from and the target (an empty list: none)", "check via %q is an end of the check, not a node on its way", name)
+			case slices.Contains(c.Via[:i], name):
+				v.diags.Hintf(at, "remove one of them", "check via %q is listed twice", name)
+			}
+		}
+	}
+	if c.Usable("dropped-at") {
+		switch {
+		case v.lab.Node(c.DroppedAt) == nil:
+			v.diags.Hintf(c.At("dropped-at"), "name a node of the lab", "check dropped-at %q names a node that is not defined", c.DroppedAt)
+		case c.Expect != lab.ExpectFail:
+			v.diags.Hintf(c.At("dropped-at"), "add expect: fail", "dropped-at needs expect: fail, as a dropped probe fails")
+		}
+	}
 }
 
 // checkKinds are the fields that say what a check probes; a check has

@@ -31,6 +31,21 @@
 // (listen_linux.go). Hosts files (hosts_linux.go) are opened component
 // by component without following links and written in place.
 //
+// Tracing (trace_linux.go, Tracer in seam.go): in each namespace a
+// NETLINK_NETFILTER socket joins NFNLGRP_NFTRACE first, then a second,
+// lasting google/nftables socket makes the trace tables (inet, and bridge
+// where the namespace has a bridge) with NFT_TABLE_F_OWNER, so that the
+// kernel removes them when that socket closes, whoever closes it (Close,
+// exit, kill -9). google/nftables v0.3.0 sends a table's flags as 0, so
+// that one message is made by hand on the same socket; the kernel then
+// refuses any change to the table from another socket, TraceSweep's
+// included. Each namespace's listener decodes the events
+// (trace_decode.go, pure), names what the kernel numbers (chains' hooks
+// and priorities, rules' comments and interfaces, read when the trace
+// starts and again for one made since) and keeps only the packets one of
+// its own mark rules (trace_rules.go, traceMarkTag) reported: another
+// trace's packets cross its chains too.
+//
 // Every method stops once its ctx is cancelled, before its first kernel
 // message and between two messages of one operation (but a link made in
 // the machine's namespace is first marked and named: see made); what it

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 	"time"
@@ -138,12 +139,16 @@ type RefusedError struct{ Diags diag.List }
 func (e *RefusedError) Error() string { return e.Diags.Err().Error() }
 
 // Plan validates l, reads the kernel and diffs it against l. It changes
-// nothing. A lab validate refuses, or a sysctl the kernel does not have,
-// is a *RefusedError.
+// nothing of the lab; it only removes, first, the trace tables a netlab
+// trace left in the lab's namespaces (SweepTraces). A lab validate
+// refuses, or a sysctl the kernel does not have, is a *RefusedError.
 func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Planned, error) {
 	if diags := validate.Lab(l); diags.HasErrors() {
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
+	}
+	if _, err := SweepTraces(ctx, k, l.Name); err != nil {
+		return nil, err
 	}
 	desired := plan.Desired(l)
 	observed, err := Observe(ctx, k, l.Name, desired, opts.RunDir)
@@ -289,4 +294,37 @@ func save(opts Options, desired *state.State) error {
 		return nil
 	}
 	return apply.SaveSource(*opts.RunDir, desired.Lab, opts.Source)
+}
+
+// SweepTraces removes the trace tables that no running trace owns from
+// the lab's own namespaces (those that carry its marker), when k traces
+// (kernel.Tracer): what a netlab trace left where the kernel could not
+// remove it with its socket. It returns the namespaces it removed one
+// from. Plan, and so Up, call it before reading the kernel; a live
+// trace's table is never removed, and none is ever drift, as Observe
+// reads netlab's own table only.
+func SweepTraces(ctx context.Context, k kernel.Kernel, lab string) ([]string, error) {
+	tracer, ok := k.(kernel.Tracer)
+	if !ok {
+		return nil, nil
+	}
+	list, err := k.NetNSList(ctx, lab)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: list namespaces: %w", lab, err)
+	}
+	var swept []string
+	for _, ns := range list {
+		if !ns.Marked || ns.Stub {
+			continue
+		}
+		done, err := tracer.TraceSweep(ctx, []string{ns.Name})
+		swept = append(swept, done...)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted since it was listed: nothing left to sweep
+		}
+		if err != nil {
+			return swept, fmt.Errorf("lab %s: remove leftover trace tables: %w", lab, err)
+		}
+	}
+	return swept, nil
 }

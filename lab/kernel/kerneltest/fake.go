@@ -11,6 +11,7 @@
 //	list.go         NetNSList, Labs and HostLinks
 //	process_fake.go processes: started, listed, stopped, and the hooks of tests
 //	hosts_fake.go   hosts files of kernel.EtcNetNSDir
+//	trace_fake.go   Tracer: scripted traces, their tables, and sweeps
 //	transcript.go   String: the contents as ip(8) and nft commands
 //	seed.go         Seed: ip(8) commands run by hand
 //	testns.go       throw-away namespaces for tests against the real kernel
@@ -43,6 +44,7 @@ var writeMethods = map[string]bool{
 var readMethods = map[string]bool{
 	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
 	"Processes": true, "LabProcesses": true, "Listening": true, "HostsFiles": true,
+	"TraceStart": true, "TraceSweep": true, // kernel.Tracer's (trace_fake.go)
 }
 
 // Fake is a kernel.Kernel that holds namespaces, links, addresses, routes
@@ -139,6 +141,8 @@ type Fake struct {
 	ticks     uint64
 	behaviour func(*state.Process) FakeRun
 	hosts     map[string]string
+
+	tracer *Tracer // trace_fake.go; made by Tracer
 }
 
 var _ kernel.Kernel = (*Fake)(nil)

@@ -80,6 +80,16 @@ type Net struct {
 	rules  []natRule
 	flows  map[flowKey]*flow // UDP replies to translate back, by the server's view
 	nextPt int               // the next ephemeral port
+	onSend func(SentPacket)  // OnSend's hook, or nil
+}
+
+// OnSend makes n call f with every packet a socket of n sends, before it
+// is routed: what a Tracer attached to n follows. f is called with n's
+// lock held and must not call n.
+func (n *Net) OnSend(f func(SentPacket)) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.onSend = f
 }
 
 var _ kernel.NetNS = (*Net)(nil)
@@ -313,12 +323,17 @@ type sent struct {
 	asked  netip.AddrPort // the destination the sender gave, before DNAT
 }
 
-// sendLocked routes a packet from ns to dst (port 0 for ICMP) through
-// the rules. A nil sent with a nil error is a packet lost on the way.
-func (n *Net) sendLocked(ns *netNS, srcPort uint16, dst netip.AddrPort, icmpMsg bool) (*sent, error) {
+// sendLocked routes a packet of proto (icmp, tcp, udp) from ns to dst
+// (port 0 for ICMP; icmpID is an echo request's identifier) through the
+// rules. A nil sent with a nil error is a packet lost on the way.
+func (n *Net) sendLocked(ns *netNS, proto string, srcPort, icmpID uint16, dst netip.AddrPort) (*sent, error) {
+	icmpMsg := proto == "icmp"
 	rt, err := n.routeLocked(ns, dst.Addr())
 	if err != nil {
 		return nil, err
+	}
+	if n.onSend != nil {
+		n.onSend(SentPacket{NetNS: ns.name, Proto: proto, Src: netip.AddrPortFrom(rt.src, srcPort), Dst: dst, ICMPID: icmpID})
 	}
 	s := &sent{dst: dst, asked: dst, origin: netip.AddrPortFrom(rt.src, srcPort)}
 	s.src = s.origin
@@ -438,7 +453,7 @@ func (n *Net) DialIn(ctx context.Context, netns, network, address string) (net.C
 		n.mu.Unlock()
 		return nil, fmt.Errorf("fake net: dial %s: unsupported network", network)
 	}
-	s, err := n.sendLocked(ns, port, dst, false)
+	s, err := n.sendLocked(ns, "tcp", port, 0, dst)
 	switch {
 	case err != nil:
 		n.mu.Unlock()
@@ -661,7 +676,7 @@ func (n *Net) sendUDP(s *udpSock, dst netip.AddrPort, b []byte) error {
 		f.client.push(datagram{data: slices.Clone(b), from: f.from}) // a reply, translated back
 		return nil
 	}
-	sn, err := n.sendLocked(s.ns, s.port, dst, false)
+	sn, err := n.sendLocked(s.ns, "udp", s.port, 0, dst)
 	if err != nil || sn == nil {
 		return err
 	}
@@ -767,7 +782,11 @@ func (r *rawSock) WriteTo(b []byte, addr net.Addr) (int, error) {
 	n := r.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s, err := n.sendLocked(r.ns, 0, netip.AddrPortFrom(dst, 0), true)
+	var id uint16
+	if len(b) >= 6 && (b[0] == byte(ipv4.ICMPTypeEcho) || b[0] == byte(ipv6.ICMPTypeEchoRequest)) {
+		id = uint16(b[4])<<8 | uint16(b[5])
+	}
+	s, err := n.sendLocked(r.ns, "icmp", 0, id, netip.AddrPortFrom(dst, 0))
 	if err != nil {
 		return 0, opError("sendto", "ip", addr, err)
 	}

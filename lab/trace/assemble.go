@@ -1,0 +1,660 @@
+package trace
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"netlab/lab/device"
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+// Assemble puts the events of one trace in the order the packets met
+// them across namespaces (a packet leaving by a veth next shows at the
+// veth's peer), splits the request (the first packet from the probe's
+// node) from the answer (the first one back), turns each hook's events
+// into steps (the lab's chains and rules named from observed's rules, the
+// addresses before and after each hook compared), adds the routing
+// decisions asked of hops, and says how each way ended. probeErr is the
+// probe's own failure, if any (a send refused for want of a route ends
+// the request at its first step).
+//
+// Assemble fills in Lab, and what the events tell of From (the node of
+// the first packet sent), Target, Proto, Port and To (the node the
+// request was delivered to); the caller, which knows the probe, may set
+// them over. When no event came at all, From is unknown here: SetFrom
+// names the node.
+func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.NetNS, probeErr error) *Result {
+	if observed == nil {
+		observed = state.New("")
+	}
+	a := &assembler{observed: observed, hops: hops, segments: splitSegments(events)}
+	for _, s := range a.segments {
+		s.node = a.nodeOf(s.netns)
+	}
+	r := &Result{Lab: observed.Lab}
+	start := a.requestStart()
+	if start == nil {
+		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
+		if probeErr != nil && kernel.IsNoRoute(probeErr) {
+			r.Request.Steps = []Step{{Kind: "route", Hook: "output", Route: "no route"}}
+			r.Request.End = End{What: "no-route", Hook: "output", Reason: probeErr.Error()}
+		}
+		return r
+	}
+	first := start.entry()
+	r.From = start.node
+	r.Target = first.dst
+	r.Proto = first.protoName()
+	if first.proto == protoICMPv6 {
+		r.Proto = "icmp"
+	}
+	if first.proto == protoTCP || first.proto == protoUDP {
+		r.Port = first.dport
+	}
+	req, last := a.way(start)
+	r.Request = req
+	if req.End.What == "delivered" {
+		r.To = req.End.Node
+	}
+	if ans := a.answerStart(start, last); ans != nil {
+		r.Answer, _ = a.way(ans)
+	}
+	return r
+}
+
+// SetFrom names the probe's node: Result.From, and the node of the
+// steps and end that no event could name (a send the kernel refused
+// before the packet met any hook).
+func (r *Result) SetFrom(node string) {
+	r.From = node
+	if r.Request == nil {
+		return
+	}
+	for i := range r.Request.Steps {
+		if r.Request.Steps[i].Node == "" {
+			r.Request.Steps[i].Node = node
+		}
+	}
+	if r.Request.End.Node == "" && r.Request.End.What == "no-route" {
+		r.Request.End.Node = node
+	}
+}
+
+// A segment is one packet's pass through one namespace: the events of
+// one (namespace, trace ID), in the order the namespace reported them.
+type segment struct {
+	netns  string
+	node   string
+	events []kernel.TraceEvent
+	passes []pass
+	// cur is the pass the last event went to: the last pass, or the
+	// bridge hook that an inet hook ran inside of (br_netfilter).
+	cur  int
+	used bool
+}
+
+// A pass is the events of one hook (of the inet or the bridge family) in
+// a segment.
+type pass struct {
+	bridge bool
+	hook   string
+	events []kernel.TraceEvent
+}
+
+func (p *pass) key() string {
+	if p.bridge {
+		return "bridge " + p.hook
+	}
+	return p.hook
+}
+
+// entry is the packet as it entered the hook (its first event, that of
+// the trace's first chain).
+func (p *pass) entry() packet {
+	e := p.events[0]
+	return parsePacket(e.Network, e.Transport)
+}
+
+// leave is the packet as it left the hook, seen by the trace's last
+// chain; ok is false when it never got there (dropped, stolen).
+func (p *pass) leave() (packet, bool) {
+	for i := len(p.events) - 1; i >= 0; i-- {
+		if e := p.events[i]; e.Own && !e.OwnFirst {
+			return parsePacket(e.Network, e.Transport), true
+		}
+	}
+	return packet{}, false
+}
+
+// exit is the packet after the hook: as it left, else as last seen.
+func (p *pass) exit() packet {
+	if pk, ok := p.leave(); ok {
+		return pk
+	}
+	e := p.events[len(p.events)-1]
+	return parsePacket(e.Network, e.Transport)
+}
+
+// ifaces are the input and output interfaces the hook's events name.
+func (p *pass) ifaces() (in, out string) {
+	for _, e := range p.events {
+		in = cmp.Or(in, e.IIf)
+		out = cmp.Or(out, e.OIf)
+	}
+	return in, out
+}
+
+func (s *segment) seq() uint64               { return s.events[0].Seq }
+func (s *segment) entry() packet             { return s.passes[0].entry() }
+func (s *segment) in() string                { return s.events[0].IIf }
+func (s *segment) lastPass() *pass           { return &s.passes[s.cur] }
+func (s *segment) exit() packet              { return s.lastPass().exit() }
+func (s *segment) startsAt(hook string) bool { p := s.passes[0]; return !p.bridge && p.hook == hook }
+
+// local reports a packet the namespace sent itself: its first hook is
+// the inet output.
+func (s *segment) local() bool { return s.startsAt("output") }
+
+// isBridge reports an event of a bridge-family table: a bridge hop.
+func isBridge(e kernel.TraceEvent) bool { return e.Family == "bridge" }
+
+// splitSegments groups the events by namespace and trace ID, in the order
+// of arrival, and splits a group where a second packet begins: a hook the
+// group has already left starts again (the kernel may give a new packet
+// the ID of one it freed), or a packet starts (inet prerouting or output)
+// after the group has had an inet hook. Events of another trace's table
+// are left out.
+func splitSegments(events []kernel.TraceEvent) []*segment {
+	sorted := slices.Clone(events)
+	slices.SortStableFunc(sorted, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	type groupKey struct {
+		netns string
+		id    uint32
+	}
+	open := map[groupKey]*segment{}
+	var segs []*segment
+	for _, e := range sorted {
+		if !e.Own && strings.HasPrefix(e.Table, kernel.TraceTablePrefix) {
+			continue
+		}
+		k := groupKey{e.NetNS, e.ID}
+		s := open[k]
+		if s != nil && startsPacket(s, e) {
+			s = nil
+		}
+		if s == nil {
+			s = &segment{netns: e.NetNS}
+			open[k] = s
+			segs = append(segs, s)
+		}
+		s.add(e)
+	}
+	return segs
+}
+
+// startsPacket reports whether e, of s's namespace and ID, must be
+// another packet's: it enters a hook (the trace's first chain) that s
+// has already crossed, or it starts a packet (inet prerouting or output)
+// after s has had an inet hook.
+func startsPacket(s *segment, e kernel.TraceEvent) bool {
+	if !e.OwnFirst {
+		return false
+	}
+	k := (&pass{bridge: isBridge(e), hook: e.Hook}).key()
+	if cur := &s.passes[s.cur]; cur.key() == k && !hadLater(cur) {
+		return false // the first chain's second event (its policy)
+	}
+	for _, p := range s.passes {
+		if p.key() == k {
+			return true
+		}
+	}
+	if !isBridge(e) && (e.Hook == "prerouting" || e.Hook == "output") {
+		for _, p := range s.passes {
+			if !p.bridge {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// hadLater reports whether the pass has seen an event after the trace's
+// first chain: a second first-chain event then is a second packet.
+func hadLater(p *pass) bool {
+	for _, e := range p.events {
+		if !e.OwnFirst {
+			return true
+		}
+	}
+	return false
+}
+
+// add puts e in its pass: the current one when e is of its hook; an
+// earlier one still open (not left yet) when e goes on with a hook that
+// another ran inside of (br_netfilter runs the inet prerouting, forward
+// and postrouting hooks from inside the bridge's: bridge prerouting's
+// first chain, inet prerouting, bridge prerouting's last chain); else a
+// new pass.
+func (s *segment) add(e kernel.TraceEvent) {
+	s.events = append(s.events, e)
+	k := (&pass{bridge: isBridge(e), hook: e.Hook}).key()
+	if len(s.passes) > 0 {
+		cur := &s.passes[s.cur]
+		if cur.key() == k && !(e.OwnFirst && hadLater(cur)) {
+			cur.events = append(cur.events, e)
+			return
+		}
+		if !e.OwnFirst {
+			for i := len(s.passes) - 1; i >= 0; i-- {
+				if p := &s.passes[i]; p.key() == k {
+					if _, left := p.leave(); !left {
+						p.events = append(p.events, e)
+						s.cur = i
+						return
+					}
+					break
+				}
+			}
+		}
+	}
+	s.passes = append(s.passes, pass{bridge: isBridge(e), hook: e.Hook, events: []kernel.TraceEvent{e}})
+	s.cur = len(s.passes) - 1
+}
+
+type assembler struct {
+	observed *state.State
+	hops     kernel.NetNS
+	segments []*segment
+}
+
+// nodeOf names the node of a namespace: the observed node that has it,
+// else the NODE of LAB.NODE, else the namespace's name itself.
+func (a *assembler) nodeOf(netns string) string {
+	for _, name := range a.observed.NodeNames() {
+		if n := a.observed.Nodes[name]; n.NetNS == netns {
+			return n.Name
+		}
+	}
+	if _, node, ok := state.SplitNetNSName(netns); ok {
+		return node
+	}
+	return netns
+}
+
+func (a *assembler) nodeByNetNS(netns string) *state.Node {
+	for _, n := range a.observed.Nodes {
+		if n.NetNS == netns {
+			return n
+		}
+	}
+	return nil
+}
+
+func (a *assembler) link(netns, ifname string) *state.Link {
+	if n := a.nodeByNetNS(netns); n != nil {
+		return n.Links[ifname]
+	}
+	return nil
+}
+
+// requestStart is the first packet a namespace sent (inet output first),
+// other than an ICMP error: the probe's request.
+func (a *assembler) requestStart() *segment {
+	for _, s := range a.segments {
+		if s.local() && !s.entry().isICMPError() && !a.answers(s) {
+			return s
+		}
+	}
+	return nil
+}
+
+// answers reports whether the packet s starts with answers one its
+// namespace saw before (the order within one namespace is the kernel's;
+// across namespaces arrival says nothing): an echo reply, a TCP
+// SYN-ACK or reset, a UDP answer. Such a packet is never the request,
+// whatever it arrived before.
+func (a *assembler) answers(s *segment) bool {
+	want := s.entry().reversed()
+	for _, o := range a.segments {
+		if o == s || o.netns != s.netns || o.seq() > s.seq() {
+			continue
+		}
+		for _, p := range o.passes {
+			if p.entry() == want || p.exit() == want {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// answerStart is the first packet back: sent by the node the request
+// ended at, as the answer to the packet it got; else the first packet
+// another node sent that answers one of the request's packets (a TCP
+// reset, an ICMP error from a router on the way).
+func (a *assembler) answerStart(req, last *segment) *segment {
+	want := last.exit().reversed()
+	for _, s := range a.segments {
+		if !s.used && s.local() && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
+			return s
+		}
+	}
+	seen := map[packet]bool{}
+	for _, s := range a.segments {
+		if s.used {
+			for _, p := range s.passes {
+				seen[p.entry()] = true
+				seen[p.exit()] = true
+			}
+		}
+	}
+	for _, s := range a.segments {
+		if s.used || !s.local() || s.netns == req.netns {
+			continue
+		}
+		e := s.entry()
+		if seen[e.reversed()] {
+			return s
+		}
+		if e.isICMPError() {
+			for p := range seen {
+				if p.src == e.dst {
+					return s
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// way follows a packet from its first segment to its end, and returns
+// the way and its last segment.
+func (a *assembler) way(start *segment) (*Way, *segment) {
+	w := &Way{Packet: start.entry().String()}
+	s := start
+	for {
+		s.used = true
+		steps, end := a.steps(s, s == start)
+		w.Steps = append(w.Steps, steps...)
+		if end != nil {
+			w.End = *end
+			return w, s
+		}
+		next := a.next(s)
+		if next == nil {
+			route, end := a.end(s)
+			if route != nil {
+				w.Steps = append(w.Steps, *route)
+			}
+			w.End = end
+			return w, s
+		}
+		s = next
+	}
+}
+
+// next is the segment the packet of s continues in: through a veth, at
+// its peer's namespace, entering by the peer; from a bridge's input, at
+// the bridge's own inet hooks (prerouting, or forward where br_netfilter
+// ran prerouting inside the bridge's); out of a bridge device, at its bridge
+// hooks. Any other way out (macvlan, vxlan...) falls back to the first
+// segment elsewhere that starts with the same packet.
+func (a *assembler) next(s *segment) *segment {
+	lp := s.lastPass()
+	pk, left := lp.leave()
+	if !left {
+		return nil
+	}
+	in, out := lp.ifaces()
+	switch {
+	case lp.bridge && lp.hook == "input":
+		bridge := ""
+		if l := a.link(s.netns, in); l != nil {
+			bridge = l.Master
+		}
+		return a.first(func(c *segment) bool {
+			return c.netns == s.netns && !c.passes[0].bridge && !c.local() && (bridge == "" || c.in() == bridge) && c.entry() == pk
+		})
+	case lp.hook == "postrouting" || (lp.bridge && lp.hook == "forward"):
+		if out == "" {
+			return nil
+		}
+		l := a.link(s.netns, out)
+		switch {
+		case l != nil && l.Kind == device.Veth && l.Peer != "":
+			peerNode, peerIf, _ := strings.Cut(l.Peer, ":")
+			pn := a.observed.Nodes[peerNode]
+			if pn == nil {
+				return nil
+			}
+			return a.first(func(c *segment) bool {
+				return c.netns == pn.NetNS && c.in() == peerIf && c.entry() == pk
+			})
+		case l != nil && l.Kind == device.Bridge && !lp.bridge:
+			return a.first(func(c *segment) bool {
+				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
+			})
+		}
+		return a.first(func(c *segment) bool {
+			return !c.local() && (c.netns != s.netns || c.in() == out) && c.entry() == pk
+		})
+	}
+	return nil
+}
+
+// first is the earliest unused segment that ok accepts.
+func (a *assembler) first(ok func(*segment) bool) *segment {
+	for _, c := range a.segments {
+		if !c.used && ok(c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// steps turns a segment into steps; end is set when the packet was
+// dropped there.
+func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
+	var out []Step
+	for i := range s.passes {
+		p := &s.passes[i]
+		in, oif := p.ifaces()
+		if p.bridge {
+			step := Step{Node: s.node, Kind: "bridge", Hook: p.hook, In: in, Out: oif}
+			for _, e := range p.events {
+				if !e.Own && e.Verdict == "drop" {
+					cs := a.chainStep(s, p, e)
+					out = append(out, step)
+					return out, dropEnd(s.node, p.hook, cs)
+				}
+			}
+			out = append(out, step)
+			continue
+		}
+		// Routed: at the source's output, and before a forward hook
+		// (unless inside the bridge's forward: bridged, not routed).
+		bridged := i > 0 && s.passes[i-1].bridge && s.passes[i-1].hook == "forward"
+		if (start && i == 0 && p.hook == "output") || (p.hook == "forward" && !bridged) {
+			out = append(out, a.routeStep(s, p))
+		}
+		var chainSteps []Step
+		natAt := -1
+		for _, e := range p.events {
+			if e.Own || endOfChain(e) {
+				continue
+			}
+			cs := a.chainStep(s, p, e)
+			chainSteps = append(chainSteps, cs)
+			if isNATRule(cs, e) && natAt < 0 {
+				natAt = len(chainSteps) - 1
+			}
+			if e.Verdict == "drop" {
+				return append(out, chainSteps...), dropEnd(s.node, p.hook, cs)
+			}
+		}
+		before := p.entry()
+		after, left := p.leave()
+		changed := left && before.ok && after.ok && before != after
+		switch {
+		case changed && natAt >= 0:
+			chainSteps[natAt].Before, chainSteps[natAt].After = addrsPtr(before), addrsPtr(after)
+		case changed:
+			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif, Rule: "conntrack",
+				Before: addrsPtr(before), After: addrsPtr(after)})
+		case len(chainSteps) == 0:
+			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif})
+		}
+		out = append(out, chainSteps...)
+	}
+	return out, nil
+}
+
+// endOfChain reports the event the kernel sends when a chain runs out of
+// rules, before its policy's: of type rule, but of no rule (no handle,
+// no comment), verdict continue. It says nothing the policy's does not.
+func endOfChain(e kernel.TraceEvent) bool {
+	return e.Type == "rule" && e.Rule == 0 && e.RuleTag == "" && e.Verdict == "continue"
+}
+
+func addrsPtr(p packet) *Addrs { a := p.addrs(); return &a }
+
+func dropEnd(node, hook string, s Step) *End {
+	rule := s.Rule
+	if rule == "" {
+		rule = "policy drop"
+	}
+	return &End{What: "dropped", Node: node, Hook: hook, Rule: rule}
+}
+
+// isNATRule reports a step of a rule that translates: one of a nat chain
+// that accepts (a nat rule's verdict), or whose known action is a NAT's.
+func isNATRule(s Step, e kernel.TraceEvent) bool {
+	if e.Type != "rule" {
+		return false
+	}
+	return s.Table == "nat" && e.Verdict == "accept"
+}
+
+// chainStep is the step of one event of a chain that is not the trace's:
+// the lab's (table netlab, chains named TABLE_HOOK) or another table's.
+func (a *assembler) chainStep(s *segment, p *pass, e kernel.TraceEvent) Step {
+	in, out := p.ifaces()
+	prio := e.Priority
+	step := Step{Node: s.node, Kind: "hook", Hook: p.hook, Chain: e.Chain, Priority: &prio, In: in, Out: out}
+	if p.bridge {
+		step.Kind = "bridge"
+	}
+	if e.Table == state.NFTableName && e.Family == "inet" {
+		table, _, _ := strings.Cut(e.Chain, "_")
+		step.Table = table
+	} else {
+		step.Table = e.Family + " " + e.Table
+	}
+	switch e.Type {
+	case "policy":
+		step.Verdict = "policy " + e.Verdict
+	case "return":
+		step.Verdict = "return"
+	default:
+		step.Rule = a.ruleText(s.netns, e)
+		step.Verdict = e.Verdict
+		if e.Target != "" {
+			step.Verdict += " " + e.Target
+		}
+	}
+	return step
+}
+
+// ruleText is the rule's text from the observed state's rules by tag
+// (its nft text when known, else the tag), or its handle.
+func (a *assembler) ruleText(netns string, e kernel.TraceEvent) string {
+	if n := a.nodeByNetNS(netns); n != nil && e.Table == state.NFTableName && e.RuleTag != "" && n.NFT != nil {
+		chains := n.NFT.Chains
+		if c := n.NFT.Chain(e.Chain); c != nil {
+			chains = append([]*state.NFChain{c}, chains...)
+		}
+		for _, c := range chains {
+			for _, r := range c.Rules {
+				if r.Tag == e.RuleTag {
+					return r.Label()
+				}
+			}
+		}
+	}
+	if e.RuleTag != "" {
+		return e.RuleTag
+	}
+	return fmt.Sprintf("handle %d", e.Rule)
+}
+
+// routeStep is the routing decision before p: at the source's output,
+// or a router's forward. The route is asked of the namespace's table;
+// the output interface the kernel reported stands in when it cannot be.
+func (a *assembler) routeStep(s *segment, p *pass) Step {
+	_, oif := p.ifaces()
+	dst := p.exit().dst
+	step := Step{Node: s.node, Kind: "route", Hook: p.hook, Out: oif}
+	route := "-> " + oif
+	if a.hops != nil && dst.IsValid() {
+		if hop, err := a.hops.NextHop(s.netns, dst); err == nil && hop.Dev != "" {
+			route = "-> " + hop.Dev
+			step.Out = hop.Dev
+			if hop.Gateway.IsValid() {
+				route += " via " + hop.Gateway.String()
+			}
+		}
+	}
+	if oif == "" && step.Out == "" {
+		route = "-> ?"
+	}
+	step.Route = route
+	return step
+}
+
+// end says how a way ended at s, the last segment it reached, and adds
+// the routing failure that ended it, if any.
+func (a *assembler) end(s *segment) (*Step, End) {
+	lp := s.lastPass()
+	in, out := lp.ifaces()
+	pk := lp.exit()
+	switch {
+	case !lp.bridge && lp.hook == "input":
+		return nil, End{What: "delivered", Node: s.node}
+	case !lp.bridge && lp.hook == "prerouting" && a.hops != nil && pk.ok:
+		if _, err := a.hops.NextHop(s.netns, pk.dst); err != nil && kernel.IsNoRoute(err) {
+			reason := "no route to " + pk.dst.String()
+			return &Step{Node: s.node, Kind: "route", Hook: "prerouting", In: in, Route: "no route"},
+				End{What: "no-route", Node: s.node, Hook: "prerouting", Reason: reason}
+		}
+	}
+	end := End{What: "lost", Node: s.node, Hook: lp.hook}
+	if _, left := lp.leave(); !left {
+		end.Reason = "seen last inside the " + lp.hook + " hook"
+		return nil, end
+	}
+	switch lp.hook {
+	case "prerouting":
+		end.Reason = "not routed after prerouting (forwarding off, or a reverse-path filter?)"
+	case "postrouting", "forward":
+		if out == "" {
+			break
+		}
+		end.Reason = "left by " + out + ", seen nowhere after"
+		if a.hops != nil && pk.ok {
+			if hop, err := a.hops.NextHop(s.netns, pk.dst); err == nil && (hop.Neigh == "failed" || hop.Neigh == "incomplete") {
+				next := pk.dst
+				if hop.Gateway.IsValid() {
+					next = hop.Gateway
+				}
+				end.Reason = fmt.Sprintf("left by %s, no neighbour answer from %s (%s)", out, next, hop.Neigh)
+			}
+		}
+	default:
+		end.Reason = "seen last at " + lp.hook
+	}
+	return nil, end
+}

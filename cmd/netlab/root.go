@@ -63,6 +63,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newTUICmd(e),
 		newCheckCmd(e),
 		newPingCmd(e),
+		newTraceCmd(e),
 		newCaptureCmd(e),
 		newRenderCmd(e),
 		newLaunchCmd(e),

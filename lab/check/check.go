@@ -23,12 +23,15 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"netlab/lab"
 	"netlab/lab/kernel"
+	"netlab/lab/plan"
 	"netlab/lab/state"
+	"netlab/lab/trace"
 )
 
 // Result is the outcome of one check.
@@ -55,6 +58,11 @@ type Result struct {
 	// running); such a check fails whatever it expects.
 	Err     error
 	Elapsed time.Duration
+	// Path is the way the trace saw, for a path check (lab.Check.IsPath)
+	// that ran; PathReason says how it differs from the one the check
+	// asserts, "" when it does not.
+	Path       *trace.Path
+	PathReason string
 }
 
 // Detail is the one-line explanation shown next to the result: the RTT
@@ -63,6 +71,8 @@ func (r Result) Detail() string {
 	switch {
 	case r.Err != nil:
 		return "error: " + r.Err.Error()
+	case r.PathReason != "":
+		return r.Reason // the probe's part and the path's
 	case r.Reached && r.Passed:
 		s := "rtt " + FormatRTT(r.RTT)
 		if r.Status != 0 {
@@ -159,6 +169,12 @@ func DialPort(c *lab.Check) uint16 {
 // accept their connection as any listener does, so they run after every
 // responder is closed; those to the same service take turns (see
 // serviceTurns).
+//
+// A path check (lab.Check.IsPath) runs its probe under a trace when ns is
+// also a kernel.Tracer (kernel.Linux is), and otherwise fails with
+// ErrNoTrace. The trace names the lab's chains and rules from the lab as
+// the file describes it (plan.Desired): the lab that netlab check runs
+// against is up from that file.
 func Run(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) []Result {
 	results := make([]Result, len(checks))
 	var probed, services []int
@@ -169,14 +185,48 @@ func Run(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) 
 			probed = append(probed, i)
 		}
 	}
-	runSet(ctx, ns, l, checks, probed, results)
+	run := &runner{ns: ns, l: l, checks: checks, results: results}
+	if slices.ContainsFunc(checks, (*lab.Check).IsPath) {
+		run.tr, _ = ns.(kernel.Tracer)
+		run.desired = plan.Desired(l)
+	}
+	run.set(ctx, probed)
 	turns := serviceTurns(l, checks, services)
 	eachTurn(turns, func(idx []int) {
 		for _, i := range idx {
-			runSet(ctx, ns, l, checks, []int{i}, results)
+			run.set(ctx, []int{i})
 		}
 	})
 	return results
+}
+
+// runner is one Run: the checks, their results, and what a path check
+// needs to trace its probe (tr is nil where ns cannot trace).
+type runner struct {
+	ns      kernel.NetNS
+	l       *lab.Lab
+	checks  []*lab.Check
+	results []Result
+	tr      kernel.Tracer
+	desired *state.State
+}
+
+// set runs the checks at idx together (runSet).
+func (run *runner) set(ctx context.Context, idx []int) {
+	runSet(ctx, run.ns, run.l, run.checks, idx, run.results, run.send)
+}
+
+// send runs one prepared probe: under a trace for a path check.
+func (run *runner) send(ctx context.Context, p *probe, r Result) Result {
+	if !p.check.IsPath() {
+		return p.run(ctx, r)
+	}
+	if run.tr == nil {
+		r.Err = ErrNoTrace
+		return r
+	}
+	_, r = p.traced(ctx, run.tr, run.desired, r)
+	return r
 }
 
 // serviceTurns groups the service checks at idx by the service they
@@ -229,8 +279,10 @@ func eachTurn(turns [][]int, fn func(idx []int)) {
 }
 
 // runSet runs the checks at idx at once, into results, with responders
-// of their own that are all closed when it returns.
-func runSet(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check, idx []int, results []Result) {
+// of their own that are all closed when it returns; send runs each
+// prepared probe.
+func runSet(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Check, idx []int, results []Result,
+	send func(context.Context, *probe, Result) Result) {
 	probes := make([]*probe, len(checks))
 	took := make([]time.Duration, len(checks))
 	ts := newTickets()
@@ -244,7 +296,7 @@ func runSet(ctx context.Context, ns kernel.NetNS, l *lab.Lab, checks []*lab.Chec
 	each(idx, func(i int) {
 		start := time.Now()
 		if p := probes[i]; p != nil {
-			results[i] = p.run(ctx, results[i])
+			results[i] = send(ctx, p, results[i])
 		}
 		results[i].Elapsed = took[i] + time.Since(start)
 	})
@@ -270,6 +322,9 @@ type probe struct {
 	want    endpoint // the responder the probe must reach; zero for a ping
 	tok     token
 	ts      *tickets
+	// localPort is the local port (TCP, UDP) or the echo identifier
+	// (ICMP) the probe sends from, which a trace follows; 0 for any.
+	localPort uint16
 }
 
 // prepare resolves a check's target, starts the responder it means (or
@@ -325,20 +380,29 @@ func wantedEndpoint(c *lab.Check, dst netip.Addr) endpoint {
 
 // run sends the probe and judges the check from what came back.
 func (p *probe) run(ctx context.Context, r Result) Result {
+	return p.judge(r, p.send(ctx))
+}
+
+// send sends the probe, within the check's timeout, and tells what came
+// back.
+func (p *probe) send(ctx context.Context) outcome {
 	c := p.check
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	var o outcome
 	switch {
 	case c.Connect.IsValid():
-		o = p.connect(ctx)
+		return p.connect(ctx)
 	case c.HTTP != "":
-		o = p.get(ctx)
+		return p.get(ctx)
 	case c.Proto == "icmp":
-		o = p.ping(ctx)
-	default:
-		o = p.stream(ctx)
+		return p.ping(ctx)
 	}
+	return p.stream(ctx)
+}
+
+// judge fills in r from the probe's outcome o: whether the check holds.
+func (p *probe) judge(r Result, o outcome) Result {
+	c := p.check
 	r.Reached, r.RTT, r.Seen, r.Status, r.Reason, r.Err = o.reached, o.rtt, o.seen, o.status, o.reason, o.err
 	if r.Err != nil {
 		return r
@@ -367,6 +431,9 @@ type outcome struct {
 	status  int // an http check's status code
 	reason  string
 	err     error // the probe could not run
+	// cause is the kernel's error behind reason, when there is one
+	// (ENETUNREACH on the send): what a trace's end is told.
+	cause error
 }
 
 // randomID is a random ICMP echo identifier.

@@ -74,6 +74,9 @@ type EchoError struct {
 	Reason string
 	// From is the router that reported an ICMP error, or invalid.
 	From netip.Addr
+	// Err is the kernel's error when the send or the read failed
+	// (syscall.ENETUNREACH...), else nil.
+	Err error
 }
 
 func (e *EchoError) Error() string { return e.Reason }
@@ -104,7 +107,7 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 	}
 	start := time.Now()
 	if _, err := p.conn.WriteTo(msg, &net.IPAddr{IP: p.dst.AsSlice()}); err != nil {
-		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err)}
+		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err), Err: err}
 	}
 	buf := make([]byte, 1500)
 	for {
@@ -116,7 +119,7 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 				}
 				return Echo{}, &EchoError{Seq: seq, Reason: timeoutReason(p.ns, p.labName, p.node, p.dst, timeout)}
 			}
-			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err)}
+			return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err), Err: err}
 		}
 		m, err := parseICMP(v6, buf[:n])
 		if err != nil {
@@ -154,11 +157,14 @@ func (p *probe) ping(ctx context.Context) outcome {
 		return outcome{err: err}
 	}
 	defer pg.Close()
+	if p.localPort != 0 {
+		pg.id = p.localPort // the identifier a trace follows
+	}
 	e, err := pg.echo(ctx, 1, c.Timeout, echoPayload(p.tok))
 	var ee *EchoError
 	switch {
 	case errors.As(err, &ee):
-		return outcome{reason: ee.Reason}
+		return outcome{reason: ee.Reason, cause: ee.Err}
 	case err != nil:
 		return outcome{reason: fmt.Sprintf("%s: %v", ReasonTimeout, err)}
 	}

@@ -25,7 +25,7 @@ import (
 // once: the check passes when something accepted it.
 func (p *probe) connect(ctx context.Context) outcome {
 	start := time.Now()
-	conn, err := p.ns.DialIn(ctx, netns(p.labName, p.check.From), "tcp", netip.AddrPortFrom(p.dst, p.port).String())
+	conn, err := p.ns.DialFromIn(ctx, netns(p.labName, p.check.From), "tcp", p.localPort, netip.AddrPortFrom(p.dst, p.port).String())
 	if err != nil {
 		return p.failed(err)
 	}

@@ -20,7 +20,7 @@ func (p *probe) stream(ctx context.Context) outcome {
 	dst := netip.AddrPortFrom(p.dst, p.port)
 	line := probeLine(p.tok)
 	start := time.Now()
-	conn, err := p.ns.DialIn(ctx, netns(p.labName, c.From), c.Proto, dst.String())
+	conn, err := p.ns.DialFromIn(ctx, netns(p.labName, c.From), c.Proto, p.localPort, dst.String())
 	if err != nil {
 		return p.failed(err)
 	}
@@ -121,5 +121,5 @@ func (p *probe) failed(err error) outcome {
 	case isTimeout(err):
 		return outcome{reason: timeoutReason(p.ns, p.labName, c.From, p.dst, c.Timeout)}
 	}
-	return outcome{reason: classify(p.ns, p.labName, c.From, p.dst, err)}
+	return outcome{reason: classify(p.ns, p.labName, c.From, p.dst, err), cause: err}
 }

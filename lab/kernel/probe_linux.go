@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -52,14 +53,31 @@ func (k *Linux) ListenPacketIn(netnsName, network, address string) (net.PacketCo
 // DialIn connects from inside the named namespace. The connection attempt
 // itself runs on the namespace's thread, which is why ctx bounds it.
 func (k *Linux) DialIn(ctx context.Context, netnsName, network, address string) (net.Conn, error) {
+	return k.DialFromIn(ctx, netnsName, network, 0, address)
+}
+
+// DialFromIn connects from inside the named namespace, from local port
+// localPort (0: an ephemeral one).
+func (k *Linux) DialFromIn(ctx context.Context, netnsName, network string, localPort uint16, address string) (net.Conn, error) {
 	var c net.Conn
 	err := inNamed(netnsName, func() error {
 		var err error
 		var d net.Dialer
+		if localPort != 0 {
+			d.LocalAddr = localAddr(network, localPort)
+		}
 		c, err = d.DialContext(ctx, network, address)
 		return err
 	})
 	return c, err
+}
+
+// localAddr is the local address of a dial from port port on any address.
+func localAddr(network string, port uint16) net.Addr {
+	if strings.HasPrefix(network, "udp") {
+		return &net.UDPAddr{Port: int(port)}
+	}
+	return &net.TCPAddr{Port: int(port)}
 }
 
 // Hop is where a namespace would send a packet to some address: the

@@ -30,6 +30,10 @@ type NetNS interface {
 	ListenPacketIn(netns, network, address string) (net.PacketConn, error)
 	// DialIn connects from inside the namespace; ctx bounds the attempt.
 	DialIn(ctx context.Context, netns, network, address string) (net.Conn, error)
+	// DialFromIn is DialIn from local port localPort (0: one the kernel
+	// picks), so that a trace can match the probe by its port before it
+	// leaves. A port in use fails with syscall.EADDRINUSE.
+	DialFromIn(ctx context.Context, netns, network string, localPort uint16, address string) (net.Conn, error)
 	// NextHop returns the route the namespace would use to reach dst,
 	// with the state of the next hop's neighbour entry. It fails with an
 	// error for which IsNoRoute is true when there is no route.

@@ -53,11 +53,7 @@ package trace
 
 import (
 	"context"
-	"errors"
 	"net/netip"
-
-	"netlab/lab/kernel"
-	"netlab/lab/state"
 )
 
 // Result is a finished trace: the request's way, and the answer's when
@@ -144,11 +140,3 @@ type Path struct {
 // (refused, timed out), which ends nothing: the trace tells where the
 // packet went.
 type Probe func(ctx context.Context, port uint16) error
-
-// Follow traces one probe: it picks the probe's port, starts tr on the
-// namespaces of the lab in observed, runs probe, waits for the last
-// events and assembles them into a Result (whose From, To, Target, Proto
-// and Port the caller fills in). Routing steps are asked of hops.
-func Follow(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *state.State, proto string, probe Probe) (*Result, error) {
-	return nil, errors.ErrUnsupported
-}

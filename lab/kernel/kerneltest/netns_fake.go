@@ -424,6 +424,12 @@ func (n *Net) ListenIn(netns, network, address string) (net.Listener, error) {
 
 // DialIn connects from the namespace: tcp or udp.
 func (n *Net) DialIn(ctx context.Context, netns, network, address string) (net.Conn, error) {
+	return n.DialFromIn(ctx, netns, network, 0, address)
+}
+
+// DialFromIn connects from the namespace from local port localPort (0: an
+// ephemeral one); a UDP port in use fails with EADDRINUSE.
+func (n *Net) DialFromIn(ctx context.Context, netns, network string, localPort uint16, address string) (net.Conn, error) {
 	dst, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return nil, err
@@ -436,9 +442,16 @@ func (n *Net) DialIn(ctx context.Context, netns, network, address string) (net.C
 		n.mu.Unlock()
 		return nil, err
 	}
-	port := n.ephemeralLocked()
+	port := localPort
+	if port == 0 {
+		port = n.ephemeralLocked()
+	}
 	switch network {
 	case "udp", "udp4", "udp6":
+		if ns.udp[port] != nil {
+			n.mu.Unlock()
+			return nil, opError("dial", network, nil, syscall.EADDRINUSE)
+		}
 		s := newUDPSock(n, ns, port)
 		ns.udp[port] = s
 		rt, err := n.routeLocked(ns, dst.Addr())

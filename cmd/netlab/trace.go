@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"netlab/lab"
+	"netlab/lab/check"
+	"netlab/lab/kernel"
+	"netlab/lab/plan"
+	"netlab/lab/reconcile"
+	"netlab/lab/state"
+	"netlab/lab/trace"
+)
+
+// traceMaxTimeout bounds --timeout as a check's timeout is bounded.
+const traceMaxTimeout = time.Minute
+
+func newTraceCmd(e *env) *cobra.Command {
+	var f labFlags
+	var proto string
+	var port int
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "trace [FILE | --lab NAME] NODE TARGET",
+		Short: "Follow one probe through every netfilter hook of the lab, request and answer",
+		Long: `trace sends one probe from NODE to TARGET, as a check does, and prints its
+way step by step through every namespace of the lab it crosses: each
+netfilter hook (prerouting, input, forward, output, postrouting), the
+lab's chain there as iptables names its table (raw, mangle, nat, filter)
+with its priority, the rule that matched and its verdict, the interfaces,
+the routing decisions, and the packet's addresses where a NAT rule or
+conntrack changes them. Then the answer's way back, with the reverse
+translation. A packet that is dropped ends where a rule or a chain's
+policy dropped it; one with no route ends at the routing failure.
+
+TARGET is an address, or a node of the lab, which stands for its first
+address; a probe to a node (or to an address a node owns) is answered by
+a short-lived responder there, as checks are. The probe is ICMP echo by
+default; --proto tcp or udp sends to --port (7, the echo port, unless
+given).
+
+netlab reads the kernel's own trace (nftables tracing, as nft monitor
+trace shows it), with no tool on the machine. For the duration of the
+trace each namespace of the lab gets a small table of netlab's that marks
+the probe's packets only, so other traffic is not traced; the kernel
+removes it when the trace ends, also after Ctrl-C or a kill -9. A node with
+host: true is this machine's own namespace, whose firewall netlab never
+touches: the trace does not show its hooks.
+
+-o json prints the steps as objects, and the path summed up as a path
+check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
+		Example: `  sudo netlab trace c2 server --proto udp
+  sudo netlab trace lab.yaml c1 198.51.100.10
+  sudo netlab trace --lab port-publish client web --proto tcp --port 8080 -o json`,
+		RunE: runE(func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(f.output); err != nil {
+				return err
+			}
+			c, err := traceFlags(proto, port, cmd.Flags().Changed("port"), timeout)
+			if err != nil {
+				return err
+			}
+			fileArgs, rest, err := splitFileArgs(args, f.labName, 2)
+			if err != nil {
+				return err
+			}
+			node, target := rest[0], rest[1]
+			if err := nodeArg(node); err != nil {
+				return err
+			}
+			if _, err := netip.ParseAddr(target); err != nil && nodeArg(target) != nil {
+				return usagef("%q is neither an address nor a node name", target)
+			}
+			l, err := labToCheck(e, fileArgs, f.labName)
+			if err != nil {
+				return err
+			}
+			if err := traceCheck(l, c, node, target); err != nil {
+				return err
+			}
+			if err := requireRoot(); err != nil {
+				return err
+			}
+			s, err := observeNamed(cmd.Context(), l)
+			if err != nil {
+				return err
+			}
+			for _, n := range []string{c.From, c.To} {
+				if n == "" {
+					continue
+				}
+				if _, err := runningNode(s, n); err != nil {
+					return err
+				}
+			}
+			ns := newNetNS()
+			tr, ok := ns.(kernel.Tracer)
+			if !ok {
+				return errors.New("this kernel cannot trace")
+			}
+			ctx, cancel := signalContext()
+			defer cancel()
+			return runTrace(ctx, e, ns, tr, l, s, c, f.output == "json")
+		}),
+	}
+	f.addLab(cmd)
+	f.addOutput(cmd)
+	cmd.Flags().StringVar(&proto, "proto", "icmp", "the probe's `PROTOCOL`: icmp (echo), tcp or udp")
+	cmd.Flags().IntVar(&port, "port", int(lab.DefaultCheckPort), "with tcp or udp: the destination `PORT`")
+	cmd.Flags().DurationVar(&timeout, "timeout", lab.DefaultCheckTimeout, "how long the probe waits for its answer (a `DURATION`, at most 1m)")
+	return cmd
+}
+
+// observeNamed reads the running lab l from the kernel, its rules named
+// after the file's (their text, not only their tag), for the trace's
+// steps; an error when the lab is not up.
+func observeNamed(ctx context.Context, l *lab.Lab) (*state.State, error) {
+	k := newKernel()
+	defer k.Close()
+	desired := plan.Desired(l)
+	s, err := reconcile.Observe(ctx, k, l.Name, desired, &runDir)
+	if err != nil {
+		return nil, fmt.Errorf("lab %s: read the kernel: %w", l.Name, err)
+	}
+	if len(s.Nodes) == 0 {
+		return nil, notRunningError(l.Name)
+	}
+	state.AnnotateRules(s, desired)
+	return s, nil
+}
+
+// traceFlags checks the probe's flags and makes the check the probe is:
+// its protocol, port and timeout, from and to filled in later.
+func traceFlags(proto string, port int, portGiven bool, timeout time.Duration) (*lab.Check, error) {
+	c := &lab.Check{Proto: proto, Expect: lab.ExpectOK, Timeout: timeout}
+	switch proto {
+	case "icmp":
+		if portGiven {
+			return nil, usagef("--port goes with --proto tcp or udp: an ICMP echo has no port")
+		}
+	case "tcp", "udp":
+		if port < 1 || port > 65535 {
+			return nil, usagef("--port must be 1 to 65535, got %d", port)
+		}
+		c.Port = uint16(port)
+	default:
+		return nil, usagef("unknown --proto %q: use icmp, tcp or udp", proto)
+	}
+	if timeout <= 0 || timeout > traceMaxTimeout {
+		return nil, usagef("--timeout must be more than 0 and at most %s, got %s", traceMaxTimeout, timeout)
+	}
+	return c, nil
+}
+
+// traceCheck fills in the check the probe is, from the lab l: from node,
+// to target, a node or an address. A probe to a node goes to a responder
+// there (to:), as a check's does. A probe to an address is sent as is,
+// wherever a NAT rule takes it: ICMP echo (a ping, answered by whichever
+// kernel it reaches), TCP (a connect, answered by whatever listens
+// there); UDP needs a responder, so the address must be a node's, which
+// starts one (to: with address:). A node not in the lab is a usage error
+// that names the lab's nodes.
+func traceCheck(l *lab.Lab, c *lab.Check, node, target string) error {
+	if l.Node(node) == nil {
+		return usagef("lab %s has no node %q (nodes: %s)", l.Name, node, fileNodeNames(l))
+	}
+	c.From = node
+	a, err := netip.ParseAddr(target)
+	if err != nil {
+		if l.Node(target) == nil {
+			return usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, l.Name, fileNodeNames(l))
+		}
+		if _, ok := l.FirstAddr(target); !ok {
+			return &failure{err: fmt.Errorf("node %s has no address in the lab file: trace to an address", target)}
+		}
+		c.To = target
+		return nil
+	}
+	a = a.Unmap()
+	switch owner := addrOwner(l, a); {
+	case c.Proto == "icmp":
+		c.Ping = a
+	case c.Proto == "tcp":
+		c.Connect = netip.AddrPortFrom(a, c.Port)
+	case owner != "":
+		c.To, c.Address = owner, a
+	default:
+		return usagef("no node of lab %s has %s, so no responder can answer a udp probe there: trace to a node, or with --proto icmp or tcp", l.Name, a)
+	}
+	return nil
+}
+
+// addrOwner is the node of l with address a on an interface, or "".
+func addrOwner(l *lab.Lab, a netip.Addr) string {
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			for _, p := range i.Addresses {
+				if p.Prefix.Addr() == a {
+					return n.Name
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// traceProbe is the probe's own outcome, in trace -o json beside the
+// Result's fields and its "path" (what a path check asserts).
+type traceProbe struct {
+	Reached bool    `json:"reached"`
+	RTTms   float64 `json:"rtt_ms,omitempty"`
+	Seen    string  `json:"seen_source,omitempty"`
+	Detail  string  `json:"detail"`
+}
+
+// runTrace traces check c's probe on the running lab l (observed as s)
+// and prints the way: text, or with asJSON the JSON of traceJSON. The
+// trace's tables are gone when it returns, ctx ended or not.
+func runTrace(ctx context.Context, e *env, ns kernel.NetNS, tr kernel.Tracer, l *lab.Lab, s *state.State, c *lab.Check, asJSON bool) error {
+	if e.stderr != nil && !asJSON && isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "Tracing %s...\n", check.Name(l, c))
+	}
+	res, r := check.Trace(ctx, ns, tr, l, s, c)
+	if ctx.Err() != nil {
+		return &failure{err: errors.New("trace interrupted: its tables are removed")}
+	}
+	if r.Err != nil {
+		return r.Err
+	}
+	if res.To == "" {
+		res.To = addrOwner(l, res.Target) // a ping or connect to a node's address
+	}
+	probe := traceProbe{Reached: r.Reached, Detail: r.Detail()}
+	if r.Reached {
+		probe.RTTms = float64(r.RTT) / float64(time.Millisecond)
+	}
+	if r.Seen.IsValid() {
+		probe.Seen = r.Seen.String()
+	}
+	if asJSON {
+		return writeTraceJSON(e, res, probe)
+	}
+	if err := res.WriteText(e.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "\nprobe: %s\n", probeLine(r))
+	return nil
+}
+
+// probeLine tells the probe's own outcome under the trace.
+func probeLine(r check.Result) string {
+	if r.Reached {
+		return "answered, " + r.Detail()
+	}
+	return "no answer: " + r.Detail()
+}
+
+// writeTraceJSON writes the JSON of res (with its "path") and "probe".
+func writeTraceJSON(e *env, res *trace.Result, probe traceProbe) error {
+	data, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return err
+	}
+	if obj["probe"], err = json.Marshal(probe); err != nil {
+		return err
+	}
+	writeJSON(e, obj)
+	return nil
+}

@@ -1,0 +1,270 @@
+package trace
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/state"
+)
+
+// The probe's port. The trace matches the probe by its local port (or
+// ICMP identifier), so the port must be one no other traffic of the lab
+// uses: Follow picks it at random above the kernel's ephemeral range
+// (net.ipv4.ip_local_port_range, 32768-60999 by default), where neither
+// a connection's own port nor a service's usual one falls. A port in use
+// (the probe's bind fails with EADDRINUSE) is given up for another, up
+// to portTries times.
+const (
+	probePortLow  = 61000
+	probePortHigh = 65535
+	portTries     = 5
+)
+
+// How long Follow waits for the last events once the probe has ended:
+// until quietWait passes with no new event, and at most collectCap. An
+// answer's events are already in when the probe has it; the wait is for
+// a dropped or lost packet's last hooks, and for the socket buffers of
+// every namespace to be read.
+var (
+	quietWait  = 300 * time.Millisecond
+	collectCap = 2 * time.Second
+)
+
+// pickPort returns a random port for the probe, above the ephemeral range.
+func pickPort() uint16 {
+	return uint16(probePortLow + rand.IntN(probePortHigh-probePortLow+1))
+}
+
+// Follow traces one probe: it picks the probe's port, starts tr on the
+// namespaces of the lab in observed, runs probe, waits for the last
+// events and assembles them into a Result (whose From, To, Target, Proto
+// and Port the caller fills in). Routing steps are asked of hops.
+//
+// The namespaces traced are those of observed's nodes that netlab made:
+// not a host: true node's (the machine's own, whose firewall netlab never
+// touches) nor a foreign one. Leftover trace tables, which no live trace
+// owns, are swept from them first. The trace tables are closed before
+// Follow returns, whatever happens (ctx cancelled included); a netlab
+// killed meanwhile leaves none either, as the kernel removes a table
+// with its owner's socket.
+//
+// The error is the trace's own (it could not start, ctx ended); the
+// probe's failure is the trace's matter and shows in the Result.
+func Follow(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *state.State, proto string, probe Probe) (*Result, error) {
+	netns := labNetNS(observed)
+	if len(netns) == 0 {
+		return nil, fmt.Errorf("lab %s has no namespace of its own to trace", observed.Lab)
+	}
+	if _, err := tr.TraceSweep(ctx, netns); err != nil {
+		return nil, fmt.Errorf("remove leftover trace tables: %w", err)
+	}
+	for try := 1; ; try++ {
+		port := pickPort()
+		run, err := followOnce(ctx, tr, netns, kernel.TraceMatch{Proto: proto, Port: port}, probe)
+		if err != nil {
+			return nil, err
+		}
+		if errors.Is(run.probeErr, syscall.EADDRINUSE) && try < portTries {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return Assemble(rejoin(run.events), observed, hops, run.probeErr), nil
+	}
+}
+
+// labNetNS lists the namespaces of the lab that the trace may add its
+// tables to, in node order.
+func labNetNS(observed *state.State) []string {
+	var netns []string
+	for _, name := range observed.NodeNames() {
+		n := observed.Nodes[name]
+		if n.Host || n.Foreign || n.NetNS == state.HostNetNS {
+			continue
+		}
+		netns = append(netns, n.NetNS)
+	}
+	return netns
+}
+
+// traced is what one probe under a trace gave: the events of its
+// packets, and the probe's own error.
+type traced struct {
+	events   []kernel.TraceEvent
+	probeErr error
+}
+
+// followOnce runs the probe from port m.Port under one trace.
+func followOnce(ctx context.Context, tr kernel.Tracer, netns []string, m kernel.TraceMatch, probe Probe) (traced, error) {
+	t, err := tr.TraceStart(ctx, netns, m)
+	if err != nil {
+		return traced{}, fmt.Errorf("start the trace: %w", err)
+	}
+	c := collect(t.Events())
+	closed := false
+	closeTrace := func() error {
+		if closed {
+			return nil
+		}
+		closed = true
+		return t.Close()
+	}
+	defer closeTrace()
+
+	probeErr := probe(ctx, m.Port)
+	c.settle(ctx, quietWait, collectCap)
+	if err := closeTrace(); err != nil {
+		return traced{}, fmt.Errorf("end the trace: %w", err)
+	}
+	return traced{events: c.wait(), probeErr: probeErr}, nil
+}
+
+// collector reads a trace's events as they come, so that no namespace's
+// socket buffer fills while the probe runs.
+type collector struct {
+	mu     sync.Mutex
+	events []kernel.TraceEvent
+	last   time.Time // when the last event came
+	done   chan struct{}
+}
+
+func collect(ch <-chan kernel.TraceEvent) *collector {
+	c := &collector{last: time.Now(), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		for e := range ch {
+			c.mu.Lock()
+			c.events = append(c.events, e)
+			c.last = time.Now()
+			c.mu.Unlock()
+		}
+	}()
+	return c
+}
+
+// settle waits, from now (the probe's end), until no event has come for
+// quiet, for at most max, or until ctx ends.
+func (c *collector) settle(ctx context.Context, quiet, max time.Duration) {
+	start := time.Now()
+	capAt := start.Add(max)
+	for {
+		c.mu.Lock()
+		until := c.last
+		c.mu.Unlock()
+		if until.Before(start) {
+			until = start
+		}
+		until = until.Add(quiet)
+		now := time.Now()
+		if !until.After(now) || !capAt.After(now) {
+			return
+		}
+		if until.After(capAt) {
+			until = capAt
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.done:
+			return
+		case <-time.After(until.Sub(now)):
+		}
+	}
+}
+
+// wait returns the events once the channel is closed (Close has
+// returned).
+func (c *collector) wait() []kernel.TraceEvent {
+	<-c.done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.events
+}
+
+// rejoin gives one ID to the inet passes of a packet that the kernel
+// reported under two in one namespace. With br_netfilter loaded (bridged
+// traffic through the inet hooks, as Docker loads it), a frame that a
+// bridge port receives crosses inet prerouting nested inside the bridge's
+// prerouting, under the bridge hop's ID; once the bridge passes it up to
+// its device, it is routed under another ID (NFTA_TRACE_ID hashes the
+// packet's input interface in), and its forward or input and postrouting
+// report under that one (seen on Linux 6.18; lab/trace/testdata's
+// kernel-udp-masquerade.json has it). Assemble takes the events of one
+// (namespace, ID) for one pass, a bridge hop then the bridge's own
+// prerouting, so such a packet would seem lost after prerouting. So an
+// inet forward or input under an ID that had no prerouting in that
+// namespace takes, as its own, the inet prerouting events (the trace's
+// and the lab's) of the last packet there whose inet pass stopped after
+// prerouting.
+func rejoin(events []kernel.TraceEvent) []kernel.TraceEvent {
+	out := slices.Clone(events)
+	slices.SortStableFunc(out, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
+	type key struct {
+		netns string
+		id    uint32
+	}
+	// A prerouting pass whose packet has not been seen routed yet: its
+	// ID and the indexes of its inet prerouting events.
+	type stopped struct {
+		id  uint32
+		idx []int
+	}
+	waiting := map[string]*stopped{}
+	hadPre := map[key]bool{}
+	for i := range out {
+		e := &out[i]
+		if e.Family != "inet" {
+			continue
+		}
+		k := key{e.NetNS, e.ID}
+		w := waiting[e.NetNS]
+		switch {
+		case e.Hook == "prerouting":
+			if e.Own && e.OwnFirst && (w == nil || w.id != e.ID || passEnded(out, w.idx)) {
+				w = &stopped{id: e.ID}
+				waiting[e.NetNS] = w
+			}
+			if w != nil && w.id == e.ID {
+				w.idx = append(w.idx, i)
+			}
+			hadPre[k] = true
+		case e.Hook == "forward" || e.Hook == "input":
+			if hadPre[k] {
+				if w != nil && w.id == e.ID {
+					delete(waiting, e.NetNS)
+				}
+				continue
+			}
+			if w == nil || !e.Own || !e.OwnFirst {
+				continue
+			}
+			for _, j := range w.idx {
+				out[j].ID = e.ID
+			}
+			hadPre[k] = true
+			delete(waiting, e.NetNS)
+		}
+	}
+	return out
+}
+
+// passEnded reports whether the events at idx include one of the trace's
+// last chain: a prerouting pass that has ended, so a first-chain event
+// after it under the same ID is another packet's.
+func passEnded(events []kernel.TraceEvent, idx []int) bool {
+	for _, j := range idx {
+		if events[j].Own && !events[j].OwnFirst {
+			return true
+		}
+	}
+	return false
+}

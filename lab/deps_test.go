@@ -36,6 +36,7 @@ var badDeps = map[string]string{
 	"github.com/vishvananda/netlink": "only lab/kernel touches the kernel",
 	"github.com/vishvananda/netns":   "only lab/kernel touches the kernel",
 	"github.com/google/nftables":     "only lab/kernel touches the kernel",
+	"github.com/ti-mo/conntrack":     "only lab/kernel touches the kernel",
 	"golang.org/x/sys/unix":          "only lab/kernel makes system calls",
 	"github.com/charmbracelet/":      "the terminal UI lives in tui",
 	"github.com/spf13/cobra":         "the command line lives in cmd/netlab",

@@ -21,28 +21,31 @@ var hostileNames = []string{"", "../../x", "../../tmp/x", "a/b", "a b", "HX", "a
 // otherwise valid, so that only the name can make it fail. A command that
 // takes --lab and is missing here fails the test: add it.
 var labArgs = map[string][]string{
-	"down":    {},
-	"status":  {},
-	"tui":     {},
-	"exec":    {"c1", "--", "true"},
-	"ping":    {"c1", "192.0.2.1"},
-	"capture": {"c1:eth0"},
-	"check":   {},
-	"logs":    {"c1/http"},
-	"trace":   {"c1", "192.0.2.1"},
+	"down":      {},
+	"status":    {},
+	"tui":       {},
+	"exec":      {"c1", "--", "true"},
+	"ping":      {"c1", "192.0.2.1"},
+	"capture":   {"c1:eth0"},
+	"check":     {},
+	"logs":      {"c1/http"},
+	"trace":     {"c1", "192.0.2.1"},
+	"conntrack": {"c1"},
 }
 
 // nodeArgs puts a NODE (or ping's node-name TARGET) into each command that
 // takes one.
 var nodeArgs = map[string]func(node string) []string{
-	"exec":         func(n string) []string { return []string{"exec", "--lab", "lab1", n, "--", "true"} },
-	"ping":         func(n string) []string { return []string{"ping", "--lab", "lab1", n, "192.0.2.1"} },
-	"ping target":  func(n string) []string { return []string{"ping", "--lab", "lab1", "c1", n} },
-	"capture":      func(n string) []string { return []string{"capture", "--lab", "lab1", n + ":eth0"} },
-	"exec file":    func(n string) []string { return []string{"exec", "lab.yaml", n, "--", "true"} },
-	"logs":         func(n string) []string { return []string{"logs", "lab.yaml", n + "/http", "-f"} },
-	"trace":        func(n string) []string { return []string{"trace", "--lab", "lab1", n, "192.0.2.1"} },
-	"trace target": func(n string) []string { return []string{"trace", "--lab", "lab1", "c1", n} },
+	"exec":           func(n string) []string { return []string{"exec", "--lab", "lab1", n, "--", "true"} },
+	"ping":           func(n string) []string { return []string{"ping", "--lab", "lab1", n, "192.0.2.1"} },
+	"ping target":    func(n string) []string { return []string{"ping", "--lab", "lab1", "c1", n} },
+	"capture":        func(n string) []string { return []string{"capture", "--lab", "lab1", n + ":eth0"} },
+	"exec file":      func(n string) []string { return []string{"exec", "lab.yaml", n, "--", "true"} },
+	"logs":           func(n string) []string { return []string{"logs", "lab.yaml", n + "/http", "-f"} },
+	"trace":          func(n string) []string { return []string{"trace", "--lab", "lab1", n, "192.0.2.1"} },
+	"trace target":   func(n string) []string { return []string{"trace", "--lab", "lab1", "c1", n} },
+	"conntrack":      func(n string) []string { return []string{"conntrack", "--lab", "lab1", n} },
+	"conntrack file": func(n string) []string { return []string{"conntrack", "lab.yaml", n, "--flush"} },
 }
 
 // sandbox points the run directory into a fresh temporary tree, and the

@@ -65,6 +65,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newPingCmd(e),
 		newTraceCmd(e),
 		newCaptureCmd(e),
+		newConntrackCmd(e),
 		newRenderCmd(e),
 		newLaunchCmd(e),
 	)

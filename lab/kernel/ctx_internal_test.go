@@ -71,6 +71,11 @@ func TestCancelledContextTouchesNothing(t *testing.T) {
 			return err
 		},
 		"NFTableSet": func() error { return k.NFTableSet(ctx, netns, &state.NFTable{}) },
+		"Conntrack": func() error {
+			_, err := k.Conntrack(ctx, netns)
+			return err
+		},
+		"ConntrackFlush": func() error { return k.ConntrackFlush(ctx, netns) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, context.Canceled) {

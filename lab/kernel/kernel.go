@@ -13,7 +13,10 @@
 // Kernel interface, seam.go's NetNS and Watcher: probe_linux.go opens
 // sockets inside a namespace and asks for the route to an address,
 // packet_linux.go captures frames, watch_linux.go notices changes;
-// launch_linux.go starts programs in a node. linux.go holds the Linux type and its open namespaces,
+// conntrack_linux.go lists and flushes a namespace's connection-tracking
+// table through ctnetlink (ti-mo/conntrack, a socket made inside the
+// namespace), never the machine's own; launch_linux.go starts programs
+// in a node. linux.go holds the Linux type and its open namespaces,
 // inns_linux.go and thread_linux.go the switching of a thread into one.
 //
 // A node's declared processes (process.go, process_linux.go,

@@ -170,7 +170,9 @@ type TraceEvent struct {
 // Conntracker reads and flushes a namespace's connection-tracking table
 // through ctnetlink: what netlab conntrack needs (lab/conntrack).
 type Conntracker interface {
-	// Conntrack lists the namespace's conntrack entries, IPv4 and IPv6.
+	// Conntrack lists the namespace's conntrack entries, IPv4 and IPv6,
+	// in the kernel's order. It refuses state.HostNetNS with EPERM: the
+	// machine's table is not a lab's to show.
 	// Equivalent to: ip netns exec NETNS conntrack -L
 	Conntrack(ctx context.Context, netns string) ([]ConntrackEntry, error)
 	// ConntrackFlush deletes every entry of the namespace's table. It

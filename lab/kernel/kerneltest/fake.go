@@ -12,6 +12,7 @@
 //	process_fake.go processes: started, listed, stopped, and the hooks of tests
 //	hosts_fake.go   hosts files of kernel.EtcNetNSDir
 //	trace_fake.go   Tracer: scripted traces, their tables, and sweeps
+//	conntrack_fake.go connection-tracking tables a test fills
 //	transcript.go   String: the contents as ip(8) and nft commands
 //	seed.go         Seed: ip(8) commands run by hand
 //	testns.go       throw-away namespaces for tests against the real kernel
@@ -37,6 +38,7 @@ var writeMethods = map[string]bool{
 	"NetNSAdd": true, "NetNSDel": true, "LinkAdd": true, "LinkDel": true, "LinkSet": true,
 	"AddrAdd": true, "AddrDel": true, "RouteReplace": true, "RouteDel": true, "SysctlSet": true,
 	"NFTableSet": true, "ProcessStart": true, "ProcessesStop": true, "HostsSet": true,
+	"ConntrackFlush": true,
 }
 
 // readMethods are the methods of kernel.Kernel that FailOn may fail
@@ -45,6 +47,7 @@ var readMethods = map[string]bool{
 	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
 	"Processes": true, "LabProcesses": true, "Listening": true, "HostsFiles": true,
 	"TraceStart": true, "TraceSweep": true, // kernel.Tracer's (trace_fake.go)
+	"Conntrack": true,
 }
 
 // Fake is a kernel.Kernel that holds namespaces, links, addresses, routes
@@ -101,6 +104,9 @@ var readMethods = map[string]bool{
 //     they run (Lingering), out of reach of Processes. A namespace made
 //     again under that name is another one. Process calls refuse the
 //     machine's namespace (EPERM).
+//   - A namespace's conntrack table holds what PutConntrack put there
+//     (Conntrack, ConntrackFlush), and goes with the namespace; the
+//     machine's table is refused (EPERM), as kernel.Linux refuses it.
 //   - Hosts files live in kernel.EtcNetNSDir apart from the namespaces:
 //     one outlives its namespace, and HostsSet refuses one that lacks
 //     state.HostsHeader (PlantHosts) with *kernel.ForeignError.
@@ -145,7 +151,10 @@ type Fake struct {
 	tracer *Tracer // trace_fake.go; made by Tracer
 }
 
-var _ kernel.Kernel = (*Fake)(nil)
+var (
+	_ kernel.Kernel      = (*Fake)(nil)
+	_ kernel.Conntracker = (*Fake)(nil)
+)
 
 type fault struct {
 	method string

@@ -858,6 +858,7 @@ var sysctlDefaults = map[string]string{
 	"net.ipv6.conf.DEV.proxy_ndp":               "0",
 	"net.ipv6.neigh.DEV.base_reachable_time_ms": "30000",
 	"net.netfilter.nf_conntrack_max":            "262144",
+	"net.netfilter.nf_conntrack_acct":           "0", // counters (netlab conntrack)
 	"net.core.rmem_max":                         "212992",
 	"net.ipv4.route.flush":                      "",
 }

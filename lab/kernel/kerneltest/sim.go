@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/device"
+	"netlab/lab/kernel"
 	"netlab/lab/state"
 )
 
@@ -30,6 +31,9 @@ type fakeNetNS struct {
 	routes  []*fakeRoute
 	sysctls map[string]string
 	nft     *state.NFTable // netlab's table, as set; nil for none
+	// conntrack is the connection-tracking table, as PutConntrack
+	// filled it (conntrack_fake.go).
+	conntrack []kernel.ConntrackEntry
 }
 
 type fakeLink struct {

@@ -126,7 +126,8 @@ const (
 // identifier), and the ICMP errors that quote such a packet. With Addr
 // valid, only those with Addr as source or destination (before or after
 // NAT, at the hook that sees them). So the request of a probe from port
-// Port and its answer match, through any NAT that keeps the port.
+// Port and its answer match, through any NAT that keeps the port. Port 0
+// is refused: a probe binds a port (or picks an identifier) of its own.
 type TraceMatch struct {
 	Proto string
 	Port  uint16

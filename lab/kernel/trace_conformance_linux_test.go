@@ -121,6 +121,7 @@ func TestTracerConformance(t *testing.T) {
 		}{
 			{[]string{a, ":host"}, kernel.TraceMatch{Proto: "udp", Port: 1}, nil},
 			{[]string{a}, kernel.TraceMatch{Proto: "sctp", Port: 1}, nil},
+			{[]string{a}, kernel.TraceMatch{Proto: "udp"}, nil},
 			{nil, kernel.TraceMatch{Proto: "udp", Port: 1}, nil},
 			{[]string{a, "nltest-none.x"}, kernel.TraceMatch{Proto: "udp", Port: 1}, fs.ErrNotExist},
 		} {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,7 +44,7 @@ func (k *Linux) TraceStart(ctx context.Context, netnsNames []string, m TraceMatc
 	}
 	table := fmt.Sprintf("%s_%d_%d", TraceTablePrefix, os.Getpid(), traceSerial.Add(1))
 	t := &linuxTrace{out: make(chan TraceEvent, 1024), done: make(chan struct{})}
-	for _, name := range netnsNames {
+	for _, name := range slices.Compact(slices.Sorted(slices.Values(netnsNames))) {
 		if err := machineSafe(name, "TraceStart"); err != nil {
 			t.Close()
 			return nil, err
@@ -81,9 +82,9 @@ type linuxTrace struct {
 
 func (t *linuxTrace) Events() <-chan TraceEvent { return t.out }
 
-// Close closes every socket of the trace: the listeners' reads return,
-// and the kernel removes the tables their owner socket made. Only once
-// the listeners have ended is out closed.
+// Close closes every socket of the trace: first the listeners', so that
+// their reads return, then, once they have ended, the owner sockets, and
+// the kernel removes the tables those made. Only then is out closed.
 func (t *linuxTrace) Close() error {
 	t.once.Do(func() {
 		if t.stop != nil {
@@ -91,11 +92,20 @@ func (t *linuxTrace) Close() error {
 		}
 		close(t.done)
 		for _, n := range t.ns {
-			t.err = errors.Join(t.err, n.close())
+			n.listener.Close()
 		}
 		t.wg.Wait()
+		var errs []error
+		for _, n := range t.ns {
+			errs = append(errs, n.close())
+		}
+		t.mu.Lock()
+		t.err = errors.Join(append([]error{t.err}, errs...)...)
+		t.mu.Unlock()
 		close(t.out)
 	})
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	return t.err
 }
 
@@ -352,7 +362,8 @@ func (n *nsTrace) close() error {
 		n.owner = nil
 	}
 	if n.listener != nil {
-		n.listener.Close()
+		n.listener.Close() // again, for a trace that failed to start
+		n.listener = nil
 	}
 	if n.rtnl != nil {
 		n.rtnl.Close()

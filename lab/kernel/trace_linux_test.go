@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -317,4 +318,40 @@ func TestTraceStartRefuses(t *testing.T) {
 			t.Errorf("TraceStart(%v, %+v) left %v", tc.netns, tc.m, left)
 		}
 	}
+}
+
+// After Close, none of the trace's goroutines is left. Not parallel: the
+// other tests' traces would be in the dump.
+func TestTraceLeavesNoGoroutine(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	ns := kerneltest.NewTestNS(t)
+	k := newLinux(t)
+	tr, err := k.TraceStart(context.Background(), []string{ns}, kernel.TraceMatch{Proto: "udp", Port: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !eventually(func() bool { return strings.Contains(goroutines(), "(*linuxTrace).listen") }) {
+		t.Fatal("no listener goroutine while tracing: the check below would prove nothing")
+	}
+	tr.Close()
+	// A listener returns before Close does, but may still be on its way
+	// out of the dump.
+	if !eventually(func() bool { return !strings.Contains(goroutines(), "(*linuxTrace).listen") }) {
+		t.Errorf("a listener goroutine is left a second after Close:\n%s", goroutines())
+	}
+}
+
+// eventually reports whether cond holds within a second.
+func eventually(cond func() bool) bool {
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
+
+func goroutines() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
 }

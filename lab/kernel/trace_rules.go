@@ -61,6 +61,9 @@ const (
 // echo requests and replies with identifier m.Port, of ICMP and ICMPv6;
 // and for each, the ICMP errors quoting such a packet.
 func traceMarkRules(m TraceMatch) ([]markRule, error) {
+	if m.Port == 0 {
+		return nil, fmt.Errorf("trace: port (or echo identifier) 0: a probe binds a port of its own")
+	}
 	port := binary.BigEndian.AppendUint16(nil, m.Port)
 	var out []markRule
 	// quoting adds the ICMP errors that quote a packet of protocol p whose

@@ -18,8 +18,9 @@ import (
 )
 
 // traceLab is a client a behind a router r that masquerades it onto the
-// network of b, a server. r's forward policy drops what its rules do not
-// let through: udp to port 7 from the bridge out, and the answers. The
+// network of b, a server, and publishes a's udp port 7 as its own 8080.
+// r's forward policy drops what its rules do not let through: udp to
+// port 7 from the bridge out, to a's port 7 in, and the answers. The
 // bridge on r (a's side) makes r's namespace get a bridge-family trace
 // table too.
 const traceLab = `name: NAME
@@ -36,12 +37,14 @@ nodes:
       eth0:  {addresses: [198.51.100.86/24]}
     nat:
       - {action: masquerade, source: 192.168.31.0/24, out: eth0}
+      - {action: dnat, in: eth0, proto: udp, dport: 8080, to: "192.168.31.11:7"}
     firewall:
       forward:
         policy: drop
         rules:
           - {action: accept, state: [established, related]}
           - {action: accept, in: br0, out: eth0, proto: udp, dport: 7}
+          - {action: accept, in: eth0, proto: udp, dport: 7, destination: 192.168.31.11/32}
   b:
     interfaces:
       eth0: {addresses: [198.51.100.10/24]}
@@ -85,9 +88,14 @@ func udpEcho(t *testing.T, netns, addr string) {
 // answer came within wait.
 func udpAsk(t *testing.T, netns string, port uint16, dst string, wait time.Duration) bool {
 	t.Helper()
+	return udpAskFrom(t, netns, fmt.Sprintf("192.168.31.11:%d", port), dst, wait)
+}
+
+func udpAskFrom(t *testing.T, netns, from, dst string, wait time.Duration) bool {
+	t.Helper()
 	k := kernel.NewLinux()
 	defer k.Close()
-	c, err := k.ListenPacketIn(netns, "udp4", fmt.Sprintf("192.168.31.11:%d", port))
+	c, err := k.ListenPacketIn(netns, "udp4", from)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,14 +113,21 @@ func udpAsk(t *testing.T, netns string, port uint16, dst string, wait time.Durat
 // namespaces, and checks that the trace tables are gone after Close.
 func runTrace(t *testing.T, name string, port uint16, dst string) traceScenario {
 	t.Helper()
+	return runTraceFrom(t, name, "a", fmt.Sprintf("192.168.31.11:%d", port), dst)
+}
+
+// runTraceFrom traces one udp probe from node's address from.
+func runTraceFrom(t *testing.T, name, node, from, dst string) traceScenario {
+	t.Helper()
 	k := newLinux(t)
 	ns := []string{state.NetNSName(name, "a"), state.NetNSName(name, "r"), state.NetNSName(name, "b")}
+	port := netip.MustParseAddrPort(from).Port()
 	tr, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "udp", Port: port})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	answered := udpAsk(t, ns[0], port, dst, time.Second)
+	answered := udpAskFrom(t, state.NetNSName(name, node), from, dst, time.Second)
 	events := collect(tr, 500*time.Millisecond)
 	if err := tr.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
@@ -356,5 +371,162 @@ func TestTraceConcurrentTraces(t *testing.T) {
 				t.Errorf("trace of port %d delivered an event of ports %d -> %d: %s %s/%s", ports[i], sport, dport, e.NetNS, e.Table, e.Chain)
 			}
 		}
+	}
+}
+
+// icmpEcho sends one echo request with identifier id from a to dst, and
+// reports whether the reply came.
+func icmpEcho(t *testing.T, netns string, id uint16, dst string, wait time.Duration) bool {
+	t.Helper()
+	k := kernel.NewLinux()
+	defer k.Close()
+	c, err := k.ListenPacketIn(netns, "ip4:icmp", "0.0.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	msg := []byte{8, 0, 0, 0, byte(id >> 8), byte(id), 0, 1, 'n', 'l'}
+	var sum uint32
+	for i := 0; i < len(msg); i += 2 {
+		sum += uint32(msg[i])<<8 | uint32(msg[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	msg[2], msg[3] = byte(^sum>>8), byte(^sum)
+	if _, err := c.WriteTo(msg, &net.IPAddr{IP: net.ParseIP(dst)}); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			return false
+		}
+		if n >= 8 && buf[0] == 0 && uint16(buf[4])<<8|uint16(buf[5]) == id {
+			return true
+		}
+	}
+}
+
+// An ICMP trace follows the echo by its identifier, through the
+// masquerade and back; with an address, only packets to or from it.
+func TestTraceICMPEcho(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	// Let echo through r's forward chain, which drops what it does not
+	// accept.
+	text := strings.Replace(traceLab, "name: NAME", "name: "+name, 1)
+	text = strings.Replace(text, "          - {action: accept, in: br0, out: eth0, proto: udp, dport: 7}\n",
+		"          - {action: accept, in: br0, out: eth0, proto: udp, dport: 7}\n          - {action: accept, in: br0, out: eth0, proto: icmp}\n", 1)
+	upLab(t, k, parseLab(t, text))
+	ns := []string{state.NetNSName(name, "a"), state.NetNSName(name, "r"), state.NetNSName(name, "b")}
+
+	tr, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	// Only the echo whose identifier is the trace's.
+	watched, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242, Addr: netip.MustParseAddr("192.0.2.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watched.Close()
+	addressed, err := k.TraceStart(context.Background(), ns, kernel.TraceMatch{Proto: "icmp", Port: 4242, Addr: netip.MustParseAddr("198.51.100.10")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer addressed.Close()
+	if !icmpEcho(t, ns[0], 4243, "198.51.100.10", time.Second) || !icmpEcho(t, ns[0], 4242, "198.51.100.10", time.Second) {
+		t.Fatal("no echo reply from b")
+	}
+	s := traceScenario{lab: name, events: collect(tr, 500*time.Millisecond)}
+	for _, e := range s.events {
+		if len(e.Transport) < 6 || uint16(e.Transport[4])<<8|uint16(e.Transport[5]) != 4242 {
+			t.Errorf("event of another echo: %s %s/%s %v", e.NetNS, e.Table, e.Chain, e.Transport)
+		}
+	}
+	if len(s.find("b", "inet", "input", fromAddr("198.51.100.86"))) == 0 {
+		t.Error("b has no input event of the masqueraded echo request")
+	}
+	if len(s.find("a", "inet", "input", fromAddr("198.51.100.10"))) == 0 {
+		t.Error("a has no input event of the echo reply")
+	}
+	withAddr := traceScenario{lab: name, events: collect(addressed, 100*time.Millisecond)}
+	if len(withAddr.find("b", "inet", "input", nil)) == 0 || len(withAddr.find("a", "inet", "input", nil)) == 0 {
+		t.Errorf("a trace of 198.51.100.10 missed the echo or its reply: %d events", len(withAddr.events))
+	}
+	for _, e := range withAddr.events {
+		if src, dst := addrs(e); src.String() != "198.51.100.10" && dst.String() != "198.51.100.10" {
+			t.Errorf("a trace of 198.51.100.10 delivered %s -> %s", src, dst)
+		}
+	}
+	if got := collect(watched, 100*time.Millisecond); len(got) != 0 {
+		t.Errorf("a trace of 192.0.2.1 saw %d events of packets neither from nor to it", len(got))
+	}
+}
+
+// dstPort is the destination port of an event's udp or tcp header.
+func dstPort(e kernel.TraceEvent) uint16 {
+	if len(e.Transport) < 4 {
+		return 0
+	}
+	return uint16(e.Transport[2])<<8 | uint16(e.Transport[3])
+}
+
+// A published port: b's datagram to r's 8080 enters r's prerouting for
+// 198.51.100.86:8080 and leaves it for a's port 7 (the DNAT rule); a's
+// answer is translated back by conntrack.
+func TestTraceThroughDNAT(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	name := kerneltest.LabName(t)
+	k := newLinux(t)
+	upLab(t, k, parseLab(t, strings.Replace(traceLab, "name: NAME", "name: "+name, 1)))
+	udpEcho(t, state.NetNSName(name, "a"), "192.168.31.11:7")
+
+	s := runTraceFrom(t, name, "b", "198.51.100.10:40003", "198.51.100.86:8080")
+	s.dump(t)
+	if !s.answered {
+		t.Fatal("no answer from a through r's published port")
+	}
+	writeFixture(t, s, "kernel-udp-dnat.json",
+		"udp 198.51.100.10:40003 -> 198.51.100.86:8080 from b, published by r's DNAT to a's 192.168.31.11:7, and a's answer",
+		map[string]any{"from": "b", "to": "198.51.100.86", "proto": "udp", "port": 40003, "dst": "198.51.100.86:8080"})
+	pre := s.find("r", "inet", "prerouting", fromAddr("198.51.100.10"))
+	var first, last *kernel.TraceEvent
+	dnat := false
+	for i, e := range pre {
+		if e.Own && e.OwnFirst && first == nil {
+			first = &pre[i]
+		}
+		if e.Own && !e.OwnFirst && e.Type == "policy" && last == nil {
+			last = &pre[i]
+		}
+		if e.Table == state.NFTableName && e.Chain == "nat_prerouting" && e.Verdict == "accept" && e.RuleTag != "" {
+			dnat = true
+		}
+	}
+	if !dnat {
+		t.Error("no event of r's DNAT rule in nat_prerouting")
+	}
+	if first == nil || last == nil {
+		t.Fatalf("r prerouting: first %v, last %v", first, last)
+	}
+	if _, dst := addrs(*first); dst.String() != "198.51.100.86" || dstPort(*first) != 8080 {
+		t.Errorf("r prerouting entered for %s:%d; want 198.51.100.86:8080", dst, dstPort(*first))
+	}
+	if _, dst := addrs(*last); dst.String() != "192.168.31.11" || dstPort(*last) != 7 {
+		t.Errorf("r prerouting left for %s:%d; want a's 192.168.31.11:7", dst, dstPort(*last))
+	}
+	if len(s.find("a", "inet", "input", toAddr("192.168.31.11"))) == 0 {
+		t.Error("a has no input event of the published datagram")
+	}
+	if len(s.find("b", "inet", "input", fromAddr("198.51.100.86"))) == 0 {
+		t.Error("b has no input event of the answer, translated back to r's address")
 	}
 }

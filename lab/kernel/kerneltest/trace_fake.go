@@ -24,9 +24,9 @@ import (
 //   - TraceStart adds one table (kernel.TraceTablePrefix, the process's
 //     pid and a serial) to each namespace, owned by the trace; Close
 //     removes them. It refuses state.HostNetNS (EPERM), a protocol but
-//     icmp, tcp and udp, and no namespace; a namespace that does not
-//     exist fails it (ENOENT) when the Tracer knows the namespaces (the
-//     Fake's, a Net's). A failed start leaves no table.
+//     icmp, tcp and udp, port 0, and no namespace; a namespace that
+//     does not exist fails it (ENOENT) when the Tracer knows the
+//     namespaces (the Fake's, a Net's). A failed start leaves no table.
 //   - Plant adds a table no live trace owns, as a netlab without the
 //     owner flag left it; TraceSweep removes those (and only names that
 //     are a trace table's: the prefix alone or followed by "_").
@@ -140,6 +140,9 @@ func (tr *Tracer) TraceStart(ctx context.Context, netns []string, m kernel.Trace
 	case "icmp", "tcp", "udp":
 	default:
 		return nil, fmt.Errorf("trace: protocol %q: want icmp, tcp or udp", m.Proto)
+	}
+	if m.Port == 0 {
+		return nil, errors.New("trace: port (or echo identifier) 0: a probe binds a port of its own")
 	}
 	if len(netns) == 0 {
 		return nil, errors.New("trace: no namespace to trace in")

@@ -384,7 +384,15 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 			w.End = *end
 			return w, s
 		}
-		next := a.next(s)
+		next, unseen := a.next(s)
+		if unseen != nil {
+			w.Steps = append(w.Steps, *unseen)
+		}
+		if next == nil && unseen != nil {
+			w.End = End{What: "lost", Node: unseen.Node,
+				Reason: "went into " + unseen.Node + " by " + unseen.In + ", inside which the trace sees nothing, and was seen nowhere after"}
+			return w, s
+		}
 		if next == nil {
 			route, end := a.end(s)
 			if route != nil {
@@ -402,12 +410,15 @@ func (a *assembler) way(start *segment) (*Way, *segment) {
 // the bridge's own inet hooks (prerouting, or forward where br_netfilter
 // ran prerouting inside the bridge's); out of a bridge device, at its bridge
 // hooks. Any other way out (macvlan, vxlan...) falls back to the first
-// segment elsewhere that starts with the same packet.
-func (a *assembler) next(s *segment) *segment {
+// segment elsewhere that starts with the same packet. Into a veth whose
+// peer is a node the trace does not enter (host: true) and which
+// reported nothing, the way goes on where the packet shows next, and
+// unseen is the step that says it crossed that node.
+func (a *assembler) next(s *segment) (next *segment, unseen *Step) {
 	lp := s.lastPass()
 	pk, left := lp.leave()
 	if !left {
-		return nil
+		return nil, nil
 	}
 	in, out := lp.ifaces()
 	switch {
@@ -418,10 +429,10 @@ func (a *assembler) next(s *segment) *segment {
 		}
 		return a.first(func(c *segment) bool {
 			return c.netns == s.netns && !c.passes[0].bridge && !c.local() && (bridge == "" || c.in() == bridge) && c.entry() == pk
-		})
+		}), nil
 	case lp.hook == "postrouting" || (lp.bridge && lp.hook == "forward"):
 		if out == "" {
-			return nil
+			return nil, nil
 		}
 		l := a.link(s.netns, out)
 		switch {
@@ -429,21 +440,54 @@ func (a *assembler) next(s *segment) *segment {
 			peerNode, peerIf, _ := strings.Cut(l.Peer, ":")
 			pn := a.observed.Nodes[peerNode]
 			if pn == nil {
-				return nil
+				return nil, nil
+			}
+			if untraced(pn) && !a.traced(pn.NetNS) {
+				unseen := &Step{Node: pn.Name, Kind: "untraced", In: peerIf}
+				return a.first(func(c *segment) bool {
+					return !c.local() && c.netns != s.netns && c.entry() == pk
+				}), unseen
+			}
+			// A bridge port's frames enter by the port at the bridge
+			// hooks, by the bridge at the inet ones when the namespace
+			// has no bridge-family trace table.
+			master := ""
+			if pl := pn.Links[peerIf]; pl != nil {
+				master = pl.Master
 			}
 			return a.first(func(c *segment) bool {
-				return c.netns == pn.NetNS && c.in() == peerIf && c.entry() == pk
-			})
+				entersBy := c.in() == peerIf || (master != "" && c.in() == master && !c.passes[0].bridge)
+				return c.netns == pn.NetNS && entersBy && c.entry() == pk
+			}), nil
 		case l != nil && l.Kind == device.Bridge && !lp.bridge:
-			return a.first(func(c *segment) bool {
+			if c := a.first(func(c *segment) bool {
 				return c.netns == s.netns && c.passes[0].bridge && c.entry() == pk
-			})
+			}); c != nil {
+				return c, nil
+			}
 		}
 		return a.first(func(c *segment) bool {
 			return !c.local() && (c.netns != s.netns || c.in() == out) && c.entry() == pk
-		})
+		}), nil
 	}
-	return nil
+	return nil, nil
+}
+
+// untraced reports a node whose namespace a trace does not enter: the
+// machine's own (host: true), or one netlab did not make. (Follow traces
+// the others.)
+func untraced(n *state.Node) bool {
+	return n.Host || n.Foreign || n.NetNS == state.HostNetNS
+}
+
+// traced reports whether the namespace reported any event.
+func (a *assembler) traced(netns string) bool {
+	for _, s := range a.segments {
+		if s.netns == netns {
+			return true
+		}
+	}
+	return false
 }
 
 // first is the earliest unused segment that ok accepts.

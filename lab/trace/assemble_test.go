@@ -743,3 +743,65 @@ func TestResultJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestAssembleWithoutBridgeEvents: in a namespace without a bridge-family
+// trace table, a bridge port's frames show first at the bridge's inet
+// prerouting, and the way out by the bridge goes on at the port's peer.
+func TestAssembleWithoutBridgeEvents(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	var inet []kernel.TraceEvent
+	for _, e := range events {
+		if e.Family != "bridge" {
+			inet = append(inet, e)
+		}
+	}
+	r := Assemble(inet, st, hops, nil)
+	want := Path{From: "c2", To: "server", Proto: "udp", Via: []string{"host"}, NAT: "snat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End != (End{What: "delivered", Node: "c2"}) {
+		t.Errorf("answer %+v\n%s", r.Answer, text(t, r))
+	}
+}
+
+// TestAssembleThroughUntracedHost: a host: true router is not traced
+// (its namespace is the machine's); the way crosses it unseen, and goes
+// on where the packet shows next.
+func TestAssembleThroughUntracedHost(t *testing.T) {
+	st := state.New("u")
+	gw := state.NewNode("gw", state.HostNetNS)
+	gw.Host = true
+	gw.Links["u-c1"] = &state.Link{Name: "u-c1", Kind: "veth", Peer: "c1:eth0"}
+	gw.Links["u-c2"] = &state.Link{Name: "u-c2", Kind: "veth", Peer: "c2:eth0"}
+	st.Nodes["gw"] = gw
+	for _, n := range []string{"c1", "c2"} {
+		st.Nodes[n] = state.NewNode(n, state.NetNSName("u", n))
+		st.Nodes[n].Links["eth0"] = &state.Link{Name: "eth0", Kind: "veth", Peer: "gw:u-" + n}
+	}
+	req := tcp("10.0.1.2:40005", "10.0.2.2:80", syn)
+	rep := tcp("10.0.2.2:80", "10.0.1.2:40005", syn|ack)
+	var b traceBuilder
+	b.hook("u.c1", 1, "output", "", "eth0", req, req)
+	b.hook("u.c1", 1, "postrouting", "", "eth0", req, req)
+	b.hook("u.c2", 2, "prerouting", "eth0", "", req, req)
+	b.hook("u.c2", 2, "input", "eth0", "", req, req)
+	b.hook("u.c2", 3, "output", "", "eth0", rep, rep)
+	b.hook("u.c2", 3, "postrouting", "", "eth0", rep, rep)
+	b.hook("u.c1", 4, "prerouting", "eth0", "", rep, rep)
+	b.hook("u.c1", 4, "input", "eth0", "", rep, rep)
+	r := Assemble(b.events, st, nil, nil)
+	want := Path{From: "c1", To: "c2", Proto: "tcp", Via: []string{"gw"}, NAT: "none", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	if r.Answer == nil || r.Answer.End.Node != "c1" {
+		t.Errorf("answer %+v", r.Answer)
+	}
+	golden(t, r)
+
+	r = Assemble(b.events[:6], st, nil, nil) // c1's request only
+	if r.Request.End.What != "lost" || r.Request.End.Node != "gw" || !strings.Contains(r.Request.End.Reason, "inside which the trace sees nothing") {
+		t.Errorf("end %+v", r.Request.End)
+	}
+}

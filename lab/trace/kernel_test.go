@@ -123,3 +123,39 @@ func TestKernelPolicyDrop(t *testing.T) {
 	}
 	golden(t, r)
 }
+
+// TestKernelDNAT: the UDP probe b -> r:8080 that r publishes (DNAT to
+// a:7), as the kernel reported it (a's events first), and a's answer
+// translated back by conntrack at r's postrouting.
+func TestKernelDNAT(t *testing.T) {
+	events, st := loadKernelFixture(t, "kernel-udp-dnat")
+	r := Assemble(events, st, hopsOf(st), nil)
+	want := Path{From: "b", To: "a", Proto: "udp", Via: []string{"r"}, NAT: "dnat", End: "delivered"}
+	if got := r.Path(); !reflect.DeepEqual(got, want) {
+		t.Errorf("path %+v, want %+v\n%s", got, want, text(t, r))
+	}
+	var dnat, back *Step
+	for i, s := range r.Request.Steps {
+		if s.Chain == "nat_prerouting" && s.Before != nil {
+			dnat = &r.Request.Steps[i]
+		}
+	}
+	if dnat == nil || dnat.Before.Dst != "198.51.100.86:8080" || dnat.After.Dst != "192.168.31.11:7" || !strings.Contains(dnat.Rule, "dnat ip to 192.168.31.11:7") {
+		t.Errorf("dnat step %+v\n%s", dnat, text(t, r))
+	}
+	if r.Answer == nil {
+		t.Fatalf("no answer:\n%s", text(t, r))
+	}
+	for i, s := range r.Answer.Steps {
+		if s.Rule == "conntrack" {
+			back = &r.Answer.Steps[i]
+		}
+	}
+	if back == nil || back.Node != "r" || back.Hook != "postrouting" || back.Before.Src != "192.168.31.11:7" || back.After.Src != "198.51.100.86:8080" {
+		t.Errorf("reverse translation %+v\n%s", back, text(t, r))
+	}
+	if r.Answer.End != (End{What: "delivered", Node: "b"}) {
+		t.Errorf("answer end %+v", r.Answer.End)
+	}
+	golden(t, r)
+}

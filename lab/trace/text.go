@@ -102,6 +102,8 @@ func stepColumns(s Step) []string {
 		}
 	case s.Kind == "bridge":
 		what = "bridge"
+	case s.Kind == "untraced":
+		what, decision = "(not traced)", "crossed, unseen"
 	}
 	var rest []string
 	if c := changeText(s); c != "" {

@@ -38,9 +38,9 @@
 // (omitted when no node), "target", "proto" (icmp, tcp, udp), "port"
 // (tcp, udp); "request" and "answer" (omitted when none came), each a
 // way: "packet" (its text, as the header line), "steps", "end". A step
-// has "node", "kind" (hook, route, bridge), "hook", and when set "table"
-// (raw, mangle, nat, filter for the lab's chains; "FAMILY NAME" for
-// another table's), "chain", "priority", "rule" (its text, or
+// has "node", "kind" (hook, route, bridge, untraced), "hook", and when
+// set "table" (raw, mangle, nat, filter for the lab's chains; "FAMILY
+// NAME" for another table's), "chain", "priority", "rule" (its text, or
 // "conntrack"), "verdict" (accept, drop, continue..., "policy accept"),
 // "in", "out", "route" ("-> veth0 via 192.168.31.1", "no route"),
 // "before" and "after" ({"src", "dst"}, ports with tcp and udp, only on a
@@ -86,7 +86,9 @@ type Step struct {
 	Node string `json:"node"`
 	// Kind is "hook" (a netfilter hook, Table and Chain set when a chain
 	// of the lab met the packet there), "route" (a routing decision,
-	// Route set) or "bridge" (a bridge hook: Hook is the bridge family's).
+	// Route set), "bridge" (a bridge hook: Hook is the bridge family's),
+	// or "untraced" (a node the packet crossed, entering by In, whose
+	// namespace the trace does not see inside: a host: true node's).
 	Kind     string `json:"kind"`
 	Hook     string `json:"hook,omitempty"`     // prerouting, input, forward, output, postrouting
 	Table    string `json:"table,omitempty"`    // raw, mangle, nat, filter: the iptables-style table

@@ -12,6 +12,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/check"
+	"netlab/lab/trace"
 )
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -147,6 +148,10 @@ type checkJSON struct {
 	Reason     string  `json:"reason,omitempty"`
 	Error      string  `json:"error,omitempty"`
 	Detail     string  `json:"detail"`
+	// A path check's: the path its trace saw, and how it differs from
+	// the one asserted.
+	Path       *trace.Path `json:"path,omitempty"`
+	PathReason string      `json:"path_reason,omitempty"`
 }
 
 type checksJSON struct {
@@ -185,6 +190,7 @@ func checkReport(l *lab.Lab, res []check.Result) checksJSON {
 		if r.Err != nil {
 			j.Error = r.Err.Error()
 		}
+		j.Path, j.PathReason = r.Path, r.PathReason
 		if r.Passed {
 			rep.Passed++
 		} else {

@@ -1,12 +1,10 @@
 package trace
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -78,7 +76,7 @@ func Follow(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		return Assemble(rejoin(run.events), observed, hops, run.probeErr), nil
+		return Assemble(run.events, observed, hops, run.probeErr), nil
 	}
 }
 
@@ -188,83 +186,4 @@ func (c *collector) wait() []kernel.TraceEvent {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.events
-}
-
-// rejoin gives one ID to the inet passes of a packet that the kernel
-// reported under two in one namespace. With br_netfilter loaded (bridged
-// traffic through the inet hooks, as Docker loads it), a frame that a
-// bridge port receives crosses inet prerouting nested inside the bridge's
-// prerouting, under the bridge hop's ID; once the bridge passes it up to
-// its device, it is routed under another ID (NFTA_TRACE_ID hashes the
-// packet's input interface in), and its forward or input and postrouting
-// report under that one (seen on Linux 6.18; lab/trace/testdata's
-// kernel-udp-masquerade.json has it). Assemble takes the events of one
-// (namespace, ID) for one pass, a bridge hop then the bridge's own
-// prerouting, so such a packet would seem lost after prerouting. So an
-// inet forward or input under an ID that had no prerouting in that
-// namespace takes, as its own, the inet prerouting events (the trace's
-// and the lab's) of the last packet there whose inet pass stopped after
-// prerouting.
-func rejoin(events []kernel.TraceEvent) []kernel.TraceEvent {
-	out := slices.Clone(events)
-	slices.SortStableFunc(out, func(a, b kernel.TraceEvent) int { return cmp.Compare(a.Seq, b.Seq) })
-	type key struct {
-		netns string
-		id    uint32
-	}
-	// A prerouting pass whose packet has not been seen routed yet: its
-	// ID and the indexes of its inet prerouting events.
-	type stopped struct {
-		id  uint32
-		idx []int
-	}
-	waiting := map[string]*stopped{}
-	hadPre := map[key]bool{}
-	for i := range out {
-		e := &out[i]
-		if e.Family != "inet" {
-			continue
-		}
-		k := key{e.NetNS, e.ID}
-		w := waiting[e.NetNS]
-		switch {
-		case e.Hook == "prerouting":
-			if e.Own && e.OwnFirst && (w == nil || w.id != e.ID || passEnded(out, w.idx)) {
-				w = &stopped{id: e.ID}
-				waiting[e.NetNS] = w
-			}
-			if w != nil && w.id == e.ID {
-				w.idx = append(w.idx, i)
-			}
-			hadPre[k] = true
-		case e.Hook == "forward" || e.Hook == "input":
-			if hadPre[k] {
-				if w != nil && w.id == e.ID {
-					delete(waiting, e.NetNS)
-				}
-				continue
-			}
-			if w == nil || !e.Own || !e.OwnFirst {
-				continue
-			}
-			for _, j := range w.idx {
-				out[j].ID = e.ID
-			}
-			hadPre[k] = true
-			delete(waiting, e.NetNS)
-		}
-	}
-	return out
-}
-
-// passEnded reports whether the events at idx include one of the trace's
-// last chain: a prerouting pass that has ended, so a first-chain event
-// after it under the same ID is another packet's.
-func passEnded(events []kernel.TraceEvent, idx []int) bool {
-	for _, j := range idx {
-		if events[j].Own && !events[j].OwnFirst {
-			return true
-		}
-	}
-	return false
 }

@@ -31,6 +31,7 @@ var docsOutputs = []docsOutput{
 	{name: "default-udp", lab: "single-ip.yaml", args: []string{"trace", "FILE", "c2", "server", "--proto", "udp"}},
 	{name: "default-bridge", lab: "single-ip.yaml", args: []string{"trace", "FILE", "c1", "c2"}},
 	{name: "pp-trace", lab: "port-publish.yaml", args: []string{"trace", "FILE", "client", "203.0.113.10", "--proto", "tcp", "--port", "80"}, needs: "python3"},
+	{name: "pp-noroute", lab: "port-publish.yaml", args: []string{"trace", "FILE", "client", "c1", "--proto", "tcp", "--port", "8080"}, needs: "python3"},
 	{name: "nf-trace", lab: "netfilter-hooks.yaml", args: []string{"trace", "FILE", "client", "198.51.100.1", "--proto", "tcp", "--port", "80"}},
 	{name: "nf-dns", lab: "netfilter-hooks.yaml", args: []string{"trace", "FILE", "web", "fw", "--proto", "udp", "--port", "53"}},
 	{name: "nf-drop", lab: "netfilter-hooks.yaml", edit: forwardPolicyDrop, args: []string{"trace", "FILE", "client", "198.51.100.1", "--proto", "tcp", "--port", "80"}},

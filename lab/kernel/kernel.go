@@ -38,8 +38,9 @@
 // NETLINK_NETFILTER socket joins NFNLGRP_NFTRACE first, then a second,
 // lasting google/nftables socket makes the trace tables (inet, and bridge
 // where the namespace has a bridge) with NFT_TABLE_F_OWNER, so that the
-// kernel removes them when that socket closes, whoever closes it (Close,
-// exit, kill -9). google/nftables v0.3.0 sends a table's flags as 0, so
+// kernel removes them when that socket closes, whoever closes it (exit,
+// kill -9; Close deletes them first, as a forked child may hold the
+// socket a moment longer). google/nftables v0.3.0 sends a table's flags as 0, so
 // that one message is made by hand on the same socket; the kernel then
 // refuses any change to the table from another socket, TraceSweep's
 // included. Each namespace's listener decodes the events

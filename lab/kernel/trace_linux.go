@@ -23,6 +23,11 @@ import (
 // netlab_trace_<pid>_<n>, so two traces at once never share one.
 var traceSerial atomic.Uint64
 
+// traceEventsBuffer is how many events wait for a slow reader of Events
+// before the listeners stop reading (and the kernel drops what its
+// sockets cannot hold).
+const traceEventsBuffer = 4096
+
 // traceHooks are the hooks a trace table has chains at, in the order a
 // forwarded packet meets them.
 var traceHooks = []string{"prerouting", "input", "forward", "output", "postrouting"}
@@ -43,7 +48,7 @@ func (k *Linux) TraceStart(ctx context.Context, netnsNames []string, m TraceMatc
 		return nil, errors.New("trace: no namespace to trace in")
 	}
 	table := fmt.Sprintf("%s_%d_%d", TraceTablePrefix, os.Getpid(), traceSerial.Add(1))
-	t := &linuxTrace{out: make(chan TraceEvent, 1024), done: make(chan struct{})}
+	t := &linuxTrace{out: make(chan TraceEvent, traceEventsBuffer), done: make(chan struct{})}
 	for _, name := range slices.Compact(slices.Sorted(slices.Values(netnsNames))) {
 		if err := machineSafe(name, "TraceStart"); err != nil {
 			t.Close()
@@ -60,7 +65,10 @@ func (k *Linux) TraceStart(ctx context.Context, netnsNames []string, m TraceMatc
 		t.wg.Add(1)
 		go t.listen(n)
 	}
+	// Under mu: the function may run (and Close read stop) at once.
+	t.mu.Lock()
 	t.stop = context.AfterFunc(ctx, func() { t.Close() })
+	t.mu.Unlock()
 	return t, nil
 }
 
@@ -71,7 +79,7 @@ type linuxTrace struct {
 	out  chan TraceEvent
 	done chan struct{} // closed by Close: the listeners stop
 	wg   sync.WaitGroup
-	stop func() bool // the AfterFunc of TraceStart's ctx
+	stop func() bool // the AfterFunc of TraceStart's ctx; guarded by mu
 
 	mu  sync.Mutex // orders sends, and numbers them
 	seq uint64
@@ -87,8 +95,11 @@ func (t *linuxTrace) Events() <-chan TraceEvent { return t.out }
 // the kernel removes the tables those made. Only then is out closed.
 func (t *linuxTrace) Close() error {
 	t.once.Do(func() {
-		if t.stop != nil {
-			t.stop()
+		t.mu.Lock()
+		stop := t.stop
+		t.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		close(t.done)
 		for _, n := range t.ns {
@@ -351,13 +362,23 @@ func addTraceChains(conn *nftables.Conn, table *nftables.Table, m TraceMatch, ru
 	}
 }
 
-// close closes the trace's sockets and namespace file. Closing the owner
-// socket is what removes the tables.
+// close deletes the trace's tables and closes its sockets and namespace
+// file. Closing the owner socket alone removes the tables, but only once
+// no process holds it: a child another goroutine forks holds a copy of
+// every descriptor until it execs (and close-on-exec drops it), so the
+// kernel could see the socket close a moment later than Close returns.
+// The explicit delete makes the tables gone when Close returns.
 func (n *nsTrace) close() error {
 	var err error
 	if n.owner != nil {
+		for _, fam := range n.families {
+			n.owner.DelTable(&nftables.Table{Name: n.table, Family: fam})
+		}
+		if derr := n.owner.Flush(); derr != nil && !errors.Is(derr, unix.ENOENT) {
+			err = fmt.Errorf("trace in %s: delete the trace tables: %w", n.netns, derr)
+		}
 		if cerr := n.owner.CloseLasting(); cerr != nil {
-			err = fmt.Errorf("trace in %s: close the table's socket: %w", n.netns, cerr)
+			err = errors.Join(err, fmt.Errorf("trace in %s: close the table's socket: %w", n.netns, cerr))
 		}
 		n.owner = nil
 	}

@@ -355,3 +355,58 @@ func goroutines() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
 }
+
+// The ICMP errors that quote a traced packet are traced too: the port
+// unreachable of a datagram to a closed port, in IPv4 and IPv6 (the
+// quoted header's offsets differ).
+func TestTraceQuotedICMPErrors(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ns := kerneltest.NewTestNS(t)
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v: %s", err, out)
+	}
+	k := newLinux(t)
+	tr, err := k.TraceStart(context.Background(), []string{ns}, kernel.TraceMatch{Proto: "udp", Port: 40125})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	send6 := func(from string) {
+		c, err := k.ListenPacketIn(ns, "udp6", from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.WriteTo([]byte("x"), &net.UDPAddr{IP: net.IPv6loopback, Port: 9}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// countErrors counts the events of ICMP and ICMPv6 port unreachables.
+	countErrors := func() (v4, v6 int) {
+		for _, e := range collect(tr, 500*time.Millisecond) {
+			if len(e.Network) == 0 || len(e.Transport) == 0 {
+				continue
+			}
+			switch {
+			case e.Network[0]>>4 == 4 && e.Network[9] == 1 && e.Transport[0] == 3:
+				v4++
+			case e.Network[0]>>4 == 6 && e.Network[6] == 58 && e.Transport[0] == 1:
+				v6++
+			}
+		}
+		return v4, v6
+	}
+	// The kernel dumps 20 bytes of the transport header, not the quoted
+	// ports: an error quoting another port is told by its absence.
+	udpSend(t, ns, "127.0.0.1:40126", "127.0.0.1:9")
+	send6("[::1]:40126")
+	if v4, v6 := countErrors(); v4+v6 != 0 {
+		t.Errorf("errors quoting another port were traced: %d IPv4, %d IPv6 events", v4, v6)
+	}
+	udpSend(t, ns, "127.0.0.1:40125", "127.0.0.1:9")
+	send6("[::1]:40125")
+	if v4, v6 := countErrors(); v4 == 0 || v6 == 0 {
+		t.Errorf("events of port unreachable errors: %d IPv4, %d IPv6; want both", v4, v6)
+	}
+}

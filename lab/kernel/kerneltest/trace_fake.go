@@ -170,7 +170,9 @@ func (tr *Tracer) TraceStart(ctx context.Context, netns []string, m kernel.Trace
 	if !tr.attached && tr.script != nil {
 		t.queue(tr.script(m))
 	}
+	t.mu.Lock() // the function may run (and Close read stop) at once
 	t.stop = context.AfterFunc(ctx, func() { t.Close() })
+	t.mu.Unlock()
 	return t, nil
 }
 
@@ -258,7 +260,7 @@ type fakeTrace struct {
 	wake chan struct{}
 	done chan struct{}
 	wg   sync.WaitGroup
-	stop func() bool
+	stop func() bool // guarded by mu
 	once sync.Once
 }
 
@@ -322,8 +324,11 @@ func (t *fakeTrace) forward() {
 // Close removes the trace's tables and ends its events.
 func (t *fakeTrace) Close() error {
 	t.once.Do(func() {
-		if t.stop != nil {
-			t.stop()
+		t.mu.Lock()
+		stop := t.stop
+		t.mu.Unlock()
+		if stop != nil {
+			stop()
 		}
 		close(t.done)
 		t.wg.Wait()

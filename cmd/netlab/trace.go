@@ -19,9 +19,6 @@ import (
 	"netlab/lab/trace"
 )
 
-// traceMaxTimeout bounds --timeout as a check's timeout is bounded.
-const traceMaxTimeout = time.Minute
-
 func newTraceCmd(e *env) *cobra.Command {
 	var f labFlags
 	var proto string
@@ -58,12 +55,12 @@ touches: the trace does not show its hooks.
 check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 		Example: `  sudo netlab trace c2 server --proto udp
   sudo netlab trace lab.yaml c1 198.51.100.10
-  sudo netlab trace --lab port-publish client web --proto tcp --port 8080 -o json`,
+  sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err
 			}
-			c, err := traceFlags(proto, port, cmd.Flags().Changed("port"), timeout)
+			dport, err := traceFlags(proto, port, cmd.Flags().Changed("port"), timeout)
 			if err != nil {
 				return err
 			}
@@ -82,8 +79,9 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 			if err != nil {
 				return err
 			}
-			if err := traceCheck(l, c, node, target); err != nil {
-				return err
+			c, err := check.ForTrace(l, node, target, proto, dport, timeout)
+			if err != nil {
+				return &usageError{msg: err.Error()}
 			}
 			if err := requireRoot(); err != nil {
 				return err
@@ -132,83 +130,31 @@ func observeNamed(ctx context.Context, l *lab.Lab) (*state.State, error) {
 	if len(s.Nodes) == 0 {
 		return nil, notRunningError(l.Name)
 	}
-	state.AnnotateRules(s, desired)
+	reconcile.NameRules(s, l.Name, &runDir, desired)
 	return s, nil
 }
 
-// traceFlags checks the probe's flags and makes the check the probe is:
-// its protocol, port and timeout, from and to filled in later.
-func traceFlags(proto string, port int, portGiven bool, timeout time.Duration) (*lab.Check, error) {
-	c := &lab.Check{Proto: proto, Expect: lab.ExpectOK, Timeout: timeout}
+// traceFlags checks the probe's flags, as usage: --proto, --port (only
+// with tcp or udp), --timeout. It returns the port the probe dials (0
+// for icmp).
+func traceFlags(proto string, port int, portGiven bool, timeout time.Duration) (uint16, error) {
 	switch proto {
 	case "icmp":
 		if portGiven {
-			return nil, usagef("--port goes with --proto tcp or udp: an ICMP echo has no port")
+			return 0, usagef("--port goes with --proto tcp or udp: an ICMP echo has no port")
 		}
+		port = 0
 	case "tcp", "udp":
 		if port < 1 || port > 65535 {
-			return nil, usagef("--port must be 1 to 65535, got %d", port)
+			return 0, usagef("--port must be 1 to 65535, got %d", port)
 		}
-		c.Port = uint16(port)
 	default:
-		return nil, usagef("unknown --proto %q: use icmp, tcp or udp", proto)
+		return 0, usagef("unknown --proto %q: use icmp, tcp or udp", proto)
 	}
-	if timeout <= 0 || timeout > traceMaxTimeout {
-		return nil, usagef("--timeout must be more than 0 and at most %s, got %s", traceMaxTimeout, timeout)
+	if timeout <= 0 || timeout > check.MaxTraceTimeout {
+		return 0, usagef("--timeout must be more than 0 and at most %s, got %s", check.MaxTraceTimeout, timeout)
 	}
-	return c, nil
-}
-
-// traceCheck fills in the check the probe is, from the lab l: from node,
-// to target, a node or an address. A probe to a node goes to a responder
-// there (to:), as a check's does. A probe to an address is sent as is,
-// wherever a NAT rule takes it: ICMP echo (a ping, answered by whichever
-// kernel it reaches), TCP (a connect, answered by whatever listens
-// there); UDP needs a responder, so the address must be a node's, which
-// starts one (to: with address:). A node not in the lab is a usage error
-// that names the lab's nodes.
-func traceCheck(l *lab.Lab, c *lab.Check, node, target string) error {
-	if l.Node(node) == nil {
-		return usagef("lab %s has no node %q (nodes: %s)", l.Name, node, fileNodeNames(l))
-	}
-	c.From = node
-	a, err := netip.ParseAddr(target)
-	if err != nil {
-		if l.Node(target) == nil {
-			return usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, l.Name, fileNodeNames(l))
-		}
-		if _, ok := l.FirstAddr(target); !ok {
-			return &failure{err: fmt.Errorf("node %s has no address in the lab file: trace to an address", target)}
-		}
-		c.To = target
-		return nil
-	}
-	a = a.Unmap()
-	switch owner := addrOwner(l, a); {
-	case c.Proto == "icmp":
-		c.Ping = a
-	case c.Proto == "tcp":
-		c.Connect = netip.AddrPortFrom(a, c.Port)
-	case owner != "":
-		c.To, c.Address = owner, a
-	default:
-		return usagef("no node of lab %s has %s, so no responder can answer a udp probe there: trace to a node, or with --proto icmp or tcp", l.Name, a)
-	}
-	return nil
-}
-
-// addrOwner is the node of l with address a on an interface, or "".
-func addrOwner(l *lab.Lab, a netip.Addr) string {
-	for _, n := range l.Nodes {
-		for _, i := range n.Interfaces {
-			for _, p := range i.Addresses {
-				if p.Prefix.Addr() == a {
-					return n.Name
-				}
-			}
-		}
-	}
-	return ""
+	return uint16(port), nil
 }
 
 // traceProbe is the probe's own outcome, in trace -o json beside the
@@ -235,7 +181,7 @@ func runTrace(ctx context.Context, e *env, ns kernel.NetNS, tr kernel.Tracer, l 
 		return r.Err
 	}
 	if res.To == "" {
-		res.To = addrOwner(l, res.Target) // a ping or connect to a node's address
+		res.To = check.AddrOwner(l, res.Target) // a ping or connect to a node's address
 	}
 	probe := traceProbe{Reached: r.Reached, Detail: r.Detail()}
 	if r.Reached {

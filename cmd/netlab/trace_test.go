@@ -9,7 +9,7 @@ import (
 	"regexp"
 	"testing"
 
-	"netlab/lab"
+	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
@@ -87,11 +87,8 @@ func fakeTrace(ctx context.Context, t *testing.T, asJSON bool) (string, *kernelt
 	n.AddNetNS("p.server", netip.MustParsePrefix("192.0.2.20/24"))
 	tr := kerneltest.NewTracer()
 	tr.Script(udpExchange)
-	c, err := traceFlags("udp", 7, false, lab.DefaultCheckTimeout)
+	c, err := check.ForTrace(l, "c1", "server", "udp", 7, 0)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := traceCheck(l, c, "c1", "server"); err != nil {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"netlab/lab"
@@ -64,10 +65,28 @@ func (p *probe) traced(ctx context.Context, tr kernel.Tracer, observed *state.St
 		res.Port = p.port
 	}
 	r = p.judge(r, o)
+	r.Reason = tracedReason(r, res)
 	if c.IsPath() {
 		r = judgePath(r, res.Path())
 	}
 	return res, r
+}
+
+// tracedReason is the reason of a probe that timed out, told from its
+// trace where the trace knows more than the timeout (which can only
+// guess "dropped further on, or no way back"): the request, or the
+// answer, was dropped at a node's hook by a rule or policy.
+func tracedReason(r Result, res *trace.Result) string {
+	if r.Reached || !strings.HasPrefix(r.Reason, ReasonTimeout) {
+		return r.Reason
+	}
+	switch {
+	case res.Request != nil && res.Request.End.What == "dropped":
+		return fmt.Sprintf("%s after %s: the trace shows it %s", ReasonTimeout, r.Check.Timeout, res.Request.End.Text())
+	case res.Answer != nil && res.Answer.End.What == "dropped":
+		return fmt.Sprintf("%s after %s: the trace shows the answer %s", ReasonTimeout, r.Check.Timeout, res.Answer.End.Text())
+	}
+	return r.Reason
 }
 
 // probeProto is the protocol a check's probe uses: a ping's is icmp.

@@ -49,7 +49,7 @@ func observed(t *testing.T, l *lab.Lab) *state.State {
 	if err != nil {
 		t.Fatal(err)
 	}
-	state.AnnotateRules(s, desired)
+	reconcile.NameRules(s, l.Name, nil, desired)
 	return s
 }
 
@@ -145,7 +145,19 @@ func TestTraceSingleIPMasquerade(t *testing.T) {
 	t.Parallel()
 	l := shippedLab(t, "single-ip.yaml")
 	upWithLogs(t, l)
+	// The lab's own rules count only the probe's packets: a trace
+	// through the bridge alone moves no counter of the masquerade rule,
+	// one through the masquerade moves it by one (the new connection's
+	// first packet, the one the nat chain sees).
+	before := masqueradePackets(t, l)
+	traceCheck(t, l, "{from: c1, to: c3}")
+	if got := masqueradePackets(t, l); got != before {
+		t.Errorf("a trace from c1 to c3 moved the masquerade rule's counter from %d to %d", before, got)
+	}
 	res, r := traceCheck(t, l, "{from: c2, to: server, proto: udp, port: 7}")
+	if got := masqueradePackets(t, l); got != before+1 {
+		t.Errorf("masquerade rule's counter %d after the UDP trace, want %d (the probe's first packet)", got, before+1)
+	}
 	if !r.Passed || r.Seen.String() != "198.51.100.86" {
 		t.Errorf("probe: passed %v, seen %v: %s", r.Passed, r.Seen, r.Detail())
 	}
@@ -180,6 +192,24 @@ func TestTraceSingleIPMasquerade(t *testing.T) {
 		t.Errorf("path %+v, want via host, nat snat", p)
 	}
 	noTraceTables(t, l)
+}
+
+// masqueradePackets is the packet counter of the host's masquerade rule.
+func masqueradePackets(t *testing.T, l *lab.Lab) uint64 {
+	t.Helper()
+	host := observed(t, l).Nodes["host"]
+	if host == nil || host.NFT == nil {
+		t.Fatal("host has no nftables table")
+	}
+	for _, c := range host.NFT.Chains {
+		for _, r := range c.Rules {
+			if r.Action == "masquerade" {
+				return r.Packets
+			}
+		}
+	}
+	t.Fatal("host has no masquerade rule")
+	return 0
 }
 
 // TestTracePortPublishDNAT traces the client's TCP probe to the host's
@@ -262,6 +292,9 @@ func TestTraceForwardPolicyDrop(t *testing.T) {
 	res, r := traceCheck(t, l, "{from: a, to: b, proto: udp, port: 53, expect: fail}")
 	if !r.Passed || r.Reached {
 		t.Errorf("probe: passed %v reached %v: %s", r.Passed, r.Reached, r.Detail())
+	}
+	if want := "blocked as expected: timed out after 1s: the trace shows it dropped at r forward by policy drop"; r.Detail() != want {
+		t.Errorf("detail %q, want %q", r.Detail(), want)
 	}
 	req := res.Request
 	if req.End.What != "dropped" || req.End.Node != "r" || req.End.Hook != "forward" || req.End.Rule != "policy drop" {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
 )
 
@@ -22,7 +23,6 @@ type stubTracer struct {
 	starts   []kernel.TraceMatch
 	netns    [][]string
 	sweeps   int
-	sweptAt  int // len(starts) when TraceSweep was last called
 	traces   []*stubTrace
 }
 
@@ -43,7 +43,6 @@ func (s *stubTracer) TraceSweep(ctx context.Context, netns []string) ([]string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweeps++
-	s.sweptAt = len(s.starts)
 	return nil, nil
 }
 
@@ -255,5 +254,28 @@ func TestCollectorStopsAtTheCap(t *testing.T) {
 	c.settle(context.Background(), 100*time.Millisecond, 300*time.Millisecond)
 	if d := time.Since(start); d > 600*time.Millisecond {
 		t.Errorf("a steady stream of events kept the collector %s, want the 300ms cap", d)
+	}
+}
+
+// TestFollowSweepsLeftoverTables: a trace table no live trace owns (a
+// netlab killed before the owner flag, a hand-made copy) is gone after
+// a trace, and the trace's own tables too; the fake tracer keeps the
+// tables as the kernel would.
+func TestFollowSweepsLeftoverTables(t *testing.T) {
+	tr := kerneltest.NewTracer()
+	tr.Plant("tl.a", kernel.TraceTablePrefix+"_999_1")
+	var during []string
+	_, err := Follow(context.Background(), tr, nil, twoNodes(), "udp", func(ctx context.Context, port uint16) error {
+		during = tr.Tables("tl.a")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(during) != 1 || during[0] == kernel.TraceTablePrefix+"_999_1" {
+		t.Errorf("tables of tl.a while the probe ran: %v, want the trace's own only", during)
+	}
+	if got := tr.Tables("tl.a"); len(got) != 0 {
+		t.Errorf("tables of tl.a after the trace: %v, want none", got)
 	}
 }

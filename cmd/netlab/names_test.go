@@ -29,8 +29,8 @@ var labArgs = map[string][]string{
 	"capture":   {"c1:eth0"},
 	"check":     {},
 	"logs":      {"c1/http"},
-	"conntrack": {"c1"},
 	"trace":     {"c1", "192.0.2.1"},
+	"conntrack": {"c1"},
 }
 
 // nodeArgs puts a NODE (or ping's node-name TARGET) into each command that
@@ -42,10 +42,10 @@ var nodeArgs = map[string]func(node string) []string{
 	"capture":        func(n string) []string { return []string{"capture", "--lab", "lab1", n + ":eth0"} },
 	"exec file":      func(n string) []string { return []string{"exec", "lab.yaml", n, "--", "true"} },
 	"logs":           func(n string) []string { return []string{"logs", "lab.yaml", n + "/http", "-f"} },
-	"conntrack":      func(n string) []string { return []string{"conntrack", "--lab", "lab1", n} },
-	"conntrack file": func(n string) []string { return []string{"conntrack", "lab.yaml", n, "--flush"} },
 	"trace":          func(n string) []string { return []string{"trace", "--lab", "lab1", n, "192.0.2.1"} },
 	"trace target":   func(n string) []string { return []string{"trace", "--lab", "lab1", "c1", n} },
+	"conntrack":      func(n string) []string { return []string{"conntrack", "--lab", "lab1", n} },
+	"conntrack file": func(n string) []string { return []string{"conntrack", "lab.yaml", n, "--flush"} },
 }
 
 // sandbox points the run directory into a fresh temporary tree, and the

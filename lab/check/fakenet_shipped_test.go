@@ -18,4 +18,5 @@ var exercisesNotOnFake = map[string]string{
 	"07-stateful-firewall": "the mistake and its fix are firewall rules, which the fake does not read",
 	"08-vxlan-vni":         "the mistake is a VXLAN VNI: the fake has no link layer",
 	"10-bind-address":      "the mistake is the address a program listens on: the fake runs no programs",
+	"11-firewall-path":     "the grade is path checks, which trace the kernel's netfilter hooks: the fake has no tracing",
 }

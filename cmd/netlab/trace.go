@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -217,17 +218,26 @@ func probeLine(r check.Result) string {
 
 // writeTraceJSON writes the JSON of res (with its "path") and "probe".
 func writeTraceJSON(e *env, res *trace.Result, probe traceProbe) error {
-	data, err := json.Marshal(res)
-	if err != nil {
+	// The Result's own fields in its order, then "probe"; nothing
+	// HTML-escaped ("a -> b" stays as it reads).
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(res); err != nil {
 		return err
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(data, &obj); err != nil {
+	body := bytes.Clone(bytes.TrimSuffix(bytes.TrimSpace(b.Bytes()), []byte("}")))
+	b.Reset()
+	if err := enc.Encode(probe); err != nil {
 		return err
 	}
-	if obj["probe"], err = json.Marshal(probe); err != nil {
+	whole := append(append(body, `,"probe":`...), bytes.TrimSpace(b.Bytes())...)
+	whole = append(whole, '}')
+	var out bytes.Buffer
+	if err := json.Indent(&out, whole, "", "  "); err != nil {
 		return err
 	}
-	writeJSON(e, obj)
-	return nil
+	out.WriteByte('\n')
+	_, err := e.stdout.Write(out.Bytes())
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/netip"
 	"regexp"
+	"strings"
 	"testing"
 
 	"netlab/lab/check"
@@ -158,6 +159,12 @@ func TestTraceJSON(t *testing.T) {
 			Reached bool
 			Seen    string `json:"seen_source"`
 		}
+	}
+	if strings.Contains(out, `\u003e`) || !strings.Contains(out, `"packet": "udp 192.0.2.10:`) {
+		t.Errorf("the JSON escapes > or lost the packet line:\n%s", out)
+	}
+	if i, j := strings.Index(out, `"request"`), strings.Index(out, `"probe"`); i < 0 || j < i || !strings.HasPrefix(out, "{\n  \"lab\"") {
+		t.Errorf("the JSON is not in the Result's order (lab first, probe last):\n%s", out)
 	}
 	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -208,6 +208,7 @@ func planJSON(p *plan.Plan) planOut {
 func writeJSON(e *env, v any) {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // "a -> b" stays readable; the output is not HTML
 	_ = enc.Encode(v)
 }
 

@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -172,8 +173,21 @@ func alignRow(row []string, widths []int) string {
 // "path", its Path: what a grader reads.
 func (r Result) MarshalJSON() ([]byte, error) {
 	type plain Result // without this method
-	return json.Marshal(struct {
+	return marshalReadable(struct {
 		plain
 		Path Path `json:"path"`
 	}{plain(r), r.Path()})
+}
+
+// marshalReadable is json.Marshal without HTML escaping: a way's packet,
+// "udp 192.168.31.11:40001 -> 198.51.100.10:7", and the rules' text
+// keep their > and & as a grader reads them, not \u003e.
+func marshalReadable(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

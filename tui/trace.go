@@ -426,9 +426,11 @@ func stepText(s TraceStep, ifw int) (line, what string) {
 	case s.Kind == "route":
 		what = dash(s.Route)
 	case s.Rule != "":
-		what = "rule " + strconv.Quote(s.Rule)
+		// The verdict first and the rule as nft prints it, quotes and
+		// all, as netlab trace and netlab status show it.
+		what = "rule " + s.Rule
 		if s.Verdict != "" {
-			what += " " + s.Verdict
+			what = s.Verdict + "  " + what
 		}
 	default:
 		what = s.Verdict
@@ -511,7 +513,7 @@ func endText(e TraceEnd, r *TraceResult) string {
 		case by == "":
 			by = "a drop"
 		case !strings.HasPrefix(by, "policy"):
-			by = "rule " + strconv.Quote(by)
+			by = "rule " + by
 		}
 		return "DROPPED at " + at + " by " + by
 	case "no-route":

@@ -86,7 +86,7 @@ func snatResult() *TraceResult {
 				{Node: "host", Kind: "route", Hook: "forward", Route: "-> eth0 (on link)"},
 				{Node: "host", Kind: "hook", Hook: "forward", Table: "filter", Chain: "filter_forward", Priority: prio(0), Verdict: "policy accept", In: "br0", Out: "eth0"},
 				{Node: "host", Kind: "hook", Hook: "postrouting", Table: "nat", Chain: "nat_postrouting", Priority: prio(100),
-					Rule: "ip saddr 192.168.31.0/24 oifname eth0 masquerade", Verdict: "accept", Out: "eth0", Before: before, After: after},
+					Rule: `ip saddr 192.168.31.0/24 oifname "eth0" counter masquerade`, Verdict: "accept", Out: "eth0", Before: before, After: after},
 				{Node: "server", Kind: "hook", Hook: "prerouting", In: "eth0"},
 				{Node: "server", Kind: "hook", Hook: "input", In: "eth0"},
 			},
@@ -247,7 +247,8 @@ func TestTraceViewText(t *testing.T) {
 	v := m.View()
 	for _, want := range []string{
 		"request: udp 192.168.31.11:40001 -> 198.51.100.183:7",
-		`postrouting  nat (100)     out eth0         rule "ip saddr 192.168.31.0/24 oifname eth0 masquerade" accept`,
+		// The rule as nft and netlab trace print it: its quotes not escaped.
+		`postrouting  nat (100)     out eth0         accept  rule ip saddr 192.168.31.0/24 oifname "eth0" counter masquerade`,
 		"SNAT  src 192.168.31.11:40001 -> 198.51.100.86:40001",
 		"NAT back (conntrack)  dst 198.51.100.86:40001 -> 192.168.31.11:40001",
 		"end: delivered to server",
@@ -270,6 +271,10 @@ func TestTraceViewText(t *testing.T) {
 		if !strings.Contains(v, want) {
 			t.Errorf("the dropped trace lacks %q:\n%s", want, v)
 		}
+	}
+	byRule := TraceEnd{What: "dropped", Node: "fw", Hook: "forward", Rule: `iifname "lan" tcp dport 25 drop`}
+	if got, want := endText(byRule, nil), `DROPPED at fw forward by rule iifname "lan" tcp dport 25 drop`; got != want {
+		t.Errorf("end of a way a rule dropped: %q, want %q", got, want)
 	}
 }
 

@@ -31,7 +31,11 @@ Nothing is needed on the machine: netlab sends the probes itself from inside
 the source node. A check "to" a node starts a short-lived responder inside
 that node, which reports the source address it saw, so seen-source proves
 that a NAT rule did its work. A check with expect: fail passes when the
-traffic does not get through.
+traffic does not get through. A path check (via:, nat:, dropped-at:) runs
+its probe under netlab trace and passes only when the probe also took
+that way: exactly the nodes in via, the translation in nat, the node that
+dropped it; its detail says which part differed (path via hotspot, isp;
+want via fw, isp).
 
 With --lab NAME instead of a file, check runs the checks of the file the lab
 was last brought up with: netlab up keeps a copy of it, in /run/netlab/NAME.yaml,

@@ -94,9 +94,15 @@ func tuiWay(w *trace.Way) *tui.TraceWay {
 	}
 	out := &tui.TraceWay{Packet: w.Packet, End: tui.TraceEnd{What: w.End.What, Node: w.End.Node, Hook: w.End.Hook, Rule: w.End.Rule, Reason: w.End.Reason}}
 	for _, s := range w.Steps {
+		rule := s.Rule
+		if rule == trace.ConntrackRule && s.Table == "" {
+			// No rule made this translation: the UI's Rule is a rule's
+			// text only, and it names conntrack's translations itself.
+			rule = ""
+		}
 		out.Steps = append(out.Steps, tui.TraceStep{
 			Node: s.Node, Kind: s.Kind, Hook: s.Hook, Table: s.Table, Chain: s.Chain, Priority: s.Priority,
-			Rule: s.Rule, Verdict: s.Verdict, In: s.In, Out: s.Out, Route: s.Route,
+			Rule: rule, Verdict: s.Verdict, In: s.In, Out: s.Out, Route: s.Route,
 			Before: tuiAddrs(s.Before), After: tuiAddrs(s.After),
 		})
 	}

@@ -186,6 +186,12 @@ func TestTUITraceResult(t *testing.T) {
 			End: trace.End{What: "delivered", Node: "server"},
 		},
 		Answer: &trace.Way{Packet: "udp 198.51.100.183:7 -> 198.51.100.86:40001",
+			Steps: []trace.Step{
+				// conntrack's translation back: no rule made it.
+				{Node: "host", Kind: "hook", Hook: "prerouting", Rule: trace.ConntrackRule, In: "eth0",
+					Before: &trace.Addrs{Src: "198.51.100.183:7", Dst: "198.51.100.86:40001"},
+					After:  &trace.Addrs{Src: "198.51.100.183:7", Dst: "192.168.31.11:40001"}},
+			},
 			End: trace.End{What: "dropped", Node: "host", Hook: "forward", Rule: "policy drop", Reason: "x"}},
 	}
 	want := &tui.TraceResult{
@@ -202,6 +208,12 @@ func TestTUITraceResult(t *testing.T) {
 			End: tui.TraceEnd{What: "delivered", Node: "server"},
 		},
 		Answer: &tui.TraceWay{Packet: "udp 198.51.100.183:7 -> 198.51.100.86:40001",
+			Steps: []tui.TraceStep{
+				// No rule: the UI says "NAT back (conntrack)" of it, not `rule "conntrack"`.
+				{Node: "host", Kind: "hook", Hook: "prerouting", In: "eth0",
+					Before: &tui.TraceAddrs{Src: "198.51.100.183:7", Dst: "198.51.100.86:40001"},
+					After:  &tui.TraceAddrs{Src: "198.51.100.183:7", Dst: "192.168.31.11:40001"}},
+			},
 			End: tui.TraceEnd{What: "dropped", Node: "host", Hook: "forward", Rule: "policy drop", Reason: "x"}},
 	}
 	if diff := cmp.Diff(want, tuiTrace(r), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {

@@ -670,7 +670,7 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 		case changed && natAt >= 0:
 			chainSteps[natAt].Before, chainSteps[natAt].After = addrsPtr(before), addrsPtr(after)
 		case changed:
-			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif, Rule: "conntrack",
+			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif, Rule: ConntrackRule,
 				Before: addrsPtr(before), After: addrsPtr(after)})
 		case len(chainSteps) == 0:
 			chainSteps = append(chainSteps, Step{Node: s.node, Kind: "hook", Hook: p.hook, In: in, Out: oif})

@@ -95,7 +95,7 @@ type Step struct {
 	Table    string `json:"table,omitempty"`    // raw, mangle, nat, filter: the iptables-style table
 	Chain    string `json:"chain,omitempty"`    // the chain's name in the kernel
 	Priority *int   `json:"priority,omitempty"` // the chain's priority
-	Rule     string `json:"rule,omitempty"`     // the rule's text, or "" for the policy
+	Rule     string `json:"rule,omitempty"`     // the rule's text, "" for the policy, ConntrackRule
 	Verdict  string `json:"verdict,omitempty"`  // accept, drop, continue...; "policy accept"
 	In       string `json:"in,omitempty"`
 	Out      string `json:"out,omitempty"`
@@ -105,6 +105,11 @@ type Step struct {
 	Before *Addrs `json:"before,omitempty"`
 	After  *Addrs `json:"after,omitempty"`
 }
+
+// ConntrackRule is the Rule of a step whose translation no rule made (no
+// Table either): the kernel's NAT applying conntrack's entry, as it does
+// to an answer. It is not a rule's text: a reader says "conntrack" of it.
+const ConntrackRule = "conntrack"
 
 // Addrs are a packet's source and destination, with ports for tcp and udp.
 type Addrs struct {

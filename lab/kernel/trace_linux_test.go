@@ -2,8 +2,8 @@ package kernel_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"

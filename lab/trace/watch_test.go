@@ -185,3 +185,22 @@ func TestWatchWaitsForAPacketsLastEvents(t *testing.T) {
 		t.Error("the trace was not closed")
 	}
 }
+
+// A watched packet's text is its block alone under "packet", the same
+// lines as the request's in the probe's text.
+func TestWayText(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	r := Assemble(events, st, hops, nil)
+	var b strings.Builder
+	if err := r.Request.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if lines[0] != "packet udp 192.168.31.11:40001 -> 198.51.100.183:7" || lines[len(lines)-1] != "  delivered to server" || len(lines) != len(r.Request.Steps)+2 {
+		t.Errorf("way text:\n%s", got)
+	}
+	if !strings.Contains(got, "host    postrouting  nat (100)") || !strings.Contains(got, "src 192.168.31.11:40001 -> 198.51.100.86:40001") {
+		t.Errorf("way text lacks the masquerade step:\n%s", got)
+	}
+}

@@ -54,13 +54,45 @@ func (a *assembler) allWays() []packetWay {
 			from(s)
 		}
 	}
-	for _, s := range a.segments {
-		if !s.used {
-			from(s)
+	for {
+		start := a.unledStart()
+		if start == nil {
+			break
 		}
+		from(start)
 	}
 	slices.SortStableFunc(out, func(x, y packetWay) int { return cmp.Compare(x.segs[0].seq(), y.segs[0].seq()) })
 	return out
+}
+
+// unledStart is the first unused segment that no other unused segment
+// leads into (a packet first seen where it entered a traced namespace:
+// from a node the trace does not enter, or a hook that matched it only
+// after a NAT gave it the watched address), else the first unused one;
+// nil when all are used. Arrival order across namespaces says nothing,
+// so a way must not start at a segment its packet reached later.
+func (a *assembler) unledStart() *segment {
+	led := map[*segment]bool{}
+	for _, s := range a.segments {
+		if !s.used {
+			if n, _ := a.next(s); n != nil && n != s {
+				led[n] = true
+			}
+		}
+	}
+	var first *segment
+	for _, s := range a.segments {
+		if s.used {
+			continue
+		}
+		if !led[s] {
+			return s
+		}
+		if first == nil {
+			first = s
+		}
+	}
+	return first
 }
 
 // How Watch hands over a packet's way: once no event of it has come for

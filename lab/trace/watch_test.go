@@ -204,3 +204,28 @@ func TestWayText(t *testing.T) {
 		t.Errorf("way text lacks the masquerade step:\n%s", got)
 	}
 }
+
+// A packet first marked inside a namespace (--from an address a NAT gave
+// it there: the answer to a masqueraded client gets its address at
+// host's prerouting, so is marked from host's forward on) is one way
+// from there, even when the next namespace's events arrived first.
+func TestWaysStartWhereNoSegmentLeads(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	var answer []kernel.TraceEvent
+	for _, e := range events {
+		if e.NetNS == "single-ip.host" && e.ID == 23 && !(e.Family == "inet" && e.Hook == "prerouting") || e.NetNS == "single-ip.c2" && e.ID == 12 {
+			answer = append(answer, e)
+		}
+	}
+	c2First := renumber(answer, func(a, b kernel.TraceEvent) int { return strings.Compare(a.NetNS, b.NetNS) })
+	ways := Ways(c2First, st, hops)
+	if len(ways) != 1 {
+		for _, w := range ways {
+			t.Logf("way %s: %v", w.Packet, stepSummary(w))
+		}
+		t.Fatalf("%d ways, want 1", len(ways))
+	}
+	if w := ways[0]; w.Steps[0].Node != "host" || w.Steps[0].Hook != "forward" || w.End != (End{What: "delivered", Node: "c2"}) {
+		t.Errorf("way %s: %v, end %+v", w.Packet, stepSummary(w), w.End)
+	}
+}

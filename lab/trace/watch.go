@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -127,7 +128,7 @@ func Watch(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *s
 		return fmt.Errorf("start the trace: %w", err)
 	}
 	defer t.Close()
-	w := &watcher{observed: observed, hops: hops, emit: emit, arrived: map[uint64]time.Time{}}
+	w := &watcher{observed: observed, hops: hops, match: m, emit: emit, arrived: map[uint64]time.Time{}}
 	tick := time.NewTicker(watchTick)
 	defer tick.Stop()
 	events := t.Events()
@@ -157,6 +158,7 @@ func Watch(ctx context.Context, tr kernel.Tracer, hops kernel.NetNS, observed *s
 type watcher struct {
 	observed *state.State
 	hops     kernel.NetNS
+	match    kernel.TraceMatch
 	emit     func(*Way)
 	pending  []kernel.TraceEvent
 	arrived  map[uint64]time.Time // by Seq
@@ -189,7 +191,7 @@ func (w *watcher) handOver(now time.Time, all bool) {
 		if !all && now.Sub(last) < watchQuiet {
 			continue
 		}
-		w.emit(pw.way)
+		w.emit(outOfMatch(pw.way, w.match))
 		for _, s := range pw.segs {
 			for _, e := range s.events {
 				delete(keep, e.Seq)
@@ -205,6 +207,37 @@ func (w *watcher) handOver(now time.Time, all bool) {
 		}
 	}
 	w.pending = rest
+}
+
+// outOfMatch tells a way lost where a NAT took away the address the
+// watch follows (m.Addr, --from): the next hooks do not mark the packet,
+// so the trace cannot see it there; it is not lost. The way is changed
+// and returned.
+func outOfMatch(w *Way, m kernel.TraceMatch) *Way {
+	if w.End.What != "lost" || !m.Addr.IsValid() {
+		return w
+	}
+	var last *Addrs
+	for i := range w.Steps {
+		if w.Steps[i].After != nil {
+			last = w.Steps[i].After
+		}
+	}
+	if last == nil || endpointAddr(last.Src) == m.Addr || endpointAddr(last.Dst) == m.Addr {
+		return w
+	}
+	w.End.Reason += fmt.Sprintf("; translated to %s -> %s, it no longer has %s, so the watch does not follow it there", last.Src, last.Dst, m.Addr)
+	return w
+}
+
+// endpointAddr is the address of a step's endpoint, "A", "A:P" or
+// "[A]:P"; invalid if it is none.
+func endpointAddr(s string) netip.Addr {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap()
+	}
+	a, _ := netip.ParseAddr(s)
+	return a.Unmap()
 }
 
 func maxTime(a, b time.Time) time.Time {

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"context"
+	"net/netip"
 	"reflect"
 	"strings"
 	"sync"
@@ -227,5 +228,33 @@ func TestWaysStartWhereNoSegmentLeads(t *testing.T) {
 	}
 	if w := ways[0]; w.Steps[0].Node != "host" || w.Steps[0].Hook != "forward" || w.End != (End{What: "delivered", Node: "c2"}) {
 		t.Errorf("way %s: %v, end %+v", w.Packet, stepSummary(w), w.End)
+	}
+}
+
+// A way of --from ADDR that a NAT took ADDR from ends saying so: the
+// watch stops marking it there, it is not lost.
+func TestOutOfMatch(t *testing.T) {
+	events, st, hops := singleIPUDP(t)
+	var req []kernel.TraceEvent
+	for _, e := range events {
+		if e.NetNS == "single-ip.c2" && e.ID == 11 || e.NetNS == "single-ip.host" && (e.ID == 21 || e.ID == 22) {
+			req = append(req, e)
+		}
+	}
+	ways := Ways(req, st, hops)
+	if len(ways) != 1 || ways[0].End.What != "lost" {
+		t.Fatalf("ways %+v", ways)
+	}
+	plain := ways[0].End
+	if got := outOfMatch(ways[0], kernel.TraceMatch{Proto: "udp", Port: 40001}).End; got != plain {
+		t.Errorf("by port: end %+v changed", got)
+	}
+	if got := outOfMatch(ways[0], kernel.TraceMatch{Proto: "udp", Addr: netip.MustParseAddr("198.51.100.183")}).End; got != plain {
+		t.Errorf("by an address the packet still has: end %+v changed", got)
+	}
+	got := outOfMatch(ways[0], kernel.TraceMatch{Proto: "udp", Addr: netip.MustParseAddr("192.168.31.11")}).End
+	want := plain.Reason + "; translated to 198.51.100.86:40001 -> 198.51.100.183:7, it no longer has 192.168.31.11, so the watch does not follow it there"
+	if got.What != "lost" || got.Reason != want {
+		t.Errorf("by the address the NAT took: end %+v\nwant reason %q", got, want)
 	}
 }

@@ -70,7 +70,9 @@ protocol is more than a trace should mark), until Ctrl-C. It prints each
 packet's way once no new hook has seen it for 300 ms: a block that starts
 "packet udp A:P -> B:7", the steps, the end. With -o json, one JSON
 object a line per packet (JSON Lines): "packet", "steps", "end", as a
-way of the probe's JSON.`,
+way of the probe's JSON. --from matches the address as each hook sees
+it: where a NAT changes it, the watch stops seeing the packet (the way
+says so); --port follows a packet through a NAT that keeps its port.`,
 		Example: `  sudo netlab trace c2 server --proto udp
   sudo netlab trace lab.yaml c1 198.51.100.10
   sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json

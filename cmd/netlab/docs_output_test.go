@@ -146,6 +146,8 @@ func TestDocsOutputs(t *testing.T) {
 var docsPrintedOnly = map[string]bool{
 	"default-ct": true, "default-plan": true, "default-json": true,
 	"pp-ct": true, "k8s-trace": true, "k8s-ct": true,
+	// trace --watch runs until Ctrl-C, beside the command that makes its traffic.
+	"watch-udp": true, "watch-from": true, "watch-json": true,
 }
 
 func knownOutput(name string) bool {

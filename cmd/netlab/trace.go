@@ -25,8 +25,10 @@ func newTraceCmd(e *env) *cobra.Command {
 	var proto string
 	var port int
 	var timeout time.Duration
+	var watch bool
+	var from string
 	cmd := &cobra.Command{
-		Use:   "trace [FILE | --lab NAME] NODE TARGET",
+		Use:   "trace [FILE | --lab NAME] (NODE TARGET | --watch)",
 		Short: "Follow one probe through every netfilter hook of the lab, request and answer",
 		Long: `trace sends one probe from NODE to TARGET, as a check does, and prints its
 way step by step through every namespace of the lab it crosses: each
@@ -58,13 +60,40 @@ host: true is this machine's own namespace, whose firewall netlab never
 touches: the trace does not show its hooks.
 
 -o json prints the steps as objects, and the path summed up as a path
-check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
+check asserts it (via, nat, dropped-at; see docs/lab-format.md).
+
+With --watch, trace sends nothing and takes no NODE or TARGET: it traces
+the lab's own traffic of --proto that --port (tcp, udp: as source or
+destination port) or --from (an address, as source or destination, so
+its answers too) selects, and at least one of them (every packet of a
+protocol is more than a trace should mark), until Ctrl-C. It prints each
+packet's way once no new hook has seen it for 300 ms: a block that starts
+"packet udp A:P -> B:7", the steps, the end. With -o json, one JSON
+object a line per packet (JSON Lines): "packet", "steps", "end", as a
+way of the probe's JSON. --from matches the address as each hook sees
+it: where a NAT changes it, the watch stops seeing the packet (the way
+says so); --port follows a packet through a NAT that keeps its port.`,
 		Example: `  sudo netlab trace c2 server --proto udp
   sudo netlab trace lab.yaml c1 198.51.100.10
-  sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json`,
+  sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json
+  sudo netlab trace --lab single-ip --watch --proto udp --port 53
+  sudo netlab trace --watch --from 192.168.31.11 -o json`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err
+			}
+			if watch {
+				m, err := watchFlags(cmd, proto, port, from)
+				if err != nil {
+					return err
+				}
+				if len(args) > 1 || (len(args) == 1 && f.labName != "") {
+					return usagef("--watch traces the lab's own traffic: give no NODE or TARGET (only [FILE | --lab NAME])")
+				}
+				return watchCmd(e, args, f, m)
+			}
+			if from != "" {
+				return usagef("--from goes with --watch: a probe leaves from NODE")
 			}
 			dport, err := traceFlags(proto, port, cmd.Flags().Changed("port"), timeout)
 			if err != nil {
@@ -119,9 +148,127 @@ check asserts it (via, nat, dropped-at; see docs/lab-format.md).`,
 	f.addLab(cmd)
 	f.addOutput(cmd)
 	cmd.Flags().StringVar(&proto, "proto", "icmp", "the probe's `PROTOCOL`: icmp (echo), tcp or udp")
-	cmd.Flags().IntVar(&port, "port", int(lab.DefaultCheckPort), "with tcp or udp: the destination `PORT`")
+	cmd.Flags().IntVar(&port, "port", int(lab.DefaultCheckPort), "with tcp or udp: the destination `PORT` (with --watch: as source or destination)")
 	cmd.Flags().DurationVar(&timeout, "timeout", lab.DefaultCheckTimeout, "how long the probe waits for its answer (a `DURATION`, at most 1m)")
+	cmd.Flags().BoolVar(&watch, "watch", false, "send nothing: trace the lab's traffic that --port or --from selects, each packet as it completes, until Ctrl-C")
+	cmd.Flags().StringVar(&from, "from", "", "with --watch: trace the packets with this `ADDRESS` as source or destination")
 	return cmd
+}
+
+// watchFlags checks trace --watch's flags, as usage, and returns the
+// trace's match: --proto as given (icmp when not); --port only with tcp
+// or udp, as for a probe; --from an address; one of --port and --from
+// at least (with icmp, --from: an echo's identifier is not a port a
+// user knows); no --timeout (a watch runs until Ctrl-C).
+func watchFlags(cmd *cobra.Command, proto string, port int, from string) (kernel.TraceMatch, error) {
+	flags := cmd.Flags()
+	if flags.Changed("timeout") {
+		return kernel.TraceMatch{}, usagef("--timeout is a probe's: --watch runs until Ctrl-C")
+	}
+	portGiven := flags.Changed("port")
+	if portGiven && !flags.Changed("proto") {
+		return kernel.TraceMatch{}, usagef("--port needs --proto tcp or udp with --watch: one protocol is traced at a time")
+	}
+	dport, err := traceFlags(proto, port, portGiven, lab.DefaultCheckTimeout)
+	if err != nil {
+		return kernel.TraceMatch{}, err
+	}
+	m := kernel.TraceMatch{Proto: proto, Port: dport}
+	if !portGiven {
+		m.Port = 0
+	}
+	if from != "" {
+		a, err := netip.ParseAddr(from)
+		if err != nil || a.Zone() != "" || a.IsUnspecified() {
+			return kernel.TraceMatch{}, usagef("--from %q is not an address (want one such as 192.168.31.11 or 2001:db8::1)", from)
+		}
+		m.Addr = a.Unmap()
+	}
+	if m.Port == 0 && !m.Addr.IsValid() {
+		if proto == "icmp" {
+			return kernel.TraceMatch{}, usagef("--watch with --proto icmp needs --from ADDRESS: tracing every packet of a protocol is refused")
+		}
+		return kernel.TraceMatch{}, usagef("--watch needs --port or --from: tracing every packet of a protocol is refused")
+	}
+	return m, nil
+}
+
+// watchCmd runs trace --watch on the running lab of fileArgs or --lab
+// until Ctrl-C or SIGTERM (exit 0).
+func watchCmd(e *env, fileArgs []string, f labFlags, m kernel.TraceMatch) error {
+	l, err := labToCheck(e, fileArgs, f.labName)
+	if err != nil {
+		return err
+	}
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	ctx, cancel := signalContext()
+	defer cancel()
+	s, err := observeNamed(ctx, l)
+	if err != nil {
+		return err
+	}
+	ns := newNetNS()
+	tr, ok := ns.(kernel.Tracer)
+	if !ok {
+		return errors.New("this kernel cannot trace")
+	}
+	return runWatch(ctx, e, ns, tr, s, m, f.output == "json")
+}
+
+// runWatch prints the way of each packet of the lab (observed as s)
+// that m matches, until ctx ends: a text block each, a blank line
+// between, or with asJSON one JSON object a line. A write that fails
+// (stdout closed) ends the watch with its error.
+func runWatch(ctx context.Context, e *env, ns kernel.NetNS, tr kernel.Tracer, s *state.State, m kernel.TraceMatch, asJSON bool) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if e.stderr != nil && !asJSON && isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "Watching %s in lab %s; Ctrl-C to stop...\n", watchWhat(m), s.Lab)
+	}
+	var writeErr error
+	n := 0
+	emit := func(w *trace.Way) {
+		if writeErr != nil {
+			return
+		}
+		var b bytes.Buffer
+		if asJSON {
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false) // "a -> b" as it reads
+			writeErr = enc.Encode(w)
+		} else {
+			if n > 0 {
+				b.WriteByte('\n')
+			}
+			writeErr = w.WriteText(&b)
+		}
+		n++
+		if writeErr == nil {
+			_, writeErr = e.stdout.Write(b.Bytes())
+		}
+		if writeErr != nil {
+			cancel()
+		}
+	}
+	if err := trace.Watch(ctx, tr, ns, s, m, emit); err != nil {
+		return err
+	}
+	return writeErr
+}
+
+// watchWhat names what a watch traces: "udp port 53", "icmp to or from
+// 192.168.31.11".
+func watchWhat(m kernel.TraceMatch) string {
+	what := m.Proto
+	if m.Port != 0 {
+		what += fmt.Sprintf(" port %d", m.Port)
+	}
+	if m.Addr.IsValid() {
+		what += " to or from " + m.Addr.String()
+	}
+	return what
 }
 
 // observeNamed reads the running lab l from the kernel, its rules named

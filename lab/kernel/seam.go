@@ -127,7 +127,9 @@ const (
 // valid, only those with Addr as source or destination (before or after
 // NAT, at the hook that sees them). So the request of a probe from port
 // Port and its answer match, through any NAT that keeps the port. Port 0
-// is refused: a probe binds a port (or picks an identifier) of its own.
+// means any port or identifier, taken only with Addr valid (netlab trace
+// --watch --from ADDR): a match by protocol alone, which would trace all
+// the lab's traffic of it, is refused.
 type TraceMatch struct {
 	Proto string
 	Port  uint16

@@ -179,3 +179,43 @@ func TestOwnedTable(t *testing.T) {
 		}
 	}
 }
+
+// Port 0 is a match by address only (trace --watch --from): refused
+// without an address; with one, the same rules as a port's, but none
+// compares a port or an echo identifier, and tcp and udp have one rule
+// where a port has two (source, destination).
+func TestTraceMarkRulesAddressOnly(t *testing.T) {
+	for _, proto := range []string{"udp", "tcp", "icmp"} {
+		if _, err := traceMarkRules(TraceMatch{Proto: proto}); err == nil {
+			t.Errorf("%s, port 0, no address: accepted", proto)
+		}
+	}
+	addr := netip.MustParseAddr("198.51.100.10")
+	for _, tc := range []struct {
+		proto string
+		n     int
+		width int // the comparisons every rule makes
+	}{
+		{"udp", 1 + 3 + 4, 0},
+		{"tcp", 1 + 3 + 4, 0},
+		{"icmp", 4 + 3 + 4, 1},
+	} {
+		rules, err := traceMarkRules(TraceMatch{Proto: tc.proto, Addr: addr})
+		if err != nil {
+			t.Fatalf("%s by address: %v", tc.proto, err)
+		}
+		if len(rules) != tc.n {
+			t.Errorf("%s by address: %d rules; want %d", tc.proto, len(rules), tc.n)
+		}
+		for _, r := range rules {
+			for _, m := range r.th {
+				if len(m.val) == 2 {
+					t.Errorf("%s by address: rule %+v compares a port or identifier", tc.proto, r)
+				}
+			}
+			if r.proto == l4Numbers[tc.proto] && len(r.th) != tc.width {
+				t.Errorf("%s by address: rule %+v: %d comparisons; want %d", tc.proto, r, len(r.th), tc.width)
+			}
+		}
+	}
+}

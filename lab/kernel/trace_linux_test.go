@@ -3,8 +3,10 @@ package kernel_test
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
@@ -408,5 +410,38 @@ func TestTraceQuotedICMPErrors(t *testing.T) {
 	send6("[::1]:40125")
 	if v4, v6 := countErrors(); v4 == 0 || v6 == 0 {
 		t.Errorf("events of port unreachable errors: %d IPv4, %d IPv6; want both", v4, v6)
+	}
+}
+
+// A trace by address only (Port 0, Addr set: trace --watch --from)
+// follows the packets to or from the address, whatever their ports, and
+// no other.
+func TestTraceByAddressOnly(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ns := kerneltest.NewTestNS(t)
+	if out, err := exec.Command("ip", "-n", ns, "link", "set", "lo", "up").CombinedOutput(); err != nil {
+		t.Fatalf("lo up: %v: %s", err, out)
+	}
+	k := newLinux(t)
+	tr, err := k.TraceStart(context.Background(), []string{ns}, kernel.TraceMatch{Proto: "udp", Addr: netip.MustParseAddr("127.0.0.2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	udpSend(t, ns, "127.0.0.1:40301", "127.0.0.1:9")
+	if got := collect(tr, 500*time.Millisecond); len(got) != 0 {
+		t.Errorf("a datagram between other addresses was traced: %d events", len(got))
+	}
+	udpSend(t, ns, "127.0.0.1:40302", "127.0.0.2:9")
+	udpSend(t, ns, "127.0.0.1:40303", "127.0.0.2:4000")
+	ports := map[uint16]bool{}
+	for _, e := range collect(tr, 500*time.Millisecond) {
+		if len(e.Network) >= 20 && e.Network[9] == 17 && len(e.Transport) >= 4 {
+			ports[binary.BigEndian.Uint16(e.Transport[2:4])] = true
+		}
+	}
+	if !ports[9] || !ports[4000] {
+		t.Errorf("destination ports traced: %v; want 9 and 4000", ports)
 	}
 }

@@ -59,12 +59,21 @@ const (
 // traceMarkRules are the rules that select the packets of m: for tcp and
 // udp, those with port m.Port as source or destination; for icmp, the
 // echo requests and replies with identifier m.Port, of ICMP and ICMPv6;
-// and for each, the ICMP errors quoting such a packet.
+// and for each, the ICMP errors quoting such a packet. With Port 0 (only
+// with an address, which addrFilter matches) any port or identifier.
 func traceMarkRules(m TraceMatch) ([]markRule, error) {
-	if m.Port == 0 {
-		return nil, fmt.Errorf("trace: port (or echo identifier) 0: a probe binds a port of its own")
+	if m.Port == 0 && !m.Addr.IsValid() {
+		return nil, fmt.Errorf("trace: port (or echo identifier) 0 and no address: that would trace every packet of the protocol")
 	}
 	port := binary.BigEndian.AppendUint16(nil, m.Port)
+	// byPort is the comparison with the port at off, none with Port 0
+	// (an address-only match: addrFilter, in front, does the choosing).
+	byPort := func(off uint32) []thMatch {
+		if m.Port == 0 {
+			return nil
+		}
+		return []thMatch{{off, port}}
+	}
 	var out []markRule
 	// quoting adds the ICMP errors that quote a packet of protocol p whose
 	// transport header matches th (offsets within the quoted header).
@@ -93,8 +102,12 @@ func traceMarkRules(m TraceMatch) ([]markRule, error) {
 	switch m.Proto {
 	case "tcp", "udp":
 		p := l4Numbers[m.Proto]
-		for _, off := range []uint32{portSrcOffset, portDstOffset} {
-			th := []thMatch{{off, port}}
+		offsets := []uint32{portSrcOffset, portDstOffset}
+		if m.Port == 0 {
+			offsets = offsets[:1] // one rule: without a port, source and destination are the same match
+		}
+		for _, off := range offsets {
+			th := byPort(off)
 			out = append(out, markRule{proto: p, th: th})
 			quoting(p, th)
 		}
@@ -104,10 +117,10 @@ func traceMarkRules(m TraceMatch) ([]markRule, error) {
 			echo  []byte
 		}{{unix.IPPROTO_ICMP, icmp4Echo}, {unix.IPPROTO_ICMPV6, icmp6Echo}} {
 			for _, typ := range fam.echo {
-				out = append(out, markRule{proto: fam.proto, th: []thMatch{{0, []byte{typ}}, {echoIDOffset, port}}})
+				out = append(out, markRule{proto: fam.proto, th: append([]thMatch{{0, []byte{typ}}}, byPort(echoIDOffset)...)})
 			}
 		}
-		quoting(unix.IPPROTO_ICMP, []thMatch{{echoIDOffset, port}})
+		quoting(unix.IPPROTO_ICMP, byPort(echoIDOffset))
 	default:
 		return nil, fmt.Errorf("trace: protocol %q: want icmp, tcp or udp", m.Proto)
 	}

@@ -30,14 +30,8 @@ import (
 // them over. When no event came at all, From is unknown here: SetFrom
 // names the node.
 func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.NetNS, probeErr error) *Result {
-	if observed == nil {
-		observed = state.New("")
-	}
-	a := &assembler{observed: observed, hops: hops, segments: splitSegments(events)}
-	for _, s := range a.segments {
-		s.node = a.nodeOf(s.netns)
-	}
-	r := &Result{Lab: observed.Lab}
+	a := newAssembler(events, observed, hops)
+	r := &Result{Lab: a.observed.Lab}
 	start := a.requestStart()
 	if start == nil {
 		r.Request = &Way{Packet: "(no packet seen)", Steps: []Step{}, End: End{What: "lost", Reason: "no packet of the probe was seen"}}
@@ -307,6 +301,19 @@ type assembler struct {
 	observed *state.State
 	hops     kernel.NetNS
 	segments []*segment
+}
+
+// newAssembler splits events into segments, each named by its node,
+// for Assemble (a probe's request and answer) and Ways (every packet).
+func newAssembler(events []kernel.TraceEvent, observed *state.State, hops kernel.NetNS) *assembler {
+	if observed == nil {
+		observed = state.New("")
+	}
+	a := &assembler{observed: observed, hops: hops, segments: splitSegments(events)}
+	for _, s := range a.segments {
+		s.node = a.nodeOf(s.netns)
+	}
+	return a
 }
 
 // nodeOf names the node of a namespace: the observed node that has it,

@@ -40,14 +40,33 @@ func (r *Result) WriteText(w io.Writer) error {
 			}
 			continue
 		}
-		fmt.Fprintf(&b, "%s %s\n", wy.name, wy.way.Packet)
-		for _, s := range wy.way.Steps {
-			b.WriteString(alignRow(stepColumns(s), widths))
-		}
-		fmt.Fprintf(&b, "  %s\n", wy.way.End.Text())
+		wy.way.write(&b, wy.name, widths)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteText writes the way alone, as trace --watch prints each packet:
+// a header line ("packet udp A:P -> B:7"), its steps in aligned
+// columns as Result.WriteText writes them, and how it ended.
+func (w *Way) WriteText(out io.Writer) error {
+	var rows [][]string
+	for _, s := range w.Steps {
+		rows = append(rows, stepColumns(s))
+	}
+	var b strings.Builder
+	w.write(&b, "packet", columnWidths(rows))
+	_, err := io.WriteString(out, b.String())
+	return err
+}
+
+// write writes the way's block under the header name.
+func (w *Way) write(b *strings.Builder, name string, widths []int) {
+	fmt.Fprintf(b, "%s %s\n", name, w.Packet)
+	for _, s := range w.Steps {
+		b.WriteString(alignRow(stepColumns(s), widths))
+	}
+	fmt.Fprintf(b, "  %s\n", w.End.Text())
 }
 
 // Text says how a way ended, in a line: "delivered to server",

@@ -24,7 +24,8 @@ import (
 //   - TraceStart adds one table (kernel.TraceTablePrefix, the process's
 //     pid and a serial) to each namespace, owned by the trace; Close
 //     removes them. It refuses state.HostNetNS (EPERM), a protocol but
-//     icmp, tcp and udp, port 0, and no namespace; a namespace that
+//     icmp, tcp and udp, port 0 without an address (with one, it
+//     matches by address only), and no namespace; a namespace that
 //     does not exist fails it (ENOENT) when the Tracer knows the
 //     namespaces (the Fake's, a Net's). A failed start leaves no table.
 //   - Plant adds a table no live trace owns, as a netlab without the
@@ -153,8 +154,8 @@ func (tr *Tracer) TraceStart(ctx context.Context, netns []string, m kernel.Trace
 	default:
 		return nil, fmt.Errorf("trace: protocol %q: want icmp, tcp or udp", m.Proto)
 	}
-	if m.Port == 0 {
-		return nil, errors.New("trace: port (or echo identifier) 0: a probe binds a port of its own")
+	if m.Port == 0 && !m.Addr.IsValid() {
+		return nil, errors.New("trace: port (or echo identifier) 0 and no address: that would trace every packet of the protocol")
 	}
 	if len(netns) == 0 {
 		return nil, errors.New("trace: no namespace to trace in")
@@ -285,6 +286,9 @@ func (t *fakeTrace) matches(p SentPacket) bool {
 	}
 	if t.m.Addr.IsValid() && p.Src.Addr() != t.m.Addr && p.Dst.Addr() != t.m.Addr {
 		return false
+	}
+	if t.m.Port == 0 {
+		return true // an address-only match
 	}
 	if p.Proto == "icmp" {
 		return p.ICMPID == t.m.Port

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"syscall"
@@ -222,4 +223,43 @@ func TestFakeTracer(t *testing.T) {
 	if _, err := f.TraceSweep(context.Background(), []string{"l.a"}); !errors.Is(err, boom) {
 		t.Errorf("injected: %v", err)
 	}
+}
+
+// Port 0 is taken with an address only, and then matches by address:
+// any port to or from it, and nothing else.
+func TestTracerByAddressOnly(t *testing.T) {
+	n := kerneltest.NewNet()
+	n.AddNetNS("f.client", netip.MustParsePrefix("10.1.0.1/24"))
+	n.AddNetNS("f.server", netip.MustParsePrefix("10.1.0.2/24"))
+	n.AddNetNS("f.other", netip.MustParsePrefix("10.1.0.3/24"))
+	tr := kerneltest.NewTracer()
+	tr.Attach(n)
+	tr.Script(scriptFor("f.client"))
+	if _, err := tr.TraceStart(context.Background(), []string{"f.client"}, kernel.TraceMatch{Proto: "udp"}); err == nil {
+		t.Fatal("port 0 and no address: accepted")
+	}
+	trace, err := tr.TraceStart(context.Background(), []string{"f.client"}, kernel.TraceMatch{Proto: "udp", Addr: netip.MustParseAddr("10.1.0.2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer trace.Close()
+	send := func(to net.IP, port int) {
+		c, err := n.ListenPacketIn("f.client", "udp", ":0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if _, err := c.WriteTo([]byte("x"), &net.UDPAddr{IP: to, Port: port}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(net.IPv4(10, 1, 0, 3), 7) // to another address: not traced
+	select {
+	case e := <-trace.Events():
+		t.Fatalf("an event for a packet to another address: %+v", e)
+	case <-time.After(50 * time.Millisecond):
+	}
+	send(net.IPv4(10, 1, 0, 2), 7)
+	send(net.IPv4(10, 1, 0, 2), 4000)
+	drain(t, trace, 2)
 }

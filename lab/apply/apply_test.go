@@ -14,6 +14,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/apply"
+	"netlab/lab/device"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/labfile"
@@ -374,6 +375,38 @@ func TestReplay(t *testing.T) {
 
 var errInjected = errors.New("injected failure")
 
+// write is one kernel write of an Apply: the index of the change it
+// carries out, and how many changes are done before it.
+type write struct{ change, applied int }
+
+// writesOf lists the kernel writes Apply makes for p, in order: one per
+// change (apply.One makes one kernel call per change), and, before the
+// first change of PhaseUpperLinks or later (or at the end), one more per
+// bridge the plan made down, bringing it up (apply's lateBridges).
+func writesOf(p *plan.Plan) []write {
+	var out, ups []write
+	for i, c := range p.Changes {
+		if c.Phase() >= plan.PhaseUpperLinks {
+			out, ups = append(out, ups...), nil
+		}
+		out = append(out, write{i, i})
+		if c.Object == plan.Link && c.Action == plan.Create && c.Link.Kind == device.Bridge && c.Link.Up {
+			ups = append(ups, write{i, -1})
+		}
+	}
+	out = append(out, ups...)
+	// A bring-up comes after every change before it is done.
+	done := 0
+	for j := range out {
+		if out[j].applied == -1 {
+			out[j].applied = done
+		} else {
+			done = out[j].change + 1
+		}
+	}
+	return out
+}
+
 // TestFailOnEveryWrite makes each write of an up fail in turn. The up
 // stops there with an error that names the change; then a new up finishes
 // the lab, and down removes everything, as does down straight after the
@@ -382,14 +415,12 @@ func TestFailOnEveryWrite(t *testing.T) {
 	l := mustLab(t, "star", starLab("star", 20, 0))
 	desired := plan.Desired(l)
 	want := transcriptFromEmpty(t, l)
-	total := len(plan.Diff(desired, nil, plan.Options{}).Changes)
+	writes := writesOf(plan.Diff(desired, nil, plan.Options{}))
 	ctx := context.Background()
-	for n := 1; n <= total; n++ {
+	for n := 1; n <= len(writes); n++ {
 		for _, then := range []string{"up", "down"} {
 			k := kerneltest.NewFake()
 			k.FailOn(kerneltest.AnyWrite, errInjected, n)
-			// apply.One makes one kernel call per change, so the n-th
-			// write is the n-th change.
 			res, err := reconcile.Up(ctx, k, l, reconcile.Options{})
 			if res == nil {
 				t.Fatalf("write %d: up made no plan: %v", n, err)
@@ -398,15 +429,16 @@ func TestFailOnEveryWrite(t *testing.T) {
 			if !errors.Is(err, errInjected) {
 				t.Fatalf("write %d: apply returned %v, want the injected error", n, err)
 			}
+			w := writes[n-1]
 			var ce *apply.ChangeError
-			if !errors.As(err, &ce) || ce.Change != p.Changes[n-1] {
-				t.Fatalf("write %d: error %v does not carry change %d", n, err, n)
+			if !errors.As(err, &ce) || ce.Change != p.Changes[w.change] {
+				t.Fatalf("write %d: error %v does not carry change %d", n, err, w.change+1)
 			}
-			if c := p.Changes[n-1]; !strings.Contains(err.Error(), c.Describe()) || !strings.Contains(err.Error(), "node "+c.Node) {
+			if c := p.Changes[w.change]; !strings.Contains(err.Error(), c.Describe()) || !strings.Contains(err.Error(), "node "+c.Node) {
 				t.Errorf("write %d: error %q does not name the change %q of node %s", n, err, c.Describe(), c.Node)
 			}
-			if res.Applied != n-1 {
-				t.Errorf("write %d: %d changes applied, want %d", n, res.Applied, n-1)
+			if res.Applied != w.applied {
+				t.Errorf("write %d: %d changes applied, want %d", n, res.Applied, w.applied)
 			}
 			if then == "up" {
 				upFake(t, k, l, plan.Options{})

@@ -71,6 +71,8 @@ type Lab struct {
 	Nodes       []*Node // in file order
 	Links       []*Link
 	Checks      []*Check
+
+	ends *linkEnds // LinkOf's index, made by IndexLinks; nil for none
 }
 
 // Node returns the node with the given name, or nil.
@@ -83,8 +85,15 @@ func (l *Lab) Node(name string) *Node {
 	return nil
 }
 
-// LinkOf returns the link that has the end node:ifname, or nil.
+// LinkOf returns the link that has the end node:ifname, or nil. The MTU
+// rules, the validator and the planner ask it of every interface, so a
+// loaded lab answers from an index of its links' ends (IndexLinks): a
+// lookup per interface, not a scan of every link (a 1000-node lab has
+// 1000 links). A lab without one, or changed since, is scanned.
 func (l *Lab) LinkOf(node, ifname string) *Link {
+	if ends := l.ends; ends != nil && ends.links == len(l.Links) {
+		return ends.of[[2]string{node, ifname}]
+	}
 	for _, lk := range l.Links {
 		for _, e := range lk.Ends {
 			if e.Node == node && e.IfName == ifname {
@@ -93,6 +102,28 @@ func (l *Lab) LinkOf(node, ifname string) *Link {
 		}
 	}
 	return nil
+}
+
+// IndexLinks makes LinkOf's index of the lab's links. The loader calls it
+// once the lab is whole, before the lab is shared: LinkOf only reads it.
+func (l *Lab) IndexLinks() {
+	ends := &linkEnds{links: len(l.Links), of: make(map[[2]string]*Link, 2*len(l.Links))}
+	for _, lk := range l.Links {
+		for _, e := range lk.Ends {
+			key := [2]string{e.Node, e.IfName}
+			if _, dup := ends.of[key]; !dup { // the first link of an end, as the scan finds it
+				ends.of[key] = lk
+			}
+		}
+	}
+	l.ends = ends
+}
+
+// linkEnds is LinkOf's index: the link of each end, node and interface
+// name, for a lab of that many links.
+type linkEnds struct {
+	links int
+	of    map[[2]string]*Link
 }
 
 // Node is one network namespace (or, with Host, the machine's own).

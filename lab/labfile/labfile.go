@@ -79,6 +79,7 @@ func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
 	}
 	l = d.lab(root)
 	setDefaults(l)
+	l.IndexLinks()
 	d.diags.Sort()
 	return l, d.diags
 }

@@ -23,4 +23,14 @@ func TestMachineNameLine(t *testing.T) {
 	if got := WithoutMachineName(content); got != content {
 		t.Errorf("WithoutMachineName changed a file without the line: %q", got)
 	}
+	// A machine-name line that is not the last is content: netlab writes
+	// it last, so one elsewhere was moved by hand and the plan sees it.
+	moved := HostsHeader + "test\n" + MachineNameLine("vm", content) + "10.0.0.1 web\n"
+	if got := WithoutMachineName(moved); got != moved {
+		t.Errorf("WithoutMachineName took a line out of the middle: %q", got)
+	}
+	// A name that only contains the hostname does not keep it from its line.
+	if MachineNameLine("we", content) == "" {
+		t.Errorf("MachineNameLine(we) is empty, but no name of the file is we")
+	}
 }

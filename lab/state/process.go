@@ -167,28 +167,33 @@ func MachineNameLine(hostname, content string) string {
 	if !validHostname(hostname) || strings.EqualFold(hostname, "localhost") {
 		return ""
 	}
-	for _, line := range strings.Split(content, "\n") {
-		if strings.HasPrefix(line, "#") {
+	line := MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"
+	if !strings.Contains(strings.ToLower(content), strings.ToLower(hostname)) {
+		return line // the usual case, found without splitting a thousand lines into fields
+	}
+	for _, l := range strings.Split(content, "\n") {
+		if strings.HasPrefix(l, "#") {
 			continue
 		}
-		if fields := strings.Fields(line); len(fields) > 1 && slices.ContainsFunc(fields[1:], func(f string) bool { return strings.EqualFold(f, hostname) }) {
+		if fields := strings.Fields(l); len(fields) > 1 && slices.ContainsFunc(fields[1:], func(f string) bool { return strings.EqualFold(f, hostname) }) {
 			return ""
 		}
 	}
-	return MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"
+	return line
 }
 
-// WithoutMachineName is content without its MachineNameLine: what the
-// lab's names are, whatever the machine is called.
+// WithoutMachineName is content without its MachineNameLine, which a
+// hosts file netlab wrote ends with: what the lab's names are, whatever
+// the machine is called. Only the last line is looked at (a 1000-node
+// lab reads a thousand files of a thousand lines); a machine-name line
+// anywhere else is content, which the plan then sees differ.
 func WithoutMachineName(content string) string {
-	lines := strings.SplitAfter(content, "\n")
-	out := lines[:0]
-	for _, l := range lines {
-		if !strings.HasSuffix(strings.TrimSuffix(l, "\n"), machineNameComment) {
-			out = append(out, l)
-		}
+	body := strings.TrimSuffix(content, "\n")
+	last := body[strings.LastIndexByte(body, '\n')+1:]
+	if !strings.HasSuffix(last, machineNameComment) {
+		return content
 	}
-	return strings.Join(out, "")
+	return content[:len(body)-len(last)]
 }
 
 // validHostname reports whether s is a hostname as RFC 1123 has them:

@@ -7,6 +7,7 @@ package lab
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,6 +84,17 @@ func (l *Lab) Node(name string) *Node {
 		}
 	}
 	return nil
+}
+
+// NodeNames lists the lab's node names, sorted: what an error naming an
+// unknown node offers instead.
+func (l *Lab) NodeNames() []string {
+	names := make([]string, 0, len(l.Nodes))
+	for _, n := range l.Nodes {
+		names = append(names, n.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // LinkOf returns the link that has the end node:ifname, or nil. The MTU

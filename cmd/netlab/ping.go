@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"netlab/lab"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
 )
@@ -122,7 +120,7 @@ func resolveTarget(cmd *cobra.Command, fileArgs []string, labFlag, node, target 
 	if labFlag == "" {
 		if l, diags := loadLab(fileArgs); l != nil && !diags.HasErrors() {
 			if l.Node(target) == nil {
-				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, name, fileNodeNames(l))
+				return "", netip.Addr{}, usagef("%q is neither an address nor a node of lab %s (nodes: %s)", target, name, strings.Join(l.NodeNames(), ", "))
 			}
 			if a, ok := l.FirstAddr(target); ok {
 				return name, a, nil
@@ -232,14 +230,4 @@ func runPing(ctx context.Context, e *env, ns kernel.NetNS, labName, node string,
 		return &exitCode{exitFailure}
 	}
 	return nil
-}
-
-// fileNodeNames lists a lab file's nodes, sorted as status lists them.
-func fileNodeNames(l *lab.Lab) string {
-	names := make([]string, 0, len(l.Nodes))
-	for _, n := range l.Nodes {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"strings"
 	"time"
 
@@ -53,13 +52,13 @@ func ForTrace(l *lab.Lab, from, target, proto string, port uint16, timeout time.
 		return nil, fmt.Errorf("timeout must be more than 0 and at most %s, got %s", MaxTraceTimeout, timeout)
 	}
 	if l.Node(from) == nil {
-		return nil, fmt.Errorf("lab %s has no node %q (nodes: %s)", l.Name, from, nodeNames(l))
+		return nil, fmt.Errorf("lab %s has no node %q (nodes: %s)", l.Name, from, strings.Join(l.NodeNames(), ", "))
 	}
 	c := &lab.Check{From: from, Proto: proto, Port: port, Expect: lab.ExpectOK, Timeout: timeout}
 	a, err := netip.ParseAddr(target)
 	if err != nil {
 		if l.Node(target) == nil {
-			return nil, fmt.Errorf("%q is neither an address nor a node of lab %s (nodes: %s)", target, l.Name, nodeNames(l))
+			return nil, fmt.Errorf("%q is neither an address nor a node of lab %s (nodes: %s)", target, l.Name, strings.Join(l.NodeNames(), ", "))
 		}
 		if _, ok := l.FirstAddr(target); !ok {
 			return nil, fmt.Errorf("node %s has no address in the lab file: trace to an address", target)
@@ -155,14 +154,4 @@ func AddrOwner(l *lab.Lab, a netip.Addr) string {
 		}
 	}
 	return ""
-}
-
-// nodeNames lists l's nodes, sorted.
-func nodeNames(l *lab.Lab) string {
-	names := make([]string, 0, len(l.Nodes))
-	for _, n := range l.Nodes {
-		names = append(names, n.Name)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
 }

@@ -324,36 +324,3 @@ func sweepLeftovers(ctx context.Context, k kernel.Kernel, lab string, observed *
 	}
 	return nil
 }
-
-// SweepTraces removes the trace tables that no running trace owns from
-// the lab's own namespaces (those that carry its marker), when k traces
-// (kernel.Tracer): what a netlab trace left where the kernel could not
-// remove it with its socket. It returns the namespaces it removed one
-// from. Plan, and so Up, call it before reading the kernel; a live
-// trace's table is never removed, and none is ever drift, as Observe
-// reads netlab's own table only.
-func SweepTraces(ctx context.Context, k kernel.Kernel, lab string) ([]string, error) {
-	tracer, ok := k.(kernel.Tracer)
-	if !ok {
-		return nil, nil
-	}
-	list, err := k.NetNSList(ctx, lab)
-	if err != nil {
-		return nil, fmt.Errorf("lab %s: list namespaces: %w", lab, err)
-	}
-	var swept []string
-	for _, ns := range list {
-		if !ns.Marked || ns.Stub {
-			continue
-		}
-		done, err := tracer.TraceSweep(ctx, []string{ns.Name})
-		swept = append(swept, done...)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue // deleted since it was listed: nothing left to sweep
-		}
-		if err != nil {
-			return swept, fmt.Errorf("lab %s: remove leftover trace tables: %w", lab, err)
-		}
-	}
-	return swept, nil
-}

@@ -79,7 +79,7 @@ func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
 	}
 	l = d.lab(root)
 	setDefaults(l)
-	l.IndexLinks()
+	l.Index()
 	d.diags.Sort()
 	return l, d.diags
 }

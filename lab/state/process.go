@@ -146,6 +146,26 @@ type HostsFile struct {
 	// Foreign is set in an observed state for a file there that netlab
 	// did not write.
 	Foreign bool
+	// Digest is set instead of Content in a last-applied record
+	// (HostsDigest): every node's file lists every node, so the files of
+	// a 1000-node lab are 40 MB, which the record need not hold to tell
+	// drift from an edit.
+	Digest string `json:",omitempty"`
+}
+
+// HostsDigest is the SHA-256 of a hosts file's content, in hex.
+func HostsDigest(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(sum[:])
+}
+
+// Holds reports whether h, a desired or recorded file, has content:
+// by Content, or by Digest in a record.
+func (h *HostsFile) Holds(content string) bool {
+	if h.Digest != "" {
+		return h.Digest == HostsDigest(content)
+	}
+	return h.Content == content
 }
 
 // MachineNameAddr is where a node's hosts file puts the machine's own

@@ -66,23 +66,23 @@ func machineSafe(netnsName, what string) error {
 // else since is let go, so that netlab neither works in a namespace nobody
 // can see any more nor keeps it alive.
 func (k *Linux) conn(name string) (*nsConn, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
 	if name == state.HostNetNS {
+		k.mu.Lock()
+		defer k.mu.Unlock()
 		return k.hostConnLocked()
 	}
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
 	}
-	if c, ok := k.conns[name]; ok {
-		if mountedAt(c.fd, path) {
-			return c, nil
-		}
-		c.h.Close()
-		c.fd.Close()
-		delete(k.conns, name)
+	k.mu.Lock()
+	c, ok := k.conns[name]
+	k.mu.Unlock()
+	if ok && mountedAt(c.fd, path) {
+		return c, nil
 	}
+	// Opened without the lock: Observe opens a thousand namespaces from
+	// several goroutines, and each open enters the namespace twice.
 	fd, err := openNetNS(name)
 	if err != nil {
 		return nil, err
@@ -92,9 +92,25 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
 	}
-	c := &nsConn{fd: fd, h: h}
-	k.conns[name] = c
-	return c, nil
+	fresh := &nsConn{fd: fd, h: h}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old, ok := k.conns[name]; ok {
+		if old != c && mountedAt(old.fd, path) {
+			// Another goroutine opened it meanwhile: keep one.
+			fresh.close()
+			return old, nil
+		}
+		old.close()
+	}
+	k.conns[name] = fresh
+	return fresh, nil
+}
+
+// close releases an open namespace.
+func (c *nsConn) close() {
+	c.h.Close()
+	c.fd.Close()
 }
 
 // startNetNS is the namespace netlab started in, opened while the
@@ -144,8 +160,7 @@ func (k *Linux) forget(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c, ok := k.conns[name]; ok {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 }
@@ -155,8 +170,7 @@ func (k *Linux) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for name, c := range k.conns {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
 )
@@ -43,6 +44,16 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		}
 	}
 	k.forgetGone(lab, nodes)
+	// The hosts directory is opened once for every node's file.
+	etc, err := k.openEtcNetNS(false)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		etc = -1 // no hosts files at all
+	case err != nil:
+		return nil, fmt.Errorf("hosts files: %w", err)
+	default:
+		defer unix.Close(etc)
+	}
 	s := state.New(lab)
 	var (
 		mu   sync.Mutex
@@ -65,7 +76,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			n, err := k.observeNode(ctx, lab, node, keys, wantNFT)
+			n, err := k.observeNode(ctx, lab, node, keys, wantNFT, etc)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -126,8 +137,9 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // observeNode reads one namespace. It returns nil, nil when the namespace
 // vanished since it was listed: netlab down (which status, plan and the
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
-// moment, then removes that.
-func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+// moment, then removes that. etc is the open hosts directory (-1 for
+// none), where the node's hosts file is read too.
+func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -198,6 +210,11 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 	if n.NFT, n.TraceLeftover, err = observeNFTAgainst(c, wantNFT); err != nil {
 		return nil, err
 	}
+	if etc >= 0 {
+		if n.Hosts, err = readHostsAt(etc, name); err != nil {
+			return nil, fmt.Errorf("hosts file: %w", err)
+		}
+	}
 	return n, nil
 }
 
@@ -260,8 +277,8 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	}
 }
 
-// observeProcesses fills in the processes and the hosts file of each of
-// the lab's own namespaces: one pass over /proc for all of them (a lab
+// observeProcesses fills in the processes of each of the lab's own
+// namespaces: one pass over /proc for all of them (a lab
 // may have a thousand nodes), then each node's share by its namespace's
 // identity.
 func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
@@ -279,9 +296,6 @@ func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 		byID[id] = n
-		if n.Hosts, err = k.readHosts(n.NetNS); err != nil {
-			return fmt.Errorf("node %s: hosts file: %w", name, err)
-		}
 	}
 	if len(byID) == 0 {
 		return nil

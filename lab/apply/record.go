@@ -31,10 +31,14 @@ func SaveRecord(dir rundir.Dir, desired *state.State) error {
 func recordOf(desired *state.State) *state.State {
 	rec := *desired
 	rec.Nodes = make(map[string]*state.Node, len(desired.Nodes))
+	var content, digest string // the last one hashed: every node has the same
 	for name, n := range desired.Nodes {
 		if n.Hosts != nil && n.Hosts.Content != "" {
+			if digest == "" || n.Hosts.Content != content {
+				content, digest = n.Hosts.Content, state.HostsDigest(n.Hosts.Content)
+			}
 			copied := *n
-			copied.Hosts = &state.HostsFile{Digest: state.HostsDigest(n.Hosts.Content)}
+			copied.Hosts = &state.HostsFile{Digest: digest}
 			n = &copied
 		}
 		rec.Nodes[name] = n

@@ -188,7 +188,7 @@ func MachineNameLine(hostname, content string) string {
 		return ""
 	}
 	line := MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"
-	if !strings.Contains(strings.ToLower(content), strings.ToLower(hostname)) {
+	if !containsFoldASCII(content, hostname) {
 		return line // the usual case, found without splitting a thousand lines into fields
 	}
 	for _, l := range strings.Split(content, "\n") {
@@ -200,6 +200,35 @@ func MachineNameLine(hostname, content string) string {
 		}
 	}
 	return line
+}
+
+// containsFoldASCII reports whether s contains sub, ASCII letters
+// matched without case (a hostname is ASCII), without copying s.
+func containsFoldASCII(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(sub) && lowerASCII(s[i+j]) == lowerASCII(sub[j]) {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // WithoutMachineName is content without its MachineNameLine, which a

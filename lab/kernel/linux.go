@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -36,6 +37,61 @@ type nsConn struct {
 	fd   netns.NsHandle
 	h    *netlink.Handle
 	host bool // the machine's root namespace
+
+	// raw is a second route socket in the namespace, for the requests
+	// the netlink library has no call for (setLinkAttrs); made at the
+	// first, guarded by rawMu.
+	rawMu sync.Mutex
+	raw   *nl.SocketHandle
+}
+
+// setLinkAttrs renames the link at index, sets its alias, brings it up
+// (when up) and enslaves it to the link at master (when not 0), in one
+// RTM_NEWLINK. The kernel's do_setlink applies the name first, then the
+// alias, the flags and the master, and stops at the first it refuses:
+// a name in the way leaves the link as it was, under its temporary name.
+// Equivalent to: ip link set dev TMP name NAME alias ALIAS up master M
+func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool) error {
+	sock, err := c.rawSocket()
+	if err != nil {
+		return err
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	if up {
+		msg.Flags = unix.IFF_UP
+		msg.Change = unix.IFF_UP
+	}
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFALIAS, []byte(alias)))
+	if master != 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(master))))
+	}
+	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// rawSocket returns c's raw route socket, opening it at the first call.
+func (c *nsConn) rawSocket() (*nl.SocketHandle, error) {
+	c.rawMu.Lock()
+	defer c.rawMu.Unlock()
+	if c.raw != nil {
+		return c.raw, nil
+	}
+	cur, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	defer cur.Close()
+	s, err := nl.GetNetlinkSocketAt(c.fd, cur, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	c.raw = &nl.SocketHandle{Socket: s}
+	return c.raw, nil
 }
 
 // NewLinux returns the real kernel.
@@ -110,6 +166,12 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 // close releases an open namespace.
 func (c *nsConn) close() {
 	c.h.Close()
+	c.rawMu.Lock()
+	if c.raw != nil {
+		c.raw.Close()
+		c.raw = nil
+	}
+	c.rawMu.Unlock()
 	c.fd.Close()
 }
 

@@ -264,6 +264,19 @@ func (n *Node) Interface(name string) *Interface {
 	return nil
 }
 
+// AddInterface appends i to n's interfaces, keeping n's index (made by
+// Lab.Index) current: the loader adds the interfaces that only a link
+// names, and a hub whose ports are all implicit would be scanned again.
+func (n *Node) AddInterface(i *Interface) {
+	n.Interfaces = append(n.Interfaces, i)
+	if ix := n.ifaces; ix != nil && ix.n == len(n.Interfaces)-1 {
+		if _, dup := ix.of[i.Name]; !dup {
+			ix.of[i.Name] = i
+		}
+		ix.n++
+	}
+}
+
 // Kinds lists every kind a lab file may name, in the order the docs use.
 var Kinds = []device.Kind{device.Veth, device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap}
 

@@ -69,3 +69,27 @@ func TestNodeAndInterfaceIndexed(t *testing.T) {
 		t.Errorf("an interface added after the index: Interface(eth1) = %v", got)
 	}
 }
+
+// TestAddInterfaceKeepsTheIndex: an interface added through AddInterface
+// is found by the index, the first of a name still wins, and one
+// appended by hand makes the node scanned again.
+func TestAddInterfaceKeepsTheIndex(t *testing.T) {
+	eth0 := &lab.Interface{Name: "eth0"}
+	n := &lab.Node{Name: "a", Interfaces: []*lab.Interface{eth0}}
+	l := &lab.Lab{Nodes: []*lab.Node{n}}
+	l.Index()
+	eth1 := &lab.Interface{Name: "eth1"}
+	n.AddInterface(eth1)
+	n.AddInterface(&lab.Interface{Name: "eth0"})
+	if got := n.Interface("eth1"); got != eth1 {
+		t.Errorf("Interface(eth1) = %v after AddInterface", got)
+	}
+	if got := n.Interface("eth0"); got != eth0 {
+		t.Errorf("Interface(eth0) = %p, want the first %p", got, eth0)
+	}
+	eth2 := &lab.Interface{Name: "eth2"}
+	n.Interfaces = append(n.Interfaces, eth2)
+	if got := n.Interface("eth2"); got != eth2 {
+		t.Errorf("an interface appended by hand: Interface(eth2) = %v", got)
+	}
+}

@@ -78,8 +78,8 @@ func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
 		return nil, d.diags
 	}
 	l = d.lab(root)
-	setDefaults(l)
 	l.Index()
+	setDefaults(l)
 	d.diags.Sort()
 	return l, d.diags
 }

@@ -115,16 +115,20 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		return fmt.Errorf("hosts file of %s: %s: %w", netns, dirPath, err)
 	}
 	defer unix.Close(dir)
+	// The machine's own name last (see state.MachineNameLine); Observe
+	// leaves it out again.
+	if hostname, err := os.Hostname(); err == nil && write {
+		content += state.MachineNameLine(hostname, content)
+	}
 	fd, err := unix.Openat(dir, "hosts", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT) && !write:
 		return nil
 	case errors.Is(err, unix.ENOENT):
-		fd, err = unix.Openat(dir, "hosts", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, hostsMode)
-		if err != nil {
+		if err := createHosts(dir, content); err != nil {
 			return fmt.Errorf("create %s: %w", path, err)
 		}
-		_ = unix.Fchmod(fd, hostsMode)
+		return nil
 	case notPlainFile(err):
 		return &ForeignError{NetNS: netns, File: path}
 	case err != nil:
@@ -150,11 +154,6 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		}
 		return nil
 	}
-	// The machine's own name last (see state.MachineNameLine); Observe
-	// leaves it out again.
-	if hostname, err := os.Hostname(); err == nil {
-		content += state.MachineNameLine(hostname, content)
-	}
 	// In place: the new content over the old, then the rest cut off, so
 	// that a reader meanwhile never sees an empty file.
 	if _, err := f.WriteAt([]byte(content), 0); err != nil {
@@ -164,6 +163,40 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// createHosts makes the hosts file of the node directory dir, which has
+// none, with content: written whole under no name (O_TMPFILE), then given
+// its name, which fails if a file took it meanwhile. A netlab killed at
+// any moment leaves either no file or the whole one, never an empty file
+// without netlab's first line, which no later up would touch again. A
+// file system without O_TMPFILE gets the file made, then written.
+func createHosts(dir int, content string) error {
+	fd, err := unix.Openat(dir, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, hostsMode)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) {
+		fd, err = unix.Openat(dir, "hosts", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, hostsMode)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		_ = unix.Fchmod(fd, hostsMode) // the umask's due
+		_, err = unix.Pwrite(fd, []byte(content), 0)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_ = unix.Fchmod(fd, hostsMode)
+	if n, err := unix.Pwrite(fd, []byte(content), 0); err != nil || n != len(content) {
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+	// Named through /proc/self/fd, which needs no capability, unlike
+	// linkat's AT_EMPTY_PATH; linkat never replaces a name.
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), dir, "hosts", unix.AT_SYMLINK_FOLLOW)
 }
 
 // netlabsFile reports whether the open fd is a file of netlab's: a

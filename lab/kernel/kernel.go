@@ -77,6 +77,14 @@ import (
 // gone succeeds. RouteReplace, RouteDel, SysctlSet and NFTableSet refuse
 // the machine's own namespace (state.HostNetNS) with an error wrapping
 // EPERM: netlab never changes its routes, sysctls or firewall.
+// Concurrent is a Kernel that takes several changes of one kind at once
+// (namespaces made, hosts files written): up runs a plan's run of them
+// on up to ApplyWorkers goroutines. A kernel without it, as the fake by
+// default, takes one change at a time, in plan order.
+type Concurrent interface {
+	ApplyWorkers() int
+}
+
 type Kernel interface {
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want

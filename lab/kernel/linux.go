@@ -237,3 +237,14 @@ func (k *Linux) Close() error {
 	}
 	return nil
 }
+
+// applyWorkers is how many namespaces the real kernel makes, or hosts
+// files it writes, at once. Making a namespace is mostly the kernel's
+// setup of its subsystems, under locks taken for read, so two cores make
+// them faster side by side; more than that only queue on the locks that
+// do serialize (RTNL for lo, the mount lock for the name).
+const applyWorkers = 4
+
+// ApplyWorkers says how many changes of one kind Linux takes at once
+// (Concurrent).
+func (k *Linux) ApplyWorkers() int { return applyWorkers }

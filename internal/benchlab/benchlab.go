@@ -1,0 +1,154 @@
+// Package benchlab describes the labs the benchmarks measure, a star and a
+// chain of N nodes: as a lab file for netlab, and as the names and
+// addresses the raw-netlink baseline (internal/rawlab) builds from, so
+// that both make the same namespaces, devices, addresses and routes.
+package benchlab
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A Shape is the form of a benchmark lab.
+type Shape string
+
+const (
+	// Star is one node "host" with a bridge br0 and N-1 leaves n1..,
+	// each on a veth whose host end p<i> is a port of br0, with a
+	// default route via the bridge's address.
+	Star Shape = "star"
+	// Chain is N routers r1..rN in a line, a /30 on each veth between
+	// neighbours, IPv4 forwarding on, and a default route toward r1.
+	Chain Shape = "chain"
+)
+
+// Shapes are the shapes in the order the benchmark runs and prints them.
+var Shapes = []Shape{Star, Chain}
+
+// MaxNodes bounds N: the star's leaves number their /16 addresses in
+// 250s and the chain's /30s fit 10.1.0.0/16 up to 16383 routers; 10000
+// is far past what a benchmark on one machine runs.
+const MaxNodes = 10000
+
+// ParseShape returns the shape named s, or an error that lists the shapes.
+func ParseShape(s string) (Shape, error) {
+	for _, sh := range Shapes {
+		if string(sh) == s {
+			return sh, nil
+		}
+	}
+	return "", fmt.Errorf("unknown shape %q: use star or chain", s)
+}
+
+// CheckNodes returns an error unless n is a node count the labs support.
+func CheckNodes(n int) error {
+	if n < 1 || n > MaxNodes {
+		return fmt.Errorf("node count %d out of range: use 1 to %d", n, MaxNodes)
+	}
+	return nil
+}
+
+// The star's names and addresses.
+const (
+	StarHost     = "host"
+	StarBridge   = "br0"
+	StarHostAddr = "10.0.0.1/16" // br0's, and the leaves' gateway
+	StarGateway  = "10.0.0.1"
+	StarLeafIf   = "eth0"
+)
+
+// StarLeaf is the name of leaf i (1 <= i < N).
+func StarLeaf(i int) string { return fmt.Sprintf("n%d", i) }
+
+// StarPort is the host's end of leaf i's veth, a port of br0.
+func StarPort(i int) string { return fmt.Sprintf("p%d", i) }
+
+// StarLeafAddr is leaf i's address on eth0, with its prefix length.
+func StarLeafAddr(i int) string { return fmt.Sprintf("10.0.%d.%d/16", i/250, i%250+2) }
+
+// The chain's interface names: a router's veth toward r(i-1) and r(i+1).
+const (
+	ChainLeft  = "left"
+	ChainRight = "right"
+)
+
+// ChainRouter is the name of router i (1 <= i <= N).
+func ChainRouter(i int) string { return fmt.Sprintf("r%d", i) }
+
+// ChainAddr is host h (1 or 2) of the i-th /30, without the prefix
+// length: r(i) has host 1 on right, r(i+1) host 2 on left.
+func ChainAddr(i, h int) string {
+	base := i * 4
+	return fmt.Sprintf("10.1.%d.%d", base/256, base%256+h)
+}
+
+// Nodes are the node names of a lab of that shape and size, in the order
+// the lab file declares them.
+func Nodes(shape Shape, n int) []string {
+	var out []string
+	switch shape {
+	case Star:
+		out = append(out, StarHost)
+		for i := 1; i < n; i++ {
+			out = append(out, StarLeaf(i))
+		}
+	case Chain:
+		for i := 1; i <= n; i++ {
+			out = append(out, ChainRouter(i))
+		}
+	}
+	return out
+}
+
+// File is the lab file of a lab of that shape, name and size.
+func File(shape Shape, name string, n int) string {
+	if shape == Star {
+		return starFile(name, n)
+	}
+	return chainFile(name, n)
+}
+
+func starFile(name string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: %s\nnodes:\n  %s:\n    interfaces:\n      %s: {kind: bridge, addresses: [%s]}\n", name, StarHost, StarBridge, StarHostAddr)
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "      %s: {master: %s}\n", StarPort(i), StarBridge)
+	}
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  %s:\n    interfaces:\n      %s: {addresses: [%s]}\n    routes: [{to: default, via: %s}]\n", StarLeaf(i), StarLeafIf, StarLeafAddr(i), StarGateway)
+	}
+	if n > 1 {
+		b.WriteString("links:\n")
+	}
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  - [%s:%s, %s:%s]\n", StarLeaf(i), StarLeafIf, StarHost, StarPort(i))
+	}
+	return b.String()
+}
+
+func chainFile(name string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: %s\nnodes:\n", name)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "  %s:\n    sysctls: {net.ipv4.ip_forward: 1}\n", ChainRouter(i))
+		if n > 1 {
+			b.WriteString("    interfaces:\n")
+		}
+		if i > 1 {
+			fmt.Fprintf(&b, "      %s: {addresses: [%s/30]}\n", ChainLeft, ChainAddr(i-1, 2))
+		}
+		if i < n {
+			fmt.Fprintf(&b, "      %s: {addresses: [%s/30]}\n", ChainRight, ChainAddr(i, 1))
+		}
+		if i > 1 {
+			fmt.Fprintf(&b, "    routes: [{to: default, via: %s}]\n", ChainAddr(i-1, 1))
+		}
+	}
+	if n > 1 {
+		b.WriteString("links:\n")
+	}
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  - [%s:%s, %s:%s]\n", ChainRouter(i), ChainRight, ChainRouter(i+1), ChainLeft)
+	}
+	return b.String()
+}

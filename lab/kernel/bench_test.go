@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"testing"
 
 	"netlab/internal/benchlab"
@@ -26,7 +27,33 @@ import (
 // process, is internal/labbench's BenchmarkLabs (`just bench`); this one is
 // for profiling (`just profile`, docs/performance.md).
 
-var benchSizesFlag = flag.String("sizes", "10,50,100,200", "comma-separated node counts of BenchmarkReconcile's labs")
+var (
+	benchSizesFlag = flag.String("sizes", "10,50,100,200", "comma-separated node counts of BenchmarkReconcile's labs")
+	upProfileFlag  = flag.String("upprofile", "", "write a CPU profile of netlab-up's up alone (not the downs between) to this file; select one lab with -test.bench")
+)
+
+// profileUp starts the CPU profile of -upprofile, if asked, and returns
+// what stops it. Unlike -test.cpuprofile, which covers the whole binary,
+// it holds nothing but one up: not the down before it, nor the clean-up.
+func profileUp(b *testing.B) (stop func()) {
+	if *upProfileFlag == "" {
+		return func() {}
+	}
+	f, err := os.Create(*upProfileFlag)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			b.Error(err)
+		}
+	}
+}
 
 func benchLabName() string {
 	var b [3]byte
@@ -95,7 +122,9 @@ func BenchmarkReconcile(b *testing.B) {
 					b.StopTimer()
 					netlabDown(b, name)
 					b.StartTimer()
+					stop := profileUp(b)
 					netlabUp(b, l)
+					stop()
 				}
 			})
 			b.Run(prefix+"netlab-noop-up", func(b *testing.B) {

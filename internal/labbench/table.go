@@ -92,6 +92,28 @@ func median(v []int64) int64 {
 	return (s[m-1] + s[m]) / 2
 }
 
+// RatioRange returns the least and the greatest of the per-round ratios
+// of step to base on lab: sample i of one against sample i of the other,
+// taken in the same round, a minute apart at most, so that a machine
+// slower for a while slows both. ok is false without a pair.
+func (r *Results) RatioRange(lab Lab, step, base Step) (lo, hi float64, ok bool) {
+	a, b := r.samples[lab][step], r.samples[lab][base]
+	for i := range min(len(a), len(b)) {
+		if b[i].Wall <= 0 {
+			continue
+		}
+		q := seconds(a[i].Wall) / seconds(b[i].Wall)
+		if !ok || q < lo {
+			lo = q
+		}
+		if !ok || q > hi {
+			hi = q
+		}
+		ok = true
+	}
+	return lo, hi, ok
+}
+
 // A row of the table: a netlab step, and the raw step it is compared with
 // (none for the steps the raw program has no counterpart of).
 type row struct {
@@ -109,10 +131,10 @@ var rows = []row{
 
 // Table is the results as one Markdown table of medians: per lab (shapes
 // in benchlab order, then by N) and step, the raw and netlab wall times,
-// their ratio, the cost per node of each, netlab's per-node cost against
-// the smallest N of that shape (1.00x is linear; more is worse than
-// linear), netlab's CPU time and peak memory, and how many runs each
-// median is of.
+// their ratio and the range of the per-round ratios (RatioRange), the
+// cost per node of each, netlab's per-node cost against the smallest N
+// of that shape (1.00x is linear; more is worse than linear), netlab's
+// CPU time and peak memory, and how many runs each median is of.
 func (r *Results) Table() string {
 	labs := slices.Clone(r.labs)
 	slices.SortStableFunc(labs, func(a, b Lab) int {
@@ -121,7 +143,7 @@ func (r *Results) Table() string {
 		}
 		return a.N - b.N
 	})
-	head := []string{"lab", "N", "step", "raw s", "netlab s", "netlab/raw", "raw ms/node", "netlab ms/node", "per node vs smallest N", "netlab CPU s", "netlab max RSS MB", "runs"}
+	head := []string{"lab", "N", "step", "raw s", "netlab s", "netlab/raw", "per round", "raw ms/node", "netlab ms/node", "per node vs smallest N", "netlab CPU s", "netlab max RSS MB", "runs"}
 	cells := [][]string{head}
 	smallest := map[benchlab.Shape]int{} // the first (smallest) N of each shape
 	for _, lab := range labs {
@@ -134,17 +156,20 @@ func (r *Results) Table() string {
 				continue
 			}
 			perNode := seconds(nl.Wall) * 1000 / float64(lab.N)
-			c := []string{string(lab.Shape), strconv.Itoa(lab.N), rw.name, "-", secs(nl.Wall), "-", "-", fmt.Sprintf("%.2f", perNode), "-", secs(nl.CPU), fmt.Sprintf("%.0f", float64(nl.MaxRSS)/1e6), strconv.Itoa(runs)}
+			c := []string{string(lab.Shape), strconv.Itoa(lab.N), rw.name, "-", secs(nl.Wall), "-", "-", "-", fmt.Sprintf("%.2f", perNode), "-", secs(nl.CPU), fmt.Sprintf("%.0f", float64(nl.MaxRSS)/1e6), strconv.Itoa(runs)}
 			if raw, rruns := r.Median(lab, rw.raw); rruns > 0 {
 				c[3] = secs(raw.Wall)
 				if raw.Wall > 0 {
 					c[5] = fmt.Sprintf("%.2fx", seconds(nl.Wall)/seconds(raw.Wall))
 				}
-				c[6] = fmt.Sprintf("%.2f", seconds(raw.Wall)*1000/float64(lab.N))
+				if lo, hi, ok := r.RatioRange(lab, rw.netlab, rw.raw); ok {
+					c[6] = fmt.Sprintf("%.2f-%.2fx", lo, hi)
+				}
+				c[7] = fmt.Sprintf("%.2f", seconds(raw.Wall)*1000/float64(lab.N))
 			}
 			if base, ok := r.Median(Lab{lab.Shape, smallest[lab.Shape]}, rw.netlab); ok > 0 && base.Wall > 0 {
 				basePerNode := seconds(base.Wall) * 1000 / float64(smallest[lab.Shape])
-				c[8] = fmt.Sprintf("%.2fx", perNode/basePerNode)
+				c[9] = fmt.Sprintf("%.2fx", perNode/basePerNode)
 			}
 			cells = append(cells, c)
 		}

@@ -1,6 +1,7 @@
 package labbench
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -76,21 +77,22 @@ func TestTable(t *testing.T) {
 	if !strings.HasPrefix(lines[1], "| ---") {
 		t.Errorf("second line is not a Markdown rule: %q", lines[1])
 	}
-	type want struct{ lab, n, step, raw, netlab, ratio, rawPer, netlabPer, slope, cpu, rss, runs string }
+	type want struct{ lab, n, step, raw, netlab, ratio, rounds, rawPer, netlabPer, slope, cpu, rss, runs string }
 	wants := []want{
-		{"star", "100", "up", "0.210", "0.300", "1.43x", "2.10", "3.00", "1.00x", "0.150", "30", "3"},
-		{"star", "100", "down", "0.011", "0.022", "2.00x", "0.11", "0.22", "1.00x", "0.000", "0", "3"},
-		{"star", "100", "no-op plan", "-", "0.064", "-", "-", "0.64", "1.00x", "0.000", "0", "1"},
-		{"star", "1000", "up", "1.000", "4.000", "4.00x", "1.00", "4.00", "1.33x", "1.500", "120", "1"},
-		{"chain", "10", "up", "-", "0.050", "-", "-", "5.00", "1.00x", "0.000", "0", "1"},
+		// Rounds: 300/900, 290/200, 5000/210.
+		{"star", "100", "up", "0.210", "0.300", "1.43x", "0.33-23.81x", "2.10", "3.00", "1.00x", "0.150", "30", "3"},
+		{"star", "100", "down", "0.011", "0.022", "2.00x", "2.00-2.00x", "0.11", "0.22", "1.00x", "0.000", "0", "3"},
+		{"star", "100", "no-op plan", "-", "0.064", "-", "-", "-", "0.64", "1.00x", "0.000", "0", "1"},
+		{"star", "1000", "up", "1.000", "4.000", "4.00x", "4.00-4.00x", "1.00", "4.00", "1.33x", "1.500", "120", "1"},
+		{"chain", "10", "up", "-", "0.050", "-", "-", "-", "5.00", "1.00x", "0.000", "0", "1"},
 	}
 	if len(lines) != 2+len(wants) {
 		t.Fatalf("table has %d lines, want %d:\n%s", len(lines), 2+len(wants), table)
 	}
-	names := []string{"lab", "N", "step", "raw s", "netlab s", "netlab/raw", "raw ms/node", "netlab ms/node", "per node vs smallest N", "netlab CPU s", "netlab max RSS MB", "runs"}
+	names := []string{"lab", "N", "step", "raw s", "netlab s", "netlab/raw", "per round", "raw ms/node", "netlab ms/node", "per node vs smallest N", "netlab CPU s", "netlab max RSS MB", "runs"}
 	for i, w := range wants {
 		got := cells(lines[2+i])
-		vals := []string{w.lab, w.n, w.step, w.raw, w.netlab, w.ratio, w.rawPer, w.netlabPer, w.slope, w.cpu, w.rss, w.runs}
+		vals := []string{w.lab, w.n, w.step, w.raw, w.netlab, w.ratio, w.rounds, w.rawPer, w.netlabPer, w.slope, w.cpu, w.rss, w.runs}
 		for j, name := range names {
 			if g := got[col(name)]; g != vals[j] {
 				t.Errorf("row %d (%s %s %s), column %q = %q, want %q", i, w.lab, w.n, w.step, name, g, vals[j])
@@ -102,6 +104,17 @@ func TestTable(t *testing.T) {
 		if len(l) != len(lines[0]) {
 			t.Errorf("line %q is %d wide, the header %d", l, len(l), len(lines[0]))
 		}
+	}
+}
+
+func TestRatioRange(t *testing.T) {
+	r := fixed()
+	lo, hi, ok := r.RatioRange(Lab{benchlab.Star, 100}, NetlabUp, RawUp)
+	if !ok || fmt.Sprintf("%.3f %.3f", lo, hi) != "0.333 23.810" {
+		t.Errorf("per-round ratios of netlab up to raw up: %v-%v (%v), want 0.333-23.810", lo, hi, ok)
+	}
+	if _, _, ok := r.RatioRange(Lab{benchlab.Chain, 10}, NetlabUp, RawUp); ok {
+		t.Error("a ratio range without raw samples")
 	}
 }
 

@@ -15,7 +15,8 @@ type Shape string
 const (
 	// Star is one node "host" with a bridge br0 and N-1 leaves n1..,
 	// each on a veth whose host end p<i> is a port of br0, with a
-	// default route via the bridge's address.
+	// default route via the bridge's address (a bridge per 1000 leaves:
+	// StarBridges).
 	Star Shape = "star"
 	// Chain is N routers r1..rN in a line, a /30 on each veth between
 	// neighbours, IPv4 forwarding on, and a default route toward r1.
@@ -25,9 +26,9 @@ const (
 // Shapes are the shapes in the order the benchmark runs and prints them.
 var Shapes = []Shape{Star, Chain}
 
-// MaxNodes bounds N: the star's leaves number their /16 addresses in
-// 250s and the chain's /30s fit 10.1.0.0/16 up to 16383 routers; 10000
-// is far past what a benchmark on one machine runs.
+// MaxNodes bounds N: the chain's /30s fit 10.1.0.0/16 up to 16383
+// routers, and the star's bridges 10.0/16 to 10.9/16 hold 9999 leaves;
+// 10000 is far past what a benchmark on one machine runs.
 const MaxNodes = 10000
 
 // ParseShape returns the shape named s, or an error that lists the shapes.
@@ -48,23 +49,49 @@ func CheckNodes(n int) error {
 	return nil
 }
 
-// The star's names and addresses.
+// The star's names. Its leaves are spread over bridges of
+// StarPortsPerBridge ports each, br0 for n1..n1000, br1 for n1001.., as
+// a Linux bridge takes at most 1024 ports (BR_MAX_PORTS; the 1025th
+// enslave fails with EXFULL, "exchange full"): a star of N <= 1001 has
+// br0 alone.
 const (
-	StarHost     = "host"
-	StarBridge   = "br0"
-	StarHostAddr = "10.0.0.1/16" // br0's, and the leaves' gateway
-	StarGateway  = "10.0.0.1"
-	StarLeafIf   = "eth0"
+	StarHost   = "host"
+	StarLeafIf = "eth0"
 )
+
+// StarPortsPerBridge is how many leaves share a bridge: 1000 in every
+// program; a test sets it lower to build a star of several bridges at a
+// size a test can afford, and sets it back.
+var StarPortsPerBridge = 1000
+
+// StarBridges is how many bridges the host of a star of n nodes has.
+func StarBridges(n int) int { return max(1, (n-1+StarPortsPerBridge-1)/StarPortsPerBridge) }
+
+// StarBridgeOf is the number of the bridge leaf i (1 <= i < N) is on.
+func StarBridgeOf(i int) int { return (i - 1) / StarPortsPerBridge }
+
+// StarBridge is the name of bridge k.
+func StarBridge(k int) string { return fmt.Sprintf("br%d", k) }
+
+// StarBridgeAddr is bridge k's address, with its prefix length: the
+// gateway of its leaves, each bridge a /16 of its own.
+func StarBridgeAddr(k int) string { return StarGateway(k) + "/16" }
+
+// StarGateway is bridge k's address, the default route of its leaves.
+func StarGateway(k int) string { return fmt.Sprintf("10.%d.0.1", k) }
 
 // StarLeaf is the name of leaf i (1 <= i < N).
 func StarLeaf(i int) string { return fmt.Sprintf("n%d", i) }
 
-// StarPort is the host's end of leaf i's veth, a port of br0.
+// StarPort is the host's end of leaf i's veth, a port of its bridge.
 func StarPort(i int) string { return fmt.Sprintf("p%d", i) }
 
-// StarLeafAddr is leaf i's address on eth0, with its prefix length.
-func StarLeafAddr(i int) string { return fmt.Sprintf("10.0.%d.%d/16", i/250, i%250+2) }
+// StarLeafAddr is leaf i's address on eth0, with its prefix length: in
+// its bridge's /16, numbered from .2 in 250s.
+func StarLeafAddr(i int) string {
+	k, j := StarBridgeOf(i), (i-1)%StarPortsPerBridge+1
+	return fmt.Sprintf("10.%d.%d.%d/16", k, j/250, j%250+2)
+}
 
 // The chain's interface names: a router's veth toward r(i-1) and r(i+1).
 const (
@@ -110,12 +137,15 @@ func File(shape Shape, name string, n int) string {
 
 func starFile(name string, n int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nnodes:\n  %s:\n    interfaces:\n      %s: {kind: bridge, addresses: [%s]}\n", name, StarHost, StarBridge, StarHostAddr)
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "      %s: {master: %s}\n", StarPort(i), StarBridge)
+	fmt.Fprintf(&b, "name: %s\nnodes:\n  %s:\n    interfaces:\n", name, StarHost)
+	for k := range StarBridges(n) {
+		fmt.Fprintf(&b, "      %s: {kind: bridge, addresses: [%s]}\n", StarBridge(k), StarBridgeAddr(k))
 	}
 	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "  %s:\n    interfaces:\n      %s: {addresses: [%s]}\n    routes: [{to: default, via: %s}]\n", StarLeaf(i), StarLeafIf, StarLeafAddr(i), StarGateway)
+		fmt.Fprintf(&b, "      %s: {master: %s}\n", StarPort(i), StarBridge(StarBridgeOf(i)))
+	}
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  %s:\n    interfaces:\n      %s: {addresses: [%s]}\n    routes: [{to: default, via: %s}]\n", StarLeaf(i), StarLeafIf, StarLeafAddr(i), StarGateway(StarBridgeOf(i)))
 	}
 	if n > 1 {
 		b.WriteString("links:\n")

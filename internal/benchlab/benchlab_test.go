@@ -2,6 +2,8 @@ package benchlab_test
 
 import (
 	"fmt"
+	"maps"
+	"net/netip"
 	"slices"
 	"testing"
 
@@ -40,26 +42,59 @@ func TestFileParsesAndValidates(t *testing.T) {
 	}
 }
 
-// The addresses the raw baseline uses are the ones in the lab file, and
-// no two are the same even past the 250 leaves of a /24-sized run.
+// No two of the star's addresses are the same, up to MaxNodes, and each
+// leaf's is in its bridge's /16 (past 250 leaves, a /24's worth, and past
+// the first bridge); likewise the chain's.
 func TestAddressesAreDistinct(t *testing.T) {
-	seen := map[string]string{benchlab.StarHostAddr: "host"}
-	for i := 1; i < 2000; i++ {
-		a := benchlab.StarLeafAddr(i)
-		if who, dup := seen[a]; dup {
-			t.Fatalf("leaf %d has %s, as %s has", i, a, who)
+	seen := map[netip.Addr]string{}
+	add := func(cidr, who string) netip.Prefix {
+		t.Helper()
+		p := netip.MustParsePrefix(cidr)
+		if other, dup := seen[p.Addr()]; dup {
+			t.Fatalf("%s has %s, as %s has", who, cidr, other)
 		}
-		seen[a] = benchlab.StarLeaf(i)
+		seen[p.Addr()] = who
+		return p
 	}
-	seen = map[string]string{}
-	for i := 1; i < 2000; i++ {
-		for h := 1; h <= 2; h++ {
-			a := benchlab.ChainAddr(i, h)
-			if who, dup := seen[a]; dup {
-				t.Fatalf("link %d host %d has %s, as %s has", i, h, a, who)
-			}
-			seen[a] = fmt.Sprintf("link %d host %d", i, h)
+	n := benchlab.MaxNodes
+	for k := range benchlab.StarBridges(n) {
+		add(benchlab.StarBridgeAddr(k), benchlab.StarBridge(k))
+	}
+	for i := 1; i < n; i++ {
+		p := add(benchlab.StarLeafAddr(i), benchlab.StarLeaf(i))
+		gw := netip.MustParseAddr(benchlab.StarGateway(benchlab.StarBridgeOf(i)))
+		if !p.Masked().Contains(gw) {
+			t.Fatalf("leaf %d has %s, outside its gateway %s's subnet", i, p, gw)
 		}
+	}
+	seen = map[netip.Addr]string{}
+	for i := 1; i < n; i++ {
+		for h := 1; h <= 2; h++ {
+			add(benchlab.ChainAddr(i, h)+"/30", fmt.Sprintf("link %d host %d", i, h))
+		}
+	}
+}
+
+// A star past 1001 nodes has a bridge for each 1000 leaves, none with
+// more than the kernel's 1024 ports.
+func TestStarBridges(t *testing.T) {
+	for n, want := range map[int]int{1: 1, 2: 1, 1001: 1, 1002: 2, 2000: 2, 2001: 2, 2002: 3} {
+		if got := benchlab.StarBridges(n); got != want {
+			t.Errorf("StarBridges(%d) = %d, want %d", n, got, want)
+		}
+	}
+	l, diags := labfile.Parse("bench.yaml", []byte(benchlab.File(benchlab.Star, "nltestbench", 2002)))
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	ports := map[string]int{}
+	for _, ifc := range l.Node(benchlab.StarHost).Interfaces {
+		if ifc.Master != "" {
+			ports[ifc.Master]++
+		}
+	}
+	if want := map[string]int{"br0": 1000, "br1": 1000, "br2": 1}; !maps.Equal(ports, want) {
+		t.Errorf("ports per bridge %v, want %v", ports, want)
 	}
 }
 

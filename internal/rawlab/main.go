@@ -79,7 +79,7 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		return usage("-name: %v", err)
 	}
-	var err2 error
+	var runErr error
 	switch fs.Arg(0) {
 	case "up":
 		shape, err := benchlab.ParseShape(*shapeFlag)
@@ -89,15 +89,15 @@ func run(args []string, stderr io.Writer) int {
 		if err := benchlab.CheckNodes(*n); err != nil {
 			return usage("-n: %v", err)
 		}
-		err2 = up(lab.String(), shape, *n)
+		runErr = up(lab.String(), shape, *n)
 	case "down":
 		if *shapeFlag != "" || *n != 0 {
 			return usage("down takes only -name: it deletes every namespace NAME.* that rawlab marked")
 		}
-		err2 = down(lab.String())
+		runErr = down(lab.String())
 	}
-	if err2 != nil {
-		fmt.Fprintf(stderr, "rawlab: %v\n", err2)
+	if runErr != nil {
+		fmt.Fprintf(stderr, "rawlab: %v\n", runErr)
 		return exitFailure
 	}
 	return 0
@@ -232,28 +232,32 @@ func defaultRoute(nd *node, gw string) error {
 	return nil
 }
 
-// star makes the host and its bridge, addressed and up first, then each
-// leaf in turn: its namespace, the veth with its end in the leaf, the
-// host end enslaved to br0 and up, the leaf's address, up, default route.
+// star makes the host and its bridges, each addressed and up first,
+// then each leaf in turn: its namespace, the veth with its end in the
+// leaf, the host end enslaved to its bridge and up, the leaf's address,
+// up, default route.
 func (b *builder) star(n int) error {
 	host, err := b.newNode(benchlab.StarHost)
 	if err != nil {
 		return err
 	}
 	defer host.close()
-	if err := host.h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: benchlab.StarBridge}}); err != nil {
-		return fmt.Errorf("node %s: add bridge %s: %w", host.name, benchlab.StarBridge, err)
-	}
-	br, err := addAddrUp(host, benchlab.StarBridge, benchlab.StarHostAddr)
-	if err != nil {
-		return err
+	bridges := make([]netlink.Link, benchlab.StarBridges(n))
+	for k := range bridges {
+		name := benchlab.StarBridge(k)
+		if err := host.h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
+			return fmt.Errorf("node %s: add bridge %s: %w", host.name, name, err)
+		}
+		if bridges[k], err = addAddrUp(host, name, benchlab.StarBridgeAddr(k)); err != nil {
+			return err
+		}
 	}
 	for i := 1; i < n; i++ {
 		leaf, err := b.newNode(benchlab.StarLeaf(i))
 		if err != nil {
 			return err
 		}
-		err = b.starLeaf(host, br, leaf, i)
+		err = b.starLeaf(host, bridges[benchlab.StarBridgeOf(i)], leaf, i)
 		leaf.close()
 		if err != nil {
 			return err
@@ -273,7 +277,7 @@ func (b *builder) starLeaf(host *node, br netlink.Link, leaf *node, i int) error
 		return fmt.Errorf("node %s: find %s: %w", host.name, port, err)
 	}
 	if err := host.h.LinkSetMaster(p, br); err != nil {
-		return fmt.Errorf("node %s: enslave %s to %s: %w", host.name, port, benchlab.StarBridge, err)
+		return fmt.Errorf("node %s: enslave %s to %s: %w", host.name, port, br.Attrs().Name, err)
 	}
 	if err := host.h.LinkSetUp(p); err != nil {
 		return fmt.Errorf("node %s: set %s up: %w", host.name, port, err)
@@ -281,7 +285,7 @@ func (b *builder) starLeaf(host *node, br netlink.Link, leaf *node, i int) error
 	if _, err := addAddrUp(leaf, benchlab.StarLeafIf, benchlab.StarLeafAddr(i)); err != nil {
 		return err
 	}
-	return defaultRoute(leaf, benchlab.StarGateway)
+	return defaultRoute(leaf, benchlab.StarGateway(benchlab.StarBridgeOf(i)))
 }
 
 // chain makes every router's namespace, then the veths between

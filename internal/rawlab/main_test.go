@@ -170,10 +170,16 @@ func TestDownTwice(t *testing.T) {
 func TestSameLabAsNetlab(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	for _, tc := range []struct {
-		shape benchlab.Shape
-		n     int
-	}{{benchlab.Star, 4}, {benchlab.Chain, 4}, {benchlab.Chain, 1}} {
-		t.Run(fmt.Sprintf("%s-%d", tc.shape, tc.n), func(t *testing.T) {
+		shape     benchlab.Shape
+		n         int
+		perBridge int // leaves per bridge, for a star of several
+	}{{benchlab.Star, 4, 0}, {benchlab.Star, 6, 2}, {benchlab.Chain, 4, 0}, {benchlab.Chain, 1, 0}} {
+		t.Run(fmt.Sprintf("%s-%d-%d", tc.shape, tc.n, tc.perBridge), func(t *testing.T) {
+			if tc.perBridge > 0 {
+				was := benchlab.StarPortsPerBridge
+				benchlab.StarPortsPerBridge = tc.perBridge
+				t.Cleanup(func() { benchlab.StarPortsPerBridge = was })
+			}
 			raw, nl := kerneltest.LabName(t), kerneltest.LabName(t)
 			if code, stderr := runLocked("-name", raw, "-shape", string(tc.shape), "-n", fmt.Sprint(tc.n), "up"); code != 0 {
 				t.Fatalf("rawlab up: exit %d:\n%s", code, stderr)
@@ -187,6 +193,11 @@ func TestSameLabAsNetlab(t *testing.T) {
 			defer k.Close()
 			if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
 				t.Fatalf("netlab up: %v", err)
+			}
+			if tc.perBridge > 0 {
+				if got := describe(t, raw+"."+benchlab.StarHost).Links; !slices.Contains(got, "p5 veth master=br2 up") {
+					t.Fatalf("the raw star's host has no port p5 on br2: %v", got)
+				}
 			}
 			for _, node := range benchlab.Nodes(tc.shape, tc.n) {
 				got, want := describe(t, raw+"."+node), describe(t, nl+"."+node)

@@ -75,7 +75,7 @@ func StarBridge(k int) string { return fmt.Sprintf("br%d", k) }
 
 // StarBridgeAddr is bridge k's address, with its prefix length: the
 // gateway of its leaves, each bridge a /16 of its own.
-func StarBridgeAddr(k int) string { return StarGateway(k) + "/16" }
+func StarBridgeAddr(k int) string { return fmt.Sprintf("10.%d.0.1/16", k) }
 
 // StarGateway is bridge k's address, the default route of its leaves.
 func StarGateway(k int) string { return fmt.Sprintf("10.%d.0.1", k) }
@@ -103,10 +103,23 @@ const (
 func ChainRouter(i int) string { return fmt.Sprintf("r%d", i) }
 
 // ChainAddr is host h (1 or 2) of the i-th /30, without the prefix
-// length: r(i) has host 1 on right, r(i+1) host 2 on left.
+// length: r(i) has host 1 on right, r(i+1) host 2 on left; ChainCIDR is
+// the same with it.
 func ChainAddr(i, h int) string {
+	c, d := chainHost(i, h)
+	return fmt.Sprintf("10.1.%d.%d", c, d)
+}
+
+// ChainCIDR is ChainAddr with the prefix length, /30.
+func ChainCIDR(i, h int) string {
+	c, d := chainHost(i, h)
+	return fmt.Sprintf("10.1.%d.%d/30", c, d)
+}
+
+// chainHost is the last two bytes of host h of the i-th /30 in 10.1/16.
+func chainHost(i, h int) (int, int) {
 	base := i * 4
-	return fmt.Sprintf("10.1.%d.%d", base/256, base%256+h)
+	return base / 256, base%256 + h
 }
 
 // Nodes are the node names of a lab of that shape and size, in the order
@@ -165,10 +178,10 @@ func chainFile(name string, n int) string {
 			b.WriteString("    interfaces:\n")
 		}
 		if i > 1 {
-			fmt.Fprintf(&b, "      %s: {addresses: [%s/30]}\n", ChainLeft, ChainAddr(i-1, 2))
+			fmt.Fprintf(&b, "      %s: {addresses: [%s]}\n", ChainLeft, ChainCIDR(i-1, 2))
 		}
 		if i < n {
-			fmt.Fprintf(&b, "      %s: {addresses: [%s/30]}\n", ChainRight, ChainAddr(i, 1))
+			fmt.Fprintf(&b, "      %s: {addresses: [%s]}\n", ChainRight, ChainCIDR(i, 1))
 		}
 		if i > 1 {
 			fmt.Fprintf(&b, "    routes: [{to: default, via: %s}]\n", ChainAddr(i-1, 1))

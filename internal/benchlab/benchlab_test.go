@@ -70,7 +70,7 @@ func TestAddressesAreDistinct(t *testing.T) {
 	seen = map[netip.Addr]string{}
 	for i := 1; i < n; i++ {
 		for h := 1; h <= 2; h++ {
-			add(benchlab.ChainAddr(i, h)+"/30", fmt.Sprintf("link %d host %d", i, h))
+			add(benchlab.ChainCIDR(i, h), fmt.Sprintf("link %d host %d", i, h))
 		}
 	}
 }

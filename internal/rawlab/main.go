@@ -184,12 +184,24 @@ func (b *builder) newNode(nodeName string) (*node, error) {
 // kernel does not have (no IPv6) is skipped, as netlab skips it.
 func setSysctls(settings []state.Setting) error {
 	for _, sc := range settings {
-		path := "/proc/sys/" + strings.ReplaceAll(sc.Key, ".", "/")
+		path, err := sysctlPath(sc.Key)
+		if err != nil {
+			return err
+		}
 		if err := os.WriteFile(path, []byte(sc.Value), 0o644); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("sysctl %s: %w", sc.Key, err)
 		}
 	}
 	return nil
+}
+
+// sysctlPath is the /proc/sys file of a network sysctl key: refused
+// unless it starts with net. and holds no slash and no "..", as netlab's.
+func sysctlPath(key string) (string, error) {
+	if !strings.HasPrefix(key, "net.") || strings.Contains(key, "/") || strings.Contains(key, "..") {
+		return "", fmt.Errorf("sysctl %q: not a net. key", key)
+	}
+	return "/proc/sys/" + strings.ReplaceAll(key, ".", "/"), nil
 }
 
 // inNode runs fn with this thread in nd's namespace, then switches back.
@@ -316,12 +328,12 @@ func (b *builder) chain(n int) error {
 	for i := 1; i <= n; i++ {
 		r := routers[i]
 		if i > 1 {
-			if _, err := addAddrUp(r, benchlab.ChainLeft, benchlab.ChainAddr(i-1, 2)+"/30"); err != nil {
+			if _, err := addAddrUp(r, benchlab.ChainLeft, benchlab.ChainCIDR(i-1, 2)); err != nil {
 				return err
 			}
 		}
 		if i < n {
-			if _, err := addAddrUp(r, benchlab.ChainRight, benchlab.ChainAddr(i, 1)+"/30"); err != nil {
+			if _, err := addAddrUp(r, benchlab.ChainRight, benchlab.ChainCIDR(i, 1)); err != nil {
 				return err
 			}
 		}
@@ -369,11 +381,11 @@ func down(lab string) error {
 	var foreign []string
 	for _, full := range present {
 		nodeName := strings.TrimPrefix(full, lab+".")
-		if name.Problem(nodeName) != "" {
+		path, err := netnsPath(lab, nodeName)
+		if err != nil {
 			foreign = append(foreign, full) // not a name rawlab makes
 			continue
 		}
-		path := filepath.Join(netnsDir, full)
 		if !marked(path, lab, nodeName) {
 			foreign = append(foreign, full)
 			continue
@@ -389,6 +401,16 @@ func down(lab string) error {
 		return fmt.Errorf("left alone %d namespace(s) rawlab did not make (no rawlab marker on lo): %s", len(foreign), strings.Join(foreign, " "))
 	}
 	return nil
+}
+
+// netnsPath is the one place a namespace name becomes a path: the file
+// of LAB.NODE in netnsDir, refused unless both are valid names (so no
+// slash, dot or ".." can lead elsewhere).
+func netnsPath(lab, nodeName string) (string, error) {
+	if name.Problem(lab) != "" || name.Problem(nodeName) != "" {
+		return "", fmt.Errorf("namespace %q.%q: not a lab and node name", lab, nodeName)
+	}
+	return filepath.Join(netnsDir, lab+"."+nodeName), nil
 }
 
 // marked reports whether the namespace at path, opened without following

@@ -63,6 +63,12 @@ var reviewedPaths = map[string]string{
 	"lab/kernel/kerneltest.markedLab":  "/proc and a pid, an int written by %d: digits only",
 	"lab/kernel/kerneltest.hostsPath":  "the fake's name of a file it holds in memory, for messages and the transcript: nothing is opened",
 	"lab/state.HostsSetCmd":            "writes a shell command, opens nothing; the namespace names come from the plan or the fake, validated",
+	// The benchmark's raw baseline (issue 16).
+	"internal/rawlab.netnsPath":  "refuses a namespace name unless lab and node both pass name.Problem",
+	"internal/rawlab.down":       "paths from netnsPath; the names read from /run/netns",
+	"internal/rawlab.marked":     "callers pass a path from netnsPath; opened O_NOFOLLOW",
+	"internal/rawlab.sysctlPath": "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
+	"internal/rawlab.setSysctls": "paths from sysctlPath, of constant keys (state.NetNSSysctls, ip_forward)",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",

@@ -117,8 +117,8 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 	defer unix.Close(dir)
 	// The machine's own name last (see state.MachineNameLine); Observe
 	// leaves it out again.
-	if hostname, err := os.Hostname(); err == nil && write {
-		content += state.MachineNameLine(hostname, content)
+	if write {
+		content += k.machineNameLine(content)
 	}
 	fd, err := unix.Openat(dir, "hosts", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
@@ -164,6 +164,27 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 	}
 	return nil
 }
+
+// machineNameLine is state.MachineNameLine of the machine's hostname for
+// content, or "" when the hostname cannot be read. Every node of a lab
+// has the same content, so the last answer is kept: a 1000-node lab
+// would otherwise look for the hostname in 1000 copies of 1000 names.
+func (k *Linux) machineNameLine(content string) string {
+	hostname, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	k.hostsMu.Lock()
+	defer k.hostsMu.Unlock()
+	m := &k.lastMachineName
+	if m.hostname != hostname || m.content != content { // the same string: compared by pointer first
+		*m = machineName{hostname: hostname, content: content, line: state.MachineNameLine(hostname, content)}
+	}
+	return m.line
+}
+
+// machineName is machineNameLine's last answer.
+type machineName struct{ hostname, content, line string }
 
 // createHosts makes the hosts file of the node directory dir, which has
 // none, with content: written whole under no name (O_TMPFILE), then given

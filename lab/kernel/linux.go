@@ -22,6 +22,9 @@ type Linux struct {
 	// Option said otherwise.
 	etcNetNSDir string
 	started     startedProcs // the processes ProcessStart started
+
+	hostsMu         sync.Mutex
+	lastMachineName machineName // guarded by hostsMu
 }
 
 // An Option changes a parameter of the real kernel from its default.

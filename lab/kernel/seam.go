@@ -107,8 +107,8 @@ var (
 	_ NetNS         = (*Linux)(nil)
 	_ Watcher       = (*Linux)(nil)
 	_ CounterReader = (*Linux)(nil)
-	_ Tracer      = (*Linux)(nil)
-	_ Conntracker = (*Linux)(nil)
+	_ Tracer        = (*Linux)(nil)
+	_ Conntracker   = (*Linux)(nil)
 )
 
 // Tracer follows packets through the netfilter hooks of a lab's

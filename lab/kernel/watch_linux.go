@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -72,8 +74,15 @@ func (w *watcher) run(ctx context.Context, dir *os.File) {
 		go func() {
 			buf := make([]byte, 4096)
 			for {
-				if _, err := dir.Read(buf); err != nil {
+				n, err := dir.Read(buf)
+				if err != nil {
 					return // closed
+				}
+				// Other labs' namespaces come and go in the same
+				// directory (a thousand at a time): those are no change
+				// of this lab's.
+				if !namesLab(buf[:n], w.lab) {
+					continue
 				}
 				select {
 				case dirEvents <- struct{}{}:
@@ -214,4 +223,25 @@ func watchDir(dir string) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "inotify:"+dir), nil
+}
+
+// namesLab reports whether one of the inotify events in buf names a
+// namespace of lab (LAB.NODE). A read returns whole events.
+func namesLab(buf []byte, lab string) bool {
+	for len(buf) >= unix.SizeofInotifyEvent {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[0]))
+		end := unix.SizeofInotifyEvent + int(ev.Len)
+		if end > len(buf) {
+			return true // cut short: better a refresh too many
+		}
+		name := strings.TrimRight(string(buf[unix.SizeofInotifyEvent:end]), "\x00")
+		if l, _, ok := state.SplitNetNSName(name); ok && l == lab {
+			return true
+		}
+		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+			return true // events were lost: any may have been the lab's
+		}
+		buf = buf[end:]
+	}
+	return false
 }

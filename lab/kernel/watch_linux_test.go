@@ -98,7 +98,8 @@ func TestWatch(t *testing.T) {
 
 // TestWatchOtherLabs: namespaces of another lab made and deleted beside
 // the watched one (other labs, tests, come and go in the same directory)
-// send no event; one of the watched lab's does.
+// send no event; one of the watched lab's does, and so do an address and
+// a route added in one.
 func TestWatchOtherLabs(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -124,4 +125,15 @@ func TestWatchOtherLabs(t *testing.T) {
 	}
 	watchIP(t, "netns", "add", state.NetNSName(name, "b"))
 	waitEvent(t, ch, "a namespace of the lab added")
+	// Addresses and routes are watched too, as links are (TestWatch).
+	a := state.NetNSName(name, "a")
+	watchIP(t, "-n", a, "link", "set", "lo", "up")
+	time.Sleep(300 * time.Millisecond) // its events in, then let go
+	drain(ch)
+	watchIP(t, "-n", a, "addr", "add", "10.9.9.9/32", "dev", "lo")
+	waitEvent(t, ch, "address added")
+	time.Sleep(300 * time.Millisecond)
+	drain(ch)
+	watchIP(t, "-n", a, "route", "add", "10.8.0.0/16", "dev", "lo")
+	waitEvent(t, ch, "route added")
 }

@@ -43,6 +43,24 @@ type Notifier interface {
 	Events(ctx context.Context) <-chan struct{}
 }
 
+// CounterSource is implemented by sources that can read what changes
+// fast, the counters, far cheaper than a Snapshot: on a thousand nodes a
+// Snapshot reads every namespace's links, addresses, routes, rules,
+// sysctls, processes and hosts file, where the counters are one link dump
+// a namespace. The UI reads the counters at each tick and takes a full
+// Snapshot only when something tells it the lab changed (an event, or
+// Counters itself), when the user asks (r), and every fullEvery.
+type CounterSource interface {
+	// Counters returns the state of the last Snapshot with each link's
+	// state and counters read again, and the rule counters of the nodes
+	// rulesOf names. changed reports that what it read no longer matches
+	// that snapshot (a namespace or link gone or new, a link renamed,
+	// set up or down, moved to another master or given another MTU, a
+	// rule added or removed), or that there is no snapshot yet: the
+	// state is then that of before, and the UI takes a Snapshot at once.
+	Counters(ctx context.Context, rulesOf []string) (s *state.State, changed bool, err error)
+}
+
 // ProcessLister is implemented by sources that know the lab's processes:
 // Processes lists them, called right after each Snapshot.
 type ProcessLister interface {
@@ -116,6 +134,9 @@ type page struct {
 	header func(m *Model) string
 	kind   pageKind
 	offset int
+	// rule is the key of the rule a rule's detail page shows, whose
+	// counters are read at each refresh.
+	rule string
 }
 
 // pageKind tells the pages that answer keys of their own from the others.
@@ -164,8 +185,7 @@ type Model struct {
 	// Counters of the previous snapshot, for rates.
 	prevAt    time.Time
 	prevLinks map[string]linkSample
-	prevRules map[string]uint64 // packets, by rule key
-	prevBytes map[string]uint64 // bytes, by rule key
+	prevRules map[string]ruleSample // by rule key
 	history   map[string]*sparkline.Model
 
 	pane      pane
@@ -177,6 +197,9 @@ type Model struct {
 
 	events       <-chan struct{} // nil without a Notifier
 	fetching     bool
+	fullWanted   bool          // the next refresh reads everything: an event, or r
+	fullAt       time.Time     // when the last full snapshot was taken
+	fullTook     time.Duration // how long it took
 	pendingEvent bool
 	eventTimer   bool      // an eventDueMsg is on its way
 	lastFetch    time.Time // when the last refresh started
@@ -194,6 +217,14 @@ type Model struct {
 type linkSample struct {
 	index int
 	c     state.Counters
+}
+
+// ruleSample is one rule's counters when they were last read: rules are
+// not all read at every refresh (only those on screen are between two
+// full snapshots), so each keeps its own time.
+type ruleSample struct {
+	packets, bytes uint64
+	at             time.Time
 }
 
 // Rates are per-second rates of a link's counters.
@@ -265,8 +296,7 @@ func New(opts Options) Model {
 		width:      80,
 		height:     24,
 		prevLinks:  make(map[string]linkSample),
-		prevRules:  make(map[string]uint64),
-		prevBytes:  make(map[string]uint64),
+		prevRules:  make(map[string]ruleSample),
 		history:    make(map[string]*sparkline.Model),
 	}
 	if n, ok := opts.Source.(Notifier); ok {
@@ -285,22 +315,78 @@ func (m Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// fetch reads one snapshot (and plan) from the source.
+// fullEvery is how often the UI reads everything when nothing told it
+// the lab changed: what no event reports (a rule or a sysctl changed by
+// hand, a process that ended) shows within that time. A lab whose full
+// read is slow is read in full less often, so that it takes at most a
+// twentieth of the time.
+func (m Model) fullEvery() time.Duration {
+	return max(minFullEvery, 20*m.fullTook)
+}
+
+// minFullEvery is the shortest time between two full snapshots that no
+// change asked for.
+const minFullEvery = 10 * time.Second
+
+// fetch reads the lab from the source: the counters alone when the
+// source can and nothing asks for more, a full snapshot (with the plan
+// and processes) otherwise.
 func (m Model) fetch() tea.Cmd {
 	src, ctx, now := m.opts.Source, m.opts.Context, m.opts.Now
-	return func() tea.Msg {
-		s, err := src.Snapshot(ctx)
-		msg := SnapshotMsg{State: s, Err: err, At: now()}
-		if err == nil {
-			if p, ok := src.(Planner); ok {
-				msg.Plan, _ = p.Plan(ctx)
+	cs, counters := src.(CounterSource)
+	if counters && !m.fullWanted && m.st != nil && m.err == nil && now().Sub(m.fullAt) < m.fullEvery() {
+		rulesOf := m.rulesShown()
+		return func() tea.Msg {
+			s, changed, err := cs.Counters(ctx, rulesOf)
+			if err == nil && !changed {
+				return SnapshotMsg{State: s, At: now(), Partial: true, RulesRead: rulesOf}
 			}
-			if p, ok := src.(ProcessLister); ok {
-				msg.Processes, msg.ProcessErr = p.Processes(ctx)
+			return fullSnapshot(ctx, src, now)
+		}
+	}
+	return func() tea.Msg { return fullSnapshot(ctx, src, now) }
+}
+
+// fullSnapshot reads everything: the snapshot, the plan, the processes.
+func fullSnapshot(ctx context.Context, src Source, now func() time.Time) SnapshotMsg {
+	start := now()
+	s, err := src.Snapshot(ctx)
+	msg := SnapshotMsg{State: s, Err: err, At: now()}
+	msg.Took = msg.At.Sub(start)
+	if err == nil {
+		if p, ok := src.(Planner); ok {
+			msg.Plan, _ = p.Plan(ctx)
+		}
+		if p, ok := src.(ProcessLister); ok {
+			msg.Processes, msg.ProcessErr = p.Processes(ctx)
+		}
+	}
+	return msg
+}
+
+// rulesShown are the nodes whose rule counters are on screen: those of
+// the rows of the Rules pane's page, or of the rule whose detail is open.
+func (m Model) rulesShown() []string {
+	var rows []int
+	switch {
+	case m.page != nil && m.page.rule != "":
+		for i, r := range m.rules {
+			if r.key == m.page.rule {
+				rows = append(rows, i)
 			}
 		}
-		return msg
+	case m.page == nil && m.pane == paneRules:
+		vis := m.visibleRows(paneRules)
+		off, _ := m.window(len(vis))
+		rows = vis[off:min(off+m.bodyHeight(), len(vis))]
 	}
+	var nodes []string
+	for _, i := range rows {
+		if n := m.rules[i].node; len(nodes) == 0 || nodes[len(nodes)-1] != n {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
 }
 
 // waitEvent turns the next value of ch into an eventMsg.
@@ -326,7 +412,14 @@ func (m *Model) apply(msg SnapshotMsg) {
 	if msg.Err != nil {
 		return
 	}
-	m.st, m.plan, m.at = msg.State, msg.Plan, msg.At
+	m.st, m.at = msg.State, msg.At
+	if !msg.Partial {
+		m.plan = msg.Plan
+	}
+	rulesRead := make(map[string]bool, len(msg.RulesRead))
+	for _, n := range msg.RulesRead {
+		rulesRead[n] = true
+	}
 	dt := msg.At.Sub(m.prevAt).Seconds()
 	computeRates := !m.prevAt.IsZero() && msg.At.Sub(m.prevAt) >= minRateGap
 	rebase := m.prevAt.IsZero() || computeRates
@@ -388,18 +481,22 @@ func (m *Model) apply(msg SnapshotMsg) {
 						key += "#" + itoa(i)
 					}
 					row := &ruleRow{node: nodeName, chain: c, rule: r, key: key}
-					pp, had := m.prevRules[key]
+					// Each rule's rate is over the time since its own
+					// last reading: between full snapshots only the
+					// rules on screen are read.
+					prev, had := m.prevRules[key]
+					fresh := !msg.Partial || rulesRead[nodeName]
+					gap := msg.At.Sub(prev.at)
 					switch {
-					case computeRates && had:
-						row.pktRate = delta(pp, r.Packets, dt)
-						row.byteRt = delta(m.prevBytes[key], r.Bytes, dt)
-					case !computeRates:
+					case fresh && had && gap >= minRateGap:
+						row.pktRate = delta(prev.packets, r.Packets, gap.Seconds())
+						row.byteRt = delta(prev.bytes, r.Bytes, gap.Seconds())
+					default:
 						o := oldRules[key]
 						row.pktRate, row.byteRt = o[0], o[1]
 					}
-					if rebase {
-						m.prevRules[key] = r.Packets
-						m.prevBytes[key] = r.Bytes
+					if fresh && (!had || gap >= minRateGap) {
+						m.prevRules[key] = ruleSample{packets: r.Packets, bytes: r.Bytes, at: msg.At}
 					}
 					seen[key] = true
 					row.text = strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " " + r.Label())
@@ -419,11 +516,18 @@ func (m *Model) apply(msg SnapshotMsg) {
 		for k := range m.prevRules {
 			if !seen[k] {
 				delete(m.prevRules, k)
-				delete(m.prevBytes, k)
 			}
 		}
 	}
 	m.links = buildLinks(m.ifaces, m.opts.Lab)
+	if !msg.Partial {
+		m.setProcesses(msg)
+	}
+	m.clampCursors()
+}
+
+// setProcesses takes in the processes of a full snapshot.
+func (m *Model) setProcesses(msg SnapshotMsg) {
 	m.procs, m.procErr = m.procs[:0], msg.ProcessErr
 	for _, p := range msg.Processes {
 		key := p.Node + "/" + p.Name
@@ -433,7 +537,6 @@ func (m *Model) apply(msg SnapshotMsg) {
 		m.procs = append(m.procs, &procRow{p: p, key: key,
 			text: strings.ToLower(strings.Join([]string{p.Node, procName(p.Name), p.State, p.Command}, " "))})
 	}
-	m.clampCursors()
 }
 
 func rates(a, b state.Counters, dt float64) Rates {

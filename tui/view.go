@@ -89,6 +89,11 @@ func (m Model) titleLine() string {
 	if !m.at.IsZero() {
 		t += ", read " + m.at.Format("15:04:05")
 	}
+	// Between two full reads only the counters are read again: say since
+	// when the rest (drift, addresses, routes, processes) is as shown.
+	if !m.fullAt.IsZero() && !m.fullAt.Equal(m.at) {
+		t += ", the rest " + m.fullAt.Format("15:04:05")
+	}
 	return m.styles.Title.Render(fit(t, m.width))
 }
 
@@ -156,14 +161,7 @@ func (m Model) table() []string {
 	widths := layout(cols, m.width-2)
 	out = append(out, m.styles.Header.Render(fit("  "+joinCells(cols, widths, func(c int) string { return cols[c].title }), m.width)))
 
-	cur := m.cursor[m.pane]
-	off := m.offset[m.pane]
-	if cur < off {
-		off = cur
-	}
-	if cur >= off+h {
-		off = cur - h + 1
-	}
+	off, cur := m.window(len(rows))
 	for i := off; i < off+h; i++ {
 		if i >= len(rows) {
 			out = append(out, "")
@@ -181,6 +179,21 @@ func (m Model) table() []string {
 		out = append(out, text)
 	}
 	return out
+}
+
+// window returns the first of the n rows of the pane that the table
+// shows, and the cursor's.
+func (m Model) window(n int) (off, cur int) {
+	h := m.bodyHeight()
+	cur = m.cursor[m.pane]
+	off = m.offset[m.pane]
+	if cur < off {
+		off = cur
+	}
+	if cur >= off+h {
+		off = cur - h + 1
+	}
+	return min(max(off, 0), max(n-1, 0)), cur
 }
 
 // rowDown reports whether a row shows a link that is down, to decorate it
@@ -523,7 +536,7 @@ func (m *Model) showDetail() {
 	default:
 		key := m.rules[i].key
 		r := m.rules[i]
-		m.page = &page{title: "Rule in " + r.node + " " + r.chain.Name, live: func(m *Model) []string {
+		m.page = &page{title: "Rule in " + r.node + " " + r.chain.Name, rule: key, live: func(m *Model) []string {
 			for _, r := range m.rules {
 				if r.key == key {
 					return ruleDetail(r)

@@ -115,6 +115,7 @@ func checkRunner(ns kernel.NetNS, l *lab.Lab) func(context.Context) ([]tui.Check
 type watchedKernel interface {
 	kernel.Kernel
 	kernel.Watcher
+	kernel.CounterReader
 }
 
 // kernelSource is the UI's view of the kernel: it observes the lab, names
@@ -193,13 +194,148 @@ func (s *kernelSource) Events(ctx context.Context) <-chan struct{} {
 }
 
 // Processes lists the lab's processes for the Processes pane, as netlab
-// status does.
+// status does, from the snapshot just taken: no second read of the
+// kernel.
 func (s *kernelSource) Processes(ctx context.Context) ([]tui.Process, error) {
-	procs, err := reconcile.Processes(ctx, s.k, s.name, &runDir)
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	if last == nil {
+		return nil, errors.New("the lab has not been read yet")
 	}
-	return tuiProcesses(procs), nil
+	return tuiProcesses(reconcile.ProcessesIn(last, &runDir)), nil
+}
+
+// Counters reads the links' states and counters of every node of the
+// last snapshot, and the rule counters of the nodes rulesOf names, and
+// returns that snapshot with them: one link dump a namespace (and a
+// table's dump for each node of rulesOf), where Snapshot reads everything.
+// The last snapshot is left as it was: the new state shares what did not
+// change with it, and copies each node, link and rule it updates.
+func (s *kernelSource) Counters(ctx context.Context, rulesOf []string) (*state.State, bool, error) {
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	if last == nil {
+		return nil, true, nil
+	}
+	names := last.NodeNames()
+	netns := make([]string, 0, len(names))
+	host := false
+	for _, name := range names {
+		switch n := last.Nodes[name]; {
+		case n.Foreign:
+		case n.Host:
+			host = true
+		default:
+			netns = append(netns, n.NetNS)
+		}
+	}
+	if host {
+		netns = append(netns, state.HostNetNS)
+	}
+	links, err := s.k.LinkCounters(ctx, netns)
+	if err != nil {
+		return nil, false, err
+	}
+	var rules map[string][]kernel.RuleCounter
+	if len(rulesOf) > 0 {
+		var rns []string
+		for _, name := range rulesOf {
+			if n := last.Nodes[name]; n != nil && n.NFT != nil && !n.Foreign && !n.Host {
+				rns = append(rns, n.NetNS)
+			}
+		}
+		if rules, err = s.k.RuleCounters(ctx, rns); err != nil {
+			return nil, false, err
+		}
+	}
+	next := *last
+	next.Nodes = make(map[string]*state.Node, len(last.Nodes))
+	for _, name := range names {
+		n := last.Nodes[name]
+		if n.Foreign {
+			next.Nodes[name] = n
+			continue
+		}
+		got, ok := links[n.NetNS]
+		if !ok {
+			return last, true, nil // the namespace is gone
+		}
+		nn, same := withCounters(n, got)
+		if rs, ok := rules[n.NetNS]; ok && same {
+			nn.NFT, same = withRuleCounters(n.NFT, rs)
+		}
+		if !same {
+			return last, true, nil
+		}
+		next.Nodes[name] = nn
+	}
+	return &next, false, nil
+}
+
+// withCounters is a copy of n with the state and counters of got, the
+// links of its namespace as LinkCounters read them; same is false when
+// they are not the links of n any more (one gone or new, renamed, set up
+// or down, another master or MTU). A host node's namespace is the
+// machine's: only its links that n has are looked at.
+func withCounters(n *state.Node, got []kernel.LinkCounters) (nn *state.Node, same bool) {
+	byIndex := make(map[int]*kernel.LinkCounters, len(got))
+	for i := range got {
+		byIndex[got[i].Index] = &got[i]
+	}
+	if !n.Host && len(got) != len(n.Links) {
+		return n, false
+	}
+	c := *n
+	c.Links = make(map[string]*state.Link, len(n.Links))
+	for name, l := range n.Links {
+		lc := byIndex[l.Index]
+		if lc == nil || lc.Name != name || lc.MTU != l.MTU || lc.Up != l.Up {
+			return n, false
+		}
+		master := ""
+		if m := byIndex[lc.MasterIndex]; m != nil && lc.MasterIndex != 0 {
+			master = m.Name
+		}
+		if master != l.Master {
+			return n, false
+		}
+		cl := *l
+		cl.OperState, cl.Stats = lc.OperState, lc.Stats
+		c.Links[name] = &cl
+	}
+	return &c, true
+}
+
+// withRuleCounters is a copy of t with the counters of rs, its rules as
+// RuleCounters read them; same is false when they are not t's rules any
+// more (one added or removed).
+func withRuleCounters(t *state.NFTable, rs []kernel.RuleCounter) (*state.NFTable, bool) {
+	type key struct{ chain, tag string }
+	byKey := make(map[key]kernel.RuleCounter, len(rs))
+	for _, r := range rs {
+		byKey[key{r.Chain, r.Tag}] = r
+	}
+	c := *t
+	c.Chains = make([]*state.NFChain, len(t.Chains))
+	n := 0
+	for i, ch := range t.Chains {
+		cc := *ch
+		cc.Rules = make([]*state.NFRule, len(ch.Rules))
+		for j, r := range ch.Rules {
+			rc, ok := byKey[key{ch.Name, r.Tag}]
+			if !ok {
+				return t, false
+			}
+			cr := *r
+			cr.Packets, cr.Bytes = rc.Packets, rc.Bytes
+			cc.Rules[j] = &cr
+			n++
+		}
+		c.Chains[i] = &cc
+	}
+	return &c, n == len(rs)
 }
 
 // tuiProcesses turns the pipeline's view of the processes into the UI's.

@@ -68,7 +68,7 @@ func benchRefresh(b *testing.B, m tui.Model) {
 	at := time.Now()
 	refresh := func() {
 		at = at.Add(time.Second)
-		m = tui.BenchRefresh(m, at)
+		m = tui.RefreshOnce(m, at)
 		_ = m.View()
 	}
 	refresh()

@@ -176,6 +176,8 @@ type Model struct {
 	at       time.Time
 	received int // snapshots received
 
+	fileDevs map[string]*lab.Interface // fileDevices of opts.Lab
+
 	ifaces  []*ifaceRow
 	links   []*linkRow
 	rules   []*ruleRow
@@ -298,6 +300,7 @@ func New(opts Options) Model {
 		prevLinks:  make(map[string]linkSample),
 		prevRules:  make(map[string]ruleSample),
 		history:    make(map[string]*sparkline.Model),
+		fileDevs:   fileDevices(opts.Lab),
 	}
 	if n, ok := opts.Source.(Notifier); ok {
 		m.events = n.Events(opts.Context)
@@ -519,7 +522,7 @@ func (m *Model) apply(msg SnapshotMsg) {
 			}
 		}
 	}
-	m.links = buildLinks(m.ifaces, m.opts.Lab)
+	m.links = buildLinks(m.ifaces, m.fileDevs)
 	if !msg.Partial {
 		m.setProcesses(msg)
 	}
@@ -560,7 +563,7 @@ func delta(a, b uint64, dt float64) float64 {
 }
 
 // buildLinks groups the interfaces into the lab's links.
-func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
+func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface) []*linkRow {
 	byKey := make(map[string]*ifaceRow, len(ifaces))
 	ports := make(map[string][]string) // node/bridge -> port names
 	for _, r := range ifaces {
@@ -598,9 +601,9 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 				lr.desc = ref + " ports: " + strings.Join(ps, " ")
 			}
 		case device.VXLAN:
-			lr.desc = ref + vxlanText(l, r.node, r.link.Name)
+			lr.desc = ref + vxlanText(devs, r.node, r.link.Name)
 		case device.MACVLAN:
-			lr.desc = ref + macvlanText(l, r.node, r.link.Name)
+			lr.desc = ref + macvlanText(devs, r.node, r.link.Name)
 		default:
 			if r.link.Master != "" {
 				continue // a port, shown with its bridge
@@ -613,19 +616,26 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 	return out
 }
 
-func fileIface(l *lab.Lab, node, name string) *lab.Interface {
+// fileDevices indexes the VXLAN and MACVLAN interfaces of the lab file by
+// node:name, once: what the Links pane names each one's remote, VNI or
+// parent by, at every refresh, without a search of the file per row.
+func fileDevices(l *lab.Lab) map[string]*lab.Interface {
+	out := make(map[string]*lab.Interface)
 	if l == nil {
-		return nil
+		return out
 	}
-	n := l.Node(node)
-	if n == nil {
-		return nil
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			if i.VXLAN != nil || i.MACVLAN != nil {
+				out[n.Name+":"+i.Name] = i
+			}
+		}
 	}
-	return n.Interface(name)
+	return out
 }
 
-func vxlanText(l *lab.Lab, node, name string) string {
-	i := fileIface(l, node, name)
+func vxlanText(devs map[string]*lab.Interface, node, name string) string {
+	i := devs[node+":"+name]
 	if i == nil || i.VXLAN == nil {
 		return " (vni and remote: not in the lab file)"
 	}
@@ -642,8 +652,8 @@ func vxlanText(l *lab.Lab, node, name string) string {
 	return s
 }
 
-func macvlanText(l *lab.Lab, node, name string) string {
-	i := fileIface(l, node, name)
+func macvlanText(devs map[string]*lab.Interface, node, name string) string {
+	i := devs[node+":"+name]
 	if i == nil || i.MACVLAN == nil {
 		return " (parent: not in the lab file)"
 	}

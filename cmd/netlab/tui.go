@@ -31,12 +31,18 @@ packets, bytes, drops and errors and their rates per second; the lab's links
 rules by hook with their counters; the lab's processes (node, name, pid,
 state, uptime, command), those the file declares under run: and those
 started by hand; and whether the lab still matches its file (drift). Link
-changes show at once; counters refresh every --interval. It needs a terminal; for a script, use netlab status (-o json).
+changes show at once; counters refresh every --interval. Between two full
+reads of the lab (on a change the kernel reports or the counters show, on
+r, and every 10s, or less often on a lab whose full read is slow), each
+refresh reads only the links' state and counters and the rule counters on
+screen; the title line says when the rest was read. It needs a terminal;
+for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
-p shows the plan, c runs the checks, t traces a probe from the selected
-row's node to a target you type (server udp 7) and shows its way hook by
-hook, n shows that node's conntrack table live, ? shows help, q quits.`,
+p shows the plan, c runs the checks, r reads everything now, t traces a
+probe from the selected row's node to a target you type (server udp 7) and
+shows its way hook by hook, n shows that node's conntrack table live, ?
+shows help, q quits.`,
 		Example: `  sudo netlab tui
   sudo netlab tui lab.yaml --interval 500ms
   sudo netlab tui --lab single-ip`,
@@ -127,10 +133,10 @@ type kernelSource struct {
 	lab     *lab.Lab     // nil without a lab file
 	desired *state.State // from lab; nil without one
 
-	mu     sync.Mutex
-	last   *state.State    // guarded by mu
-	record *state.State    // the last up's record, read with last; guarded by mu
-	nodes  map[string]bool // nodes of last; guarded by mu
+	mu    sync.Mutex
+	last  *state.State    // guarded by mu
+	plan  *plan.Plan      // from last to desired; guarded by mu
+	nodes map[string]bool // nodes of last; guarded by mu
 }
 
 func newKernelSource(k watchedKernel, name string, l *lab.Lab) *kernelSource {
@@ -167,20 +173,29 @@ func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
 		s.nodes[n] = true
 	}
 	s.last = st
-	// The record is read once per refresh: Plan uses it too.
-	s.record = reconcile.NameRules(st, s.name, &runDir, s.desired)
+	// The plan is made here, with the record read for the rules' text:
+	// then neither the record nor the hosts files' content (a thousand
+	// lines a node on a thousand-node lab, which only the plan compares)
+	// is kept until the next full read.
+	record := reconcile.NameRules(st, s.name, &runDir, s.desired)
+	s.plan = nil
+	if s.desired != nil {
+		s.plan = reconcile.Diff(s.desired, st, record, false)
+	}
+	for _, n := range st.Nodes {
+		if n.Hosts != nil {
+			n.Hosts = &state.HostsFile{Foreign: n.Hosts.Foreign}
+		}
+	}
 	return st, nil
 }
 
-// Plan diffs the last snapshot against the file; nil without a file.
+// Plan is the diff of the last snapshot against the file; nil without a
+// file.
 func (s *kernelSource) Plan(ctx context.Context) (*plan.Plan, error) {
 	s.mu.Lock()
-	last, record := s.last, s.record
-	s.mu.Unlock()
-	if s.desired == nil || last == nil {
-		return nil, nil
-	}
-	return reconcile.Diff(s.desired, last, record, false), nil
+	defer s.mu.Unlock()
+	return s.plan, nil
 }
 
 // Events forwards the kernel's link, address, route and namespace

@@ -14,7 +14,8 @@ import (
 // TestCountersLinux: LinkCounters reads each link of a running lab with
 // its state and counters, and RuleCounters the counters of its rules by
 // tag; both move with real traffic (UDP from a to b through a veth pair,
-// past an input rule of b that counts it), as Observe sees them. A link
+// past an input rule of b that counts it), as Observe sees them, and each
+// link reads as Observe reads it. A bridge port names its bridge, a link
 // set down reads down; a namespace that is gone is left out, not an
 // error.
 func TestCountersLinux(t *testing.T) {
@@ -117,6 +118,51 @@ links:
 	}
 	if got := obs.Nodes["a"].Links["eth0"].Stats; got.TxPackets < a1.Stats.TxPackets {
 		t.Errorf("Observe's a eth0 tx %d, behind LinkCounters' %d", got.TxPackets, a1.Stats.TxPackets)
+	}
+
+	// Every link as Observe reads it: the same index, MTU, state and
+	// master, and counters no further on than Observe's read after them.
+	links, err := k.LinkCounters(ctx, []string{nsA, nsB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs, err = k.Observe(ctx, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for node, ns := range map[string]string{"a": nsA, "b": nsB} {
+		n := obs.Nodes[node]
+		if len(links[ns]) != len(n.Links) {
+			t.Errorf("node %s: LinkCounters read %d links, Observe %d", node, len(links[ns]), len(n.Links))
+		}
+		for _, lc := range links[ns] {
+			l := n.Links[lc.Name]
+			if l == nil {
+				t.Errorf("node %s: LinkCounters read %s, which Observe did not", node, lc.Name)
+				continue
+			}
+			if lc.Index != l.Index || lc.MTU != l.MTU || lc.Up != l.Up || lc.OperState != l.OperState || lc.MasterIndex != 0 {
+				t.Errorf("node %s link %s: LinkCounters %+v, Observe %+v", node, lc.Name, lc, l)
+			}
+			if lc.Stats.RxPackets > l.Stats.RxPackets || lc.Stats.TxBytes > l.Stats.TxBytes {
+				t.Errorf("node %s link %s: counters %+v ahead of Observe's later %+v", node, lc.Name, lc.Stats, l.Stats)
+			}
+		}
+	}
+
+	// A port names its bridge by index.
+	ipCmd(t, "-n", nsB, "link", "add", "br9", "type", "bridge")
+	ipCmd(t, "-n", nsB, "link", "set", "eth0", "master", "br9")
+	links, err = k.LinkCounters(ctx, []string{nsB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]kernel.LinkCounters{}
+	for _, lc := range links[nsB] {
+		byName[lc.Name] = lc
+	}
+	if br, port := byName["br9"], byName["eth0"]; br.Index == 0 || port.MasterIndex != br.Index {
+		t.Errorf("b's eth0 enslaved to br9 (index %d) reads master %d", br.Index, port.MasterIndex)
 	}
 
 	ipCmd(t, "-n", nsA, "link", "set", "eth0", "down")

@@ -36,6 +36,19 @@ type nsConn struct {
 	fd   netns.NsHandle
 	h    *netlink.Handle
 	host bool // the machine's root namespace
+	// dump is a netlink socket of LinkCounters' own in the namespace,
+	// made at its first call; -1 until then. seq numbers its requests.
+	dump int
+	seq  uint32
+}
+
+// close releases the namespace file and the sockets.
+func (c *nsConn) close() {
+	c.h.Close()
+	c.fd.Close()
+	if c.dump >= 0 {
+		unix.Close(c.dump)
+	}
 }
 
 // NewLinux returns the real kernel.
@@ -79,8 +92,7 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		if mountedAt(c.fd, path) {
 			return c, nil
 		}
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	fd, err := openNetNS(name)
@@ -92,7 +104,7 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
 	}
-	c := &nsConn{fd: fd, h: h}
+	c := &nsConn{fd: fd, h: h, dump: -1}
 	k.conns[name] = c
 	return c, nil
 }
@@ -124,7 +136,7 @@ func (k *Linux) hostConnLocked() (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in the root namespace: %w", err)
 	}
-	c := &nsConn{fd: fd, h: h, host: true}
+	c := &nsConn{fd: fd, h: h, host: true, dump: -1}
 	k.conns[state.HostNetNS] = c
 	return c, nil
 }
@@ -144,8 +156,7 @@ func (k *Linux) forget(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c, ok := k.conns[name]; ok {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 }
@@ -155,8 +166,7 @@ func (k *Linux) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for name, c := range k.conns {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	return nil

@@ -54,7 +54,7 @@ type CounterSource interface {
 	// Counters returns the state of the last Snapshot with each link's
 	// state and counters read again, and the rule counters of the nodes
 	// rulesOf names. changed reports that what it read no longer matches
-	// that snapshot (a namespace or link gone or new, a link renamed,
+	// that snapshot (a namespace gone, a link gone or new, a link renamed,
 	// set up or down, moved to another master or given another MTU, a
 	// rule added or removed), or that there is no snapshot yet: the
 	// state is then that of before, and the UI takes a Snapshot at once.

@@ -56,6 +56,8 @@ const dumpBufSize = 64 << 10
 // dumpLinks sends RTM_GETLINK with NLM_F_DUMP on the namespace's dump
 // socket (made at the first call) and decodes the replies into buf.
 func (c *nsConn) dumpLinks(buf []byte) ([]LinkCounters, error) {
+	c.dumpMu.Lock()
+	defer c.dumpMu.Unlock()
 	if c.dump < 0 {
 		var sock int
 		err := InNetNS(c.fd, func() error {

@@ -38,17 +38,22 @@ type nsConn struct {
 	host bool // the machine's root namespace
 	// dump is a netlink socket of LinkCounters' own in the namespace,
 	// made at its first call; -1 until then. seq numbers its requests.
-	dump int
-	seq  uint32
+	// Both guarded by dumpMu.
+	dumpMu sync.Mutex
+	dump   int
+	seq    uint32
 }
 
 // close releases the namespace file and the sockets.
 func (c *nsConn) close() {
 	c.h.Close()
 	c.fd.Close()
+	c.dumpMu.Lock()
 	if c.dump >= 0 {
 		unix.Close(c.dump)
+		c.dump = -1
 	}
+	c.dumpMu.Unlock()
 }
 
 // NewLinux returns the real kernel.

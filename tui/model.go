@@ -322,14 +322,17 @@ func (m Model) Init() tea.Cmd {
 // the lab changed: what no event reports (a rule or a sysctl changed by
 // hand, a process that ended) shows within that time. A lab whose full
 // read is slow is read in full less often, so that it takes at most a
-// twentieth of the time.
+// twentieth of the time, but at least once a minute.
 func (m Model) fullEvery() time.Duration {
-	return max(minFullEvery, 20*m.fullTook)
+	return min(max(minFullEvery, 20*m.fullTook), maxFullEvery)
 }
 
-// minFullEvery is the shortest time between two full snapshots that no
+// The shortest and the longest time between two full snapshots that no
 // change asked for.
-const minFullEvery = 10 * time.Second
+const (
+	minFullEvery = 10 * time.Second
+	maxFullEvery = time.Minute
+)
 
 // fetch reads the lab from the source: the counters alone when the
 // source can and nothing asks for more, a full snapshot (with the plan

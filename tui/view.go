@@ -658,13 +658,6 @@ func (m Model) helpLines() []string {
 		"  r              read everything again now",
 		"  ?              this help      q   quit",
 		"",
-		"what is read when",
-		"  every refresh  the links' state and counters, and the rule",
-		"                 counters of the rules on screen",
-		"  everything     (addresses, routes, rules, drift, processes) on a",
-		"                 change the kernel reports or the counters show,",
-		"                 on r, and every 10s: the title line says when",
-		"",
 		"what the columns mean",
 		"  STATE    up, DOWN (set down), NO-CARR (up, but no carrier:",
 		"           the other end of the veth is down or gone)",
@@ -681,6 +674,13 @@ func (m Model) helpLines() []string {
 		"           it end with status N), exited, not started",
 		"  the line under the table: the selected interface's traffic",
 		"  over the last refreshes, with its minimum and maximum",
+		"",
+		"what is read when",
+		"  every refresh  the links' state and counters, and the rule",
+		"                 counters of the rules on screen",
+		"  everything     (addresses, routes, rules, drift, processes) on a",
+		"                 change the kernel reports or the counters show,",
+		"                 on r, and every 10s: the title line says when",
 	}
 }
 

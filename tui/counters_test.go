@@ -17,7 +17,7 @@ type counterSource struct {
 	step     int
 }
 
-func (c *counterSource) Counters(context.Context, []string) (*state.State, bool, error) {
+func (c *counterSource) Counters(context.Context, []string, []string) (*state.State, bool, error) {
 	c.counters++
 	c.step++
 	return singleIP(c.step), c.changed, nil
@@ -90,5 +90,55 @@ func TestTickReadsCounters(t *testing.T) {
 	refresh()
 	if src.calls != n+1 {
 		t.Errorf("%s after the last snapshot: %d snapshots, want 1", m.fullEvery(), src.calls-n)
+	}
+}
+
+// pageSource is a counter source over bigLab that records which nodes
+// each Counters call reads.
+type pageSource struct {
+	step    int
+	linksOf [][]string
+}
+
+func (p *pageSource) Snapshot(context.Context) (*state.State, error) { return bigLab(p.step), nil }
+
+func (p *pageSource) Counters(_ context.Context, linksOf, _ []string) (*state.State, bool, error) {
+	p.step++
+	p.linksOf = append(p.linksOf, linksOf)
+	return bigLab(p.step), false, nil
+}
+
+// TestTickReadsPageOnly: on a 200-node lab a tick reads the links of the
+// nodes on the Interfaces pane's page only, and a row that scrolls into
+// view gets its rate over the time since its own last reading.
+func TestTickReadsPageOnly(t *testing.T) {
+	src := &pageSource{step: 1}
+	now := t0
+	m := New(Options{Source: src, Now: func() time.Time { return now }})
+	m.SetSize(100, 20) // a page of 13 rows
+	refresh := func() {
+		t.Helper()
+		now = now.Add(time.Second)
+		m = run(t, m, m.startFetch()())
+	}
+	refresh()
+	refresh()
+	if len(src.linksOf) != 1 || len(src.linksOf[0]) == 0 || len(src.linksOf[0]) > m.bodyHeight() {
+		t.Fatalf("a tick read the links of %v, want the nodes of the page's %d rows", src.linksOf, m.bodyHeight())
+	}
+	if got := src.linksOf[0]; got[0] != "hub" {
+		t.Errorf("the first page's nodes %v, want hub's first", got)
+	}
+	// n100's eth0, far down: its rate once in view is its traffic (100
+	// packets a step) over the time since the full read that last saw
+	// it, not over one tick.
+	for m.Selected() != "n100/eth0" {
+		m.move(1)
+	}
+	refresh()
+	now = now.Add(time.Second)
+	m = run(t, m, m.startFetch()())
+	if r := m.Rates("n100/eth0"); r.TxPackets != 100 {
+		t.Errorf("n100/eth0 rates %+v, want 100 packets a second", r)
 	}
 }

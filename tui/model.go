@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -46,19 +47,20 @@ type Notifier interface {
 // CounterSource is implemented by sources that can read what changes
 // fast, the counters, far cheaper than a Snapshot: on a thousand nodes a
 // Snapshot reads every namespace's links, addresses, routes, rules,
-// sysctls, processes and hosts file, where the counters are one link dump
-// a namespace. The UI reads the counters at each tick and takes a full
+// sysctls, processes and hosts file, where the counters of the rows on
+// screen are one link dump for each of their nodes. The UI reads those at
+// each tick and takes a full
 // Snapshot only when something tells it the lab changed (an event, or
 // Counters itself), when the user asks (r), and every fullEvery.
 type CounterSource interface {
-	// Counters returns the state of the last Snapshot with each link's
-	// state and counters read again, and the rule counters of the nodes
-	// rulesOf names. changed reports that what it read no longer matches
+	// Counters returns the state of the last Snapshot with the state and
+	// counters of the links of the nodes linksOf names read again, and
+	// the rule counters of those rulesOf names. changed reports that what it read no longer matches
 	// that snapshot (a namespace gone, a link gone or new, a link renamed,
 	// set up or down, moved to another master or given another MTU, a
 	// rule added or removed), or that there is no snapshot yet: the
 	// state is then that of before, and the UI takes a Snapshot at once.
-	Counters(ctx context.Context, rulesOf []string) (s *state.State, changed bool, err error)
+	Counters(ctx context.Context, linksOf, rulesOf []string) (s *state.State, changed bool, err error)
 }
 
 // ProcessLister is implemented by sources that know the lab's processes:
@@ -134,9 +136,11 @@ type page struct {
 	header func(m *Model) string
 	kind   pageKind
 	offset int
-	// rule is the key of the rule a rule's detail page shows, whose
-	// counters are read at each refresh.
-	rule string
+	// rule is the key of the rule a rule's detail page shows, and nodes
+	// the nodes of an interface's or a link's: what is read at each
+	// refresh.
+	rule  string
+	nodes []string
 }
 
 // pageKind tells the pages that answer keys of their own from the others.
@@ -184,8 +188,7 @@ type Model struct {
 	procs   []*procRow
 	procErr error // why the processes could not be read
 
-	// Counters of the previous snapshot, for rates.
-	prevAt    time.Time
+	// Counters as last read, for rates.
 	prevLinks map[string]linkSample
 	prevRules map[string]ruleSample // by rule key
 	history   map[string]*sparkline.Model
@@ -215,10 +218,12 @@ type Model struct {
 	ct         *ctView // nil while the conntrack page is closed
 }
 
-// linkSample is one link's counters at one snapshot.
+// linkSample is one link's counters when they were last read: not all
+// links are read at every refresh, so each keeps its own time.
 type linkSample struct {
 	index int
 	c     state.Counters
+	at    time.Time
 }
 
 // ruleSample is one rule's counters when they were last read: rules are
@@ -341,11 +346,11 @@ func (m Model) fetch() tea.Cmd {
 	src, ctx, now := m.opts.Source, m.opts.Context, m.opts.Now
 	cs, counters := src.(CounterSource)
 	if counters && !m.fullWanted && m.st != nil && m.err == nil && now().Sub(m.fullAt) < m.fullEvery() {
-		rulesOf := m.rulesShown()
+		linksOf, rulesOf := m.linksShown(), m.rulesShown()
 		return func() tea.Msg {
-			s, changed, err := cs.Counters(ctx, rulesOf)
+			s, changed, err := cs.Counters(ctx, linksOf, rulesOf)
 			if err == nil && !changed {
-				return SnapshotMsg{State: s, At: now(), Partial: true, RulesRead: rulesOf}
+				return SnapshotMsg{State: s, At: now(), Partial: true, LinksRead: linksOf, RulesRead: rulesOf}
 			}
 			return fullSnapshot(ctx, src, now)
 		}
@@ -368,6 +373,42 @@ func fullSnapshot(ctx context.Context, src Source, now func() time.Time) Snapsho
 		}
 	}
 	return msg
+}
+
+// nodeSet is a set of the names.
+func nodeSet(names []string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// linksShown are the nodes whose links' counters are on screen: those of
+// the rows of the Interfaces pane's page, of both ends of the Links
+// pane's, or of the interface or link whose detail is open.
+func (m Model) linksShown() []string {
+	var nodes []string
+	switch {
+	case m.page != nil:
+		nodes = append(nodes, m.page.nodes...)
+	case m.pane == paneIfaces || m.pane == paneLinks:
+		vis := m.visibleRows(m.pane)
+		off, _ := m.window(len(vis))
+		for _, i := range vis[off:min(off+m.bodyHeight(), len(vis))] {
+			if m.pane == paneIfaces {
+				nodes = append(nodes, m.ifaces[i].node)
+				continue
+			}
+			lr := m.links[i]
+			nodes = append(nodes, lr.a.node)
+			if lr.b != nil {
+				nodes = append(nodes, lr.b.node)
+			}
+		}
+	}
+	slices.Sort(nodes)
+	return slices.Compact(nodes)
 }
 
 // rulesShown are the nodes whose rule counters are on screen: those of
@@ -422,13 +463,7 @@ func (m *Model) apply(msg SnapshotMsg) {
 	if !msg.Partial {
 		m.plan = msg.Plan
 	}
-	rulesRead := make(map[string]bool, len(msg.RulesRead))
-	for _, n := range msg.RulesRead {
-		rulesRead[n] = true
-	}
-	dt := msg.At.Sub(m.prevAt).Seconds()
-	computeRates := !m.prevAt.IsZero() && msg.At.Sub(m.prevAt) >= minRateGap
-	rebase := m.prevAt.IsZero() || computeRates
+	linksRead, rulesRead := nodeSet(msg.LinksRead), nodeSet(msg.RulesRead)
 	old := m.ifaces
 	oldRates := make(map[string]Rates, len(old))
 	for _, r := range old {
@@ -445,28 +480,32 @@ func (m *Model) apply(msg SnapshotMsg) {
 	if s := m.st; s != nil {
 		for _, nodeName := range s.NodeNames() {
 			n := s.Nodes[nodeName]
+			fresh := !msg.Partial || linksRead[nodeName]
 			for _, ifName := range n.LinkNames() {
 				l := n.Links[ifName]
 				key := nodeName + "/" + ifName
-				row := &ifaceRow{node: nodeName, link: l, key: key}
+				row := &ifaceRow{node: nodeName, link: l, key: key, rates: oldRates[key]}
+				// Each link's rate is over the time since its own last
+				// reading: between full snapshots only the links on
+				// screen are read. Readings closer than minRateGap (an
+				// event right after a tick) keep the rates of before.
 				prev, had := m.prevLinks[key]
+				gap := msg.At.Sub(prev.at)
 				switch {
-				case computeRates && had && prev.index == l.Index:
-					row.rates = rates(prev.c, l.Stats, dt)
-				case !computeRates:
-					row.rates = oldRates[key]
-				}
-				if rebase {
-					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats}
-					if computeRates {
-						h := m.history[key]
-						if h == nil {
-							sp := sparkline.New(historyLen)
-							h = &sp
-							m.history[key] = h
-						}
-						h.Push(row.rates.RxBytes + row.rates.TxBytes)
+				case !fresh:
+				case had && prev.index == l.Index && gap >= minRateGap:
+					row.rates = rates(prev.c, l.Stats, gap.Seconds())
+					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats, at: msg.At}
+					h := m.history[key]
+					if h == nil {
+						sp := sparkline.New(historyLen)
+						h = &sp
+						m.history[key] = h
 					}
+					h.Push(row.rates.RxBytes + row.rates.TxBytes)
+				case !had || prev.index != l.Index:
+					row.rates = Rates{}
+					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats, at: msg.At}
 				}
 				seen[key] = true
 				row.text = strings.ToLower(strings.Join([]string{nodeName, ifName, string(l.Kind), l.Peer, l.Master, stateText(l), addrText(l.Addrs)}, " "))
@@ -511,18 +550,15 @@ func (m *Model) apply(msg SnapshotMsg) {
 			}
 		}
 	}
-	if rebase {
-		m.prevAt = msg.At
-		for k := range m.prevLinks {
-			if !seen[k] {
-				delete(m.prevLinks, k)
-				delete(m.history, k)
-			}
+	for k := range m.prevLinks {
+		if !seen[k] {
+			delete(m.prevLinks, k)
+			delete(m.history, k)
 		}
-		for k := range m.prevRules {
-			if !seen[k] {
-				delete(m.prevRules, k)
-			}
+	}
+	for k := range m.prevRules {
+		if !seen[k] {
+			delete(m.prevRules, k)
 		}
 	}
 	m.links = buildLinks(m.ifaces, m.fileDevs)

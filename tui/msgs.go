@@ -20,11 +20,11 @@ type SnapshotMsg struct {
 	Processes  []Process
 	ProcessErr error
 	// Partial is set when only the counters were read (CounterSource):
-	// the plan and the processes are those of the last full snapshot,
-	// and the rule counters read again only those of the nodes in
-	// RulesRead.
-	Partial   bool
-	RulesRead []string
+	// the plan and the processes are those of the last full snapshot;
+	// the links' counters were read again only for the nodes in
+	// LinksRead, and the rules' for those in RulesRead.
+	Partial              bool
+	LinksRead, RulesRead []string
 	// Took is how long a full snapshot took to read.
 	Took time.Duration
 }

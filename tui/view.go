@@ -505,7 +505,7 @@ func (m *Model) showDetail() {
 	switch m.pane {
 	case paneIfaces:
 		key := m.ifaces[i].key
-		m.page = &page{title: "Interface " + strings.Replace(key, "/", ":", 1), live: func(m *Model) []string {
+		m.page = &page{title: "Interface " + strings.Replace(key, "/", ":", 1), nodes: []string{m.ifaces[i].node}, live: func(m *Model) []string {
 			for _, r := range m.ifaces {
 				if r.key == key {
 					return m.ifaceDetail(r)
@@ -515,7 +515,11 @@ func (m *Model) showDetail() {
 		}}
 	case paneLinks:
 		desc := m.links[i].desc
-		m.page = &page{title: "Link " + desc, live: func(m *Model) []string {
+		nodes := []string{m.links[i].a.node}
+		if b := m.links[i].b; b != nil {
+			nodes = append(nodes, b.node)
+		}
+		m.page = &page{title: "Link " + desc, nodes: nodes, live: func(m *Model) []string {
 			for _, lr := range m.links {
 				if lr.desc == desc {
 					return m.linkDetail(lr)
@@ -676,8 +680,8 @@ func (m Model) helpLines() []string {
 		"  over the last refreshes, with its minimum and maximum",
 		"",
 		"what is read when",
-		"  every refresh  the links' state and counters, and the rule",
-		"                 counters of the rules on screen",
+		"  every refresh  the state and counters of the links and rules",
+		"                 on screen",
 		"  everything     (addresses, routes, rules, drift, processes) on a",
 		"                 change the kernel reports or the counters show,",
 		"                 on r, and every 10s: the title line says when",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -34,7 +35,7 @@ started by hand; and whether the lab still matches its file (drift). Link
 changes show at once; counters refresh every --interval. Between two full
 reads of the lab (on a change the kernel reports or the counters show, on
 r, and every 10s, or less often on a lab whose full read is slow), each
-refresh reads only the links' state and counters and the rule counters on
+refresh reads only the state and counters of the links and rules on
 screen; the title line says when the rest was read. It needs a terminal;
 for a script, use netlab status (-o json).
 
@@ -221,56 +222,59 @@ func (s *kernelSource) Processes(ctx context.Context) ([]tui.Process, error) {
 	return tuiProcesses(reconcile.ProcessesIn(last, &runDir)), nil
 }
 
-// Counters reads the links' states and counters of every node of the
-// last snapshot, and the rule counters of the nodes rulesOf names, and
-// returns that snapshot with them: one link dump a namespace (and a
-// table's dump for each node of rulesOf), where Snapshot reads everything.
-// The last snapshot is left as it was: the new state shares what did not
-// change with it, and copies each node, link and rule it updates.
-func (s *kernelSource) Counters(ctx context.Context, rulesOf []string) (*state.State, bool, error) {
+// Counters reads the links' states and counters of the nodes linksOf
+// names, and the rule counters of those rulesOf names (the UI's rows on
+// screen), and returns the last snapshot with them: one link dump for
+// each such namespace (and a table's dump for each node of rulesOf),
+// where Snapshot reads everything. Nodes of neither are as the snapshot
+// has them. The last snapshot is left as it was: the new state shares
+// what did not change with it, and copies each node, link and rule it
+// updates.
+func (s *kernelSource) Counters(ctx context.Context, linksOf, rulesOf []string) (*state.State, bool, error) {
 	s.mu.Lock()
 	last := s.last
 	s.mu.Unlock()
 	if last == nil {
 		return nil, true, nil
 	}
-	names := last.NodeNames()
-	netns := make([]string, 0, len(names))
-	host := false
-	for _, name := range names {
-		switch n := last.Nodes[name]; {
-		case n.Foreign:
-		case n.Host:
-			host = true
-		default:
-			netns = append(netns, n.NetNS)
-		}
-	}
-	if host {
-		netns = append(netns, state.HostNetNS)
-	}
-	links, err := s.k.LinkCounters(ctx, netns)
-	if err != nil {
-		return nil, false, err
-	}
-	var rules map[string][]kernel.RuleCounter
-	if len(rulesOf) > 0 {
-		var rns []string
-		for _, name := range rulesOf {
-			if n := last.Nodes[name]; n != nil && n.NFT != nil && !n.Foreign && !n.Host {
-				rns = append(rns, n.NetNS)
+	// The namespaces to read: a node's own, or the machine's for a host
+	// node, once.
+	netnsOf := func(names []string, nft bool) []string {
+		var out []string
+		host := false
+		for _, name := range names {
+			switch n := last.Nodes[name]; {
+			case n == nil || n.Foreign || nft && n.NFT == nil:
+			case n.Host:
+				host = !nft
+			default:
+				out = append(out, n.NetNS)
 			}
 		}
-		if rules, err = s.k.RuleCounters(ctx, rns); err != nil {
+		if host {
+			out = append(out, state.HostNetNS)
+		}
+		return out
+	}
+	var links map[string][]kernel.LinkCounters
+	var rules map[string][]kernel.RuleCounter
+	var err error
+	if ns := netnsOf(linksOf, false); len(ns) > 0 {
+		if links, err = s.k.LinkCounters(ctx, ns); err != nil {
+			return nil, false, err
+		}
+	}
+	if ns := netnsOf(rulesOf, true); len(ns) > 0 {
+		if rules, err = s.k.RuleCounters(ctx, ns); err != nil {
 			return nil, false, err
 		}
 	}
 	next := *last
 	next.Nodes = make(map[string]*state.Node, len(last.Nodes))
-	for _, name := range names {
+	maps.Copy(next.Nodes, last.Nodes)
+	for _, name := range linksOf {
 		n := last.Nodes[name]
-		if n.Foreign {
-			next.Nodes[name] = n
+		if n == nil || n.Foreign {
 			continue
 		}
 		got, ok := links[n.NetNS]
@@ -278,13 +282,27 @@ func (s *kernelSource) Counters(ctx context.Context, rulesOf []string) (*state.S
 			return last, true, nil // the namespace is gone
 		}
 		nn, same := withCounters(n, got)
-		if rs, ok := rules[n.NetNS]; ok && same {
-			nn.NFT, same = withRuleCounters(n.NFT, rs)
-		}
 		if !same {
 			return last, true, nil
 		}
 		next.Nodes[name] = nn
+	}
+	for _, name := range rulesOf {
+		n := next.Nodes[name]
+		if n == nil || n.Foreign || n.Host || n.NFT == nil {
+			continue
+		}
+		rs, ok := rules[n.NetNS]
+		if !ok {
+			return last, true, nil // the table or the namespace is gone
+		}
+		t, same := withRuleCounters(n.NFT, rs)
+		if !same {
+			return last, true, nil
+		}
+		nn := *n
+		nn.NFT = t
+		next.Nodes[name] = &nn
 	}
 	return &next, false, nil
 }

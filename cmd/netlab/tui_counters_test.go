@@ -118,17 +118,21 @@ func TestTUITicksReadCounters(t *testing.T) {
 		t.Errorf("ticks on the Rules pane observed the lab %d times, want 0", obs-obs0)
 	}
 
-	// A link added by hand, no event: the counters show it, and the same
-	// tick reads everything.
+	if _, links, _ := calls(); links != links0+5 {
+		t.Errorf("ticks on the Rules pane read links %d times, want none (no link on screen)", links-links0-5)
+	}
+
+	// Back on the Interfaces pane, a link added by hand, no event: the
+	// counters show it, and the same tick reads everything.
+	for range 2 {
+		tm, _ := m.Update(tea.KeyMsg{Type: tea.KeyShiftTab})
+		m = tm.(tui.Model)
+	}
 	f.MustSeed(t, "ip -n t.a link add dummy0 type dummy")
 	tick()
 	if obs, _, _ := calls(); obs != obs0+1 {
 		t.Errorf("after a link was added: Observe %d times, want 1", obs-obs0)
 	}
-	tm, _ := m.Update(tea.KeyMsg{Type: tea.KeyShiftTab})
-	m = tm.(tui.Model)
-	tm, _ = m.Update(tea.KeyMsg{Type: tea.KeyShiftTab})
-	m = tm.(tui.Model)
 	if v := m.View(); !strings.Contains(v, "dummy0") {
 		t.Errorf("the new link is not shown:\n%s", v)
 	}

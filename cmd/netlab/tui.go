@@ -137,6 +137,7 @@ type kernelSource struct {
 	mu    sync.Mutex
 	last  *state.State    // guarded by mu
 	plan  *plan.Plan      // from last to desired; guarded by mu
+	procs []tui.Process   // the processes of last; guarded by mu
 	nodes map[string]bool // nodes of last; guarded by mu
 }
 
@@ -183,6 +184,7 @@ func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
 	if s.desired != nil {
 		s.plan = reconcile.Diff(s.desired, st, record, false)
 	}
+	s.procs = tuiProcesses(reconcile.ProcessesIn(st, &runDir))
 	for _, n := range st.Nodes {
 		if n.Hosts != nil {
 			n.Hosts = &state.HostsFile{Foreign: n.Hosts.Foreign}
@@ -210,16 +212,15 @@ func (s *kernelSource) Events(ctx context.Context) <-chan struct{} {
 }
 
 // Processes lists the lab's processes for the Processes pane, as netlab
-// status does, from the snapshot just taken: no second read of the
-// kernel.
+// status does, from the snapshot just taken (Snapshot lists them): no
+// second read of the kernel.
 func (s *kernelSource) Processes(ctx context.Context) ([]tui.Process, error) {
 	s.mu.Lock()
-	last := s.last
-	s.mu.Unlock()
-	if last == nil {
+	defer s.mu.Unlock()
+	if s.last == nil {
 		return nil, errors.New("the lab has not been read yet")
 	}
-	return tuiProcesses(reconcile.ProcessesIn(last, &runDir)), nil
+	return s.procs, nil
 }
 
 // Counters reads the links' states and counters of the nodes linksOf

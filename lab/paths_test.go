@@ -115,6 +115,7 @@ var reviewedPaths = map[string]string{
 // map keys and text for people.
 var notPaths = map[string]string{
 	"tui.(*Model).apply":            "map keys NODE/IFACE and NODE/CHAIN/TAG",
+	"tui.(*Model).setProcesses":     "row keys NODE/PROCESS and NODE/PID",
 	"tui.buildLinks":                "map keys NODE/IFACE",
 	"tui.Model.paneColumns":         "a table cell: drops/errors",
 	"tui.Model.sparkLine":           "a label NODE/IFACE",

@@ -397,12 +397,7 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		if l.Kind == device.Veth {
 			l.PeerIndex = a.ParentIndex
 		}
-		if st := a.Statistics; st != nil {
-			l.Stats = state.Counters{
-				RxPackets: st.RxPackets, TxPackets: st.TxPackets, RxBytes: st.RxBytes, TxBytes: st.TxBytes,
-				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
-			}
-		}
+		l.Stats = counters(a.Statistics)
 		byIndex[a.Index] = l
 	}
 	for _, nl := range links {

@@ -46,6 +46,13 @@ type nsConn struct {
 	// first, guarded by rawMu.
 	rawMu sync.Mutex
 	raw   *nl.SocketHandle
+
+	// dump is a netlink socket of LinkCounters' own in the namespace,
+	// made at its first call; -1 until then. seq numbers its requests.
+	// Both guarded by dumpMu.
+	dumpMu sync.Mutex
+	dump   int
+	seq    uint32
 }
 
 // setLinkAttrs renames the link at index, sets its alias, brings it up
@@ -151,7 +158,7 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
 	}
-	fresh := &nsConn{fd: fd, h: h}
+	fresh := &nsConn{fd: fd, h: h, dump: -1}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if old, ok := k.conns[name]; ok {
@@ -175,6 +182,12 @@ func (c *nsConn) close() {
 		c.raw = nil
 	}
 	c.rawMu.Unlock()
+	c.dumpMu.Lock()
+	if c.dump >= 0 {
+		unix.Close(c.dump)
+		c.dump = -1
+	}
+	c.dumpMu.Unlock()
 	c.fd.Close()
 }
 
@@ -205,7 +218,7 @@ func (k *Linux) hostConnLocked() (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in the root namespace: %w", err)
 	}
-	c := &nsConn{fd: fd, h: h, host: true}
+	c := &nsConn{fd: fd, h: h, host: true, dump: -1}
 	k.conns[state.HostNetNS] = c
 	return c, nil
 }

@@ -324,11 +324,7 @@ func readNFTable(conn *nftables.Conn, want *state.NFTable) (*state.NFTable, erro
 		for _, r := range rules {
 			sr := &state.NFRule{}
 			sr.Tag, _ = userdata.GetString(r.UserData, userdata.TypeComment)
-			for _, e := range r.Exprs {
-				if ctr, ok := e.(*expr.Counter); ok {
-					sr.Packets, sr.Bytes = ctr.Packets, ctr.Bytes
-				}
-			}
+			sr.Packets, sr.Bytes = ruleCounter(r)
 			if def, ok := wanted[ch.Name+" "+sr.Tag]; ok {
 				sr.Modified = !sameExprs(r.Exprs, def, hookOf[ch.Name], setKeys)
 			}

@@ -3,6 +3,7 @@ package kernel
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -21,6 +22,10 @@ type Linux struct {
 	// Option said otherwise.
 	etcNetNSDir string
 	started     startedProcs // the processes ProcessStart started
+
+	// loReads counts the markers read over netlink (lo's alias), for
+	// the tests that hold down to one read per namespace.
+	loReads atomic.Int64
 }
 
 // An Option changes a parameter of the real kernel from its default.
@@ -36,6 +41,13 @@ type nsConn struct {
 	fd   netns.NsHandle
 	h    *netlink.Handle
 	host bool // the machine's root namespace
+
+	// alias is lo's alias, the marker, as last read through h (known
+	// set); guarded by Linux.mu. It stays true of this namespace for as
+	// long as the conn lives, which is only while the same namespace is
+	// mounted at its name (see conn).
+	alias string
+	known bool
 }
 
 // NewLinux returns the real kernel.

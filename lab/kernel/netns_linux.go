@@ -196,6 +196,12 @@ func deleteNetNS(name string) error {
 	if isStub(path) {
 		return os.Remove(path)
 	}
+	return unmountNetNS(path)
+}
+
+// unmountNetNS unmounts the namespace mounted at path and removes the
+// mount point.
+func unmountNetNS(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount %s: %w", path, err)
 	}
@@ -307,17 +313,54 @@ func markLo(h *netlink.Handle, marker string) error {
 	return nil
 }
 
-// marked reports whether the namespace carries the marker of lab and node.
+// marked reports whether the namespace carries the marker of lab and node,
+// read now.
 func (k *Linux) marked(name, lab, node string) (bool, error) {
+	alias, err := k.loAlias(name, true)
+	return err == nil && alias == state.NodeMarker(lab, node), err
+}
+
+// markedKnown is marked answered by the marker read last through the
+// namespace held open under that name, when there is one: proof enough
+// that it is the lab's, since the kernel lets go of a namespace that is
+// no longer the one mounted at the name (conn). Down asks it of each
+// namespace at each step; one read per namespace serves them all.
+func (k *Linux) markedKnown(name, lab, node string) (bool, error) {
+	alias, err := k.loAlias(name, false)
+	return err == nil && alias == state.NodeMarker(lab, node), err
+}
+
+// aliasChanged forgets the marker last read through c: an alias set
+// through it may have been lo's.
+func (k *Linux) aliasChanged(c *nsConn) {
+	k.mu.Lock()
+	c.known = false
+	k.mu.Unlock()
+}
+
+// loAlias returns lo's alias in the namespace: read over netlink when
+// fresh or not read yet through the namespace's open conn, else as last
+// read.
+func (k *Linux) loAlias(name string, fresh bool) (string, error) {
 	c, err := k.conn(name)
 	if err != nil {
-		return false, err
+		return "", err
 	}
+	k.mu.Lock()
+	alias, known := c.alias, c.known
+	k.mu.Unlock()
+	if known && !fresh {
+		return alias, nil
+	}
+	k.loReads.Add(1)
 	lo, err := c.h.LinkByName("lo")
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	return lo.Attrs().Alias == state.NodeMarker(lab, node), nil
+	k.mu.Lock()
+	c.alias, c.known = lo.Attrs().Alias, true
+	k.mu.Unlock()
+	return lo.Attrs().Alias, nil
 }
 
 // NetNSDel deletes a namespace, but only one that netlab marked.
@@ -332,10 +375,14 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
 	}
-	if path, perr := netnsPath(name); perr == nil && isStub(path) {
-		return deleteNetNS(name) // an interrupted create's empty mount point
+	path, err := netnsPath(name)
+	if err != nil {
+		return fmt.Errorf("delete namespace: %w", err)
 	}
-	owned, err := k.marked(name, lab, node)
+	if isStub(path) {
+		return os.Remove(path) // an interrupted create's empty mount point
+	}
+	owned, err := k.markedKnown(name, lab, node)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || IsNotFound(err) {
 			return nil
@@ -349,7 +396,7 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 		return err
 	}
 	k.forget(name)
-	if err := deleteNetNS(name); err != nil {
+	if err := unmountNetNS(path); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
 	return nil
@@ -360,6 +407,12 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 // listed as a stub. Markers are read in parallel: each needs a netlink
 // socket inside its namespace, and the sockets' set-up dominates.
 func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
+	return k.netnsList(ctx, lab, k.marked)
+}
+
+// netnsList is NetNSList with the marker read by marked (k.marked, or
+// k.markedKnown for a list that may go by markers read before).
+func (k *Linux) netnsList(ctx context.Context, lab string, marked func(name, lab, node string) (bool, error)) ([]NetNSInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -393,7 +446,7 @@ func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) 
 			if ctx.Err() != nil {
 				return
 			}
-			if owned, err := k.marked(info.Name, lab, info.Node); err == nil {
+			if owned, err := marked(info.Name, lab, info.Node); err == nil {
 				info.Marked = owned
 			}
 		}()

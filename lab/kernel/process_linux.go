@@ -209,9 +209,10 @@ func (k *Linux) Processes(ctx context.Context, netns string) ([]ProcessInfo, err
 }
 
 // LabProcesses lists the processes of every marked namespace of the lab
-// in one pass over /proc.
+// in one pass over /proc. A namespace whose marker was read already
+// (down lists them first) is not read again.
 func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]ProcessInfo, error) {
-	list, err := k.NetNSList(ctx, lab)
+	list, err := k.netnsList(ctx, lab, k.markedKnown)
 	if err != nil {
 		return nil, err
 	}

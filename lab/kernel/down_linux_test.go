@@ -5,9 +5,9 @@ import (
 	"errors"
 	"testing"
 
-	"netlab/lab/apply"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/reconcile"
 	"netlab/lab/state"
 )
 
@@ -28,7 +28,7 @@ func TestDownReadsEachMarkerOnce(t *testing.T) {
 		}
 	}
 	k := newLinux(t)
-	res, err := apply.DownAll(ctx, k, lab, apply.DownOptions{})
+	res, err := reconcile.Down(ctx, k, lab, reconcile.DownOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -379,10 +379,10 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("delete namespace: %w", err)
 	}
-	if isStub(path) {
+	owned, err := k.markedKnown(name, lab, node)
+	if errors.Is(err, errNotNetNS) && isStub(path) {
 		return os.Remove(path) // an interrupted create's empty mount point
 	}
-	owned, err := k.markedKnown(name, lab, node)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || IsNotFound(err) {
 			return nil
@@ -434,10 +434,6 @@ func (k *Linux) netnsList(ctx context.Context, lab string, marked func(name, lab
 		if err != nil {
 			continue
 		}
-		if isStub(path) {
-			info.Stub = true
-			continue
-		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -446,8 +442,14 @@ func (k *Linux) netnsList(ctx context.Context, lab string, marked func(name, lab
 			if ctx.Err() != nil {
 				return
 			}
-			if owned, err := marked(info.Name, lab, info.Node); err == nil {
+			// The open that reads the marker tells a namespace from
+			// anything else; only what is none is looked at again.
+			owned, err := marked(info.Name, lab, info.Node)
+			switch {
+			case err == nil:
 				info.Marked = owned
+			case errors.Is(err, errNotNetNS):
+				info.Stub = isStub(path)
 			}
 		}()
 	}

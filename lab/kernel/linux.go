@@ -37,10 +37,12 @@ type Option func(*Linux)
 func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir = dir } }
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
+// The socket is made when first needed (conn): down reads the marker
+// and deletes the namespace through the file alone (nsFile).
 type nsConn struct {
 	fd   netns.NsHandle
-	h    *netlink.Handle
-	host bool // the machine's root namespace
+	h    *netlink.Handle // nil until conn makes it; guarded by Linux.mu until then
+	host bool            // the machine's root namespace
 
 	// alias is lo's alias, the marker, as last read through h (known
 	// set); guarded by Linux.mu. It stays true of this namespace for as
@@ -83,6 +85,34 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 	if name == state.HostNetNS {
 		return k.hostConnLocked()
 	}
+	c, err := k.nsFileLocked(name)
+	if err != nil {
+		return nil, err
+	}
+	if c.h == nil {
+		h, err := netlink.NewHandleAt(c.fd, unix.NETLINK_ROUTE)
+		if err != nil {
+			return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
+		}
+		c.h = h
+	}
+	return c, nil
+}
+
+// nsFile is conn without the netlink socket: the open namespace file,
+// with the marker last read in it, for what needs no more (the identity
+// of the namespace, its marker, its delete).
+func (k *Linux) nsFile(name string) (*nsConn, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if name == state.HostNetNS {
+		return k.hostConnLocked()
+	}
+	return k.nsFileLocked(name)
+}
+
+// nsFileLocked is nsFile with k.mu held.
+func (k *Linux) nsFileLocked(name string) (*nsConn, error) {
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
@@ -91,22 +121,24 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		if mountedAt(c.fd, path) {
 			return c, nil
 		}
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	fd, err := openNetNS(name)
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		fd.Close()
-		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
-	}
-	c := &nsConn{fd: fd, h: h}
+	c := &nsConn{fd: fd}
 	k.conns[name] = c
 	return c, nil
+}
+
+// close releases the namespace file and its socket.
+func (c *nsConn) close() {
+	if c.h != nil {
+		c.h.Close()
+	}
+	c.fd.Close()
 }
 
 // startNetNS is the namespace netlab started in, opened while the
@@ -156,8 +188,7 @@ func (k *Linux) forget(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c, ok := k.conns[name]; ok {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 }
@@ -167,8 +198,7 @@ func (k *Linux) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for name, c := range k.conns {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	return nil

@@ -338,11 +338,10 @@ func (k *Linux) aliasChanged(c *nsConn) {
 	k.mu.Unlock()
 }
 
-// loAlias returns lo's alias in the namespace: read over netlink when
-// fresh or not read yet through the namespace's open conn, else as last
-// read.
+// loAlias returns lo's alias in the namespace: read now when fresh or
+// not read yet through the namespace's open file, else as last read.
 func (k *Linux) loAlias(name string, fresh bool) (string, error) {
-	c, err := k.conn(name)
+	c, err := k.nsFile(name)
 	if err != nil {
 		return "", err
 	}
@@ -352,15 +351,27 @@ func (k *Linux) loAlias(name string, fresh bool) (string, error) {
 	if known && !fresh {
 		return alias, nil
 	}
-	k.loReads.Add(1)
-	lo, err := c.h.LinkByName("lo")
-	if err != nil {
-		return "", err
+	aliases, errs := k.readAliases([]*nsConn{c})
+	return aliases[0], errs[0]
+}
+
+// readAliases reads lo's alias in each open namespace of cs (see
+// marker_linux.go) and keeps it with it.
+func (k *Linux) readAliases(cs []*nsConn) ([]string, []error) {
+	fds := make([]netns.NsHandle, len(cs))
+	for i, c := range cs {
+		fds[i] = c.fd
 	}
+	k.loReads.Add(int64(len(cs)))
+	aliases, errs := readAliases(fds)
 	k.mu.Lock()
-	c.alias, c.known = lo.Attrs().Alias, true
-	k.mu.Unlock()
-	return lo.Attrs().Alias, nil
+	defer k.mu.Unlock()
+	for i, c := range cs {
+		if errs[i] == nil {
+			c.alias, c.known = aliases[i], true
+		}
+	}
+	return aliases, errs
 }
 
 // NetNSDel deletes a namespace, but only one that netlab marked.
@@ -404,15 +415,15 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 
 // NetNSList lists the namespace files of one lab, each with whether it
 // carries the lab's marker; an interrupted create's empty mount point is
-// listed as a stub. Markers are read in parallel: each needs a netlink
-// socket inside its namespace, and the sockets' set-up dominates.
+// listed as a stub. Markers are read on a few threads at once.
 func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
-	return k.netnsList(ctx, lab, k.marked)
+	return k.netnsList(ctx, lab, true)
 }
 
-// netnsList is NetNSList with the marker read by marked (k.marked, or
-// k.markedKnown for a list that may go by markers read before).
-func (k *Linux) netnsList(ctx context.Context, lab string, marked func(name, lab, node string) (bool, error)) ([]NetNSInfo, error) {
+// netnsList is NetNSList with each marker read now when fresh, and
+// otherwise as read last through the namespace's open file (down lists
+// them, and then asks for their processes).
+func (k *Linux) netnsList(ctx context.Context, lab string, fresh bool) ([]NetNSInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -426,36 +437,39 @@ func (k *Linux) netnsList(ctx context.Context, lab string, marked func(name, lab
 			out = append(out, NetNSInfo{Name: name, Node: node})
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, observeParallel)
+	var read []*nsConn
+	var readIdx []int
 	for i := range out {
 		info := &out[i]
 		path, err := netnsPath(info.Name)
 		if err != nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			// The open that reads the marker tells a namespace from
-			// anything else; only what is none is looked at again.
-			owned, err := marked(info.Name, lab, info.Node)
-			switch {
-			case err == nil:
-				info.Marked = owned
-			case errors.Is(err, errNotNetNS):
-				info.Stub = isStub(path)
-			}
-		}()
+		// The open tells a namespace from anything else; only what is
+		// none is looked at again.
+		c, err := k.nsFile(info.Name)
+		if errors.Is(err, errNotNetNS) {
+			info.Stub = isStub(path)
+		}
+		if err != nil {
+			continue
+		}
+		k.mu.Lock()
+		alias, known := c.alias, c.known
+		k.mu.Unlock()
+		if known && !fresh {
+			info.Marked = alias == state.NodeMarker(lab, info.Node)
+			continue
+		}
+		read = append(read, c)
+		readIdx = append(readIdx, i)
 	}
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err // some markers unread: the list would lie
+		return nil, err
+	}
+	aliases, errs := k.readAliases(read)
+	for j, i := range readIdx {
+		out[i].Marked = errs[j] == nil && aliases[j] == state.NodeMarker(lab, out[i].Node)
 	}
 	return out, nil
 }

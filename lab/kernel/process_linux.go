@@ -212,7 +212,7 @@ func (k *Linux) Processes(ctx context.Context, netns string) ([]ProcessInfo, err
 // in one pass over /proc. A namespace whose marker was read already
 // (down lists them first) is not read again.
 func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]ProcessInfo, error) {
-	list, err := k.netnsList(ctx, lab, k.markedKnown)
+	list, err := k.netnsList(ctx, lab, false)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (k *Linux) processNetNS(netns, what string) (nsID, error) {
 // netnsID is the identity of a namespace, by the file of its open
 // connection (NetNSList and Observe have opened it already).
 func (k *Linux) netnsID(netns string) (nsID, error) {
-	c, err := k.conn(netns)
+	c, err := k.nsFile(netns)
 	if err != nil {
 		return nsID{}, err
 	}

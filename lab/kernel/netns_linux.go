@@ -483,17 +483,26 @@ func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	byLab := make(map[string][]string)
+	var cs []*nsConn
+	var found [][2]string // lab and node of each of cs
 	for _, name := range names {
 		lab, node, ok := state.SplitNetNSName(name)
 		if !ok {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if c, err := k.nsFile(name); err == nil {
+			cs = append(cs, c)
+			found = append(found, [2]string{lab, node})
 		}
-		if owned, err := k.marked(name, lab, node); err == nil && owned {
-			byLab[lab] = append(byLab[lab], node)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	aliases, errs := k.readAliases(cs)
+	byLab := make(map[string][]string)
+	for i, f := range found {
+		if errs[i] == nil && aliases[i] == state.NodeMarker(f[0], f[1]) {
+			byLab[f[0]] = append(byLab[f[0]], f[1])
 		}
 	}
 	labs := make([]LabInfo, 0, len(byLab))

@@ -317,26 +317,34 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		mu   sync.Mutex
 		errs []error
 	)
-	// each runs fn on every namespace, parallel at a time, calling
-	// before (if set) as each starts.
+	// each runs fn on every namespace, on parallel workers that take
+	// them in order, calling before (if set) as each starts.
 	each := func(nss []kernel.NetNSInfo, parallel int, before func(i int, ns kernel.NetNSInfo), fn func(ns kernel.NetNSInfo) error) {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, parallel)
-		for i, ns := range nss {
-			if before != nil {
-				before(i, ns)
-			}
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if err := fn(ns); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
-					mu.Unlock()
+		var (
+			wg     sync.WaitGroup
+			nextMu sync.Mutex
+			next   int
+		)
+		for range min(parallel, len(nss)) {
+			wg.Go(func() {
+				for {
+					nextMu.Lock()
+					i := next
+					next++
+					if i < len(nss) && before != nil {
+						before(i, nss[i])
+					}
+					nextMu.Unlock()
+					if i >= len(nss) {
+						return
+					}
+					if err := fn(nss[i]); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("node %s: %w", nss[i].Node, err))
+						mu.Unlock()
+					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}

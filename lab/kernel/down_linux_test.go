@@ -3,7 +3,12 @@ package kernel_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -73,5 +78,46 @@ func TestNetNSDelRefusesSwapped(t *testing.T) {
 	}
 	if err := k.Kernel.(*kernel.Linux).NetNSExists(name); err != nil {
 		t.Errorf("the namespace made by hand is gone: %v", err)
+	}
+}
+
+// TestDownDoesNotWaitForTheKernel: down returns once the lab's names are
+// gone, not once the kernel has freed the namespaces: one held open by
+// someone else (here this test) outlives its name, and down does not
+// wait for it.
+func TestDownDoesNotWaitForTheKernel(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	t.Parallel()
+	ctx := context.Background()
+	lab := kerneltest.LabName(t)
+	name := state.NetNSName(lab, "a")
+	k := newLinux(t)
+	if err := k.NetNSAdd(ctx, lab, "a"); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.Open(filepath.Join(kernel.NetNSDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := reconcile.Down(ctx, k, lab, reconcile.DownOptions{})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("down still runs after 10s, with the namespace held open elsewhere")
+	}
+	if err := k.NetNSExists(name); err == nil {
+		t.Errorf("namespace %s still has its name after down", name)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(held.Fd()), &fs); err != nil {
+		t.Errorf("the namespace held open: %v", err)
 	}
 }

@@ -47,12 +47,13 @@ func readAliases(fds []netns.NsHandle) ([]string, []error) {
 			// throws it away instead of running other goroutines
 			// on it.
 			runtime.LockOSThread()
+			buf := make([]byte, 16<<10) // lo without counters: about 1 KiB
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(fds) {
 					return
 				}
-				aliases[i], errs[i] = loAliasIn(fds[i])
+				aliases[i], errs[i] = loAliasIn(fds[i], buf)
 			}
 		})
 	}
@@ -61,8 +62,9 @@ func readAliases(fds []netns.NsHandle) ([]string, []error) {
 }
 
 // loAliasIn moves the calling thread, which must be locked and never
-// given back, into the namespace fd and reads lo's alias there.
-func loAliasIn(fd netns.NsHandle) (string, error) {
+// given back, into the namespace fd and reads lo's alias there, with buf
+// for the kernel's answer.
+func loAliasIn(fd netns.NsHandle, buf []byte) (string, error) {
 	if err := unix.Setns(int(fd), unix.CLONE_NEWNET); err != nil {
 		return "", fmt.Errorf("enter the namespace: %w", err)
 	}
@@ -82,7 +84,6 @@ func loAliasIn(fd netns.NsHandle) (string, error) {
 	if err := unix.Sendto(s, req.Serialize(), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return "", fmt.Errorf("ask for lo: %w", err)
 	}
-	buf := make([]byte, 16<<10) // lo without counters: about 1 KiB
 	for {
 		n, from, err := unix.Recvfrom(s, buf, 0)
 		if err != nil {

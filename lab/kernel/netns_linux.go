@@ -358,15 +358,32 @@ func (k *Linux) loAlias(name string, fresh bool) (string, error) {
 // readAliases reads lo's alias in each open namespace of cs (see
 // marker_linux.go) and keeps it with it.
 func (k *Linux) readAliases(cs []*nsConn) ([]string, []error) {
+	// Copies of the files, made under k.mu: a conn forgotten meanwhile
+	// closes its own, whose number could then name another file.
 	fds := make([]netns.NsHandle, len(cs))
+	dupErrs := make([]error, len(cs))
+	k.mu.Lock()
 	for i, c := range cs {
-		fds[i] = c.fd
+		fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+		fds[i], dupErrs[i] = netns.NsHandle(fd), err
 	}
+	k.mu.Unlock()
+	defer func() {
+		for i, fd := range fds {
+			if dupErrs[i] == nil {
+				fd.Close()
+			}
+		}
+	}()
 	k.loReads.Add(int64(len(cs)))
 	aliases, errs := readAliases(fds)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for i, c := range cs {
+		if dupErrs[i] != nil {
+			aliases[i], errs[i] = "", fmt.Errorf("namespace file: %w", dupErrs[i])
+			continue
+		}
 		if errs[i] == nil {
 			c.alias, c.known = aliases[i], true
 		}

@@ -387,9 +387,10 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, tot
 // each finished before the next, so that a down killed at any point
 // leaves what the next one finishes: it stops every process in those
 // namespaces (all at once, in one grace period), declared or started by
-// hand, so that none is left holding a namespace; it removes the lab's
-// hosts files, those of namespaces already gone too; and it deletes the
-// namespaces. Independent steps all run; their errors are joined.
+// hand, so that none is left holding a namespace; then it removes the
+// lab's hosts files, those of namespaces already gone too, while it
+// deletes the namespaces. Independent steps all run; their errors are
+// joined.
 func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*DownResult, error) {
 	res := &DownResult{}
 	list, err := k.NetNSList(ctx, lab)
@@ -410,26 +411,34 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		mu   sync.Mutex
 		errs []error
 	)
-	// each runs fn on every namespace, parallel at a time, calling
-	// before (if set) as each starts.
+	// each runs fn on every namespace, on parallel workers that take
+	// them in order, calling before (if set) as each starts.
 	each := func(nss []kernel.NetNSInfo, parallel int, before func(i int, ns kernel.NetNSInfo), fn func(ns kernel.NetNSInfo) error) {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, parallel)
-		for i, ns := range nss {
-			if before != nil {
-				before(i, ns)
-			}
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if err := fn(ns); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
-					mu.Unlock()
+		var (
+			wg     sync.WaitGroup
+			nextMu sync.Mutex
+			next   int
+		)
+		for range min(parallel, len(nss)) {
+			wg.Go(func() {
+				for {
+					nextMu.Lock()
+					i := next
+					next++
+					if i < len(nss) && before != nil {
+						before(i, nss[i])
+					}
+					nextMu.Unlock()
+					if i >= len(nss) {
+						return
+					}
+					if err := fn(nss[i]); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("node %s: %w", nss[i].Node, err))
+						mu.Unlock()
+					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}
@@ -466,22 +475,31 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		// linger, held by them, once its name is gone: stop here.
 		return res, errors.Join(errs...)
 	}
-	hosts, err := k.HostsFiles(ctx, lab)
-	if err != nil {
-		return res, err
-	}
-	// Files on the machine's disk, each a few syscalls: as parallel as
-	// the namespaces' deletes.
-	hostsOf := make([]kernel.NetNSInfo, len(hosts))
-	for i, netns := range hosts {
-		_, node, _ := state.SplitNetNSName(netns) // HostsFiles lists only valid names
-		hostsOf[i] = kernel.NetNSInfo{Name: netns, Node: node}
-	}
-	each(hostsOf, downParallel, nil, func(ns kernel.NetNSInfo) error {
-		if err := k.HostsSet(ctx, ns.Name, ""); err != nil {
-			return fmt.Errorf("remove the hosts file: %w", err)
+	// The hosts files and the namespaces go at once: neither needs the
+	// other gone, and a down killed amid them leaves what the next one
+	// finds, hosts files by their directory, namespaces by their marker.
+	var files sync.WaitGroup
+	files.Go(func() {
+		hosts, err := k.HostsFiles(ctx, lab)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return
 		}
-		return nil
+		// Files on the machine's disk, each a few syscalls: as
+		// parallel as the namespaces' deletes.
+		hostsOf := make([]kernel.NetNSInfo, len(hosts))
+		for i, netns := range hosts {
+			_, node, _ := state.SplitNetNSName(netns) // HostsFiles lists only valid names
+			hostsOf[i] = kernel.NetNSInfo{Name: netns, Node: node}
+		}
+		each(hostsOf, downParallel, nil, func(ns kernel.NetNSInfo) error {
+			if err := k.HostsSet(ctx, ns.Name, ""); err != nil {
+				return fmt.Errorf("remove the hosts file: %w", err)
+			}
+			return nil
+		})
 	})
 	var progress func(i int, ns kernel.NetNSInfo)
 	if opts.Progress != nil {
@@ -498,6 +516,7 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		}
 		return nil
 	})
+	files.Wait()
 	sort.Strings(res.Deleted)
 	return res, errors.Join(errs...)
 }

@@ -357,6 +357,7 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			}
 		case state.AttrAlias:
 			err = c.h.LinkSetAlias(nl, l.Alias)
+			k.aliasChanged(c)
 		case state.AttrUp:
 			if l.Up {
 				err = c.h.LinkSetUp(nl)

@@ -2,7 +2,9 @@ package kernel
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -23,6 +25,10 @@ type Linux struct {
 	etcNetNSDir string
 	started     startedProcs // the processes ProcessStart started
 
+	// loReads counts the markers read over netlink (lo's alias), for
+	// the tests that hold down to one read per namespace.
+	loReads atomic.Int64
+
 	hostsMu         sync.Mutex
 	lastMachineName machineName // guarded by hostsMu
 }
@@ -36,10 +42,19 @@ type Option func(*Linux)
 func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir = dir } }
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
+// The socket is made when first needed (conn): down reads the marker
+// and deletes the namespace through the file alone (nsFile).
 type nsConn struct {
 	fd   netns.NsHandle
-	h    *netlink.Handle
-	host bool // the machine's root namespace
+	h    *netlink.Handle // nil until conn makes it; guarded by Linux.mu until then
+	host bool            // the machine's root namespace
+
+	// alias is lo's alias, the marker, as last read through h (known
+	// set); guarded by Linux.mu. It stays true of this namespace for as
+	// long as the conn lives, which is only while the same namespace is
+	// mounted at its name (see conn).
+	alias string
+	known bool
 
 	// raw is a second route socket in the namespace, for the requests
 	// the netlink library has no call for (setLinkAttrs); made at the
@@ -132,50 +147,82 @@ func machineSafe(netnsName, what string) error {
 // else since is let go, so that netlab neither works in a namespace nobody
 // can see any more nor keeps it alive.
 func (k *Linux) conn(name string) (*nsConn, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if name == state.HostNetNS {
-		k.mu.Lock()
-		defer k.mu.Unlock()
 		return k.hostConnLocked()
 	}
+	c, err := k.nsFileLocked(name)
+	if err != nil || c.h != nil {
+		return c, err
+	}
+	// The socket is made without the lock: Observe and up open a
+	// thousand namespaces from several goroutines, and each socket
+	// enters its namespace and leaves it again.
+	k.mu.Unlock()
+	h, err := netlink.NewHandleAt(c.fd, unix.NETLINK_ROUTE)
+	k.mu.Lock()
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
+	}
+	return k.keepHandleLocked(name, c, h)
+}
+
+// keepHandleLocked gives c, the open namespace name, the socket h, unless
+// another goroutine gave it one meanwhile (then h is closed); a c let go
+// meanwhile (forget, or the name remounted) is an error. k.mu is held.
+func (k *Linux) keepHandleLocked(name string, c *nsConn, h *netlink.Handle) (*nsConn, error) {
+	switch {
+	case k.conns[name] != c:
+		h.Close()
+		return nil, fmt.Errorf("namespace %s: let go while its socket was made: %w", name, os.ErrNotExist)
+	case c.h != nil:
+		h.Close()
+	default:
+		c.h = h
+	}
+	return c, nil
+}
+
+// nsFile is conn without the netlink socket: the open namespace file,
+// with the marker last read in it, for what needs no more (the identity
+// of the namespace, its marker, its delete).
+func (k *Linux) nsFile(name string) (*nsConn, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if name == state.HostNetNS {
+		return k.hostConnLocked()
+	}
+	return k.nsFileLocked(name)
+}
+
+// nsFileLocked is nsFile with k.mu held.
+func (k *Linux) nsFileLocked(name string) (*nsConn, error) {
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
 	}
-	k.mu.Lock()
-	c, ok := k.conns[name]
-	k.mu.Unlock()
-	if ok && mountedAt(c.fd, path) {
-		return c, nil
+	if c, ok := k.conns[name]; ok {
+		if mountedAt(c.fd, path) {
+			return c, nil
+		}
+		c.close()
+		delete(k.conns, name)
 	}
-	// Opened without the lock: Observe opens a thousand namespaces from
-	// several goroutines, and each open enters the namespace twice.
 	fd, err := openNetNS(name)
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		fd.Close()
-		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
-	}
-	fresh := &nsConn{fd: fd, h: h, dump: -1}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if old, ok := k.conns[name]; ok {
-		if old != c && mountedAt(old.fd, path) {
-			// Another goroutine opened it meanwhile: keep one.
-			fresh.close()
-			return old, nil
-		}
-		old.close()
-	}
-	k.conns[name] = fresh
-	return fresh, nil
+	c := &nsConn{fd: fd, dump: -1}
+	k.conns[name] = c
+	return c, nil
 }
 
-// close releases an open namespace.
+// close releases the namespace file and its sockets.
 func (c *nsConn) close() {
-	c.h.Close()
+	if c.h != nil {
+		c.h.Close()
+	}
 	c.rawMu.Lock()
 	if c.raw != nil {
 		c.raw.Close()

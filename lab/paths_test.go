@@ -49,7 +49,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.sysctlPath":              "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"lab/kernel.(*Linux).SysctlSet":      "path from sysctlPath",
 	"lab/kernel.noDAD":                   "path from sysctlPath, of a key of state.NetNSSysctls",
-	"lab/kernel.readSysctls":             "path from sysctlPath",
+	"lab/kernel.readSysctl":              "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
 	"lab/kernel.exists":                  "callers pass a path from netnsPath",

@@ -257,6 +257,12 @@ func observeNFTAgainst(c *nsConn, want *state.NFTable) (t *state.NFTable, traceL
 	if err != nil {
 		return nil, false, err
 	}
+	return observeNFTOn(conn, want)
+}
+
+// observeNFTOn is observeNFTAgainst through conn, a connection of the
+// namespace's.
+func observeNFTOn(conn *nftables.Conn, want *state.NFTable) (t *state.NFTable, traceLeftover bool, err error) {
 	exists, traceLeftover, err := nfTables(conn)
 	if err != nil || !exists {
 		return nil, traceLeftover, err

@@ -59,35 +59,47 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		mu   sync.Mutex
 		errs []error
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, observeParallel)
+		jobs = make(chan string)
 	)
-	for _, node := range nodes {
-		var keys []string
-		var wantNFT *state.NFTable
-		if want != nil && want.Nodes[node] != nil {
-			for key := range want.Nodes[node].Sysctls {
-				keys = append(keys, key)
-			}
-			sort.Strings(keys)
-			wantNFT = want.Nodes[node].NFT
-		}
+	for range min(observeParallel, len(nodes)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			n, err := k.observeNode(ctx, lab, node, keys, wantNFT, etc)
-			mu.Lock()
-			defer mu.Unlock()
+			t, err := startNSThread()
 			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", node, err))
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				for range jobs { // the other workers read them
+				}
 				return
 			}
-			if n != nil {
-				s.Nodes[node] = n
+			defer t.stop()
+			for node := range jobs {
+				var keys []string
+				var wantNFT *state.NFTable
+				if want != nil && want.Nodes[node] != nil {
+					for key := range want.Nodes[node].Sysctls {
+						keys = append(keys, key)
+					}
+					sort.Strings(keys)
+					wantNFT = want.Nodes[node].NFT
+				}
+				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, etc)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("node %s: %w", node, err))
+				} else if n != nil {
+					s.Nodes[node] = n
+				}
+				mu.Unlock()
 			}
 		}()
 	}
+	for _, node := range nodes {
+		jobs <- node
+	}
+	close(jobs)
 	wg.Wait()
 	if want != nil {
 		for _, name := range want.NodeNames() {
@@ -139,7 +151,7 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
 // moment, then removes that. etc is the open hosts directory (-1 for
 // none), where the node's hosts file is read too.
-func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, etc int) (*state.Node, error) {
+func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -149,8 +161,9 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 		return nil, err
 	}
 	// Opened first, then judged: a check of the path before the open
-	// could see the namespace that the open no longer finds.
-	c, err := k.conn(name)
+	// could see the namespace that the open no longer finds. The thread
+	// t is in it from here on.
+	c, err := k.connIn(t, name)
 	switch {
 	case err == nil:
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) && (isStub(path) || !exists(path)):
@@ -201,13 +214,18 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+	if n.Sysctls, err = readSysctlsHere(sysctlKeys); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.NFT, n.TraceLeftover, err = observeNFTAgainst(c, wantNFT); err != nil {
+	nft, err := nftHere()
+	if err != nil {
+		return nil, err
+	}
+	defer nft.CloseLasting()
+	if n.NFT, n.TraceLeftover, err = observeNFTOn(nft, wantNFT); err != nil {
 		return nil, err
 	}
 	if etc >= 0 {

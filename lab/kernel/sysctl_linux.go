@@ -133,21 +133,15 @@ func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
 		return out, nil
 	}
 	err := InNetNS(c.fd, func() error {
-		for _, key := range keys {
-			path, err := sysctlPath(key)
-			if err != nil {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("sysctl %s: %w", key, err)
-			}
-			out[key] = strings.TrimSpace(string(data))
-		}
-		return nil
+		var err error
+		out, err = readSysctlsHere(keys)
+		return err
 	})
 	return out, err
+}
+
+// isMissingSysctl reports whether a sysctl's read failed for a key the
+// namespace does not have, or will not show: not an error of Observe's.
+func isMissingSysctl(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO)
 }

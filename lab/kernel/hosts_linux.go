@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -272,7 +273,7 @@ func (k *Linux) readHosts(netns string) (*state.HostsFile, error) {
 		return nil, err
 	}
 	defer unix.Close(etc)
-	return readHostsAt(etc, netns)
+	return readHostsAt(etc, netns, "")
 }
 
 // netlabsHostsAt reports whether netns has a hosts file of netlab's in
@@ -299,7 +300,11 @@ func netlabsHostsAt(etc int, netns string) (bool, error) {
 }
 
 // readHostsAt reads the hosts file of netns in the open etc directory.
-func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
+// want is the content the caller expects there, or "": a file that holds
+// it (and the machine-name line) is reported with want itself, so that a
+// 1000-node lab's thousand files of a thousand names are compared, not
+// copied.
+func readHostsAt(etc int, netns, want string) (*state.HostsFile, error) {
 	dir, err := openDirAt(etc, netns, false)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -319,25 +324,56 @@ func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
 	case err != nil:
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "hosts")
-	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
 	if !ownFile(&st) {
+		unix.Close(fd)
 		return &state.HostsFile{Foreign: true}, nil
 	}
-	// Read in one go into a buffer of the size fstat gave (one byte more
-	// shows a file that grew meanwhile): each of a 1000-node lab's files
-	// lists 1000 names.
-	size := min(max(st.Size, 0), maxHosts)
-	var b strings.Builder
-	b.Grow(int(size) + 1)
-	if _, err := io.Copy(&b, io.LimitReader(f, maxHosts)); err != nil {
-		return nil, err
+	// Read into a buffer of the size fstat gave, and one byte more, which
+	// shows a file that grew meanwhile.
+	f := os.NewFile(uintptr(fd), "hosts")
+	defer f.Close()
+	bufp := hostsBufs.Get().(*[]byte)
+	defer hostsBufs.Put(bufp)
+	buf := slices.Grow((*bufp)[:0], int(min(max(st.Size, 0), maxHosts))+1)
+	for len(buf) < maxHosts {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return ReadHostsFile(b.String()), nil
+	*bufp = buf
+	buf = buf[:min(len(buf), maxHosts)]
+	if want != "" && holdsHosts(buf, want) {
+		return &state.HostsFile{Content: want}, nil
+	}
+	return ReadHostsFile(string(buf)), nil
+}
+
+// hostsBufs are readHostsAt's read buffers, one per worker at a time.
+var hostsBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// holdsHosts reports whether data, a hosts file read back, is want and at
+// most the machine-name line after it: what ReadHostsFile would report
+// as want.
+func holdsHosts(data []byte, want string) bool {
+	if !strings.HasPrefix(want, state.HostsHeader) || !strings.HasSuffix(want, "\n") ||
+		len(data) < len(want) || string(data[:len(want)]) != want {
+		return false
+	}
+	tail := string(data[len(want):]) // one short line at most
+	return tail == "" || state.IsMachineNameLine(tail)
 }
 
 // HostsFiles lists the namespaces of the lab with a hosts file of

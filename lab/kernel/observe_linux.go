@@ -78,14 +78,16 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 			for node := range jobs {
 				var keys []string
 				var wantNFT *state.NFTable
+				var wantHosts *state.HostsFile
 				if want != nil && want.Nodes[node] != nil {
+					wantHosts = want.Nodes[node].Hosts
 					for key := range want.Nodes[node].Sysctls {
 						keys = append(keys, key)
 					}
 					sort.Strings(keys)
 					wantNFT = want.Nodes[node].NFT
 				}
-				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, etc)
+				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, wantHosts, etc)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("node %s: %w", node, err))
@@ -150,8 +152,9 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // vanished since it was listed: netlab down (which status, plan and the
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
 // moment, then removes that. etc is the open hosts directory (-1 for
-// none), where the node's hosts file is read too.
-func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, etc int) (*state.Node, error) {
+// none), where the node's hosts file is read too, against wantHosts (nil
+// for none).
+func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -229,7 +232,11 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 		return nil, err
 	}
 	if etc >= 0 {
-		if n.Hosts, err = readHostsAt(etc, name); err != nil {
+		want := ""
+		if wantHosts != nil {
+			want = wantHosts.Content
+		}
+		if n.Hosts, err = readHostsAt(etc, name, want); err != nil {
 			return nil, fmt.Errorf("hosts file: %w", err)
 		}
 	}

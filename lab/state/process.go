@@ -245,6 +245,13 @@ func WithoutMachineName(content string) string {
 	return content[:len(body)-len(last)]
 }
 
+// IsMachineNameLine reports whether line, with or without its newline,
+// is one line that WithoutMachineName would take off the end of a file.
+func IsMachineNameLine(line string) bool {
+	body := strings.TrimSuffix(line, "\n")
+	return !strings.Contains(body, "\n") && strings.HasSuffix(body, machineNameComment)
+}
+
 // validHostname reports whether s is a hostname as RFC 1123 has them:
 // dot-separated labels of letters, digits and inner hyphens, 253
 // characters at most. Anything else the kernel hands over is not written

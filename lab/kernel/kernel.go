@@ -92,7 +92,11 @@ type Kernel interface {
 	// marker is returned with Foreign set and nothing else read. For each
 	// node of want with Host set, it reads only the links of the root
 	// namespace that carry the lab's marker or a name the node declares,
-	// with their addresses: nothing else of the machine's.
+	// with their addresses: nothing else of the machine's. The MACs a
+	// bridge learned (Link.Learned) are read only without want, for a
+	// display (status): no diff compares them, and the kernel dumps a
+	// bridge's forwarding database in time that grows with the square of
+	// its ports.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
 	// NetNSList lists the namespace files named LAB.NODE of one lab, with
 	// whether each carries netlab's marker. It reads only the marker, so it

@@ -87,7 +87,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 					sort.Strings(keys)
 					wantNFT = want.Nodes[node].NFT
 				}
-				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, wantHosts, etc)
+				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, wantHosts, want == nil, etc)
 				mu.Lock()
 				if err != nil {
 					errs = append(errs, fmt.Errorf("node %s: %w", node, err))
@@ -153,8 +153,8 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
 // moment, then removes that. etc is the open hosts directory (-1 for
 // none), where the node's hosts file is read too, against wantHosts (nil
-// for none).
-func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, etc int) (*state.Node, error) {
+// for none). With learned, a bridge's learned MACs are read too.
+func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, learned bool, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -211,8 +211,10 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := observeLearned(c, byIndex); err != nil {
-		return nil, err
+	if learned {
+		if err := observeLearned(c, byIndex); err != nil {
+			return nil, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err

@@ -98,7 +98,12 @@ func nftHere() (*nftables.Conn, error) {
 }
 
 // readSysctlsHere reads the sysctls keys of the calling thread's
-// namespace, as readSysctls does.
+// namespace. A key the kernel does not have, or will not let root read
+// (an action such as net.ipv4.route.flush), is left out: SysctlProblems
+// names it to the user before anything is changed, where a failed read
+// would stop every plan. A key that reads as EIO is one with no value
+// yet (net.ipv6.conf.*.stable_secret until it is written): it is left
+// out too, so the plan sets it.
 func readSysctlsHere(keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
 	for _, key := range keys {

@@ -26,9 +26,16 @@ update:
     NETLAB_UPDATE=1 go test ./cmd/netlab/ || true
     git diff --stat -- '*testdata*'
 
-# up, no-op up, plan and down of generated labs beside a raw-netlink baseline (root)
-bench:
-    go test -run '^$' -bench Reconcile -benchtime 3x ./lab/kernel/ | tee /tmp/netlab-bench.txt | go run ./internal/benchtable
+# netlab beside the raw-netlink baseline, process against process, in interleaved rounds; one table of medians (root)
+bench sizes="100,1000,2000" rounds="3" shapes="star,chain":
+    @echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); kernel $(uname -r)"
+    go test -run '^$' -bench '^BenchmarkLabs$' -benchtime 1x -timeout 4h ./internal/labbench/ -args -sizes {{sizes}} -rounds {{rounds}} -shapes {{shapes}}
+
+# a CPU profile of netlab's in-process up of one generated lab, and its top functions (root)
+profile shape="star" n="1000":
+    go test -c -o /tmp/netlab-kernel.test ./lab/kernel/
+    /tmp/netlab-kernel.test -test.run '^$' -test.bench '^BenchmarkReconcile$/^{{shape}}-{{n}}$/^netlab-up$' -test.benchtime 1x -upprofile /tmp/netlab-up.pprof -sizes {{n}}
+    go tool pprof -top -nodecount 40 /tmp/netlab-kernel.test /tmp/netlab-up.pprof
 
 # redraw docs/diagrams/*.svg from the shipped labs (a test fails when they are stale)
 docs:

@@ -73,11 +73,45 @@ type Lab struct {
 	Links       []*Link
 	Checks      []*Check
 
-	ends *linkEnds // LinkOf's index, made by IndexLinks; nil for none
+	ends  *linkEnds        // LinkOf's index, made by Index; nil for none
+	nodes *nameIndex[Node] // Node's index, made by Index; nil for none
 }
 
-// Node returns the node with the given name, or nil.
+// nameIndex is a lookup by name of a slice of T that had n elements when
+// it was made: the first element of each name, as a scan finds it. A
+// slice that has grown since is scanned instead.
+type nameIndex[T any] struct {
+	n  int
+	of map[string]*T
+}
+
+// makeIndex indexes items by name, the first of each name.
+func makeIndex[T any](items []*T, name func(*T) string) *nameIndex[T] {
+	ix := &nameIndex[T]{n: len(items), of: make(map[string]*T, len(items))}
+	for _, it := range items {
+		if _, dup := ix.of[name(it)]; !dup {
+			ix.of[name(it)] = it
+		}
+	}
+	return ix
+}
+
+// lookup finds name in ix when it is current for items (ok), or reports
+// that items must be scanned.
+func (ix *nameIndex[T]) lookup(items []*T, name string) (it *T, ok bool) {
+	if ix == nil || ix.n != len(items) {
+		return nil, false
+	}
+	return ix.of[name], true
+}
+
+// Node returns the node with the given name, or nil. A loaded lab
+// answers from an index (Index): the planner and the validator ask it of
+// every link end, and a 1000-node lab would be scanned a thousand times.
 func (l *Lab) Node(name string) *Node {
+	if n, ok := l.nodes.lookup(l.Nodes, name); ok {
+		return n
+	}
 	for _, n := range l.Nodes {
 		if n.Name == name {
 			return n
@@ -99,7 +133,7 @@ func (l *Lab) NodeNames() []string {
 
 // LinkOf returns the link that has the end node:ifname, or nil. The MTU
 // rules, the validator and the planner ask it of every interface, so a
-// loaded lab answers from an index of its links' ends (IndexLinks): a
+// loaded lab answers from an index of its links' ends (Index): a
 // lookup per interface, not a scan of every link (a 1000-node lab has
 // 1000 links). A lab without one, or changed since, is scanned.
 func (l *Lab) LinkOf(node, ifname string) *Link {
@@ -116,9 +150,21 @@ func (l *Lab) LinkOf(node, ifname string) *Link {
 	return nil
 }
 
-// IndexLinks makes LinkOf's index of the lab's links. The loader calls it
-// once the lab is whole, before the lab is shared: LinkOf only reads it.
-func (l *Lab) IndexLinks() {
+// Index makes the lab's lookups by name (Node, Node.Interface, LinkOf)
+// answer from maps. The loader calls it once the lab is whole, before
+// the lab is shared: the lookups only read the maps. A node, interface or
+// link added afterwards makes its list scanned again; a name changed in
+// place after Index is not seen, so nothing renames a loaded lab's parts.
+func (l *Lab) Index() {
+	l.nodes = makeIndex(l.Nodes, func(n *Node) string { return n.Name })
+	for _, n := range l.Nodes {
+		n.ifaces = makeIndex(n.Interfaces, func(i *Interface) string { return i.Name })
+	}
+	l.indexLinks()
+}
+
+// indexLinks makes LinkOf's index of the lab's links.
+func (l *Lab) indexLinks() {
 	ends := &linkEnds{links: len(l.Links), of: make(map[[2]string]*Link, 2*len(l.Links))}
 	for _, lk := range l.Links {
 		for _, e := range lk.Ends {
@@ -149,6 +195,8 @@ type Node struct {
 	NAT        []*NATRule
 	Firewall   *Firewall  // nil when the node has no filter rules
 	Run        []*Process // the programs it runs (run:), in file order
+
+	ifaces *nameIndex[Interface] // Interface's index, made by Lab.Index
 }
 
 // Process returns the node's process of that name, or nil.
@@ -201,14 +249,32 @@ func ArgField(i int) string           { return "command[" + strconv.Itoa(i) + "]
 func EnvKeyField(key string) string   { return "env key " + key }
 func EnvValueField(key string) string { return "env value " + key }
 
-// Interface returns the interface with the given name, or nil.
+// Interface returns the interface with the given name, or nil; from the
+// lab's index (Lab.Index) when there is one, since a bridge node of a
+// star has an interface per leaf.
 func (n *Node) Interface(name string) *Interface {
+	if i, ok := n.ifaces.lookup(n.Interfaces, name); ok {
+		return i
+	}
 	for _, i := range n.Interfaces {
 		if i.Name == name {
 			return i
 		}
 	}
 	return nil
+}
+
+// AddInterface appends i to n's interfaces, keeping n's index (made by
+// Lab.Index) current: the loader adds the interfaces that only a link
+// names, and a hub whose ports are all implicit would be scanned again.
+func (n *Node) AddInterface(i *Interface) {
+	n.Interfaces = append(n.Interfaces, i)
+	if ix := n.ifaces; ix != nil && ix.n == len(n.Interfaces)-1 {
+		if _, dup := ix.of[i.Name]; !dup {
+			ix.of[i.Name] = i
+		}
+		ix.n++
+	}
 }
 
 // Kinds lists every kind a lab file may name, in the order the docs use.

@@ -36,6 +36,8 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*Linux).NetNSExists":    "path from netnsPath",
 	"lab/kernel.createNetNS":             "path from netnsPath",
 	"lab/kernel.deleteNetNS":             "path from netnsPath",
+	"lab/kernel.unmountNetNS":            "callers pass a path from netnsPath",
+	"lab/kernel.(*Linux).NetNSDel":       "path from netnsPath",
 	"lab/kernel.isNetNSMount":            "callers pass a path from netnsPath",
 	"lab/kernel.isStub":                  "callers pass a path from netnsPath",
 	"lab/kernel.mountedAt":               "callers pass a path from netnsPath",
@@ -47,7 +49,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.sysctlPath":              "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"lab/kernel.(*Linux).SysctlSet":      "path from sysctlPath",
 	"lab/kernel.noDAD":                   "path from sysctlPath, of a key of state.NetNSSysctls",
-	"lab/kernel.readSysctls":             "path from sysctlPath",
+	"lab/kernel.readSysctl":              "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
 	"lab/kernel.exists":                  "callers pass a path from netnsPath",
@@ -57,12 +59,18 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.procHandle.read":       "constant names of /proc/PID's files, opened relative to the process's open directory, O_NOFOLLOW",
 	"lab/kernel.startedAt":             "the constant /proc/stat",
 	"lab/kernel.(*Linux).Listening":    "the constant /proc/thread-self/net/ and the protocol, refused unless tcp or udp",
-	"lab/kernel.(*Linux).openEtcNetNS": "the kernel's own parameter (EtcNetNSDir, or a test's WithEtcNetNSDir), absolute and cleaned, opened a component at a time from / without following links",
+	"lab/kernel.(*Linux).openEtcNetNS": "the kernel's own parameter (EtcNetNSDir, or a test's WithEtcNetNSDir), absolute and cleaned, opened in one openat2 that follows no link in any component, or a component at a time from / without following links",
 	"lab/kernel.openDirAt":             "one component relative to an open directory, O_DIRECTORY|O_NOFOLLOW: a component of openEtcNetNS's directory, or a namespace name checkNetNSName or SplitNetNSName accepted",
 	"lab/kernel.(*Linux).HostsSet":     "the namespace name is refused unless checkNetNSName accepts it; the joined paths are for messages and ForeignError only, every open and unlink is relative to a directory opened without following links",
 	"lab/kernel/kerneltest.markedLab":  "/proc and a pid, an int written by %d: digits only",
 	"lab/kernel/kerneltest.hostsPath":  "the fake's name of a file it holds in memory, for messages and the transcript: nothing is opened",
 	"lab/state.HostsSetCmd":            "writes a shell command, opens nothing; the namespace names come from the plan or the fake, validated",
+	// The benchmark's raw baseline (issue 16).
+	"internal/rawlab.netnsPath":  "refuses a namespace name unless lab and node both pass name.Problem",
+	"internal/rawlab.down":       "paths from netnsPath; the names read from /run/netns",
+	"internal/rawlab.marked":     "callers pass a path from netnsPath; opened O_NOFOLLOW",
+	"internal/rawlab.sysctlPath": "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
+	"internal/rawlab.setSysctls": "paths from sysctlPath, of constant keys (state.NetNSSysctls, ip_forward)",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",
@@ -109,6 +117,7 @@ var reviewedPaths = map[string]string{
 // map keys and text for people.
 var notPaths = map[string]string{
 	"tui.(*Model).apply":            "map keys NODE/IFACE and NODE/CHAIN/TAG",
+	"tui.(*Model).setProcesses":     "row keys NODE/PROCESS and NODE/PID",
 	"tui.buildLinks":                "map keys NODE/IFACE",
 	"tui.Model.paneColumns":         "a table cell: drops/errors",
 	"tui.Model.sparkLine":           "a label NODE/IFACE",

@@ -16,6 +16,7 @@ type KeyMap struct {
 	Checks           key.Binding
 	Trace            key.Binding
 	Conntrack        key.Binding
+	Reread           key.Binding
 	Help             key.Binding
 	Quit             key.Binding
 }
@@ -39,6 +40,7 @@ func DefaultKeyMap() KeyMap {
 		Checks:    key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "checks")),
 		Trace:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trace")),
 		Conntrack: key.NewBinding(key.WithKeys("n"), key.WithHelp("n", "conntrack")),
+		Reread:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "read all now")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
@@ -79,6 +81,6 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown},
 		{k.NextPane, k.PrevPane, k.Filter, k.Detail, k.Back},
-		{k.Checks, k.Trace, k.Conntrack, k.Plan, k.Help, k.Quit},
+		{k.Checks, k.Trace, k.Conntrack, k.Plan, k.Reread, k.Help, k.Quit},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +42,25 @@ type Planner interface {
 // each burst of changes and is closed when ctx ends.
 type Notifier interface {
 	Events(ctx context.Context) <-chan struct{}
+}
+
+// CounterSource is implemented by sources that can read what changes
+// fast, the counters, far cheaper than a Snapshot: on a thousand nodes a
+// Snapshot reads every namespace's links, addresses, routes, rules,
+// sysctls, processes and hosts file, where the counters of the rows on
+// screen are one link dump for each of their nodes. The UI reads those at
+// each tick and takes a full
+// Snapshot only when something tells it the lab changed (an event, or
+// Counters itself), when the user asks (r), and every fullEvery.
+type CounterSource interface {
+	// Counters returns the state of the last Snapshot with the state and
+	// counters of the links of the nodes linksOf names read again, and
+	// the rule counters of those rulesOf names. changed reports that what it read no longer matches
+	// that snapshot (a namespace gone, a link gone or new, a link renamed,
+	// set up or down, moved to another master or given another MTU, a
+	// rule added or removed), or that there is no snapshot yet: the
+	// state is then that of before, and the UI takes a Snapshot at once.
+	Counters(ctx context.Context, linksOf, rulesOf []string) (s *state.State, changed bool, err error)
 }
 
 // ProcessLister is implemented by sources that know the lab's processes:
@@ -116,6 +136,11 @@ type page struct {
 	header func(m *Model) string
 	kind   pageKind
 	offset int
+	// rule is the key of the rule a rule's detail page shows, and nodes
+	// the nodes of an interface's or a link's: what is read at each
+	// refresh.
+	rule  string
+	nodes []string
 }
 
 // pageKind tells the pages that answer keys of their own from the others.
@@ -155,17 +180,17 @@ type Model struct {
 	at       time.Time
 	received int // snapshots received
 
+	fileDevs map[string]*lab.Interface // fileDevices of opts.Lab
+
 	ifaces  []*ifaceRow
 	links   []*linkRow
 	rules   []*ruleRow
 	procs   []*procRow
 	procErr error // why the processes could not be read
 
-	// Counters of the previous snapshot, for rates.
-	prevAt    time.Time
+	// Counters as last read, for rates.
 	prevLinks map[string]linkSample
-	prevRules map[string]uint64 // packets, by rule key
-	prevBytes map[string]uint64 // bytes, by rule key
+	prevRules map[string]ruleSample // by rule key
 	history   map[string]*sparkline.Model
 
 	pane      pane
@@ -177,6 +202,9 @@ type Model struct {
 
 	events       <-chan struct{} // nil without a Notifier
 	fetching     bool
+	fullWanted   bool          // the next refresh reads everything: an event, or r
+	fullAt       time.Time     // when the last full snapshot was taken
+	fullTook     time.Duration // how long it took
 	pendingEvent bool
 	eventTimer   bool      // an eventDueMsg is on its way
 	lastFetch    time.Time // when the last refresh started
@@ -190,10 +218,20 @@ type Model struct {
 	ct         *ctView // nil while the conntrack page is closed
 }
 
-// linkSample is one link's counters at one snapshot.
+// linkSample is one link's counters when they were last read: not all
+// links are read at every refresh, so each keeps its own time.
 type linkSample struct {
 	index int
 	c     state.Counters
+	at    time.Time
+}
+
+// ruleSample is one rule's counters when they were last read: rules are
+// not all read at every refresh (only those on screen are between two
+// full snapshots), so each keeps its own time.
+type ruleSample struct {
+	packets, bytes uint64
+	at             time.Time
 }
 
 // Rates are per-second rates of a link's counters.
@@ -265,9 +303,9 @@ func New(opts Options) Model {
 		width:      80,
 		height:     24,
 		prevLinks:  make(map[string]linkSample),
-		prevRules:  make(map[string]uint64),
-		prevBytes:  make(map[string]uint64),
+		prevRules:  make(map[string]ruleSample),
 		history:    make(map[string]*sparkline.Model),
+		fileDevs:   fileDevices(opts.Lab),
 	}
 	if n, ok := opts.Source.(Notifier); ok {
 		m.events = n.Events(opts.Context)
@@ -285,22 +323,117 @@ func (m Model) Init() tea.Cmd {
 	return tea.Batch(cmds...)
 }
 
-// fetch reads one snapshot (and plan) from the source.
+// fullEvery is how often the UI reads everything when nothing told it
+// the lab changed: what no event reports (a rule or a sysctl changed by
+// hand, a process that ended) shows within that time. A lab whose full
+// read is slow is read in full less often, so that it takes at most a
+// twentieth of the time, but at least once a minute.
+func (m Model) fullEvery() time.Duration {
+	return min(max(minFullEvery, 20*m.fullTook), maxFullEvery)
+}
+
+// The shortest and the longest time between two full snapshots that no
+// change asked for.
+const (
+	minFullEvery = 10 * time.Second
+	maxFullEvery = time.Minute
+)
+
+// fetch reads the lab from the source: the counters alone when the
+// source can and nothing asks for more, a full snapshot (with the plan
+// and processes) otherwise.
 func (m Model) fetch() tea.Cmd {
 	src, ctx, now := m.opts.Source, m.opts.Context, m.opts.Now
-	return func() tea.Msg {
-		s, err := src.Snapshot(ctx)
-		msg := SnapshotMsg{State: s, Err: err, At: now()}
-		if err == nil {
-			if p, ok := src.(Planner); ok {
-				msg.Plan, _ = p.Plan(ctx)
+	cs, counters := src.(CounterSource)
+	if counters && !m.fullWanted && m.st != nil && m.err == nil && now().Sub(m.fullAt) < m.fullEvery() {
+		linksOf, rulesOf := m.linksShown(), m.rulesShown()
+		return func() tea.Msg {
+			s, changed, err := cs.Counters(ctx, linksOf, rulesOf)
+			if err == nil && !changed {
+				return SnapshotMsg{State: s, At: now(), Partial: true, LinksRead: linksOf, RulesRead: rulesOf}
 			}
-			if p, ok := src.(ProcessLister); ok {
-				msg.Processes, msg.ProcessErr = p.Processes(ctx)
+			return fullSnapshot(ctx, src, now)
+		}
+	}
+	return func() tea.Msg { return fullSnapshot(ctx, src, now) }
+}
+
+// fullSnapshot reads everything: the snapshot, the plan, the processes.
+func fullSnapshot(ctx context.Context, src Source, now func() time.Time) SnapshotMsg {
+	start := now()
+	s, err := src.Snapshot(ctx)
+	msg := SnapshotMsg{State: s, Err: err, At: now()}
+	msg.Took = msg.At.Sub(start)
+	if err == nil {
+		if p, ok := src.(Planner); ok {
+			msg.Plan, _ = p.Plan(ctx)
+		}
+		if p, ok := src.(ProcessLister); ok {
+			msg.Processes, msg.ProcessErr = p.Processes(ctx)
+		}
+	}
+	return msg
+}
+
+// nodeSet is a set of the names.
+func nodeSet(names []string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		out[n] = true
+	}
+	return out
+}
+
+// linksShown are the nodes whose links' counters are on screen: those of
+// the rows of the Interfaces pane's page, of both ends of the Links
+// pane's, or of the interface or link whose detail is open.
+func (m Model) linksShown() []string {
+	var nodes []string
+	switch {
+	case m.page != nil:
+		nodes = append(nodes, m.page.nodes...)
+	case m.pane == paneIfaces || m.pane == paneLinks:
+		vis := m.visibleRows(m.pane)
+		off, _ := m.window(len(vis))
+		for _, i := range vis[off:min(off+m.bodyHeight(), len(vis))] {
+			if m.pane == paneIfaces {
+				nodes = append(nodes, m.ifaces[i].node)
+				continue
+			}
+			lr := m.links[i]
+			nodes = append(nodes, lr.a.node)
+			if lr.b != nil {
+				nodes = append(nodes, lr.b.node)
 			}
 		}
-		return msg
 	}
+	slices.Sort(nodes)
+	return slices.Compact(nodes)
+}
+
+// rulesShown are the nodes whose rule counters are on screen: those of
+// the rows of the Rules pane's page, or of the rule whose detail is open.
+func (m Model) rulesShown() []string {
+	var rows []int
+	switch {
+	case m.page != nil && m.page.rule != "":
+		for i, r := range m.rules {
+			if r.key == m.page.rule {
+				rows = append(rows, i)
+			}
+		}
+	case m.page == nil && m.pane == paneRules:
+		vis := m.visibleRows(paneRules)
+		off, _ := m.window(len(vis))
+		rows = vis[off:min(off+m.bodyHeight(), len(vis))]
+	}
+	var nodes []string
+	for _, i := range rows {
+		if n := m.rules[i].node; len(nodes) == 0 || nodes[len(nodes)-1] != n {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
 }
 
 // waitEvent turns the next value of ch into an eventMsg.
@@ -326,10 +459,11 @@ func (m *Model) apply(msg SnapshotMsg) {
 	if msg.Err != nil {
 		return
 	}
-	m.st, m.plan, m.at = msg.State, msg.Plan, msg.At
-	dt := msg.At.Sub(m.prevAt).Seconds()
-	computeRates := !m.prevAt.IsZero() && msg.At.Sub(m.prevAt) >= minRateGap
-	rebase := m.prevAt.IsZero() || computeRates
+	m.st, m.at = msg.State, msg.At
+	if !msg.Partial {
+		m.plan = msg.Plan
+	}
+	linksRead, rulesRead := nodeSet(msg.LinksRead), nodeSet(msg.RulesRead)
 	old := m.ifaces
 	oldRates := make(map[string]Rates, len(old))
 	for _, r := range old {
@@ -346,28 +480,32 @@ func (m *Model) apply(msg SnapshotMsg) {
 	if s := m.st; s != nil {
 		for _, nodeName := range s.NodeNames() {
 			n := s.Nodes[nodeName]
+			fresh := !msg.Partial || linksRead[nodeName]
 			for _, ifName := range n.LinkNames() {
 				l := n.Links[ifName]
 				key := nodeName + "/" + ifName
-				row := &ifaceRow{node: nodeName, link: l, key: key}
+				row := &ifaceRow{node: nodeName, link: l, key: key, rates: oldRates[key]}
+				// Each link's rate is over the time since its own last
+				// reading: between full snapshots only the links on
+				// screen are read. Readings closer than minRateGap (an
+				// event right after a tick) keep the rates of before.
 				prev, had := m.prevLinks[key]
+				gap := msg.At.Sub(prev.at)
 				switch {
-				case computeRates && had && prev.index == l.Index:
-					row.rates = rates(prev.c, l.Stats, dt)
-				case !computeRates:
-					row.rates = oldRates[key]
-				}
-				if rebase {
-					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats}
-					if computeRates {
-						h := m.history[key]
-						if h == nil {
-							sp := sparkline.New(historyLen)
-							h = &sp
-							m.history[key] = h
-						}
-						h.Push(row.rates.RxBytes + row.rates.TxBytes)
+				case !fresh:
+				case had && prev.index == l.Index && gap >= minRateGap:
+					row.rates = rates(prev.c, l.Stats, gap.Seconds())
+					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats, at: msg.At}
+					h := m.history[key]
+					if h == nil {
+						sp := sparkline.New(historyLen)
+						h = &sp
+						m.history[key] = h
 					}
+					h.Push(row.rates.RxBytes + row.rates.TxBytes)
+				case !had || prev.index != l.Index:
+					row.rates = Rates{}
+					m.prevLinks[key] = linkSample{index: l.Index, c: l.Stats, at: msg.At}
 				}
 				seen[key] = true
 				row.text = strings.ToLower(strings.Join([]string{nodeName, ifName, string(l.Kind), l.Peer, l.Master, stateText(l), addrText(l.Addrs)}, " "))
@@ -388,18 +526,22 @@ func (m *Model) apply(msg SnapshotMsg) {
 						key += "#" + itoa(i)
 					}
 					row := &ruleRow{node: nodeName, chain: c, rule: r, key: key}
-					pp, had := m.prevRules[key]
+					// Each rule's rate is over the time since its own
+					// last reading: between full snapshots only the
+					// rules on screen are read.
+					prev, had := m.prevRules[key]
+					fresh := !msg.Partial || rulesRead[nodeName]
+					gap := msg.At.Sub(prev.at)
 					switch {
-					case computeRates && had:
-						row.pktRate = delta(pp, r.Packets, dt)
-						row.byteRt = delta(m.prevBytes[key], r.Bytes, dt)
-					case !computeRates:
+					case fresh && had && gap >= minRateGap:
+						row.pktRate = delta(prev.packets, r.Packets, gap.Seconds())
+						row.byteRt = delta(prev.bytes, r.Bytes, gap.Seconds())
+					default:
 						o := oldRules[key]
 						row.pktRate, row.byteRt = o[0], o[1]
 					}
-					if rebase {
-						m.prevRules[key] = r.Packets
-						m.prevBytes[key] = r.Bytes
+					if fresh && (!had || gap >= minRateGap) {
+						m.prevRules[key] = ruleSample{packets: r.Packets, bytes: r.Bytes, at: msg.At}
 					}
 					seen[key] = true
 					row.text = strings.ToLower(nodeName + " " + c.Hook + " " + c.Name + " " + r.Label())
@@ -408,22 +550,26 @@ func (m *Model) apply(msg SnapshotMsg) {
 			}
 		}
 	}
-	if rebase {
-		m.prevAt = msg.At
-		for k := range m.prevLinks {
-			if !seen[k] {
-				delete(m.prevLinks, k)
-				delete(m.history, k)
-			}
-		}
-		for k := range m.prevRules {
-			if !seen[k] {
-				delete(m.prevRules, k)
-				delete(m.prevBytes, k)
-			}
+	for k := range m.prevLinks {
+		if !seen[k] {
+			delete(m.prevLinks, k)
+			delete(m.history, k)
 		}
 	}
-	m.links = buildLinks(m.ifaces, m.opts.Lab)
+	for k := range m.prevRules {
+		if !seen[k] {
+			delete(m.prevRules, k)
+		}
+	}
+	m.links = buildLinks(m.ifaces, m.fileDevs)
+	if !msg.Partial {
+		m.setProcesses(msg)
+	}
+	m.clampCursors()
+}
+
+// setProcesses takes in the processes of a full snapshot.
+func (m *Model) setProcesses(msg SnapshotMsg) {
 	m.procs, m.procErr = m.procs[:0], msg.ProcessErr
 	for _, p := range msg.Processes {
 		key := p.Node + "/" + p.Name
@@ -433,7 +579,6 @@ func (m *Model) apply(msg SnapshotMsg) {
 		m.procs = append(m.procs, &procRow{p: p, key: key,
 			text: strings.ToLower(strings.Join([]string{p.Node, procName(p.Name), p.State, p.Command}, " "))})
 	}
-	m.clampCursors()
 }
 
 func rates(a, b state.Counters, dt float64) Rates {
@@ -457,7 +602,7 @@ func delta(a, b uint64, dt float64) float64 {
 }
 
 // buildLinks groups the interfaces into the lab's links.
-func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
+func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface) []*linkRow {
 	byKey := make(map[string]*ifaceRow, len(ifaces))
 	ports := make(map[string][]string) // node/bridge -> port names
 	for _, r := range ifaces {
@@ -495,9 +640,9 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 				lr.desc = ref + " ports: " + strings.Join(ps, " ")
 			}
 		case device.VXLAN:
-			lr.desc = ref + vxlanText(l, r.node, r.link.Name)
+			lr.desc = ref + vxlanText(devs, r.node, r.link.Name)
 		case device.MACVLAN:
-			lr.desc = ref + macvlanText(l, r.node, r.link.Name)
+			lr.desc = ref + macvlanText(devs, r.node, r.link.Name)
 		default:
 			if r.link.Master != "" {
 				continue // a port, shown with its bridge
@@ -510,19 +655,26 @@ func buildLinks(ifaces []*ifaceRow, l *lab.Lab) []*linkRow {
 	return out
 }
 
-func fileIface(l *lab.Lab, node, name string) *lab.Interface {
+// fileDevices indexes the VXLAN and MACVLAN interfaces of the lab file by
+// node:name, once: what the Links pane names each one's remote, VNI or
+// parent by, at every refresh, without a search of the file per row.
+func fileDevices(l *lab.Lab) map[string]*lab.Interface {
+	out := make(map[string]*lab.Interface)
 	if l == nil {
-		return nil
+		return out
 	}
-	n := l.Node(node)
-	if n == nil {
-		return nil
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			if i.VXLAN != nil || i.MACVLAN != nil {
+				out[n.Name+":"+i.Name] = i
+			}
+		}
 	}
-	return n.Interface(name)
+	return out
 }
 
-func vxlanText(l *lab.Lab, node, name string) string {
-	i := fileIface(l, node, name)
+func vxlanText(devs map[string]*lab.Interface, node, name string) string {
+	i := devs[node+":"+name]
 	if i == nil || i.VXLAN == nil {
 		return " (vni and remote: not in the lab file)"
 	}
@@ -539,8 +691,8 @@ func vxlanText(l *lab.Lab, node, name string) string {
 	return s
 }
 
-func macvlanText(l *lab.Lab, node, name string) string {
-	i := fileIface(l, node, name)
+func macvlanText(devs map[string]*lab.Interface, node, name string) string {
+	i := devs[node+":"+name]
 	if i == nil || i.MACVLAN == nil {
 		return " (parent: not in the lab file)"
 	}

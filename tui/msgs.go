@@ -19,6 +19,14 @@ type SnapshotMsg struct {
 	// ProcessErr is why they could not be read.
 	Processes  []Process
 	ProcessErr error
+	// Partial is set when only the counters were read (CounterSource):
+	// the plan and the processes are those of the last full snapshot;
+	// the links' counters were read again only for the nodes in
+	// LinksRead, and the rules' for those in RulesRead.
+	Partial              bool
+	LinksRead, RulesRead []string
+	// Took is how long a full snapshot took to read.
+	Took time.Duration
 }
 
 // tickMsg asks for the next refresh; seq drops ticks of an older chain.

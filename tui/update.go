@@ -17,6 +17,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case SnapshotMsg:
 		m.fetching = false
+		if !msg.Partial && msg.Err == nil {
+			m.fullWanted = false
+			m.fullAt, m.fullTook = msg.At, msg.Took
+		}
 		m.apply(msg)
 		m.tickSeq++
 		seq := m.tickSeq
@@ -79,6 +83,8 @@ func (m *Model) startFetch() tea.Cmd {
 // onEvent answers a change event: a refresh now, or as soon as the one
 // under way ends, or minEventGap after the last one started.
 func (m *Model) onEvent() tea.Cmd {
+	// What changed is more than counters: read everything.
+	m.fullWanted = true
 	if m.fetching {
 		m.pendingEvent = true
 		return nil
@@ -181,6 +187,14 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.showDetail()
 	case key.Matches(msg, k.Plan):
 		m.showPlan()
+	case key.Matches(msg, k.Reread):
+		// Everything read again now, not at the next full read.
+		m.fullWanted = true
+		if m.fetching {
+			m.pendingEvent = true // as soon as the read under way ends
+			return m, nil
+		}
+		return m, m.startFetch()
 	case key.Matches(msg, k.Help):
 		m.page = &page{title: "Help", lines: m.helpLines()}
 	case key.Matches(msg, k.Trace):

@@ -89,6 +89,11 @@ func (m Model) titleLine() string {
 	if !m.at.IsZero() {
 		t += ", read " + m.at.Format("15:04:05")
 	}
+	// Between two full reads only the counters are read again: say since
+	// when the rest (drift, addresses, routes, processes) is as shown.
+	if !m.fullAt.IsZero() && !m.fullAt.Equal(m.at) {
+		t += ", the rest " + m.fullAt.Format("15:04:05")
+	}
 	return m.styles.Title.Render(fit(t, m.width))
 }
 
@@ -156,14 +161,7 @@ func (m Model) table() []string {
 	widths := layout(cols, m.width-2)
 	out = append(out, m.styles.Header.Render(fit("  "+joinCells(cols, widths, func(c int) string { return cols[c].title }), m.width)))
 
-	cur := m.cursor[m.pane]
-	off := m.offset[m.pane]
-	if cur < off {
-		off = cur
-	}
-	if cur >= off+h {
-		off = cur - h + 1
-	}
+	off, cur := m.window(len(rows))
 	for i := off; i < off+h; i++ {
 		if i >= len(rows) {
 			out = append(out, "")
@@ -181,6 +179,21 @@ func (m Model) table() []string {
 		out = append(out, text)
 	}
 	return out
+}
+
+// window returns the first of the n rows of the pane that the table
+// shows, and the cursor's.
+func (m Model) window(n int) (off, cur int) {
+	h := m.bodyHeight()
+	cur = m.cursor[m.pane]
+	off = m.offset[m.pane]
+	if cur < off {
+		off = cur
+	}
+	if cur >= off+h {
+		off = cur - h + 1
+	}
+	return min(max(off, 0), max(n-1, 0)), cur
 }
 
 // rowDown reports whether a row shows a link that is down, to decorate it
@@ -492,7 +505,7 @@ func (m *Model) showDetail() {
 	switch m.pane {
 	case paneIfaces:
 		key := m.ifaces[i].key
-		m.page = &page{title: "Interface " + strings.Replace(key, "/", ":", 1), live: func(m *Model) []string {
+		m.page = &page{title: "Interface " + strings.Replace(key, "/", ":", 1), nodes: []string{m.ifaces[i].node}, live: func(m *Model) []string {
 			for _, r := range m.ifaces {
 				if r.key == key {
 					return m.ifaceDetail(r)
@@ -502,7 +515,11 @@ func (m *Model) showDetail() {
 		}}
 	case paneLinks:
 		desc := m.links[i].desc
-		m.page = &page{title: "Link " + desc, live: func(m *Model) []string {
+		nodes := []string{m.links[i].a.node}
+		if b := m.links[i].b; b != nil {
+			nodes = append(nodes, b.node)
+		}
+		m.page = &page{title: "Link " + desc, nodes: nodes, live: func(m *Model) []string {
 			for _, lr := range m.links {
 				if lr.desc == desc {
 					return m.linkDetail(lr)
@@ -523,7 +540,7 @@ func (m *Model) showDetail() {
 	default:
 		key := m.rules[i].key
 		r := m.rules[i]
-		m.page = &page{title: "Rule in " + r.node + " " + r.chain.Name, live: func(m *Model) []string {
+		m.page = &page{title: "Rule in " + r.node + " " + r.chain.Name, rule: key, live: func(m *Model) []string {
 			for _, r := range m.rules {
 				if r.key == key {
 					return ruleDetail(r)
@@ -642,6 +659,7 @@ func (m Model) helpLines() []string {
 		"                 target (server udp 7), enter runs it, esc cancels;",
 		"                 its way hook by hook, NAT marked SNAT/DNAT",
 		"  n              the selected row's node's conntrack table, live",
+		"  r              read everything again now",
 		"  ?              this help      q   quit",
 		"",
 		"what the columns mean",
@@ -660,6 +678,13 @@ func (m Model) helpLines() []string {
 		"           it end with status N), exited, not started",
 		"  the line under the table: the selected interface's traffic",
 		"  over the last refreshes, with its minimum and maximum",
+		"",
+		"what is read when",
+		"  every refresh  the state and counters of the links and rules",
+		"                 on screen",
+		"  everything     (addresses, routes, rules, drift, processes) on a",
+		"                 change the kernel reports or the counters show,",
+		"                 on r, and every 10s: the title line says when",
 	}
 }
 

@@ -31,7 +31,10 @@ SIGTERM, then SIGKILL for any still running after a grace period. It says
 which it stopped, and which needed SIGKILL. Before each signal it checks
 that the pid is still the same process, in the lab's namespace, so a pid
 the kernel has given to another process since is never signalled. Then it
-removes the processes' logs and the nodes' /etc/netns hosts files.`,
+removes the nodes' /etc/netns hosts files while it deletes the namespaces,
+and the processes' logs. It returns once the names are gone and nothing
+of the lab holds a namespace; the kernel frees what was inside them in the
+background, a moment later, as it does for ip netns del.`,
 		Example: `  sudo netlab down lab.yaml
   sudo netlab down --lab single-ip
   sudo netlab down                 # the built-in default lab`,

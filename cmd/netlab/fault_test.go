@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/state"
 )
@@ -375,7 +376,11 @@ func faultCycle(t *testing.T, bin, lab, file string, k, total int, procs bool) {
 	if k == total {
 		wantPlan = 0 // killed after the last change: nothing left but to verify
 	}
-	if r := netlab(t, bin, nil, "plan", "--detailed-exitcode", file); r.code != wantPlan {
+	// Changes made together (hosts files) may have finished the rest
+	// before the kill: within the last run's width of the end, a plan
+	// with nothing left is right too.
+	together := total-k < kernel.NewLinux().ApplyWorkers()
+	if r := netlab(t, bin, nil, "plan", "--detailed-exitcode", file); r.code != wantPlan && !(together && r.code == 0) {
 		t.Errorf("k=%d: plan after the kill: want exit %d, got %s", k, wantPlan, r)
 	}
 	if k == 1 || k == total/2 || k == total-1 {

@@ -60,10 +60,10 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			if l != nil {
 				desired = plan.Desired(l)
 			}
-			reconcile.NameRules(s, name, &runDir, desired)
+			record := reconcile.NameRules(s, name, &runDir, desired)
 			var procs []reconcile.ProcessStatus
 			if len(s.Nodes) > 0 {
-				procs = reconcile.ProcessesIn(s, &runDir)
+				procs = reconcile.ProcessesIn(s, record, &runDir)
 			}
 			if f.output == "json" {
 				writeJSON(e, statusJSON(s, procs))

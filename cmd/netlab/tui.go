@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -31,12 +33,18 @@ packets, bytes, drops and errors and their rates per second; the lab's links
 rules by hook with their counters; the lab's processes (node, name, pid,
 state, uptime, command), those the file declares under run: and those
 started by hand; and whether the lab still matches its file (drift). Link
-changes show at once; counters refresh every --interval. It needs a terminal; for a script, use netlab status (-o json).
+changes show at once; counters refresh every --interval. Between two full
+reads of the lab (on a change the kernel reports or the counters show, on
+r, and every 10s, or less often on a lab whose full read is slow), each
+refresh reads only the state and counters of the links and rules on
+screen; the title line says when the rest was read. It needs a terminal;
+for a script, use netlab status (-o json).
 
 Keys: arrows or j/k move, Tab switches pane, / filters, Enter shows detail,
-p shows the plan, c runs the checks, t traces a probe from the selected
-row's node to a target you type (server udp 7) and shows its way hook by
-hook, n shows that node's conntrack table live, ? shows help, q quits.`,
+p shows the plan, c runs the checks, r reads everything now, t traces a
+probe from the selected row's node to a target you type (server udp 7) and
+shows its way hook by hook, n shows that node's conntrack table live, ?
+shows help, q quits.`,
 		Example: `  sudo netlab tui
   sudo netlab tui lab.yaml --interval 500ms
   sudo netlab tui --lab single-ip`,
@@ -115,6 +123,7 @@ func checkRunner(ns kernel.NetNS, l *lab.Lab) func(context.Context) ([]tui.Check
 type watchedKernel interface {
 	kernel.Kernel
 	kernel.Watcher
+	kernel.CounterReader
 }
 
 // kernelSource is the UI's view of the kernel: it observes the lab, names
@@ -126,10 +135,11 @@ type kernelSource struct {
 	lab     *lab.Lab     // nil without a lab file
 	desired *state.State // from lab; nil without one
 
-	mu     sync.Mutex
-	last   *state.State    // guarded by mu
-	record *state.State    // the last up's record, read with last; guarded by mu
-	nodes  map[string]bool // nodes of last; guarded by mu
+	mu    sync.Mutex
+	last  *state.State    // guarded by mu
+	plan  *plan.Plan      // from last to desired; guarded by mu
+	procs []tui.Process   // the processes of last; guarded by mu
+	nodes map[string]bool // nodes of last; guarded by mu
 }
 
 func newKernelSource(k watchedKernel, name string, l *lab.Lab) *kernelSource {
@@ -166,20 +176,42 @@ func (s *kernelSource) Snapshot(ctx context.Context) (*state.State, error) {
 		s.nodes[n] = true
 	}
 	s.last = st
-	// The record is read once per refresh: Plan uses it too.
-	s.record = reconcile.NameRules(st, s.name, &runDir, s.desired)
+	// The plan is made here, with the record read for the rules' text:
+	// then neither the record nor the hosts files' content (a thousand
+	// lines a node on a thousand-node lab, which only the plan compares)
+	// is kept until the next full read.
+	record := reconcile.NameRules(st, s.name, &runDir, s.desired)
+	s.plan = nil
+	if s.desired != nil {
+		s.plan = reconcile.Diff(s.desired, st, record, false)
+	}
+	s.procs = tuiProcesses(reconcile.ProcessesIn(st, record, &runDir))
+	for _, n := range st.Nodes {
+		if n.Hosts != nil {
+			n.Hosts = &state.HostsFile{Foreign: n.Hosts.Foreign}
+		}
+	}
+	// A full read of a large lab leaves much garbage (on 1000 nodes,
+	// over 100 MB: the record decoded, every namespace's dumps): hand it
+	// back to the system now, rather than hold it as the heap's room to
+	// grow until the next full read. A collection every full read (ten seconds or more apart)
+	// costs little beside the read.
+	if len(st.Nodes) >= freeAfterNodes {
+		debug.FreeOSMemory()
+	}
 	return st, nil
 }
 
-// Plan diffs the last snapshot against the file; nil without a file.
+// freeAfterNodes is the size of lab from which a full read's memory is
+// handed back at once.
+const freeAfterNodes = 100
+
+// Plan is the diff of the last snapshot against the file; nil without a
+// file.
 func (s *kernelSource) Plan(ctx context.Context) (*plan.Plan, error) {
 	s.mu.Lock()
-	last, record := s.last, s.record
-	s.mu.Unlock()
-	if s.desired == nil || last == nil {
-		return nil, nil
-	}
-	return reconcile.Diff(s.desired, last, record, false), nil
+	defer s.mu.Unlock()
+	return s.plan, nil
 }
 
 // Events forwards the kernel's link, address, route and namespace
@@ -193,13 +225,164 @@ func (s *kernelSource) Events(ctx context.Context) <-chan struct{} {
 }
 
 // Processes lists the lab's processes for the Processes pane, as netlab
-// status does.
+// status does, from the snapshot just taken (Snapshot lists them): no
+// second read of the kernel.
 func (s *kernelSource) Processes(ctx context.Context) ([]tui.Process, error) {
-	procs, err := reconcile.Processes(ctx, s.k, s.name, &runDir)
-	if err != nil {
-		return nil, err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		return nil, errors.New("the lab has not been read yet")
 	}
-	return tuiProcesses(procs), nil
+	return s.procs, nil
+}
+
+// Counters reads the links' states and counters of the nodes linksOf
+// names, and the rule counters of those rulesOf names (the UI's rows on
+// screen), and returns the last snapshot with them: one link dump for
+// each such namespace (and a table's dump for each node of rulesOf),
+// where Snapshot reads everything. Nodes of neither are as the snapshot
+// has them. The last snapshot is left as it was: the new state shares
+// what did not change with it, and copies each node, link and rule it
+// updates.
+func (s *kernelSource) Counters(ctx context.Context, linksOf, rulesOf []string) (*state.State, bool, error) {
+	s.mu.Lock()
+	last := s.last
+	s.mu.Unlock()
+	if last == nil {
+		return nil, true, nil
+	}
+	// The namespaces to read: a node's own, or the machine's for a host
+	// node, once.
+	netnsOf := func(names []string, nft bool) []string {
+		var out []string
+		host := false
+		for _, name := range names {
+			switch n := last.Nodes[name]; {
+			case n == nil || n.Foreign || nft && n.NFT == nil:
+			case n.Host:
+				host = !nft
+			default:
+				out = append(out, n.NetNS)
+			}
+		}
+		if host {
+			out = append(out, state.HostNetNS)
+		}
+		return out
+	}
+	var links map[string][]kernel.LinkCounters
+	var rules map[string][]kernel.RuleCounter
+	var err error
+	if ns := netnsOf(linksOf, false); len(ns) > 0 {
+		if links, err = s.k.LinkCounters(ctx, ns); err != nil {
+			return nil, false, err
+		}
+	}
+	if ns := netnsOf(rulesOf, true); len(ns) > 0 {
+		if rules, err = s.k.RuleCounters(ctx, ns); err != nil {
+			return nil, false, err
+		}
+	}
+	next := *last
+	next.Nodes = make(map[string]*state.Node, len(last.Nodes))
+	maps.Copy(next.Nodes, last.Nodes)
+	for _, name := range linksOf {
+		n := last.Nodes[name]
+		if n == nil || n.Foreign {
+			continue
+		}
+		got, ok := links[n.NetNS]
+		if !ok {
+			return last, true, nil // the namespace is gone
+		}
+		nn, same := withCounters(n, got)
+		if !same {
+			return last, true, nil
+		}
+		next.Nodes[name] = nn
+	}
+	for _, name := range rulesOf {
+		n := next.Nodes[name]
+		if n == nil || n.Foreign || n.Host || n.NFT == nil {
+			continue
+		}
+		rs, ok := rules[n.NetNS]
+		if !ok {
+			return last, true, nil // the table or the namespace is gone
+		}
+		t, same := withRuleCounters(n.NFT, rs)
+		if !same {
+			return last, true, nil
+		}
+		nn := *n
+		nn.NFT = t
+		next.Nodes[name] = &nn
+	}
+	return &next, false, nil
+}
+
+// withCounters is a copy of n with the state and counters of got, the
+// links of its namespace as LinkCounters read them; same is false when
+// they are not the links of n any more (one gone or new, renamed, set up
+// or down, another master or MTU). A host node's namespace is the
+// machine's: only its links that n has are looked at.
+func withCounters(n *state.Node, got []kernel.LinkCounters) (nn *state.Node, same bool) {
+	byIndex := make(map[int]*kernel.LinkCounters, len(got))
+	for i := range got {
+		byIndex[got[i].Index] = &got[i]
+	}
+	if !n.Host && len(got) != len(n.Links) {
+		return n, false
+	}
+	c := *n
+	c.Links = make(map[string]*state.Link, len(n.Links))
+	for name, l := range n.Links {
+		lc := byIndex[l.Index]
+		if lc == nil || lc.Name != name || lc.MTU != l.MTU || lc.Up != l.Up {
+			return n, false
+		}
+		master := ""
+		if m := byIndex[lc.MasterIndex]; m != nil && lc.MasterIndex != 0 {
+			master = m.Name
+		}
+		if master != l.Master {
+			return n, false
+		}
+		cl := *l
+		cl.OperState, cl.Stats = lc.OperState, lc.Stats
+		c.Links[name] = &cl
+	}
+	return &c, true
+}
+
+// withRuleCounters is a copy of t with the counters of rs, its rules as
+// RuleCounters read them; same is false when they are not t's rules any
+// more (one added or removed).
+func withRuleCounters(t *state.NFTable, rs []kernel.RuleCounter) (*state.NFTable, bool) {
+	type key struct{ chain, tag string }
+	byKey := make(map[key]kernel.RuleCounter, len(rs))
+	for _, r := range rs {
+		byKey[key{r.Chain, r.Tag}] = r
+	}
+	c := *t
+	c.Chains = make([]*state.NFChain, len(t.Chains))
+	n := 0
+	for i, ch := range t.Chains {
+		cc := *ch
+		cc.Rules = make([]*state.NFRule, len(ch.Rules))
+		for j, r := range ch.Rules {
+			rc, ok := byKey[key{ch.Name, r.Tag}]
+			if !ok {
+				return t, false
+			}
+			cr := *r
+			cr.Packets, cr.Bytes = rc.Packets, rc.Bytes
+			cc.Rules[j] = &cr
+			n++
+		}
+		c.Chains[i] = &cc
+	}
+	return &c, n == len(rs)
 }
 
 // tuiProcesses turns the pipeline's view of the processes into the UI's.

@@ -54,14 +54,21 @@ type Result struct {
 
 // Apply carries out p's changes in order. It stops at the first error and
 // returns it with the change that failed; what was done stays done, and the
-// next up or down finishes from there.
+// next up or down finishes from there. A run of changes that touch
+// nothing of each other (together: namespaces made, hosts files written)
+// goes to a kernel that is Concurrent on several goroutines at once.
 func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*Result, error) {
 	res := &Result{}
 	if len(p.Conflicts) > 0 {
 		return res, &ConflictError{Lab: p.Lab, Conflicts: p.Conflicts}
 	}
+	workers := 1
+	if ck, ok := k.(kernel.Concurrent); ok {
+		workers = max(ck.ApplyWorkers(), 1)
+	}
 	late := &lateBridges{}
-	for i, c := range p.Changes {
+	for i := 0; i < len(p.Changes); {
+		c := p.Changes[i]
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
@@ -69,6 +76,13 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 			if err := late.bringUp(ctx, k); err != nil {
 				return res, err
 			}
+		}
+		if run := togetherRun(p.Changes[i:]); workers > 1 && run > 1 {
+			if err := applyTogether(ctx, k, p, i, i+run, workers, opts, res); err != nil {
+				return res, err
+			}
+			i += run
+			continue
 		}
 		if opts.Progress != nil {
 			opts.Progress(i+1, len(p.Changes), c)
@@ -87,11 +101,91 @@ func Apply(ctx context.Context, k kernel.Kernel, p *plan.Plan, opts Options) (*R
 		if opts.AfterChange != nil {
 			opts.AfterChange(i + 1)
 		}
+		i++
 	}
 	if err := late.bringUp(ctx, k); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// together reports whether c touches nothing that another change of its
+// kind touches, so that a run of them may be carried out at once: a
+// namespace made (each its own), a hosts file written (each its own file).
+func together(c *plan.Change) bool {
+	return c.Object == plan.NetNS && c.Action == plan.Create || c.Object == plan.Hosts
+}
+
+// togetherRun is how many changes at the start of cs are one run of
+// together changes of one kind.
+func togetherRun(cs []*plan.Change) int {
+	n := 0
+	for n < len(cs) && together(cs[n]) && cs[n].Object == cs[0].Object {
+		n++
+	}
+	return n
+}
+
+// applyTogether carries out p.Changes[from:to], a togetherRun, with up to
+// workers of them at once, in a window that slides over the run. Progress is called as each starts and
+// AfterChange as each prefix of the run is done, both from this goroutine
+// and in plan order, as for changes made one by one. At the first failure
+// no further change starts; those under way finish, and the failure that
+// comes first in plan order is returned.
+func applyTogether(ctx context.Context, k kernel.Kernel, p *plan.Plan, from, to, workers int, opts Options, res *Result) error {
+	type outcome struct {
+		i   int
+		err error
+	}
+	outcomes := make(chan outcome, to-from)
+	succeeded := make([]bool, to-from)
+	next, running, reported := from, 0, from
+	failed, failure := -1, error(nil)
+	for {
+		// A window, not a pool: a change starts only within workers of
+		// the first one not yet done, so that when AfterChange(i) is
+		// called, fewer than workers changes after i are done or under
+		// way (a fault test that kills netlab there knows what is left).
+		if failed < 0 && next < to && next-reported < workers && ctx.Err() == nil {
+			c := p.Changes[next]
+			if opts.Progress != nil {
+				opts.Progress(next+1, len(p.Changes), c)
+			}
+			go func(i int) {
+				_, err := One(ctx, k, p.Lab, c, opts) // never a process: no Started
+				outcomes <- outcome{i, err}
+			}(next)
+			next++
+			running++
+			continue
+		}
+		if running == 0 {
+			break
+		}
+		o := <-outcomes
+		running--
+		if o.err != nil {
+			if failed < 0 || o.i < failed {
+				failed, failure = o.i, o.err
+			}
+			continue
+		}
+		res.Applied++
+		succeeded[o.i-from] = true
+		for reported < next && succeeded[reported-from] {
+			reported++
+			if opts.AfterChange != nil {
+				opts.AfterChange(reported)
+			}
+		}
+	}
+	if failed >= 0 {
+		return &ChangeError{Change: p.Changes[failed], Err: failure}
+	}
+	if next < to {
+		return ctx.Err() // cancelled before the run's end was started
+	}
+	return nil
 }
 
 // lateBridges are the bridges a plan makes, which Apply makes down and
@@ -293,9 +387,10 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, progress func(i, tot
 // each finished before the next, so that a down killed at any point
 // leaves what the next one finishes: it stops every process in those
 // namespaces (all at once, in one grace period), declared or started by
-// hand, so that none is left holding a namespace; it removes the lab's
-// hosts files, those of namespaces already gone too; and it deletes the
-// namespaces. Independent steps all run; their errors are joined.
+// hand, so that none is left holding a namespace; then it removes the
+// lab's hosts files, those of namespaces already gone too, while it
+// deletes the namespaces. Independent steps all run; their errors are
+// joined.
 func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*DownResult, error) {
 	res := &DownResult{}
 	list, err := k.NetNSList(ctx, lab)
@@ -316,26 +411,34 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		mu   sync.Mutex
 		errs []error
 	)
-	// each runs fn on every namespace, parallel at a time, calling
-	// before (if set) as each starts.
+	// each runs fn on every namespace, on parallel workers that take
+	// them in order, calling before (if set) as each starts.
 	each := func(nss []kernel.NetNSInfo, parallel int, before func(i int, ns kernel.NetNSInfo), fn func(ns kernel.NetNSInfo) error) {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, parallel)
-		for i, ns := range nss {
-			if before != nil {
-				before(i, ns)
-			}
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				if err := fn(ns); err != nil {
-					mu.Lock()
-					errs = append(errs, fmt.Errorf("node %s: %w", ns.Node, err))
-					mu.Unlock()
+		var (
+			wg     sync.WaitGroup
+			nextMu sync.Mutex
+			next   int
+		)
+		for range min(parallel, len(nss)) {
+			wg.Go(func() {
+				for {
+					nextMu.Lock()
+					i := next
+					next++
+					if i < len(nss) && before != nil {
+						before(i, nss[i])
+					}
+					nextMu.Unlock()
+					if i >= len(nss) {
+						return
+					}
+					if err := fn(nss[i]); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("node %s: %w", nss[i].Node, err))
+						mu.Unlock()
+					}
 				}
-			}()
+			})
 		}
 		wg.Wait()
 	}
@@ -372,22 +475,31 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		// linger, held by them, once its name is gone: stop here.
 		return res, errors.Join(errs...)
 	}
-	hosts, err := k.HostsFiles(ctx, lab)
-	if err != nil {
-		return res, err
-	}
-	// Files on the machine's disk, each a few syscalls: as parallel as
-	// the namespaces' deletes.
-	hostsOf := make([]kernel.NetNSInfo, len(hosts))
-	for i, netns := range hosts {
-		_, node, _ := state.SplitNetNSName(netns) // HostsFiles lists only valid names
-		hostsOf[i] = kernel.NetNSInfo{Name: netns, Node: node}
-	}
-	each(hostsOf, downParallel, nil, func(ns kernel.NetNSInfo) error {
-		if err := k.HostsSet(ctx, ns.Name, ""); err != nil {
-			return fmt.Errorf("remove the hosts file: %w", err)
+	// The hosts files and the namespaces go at once: neither needs the
+	// other gone, and a down killed amid them leaves what the next one
+	// finds, hosts files by their directory, namespaces by their marker.
+	var files sync.WaitGroup
+	files.Go(func() {
+		hosts, err := k.HostsFiles(ctx, lab)
+		if err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+			return
 		}
-		return nil
+		// Files on the machine's disk, each a few syscalls: as
+		// parallel as the namespaces' deletes.
+		hostsOf := make([]kernel.NetNSInfo, len(hosts))
+		for i, netns := range hosts {
+			_, node, _ := state.SplitNetNSName(netns) // HostsFiles lists only valid names
+			hostsOf[i] = kernel.NetNSInfo{Name: netns, Node: node}
+		}
+		each(hostsOf, downParallel, nil, func(ns kernel.NetNSInfo) error {
+			if err := k.HostsSet(ctx, ns.Name, ""); err != nil {
+				return fmt.Errorf("remove the hosts file: %w", err)
+			}
+			return nil
+		})
 	})
 	var progress func(i int, ns kernel.NetNSInfo)
 	if opts.Progress != nil {
@@ -404,6 +516,7 @@ func DownAll(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions)
 		}
 		return nil
 	})
+	files.Wait()
 	sort.Strings(res.Deleted)
 	return res, errors.Join(errs...)
 }

@@ -475,7 +475,9 @@ func testDownAfterHalfUp(t *testing.T, e *env) {
 					cancel()
 				}
 			}})
-			if !errors.Is(err, context.Canceled) || res == nil || res.Applied != n {
+			// Changes made together (namespaces, hosts files) that were
+			// under way when ctx was cancelled finish: at least n are done.
+			if !errors.Is(err, context.Canceled) || res == nil || res.Applied < n {
 				t.Fatalf("apply cancelled after change %d: applied %d, err %v", n, res.Applied, err)
 			}
 			if len(e.netns(t, name)) == 0 {

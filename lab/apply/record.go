@@ -23,7 +23,27 @@ func LoadRecord(dir rundir.Dir, lab string) *state.State {
 // SaveRecord stores desired as its lab's last-applied state, atomically.
 // The caller holds the lab's lock.
 func SaveRecord(dir rundir.Dir, desired *state.State) error {
-	return saveJSON(dir, desired.Lab, rundir.Record, desired, "save the last-applied record")
+	return saveJSON(dir, desired.Lab, rundir.Record, recordOf(desired), "save the last-applied record")
+}
+
+// recordOf is desired as the record keeps it: each hosts file by its
+// digest (state.HostsFile.Digest). desired is not changed.
+func recordOf(desired *state.State) *state.State {
+	rec := *desired
+	rec.Nodes = make(map[string]*state.Node, len(desired.Nodes))
+	var content, digest string // the last one hashed: every node has the same
+	for name, n := range desired.Nodes {
+		if n.Hosts != nil && n.Hosts.Content != "" {
+			if digest == "" || n.Hosts.Content != content {
+				content, digest = n.Hosts.Content, state.HostsDigest(n.Hosts.Content)
+			}
+			copied := *n
+			copied.Hosts = &state.HostsFile{Digest: digest}
+			n = &copied
+		}
+		rec.Nodes[name] = n
+	}
+	return &rec
 }
 
 // DeleteRecord removes a lab's record, after down. The caller holds the

@@ -1,8 +1,10 @@
 package apply_test
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -52,5 +54,46 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 	if apply.LoadRecord(dir, "lab1") != nil {
 		t.Error("LoadRecord after DeleteRecord returned a record")
+	}
+}
+
+// TestRecordKeepsHostsByDigest: a record holds a node's hosts file by its
+// digest, not its text (every node's file lists every node), leaves the
+// desired state it was given alone, and its links decode to the same
+// links, zero fields and empty lists included.
+func TestRecordKeepsHostsByDigest(t *testing.T) {
+	dir := rundir.At(t.TempDir())
+	s := state.New("lab1")
+	n := state.NewNode("a", state.NetNSName("lab1", "a"))
+	content := state.HostsHeader + "test\n10.0.0.1 a\n"
+	n.Hosts = &state.HostsFile{Content: content}
+	n.Links["eth0"] = &state.Link{Name: "eth0", Kind: "veth", Peer: "b:eth0", Up: true, Addrs: []netip.Prefix{}}
+	n.Links["br0"] = &state.Link{Name: "br0", Kind: "bridge", Addrs: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/24")}, DefaultMTU: 1500}
+	s.Nodes["a"] = n
+	if err := apply.SaveRecord(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	if n.Hosts.Content != content || n.Hosts.Digest != "" {
+		t.Errorf("SaveRecord changed the desired hosts file to %+v", n.Hosts)
+	}
+	data, err := os.ReadFile(filepath.Join(dir.Path(), "lab1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), "10.0.0.1 a") {
+		t.Errorf("the record holds the hosts file's text: %s", data)
+	}
+	got := apply.LoadRecord(dir, "lab1")
+	if got == nil {
+		t.Fatal("no record")
+	}
+	h := got.Nodes["a"].Hosts
+	if h == nil || h.Content != "" || !h.Holds(content) || h.Holds(content+"10.0.0.2 b\n") {
+		t.Errorf("recorded hosts file %+v does not hold exactly the saved content", h)
+	}
+	for name, want := range n.Links {
+		if !reflect.DeepEqual(got.Nodes["a"].Links[name], want) {
+			t.Errorf("link %s decodes to %+v, want %+v", name, got.Nodes["a"].Links[name], want)
+		}
 	}
 }

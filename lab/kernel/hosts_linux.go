@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -51,13 +52,29 @@ func openDirAt(dirfd int, name string, create bool) (int, error) {
 }
 
 // openEtcNetNS opens k.etcNetNSDir, each component from its parent, and
-// with create makes its last one when it is missing.
+// with create makes its last one when it is missing. Where the kernel has
+// openat2, one call that follows no symbolic link in any component does
+// the same when the directory exists (down removes a thousand files, each
+// from its own open).
 func (k *Linux) openEtcNetNS(create bool) (int, error) {
 	path := filepath.Clean(k.etcNetNSDir)
 	if !filepath.IsAbs(path) || path == "/" {
 		return -1, fmt.Errorf("hosts directory %q: not an absolute path below /", k.etcNetNSDir)
 	}
-	fd, err := unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	switch {
+	case err == nil:
+		return fd, nil
+	case errors.Is(err, unix.ENOENT) && !create, errors.Is(err, unix.ELOOP), errors.Is(err, unix.ENOTDIR):
+		// What the walk below finds too: missing, or a link on the way.
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	// No openat2 (ENOSYS, or a filter's EPERM), or a directory to make:
+	// one component at a time.
+	fd, err = unix.Open("/", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, err
 	}
@@ -115,16 +132,20 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		return fmt.Errorf("hosts file of %s: %s: %w", netns, dirPath, err)
 	}
 	defer unix.Close(dir)
+	// The machine's own name last (see state.MachineNameLine); Observe
+	// leaves it out again.
+	if write {
+		content += k.machineNameLine(content)
+	}
 	fd, err := unix.Openat(dir, "hosts", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT) && !write:
 		return nil
 	case errors.Is(err, unix.ENOENT):
-		fd, err = unix.Openat(dir, "hosts", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, hostsMode)
-		if err != nil {
+		if err := createHosts(dir, content); err != nil {
 			return fmt.Errorf("create %s: %w", path, err)
 		}
-		_ = unix.Fchmod(fd, hostsMode)
+		return nil
 	case notPlainFile(err):
 		return &ForeignError{NetNS: netns, File: path}
 	case err != nil:
@@ -150,11 +171,6 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		}
 		return nil
 	}
-	// The machine's own name last (see state.MachineNameLine); Observe
-	// leaves it out again.
-	if hostname, err := os.Hostname(); err == nil {
-		content += state.MachineNameLine(hostname, content)
-	}
 	// In place: the new content over the old, then the rest cut off, so
 	// that a reader meanwhile never sees an empty file.
 	if _, err := f.WriteAt([]byte(content), 0); err != nil {
@@ -164,6 +180,61 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// machineNameLine is state.MachineNameLine of the machine's hostname for
+// content, or "" when the hostname cannot be read. Every node of a lab
+// has the same content, so the last answer is kept: a 1000-node lab
+// would otherwise look for the hostname in 1000 copies of 1000 names.
+func (k *Linux) machineNameLine(content string) string {
+	hostname, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	k.hostsMu.Lock()
+	defer k.hostsMu.Unlock()
+	m := &k.lastMachineName
+	if m.hostname != hostname || m.content != content { // the same string: compared by pointer first
+		*m = machineName{hostname: hostname, content: content, line: state.MachineNameLine(hostname, content)}
+	}
+	return m.line
+}
+
+// machineName is machineNameLine's last answer.
+type machineName struct{ hostname, content, line string }
+
+// createHosts makes the hosts file of the node directory dir, which has
+// none, with content: written whole under no name (O_TMPFILE), then given
+// its name, which fails if a file took it meanwhile. A netlab killed at
+// any moment leaves either no file or the whole one, never an empty file
+// without netlab's first line, which no later up would touch again. A
+// file system without O_TMPFILE gets the file made, then written.
+func createHosts(dir int, content string) error {
+	fd, err := unix.Openat(dir, ".", unix.O_WRONLY|unix.O_TMPFILE|unix.O_CLOEXEC, hostsMode)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) {
+		fd, err = unix.Openat(dir, "hosts", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, hostsMode)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		_ = unix.Fchmod(fd, hostsMode) // the umask's due
+		_, err = unix.Pwrite(fd, []byte(content), 0)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	_ = unix.Fchmod(fd, hostsMode)
+	if n, err := unix.Pwrite(fd, []byte(content), 0); err != nil || n != len(content) {
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+	// Named through /proc/self/fd, which needs no capability, unlike
+	// linkat's AT_EMPTY_PATH; linkat never replaces a name.
+	return unix.Linkat(unix.AT_FDCWD, fmt.Sprintf("/proc/self/fd/%d", fd), dir, "hosts", unix.AT_SYMLINK_FOLLOW)
 }
 
 // netlabsFile reports whether the open fd is a file of netlab's: a
@@ -202,11 +273,38 @@ func (k *Linux) readHosts(netns string) (*state.HostsFile, error) {
 		return nil, err
 	}
 	defer unix.Close(etc)
-	return readHostsAt(etc, netns)
+	return readHostsAt(etc, netns, "")
+}
+
+// netlabsHostsAt reports whether netns has a hosts file of netlab's in
+// the open etc directory: what readHostsAt would find not Foreign, by its
+// first bytes only (a node's hosts file names every node of the lab).
+func netlabsHostsAt(etc int, netns string) (bool, error) {
+	dir, err := openDirAt(etc, netns, false)
+	switch {
+	case errors.Is(err, unix.ENOENT), notPlainFile(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	defer unix.Close(dir)
+	fd, err := unix.Openat(dir, "hosts", unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	switch {
+	case errors.Is(err, unix.ENOENT), notPlainFile(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	defer unix.Close(fd)
+	return netlabsFile(fd)
 }
 
 // readHostsAt reads the hosts file of netns in the open etc directory.
-func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
+// want is the content the caller expects there, or "": a file that holds
+// it (and the machine-name line) is reported with want itself, so that a
+// 1000-node lab's thousand files of a thousand names are compared, not
+// copied.
+func readHostsAt(etc int, netns, want string) (*state.HostsFile, error) {
 	dir, err := openDirAt(etc, netns, false)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -226,20 +324,56 @@ func readHostsAt(etc int, netns string) (*state.HostsFile, error) {
 	case err != nil:
 		return nil, err
 	}
-	f := os.NewFile(uintptr(fd), "hosts")
-	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
 	if !ownFile(&st) {
+		unix.Close(fd)
 		return &state.HostsFile{Foreign: true}, nil
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxHosts))
-	if err != nil {
-		return nil, err
+	// Read into a buffer of the size fstat gave, and one byte more, which
+	// shows a file that grew meanwhile.
+	f := os.NewFile(uintptr(fd), "hosts")
+	defer f.Close()
+	bufp := hostsBufs.Get().(*[]byte)
+	defer hostsBufs.Put(bufp)
+	buf := slices.Grow((*bufp)[:0], int(min(max(st.Size, 0), maxHosts))+1)
+	for len(buf) < maxHosts {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, 4096)
+		}
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return ReadHostsFile(string(data)), nil
+	*bufp = buf
+	buf = buf[:min(len(buf), maxHosts)]
+	if want != "" && holdsHosts(buf, want) {
+		return &state.HostsFile{Content: want}, nil
+	}
+	return ReadHostsFile(string(buf)), nil
+}
+
+// hostsBufs are readHostsAt's read buffers, one per worker at a time.
+var hostsBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// holdsHosts reports whether data, a hosts file read back, is want and at
+// most the machine-name line after it: what ReadHostsFile would report
+// as want.
+func holdsHosts(data []byte, want string) bool {
+	if !strings.HasPrefix(want, state.HostsHeader) || !strings.HasSuffix(want, "\n") ||
+		len(data) < len(want) || string(data[:len(want)]) != want {
+		return false
+	}
+	tail := string(data[len(want):]) // one short line at most
+	return tail == "" || state.IsMachineNameLine(tail)
 }
 
 // HostsFiles lists the namespaces of the lab with a hosts file of
@@ -271,11 +405,11 @@ func (k *Linux) HostsFiles(ctx context.Context, lab string) ([]string, error) {
 		if l, _, ok := state.SplitNetNSName(name); !ok || l != lab {
 			continue
 		}
-		h, err := readHostsAt(etc, name)
+		ours, err := netlabsHostsAt(etc, name)
 		if err != nil {
 			return nil, fmt.Errorf("hosts file of %s: %w", name, err)
 		}
-		if h != nil && !h.Foreign {
+		if ours {
 			out = append(out, name)
 		}
 	}

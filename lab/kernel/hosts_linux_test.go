@@ -375,3 +375,36 @@ func TestHostsMachineName(t *testing.T) {
 	}
 	t.Logf("looked up in %s", time.Since(start).Round(time.Millisecond))
 }
+
+// TestHostsEtcParentLink: a symbolic link anywhere on the way to the etc
+// directory is not followed either, by the lookups down makes (list,
+// remove) as by a write: the netlab file behind it stays.
+func TestHostsEtcParentLink(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	root := t.TempDir()
+	realDir := filepath.Join(root, "real", "netns", "nltestx.a")
+	if err := os.MkdirAll(realDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(realDir, "hosts")
+	if err := os.WriteFile(file, []byte(hostsText()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(root, "real"), filepath.Join(root, "link")); err != nil {
+		t.Fatal(err)
+	}
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(filepath.Join(root, "link", "netns")))
+	defer k.Close()
+	if names, err := k.HostsFiles(ctx, "nltestx"); err == nil || len(names) != 0 {
+		t.Errorf("HostsFiles through a linked parent = %v, %v; want a refusal", names, err)
+	}
+	if err := k.HostsSet(ctx, "nltestx.a", ""); err == nil {
+		t.Error("HostsSet removed through a linked parent")
+	}
+	if err := k.HostsSet(ctx, "nltestx.b", hostsText()); err == nil {
+		t.Error("HostsSet wrote through a linked parent")
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Errorf("the file behind the link: %v", err)
+	}
+}

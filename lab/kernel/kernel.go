@@ -77,6 +77,14 @@ import (
 // gone succeeds. RouteReplace, RouteDel, SysctlSet and NFTableSet refuse
 // the machine's own namespace (state.HostNetNS) with an error wrapping
 // EPERM: netlab never changes its routes, sysctls or firewall.
+// Concurrent is a Kernel that takes several changes of one kind at once
+// (namespaces made, hosts files written): up runs a plan's run of them
+// on up to ApplyWorkers goroutines. A kernel without it, as the fake by
+// default, takes one change at a time, in plan order.
+type Concurrent interface {
+	ApplyWorkers() int
+}
+
 type Kernel interface {
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
@@ -84,7 +92,11 @@ type Kernel interface {
 	// marker is returned with Foreign set and nothing else read. For each
 	// node of want with Host set, it reads only the links of the root
 	// namespace that carry the lab's marker or a name the node declares,
-	// with their addresses: nothing else of the machine's.
+	// with their addresses: nothing else of the machine's. The MACs a
+	// bridge learned (Link.Learned) are read only without want, for a
+	// display (status): no diff compares them, and the kernel dumps a
+	// bridge's forwarding database in time that grows with the square of
+	// its ports.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
 	// NetNSList lists the namespace files named LAB.NODE of one lab, with
 	// whether each carries netlab's marker. It reads only the marker, so it

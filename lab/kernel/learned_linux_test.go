@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/plan"
 	"netlab/lab/state"
 )
 
@@ -53,5 +54,17 @@ links:
 	}
 	if got := sw.Links["br0"].Learned; len(got) != 0 {
 		t.Errorf("the bridge itself lists learned MACs %q; they belong to its ports", got)
+	}
+	// A read for a diff (with the lab's desired state) leaves them out:
+	// no plan compares them, and the kernel's dump of a bridge's database
+	// grows with the square of its ports.
+	s, err = k.Observe(context.Background(), name, plan.Desired(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for port := range map[string]bool{"p1": true, "p2": true} {
+		if got := s.Nodes["sw"].Links[port].Learned; len(got) != 0 {
+			t.Errorf("Observe with want: port %s lists learned MACs %q; want none read", port, got)
+		}
 	}
 }

@@ -128,7 +128,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		if err := setCreateAttrs(ctx, c, tmp, &state.Link{MTU: l.MTU}); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		return finishLink(ctx, c, tmp, l)
+		return finishLink(ctx, c, tmp, 0, l)
 	case device.MACVLAN:
 		pc := c
 		if l.ParentNetNS != "" && l.ParentNetNS != netnsName {
@@ -139,13 +139,13 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		if err := addMACVLAN(ctx, c, pc, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		return finishLink(made(ctx, c), c, tmp, l)
+		return finishLink(made(ctx, c), c, tmp, 0, l)
 	case device.VXLAN:
 		if err := addVXLAN(ctx, c, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		ctx = made(ctx, c)
-		if err := finishLink(ctx, c, tmp, l); err != nil {
+		if err := finishLink(ctx, c, tmp, 0, l); err != nil {
 			return err
 		}
 		if err := ctx.Err(); err != nil {
@@ -173,7 +173,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			}
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
-		return finishLink(ctx, c, tmp, l)
+		return finishLink(ctx, c, tmp, 0, l)
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
 	}
@@ -183,11 +183,12 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 	if err := c.h.LinkAdd(nl); err != nil {
 		return fmt.Errorf("link %s: add %s: %w", l.Name, l.Kind, err)
 	}
-	if err := finishLink(made(ctx, c), c, tmp, l); err != nil {
+	// LinkAdd found the new link's ifindex by its name already.
+	if err := finishLink(made(ctx, c), c, tmp, nl.Attrs().Index, l); err != nil {
 		return err
 	}
 	if peer != nil {
-		if err := finishLink(made(ctx, pc), pc, peerTmp, peer); err != nil {
+		if err := finishLink(made(ctx, pc), pc, peerTmp, 0, peer); err != nil {
 			return err
 		}
 	}
@@ -231,14 +232,18 @@ func setCreateAttrs(ctx context.Context, c *nsConn, name string, l *state.Link) 
 // A message the kernel refuses (the name taken, a master that is no
 // bridge) deletes the link, and a veth's peer with it, so that a failed
 // LinkAdd leaves nothing, as the fake's; a cancelled one leaves the link
-// to the next up.
-func finishLink(ctx context.Context, c *nsConn, tmp string, l *state.Link) error {
+// to the next up. index is the new link's ifindex when the caller knows
+// it, else 0, and the link is found by its temporary name.
+func finishLink(ctx context.Context, c *nsConn, tmp string, index int, l *state.Link) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	nl, err := c.h.LinkByName(tmp)
-	if err != nil {
-		return fmt.Errorf("link %s: find new link: %w", l.Name, err)
+	var nl netlink.Link = &netlink.Device{LinkAttrs: netlink.LinkAttrs{Name: tmp, Index: index}}
+	if index == 0 {
+		var err error
+		if nl, err = c.h.LinkByName(tmp); err != nil {
+			return fmt.Errorf("link %s: find new link: %w", l.Name, err)
+		}
 	}
 	if err := finishFound(ctx, c, nl, l); err != nil {
 		if ctx.Err() == nil {
@@ -249,32 +254,23 @@ func finishLink(ctx context.Context, c *nsConn, tmp string, l *state.Link) error
 	return nil
 }
 
-// finishFound sends finishLink's messages to the link found.
+// finishFound gives the link found its marker, its real name, its master
+// and its state in one message (setLinkAttrs): a thousand-port bridge's
+// star makes two thousand links, and each of these was a round trip.
 func finishFound(ctx context.Context, c *nsConn, nl netlink.Link, l *state.Link) error {
-	if err := c.h.LinkSetAlias(nl, l.Alias); err != nil {
-		return fmt.Errorf("link %s: set alias: %w", l.Name, err)
+	masterIndex := 0
+	if l.Master != "" {
+		m, err := c.h.LinkByName(l.Master)
+		if err != nil {
+			return fmt.Errorf("link %s: find master %s: %w", l.Name, l.Master, err)
+		}
+		masterIndex = m.Attrs().Index
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := c.h.LinkSetName(nl, l.Name); err != nil {
-		return fmt.Errorf("link %s: rename: %w", l.Name, err)
-	}
-	if l.Master != "" {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := setMaster(c, nl, l.Master); err != nil {
-			return fmt.Errorf("link %s: %w", l.Name, err)
-		}
-	}
-	if l.Up {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := c.h.LinkSetUp(nl); err != nil {
-			return fmt.Errorf("link %s: set up: %w", l.Name, err)
-		}
+	if err := c.setLinkAttrs(nl.Attrs().Index, l.Name, l.Alias, masterIndex, l.Up); err != nil {
+		return fmt.Errorf("link %s: set name, alias, master and state: %w", l.Name, err)
 	}
 	return nil
 }
@@ -361,6 +357,7 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			}
 		case state.AttrAlias:
 			err = c.h.LinkSetAlias(nl, l.Alias)
+			k.aliasChanged(c)
 		case state.AttrUp:
 			if l.Up {
 				err = c.h.LinkSetUp(nl)
@@ -401,12 +398,7 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		if l.Kind == device.Veth {
 			l.PeerIndex = a.ParentIndex
 		}
-		if st := a.Statistics; st != nil {
-			l.Stats = state.Counters{
-				RxPackets: st.RxPackets, TxPackets: st.TxPackets, RxBytes: st.RxBytes, TxBytes: st.TxBytes,
-				RxDropped: st.RxDropped, TxDropped: st.TxDropped, RxErrors: st.RxErrors, TxErrors: st.TxErrors,
-			}
-		}
+		l.Stats = counters(a.Statistics)
 		byIndex[a.Index] = l
 	}
 	for _, nl := range links {

@@ -2,9 +2,12 @@ package kernel
 
 import (
 	"fmt"
+	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -21,6 +24,13 @@ type Linux struct {
 	// Option said otherwise.
 	etcNetNSDir string
 	started     startedProcs // the processes ProcessStart started
+
+	// loReads counts the markers read over netlink (lo's alias), for
+	// the tests that hold down to one read per namespace.
+	loReads atomic.Int64
+
+	hostsMu         sync.Mutex
+	lastMachineName machineName // guarded by hostsMu
 }
 
 // An Option changes a parameter of the real kernel from its default.
@@ -32,10 +42,81 @@ type Option func(*Linux)
 func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir = dir } }
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
+// The socket is made when first needed (conn): down reads the marker
+// and deletes the namespace through the file alone (nsFile).
 type nsConn struct {
 	fd   netns.NsHandle
-	h    *netlink.Handle
-	host bool // the machine's root namespace
+	h    *netlink.Handle // nil until conn makes it; guarded by Linux.mu until then
+	host bool            // the machine's root namespace
+
+	// alias is lo's alias, the marker, as last read through h (known
+	// set); guarded by Linux.mu. It stays true of this namespace for as
+	// long as the conn lives, which is only while the same namespace is
+	// mounted at its name (see conn).
+	alias string
+	known bool
+
+	// raw is a second route socket in the namespace, for the requests
+	// the netlink library has no call for (setLinkAttrs); made at the
+	// first, guarded by rawMu.
+	rawMu sync.Mutex
+	raw   *nl.SocketHandle
+
+	// dump is a netlink socket of LinkCounters' own in the namespace,
+	// made at its first call; -1 until then. seq numbers its requests.
+	// Both guarded by dumpMu.
+	dumpMu sync.Mutex
+	dump   int
+	seq    uint32
+}
+
+// setLinkAttrs renames the link at index, sets its alias, brings it up
+// (when up) and enslaves it to the link at master (when not 0), in one
+// RTM_NEWLINK. The kernel's do_setlink applies the name first, then the
+// alias, the flags and the master, and stops at the first it refuses:
+// a name in the way leaves the link as it was, under its temporary name.
+// Equivalent to: ip link set dev TMP name NAME alias ALIAS up master M
+func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool) error {
+	sock, err := c.rawSocket()
+	if err != nil {
+		return err
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	if up {
+		msg.Flags = unix.IFF_UP
+		msg.Change = unix.IFF_UP
+	}
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated(name)))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFALIAS, []byte(alias)))
+	if master != 0 {
+		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(master))))
+	}
+	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// rawSocket returns c's raw route socket, opening it at the first call.
+func (c *nsConn) rawSocket() (*nl.SocketHandle, error) {
+	c.rawMu.Lock()
+	defer c.rawMu.Unlock()
+	if c.raw != nil {
+		return c.raw, nil
+	}
+	cur, err := netns.Get()
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	defer cur.Close()
+	s, err := nl.GetNetlinkSocketAt(c.fd, cur, unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	c.raw = &nl.SocketHandle{Socket: s}
+	return c.raw, nil
 }
 
 // NewLinux returns the real kernel.
@@ -71,6 +152,52 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 	if name == state.HostNetNS {
 		return k.hostConnLocked()
 	}
+	c, err := k.nsFileLocked(name)
+	if err != nil || c.h != nil {
+		return c, err
+	}
+	// The socket is made without the lock: Observe and up open a
+	// thousand namespaces from several goroutines, and each socket
+	// enters its namespace and leaves it again.
+	k.mu.Unlock()
+	h, err := netlink.NewHandleAt(c.fd, unix.NETLINK_ROUTE)
+	k.mu.Lock()
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
+	}
+	return k.keepHandleLocked(name, c, h)
+}
+
+// keepHandleLocked gives c, the open namespace name, the socket h, unless
+// another goroutine gave it one meanwhile (then h is closed); a c let go
+// meanwhile (forget, or the name remounted) is an error. k.mu is held.
+func (k *Linux) keepHandleLocked(name string, c *nsConn, h *netlink.Handle) (*nsConn, error) {
+	switch {
+	case k.conns[name] != c:
+		h.Close()
+		return nil, fmt.Errorf("namespace %s: let go while its socket was made: %w", name, os.ErrNotExist)
+	case c.h != nil:
+		h.Close()
+	default:
+		c.h = h
+	}
+	return c, nil
+}
+
+// nsFile is conn without the netlink socket: the open namespace file,
+// with the marker last read in it, for what needs no more (the identity
+// of the namespace, its marker, its delete).
+func (k *Linux) nsFile(name string) (*nsConn, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if name == state.HostNetNS {
+		return k.hostConnLocked()
+	}
+	return k.nsFileLocked(name)
+}
+
+// nsFileLocked is nsFile with k.mu held.
+func (k *Linux) nsFileLocked(name string) (*nsConn, error) {
 	path, err := netnsPath(name)
 	if err != nil {
 		return nil, err
@@ -79,22 +206,36 @@ func (k *Linux) conn(name string) (*nsConn, error) {
 		if mountedAt(c.fd, path) {
 			return c, nil
 		}
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	fd, err := openNetNS(name)
 	if err != nil {
 		return nil, err
 	}
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		fd.Close()
-		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
-	}
-	c := &nsConn{fd: fd, h: h}
+	c := &nsConn{fd: fd, dump: -1}
 	k.conns[name] = c
 	return c, nil
+}
+
+// close releases the namespace file and its sockets.
+func (c *nsConn) close() {
+	if c.h != nil {
+		c.h.Close()
+	}
+	c.rawMu.Lock()
+	if c.raw != nil {
+		c.raw.Close()
+		c.raw = nil
+	}
+	c.rawMu.Unlock()
+	c.dumpMu.Lock()
+	if c.dump >= 0 {
+		unix.Close(c.dump)
+		c.dump = -1
+	}
+	c.dumpMu.Unlock()
+	c.fd.Close()
 }
 
 // startNetNS is the namespace netlab started in, opened while the
@@ -124,7 +265,7 @@ func (k *Linux) hostConnLocked() (*nsConn, error) {
 		fd.Close()
 		return nil, fmt.Errorf("netlink socket in the root namespace: %w", err)
 	}
-	c := &nsConn{fd: fd, h: h, host: true}
+	c := &nsConn{fd: fd, h: h, host: true, dump: -1}
 	k.conns[state.HostNetNS] = c
 	return c, nil
 }
@@ -144,8 +285,7 @@ func (k *Linux) forget(name string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if c, ok := k.conns[name]; ok {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 }
@@ -155,9 +295,19 @@ func (k *Linux) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for name, c := range k.conns {
-		c.h.Close()
-		c.fd.Close()
+		c.close()
 		delete(k.conns, name)
 	}
 	return nil
 }
+
+// applyWorkers is how many namespaces the real kernel makes, or hosts
+// files it writes, at once. Making a namespace is mostly the kernel's
+// setup of its subsystems, under locks taken for read, so two cores make
+// them faster side by side; more than that only queue on the locks that
+// do serialize (RTNL for lo, the mount lock for the name).
+const applyWorkers = 4
+
+// ApplyWorkers says how many changes of one kind Linux takes at once
+// (Concurrent).
+func (k *Linux) ApplyWorkers() int { return applyWorkers }

@@ -196,6 +196,12 @@ func deleteNetNS(name string) error {
 	if isStub(path) {
 		return os.Remove(path)
 	}
+	return unmountNetNS(path)
+}
+
+// unmountNetNS unmounts the namespace mounted at path and removes the
+// mount point.
+func unmountNetNS(path string) error {
 	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("unmount %s: %w", path, err)
 	}
@@ -307,17 +313,82 @@ func markLo(h *netlink.Handle, marker string) error {
 	return nil
 }
 
-// marked reports whether the namespace carries the marker of lab and node.
+// marked reports whether the namespace carries the marker of lab and node,
+// read now.
 func (k *Linux) marked(name, lab, node string) (bool, error) {
-	c, err := k.conn(name)
+	alias, err := k.loAlias(name, true)
+	return err == nil && alias == state.NodeMarker(lab, node), err
+}
+
+// markedKnown is marked answered by the marker read last through the
+// namespace held open under that name, when there is one: proof enough
+// that it is the lab's, since the kernel lets go of a namespace that is
+// no longer the one mounted at the name (conn). Down asks it of each
+// namespace at each step; one read per namespace serves them all.
+func (k *Linux) markedKnown(name, lab, node string) (bool, error) {
+	alias, err := k.loAlias(name, false)
+	return err == nil && alias == state.NodeMarker(lab, node), err
+}
+
+// aliasChanged forgets the marker last read through c: an alias set
+// through it may have been lo's.
+func (k *Linux) aliasChanged(c *nsConn) {
+	k.mu.Lock()
+	c.known = false
+	k.mu.Unlock()
+}
+
+// loAlias returns lo's alias in the namespace: read now when fresh or
+// not read yet through the namespace's open file, else as last read.
+func (k *Linux) loAlias(name string, fresh bool) (string, error) {
+	c, err := k.nsFile(name)
 	if err != nil {
-		return false, err
+		return "", err
 	}
-	lo, err := c.h.LinkByName("lo")
-	if err != nil {
-		return false, err
+	k.mu.Lock()
+	alias, known := c.alias, c.known
+	k.mu.Unlock()
+	if known && !fresh {
+		return alias, nil
 	}
-	return lo.Attrs().Alias == state.NodeMarker(lab, node), nil
+	aliases, errs := k.readAliases([]*nsConn{c})
+	return aliases[0], errs[0]
+}
+
+// readAliases reads lo's alias in each open namespace of cs (see
+// marker_linux.go) and keeps it with it.
+func (k *Linux) readAliases(cs []*nsConn) ([]string, []error) {
+	// Copies of the files, made under k.mu: a conn forgotten meanwhile
+	// closes its own, whose number could then name another file.
+	fds := make([]netns.NsHandle, len(cs))
+	dupErrs := make([]error, len(cs))
+	k.mu.Lock()
+	for i, c := range cs {
+		fd, err := unix.FcntlInt(uintptr(c.fd), unix.F_DUPFD_CLOEXEC, 0)
+		fds[i], dupErrs[i] = netns.NsHandle(fd), err
+	}
+	k.mu.Unlock()
+	defer func() {
+		for i, fd := range fds {
+			if dupErrs[i] == nil {
+				fd.Close()
+			}
+		}
+	}()
+	k.loReads.Add(int64(len(cs)))
+	aliases, errs := readAliases(fds)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for i, c := range cs {
+		if dupErrs[i] != nil {
+			aliases[i], errs[i] = "", fmt.Errorf("namespace file: %w", dupErrs[i])
+			continue
+		}
+		if errs[i] == nil {
+			c.alias, c.known = aliases[i], true
+		}
+	}
+	return aliases, errs
 }
 
 // NetNSDel deletes a namespace, but only one that netlab marked.
@@ -332,10 +403,14 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
 	}
-	if path, perr := netnsPath(name); perr == nil && isStub(path) {
-		return deleteNetNS(name) // an interrupted create's empty mount point
+	path, err := netnsPath(name)
+	if err != nil {
+		return fmt.Errorf("delete namespace: %w", err)
 	}
-	owned, err := k.marked(name, lab, node)
+	owned, err := k.markedKnown(name, lab, node)
+	if errors.Is(err, errNotNetNS) && isStub(path) {
+		return os.Remove(path) // an interrupted create's empty mount point
+	}
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || IsNotFound(err) {
 			return nil
@@ -349,7 +424,7 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 		return err
 	}
 	k.forget(name)
-	if err := deleteNetNS(name); err != nil {
+	if err := unmountNetNS(path); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
 	}
 	return nil
@@ -357,9 +432,15 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 
 // NetNSList lists the namespace files of one lab, each with whether it
 // carries the lab's marker; an interrupted create's empty mount point is
-// listed as a stub. Markers are read in parallel: each needs a netlink
-// socket inside its namespace, and the sockets' set-up dominates.
+// listed as a stub. Markers are read on a few threads at once.
 func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) {
+	return k.netnsList(ctx, lab, true)
+}
+
+// netnsList is NetNSList with each marker read now when fresh, and
+// otherwise as read last through the namespace's open file (down lists
+// them, and then asks for their processes).
+func (k *Linux) netnsList(ctx context.Context, lab string, fresh bool) ([]NetNSInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -373,34 +454,39 @@ func (k *Linux) NetNSList(ctx context.Context, lab string) ([]NetNSInfo, error) 
 			out = append(out, NetNSInfo{Name: name, Node: node})
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, observeParallel)
+	var read []*nsConn
+	var readIdx []int
 	for i := range out {
 		info := &out[i]
 		path, err := netnsPath(info.Name)
 		if err != nil {
 			continue
 		}
-		if isStub(path) {
-			info.Stub = true
+		// The open tells a namespace from anything else; only what is
+		// none is looked at again.
+		c, err := k.nsFile(info.Name)
+		if errors.Is(err, errNotNetNS) {
+			info.Stub = isStub(path)
+		}
+		if err != nil {
 			continue
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if ctx.Err() != nil {
-				return
-			}
-			if owned, err := k.marked(info.Name, lab, info.Node); err == nil {
-				info.Marked = owned
-			}
-		}()
+		k.mu.Lock()
+		alias, known := c.alias, c.known
+		k.mu.Unlock()
+		if known && !fresh {
+			info.Marked = alias == state.NodeMarker(lab, info.Node)
+			continue
+		}
+		read = append(read, c)
+		readIdx = append(readIdx, i)
 	}
-	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err // some markers unread: the list would lie
+		return nil, err
+	}
+	aliases, errs := k.readAliases(read)
+	for j, i := range readIdx {
+		out[i].Marked = errs[j] == nil && aliases[j] == state.NodeMarker(lab, out[i].Node)
 	}
 	return out, nil
 }
@@ -414,17 +500,26 @@ func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	byLab := make(map[string][]string)
+	var cs []*nsConn
+	var found [][2]string // lab and node of each of cs
 	for _, name := range names {
 		lab, node, ok := state.SplitNetNSName(name)
 		if !ok {
 			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if c, err := k.nsFile(name); err == nil {
+			cs = append(cs, c)
+			found = append(found, [2]string{lab, node})
 		}
-		if owned, err := k.marked(name, lab, node); err == nil && owned {
-			byLab[lab] = append(byLab[lab], node)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	aliases, errs := k.readAliases(cs)
+	byLab := make(map[string][]string)
+	for i, f := range found {
+		if errs[i] == nil && aliases[i] == state.NodeMarker(f[0], f[1]) {
+			byLab[f[0]] = append(byLab[f[0]], f[1])
 		}
 	}
 	labs := make([]LabInfo, 0, len(byLab))

@@ -257,6 +257,12 @@ func observeNFTAgainst(c *nsConn, want *state.NFTable) (t *state.NFTable, traceL
 	if err != nil {
 		return nil, false, err
 	}
+	return observeNFTOn(conn, want)
+}
+
+// observeNFTOn is observeNFTAgainst through conn, a connection of the
+// namespace's.
+func observeNFTOn(conn *nftables.Conn, want *state.NFTable) (t *state.NFTable, traceLeftover bool, err error) {
 	exists, traceLeftover, err := nfTables(conn)
 	if err != nil || !exists {
 		return nil, traceLeftover, err
@@ -324,11 +330,7 @@ func readNFTable(conn *nftables.Conn, want *state.NFTable) (*state.NFTable, erro
 		for _, r := range rules {
 			sr := &state.NFRule{}
 			sr.Tag, _ = userdata.GetString(r.UserData, userdata.TypeComment)
-			for _, e := range r.Exprs {
-				if ctr, ok := e.(*expr.Counter); ok {
-					sr.Packets, sr.Bytes = ctr.Packets, ctr.Bytes
-				}
-			}
+			sr.Packets, sr.Bytes = ruleCounter(r)
 			if def, ok := wanted[ch.Name+" "+sr.Tag]; ok {
 				sr.Modified = !sameExprs(r.Exprs, def, hookOf[ch.Name], setKeys)
 			}

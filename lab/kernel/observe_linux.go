@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
 )
@@ -43,40 +44,64 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 		}
 	}
 	k.forgetGone(lab, nodes)
+	// The hosts directory is opened once for every node's file.
+	etc, err := k.openEtcNetNS(false)
+	switch {
+	case errors.Is(err, unix.ENOENT):
+		etc = -1 // no hosts files at all
+	case err != nil:
+		return nil, fmt.Errorf("hosts files: %w", err)
+	default:
+		defer unix.Close(etc)
+	}
 	s := state.New(lab)
 	var (
 		mu   sync.Mutex
 		errs []error
 		wg   sync.WaitGroup
-		sem  = make(chan struct{}, observeParallel)
+		jobs = make(chan string)
 	)
-	for _, node := range nodes {
-		var keys []string
-		var wantNFT *state.NFTable
-		if want != nil && want.Nodes[node] != nil {
-			for key := range want.Nodes[node].Sysctls {
-				keys = append(keys, key)
-			}
-			sort.Strings(keys)
-			wantNFT = want.Nodes[node].NFT
-		}
+	for range min(observeParallel, len(nodes)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			n, err := k.observeNode(ctx, lab, node, keys, wantNFT)
-			mu.Lock()
-			defer mu.Unlock()
+			t, err := startNSThread()
 			if err != nil {
-				errs = append(errs, fmt.Errorf("node %s: %w", node, err))
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				for range jobs { // the other workers read them
+				}
 				return
 			}
-			if n != nil {
-				s.Nodes[node] = n
+			defer t.stop()
+			for node := range jobs {
+				var keys []string
+				var wantNFT *state.NFTable
+				var wantHosts *state.HostsFile
+				if want != nil && want.Nodes[node] != nil {
+					wantHosts = want.Nodes[node].Hosts
+					for key := range want.Nodes[node].Sysctls {
+						keys = append(keys, key)
+					}
+					sort.Strings(keys)
+					wantNFT = want.Nodes[node].NFT
+				}
+				n, err := k.observeNode(ctx, t, lab, node, keys, wantNFT, wantHosts, want == nil, etc)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, fmt.Errorf("node %s: %w", node, err))
+				} else if n != nil {
+					s.Nodes[node] = n
+				}
+				mu.Unlock()
 			}
 		}()
 	}
+	for _, node := range nodes {
+		jobs <- node
+	}
+	close(jobs)
 	wg.Wait()
 	if want != nil {
 		for _, name := range want.NodeNames() {
@@ -126,8 +151,10 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // observeNode reads one namespace. It returns nil, nil when the namespace
 // vanished since it was listed: netlab down (which status, plan and the
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
-// moment, then removes that.
-func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []string, wantNFT *state.NFTable) (*state.Node, error) {
+// moment, then removes that. etc is the open hosts directory (-1 for
+// none), where the node's hosts file is read too, against wantHosts (nil
+// for none). With learned, a bridge's learned MACs are read too.
+func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, learned bool, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -137,8 +164,9 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 		return nil, err
 	}
 	// Opened first, then judged: a check of the path before the open
-	// could see the namespace that the open no longer finds.
-	c, err := k.conn(name)
+	// could see the namespace that the open no longer finds. The thread
+	// t is in it from here on.
+	c, err := k.connIn(t, name)
 	switch {
 	case err == nil:
 	case errors.Is(err, os.ErrNotExist) || errors.Is(err, errNotNetNS) && (isStub(path) || !exists(path)):
@@ -183,20 +211,36 @@ func (k *Linux) observeNode(ctx context.Context, lab, node string, sysctlKeys []
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := observeLearned(c, byIndex); err != nil {
+	if learned {
+		if err := observeLearned(c, byIndex); err != nil {
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if n.Sysctls, err = readSysctlsHere(sysctlKeys); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.Sysctls, err = readSysctls(c, sysctlKeys); err != nil {
+	nft, err := nftHere()
+	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
+	defer nft.CloseLasting()
+	if n.NFT, n.TraceLeftover, err = observeNFTOn(nft, wantNFT); err != nil {
 		return nil, err
 	}
-	if n.NFT, n.TraceLeftover, err = observeNFTAgainst(c, wantNFT); err != nil {
-		return nil, err
+	if etc >= 0 {
+		want := ""
+		if wantHosts != nil {
+			want = wantHosts.Content
+		}
+		if n.Hosts, err = readHostsAt(etc, name, want); err != nil {
+			return nil, fmt.Errorf("hosts file: %w", err)
+		}
 	}
 	return n, nil
 }
@@ -260,8 +304,8 @@ func (k *Linux) forgetGone(lab string, present []string) {
 	}
 }
 
-// observeProcesses fills in the processes and the hosts file of each of
-// the lab's own namespaces: one pass over /proc for all of them (a lab
+// observeProcesses fills in the processes of each of the lab's own
+// namespaces: one pass over /proc for all of them (a lab
 // may have a thousand nodes), then each node's share by its namespace's
 // identity.
 func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
@@ -279,9 +323,6 @@ func (k *Linux) observeProcesses(ctx context.Context, s *state.State) error {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
 		byID[id] = n
-		if n.Hosts, err = k.readHosts(n.NetNS); err != nil {
-			return fmt.Errorf("node %s: hosts file: %w", name, err)
-		}
 	}
 	if len(byID) == 0 {
 		return nil

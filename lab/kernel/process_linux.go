@@ -209,9 +209,10 @@ func (k *Linux) Processes(ctx context.Context, netns string) ([]ProcessInfo, err
 }
 
 // LabProcesses lists the processes of every marked namespace of the lab
-// in one pass over /proc.
+// in one pass over /proc. A namespace whose marker was read already
+// (down lists them first) is not read again.
 func (k *Linux) LabProcesses(ctx context.Context, lab string) (map[string][]ProcessInfo, error) {
-	list, err := k.NetNSList(ctx, lab)
+	list, err := k.netnsList(ctx, lab, false)
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +258,7 @@ func (k *Linux) processNetNS(netns, what string) (nsID, error) {
 // netnsID is the identity of a namespace, by the file of its open
 // connection (NetNSList and Observe have opened it already).
 func (k *Linux) netnsID(netns string) (nsID, error) {
-	c, err := k.conn(netns)
+	c, err := k.nsFile(netns)
 	if err != nil {
 		return nsID{}, err
 	}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"netlab/lab/state"
 )
 
 // The kernel seam beside Kernel. Kernel reads and changes a lab's
@@ -63,11 +65,50 @@ type Watcher interface {
 	Watch(ctx context.Context, lab string) (<-chan struct{}, error)
 }
 
+// CounterReader reads what changes fast in a running lab, its counters,
+// cheaply enough to do every second on a thousand nodes: what the
+// terminal UI reads at each refresh, between the full Observe it makes
+// far less often. It reads no address, route, sysctl, process or file.
+type CounterReader interface {
+	// LinkCounters reads the links of each namespace of netns (LAB.NODE,
+	// or state.HostNetNS), with their state and counters: one link dump
+	// per namespace, over a netlink socket that stays open between calls
+	// (no thread enters a namespace once it is open). A namespace that
+	// does not exist (any more) is missing from the result, not an
+	// error.
+	// Equivalent to: ip -n NETNS -s link show
+	LinkCounters(ctx context.Context, netns []string) (map[string][]LinkCounters, error)
+	// RuleCounters reads the counters of the rules of netlab's nftables
+	// table in each namespace of netns, by chain and tag. A namespace
+	// without the table, or gone, is missing from the result.
+	// Equivalent to: ip netns exec NETNS nft list table inet netlab
+	RuleCounters(ctx context.Context, netns []string) (map[string][]RuleCounter, error)
+}
+
+// LinkCounters is one link as LinkCounters reads it: what tells a link
+// from another (index, name, master, MTU), its state, and its counters.
+type LinkCounters struct {
+	Index       int
+	Name        string
+	MasterIndex int // 0 for none
+	MTU         int
+	Up          bool   // administratively up
+	OperState   string // as state.Link's
+	Stats       state.Counters
+}
+
+// RuleCounter is one rule's counter, known by its chain and tag.
+type RuleCounter struct {
+	Chain, Tag     string
+	Packets, Bytes uint64
+}
+
 var (
-	_ NetNS       = (*Linux)(nil)
-	_ Watcher     = (*Linux)(nil)
-	_ Tracer      = (*Linux)(nil)
-	_ Conntracker = (*Linux)(nil)
+	_ NetNS         = (*Linux)(nil)
+	_ Watcher       = (*Linux)(nil)
+	_ CounterReader = (*Linux)(nil)
+	_ Tracer        = (*Linux)(nil)
+	_ Conntracker   = (*Linux)(nil)
 )
 
 // Tracer follows packets through the netfilter hooks of a lab's

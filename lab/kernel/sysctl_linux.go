@@ -120,34 +120,8 @@ func (k *Linux) SysctlTry(ctx context.Context, writes []SysctlWrite) ([]SysctlTr
 	return out, nil
 }
 
-// readSysctls reads the given keys inside a namespace; a key the kernel
-// does not have, or will not let root read (an action such as
-// net.ipv4.route.flush), is left out: SysctlProblems names it to the user
-// before anything is changed, where a failed read would stop every plan.
-// A key that reads as EIO is one with no value yet
-// (net.ipv6.conf.*.stable_secret until it is written): it is left out
-// too, so the plan sets it.
-func readSysctls(c *nsConn, keys []string) (map[string]string, error) {
-	out := make(map[string]string, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	err := InNetNS(c.fd, func() error {
-		for _, key := range keys {
-			path, err := sysctlPath(key)
-			if err != nil {
-				return err
-			}
-			data, err := os.ReadFile(path)
-			if errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO) {
-				continue
-			}
-			if err != nil {
-				return fmt.Errorf("sysctl %s: %w", key, err)
-			}
-			out[key] = strings.TrimSpace(string(data))
-		}
-		return nil
-	})
-	return out, err
+// isMissingSysctl reports whether a sysctl's read failed for a key the
+// namespace does not have, or will not show: not an error of Observe's.
+func isMissingSysctl(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, os.ErrPermission) || errors.Is(err, unix.EIO)
 }

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/state"
@@ -55,7 +56,7 @@ type watcher struct {
 // was (device and inode of the namespace file).
 type nsWatch struct {
 	dev, ino uint64
-	done     chan struct{}
+	sock     *os.File // the subscription; closing it ends its goroutine
 }
 
 // notify records a change without blocking.
@@ -72,8 +73,15 @@ func (w *watcher) run(ctx context.Context, dir *os.File) {
 		go func() {
 			buf := make([]byte, 4096)
 			for {
-				if _, err := dir.Read(buf); err != nil {
+				n, err := dir.Read(buf)
+				if err != nil {
 					return // closed
+				}
+				// Other labs' namespaces come and go in the same
+				// directory (a thousand at a time): those are no change
+				// of this lab's.
+				if !namesLab(buf[:n], w.lab) {
+					continue
 				}
 				select {
 				case dirEvents <- struct{}{}:
@@ -91,7 +99,7 @@ func (w *watcher) run(ctx context.Context, dir *os.File) {
 				dir.Close()
 			}
 			for name, s := range w.subs {
-				close(s.done)
+				s.sock.Close()
 				delete(w.subs, name)
 			}
 			w.wg.Wait()
@@ -132,7 +140,7 @@ func (w *watcher) sync() bool {
 				seen[name] = true
 				continue
 			}
-			close(s.done) // a new namespace of the same name
+			s.sock.Close() // a new namespace of the same name
 			delete(w.subs, name)
 			changed = true
 		}
@@ -146,7 +154,7 @@ func (w *watcher) sync() bool {
 	}
 	for name, s := range w.subs {
 		if !seen[name] {
-			close(s.done)
+			s.sock.Close()
 			delete(w.subs, name)
 			changed = true
 		}
@@ -155,8 +163,9 @@ func (w *watcher) sync() bool {
 }
 
 // subscribe opens link, address and route notifications inside the
-// named namespace. The namespace file is closed again at once; the
-// sockets alone keep the subscriptions.
+// named namespace: one netlink socket there, member of the groups of
+// links, addresses and routes of both families. The namespace file is
+// closed again at once; the socket alone keeps the subscription.
 func (w *watcher) subscribe(netnsName string) (*nsWatch, error) {
 	fd, err := openNetNS(netnsName)
 	if err != nil {
@@ -167,38 +176,51 @@ func (w *watcher) subscribe(netnsName string) (*nsWatch, error) {
 	if err := unix.Fstat(int(fd), &st); err != nil {
 		return nil, err
 	}
-	s := &nsWatch{dev: st.Dev, ino: st.Ino, done: make(chan struct{})}
-	onErr := func(error) { w.notify() }
-	links := make(chan netlink.LinkUpdate, 16)
-	addrs := make(chan netlink.AddrUpdate, 16)
-	routes := make(chan netlink.RouteUpdate, 16)
-	err = netlink.LinkSubscribeWithOptions(links, s.done, netlink.LinkSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
-	if err == nil {
-		forward(w, links)
-		err = netlink.AddrSubscribeWithOptions(addrs, s.done, netlink.AddrSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
-	}
-	if err == nil {
-		forward(w, addrs)
-		err = netlink.RouteSubscribeWithOptions(routes, s.done, netlink.RouteSubscribeOptions{Namespace: &fd, ErrorCallback: onErr})
-	}
+	var sock int
+	err = InNetNS(fd, func() error {
+		var err error
+		sock, err = unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_ROUTE)
+		if err != nil {
+			return fmt.Errorf("netlink socket: %w", err)
+		}
+		groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR | unix.RTMGRP_IPV4_ROUTE | unix.RTMGRP_IPV6_ROUTE)
+		if err := unix.Bind(sock, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: groups}); err != nil {
+			unix.Close(sock)
+			return fmt.Errorf("netlink subscribe: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		close(s.done) // releases the subscriptions made so far
 		return nil, err
 	}
-	forward(w, routes)
-	return s, nil
-}
-
-// forward turns each update on ch into a notification, until the
-// subscription closes ch.
-func forward[T any](w *watcher, ch <-chan T) {
+	s := &nsWatch{dev: st.Dev, ino: st.Ino, sock: os.NewFile(uintptr(sock), "netlink:"+netnsName)}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		for range ch {
-			w.notify()
-		}
+		w.forward(s.sock)
 	}()
+	return s, nil
+}
+
+// forward turns each notification read from sock into one to the
+// watcher, until sock is closed. The messages are not decoded (that one
+// came is all the UI needs), so a small buffer does: a longer message is
+// cut, which is no loss here. A thousand namespaces watched cost a
+// thousand goroutines parked in the poller with a buffer each, not a
+// thread, nor the 64 KiB buffer the netlink library reads with.
+func (w *watcher) forward(sock *os.File) {
+	buf := make([]byte, 512)
+	for {
+		_, err := sock.Read(buf)
+		switch {
+		case err == nil:
+			w.notify()
+		case errors.Is(err, unix.ENOBUFS):
+			w.notify() // notifications were lost: any may have been a change
+		default:
+			return // closed
+		}
+	}
 }
 
 // watchDir returns an inotify file that becomes readable when a name is
@@ -214,4 +236,25 @@ func watchDir(dir string) (*os.File, error) {
 		return nil, err
 	}
 	return os.NewFile(uintptr(fd), "inotify:"+dir), nil
+}
+
+// namesLab reports whether one of the inotify events in buf names a
+// namespace of lab (LAB.NODE). A read returns whole events.
+func namesLab(buf []byte, lab string) bool {
+	for len(buf) >= unix.SizeofInotifyEvent {
+		ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[0]))
+		end := unix.SizeofInotifyEvent + int(ev.Len)
+		if end > len(buf) {
+			return true // cut short: better a refresh too many
+		}
+		name := strings.TrimRight(string(buf[unix.SizeofInotifyEvent:end]), "\x00")
+		if l, _, ok := state.SplitNetNSName(name); ok && l == lab {
+			return true
+		}
+		if ev.Mask&unix.IN_Q_OVERFLOW != 0 {
+			return true // events were lost: any may have been the lab's
+		}
+		buf = buf[end:]
+	}
+	return false
 }

@@ -2,6 +2,7 @@ package kernel_test
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -93,4 +94,46 @@ func TestWatch(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("channel not closed 10s after the context ended")
 	}
+}
+
+// TestWatchOtherLabs: namespaces of another lab made and deleted beside
+// the watched one (other labs, tests, come and go in the same directory)
+// send no event; one of the watched lab's does, and so do an address and
+// a route added in one.
+func TestWatchOtherLabs(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	name, other := kerneltest.LabName(t), kerneltest.LabName(t)
+	k := newLinux(t)
+	watchIP(t, "netns", "add", state.NetNSName(name, "a"))
+	ch, err := k.Watch(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	drain(ch)
+	for i := range 5 {
+		ns := state.NetNSName(other, fmt.Sprintf("n%d", i))
+		watchIP(t, "netns", "add", ns)
+		watchIP(t, "netns", "del", ns)
+	}
+	// Longer than the resync of the namespace directory (2s).
+	select {
+	case <-ch:
+		t.Fatal("an event for namespaces of another lab")
+	case <-time.After(2500 * time.Millisecond):
+	}
+	watchIP(t, "netns", "add", state.NetNSName(name, "b"))
+	waitEvent(t, ch, "a namespace of the lab added")
+	// Addresses and routes are watched too, as links are (TestWatch).
+	a := state.NetNSName(name, "a")
+	watchIP(t, "-n", a, "link", "set", "lo", "up")
+	time.Sleep(300 * time.Millisecond) // its events in, then let go
+	drain(ch)
+	watchIP(t, "-n", a, "addr", "add", "10.9.9.9/32", "dev", "lo")
+	waitEvent(t, ch, "address added")
+	time.Sleep(300 * time.Millisecond)
+	drain(ch)
+	watchIP(t, "-n", a, "route", "add", "10.8.0.0/16", "dev", "lo")
+	waitEvent(t, ch, "route added")
 }

@@ -8,7 +8,8 @@ import (
 // setDefaults fills in what the file may leave out, after parsing:
 //   - an interface named by a link end and declared without a kind is a veth;
 //   - a link end not declared under the node's interfaces gets an
-//     interface entry of its own, so every later stage sees one list;
+//     interface entry of its own, so every later stage sees one list
+//     (added through the lab's index, which Parse made first);
 //   - a check probes with ICMP (connect and http checks with TCP),
 //     expects success and waits one second, and a TCP or UDP check to a
 //     node probes the echo port.
@@ -23,7 +24,7 @@ func setDefaults(l *lab.Lab) {
 			if i == nil {
 				i = &lab.Interface{Node: n.Name, Name: e.IfName, Kind: device.Veth, Up: true}
 				i.Pos = e.Pos
-				n.Interfaces = append(n.Interfaces, i)
+				n.AddInterface(i)
 				continue
 			}
 			if i.Kind == "" && !i.Has("kind") {

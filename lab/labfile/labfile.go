@@ -78,8 +78,8 @@ func Parse(file string, data []byte) (l *lab.Lab, diags diag.List) {
 		return nil, d.diags
 	}
 	l = d.lab(root)
+	l.Index()
 	setDefaults(l)
-	l.IndexLinks()
 	d.diags.Sort()
 	return l, d.diags
 }

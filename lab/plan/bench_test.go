@@ -27,7 +27,7 @@ func BenchmarkDiff(b *testing.B) {
 		}
 		return s.String()
 	}
-	for _, n := range []int{10, 100} {
+	for _, n := range []int{10, 100, 1000} {
 		want := desired(b, star(n, 0))
 		have := built(want)
 		edited := desired(b, star(n, 100))

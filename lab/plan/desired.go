@@ -14,7 +14,7 @@ import (
 // must only be given a lab without validation errors.
 func Desired(l *lab.Lab) *state.State {
 	s := state.New(l.Name)
-	hostsBodyText := "" // made at the first node that has a hosts file
+	hosts := "" // made at the first node that has a hosts file, shared by all
 	for _, n := range l.Nodes {
 		sn := state.NewNode(n.Name, state.NetNSName(l.Name, n.Name))
 		sn.Host = n.Host
@@ -55,10 +55,10 @@ func Desired(l *lab.Lab) *state.State {
 		sn.NFT = NodeNFT(n)
 		sn.Procs = desiredProcs(n)
 		if !n.Host { // the machine's /etc/hosts is not netlab's
-			if hostsBodyText == "" {
-				hostsBodyText = hostsBody(l)
+			if hosts == "" {
+				hosts = HostsContent(l)
 			}
-			sn.Hosts = &state.HostsFile{Content: hostsHead(l, n.Name) + hostsBodyText}
+			sn.Hosts = &state.HostsFile{Content: hosts}
 		}
 		s.Nodes[n.Name] = sn
 	}

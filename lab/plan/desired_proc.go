@@ -53,21 +53,14 @@ func DesiredProcess(p *lab.Process) *state.Process {
 	return sp
 }
 
-// HostsContent is the /etc/netns/LAB.NODE/hosts of a node of l: the
+// HostsContent is the /etc/netns/LAB.NODE/hosts of every node of l: the
 // header that marks it as netlab's, localhost, then the names of the
 // lab's nodes and interfaces (lab.HostNames), one "ADDR NAME" a line.
-func HostsContent(l *lab.Lab, node string) string { return hostsHead(l, node) + hostsBody(l) }
-
-// hostsHead is the first line of a node's hosts file, the one that marks
-// it as netlab's and names the node.
-func hostsHead(l *lab.Lab, node string) string {
-	return state.HostsHeader + "written by netlab up for lab " + l.Name + ", node " + node + "; removed by down\n"
-}
-
-// hostsBody is the rest of every node's hosts file, the same in each:
-// made once per lab, since each of N nodes lists all N.
-func hostsBody(l *lab.Lab) string {
+// It is the same in every node (the directory says whose it is), so a
+// 1000-node lab makes one string of 1000 names, not 1000 of them.
+func HostsContent(l *lab.Lab) string {
 	var b strings.Builder
+	b.WriteString(state.HostsHeader + "written by netlab up for lab " + l.Name + "; removed by down\n")
 	// localhost as Debian's /etc/hosts says it: lo's own addresses.
 	b.WriteString(state.LoopbackAddrs[0].Addr().String() + " " + lab.LoopbackNames[0] + "\n")
 	b.WriteString(state.LoopbackAddrs[1].Addr().String() + " " + strings.Join(lab.LoopbackNames, " ") + "\n")

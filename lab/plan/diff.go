@@ -51,6 +51,14 @@ type differ struct {
 	opts              Options
 	plan              *Plan
 	changes           []*Change
+
+	// lastHosts is the last hosts file update's line changes: every
+	// node of a lab has the same file, so an edit that adds a node
+	// changes all of them the same way.
+	lastHosts struct {
+		old, new string
+		attrs    []AttrChange
+	}
 }
 
 func (d *differ) add(c *Change) { d.changes = append(d.changes, c) }

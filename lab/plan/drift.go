@@ -98,7 +98,7 @@ func (d *differ) isDrift(c *Change) bool {
 		lp := ln.Procs[c.Name]
 		return c.Action == Create && !c.replacing && lp != nil && lp.Hash == c.Proc.Hash
 	case Hosts:
-		return c.Action != Delete && ln.Hosts != nil && ln.Hosts.Content == c.Hosts
+		return c.Action != Delete && ln.Hosts != nil && ln.Hosts.Holds(c.Hosts)
 	}
 	return false
 }

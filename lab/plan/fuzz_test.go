@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -280,6 +281,15 @@ func FuzzDiff(f *testing.F) {
 		if diff := cmp.Diff(observedCopy, observed, netIP); diff != "" {
 			t.Fatalf("Diff changed the observed state:\n%s", diff)
 		}
+		// reconcile.Plan diffs without the record first, and reads it
+		// only for a plan that is not empty: the record must only label
+		// and describe changes, never add or take one away.
+		if opts.LastApplied != nil {
+			bare := plan.Diff(want, observed, plan.Options{Prune: opts.Prune})
+			if got, with := changeKeys(bare), changeKeys(p); !slices.Equal(got, with) {
+				t.Fatalf("the record changed what the plan does:\n%s", cmp.Diff(got, with))
+			}
+		}
 		text := planText(p)
 		if again := planText(plan.Diff(want, observed, opts)); again != text {
 			t.Fatalf("Diff is not deterministic:\n%s", cmp.Diff(text, again))
@@ -306,4 +316,20 @@ func FuzzDiff(f *testing.F) {
 			t.Fatalf("the plan after apply is not empty:\n%s\n%s\nkernel:\n%s", planText(after), context, k)
 		}
 	})
+}
+
+// changeKeys is what a plan does, without its labels and texts: each
+// change, unmanaged object and conflict by its identity, in order.
+func changeKeys(p *plan.Plan) []string {
+	var keys []string
+	for _, c := range p.Changes {
+		keys = append(keys, fmt.Sprint("change ", c.Action, " ", c.Object, " ", c.Node, " ", c.Name))
+	}
+	for _, c := range p.Unmanaged {
+		keys = append(keys, fmt.Sprint("unmanaged ", c.Action, " ", c.Object, " ", c.Node, " ", c.Name))
+	}
+	for _, c := range p.Conflicts {
+		keys = append(keys, fmt.Sprint("conflict ", c.Object, " ", c.Node, " ", c.Name))
+	}
+	return keys
 }

@@ -105,8 +105,8 @@ links:
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())
 	}
-	got := plan.HostsContent(l, "c2")
-	want := `# netlab: written by netlab up for lab names, node c2; removed by down
+	got := plan.HostsContent(l)
+	want := `# netlab: written by netlab up for lab names; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 198.51.100.1 gw
@@ -130,8 +130,11 @@ fd00::1 c1-eth0
 	if d.Nodes["gw"].Hosts != nil {
 		t.Errorf("the host node has a hosts file: %q", d.Nodes["gw"].Hosts.Content)
 	}
-	if h := d.Nodes["quiet"].Hosts; h == nil || !strings.Contains(h.Content, "node quiet;") || !strings.Contains(h.Content, "10.0.0.2 c2\n") {
-		t.Errorf("the node without an address has no hosts file of its own, or it lacks the others: %v", h)
+	if h := d.Nodes["quiet"].Hosts; h == nil || h.Content != got {
+		t.Errorf("the node without an address has no hosts file, or not the lab's: %v", h)
+	}
+	if h := d.Nodes["c1"].Hosts; h == nil || h.Content != got {
+		t.Errorf("c1's hosts file is not the lab's: %v", h)
 	}
 }
 
@@ -455,8 +458,8 @@ links:
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())
 	}
-	got := plan.HostsContent(l, "c1")
-	want := `# netlab: written by netlab up for lab names, node c1; removed by down
+	got := plan.HostsContent(l)
+	want := `# netlab: written by netlab up for lab names; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.3 localhost-eth0

@@ -55,10 +55,12 @@ func Processes(ctx context.Context, k kernel.Kernel, lab string, dir *rundir.Dir
 
 // ProcessesIn is Processes for a caller that has observed the lab already
 // through Observe with the same dir (status), which adopted the processes
-// of the started record: the same list, from observed and the record,
-// exits and restarting records in dir, without reading the kernel again.
-func ProcessesIn(observed *state.State, dir *rundir.Dir) []ProcessStatus {
-	return processesIn(observed, loadProcessRecords(dir, observed.Lab))
+// of the started record, and read the last-applied record (NameRules
+// returns it; nil for none): the same list, from observed, record, and
+// the exits and restarting records in dir, without reading the kernel or
+// the record again (that of a 1000-node lab is most of a megabyte).
+func ProcessesIn(observed, record *state.State, dir *rundir.Dir) []ProcessStatus {
+	return processesIn(observed, withRecord(dir, observed.Lab, record))
 }
 
 // processRecords are the run directory's records a process list reads:
@@ -76,11 +78,18 @@ func loadProcessRecords(dir *rundir.Dir, lab string) processRecords {
 	if dir == nil {
 		return processRecords{}
 	}
-	return processRecords{
-		record:     apply.LoadRecord(*dir, lab),
-		exits:      apply.LoadExits(*dir, lab),
-		restarting: apply.LoadRestarting(*dir, lab),
+	return withRecord(dir, lab, apply.LoadRecord(*dir, lab))
+}
+
+// withRecord is the process records of dir with record as the
+// last-applied one.
+func withRecord(dir *rundir.Dir, lab string, record *state.State) processRecords {
+	recs := processRecords{record: record}
+	if dir != nil {
+		recs.exits = apply.LoadExits(*dir, lab)
+		recs.restarting = apply.LoadRestarting(*dir, lab)
 	}
+	return recs
 }
 
 // processesIn lists the processes of observed against the lab's records

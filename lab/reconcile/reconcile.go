@@ -165,13 +165,21 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
 	}
-	record := opts.LastApplied
-	var exits []state.Exit
-	if opts.RunDir != nil {
-		record = apply.LoadRecord(*opts.RunDir, l.Name)
-		exits = apply.LoadExits(*opts.RunDir, l.Name)
+	diffOpts := plan.Options{Prune: opts.Prune, LastApplied: opts.LastApplied}
+	if opts.RunDir == nil {
+		p := plan.Diff(desired, observed, diffOpts)
+		return &Planned{Desired: desired, Observed: observed, Plan: p}, nil
 	}
-	p := plan.Diff(desired, observed, plan.Options{Prune: opts.Prune, LastApplied: record, Exits: exits})
+	// The record only labels and describes changes (drift or edit, the
+	// text of a rule the file dropped, why a process is replaced): a lab
+	// that is as its file says needs none, and the record of a 1000-node
+	// lab is most of a megabyte to decode. So diff without it first.
+	diffOpts.Exits = apply.LoadExits(*opts.RunDir, l.Name)
+	p := plan.Diff(desired, observed, diffOpts)
+	if !p.Empty() || len(p.Unmanaged) > 0 || len(p.Conflicts) > 0 {
+		diffOpts.LastApplied = apply.LoadRecord(*opts.RunDir, l.Name)
+		p = plan.Diff(desired, observed, diffOpts)
+	}
 	return &Planned{Desired: desired, Observed: observed, Plan: p}, nil
 }
 

@@ -65,7 +65,7 @@ func TestRetitledProcessIsAdopted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := reconcile.ProcessesIn(observed, dir.d)
+	in := reconcile.ProcessesIn(observed, reconcile.NameRules(observed, l.Name, dir.d, nil), dir.d)
 	if i := slices.IndexFunc(in, func(p reconcile.ProcessStatus) bool { return p.Node == "a" && p.Name == "loop" }); i < 0 || in[i].Pid != loop {
 		t.Errorf("Observe, then ProcessesIn: %+v, want a/loop the retitled %d", in, loop)
 	}

@@ -34,3 +34,20 @@ func TestMachineNameLine(t *testing.T) {
 		t.Errorf("MachineNameLine(we) is empty, but no name of the file is we")
 	}
 }
+
+// TestContainsFoldASCII: the hostname precheck finds a name in any case,
+// at either end, and never reads past the end of the file.
+func TestContainsFoldASCII(t *testing.T) {
+	for _, c := range []struct {
+		s, sub string
+		want   bool
+	}{
+		{"10.0.0.1 Web\n", "wEB", true}, {"web", "WEB", true}, {"xweb", "web", true},
+		{"we", "web", false}, {"wex web", "web", true}, {"", "a", false}, {"abc", "", true},
+		{"10.0.0.1 wé\n", "WÉ", false}, // only ASCII folds; hostnames are ASCII
+	} {
+		if got := containsFoldASCII(c.s, c.sub); got != c.want {
+			t.Errorf("containsFoldASCII(%q, %q) = %v, want %v", c.s, c.sub, got, c.want)
+		}
+	}
+}

@@ -146,6 +146,26 @@ type HostsFile struct {
 	// Foreign is set in an observed state for a file there that netlab
 	// did not write.
 	Foreign bool
+	// Digest is set instead of Content in a last-applied record
+	// (HostsDigest): every node's file lists every node, so the files of
+	// a 1000-node lab are 40 MB, which the record need not hold to tell
+	// drift from an edit.
+	Digest string `json:",omitempty"`
+}
+
+// HostsDigest is the SHA-256 of a hosts file's content, in hex.
+func HostsDigest(content string) string {
+	sum := sha256.Sum256([]byte(content))
+	return hex.EncodeToString(sum[:])
+}
+
+// Holds reports whether h, a desired or recorded file, has content:
+// by Content, or by Digest in a record.
+func (h *HostsFile) Holds(content string) bool {
+	if h.Digest != "" {
+		return h.Digest == HostsDigest(content)
+	}
+	return h.Content == content
 }
 
 // MachineNameAddr is where a node's hosts file puts the machine's own
@@ -168,7 +188,7 @@ func MachineNameLine(hostname, content string) string {
 		return ""
 	}
 	line := MachineNameAddr + " " + hostname + "  " + machineNameComment + "\n"
-	if !strings.Contains(strings.ToLower(content), strings.ToLower(hostname)) {
+	if !containsFoldASCII(content, hostname) {
 		return line // the usual case, found without splitting a thousand lines into fields
 	}
 	for _, l := range strings.Split(content, "\n") {
@@ -180,6 +200,35 @@ func MachineNameLine(hostname, content string) string {
 		}
 	}
 	return line
+}
+
+// containsFoldASCII reports whether s contains sub, ASCII letters
+// matched without case (a hostname is ASCII), without copying s.
+func containsFoldASCII(s, sub string) bool {
+	if sub == "" {
+		return true
+	}
+	first := lowerASCII(sub[0])
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < len(sub) && lowerASCII(s[i+j]) == lowerASCII(sub[j]) {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // WithoutMachineName is content without its MachineNameLine, which a
@@ -194,6 +243,13 @@ func WithoutMachineName(content string) string {
 		return content
 	}
 	return content[:len(body)-len(last)]
+}
+
+// IsMachineNameLine reports whether line, with or without its newline,
+// is one line that WithoutMachineName would take off the end of a file.
+func IsMachineNameLine(line string) bool {
+	body := strings.TrimSuffix(line, "\n")
+	return !strings.Contains(body, "\n") && strings.HasSuffix(body, machineNameComment)
 }
 
 // validHostname reports whether s is a hostname as RFC 1123 has them:

@@ -12,6 +12,7 @@
 //	process_fake.go processes: started, listed, stopped, and the hooks of tests
 //	hosts_fake.go   hosts files of kernel.EtcNetNSDir
 //	conntrack_fake.go connection-tracking tables a test fills
+//	counters_fake.go  CounterReader, and Traffic that moves the counters
 //	trace_fake.go   Tracer: scripted traces, their tables, and sweeps
 //	transcript.go   String: the contents as ip(8) and nft commands
 //	seed.go         Seed: ip(8) commands run by hand
@@ -46,7 +47,7 @@ var writeMethods = map[string]bool{
 var readMethods = map[string]bool{
 	"Observe": true, "Labs": true, "Close": true, "SysctlProblems": true, "SysctlTry": true,
 	"Processes": true, "LabProcesses": true, "Listening": true, "HostsFiles": true,
-	"Conntrack":  true,
+	"Conntrack": true, "LinkCounters": true, "RuleCounters": true, // kernel.CounterReader's (counters_fake.go)
 	"TraceStart": true, "TraceSweep": true, // kernel.Tracer's (trace_fake.go)
 }
 

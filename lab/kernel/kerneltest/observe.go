@@ -113,6 +113,7 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 		Alias:     fl.alias,
 		Index:     fl.index,
 		OperState: f.operStateLocked(fl),
+		Stats:     fl.stats,
 	}
 	if m := ns.links[fl.master]; m != nil {
 		l.Master = m.name
@@ -189,7 +190,7 @@ func observeNFT(t *state.NFTable) *state.NFTable {
 	for _, ch := range t.Chains {
 		oc := &state.NFChain{Name: ch.Name, Type: ch.Type, Hook: ch.Hook, Priority: ch.Priority, Policy: ch.Policy}
 		for _, r := range ch.Rules {
-			oc.Rules = append(oc.Rules, &state.NFRule{Tag: r.Tag})
+			oc.Rules = append(oc.Rules, &state.NFRule{Tag: r.Tag, Packets: r.Packets, Bytes: r.Bytes})
 		}
 		o.Chains = append(o.Chains, oc)
 	}

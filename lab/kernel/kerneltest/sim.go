@@ -57,6 +57,8 @@ type fakeLink struct {
 	dev     state.Device
 	lowerNS string
 	lower   int
+	// stats are the counters that Traffic moved.
+	stats state.Counters
 }
 
 type fakeRoute struct {

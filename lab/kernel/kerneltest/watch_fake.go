@@ -23,8 +23,9 @@ type Watched struct {
 }
 
 var (
-	_ kernel.Kernel  = (*Watched)(nil)
-	_ kernel.Watcher = (*Watched)(nil)
+	_ kernel.Kernel        = (*Watched)(nil)
+	_ kernel.Watcher       = (*Watched)(nil)
+	_ kernel.CounterReader = (*Watched)(nil)
 )
 
 // NewWatched wraps k.
@@ -108,4 +109,15 @@ func (w *Watched) SysctlSet(ctx context.Context, netns, key, value string) error
 
 func (w *Watched) NFTableSet(ctx context.Context, netns string, t *state.NFTable) error {
 	return w.written(w.Kernel.NFTableSet(ctx, netns, t))
+}
+
+// LinkCounters is the wrapped kernel's, which must be a
+// kernel.CounterReader (the Fake is).
+func (w *Watched) LinkCounters(ctx context.Context, netns []string) (map[string][]kernel.LinkCounters, error) {
+	return w.Kernel.(kernel.CounterReader).LinkCounters(ctx, netns)
+}
+
+// RuleCounters is the wrapped kernel's, as LinkCounters.
+func (w *Watched) RuleCounters(ctx context.Context, netns []string) (map[string][]kernel.RuleCounter, error) {
+	return w.Kernel.(kernel.CounterReader).RuleCounters(ctx, netns)
 }

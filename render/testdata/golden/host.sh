@@ -29,7 +29,7 @@ ip -n hostlab.c1 route replace default via 172.31.0.1 proto 78
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/hostlab.c1 && cat >/etc/netns/hostlab.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab hostlab, node c1; removed by down
+# netlab: written by netlab up for lab hostlab; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.31.0.1 machine

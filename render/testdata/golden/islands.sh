@@ -66,7 +66,7 @@ ip netns exec islands.q1 sysctl -qw net.ipv4.ip_forward=1
 # --- hosts files: every node by name
 # node alone
 mkdir -p /etc/netns/islands.alone && cat >/etc/netns/islands.alone/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node alone; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1
@@ -83,7 +83,7 @@ mkdir -p /etc/netns/islands.alone && cat >/etc/netns/islands.alone/hosts <<'EOF'
 EOF
 # node p1
 mkdir -p /etc/netns/islands.p1 && cat >/etc/netns/islands.p1/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node p1; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1
@@ -100,7 +100,7 @@ mkdir -p /etc/netns/islands.p1 && cat >/etc/netns/islands.p1/hosts <<'EOF'
 EOF
 # node p2
 mkdir -p /etc/netns/islands.p2 && cat >/etc/netns/islands.p2/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node p2; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1
@@ -117,7 +117,7 @@ mkdir -p /etc/netns/islands.p2 && cat >/etc/netns/islands.p2/hosts <<'EOF'
 EOF
 # node q1
 mkdir -p /etc/netns/islands.q1 && cat >/etc/netns/islands.q1/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node q1; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1
@@ -134,7 +134,7 @@ mkdir -p /etc/netns/islands.q1 && cat >/etc/netns/islands.q1/hosts <<'EOF'
 EOF
 # node q2
 mkdir -p /etc/netns/islands.q2 && cat >/etc/netns/islands.q2/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node q2; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1
@@ -151,7 +151,7 @@ mkdir -p /etc/netns/islands.q2 && cat >/etc/netns/islands.q2/hosts <<'EOF'
 EOF
 # node q3
 mkdir -p /etc/netns/islands.q3 && cat >/etc/netns/islands.q3/hosts <<'EOF'
-# netlab: written by netlab up for lab islands, node q3; removed by down
+# netlab: written by netlab up for lab islands; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.0.1 p1

@@ -107,7 +107,7 @@ EOF
 # --- hosts files: every node by name
 # node a
 mkdir -p /etc/netns/kinds.a && cat >/etc/netns/kinds.a/hosts <<'EOF'
-# netlab: written by netlab up for lab kinds, node a; removed by down
+# netlab: written by netlab up for lab kinds; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 203.0.113.1 vtep1
@@ -129,7 +129,7 @@ mkdir -p /etc/netns/kinds.a && cat >/etc/netns/kinds.a/hosts <<'EOF'
 EOF
 # node b
 mkdir -p /etc/netns/kinds.b && cat >/etc/netns/kinds.b/hosts <<'EOF'
-# netlab: written by netlab up for lab kinds, node b; removed by down
+# netlab: written by netlab up for lab kinds; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 203.0.113.1 vtep1
@@ -151,7 +151,7 @@ mkdir -p /etc/netns/kinds.b && cat >/etc/netns/kinds.b/hosts <<'EOF'
 EOF
 # node guest
 mkdir -p /etc/netns/kinds.guest && cat >/etc/netns/kinds.guest/hosts <<'EOF'
-# netlab: written by netlab up for lab kinds, node guest; removed by down
+# netlab: written by netlab up for lab kinds; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 203.0.113.1 vtep1
@@ -173,7 +173,7 @@ mkdir -p /etc/netns/kinds.guest && cat >/etc/netns/kinds.guest/hosts <<'EOF'
 EOF
 # node vtep1
 mkdir -p /etc/netns/kinds.vtep1 && cat >/etc/netns/kinds.vtep1/hosts <<'EOF'
-# netlab: written by netlab up for lab kinds, node vtep1; removed by down
+# netlab: written by netlab up for lab kinds; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 203.0.113.1 vtep1
@@ -195,7 +195,7 @@ mkdir -p /etc/netns/kinds.vtep1 && cat >/etc/netns/kinds.vtep1/hosts <<'EOF'
 EOF
 # node vtep2
 mkdir -p /etc/netns/kinds.vtep2 && cat >/etc/netns/kinds.vtep2/hosts <<'EOF'
-# netlab: written by netlab up for lab kinds, node vtep2; removed by down
+# netlab: written by netlab up for lab kinds; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 203.0.113.1 vtep1

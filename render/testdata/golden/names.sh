@@ -40,7 +40,7 @@ ip -n names-2.z9 addr add 10.0.1.2/24 dev 'x"y'
 # --- hosts files: every node by name
 # node r-1
 mkdir -p /etc/netns/names-2.r-1 && cat >/etc/netns/names-2.r-1/hosts <<'EOF'
-# netlab: written by netlab up for lab names-2, node r-1; removed by down
+# netlab: written by netlab up for lab names-2; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1
@@ -55,7 +55,7 @@ mkdir -p /etc/netns/names-2.r-1 && cat >/etc/netns/names-2.r-1/hosts <<'EOF'
 EOF
 # node x2-y
 mkdir -p /etc/netns/names-2.x2-y && cat >/etc/netns/names-2.x2-y/hosts <<'EOF'
-# netlab: written by netlab up for lab names-2, node x2-y; removed by down
+# netlab: written by netlab up for lab names-2; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1
@@ -70,7 +70,7 @@ mkdir -p /etc/netns/names-2.x2-y && cat >/etc/netns/names-2.x2-y/hosts <<'EOF'
 EOF
 # node z9
 mkdir -p /etc/netns/names-2.z9 && cat >/etc/netns/names-2.z9/hosts <<'EOF'
-# netlab: written by netlab up for lab names-2, node z9; removed by down
+# netlab: written by netlab up for lab names-2; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 r-1

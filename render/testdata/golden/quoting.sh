@@ -82,7 +82,7 @@ EOF
 # --- hosts files: every node by name
 # node down
 mkdir -p /etc/netns/quoting.down && cat >/etc/netns/quoting.down/hosts <<'EOF'
-# netlab: written by netlab up for lab quoting, node down; removed by down
+# netlab: written by netlab up for lab quoting; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 up
@@ -97,7 +97,7 @@ mkdir -p /etc/netns/quoting.down && cat >/etc/netns/quoting.down/hosts <<'EOF'
 EOF
 # node up
 mkdir -p /etc/netns/quoting.up && cat >/etc/netns/quoting.up/hosts <<'EOF'
-# netlab: written by netlab up for lab quoting, node up; removed by down
+# netlab: written by netlab up for lab quoting; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 up

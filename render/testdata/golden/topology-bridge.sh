@@ -56,7 +56,7 @@ ip -n bridge.h3 addr add 10.0.1.3/24 dev eth0
 # --- hosts files: every node by name
 # node h1
 mkdir -p /etc/netns/bridge.h1 && cat >/etc/netns/bridge.h1/hosts <<'EOF'
-# netlab: written by netlab up for lab bridge, node h1; removed by down
+# netlab: written by netlab up for lab bridge; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.1.1 h1
@@ -68,7 +68,7 @@ mkdir -p /etc/netns/bridge.h1 && cat >/etc/netns/bridge.h1/hosts <<'EOF'
 EOF
 # node h2
 mkdir -p /etc/netns/bridge.h2 && cat >/etc/netns/bridge.h2/hosts <<'EOF'
-# netlab: written by netlab up for lab bridge, node h2; removed by down
+# netlab: written by netlab up for lab bridge; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.1.1 h1
@@ -80,7 +80,7 @@ mkdir -p /etc/netns/bridge.h2 && cat >/etc/netns/bridge.h2/hosts <<'EOF'
 EOF
 # node h3
 mkdir -p /etc/netns/bridge.h3 && cat >/etc/netns/bridge.h3/hosts <<'EOF'
-# netlab: written by netlab up for lab bridge, node h3; removed by down
+# netlab: written by netlab up for lab bridge; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.1.1 h1
@@ -92,7 +92,7 @@ mkdir -p /etc/netns/bridge.h3 && cat >/etc/netns/bridge.h3/hosts <<'EOF'
 EOF
 # node sw
 mkdir -p /etc/netns/bridge.sw && cat >/etc/netns/bridge.sw/hosts <<'EOF'
-# netlab: written by netlab up for lab bridge, node sw; removed by down
+# netlab: written by netlab up for lab bridge; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.1.1 h1

@@ -57,7 +57,7 @@ ip -n containers.server route replace default via 172.18.0.1 proto 78
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/containers.c1 && cat >/etc/netns/containers.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab containers, node c1; removed by down
+# netlab: written by netlab up for lab containers; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.18.0.1 host
@@ -69,7 +69,7 @@ mkdir -p /etc/netns/containers.c1 && cat >/etc/netns/containers.c1/hosts <<'EOF'
 EOF
 # node host
 mkdir -p /etc/netns/containers.host && cat >/etc/netns/containers.host/hosts <<'EOF'
-# netlab: written by netlab up for lab containers, node host; removed by down
+# netlab: written by netlab up for lab containers; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.18.0.1 host
@@ -81,7 +81,7 @@ mkdir -p /etc/netns/containers.host && cat >/etc/netns/containers.host/hosts <<'
 EOF
 # node server
 mkdir -p /etc/netns/containers.server && cat >/etc/netns/containers.server/hosts <<'EOF'
-# netlab: written by netlab up for lab containers, node server; removed by down
+# netlab: written by netlab up for lab containers; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.18.0.1 host

@@ -60,7 +60,7 @@ ip -n docker-ctr.web route replace default via 172.17.0.1 proto 78
 # --- hosts files: every node by name
 # node c2
 mkdir -p /etc/netns/docker-ctr.c2 && cat >/etc/netns/docker-ctr.c2/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-ctr, node c2; removed by down
+# netlab: written by netlab up for lab docker-ctr; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -72,7 +72,7 @@ mkdir -p /etc/netns/docker-ctr.c2 && cat >/etc/netns/docker-ctr.c2/hosts <<'EOF'
 EOF
 # node host
 mkdir -p /etc/netns/docker-ctr.host && cat >/etc/netns/docker-ctr.host/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-ctr, node host; removed by down
+# netlab: written by netlab up for lab docker-ctr; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -84,7 +84,7 @@ mkdir -p /etc/netns/docker-ctr.host && cat >/etc/netns/docker-ctr.host/hosts <<'
 EOF
 # node web
 mkdir -p /etc/netns/docker-ctr.web && cat >/etc/netns/docker-ctr.web/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-ctr, node web; removed by down
+# netlab: written by netlab up for lab docker-ctr; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host

@@ -46,7 +46,7 @@ ip -n docker-none.c1 route replace default via 172.17.0.1 proto 78
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/docker-none.c1 && cat >/etc/netns/docker-none.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-none, node c1; removed by down
+# netlab: written by netlab up for lab docker-none; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -56,7 +56,7 @@ mkdir -p /etc/netns/docker-none.c1 && cat >/etc/netns/docker-none.c1/hosts <<'EO
 EOF
 # node c2
 mkdir -p /etc/netns/docker-none.c2 && cat >/etc/netns/docker-none.c2/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-none, node c2; removed by down
+# netlab: written by netlab up for lab docker-none; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -66,7 +66,7 @@ mkdir -p /etc/netns/docker-none.c2 && cat >/etc/netns/docker-none.c2/hosts <<'EO
 EOF
 # node host
 mkdir -p /etc/netns/docker-none.host && cat >/etc/netns/docker-none.host/hosts <<'EOF'
-# netlab: written by netlab up for lab docker-none, node host; removed by down
+# netlab: written by netlab up for lab docker-none; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host

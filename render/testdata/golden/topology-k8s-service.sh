@@ -88,7 +88,7 @@ EOF
 # --- hosts files: every node by name
 # node backend1
 mkdir -p /etc/netns/k8s-service.backend1 && cat >/etc/netns/k8s-service.backend1/hosts <<'EOF'
-# netlab: written by netlab up for lab k8s-service, node backend1; removed by down
+# netlab: written by netlab up for lab k8s-service; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 node
@@ -104,7 +104,7 @@ mkdir -p /etc/netns/k8s-service.backend1 && cat >/etc/netns/k8s-service.backend1
 EOF
 # node backend2
 mkdir -p /etc/netns/k8s-service.backend2 && cat >/etc/netns/k8s-service.backend2/hosts <<'EOF'
-# netlab: written by netlab up for lab k8s-service, node backend2; removed by down
+# netlab: written by netlab up for lab k8s-service; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 node
@@ -120,7 +120,7 @@ mkdir -p /etc/netns/k8s-service.backend2 && cat >/etc/netns/k8s-service.backend2
 EOF
 # node client
 mkdir -p /etc/netns/k8s-service.client && cat >/etc/netns/k8s-service.client/hosts <<'EOF'
-# netlab: written by netlab up for lab k8s-service, node client; removed by down
+# netlab: written by netlab up for lab k8s-service; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 node
@@ -136,7 +136,7 @@ mkdir -p /etc/netns/k8s-service.client && cat >/etc/netns/k8s-service.client/hos
 EOF
 # node node
 mkdir -p /etc/netns/k8s-service.node && cat >/etc/netns/k8s-service.node/hosts <<'EOF'
-# netlab: written by netlab up for lab k8s-service, node node; removed by down
+# netlab: written by netlab up for lab k8s-service; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 node

@@ -97,7 +97,7 @@ ip -n mv-modes.v2 addr add 10.1.3.12/24 dev mv0
 # --- hosts files: every node by name
 # node b1
 mkdir -p /etc/netns/mv-modes.b1 && cat >/etc/netns/mv-modes.b1/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node b1; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -119,7 +119,7 @@ mkdir -p /etc/netns/mv-modes.b1 && cat >/etc/netns/mv-modes.b1/hosts <<'EOF'
 EOF
 # node b2
 mkdir -p /etc/netns/mv-modes.b2 && cat >/etc/netns/mv-modes.b2/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node b2; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -141,7 +141,7 @@ mkdir -p /etc/netns/mv-modes.b2 && cat >/etc/netns/mv-modes.b2/hosts <<'EOF'
 EOF
 # node host
 mkdir -p /etc/netns/mv-modes.host && cat >/etc/netns/mv-modes.host/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node host; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -163,7 +163,7 @@ mkdir -p /etc/netns/mv-modes.host && cat >/etc/netns/mv-modes.host/hosts <<'EOF'
 EOF
 # node p1
 mkdir -p /etc/netns/mv-modes.p1 && cat >/etc/netns/mv-modes.p1/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node p1; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -185,7 +185,7 @@ mkdir -p /etc/netns/mv-modes.p1 && cat >/etc/netns/mv-modes.p1/hosts <<'EOF'
 EOF
 # node p2
 mkdir -p /etc/netns/mv-modes.p2 && cat >/etc/netns/mv-modes.p2/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node p2; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -207,7 +207,7 @@ mkdir -p /etc/netns/mv-modes.p2 && cat >/etc/netns/mv-modes.p2/hosts <<'EOF'
 EOF
 # node sw
 mkdir -p /etc/netns/mv-modes.sw && cat >/etc/netns/mv-modes.sw/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node sw; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -229,7 +229,7 @@ mkdir -p /etc/netns/mv-modes.sw && cat >/etc/netns/mv-modes.sw/hosts <<'EOF'
 EOF
 # node v1
 mkdir -p /etc/netns/mv-modes.v1 && cat >/etc/netns/mv-modes.v1/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node v1; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw
@@ -251,7 +251,7 @@ mkdir -p /etc/netns/mv-modes.v1 && cat >/etc/netns/mv-modes.v1/hosts <<'EOF'
 EOF
 # node v2
 mkdir -p /etc/netns/mv-modes.v2 && cat >/etc/netns/mv-modes.v2/hosts <<'EOF'
-# netlab: written by netlab up for lab mv-modes, node v2; removed by down
+# netlab: written by netlab up for lab mv-modes; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.1.1.1 sw

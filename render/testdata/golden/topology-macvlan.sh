@@ -53,7 +53,7 @@ ip -n macvlan.router addr add 198.51.100.1/24 dev eth0
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/macvlan.c1 && cat >/etc/netns/macvlan.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab macvlan, node c1; removed by down
+# netlab: written by netlab up for lab macvlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 198.51.100.10 host
@@ -67,7 +67,7 @@ mkdir -p /etc/netns/macvlan.c1 && cat >/etc/netns/macvlan.c1/hosts <<'EOF'
 EOF
 # node c2
 mkdir -p /etc/netns/macvlan.c2 && cat >/etc/netns/macvlan.c2/hosts <<'EOF'
-# netlab: written by netlab up for lab macvlan, node c2; removed by down
+# netlab: written by netlab up for lab macvlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 198.51.100.10 host
@@ -81,7 +81,7 @@ mkdir -p /etc/netns/macvlan.c2 && cat >/etc/netns/macvlan.c2/hosts <<'EOF'
 EOF
 # node host
 mkdir -p /etc/netns/macvlan.host && cat >/etc/netns/macvlan.host/hosts <<'EOF'
-# netlab: written by netlab up for lab macvlan, node host; removed by down
+# netlab: written by netlab up for lab macvlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 198.51.100.10 host
@@ -95,7 +95,7 @@ mkdir -p /etc/netns/macvlan.host && cat >/etc/netns/macvlan.host/hosts <<'EOF'
 EOF
 # node router
 mkdir -p /etc/netns/macvlan.router && cat >/etc/netns/macvlan.router/hosts <<'EOF'
-# netlab: written by netlab up for lab macvlan, node router; removed by down
+# netlab: written by netlab up for lab macvlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 198.51.100.10 host

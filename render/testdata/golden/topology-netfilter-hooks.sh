@@ -91,7 +91,7 @@ EOF
 # --- hosts files: every node by name
 # node client
 mkdir -p /etc/netns/nf-hooks.client && cat >/etc/netns/nf-hooks.client/hosts <<'EOF'
-# netlab: written by netlab up for lab nf-hooks, node client; removed by down
+# netlab: written by netlab up for lab nf-hooks; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.50.1 fw
@@ -104,7 +104,7 @@ mkdir -p /etc/netns/nf-hooks.client && cat >/etc/netns/nf-hooks.client/hosts <<'
 EOF
 # node fw
 mkdir -p /etc/netns/nf-hooks.fw && cat >/etc/netns/nf-hooks.fw/hosts <<'EOF'
-# netlab: written by netlab up for lab nf-hooks, node fw; removed by down
+# netlab: written by netlab up for lab nf-hooks; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.50.1 fw
@@ -117,7 +117,7 @@ mkdir -p /etc/netns/nf-hooks.fw && cat >/etc/netns/nf-hooks.fw/hosts <<'EOF'
 EOF
 # node web
 mkdir -p /etc/netns/nf-hooks.web && cat >/etc/netns/nf-hooks.web/hosts <<'EOF'
-# netlab: written by netlab up for lab nf-hooks, node web; removed by down
+# netlab: written by netlab up for lab nf-hooks; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.50.1 fw

@@ -84,7 +84,7 @@ EOF
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/port-publish.c1 && cat >/etc/netns/port-publish.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab port-publish, node c1; removed by down
+# netlab: written by netlab up for lab port-publish; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -97,7 +97,7 @@ mkdir -p /etc/netns/port-publish.c1 && cat >/etc/netns/port-publish.c1/hosts <<'
 EOF
 # node client
 mkdir -p /etc/netns/port-publish.client && cat >/etc/netns/port-publish.client/hosts <<'EOF'
-# netlab: written by netlab up for lab port-publish, node client; removed by down
+# netlab: written by netlab up for lab port-publish; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host
@@ -110,7 +110,7 @@ mkdir -p /etc/netns/port-publish.client && cat >/etc/netns/port-publish.client/h
 EOF
 # node host
 mkdir -p /etc/netns/port-publish.host && cat >/etc/netns/port-publish.host/hosts <<'EOF'
-# netlab: written by netlab up for lab port-publish, node host; removed by down
+# netlab: written by netlab up for lab port-publish; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 172.17.0.1 host

@@ -88,7 +88,7 @@ EOF
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/single-ip.c1 && cat >/etc/netns/single-ip.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab single-ip, node c1; removed by down
+# netlab: written by netlab up for lab single-ip; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.31.1 host
@@ -105,7 +105,7 @@ mkdir -p /etc/netns/single-ip.c1 && cat >/etc/netns/single-ip.c1/hosts <<'EOF'
 EOF
 # node c2
 mkdir -p /etc/netns/single-ip.c2 && cat >/etc/netns/single-ip.c2/hosts <<'EOF'
-# netlab: written by netlab up for lab single-ip, node c2; removed by down
+# netlab: written by netlab up for lab single-ip; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.31.1 host
@@ -122,7 +122,7 @@ mkdir -p /etc/netns/single-ip.c2 && cat >/etc/netns/single-ip.c2/hosts <<'EOF'
 EOF
 # node c3
 mkdir -p /etc/netns/single-ip.c3 && cat >/etc/netns/single-ip.c3/hosts <<'EOF'
-# netlab: written by netlab up for lab single-ip, node c3; removed by down
+# netlab: written by netlab up for lab single-ip; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.31.1 host
@@ -139,7 +139,7 @@ mkdir -p /etc/netns/single-ip.c3 && cat >/etc/netns/single-ip.c3/hosts <<'EOF'
 EOF
 # node host
 mkdir -p /etc/netns/single-ip.host && cat >/etc/netns/single-ip.host/hosts <<'EOF'
-# netlab: written by netlab up for lab single-ip, node host; removed by down
+# netlab: written by netlab up for lab single-ip; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.31.1 host
@@ -156,7 +156,7 @@ mkdir -p /etc/netns/single-ip.host && cat >/etc/netns/single-ip.host/hosts <<'EO
 EOF
 # node server
 mkdir -p /etc/netns/single-ip.server && cat >/etc/netns/single-ip.server/hosts <<'EOF'
-# netlab: written by netlab up for lab single-ip, node server; removed by down
+# netlab: written by netlab up for lab single-ip; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.168.31.1 host

@@ -42,7 +42,7 @@ ip -n tuntap.vpn addr add 192.168.60.1/24 dev eth0
 # --- hosts files: every node by name
 # node peer
 mkdir -p /etc/netns/tuntap.peer && cat >/etc/netns/tuntap.peer/hosts <<'EOF'
-# netlab: written by netlab up for lab tuntap, node peer; removed by down
+# netlab: written by netlab up for lab tuntap; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.8.0.1 vpn
@@ -53,7 +53,7 @@ mkdir -p /etc/netns/tuntap.peer && cat >/etc/netns/tuntap.peer/hosts <<'EOF'
 EOF
 # node vpn
 mkdir -p /etc/netns/tuntap.vpn && cat >/etc/netns/tuntap.vpn/hosts <<'EOF'
-# netlab: written by netlab up for lab tuntap, node vpn; removed by down
+# netlab: written by netlab up for lab tuntap; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.8.0.1 vpn

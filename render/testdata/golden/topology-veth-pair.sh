@@ -35,7 +35,7 @@ ip -n veth-pair.b addr add fd00:10::2/64 dev eth0 nodad
 # --- hosts files: every node by name
 # node a
 mkdir -p /etc/netns/veth-pair.a && cat >/etc/netns/veth-pair.a/hosts <<'EOF'
-# netlab: written by netlab up for lab veth-pair, node a; removed by down
+# netlab: written by netlab up for lab veth-pair; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 a
@@ -49,7 +49,7 @@ fd00:10::2 b-eth0
 EOF
 # node b
 mkdir -p /etc/netns/veth-pair.b && cat >/etc/netns/veth-pair.b/hosts <<'EOF'
-# netlab: written by netlab up for lab veth-pair, node b; removed by down
+# netlab: written by netlab up for lab veth-pair; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 10.0.0.1 a

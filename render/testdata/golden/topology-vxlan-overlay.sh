@@ -80,7 +80,7 @@ ip -n vxlan.host2 addr add 192.0.2.2/24 dev eth0
 # --- hosts files: every node by name
 # node c1
 mkdir -p /etc/netns/vxlan.c1 && cat >/etc/netns/vxlan.c1/hosts <<'EOF'
-# netlab: written by netlab up for lab vxlan, node c1; removed by down
+# netlab: written by netlab up for lab vxlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.0.2.1 host1
@@ -96,7 +96,7 @@ mkdir -p /etc/netns/vxlan.c1 && cat >/etc/netns/vxlan.c1/hosts <<'EOF'
 EOF
 # node c2
 mkdir -p /etc/netns/vxlan.c2 && cat >/etc/netns/vxlan.c2/hosts <<'EOF'
-# netlab: written by netlab up for lab vxlan, node c2; removed by down
+# netlab: written by netlab up for lab vxlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.0.2.1 host1
@@ -112,7 +112,7 @@ mkdir -p /etc/netns/vxlan.c2 && cat >/etc/netns/vxlan.c2/hosts <<'EOF'
 EOF
 # node c3
 mkdir -p /etc/netns/vxlan.c3 && cat >/etc/netns/vxlan.c3/hosts <<'EOF'
-# netlab: written by netlab up for lab vxlan, node c3; removed by down
+# netlab: written by netlab up for lab vxlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.0.2.1 host1
@@ -128,7 +128,7 @@ mkdir -p /etc/netns/vxlan.c3 && cat >/etc/netns/vxlan.c3/hosts <<'EOF'
 EOF
 # node host1
 mkdir -p /etc/netns/vxlan.host1 && cat >/etc/netns/vxlan.host1/hosts <<'EOF'
-# netlab: written by netlab up for lab vxlan, node host1; removed by down
+# netlab: written by netlab up for lab vxlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.0.2.1 host1
@@ -144,7 +144,7 @@ mkdir -p /etc/netns/vxlan.host1 && cat >/etc/netns/vxlan.host1/hosts <<'EOF'
 EOF
 # node host2
 mkdir -p /etc/netns/vxlan.host2 && cat >/etc/netns/vxlan.host2/hosts <<'EOF'
-# netlab: written by netlab up for lab vxlan, node host2; removed by down
+# netlab: written by netlab up for lab vxlan; removed by down
 127.0.0.1 localhost
 ::1 localhost ip6-localhost ip6-loopback
 192.0.2.1 host1

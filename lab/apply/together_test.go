@@ -1,0 +1,117 @@
+package apply_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"netlab/lab/apply"
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/plan"
+	"netlab/lab/reconcile"
+)
+
+// concurrentFake is the fake kernel as a Concurrent one: each NetNSAdd
+// waits (up to 200 ms) until another is under way too, so that a test
+// sees whether namespaces are made side by side.
+type concurrentFake struct {
+	*kerneltest.Fake
+	workers int
+
+	mu      sync.Mutex
+	running int
+	peak    int
+	arrived chan struct{}
+}
+
+func (k *concurrentFake) ApplyWorkers() int { return k.workers }
+
+func (k *concurrentFake) NetNSAdd(ctx context.Context, lab, node string) error {
+	k.mu.Lock()
+	k.running++
+	k.peak = max(k.peak, k.running)
+	k.mu.Unlock()
+	select {
+	case k.arrived <- struct{}{}: // another one is waiting: both go
+	case <-k.arrived:
+	case <-time.After(200 * time.Millisecond):
+	}
+	err := k.Fake.NetNSAdd(ctx, lab, node)
+	k.mu.Lock()
+	k.running--
+	k.mu.Unlock()
+	return err
+}
+
+var _ kernel.Concurrent = (*concurrentFake)(nil)
+
+// TestApplyMakesNamespacesTogether: on a Concurrent kernel the plan's
+// namespaces are made several at once, progress and AfterChange still
+// come in plan order, once each, and the lab ends as one by one would
+// make it: a second plan is empty.
+func TestApplyMakesNamespacesTogether(t *testing.T) {
+	l := mustLab(t, "tog", starLab("tog", 8, 0))
+	k := &concurrentFake{Fake: kerneltest.NewFake(), workers: 3, arrived: make(chan struct{})}
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var progress, after []int
+	res, err := apply.Apply(context.Background(), k, planned.Plan, apply.Options{
+		Progress:    func(i, total int, c *plan.Change) { progress = append(progress, i) },
+		AfterChange: func(i int) { after = append(after, i) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(planned.Plan.Changes)
+	if res.Applied != n {
+		t.Errorf("Applied = %d, want %d", res.Applied, n)
+	}
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if !slices.Equal(progress, want) || !slices.Equal(after, want) {
+		t.Errorf("progress %v, after-change %v; want each of 1..%d once, in order", progress, after, n)
+	}
+	if k.peak < 2 || k.peak > 3 {
+		t.Errorf("at most %d namespaces were made at once, want 2 or 3 (3 workers)", k.peak)
+	}
+	if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
+		t.Errorf("the plan after apply is not empty: %s", p.Summary())
+	}
+}
+
+// TestApplyTogetherStopsAtAFailure: a namespace the kernel refuses stops
+// the run: no change after the run starts, the error names a namespace
+// change, and the next up finishes the lab.
+func TestApplyTogetherStopsAtAFailure(t *testing.T) {
+	l := mustLab(t, "tog", starLab("tog", 8, 0))
+	k := &concurrentFake{Fake: kerneltest.NewFake(), workers: 3, arrived: make(chan struct{})}
+	refused := errors.New("refused")
+	k.FailOn("NetNSAdd", refused, 4)
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := apply.Apply(context.Background(), k, planned.Plan, apply.Options{})
+	var ce *apply.ChangeError
+	if !errors.As(err, &ce) || !errors.Is(err, refused) || ce.Change.Object != plan.NetNS {
+		t.Fatalf("Apply = %v, want the refused namespace's ChangeError", err)
+	}
+	if k.Calls("LinkAdd") != 0 {
+		t.Errorf("%d links made after a namespace failed", k.Calls("LinkAdd"))
+	}
+	if res.Applied >= len(planned.Plan.Changes) {
+		t.Errorf("Applied = %d of %d after a failure", res.Applied, len(planned.Plan.Changes))
+	}
+	upFake(t, k, l, plan.Options{})
+	if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
+		t.Errorf("the plan after a second up is not empty: %s", p.Summary())
+	}
+}

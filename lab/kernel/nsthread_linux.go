@@ -1,0 +1,136 @@
+package kernel
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/google/nftables"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// An nsThread is a goroutine locked to its OS thread, which moves from
+// namespace to namespace: Observe reads each node on one, entering its
+// namespace once and making its sockets there. Otherwise each socket
+// enters and leaves the namespace on a thread of its own (the netlink
+// library's route socket, every nftables request, every sysctl read):
+// at 1000 nodes that was a third of a plan's time in the kernel.
+//
+// Only the goroutine that started it runs on the thread. stop moves it
+// back to where it started; a thread that cannot move back stays locked,
+// so that the runtime ends it with its goroutine rather than reuse it in
+// a lab's namespace.
+type nsThread struct {
+	orig  netns.NsHandle
+	moved bool
+}
+
+// startNSThread locks the calling goroutine to its thread and notes the
+// thread's namespace.
+func startNSThread() (*nsThread, error) {
+	runtime.LockOSThread()
+	orig, err := netns.Get()
+	if err != nil {
+		runtime.UnlockOSThread()
+		return nil, fmt.Errorf("get current namespace: %w", err)
+	}
+	return &nsThread{orig: orig}, nil
+}
+
+// enter moves the thread into the namespace at fd.
+func (t *nsThread) enter(fd netns.NsHandle) error {
+	t.moved = true
+	if err := netns.Set(fd); err != nil {
+		return fmt.Errorf("enter namespace: %w", err)
+	}
+	return nil
+}
+
+// stop moves the thread back and unlocks it.
+func (t *nsThread) stop() {
+	defer t.orig.Close()
+	if t.moved && netns.Set(t.orig) != nil {
+		return // stays locked: the thread ends with the goroutine
+	}
+	runtime.UnlockOSThread()
+}
+
+// connIn returns the open namespace of that name, as conn does, with t
+// moved into it; a namespace without a socket yet gets it from the
+// thread, without entering the namespace again.
+func (k *Linux) connIn(t *nsThread, name string) (*nsConn, error) {
+	var h *netlink.Handle
+	k.mu.Lock()
+	c, err := k.nsFileLocked(name)
+	if err == nil {
+		h = c.h
+	}
+	k.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if err := t.enter(c.fd); err != nil {
+		return nil, err
+	}
+	if h != nil {
+		return c, nil
+	}
+	h, err = netlink.NewHandle(unix.NETLINK_ROUTE) // in the thread's namespace: name's
+	if err != nil {
+		return nil, fmt.Errorf("netlink socket in %s: %w", name, err)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.keepHandleLocked(name, c, h)
+}
+
+// nftHere is an nftables connection of the calling thread's namespace,
+// one socket for all its requests; the caller closes it (CloseLasting).
+func nftHere() (*nftables.Conn, error) {
+	conn, err := nftables.New(nftables.AsLasting())
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return conn, nil
+}
+
+// readSysctlsHere reads the sysctls keys of the calling thread's
+// namespace. A key the kernel does not have, or will not let root read
+// (an action such as net.ipv4.route.flush), is left out: SysctlProblems
+// names it to the user before anything is changed, where a failed read
+// would stop every plan. A key that reads as EIO is one with no value
+// yet (net.ipv6.conf.*.stable_secret until it is written): it is left
+// out too, so the plan sets it.
+func readSysctlsHere(keys []string) (map[string]string, error) {
+	out := make(map[string]string, len(keys))
+	for _, key := range keys {
+		v, ok, err := readSysctl(key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[key] = v
+		}
+	}
+	return out, nil
+}
+
+// readSysctl reads one sysctl of the calling thread's namespace; ok is
+// false for a key the kernel does not have there (or will not show).
+func readSysctl(key string) (value string, ok bool, err error) {
+	path, err := sysctlPath(key)
+	if err != nil {
+		return "", false, err
+	}
+	data, err := os.ReadFile(path)
+	if isMissingSysctl(err) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("sysctl %s: %w", key, err)
+	}
+	return strings.TrimSpace(string(data)), true, nil
+}

@@ -24,7 +24,10 @@ import (
 // belong to each namespace and some exist only in the root one. A key of
 // a device the node declares but that does not exist yet
 // (net.ipv4.conf.eth0.rp_filter before eth0 is made) is looked up as the
-// "default" device's, whose keys every new device gets.
+// "default" device's, whose keys every new device gets. A key the node's
+// namespace holds at the file's value already is not looked up: nothing
+// will be written to it (a no-op plan of a 1000-router chain entered a
+// thousand namespaces for this).
 func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *state.State) (diag.List, error) {
 	byNetNS := make(map[string][]lookup) // "" for a fresh namespace
 	for _, n := range l.Nodes {
@@ -42,6 +45,11 @@ func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *st
 			netns = have.NetNS
 		}
 		for _, sc := range n.Sysctls {
+			if have != nil {
+				if v, ok := have.Sysctls[sc.Key]; ok && state.SysctlValue(v) == state.SysctlValue(sc.Value) {
+					continue // set as the file says already: nothing will be written
+				}
+			}
 			byNetNS[netns] = append(byNetNS[netns], lookup{sc, n, lookupKey(sc.Key, n, have)})
 		}
 	}
@@ -84,9 +92,20 @@ func trySysctls(ctx context.Context, k kernel.Kernel, lookups []lookup) (diag.Li
 	if len(lookups) == 0 {
 		return nil, nil
 	}
-	writes := make([]kernel.SysctlWrite, len(lookups))
+	// Each setting is tried once, however many nodes make it: every
+	// router of a thousand-node chain sets ip_forward to 1.
+	var writes []kernel.SysctlWrite
+	trial := make([]int, len(lookups)) // lookups[i]'s index in writes
+	index := make(map[kernel.SysctlWrite]int)
 	for i, lk := range lookups {
-		writes[i] = kernel.SysctlWrite{Key: freshKey(lk.key), Value: lk.sysctl.Value}
+		w := kernel.SysctlWrite{Key: freshKey(lk.key), Value: lk.sysctl.Value}
+		j, ok := index[w]
+		if !ok {
+			j = len(writes)
+			index[w] = j
+			writes = append(writes, w)
+		}
+		trial[i] = j
 	}
 	trials, err := k.SysctlTry(ctx, writes)
 	if err != nil {
@@ -94,7 +113,7 @@ func trySysctls(ctx context.Context, k kernel.Kernel, lookups []lookup) (diag.Li
 	}
 	var out diag.List
 	for i, lk := range lookups {
-		sc, tr := lk.sysctl, trials[i]
+		sc, tr := lk.sysctl, trials[trial[i]]
 		switch {
 		case tr.Err != nil:
 			// The innermost error is the kernel's word ("invalid

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"netlab/lab/apply"
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
 )
@@ -121,5 +122,46 @@ links:
 	}
 	if k.Writes() != 0 || k.Calls("SysctlTry") != 1 {
 		t.Errorf("%d writes to the lab and %d tries, want none and one", k.Writes(), k.Calls("SysctlTry"))
+	}
+}
+
+// trialKernel is the fake kernel, recording the writes SysctlTry is
+// asked to try.
+type trialKernel struct {
+	*kerneltest.Fake
+	tried []kernel.SysctlWrite
+}
+
+func (k *trialKernel) SysctlTry(ctx context.Context, writes []kernel.SysctlWrite) ([]kernel.SysctlTrial, error) {
+	k.tried = append(k.tried, writes...)
+	return k.Fake.SysctlTry(ctx, writes)
+}
+
+// TestCheckSysctlsOncePerSetting: the routers of a chain all set the
+// same sysctls, and each setting is tried once, not once a router; once
+// the lab is up, nothing is looked up or tried, since nothing will be
+// written (a no-op plan of a 1000-router chain entered every namespace).
+func TestCheckSysctlsOncePerSetting(t *testing.T) {
+	l := mustLab(t, "sc", chainLab("sc", 6, 0))
+	k := &trialKernel{Fake: kerneltest.NewFake()}
+	diags, err := apply.CheckSysctls(context.Background(), k, l, nil)
+	if err != nil || diags.HasErrors() {
+		t.Fatalf("CheckSysctls of a fresh chain: %v, %v", diags.Err(), err)
+	}
+	if len(k.tried) != 2 { // ip_forward and ipv6 forwarding, at 1
+		t.Errorf("tried %d writes for 6 routers of 2 settings, want 2: %v", len(k.tried), k.tried)
+	}
+	upFake(t, k, l, plan.Options{})
+	observed, err := k.Observe(context.Background(), "sc", plan.Desired(l))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.tried = nil
+	looked := k.Calls("SysctlProblems")
+	if _, err := apply.CheckSysctls(context.Background(), k, l, observed); err != nil {
+		t.Fatal(err)
+	}
+	if n := k.Calls("SysctlProblems") - looked; n != 0 || len(k.tried) != 0 {
+		t.Errorf("CheckSysctls of a lab that is up looked up %d namespaces and tried %v; want none", n, k.tried)
 	}
 }

@@ -106,7 +106,20 @@ func nftHere() (*nftables.Conn, error) {
 // out too, so the plan sets it.
 func readSysctlsHere(keys []string) (map[string]string, error) {
 	out := make(map[string]string, len(keys))
+	asked := make(map[[2]int32]map[uint16]string) // netconf by family and device, asked once
 	for _, key := range keys {
+		if e, ok := netconfKey(key); ok {
+			at := [2]int32{int32(e.family), e.ifindex}
+			conf, done := asked[at]
+			if !done {
+				conf, _ = netconfHere(e.family, e.ifindex) // an error: /proc/sys says why
+				asked[at] = conf
+			}
+			if v, ok := conf[e.attr]; ok {
+				out[key] = v
+				continue
+			}
+		}
 		v, ok, err := readSysctl(key)
 		if err != nil {
 			return nil, err

@@ -70,7 +70,7 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 				mu.Lock()
 				errs = append(errs, err)
 				mu.Unlock()
-				for range jobs { // the other workers read them
+				for range jobs { // taken so that the sender never waits; Observe fails with err
 				}
 				return
 			}

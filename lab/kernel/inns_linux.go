@@ -1,8 +1,8 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
-	"runtime"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -14,12 +14,7 @@ import (
 // so the runtime ends it rather than reuse it in the wrong namespace. fn
 // must not start goroutines that expect the namespace.
 func InNetNS(fd netns.NsHandle, fn func() error) error {
-	return onSwitchedThread(func() error {
-		if err := netns.Set(fd); err != nil {
-			return fmt.Errorf("enter namespace: %w", err)
-		}
-		return nil
-	}, fn)
+	return onSwitchedThread(func(t *nsThread) error { return t.enter(fd) }, fn)
 }
 
 // InFreshNetNS runs fn on an OS thread inside a new, empty namespace of
@@ -28,41 +23,31 @@ func InNetNS(fd netns.NsHandle, fn func() error) error {
 // the thread has switched back; a thread that cannot switch back is
 // never unlocked, and dies.
 func InFreshNetNS(fn func() error) error {
-	return onSwitchedThread(func() error {
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			return fmt.Errorf("new namespace: %w", err)
-		}
-		return nil
+	return onSwitchedThread(func(t *nsThread) error {
+		return t.move(func() error {
+			if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+				return fmt.Errorf("new namespace: %w", err)
+			}
+			return nil
+		})
 	}, fn)
 }
 
-// onSwitchedThread runs fn on a locked OS thread that enter has moved to
-// another namespace, then moves the thread back. A thread that enter
-// could not move is unlocked and serves on; one that cannot be moved back
-// stays locked, so the runtime ends it with its goroutine.
-func onSwitchedThread(enter, fn func() error) error {
+// onSwitchedThread runs fn on an nsThread of its own that enter has moved
+// to another namespace, then moves the thread back (nsThread.stop).
+func onSwitchedThread(enter func(*nsThread) error, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
+		t, err := startNSThread()
 		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("get current namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := enter(); err != nil {
-			runtime.UnlockOSThread()
 			errc <- err
 			return
 		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("leave namespace: %w", err) // thread stays locked and dies
-			return
+		err = enter(t)
+		if err == nil {
+			err = fn()
 		}
-		runtime.UnlockOSThread()
-		errc <- ferr
+		errc <- errors.Join(err, t.stop())
 	}()
 	return <-errc
 }

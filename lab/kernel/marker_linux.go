@@ -18,7 +18,7 @@ import (
 // of a lab, a thousand of them: a netlink.Handle for each (a thread locked
 // and moved into the namespace and back, per socket) and a full link
 // message decoded for one attribute cost more than the rest of down.
-// readAliases instead has a few threads of its own, each of which enters
+// readAliases instead has a few nsThreads, each of which enters
 // namespace after namespace (setns) and asks there for lo alone, without
 // its statistics, over a bare socket it closes at once.
 
@@ -42,18 +42,21 @@ func readAliases(fds []netns.NsHandle) ([]string, []error) {
 	var wg sync.WaitGroup
 	for range min(markerWorkers, len(fds)) {
 		wg.Go(func() {
-			// No UnlockOSThread: the thread ends, with this
-			// goroutine, in some lab's namespace, and the runtime
-			// throws it away instead of running other goroutines
-			// on it.
-			runtime.LockOSThread()
+			t, err := startNSThread() // moved back at the end, or ended
+			if err == nil {
+				defer t.stop()
+			}
 			buf := make([]byte, 16<<10) // lo without counters: about 1 KiB
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(fds) {
 					return
 				}
-				aliases[i], errs[i] = loAliasIn(fds[i], buf)
+				if err != nil {
+					errs[i] = err
+					continue
+				}
+				aliases[i], errs[i] = loAliasIn(t, fds[i], buf)
 			}
 		})
 	}
@@ -61,12 +64,11 @@ func readAliases(fds []netns.NsHandle) ([]string, []error) {
 	return aliases, errs
 }
 
-// loAliasIn moves the calling thread, which must be locked and never
-// given back, into the namespace fd and reads lo's alias there, with buf
-// for the kernel's answer.
-func loAliasIn(fd netns.NsHandle, buf []byte) (string, error) {
-	if err := unix.Setns(int(fd), unix.CLONE_NEWNET); err != nil {
-		return "", fmt.Errorf("enter the namespace: %w", err)
+// loAliasIn moves t into the namespace fd and reads lo's alias there,
+// with buf for the kernel's answer.
+func loAliasIn(t *nsThread, fd netns.NsHandle, buf []byte) (string, error) {
+	if err := t.enter(fd); err != nil {
+		return "", err
 	}
 	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
 	if err != nil {

@@ -42,20 +42,34 @@ func startNSThread() (*nsThread, error) {
 
 // enter moves the thread into the namespace at fd.
 func (t *nsThread) enter(fd netns.NsHandle) error {
-	t.moved = true
-	if err := netns.Set(fd); err != nil {
-		return fmt.Errorf("enter namespace: %w", err)
-	}
-	return nil
+	return t.move(func() error {
+		if err := netns.Set(fd); err != nil {
+			return fmt.Errorf("enter namespace: %w", err)
+		}
+		return nil
+	})
 }
 
-// stop moves the thread back and unlocks it.
-func (t *nsThread) stop() {
+// move moves the thread to another namespace by to (a setns, an
+// unshare). The thread counts as moved even when to fails, so that stop
+// always sets it back where it started.
+func (t *nsThread) move(to func() error) error {
+	t.moved = true
+	return to()
+}
+
+// stop moves the thread back and unlocks it. A thread that cannot move
+// back stays locked, and the error says so: the thread ends with its
+// goroutine.
+func (t *nsThread) stop() error {
 	defer t.orig.Close()
-	if t.moved && netns.Set(t.orig) != nil {
-		return // stays locked: the thread ends with the goroutine
+	if t.moved {
+		if err := netns.Set(t.orig); err != nil {
+			return fmt.Errorf("leave namespace: %w", err)
+		}
 	}
 	runtime.UnlockOSThread()
+	return nil
 }
 
 // connIn returns the open namespace of that name, as conn does, with t

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -333,28 +334,19 @@ func readHostsAt(etc int, netns, want string) (*state.HostsFile, error) {
 		unix.Close(fd)
 		return &state.HostsFile{Foreign: true}, nil
 	}
-	// Read into a buffer of the size fstat gave, and one byte more, which
-	// shows a file that grew meanwhile.
+	// Read into a pooled buffer of the size fstat gave, with room to see
+	// a file that grew meanwhile.
 	f := os.NewFile(uintptr(fd), "hosts")
 	defer f.Close()
 	bufp := hostsBufs.Get().(*[]byte)
 	defer hostsBufs.Put(bufp)
-	buf := slices.Grow((*bufp)[:0], int(min(max(st.Size, 0), maxHosts))+1)
-	for len(buf) < maxHosts {
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, 4096)
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	b := bytes.NewBuffer((*bufp)[:0])
+	b.Grow(int(min(max(st.Size, 0), maxHosts)) + bytes.MinRead)
+	if _, err := b.ReadFrom(io.LimitReader(f, maxHosts)); err != nil {
+		return nil, err
 	}
-	*bufp = buf
-	buf = buf[:min(len(buf), maxHosts)]
+	buf := b.Bytes()
+	*bufp = buf[:0]
 	if want != "" && holdsHosts(buf, want) {
 		return &state.HostsFile{Content: want}, nil
 	}

@@ -239,7 +239,7 @@ func lowerASCII(c byte) byte {
 func WithoutMachineName(content string) string {
 	body := strings.TrimSuffix(content, "\n")
 	last := body[strings.LastIndexByte(body, '\n')+1:]
-	if !strings.HasSuffix(last, machineNameComment) {
+	if !IsMachineNameLine(last) {
 		return content
 	}
 	return content[:len(body)-len(last)]

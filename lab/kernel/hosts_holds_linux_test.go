@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"strings"
 	"testing"
 
 	"netlab/lab/state"
@@ -20,6 +21,7 @@ func TestHoldsHosts(t *testing.T) {
 		{want + line, true},
 		{want + line[:len(line)-1], true}, // the line without its newline
 		{want + "10.0.0.2 b\n", false},
+		{want + strings.Replace(line, state.MachineNameAddr, "10.9.9.9", 1), false}, // the name moved elsewhere
 		{want + line + "10.0.0.2 b\n", false},
 		{want + "10.0.0.2 b\n" + line, false},
 		{want[:len(want)-1], false},

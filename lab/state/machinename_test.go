@@ -29,6 +29,12 @@ func TestMachineNameLine(t *testing.T) {
 	if got := WithoutMachineName(moved); got != moved {
 		t.Errorf("WithoutMachineName took a line out of the middle: %q", got)
 	}
+	// The comment after another address is no machine-name line: a name
+	// moved to an address of someone's choosing is content.
+	moved = content + "10.9.9.9 vm  " + machineNameComment + "\n"
+	if got := WithoutMachineName(moved); got != moved {
+		t.Errorf("WithoutMachineName took off a line of another address: %q", got)
+	}
 	// A name that only contains the hostname does not keep it from its line.
 	if MachineNameLine("we", content) == "" {
 		t.Errorf("MachineNameLine(we) is empty, but no name of the file is we")

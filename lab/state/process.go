@@ -246,10 +246,12 @@ func WithoutMachineName(content string) string {
 }
 
 // IsMachineNameLine reports whether line, with or without its newline,
-// is one line that WithoutMachineName would take off the end of a file.
+// is one line that WithoutMachineName would take off the end of a file:
+// a name on MachineNameAddr, with the comment MachineNameLine writes. The
+// same comment after another address is content, which the plan sees.
 func IsMachineNameLine(line string) bool {
 	body := strings.TrimSuffix(line, "\n")
-	return !strings.Contains(body, "\n") && strings.HasSuffix(body, machineNameComment)
+	return !strings.Contains(body, "\n") && strings.HasPrefix(body, MachineNameAddr+" ") && strings.HasSuffix(body, machineNameComment)
 }
 
 // validHostname reports whether s is a hostname as RFC 1123 has them:

@@ -165,7 +165,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	}
 	// Opened first, then judged: a check of the path before the open
 	// could see the namespace that the open no longer finds. The thread
-	// t is in it from here on.
+	// t is in it until its sockets are made and its sysctls read.
 	c, err := k.connIn(t, name)
 	switch {
 	case err == nil:
@@ -177,11 +177,24 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	default:
 		return nil, err
 	}
+	sysctls, err := readSysctlsHere(sysctlKeys)
+	if err != nil {
+		return nil, err
+	}
+	nft, err := nftHere()
+	if err != nil {
+		return nil, err
+	}
+	defer nft.CloseLasting()
+	if err := t.release(); err != nil {
+		return nil, err
+	}
 	links, err := retryDump("list links", c.h.LinkList)
 	if err != nil {
 		return nil, err
 	}
 	n := state.NewNode(node, name)
+	n.Sysctls = sysctls
 	byIndex, err := observeLinks(c, lab, links)
 	if err != nil {
 		return nil, err
@@ -219,17 +232,6 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.Sysctls, err = readSysctlsHere(sysctlKeys); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	nft, err := nftHere()
-	if err != nil {
-		return nil, err
-	}
-	defer nft.CloseLasting()
 	if n.NFT, n.TraceLeftover, err = observeNFTOn(nft, wantNFT); err != nil {
 		return nil, err
 	}

@@ -79,7 +79,8 @@ import (
 // EPERM: netlab never changes its routes, sysctls or firewall.
 // Concurrent is a Kernel that takes several changes of one kind at once
 // (namespaces made, hosts files written): up runs a plan's run of them
-// on up to ApplyWorkers goroutines. A kernel without it, as the fake by
+// on up to ApplyWorkers goroutines, and writes hosts files while it makes
+// the links, addresses and routes. A kernel without it, as the fake by
 // default, takes one change at a time, in plan order.
 type Concurrent interface {
 	ApplyWorkers() int

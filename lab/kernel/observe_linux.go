@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -181,11 +182,17 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err != nil {
 		return nil, err
 	}
-	nft, err := nftHere()
+	tables, err := nftTablesHere()
 	if err != nil {
 		return nil, err
 	}
-	defer nft.CloseLasting()
+	var nft *nftables.Conn // only where netlab's table is to be read
+	if tables.netlab {
+		if nft, err = nftHere(); err != nil {
+			return nil, err
+		}
+		defer nft.CloseLasting()
+	}
 	if err := t.release(); err != nil {
 		return nil, err
 	}
@@ -232,8 +239,11 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.NFT, n.TraceLeftover, err = observeNFTOn(nft, wantNFT); err != nil {
-		return nil, err
+	n.TraceLeftover = tables.traceLeftover
+	if nft != nil {
+		if n.NFT, err = readNFTable(nft, wantNFT); err != nil {
+			return nil, err
+		}
 	}
 	if etc >= 0 {
 		want := ""

@@ -97,7 +97,9 @@ type Kernel interface {
 	// bridge learned (Link.Learned) are read only without want, for a
 	// display (status): no diff compares them, and the kernel dumps a
 	// bridge's forwarding database in time that grows with the square of
-	// its ports.
+	// its ports. Without want, too, a hosts file is only told netlab's
+	// or another's (Foreign), and its Content is not read: nothing shows
+	// it, and every node's names every node of the lab.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
 	// NetNSList lists the namespace files named LAB.NODE of one lab, with
 	// whether each carries netlab's marker. It reads only the marker, so it

@@ -250,7 +250,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 		if wantHosts != nil {
 			want = wantHosts.Content
 		}
-		if n.Hosts, err = readHostsAt(etc, name, want); err != nil {
+		if n.Hosts, err = readHostsAt(etc, name, want, learned); err != nil {
 			return nil, fmt.Errorf("hosts file: %w", err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"netlab/lab/kernel/kerneltest"
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
+	"netlab/lab/state"
 )
 
 // concurrentFake is the fake kernel as a Concurrent one: each NetNSAdd
@@ -114,4 +115,138 @@ func TestApplyTogetherStopsAtAFailure(t *testing.T) {
 	if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
 		t.Errorf("the plan after a second up is not empty: %s", p.Summary())
 	}
+}
+
+// aheadFake is a Concurrent fake whose first LinkAdd waits (up to 2 s)
+// until a hosts file is being written: it sees whether the hosts files
+// are written while the links are made, not after them.
+type aheadFake struct {
+	*concurrentFake
+	once, linkOnce sync.Once
+	hostsStarted   chan struct{}
+	overlapped     bool
+}
+
+func newAheadFake() *aheadFake {
+	return &aheadFake{
+		concurrentFake: &concurrentFake{Fake: kerneltest.NewFake(), workers: 3, arrived: make(chan struct{})},
+		hostsStarted:   make(chan struct{}),
+	}
+}
+
+func (k *aheadFake) HostsSet(ctx context.Context, netns, content string) error {
+	k.once.Do(func() { close(k.hostsStarted) })
+	return k.Fake.HostsSet(ctx, netns, content)
+}
+
+func (k *aheadFake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS string, peer *state.Link) error {
+	k.linkOnce.Do(func() {
+		select {
+		case <-k.hostsStarted:
+			k.overlapped = true
+		case <-time.After(2 * time.Second):
+		}
+	})
+	return k.Fake.LinkAdd(ctx, netns, l, peerNS, peer)
+}
+
+// TestApplyWritesHostsWhileMakingLinks: on a Concurrent kernel the
+// hosts files are written while the links are made, and yet progress and
+// AfterChange come once each, in plan order, and the lab ends whole.
+func TestApplyWritesHostsWhileMakingLinks(t *testing.T) {
+	l := mustLab(t, "tog", starLab("tog", 8, 0))
+	k := newAheadFake()
+	planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hosts := 0
+	for _, c := range planned.Plan.Changes {
+		if c.Object == plan.Hosts {
+			hosts++
+		}
+	}
+	if hosts < 2 {
+		t.Fatalf("the plan writes %d hosts files, want one a node", hosts)
+	}
+	var progress, after []int
+	res, err := apply.Apply(context.Background(), k, planned.Plan, apply.Options{
+		Progress:    func(i, total int, c *plan.Change) { progress = append(progress, i) },
+		AfterChange: func(i int) { after = append(after, i) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !k.overlapped {
+		t.Error("no hosts file was being written while the first link was made")
+	}
+	n := len(planned.Plan.Changes)
+	want := make([]int, n)
+	for i := range want {
+		want[i] = i + 1
+	}
+	if res.Applied != n || !slices.Equal(progress, want) || !slices.Equal(after, want) {
+		t.Errorf("Applied %d, progress %v, after-change %v; want %d and each of 1..%d once, in order", res.Applied, progress, after, n, n)
+	}
+	if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
+		t.Errorf("the plan after apply is not empty: %s", p.Summary())
+	}
+}
+
+// TestApplyHostsAheadFailure: a hosts file the kernel refuses is the
+// error of its own change, reported at its place in the plan: every
+// change before it reported done, none after it; a link that fails
+// first is the error instead, and no file is written once Apply has
+// returned.
+func TestApplyHostsAheadFailure(t *testing.T) {
+	refused := errors.New("refused")
+	t.Run("hosts", func(t *testing.T) {
+		l := mustLab(t, "tog", starLab("tog", 8, 0))
+		k := newAheadFake()
+		k.FailOn("HostsSet", refused, 3)
+		planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var progress, after []int
+		_, err = apply.Apply(context.Background(), k, planned.Plan, apply.Options{
+			Progress:    func(i, total int, c *plan.Change) { progress = append(progress, i) },
+			AfterChange: func(i int) { after = append(after, i) },
+		})
+		var ce *apply.ChangeError
+		if !errors.As(err, &ce) || !errors.Is(err, refused) || ce.Change.Object != plan.Hosts {
+			t.Fatalf("Apply = %v, want the refused hosts file's ChangeError", err)
+		}
+		at := slices.Index(planned.Plan.Changes, ce.Change) + 1
+		if len(progress) != at || progress[at-1] != at || len(after) != at-1 || (at > 1 && after[at-2] != at-1) {
+			t.Errorf("failed change %d: progress %v, after-change %v; want progress up to it, after-change up to the one before", at, progress, after)
+		}
+		upFake(t, k, l, plan.Options{})
+		if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
+			t.Errorf("the plan after a second up is not empty: %s", p.Summary())
+		}
+	})
+	t.Run("link first", func(t *testing.T) {
+		l := mustLab(t, "tog", starLab("tog", 8, 0))
+		k := newAheadFake()
+		k.FailOn("LinkAdd", refused, 2)
+		planned, err := reconcile.Plan(context.Background(), k, l, reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = apply.Apply(context.Background(), k, planned.Plan, apply.Options{})
+		var ce *apply.ChangeError
+		if !errors.As(err, &ce) || !errors.Is(err, refused) || ce.Change.Object != plan.Link {
+			t.Fatalf("Apply = %v, want the refused link's ChangeError", err)
+		}
+		written := k.Calls("HostsSet")
+		time.Sleep(50 * time.Millisecond)
+		if k.Calls("HostsSet") != written {
+			t.Errorf("hosts files written after Apply returned: %d, then %d", written, k.Calls("HostsSet"))
+		}
+		upFake(t, k, l, plan.Options{})
+		if p := planFake(t, k, l, reconcile.Options{}); !p.Empty() {
+			t.Errorf("the plan after a second up is not empty: %s", p.Summary())
+		}
+	})
 }

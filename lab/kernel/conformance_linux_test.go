@@ -780,7 +780,8 @@ node a
 			v1 := state.HostsHeader + "test\n127.0.0.1 localhost\n10.0.0.2 b\n"
 			v2 := state.HostsHeader + "test\n127.0.0.1 localhost\n"
 			c.do("set a", c.k.HostsSet(cctx, c.ns("a"), v1))
-			c.observe(nil)
+			c.observe(nil)              // a display: whose the file is, not its content
+			c.observe(state.New(c.lab)) // a plan's read: the content
 			c.do("set a again", c.k.HostsSet(cctx, c.ns("a"), v2))
 			c.hostsFiles()
 			c.plantHosts(c.ns("b"), "10.9.9.9 mine\n")
@@ -788,6 +789,7 @@ node a
 			c.do("remove b", c.k.HostsSet(cctx, c.ns("b"), ""))
 			c.do("set without the header", c.k.HostsSet(cctx, c.ns("a"), "127.0.0.1 localhost\n"))
 			c.do("set in the machine's namespace", c.k.HostsSet(cctx, state.HostNetNS, v1))
+			c.observe(state.New(c.lab))
 			c.observe(nil)
 			c.must("del a", c.k.NetNSDel(cctx, c.ns("a")))
 			c.hostsFiles()
@@ -798,6 +800,11 @@ node a
 		want: `add a: ok
 add b: ok
 set a: ok
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  hosts foreign false: ""
+node b
+  lo loopback mtu 65536 up alias netlab:LAB:b
 node a
   lo loopback mtu 65536 up alias netlab:LAB:a
   hosts foreign false: "# netlab: test\n127.0.0.1 localhost\n10.0.0.2 b\n"
@@ -813,6 +820,12 @@ set in the machine's namespace: not permitted
 node a
   lo loopback mtu 65536 up alias netlab:LAB:a
   hosts foreign false: "# netlab: test\n127.0.0.1 localhost\n"
+node b
+  lo loopback mtu 65536 up alias netlab:LAB:b
+  hosts foreign true: ""
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  hosts foreign false: ""
 node b
   lo loopback mtu 65536 up alias netlab:LAB:b
   hosts foreign true: ""

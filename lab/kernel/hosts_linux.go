@@ -274,7 +274,7 @@ func (k *Linux) readHosts(netns string) (*state.HostsFile, error) {
 		return nil, err
 	}
 	defer unix.Close(etc)
-	return readHostsAt(etc, netns, "")
+	return readHostsAt(etc, netns, "", false)
 }
 
 // netlabsHostsAt reports whether netns has a hosts file of netlab's in
@@ -304,8 +304,9 @@ func netlabsHostsAt(etc int, netns string) (bool, error) {
 // want is the content the caller expects there, or "": a file that holds
 // it (and the machine-name line) is reported with want itself, so that a
 // 1000-node lab's thousand files of a thousand names are compared, not
-// copied.
-func readHostsAt(etc int, netns, want string) (*state.HostsFile, error) {
+// copied. With headerOnly, only whose the file is is read: a netlab
+// file is reported without its Content.
+func readHostsAt(etc int, netns, want string, headerOnly bool) (*state.HostsFile, error) {
 	dir, err := openDirAt(etc, netns, false)
 	switch {
 	case errors.Is(err, unix.ENOENT):
@@ -333,6 +334,11 @@ func readHostsAt(etc int, netns, want string) (*state.HostsFile, error) {
 	if !ownFile(&st) {
 		unix.Close(fd)
 		return &state.HostsFile{Foreign: true}, nil
+	}
+	if headerOnly {
+		defer unix.Close(fd)
+		ours, err := netlabsFile(fd)
+		return &state.HostsFile{Foreign: !ours}, err
 	}
 	// Read into a pooled buffer of the size fstat gave, with room to see
 	// a file that grew meanwhile.

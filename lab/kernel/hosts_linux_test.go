@@ -155,7 +155,7 @@ func TestHostsSet(t *testing.T) {
 	if err := k.NetNSAdd(ctx, lab, "b"); err != nil {
 		t.Fatal(err)
 	}
-	s, err := k.Observe(ctx, lab, nil)
+	s, err := k.Observe(ctx, lab, state.New(lab)) // a plan's read, with the content
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,7 +350,7 @@ func TestHostsMachineName(t *testing.T) {
 	if err := k.HostsSet(ctx, netns, content); err != nil {
 		t.Fatal(err)
 	}
-	obs, err := k.Observe(ctx, lab, nil)
+	obs, err := k.Observe(ctx, lab, state.New(lab)) // a plan's read, with the content
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,7 +79,8 @@ import (
 // EPERM: netlab never changes its routes, sysctls or firewall.
 // Concurrent is a Kernel that takes several changes of one kind at once
 // (namespaces made, hosts files written): up runs a plan's run of them
-// on up to ApplyWorkers goroutines. A kernel without it, as the fake by
+// on up to ApplyWorkers goroutines, and writes hosts files while it makes
+// the links, addresses and routes. A kernel without it, as the fake by
 // default, takes one change at a time, in plan order.
 type Concurrent interface {
 	ApplyWorkers() int
@@ -96,7 +97,9 @@ type Kernel interface {
 	// bridge learned (Link.Learned) are read only without want, for a
 	// display (status): no diff compares them, and the kernel dumps a
 	// bridge's forwarding database in time that grows with the square of
-	// its ports.
+	// its ports. Without want, too, a hosts file is only told netlab's
+	// or another's (Foreign), and its Content is not read: nothing shows
+	// it, and every node's names every node of the lab.
 	Observe(ctx context.Context, lab string, want *state.State) (*state.State, error)
 	// NetNSList lists the namespace files named LAB.NODE of one lab, with
 	// whether each carries netlab's marker. It reads only the marker, so it

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
@@ -237,12 +238,32 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	}
 	name := state.NetNSName(lab, node)
 	marker := state.NodeMarker(lab, node)
+	// The thread that makes the namespace is in it: its file and sockets
+	// are made there, kept for the links, addresses and routes that
+	// follow, which would otherwise enter it again for each socket.
+	var made *nsConn
 	err := createNetNS(name, func() error {
 		if err := noDAD(); err != nil {
 			return err
 		}
-		return markLo(nil, marker)
+		c, err := connHere()
+		if err != nil {
+			return err
+		}
+		if err := c.markNewLo(marker); err != nil {
+			c.close()
+			return err
+		}
+		made = c
+		return nil
 	})
+	if err != nil && made != nil {
+		made.close() // marked, but not mounted
+	}
+	if err == nil {
+		k.keepConn(name, made, marker)
+		return nil
+	}
 	if IsExist(err) {
 		owned, merr := k.marked(name, lab, node)
 		if merr != nil || !owned {
@@ -283,6 +304,57 @@ func noDAD() error {
 		}
 	}
 	return nil
+}
+
+// connHere opens the calling thread's namespace as an nsConn, its route
+// sockets made in it.
+func connHere() (*nsConn, error) {
+	fd, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open new namespace: %w", err)
+	}
+	c := &nsConn{fd: netns.NsHandle(fd), dump: -1}
+	if c.h, err = netlink.NewHandle(unix.NETLINK_ROUTE); err != nil {
+		c.close()
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE) // here
+	if err != nil {
+		c.close()
+		return nil, fmt.Errorf("netlink socket: %w", err)
+	}
+	c.raw = &nl.SocketHandle{Socket: s}
+	return c, nil
+}
+
+// markNewLo sets lo's alias to marker and brings it up in a namespace
+// just made, in one message: lo is down and has no alias there.
+// Equivalent to: ip link set lo alias MARKER up
+func (c *nsConn) markNewLo(marker string) error {
+	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: c.raw}
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Flags = unix.IFF_UP
+	msg.Change = unix.IFF_UP
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated("lo")))
+	req.AddData(nl.NewRtAttr(unix.IFLA_IFALIAS, []byte(marker)))
+	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+		return fmt.Errorf("mark lo and set it up: %w", err)
+	}
+	return nil
+}
+
+// keepConn keeps c, the namespace just made and mounted at name, whose
+// lo carries marker, in place of any conn of that name.
+func (k *Linux) keepConn(name string, c *nsConn, marker string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old, ok := k.conns[name]; ok {
+		old.close()
+	}
+	c.alias, c.known = marker, true
+	k.conns[name] = c
 }
 
 // markLo sets lo's alias to marker and brings it up, through h, or through

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -12,20 +13,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// An nsThread is a goroutine locked to its OS thread, which moves from
-// namespace to namespace: Observe reads each node on one, entering its
-// namespace once and making its sockets there. Otherwise each socket
+// An nsThread is a goroutine that locks itself to its OS thread to move
+// from namespace to namespace: Observe reads each node on one, entering
+// its namespace once and making its sockets there. Otherwise each socket
 // enters and leaves the namespace on a thread of its own (the netlink
 // library's route socket, every nftables request, every sysctl read):
 // at 1000 nodes that was a third of a plan's time in the kernel.
 //
-// Only the goroutine that started it runs on the thread. stop moves it
-// back to where it started; a thread that cannot move back stays locked,
-// so that the runtime ends it with its goroutine rather than reuse it in
-// a lab's namespace.
+// A socket stays in the namespace it was made in, whatever thread uses
+// it, so the goroutine leaves the namespace and unlocks (release) once
+// its sockets are made, and reads through them unlocked. A locked
+// goroutine that waits (on a socket, a channel, a mutex) is woken by
+// handing its processor to its own thread, two context switches each
+// time: at 1000 nodes that was ten thousand switches a plan.
+//
+// Every thread that no nsThread holds is in the namespace the process
+// started in: a thread is unlocked only once it is back there. So one
+// note of that namespace serves each relock. A thread that cannot move
+// back stays locked, so that the runtime ends it with its goroutine
+// rather than reuse it in a lab's namespace.
 type nsThread struct {
-	orig  netns.NsHandle
-	moved bool
+	orig   netns.NsHandle
+	moved  bool
+	locked bool
 }
 
 // startNSThread locks the calling goroutine to its thread and notes the
@@ -37,10 +47,11 @@ func startNSThread() (*nsThread, error) {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("get current namespace: %w", err)
 	}
-	return &nsThread{orig: orig}, nil
+	return &nsThread{orig: orig, locked: true}, nil
 }
 
-// enter moves the thread into the namespace at fd.
+// enter moves the thread into the namespace at fd, locking the goroutine
+// to a thread again if release unlocked it.
 func (t *nsThread) enter(fd netns.NsHandle) error {
 	return t.move(func() error {
 		if err := netns.Set(fd); err != nil {
@@ -54,22 +65,41 @@ func (t *nsThread) enter(fd netns.NsHandle) error {
 // unshare). The thread counts as moved even when to fails, so that stop
 // always sets it back where it started.
 func (t *nsThread) move(to func() error) error {
+	if !t.locked {
+		runtime.LockOSThread() // a thread not held by an nsThread: in t.orig
+		t.locked = true
+	}
 	t.moved = true
 	return to()
 }
+
+// release moves the thread back where it started and unlocks the
+// goroutine, which keeps t for its next enter. On an error the thread
+// stays locked where it is, and the goroutine must end without using t
+// again, so that the runtime ends the thread with it.
+func (t *nsThread) release() error {
+	if t.moved {
+		if err := netns.Set(t.orig); err != nil {
+			return fmt.Errorf("%w: %w", errThreadStuck, err)
+		}
+		t.moved = false
+	}
+	if t.locked {
+		runtime.UnlockOSThread()
+		t.locked = false
+	}
+	return nil
+}
+
+// errThreadStuck is why a thread could not leave a lab's namespace.
+var errThreadStuck = errors.New("leave namespace")
 
 // stop moves the thread back and unlocks it. A thread that cannot move
 // back stays locked, and the error says so: the thread ends with its
 // goroutine.
 func (t *nsThread) stop() error {
 	defer t.orig.Close()
-	if t.moved {
-		if err := netns.Set(t.orig); err != nil {
-			return fmt.Errorf("leave namespace: %w", err)
-		}
-	}
-	runtime.UnlockOSThread()
-	return nil
+	return t.release()
 }
 
 // connIn returns the open namespace of that name, as conn does, with t

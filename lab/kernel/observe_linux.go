@@ -8,6 +8,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -165,7 +166,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	}
 	// Opened first, then judged: a check of the path before the open
 	// could see the namespace that the open no longer finds. The thread
-	// t is in it from here on.
+	// t is in it until its sockets are made and its sysctls read.
 	c, err := k.connIn(t, name)
 	switch {
 	case err == nil:
@@ -177,11 +178,30 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	default:
 		return nil, err
 	}
+	sysctls, err := readSysctlsHere(sysctlKeys)
+	if err != nil {
+		return nil, err
+	}
+	tables, err := nftTablesHere()
+	if err != nil {
+		return nil, err
+	}
+	var nft *nftables.Conn // only where netlab's table is to be read
+	if tables.netlab {
+		if nft, err = nftHere(); err != nil {
+			return nil, err
+		}
+		defer nft.CloseLasting()
+	}
+	if err := t.release(); err != nil {
+		return nil, err
+	}
 	links, err := retryDump("list links", c.h.LinkList)
 	if err != nil {
 		return nil, err
 	}
 	n := state.NewNode(node, name)
+	n.Sysctls = sysctls
 	byIndex, err := observeLinks(c, lab, links)
 	if err != nil {
 		return nil, err
@@ -219,26 +239,18 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if n.Sysctls, err = readSysctlsHere(sysctlKeys); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	nft, err := nftHere()
-	if err != nil {
-		return nil, err
-	}
-	defer nft.CloseLasting()
-	if n.NFT, n.TraceLeftover, err = observeNFTOn(nft, wantNFT); err != nil {
-		return nil, err
+	n.TraceLeftover = tables.traceLeftover
+	if nft != nil {
+		if n.NFT, err = readNFTable(nft, wantNFT); err != nil {
+			return nil, err
+		}
 	}
 	if etc >= 0 {
 		want := ""
 		if wantHosts != nil {
 			want = wantHosts.Content
 		}
-		if n.Hosts, err = readHostsAt(etc, name, want); err != nil {
+		if n.Hosts, err = readHostsAt(etc, name, want, learned); err != nil {
 			return nil, fmt.Errorf("hosts file: %w", err)
 		}
 	}

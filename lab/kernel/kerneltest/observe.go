@@ -73,6 +73,9 @@ func (f *Fake) observe(ctx context.Context, lab string, want *state.State) (*sta
 		n.Procs, n.Others = kernel.NodeProcesses(lab, node, f.processesLocked(ns))
 		if content, ok := f.hosts[name]; ok {
 			n.Hosts = kernel.ReadHostsFile(content)
+			if want == nil { // as kernel.Linux: whose the file is, no more
+				n.Hosts = &state.HostsFile{Foreign: n.Hosts.Foreign}
+			}
 		}
 		s.Nodes[node] = n
 	}

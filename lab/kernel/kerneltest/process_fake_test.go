@@ -233,7 +233,7 @@ func TestFakeHosts(t *testing.T) {
 	if c, _ := k.Hosts("t.b"); c != "10.0.0.1 mine\n" {
 		t.Errorf("foreign file changed: %q", c)
 	}
-	s := observe(t, k, "t", nil)
+	s := observe(t, k, "t", state.New("t")) // a plan's read, with the content
 	if diff := cmp.Diff(&state.HostsFile{Content: content}, s.Nodes["a"].Hosts); diff != "" {
 		t.Errorf("node a hosts:\n%s", diff)
 	}

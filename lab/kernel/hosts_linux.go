@@ -141,7 +141,10 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 	fd, err := unix.Openat(dir, "hosts", unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT) && !write:
-		return nil
+		// No file, but maybe the directory of one an up was killed
+		// before it wrote (it makes the directory first): it goes when
+		// nothing is in it, as after a file is removed.
+		return removeEmptyDir(etc, netns, dirPath)
 	case errors.Is(err, unix.ENOENT):
 		if err := createHosts(dir, content); err != nil {
 			return fmt.Errorf("create %s: %w", path, err)
@@ -167,10 +170,7 @@ func (k *Linux) HostsSet(ctx context.Context, netns, content string) error {
 			return fmt.Errorf("remove %s: %w", path, err)
 		}
 		// The node's directory goes too when nothing else is in it.
-		if err := unix.Unlinkat(etc, netns, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("remove %s: %w", dirPath, err)
-		}
-		return nil
+		return removeEmptyDir(etc, netns, dirPath)
 	}
 	// In place: the new content over the old, then the rest cut off, so
 	// that a reader meanwhile never sees an empty file.
@@ -203,6 +203,34 @@ func (k *Linux) machineNameLine(content string) string {
 
 // machineName is machineNameLine's last answer.
 type machineName struct{ hostname, content, line string }
+
+// emptyDirAt reports whether name in the open directory etc is a
+// directory (not a link to one) with nothing in it.
+func emptyDirAt(etc int, name string) (bool, error) {
+	fd, err := openDirAt(etc, name, false)
+	switch {
+	case errors.Is(err, unix.ENOENT), notPlainFile(err):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	d := os.NewFile(uintptr(fd), name)
+	defer d.Close()
+	_, err = d.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// removeEmptyDir removes the directory name of etc if it is empty; one
+// with anything in it stays, as does everything in it.
+func removeEmptyDir(etc int, name, path string) error {
+	if err := unix.Unlinkat(etc, name, unix.AT_REMOVEDIR); err != nil && !errors.Is(err, unix.ENOTEMPTY) && !errors.Is(err, unix.EEXIST) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s: %w", path, err)
+	}
+	return nil
+}
 
 // createHosts makes the hosts file of the node directory dir, which has
 // none, with content: written whole under no name (O_TMPFILE), then given
@@ -375,7 +403,9 @@ func holdsHosts(data []byte, want string) bool {
 }
 
 // HostsFiles lists the namespaces of the lab with a hosts file of
-// netlab's, whether or not the namespace still exists.
+// netlab's, whether or not the namespace still exists, and those whose
+// directory is empty: what an up killed after it made the directory and
+// before it wrote the file leaves.
 func (k *Linux) HostsFiles(ctx context.Context, lab string) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -404,6 +434,9 @@ func (k *Linux) HostsFiles(ctx context.Context, lab string) ([]string, error) {
 			continue
 		}
 		ours, err := netlabsHostsAt(etc, name)
+		if err == nil && !ours {
+			ours, err = emptyDirAt(etc, name)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("hosts file of %s: %w", name, err)
 		}

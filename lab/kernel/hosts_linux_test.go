@@ -408,3 +408,53 @@ func TestHostsEtcParentLink(t *testing.T) {
 		t.Errorf("the file behind the link: %v", err)
 	}
 }
+
+// TestHostsEmptyDirectorySwept: an up killed after it made a node's
+// directory under /etc/netns and before it wrote the file there leaves
+// the directory empty. HostsFiles lists it, so that down sweeps it, and
+// removing the node's hosts file removes it; a directory with something
+// else in it (a file of someone's own, as ip netns exec would bind)
+// is not listed, and it stays, with what is in it.
+func TestHostsEmptyDirectorySwept(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	etc := filepath.Join(t.TempDir(), "netns")
+	k := kernel.NewLinux(kernel.WithEtcNetNSDir(etc))
+	defer k.Close()
+	lab := kerneltest.LabName(t)
+	ns := func(node string) string { return state.NetNSName(lab, node) }
+	if err := k.HostsSet(ctx, ns("c"), hostsText("10.0.0.3 c")); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{ns("a"), ns("b")} {
+		if err := os.Mkdir(filepath.Join(etc, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine := filepath.Join(etc, ns("b"), "resolv.conf")
+	if err := os.WriteFile(mine, []byte("nameserver 192.0.2.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	listed, err := k.HostsFiles(ctx, lab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{ns("a"), ns("c")}; !slices.Equal(listed, want) {
+		t.Errorf("HostsFiles = %v, want %v (the empty directory and the file of netlab's)", listed, want)
+	}
+	for _, node := range []string{"a", "b", "c"} {
+		if err := k.HostsSet(ctx, ns(node), ""); err != nil {
+			t.Errorf("remove the hosts file of %s: %v", node, err)
+		}
+	}
+	for _, node := range []string{"a", "c"} {
+		if _, err := os.Lstat(filepath.Join(etc, ns(node))); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the directory of %s is still there: %v", node, err)
+		}
+	}
+	if got := readString(t, mine); got != "nameserver 192.0.2.53\n" {
+		t.Errorf("someone's own file in b's directory: %q", got)
+	}
+	if listed, err := k.HostsFiles(ctx, lab); err != nil || len(listed) != 0 {
+		t.Errorf("HostsFiles after the removal = %v, %v; want none", listed, err)
+	}
+}

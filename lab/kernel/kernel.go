@@ -232,8 +232,10 @@ type Kernel interface {
 	// Equivalent to: mkdir -p /etc/netns/NETNS && cat >/etc/netns/NETNS/hosts
 	HostsSet(ctx context.Context, netns, content string) error
 	// HostsFiles lists the namespaces, LAB.NODE, of the lab that have a
-	// hosts file of netlab's in EtcNetNSDir, whether or not the namespace
-	// still exists: what down sweeps after an interrupted one.
+	// hosts file of netlab's in EtcNetNSDir, or an empty directory there
+	// (an up killed between the directory and its file), whether or not
+	// the namespace still exists: what down sweeps after an interrupted
+	// one.
 	HostsFiles(ctx context.Context, lab string) ([]string, error)
 
 	// Close releases every handle and namespace file the kernel holds.

@@ -61,6 +61,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*Linux).Listening":    "the constant /proc/thread-self/net/ and the protocol, refused unless tcp or udp",
 	"lab/kernel.(*Linux).openEtcNetNS": "the kernel's own parameter (EtcNetNSDir, or a test's WithEtcNetNSDir), absolute and cleaned, opened in one openat2 that follows no link in any component, or a component at a time from / without following links",
 	"lab/kernel.openDirAt":             "one component relative to an open directory, O_DIRECTORY|O_NOFOLLOW: a component of openEtcNetNS's directory, or a namespace name checkNetNSName or SplitNetNSName accepted",
+	"lab/kernel.removeEmptyDir":        "rmdir of one component relative to the open /etc/netns directory: a namespace name checkNetNSName (HostsSet) accepted; never follows a link, and removes only an empty directory",
 	"lab/kernel.(*Linux).HostsSet":     "the namespace name is refused unless checkNetNSName accepts it; the joined paths are for messages and ForeignError only, every open and unlink is relative to a directory opened without following links",
 	"lab/kernel/kerneltest.markedLab":  "/proc and a pid, an int written by %d: digits only",
 	"lab/kernel/kerneltest.hostsPath":  "the fake's name of a file it holds in memory, for messages and the transcript: nothing is opened",

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"sync"
 
@@ -163,9 +162,17 @@ func createNetNS(name string, mark func() error) error {
 	}
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread()
-		// No UnlockOSThread: this thread ends in the new namespace.
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		t, err := startNSThread()
+		if err != nil {
+			errc <- err
+			return
+		}
+		// Then back where it started, so that the runtime reuses the
+		// thread rather than make one for each namespace; a thread that
+		// cannot go back stays locked and ends with this goroutine.
+		defer t.stop()
+		err = t.move(func() error { return unix.Unshare(unix.CLONE_NEWNET) })
+		if err != nil {
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}

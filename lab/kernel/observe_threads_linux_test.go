@@ -18,7 +18,9 @@ import (
 // goroutine lets go of it. A thread left behind would carry the next
 // goroutine the runtime puts on it (any of netlab's, creating a socket or
 // reading /proc/sys) into the lab. No thread of this process may be in
-// one of the lab's namespaces once Observe has returned.
+// one of the lab's namespaces once Observe has returned; nor, since the
+// threads that make namespaces go back and are reused, once NetNSAdd
+// has.
 func TestObserveLeavesNoThreadInTheLab(t *testing.T) {
 	kerneltest.RequireRoot(t)
 	t.Parallel()

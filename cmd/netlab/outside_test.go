@@ -97,9 +97,17 @@ func TestProbesOfTwoNetlabsTakeTurns(t *testing.T) {
 	}
 	out := make([]ran, len(runs))
 	var wg sync.WaitGroup
+	// Each starts once the one before holds the probe lock (its file
+	// exists only while held), not after a fixed pause: on a loaded
+	// machine a trace takes more than a few hundred milliseconds to
+	// read the lab before it probes.
+	lockFile := filepath.Join(runDir.Path(), name+".probes.lock")
 	for i, args := range runs {
+		if i > 0 {
+			waitForFile(t, lockFile, 10*time.Second)
+			time.Sleep(100 * time.Millisecond) // the one before is probing, not only locked
+		}
 		wg.Go(func() {
-			time.Sleep(time.Duration(i) * 300 * time.Millisecond) // the first holds the port
 			code, stdout, stderr := runNetlab(args...)
 			out[i] = ran{code, stdout, stderr}
 		})
@@ -121,6 +129,17 @@ func TestProbesOfTwoNetlabsTakeTurns(t *testing.T) {
 	if r := out[2]; r.code != exitOK || !strings.Contains(r.stdout, "1 passed, 0 failed") {
 		t.Errorf("netlab check: exit %d:\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+// waitForFile waits up to limit for path to exist.
+func waitForFile(t *testing.T, path string, limit time.Duration) {
+	t.Helper()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if _, err := os.Lstat(path); err == nil {
+			return
+		}
+	}
+	t.Fatalf("%s did not appear within %s", path, limit)
 }
 
 // TestDownRemovesALeftProbeLock: the probe lock file that a trace killed

@@ -42,7 +42,7 @@ func nftTablesHere() (nftTableSummary, error) {
 		if len(m) < 4 {
 			continue
 		}
-		family := m[0]
+		family := m[0] // nfgenmsg's
 		attrs, err := nl.ParseRouteAttr(m[4:])
 		if err != nil {
 			return sum, fmt.Errorf("nftables: list tables: %w", err)
@@ -59,14 +59,20 @@ func nftTablesHere() (nftTableSummary, error) {
 				}
 			}
 		}
-		switch {
-		case name == state.NFTableName && family == byte(nftables.TableFamilyINet):
-			sum.netlab = true
-		case isTraceTable(name) && flags&nftTableFOwner == 0:
-			sum.traceLeftover = true
-		}
+		sum.note(name, nftables.TableFamily(family), flags&nftTableFOwner != 0)
 	}
 	return sum, nil
+}
+
+// note counts a table of the namespace, owned when a live socket holds
+// it (NFT_TABLE_F_OWNER).
+func (s *nftTableSummary) note(name string, family nftables.TableFamily, owned bool) {
+	switch {
+	case name == state.NFTableName && family == nftables.TableFamilyINet:
+		s.netlab = true
+	case isTraceTable(name) && !owned:
+		s.traceLeftover = true
+	}
 }
 
 // trimNUL cuts a netlink string at its terminating NUL.

@@ -139,9 +139,10 @@ func togetherRun(cs []*plan.Change) int {
 }
 
 // applyTogether carries out p.Changes[from:to], a togetherRun, with up to
-// workers of them at once, in a window that slides over the run. Progress is called as each starts and
-// AfterChange as each prefix of the run is done, both from this goroutine
-// and in plan order, as for changes made one by one. At the first failure
+// workers of them at once, in a window that slides over the run.
+// Progress is called as each starts and AfterChange as each prefix of
+// the run is done, both from this goroutine and in plan order, as for
+// changes made one by one. At the first failure
 // no further change starts; those under way finish, and the failure that
 // comes first in plan order is returned.
 func applyTogether(ctx context.Context, k kernel.Kernel, p *plan.Plan, from, to, workers int, opts Options, res *Result) error {
@@ -219,7 +220,6 @@ type hostsAhead struct {
 	done     chan struct{}
 	res      Result // what the writes did: Applied
 	err      error  // the first failure in plan order, a *ChangeError
-	waited   bool
 }
 
 // startHostsAhead starts the writes of the plan's run of hosts files
@@ -242,11 +242,11 @@ func startHostsAhead(ctx context.Context, k kernel.Kernel, p *plan.Plan, at, wor
 	return a
 }
 
-// wait waits for the writes to end.
+// wait waits for the writes to end (at once once they have: done is
+// closed).
 func (a *hostsAhead) wait() {
-	if a != nil && !a.waited {
+	if a != nil {
 		<-a.done
-		a.waited = true
 	}
 }
 

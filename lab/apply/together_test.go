@@ -50,6 +50,15 @@ func (k *concurrentFake) NetNSAdd(ctx context.Context, lab, node string) error {
 
 var _ kernel.Concurrent = (*concurrentFake)(nil)
 
+// oneTo is 1, 2, ..., n: each change's number once, in plan order.
+func oneTo(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
+}
+
 // TestApplyMakesNamespacesTogether: on a Concurrent kernel the plan's
 // namespaces are made several at once, progress and AfterChange still
 // come in plan order, once each, and the lab ends as one by one would
@@ -73,10 +82,7 @@ func TestApplyMakesNamespacesTogether(t *testing.T) {
 	if res.Applied != n {
 		t.Errorf("Applied = %d, want %d", res.Applied, n)
 	}
-	want := make([]int, n)
-	for i := range want {
-		want[i] = i + 1
-	}
+	want := oneTo(n)
 	if !slices.Equal(progress, want) || !slices.Equal(after, want) {
 		t.Errorf("progress %v, after-change %v; want each of 1..%d once, in order", progress, after, n)
 	}
@@ -181,10 +187,7 @@ func TestApplyWritesHostsWhileMakingLinks(t *testing.T) {
 		t.Error("no hosts file was being written while the first link was made")
 	}
 	n := len(planned.Plan.Changes)
-	want := make([]int, n)
-	for i := range want {
-		want[i] = i + 1
-	}
+	want := oneTo(n)
 	if res.Applied != n || !slices.Equal(progress, want) || !slices.Equal(after, want) {
 		t.Errorf("Applied %d, progress %v, after-change %v; want %d and each of 1..%d once, in order", res.Applied, progress, after, n, n)
 	}

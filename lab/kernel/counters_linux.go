@@ -29,24 +29,40 @@ import (
 func (k *Linux) LinkCounters(ctx context.Context, netns []string) (map[string][]LinkCounters, error) {
 	out := make(map[string][]LinkCounters, len(netns))
 	buf := make([]byte, dumpBufSize)
+	err := k.eachPresent(ctx, netns, func(name string, c *nsConn) error {
+		ls, err := retryDump("list links", func() ([]LinkCounters, error) { return c.dumpLinks(buf) })
+		if err != nil {
+			return fmt.Errorf("namespace %s: %w", name, err)
+		}
+		out[name] = ls
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachPresent calls read, in turn, with each namespace of netns that is
+// still there (one gone since it was listed is left out), until ctx ends
+// or read fails.
+func (k *Linux) eachPresent(ctx context.Context, netns []string, read func(name string, c *nsConn) error) error {
 	for _, name := range netns {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		c, err := k.conn(name)
 		if gone(err) {
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
-		ls, err := retryDump("list links", func() ([]LinkCounters, error) { return c.dumpLinks(buf) })
-		if err != nil {
-			return nil, fmt.Errorf("namespace %s: %w", name, err)
+		if err := read(name, c); err != nil {
+			return err
 		}
-		out[name] = ls
 	}
-	return out, nil
+	return nil
 }
 
 // dumpBufSize holds the largest reply the kernel sends to a dump (it
@@ -193,24 +209,18 @@ func counters(st *netlink.LinkStatistics) state.Counters {
 // counters.
 func (k *Linux) RuleCounters(ctx context.Context, netns []string) (map[string][]RuleCounter, error) {
 	out := make(map[string][]RuleCounter, len(netns))
-	for _, name := range netns {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		c, err := k.conn(name)
-		if gone(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	err := k.eachPresent(ctx, netns, func(name string, c *nsConn) error {
 		rs, ok, err := ruleCounters(c)
 		if err != nil {
-			return nil, fmt.Errorf("namespace %s: %w", name, err)
+			return fmt.Errorf("namespace %s: %w", name, err)
 		}
 		if ok {
 			out[name] = rs
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

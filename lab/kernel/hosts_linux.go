@@ -276,6 +276,12 @@ func netlabsFile(fd int) (bool, error) {
 	if !ownFile(&st) {
 		return false, nil
 	}
+	return startsWithHeader(fd)
+}
+
+// startsWithHeader reports whether the open file fd starts with
+// state.HostsHeader, by its first bytes only.
+func startsWithHeader(fd int) (bool, error) {
 	head := make([]byte, len(state.HostsHeader))
 	n, err := unix.Pread(fd, head, 0)
 	if err != nil {
@@ -309,23 +315,8 @@ func (k *Linux) readHosts(netns string) (*state.HostsFile, error) {
 // the open etc directory: what readHostsAt would find not Foreign, by its
 // first bytes only (a node's hosts file names every node of the lab).
 func netlabsHostsAt(etc int, netns string) (bool, error) {
-	dir, err := openDirAt(etc, netns, false)
-	switch {
-	case errors.Is(err, unix.ENOENT), notPlainFile(err):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat(dir, "hosts", unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	switch {
-	case errors.Is(err, unix.ENOENT), notPlainFile(err):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	defer unix.Close(fd)
-	return netlabsFile(fd)
+	h, err := readHostsAt(etc, netns, "", true)
+	return err == nil && h != nil && !h.Foreign, err
 }
 
 // readHostsAt reads the hosts file of netns in the open etc directory.
@@ -365,7 +356,7 @@ func readHostsAt(etc int, netns, want string, headerOnly bool) (*state.HostsFile
 	}
 	if headerOnly {
 		defer unix.Close(fd)
-		ours, err := netlabsFile(fd)
+		ours, err := startsWithHeader(fd)
 		return &state.HostsFile{Foreign: !ours}, err
 	}
 	// Read into a pooled buffer of the size fstat gave, with room to see

@@ -72,9 +72,10 @@ type nsConn struct {
 
 // setLinkAttrs renames the link at index, sets its alias, brings it up
 // (when up) and enslaves it to the link at master (when not 0), in one
-// RTM_NEWLINK. The kernel's do_setlink applies the name first, then the
-// alias, the flags and the master, and stops at the first it refuses:
-// a name in the way leaves the link as it was, under its temporary name.
+// RTM_NEWLINK; index 0 finds the link by name instead, which it keeps.
+// The kernel's do_setlink applies the name first, then the alias, the
+// flags and the master, and stops at the first it refuses: a name in
+// the way leaves the link as it was, under its temporary name.
 // Equivalent to: ip link set dev TMP name NAME alias ALIAS up master M
 func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool) error {
 	sock, err := c.rawSocket()

@@ -23,7 +23,9 @@ import (
 // its statistics, over a bare socket it closes at once.
 
 // markerWorkers is how many threads read markers at once: each read is
-// a few short syscalls, so a couple per core is enough.
+// a few short syscalls, so a couple per core is enough. It is set as the
+// package starts, before netlab's main raises GOMAXPROCS above the
+// number of cores.
 var markerWorkers = 2 * runtime.GOMAXPROCS(0)
 
 // rtextFilterSkipStats is RTEXT_FILTER_SKIP_STATS of linux/rtnetlink.h:

@@ -78,19 +78,21 @@ func netconfKey(key string) (netconfEntry, bool) {
 	return e, true
 }
 
-// netconfMsg is struct netconfmsg, padded to the 4 bytes its attributes
-// are aligned to.
-type netconfMsg struct{ family uint8 }
+// familyMsg is a request's 4-byte header that names a family and
+// nothing else: struct netconfmsg, padded to the 4 bytes its attributes
+// are aligned to, and struct nfgenmsg (family, version NFNETLINK_V0,
+// resource id 0) alike.
+type familyMsg struct{ family uint8 }
 
-func (m netconfMsg) Len() int          { return 4 }
-func (m netconfMsg) Serialize() []byte { return []byte{m.family, 0, 0, 0} }
+func (m familyMsg) Len() int          { return 4 }
+func (m familyMsg) Serialize() []byte { return []byte{m.family, 0, 0, 0} }
 
 // netconfHere asks the calling thread's namespace for the netconf of one
 // family and device: each attribute's value, as the sysctl file prints
 // it. A kernel without the family answers with an error.
 func netconfHere(family uint8, ifindex int32) (map[uint16]string, error) {
 	req := nl.NewNetlinkRequest(unix.RTM_GETNETCONF, 0)
-	req.AddData(netconfMsg{family})
+	req.AddData(familyMsg{family})
 	req.AddData(nl.NewRtAttr(netconfaIfindex, binary.NativeEndian.AppendUint32(nil, uint32(ifindex))))
 	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWNETCONF)
 	if err != nil {

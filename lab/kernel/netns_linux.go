@@ -284,7 +284,7 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return markLo(c.h, marker)
+		return markLo(c, marker)
 	}
 	if err != nil {
 		return fmt.Errorf("create namespace %s: %w", name, err)
@@ -335,18 +335,11 @@ func connHere() (*nsConn, error) {
 }
 
 // markNewLo sets lo's alias to marker and brings it up in a namespace
-// just made, in one message: lo is down and has no alias there.
+// just made, in one message: lo is down and has no alias there. It is
+// found by its name (index 0), which the message keeps.
 // Equivalent to: ip link set lo alias MARKER up
 func (c *nsConn) markNewLo(marker string) error {
-	req := nl.NewNetlinkRequest(unix.RTM_SETLINK, unix.NLM_F_ACK)
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: c.raw}
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Flags = unix.IFF_UP
-	msg.Change = unix.IFF_UP
-	req.AddData(msg)
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFNAME, nl.ZeroTerminated("lo")))
-	req.AddData(nl.NewRtAttr(unix.IFLA_IFALIAS, []byte(marker)))
-	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil {
+	if err := c.setLinkAttrs(0, "lo", marker, 0, true); err != nil {
 		return fmt.Errorf("mark lo and set it up: %w", err)
 	}
 	return nil
@@ -364,30 +357,18 @@ func (k *Linux) keepConn(name string, c *nsConn, marker string) {
 	k.conns[name] = c
 }
 
-// markLo sets lo's alias to marker and brings it up, through h, or through
-// a netlink socket of the calling thread's namespace when h is nil.
-func markLo(h *netlink.Handle, marker string) error {
-	if h == nil {
-		nh, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return fmt.Errorf("netlink socket: %w", err)
-		}
-		defer nh.Close()
-		h = nh
-	}
-	lo, err := h.LinkByName("lo")
+// markLo sets lo's alias to marker and brings it up in c's namespace,
+// where either may be missing (a namespace of netlab's made again).
+func markLo(c *nsConn, marker string) error {
+	lo, err := c.h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find lo: %w", err)
 	}
-	if lo.Attrs().Alias != marker {
-		if err := h.LinkSetAlias(lo, marker); err != nil {
-			return fmt.Errorf("mark lo: %w", err)
-		}
+	if lo.Attrs().Alias == marker && lo.Attrs().Flags&net.FlagUp != 0 {
+		return nil
 	}
-	if lo.Attrs().Flags&net.FlagUp == 0 {
-		if err := h.LinkSetUp(lo); err != nil {
-			return fmt.Errorf("set lo up: %w", err)
-		}
+	if err := c.setLinkAttrs(lo.Attrs().Index, "lo", marker, 0, true); err != nil {
+		return fmt.Errorf("mark lo and set it up: %w", err)
 	}
 	return nil
 }

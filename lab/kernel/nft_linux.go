@@ -192,27 +192,14 @@ func ObserveNFT(netnsName string, want *state.NFTable) (*state.NFTable, error) {
 	if err != nil {
 		return nil, err
 	}
-	t, _, err := observeNFTAgainst(c, want)
-	return t, err
-}
-
-// nfTables lists the namespace's tables in one dump: whether netlab's
-// own is there, and whether a trace table no live socket owns is (what
-// the next plan sweeps, found at no extra cost).
-func nfTables(conn *nftables.Conn) (netlab, traceLeftover bool, err error) {
-	tables, err := conn.ListTables()
+	conn, err := nftConn(c)
 	if err != nil {
-		return false, false, fmt.Errorf("nftables: list tables: %w", err)
+		return nil, err
 	}
-	for _, t := range tables {
-		switch {
-		case t.Name == state.NFTableName && t.Family == nftables.TableFamilyINet:
-			netlab = true
-		case isTraceTable(t.Name) && !ownedTable(t):
-			traceLeftover = true
-		}
+	if ok, err := hasNFTable(conn); err != nil || !ok {
+		return nil, err
 	}
-	return netlab, traceLeftover, nil
+	return readNFTable(conn, want)
 }
 
 func hasNFTable(conn *nftables.Conn) (bool, error) {
@@ -247,32 +234,10 @@ func nftChain(t *nftables.Table, c *state.NFChain) *nftables.Chain {
 		Priority: nftables.ChainPriorityRef(nftables.ChainPriority(c.Priority)), Type: typ, Policy: &policy}
 }
 
-// observeNFTAgainst reads the node's netlab table. A rule whose tag names a
-// rule of want is also compared, expression by expression, with what
-// netlab compiles for that rule: one edited by hand that kept its comment
-// is marked Modified, so the diff sees it. traceLeftover tells whether a
-// trace table no live trace owns is in the namespace too.
-func observeNFTAgainst(c *nsConn, want *state.NFTable) (t *state.NFTable, traceLeftover bool, err error) {
-	conn, err := nftConn(c)
-	if err != nil {
-		return nil, false, err
-	}
-	return observeNFTOn(conn, want)
-}
-
-// observeNFTOn is observeNFTAgainst through conn, a connection of the
-// namespace's.
-func observeNFTOn(conn *nftables.Conn, want *state.NFTable) (t *state.NFTable, traceLeftover bool, err error) {
-	exists, traceLeftover, err := nfTables(conn)
-	if err != nil || !exists {
-		return nil, traceLeftover, err
-	}
-	t, err = readNFTable(conn, want)
-	return t, traceLeftover, err
-}
-
-// readNFTable reads netlab's table, which exists, as observeNFTAgainst
-// describes.
+// readNFTable reads the node's netlab table, which exists. A rule whose
+// tag names a rule of want is also compared, expression by expression,
+// with what netlab compiles for that rule: one edited by hand that kept
+// its comment is marked Modified, so the diff sees it.
 func readNFTable(conn *nftables.Conn, want *state.NFTable) (*state.NFTable, error) {
 	chains, err := conn.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -18,13 +19,6 @@ type nftTableSummary struct {
 	netlab, traceLeftover bool
 }
 
-// nfgenMsg is the header of every nfnetlink message: family, version
-// (NFNETLINK_V0) and resource id (0 but in a batch).
-type nfgenMsg struct{ family uint8 }
-
-func (m nfgenMsg) Len() int          { return 4 }
-func (m nfgenMsg) Serialize() []byte { return []byte{m.family, 0, 0, 0} }
-
 // nftTablesHere lists the calling thread's namespace's tables in one
 // dump over a socket of its own: most nodes have none of netlab's, and
 // for those Observe needs no nftables connection (whose dial, with its
@@ -33,7 +27,7 @@ func (m nfgenMsg) Serialize() []byte { return []byte{m.family, 0, 0, 0} }
 func nftTablesHere() (nftTableSummary, error) {
 	var sum nftTableSummary
 	req := nl.NewNetlinkRequest(unix.NFNL_SUBSYS_NFTABLES<<8|unix.NFT_MSG_GETTABLE, unix.NLM_F_DUMP)
-	req.AddData(nfgenMsg{unix.AF_UNSPEC})
+	req.AddData(familyMsg{unix.AF_UNSPEC}) // nfgenmsg
 	msgs, err := req.Execute(unix.NETLINK_NETFILTER, 0)
 	if err != nil {
 		return sum, fmt.Errorf("nftables: list tables: %w", err)
@@ -42,7 +36,7 @@ func nftTablesHere() (nftTableSummary, error) {
 		if len(m) < 4 {
 			continue
 		}
-		family := m[0]
+		family := m[0] // nfgenmsg's
 		attrs, err := nl.ParseRouteAttr(m[4:])
 		if err != nil {
 			return sum, fmt.Errorf("nftables: list tables: %w", err)
@@ -52,29 +46,25 @@ func nftTablesHere() (nftTableSummary, error) {
 		for _, a := range attrs {
 			switch a.Attr.Type &^ unix.NLA_F_NESTED {
 			case unix.NFTA_TABLE_NAME:
-				name = string(trimNUL(a.Value))
+				name = string(bytes.TrimRight(a.Value, "\x00"))
 			case unix.NFTA_TABLE_FLAGS:
 				if len(a.Value) == 4 {
 					flags = binary.BigEndian.Uint32(a.Value)
 				}
 			}
 		}
-		switch {
-		case name == state.NFTableName && family == byte(nftables.TableFamilyINet):
-			sum.netlab = true
-		case isTraceTable(name) && flags&nftTableFOwner == 0:
-			sum.traceLeftover = true
-		}
+		sum.note(name, nftables.TableFamily(family), flags&nftTableFOwner != 0)
 	}
 	return sum, nil
 }
 
-// trimNUL cuts a netlink string at its terminating NUL.
-func trimNUL(b []byte) []byte {
-	for i, c := range b {
-		if c == 0 {
-			return b[:i]
-		}
+// note counts a table of the namespace, owned when a live socket holds
+// it (NFT_TABLE_F_OWNER).
+func (s *nftTableSummary) note(name string, family nftables.TableFamily, owned bool) {
+	switch {
+	case name == state.NFTableName && family == nftables.TableFamilyINet:
+		s.netlab = true
+	case isTraceTable(name) && !owned:
+		s.traceLeftover = true
 	}
-	return b
 }

@@ -154,8 +154,10 @@ func retryDump[T any](what string, dump func() (T, error)) (T, error) {
 // TUI do not wait for) unmounts it, leaving an empty mount point for a
 // moment, then removes that. etc is the open hosts directory (-1 for
 // none), where the node's hosts file is read too, against wantHosts (nil
-// for none). With learned, a bridge's learned MACs are read too.
-func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, learned bool, etc int) (*state.Node, error) {
+// for none). display is a read without a wanted state (Kernel.Observe):
+// a bridge's learned MACs are read too, and of the hosts file only whose
+// it is.
+func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, sysctlKeys []string, wantNFT *state.NFTable, wantHosts *state.HostsFile, display bool, etc int) (*state.Node, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -231,7 +233,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if learned {
+	if display {
 		if err := observeLearned(c, byIndex); err != nil {
 			return nil, err
 		}
@@ -250,7 +252,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 		if wantHosts != nil {
 			want = wantHosts.Content
 		}
-		if n.Hosts, err = readHostsAt(etc, name, want, learned); err != nil {
+		if n.Hosts, err = readHostsAt(etc, name, want, display); err != nil {
 			return nil, fmt.Errorf("hosts file: %w", err)
 		}
 	}

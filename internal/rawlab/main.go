@@ -60,6 +60,7 @@ func run(args []string, stderr io.Writer) int {
 	shapeFlag := fs.String("shape", "", "the lab's shape: star or chain (up)")
 	n := fs.Int("n", 0, fmt.Sprintf("the lab's node count, 1 to %d (up)", benchlab.MaxNodes))
 	labFlag := fs.String("name", "", "the lab's name, as a netlab lab name; its namespaces are NAME.NODE")
+	bridgesUp := fs.String("bridges-up", "first", "star: bring each bridge up first (the naive order) or last, after all its ports (the best order)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: rawlab -shape star|chain -n N -name NAME up\n       rawlab -name NAME down\n")
 		fs.PrintDefaults()
@@ -89,9 +90,12 @@ func run(args []string, stderr io.Writer) int {
 		if err := benchlab.CheckNodes(*n); err != nil {
 			return usage("-n: %v", err)
 		}
-		runErr = up(lab.String(), shape, *n)
+		if *bridgesUp != "first" && *bridgesUp != "last" {
+			return usage("-bridges-up: want first or last, got %q", *bridgesUp)
+		}
+		runErr = up(lab.String(), shape, *n, *bridgesUp == "last")
 	case "down":
-		if *shapeFlag != "" || *n != 0 {
+		if *shapeFlag != "" || *n != 0 || *bridgesUp != "first" {
 			return usage("down takes only -name: it deletes every namespace NAME.* that rawlab marked")
 		}
 		runErr = down(lab.String())
@@ -107,7 +111,8 @@ func run(args []string, stderr io.Writer) int {
 func marker(lab, node string) string { return "rawlab:" + lab + ":" + node }
 
 // up builds the lab, after checking that none of its namespaces exists.
-func up(lab string, shape benchlab.Shape, n int) error {
+// With bridgesLast a star's bridges come up after all their ports.
+func up(lab string, shape benchlab.Shape, n int, bridgesLast bool) error {
 	present, err := labNetNS(lab)
 	if err != nil {
 		return err
@@ -119,7 +124,7 @@ func up(lab string, shape benchlab.Shape, n int) error {
 	if err != nil {
 		return fmt.Errorf("get the current namespace: %w", err)
 	}
-	b := &builder{lab: lab, orig: orig}
+	b := &builder{lab: lab, orig: orig, bridgesLast: bridgesLast}
 	if shape == benchlab.Star {
 		return b.star(n)
 	}
@@ -131,6 +136,9 @@ func up(lab string, shape benchlab.Shape, n int) error {
 type builder struct {
 	lab  string
 	orig netns.NsHandle
+	// bridgesLast brings each bridge up only after its ports: the
+	// kernel then does not walk the bridge's ports for each new one.
+	bridgesLast bool
 }
 
 // A node is an open namespace of the lab and a netlink socket in it.
@@ -219,6 +227,18 @@ func (b *builder) inNode(nd *node, fn func() error) error {
 // addAddrUp gives the link ifname of nd the address cidr, brings it up
 // and returns it.
 func addAddrUp(nd *node, ifname, cidr string) (netlink.Link, error) {
+	l, err := addAddr(nd, ifname, cidr)
+	if err != nil {
+		return nil, err
+	}
+	if err := nd.h.LinkSetUp(l); err != nil {
+		return nil, fmt.Errorf("node %s: set %s up: %w", nd.name, ifname, err)
+	}
+	return l, nil
+}
+
+// addAddr gives the link ifname of nd the address cidr and returns it.
+func addAddr(nd *node, ifname, cidr string) (netlink.Link, error) {
 	l, err := nd.h.LinkByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("node %s: find %s: %w", nd.name, ifname, err)
@@ -229,9 +249,6 @@ func addAddrUp(nd *node, ifname, cidr string) (netlink.Link, error) {
 	}
 	if err := nd.h.AddrAdd(l, a); err != nil {
 		return nil, fmt.Errorf("node %s: add address %s to %s: %w", nd.name, cidr, ifname, err)
-	}
-	if err := nd.h.LinkSetUp(l); err != nil {
-		return nil, fmt.Errorf("node %s: set %s up: %w", nd.name, ifname, err)
 	}
 	return l, nil
 }
@@ -244,10 +261,10 @@ func defaultRoute(nd *node, gw string) error {
 	return nil
 }
 
-// star makes the host and its bridges, each addressed and up first,
-// then each leaf in turn: its namespace, the veth with its end in the
-// leaf, the host end enslaved to its bridge and up, the leaf's address,
-// up, default route.
+// star makes the host and its bridges, each addressed and up first
+// (last with bridgesLast), then each leaf in turn: its namespace, the
+// veth with its end in the leaf, the host end enslaved to its bridge and
+// up, the leaf's address, up, default route.
 func (b *builder) star(n int) error {
 	host, err := b.newNode(benchlab.StarHost)
 	if err != nil {
@@ -260,7 +277,11 @@ func (b *builder) star(n int) error {
 		if err := host.h.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: name}}); err != nil {
 			return fmt.Errorf("node %s: add bridge %s: %w", host.name, name, err)
 		}
-		if bridges[k], err = addAddrUp(host, name, benchlab.StarBridgeAddr(k)); err != nil {
+		addr := addAddrUp
+		if b.bridgesLast {
+			addr = addAddr
+		}
+		if bridges[k], err = addr(host, name, benchlab.StarBridgeAddr(k)); err != nil {
 			return err
 		}
 	}
@@ -273,6 +294,13 @@ func (b *builder) star(n int) error {
 		leaf.close()
 		if err != nil {
 			return err
+		}
+	}
+	if b.bridgesLast {
+		for _, br := range bridges {
+			if err := host.h.LinkSetUp(br); err != nil {
+				return fmt.Errorf("node %s: set %s up: %w", host.name, br.Attrs().Name, err)
+			}
 		}
 	}
 	return nil

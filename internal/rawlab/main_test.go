@@ -75,6 +75,8 @@ func TestRefusesBadInputs(t *testing.T) {
 		{[]string{"-name", lab, "-shape", "star", "down"}, "down takes only -name"},
 		{[]string{"-name", lab, "-n", "5", "down"}, "down takes only -name"},
 		{[]string{"-name", lab, "-bogus", "down"}, "not defined"},
+		{[]string{"-name", lab, "-shape", "star", "-n", "3", "-bridges-up", "never", "up"}, "want first or last"},
+		{[]string{"-name", lab, "-bridges-up", "last", "down"}, "down takes only -name"},
 	} {
 		code, stderr := runLocked(tc.args...)
 		if code != exitUsage {
@@ -172,16 +174,17 @@ func TestSameLabAsNetlab(t *testing.T) {
 	for _, tc := range []struct {
 		shape     benchlab.Shape
 		n         int
-		perBridge int // leaves per bridge, for a star of several
-	}{{benchlab.Star, 4, 0}, {benchlab.Star, 6, 2}, {benchlab.Chain, 4, 0}, {benchlab.Chain, 1, 0}} {
-		t.Run(fmt.Sprintf("%s-%d-%d", tc.shape, tc.n, tc.perBridge), func(t *testing.T) {
+		perBridge int    // leaves per bridge, for a star of several
+		bridgesUp string // -bridges-up
+	}{{benchlab.Star, 4, 0, "first"}, {benchlab.Star, 6, 2, "first"}, {benchlab.Star, 6, 2, "last"}, {benchlab.Chain, 4, 0, "first"}, {benchlab.Chain, 1, 0, "first"}} {
+		t.Run(fmt.Sprintf("%s-%d-%d-%s", tc.shape, tc.n, tc.perBridge, tc.bridgesUp), func(t *testing.T) {
 			if tc.perBridge > 0 {
 				was := benchlab.StarPortsPerBridge
 				benchlab.StarPortsPerBridge = tc.perBridge
 				t.Cleanup(func() { benchlab.StarPortsPerBridge = was })
 			}
 			raw, nl := kerneltest.LabName(t), kerneltest.LabName(t)
-			if code, stderr := runLocked("-name", raw, "-shape", string(tc.shape), "-n", fmt.Sprint(tc.n), "up"); code != 0 {
+			if code, stderr := runLocked("-name", raw, "-shape", string(tc.shape), "-n", fmt.Sprint(tc.n), "-bridges-up", tc.bridgesUp, "up"); code != 0 {
 				t.Fatalf("rawlab up: exit %d:\n%s", code, stderr)
 			}
 			l, diags := labfile.Parse("bench.yaml", []byte(benchlab.File(tc.shape, nl, tc.n)))

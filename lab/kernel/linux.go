@@ -31,8 +31,8 @@ type Linux struct {
 	netnsDirErr  error
 	// ids maps a rootless netlab's user between the lab file's ids and
 	// the kernel's (WithOutsideIDs); the zero value maps nothing.
-	ids idMap
-	started     startedProcs // the processes ProcessStart started
+	ids     idMap
+	started startedProcs // the processes ProcessStart started
 
 	// loReads counts the markers read over netlink (lo's alias), for
 	// the tests that hold down to one read per namespace.

@@ -45,7 +45,9 @@ func (k *Linux) prepareNetNSDir() error {
 
 // netnsPath returns the bind-mount path of a namespace name in k's
 // directory of namespaces.
-func (k *Linux) netnsPath(netnsName string) (string, error) { return netnsPathIn(k.netnsDir, netnsName) }
+func (k *Linux) netnsPath(netnsName string) (string, error) {
+	return netnsPathIn(k.netnsDir, netnsName)
+}
 
 // netnsPathIn returns the bind-mount path of a namespace name in dir: the
 // one place a namespace name becomes a path. It takes only names built of

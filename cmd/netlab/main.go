@@ -40,6 +40,10 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
 		runtime.GOMAXPROCS(minProcs)
 	}
+	// This binary is netlab's own command line, which the holder starts
+	// again as the worker: only then may a command be forwarded (a test
+	// binary that calls run would start its own tests in the holder).
+	isNetlabBinary = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

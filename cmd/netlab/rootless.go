@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	"netlab/lab"
 	"netlab/lab/kernel"
@@ -52,12 +53,20 @@ func refuseRootless(e *env, l *lab.Lab) error {
 	if err != nil {
 		return err
 	}
-	if d := validate.Rootless(l, uid, gid); d.HasErrors() {
+	d := validate.Rootless(l, uid, gid)
+	if unix.Access(tunDevice, unix.R_OK|unix.W_OK) != nil {
+		d.Append(validate.NoTunDevice(l)...)
+	}
+	if d.HasErrors() {
+		d.Sort()
 		_ = d.WriteText(e.stderr)
 		return &exitCode{exitFailure}
 	}
 	return nil
 }
+
+// tunDevice is the device a tun or tap is made through.
+const tunDevice = "/dev/net/tun"
 
 // newLinux is the machine's kernel, as this netlab sees it.
 func newLinux() *kernel.Linux { return kernel.NewLinux(kernelOptions...) }
@@ -82,10 +91,14 @@ var kernelCommands = map[string]bool{
 	"tui": true, "check": true, "ping": true, "trace": true, "capture": true, "conntrack": true,
 }
 
+// isNetlabBinary is set by main: the running program is netlab's command
+// line, which the holder can start again with the same arguments.
+var isNetlabBinary bool
+
 // forwardHere reports whether cmd, now that its flags and arguments
 // passed their checks, is to run in the holder.
 func forwardHere(cmd *cobra.Command) bool {
-	if testKernel != nil || worker != nil || os.Geteuid() == 0 {
+	if !isNetlabBinary || testKernel != nil || worker != nil || os.Geteuid() == 0 {
 		return false
 	}
 	top := cmd

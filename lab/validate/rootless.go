@@ -2,6 +2,7 @@ package validate
 
 import (
 	"netlab/lab"
+	"netlab/lab/device"
 	"netlab/lab/diag"
 )
 
@@ -35,6 +36,22 @@ func Rootless(l *lab.Lab, uid, gid uint32) diag.List {
 					out.Hintf(t.At("group"), "give your own gid, or run the lab as root",
 						"node %q: interface %q: group %d: a netlab run without root maps only your own group (gid %d)", n.Name, i.Name, *t.Group, gid)
 				}
+			}
+		}
+	}
+	return out
+}
+
+// NoTunDevice refuses every tun and tap of a lab, for a machine whose
+// /dev/net/tun the user may not open (mode 0600, root's alone, as some
+// distributions ship it): a rootless netlab could not make them.
+func NoTunDevice(l *lab.Lab) diag.List {
+	var out diag.List
+	for _, n := range l.Nodes {
+		for _, i := range n.Interfaces {
+			if i.Kind == device.Tun || i.Kind == device.Tap {
+				out.Hintf(i.At("kind"), "run the lab as root, or ask for /dev/net/tun to be opened to users (mode 0666, as most distributions have it)",
+					"node %q: interface %q: a %s needs /dev/net/tun, which only root may open on this machine", n.Name, i.Name, i.Kind)
 			}
 		}
 	}

@@ -179,6 +179,7 @@ func reach(d Dir, stderr io.Writer) (*net.UnixConn, error) {
 		return nil, err
 	}
 	if err := startHolder(d); err != nil {
+		removeAll(d) // nothing left behind by a holder that never ran
 		return nil, err
 	}
 	c, err := dial(d)

@@ -128,7 +128,7 @@ func forward(args []string, stdin, stdout, stderr *os.File) (int, error) {
 	}()
 	var end reply
 	if _, err := receive(c, &end, 0); err != nil {
-		return 0, fmt.Errorf("the holder ended before the command did (%v): see netlab status", err)
+		return 0, errors.New("the holder ended (killed?) before the command did, and the user's labs with it: the next netlab command cleans up after it")
 	}
 	if relayed != nil {
 		// The terminal's last output, until the command's side closed.

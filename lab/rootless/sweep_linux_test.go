@@ -71,7 +71,7 @@ func TestLeftover(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, h := range []Holder{
-		{Pid: ours.Pid, Start: 0, UserNS: me.UserNS + 1}, // another user namespace
+		{Pid: ours.Pid, Start: 0, UserNS: me.UserNS + 1},     // another user namespace
 		{Pid: ours.Pid, Start: start + 1, UserNS: me.UserNS}, // started before the holder
 	} {
 		if leftover(d, h, marked) {

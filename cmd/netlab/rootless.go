@@ -82,10 +82,13 @@ var kernelCommands = map[string]bool{
 	"tui": true, "check": true, "ping": true, "trace": true, "capture": true, "conntrack": true,
 }
 
+// geteuid is os.Geteuid, which a test may replace to be a user.
+var geteuid = os.Geteuid
+
 // forwardHere reports whether cmd, now that its flags and arguments
 // passed their checks, is to run in the holder.
 func forwardHere(cmd *cobra.Command) bool {
-	if testKernel != nil || worker != nil || os.Geteuid() == 0 {
+	if testKernel != nil || worker != nil || geteuid() == 0 {
 		return false
 	}
 	top := cmd

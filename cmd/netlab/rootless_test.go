@@ -110,4 +110,3 @@ func TestUserCommandIsForwarded(t *testing.T) {
 		t.Errorf("netlab validate of a missing file as a user = %v; want it run here, and fail", err)
 	}
 }
-

@@ -74,6 +74,9 @@ func send(c *net.UnixConn, v any, files ...*os.File) error {
 		oob = unix.UnixRights(fds...)
 	}
 	_, _, err = c.WriteMsgUnix(b, oob, nil)
+	if errors.Is(err, unix.EMSGSIZE) {
+		return fmt.Errorf("message of %d bytes (arguments and environment): more than this machine's socket buffers take (net.core.wmem_default): %w", len(b), err)
+	}
 	return err
 }
 

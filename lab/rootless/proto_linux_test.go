@@ -227,3 +227,25 @@ func TestReceiveClosed(t *testing.T) {
 		t.Errorf("receive from a closed peer = %v; want errClosed", err)
 	}
 }
+
+// TestSendSmallBuffer: on a machine whose socket buffers take less than
+// maxMessage, a message the kernel refuses is said to be too long for
+// them, naming the setting.
+func TestSendSmallBuffer(t *testing.T) {
+	t.Parallel()
+	a, _ := seqpacketPair(t)
+	raw, err := a.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUF, 4096)
+	}); err != nil || serr != nil {
+		t.Fatal(err, serr)
+	}
+	err = send(a, request{Args: []string{strings.Repeat("a", 64<<10)}})
+	if err == nil || !strings.Contains(err.Error(), "net.core.wmem_default") || !errors.Is(err, unix.EMSGSIZE) {
+		t.Errorf("send of 64 KiB through a 4 KiB buffer = %v; want it too long for the buffers", err)
+	}
+}

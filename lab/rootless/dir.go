@@ -97,7 +97,7 @@ func findIn(getenv func(string) string, tmp string) (Dir, error) {
 // socketFits refuses a directory whose holder.sock is too long a path
 // for a unix socket.
 func socketFits(dir string) error {
-	if len(filepath.Join(dir, "holder.sock")) > maxSocketPath {
+	if len(dir)+len("/holder.sock") > maxSocketPath {
 		return fmt.Errorf("%s: too long a path for a unix socket (at most %d bytes with /holder.sock)", dir, maxSocketPath)
 	}
 	return nil

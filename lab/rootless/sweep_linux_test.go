@@ -58,7 +58,7 @@ func TestLeftover(t *testing.T) {
 	if !leftover(d, ours, marked) {
 		t.Errorf("a child with %s=%s is not a leftover", WorkerEnv, d.Path())
 	}
-	if process := startMarked(t, "NETLAB_PROCESS=lab.node.web"); !leftover(d, ours, process) {
+	if process := startMarked(t, "NETLAB_PROCESS=not-a-marker"); !leftover(d, ours, process) {
 		t.Error("a child with NETLAB_PROCESS is not a leftover")
 	}
 	for _, v := range []string{d.Path() + "x", filepath.Dir(d.Path()), ""} {

@@ -90,7 +90,7 @@ var reviewedPaths = map[string]string{
 	"lab/rootless.Dir.lockFile":   "the checked directory and a constant",
 	"lab/rootless.Dir.holderFile": "the checked directory and a constant",
 	"lab/rootless.Dir.logFile":    "the checked directory and a constant",
-	"lab/rootless.Find":           "XDG_RUNTIME_DIR refused unless clean, absolute and the user's own 0700 directory (ownDir), or /tmp/netlab-UID of a number; the result checked by ownDir after the mkdir",
+	"lab/rootless.findIn":         "XDG_RUNTIME_DIR refused unless clean, absolute and the user's own 0700 directory (ownDir), or /tmp/netlab-UID of a number; the result checked by ownDir after the mkdir",
 	"lab/rootless.ownDir":         "callers pass Find's or a checked path; Lstat, so a link is refused, not followed",
 	"lab/rootless.mappedTo":       "the constants /proc/self/uid_map and gid_map",
 	"lab/rootless.Serve":          "paths of the checked directory",

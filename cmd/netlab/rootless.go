@@ -95,10 +95,13 @@ var kernelCommands = map[string]bool{
 // line, which the holder can start again with the same arguments.
 var isNetlabBinary bool
 
+// geteuid is os.Geteuid, which a test may replace to be a user.
+var geteuid = os.Geteuid
+
 // forwardHere reports whether cmd, now that its flags and arguments
 // passed their checks, is to run in the holder.
 func forwardHere(cmd *cobra.Command) bool {
-	if !isNetlabBinary || testKernel != nil || worker != nil || os.Geteuid() == 0 {
+	if !isNetlabBinary || testKernel != nil || worker != nil || geteuid() == 0 {
 		return false
 	}
 	top := cmd

@@ -197,3 +197,29 @@ func TestLaunchNeedsAnsweringProgram(t *testing.T) {
 		t.Errorf("Command() after LauncherAnswered: %v", err)
 	}
 }
+
+// TestLaunchArgsProcessFlag: a declared process's mark survives the
+// round trip with a rootless netlab's directories, and a command that
+// looks like the mark is a command, not the mark.
+func TestLaunchArgsProcessFlag(t *testing.T) {
+	t.Parallel()
+	l := Launch{NetNS: "lab.n1", Dir: "/", NetNSDir: "/run/user/1000/netlab/netns", EtcDir: "/run/user/1000/netlab/etc"}
+	for _, tc := range []struct {
+		process bool
+		argv    []string
+	}{
+		{true, []string{"sleep", "1"}},
+		{true, []string{processFlag, "--"}},
+		{false, []string{processFlag, "--", "ls"}},
+	} {
+		l.Argv = tc.argv
+		args := launchArgs(l, tc.process)
+		sp, err := parseLaunchArgs(args[1:])
+		if err != nil {
+			t.Fatalf("parseLaunchArgs(%q): %v", args[1:], err)
+		}
+		if sp.process != tc.process || !slices.Equal(sp.argv, tc.argv) || sp.netnsDir != l.NetNSDir || sp.etcDir != l.EtcDir || sp.netns != l.NetNS || sp.dir != l.Dir {
+			t.Errorf("launchArgs(%q, %v) decodes to %+v", tc.argv, tc.process, sp)
+		}
+	}
+}

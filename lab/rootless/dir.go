@@ -62,8 +62,14 @@ func (d Dir) logFile() string    { return filepath.Join(d.path, "holder.log") }
 // no one else may enter. A directory another user planted at
 // /tmp/netlab-UID is refused, not used.
 func Find(getenv func(string) string) (Dir, error) {
+	return findIn(getenv, "/tmp")
+}
+
+// findIn is Find with the directory that holds netlab-UID when
+// XDG_RUNTIME_DIR is unset (/tmp; a test's own directory in tests).
+func findIn(getenv func(string) string, tmp string) (Dir, error) {
 	uid := os.Geteuid()
-	base := fmt.Sprintf("/tmp/netlab-%d", uid)
+	base := filepath.Join(tmp, fmt.Sprintf("netlab-%d", uid))
 	if x := getenv("XDG_RUNTIME_DIR"); x != "" {
 		if err := cleanAbs(x); err != nil {
 			return Dir{}, fmt.Errorf("XDG_RUNTIME_DIR=%q: %w", x, err)
@@ -71,10 +77,13 @@ func Find(getenv func(string) string) (Dir, error) {
 		if err := ownDir(x, uid); err != nil {
 			return Dir{}, fmt.Errorf("XDG_RUNTIME_DIR: %w (unset it to use %s)", err, base)
 		}
+		if err := socketFits(filepath.Join(x, "netlab")); err != nil {
+			return Dir{}, fmt.Errorf("XDG_RUNTIME_DIR: %w (unset it to use %s)", err, base)
+		}
 		base = filepath.Join(x, "netlab")
 	}
-	if len(filepath.Join(base, "holder.sock")) > maxSocketPath {
-		return Dir{}, fmt.Errorf("%s: too long a path for a unix socket (at most %d bytes with /holder.sock)", base, maxSocketPath)
+	if err := socketFits(base); err != nil {
+		return Dir{}, err
 	}
 	if err := os.Mkdir(base, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return Dir{}, fmt.Errorf("make %s: %w", base, err)
@@ -83,6 +92,15 @@ func Find(getenv func(string) string) (Dir, error) {
 		return Dir{}, err
 	}
 	return Dir{path: base}, nil
+}
+
+// socketFits refuses a directory whose holder.sock is too long a path
+// for a unix socket.
+func socketFits(dir string) error {
+	if len(dir)+len("/holder.sock") > maxSocketPath {
+		return fmt.Errorf("%s: too long a path for a unix socket (at most %d bytes with /holder.sock)", dir, maxSocketPath)
+	}
+	return nil
 }
 
 // cleanAbs refuses a path that is not absolute and clean, or that holds
@@ -110,7 +128,9 @@ func ownDir(path string, uid int) error {
 		return fmt.Errorf("%s is a symbolic link, not a directory of yours", path)
 	case !fi.IsDir():
 		return fmt.Errorf("%s is not a directory", path)
-	case !ok || int(st.Uid) != uid:
+	case !ok:
+		return fmt.Errorf("%s: no owner to check", path)
+	case int(st.Uid) != uid:
 		return fmt.Errorf("%s is not yours (owner uid %d)", path, st.Uid)
 	case fi.Mode().Perm()&0o077 != 0:
 		return fmt.Errorf("%s is open to other users (mode %04o; want 0700)", path, fi.Mode().Perm())

@@ -1,6 +1,7 @@
 package rootless
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -331,6 +333,9 @@ func writeHolder(d Dir, h Holder) error {
 	return nil
 }
 
+// maxHolderRecord bounds holder.json, which writeHolder keeps far under.
+const maxHolderRecord = 4096
+
 // readHolder reads holder.json; ok is false when there is none.
 func readHolder(d Dir) (Holder, bool, error) {
 	f, err := os.OpenFile(d.holderFile(), os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -341,9 +346,16 @@ func readHolder(d Dir) (Holder, bool, error) {
 		return Holder{}, false, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4096))
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		// A pipe planted there would keep the reader waiting.
+		return Holder{}, false, fmt.Errorf("%s is not a regular file", d.holderFile())
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxHolderRecord+1))
 	if err != nil {
 		return Holder{}, false, err
+	}
+	if len(b) > maxHolderRecord {
+		return Holder{}, false, fmt.Errorf("%s: more than %d bytes: not a holder record", d.holderFile(), maxHolderRecord)
 	}
 	var h Holder
 	if err := json.Unmarshal(b, &h); err != nil || h.Pid <= 0 {
@@ -369,55 +381,30 @@ func startTime(pid int) (uint64, error) {
 	return start, err
 }
 
-// procStat reads a process's start time and state, fields 22 and 3 of
-// /proc/PID/stat, counted after the command name's closing parenthesis
-// (the name may hold spaces and parentheses).
+// procStat reads a process's start time and state from /proc/PID/stat.
 func procStat(pid int) (start uint64, state string, err error) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, "", err
 	}
-	i := lastIndexByte(b, ')')
+	return parseStat(b)
+}
+
+// parseStat reads the start time and state of a /proc/PID/stat line,
+// fields 22 and 3, counted after the command name's closing parenthesis
+// (the name may hold spaces and parentheses).
+func parseStat(b []byte) (start uint64, state string, err error) {
+	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
 		return 0, "", errors.New("bad /proc stat")
 	}
-	fields := splitFields(b[i+1:])
+	fields := strings.Fields(string(b[i+1:]))
 	// fields[0] is field 3 (state): field 22 is fields[19].
 	if len(fields) < 20 {
 		return 0, "", errors.New("short /proc stat")
 	}
 	start, err = strconv.ParseUint(fields[19], 10, 64)
 	return start, fields[0], err
-}
-
-func lastIndexByte(b []byte, c byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
-}
-
-func splitFields(b []byte) []string {
-	var out []string
-	start := -1
-	for i, c := range b {
-		if c == ' ' || c == '\n' {
-			if start >= 0 {
-				out = append(out, string(b[start:i]))
-				start = -1
-			}
-			continue
-		}
-		if start < 0 {
-			start = i
-		}
-	}
-	if start >= 0 {
-		out = append(out, string(b[start:]))
-	}
-	return out
 }
 
 // nsInode returns the inode of a process's namespace of a kind ("user").

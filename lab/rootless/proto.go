@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 
@@ -49,8 +50,12 @@ type control struct {
 	Signal int
 }
 
-// maxMessage bounds a message: arguments and environment included.
-const maxMessage = 1 << 20
+// maxMessage bounds a message: arguments and environment included. The
+// kernel sends a SOCK_SEQPACKET message whole or not at all, and refuses
+// one longer than the socket's send buffer, 212992 bytes by default
+// (net.core.wmem_default) less 32: the bound is under that, so that a
+// message send accepts is one the kernel takes.
+const maxMessage = 200 << 10
 
 func send(c *net.UnixConn, v any, files ...*os.File) error {
 	b, err := json.Marshal(v)
@@ -58,7 +63,7 @@ func send(c *net.UnixConn, v any, files ...*os.File) error {
 		return err
 	}
 	if len(b) > maxMessage {
-		return fmt.Errorf("message of %d bytes: more than %d", len(b), maxMessage)
+		return fmt.Errorf("message of %d bytes (arguments and environment): more than the %d a rootless netlab passes to its holder", len(b), maxMessage)
 	}
 	var oob []byte
 	if len(files) > 0 {
@@ -69,6 +74,9 @@ func send(c *net.UnixConn, v any, files ...*os.File) error {
 		oob = unix.UnixRights(fds...)
 	}
 	_, _, err = c.WriteMsgUnix(b, oob, nil)
+	if errors.Is(err, unix.EMSGSIZE) {
+		return fmt.Errorf("message of %d bytes (arguments and environment): more than this machine's socket buffers take (net.core.wmem_default): %w", len(b), err)
+	}
 	return err
 }
 
@@ -81,6 +89,11 @@ func receive(c *net.UnixConn, v any, wantFDs int) ([]*os.File, error) {
 	b := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4*requestFDs))
 	n, oobn, flags, _, err := c.ReadMsgUnix(b, oob)
+	if errors.Is(err, io.EOF) {
+		// What package net makes of a read of nothing, which on a
+		// SOCK_SEQPACKET socket is the other side's close.
+		return nil, errClosed
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 // Package labbench compares netlab with the raw-netlink baseline
 // (internal/rawlab), process against process: its BenchmarkLabs (root
 // only) builds both programs, runs them in interleaved rounds on the labs
-// of internal/benchlab, and prints one table of medians made here.
+// of internal/benchlab, and prints one table of medians made here. Its
+// BenchmarkRootless (root too) runs netlab as root and as an unused uid
+// side by side the same way (rootless.go).
 package labbench
 
 import (

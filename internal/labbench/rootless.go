@@ -38,9 +38,11 @@ var rootlessRows = []struct {
 
 // RootlessTable is the results of BenchmarkRootless as one Markdown
 // table: per lab and step, the median wall times as root and as the
-// user, their ratio (rootless/root), the range of the per-round ratios,
-// the difference of the medians in milliseconds (what being rootless
-// costs), and how many runs each median is of.
+// user, their ratio (rootless/root), the median and the range of the
+// per-round ratios (Ratios: on a loaded machine the median of pairs
+// taken a second apart is the steadier figure), the difference of the
+// medians in milliseconds (what being rootless costs), and how many
+// runs each median is of.
 func (r *Results) RootlessTable() string {
 	labs := slices.Clone(r.labs)
 	slices.SortStableFunc(labs, func(a, b Lab) int {
@@ -49,7 +51,7 @@ func (r *Results) RootlessTable() string {
 		}
 		return a.N - b.N
 	})
-	cells := [][]string{{"lab", "N", "step", "root s", "rootless s", "rootless/root", "per round", "extra ms", "runs"}}
+	cells := [][]string{{"lab", "N", "step", "root s", "rootless s", "rootless/root", "per-round median", "per round", "extra ms", "runs"}}
 	for _, lab := range labs {
 		for _, rw := range rootlessRows {
 			root, runs := r.Median(lab, rw.root)
@@ -57,18 +59,30 @@ func (r *Results) RootlessTable() string {
 			if runs == 0 || uruns == 0 {
 				continue
 			}
-			c := []string{string(lab.Shape), strconv.Itoa(lab.N), rw.name, secs(root.Wall), secs(user.Wall), "-", "-",
+			c := []string{string(lab.Shape), strconv.Itoa(lab.N), rw.name, secs(root.Wall), secs(user.Wall), "-", "-", "-",
 				fmt.Sprintf("%.0f", float64(user.Wall-root.Wall)/1e6), strconv.Itoa(min(runs, uruns))}
 			if root.Wall > 0 {
 				c[5] = fmt.Sprintf("%.2fx", seconds(user.Wall)/seconds(root.Wall))
 			}
-			if lo, hi, ok := r.RatioRange(lab, rw.rootless, rw.root); ok {
-				c[6] = fmt.Sprintf("%.2f-%.2fx", lo, hi)
+			if q := r.Ratios(lab, rw.rootless, rw.root); len(q) > 0 {
+				c[6] = fmt.Sprintf("%.2fx", medianFloat(q))
+				c[7] = fmt.Sprintf("%.2f-%.2fx", slices.Min(q), slices.Max(q))
 			}
 			cells = append(cells, c)
 		}
 	}
 	return markdown(cells)
+}
+
+// medianFloat is the middle value, or the mean of the two middle ones.
+func medianFloat(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
 }
 
 // The unprivileged user's uid, when none is given: FirstPickedUID plus a

@@ -33,10 +33,10 @@ func TestRootlessTable(t *testing.T) {
 		rows = append(rows, c)
 	}
 	want := [][]string{
-		// Per round: 250/200, 260/240, 330/220.
-		{"star", "100", "up", "0.220", "0.260", "1.18x", "1.08-1.50x", "40", "3"},
-		{"star", "100", "down", "0.020", "0.030", "1.50x", "1.50-1.50x", "10", "3"},
-		{"chain", "10", "no-op up", "0.020", "0.040", "2.00x", "2.00-2.00x", "20", "1"},
+		// Per round: 250/200 (1.25), 260/240 (1.08), 330/220 (1.50).
+		{"star", "100", "up", "0.220", "0.260", "1.18x", "1.25x", "1.08-1.50x", "40", "3"},
+		{"star", "100", "down", "0.020", "0.030", "1.50x", "1.50x", "1.50-1.50x", "10", "3"},
+		{"chain", "10", "no-op up", "0.020", "0.040", "2.00x", "2.00x", "2.00-2.00x", "20", "1"},
 	}
 	if len(rows) != len(want) {
 		t.Fatalf("%d rows, want %d:\n%s", len(rows), len(want), strings.Join(lines, "\n"))
@@ -45,6 +45,9 @@ func TestRootlessTable(t *testing.T) {
 		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
 			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
 		}
+	}
+	if got := medianFloat([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("medianFloat of an even count = %v, want 2.5", got)
 	}
 	if !strings.HasPrefix(lines[0], "| lab ") || !strings.Contains(lines[0], "rootless/root") {
 		t.Errorf("header %q", lines[0])

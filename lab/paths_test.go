@@ -72,6 +72,9 @@ var reviewedPaths = map[string]string{
 	"internal/rawlab.marked":     "callers pass a path from netnsPath; opened O_NOFOLLOW",
 	"internal/rawlab.sysctlPath": "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"internal/rawlab.setSysctls": "paths from sysctlPath, of constant keys (state.NetNSSysctls, ip_forward)",
+	// The rootless benchmark's look for the user's processes (issue 17).
+	"internal/labbench.realUID":    "/proc and a pid written by strconv.Itoa: digits only",
+	"internal/labbench.startTicks": "/proc and a pid written by strconv.Itoa: digits only",
 
 	// The namespace directory itself: the kernel's parameter.
 	"lab/kernel.(*Linux).prepareNetNSDir": "the kernel's directory of namespaces (NetNSDir, or WithNetNSDir's: a rootless netlab's checked directory)",

@@ -31,6 +31,11 @@ bench sizes="100,1000,2000" rounds="3" shapes="star,chain":
     @echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); kernel $(uname -r)"
     go test -run '^$' -bench '^BenchmarkLabs$' -benchtime 1x -timeout 4h ./internal/labbench/ -args -sizes {{sizes}} -rounds {{rounds}} -shapes {{shapes}}
 
+# netlab as root beside netlab as an unused uid (rootless), in interleaved rounds; one table of medians and ratios (root)
+bench-rootless sizes="100" rounds="3" shapes="star,chain" uid="0":
+    @echo "commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD || echo ' (with uncommitted changes)'); $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); kernel $(uname -r)"
+    go test -run '^$' -bench '^BenchmarkRootless$' -benchtime 1x -timeout 4h ./internal/labbench/ -args -sizes {{sizes}} -rounds {{rounds}} -shapes {{shapes}} -uid {{uid}}
+
 # a CPU profile of netlab's in-process up of one generated lab, and its top functions (root)
 profile shape="star" n="1000":
     go test -c -o /tmp/netlab-kernel.test ./lab/kernel/

@@ -30,12 +30,12 @@ var reviewedPaths = map[string]string{
 	"lab/rundir.(*Lock).Release": "file name from fileName",
 	"lab/rundir.Dir.File":        "file name from fileName",
 	"lab/rundir.notRegular":      "file name from fileName, for a message",
-	"lab/kernel.netnsPath":       "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name",
+	"lab/kernel.netnsPathIn":     "refuses a namespace name unless it is LAB.NODE of valid names, or one valid bare name; the directory is the kernel's parameter (NetNSDir, a rootless netlab's checked directory, or the launcher's, refused unless clean and absolute)",
 
 	// Paths from those builders, or constants.
 	"lab/kernel.(*Linux).NetNSExists":    "path from netnsPath",
-	"lab/kernel.createNetNS":             "path from netnsPath",
-	"lab/kernel.deleteNetNS":             "path from netnsPath",
+	"lab/kernel.(*Linux).createNetNS":    "path from netnsPath",
+	"lab/kernel.(*Linux).deleteNetNS":    "path from netnsPath",
 	"lab/kernel.unmountNetNS":            "callers pass a path from netnsPath",
 	"lab/kernel.(*Linux).NetNSDel":       "path from netnsPath",
 	"lab/kernel.isNetNSMount":            "callers pass a path from netnsPath",
@@ -53,7 +53,7 @@ var reviewedPaths = map[string]string{
 	"lab/kernel.(*Linux).SysctlProblems": "path from sysctlPath",
 	"lab/kernel.(*Linux).SysctlTry":      "path from sysctlPath",
 	"lab/kernel.exists":                  "callers pass a path from netnsPath",
-	"lab/kernel.openNetNS":               "path from netnsPath",
+	"lab/kernel.openNetNSIn":             "path from netnsPathIn",
 	// Processes and hosts files (issue 14).
 	"lab/kernel.openProc":              "/proc and a pid written by strconv.Itoa: digits only",
 	"lab/kernel.procHandle.read":       "constant names of /proc/PID's files, opened relative to the process's open directory, O_NOFOLLOW",
@@ -72,6 +72,45 @@ var reviewedPaths = map[string]string{
 	"internal/rawlab.marked":     "callers pass a path from netnsPath; opened O_NOFOLLOW",
 	"internal/rawlab.sysctlPath": "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"internal/rawlab.setSysctls": "paths from sysctlPath, of constant keys (state.NetNSSysctls, ip_forward)",
+	// The rootless benchmark's look for the user's processes (issue 17).
+	"internal/labbench.realUID":    "/proc and a pid written by strconv.Itoa: digits only",
+	"internal/labbench.startTicks": "/proc and a pid written by strconv.Itoa: digits only",
+
+	// The namespace directory itself: the kernel's parameter.
+	"lab/kernel.(*Linux).prepareNetNSDir": "the kernel's directory of namespaces (NetNSDir, or WithNetNSDir's: a rootless netlab's checked directory)",
+	"lab/kernel.(*Linux).listNetNS":       "the kernel's directory of namespaces; the names read are checked by netnsPath before any use",
+
+	// The rootless directory (lab/rootless): its path is Find's, which
+	// takes XDG_RUNTIME_DIR only when clean, absolute, a real directory of
+	// the user's, mode 0700, or /tmp/netlab-UID of the same checks; the
+	// holder's and a worker's come from the holder's command line and
+	// NETLAB_ROOTLESS, checked the same way (RunHolder, Worker). Every file
+	// in it has a constant name.
+	"lab/rootless.Dir.NetNS":      "the checked directory and a constant",
+	"lab/rootless.Dir.Etc":        "the checked directory and a constant",
+	"lab/rootless.Dir.Run":        "the checked directory and a constant",
+	"lab/rootless.Dir.socket":     "the checked directory and a constant",
+	"lab/rootless.Dir.lockFile":   "the checked directory and a constant",
+	"lab/rootless.Dir.holderFile": "the checked directory and a constant",
+	"lab/rootless.Dir.logFile":    "the checked directory and a constant",
+	"lab/rootless.findIn":         "XDG_RUNTIME_DIR refused unless clean, absolute and the user's own 0700 directory (ownDir), or /tmp/netlab-UID of a number; the result checked by ownDir after the mkdir",
+	"lab/rootless.ownDir":         "callers pass Find's or a checked path; Lstat, so a link is refused, not followed",
+	"lab/rootless.mappedTo":       "the constants /proc/self/uid_map and gid_map",
+	"lab/rootless.Serve":          "paths of the checked directory",
+	"lab/rootless.removeAll":      "paths of the checked directory; rmdir removes only empty directories",
+	"lab/rootless.labsLeft":       "a path of the checked directory",
+	"lab/rootless.labsIn":         "a path of the checked directory; the names read are only cut for a message",
+	"lab/rootless.writeHolder":    "a path of the checked directory, opened O_EXCL|O_NOFOLLOW",
+	"lab/rootless.readHolder":     "a path of the checked directory, opened O_NOFOLLOW|O_NONBLOCK, at most 4 KB read",
+	"lab/rootless.openLock":       "a path of the checked directory, opened O_NOFOLLOW, refused unless a regular file",
+	"lab/rootless.lock":           "a path of the checked directory, Lstat (no link followed)",
+	"lab/rootless.startHolder":    "a path of the checked directory, opened O_NOFOLLOW",
+	"lab/rootless.logTail":        "a path of the checked directory, at most its last 500 bytes shown",
+	"lab/rootless.sweep":          "paths of the checked directory",
+	"lab/rootless.exists":         "callers pass a path of the checked directory",
+	"lab/rootless.procStat":       "/proc and a pid, an int",
+	"lab/rootless.nsInode":        "/proc, a pid (an int) and a constant namespace kind",
+	"lab/rootless.leftover":       "/proc and a pid, an int",
 
 	// The run directory itself: a path the program chose, not a name.
 	"lab/rundir.Dir.open":    "the run directory's own path (rundir.Default, or a test's temporary directory) and its parent",

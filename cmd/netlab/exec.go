@@ -71,12 +71,12 @@ starts is never taken for one of them.`,
 			if _, err := runningNode(s, node); err != nil {
 				return err
 			}
-			return runInNode(kernel.Launch{
+			return runInNode(launchDirs(kernel.Launch{
 				NetNS: state.NetNSName(name, node),
 				Argv:  command,
 				Env:   kernel.HandEnviron(os.Environ(), name, node),
 				Stdin: e.stdin, Stdout: e.stdout, Stderr: e.stderr,
-			})
+			}))
 		}),
 	}
 	f.addLab(cmd)

@@ -247,7 +247,7 @@ func newKernel() kernel.Kernel {
 	if testKernel != nil {
 		return testKernel
 	}
-	return kernel.NewLinux()
+	return newLinux()
 }
 
 // testKernel, when set, is the kernel newKernel returns, and requireRoot
@@ -258,7 +258,7 @@ var testKernel kernel.Kernel
 
 // newNetNS is what check, ping, capture and the TUI's checks open their
 // sockets in a node with: the machine's kernel.
-func newNetNS() kernel.NetNS { return kernel.NewLinux() }
+func newNetNS() kernel.NetNS { return newLinux() }
 
 // isTerminal reports whether a stream (an io.Reader or io.Writer) is a
 // terminal: for progress output, and the UI.
@@ -278,6 +278,9 @@ func labToChange(e *env, args []string, output string, allowHost bool) (*lab.Lab
 	}
 	l, text, err := loadValidText(e, args)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := refuseRootless(e, l); err != nil {
 		return nil, nil, err
 	}
 	if err := requireAllowHost(l, allowHost); err != nil {

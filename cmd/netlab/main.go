@@ -15,6 +15,7 @@ import (
 
 	"netlab/lab/diag"
 	"netlab/lab/kernel"
+	"netlab/lab/rootless"
 )
 
 // Exit codes, as the command line spec fixes them.
@@ -39,6 +40,10 @@ func main() {
 	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < minProcs {
 		runtime.GOMAXPROCS(minProcs)
 	}
+	// This binary is netlab's own command line, which the holder starts
+	// again as the worker: only then may a command be forwarded (a test
+	// binary that calls run would start its own tests in the holder).
+	isNetlabBinary = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -48,12 +53,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// Its hidden subcommand kernel.LauncherCommand is the launcher, so the
 	// program that runs this may start itself as one.
 	kernel.LauncherAnswered()
+	if d, ok, err := rootless.Worker(os.Getenv); err != nil {
+		fmt.Fprintf(stderr, "netlab: %v\n", err)
+		return exitFailure
+	} else if ok {
+		if err := becomeWorker(d); err != nil {
+			fmt.Fprintf(stderr, "netlab: %v\n", err)
+			return exitFailure
+		}
+	}
 	root := newRootCmd(&env{stdin: stdin, stdout: stdout, stderr: stderr})
 	root.SetArgs(args)
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	if errors.Is(err, errForward) {
+		return rootless.Forward(args, streamFile(stdin, os.Stdin), streamFile(stdout, os.Stdout), streamFile(stderr, os.Stderr))
+	}
 	return exitCodeFor(err, stderr)
 }
 

@@ -49,7 +49,15 @@ func newRootCmd(e *env) *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(flagError)
-	root.PersistentPreRunE = refuseEmpty
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if err := refuseEmpty(cmd, args); err != nil {
+			return err
+		}
+		if forwardHere(cmd) {
+			return errForward
+		}
+		return nil
+	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
 		newValidateCmd(e),
@@ -68,6 +76,7 @@ func newRootCmd(e *env) *cobra.Command {
 		newConntrackCmd(e),
 		newRenderCmd(e),
 		newLaunchCmd(e),
+		newHolderCmd(e),
 	)
 	return root
 }

@@ -72,7 +72,7 @@ shows help, q quits.`,
 					l = ll
 				}
 			}
-			k := kernel.NewLinux()
+			k := newLinux()
 			defer k.Close()
 			src := newKernelSource(k, name, l)
 			hint := "sudo netlab up FILE"

@@ -18,11 +18,12 @@ import (
 	"netlab/lab/kernel/kerneltest"
 )
 
-// The process benchmark's settings, read by BenchmarkLabs only:
+// The process benchmarks' settings, read by BenchmarkLabs and
+// BenchmarkRootless (-uid by the latter only):
 //
 //	go test -run '^$' -bench Labs -benchtime 1x ./internal/labbench -args -sizes 10,50 -rounds 1
 var (
-	sizesFlag  = flag.String("sizes", "100,1000,2000", "comma-separated node counts, increasing")
+	sizesFlag  = flag.String("sizes", "", "comma-separated node counts, increasing (default 100,1000,2000 for BenchmarkLabs, 100 for BenchmarkRootless)")
 	roundsFlag = flag.Int("rounds", 3, "rounds per lab, odd: each brings both labs up and down once")
 	shapesFlag = flag.String("shapes", "star,chain", "comma-separated shapes: star, chain")
 	tableFlag  = flag.String("table", "", "also write the table to this file")
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) { os.Exit(kerneltest.LeakCheck(m).Run()) }
 // kerneltest's removal of every namespace LAB.*).
 func BenchmarkLabs(b *testing.B) {
 	kerneltest.RequireRoot(b)
-	sizes, err := ParseSizes(*sizesFlag)
+	sizes, err := ParseSizes(sizesOr("100,1000,2000"))
 	if err != nil {
 		b.Fatalf("-sizes: %v", err)
 	}
@@ -80,18 +81,18 @@ func BenchmarkLabs(b *testing.B) {
 				r := runner{b: b, res: &res, lab: lab}
 				raw := func() {
 					r.step(RawUp, 0, rawlab, "-shape", string(shape), "-n", fmt.Sprint(n), "-name", rawName, "up")
-					r.count(rawName, n)
+					r.count(kernel.NetNSDir, rawName, n)
 					r.step(RawDown, 0, rawlab, "-name", rawName, "down")
-					r.count(rawName, 0)
+					r.count(kernel.NetNSDir, rawName, 0)
 				}
 				nl := func() {
 					r.step(NetlabUp, 0, netlab, "up", file)
-					r.count(nlName, n)
+					r.count(kernel.NetNSDir, nlName, n)
 					r.step(NoopPlan, 0, netlab, "plan", "--detailed-exitcode", file)
 					r.step(NoopUp, 0, netlab, "up", file)
 					r.step(Status, 0, netlab, "status", file)
 					r.step(NetlabDown, 0, netlab, "down", file)
-					r.count(nlName, 0)
+					r.count(kernel.NetNSDir, nlName, 0)
 				}
 				for round := 1; round <= *roundsFlag; round++ {
 					if round%2 == 1 {
@@ -115,6 +116,14 @@ func BenchmarkLabs(b *testing.B) {
 	}
 }
 
+// sizesOr is -sizes, or def when it is not given.
+func sizesOr(def string) string {
+	if *sizesFlag == "" {
+		return def
+	}
+	return *sizesFlag
+}
+
 // build compiles a main package of the module into dir and returns the
 // binary's path.
 func build(b *testing.B, dir, pkg string) string {
@@ -132,7 +141,8 @@ type runner struct {
 	b     *testing.B
 	res   *Results
 	lab   Lab
-	round []string // what the current round measured, for the progress line
+	as    func(*exec.Cmd) // when set, prepares each process (another user's credentials)
+	round []string        // what the current round measured, for the progress line
 }
 
 // step runs one process, fails the benchmark unless it exits with want,
@@ -140,6 +150,9 @@ type runner struct {
 func (r *runner) step(st Step, want int, bin string, args ...string) {
 	r.b.Helper()
 	cmd := exec.Command(bin, args...)
+	if r.as != nil {
+		r.as(cmd)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -165,12 +178,13 @@ func (r *runner) step(st Step, want int, bin string, args ...string) {
 	r.round = append(r.round, fmt.Sprintf("%s %s", st, secs(wall)))
 }
 
-// count fails the benchmark unless the lab has n namespaces: both
+// count fails the benchmark unless the lab has n namespaces in dir (a
+// directory like /run/netns; one that is not there holds none): both
 // programs made all of the lab, and a down left none.
-func (r *runner) count(lab string, n int) {
+func (r *runner) count(dir, lab string, n int) {
 	r.b.Helper()
-	entries, err := os.ReadDir(kernel.NetNSDir)
-	if err != nil {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		r.b.Fatal(err)
 	}
 	got := 0

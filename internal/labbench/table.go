@@ -1,7 +1,9 @@
 // Package labbench compares netlab with the raw-netlink baseline
 // (internal/rawlab), process against process: its BenchmarkLabs (root
 // only) builds both programs, runs them in interleaved rounds on the labs
-// of internal/benchlab, and prints one table of medians made here.
+// of internal/benchlab, and prints one table of medians made here. Its
+// BenchmarkRootless (root too) runs netlab as root and as an unused uid
+// side by side the same way (rootless.go).
 package labbench
 
 import (
@@ -93,25 +95,28 @@ func median(v []int64) int64 {
 }
 
 // RatioRange returns the least and the greatest of the per-round ratios
-// of step to base on lab: sample i of one against sample i of the other,
-// taken in the same round, a minute apart at most, so that a machine
-// slower for a while slows both. ok is false without a pair.
+// of step to base on lab (Ratios). ok is false without a pair.
 func (r *Results) RatioRange(lab Lab, step, base Step) (lo, hi float64, ok bool) {
-	a, b := r.samples[lab][step], r.samples[lab][base]
-	for i := range min(len(a), len(b)) {
-		if b[i].Wall <= 0 {
-			continue
-		}
-		q := seconds(a[i].Wall) / seconds(b[i].Wall)
-		if !ok || q < lo {
-			lo = q
-		}
-		if !ok || q > hi {
-			hi = q
-		}
-		ok = true
+	q := r.Ratios(lab, step, base)
+	if len(q) == 0 {
+		return 0, 0, false
 	}
-	return lo, hi, ok
+	return slices.Min(q), slices.Max(q), true
+}
+
+// Ratios returns the per-round ratios of step to base on lab: sample i
+// of one against sample i of the other, taken in the same round, a
+// minute apart at most, so that a machine slower for a while slows
+// both. A round whose base took no time is left out.
+func (r *Results) Ratios(lab Lab, step, base Step) []float64 {
+	a, b := r.samples[lab][step], r.samples[lab][base]
+	var q []float64
+	for i := range min(len(a), len(b)) {
+		if b[i].Wall > 0 {
+			q = append(q, seconds(a[i].Wall)/seconds(b[i].Wall))
+		}
+	}
+	return q
 }
 
 // A row of the table: a netlab step, and the raw step it is compared with

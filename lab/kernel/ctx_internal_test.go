@@ -25,7 +25,7 @@ func TestCancelledContextTouchesNothing(t *testing.T) {
 	}
 	lab := fmt.Sprintf("nltest%x", b[:3])
 	netns := state.NetNSName(lab, "a")
-	path, err := netnsPath(netns)
+	path, err := NewLinux().netnsPath(netns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestCancelledContextTouchesNothing(t *testing.T) {
 	t.Cleanup(func() {
 		if _, err := os.Lstat(path); err == nil {
 			t.Errorf("a cancelled call made %s", path)
-			deleteNetNS(netns)
+			NewLinux().deleteNetNS(netns)
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -26,6 +26,7 @@ func TestLaunchArgsRoundTrip(t *testing.T) {
 		{"dir", Launch{NetNS: "lab.n1", Dir: "/var/tmp", Argv: []string{"ls"}}},
 		{"values that look like the encoding", Launch{NetNS: "a-1.b-2", Dir: "--", Argv: []string{"--dir", "--", "--netns", ""}}},
 		{"dir with spaces", Launch{NetNS: "lab.n1", Dir: "/tmp/a b", Argv: []string{"sh", "-c", "echo $0"}}},
+		{"rootless directories", Launch{NetNS: "lab.n1", Argv: []string{"ls"}, NetNSDir: "/run/user/1000/netlab/netns", EtcDir: "/run/user/1000/netlab/etc"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -37,12 +38,16 @@ func TestLaunchArgsRoundTrip(t *testing.T) {
 			if c.Path != selfExe || c.Args[0] != "netlab" || c.Args[1] != LauncherCommand || !slices.Equal(c.Env, tc.l.Env) {
 				t.Errorf("Command() = %s %q env %q; want %s netlab %s ... with env %q", c.Path, c.Args, c.Env, selfExe, LauncherCommand, tc.l.Env)
 			}
-			netnsName, dir, argv, _, err := parseLaunchArgs(c.Args[2:])
+			sp, err := parseLaunchArgs(c.Args[2:])
 			if err != nil {
 				t.Fatalf("parseLaunchArgs(%q): %v", c.Args[2:], err)
 			}
-			got := Launch{NetNS: netnsName, Dir: dir, Argv: argv, Env: tc.l.Env}
-			if diff := cmp.Diff(tc.l, got); diff != "" {
+			want := tc.l
+			if want.NetNSDir == "" {
+				want.NetNSDir, want.EtcDir = NetNSDir, EtcNetNSDir
+			}
+			got := Launch{NetNS: sp.netns, Dir: sp.dir, Argv: sp.argv, Env: tc.l.Env, NetNSDir: sp.netnsDir, EtcDir: sp.etcDir}
+			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("round trip (-want +got):\n%s", diff)
 			}
 		})
@@ -51,21 +56,27 @@ func TestLaunchArgsRoundTrip(t *testing.T) {
 
 // TestParseLaunchArgsRefuses: the launcher takes only what Command makes.
 func TestParseLaunchArgsRefuses(t *testing.T) {
+	const d = "--netns-dir"
+	const e = "--etc-dir"
 	for _, args := range [][]string{
 		nil,
-		{"--netns", "lab.n1", "--dir", "", "--"}, // no command
-		{"--netns", "lab.n1", "--dir", "", "--", ""},              // empty command
-		{"--dir", "", "--netns", "lab.n1", "--", "ls"},            // other order
-		{"--netns", "lab.n1", "--dir", "", "ls"},                  // no --
-		{"--netns", "lab.n1", "--", "ls", "x", "y"},               // no --dir
-		{"--netns", "../../etc.x", "--dir", "", "--", "ls"},       // a path
-		{"--netns", "nodot", "--dir", "", "--", "ls"},             // not LAB.NODE
-		{"--netns", "Lab.n1", "--dir", "", "--", "ls"},            // not a valid lab name
-		{"--netns", "lab.n1.x", "--dir", "", "--", "ls"},          // two dots
-		{"--netns", "lab.n1\n", "--dir", "", "--", "ls"},          // a newline
-		{"--netns", "lab.thirteenchars", "--dir", "", "--", "ls"}, // too long
+		{"--netns", "lab.n1", "--dir", "", d, "/n", e, "/e", "--"},                  // no command
+		{"--netns", "lab.n1", "--dir", "", d, "/n", e, "/e", "--", ""},              // empty command
+		{"--dir", "", "--netns", "lab.n1", d, "/n", e, "/e", "--", "ls"},            // other order
+		{"--netns", "lab.n1", "--dir", "", d, "/n", e, "/e", "ls"},                  // no --
+		{"--netns", "lab.n1", d, "/n", e, "/e", "--", "ls", "x", "y"},               // no --dir
+		{"--netns", "lab.n1", "--dir", "", "--", "ls", "x", "y", "z", "w"},          // no directories
+		{"--netns", "lab.n1", "--dir", "", d, "n", e, "/e", "--", "ls"},             // a relative directory
+		{"--netns", "lab.n1", "--dir", "", d, "/n", e, "/e/../x", "--", "ls"},       // an unclean one
+		{"--netns", "lab.n1", "--dir", "", d, "", e, "/e", "--", "ls"},              // an empty one
+		{"--netns", "../../etc.x", "--dir", "", d, "/n", e, "/e", "--", "ls"},       // a path
+		{"--netns", "nodot", "--dir", "", d, "/n", e, "/e", "--", "ls"},             // not LAB.NODE
+		{"--netns", "Lab.n1", "--dir", "", d, "/n", e, "/e", "--", "ls"},            // not a valid lab name
+		{"--netns", "lab.n1.x", "--dir", "", d, "/n", e, "/e", "--", "ls"},          // two dots
+		{"--netns", "lab.n1\n", "--dir", "", d, "/n", e, "/e", "--", "ls"},          // a newline
+		{"--netns", "lab.thirteenchars", "--dir", "", d, "/n", e, "/e", "--", "ls"}, // too long
 	} {
-		if _, _, _, _, err := parseLaunchArgs(args); err == nil {
+		if _, err := parseLaunchArgs(args); err == nil {
 			t.Errorf("parseLaunchArgs(%q) = nil error, want a refusal", args)
 		}
 	}
@@ -184,5 +195,31 @@ func TestLaunchNeedsAnsweringProgram(t *testing.T) {
 	LauncherAnswered()
 	if _, err := (Launch{NetNS: "lab.node", Argv: []string{"true"}}).Command(); err != nil {
 		t.Errorf("Command() after LauncherAnswered: %v", err)
+	}
+}
+
+// TestLaunchArgsProcessFlag: a declared process's mark survives the
+// round trip with a rootless netlab's directories, and a command that
+// looks like the mark is a command, not the mark.
+func TestLaunchArgsProcessFlag(t *testing.T) {
+	t.Parallel()
+	l := Launch{NetNS: "lab.n1", Dir: "/", NetNSDir: "/run/user/1000/netlab/netns", EtcDir: "/run/user/1000/netlab/etc"}
+	for _, tc := range []struct {
+		process bool
+		argv    []string
+	}{
+		{true, []string{"sleep", "1"}},
+		{true, []string{processFlag, "--"}},
+		{false, []string{processFlag, "--", "ls"}},
+	} {
+		l.Argv = tc.argv
+		args := launchArgs(l, tc.process)
+		sp, err := parseLaunchArgs(args[1:])
+		if err != nil {
+			t.Fatalf("parseLaunchArgs(%q): %v", args[1:], err)
+		}
+		if sp.process != tc.process || !slices.Equal(sp.argv, tc.argv) || sp.netnsDir != l.NetNSDir || sp.etcDir != l.EtcDir || sp.netns != l.NetNS || sp.dir != l.Dir {
+			t.Errorf("launchArgs(%q, %v) decodes to %+v", tc.argv, tc.process, sp)
+		}
 	}
 }

@@ -87,6 +87,10 @@ type Launch struct {
 	Argv  []string // the command and its arguments; Argv[0] is looked up in PATH
 	Env   []string // the command's environment; nil means netlab's own
 	Dir   string   // the command's working directory; "" means netlab's own
+	// NetNSDir and EtcDir are where the node's namespace and its /etc
+	// files are: NetNSDir and EtcNetNSDir when "", a rootless netlab's
+	// own directories otherwise.
+	NetNSDir, EtcDir string
 	// Stdin, Stdout and Stderr are the command's, as in exec.Cmd: nil is
 	// the null device.
 	Stdin          io.Reader
@@ -125,11 +129,26 @@ func (l Launch) Command() (*exec.Cmd, error) {
 // "--dir") can be taken for another. A declared process (ProcessStart)
 // has processFlag before the "--" (see prepareProcess).
 func launchArgs(l Launch, process bool) []string {
-	args := []string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir}
+	netnsDir, etcDir := l.NetNSDir, l.EtcDir
+	if netnsDir == "" {
+		netnsDir = NetNSDir
+	}
+	if etcDir == "" {
+		etcDir = EtcNetNSDir
+	}
+	args := []string{LauncherCommand, "--netns", l.NetNS, "--dir", l.Dir, "--netns-dir", netnsDir, "--etc-dir", etcDir}
 	if process {
 		args = append(args, processFlag)
 	}
 	return append(append(args, "--"), l.Argv...)
+}
+
+// launchSpec is what the launcher's arguments say.
+type launchSpec struct {
+	netns, dir       string
+	netnsDir, etcDir string
+	argv             []string
+	process          bool
 }
 
 // processFlag marks the launch of a declared process: fd 3 is the pipe
@@ -138,22 +157,29 @@ const processFlag = "--process"
 
 // parseLaunchArgs decodes the arguments launchArgs made, after the
 // subcommand's name.
-func parseLaunchArgs(args []string) (netnsName, dir string, argv []string, process bool, err error) {
-	if len(args) >= 7 && args[4] == processFlag && args[5] == "--" {
-		process = true
-		args = append(args[:4:4], args[5:]...)
+func parseLaunchArgs(args []string) (launchSpec, error) {
+	var sp launchSpec
+	const fixed = 8 // --netns N --dir D --netns-dir ND --etc-dir ED
+	if len(args) >= fixed+2 && args[fixed] == processFlag && args[fixed+1] == "--" {
+		sp.process = true
+		args = append(args[:fixed:fixed], args[fixed+1:]...)
 	}
-	if len(args) < 6 || args[0] != "--netns" || args[2] != "--dir" || args[4] != "--" {
-		return "", "", nil, false, fmt.Errorf("%s is netlab's own: use netlab exec", LauncherCommand)
+	if len(args) < fixed+2 || args[0] != "--netns" || args[2] != "--dir" || args[4] != "--netns-dir" || args[6] != "--etc-dir" || args[fixed] != "--" {
+		return sp, fmt.Errorf("%s is netlab's own: use netlab exec", LauncherCommand)
 	}
-	netnsName, dir, argv = args[1], args[3], args[5:]
-	if _, _, err := checkNetNSName(netnsName); err != nil {
-		return "", "", nil, false, err
+	sp.netns, sp.dir, sp.netnsDir, sp.etcDir, sp.argv = args[1], args[3], args[5], args[7], args[fixed+1:]
+	if _, _, err := checkNetNSName(sp.netns); err != nil {
+		return sp, err
 	}
-	if argv[0] == "" {
-		return "", "", nil, false, errors.New("launch: no command")
+	for _, d := range []string{sp.netnsDir, sp.etcDir} {
+		if !filepath.IsAbs(d) || filepath.Clean(d) != d {
+			return sp, fmt.Errorf("launch: directory %q is not a clean absolute path", d)
+		}
 	}
-	return netnsName, dir, argv, process, nil
+	if sp.argv[0] == "" {
+		return sp, errors.New("launch: no command")
+	}
+	return sp, nil
 }
 
 // checkNetNSName accepts only the name of a node's namespace, LAB.NODE
@@ -181,11 +207,12 @@ func ExitStatus(ps *os.ProcessState) int {
 // on stderr. Warnings (a file of /etc/netns that could not be mounted) go
 // to stderr too, and the command still runs.
 func RunLauncher(args []string, stderr io.Writer) int {
-	netnsName, dir, argv, process, err := parseLaunchArgs(args)
+	sp, err := parseLaunchArgs(args)
 	if err != nil {
 		fmt.Fprintf(stderr, "netlab: %v\n", err)
 		return exitFailure
 	}
+	netnsName, dir, argv := sp.netns, sp.dir, sp.argv
 	_, node, _ := checkNetNSName(netnsName)
 	// fail says why the command does not run; for a declared process, on
 	// the pipe to ProcessStart too.
@@ -197,7 +224,7 @@ func RunLauncher(args []string, stderr io.Writer) int {
 		}
 		return code
 	}
-	if process {
+	if sp.process {
 		if notify, err = prepareProcess(); err != nil {
 			return fail(exitFailure, err.Error())
 		}
@@ -216,7 +243,7 @@ func RunLauncher(args []string, stderr io.Writer) int {
 	warn := func(err error) {
 		fmt.Fprintf(stderr, "netlab: warning: node %s: %v (the command runs without it)\n", node, err)
 	}
-	if err := enterNode(netnsName, warn); err != nil {
+	if err := enterNode(sp, warn); err != nil {
 		return fail(exitFailure, err.Error())
 	}
 	if dir != "" {
@@ -237,8 +264,9 @@ func RunLauncher(args []string, stderr io.Writer) int {
 // namespace, then a new mount namespace in which nothing propagates back
 // to the machine's, with the node's own /sys and its /etc/netns files
 // over /etc. Equivalent to the set-up of `ip netns exec NETNS`.
-func enterNode(netnsName string, warn func(error)) error {
-	fd, err := openNetNS(netnsName)
+func enterNode(sp launchSpec, warn func(error)) error {
+	netnsName := sp.netns
+	fd, err := openNetNSIn(sp.netnsDir, netnsName)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("not running (no namespace %s)", netnsName)
@@ -261,7 +289,7 @@ func enterNode(netnsName string, warn func(error)) error {
 	if err := mountNodeSys(netnsName); err != nil {
 		return err
 	}
-	bindEtc(netnsName, warn)
+	bindEtc(sp.etcDir, netnsName, warn)
 	return nil
 }
 
@@ -290,12 +318,13 @@ func mountNodeSys(netnsName string) error {
 	return nil
 }
 
-// bindEtc bind-mounts each entry of /etc/netns/NETNS over the entry of
-// the same name in /etc, as iproute2 does: a node's own resolv.conf or
-// hosts. Without that directory, /etc stays as it is. An entry that
-// cannot be mounted (no such file in /etc) is a warning, not a failure.
-func bindEtc(netnsName string, warn func(error)) {
-	dir := filepath.Join(EtcNetNSDir, netnsName)
+// bindEtc bind-mounts each entry of etcDir/NETNS (/etc/netns/NETNS for
+// root) over the entry of the same name in /etc, as iproute2 does: a
+// node's own resolv.conf or hosts. Without that directory, /etc stays as
+// it is. An entry that cannot be mounted (no such file in /etc) is a
+// warning, not a failure.
+func bindEtc(etcDir, netnsName string, warn func(error)) {
+	dir := filepath.Join(etcDir, netnsName)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) {

@@ -160,7 +160,7 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		}
 		return nil
 	case device.Tun, device.Tap:
-		if err := addTun(ctx, c, tmp, l); err != nil {
+		if err := addTun(ctx, c, tmp, k.ids.inside(l)); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		ctx = made(ctx, c)

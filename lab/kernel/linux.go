@@ -23,7 +23,16 @@ type Linux struct {
 	// etcNetNSDir is where the hosts files are, EtcNetNSDir unless an
 	// Option said otherwise.
 	etcNetNSDir string
-	started     startedProcs // the processes ProcessStart started
+	// netnsDir is where the named namespaces are bind-mounted, NetNSDir
+	// unless an Option said otherwise; prepareNetNSDir makes it a shared
+	// mount point once (netnsDirOnce, netnsDirErr).
+	netnsDir     string
+	netnsDirOnce sync.Once
+	netnsDirErr  error
+	// ids maps a rootless netlab's user between the lab file's ids and
+	// the kernel's (WithOutsideIDs); the zero value maps nothing.
+	ids     idMap
+	started startedProcs // the processes ProcessStart started
 
 	// loReads counts the markers read over netlink (lo's alias), for
 	// the tests that hold down to one read per namespace.
@@ -37,9 +46,61 @@ type Linux struct {
 type Option func(*Linux)
 
 // WithEtcNetNSDir keeps the hosts files of HostsSet, HostsFiles and
-// Observe in dir instead of EtcNetNSDir: a test's own directory. (The
-// launcher still binds EtcNetNSDir's files in a node.)
+// Observe, and the files the launcher lays over a node's /etc, in dir
+// instead of EtcNetNSDir: a rootless netlab's own directory, or a test's.
 func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir = dir } }
+
+// WithNetNSDir keeps the named namespaces in dir instead of NetNSDir: a
+// rootless netlab's own directory, which only its holder's mount
+// namespace sees (see lab/rootless), or a test's.
+func WithNetNSDir(dir string) Option { return func(k *Linux) { k.netnsDir = dir } }
+
+// WithOutsideIDs says that this netlab is root of a user namespace that
+// maps the user uid, group gid (a rootless netlab's): a tun's or tap's
+// owner and group, which the lab file gives as the machine's ids, are
+// this user's 0 to the kernel, and are read back as the machine's.
+func WithOutsideIDs(uid, gid uint32) Option {
+	return func(k *Linux) { k.ids = idMap{set: true, uid: uid, gid: gid} }
+}
+
+// idMap translates a tun's owner and group between the machine's ids
+// (the lab file's) and those of the user namespace netlab runs in.
+type idMap struct {
+	set      bool
+	uid, gid uint32
+}
+
+// inside returns l with its owner and group as the kernel takes them
+// here: the user's own ids become 0. Any other id has no name inside the
+// namespace; validation refuses it before (a rootless lab's tap belongs
+// to its user), and the kernel would refuse it here.
+func (m idMap) inside(l *state.Link) *state.Link {
+	if !m.set || l.TunOwner == nil && l.TunGroup == nil {
+		return l
+	}
+	c := *l
+	c.TunOwner, c.TunGroup = swapID(l.TunOwner, m.uid, 0), swapID(l.TunGroup, m.gid, 0)
+	return &c
+}
+
+// outside turns the owners and groups read from the kernel back into
+// the machine's ids.
+func (m idMap) outside(links map[int]*state.Link) {
+	if !m.set {
+		return
+	}
+	for _, l := range links {
+		l.TunOwner, l.TunGroup = swapID(l.TunOwner, 0, m.uid), swapID(l.TunGroup, 0, m.gid)
+	}
+}
+
+// swapID returns id, or to when id is from.
+func swapID(id *uint32, from, to uint32) *uint32 {
+	if id != nil && *id == from {
+		return &to
+	}
+	return id
+}
 
 // nsConn is an open namespace: its file and a netlink socket inside it.
 // The socket is made when first needed (conn): down reads the marker
@@ -122,7 +183,7 @@ func (c *nsConn) rawSocket() (*nl.SocketHandle, error) {
 
 // NewLinux returns the real kernel.
 func NewLinux(opts ...Option) *Linux {
-	k := &Linux{conns: make(map[string]*nsConn), etcNetNSDir: EtcNetNSDir}
+	k := &Linux{conns: make(map[string]*nsConn), etcNetNSDir: EtcNetNSDir, netnsDir: NetNSDir}
 	for _, o := range opts {
 		o(k)
 	}
@@ -199,7 +260,7 @@ func (k *Linux) nsFile(name string) (*nsConn, error) {
 
 // nsFileLocked is nsFile with k.mu held.
 func (k *Linux) nsFileLocked(name string) (*nsConn, error) {
-	path, err := netnsPath(name)
+	path, err := k.netnsPath(name)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +271,7 @@ func (k *Linux) nsFileLocked(name string) (*nsConn, error) {
 		c.close()
 		delete(k.conns, name)
 	}
-	fd, err := openNetNS(name)
+	fd, err := k.openNetNS(name)
 	if err != nil {
 		return nil, err
 	}

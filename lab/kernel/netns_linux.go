@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"sync"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -19,54 +18,56 @@ import (
 	"netlab/lab/state"
 )
 
-// NetNSDir is where named namespaces are bind-mounted, as iproute2 keeps
-// them, so that `ip netns` and netlab see the same namespaces.
+// NetNSDir is root's directory of named namespaces, where iproute2 keeps
+// them, so that `ip netns` and netlab see the same namespaces. A rootless
+// netlab keeps its own (WithNetNSDir).
 const NetNSDir = "/run/netns"
 
-var netnsDirOnce sync.Once
-
-// prepareNetNSDir makes NetNSDir a shared mount point, as iproute2 does
-// before its first namespace, so that namespace mounts propagate to other
-// mount namespaces (ip netns exec makes one per command).
-func prepareNetNSDir() error {
-	var err error
-	netnsDirOnce.Do(func() {
-		if err = os.MkdirAll(NetNSDir, 0o755); err != nil {
-			return
+// prepareNetNSDir makes k.netnsDir a shared mount point, as iproute2
+// does before its first namespace, so that namespace mounts propagate to
+// other mount namespaces (ip netns exec makes one per command).
+func (k *Linux) prepareNetNSDir() error {
+	k.netnsDirOnce.Do(func() {
+		dir := k.netnsDir
+		err := os.MkdirAll(dir, 0o755)
+		if err == nil && unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, "") != nil {
+			// Not a mount point yet: bind it onto itself, then share it.
+			if err = unix.Mount(dir, dir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+				err = fmt.Errorf("bind %s: %w", dir, err)
+			} else if err = unix.Mount("", dir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
+				err = fmt.Errorf("share %s: %w", dir, err)
+			}
 		}
-		if unix.Mount("", NetNSDir, "none", unix.MS_SHARED|unix.MS_REC, "") == nil {
-			return
-		}
-		// Not a mount point yet: bind it onto itself, then share it.
-		if err = unix.Mount(NetNSDir, NetNSDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			err = fmt.Errorf("bind %s: %w", NetNSDir, err)
-			return
-		}
-		if err = unix.Mount("", NetNSDir, "none", unix.MS_SHARED|unix.MS_REC, ""); err != nil {
-			err = fmt.Errorf("share %s: %w", NetNSDir, err)
-		}
+		k.netnsDirErr = err
 	})
-	return err
+	return k.netnsDirErr
 }
 
-// netnsPath returns the bind-mount path of a namespace name: the one place
-// a namespace name becomes a path. It takes only names built of names that
-// pass the name rule: LAB.NODE (state.NetNSName), or a bare name (a test's
-// namespace), so a name from the command line or a kernel dump that could
-// lead anywhere else is refused here whatever the caller checked.
-func netnsPath(netnsName string) (string, error) {
+// netnsPath returns the bind-mount path of a namespace name in k's
+// directory of namespaces.
+func (k *Linux) netnsPath(netnsName string) (string, error) {
+	return netnsPathIn(k.netnsDir, netnsName)
+}
+
+// netnsPathIn returns the bind-mount path of a namespace name in dir: the
+// one place a namespace name becomes a path. It takes only names built of
+// names that pass the name rule: LAB.NODE (state.NetNSName), or a bare
+// name (a test's namespace), so a name from the command line or a kernel
+// dump that could lead anywhere else is refused here whatever the caller
+// checked.
+func netnsPathIn(dir, netnsName string) (string, error) {
 	lab, node, ok := state.SplitNetNSName(netnsName)
 	valid := ok && name.Problem(lab) == "" && name.Problem(node) == "" || name.Problem(netnsName) == ""
 	if !valid {
 		return "", fmt.Errorf("invalid namespace name %q: netlab names its namespaces LAB.NODE, of valid lab and node names", netnsName)
 	}
-	return filepath.Join(NetNSDir, netnsName), nil
+	return filepath.Join(dir, netnsName), nil
 }
 
-// NetNSExists returns nil when the namespace has a file in NetNSDir, and
+// NetNSExists returns nil when the namespace has a file in k's directory, and
 // otherwise why not (an invalid name, or the error of stat).
 func (k *Linux) NetNSExists(netnsName string) error {
-	path, err := netnsPath(netnsName)
+	path, err := k.netnsPath(netnsName)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,12 @@ func (k *Linux) NetNSExists(netnsName string) error {
 // errNotNetNS is the error of openNetNS for a file that is no namespace.
 var errNotNetNS = errors.New("not a namespace")
 
-// openNetNS opens the named namespace: the one place netlab opens a
+// openNetNS opens the named namespace of k's directory.
+func (k *Linux) openNetNS(netnsName string) (netns.NsHandle, error) {
+	return openNetNSIn(k.netnsDir, netnsName)
+}
+
+// openNetNSIn opens the named namespace of dir: the one place netlab opens a
 // namespace file by name. NetNSDir is not netlab's own directory, so
 // whatever is there is input: the open follows no symbolic link and does
 // not wait for a writer on a FIFO (O_NOFOLLOW|O_NONBLOCK; a planted FIFO
@@ -85,8 +91,8 @@ var errNotNetNS = errors.New("not a namespace")
 // mount point whose namespace was just unmounted, fails with errNotNetNS.
 // One that does not exist fails with an error for which
 // errors.Is(err, os.ErrNotExist) holds.
-func openNetNS(netnsName string) (netns.NsHandle, error) {
-	path, err := netnsPath(netnsName)
+func openNetNSIn(dir, netnsName string) (netns.NsHandle, error) {
+	path, err := netnsPathIn(dir, netnsName)
 	if err != nil {
 		return -1, err
 	}
@@ -128,7 +134,7 @@ func exists(path string) bool {
 }
 
 // createNetNS creates a new network namespace, runs mark inside it, and
-// only then bind-mounts it at NetNSDir/name: a namespace is visible under
+// only then bind-mounts it in k's directory under its name: a namespace is visible under
 // its name only once it carries netlab's marker, so a netlab killed at any
 // point leaves either a marked namespace or none (at most an empty mount
 // point file, a stub, which the next create reuses).
@@ -137,11 +143,11 @@ func exists(path string) bool {
 // into it and is then thrown away (its goroutine exits without unlocking,
 // so the runtime ends the thread): no thread that serves other goroutines
 // ever changes namespace.
-func createNetNS(name string, mark func() error) error {
-	if err := prepareNetNSDir(); err != nil {
+func (k *Linux) createNetNS(name string, mark func() error) error {
+	if err := k.prepareNetNSDir(); err != nil {
 		return err
 	}
-	path, err := netnsPath(name)
+	path, err := k.netnsPath(name)
 	if err != nil {
 		return err
 	}
@@ -196,8 +202,8 @@ func createNetNS(name string, mark func() error) error {
 
 // deleteNetNS unmounts and removes a named namespace. The kernel frees the
 // namespace, and every link in it, once nothing holds it any more.
-func deleteNetNS(name string) error {
-	path, err := netnsPath(name)
+func (k *Linux) deleteNetNS(name string) error {
+	path, err := k.netnsPath(name)
 	if err != nil {
 		return err
 	}
@@ -219,9 +225,9 @@ func unmountNetNS(path string) error {
 	return nil
 }
 
-// listNetNS returns the names in NetNSDir.
-func listNetNS() ([]string, error) {
-	entries, err := os.ReadDir(NetNSDir)
+// listNetNS returns the names in k's directory of namespaces.
+func (k *Linux) listNetNS() ([]string, error) {
+	entries, err := os.ReadDir(k.netnsDir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -249,7 +255,7 @@ func (k *Linux) NetNSAdd(ctx context.Context, lab, node string) error {
 	// are made there, kept for the links, addresses and routes that
 	// follow, which would otherwise enter it again for each socket.
 	var made *nsConn
-	err := createNetNS(name, func() error {
+	err := k.createNetNS(name, func() error {
 		if err := noDAD(); err != nil {
 			return err
 		}
@@ -463,7 +469,7 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete namespace %q: not a netlab name", name)
 	}
-	path, err := netnsPath(name)
+	path, err := k.netnsPath(name)
 	if err != nil {
 		return fmt.Errorf("delete namespace: %w", err)
 	}
@@ -504,7 +510,7 @@ func (k *Linux) netnsList(ctx context.Context, lab string, fresh bool) ([]NetNSI
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	names, err := listNetNS()
+	names, err := k.listNetNS()
 	if err != nil {
 		return nil, err
 	}
@@ -518,7 +524,7 @@ func (k *Linux) netnsList(ctx context.Context, lab string, fresh bool) ([]NetNSI
 	var readIdx []int
 	for i := range out {
 		info := &out[i]
-		path, err := netnsPath(info.Name)
+		path, err := k.netnsPath(info.Name)
 		if err != nil {
 			continue
 		}
@@ -556,7 +562,7 @@ func (k *Linux) Labs(ctx context.Context) ([]LabInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	names, err := listNetNS()
+	names, err := k.listNetNS()
 	if err != nil {
 		return nil, err
 	}

@@ -31,14 +31,14 @@ func (k *Linux) Observe(ctx context.Context, lab string, want *state.State) (*st
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	names, err := listNetNS()
+	names, err := k.listNetNS()
 	if err != nil {
 		return nil, fmt.Errorf("list namespaces: %w", err)
 	}
 	var nodes []string
 	for _, name := range names {
 		if l, node, ok := state.SplitNetNSName(name); ok && l == lab {
-			if path, err := netnsPath(name); err == nil && isStub(path) {
+			if path, err := k.netnsPath(name); err == nil && isStub(path) {
 				continue // not a namespace (yet): as good as absent
 			}
 			nodes = append(nodes, node)
@@ -162,7 +162,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 		return nil, err
 	}
 	name := state.NetNSName(lab, node)
-	path, err := netnsPath(name)
+	path, err := k.netnsPath(name)
 	if err != nil {
 		return nil, err
 	}
@@ -208,6 +208,7 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if err != nil {
 		return nil, err
 	}
+	k.ids.outside(byIndex)
 	marked := false
 	for _, nl := range links {
 		if a := nl.Attrs(); a.Name == "lo" && a.Alias == state.NodeMarker(lab, node) {
@@ -279,6 +280,7 @@ func (k *Linux) observeHost(ctx context.Context, lab string, want *state.Node) (
 	if err != nil {
 		return nil, err
 	}
+	k.ids.outside(all)
 	n := state.NewNode(want.Name, state.HostNetNS)
 	n.Host = true
 	kept := make(map[int]*state.Link)

@@ -33,7 +33,7 @@ type PacketInfo struct {
 // Equivalent to: ip netns exec NETNS tcpdump -i IFNAME
 func (k *Linux) ListenPacketLink(netnsName, ifname string) (PacketConn, error) {
 	var fd int
-	err := inNamed(netnsName, func() error {
+	err := k.inNamed(netnsName, func() error {
 		ifi, err := net.InterfaceByName(ifname)
 		if err != nil {
 			// net's own wording ("route ip+net: no such network

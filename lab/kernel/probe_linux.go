@@ -18,8 +18,8 @@ import (
 // goroutine. They hold nothing of Linux's: no Close is needed after them.
 
 // inNamed runs fn inside the named namespace.
-func inNamed(netnsName string, fn func() error) error {
-	fd, err := openNetNS(netnsName)
+func (k *Linux) inNamed(netnsName string, fn func() error) error {
+	fd, err := k.openNetNS(netnsName)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func inNamed(netnsName string, fn func() error) error {
 // ListenIn opens a stream listener (tcp) inside the named namespace.
 func (k *Linux) ListenIn(netnsName, network, address string) (net.Listener, error) {
 	var l net.Listener
-	err := inNamed(netnsName, func() error {
+	err := k.inNamed(netnsName, func() error {
 		var err error
 		l, err = net.Listen(network, address)
 		return err
@@ -42,7 +42,7 @@ func (k *Linux) ListenIn(netnsName, network, address string) (net.Listener, erro
 // named namespace.
 func (k *Linux) ListenPacketIn(netnsName, network, address string) (net.PacketConn, error) {
 	var c net.PacketConn
-	err := inNamed(netnsName, func() error {
+	err := k.inNamed(netnsName, func() error {
 		var err error
 		c, err = net.ListenPacket(network, address)
 		return err
@@ -60,7 +60,7 @@ func (k *Linux) DialIn(ctx context.Context, netnsName, network, address string) 
 // localPort (0: an ephemeral one).
 func (k *Linux) DialFromIn(ctx context.Context, netnsName, network string, localPort uint16, address string) (net.Conn, error) {
 	var c net.Conn
-	err := inNamed(netnsName, func() error {
+	err := k.inNamed(netnsName, func() error {
 		var err error
 		var d net.Dialer
 		if localPort != 0 {
@@ -100,7 +100,7 @@ type Hop struct {
 // Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
 func (k *Linux) NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 	var hop Hop
-	fd, err := openNetNS(netnsName)
+	fd, err := k.openNetNS(netnsName)
 	if err != nil {
 		return hop, err
 	}

@@ -108,7 +108,7 @@ func (k *Linux) ProcessStart(ctx context.Context, lab, node string, p *state.Pro
 	defer r.Close()
 	cmd := &exec.Cmd{
 		Path:        selfExe,
-		Args:        append([]string{"netlab"}, launchArgs(Launch{NetNS: netnsName, Dir: dir, Argv: p.Argv}, true)...),
+		Args:        append([]string{"netlab"}, launchArgs(Launch{NetNS: netnsName, Dir: dir, Argv: p.Argv, NetNSDir: k.netnsDir, EtcDir: k.etcNetNSDir}, true)...),
 		Env:         ProcessEnviron(lab, node, p, os.Getenv("PATH"), os.Getenv("HOME")),
 		Stdout:      log,
 		Stderr:      log,

@@ -33,10 +33,10 @@ const watchResync = 2 * time.Second
 // mounted: a namespace deleted by hand is let go at once, so that the
 // kernel can destroy it (and the veth ends it held).
 func (k *Linux) Watch(ctx context.Context, lab string) (<-chan struct{}, error) {
-	w := &watcher{lab: lab, out: make(chan struct{}, 1), subs: make(map[string]*nsWatch)}
-	dir, err := watchDir(NetNSDir)
+	w := &watcher{k: k, lab: lab, out: make(chan struct{}, 1), subs: make(map[string]*nsWatch)}
+	dir, err := watchDir(k.netnsDir)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("watch %s: %w", NetNSDir, err)
+		return nil, fmt.Errorf("watch %s: %w", k.netnsDir, err)
 	}
 	w.sync()
 	go w.run(ctx, dir)
@@ -46,6 +46,7 @@ func (k *Linux) Watch(ctx context.Context, lab string) (<-chan struct{}, error) 
 // watcher is the state of one Watch. subs is used only by the goroutine
 // of run (and by Watch before it starts).
 type watcher struct {
+	k    *Linux // whose directory of namespaces is watched
 	lab  string
 	out  chan struct{}
 	subs map[string]*nsWatch // by namespace name
@@ -120,14 +121,14 @@ func (w *watcher) run(ctx context.Context, dir *os.File) {
 // drops the subscriptions of namespaces gone (or replaced by a new one of
 // the same name). It reports whether anything changed.
 func (w *watcher) sync() bool {
-	names, _ := listNetNS()
+	names, _ := w.k.listNetNS()
 	seen := make(map[string]bool)
 	changed := false
 	for _, name := range names {
 		if l, _, ok := state.SplitNetNSName(name); !ok || l != w.lab {
 			continue
 		}
-		path, err := netnsPath(name)
+		path, err := w.k.netnsPath(name)
 		if err != nil || !isNetNSMount(path) {
 			continue
 		}
@@ -167,7 +168,7 @@ func (w *watcher) sync() bool {
 // links, addresses and routes of both families. The namespace file is
 // closed again at once; the socket alone keeps the subscription.
 func (w *watcher) subscribe(netnsName string) (*nsWatch, error) {
-	fd, err := openNetNS(netnsName)
+	fd, err := w.k.openNetNS(netnsName)
 	if err != nil {
 		return nil, err
 	}

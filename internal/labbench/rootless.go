@@ -65,24 +65,13 @@ func (r *Results) RootlessTable() string {
 				c[5] = fmt.Sprintf("%.2fx", seconds(user.Wall)/seconds(root.Wall))
 			}
 			if q := r.Ratios(lab, rw.rootless, rw.root); len(q) > 0 {
-				c[6] = fmt.Sprintf("%.2fx", medianFloat(q))
+				c[6] = fmt.Sprintf("%.2fx", median(q))
 				c[7] = fmt.Sprintf("%.2f-%.2fx", slices.Min(q), slices.Max(q))
 			}
 			cells = append(cells, c)
 		}
 	}
 	return markdown(cells)
-}
-
-// medianFloat is the middle value, or the mean of the two middle ones.
-func medianFloat(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	m := len(s) / 2
-	if len(s)%2 == 1 {
-		return s[m]
-	}
-	return (s[m-1] + s[m]) / 2
 }
 
 // The unprivileged user's uid, when none is given: FirstPickedUID plus a

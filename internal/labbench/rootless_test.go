@@ -46,8 +46,8 @@ func TestRootlessTable(t *testing.T) {
 			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
 		}
 	}
-	if got := medianFloat([]float64{4, 1, 3, 2}); got != 2.5 {
-		t.Errorf("medianFloat of an even count = %v, want 2.5", got)
+	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
+		t.Errorf("median of an even count = %v, want 2.5", got)
 	}
 	if !strings.HasPrefix(lines[0], "| lab ") || !strings.Contains(lines[0], "rootless/root") {
 		t.Errorf("header %q", lines[0])

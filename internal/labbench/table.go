@@ -83,8 +83,9 @@ func (r *Results) Median(lab Lab, step Step) (Sample, int) {
 	}, len(ss)
 }
 
-// median is the middle value, or the mean of the two middle ones.
-func median(v []int64) int64 {
+// median is the middle value, or the mean of the two middle ones (of
+// integers, rounded down).
+func median[T int64 | float64](v []T) T {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	m := len(s) / 2

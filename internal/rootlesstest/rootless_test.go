@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"netlab/internal/benchlab"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/topologies"
@@ -324,7 +325,7 @@ func TestCommandKilled(t *testing.T) {
 	t.Parallel()
 	u := newTester(t)
 	lab := kerneltest.LabName(t)
-	file := writeLab(t, star(lab, 40))
+	file := writeLab(t, benchlab.File(benchlab.Star, lab, 40))
 	for _, after := range []time.Duration{30 * time.Millisecond, 120 * time.Millisecond} {
 		c := u.command("up", file)
 		if err := c.Start(); err != nil {
@@ -339,23 +340,6 @@ func TestCommandKilled(t *testing.T) {
 		u.mustRun(t, "plan", "--detailed-exitcode", file)
 	}
 	u.mustRun(t, "down", file)
-}
-
-// star is a lab of one bridge node and n-1 leaves.
-func star(lab string, n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nnodes:\n  sw:\n    interfaces:\n      br0: {kind: bridge}\n", lab)
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "      p%d: {master: br0}\n", i)
-	}
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "  n%d:\n    interfaces:\n      eth0: {addresses: [10.7.%d.%d/16]}\n", i, i/250, i%250+1)
-	}
-	b.WriteString("links:\n")
-	for i := 1; i < n; i++ {
-		fmt.Fprintf(&b, "  - [sw:p%d, n%d:eth0]\n", i, i)
-	}
-	return b.String()
 }
 
 // A command on a terminal gets a terminal in the node, as under root:

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/kernel"
 )
 
 // testDir is a user's directory in the test's temp directory.
@@ -23,40 +25,6 @@ func testDir(t *testing.T) Dir {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// TestParseStat: the state and start time are counted from the command
-// name's last ')', which the name itself may hold, with spaces.
-func TestParseStat(t *testing.T) {
-	t.Parallel()
-	rest := " 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654321 1000 100 18446744073709551615\n"
-	cases := []struct {
-		line, state string
-		start       uint64
-	}{
-		{"1234 (netlab)" + " S" + rest, "S", 987654321},
-		{"1234 (a b) c) d)" + " Z" + rest, "Z", 987654321},
-		{"1234 ()) ( ))" + " R" + rest, "R", 987654321},
-	}
-	for _, tc := range cases {
-		start, state, err := parseStat([]byte(tc.line))
-		if err != nil || start != tc.start || state != tc.state {
-			t.Errorf("parseStat(%q) = %d, %q, %v; want %d, %q", tc.line, start, state, err, tc.start, tc.state)
-		}
-	}
-	for _, bad := range []string{"", "1234 netlab S 1", "1234 (netlab) S 1 2 3\n", "1234 (x) S" + strings.Replace(rest, "987654321", "-5", 1)} {
-		if _, _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q): no error", bad)
-		}
-	}
-	// And the kernel's own line for this process.
-	self, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, state, err := parseStat(self); err != nil || state != "R" && state != "S" {
-		t.Errorf("parseStat(/proc/self/stat) state %q, %v", state, err)
-	}
 }
 
 // TestHolderAlive: a holder is alive while its pid is the same process
@@ -91,7 +59,7 @@ func TestHolderAlive(t *testing.T) {
 			_ = cmd.Wait()
 		}
 	})
-	start, err := startTime(cmd.Process.Pid)
+	start, _, err := kernel.ProcStart(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +72,7 @@ func TestHolderAlive(t *testing.T) {
 	}
 	// Not reaped yet: a zombie, until Wait.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, state, err := procStat(child.Pid); err != nil || state == "Z" {
+		if _, state, err := kernel.ProcStart(child.Pid); err != nil || state == 'Z' {
 			break
 		}
 		if time.Now().After(deadline) {

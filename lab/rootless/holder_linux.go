@@ -427,14 +427,19 @@ func lock(d Dir, remake func() error) (*os.File, error) {
 	return nil, fmt.Errorf("lock %s: it keeps being removed", d.lockFile())
 }
 
-func openLock(d Dir) (*os.File, error) {
-	f, err := os.OpenFile(d.lockFile(), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+func openLock(d Dir) (*os.File, error) { return openRegular(d.lockFile(), os.O_RDWR|os.O_CREATE) }
+
+// openRegular opens (or makes, mode 0600) a file of the user's directory
+// that netlab writes: never through a symbolic link, never waiting on a
+// FIFO planted there (O_NONBLOCK), and only a regular file.
+func openRegular(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", d.lockFile(), err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", d.lockFile())
+		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	return f, nil
 }

@@ -374,3 +374,72 @@ func TestLockRetaken(t *testing.T) {
 		})
 	}
 }
+
+// TestRunHolderRefuses: the holder's command line is netlab's own, and
+// it runs only where Forward starts it: one directory argument, in a
+// user namespace of one user. Anything else is refused before anything
+// is made or listened on.
+func TestRunHolderRefuses(t *testing.T) {
+	t.Parallel()
+	d := testDir(t)
+	for _, args := range [][]string{nil, {}, {d.Path(), d.Path()}, {""}, {"relative"}, {d.Path() + "/../x"}, {d.Path()}} {
+		var stderr strings.Builder
+		if code := RunHolder(args, &stderr); code != 1 || !strings.Contains(stderr.String(), "rootless holder") {
+			t.Errorf("RunHolder(%q) = %d, %q; want 1 and a refusal", args, code, stderr.String())
+		}
+	}
+	if _, err := os.Lstat(d.socket()); err == nil {
+		t.Errorf("a refused holder made %s", d.socket())
+	}
+	if _, err := os.Lstat(d.holderFile()); err == nil {
+		t.Errorf("a refused holder wrote %s", d.holderFile())
+	}
+}
+
+// TestPlantedFilesRefused: a symbolic link, or a FIFO, planted as the
+// holder's lock or log is neither followed nor waited on.
+func TestPlantedFilesRefused(t *testing.T) {
+	t.Parallel()
+	for _, plant := range []string{"symlink", "fifo"} {
+		t.Run(plant, func(t *testing.T) {
+			d := testDir(t)
+			target := filepath.Join(t.TempDir(), "target")
+			if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{d.lockFile(), d.logFile()} {
+				var err error
+				if plant == "symlink" {
+					err = os.Symlink(target, name)
+				} else {
+					err = unix.Mkfifo(name, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 2)
+			go func() {
+				f, err := openLock(d)
+				if err == nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			go func() { done <- startHolder(d) }()
+			for range 2 {
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Errorf("a %s planted as the lock or the log was used", plant)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("hung on a %s planted as the lock or the log", plant)
+				}
+			}
+			if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+				t.Errorf("the link's target was changed: %q, %v", b, err)
+			}
+		})
+	}
+}

@@ -57,6 +57,7 @@ var reviewedPaths = map[string]string{
 	// Processes and hosts files (issue 14).
 	"lab/kernel.openProc":              "/proc and a pid written by strconv.Itoa: digits only",
 	"lab/kernel.procHandle.read":       "constant names of /proc/PID's files, opened relative to the process's open directory, O_NOFOLLOW",
+	"lab/kernel.ProcStart":             "/proc and a pid, an int",
 	"lab/kernel.startedAt":             "the constant /proc/stat",
 	"lab/kernel.(*Linux).Listening":    "the constant /proc/thread-self/net/ and the protocol, refused unless tcp or udp",
 	"lab/kernel.(*Linux).openEtcNetNS": "the kernel's own parameter (EtcNetNSDir, or a test's WithEtcNetNSDir), absolute and cleaned, opened in one openat2 that follows no link in any component, or a component at a time from / without following links",
@@ -73,8 +74,7 @@ var reviewedPaths = map[string]string{
 	"internal/rawlab.sysctlPath": "a sysctl key, not a name: refused unless it starts with net. and holds no slash and no ..",
 	"internal/rawlab.setSysctls": "paths from sysctlPath, of constant keys (state.NetNSSysctls, ip_forward)",
 	// The rootless benchmark's look for the user's processes (issue 17).
-	"internal/labbench.realUID":    "/proc and a pid written by strconv.Itoa: digits only",
-	"internal/labbench.startTicks": "/proc and a pid written by strconv.Itoa: digits only",
+	"internal/labbench.realUID": "/proc and a pid written by strconv.Itoa: digits only",
 
 	// The namespace directory itself: the kernel's parameter.
 	"lab/kernel.(*Linux).prepareNetNSDir": "the kernel's directory of namespaces (NetNSDir, or WithNetNSDir's: a rootless netlab's checked directory)",
@@ -102,13 +102,11 @@ var reviewedPaths = map[string]string{
 	"lab/rootless.labsIn":         "a path of the checked directory; the names read are only cut for a message",
 	"lab/rootless.writeHolder":    "a path of the checked directory, opened O_EXCL|O_NOFOLLOW",
 	"lab/rootless.readHolder":     "a path of the checked directory, opened O_NOFOLLOW|O_NONBLOCK, at most 4 KB read",
-	"lab/rootless.openLock":       "a path of the checked directory, opened O_NOFOLLOW, refused unless a regular file",
+	"lab/rootless.openRegular":    "callers pass a path of the checked directory; opened O_NOFOLLOW|O_NONBLOCK, refused unless a regular file",
 	"lab/rootless.lock":           "a path of the checked directory, Lstat (no link followed)",
-	"lab/rootless.startHolder":    "a path of the checked directory, opened O_NOFOLLOW",
 	"lab/rootless.logTail":        "a path of the checked directory, at most its last 500 bytes shown",
 	"lab/rootless.sweep":          "paths of the checked directory",
 	"lab/rootless.exists":         "callers pass a path of the checked directory",
-	"lab/rootless.procStat":       "/proc and a pid, an int",
 	"lab/rootless.nsInode":        "/proc, a pid (an int) and a constant namespace kind",
 	"lab/rootless.leftover":       "/proc and a pid, an int",
 

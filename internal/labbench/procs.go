@@ -1,7 +1,6 @@
 package labbench
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/kernel"
 )
 
 // The rootless benchmark runs netlab as a uid of its own choosing; when
@@ -55,7 +56,7 @@ func procOf(pid int, uid uint32, since uint64) (proc, bool) {
 	if err != nil || ruid != uid {
 		return proc{}, false
 	}
-	start, err := startTicks(pid)
+	start, _, err := kernel.ProcStart(pid)
 	if err != nil || start < since {
 		return proc{}, false
 	}
@@ -87,30 +88,6 @@ func realUID(pid int) (uint32, error) {
 	return 0, fmt.Errorf("/proc/%d/status: no Uid line", pid)
 }
 
-// startTicks reads a process's start time, field 22 of /proc/PID/stat,
-// counted after the command name's closing parenthesis (a name may hold
-// spaces and parentheses).
-func startTicks(pid int) (uint64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, err
-	}
-	return parseStartTicks(b)
-}
-
-func parseStartTicks(stat []byte) (uint64, error) {
-	i := bytes.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("stat: no command name")
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	// f[0] is field 3 (the state), so field 22 is f[19].
-	if len(f) < 20 {
-		return 0, errors.New("stat: too few fields")
-	}
-	return strconv.ParseUint(f[19], 10, 64)
-}
-
 // kill stops p with SIGKILL through a pidfd, after checking, through
 // that pidfd's process, that it is still the process found (same uid,
 // same start): a pid reused between the scan and the kill is left alone.
@@ -134,4 +111,7 @@ func kill(p proc, uid uint32) error {
 
 // selfStart is this process's start time in clock ticks after boot:
 // every process the benchmark starts starts at or after it.
-func selfStart() (uint64, error) { return startTicks(os.Getpid()) }
+func selfStart() (uint64, error) {
+	start, _, err := kernel.ProcStart(os.Getpid())
+	return start, err
+}

@@ -8,22 +8,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func TestParseStartTicks(t *testing.T) {
-	// A command name may hold spaces and parentheses: the fields count
-	// from the last ')'.
-	stat := "4242 (a) b (c)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615\n"
-	got, err := parseStartTicks([]byte(stat))
-	if err != nil || got != 987654 {
-		t.Errorf("parseStartTicks = %d, %v; want 987654", got, err)
-	}
-	for _, bad := range []string{"", "4242 (a S 1", "4242 (a) S 1 2 3"} {
-		if _, err := parseStartTicks([]byte(bad)); err == nil {
-			t.Errorf("parseStartTicks(%q) accepted", bad)
-		}
-	}
-}
+	"netlab/lab/kernel"
+)
 
 // procsOf finds a process of the test's own uid that it started, and
 // kill stops it, but not when its start time is not the one found (the
@@ -40,7 +27,7 @@ func TestProcsOfAndKill(t *testing.T) {
 		<-done
 	})
 	pid := cmd.Process.Pid
-	start, err := startTicks(pid)
+	start, _, err := kernel.ProcStart(pid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 	"netlab/topologies"
 )
@@ -237,15 +238,11 @@ func (u *tester) kill(t *testing.T, pids []int, start time.Time) {
 
 // procState is a process's state letter (R, S, Z...), or "" when gone.
 func procState(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	_, state, err := kernel.ProcStart(pid)
 	if err != nil {
 		return ""
 	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 || i+2 >= len(b) {
-		return ""
-	}
-	return string(b[i+2])
+	return string(state)
 }
 
 // result is one run of netlab.

@@ -460,3 +460,45 @@ func TestSignalReachesTheCommand(t *testing.T) {
 		t.Errorf("exec after SIGINT: exit %d, want 130 (in %s)", code, time.Since(start))
 	}
 }
+
+// Commands started at once by a user with no holder yet: one holder
+// starts (the others wait for it on the holder lock), every command
+// works, and the concurrent downs leave nothing.
+func TestCommandsAtOnce(t *testing.T) {
+	t.Parallel()
+	u := newTester(t)
+	u.waitIdle() // the probe's holder has left: the ups below race to start one
+	const n = 4
+	files := make([]string, n)
+	for i := range files {
+		files[i] = writeLab(t, twoNodes(kerneltest.LabName(t)))
+	}
+	each := func(cmd string) {
+		t.Helper()
+		results := make(chan result, n)
+		for _, f := range files {
+			go func() { results <- u.run(t, cmd, f) }()
+		}
+		for range n {
+			if r := <-results; r.code != 0 {
+				t.Errorf("%s at once: %s", cmd, r)
+			}
+		}
+	}
+	each("up")
+	if u.asRoot {
+		holders := 0
+		for _, pid := range u.processes(t) {
+			if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline"); err == nil && strings.Contains(string(b), "__rootless-holder") {
+				holders++
+			}
+		}
+		if holders != 1 {
+			t.Errorf("%d holders after %d ups at once, want 1", holders, n)
+		}
+	}
+	if r := u.mustRun(t, "ls", "-o", "json"); len(labNames(r.stdout)) != n {
+		t.Errorf("ls after %d ups at once: %s", n, r.stdout)
+	}
+	each("down")
+}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,37 @@ func TestParseStat(t *testing.T) {
 		if _, err := parseStat([]byte(bad)); err == nil {
 			t.Errorf("parseStat(%q) took it", bad)
 		}
+	}
+	// Names of more parentheses and spaces, and a zombie's line.
+	rest := " 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654321 1000 100 18446744073709551615\n"
+	for _, tc := range []struct {
+		line  string
+		state byte
+	}{
+		{"1234 (netlab)" + " S" + rest, 'S'},
+		{"1234 (a b) c) d)" + " Z" + rest, 'Z'},
+		{"1234 ()) ( ))" + " R" + rest, 'R'},
+	} {
+		st, err := parseStat([]byte(tc.line))
+		if err != nil || st.start != 987654321 || st.state != tc.state {
+			t.Errorf("parseStat(%q) = %+v, %v; want start 987654321, state %c", tc.line, st, err, tc.state)
+		}
+	}
+	for _, bad := range []string{"1234 netlab S 1", "1234 (x) S" + strings.Replace(rest, "987654321", "-5", 1)} {
+		if _, err := parseStat([]byte(bad)); err == nil {
+			t.Errorf("parseStat(%q) took it", bad)
+		}
+	}
+}
+
+// TestProcStart: this process's own line, as the kernel writes it.
+func TestProcStart(t *testing.T) {
+	start, state, err := ProcStart(os.Getpid())
+	if err != nil || start == 0 || state != 'R' && state != 'S' {
+		t.Errorf("ProcStart(self) = %d, %c, %v", start, state, err)
+	}
+	if _, _, err := ProcStart(-1); err == nil {
+		t.Error("ProcStart(-1): no error")
 	}
 }
 

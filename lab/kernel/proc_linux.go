@@ -89,6 +89,18 @@ func parseStat(b []byte) (procStat, error) {
 	return st, nil
 }
 
+// ProcStart reads a process's start time (clock ticks after boot) and
+// state letter (R, S, Z...) from /proc/PID/stat: what tells a process
+// from a later one given the same pid, and a zombie from a live one.
+func ProcStart(pid int) (start uint64, state byte, err error) {
+	b, err := os.ReadFile(procDir + "/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	st, err := parseStat(b)
+	return st.start, st.state, err
+}
+
 // procHandle is one process's /proc directory, open.
 type procHandle struct {
 	pid int

@@ -197,7 +197,7 @@ func dial(d Dir) (*net.UnixConn, error) {
 // user is root and nobody else maps, and a new mount namespace of that
 // user namespace's, and waits until it listens.
 func startHolder(d Dir) error {
-	log, err := os.OpenFile(d.logFile(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o600)
+	log, err := openRegular(d.logFile(), os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
 	if err != nil {
 		return fmt.Errorf("holder log: %w", err)
 	}

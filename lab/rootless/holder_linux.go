@@ -1,7 +1,6 @@
 package rootless
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,12 +10,13 @@ import (
 	"os/exec"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/kernel"
 )
 
 // HolderCommand is netlab's hidden subcommand that is the holder. The
@@ -222,7 +222,7 @@ func (h *holderState) serve(c *net.UnixConn) {
 			_ = send(c, reply{Err: err.Error()})
 			return
 		}
-		code = exitStatus(ee.ProcessState)
+		code = kernel.ExitStatus(ee.ProcessState)
 	}
 	_ = send(c, reply{Exit: &code})
 }
@@ -253,15 +253,6 @@ func relaySignals(c *net.UnixConn, p *os.Process, done <-chan struct{}) {
 			_ = p.Signal(s)
 		}
 	}
-}
-
-// exitStatus is a shell's exit code of a finished process: its own
-// code, or 128+N when signal N ended it.
-func exitStatus(ps *os.ProcessState) int {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
 }
 
 // withoutWorkerEnv drops WorkerEnv from a client's environment: only the
@@ -297,7 +288,7 @@ func peerUID(c *net.UnixConn) (uint32, error) {
 
 // self is this process as a Holder.
 func self() (Holder, error) {
-	start, err := startTime(os.Getpid())
+	start, _, err := kernel.ProcStart(os.Getpid())
 	if err != nil {
 		return Holder{}, err
 	}
@@ -367,44 +358,12 @@ func readHolder(d Dir) (Holder, bool, error) {
 // alive reports whether the holder h is still the process of its pid,
 // and not a zombie: one that was killed, whose parent has not reaped it.
 func (h Holder) alive() bool {
-	start, state, err := procStat(h.Pid)
-	if err != nil || start != h.Start || state == "Z" || state == "X" {
+	start, state, err := kernel.ProcStart(h.Pid)
+	if err != nil || start != h.Start || state == 'Z' || state == 'X' {
 		return false
 	}
 	ns, err := nsInode(h.Pid, "user")
 	return err == nil && ns == h.UserNS
-}
-
-// startTime reads a process's start time (see procStat).
-func startTime(pid int) (uint64, error) {
-	start, _, err := procStat(pid)
-	return start, err
-}
-
-// procStat reads a process's start time and state from /proc/PID/stat.
-func procStat(pid int) (start uint64, state string, err error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, "", err
-	}
-	return parseStat(b)
-}
-
-// parseStat reads the start time and state of a /proc/PID/stat line,
-// fields 22 and 3, counted after the command name's closing parenthesis
-// (the name may hold spaces and parentheses).
-func parseStat(b []byte) (start uint64, state string, err error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, "", errors.New("bad /proc stat")
-	}
-	fields := strings.Fields(string(b[i+1:]))
-	// fields[0] is field 3 (state): field 22 is fields[19].
-	if len(fields) < 20 {
-		return 0, "", errors.New("short /proc stat")
-	}
-	start, err = strconv.ParseUint(fields[19], 10, 64)
-	return start, fields[0], err
 }
 
 // nsInode returns the inode of a process's namespace of a kind ("user").
@@ -468,14 +427,19 @@ func lock(d Dir, remake func() error) (*os.File, error) {
 	return nil, fmt.Errorf("lock %s: it keeps being removed", d.lockFile())
 }
 
-func openLock(d Dir) (*os.File, error) {
-	f, err := os.OpenFile(d.lockFile(), os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
+func openLock(d Dir) (*os.File, error) { return openRegular(d.lockFile(), os.O_RDWR|os.O_CREATE) }
+
+// openRegular opens (or makes, mode 0600) a file of the user's directory
+// that netlab writes: never through a symbolic link, never waiting on a
+// FIFO planted there (O_NONBLOCK), and only a regular file.
+func openRegular(path string, flag int) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", d.lockFile(), err)
+		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", d.lockFile())
+		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
 	return f, nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"netlab/lab/kernel"
 )
 
 // testDir is a user's directory in the test's temp directory.
@@ -23,40 +25,6 @@ func testDir(t *testing.T) Dir {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// TestParseStat: the state and start time are counted from the command
-// name's last ')', which the name itself may hold, with spaces.
-func TestParseStat(t *testing.T) {
-	t.Parallel()
-	rest := " 1 1234 1234 0 -1 4194560 100 0 0 0 0 0 0 0 20 0 1 0 987654321 1000 100 18446744073709551615\n"
-	cases := []struct {
-		line, state string
-		start       uint64
-	}{
-		{"1234 (netlab)" + " S" + rest, "S", 987654321},
-		{"1234 (a b) c) d)" + " Z" + rest, "Z", 987654321},
-		{"1234 ()) ( ))" + " R" + rest, "R", 987654321},
-	}
-	for _, tc := range cases {
-		start, state, err := parseStat([]byte(tc.line))
-		if err != nil || start != tc.start || state != tc.state {
-			t.Errorf("parseStat(%q) = %d, %q, %v; want %d, %q", tc.line, start, state, err, tc.start, tc.state)
-		}
-	}
-	for _, bad := range []string{"", "1234 netlab S 1", "1234 (netlab) S 1 2 3\n", "1234 (x) S" + strings.Replace(rest, "987654321", "-5", 1)} {
-		if _, _, err := parseStat([]byte(bad)); err == nil {
-			t.Errorf("parseStat(%q): no error", bad)
-		}
-	}
-	// And the kernel's own line for this process.
-	self, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, state, err := parseStat(self); err != nil || state != "R" && state != "S" {
-		t.Errorf("parseStat(/proc/self/stat) state %q, %v", state, err)
-	}
 }
 
 // TestHolderAlive: a holder is alive while its pid is the same process
@@ -91,7 +59,7 @@ func TestHolderAlive(t *testing.T) {
 			_ = cmd.Wait()
 		}
 	})
-	start, err := startTime(cmd.Process.Pid)
+	start, _, err := kernel.ProcStart(cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +72,7 @@ func TestHolderAlive(t *testing.T) {
 	}
 	// Not reaped yet: a zombie, until Wait.
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if _, state, err := procStat(child.Pid); err != nil || state == "Z" {
+		if _, state, err := kernel.ProcStart(child.Pid); err != nil || state == 'Z' {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -402,6 +370,75 @@ func TestLockRetaken(t *testing.T) {
 			// the second round is what tells it was taken again.)
 			if n := len(remakes); n < 2 {
 				t.Errorf("remake called %d times; want a second time after the file went", n)
+			}
+		})
+	}
+}
+
+// TestRunHolderRefuses: the holder's command line is netlab's own, and
+// it runs only where Forward starts it: one directory argument, in a
+// user namespace of one user. Anything else is refused before anything
+// is made or listened on.
+func TestRunHolderRefuses(t *testing.T) {
+	t.Parallel()
+	d := testDir(t)
+	for _, args := range [][]string{nil, {}, {d.Path(), d.Path()}, {""}, {"relative"}, {d.Path() + "/../x"}, {d.Path()}} {
+		var stderr strings.Builder
+		if code := RunHolder(args, &stderr); code != 1 || !strings.Contains(stderr.String(), "rootless holder") {
+			t.Errorf("RunHolder(%q) = %d, %q; want 1 and a refusal", args, code, stderr.String())
+		}
+	}
+	if _, err := os.Lstat(d.socket()); err == nil {
+		t.Errorf("a refused holder made %s", d.socket())
+	}
+	if _, err := os.Lstat(d.holderFile()); err == nil {
+		t.Errorf("a refused holder wrote %s", d.holderFile())
+	}
+}
+
+// TestPlantedFilesRefused: a symbolic link, or a FIFO, planted as the
+// holder's lock or log is neither followed nor waited on.
+func TestPlantedFilesRefused(t *testing.T) {
+	t.Parallel()
+	for _, plant := range []string{"symlink", "fifo"} {
+		t.Run(plant, func(t *testing.T) {
+			d := testDir(t)
+			target := filepath.Join(t.TempDir(), "target")
+			if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{d.lockFile(), d.logFile()} {
+				var err error
+				if plant == "symlink" {
+					err = os.Symlink(target, name)
+				} else {
+					err = unix.Mkfifo(name, 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			done := make(chan error, 2)
+			go func() {
+				f, err := openLock(d)
+				if err == nil {
+					f.Close()
+				}
+				done <- err
+			}()
+			go func() { done <- startHolder(d) }()
+			for range 2 {
+				select {
+				case err := <-done:
+					if err == nil {
+						t.Errorf("a %s planted as the lock or the log was used", plant)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatalf("hung on a %s planted as the lock or the log", plant)
+				}
+			}
+			if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+				t.Errorf("the link's target was changed: %q, %v", b, err)
 			}
 		})
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"netlab/lab/kernel"
 )
 
 // sweep cleans up after a holder that is gone (killed, or the machine's
@@ -106,7 +108,7 @@ func leftover(d Dir, h Holder, pid int) bool {
 	if ns, err := nsInode(pid, "user"); err != nil || ns != h.UserNS {
 		return false
 	}
-	if start, err := startTime(pid); err != nil || start < h.Start {
+	if start, _, err := kernel.ProcStart(pid); err != nil || start < h.Start {
 		return false
 	}
 	var st syscall.Stat_t

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"netlab/lab/kernel"
 )
 
 // startMarked starts `sleep 30` with extra environment, waits until it
@@ -66,7 +68,7 @@ func TestLeftover(t *testing.T) {
 			t.Errorf("a child with %s=%q, not the directory's, is a leftover", WorkerEnv, v)
 		}
 	}
-	start, err := startTime(marked)
+	start, _, err := kernel.ProcStart(marked)
 	if err != nil {
 		t.Fatal(err)
 	}

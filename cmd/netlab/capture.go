@@ -33,9 +33,9 @@ socket: no tcpdump is needed.
 packet matches when its inner frame does). -w writes the packets that
 match to a pcap file that Wireshark and tcpdump open. capture stops on
 Ctrl-C, or after -c packets.`,
-		Example: `  sudo netlab capture c1:veth0
-  sudo netlab capture lab.yaml host:eth0 --proto icmp -c 10
-  sudo netlab capture --lab single-ip host:br0 --host 192.168.31.10 -w br0.pcap`,
+		Example: `  netlab capture c1:veth0
+  netlab capture lab.yaml host:eth0 --proto icmp -c 10
+  netlab capture --lab single-ip host:br0 --host 192.168.31.10 -w br0.pcap`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			fileArgs, rest, err := splitFileArgs(args, f.labName, 1)
 			if err != nil {

@@ -43,10 +43,10 @@ until netlab down.
 
 check exits 1 if any check fails. -o json prints the results for scripts and
 graders; --junit PATH also writes them as a JUnit XML report for CI.`,
-		Example: `  sudo netlab check
-  sudo netlab check lab.yaml -o json
-  sudo netlab check --lab single-ip
-  sudo netlab check lab.yaml --junit report.xml`,
+		Example: `  netlab check
+  netlab check lab.yaml -o json
+  netlab check --lab single-ip
+  netlab check lab.yaml --junit report.xml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {

@@ -61,9 +61,9 @@ same port) until its entry is gone.
 fields are in docs/cli.md), or with --flush {"lab": ..., "node": ...,
 "flushed": N}. A host: true node is the machine's own namespace, whose
 table netlab neither reads nor flushes.`,
-		Example: `  sudo netlab conntrack host                       # the default lab's host, after netlab check
-  sudo netlab conntrack --lab single-ip host -o json
-  sudo netlab conntrack lab.yaml router --flush     # forget every translation, then test again`,
+		Example: `  netlab conntrack host                       # the default lab's host, after netlab check
+  netlab conntrack --lab single-ip host -o json
+  netlab conntrack lab.yaml router --flush     # forget every translation, then test again`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err

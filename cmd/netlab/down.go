@@ -34,9 +34,9 @@ removes the nodes' /etc/netns hosts files while it deletes the namespaces,
 and the processes' logs. It returns once the names are gone and nothing
 of the lab holds a namespace; the kernel frees what was inside them in the
 background, a moment later, as it does for ip netns del.`,
-		Example: `  sudo netlab down lab.yaml
-  sudo netlab down --lab single-ip
-  sudo netlab down                 # the built-in default lab`,
+		Example: `  netlab down lab.yaml
+  netlab down --lab single-ip
+  netlab down                 # the built-in default lab`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {

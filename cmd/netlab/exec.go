@@ -33,9 +33,9 @@ when the command is not found, 126 when it cannot be run. Put -- before the
 command so that its flags are its own. The command gets netlab's environment
 but NETLAB_PROCESS, the marker of a node's declared processes: what exec
 starts is never taken for one of them.`,
-		Example: `  sudo netlab exec c1 -- ip addr
-  sudo netlab exec lab.yaml r1 -- ip route
-  sudo netlab exec --lab single-ip host -- sysctl net.ipv4.ip_forward`,
+		Example: `  netlab exec c1 -- ip addr
+  netlab exec lab.yaml r1 -- ip route
+  netlab exec --lab single-ip host -- sysctl net.ipv4.ip_forward`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
 			if dash < 0 {

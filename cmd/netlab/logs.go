@@ -44,11 +44,11 @@ into its new log. -o json prints one JSON object a line:
 
 A process started by hand with netlab exec writes to exec's terminal, not
 to a log.`,
-		Example: `  sudo netlab logs lab.yaml web/http           # what process http of node web wrote
-  sudo netlab logs lab.yaml web                # every process of node web, each line after its name
-  sudo netlab logs lab.yaml web/http -f        # and what it writes next, until Ctrl-C
-  sudo netlab logs --lab port-publish web -o json | jq -r .line
-  sudo netlab logs lab.yaml web/http --previous # its run before up restarted it`,
+		Example: `  netlab logs lab.yaml web/http           # what process http of node web wrote
+  netlab logs lab.yaml web                # every process of node web, each line after its name
+  netlab logs lab.yaml web/http -f        # and what it writes next, until Ctrl-C
+  netlab logs --lab port-publish web -o json | jq -r .line
+  netlab logs lab.yaml web/http --previous # its run before up restarted it`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err

@@ -17,8 +17,8 @@ func newLsCmd(e *env) *cobra.Command {
 		Short: "List the labs running on this machine",
 		Long: `ls lists the labs that have namespaces on this machine, found by netlab's
 marks in the kernel, with their nodes.`,
-		Example: `  sudo netlab ls
-  sudo netlab ls -o json`,
+		Example: `  netlab ls
+  netlab ls -o json`,
 		Args: maxArgs(0),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {

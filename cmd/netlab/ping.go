@@ -30,9 +30,9 @@ address, or the name of a node, which stands for its first address.
 A request that gets no reply says why: no route from the node, no ARP
 reply from the next hop, an ICMP error from a router on the way, or a
 timeout. ping exits 1 when no reply came back at all.`,
-		Example: `  sudo netlab ping c1 198.51.100.183
-  sudo netlab ping lab.yaml c1 server -c 10 -i 200ms
-  sudo netlab ping --lab single-ip c2 192.168.31.1`,
+		Example: `  netlab ping c1 198.51.100.183
+  netlab ping lab.yaml c1 server -c 10 -i 200ms
+  netlab ping --lab single-ip c2 192.168.31.1`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err

@@ -25,10 +25,10 @@ const rootExample = `  # check a lab file for mistakes, with file:line:col for e
   netlab render lab.yaml --file lab.svg
 
   # bring up the built-in default lab, prove it works, watch it, remove it
-  sudo netlab up
-  sudo netlab check
-  sudo netlab tui
-  sudo netlab down`
+  netlab up
+  netlab check
+  netlab tui
+  netlab down`
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{

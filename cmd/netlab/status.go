@@ -33,9 +33,9 @@ bridge has learned on each port, and each node's nftables rules by hook
 with their counters. Interfaces netlab did not create are marked "unmanaged". With no
 FILE it shows the built-in default lab; --lab NAME shows any running lab
 (netlab ls lists them).`,
-		Example: `  sudo netlab status
-  sudo netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'
-  sudo netlab status -o json | jq -r '.processes[] | "\(.node)/\(.name) \(.state)"'`,
+		Example: `  netlab status
+  netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'
+  netlab status -o json | jq -r '.processes[] | "\(.node)/\(.name) \(.state)"'`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {

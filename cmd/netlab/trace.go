@@ -73,11 +73,11 @@ object a line per packet (JSON Lines): "packet", "steps", "end", as a
 way of the probe's JSON. --from matches the address as each hook sees
 it: where a NAT changes it, the watch stops seeing the packet (the way
 says so); --port follows a packet through a NAT that keeps its port.`,
-		Example: `  sudo netlab trace c2 server --proto udp
-  sudo netlab trace lab.yaml c1 198.51.100.10
-  sudo netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json
-  sudo netlab trace --lab single-ip --watch --proto udp --port 53
-  sudo netlab trace --watch --from 192.168.31.11 -o json`,
+		Example: `  netlab trace c2 server --proto udp
+  netlab trace lab.yaml c1 198.51.100.10
+  netlab trace --lab port-publish client 203.0.113.10 --proto tcp --port 80 -o json
+  netlab trace --lab single-ip --watch --proto udp --port 53
+  netlab trace --watch --from 192.168.31.11 -o json`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err

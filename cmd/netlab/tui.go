@@ -45,9 +45,9 @@ p shows the plan, c runs the checks, r reads everything now, t traces a
 probe from the selected row's node to a target you type (server udp 7) and
 shows its way hook by hook, n shows that node's conntrack table live, ?
 shows help, q quits.`,
-		Example: `  sudo netlab tui
-  sudo netlab tui lab.yaml --interval 500ms
-  sudo netlab tui --lab single-ip`,
+		Example: `  netlab tui
+  netlab tui lab.yaml --interval 500ms
+  netlab tui --lab single-ip`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if interval < 100*time.Millisecond {
@@ -75,12 +75,12 @@ shows help, q quits.`,
 			k := newLinux()
 			defer k.Close()
 			src := newKernelSource(k, name, l)
-			hint := "sudo netlab up FILE"
+			hint := "netlab up FILE"
 			switch {
 			case len(args) == 1:
-				hint = "sudo netlab up " + args[0]
+				hint = "netlab up " + args[0]
 			case f.labName == "":
-				hint = "sudo netlab up"
+				hint = "netlab up"
 			}
 			opts := tui.Options{Source: src, Lab: l, LabName: name, Interval: interval, StartHint: hint}
 			opts.RunChecks = checkRunner(k, l)

@@ -47,9 +47,9 @@ that do it (each after a #, the others under the first): + create, ~ change
 last up (drift) are listed first. Objects in the lab's namespaces that the
 file does not declare are listed as unmanaged; up --prune removes them. plan changes nothing, but reading the kernel's
 namespaces needs root. With no FILE it plans the built-in default lab.`,
-		Example: `  sudo netlab plan lab.yaml
-  sudo netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
-  sudo netlab plan -o json lab.yaml`,
+		Example: `  netlab plan lab.yaml
+  netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
+  netlab plan -o json lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			l, _, err := labToChange(e, args, f.output, allowHost)
@@ -96,10 +96,10 @@ default lab. If up is interrupted, running up again finishes it, and down
 removes whatever it had made. On a terminal, up shows its progress on one
 line; two netlab commands on the same lab never run at once: the second
 waits (--wait sets how long).`,
-		Example: `  sudo netlab up                 # the built-in default lab
-  sudo netlab up lab.yaml
-  sudo netlab up --prune lab.yaml  # also remove what the file does not declare
-  sudo netlab up --wait 30s lab.yaml`,
+		Example: `  netlab up                 # the built-in default lab
+  netlab up lab.yaml
+  netlab up --prune lab.yaml  # also remove what the file does not declare
+  netlab up --wait 30s lab.yaml`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			l, text, err := labToChange(e, args, f.output, allowHost)

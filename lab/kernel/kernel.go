@@ -7,7 +7,8 @@
 // The code is laid out by kernel object, as vishvananda/netlink's is:
 // netns_linux.go (namespaces: their files and markers),
 // link_linux.go (links), device_linux.go (what a kind adds: macvlan,
-// vxlan, tun and tap), addr_linux.go, route_linux.go, sysctl_linux.go and
+// vxlan, tun and tap), addr_linux.go, route_linux.go, rules_linux.go
+// (policy routing rules, RuleKernel in rules.go), sysctl_linux.go and
 // nft_linux.go, each with the write and the read of its object.
 // observe_linux.go reads a lab's namespaces through them. Beside the
 // Kernel interface, seam.go's NetNS and Watcher: probe_linux.go opens

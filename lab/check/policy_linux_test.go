@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
@@ -121,7 +122,23 @@ func TestPolicyRoutingOnLinux(t *testing.T) {
 			}
 		}
 	}
-	requireChecks("as up made it", l.Checks)
+	requireChecks("as up made it", l.Checks) // its path checks among them: traced by way of gw and each's provider
+
+	// The route of each LAN's packets at gw, as trace asks it (src and
+	// iif, RTM_GETROUTE), and the main table's, which has none.
+	lk := kernel.NewLinux()
+	defer lk.Close()
+	server := netip.MustParseAddr("203.0.113.10")
+	for src, want := range map[string]string{"10.0.1.10 sales": "up1 via 10.255.1.2", "10.0.2.10 lab": "up2 via 10.255.2.2"} {
+		addr, iif, _ := strings.Cut(src, " ")
+		hop, err := lk.FlowHop(gw, kernel.Flow{Dst: server, Src: netip.MustParseAddr(addr), IIf: iif})
+		if got := hop.Dev + " via " + hop.Gateway.String(); err != nil || got != want {
+			t.Errorf("FlowHop from %s: %q, %v; want %q", src, got, err, want)
+		}
+	}
+	if _, err := lk.NextHop(gw, server); !kernel.IsNoRoute(err) {
+		t.Errorf("NextHop at gw to the server: %v, want no route (gw's main table has none)", err)
+	}
 
 	// The counters of the two uplinks, as ip -s shows them, from the
 	// providers' side.

@@ -90,7 +90,7 @@ func observeRules(c *nsConn) ([]state.Rule, error) {
 	}
 	var out []state.Rule
 	for _, r := range rules {
-		if r.Protocol == unix.RTPROT_KERNEL {
+		if r.Protocol == unix.RTPROT_KERNEL || kernelDefaultRule(r) {
 			continue
 		}
 		sr := state.Rule{
@@ -118,4 +118,22 @@ func observeRules(c *nsConn) ([]state.Rule, error) {
 	}
 	state.SortRules(out)
 	return out, nil
+}
+
+// kernelDefaultRule reports whether r is one of the three rules every
+// namespace starts with (0 local, 32766 main, 32767 default) as a kernel
+// before 4.17 sends them: without FRA_PROTOCOL, so not told by protocol.
+func kernelDefaultRule(r netlink.Rule) bool {
+	if r.Protocol != unix.RTPROT_UNSPEC || r.Src != nil || r.Dst != nil || r.IifName != "" || r.OifName != "" || r.Mark != 0 || r.Mask != nil {
+		return false
+	}
+	switch r.Priority {
+	case 0:
+		return r.Table == unix.RT_TABLE_LOCAL
+	case 32766:
+		return r.Table == unix.RT_TABLE_MAIN
+	case 32767:
+		return r.Table == unix.RT_TABLE_DEFAULT
+	}
+	return false
 }

@@ -7,6 +7,7 @@ var notOnFake = map[string]string{
 	"macvlan.yaml":         "a macvlan cannot reach its parent's address: link-layer isolation",
 	"macvlan-modes.yaml":   "private and vepa modes isolate at the link layer",
 	"netfilter-hooks.yaml": "its checks depend on the firewall rules of the lab",
+	"vepa-hairpin.yaml":    "vepa mode and a port's hairpin act at the link layer",
 }
 
 // exercisesNotOnFake are the exercises whose mistake lies where the fake

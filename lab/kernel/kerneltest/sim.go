@@ -56,7 +56,10 @@ type fakeLink struct {
 	stpSettings *state.STPSettings
 	port        state.PortFlags
 	neighbors   []state.Neighbor
-	addrs       []netip.Prefix
+	// handNeighbors are entries added by hand without netlab's mark:
+	// kept, never observed (kernel.Linux lists only marked ones).
+	handNeighbors []state.Neighbor
+	addrs         []netip.Prefix
 	// dev holds a macvlan's, vxlan's, tun's or tap's settings; lowerNS
 	// and lower are the namespace and ifindex of a macvlan's parent or a
 	// vxlan's dev, which the link is deleted along with.
@@ -222,7 +225,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	fl.up = up
 	if !up {
 		ns.flushRoutes(fl.index, nil)
-		fl.neighbors = nil // the kernel flushes a downed link's neighbours, permanent ones too
+		fl.neighbors, fl.handNeighbors = nil, nil // the kernel flushes a downed link's neighbours, permanent ones too
 		fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
 		return
 	}

@@ -51,8 +51,14 @@ func bridgeAttrs(w, h *state.Link) []AttrChange {
 		}
 		attrs = append(attrs, AttrChange{Link: state.AttrPort, Old: old, New: w.BridgePort.String()})
 	}
-	if !slices.Equal(w.Neighbors, h.Neighbors) {
+	switch {
+	case !slices.Equal(w.Neighbors, h.Neighbors):
 		attrs = append(attrs, AttrChange{Link: state.AttrNeighbors, Old: neighborsText(h.Neighbors), New: neighborsText(w.Neighbors)})
+	case len(w.Neighbors) > 0 && flushesNeighbors(w, h):
+		// The kernel drops every neighbour entry of a link it takes
+		// down or gives a new MAC, permanent ones too (neigh_ifdown,
+		// neigh_changeaddr): they are put back after.
+		attrs = append(attrs, AttrChange{Link: state.AttrNeighbors, Old: "(flushed by the change)", New: neighborsText(w.Neighbors)})
 	}
 	return attrs
 }
@@ -66,4 +72,10 @@ func neighborsText(ns []state.Neighbor) string {
 		parts[i] = n.String()
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// flushesNeighbors reports whether the update from h to w takes the link
+// down or changes its MAC, either of which flushes its neighbour table.
+func flushesNeighbors(w, h *state.Link) bool {
+	return (h.Up && !w.Up) || (w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC))
 }

@@ -568,6 +568,9 @@ func (f *Fake) applyLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet, master
 		fl.alias = *s.alias
 	}
 	if s.mac != nil {
+		if fl.mac != mac {
+			fl.neighbors, fl.handNeighbors = nil, nil // neigh_changeaddr flushes them, permanent ones too
+		}
 		fl.mac, fl.macSet = mac, true
 	}
 	if s.stp != nil {

@@ -51,7 +51,7 @@ func setBridgeLocked(fl *fakeLink, l *state.Link, attrs []state.LinkAttr) {
 
 // observeBridge reads what kernel.Linux's observer reads of a bridge or
 // a bridge port, and a link's marked neighbour entries.
-func observeBridge(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
+func observeBridge(ns *fakeNetNS, fl *fakeLink, l *state.Link, oper string) {
 	if fl.kind == device.Bridge {
 		s := defaultSTP
 		if fl.stpSettings != nil {
@@ -63,7 +63,7 @@ func observeBridge(ns *fakeNetNS, fl *fakeLink, l *state.Link) {
 		p := fl.port
 		l.BridgePort = &p
 		l.PortState = "disabled"
-		if fl.up && m.up {
+		if oper == "up" && m.up {
 			l.PortState = "forwarding"
 		}
 	}

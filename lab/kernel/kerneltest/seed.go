@@ -389,17 +389,19 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 				}
 				s.mtu = &mtu
 			case "type":
-				switch kind, _ := w.next(); device.Kind(kind) {
+				kind, _ := w.next()
+				if kind == bridgeSlave {
+					if err := f.linkSetLocked(ns, fl, s); err != nil {
+						return err
+					}
+					return handBridgeSlaveSet(ns, fl, w)
+				}
+				switch device.Kind(kind) {
 				case device.Bridge:
 					if err := f.linkSetLocked(ns, fl, s); err != nil {
 						return err
 					}
 					return handBridgeSet(fl, w)
-				case "bridge_slave":
-					if err := f.linkSetLocked(ns, fl, s); err != nil {
-						return err
-					}
-					return handBridgeSlaveSet(ns, fl, w)
 				case device.MACVLAN:
 					if fl.kind != device.MACVLAN {
 						return fmt.Errorf("link %s is a %s: %w", fl.name, fl.kind, unix.EOPNOTSUPP)

@@ -26,6 +26,9 @@ import (
 // keeps it apart (handNeighbors), and Observe, as kernel.Linux's, does
 // not list it.
 
+// bridgeSlave is ip's word for a bridge port's options: no device kind.
+const bridgeSlave = "bridge_slave"
+
 // stpTimer reads one of a bridge's STP arguments into s; ok is false for
 // a keyword that is none.
 func stpTimer(s *state.STPSettings, kw, v string) (ok bool, err error) {

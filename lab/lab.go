@@ -292,8 +292,10 @@ type Interface struct {
 	MTU       int              // 0: the kernel's default (for vxlan: underlay minus 50)
 	Master    string           // a bridge of the same node, or ""
 	Up        bool             // true unless the file says up: false
+	Neighbors []*Neighbor      // permanent ARP/NDP entries, in file order
 
 	Bridge  *BridgeOptions
+	Port    *PortOptions // bridge port flags; only with a bridge Master
 	MACVLAN *MACVLANOptions
 	VXLAN   *VXLANOptions
 	Tun     *TunOptions // for kind tun and tap
@@ -309,10 +311,52 @@ type Address struct {
 	Pos    diag.Pos
 }
 
-// BridgeOptions are the settings of a Linux bridge.
+// BridgeOptions are the settings of a Linux bridge. The STP timers and
+// the priority are 0 when the file does not give them: the kernel's
+// defaults (DefaultForwardDelay, ...) then hold.
 type BridgeOptions struct {
 	Src
-	STP bool
+	STP          bool
+	ForwardDelay time.Duration // 2s to 30s
+	HelloTime    time.Duration // 1s to 10s
+	MaxAge       time.Duration // 6s to 40s
+	Priority     *uint16       // nil: the kernel's 32768
+}
+
+// The kernel's STP defaults for a new bridge (br_dev_setup), and the
+// ranges it takes with STP on (br_set_forward_delay and the others).
+const (
+	DefaultForwardDelay = 15 * time.Second
+	DefaultHelloTime    = 2 * time.Second
+	DefaultMaxAge       = 20 * time.Second
+	DefaultPriority     = 32768
+	MinForwardDelay     = 2 * time.Second
+	MaxForwardDelay     = 30 * time.Second
+	MinHelloTime        = 1 * time.Second
+	MaxHelloTime        = 10 * time.Second
+	MinMaxAge           = 6 * time.Second
+	MaxMaxAge           = 40 * time.Second
+)
+
+// PortOptions are the flags of a bridge port (IFLA_BRPORT_*), nil each
+// when the file does not give it: the kernel's default then holds
+// (hairpin and isolated off, learning and the floods on).
+type PortOptions struct {
+	Src
+	Hairpin    *bool
+	Isolated   *bool
+	Learning   *bool
+	Flood      *bool // unknown unicast
+	McastFlood *bool
+	BcastFlood *bool
+}
+
+// Neighbor is a permanent neighbour entry of an interface: ARP for an
+// IPv4 address, NDP for IPv6.
+type Neighbor struct {
+	Src
+	IP  netip.Addr
+	MAC net.HardwareAddr
 }
 
 // MACVLAN modes, as the kernel names them.

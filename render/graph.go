@@ -138,12 +138,44 @@ func ifaceText(i *lab.Interface) string {
 			}
 		}
 		b.WriteString(")")
+	case device.Bridge:
+		if i.Bridge != nil && i.Bridge.STP {
+			b.WriteString(" (bridge, stp)")
+		} else {
+			b.WriteString(" (bridge)")
+		}
 	default:
 		b.WriteString(" (" + string(i.Kind) + ")")
 	}
+	b.WriteString(portText(i.Port))
 	if !i.Up {
 		b.WriteString(" down")
 	}
+	return b.String()
+}
+
+// portText names the flags a bridge port's port: sets away from the
+// kernel's defaults: " hairpin", " isolated", " no learning".
+func portText(p *lab.PortOptions) string {
+	if p == nil {
+		return ""
+	}
+	var b strings.Builder
+	note := func(v *bool, def bool, on, off string) {
+		if v != nil && *v != def {
+			if *v {
+				b.WriteString(" " + on)
+			} else {
+				b.WriteString(" " + off)
+			}
+		}
+	}
+	note(p.Hairpin, false, "hairpin", "")
+	note(p.Isolated, false, "isolated", "")
+	note(p.Learning, true, "", "no learning")
+	note(p.Flood, true, "", "no flood")
+	note(p.McastFlood, true, "", "no mcast-flood")
+	note(p.BcastFlood, true, "", "no bcast-flood")
 	return b.String()
 }
 

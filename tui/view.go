@@ -354,7 +354,7 @@ func (m Model) paneColumns() ([]column, func(i, c int) string) {
 			case 10:
 				return dash(l.Peer)
 			case 11:
-				return dash(l.Master)
+				return masterText(l)
 			case 12:
 				return count(l.Stats.RxPackets)
 			case 13:
@@ -623,16 +623,27 @@ func (m *Model) ifaceDetail(r *ifaceRow) []string {
 		fmt.Sprintf("%s:%s  %s, %s", r.node, l.Name, kindText(l), managed),
 		"  peer       " + dash(l.Peer),
 		"  master     " + dash(l.Master),
-		"  state      " + stateText(l) + " (operstate " + oper + ")",
-		"  mtu        " + strconv.Itoa(l.MTU),
-		"  mac        " + dash(l.MAC),
-		"  addresses  " + dash(strings.Join(addrs, ", ")),
+	}
+	if l.PortState != "" {
+		lines = append(lines, "  stp state  "+l.PortState)
+	}
+	if l.BridgePort != nil && *l.BridgePort != state.DefaultPortFlags {
+		lines = append(lines, "  port       "+l.BridgePort.String())
+	}
+	for _, nb := range l.Neighbors {
+		lines = append(lines, "  neighbor   "+nb.String()+" (permanent)")
+	}
+	lines = append(lines,
+		"  state      "+stateText(l)+" (operstate "+oper+")",
+		"  mtu        "+strconv.Itoa(l.MTU),
+		"  mac        "+dash(l.MAC),
+		"  addresses  "+dash(strings.Join(addrs, ", ")),
 		fmt.Sprintf("  %-10s %14s %10s %14s %10s", "", "rx", "rx/s", "tx", "tx/s"),
 		fmt.Sprintf("  %-10s %14d %10s %14d %10s", "packets", s.RxPackets, human(rt.RxPackets), s.TxPackets, human(rt.TxPackets)),
 		fmt.Sprintf("  %-10s %14d %10s %14d %10s", "bytes", s.RxBytes, human(rt.RxBytes), s.TxBytes, human(rt.TxBytes)),
 		fmt.Sprintf("  %-10s %14d %10s %14d %10s", "dropped", s.RxDropped, "", s.TxDropped, ""),
 		fmt.Sprintf("  %-10s %14d %10s %14d %10s", "errors", s.RxErrors, "", s.TxErrors, ""),
-	}
+	)
 	if h := m.history[r.key]; h != nil {
 		sp := *h
 		sp.Format = human
@@ -778,4 +789,13 @@ func fit(s string, w int) string {
 		return ansi.Truncate(s, w, "…")
 	}
 	return s
+}
+
+// masterText is a link's master, with its STP state when it is not
+// forwarding (blocking, listening, learning: a spanning tree at work).
+func masterText(l *state.Link) string {
+	if l.Master != "" && l.PortState != "" && l.PortState != "forwarding" {
+		return l.Master + " " + l.PortState
+	}
+	return dash(l.Master)
 }

@@ -177,7 +177,8 @@ func writeLearned(w io.Writer, s *state.State) {
 			if n.Links[bridge].Kind != device.Bridge {
 				continue
 			}
-			fmt.Fprintf(w, "\nnode %s: bridge %s learned\n", nodeName, bridge)
+			br := n.Links[bridge]
+			fmt.Fprintf(w, "\nnode %s: bridge %s%s learned\n", nodeName, bridge, stpNote(br))
 			any := false
 			for _, port := range n.LinkNames() {
 				l := n.Links[port]
@@ -189,7 +190,7 @@ func writeLearned(w io.Writer, s *state.State) {
 				if macs == "" {
 					macs = "(nothing yet: no frame has come in on this port)"
 				}
-				fmt.Fprintf(w, "  port %-15s %s\n", port, macs)
+				fmt.Fprintf(w, "  port %-15s %s%s\n", port, portNote(br, l), macs)
 			}
 			if !any {
 				fmt.Fprintln(w, "  (no ports)")
@@ -230,18 +231,22 @@ func dash(s string) string {
 }
 
 type linkStatus struct {
-	Name      string         `json:"name"`
-	Kind      device.Kind    `json:"kind"`
-	Managed   bool           `json:"managed"`
-	Peer      string         `json:"peer,omitempty"`
-	Master    string         `json:"master,omitempty"`
-	Up        bool           `json:"up"`
-	OperState string         `json:"oper_state"`
-	MTU       int            `json:"mtu"`
-	MAC       string         `json:"mac,omitempty"`
-	Addresses []string       `json:"addresses"`
-	Stats     state.Counters `json:"stats"`
-	Learned   []string       `json:"learned,omitempty"` // MACs a bridge learned on this port
+	Name      string           `json:"name"`
+	Kind      device.Kind      `json:"kind"`
+	Managed   bool             `json:"managed"`
+	Peer      string           `json:"peer,omitempty"`
+	Master    string           `json:"master,omitempty"`
+	Up        bool             `json:"up"`
+	OperState string           `json:"oper_state"`
+	MTU       int              `json:"mtu"`
+	MAC       string           `json:"mac,omitempty"`
+	Addresses []string         `json:"addresses"`
+	Stats     state.Counters   `json:"stats"`
+	Learned   []string         `json:"learned,omitempty"`   // MACs a bridge learned on this port
+	STP       bool             `json:"stp,omitempty"`       // a bridge running the spanning tree
+	STPState  string           `json:"stp_state,omitempty"` // a bridge port's: forwarding, blocking, listening, ...
+	Port      *state.PortFlags `json:"port,omitempty"`      // a bridge port's flags
+	Neighbors []string         `json:"neighbors,omitempty"` // netlab's permanent neighbour entries, IP lladdr MAC
 }
 
 type nodeStatus struct {
@@ -296,7 +301,11 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 		for _, ln := range n.LinkNames() {
 			l := n.Links[ln]
 			ls := linkStatus{Name: ln, Kind: l.Kind, Managed: l.Owned, Peer: l.Peer, Master: l.Master, Up: l.Up,
-				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned}
+				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned,
+				STP: l.STP, STPState: l.PortState, Port: l.BridgePort}
+			for _, nb := range l.Neighbors {
+				ls.Neighbors = append(ls.Neighbors, nb.String())
+			}
 			for _, a := range l.Addrs {
 				ls.Addresses = append(ls.Addresses, a.String())
 			}
@@ -318,4 +327,46 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 		out.Nodes = append(out.Nodes, ns)
 	}
 	return out
+}
+
+// stpNote says, after a bridge's name, that it runs the spanning tree.
+func stpNote(br *state.Link) string {
+	if !br.STP {
+		return ""
+	}
+	if s := br.STPSettings; s != nil {
+		return fmt.Sprintf(" (stp, priority %d, forward delay %s)", s.Priority, s.ForwardDelay)
+	}
+	return " (stp)"
+}
+
+// portNote is a port's STP state, on a bridge running STP, and the flags
+// it has that a new port has not (hairpin on, learning off, ...).
+func portNote(br, l *state.Link) string {
+	var notes []string
+	if br.STP && l.PortState != "" {
+		notes = append(notes, l.PortState)
+	}
+	if p := l.BridgePort; p != nil && *p != state.DefaultPortFlags {
+		d := state.DefaultPortFlags
+		flag := func(name string, v, def bool) {
+			if v != def {
+				if v {
+					notes = append(notes, name+" on")
+				} else {
+					notes = append(notes, name+" off")
+				}
+			}
+		}
+		flag("hairpin", p.Hairpin, d.Hairpin)
+		flag("isolated", p.Isolated, d.Isolated)
+		flag("learning", p.Learning, d.Learning)
+		flag("flood", p.Flood, d.Flood)
+		flag("mcast-flood", p.McastFlood, d.McastFlood)
+		flag("bcast-flood", p.BcastFlood, d.BcastFlood)
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return "[" + strings.Join(notes, ", ") + "] "
 }

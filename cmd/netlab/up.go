@@ -133,6 +133,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, out
 		opts.Progress = func(i, total int, c *plan.Change) {
 			status.Show(fmt.Sprintf("[%d/%d] %s", i, total, c.Line()))
 		}
+		opts.Settling = status.Show
 	}
 	res, err := reconcile.Up(ctx, k, l, opts)
 	status.Clear()

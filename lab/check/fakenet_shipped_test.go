@@ -8,6 +8,7 @@ var notOnFake = map[string]string{
 	"macvlan-modes.yaml":   "private and vepa modes isolate at the link layer",
 	"netfilter-hooks.yaml": "its checks depend on the firewall rules of the lab",
 	"policy-routing.yaml":  "its two paths are its policy rules' doing, and the fake network routes by the main table alone",
+	"vepa-hairpin.yaml":    "vepa mode and a port's hairpin act at the link layer",
 }
 
 // exercisesNotOnFake are the exercises whose mistake lies where the fake

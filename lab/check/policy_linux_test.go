@@ -38,24 +38,6 @@ func ipOut(t *testing.T, args ...string) string {
 	return string(out)
 }
 
-// rxPackets reads a link's received packets with ip -s, as a person
-// would check which way traffic went.
-func rxPackets(t *testing.T, netns, dev string) int {
-	t.Helper()
-	lines := strings.Split(ipOut(t, "-n", netns, "-s", "link", "show", "dev", dev), "\n")
-	for i, line := range lines {
-		if strings.Contains(line, "RX:") && i+1 < len(lines) {
-			var bytes, packets int
-			if _, err := fmt.Sscan(lines[i+1], &bytes, &packets); err != nil {
-				t.Fatalf("ip -s link show %s: %v", dev, err)
-			}
-			return packets
-		}
-	}
-	t.Fatalf("ip -s link show %s: no RX line", dev)
-	return 0
-}
-
 // pingCheck is the lab's ping check from node, a probe of netlab's own
 // (no ping binary needed).
 func pingCheck(t *testing.T, l *lab.Lab, node string) *lab.Check {
@@ -147,15 +129,16 @@ func TestPolicyRoutingOnLinux(t *testing.T) {
 	// provider's downlink received meanwhile (a stray IPv6 neighbour
 	// message or two aside).
 	sent := func(from string) (via1, via2 int) {
+		rx := func(netns string) int { return int(rxPackets(t, netns, "down")) }
 		t.Helper()
 		c := pingCheck(t, l, from)
-		a1, a2 := rxPackets(t, isp1, "down"), rxPackets(t, isp2, "down")
+		a1, a2 := rx(isp1), rx(isp2)
 		for range 20 {
 			if r := check.Run(context.Background(), kernel.NewLinux(), l, []*lab.Check{c})[0]; !r.Passed {
 				t.Fatalf("%s: %s", r.Name, r.Detail())
 			}
 		}
-		return rxPackets(t, isp1, "down") - a1, rxPackets(t, isp2, "down") - a2
+		return rx(isp1) - a1, rx(isp2) - a2
 	}
 	if v1, v2 := sent("alice"); v1 < 20 || v2 > 2 {
 		t.Errorf("alice's 20 pings: %d packets reached isp1, %d isp2; want all by isp1", v1, v2)

@@ -294,12 +294,13 @@ bridge: ok
 veth: ok
 veth again: exists
 master not a bridge: unsupported
-bridge with stp: unsupported
+bridge with stp: ok
 node a
   br0 bridge mtu 1400 up alias netlab:LAB
   lo loopback mtu 65536 up alias netlab:LAB:a
   p1 veth mtu 1400 up master br0 alias netlab:LAB:b:eth0 peer b:eth0 mac 02:0c:00:00:00:01
 node b
+  br2 bridge mtu 1500 alias netlab:LAB
   eth0 veth mtu 1500 up alias netlab:LAB:a:p1 peer a:p1
   lo loopback mtu 65536 up alias netlab:LAB:b
 del b:eth0: ok
@@ -309,6 +310,7 @@ node a
   br0 bridge mtu 1500 up alias netlab:LAB
   lo loopback mtu 65536 up alias netlab:LAB:a
 node b
+  br2 bridge mtu 1500 alias netlab:LAB
   lo loopback mtu 65536 up alias netlab:LAB:b
 `,
 	},
@@ -410,6 +412,54 @@ node a
   br0 bridge mtu 1500 up alias netlab:LAB
   lo loopback mtu 65536 up alias netlab:LAB:a
   t0 tap mtu 1300 alias x mac 02:0c:00:00:00:07 owner (none) group (none)
+`,
+	},
+	{
+		// Issue 18: a bridge's STP and timers, a port's flags, a link's
+		// permanent neighbours (bridge18_linux_test.go in lab/check has
+		// the traffic).
+		name:    "stp, port flags, neighbours",
+		methods: []string{"NeighReplace", "NeighDel"},
+		run: func(c *conformance) {
+			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
+			c.must("add b", c.k.NetNSAdd(cctx, c.lab, "b"))
+			stp := &state.STPSettings{ForwardDelay: 2 * time.Second, HelloTime: time.Second, MaxAge: 6 * time.Second, Priority: 4096}
+			c.do("stp bridge", c.k.LinkAdd(cctx, c.ns("a"), c.marked(state.Link{Name: "br0", Kind: "bridge", Up: true, STP: true, STPSettings: stp}, ""), "", nil))
+			hairpin := state.DefaultPortFlags
+			hairpin.Hairpin = true
+			c.do("port with hairpin", c.k.LinkAdd(cctx, c.ns("a"), c.marked(state.Link{Name: "p1", Kind: "veth", Master: "br0", Up: true, BridgePort: &hairpin}, "b:eth0"),
+				c.ns("b"), c.marked(state.Link{Name: "eth0", Kind: "veth", Neighbors: []state.Neighbor{{IP: netip.MustParseAddr("10.0.0.2"), MAC: "02:0c:00:00:00:02"}}}, "a:p1")))
+			bridgeText(c)
+			c.do("neigh replace", c.k.NeighReplace(cctx, c.ns("b"), "eth0", state.Neighbor{IP: netip.MustParseAddr("2001:db8::3"), MAC: "02:0c:00:00:00:03"}))
+			c.do("neigh replace, new mac", c.k.NeighReplace(cctx, c.ns("b"), "eth0", state.Neighbor{IP: netip.MustParseAddr("10.0.0.2"), MAC: "02:0c:00:00:00:04"}))
+			c.do("neigh del", c.k.NeighDel(cctx, c.ns("b"), "eth0", state.Neighbor{IP: netip.MustParseAddr("2001:db8::3")}))
+			c.do("neigh del, gone", c.k.NeighDel(cctx, c.ns("b"), "eth0", state.Neighbor{IP: netip.MustParseAddr("2001:db8::3")}))
+			c.do("neigh on a missing link", c.k.NeighReplace(cctx, c.ns("b"), "nope", state.Neighbor{IP: netip.MustParseAddr("10.0.0.9"), MAC: "02:0c:00:00:00:09"}))
+			noLearning := state.DefaultPortFlags
+			noLearning.Learning = false
+			c.do("set port flags", c.k.LinkSet(cctx, c.ns("a"), &state.Link{Name: "p1", BridgePort: &noLearning}, []state.LinkAttr{state.AttrPort}))
+			c.do("stp off", c.k.LinkSet(cctx, c.ns("a"), &state.Link{Name: "br0"}, []state.LinkAttr{state.AttrSTP}))
+			c.do("set neighbors", c.k.LinkSet(cctx, c.ns("b"), &state.Link{Name: "eth0", Neighbors: []state.Neighbor{{IP: netip.MustParseAddr("10.0.0.5"), MAC: "02:0c:00:00:00:05"}}}, []state.LinkAttr{state.AttrNeighbors}))
+			bridgeText(c)
+		},
+		want: `add a: ok
+add b: ok
+stp bridge: ok
+port with hairpin: ok
+a br0 stp true forward-delay 2s hello-time 1s max-age 6s priority 4096
+a p1 port hairpin on isolated off learning on flood on mcast-flood on bcast-flood on state disabled
+b eth0 neighbors [10.0.0.2 lladdr 02:0c:00:00:00:02]
+neigh replace: ok
+neigh replace, new mac: ok
+neigh del: ok
+neigh del, gone: ok
+neigh on a missing link: not found
+set port flags: ok
+stp off: ok
+set neighbors: ok
+a br0 stp false forward-delay 2s hello-time 1s max-age 6s priority 4096
+a p1 port hairpin off isolated off learning off flood on mcast-flood on bcast-flood on state disabled
+b eth0 neighbors [10.0.0.5 lladdr 02:0c:00:00:00:05]
 `,
 	},
 	{
@@ -960,6 +1010,30 @@ func TestConformanceCoversKernel(t *testing.T) {
 	for i := range iface.NumMethod() {
 		if m := iface.Method(i).Name; !covered[m] {
 			t.Errorf("kernel.Kernel.%s has no conformance case: add one to conformanceCases", m)
+		}
+	}
+}
+
+// bridgeText writes what issue 18 observes: each bridge's STP, each
+// port's flags and STP state, each link's marked neighbours.
+func bridgeText(c *conformance) {
+	s, err := c.k.Observe(cctx, c.lab, nil)
+	if err != nil {
+		c.t.Fatalf("observe: %v", err)
+	}
+	for _, name := range s.NodeNames() {
+		n := s.Nodes[name]
+		for _, ln := range n.LinkNames() {
+			l := n.Links[ln]
+			if l.STPSettings != nil {
+				fmt.Fprintf(&c.b, "%s %s stp %v %s\n", name, ln, l.STP, l.STPSettings)
+			}
+			if l.BridgePort != nil {
+				fmt.Fprintf(&c.b, "%s %s port %s state %s\n", name, ln, l.BridgePort, l.PortState)
+			}
+			if len(l.Neighbors) > 0 {
+				fmt.Fprintf(&c.b, "%s %s neighbors %v\n", name, ln, l.Neighbors)
+			}
 		}
 	}
 }

@@ -88,6 +88,7 @@ type Concurrent interface {
 }
 
 type Kernel interface {
+	NeighKernel // static neighbours: neigh.go
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
 	// declares. A namespace with the lab's name but without netlab's
@@ -132,7 +133,8 @@ type Kernel interface {
 	// Equivalent to: ip -n NETNS link del NAME
 	LinkDel(ctx context.Context, netns, name string) error
 	// LinkSet changes the attributes attrs lists (master, mtu, mac, up,
-	// alias, and for a macvlan source-macs, for a vxlan fdb) of a link to
+	// alias, and for a macvlan source-macs, for a vxlan fdb, for a bridge
+	// stp with its timers, for a bridge port its flags, neighbors) of a link to
 	// the values in l; any other attribute fails with
 	// errors.ErrUnsupported.
 	// Equivalent to: ip -n NETNS link set NAME [master M|nomaster] [mtu N] [address MAC] [up|down];

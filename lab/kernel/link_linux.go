@@ -71,6 +71,27 @@ func (k *Linux) link(netnsName, name string) (*nsConn, netlink.Link, error) {
 // link, so the marker needs a message of its own). A cancelled ctx stops it
 // before any message, in a lab's namespace also between two (see made).
 func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, peerNS string, peer *state.Link) error {
+	if err := k.linkAdd(ctx, netnsName, l, peerNS, peer); err != nil {
+		return err
+	}
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
+	}
+	if err := k.afterAdd(ctx, c, l); err != nil {
+		return err
+	}
+	if peer == nil {
+		return nil
+	}
+	pc, err := k.conn(peerNS)
+	if err != nil {
+		return err
+	}
+	return k.afterAdd(ctx, pc, peer)
+}
+
+func (k *Linux) linkAdd(ctx context.Context, netnsName string, l *state.Link, peerNS string, peer *state.Link) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -114,9 +135,6 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		}
 		nl = v
 	case device.Bridge:
-		if l.STP {
-			return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
-		}
 		// A bridge's MTU goes in a message of its own: the kernel keeps
 		// one set by a change as the user's choice, but overrides one
 		// set at creation with its smallest port's once ports join.
@@ -368,6 +386,14 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			err = setSourceMACs(c, nl, l.SourceMACs)
 		case state.AttrFDB:
 			err = syncFDB(ctx, c, nl, l)
+		case state.AttrSTP:
+			err = setSTP(c, nl.Attrs().Index, l)
+		case state.AttrPort:
+			if l.BridgePort != nil {
+				err = setPortFlags(c, nl.Attrs().Index, *l.BridgePort)
+			}
+		case state.AttrNeighbors:
+			err = k.syncNeighbors(ctx, c, nl.Attrs().Index, l)
 		default:
 			err = errors.ErrUnsupported
 		}
@@ -402,6 +428,11 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		byIndex[a.Index] = l
 	}
 	for _, nl := range links {
+		if l := byIndex[nl.Attrs().Index]; l.Kind == device.Bridge {
+			if err := observeSTP(c, l); err != nil {
+				return nil, fmt.Errorf("link %s: %w", l.Name, err)
+			}
+		}
 		if err := observeDevice(c, nl, byIndex[nl.Attrs().Index], byIndex); err != nil {
 			return nil, fmt.Errorf("link %s: %w", nl.Attrs().Name, err)
 		}
@@ -410,6 +441,12 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 				byIndex[nl.Attrs().Index].Master = master.Name
 			}
 		}
+	}
+	if err := observePorts(c, byIndex); err != nil {
+		return nil, err
+	}
+	if err := observeNeighbors(c, byIndex); err != nil {
+		return nil, err
 	}
 	return byIndex, nil
 }

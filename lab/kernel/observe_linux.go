@@ -195,6 +195,9 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 		}
 		defer nft.CloseLasting()
 	}
+	if err := c.rawSocketHere(); err != nil {
+		return nil, err
+	}
 	if err := t.release(); err != nil {
 		return nil, err
 	}

@@ -345,8 +345,32 @@ func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 			i.Bridge = &lab.BridgeOptions{}
 			i.Bridge.Pos = d.pos(v)
 			d.fields(v, "bridge options of "+what, &i.Bridge.Src, Fields["bridge"], func(key string, v *yaml.Node) {
-				i.Bridge.STP, _ = d.boolean(v, "stp")
+				d.bridgeOption(i.Bridge, key, v)
 			})
+		case "port":
+			i.Port = &lab.PortOptions{}
+			i.Port.Pos = d.pos(v)
+			d.fields(v, "port flags of "+what, &i.Port.Src, Fields["port"], func(key string, v *yaml.Node) {
+				b, ok := d.boolean(v, key)
+				if !ok {
+					return
+				}
+				*portFlag(i.Port, key) = &b
+			})
+		case "neighbors":
+			for _, item := range d.list(v, "neighbors") {
+				nb := &lab.Neighbor{}
+				nb.Pos = d.pos(item)
+				d.fields(item, "neighbor of "+what, &nb.Src, Fields["neighbor"], func(key string, v *yaml.Node) {
+					switch key {
+					case "ip":
+						nb.IP, _ = d.addr(v, "neighbor ip")
+					case "mac":
+						nb.MAC, _ = d.mac(v, "neighbor mac")
+					}
+				})
+				i.Neighbors = append(i.Neighbors, nb)
+			}
 		case "macvlan":
 			i.MACVLAN = d.macvlan(v, node, what)
 		case "vxlan":
@@ -578,8 +602,10 @@ var matchFields = []string{"source", "destination", "in", "out", "proto", "dport
 var Fields = map[string][]string{
 	"lab":            {"name", "description", "nodes", "links", "checks"},
 	"node":           {"interfaces", "routes", "rules", "sysctls", "nat", "firewall", "host", "run"},
-	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap"},
-	"bridge":         {"stp"},
+	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "port", "neighbors", "macvlan", "vxlan", "tun", "tap"},
+	"bridge":         {"stp", "forward-delay", "hello-time", "max-age", "priority"},
+	"port":           {"hairpin", "isolated", "learning", "flood", "mcast-flood", "bcast-flood"},
+	"neighbor":       {"ip", "mac"},
 	"macvlan":        {"parent", "mode", "source-macs"},
 	"vxlan":          {"vni", "remote", "group", "local", "dev", "port", "learning", "fdb"},
 	"fdb entry":      {"mac", "dst"},

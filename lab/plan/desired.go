@@ -87,6 +87,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 		sl.STP = i.Bridge.STP
 	}
 	desiredDevice(l, i, sl)
+	desiredBridge(i, sl)
 	if lk := l.LinkOf(i.Node, i.Name); lk != nil {
 		peer := lk.Ends[0]
 		if peer.Node == i.Node && peer.IfName == i.Name {

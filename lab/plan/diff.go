@@ -241,8 +241,8 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.MAC != "" && !strings.EqualFold(w.MAC, h.MAC) {
 		attrs = append(attrs, AttrChange{Link: state.AttrMAC, Old: orNone(h.MAC), New: w.MAC})
 	}
-	if w.Kind == device.Bridge && w.STP != h.STP {
-		attrs = append(attrs, AttrChange{Link: state.AttrSTP, Old: fmt.Sprint(h.STP), New: fmt.Sprint(w.STP)})
+	if w.Kind == device.Bridge && !sameSTP(w, h) {
+		attrs = append(attrs, AttrChange{Link: state.AttrSTP, Old: stpText(h), New: stpText(w)})
 	}
 	if w.Kind == device.MACVLAN && !slices.Equal(w.SourceMACs, h.SourceMACs) {
 		attrs = append(attrs, AttrChange{Link: state.AttrSourceMACs, Old: listOrNone(h.SourceMACs), New: listOrNone(w.SourceMACs)})
@@ -256,6 +256,7 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.Kind != device.Loopback && w.Alias != "" && w.Alias != h.Alias {
 		attrs = append(attrs, AttrChange{Link: state.AttrAlias, Old: orNone(h.Alias), New: w.Alias})
 	}
+	attrs = append(attrs, bridgeAttrs(w, h)...)
 	if len(attrs) > 0 {
 		d.add(&Change{Action: Update, Object: Link, Node: n.Name, NetNS: n.NetNS, Name: w.Name, Link: w, OldLink: h, Attrs: attrs})
 	}

@@ -116,7 +116,11 @@ func sameAttr(a, b *state.Link, attr state.LinkAttr) bool {
 	case state.AttrMAC:
 		return a.MAC == b.MAC
 	case state.AttrSTP:
-		return a.STP == b.STP
+		return sameSTP(a, b)
+	case state.AttrPort:
+		return samePort(a.BridgePort, b.BridgePort)
+	case state.AttrNeighbors:
+		return slices.Equal(a.Neighbors, b.Neighbors)
 	case state.AttrUp:
 		return a.Up == b.Up
 	case state.AttrSourceMACs:

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -54,6 +55,10 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 			if r.bool() {
 				br.Addrs = []netip.Prefix{netip.MustParsePrefix(fmt.Sprintf("10.%d.%d.1/24", 100+b, i))}
 			}
+			if r.intn(4) == 0 { // issue 18: a bridge running STP
+				br.STP = true
+				br.STPSettings = &state.STPSettings{ForwardDelay: 2 * time.Second, HelloTime: time.Second, MaxAge: 6 * time.Second, Priority: uint16(4096 * r.intn(8))}
+			}
 			n.Links[br.Name] = br
 		}
 		s.Nodes[name] = n
@@ -88,6 +93,11 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 			}
 			if bridges := bridgesOf(end.n); len(bridges) > 0 && r.bool() {
 				l.Master = pick(r, bridges)
+				p := state.DefaultPortFlags // issue 18: every port's flags, as Desired gives them
+				p.Hairpin, p.Learning = r.intn(3) == 0, r.intn(3) != 0
+				l.BridgePort = &p
+			} else if r.intn(3) == 0 {
+				l.Neighbors = []state.Neighbor{{IP: netip.MustParseAddr(fmt.Sprintf("10.%d.0.%d", k, 50+j)), MAC: pick(r, []string{"02:00:00:00:00:50", "02:00:00:00:00:51"})}}
 			}
 			switch r.intn(4) {
 			case 1:
@@ -249,6 +259,13 @@ var handCommands = []string{
 	"ip -n NS rule add priority 1000 from 10.1.0.0/24 table 100 proto 78",
 	"ip -n NS route del default table 100",
 	"ip -n NS route add 10.78.0.0/16 dev L table 100 proto 78",
+	// issue 18: port flags, STP, neighbours changed by hand
+	"ip -n NS link set L type bridge_slave hairpin on learning off",
+	"ip -n NS link set L type bridge stp_state 1 forward_delay 300",
+	"ip -n NS link set L type bridge stp_state 0",
+	"ip -n NS neigh replace 10.0.0.51 lladdr 02:00:00:00:00:99 dev L nud permanent proto 78",
+	"ip -n NS neigh replace 10.0.0.50 lladdr 02:00:00:00:00:98 dev L nud permanent",
+	"ip -n NS neigh del 10.0.0.50 dev L",
 }
 
 // drift runs a few hand commands chosen by the bytes. Commands that fail

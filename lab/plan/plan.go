@@ -3,6 +3,8 @@
 // reverse. It is pure: no kernel, no I/O. One job a file:
 //
 //	desired.go, desired_nft.go  the kernel objects a lab asks for (Desired)
+//	desired_bridge.go           a bridge's STP, its ports' flags, static neighbours
+//	diff_bridge.go              how those differ
 //	desired_proc.go             the processes and hosts files it asks for
 //	diff.go, diff_nft.go        what differs, object by object, and what is in the way
 //	diff_proc.go                the same for processes and hosts files

@@ -62,6 +62,9 @@ type Options struct {
 	// declared) is given between SIGTERM and SIGKILL; 0 means
 	// apply.DefaultGrace.
 	Grace time.Duration
+	// Settling, if set, is told which bridge ports Up still waits for,
+	// while a spanning tree settles (apply.AwaitSTP).
+	Settling func(msg string)
 }
 
 // logs returns the log hooks of opts: its own, else RunDir's.
@@ -267,6 +270,10 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 		// The network is as the file says; a process of the file failed.
 		// The record still labels that process's end as drift, and lets
 		// status show it.
+		res.SaveErr = errors.Join(res.SaveErr, save(opts, planned.Desired))
+		return res, fmt.Errorf("lab %s: %w", l.Name, err)
+	}
+	if err := apply.AwaitSTP(ctx, k, planned.Desired, opts.Settling); err != nil {
 		res.SaveErr = errors.Join(res.SaveErr, save(opts, planned.Desired))
 		return res, fmt.Errorf("lab %s: %w", l.Name, err)
 	}

@@ -103,6 +103,12 @@ func LinkSetCmds(netns string, l, old *Link, attrs []LinkAttr) []string {
 		switch a {
 		case AttrSourceMACs:
 			cmds = append(cmds, fmt.Sprintf("%s link set %s type macvlan macaddr set%s", n, devArg(l.Name), listArgs(l.SourceMACs)))
+		case AttrSTP:
+			cmds = append(cmds, STPCmd(netns, l))
+		case AttrPort:
+			cmds = append(cmds, PortCmd(netns, l, true))
+		case AttrNeighbors:
+			cmds = append(cmds, NeighborCmds(netns, l, old)...)
 		case AttrFDB:
 			for _, e := range old.FDB {
 				if !slices.Contains(l.FDB, e) {
@@ -128,13 +134,10 @@ func LinkAddCmds(netns string, l *Link, peerNS string, peer *Link) []string {
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 			fmt.Sprintf("%s link set %s alias %s%s", ipCmd(peerNS), devArg(p.Name), q(p.Alias), createArgs(p)),
 		)
+		cmds = append(cmds, afterAddCmds(peerNS, p)...)
 	case device.Bridge:
-		stp := 0
-		if l.STP {
-			stp = 1
-		}
 		cmds = append(cmds,
-			fmt.Sprintf("%s link add %s type bridge stp_state %d", n, nameArg(l.Name), stp),
+			fmt.Sprintf("%s link add %s type bridge%s", n, nameArg(l.Name), stpArgs(l)),
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
 	case device.MACVLAN:
@@ -192,7 +195,7 @@ func LinkAddCmds(netns string, l *Link, peerNS string, peer *Link) []string {
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
 	}
-	return cmds
+	return append(cmds, afterAddCmds(netns, l)...)
 }
 
 // fdbCmds appends a vxlan's static forwarding entries not in have. The
@@ -288,12 +291,6 @@ func setArgs(l *Link, attrs []LinkAttr) string {
 			fmt.Fprintf(&b, " mtu %d", l.MTU)
 		case AttrMAC:
 			b.WriteString(" address " + l.MAC)
-		case AttrSTP:
-			stp := 0
-			if l.STP {
-				stp = 1
-			}
-			fmt.Fprintf(&b, " type bridge stp_state %d", stp)
 		case AttrAlias:
 			b.WriteString(" alias " + q(l.Alias))
 		case AttrUp:

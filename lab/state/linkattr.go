@@ -20,6 +20,8 @@ const (
 	AttrFDB                            // FDB, of a vxlan
 	AttrUp                             // Up
 	AttrAlias                          // Alias: netlab's marker
+	AttrPort                           // BridgePort: a bridge port's flags
+	AttrNeighbors                      // Neighbors: permanent ARP/NDP entries
 )
 
 var linkAttrNames = [...]string{
@@ -31,10 +33,12 @@ var linkAttrNames = [...]string{
 	AttrFDB:        "fdb",
 	AttrUp:         "up",
 	AttrAlias:      "alias",
+	AttrPort:       "port",
+	AttrNeighbors:  "neighbors",
 }
 
 // LinkAttrs lists every attribute, in order.
-var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias}
+var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias, AttrPort, AttrNeighbors}
 
 // String is the attribute's name as the plan prints it: "master", "mtu",
 // "source-macs".

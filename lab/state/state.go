@@ -153,16 +153,27 @@ func (n *Node) LinkNames() []string {
 // observed only. Fields are omitted from JSON when zero: the last-applied
 // record of a 1000-node star holds 2000 links, most of each zero.
 type Link struct {
-	Name   string         `json:",omitzero"`
-	Kind   device.Kind    `json:",omitzero"` // one of lab/device's, or any other kind the kernel reports
-	Peer   string         `json:",omitzero"` // veth: the other end, NODE:IFNAME
-	Master string         `json:",omitzero"`
-	MTU    int            `json:",omitzero"`
-	MAC    string         `json:",omitzero"`
-	Up     bool           `json:",omitzero"`
-	STP    bool           `json:",omitzero"` // bridge only
-	Addrs  []netip.Prefix `json:",omitzero"`
-	Device                // the settings of a macvlan, vxlan, tun or tap
+	Name   string      `json:",omitzero"`
+	Kind   device.Kind `json:",omitzero"` // one of lab/device's, or any other kind the kernel reports
+	Peer   string      `json:",omitzero"` // veth: the other end, NODE:IFNAME
+	Master string      `json:",omitzero"`
+	MTU    int         `json:",omitzero"`
+	MAC    string      `json:",omitzero"`
+	Up     bool        `json:",omitzero"`
+	STP    bool        `json:",omitzero"` // bridge only
+	// STPSettings are a bridge's timers and priority: desired when STP
+	// is on, observed for every bridge.
+	STPSettings *STPSettings `json:",omitzero"`
+	// BridgePort are a bridge port's flags: desired for every interface with
+	// a master, observed for every port of a bridge.
+	BridgePort *PortFlags `json:",omitzero"`
+	// PortState is, observed, a bridge port's STP state (PortStates).
+	PortState string `json:",omitzero"`
+	// Neighbors are the link's permanent neighbour entries: desired, the
+	// file's; observed, those that carry RouteProtocol (netlab's).
+	Neighbors []Neighbor     `json:",omitzero"`
+	Addrs     []netip.Prefix `json:",omitzero"`
+	Device                   // the settings of a macvlan, vxlan, tun or tap
 
 	Owned bool   `json:",omitzero"` // observed: carries this lab's marker
 	Alias string `json:",omitzero"` // observed

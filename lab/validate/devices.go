@@ -53,9 +53,6 @@ func (v *validator) devices() {
 		}
 		vnis := make(map[vxKey]*lab.Interface)
 		for _, i := range n.Interfaces {
-			if i.Bridge != nil && i.Bridge.STP {
-				v.diags.Hintf(i.Bridge.At("stp"), "remove stp: true", "bridge STP is not supported by this version of netlab")
-			}
 			if i.MACVLAN != nil && i.Kind == device.MACVLAN {
 				v.macvlan(n, i)
 			}

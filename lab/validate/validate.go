@@ -26,6 +26,8 @@ func Lab(l *lab.Lab) diag.List {
 	v.interfaces()
 	v.links()
 	v.devices()
+	v.bridges() // and neighbors: issue 18
+	v.neighbors()
 	v.macs()
 	v.mtus()
 	v.hostNodes()

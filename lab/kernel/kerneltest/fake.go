@@ -62,7 +62,8 @@ var readMethods = map[string]bool{
 //     ends point at each other's ifindex, in their own namespaces.
 //   - LinkAdd of a name that exists fails with an error wrapping
 //     unix.EEXIST; a master must exist in the same namespace and be a
-//     bridge. Veth, bridge (without STP), macvlan, vxlan, tun and tap can
+//     bridge. Veth, bridge (with STP, which it does not run: a port
+//     forwards once it is up), macvlan, vxlan, tun and tap can
 //     be created, as with kernel.Linux; a macvlan's parent (in
 //     l.ParentNetNS) and a vxlan's dev must exist, and deleting either
 //     deletes the device on it.

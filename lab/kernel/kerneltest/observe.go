@@ -130,6 +130,7 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 		l.PeerIndex = fl.peer
 	}
 	f.observeDeviceLocked(ns, fl, l)
+	observeBridge(ns, fl, l, l.OperState)
 	state.SortAddrs(l.Addrs)
 	return l
 }

@@ -118,8 +118,6 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 		if peer == nil {
 			return fmt.Errorf("link %s: veth without a peer: %w", l.Name, unix.EINVAL)
 		}
-	case l.Kind == device.Bridge && l.STP:
-		return fmt.Errorf("link %s: stp: %w", l.Name, errors.ErrUnsupported)
 	case l.Kind == device.Bridge, l.Kind == device.Tun, l.Kind == device.Tap:
 	case l.Kind == device.MACVLAN, l.Kind == device.VXLAN:
 	default:
@@ -291,7 +289,8 @@ func newLink(ns *fakeNetNS, l *state.Link, kind device.Kind) (*fakeLink, error) 
 	if ns.byName(l.Name) != nil {
 		return nil, fmt.Errorf("link %s in %s: %w", l.Name, ns.name, unix.EEXIST)
 	}
-	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP}
+	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP, port: state.DefaultPortFlags}
+	setBridgeLocked(fl, l, []state.LinkAttr{state.AttrSTP, state.AttrPort, state.AttrNeighbors})
 	if l.MTU != 0 {
 		if l.MTU < state.MinMTU || l.MTU > kindMaxMTU(kind) {
 			return nil, fmt.Errorf("link %s: mtu %d: %w", l.Name, l.MTU, unix.EINVAL)
@@ -405,6 +404,10 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			if fl.kind != device.VXLAN {
 				return fmt.Errorf("link %s: fdb of a %s: %w", l.Name, fl.kind, unix.EOPNOTSUPP)
 			}
+		case state.AttrSTP, state.AttrPort, state.AttrNeighbors:
+			if err := checkBridgeSet(fl, l, a); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("link %s: set %s: %w", l.Name, a, errors.ErrUnsupported)
 		}
@@ -435,6 +438,11 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			})
 		case state.AttrFDB:
 			err = f.syncFDBLocked(ctx, fl, l.FDB)
+		case state.AttrSTP, state.AttrPort, state.AttrNeighbors:
+			err = f.sendLocked(ctx, func() error {
+				setBridgeLocked(fl, l, []state.LinkAttr{a})
+				return nil
+			})
 		}
 		if one != (linkSet{}) {
 			err = f.sendLocked(ctx, func() error {
@@ -560,6 +568,9 @@ func (f *Fake) applyLinkSetLocked(ns *fakeNetNS, fl *fakeLink, s linkSet, master
 		fl.alias = *s.alias
 	}
 	if s.mac != nil {
+		if fl.mac != mac {
+			fl.neighbors, fl.handNeighbors = nil, nil // neigh_changeaddr flushes them, permanent ones too
+		}
 		fl.mac, fl.macSet = mac, true
 	}
 	if s.stp != nil {

@@ -270,6 +270,8 @@ func (f *Fake) handLocked(args []string) error {
 		return handRoute(ns, verb, v6, w)
 	case "rule", "ru":
 		return handRule(ns, verb, v6, w)
+	case "neigh", "neighbor", "n":
+		return handNeigh(ns, verb, w)
 	}
 	return fmt.Errorf("unknown object %q", object)
 }
@@ -389,8 +391,19 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 				}
 				s.mtu = &mtu
 			case "type":
-				switch kind, _ := w.next(); device.Kind(kind) {
+				kind, _ := w.next()
+				if kind == bridgeSlave {
+					if err := f.linkSetLocked(ns, fl, s); err != nil {
+						return err
+					}
+					return handBridgeSlaveSet(ns, fl, w)
+				}
+				switch device.Kind(kind) {
 				case device.Bridge:
+					if err := f.linkSetLocked(ns, fl, s); err != nil {
+						return err
+					}
+					return handBridgeSet(fl, w)
 				case device.MACVLAN:
 					if fl.kind != device.MACVLAN {
 						return fmt.Errorf("link %s is a %s: %w", fl.name, fl.kind, unix.EOPNOTSUPP)
@@ -419,6 +432,7 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	var kind device.Kind
 	var peerName, peerNS, lower string
 	stp := false
+	stpSet, stpGiven := defaultSTP, false
 	dev := state.Device{Learning: true, Port: state.VXLANKernelPort} // the kernel's defaults
 	for {
 		kw, ok := w.next()
@@ -467,6 +481,11 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 			peerNS = v
 		case "stp_state":
 			stp = v != "0"
+		case "forward_delay", "hello_time", "max_age", "priority":
+			if _, err := stpTimer(&stpSet, kw, v); err != nil {
+				return err
+			}
+			stpGiven = true
 		default:
 			return fmt.Errorf("link add: unknown argument %q", kw)
 		}
@@ -483,6 +502,9 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	a, err := newLink(ns, &state.Link{Name: name, STP: stp}, kind)
 	if err != nil {
 		return err
+	}
+	if stpGiven {
+		a.stpSettings = &stpSet
 	}
 	if kind != device.Veth {
 		f.addLinkLocked(ns, a, "", false)

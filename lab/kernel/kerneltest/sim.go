@@ -51,7 +51,16 @@ type fakeLink struct {
 	up     bool
 	stp    bool
 	alias  string
-	addrs  []netip.Prefix
+	// stpSettings, port and neighbors are issue 18's: a bridge's STP
+	// timers (nil: the kernel's defaults), a port's flags, the link's
+	// permanent neighbour entries (all marked: netlab's).
+	stpSettings *state.STPSettings
+	port        state.PortFlags
+	neighbors   []state.Neighbor
+	// handNeighbors are entries added by hand without netlab's mark:
+	// kept, never observed (kernel.Linux lists only marked ones).
+	handNeighbors []state.Neighbor
+	addrs         []netip.Prefix
 	// dev holds a macvlan's, vxlan's, tun's or tap's settings; lowerNS
 	// and lower are the namespace and ifindex of a macvlan's parent or a
 	// vxlan's dev, which the link is deleted along with.
@@ -218,6 +227,7 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 	fl.up = up
 	if !up {
 		ns.flushRoutes(fl.index, nil)
+		fl.neighbors, fl.handNeighbors = nil, nil // the kernel flushes a downed link's neighbours, permanent ones too
 		fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
 		return
 	}

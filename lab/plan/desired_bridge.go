@@ -1,0 +1,52 @@
+package plan
+
+import (
+	"netlab/lab"
+	"netlab/lab/state"
+)
+
+// desiredBridge fills in a bridge's STP settings, a bridge port's flags
+// and an interface's static neighbours (issue 18). A port's flags are
+// desired whether or not the file gives port: the kernel's defaults for
+// those it does not, so that a flag removed from the file is undone.
+func desiredBridge(i *lab.Interface, sl *state.Link) {
+	if b := i.Bridge; b != nil && b.STP {
+		s := state.STPSettings{ForwardDelay: lab.DefaultForwardDelay, HelloTime: lab.DefaultHelloTime, MaxAge: lab.DefaultMaxAge, Priority: lab.DefaultPriority}
+		if b.ForwardDelay != 0 {
+			s.ForwardDelay = b.ForwardDelay
+		}
+		if b.HelloTime != 0 {
+			s.HelloTime = b.HelloTime
+		}
+		if b.MaxAge != 0 {
+			s.MaxAge = b.MaxAge
+		}
+		if b.Priority != nil {
+			s.Priority = *b.Priority
+		}
+		sl.STPSettings = &s
+	}
+	if i.Master != "" {
+		f := state.DefaultPortFlags
+		if p := i.Port; p != nil {
+			set := func(dst *bool, v *bool) {
+				if v != nil {
+					*dst = *v
+				}
+			}
+			set(&f.Hairpin, p.Hairpin)
+			set(&f.Isolated, p.Isolated)
+			set(&f.Learning, p.Learning)
+			set(&f.Flood, p.Flood)
+			set(&f.McastFlood, p.McastFlood)
+			set(&f.BcastFlood, p.BcastFlood)
+		}
+		sl.BridgePort = &f
+	}
+	for _, nb := range i.Neighbors {
+		if nb.IP.IsValid() && nb.MAC != nil {
+			sl.Neighbors = append(sl.Neighbors, state.Neighbor{IP: nb.IP, MAC: nb.MAC.String()})
+		}
+	}
+	state.SortNeighbors(sl.Neighbors)
+}

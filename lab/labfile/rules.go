@@ -44,7 +44,7 @@ func (d *decoder) rule(v *yaml.Node, nodeWhat string) *lab.Rule {
 // name.
 func (d *decoder) table(v *yaml.Node, what string) (uint32, bool) {
 	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!int" && v.Value == "0" {
-		d.diags.Hintf(d.pos(v), "use a table from 1 to 4294967294, or leave table out for main (254)",
+		d.diags.Hintf(d.pos(v), "use a table from 1 to 4294967294, or main (254)",
 			"%s 0 is not a table: the kernel reads 0 as \"unspecified\"", what)
 		return 0, false
 	}

@@ -41,22 +41,15 @@ func ParseRate(s string) (uint64, error) {
 		if err != nil || n == 0 {
 			return 0, fmt.Errorf("rate %q: want a whole number more than 0 before %s", s, u.Name)
 		}
+		if n*u.Bits < 8 {
+			return 0, fmt.Errorf("rate %q is less than 8bit, a byte a second", s)
+		}
 		if n > MaxRate/u.Bits {
 			return 0, fmt.Errorf("rate %q is more than 100gbit", s)
 		}
 		return n * u.Bits, nil
 	}
 	return 0, fmt.Errorf("rate %q has no unit: write it as tc does, like 10mbit, 512kbit, 1gbit or 9600bit", s)
-}
-
-// RateText writes a rate in the largest unit that divides it: 10mbit.
-func RateText(bits uint64) string {
-	for _, u := range RateUnits {
-		if bits >= u.Bits && bits%u.Bits == 0 {
-			return strconv.FormatUint(bits/u.Bits, 10) + u.Name
-		}
-	}
-	return strconv.FormatUint(bits, 10) + "bit"
 }
 
 // LossText writes a loss as tc does: 1%, 0.5%.

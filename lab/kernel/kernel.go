@@ -87,6 +87,7 @@ type Concurrent interface {
 }
 
 type Kernel interface {
+	CapKernel // caps.go: what the kernel lacks of what a lab needs
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
 	// declares. A namespace with the lab's name but without netlab's

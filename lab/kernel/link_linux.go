@@ -159,6 +159,13 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return nil
+	case device.VLAN:
+		parent, err := c.h.LinkByName(l.VLANParent)
+		if err != nil {
+			return fmt.Errorf("link %s: find parent %s: %w", l.Name, l.VLANParent, err)
+		}
+		attrs.ParentIndex = parent.Attrs().Index
+		nl = &netlink.Vlan{LinkAttrs: attrs, VlanId: int(l.VLANID), VlanProtocol: netlink.VLAN_PROTOCOL_8021Q}
 	case device.Tun, device.Tap:
 		if err := addTun(ctx, c, tmp, k.ids.inside(l)); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
@@ -250,6 +257,16 @@ func finishLink(ctx context.Context, c *nsConn, tmp string, index int, l *state.
 			c.h.LinkDel(nl) // by ifindex: never a link of the real name that was in the way
 		}
 		return err
+	}
+	if !l.Egress.IsZero() {
+		// Named and marked already: a refusal leaves drift that the
+		// next up repairs.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := setEgress(c, nl.Attrs().Index, l.Egress); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
 	}
 	return nil
 }
@@ -368,6 +385,8 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			err = setSourceMACs(c, nl, l.SourceMACs)
 		case state.AttrFDB:
 			err = syncFDB(ctx, c, nl, l)
+		case state.AttrEgress:
+			err = setEgress(c, nl.Attrs().Index, l.Egress)
 		default:
 			err = errors.ErrUnsupported
 		}
@@ -400,6 +419,9 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		}
 		l.Stats = counters(a.Statistics)
 		byIndex[a.Index] = l
+	}
+	if err := observeEgress(c, byIndex); err != nil {
+		return nil, err
 	}
 	for _, nl := range links {
 		if err := observeDevice(c, nl, byIndex[nl.Attrs().Index], byIndex); err != nil {

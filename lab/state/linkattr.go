@@ -20,6 +20,7 @@ const (
 	AttrFDB                            // FDB, of a vxlan
 	AttrUp                             // Up
 	AttrAlias                          // Alias: netlab's marker
+	AttrEgress                         // Egress: the impairment, netlab's root qdisc
 )
 
 var linkAttrNames = [...]string{
@@ -31,10 +32,11 @@ var linkAttrNames = [...]string{
 	AttrFDB:        "fdb",
 	AttrUp:         "up",
 	AttrAlias:      "alias",
+	AttrEgress:     "egress",
 }
 
 // LinkAttrs lists every attribute, in order.
-var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias}
+var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias, AttrEgress}
 
 // String is the attribute's name as the plan prints it: "master", "mtu",
 // "source-macs".

@@ -117,6 +117,7 @@ func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state
 		Index:     fl.index,
 		OperState: f.operStateLocked(fl),
 		Stats:     fl.stats,
+		Egress:    fl.egress,
 	}
 	if m := ns.links[fl.master]; m != nil {
 		l.Master = m.name

@@ -55,6 +55,7 @@ type fakeLink struct {
 	// and lower are the namespace and ifindex of a macvlan's parent or a
 	// vxlan's dev, which the link is deleted along with.
 	dev     state.Device
+	egress  state.Impairment // netlab's root qdisc (caps_fake.go)
 	lowerNS string
 	lower   int
 	// stats are the counters that Traffic moved.

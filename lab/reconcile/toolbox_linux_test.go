@@ -1,0 +1,221 @@
+package reconcile_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/plan"
+	"netlab/lab/reconcile"
+	"netlab/lab/state"
+)
+
+// toolboxLab returns a lab name for this part's tests: nltestsh and 4
+// random letters, removed when the test ends.
+func toolboxLab(t *testing.T) string {
+	t.Helper()
+	const letters = "abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 4)
+	rand.Read(b)
+	for i := range b {
+		b[i] = letters[int(b[i])%len(letters)]
+	}
+	return kerneltest.RegisterLab(t, "nltestsh"+string(b))
+}
+
+// tc runs tc as a user would, from outside.
+func tc(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("tc", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("tc %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// measure sends from a to b's 10.0.0.2:5001 for d and returns the rate
+// the receiver saw, in bits per second.
+func measure(t *testing.T, k *kernel.Linux, a, b string, d time.Duration) float64 {
+	t.Helper()
+	ln, err := k.ListenIn(b, "tcp", "10.0.0.2:5001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type result struct {
+		n       int64
+		elapsed time.Duration
+		err     error
+	}
+	got := make(chan result, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			got <- result{err: err}
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		var n int64
+		var start time.Time
+		for {
+			m, err := c.Read(buf)
+			if m > 0 && start.IsZero() {
+				start = time.Now()
+			}
+			n += int64(m)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					err = nil
+				}
+				got <- result{n, time.Since(start), err}
+				return
+			}
+		}
+	}()
+	c, err := k.DialIn(ctx, a, "tcp", "10.0.0.2:5001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		c.SetWriteDeadline(deadline)
+		if _, err := c.Write(buf); err != nil {
+			break // the deadline
+		}
+	}
+	c.Close()
+	r := <-got
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return float64(r.n*8) / r.elapsed.Seconds()
+}
+
+// TestRateOnLinux shapes a's egress to 10mbit: tc shows netlab's tbf at
+// 4e:, a transfer from a to b runs at no more than about 10 Mbit/s, and a
+// qdisc deleted by hand is drift that up puts back.
+func TestRateOnLinux(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	kerneltest.SkipIfLacks(t, kernel.NeedTBF)
+	name := toolboxLab(t)
+	l := parse(t, strings.Replace(strings.Replace(pairLab, "name: pair", "name: "+name, 1),
+		"eth0: {addresses: [10.0.0.1/24]}", "eth0: {addresses: [10.0.0.1/24], rate: 10mbit}", 1))
+	k := kernel.NewLinux()
+	defer k.Close()
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer reconcile.Down(ctx, k, name, reconcile.DownOptions{})
+	nsA, nsB := state.NetNSName(name, "a"), state.NetNSName(name, "b")
+	show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0")
+	if !strings.Contains(show, "qdisc tbf 4e: root") || !strings.Contains(show, "rate 10Mbit") {
+		t.Fatalf("tc qdisc show: %q, want netlab's tbf 4e: at 10Mbit", show)
+	}
+	if show := tc(t, "-n", nsB, "qdisc", "show", "dev", "eth0"); strings.Contains(show, "4e:") {
+		t.Errorf("b's eth0 has a qdisc of netlab's: %q", show)
+	}
+
+	rate := measure(t, k, nsA, nsB, 3*time.Second)
+	t.Logf("a to b through rate: 10mbit: %.2f Mbit/s", rate/1e6)
+	if rate > 11e6 || rate < 5e6 {
+		t.Errorf("measured %.2f Mbit/s, want about 10 (no more than 11)", rate/1e6)
+	}
+	// The other way is not shaped.
+	back := measureBack(t, k, nsB, nsA)
+	t.Logf("b to a, not shaped: %.2f Mbit/s", back/1e6)
+	if back < 3*rate {
+		t.Errorf("b to a: %.2f Mbit/s, want far above the shaped direction's %.2f", back/1e6, rate/1e6)
+	}
+
+	// Drift: deleted by hand, planned as an update of egress, repaired.
+	tc(t, "-n", nsA, "qdisc", "del", "dev", "eth0", "root")
+	planned, err := reconcile.Plan(ctx, k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasEgressUpdate(planned.Plan, "a", "eth0") {
+		var b strings.Builder
+		planned.Plan.WriteText(&b)
+		t.Fatalf("plan after tc qdisc del:\n%s", b.String())
+	}
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "qdisc tbf 4e: root") {
+		t.Fatalf("after up: %q, want netlab's tbf back", show)
+	}
+	// Changed in the file: changed in place.
+	l.Node("a").Interface("eth0").Egress.Rate = 20e6
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "rate 20Mbit") {
+		t.Fatalf("after the change to 20mbit: %q", show)
+	}
+	// Removed from the file: netlab's qdisc goes, the kernel's default is back.
+	l.Node("a").Interface("eth0").Egress = l.Node("b").Interface("eth0").Egress
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); strings.Contains(show, "4e:") {
+		t.Fatalf("after rate was removed: %q", show)
+	}
+}
+
+// measureBack is measure the other way, to 10.0.0.1.
+func measureBack(t *testing.T, k *kernel.Linux, from, to string) float64 {
+	t.Helper()
+	ln, err := k.ListenIn(to, "tcp", "10.0.0.1:5002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan float64, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			done <- 0
+			return
+		}
+		defer c.Close()
+		start := time.Now()
+		n, _ := io.Copy(io.Discard, c)
+		done <- float64(n*8) / time.Since(start).Seconds()
+	}()
+	c, err := k.DialIn(ctx, from, "tcp", "10.0.0.1:5002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		c.SetWriteDeadline(deadline)
+		if _, err := c.Write(buf); err != nil {
+			break
+		}
+	}
+	c.Close()
+	return <-done
+}
+
+func hasEgressUpdate(p *plan.Plan, node, link string) bool {
+	for _, c := range p.Changes {
+		if c.Node != node || c.Name != link || c.Action != plan.Update {
+			continue
+		}
+		for _, a := range c.Attrs {
+			if a.Link == state.AttrEgress {
+				return true
+			}
+		}
+	}
+	return false
+}

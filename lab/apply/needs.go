@@ -83,8 +83,8 @@ func CheckNeeds(ctx context.Context, k kernel.Kernel, l *lab.Lab) (diag.List, er
 	var out diag.List
 	for _, u := range uses {
 		if _, ok := lacks[u.Need]; ok {
-			out.Hintf(u.Pos, fmt.Sprintf("use a kernel built with %s (or load its module), or remove the field", u.Need.Option()),
-				"%s needs %s, which this kernel lacks (%s)", u.What, needText(u.Need), u.Need.Option())
+			out.Hintf(u.Pos, "use a kernel that has it, built in or as a module, or remove the field",
+				"%s needs %s (%s), which this kernel lacks", u.What, needText(u.Need), u.Need.Option())
 		}
 	}
 	return out, nil

@@ -219,3 +219,77 @@ func hasEgressUpdate(p *plan.Plan, node, link string) bool {
 	}
 	return false
 }
+
+// outsideHas asks ip or tc, in a namespace of their own (unshare -n),
+// whether the kernel makes what cmd makes on a veth nlx0: the check from
+// outside that netlab's own probe is compared with.
+func outsideHas(t *testing.T, cmd string) bool {
+	t.Helper()
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare to check the kernel from outside")
+	}
+	return exec.Command("unshare", "-n", "sh", "-c", "ip link add nlx0 type veth peer name nlx1 && "+cmd).Run() == nil
+}
+
+// TestLacksOnLinux brings up a lab with a vlan and a delay: on a kernel
+// without 802.1Q or netem (this machine's), plan and up refuse it at the
+// fields, naming the kernel options, and nothing is made; on a kernel
+// with both, netlab's probe agrees with ip and tc.
+func TestLacksOnLinux(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	hasVLAN := outsideHas(t, "ip link add link nlx0 name nlx0.10 type vlan id 10")
+	hasNetem := outsideHas(t, "tc qdisc add dev nlx0 root netem delay 1ms")
+	k := kernel.NewLinux()
+	defer k.Close()
+	lacks, err := k.Lacks(ctx, []kernel.Need{kernel.NeedVLAN, kernel.NeedNetem, kernel.NeedTBF, "veth", "bridge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, lacked := lacks[kernel.NeedVLAN]; lacked == hasVLAN {
+		t.Errorf("netlab says 802.1q lacking: %v; ip link add type vlan works: %v", lacked, hasVLAN)
+	}
+	if _, lacked := lacks[kernel.NeedNetem]; lacked == hasNetem {
+		t.Errorf("netlab says netem lacking: %v; tc netem works: %v", lacked, hasNetem)
+	}
+	if e, lacked := lacks["veth"]; lacked {
+		t.Errorf("veth lacking: %v", e)
+	}
+	if hasVLAN && hasNetem {
+		t.Skip("this kernel has 802.1Q and netem: no refusal to see")
+	}
+	name := toolboxLab(t)
+	text := "name: " + name + `
+nodes:
+  a:
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24], delay: 20ms}
+      eth0.10: {kind: vlan, vlan: {parent: eth0, id: 10}}
+  b:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+links:
+  - [a:eth0, b:eth0]
+`
+	l := parse(t, text)
+	for _, run := range []func() error{
+		func() error { _, err := reconcile.Plan(ctx, k, l, reconcile.Options{}); return err },
+		func() error { _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); return err },
+	} {
+		err := run()
+		var refused *reconcile.RefusedError
+		if !errors.As(err, &refused) {
+			t.Fatalf("err = %v, want a refusal", err)
+		}
+		msg := err.Error()
+		if !hasVLAN && !strings.Contains(msg, `test.yaml:6:23: interface "eth0.10" of node "a" needs 802.1Q VLAN support (CONFIG_VLAN_8021Q), which this kernel lacks`) {
+			t.Errorf("refusal %q does not point at the vlan's kind (6:23) with CONFIG_VLAN_8021Q", msg)
+		}
+		if !hasNetem && !strings.Contains(msg, `test.yaml:5:47: interface "eth0" of node "a" needs the netem qdisc (CONFIG_NET_SCH_NETEM), which this kernel lacks`) {
+			t.Errorf("refusal %q does not point at delay (5:47) with CONFIG_NET_SCH_NETEM", msg)
+		}
+		t.Log(msg)
+	}
+	if ns, err := k.NetNSList(ctx, name); err != nil || len(ns) != 0 {
+		t.Errorf("after the refusals: namespaces %v (%v), want none", ns, err)
+	}
+}

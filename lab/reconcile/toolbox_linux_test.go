@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
@@ -291,5 +292,119 @@ links:
 	}
 	if ns, err := k.NetNSList(ctx, name); err != nil || len(ns) != 0 {
 		t.Errorf("after the refusals: namespaces %v (%v), want none", ns, err)
+	}
+}
+
+// TestFDBOnlyVXLANOnLinux carries TCP over a VXLAN with neither remote nor
+// group: only its static fdb entries (a flood entry and the peer's MAC)
+// say where frames go. A second vxlan shows proxy, l2miss, l3miss and
+// nolearning as ip reads them, and a second plan is empty.
+func TestFDBOnlyVXLANOnLinux(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	kerneltest.SkipIfLacks(t, "vxlan")
+	name := toolboxLab(t)
+	text := "name: " + name + `
+nodes:
+  a:
+    interfaces:
+      eth0: {addresses: [10.0.0.1/24]}
+      vx0:
+        kind: vxlan
+        mac: "02:00:00:00:09:01"
+        addresses: [10.9.0.1/24]
+        vxlan:
+          vni: 42
+          local: 10.0.0.1
+          learning: false
+          fdb:
+            - {mac: "00:00:00:00:00:00", dst: 10.0.0.2}
+            - {mac: "02:00:00:00:09:02", dst: 10.0.0.2}
+      vx1:
+        kind: vxlan
+        vxlan: {vni: 43, local: 10.0.0.1, learning: false, proxy: true, l2miss: true, l3miss: true,
+                fdb: [{mac: "00:00:00:00:00:00", dst: 10.0.0.2}]}
+  b:
+    interfaces:
+      eth0: {addresses: [10.0.0.2/24]}
+      vx0:
+        kind: vxlan
+        mac: "02:00:00:00:09:02"
+        addresses: [10.9.0.2/24]
+        vxlan:
+          vni: 42
+          local: 10.0.0.2
+          learning: false
+          fdb:
+            - {mac: "00:00:00:00:00:00", dst: 10.0.0.1}
+            - {mac: "02:00:00:00:09:01", dst: 10.0.0.1}
+links:
+  - [a:eth0, b:eth0]
+`
+	l := parse(t, text)
+	k := kernel.NewLinux()
+	defer k.Close()
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer reconcile.Down(ctx, k, name, reconcile.DownOptions{})
+	nsA, nsB := state.NetNSName(name, "a"), state.NetNSName(name, "b")
+
+	show, err := exec.Command("ip", "-n", nsA, "-d", "link", "show", "vx1").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show: %v\n%s", err, show)
+	}
+	for _, want := range []string{"vxlan id 43", "nolearning", "proxy", "l2miss", "l3miss"} {
+		if !strings.Contains(string(show), want) {
+			t.Errorf("ip -d link show vx1: no %q in\n%s", want, show)
+		}
+	}
+	_, vxLine, _ := strings.Cut(string(show), "vxlan id 43")
+	vxLine, _, _ = strings.Cut(vxLine, "\n")
+	if strings.Contains(vxLine, "remote") || strings.Contains(vxLine, "group") {
+		t.Errorf("vx1 has a remote or group:\n%s", show)
+	}
+	fdb, err := exec.Command("bridge", "-n", nsA, "fdb", "show", "dev", "vx0").CombinedOutput()
+	if err != nil {
+		t.Fatalf("bridge fdb show: %v\n%s", err, fdb)
+	}
+	if !strings.Contains(string(fdb), "02:00:00:00:09:02 dst 10.0.0.2") || !strings.Contains(string(fdb), "00:00:00:00:00:00 dst 10.0.0.2") {
+		t.Errorf("bridge fdb show dev vx0:\n%s", fdb)
+	}
+
+	ln, err := k.ListenIn(nsB, "tcp", "10.9.0.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			io.Copy(c, c)
+			c.Close()
+		}
+	}()
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := k.DialIn(dctx, nsA, "tcp", "10.9.0.2:7")
+	if err != nil {
+		t.Fatalf("over the fdb-only vxlan: %v", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := c.Write([]byte("over vni 42\n")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 12)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "over vni 42\n" {
+		t.Fatalf("echo over the vxlan: %q, %v", buf, err)
+	}
+
+	planned, err := reconcile.Plan(ctx, k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !planned.Plan.Empty() {
+		var b strings.Builder
+		planned.Plan.WriteText(&b)
+		t.Errorf("second plan not empty:\n%s", b.String())
 	}
 }

@@ -118,6 +118,7 @@ func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
 	tw.Flush()
 	writeProcesses(w, procs)
 	writeLearned(w, s)
+	writeEgress(w, s)
 	writeRules(w, s)
 }
 
@@ -239,6 +240,12 @@ type linkStatus struct {
 	Addresses []string       `json:"addresses"`
 	Stats     state.Counters `json:"stats"`
 	Learned   []string       `json:"learned,omitempty"` // MACs a bridge learned on this port
+	// Egress is netlab's impairment ("rate 10mbit"), OtherQdisc a root
+	// qdisc someone else added, VLAN a vlan's id on VLANParent.
+	Egress     string `json:"egress,omitempty"`
+	OtherQdisc string `json:"other_qdisc,omitempty"`
+	VLAN       uint16 `json:"vlan,omitempty"`
+	VLANParent string `json:"vlan_parent,omitempty"`
 }
 
 type nodeStatus struct {
@@ -291,7 +298,8 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 		for _, ln := range n.LinkNames() {
 			l := n.Links[ln]
 			ls := linkStatus{Name: ln, Kind: l.Kind, Managed: l.Owned, Peer: l.Peer, Master: l.Master, Up: l.Up,
-				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned}
+				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned,
+				Egress: egressJSON(l), OtherQdisc: l.OtherQdisc, VLAN: l.VLANID, VLANParent: l.VLANParent}
 			for _, a := range l.Addrs {
 				ls.Addresses = append(ls.Addresses, a.String())
 			}

@@ -18,8 +18,8 @@ import (
 	"netlab/internal/benchlab"
 	"netlab/lab/apply"
 	"netlab/lab/kernel"
-	"netlab/lab/labfile"
 	"netlab/lab/kernel/kerneltest"
+	"netlab/lab/labfile"
 	"netlab/topologies"
 )
 

@@ -20,7 +20,7 @@ type Use struct {
 // Needs lists what a lab needs of the kernel, each need at every field
 // that asks for it, in file order: each interface's kind (a link end's at
 // the link), 802.1Q for a vlan, tbf for a rate alone, netem for a delay or
-// a loss. lo and a host node's own interfaces need nothing.
+// a loss. lo needs nothing.
 func Needs(l *lab.Lab) []Use {
 	var out []Use
 	for _, n := range l.Nodes {

@@ -255,6 +255,23 @@ func TestLacksOnLinux(t *testing.T) {
 	if e, lacked := lacks["veth"]; lacked {
 		t.Errorf("veth lacking: %v", e)
 	}
+	// Every other need, against ip and tc.
+	for need, cmd := range map[kernel.Need]string{
+		"bridge":       "ip link add nlxb type bridge",
+		"vxlan":        "ip link add nlxv type vxlan id 1 dstport 4789",
+		"macvlan":      "ip link add link nlx0 name nlxm type macvlan mode bridge",
+		"tun":          "ip tuntap add dev nlxt mode tun",
+		"tap":          "ip tuntap add dev nlxp mode tap",
+		kernel.NeedTBF: "tc qdisc add dev nlx0 root tbf rate 1mbit burst 32kb latency 50ms",
+	} {
+		got, err := k.Lacks(ctx, []kernel.Need{need})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, lacked := got[need]; lacked == outsideHas(t, cmd) {
+			t.Errorf("netlab says %s lacking: %v; %q works: %v", need, lacked, cmd, !lacked)
+		}
+	}
 	if hasVLAN && hasNetem {
 		t.Skip("this kernel has 802.1Q and netem: no refusal to see")
 	}

@@ -71,7 +71,7 @@ func observeEgress(c *nsConn, byIndex map[int]*state.Link) error {
 		}
 		if a.Handle != state.EgressHandle {
 			if a.Handle>>16 != 0 && q.Type() != "mq" && q.Type() != "noqueue" {
-				l.OtherQdisc = fmt.Sprintf("%s %s", q.Type(), netlink.HandleStr(a.Handle))
+				l.OtherQdisc = fmt.Sprintf("%s %x:", q.Type(), a.Handle>>16) // as tc writes a root's handle
 			}
 			continue
 		}

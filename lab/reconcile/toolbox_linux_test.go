@@ -153,6 +153,37 @@ func TestRateOnLinux(t *testing.T) {
 	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "qdisc tbf 4e: root") {
 		t.Fatalf("after up: %q, want netlab's tbf back", show)
 	}
+	// Someone else's root qdisc: on b:eth0, which declares no impairment,
+	// left alone; on a:eth0, which does, replaced by netlab's.
+	tc(t, "-n", nsB, "qdisc", "add", "dev", "eth0", "root", "handle", "8001:", "tbf", "rate", "1mbit", "burst", "32kb", "latency", "50ms")
+	tc(t, "-n", nsA, "qdisc", "replace", "dev", "eth0", "root", "handle", "8002:", "tbf", "rate", "1mbit", "burst", "32kb", "latency", "50ms")
+	planned, err = reconcile.Plan(ctx, k, l, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hasEgressUpdate(planned.Plan, "a", "eth0") || hasEgressUpdate(planned.Plan, "b", "eth0") {
+		var b strings.Builder
+		planned.Plan.WriteText(&b)
+		t.Fatalf("plan with users' qdiscs on a:eth0 and b:eth0:\n%s", b.String())
+	}
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "qdisc tbf 4e: root") || strings.Contains(show, "8002:") {
+		t.Errorf("a:eth0 after up: %q, want netlab's tbf in place of the user's", show)
+	}
+	if show := tc(t, "-n", nsB, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "qdisc tbf 8001: root") {
+		t.Errorf("b:eth0 after up: %q, want the user's tbf kept", show)
+	}
+	s, err := k.Observe(ctx, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Nodes["b"].Links["eth0"].OtherQdisc; got != "tbf 8001:" {
+		t.Errorf("b:eth0's other qdisc = %q, want tbf 8001:", got)
+	}
+	tc(t, "-n", nsB, "qdisc", "del", "dev", "eth0", "root")
+
 	// Changed in the file: changed in place.
 	l.Node("a").Interface("eth0").Egress.Rate = 20e6
 	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {

@@ -15,6 +15,7 @@ import (
 	"netlab/lab/plan"
 	"netlab/lab/reconcile"
 	"netlab/lab/state"
+	"netlab/topologies"
 )
 
 // toolboxLab returns a lab name for this part's tests: nltestsh and 4
@@ -454,5 +455,101 @@ links:
 		var b strings.Builder
 		planned.Plan.WriteText(&b)
 		t.Errorf("second plan not empty:\n%s", b.String())
+	}
+}
+
+// TestVLANOnLinux brings up the course's one-armed router where the
+// kernel has 802.1Q: ip shows each vlan with its id on its parent, h1
+// reaches h2 in the other VLAN through r, and a second plan is empty.
+// Here (a kernel without 802.1Q) it skips, naming CONFIG_VLAN_8021Q.
+func TestVLANOnLinux(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	kerneltest.SkipIfLacks(t, kernel.NeedVLAN, "bridge")
+	data, err := topologies.Read("one-armed-router.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := toolboxLab(t)
+	l := parse(t, strings.Replace(string(data), "name: onearm", "name: "+name, 1))
+	k := kernel.NewLinux()
+	defer k.Close()
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer reconcile.Down(ctx, k, name, reconcile.DownOptions{})
+	show, err := exec.Command("ip", "-n", state.NetNSName(name, "r"), "-d", "link", "show", "eth0.10").CombinedOutput()
+	if err != nil || !strings.Contains(string(show), "eth0.10@eth0") || !strings.Contains(string(show), "vlan protocol 802.1Q id 10") {
+		t.Errorf("ip -d link show eth0.10: %v\n%s", err, show)
+	}
+	ln, err := k.ListenIn(state.NetNSName(name, "h2"), "tcp", "10.20.0.10:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := k.DialIn(dctx, state.NetNSName(name, "h1"), "tcp", "10.20.0.10:7")
+	if err != nil {
+		t.Fatalf("h1 to h2 across the VLANs: %v", err)
+	}
+	c.Close()
+	planned, err := reconcile.Plan(ctx, k, l, reconcile.Options{})
+	if err != nil || !planned.Plan.Empty() {
+		t.Errorf("second plan: %v, %v", planned, err)
+	}
+}
+
+// TestNetemOnLinux gives a's egress delay: 50ms where the kernel has
+// netem: tc shows netlab's netem at 4e:, a TCP connect from a to b takes
+// at least the delay, and a second plan is empty (the kernel's ticks read
+// back as the file's 50ms). Here (no netem) it skips, naming
+// CONFIG_NET_SCH_NETEM.
+func TestNetemOnLinux(t *testing.T) {
+	kerneltest.RequireRoot(t)
+	kerneltest.SkipIfLacks(t, kernel.NeedNetem)
+	name := toolboxLab(t)
+	l := parse(t, strings.Replace(strings.Replace(pairLab, "name: pair", "name: "+name, 1),
+		"eth0: {addresses: [10.0.0.1/24]}", "eth0: {addresses: [10.0.0.1/24], delay: 50ms, loss: 0.5%, rate: 100mbit}", 1))
+	k := kernel.NewLinux()
+	defer k.Close()
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	defer reconcile.Down(ctx, k, name, reconcile.DownOptions{})
+	nsA, nsB := state.NetNSName(name, "a"), state.NetNSName(name, "b")
+	if show := tc(t, "-n", nsA, "qdisc", "show", "dev", "eth0"); !strings.Contains(show, "qdisc netem 4e: root") || !strings.Contains(show, "delay 50") {
+		t.Fatalf("tc qdisc show: %q, want netlab's netem with delay 50ms", show)
+	}
+	ln, err := k.ListenIn(nsB, "tcp", "10.0.0.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		if c, err := ln.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	start := time.Now()
+	c, err := k.DialIn(ctx, nsA, "tcp", "10.0.0.2:7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if rtt := time.Since(start); rtt < 50*time.Millisecond {
+		t.Errorf("connect took %v, want at least the 50ms delay", rtt)
+	}
+	planned, err := reconcile.Plan(ctx, k, l, reconcile.Options{})
+	if err != nil || !planned.Plan.Empty() {
+		var b strings.Builder
+		if planned != nil {
+			planned.Plan.WriteText(&b)
+		}
+		t.Errorf("second plan (%v):\n%s", err, b.String())
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -88,6 +89,12 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 			}
 			if bridges := bridgesOf(end.n); len(bridges) > 0 && r.bool() {
 				l.Master = pick(r, bridges)
+			}
+			switch r.intn(6) { // netlab's egress qdisc: tbf, netem, or none
+			case 0:
+				l.Egress = state.Impairment{Rate: 10e6}
+			case 1:
+				l.Egress = state.Impairment{Delay: 20 * time.Millisecond, Loss: 1}
 			}
 			switch r.intn(4) {
 			case 1:
@@ -213,6 +220,10 @@ var handCommands = []string{
 	"ip -n NS link set L alias netlab:fz:PEER",
 	"ip netns exec NS env sleep 9 &",
 	"rm -f /etc/netns/NS/hosts",
+	"tc -n NS qdisc del dev L root handle 4e:",
+	"tc -n NS qdisc replace dev L root handle 4e: tbf rate 1mbit burst 15140 latency 50ms",
+	"tc -n NS qdisc replace dev L root handle 4e: netem delay 5ms",
+	"tc -n NS qdisc add dev L root handle 8001: tbf rate 1mbit burst 32kb latency 50ms",
 }
 
 // drift runs a few hand commands chosen by the bytes. Commands that fail

@@ -191,6 +191,7 @@ type Node struct {
 	Host       bool
 	Interfaces []*Interface // in file order; lo is implicit and never listed here
 	Routes     []*Route
+	Rules      []*Rule // policy routing rules (rules:), in file order
 	Sysctls    []*Sysctl
 	NAT        []*NATRule
 	Firewall   *Firewall  // nil when the node has no filter rules
@@ -405,6 +406,7 @@ type Route struct {
 	Via    netip.Addr   // gateway, or invalid for a device route
 	Dev    string
 	Metric uint32
+	Table  uint32 // routing table; 0 when not written, which is main (254)
 }
 
 // IsDefault reports whether the route is a default route.

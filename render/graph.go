@@ -245,9 +245,10 @@ func matchText(m lab.Match) []string {
 	return parts
 }
 
-// notes are the lines summarising a node's routes, NAT and filter rules.
+// notes are the lines summarising a node's policy rules, routes, NAT and
+// filter rules.
 func notes(n *lab.Node) []string {
-	var out []string
+	out := ruleNotes(n)
 	for _, r := range n.Routes {
 		s := "route "
 		if r.IsDefault() {
@@ -260,6 +261,9 @@ func notes(n *lab.Node) []string {
 		}
 		if r.Dev != "" {
 			s += " dev " + r.Dev
+		}
+		if r.Table != 0 && r.Table != lab.TableMain {
+			s += " table " + tableName(r.Table)
 		}
 		out = append(out, s)
 	}

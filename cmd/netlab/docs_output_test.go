@@ -35,6 +35,8 @@ var docsOutputs = []docsOutput{
 	{name: "nf-trace", lab: "netfilter-hooks.yaml", args: []string{"trace", "FILE", "client", "198.51.100.1", "--proto", "tcp", "--port", "80"}},
 	{name: "nf-dns", lab: "netfilter-hooks.yaml", args: []string{"trace", "FILE", "web", "fw", "--proto", "udp", "--port", "53"}},
 	{name: "nf-drop", lab: "netfilter-hooks.yaml", edit: forwardPolicyDrop, args: []string{"trace", "FILE", "client", "198.51.100.1", "--proto", "tcp", "--port", "80"}},
+	{name: "prt-check", lab: "policy-routing.yaml", args: []string{"check", "FILE"}},
+	{name: "prt-trace", lab: "policy-routing.yaml", args: []string{"trace", "FILE", "alice", "server", "--proto", "udp"}},
 	{name: "ex11-check", lab: "exercises/11-firewall-path/exercise.yaml", args: []string{"check", "FILE"}, exit: exitFailure},
 	{name: "ex11-drop", lab: "exercises/11-firewall-path/solution.yaml", args: []string{"trace", "FILE", "pc", "server", "--proto", "tcp", "--port", "25"}},
 }
@@ -52,6 +54,7 @@ var docsWithOutputs = []string{
 	"../../docs/guide/04-port-publish.md",
 	"../../docs/guide/05-netfilter-hooks.md",
 	"../../docs/guide/10-k8s-service.md",
+	"../../docs/guide/12-policy-routing.md",
 }
 
 // outputBlock is a marked block of a doc: the marker's indentation, the

@@ -29,7 +29,9 @@ exec (named "(by hand)"), with their pid, state (running; exited N when
 netlab saw it end with status N; exited when it ended while no netlab was
 watching; restarting while an up stops and starts it again; not started),
 uptime and command; then the MAC addresses each
-bridge has learned on each port, and each node's nftables rules by hook
+bridge has learned on each port, each node's policy routing rules (ip
+rule: netlab's and any added by hand) and the routes of its tables other
+than main, and each node's nftables rules by hook
 with their counters. Interfaces netlab did not create are marked "unmanaged". With no
 FILE it shows the built-in default lab; --lab NAME shows any running lab
 (netlab ls lists them).`,
@@ -118,6 +120,7 @@ func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
 	tw.Flush()
 	writeProcesses(w, procs)
 	writeLearned(w, s)
+	writePolicy(w, s)
 	writeEgress(w, s)
 	writeRules(w, s)
 }
@@ -255,6 +258,8 @@ type nodeStatus struct {
 	Links   []linkStatus `json:"links"`
 	Routes  []string     `json:"routes"`
 	Rules   []ruleStatus `json:"rules"`
+	// PolicyRules are the policy routing rules (status_rules.go).
+	PolicyRules []policyRuleStatus `json:"policy_rules"`
 }
 
 type ruleStatus struct {
@@ -308,6 +313,7 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 		for _, r := range n.Routes {
 			ns.Routes = append(ns.Routes, state.RouteText(r))
 		}
+		ns.PolicyRules = policyRulesJSON(n)
 		ns.Rules = []ruleStatus{}
 		if n.NFT != nil {
 			for _, c := range n.NFT.Chains {

@@ -403,6 +403,11 @@ func one(ctx context.Context, k kernel.Kernel, lab string, c *plan.Change, opts 
 			return k.RouteDel(ctx, c.NetNS, c.OldRoute)
 		}
 		return k.RouteReplace(ctx, c.NetNS, c.Route)
+	case plan.Rule:
+		if c.Action == plan.Delete {
+			return k.RuleDel(ctx, c.NetNS, c.OldRule)
+		}
+		return k.RuleAdd(ctx, c.NetNS, c.Rule)
 	case plan.Sysctl:
 		return k.SysctlSet(ctx, c.NetNS, c.Name, c.Value)
 	case plan.NFTables:

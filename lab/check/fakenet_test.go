@@ -18,7 +18,7 @@ import (
 // proved by the _linux tests, as root.
 
 // fakeNet builds the fake network of a lab: each node's namespace with
-// the addresses of its interfaces, its routes, its DNAT rules (a rule
+// the addresses of its interfaces, its main table's routes, its DNAT rules (a rule
 // with in: rewrites what arrives at that interface's addresses), and its
 // masquerade and SNAT rules, as an SNAT of every node whose route points
 // at the router (what it sends through a gateway appears from the
@@ -45,6 +45,9 @@ func addFakeLab(n *kerneltest.Net, l *lab.Lab) {
 		}
 		n.AddNetNS(ns, addrs...)
 		for _, r := range node.Routes {
+			if r.Table != 0 && r.Table != lab.TableMain {
+				continue // the fake network has no policy rules: another table is never read
+			}
 			n.AddRoute(ns, r.To, r.Via, "eth0")
 		}
 		for _, r := range node.NAT {

@@ -7,7 +7,8 @@
 // The code is laid out by kernel object, as vishvananda/netlink's is:
 // netns_linux.go (namespaces: their files and markers),
 // link_linux.go (links), device_linux.go (what a kind adds: macvlan,
-// vxlan, tun and tap), addr_linux.go, route_linux.go, sysctl_linux.go and
+// vxlan, tun and tap), addr_linux.go, route_linux.go, rules_linux.go
+// (policy routing rules, RuleKernel in rules.go), sysctl_linux.go and
 // nft_linux.go, each with the write and the read of its object.
 // observe_linux.go reads a lab's namespaces through them. Beside the
 // Kernel interface, seam.go's NetNS and Watcher: probe_linux.go opens
@@ -147,13 +148,14 @@ type Kernel interface {
 	// Equivalent to: ip -n NETNS addr del PREFIX dev LINK
 	AddrDel(ctx context.Context, netns, link string, p netip.Prefix) error
 
-	// RouteReplace adds or replaces a route of the main table, marked with
-	// state.RouteProtocol.
-	// Equivalent to: ip -n NETNS route replace TO [via GW] [dev DEV] [metric N] proto 78
+	// RouteReplace adds or replaces a route of its table (main when
+	// r.Table is 0), marked with state.RouteProtocol.
+	// Equivalent to: ip -n NETNS route replace TO [via GW] [dev DEV] [metric N] [table N] proto 78
 	RouteReplace(ctx context.Context, netns string, r state.Route) error
-	// RouteDel deletes a route of the main table.
-	// Equivalent to: ip -n NETNS route del TO [via GW] [metric N]
+	// RouteDel deletes a route of its table (main when r.Table is 0).
+	// Equivalent to: ip -n NETNS route del TO [via GW] [metric N] [table N]
 	RouteDel(ctx context.Context, netns string, r state.Route) error
+	RuleKernel // policy routing rules: rules.go
 
 	// SysctlSet writes a net.* sysctl inside the namespace.
 	// Equivalent to: ip netns exec NETNS sysctl -w KEY=VALUE

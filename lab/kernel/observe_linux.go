@@ -231,6 +231,9 @@ func (k *Linux) observeNode(ctx context.Context, t *nsThread, lab, node string, 
 	if n.Routes, err = observeRoutes(c, byIndex); err != nil {
 		return nil, err
 	}
+	if n.Rules, err = observeRules(c); err != nil {
+		return nil, err
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

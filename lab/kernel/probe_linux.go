@@ -114,6 +114,13 @@ func (k *Linux) NextHop(netnsName string, dst netip.Addr) (Hop, error) {
 	if err != nil {
 		return hop, fmt.Errorf("route to %s: %w", dst, err)
 	}
+	return hopOf(h, routes, dst)
+}
+
+// hopOf is the Hop of the first of routes, the kernel's answer for dst,
+// with its next hop's neighbour state.
+func hopOf(h *netlink.Handle, routes []netlink.Route, dst netip.Addr) (Hop, error) {
+	var hop Hop
 	if len(routes) == 0 {
 		return hop, fmt.Errorf("route to %s: %w", dst, unix.ENETUNREACH)
 	}

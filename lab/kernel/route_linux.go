@@ -17,7 +17,7 @@ func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
 		Dst:      ipNet(r.To),
 		Priority: int(r.Metric),
 		Protocol: netlink.RouteProtocol(state.RouteProtocol),
-		Table:    unix.RT_TABLE_MAIN,
+		Table:    routeTable(r),
 		Family:   unix.AF_INET,
 	}
 	if r.To.Addr().Is6() {
@@ -37,6 +37,14 @@ func (k *Linux) nlRoute(c *nsConn, r state.Route) (*netlink.Route, error) {
 		nr.Scope = netlink.SCOPE_LINK
 	}
 	return nr, nil
+}
+
+// routeTable is the kernel's number of the route's table: 0 is main.
+func routeTable(r state.Route) int {
+	if r.Table == 0 {
+		return unix.RT_TABLE_MAIN
+	}
+	return int(r.Table)
 }
 
 // RouteReplace adds or replaces a route.
@@ -79,7 +87,7 @@ func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) e
 		}
 		return err
 	}
-	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: unix.RT_TABLE_MAIN}
+	nr := &netlink.Route{Dst: ipNet(r.To), Priority: int(r.Metric), Table: routeTable(r)}
 	if err := c.h.RouteDel(nr); err != nil && !IsNotFound(err) {
 		return fmt.Errorf("route %s: delete: %w", r.Key(), err)
 	}
@@ -88,9 +96,34 @@ func (k *Linux) RouteDel(ctx context.Context, netnsName string, r state.Route) e
 
 // observeRoutes reads the main table's unicast routes, except those the
 // kernel makes itself (connected subnets, IPv6 link-local and router
-// advertisements), which are no one's to manage.
+// advertisements), which are no one's to manage; and of every other
+// table, netlab's routes (protocol 78) alone: a table a person made is
+// theirs, as are the kernel's local tables.
 func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error) {
-	filter := &netlink.Route{Table: unix.RT_TABLE_MAIN}
+	main, err := observeTableRoutes(c, byIndex, false)
+	if err != nil {
+		return nil, err
+	}
+	others, err := observeTableRoutes(c, byIndex, true)
+	if err != nil {
+		return nil, err
+	}
+	out := append(main, others...)
+	state.SortRoutes(out)
+	return out, nil
+}
+
+// observeTableRoutes reads the main tables (others false), or netlab's
+// routes of every table but main (others true).
+func observeTableRoutes(c *nsConn, byIndex map[int]*state.Link, others bool) ([]state.Route, error) {
+	filter, mask := &netlink.Route{Table: unix.RT_TABLE_MAIN}, uint64(netlink.RT_FILTER_TABLE)
+	if others {
+		// Table unspecified: every table. The strict dump has the kernel
+		// send only routes of protocol 78, which leaves out the local
+		// tables' hundreds; the library filters the same way without.
+		filter = &netlink.Route{Table: unix.RT_TABLE_UNSPEC, Protocol: netlink.RouteProtocol(state.RouteProtocol)}
+		mask |= netlink.RT_FILTER_PROTOCOL
+	}
 	routes, err := retryDump("list routes", func() ([]netlink.Route, error) {
 		// With strict checking the kernel dumps the main tables alone,
 		// not also the local ones (a route for each address, multicast):
@@ -101,7 +134,7 @@ func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error
 		if c.h.SetStrictCheck(true) == nil {
 			defer c.h.SetStrictCheck(false)
 		}
-		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_TABLE)
+		return c.h.RouteListFiltered(netlink.FAMILY_ALL, filter, mask)
 	})
 	if err != nil {
 		return nil, err
@@ -111,7 +144,13 @@ func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error
 		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
 			continue
 		}
+		if others && (r.Table == unix.RT_TABLE_MAIN || int(r.Protocol) != state.RouteProtocol) {
+			continue // main's are read with the main tables
+		}
 		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
+		if others {
+			sr.Table = uint32(r.Table)
+		}
 		if r.Dst != nil {
 			p, ok := prefixOf(r.Dst)
 			if !ok {
@@ -136,6 +175,5 @@ func observeRoutes(c *nsConn, byIndex map[int]*state.Link) ([]state.Route, error
 		}
 		out = append(out, sr)
 	}
-	state.SortRoutes(out)
 	return out, nil
 }

@@ -10,9 +10,10 @@ import (
 )
 
 // TestObserveReadsTheMainTablesOnly: routes are read from the main
-// tables, IPv4 and IPv6, and from no other: the kernel's local tables
-// (a route for each address, multicast) and a table a person added by
-// hand are left out, with the strict dump (which asks the kernel for
+// tables, IPv4 and IPv6, and of other tables only netlab's (protocol
+// 78, rules_conformance_linux_test.go): the kernel's local tables (a
+// route for each address, multicast) and a person's routes in a table
+// of their own are left out, with the strict dump (which asks the kernel for
 // the main tables alone) as without it. A hand route in the main table
 // is read, not owned.
 func TestObserveReadsTheMainTablesOnly(t *testing.T) {

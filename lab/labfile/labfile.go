@@ -271,6 +271,12 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 					n.Routes = append(n.Routes, r)
 				}
 			}
+		case "rules":
+			for _, item := range d.list(v, "rules of "+what) {
+				if r := d.rule(item, what); r != nil {
+					n.Rules = append(n.Rules, r)
+				}
+			}
 		case "sysctls":
 			d.entries(v, "sysctls of "+what, "sysctl", func(key string, k, v *yaml.Node) {
 				s := &lab.Sysctl{Key: key}
@@ -533,6 +539,8 @@ func (d *decoder) route(v *yaml.Node, nodeWhat string) *lab.Route {
 		case "metric":
 			m, _ := d.integer(v, "route metric", 0, 1<<32-1)
 			r.Metric = uint32(m)
+		case "table":
+			r.Table, _ = d.table(v, "route table")
 		}
 	})
 	if !ok {
@@ -579,7 +587,7 @@ var matchFields = []string{"source", "destination", "in", "out", "proto", "dport
 // docs/lab-format.md gives the part; a test keeps that page in step.
 var Fields = map[string][]string{
 	"lab":            {"name", "description", "nodes", "links", "checks"},
-	"node":           {"interfaces", "routes", "sysctls", "nat", "firewall", "host", "run"},
+	"node":           {"interfaces", "routes", "rules", "sysctls", "nat", "firewall", "host", "run"},
 	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "macvlan", "vxlan", "tun", "tap", "vlan", "rate", "delay", "loss"},
 	"vlan":           {"parent", "id"},
 	"bridge":         {"stp"},
@@ -588,7 +596,8 @@ var Fields = map[string][]string{
 	"fdb entry":      {"mac", "dst"},
 	"tun and tap":    {"owner", "group"},
 	"link":           {"endpoints", "mtu"},
-	"route":          {"to", "via", "dev", "metric"},
+	"route":          {"to", "via", "dev", "metric", "table"},
+	"rule":           {"from", "to", "iif", "oif", "fwmark", "table", "priority"},
 	"nat rule":       append([]string{"action", "to"}, matchFields...),
 	"firewall chain": {"policy", "rules"},
 	"firewall rule":  append([]string{"action", "state", "prefix"}, matchFields...),

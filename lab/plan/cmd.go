@@ -31,6 +31,11 @@ func (c *Change) Cmds() []string {
 			return []string{state.RouteDelCmd(c.NetNS, c.OldRoute)}
 		}
 		return []string{state.RouteReplaceCmd(c.NetNS, c.Route)}
+	case Rule:
+		if c.Action == Delete {
+			return []string{state.RuleDelCmd(c.NetNS, c.OldRule)}
+		}
+		return []string{state.RuleAddCmd(c.NetNS, c.Rule)}
 	case Sysctl:
 		return []string{state.SysctlSetCmd(c.NetNS, c.Name, c.Value)}
 	case NFTables:

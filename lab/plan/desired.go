@@ -46,9 +46,14 @@ func Desired(l *lab.Lab) *state.State {
 		for _, r := range n.Routes {
 			// The metric the kernel will give it, so that the diff stays empty.
 			metric := state.RouteMetric(r.To, r.Metric)
-			sn.Routes = append(sn.Routes, state.Route{To: r.To, Via: r.Via, Dev: r.Dev, Metric: metric, Owned: true})
+			table := r.Table
+			if table == lab.TableMain {
+				table = 0 // main is 0 in a state.Route
+			}
+			sn.Routes = append(sn.Routes, state.Route{To: r.To, Via: r.Via, Dev: r.Dev, Metric: metric, Table: table, Owned: true})
 		}
 		state.SortRoutes(sn.Routes)
+		sn.Rules = desiredRules(n)
 		for _, sc := range n.Sysctls {
 			sn.Sysctls[sc.Key] = sc.Value
 		}

@@ -129,6 +129,7 @@ func (d *differ) node(name string, want, have *state.Node) {
 	}
 	d.links(want, have)
 	d.routes(want, have)
+	d.rules(want, have)
 	d.sysctls(want, have)
 	d.nft(want, have)
 	if !want.Host { // the machine's processes and /etc/hosts are not a lab's

@@ -79,6 +79,7 @@ func built(d *state.State) *state.State {
 			}
 			n.Routes = append(n.Routes, r)
 		}
+		n.Rules = slices.Clone(dn.Rules)
 		for k, v := range dn.Sysctls {
 			n.Sysctls[k] = v
 		}

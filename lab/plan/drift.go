@@ -87,6 +87,8 @@ func (d *differ) isDrift(c *Change) bool {
 		return inLast == inWant
 	case Route:
 		return c.Action != Delete && slices.Contains(ln.Routes, c.Route)
+	case Rule:
+		return c.Action == Create && slices.Contains(ln.Rules, c.Rule)
 	case Sysctl:
 		v, ok := ln.Sysctls[c.Name]
 		return ok && state.SysctlValue(v) == state.SysctlValue(c.Value)

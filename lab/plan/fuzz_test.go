@@ -134,8 +134,36 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 		}
 		// Every node of a lab has one, as Desired writes it.
 		n.Hosts = &state.HostsFile{Content: state.HostsHeader + pick(r, []string{"one\n", "two\n"})}
+		n.Rules = genRules(r)
 	}
 	return s
+}
+
+// genRules makes up to three policy rules, as plan.Desired makes them
+// from a valid lab: each once, of one family, marked.
+func genRules(r *fuzzBytes) []state.Rule {
+	var out []state.Rule
+	seen := make(map[string]bool)
+	for range r.intn(4) {
+		rl := state.Rule{Priority: pick(r, []uint32{1000, 1001, 500}), Table: pick(r, []uint32{100, 254, 4000000000}), Owned: true}
+		switch r.intn(4) {
+		case 0:
+			rl.From = netip.MustParsePrefix("10.1.0.0/24")
+		case 1:
+			rl.IPv6, rl.To = true, netip.MustParsePrefix("fd99::/48")
+		case 2:
+			rl.IPv6 = r.bool()
+			rl.Mark, rl.Mask = 0x10, 0xff
+		default:
+			rl.IIf = pick(r, []string{"e0", "lo"})
+		}
+		if !seen[rl.Key()] {
+			seen[rl.Key()] = true
+			out = append(out, rl)
+		}
+	}
+	state.SortRules(out)
+	return out
 }
 
 func bridgesOf(n *state.Node) []string {
@@ -190,6 +218,9 @@ func genRoute(r *fuzzBytes, n *state.Node) (state.Route, bool) {
 	if rt.Metric == 0 && !v4 {
 		rt.Metric = 1024 // as plan.Desired does
 	}
+	if r.intn(3) == 0 {
+		rt.Table = pick(r, []uint32{100, 4000000000})
+	}
 	return rt, true
 }
 
@@ -220,6 +251,11 @@ var handCommands = []string{
 	"ip -n NS link set L alias netlab:fz:PEER",
 	"ip netns exec NS env sleep 9 &",
 	"rm -f /etc/netns/NS/hosts",
+	"ip -n NS rule add priority 1000 from 10.1.0.0/24 table 100",
+	"ip -n NS rule del priority 1000 from 10.1.0.0/24 table 100 proto 78",
+	"ip -n NS rule add priority 1000 from 10.1.0.0/24 table 100 proto 78",
+	"ip -n NS route del default table 100",
+	"ip -n NS route add 10.78.0.0/16 dev L table 100 proto 78",
 	"tc -n NS qdisc del dev L root handle 4e:",
 	"tc -n NS qdisc replace dev L root handle 4e: tbf rate 1mbit burst 15140 latency 50ms",
 	"tc -n NS qdisc replace dev L root handle 4e: netem delay 5ms",

@@ -69,7 +69,7 @@ func (p Phase) String() string {
 func (c *Change) Phase() Phase {
 	if c.Action == Delete || c.Action == Replace {
 		switch c.Object {
-		case Route, NFTables:
+		case Route, Rule, NFTables: // rules with the routes: a rule's table may be emptied first
 			return PhaseDeleteRoutes
 		case Addr:
 			return PhaseDeleteAddrs
@@ -105,7 +105,7 @@ func (c *Change) Phase() Phase {
 		return PhaseLinks
 	case Addr:
 		return PhaseAddrs
-	case Route:
+	case Route, Rule: // a rule may name a table or interface not there yet: the kernel allows it
 		return PhaseRoutes
 	case Sysctl:
 		return PhaseSysctls

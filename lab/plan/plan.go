@@ -6,6 +6,7 @@
 //	desired_proc.go             the processes and hosts files it asks for
 //	diff.go, diff_nft.go        what differs, object by object, and what is in the way
 //	diff_proc.go                the same for processes and hosts files
+//	rules.go                    policy routing rules: desired and diffed
 //	knockon.go                  what the kernel undoes by itself along with those changes
 //	order.go                    the apply order (Phase)
 //	drift.go                    which changes repair drift rather than follow the file
@@ -75,7 +76,8 @@ type Change struct {
 	NetNS  string // the namespace the change runs in; state.HostNetNS for a host node
 	// Name is the object's key within its node: the namespace name
 	// (NetNS), the link name (Link), the address as text (Addr), the
-	// route's key, state.Route.Key (Route), the sysctl key (Sysctl) or
+	// route's key, state.Route.Key (Route), the rule's, state.Rule.Key
+	// (Rule), the sysctl key (Sysctl) or
 	// state.NFTableName (NFTables).
 	Name string
 
@@ -87,6 +89,8 @@ type Change struct {
 	Prefix   netip.Prefix   // Addr: the address, with its prefix length
 	Route    state.Route    // Route create or update: the desired route
 	OldRoute state.Route    // Route update or delete: the observed route
+	Rule     state.Rule     // Rule create: the desired rule
+	OldRule  state.Rule     // Rule delete: the observed rule
 	Value    string         // Sysctl create or update: the value the file gives
 	OldValue string         // Sysctl update: the value the kernel reads back
 	NFT      *state.NFTable // NFTables create or update: the desired table

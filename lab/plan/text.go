@@ -196,6 +196,12 @@ func (c *Change) Describe() string {
 			r = c.OldRoute
 		}
 		b.WriteString("route " + state.RouteText(r))
+	case Rule:
+		r := c.Rule
+		if c.Action == Delete {
+			r = c.OldRule
+		}
+		b.WriteString("rule " + r.Text())
 	case NFTables:
 		t := c.NFT
 		if t == nil {

@@ -6,6 +6,7 @@
 package state
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -105,6 +106,9 @@ type Node struct {
 	Foreign bool
 	Links   map[string]*Link
 	Routes  []Route
+	// Rules are the node's policy routing rules: desired, those of the
+	// file; observed, every rule but the kernel's own defaults (see Rule).
+	Rules   []Rule
 	Sysctls map[string]string
 	// NFT is the node's netlab nftables table, nil when it has none.
 	NFT *NFTable
@@ -290,17 +294,27 @@ type Counters struct {
 	TxErrors  uint64 `json:"tx_errors"`
 }
 
-// Route is a route of the main table. Its identity is (To, Metric).
+// Route is a route of a routing table. Its identity is (To, Metric,
+// Table).
 type Route struct {
 	To     netip.Prefix
 	Via    netip.Addr
 	Dev    string
 	Metric uint32
-	Owned  bool // observed: carries RouteProtocol
+	// Table is the routing table, 0 for main (254): a route of main is
+	// always written with 0, so that main's keys and texts stay as they
+	// were before tables.
+	Table uint32
+	Owned bool // observed: carries RouteProtocol
 }
 
 // Key is a route's identity within a node.
-func (r Route) Key() string { return fmt.Sprintf("%s metric %d", r.To, r.Metric) }
+func (r Route) Key() string {
+	if r.Table != 0 {
+		return fmt.Sprintf("%s metric %d table %d", r.To, r.Metric, r.Table)
+	}
+	return fmt.Sprintf("%s metric %d", r.To, r.Metric)
+}
 
 // SortAddrs orders a link's addresses for stable output and comparison.
 func SortAddrs(addrs []netip.Prefix) {
@@ -321,7 +335,10 @@ func SortRoutes(rs []Route) {
 		if a.To.Bits() != b.To.Bits() {
 			return a.To.Bits() - b.To.Bits()
 		}
-		return int(a.Metric) - int(b.Metric)
+		if a.Metric != b.Metric {
+			return int(a.Metric) - int(b.Metric)
+		}
+		return cmp.Compare(a.Table, b.Table)
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strings"
 	"syscall"
@@ -82,7 +81,9 @@ func (a *assembler) noRouteBack(s *segment) *Way {
 	if a.hops == nil || !pk.ok {
 		return nil
 	}
-	if _, err := a.hops.NextHop(s.netns, pk.src); err == nil || !kernel.IsNoRoute(err) {
+	// The answer goes from the request's destination back to its
+	// source: a rule of the responder's may route it by that source.
+	if _, err := a.hop(s, kernel.Flow{Dst: pk.src, Src: pk.dst}); err == nil || !kernel.IsNoRoute(err) {
 		return nil
 	}
 	return &Way{Packet: notSent,
@@ -651,9 +652,12 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 		sourceOutput := start && i == 0 && p.hook == "output"
 		switch {
 		case sourceOutput:
-			out = append(out, a.routeStep(s, p.hook, p.entry().dst, oif))
+			pk := p.entry()
+			out = append(out, a.routeStep(s, p.hook, kernel.Flow{Dst: pk.dst, Src: pk.src, Mark: p.markOf()}, oif))
 		case p.hook == "forward" && !bridged:
-			out = append(out, a.routeStep(s, p.hook, p.exit().dst, oif))
+			// Routed after prerouting, as it came in: from its source,
+			// on its input interface, with its mark.
+			out = append(out, a.routeStep(s, p.hook, kernel.Flow{Dst: p.exit().dst, Src: p.entry().src, IIf: in, Mark: p.markOf()}, oif))
 		}
 		var chainSteps []Step
 		natAt := -1
@@ -686,7 +690,7 @@ func (a *assembler) steps(s *segment, start bool) ([]Step, *End) {
 		if sourceOutput && changed && before.dst != after.dst {
 			// A DNAT at output: the kernel routes the packet again, for
 			// its new destination.
-			re := a.routeStep(s, p.hook, after.dst, "")
+			re := a.routeStep(s, p.hook, kernel.Flow{Dst: after.dst, Src: after.src, Mark: p.markOf()}, "")
 			re.Route += " (rerouted)"
 			out = append(out, re)
 		}
@@ -772,15 +776,15 @@ func (a *assembler) ruleText(netns string, e kernel.TraceEvent) string {
 	return fmt.Sprintf("handle %d", e.Rule)
 }
 
-// routeStep is a routing decision in s for dst before hook: at the
-// source's output, or a router's forward. The route is asked of the
-// namespace's table; the output interface the kernel reported, oif,
-// stands in when it cannot be.
-func (a *assembler) routeStep(s *segment, hook string, dst netip.Addr, oif string) Step {
+// routeStep is a routing decision in s for the flow f before hook: at
+// the source's output, or a router's forward. The route is asked of the
+// namespace's rules and tables (hop); the output interface the kernel
+// reported, oif, stands in when it cannot be.
+func (a *assembler) routeStep(s *segment, hook string, f kernel.Flow, oif string) Step {
 	step := Step{Node: s.node, Kind: "route", Hook: hook, Out: oif}
 	route := "-> " + oif
-	if a.hops != nil && dst.IsValid() {
-		if hop, err := a.hops.NextHop(s.netns, dst); err == nil && hop.Dev != "" {
+	if a.hops != nil && f.Dst.IsValid() {
+		if hop, err := a.hop(s, f); err == nil && hop.Dev != "" {
 			route = "-> " + hop.Dev
 			step.Out = hop.Dev
 			if hop.Gateway.IsValid() {
@@ -811,7 +815,7 @@ func (a *assembler) end(s *segment) (*Step, End) {
 	case !lp.bridge && lp.hook == "input":
 		return nil, End{What: "delivered", Node: s.node}
 	case !lp.bridge && lp.hook == "prerouting" && a.hops != nil && pk.ok:
-		if _, err := a.hops.NextHop(s.netns, pk.dst); err != nil && kernel.IsNoRoute(err) {
+		if _, err := a.hop(s, kernel.Flow{Dst: pk.dst, Src: pk.src, IIf: in, Mark: lp.markOf()}); err != nil && kernel.IsNoRoute(err) {
 			reason := "no route to " + pk.dst.String()
 			return &Step{Node: s.node, Kind: "route", Hook: "prerouting", In: in, Route: "no route"},
 				End{What: "no-route", Node: s.node, Hook: "prerouting", Reason: reason}

@@ -13,6 +13,9 @@ func (v *validator) hostNodes() {
 		for _, r := range n.Routes {
 			v.diags.Hintf(r.Pos, "route from a namespace node instead", "routes in a host node would change the machine's own routing table, so netlab does not add them")
 		}
+		for _, r := range n.Rules {
+			v.diags.Hintf(r.Pos, "add the rule in a namespace node instead", "policy rules in a host node would change the machine's own routing, so netlab does not add them")
+		}
 		for _, sc := range n.Sysctls {
 			v.diags.Hintf(sc.Pos, "set it in a namespace node, or by hand on the machine", "sysctl %q in a host node would change the machine itself, so netlab does not set it", clip(sc.Key))
 		}

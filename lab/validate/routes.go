@@ -12,16 +12,20 @@ func (v *validator) routes() {
 		type key struct {
 			to     netip.Prefix
 			metric uint32
+			table  uint32
 		}
 		seen := make(map[key]int)
 		for _, r := range n.Routes {
 			v.route(n, r)
-			if !r.To.IsValid() {
+			if !r.To.IsValid() || r.Broken("table") {
 				continue
 			}
-			k := key{r.To, r.Metric}
+			k := key{r.To, r.Metric, r.Table}
+			if k.table == lab.TableMain {
+				k.table = 0 // table: main and no table are one table
+			}
 			if line, dup := seen[k]; dup {
-				v.diags.Hintf(r.At("to"), fmt.Sprintf("the route at line %d has the same destination and metric: remove one or give them different metrics", line),
+				v.diags.Hintf(r.At("to"), fmt.Sprintf("the route at line %d has the same destination, metric and table: remove one or give them different metrics", line),
 					"route to %s is declared twice in node %q", r.To, n.Name)
 				continue
 			}

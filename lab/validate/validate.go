@@ -31,6 +31,7 @@ func Lab(l *lab.Lab) diag.List {
 	v.hostNodes()
 	v.addresses()
 	v.routes()
+	v.rules()
 	v.sysctls()
 	v.nat()
 	v.firewalls()

@@ -37,7 +37,7 @@ const AnyWrite = "*"
 // writeMethods are the methods of kernel.Kernel that change the kernel.
 var writeMethods = map[string]bool{
 	"NetNSAdd": true, "NetNSDel": true, "LinkAdd": true, "LinkDel": true, "LinkSet": true,
-	"AddrAdd": true, "AddrDel": true, "RouteReplace": true, "RouteDel": true, "SysctlSet": true,
+	"AddrAdd": true, "AddrDel": true, "RouteReplace": true, "RouteDel": true, "RuleAdd": true, "RuleDel": true, "SysctlSet": true,
 	"NFTableSet": true, "ProcessStart": true, "ProcessesStop": true, "HostsSet": true,
 	"ConntrackFlush": true,
 }

@@ -55,13 +55,17 @@ func (f *Fake) observe(ctx context.Context, lab string, want *state.State) (*sta
 			n.Links[fl.name] = f.observeLinkLocked(ns, fl, lab)
 		}
 		for _, r := range ns.routes {
-			sr := state.Route{To: r.to, Via: r.via, Metric: r.metric, Owned: r.proto == state.RouteProtocol}
+			if r.table != 0 && r.proto != state.RouteProtocol {
+				continue // another table's routes are read only when netlab's, as kernel.Linux does
+			}
+			sr := state.Route{To: r.to, Via: r.via, Metric: r.metric, Table: r.table, Owned: r.proto == state.RouteProtocol}
 			if dev := ns.links[r.oif]; dev != nil {
 				sr.Dev = dev.name
 			}
 			n.Routes = append(n.Routes, sr)
 		}
 		state.SortRoutes(n.Routes)
+		n.Rules = ns.observeRules()
 		if want != nil && want.Nodes[node] != nil {
 			for key := range want.Nodes[node].Sysctls {
 				if v, ok := ns.sysctls[key]; ok {

@@ -708,7 +708,10 @@ func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
 	if r.Via.IsValid() && r.Via.Is4() != r.To.Addr().Is4() {
 		return fmt.Errorf("gateway %s for %s: %w", r.Via, r.To, unix.EINVAL)
 	}
-	fr := &fakeRoute{to: r.To, via: r.Via, dev: r.Dev, metric: state.RouteMetric(r.To, r.Metric), proto: proto}
+	if r.Table == 254 {
+		r.Table = 0 // main, as state.Route writes it
+	}
+	fr := &fakeRoute{to: r.To, via: r.Via, dev: r.Dev, metric: state.RouteMetric(r.To, r.Metric), table: r.Table, proto: proto}
 	var dev *fakeLink
 	if r.Dev != "" {
 		if dev = ns.byName(r.Dev); dev == nil {
@@ -737,7 +740,7 @@ func (ns *fakeNetNS) replaceRoute(r state.Route, proto int) error {
 	}
 	fr.oif = dev.index
 	for i, old := range ns.routes {
-		if old.to == fr.to && old.metric == fr.metric {
+		if old.to == fr.to && old.metric == fr.metric && old.table == fr.table {
 			ns.routes[i] = fr
 			return nil
 		}
@@ -762,7 +765,7 @@ func (ns *fakeNetNS) onLink(gw netip.Addr, dev *fakeLink) *fakeLink {
 	return nil
 }
 
-// RouteDel deletes the route with r's destination and metric (with metric
+// RouteDel deletes the route with r's destination, table and metric (with metric
 // 0, the one of lowest metric, as the kernel does); one already gone is not
 // an error.
 func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error {
@@ -787,7 +790,7 @@ func (f *Fake) RouteDel(ctx context.Context, netns string, r state.Route) error 
 func (ns *fakeNetNS) delRoute(r state.Route) {
 	del := -1
 	for i, old := range ns.routes {
-		if old.to == r.To && (old.metric == r.Metric || (r.Metric == 0 && (del < 0 || old.metric < ns.routes[del].metric))) {
+		if old.to == r.To && old.table == r.Table && (old.metric == r.Metric || (r.Metric == 0 && (del < 0 || old.metric < ns.routes[del].metric))) {
 			del = i
 		}
 	}

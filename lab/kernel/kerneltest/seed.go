@@ -274,6 +274,8 @@ func (f *Fake) handLocked(args []string) error {
 		return handAddr(ns, verb, w)
 	case "route", "r":
 		return handRoute(ns, verb, v6, w)
+	case "rule", "ru":
+		return handRule(ns, verb, v6, w)
 	}
 	return fmt.Errorf("unknown object %q", object)
 }
@@ -773,6 +775,13 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 			if _, err := fmt.Sscan(v, &r.Metric); err != nil {
 				return fmt.Errorf("metric %q: %w", v, unix.EINVAL)
 			}
+		case "table":
+			if _, err := fmt.Sscan(v, &r.Table); err != nil || r.Table == 0 {
+				return fmt.Errorf("table %q: %w", v, unix.EINVAL)
+			}
+			if r.Table == 254 {
+				r.Table = 0
+			}
 		case "proto":
 			var ok bool
 			if proto, ok = protoNames[v]; !ok {
@@ -808,7 +817,7 @@ func handRoute(ns *fakeNetNS, verb string, v6 bool, w words) error {
 	}
 	metric := state.RouteMetric(r.To, r.Metric)
 	exists := slices.ContainsFunc(ns.routes, func(old *fakeRoute) bool {
-		return old.to == r.To && (old.metric == metric || (r.Metric == 0 && verb != "add" && verb != "replace"))
+		return old.to == r.To && old.table == r.Table && (old.metric == metric || (r.Metric == 0 && verb != "add" && verb != "replace"))
 	})
 	switch verb {
 	case "add", "a":

@@ -29,6 +29,7 @@ type fakeNetNS struct {
 	links   map[int]*fakeLink // by ifindex
 	last    int               // last ifindex allocated
 	routes  []*fakeRoute
+	rules   []fakeRule // policy routing rules but the kernel's defaults: rules_fake.go
 	sysctls map[string]string
 	nft     *state.NFTable // netlab's table, as set; nil for none
 	// conntrack is the connection-tracking table, as PutConntrack
@@ -70,6 +71,7 @@ type fakeRoute struct {
 	dev    string // as given; "" when the kernel chose the device from via
 	oif    int    // ifindex of the device
 	metric uint32
+	table  uint32 // 0: main
 	proto  int
 }
 

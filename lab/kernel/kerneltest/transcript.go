@@ -135,12 +135,19 @@ func (f *Fake) String() string {
 		}
 		for _, r := range ns.routes {
 			if r.proto == state.RouteProtocol {
-				n.Routes = append(n.Routes, state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric, Owned: true})
+				n.Routes = append(n.Routes, state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric, Table: r.table, Owned: true})
 			} else {
 				lines = append(lines, routeLine(name, r))
 			}
 		}
 		state.SortRoutes(n.Routes)
+		for _, r := range ns.rules {
+			if r.proto == state.RouteProtocol {
+				n.Rules = append(n.Rules, r.Rule)
+			} else {
+				lines = append(lines, ruleLine(name, r))
+			}
+		}
 		maps.Copy(n.Sysctls, ns.sysctls)
 		n.NFT = cloneNFT(ns.nft)
 		s.Nodes[node] = n
@@ -219,6 +226,9 @@ func labLines(s *state.State) []string {
 		}
 		for _, r := range n.Routes {
 			lines = append(lines, state.RouteReplaceCmd(n.NetNS, r))
+		}
+		for _, r := range n.Rules {
+			lines = append(lines, state.RuleAddCmd(n.NetNS, r))
 		}
 		for _, key := range slices.Sorted(maps.Keys(n.Sysctls)) {
 			if !n.Host && setByNetNSAdd(key, n.Sysctls[key]) {
@@ -346,6 +356,9 @@ func (f *Fake) foreignLinesLocked(ns *fakeNetNS) []string {
 	for _, r := range ns.routes {
 		lines = append(lines, routeLine(ns.name, r))
 	}
+	for _, r := range ns.rules {
+		lines = append(lines, ruleLine(ns.name, r))
+	}
 	for _, key := range slices.Sorted(maps.Keys(ns.sysctls)) {
 		lines = append(lines, state.SysctlSetCmd(ns.name, key, ns.sysctls[key]))
 	}
@@ -365,7 +378,7 @@ func addrLines(netns string, l *state.Link) []string {
 
 // routeLine writes a route with its own protocol.
 func routeLine(netns string, r *fakeRoute) string {
-	sr := state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric}
+	sr := state.Route{To: r.to, Via: r.via, Dev: r.dev, Metric: r.metric, Table: r.table}
 	line := strings.TrimSuffix(state.RouteReplaceCmd(netns, sr), fmt.Sprintf(" proto %d", state.RouteProtocol))
 	return line + " proto " + protoName(r.proto)
 }

@@ -279,7 +279,7 @@ func (n *Node) AddInterface(i *Interface) {
 }
 
 // Kinds lists every kind a lab file may name, in the order the docs use.
-var Kinds = []device.Kind{device.Veth, device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap}
+var Kinds = []device.Kind{device.Veth, device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap, device.VLAN}
 
 // Interface is one network device of a node.
 type Interface struct {
@@ -298,7 +298,12 @@ type Interface struct {
 	Port    *PortOptions // bridge port flags; only with a bridge Master
 	MACVLAN *MACVLANOptions
 	VXLAN   *VXLANOptions
-	Tun     *TunOptions // for kind tun and tap
+	Tun     *TunOptions  // for kind tun and tap
+	VLAN    *VLANOptions // for kind vlan
+
+	// Egress is the impairment of what the interface sends: rate, delay,
+	// loss (fields of the interface itself).
+	Egress Impairment
 }
 
 // Ref is the interface's NODE:IFNAME, as links write it.
@@ -394,6 +399,9 @@ type VXLANOptions struct {
 	Dev      string     // underlay interface of the same node, or ""
 	Port     uint16
 	Learning bool // true unless the file says learning: false
+	Proxy    bool // answer ARP and NDP from the fdb's neighbours
+	L2Miss   bool // tell user space of a destination MAC missing from the fdb
+	L3Miss   bool // tell user space of a destination IP missing from the neighbours
 	FDB      []FDBEntry
 }
 
@@ -403,6 +411,13 @@ type FDBEntry struct {
 	Src
 	MAC net.HardwareAddr
 	Dst netip.Addr
+}
+
+// VLANOptions are the settings of an 802.1Q VLAN device.
+type VLANOptions struct {
+	Src
+	Parent string // an interface of the same node
+	ID     uint16 // 1 to 4094
 }
 
 // TunOptions are the settings of a persistent tun or tap device.

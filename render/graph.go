@@ -11,6 +11,7 @@ import (
 
 	"netlab/lab"
 	"netlab/lab/device"
+	"netlab/lab/state"
 )
 
 // edgeKind is what a line between two interfaces stands for.
@@ -81,12 +82,23 @@ func tunnels(l *lab.Lab) []edge {
 			}
 			va, vb := a.VXLAN, b.VXLAN
 			joined := va.Group.IsValid() && va.Group == vb.Group
-			if joined || nodeHas(l, b.Node, va.Remote) || nodeHas(l, a.Node, vb.Remote) {
+			if joined || nodeHas(l, b.Node, va.Remote) || nodeHas(l, a.Node, vb.Remote) || fdbTo(l, va, b.Node) || fdbTo(l, vb, a.Node) {
 				out = append(out, edge{Kind: edgeVXLAN, A: a, B: b, Label: fmt.Sprintf("VNI %d", va.VNI)})
 			}
 		}
 	}
 	return out
+}
+
+// fdbTo reports whether a vxlan has a forwarding entry to an address of
+// node: how an fdb-only vxlan (no remote, no group) reaches its peer.
+func fdbTo(l *lab.Lab, x *lab.VXLANOptions, node string) bool {
+	for _, e := range x.FDB {
+		if nodeHas(l, node, e.Dst) {
+			return true
+		}
+	}
+	return false
 }
 
 // nodeHas reports whether an address is one of a node's interface
@@ -135,6 +147,8 @@ func ifaceText(i *lab.Interface) string {
 				b.WriteString(" to " + v.Remote.String())
 			case v.Group.IsValid():
 				b.WriteString(" group " + v.Group.String())
+			default:
+				b.WriteString(" fdb only")
 			}
 		}
 		b.WriteString(")")
@@ -144,8 +158,17 @@ func ifaceText(i *lab.Interface) string {
 		} else {
 			b.WriteString(" (bridge)")
 		}
+	case device.VLAN:
+		b.WriteString(" (vlan")
+		if v := i.VLAN; v != nil {
+			fmt.Fprintf(&b, " %d on %s", v.ID, v.Parent)
+		}
+		b.WriteString(")")
 	default:
 		b.WriteString(" (" + string(i.Kind) + ")")
+	}
+	if m := i.Egress; !m.IsZero() {
+		b.WriteString(" [" + impairText(m) + "]")
 	}
 	b.WriteString(portText(i.Port))
 	if !i.Up {
@@ -177,6 +200,21 @@ func portText(p *lab.PortOptions) string {
 	note(p.McastFlood, true, "", "no mcast-flood")
 	note(p.BcastFlood, true, "", "no bcast-flood")
 	return b.String()
+}
+
+// impairText is an interface's egress impairment: "10mbit 20ms 1%".
+func impairText(m lab.Impairment) string {
+	var parts []string
+	if m.Rate != 0 {
+		parts = append(parts, state.RateText(m.Rate))
+	}
+	if m.Delay != 0 {
+		parts = append(parts, m.Delay.String())
+	}
+	if m.Loss != 0 {
+		parts = append(parts, lab.LossText(m.Loss)+" loss")
+	}
+	return strings.Join(parts, " ")
 }
 
 // addrTexts are an interface's addresses as text.

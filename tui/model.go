@@ -643,11 +643,19 @@ func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface) []*linkRow {
 			lr.desc = ref + vxlanText(devs, r.node, r.link.Name)
 		case device.MACVLAN:
 			lr.desc = ref + macvlanText(devs, r.node, r.link.Name)
+		case device.VLAN:
+			if r.link.Master != "" {
+				continue // a port, shown with its bridge
+			}
+			lr.desc = ref + " vlan " + itoa(int(r.link.VLANID)) + " on " + r.link.VLANParent
 		default:
 			if r.link.Master != "" {
 				continue // a port, shown with its bridge
 			}
 			lr.desc = ref
+		}
+		if e := r.link.Egress; !e.IsZero() {
+			lr.desc += " egress " + e.String() // netlab's qdisc on this end
 		}
 		lr.text = strings.ToLower(string(lr.kind) + " " + lr.desc)
 		out = append(out, lr)

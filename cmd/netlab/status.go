@@ -121,6 +121,7 @@ func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
 	writeProcesses(w, procs)
 	writeLearned(w, s)
 	writePolicy(w, s)
+	writeEgress(w, s)
 	writeRules(w, s)
 }
 
@@ -247,6 +248,12 @@ type linkStatus struct {
 	STPState  string           `json:"stp_state,omitempty"` // a bridge port's: forwarding, blocking, listening, ...
 	Port      *state.PortFlags `json:"port,omitempty"`      // a bridge port's flags
 	Neighbors []string         `json:"neighbors,omitempty"` // netlab's permanent neighbour entries, IP lladdr MAC
+	// Egress is netlab's impairment ("rate 10mbit"), OtherQdisc a root
+	// qdisc someone else added, VLAN a vlan's id on VLANParent.
+	Egress     string `json:"egress,omitempty"`
+	OtherQdisc string `json:"other_qdisc,omitempty"`
+	VLAN       uint16 `json:"vlan,omitempty"`
+	VLANParent string `json:"vlan_parent,omitempty"`
 }
 
 type nodeStatus struct {
@@ -302,7 +309,8 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 			l := n.Links[ln]
 			ls := linkStatus{Name: ln, Kind: l.Kind, Managed: l.Owned, Peer: l.Peer, Master: l.Master, Up: l.Up,
 				OperState: l.OperState, MTU: l.MTU, MAC: l.MAC, Addresses: []string{}, Stats: l.Stats, Learned: l.Learned,
-				STP: l.STP, STPState: l.PortState, Port: l.BridgePort}
+				STP: l.STP, STPState: l.PortState, Port: l.BridgePort,
+				Egress: egressJSON(l), OtherQdisc: l.OtherQdisc, VLAN: l.VLANID, VLANParent: l.VLANParent}
 			for _, nb := range l.Neighbors {
 				ls.Neighbors = append(ls.Neighbors, nb.String())
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"netlab/lab"
+	"netlab/lab/apply"
 	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
@@ -91,6 +92,7 @@ func testShippedLabChecks(t *testing.T, n *network) {
 				}
 			} else {
 				requirePrograms(t, l)
+				skipIfLabLacks(t, l)
 			}
 			n := n.own()
 			n.up(t, l)
@@ -158,6 +160,18 @@ func programs(l *lab.Lab) []string {
 		}
 	}
 	return progs
+}
+
+// skipIfLabLacks skips a lab that needs what this kernel lacks (802.1Q,
+// netem, a device kind), with the kernel option's name: up would refuse
+// it (lab/reconcile's TestLacksOnLinux tests that refusal).
+func skipIfLabLacks(t *testing.T, l *lab.Lab) {
+	t.Helper()
+	var needs []kernel.Need
+	for _, u := range apply.Needs(l) {
+		needs = append(needs, u.Need)
+	}
+	kerneltest.SkipIfLacks(t, needs...)
 }
 
 // requirePrograms skips the test when a program that a process of l

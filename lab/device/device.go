@@ -26,6 +26,7 @@ const (
 	VXLAN   Kind = "vxlan"
 	Tun     Kind = "tun"
 	Tap     Kind = "tap"
+	VLAN    Kind = "vlan" // an 802.1Q VLAN on a parent interface
 )
 
 // The kinds the kernel reports besides those: a namespace's lo, and a

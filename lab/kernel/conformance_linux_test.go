@@ -180,6 +180,12 @@ func linkText(l *state.Link) string {
 	if l.Peer != "" {
 		b.WriteString(" peer " + l.Peer)
 	}
+	if !l.Egress.IsZero() {
+		b.WriteString(" egress " + l.Egress.String())
+	}
+	if l.OtherQdisc != "" {
+		b.WriteString(" other qdisc " + l.OtherQdisc)
+	}
 	// The suite's MACs; the kernel's own are random. A bridge given none
 	// takes its first port's in the kernel and not in the fake: netlab
 	// compares a MAC only when the file gives one.
@@ -460,6 +466,42 @@ set neighbors: ok
 a br0 stp false forward-delay 2s hello-time 1s max-age 6s priority 4096
 a p1 port hairpin off isolated off learning off flood on mcast-flood on bcast-flood on state disabled
 b eth0 neighbors [10.0.0.5 lladdr 02:0c:00:00:00:05]
+`,
+	},
+	{
+		// What every kernel netlab runs on has (veth, bridge and tbf,
+		// which the tests need anyway), and netlab's egress qdisc.
+		name:    "capabilities and egress",
+		methods: []string{"Lacks"},
+		run: func(c *conformance) {
+			lacks, err := c.k.Lacks(cctx, []kernel.Need{"veth", "bridge", kernel.NeedTBF})
+			c.do("lacks veth, bridge, tbf", err)
+			fmt.Fprintf(&c.b, "  lacking %d\n", len(lacks))
+			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
+			c.must("tap with a rate", c.k.LinkAdd(cctx, c.ns("a"), c.marked(state.Link{Name: "t0", Kind: "tap", Up: true, Egress: state.Impairment{Rate: 10e6}}, ""), "", nil))
+			c.observe(nil)
+			c.do("set rate 2mbit", c.k.LinkSet(cctx, c.ns("a"), &state.Link{Name: "t0", Egress: state.Impairment{Rate: 2e6}}, []state.LinkAttr{state.AttrEgress}))
+			c.observe(nil)
+			c.do("set none", c.k.LinkSet(cctx, c.ns("a"), &state.Link{Name: "t0"}, []state.LinkAttr{state.AttrEgress}))
+			c.do("set none again", c.k.LinkSet(cctx, c.ns("a"), &state.Link{Name: "t0"}, []state.LinkAttr{state.AttrEgress}))
+			c.observe(nil)
+		},
+		want: `lacks veth, bridge, tbf: ok
+  lacking 0
+add a: ok
+tap with a rate: ok
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  t0 tap mtu 1500 up alias netlab:LAB egress rate 10mbit owner (none) group (none)
+set rate 2mbit: ok
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  t0 tap mtu 1500 up alias netlab:LAB egress rate 2mbit owner (none) group (none)
+set none: ok
+set none again: ok
+node a
+  lo loopback mtu 65536 up alias netlab:LAB:a
+  t0 tap mtu 1500 up alias netlab:LAB owner (none) group (none)
 `,
 	},
 	{

@@ -100,7 +100,8 @@ func setSourceMACs(c *nsConn, nl netlink.Link, macs []string) error {
 // addVXLAN creates a vxlan under its temporary name.
 // Equivalent to: ip -n NETNS link add NAME type vxlan id VNI [remote R | group G] [local L] [dev D] dstport P [nolearning]
 func addVXLAN(ctx context.Context, c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
-	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: int(l.VNI), Port: int(l.Port), Learning: l.Learning}
+	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: int(l.VNI), Port: int(l.Port), Learning: l.Learning,
+		Proxy: l.Proxy, L2miss: l.L2Miss, L3miss: l.L3Miss}
 	if l.Dev != "" {
 		dev, err := c.h.LinkByName(l.Dev)
 		if err != nil {
@@ -328,6 +329,7 @@ func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*s
 		l.VNI = uint32(t.VxlanId)
 		l.Port = uint16(t.Port)
 		l.Learning = t.Learning
+		l.Proxy, l.L2Miss, l.L3Miss = t.Proxy, t.L2miss, t.L3miss
 		if a, ok := netip.AddrFromSlice(t.Group); ok && !a.Unmap().IsUnspecified() {
 			if a = a.Unmap(); a.IsMulticast() {
 				l.Group = a
@@ -350,6 +352,13 @@ func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*s
 			return err
 		}
 		l.FDB = fdb
+	case *netlink.Vlan:
+		l.VLANID = uint16(t.VlanId)
+		if p, ok := byIndex[t.ParentIndex]; ok {
+			l.VLANParent = p.Name
+		} else {
+			l.VLANParent = fmt.Sprintf("(ifindex %d)", t.ParentIndex)
+		}
 	case *netlink.Tuntap:
 		owner, group, err := tunIDs(c, t.Attrs().Index)
 		if err != nil {

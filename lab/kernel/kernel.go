@@ -89,6 +89,7 @@ type Concurrent interface {
 
 type Kernel interface {
 	NeighKernel // static neighbours: neigh.go
+	CapKernel   // caps.go: what the kernel lacks of what a lab needs
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
 	// declares. A namespace with the lab's name but without netlab's

@@ -177,6 +177,13 @@ func (k *Linux) linkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		return nil
+	case device.VLAN:
+		parent, err := c.h.LinkByName(l.VLANParent)
+		if err != nil {
+			return fmt.Errorf("link %s: find parent %s: %w", l.Name, l.VLANParent, err)
+		}
+		attrs.ParentIndex = parent.Attrs().Index
+		nl = &netlink.Vlan{LinkAttrs: attrs, VlanId: int(l.VLANID), VlanProtocol: netlink.VLAN_PROTOCOL_8021Q}
 	case device.Tun, device.Tap:
 		if err := addTun(ctx, c, tmp, k.ids.inside(l)); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
@@ -268,6 +275,16 @@ func finishLink(ctx context.Context, c *nsConn, tmp string, index int, l *state.
 			c.h.LinkDel(nl) // by ifindex: never a link of the real name that was in the way
 		}
 		return err
+	}
+	if !l.Egress.IsZero() {
+		// Named and marked already: a refusal leaves drift that the
+		// next up repairs.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := setEgress(c, nl.Attrs().Index, l.Egress); err != nil {
+			return fmt.Errorf("link %s: %w", l.Name, err)
+		}
 	}
 	return nil
 }
@@ -394,6 +411,8 @@ func (k *Linux) LinkSet(ctx context.Context, netnsName string, l *state.Link, at
 			}
 		case state.AttrNeighbors:
 			err = k.syncNeighbors(ctx, c, nl.Attrs().Index, l)
+		case state.AttrEgress:
+			err = setEgress(c, nl.Attrs().Index, l.Egress)
 		default:
 			err = errors.ErrUnsupported
 		}
@@ -426,6 +445,9 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 		}
 		l.Stats = counters(a.Statistics)
 		byIndex[a.Index] = l
+	}
+	if err := observeEgress(c, byIndex); err != nil {
+		return nil, err
 	}
 	for _, nl := range links {
 		if l := byIndex[nl.Attrs().Index]; l.Kind == device.Bridge {

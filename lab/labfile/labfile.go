@@ -377,6 +377,10 @@ func (d *decoder) iface(node, name string, k, v *yaml.Node) *lab.Interface {
 			i.VXLAN = d.vxlan(v, what)
 		case "tun", "tap":
 			i.Tun = d.tun(v, key+" options of "+what)
+		case "vlan":
+			i.VLAN = d.vlan(v, what)
+		case "rate", "delay", "loss":
+			d.impairment(key, v, &i.Egress)
 		}
 	})
 	return i
@@ -435,6 +439,12 @@ func (d *decoder) vxlan(v *yaml.Node, what string) *lab.VXLANOptions {
 			if b, ok := d.boolean(v, "learning"); ok {
 				x.Learning = b
 			}
+		case "proxy":
+			x.Proxy, _ = d.boolean(v, "proxy")
+		case "l2miss":
+			x.L2Miss, _ = d.boolean(v, "l2miss")
+		case "l3miss":
+			x.L3Miss, _ = d.boolean(v, "l3miss")
 		case "fdb":
 			for _, item := range d.list(v, "fdb") {
 				e := lab.FDBEntry{}
@@ -602,12 +612,13 @@ var matchFields = []string{"source", "destination", "in", "out", "proto", "dport
 var Fields = map[string][]string{
 	"lab":            {"name", "description", "nodes", "links", "checks"},
 	"node":           {"interfaces", "routes", "rules", "sysctls", "nat", "firewall", "host", "run"},
-	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "port", "neighbors", "macvlan", "vxlan", "tun", "tap"},
+	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "port", "neighbors", "macvlan", "vxlan", "tun", "tap", "vlan", "rate", "delay", "loss"},
 	"bridge":         {"stp", "forward-delay", "hello-time", "max-age", "priority"},
 	"port":           {"hairpin", "isolated", "learning", "flood", "mcast-flood", "bcast-flood"},
 	"neighbor":       {"ip", "mac"},
+	"vlan":           {"parent", "id"},
 	"macvlan":        {"parent", "mode", "source-macs"},
-	"vxlan":          {"vni", "remote", "group", "local", "dev", "port", "learning", "fdb"},
+	"vxlan":          {"vni", "remote", "group", "local", "dev", "port", "learning", "proxy", "l2miss", "l3miss", "fdb"},
 	"fdb entry":      {"mac", "dst"},
 	"tun and tap":    {"owner", "group"},
 	"link":           {"endpoints", "mtu"},

@@ -72,9 +72,9 @@ func byDefault(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 	switch {
 	case i.Name == "lo":
 		return state.LoopbackMTU
-	case i.Kind == device.MACVLAN, i.Kind == device.VXLAN:
-		// A macvlan starts at its parent's MTU, a vxlan at the most its
-		// dev allows: both are the limit.
+	case i.Kind == device.MACVLAN, i.Kind == device.VXLAN, i.Kind == device.VLAN:
+		// A macvlan and a vlan start at their parent's MTU, a vxlan at
+		// the most its dev allows: each is the limit.
 		if m, lower := limit(l, i, seen); lower != nil {
 			return m
 		}
@@ -105,6 +105,10 @@ func limit(l *lab.Lab, i *lab.Interface, seen map[string]bool) (int, *lab.Interf
 	case i.Kind == device.VXLAN && i.VXLAN != nil && i.VXLAN.Dev != "":
 		if dev := iface(l, i.Node, i.VXLAN.Dev); dev != nil && !seen[dev.Ref()] {
 			return max(of(l, dev, seen)-VXLANOverhead(i.VXLAN), state.MinMTU), dev
+		}
+	case i.Kind == device.VLAN && i.VLAN != nil:
+		if p := iface(l, i.Node, i.VLAN.Parent); p != nil && !seen[p.Ref()] {
+			return of(l, p, seen), p
 		}
 	case i.Kind == device.Tap:
 		return state.MaxTapMTU, nil

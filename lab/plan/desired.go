@@ -86,6 +86,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	if i.Bridge != nil {
 		sl.STP = i.Bridge.STP
 	}
+	sl.Egress = state.Impairment{Rate: i.Egress.Rate, Delay: i.Egress.Delay, Loss: i.Egress.Loss}.Normal()
 	desiredDevice(l, i, sl)
 	desiredBridge(i, sl)
 	if lk := l.LinkOf(i.Node, i.Name); lk != nil {
@@ -128,6 +129,7 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 	case i.Kind == device.VXLAN && i.VXLAN != nil:
 		x := i.VXLAN
 		sl.VNI, sl.Port, sl.Remote, sl.Group, sl.Local, sl.Dev, sl.Learning = x.VNI, x.Port, x.Remote, x.Group, x.Local, x.Dev, x.Learning
+		sl.Proxy, sl.L2Miss, sl.L3Miss = x.Proxy, x.L2Miss, x.L3Miss
 		if sl.Port == 0 {
 			sl.Port = lab.DefaultVXLANPort
 		}
@@ -149,6 +151,8 @@ func desiredDevice(l *lab.Lab, i *lab.Interface, sl *state.Link) {
 			// planned and repaired like any MTU the file gives.
 			sl.MTU = mtu.Default(l, i)
 		}
+	case i.Kind == device.VLAN && i.VLAN != nil:
+		sl.VLANParent, sl.VLANID = i.VLAN.Parent, i.VLAN.ID
 	case (i.Kind == device.Tun || i.Kind == device.Tap) && i.Tun != nil:
 		sl.TunOwner, sl.TunGroup = copyID(i.Tun.Owner), copyID(i.Tun.Group)
 	}

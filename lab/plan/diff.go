@@ -250,6 +250,9 @@ func (d *differ) update(n *state.Node, w, h *state.Link) {
 	if w.Kind == device.VXLAN && !slices.Equal(w.FDB, h.FDB) {
 		attrs = append(attrs, AttrChange{Link: state.AttrFDB, Old: fdbText(h.FDB), New: fdbText(w.FDB)})
 	}
+	if w.Kind != device.Loopback && w.Egress != h.Egress {
+		attrs = append(attrs, AttrChange{Link: state.AttrEgress, Old: h.Egress.String(), New: w.Egress.String()})
+	}
 	if w.Up != h.Up {
 		attrs = append(attrs, AttrChange{Link: state.AttrUp, Old: fmt.Sprint(h.Up), New: fmt.Sprint(w.Up)})
 	}
@@ -285,6 +288,12 @@ func immutableChange(w, h *state.Link) string {
 		add("local", addrOrNone(h.Local), addrOrNone(w.Local))
 		add("dev", orNone(h.Dev), orNone(w.Dev))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
+		add("proxy", fmt.Sprint(h.Proxy), fmt.Sprint(w.Proxy))
+		add("l2miss", fmt.Sprint(h.L2Miss), fmt.Sprint(w.L2Miss))
+		add("l3miss", fmt.Sprint(h.L3Miss), fmt.Sprint(w.L3Miss))
+	case device.VLAN:
+		add("parent", orNone(h.VLANParent), orNone(w.VLANParent))
+		add("id", fmt.Sprint(h.VLANID), fmt.Sprint(w.VLANID))
 	case device.Tun, device.Tap:
 		add("owner", state.IDText(h.TunOwner), state.IDText(w.TunOwner))
 		add("group", state.IDText(h.TunGroup), state.IDText(w.TunGroup))

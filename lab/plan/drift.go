@@ -129,6 +129,8 @@ func sameAttr(a, b *state.Link, attr state.LinkAttr) bool {
 		return slices.Equal(a.FDB, b.FDB)
 	case state.AttrAlias:
 		return a.Alias == b.Alias
+	case state.AttrEgress:
+		return a.Egress == b.Egress
 	}
 	return false
 }

@@ -99,6 +99,12 @@ func genDesired(r *fuzzBytes, lab string) *state.State {
 			} else if r.intn(3) == 0 {
 				l.Neighbors = []state.Neighbor{{IP: netip.MustParseAddr(fmt.Sprintf("10.%d.0.%d", k, 50+j)), MAC: pick(r, []string{"02:00:00:00:00:50", "02:00:00:00:00:51"})}}
 			}
+			switch r.intn(6) { // netlab's egress qdisc: tbf, netem, or none
+			case 0:
+				l.Egress = state.Impairment{Rate: 10e6}
+			case 1:
+				l.Egress = state.Impairment{Delay: 20 * time.Millisecond, Loss: 1}
+			}
 			switch r.intn(4) {
 			case 1:
 				l.Addrs = append(l.Addrs, netip.MustParsePrefix(fmt.Sprintf("10.%d.0.%d/24", k, j+1)))
@@ -266,6 +272,10 @@ var handCommands = []string{
 	"ip -n NS neigh replace 10.0.0.51 lladdr 02:00:00:00:00:99 dev L nud permanent proto 78",
 	"ip -n NS neigh replace 10.0.0.50 lladdr 02:00:00:00:00:98 dev L nud permanent",
 	"ip -n NS neigh del 10.0.0.50 dev L",
+	"tc -n NS qdisc del dev L root handle 4e:",
+	"tc -n NS qdisc replace dev L root handle 4e: tbf rate 1mbit burst 15140 latency 50ms",
+	"tc -n NS qdisc replace dev L root handle 4e: netem delay 5ms",
+	"tc -n NS qdisc add dev L root handle 8001: tbf rate 1mbit burst 32kb latency 50ms",
 }
 
 // drift runs a few hand commands chosen by the bytes. Commands that fail

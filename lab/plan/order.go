@@ -41,7 +41,7 @@ const (
 	PhaseBridges                        // create bridges
 	PhaseLinks                          // create veth pairs, tun, tap and other links
 	PhaseLinkSettings                   // change links other than macvlan and vxlan (masters are bridges, made in PhaseBridges)
-	PhaseUpperLinks                     // create macvlans and vxlans, on a parent or underlay made and changed by now
+	PhaseUpperLinks                     // create macvlans, vxlans and vlans, on a parent or underlay made and changed by now
 	PhaseUpperLinkSettings              // change macvlans and vxlans
 	PhaseAddrs                          // add addresses
 	PhaseRoutes                         // add or change routes
@@ -91,7 +91,7 @@ func (c *Change) Phase() Phase {
 	case NetNS:
 		return PhaseNetNS
 	case Link:
-		upper := c.Link.Kind == device.MACVLAN || c.Link.Kind == device.VXLAN
+		upper := c.Link.Kind == device.MACVLAN || c.Link.Kind == device.VXLAN || c.Link.Kind == device.VLAN
 		switch {
 		case c.Action == Update && upper:
 			return PhaseUpperLinkSettings

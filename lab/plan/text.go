@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"netlab/lab/device"
 	"netlab/lab/state"
 )
 
@@ -178,6 +179,12 @@ func (c *Change) Describe() string {
 			}
 			if l.Master != "" {
 				fmt.Fprintf(&b, ", master %s", l.Master)
+			}
+			if l.Kind == device.VLAN {
+				fmt.Fprintf(&b, ", id %d on %s", l.VLANID, l.VLANParent)
+			}
+			if !l.Egress.IsZero() {
+				fmt.Fprintf(&b, ", %s", l.Egress)
 			}
 			b.WriteString(")")
 		}

@@ -1,5 +1,6 @@
 // Package reconcile is netlab's one pipeline from a lab to the kernel:
-// validate the lab, read the kernel, refuse a sysctl the kernel lacks,
+// validate the lab, refuse what the kernel lacks (a device kind, 802.1Q,
+// a qdisc), read the kernel, refuse a sysctl the kernel lacks,
 // diff (labelling drift with the last-applied record), refuse objects
 // netlab does not own, apply, read the kernel again to prove the result,
 // and keep the record. The command line, the terminal UI and the tests
@@ -149,6 +150,14 @@ func (e *RefusedError) Error() string { return e.Diags.Err().Error() }
 // *RefusedError.
 func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Planned, error) {
 	if diags := validate.Lab(l); diags.HasErrors() {
+		diags.Sort()
+		return nil, &RefusedError{Diags: diags}
+	}
+	// Before anything is read or changed: a kernel without 802.1Q,
+	// netem or a device kind the lab uses is refused at the field.
+	if diags, err := apply.CheckNeeds(ctx, k, l); err != nil {
+		return nil, err
+	} else if diags.HasErrors() {
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
 	}

@@ -116,6 +116,8 @@ func LinkSetCmds(netns string, l, old *Link, attrs []LinkAttr) []string {
 				}
 			}
 			cmds = append(cmds, fdbCmds(netns, l, old.FDB)...)
+		case AttrEgress:
+			cmds = append(cmds, EgressCmd(netns, l.Name, l.Egress))
 		}
 	}
 	return cmds
@@ -172,6 +174,15 @@ func LinkAddCmds(netns string, l *Link, peerNS string, peer *Link) []string {
 		if !l.Learning {
 			b.WriteString(" nolearning")
 		}
+		if l.Proxy {
+			b.WriteString(" proxy")
+		}
+		if l.L2Miss {
+			b.WriteString(" l2miss")
+		}
+		if l.L3Miss {
+			b.WriteString(" l3miss")
+		}
 		cmds = append(cmds, b.String())
 		var made []FDBEntry // the kernel makes its own entry with the vxlan
 		if e, ok := l.KernelFDB(); ok {
@@ -189,11 +200,22 @@ func LinkAddCmds(netns string, l *Link, peerNS string, peer *Link) []string {
 			fmt.Fprintf(&b, " group %d", *l.TunGroup)
 		}
 		cmds = append(cmds, b.String(), fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
+	case device.VLAN:
+		cmds = append(cmds,
+			fmt.Sprintf("%s link add link %s name %s type vlan id %d", n, q(l.VLANParent), q(l.Name), l.VLANID),
+			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
+		)
 	default:
 		cmds = append(cmds,
 			fmt.Sprintf("%s link add %s type %s", n, nameArg(l.Name), l.Kind),
 			fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)),
 		)
+	}
+	if !l.Egress.IsZero() {
+		cmds = append(cmds, EgressCmd(netns, l.Name, l.Egress))
+	}
+	if l.Kind == device.Veth && peer != nil && !peer.Egress.IsZero() {
+		cmds = append(cmds, EgressCmd(peerNS, peer.Name, peer.Egress))
 	}
 	return append(cmds, afterAddCmds(netns, l)...)
 }

@@ -22,6 +22,7 @@ const (
 	AttrAlias                          // Alias: netlab's marker
 	AttrPort                           // BridgePort: a bridge port's flags
 	AttrNeighbors                      // Neighbors: permanent ARP/NDP entries
+	AttrEgress                         // Egress: the impairment, netlab's root qdisc
 )
 
 var linkAttrNames = [...]string{
@@ -35,10 +36,11 @@ var linkAttrNames = [...]string{
 	AttrAlias:      "alias",
 	AttrPort:       "port",
 	AttrNeighbors:  "neighbors",
+	AttrEgress:     "egress",
 }
 
 // LinkAttrs lists every attribute, in order.
-var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias, AttrPort, AttrNeighbors}
+var LinkAttrs = []LinkAttr{AttrMaster, AttrMTU, AttrMAC, AttrSTP, AttrSourceMACs, AttrFDB, AttrUp, AttrAlias, AttrPort, AttrNeighbors, AttrEgress}
 
 // String is the attribute's name as the plan prints it: "master", "mtu",
 // "source-macs".

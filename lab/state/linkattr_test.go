@@ -9,7 +9,7 @@ import (
 // and LinkSet's errors print them, as they printed the strings the
 // attributes were before they were typed.
 func TestLinkAttrNames(t *testing.T) {
-	want := []string{"master", "mtu", "mac", "stp", "source-macs", "fdb", "up", "alias", "port", "neighbors"}
+	want := []string{"master", "mtu", "mac", "stp", "source-macs", "fdb", "up", "alias", "port", "neighbors", "egress"}
 	if len(LinkAttrs) != len(want) {
 		t.Fatalf("%d attributes, want %d", len(LinkAttrs), len(want))
 	}

@@ -174,6 +174,12 @@ type Link struct {
 	Neighbors []Neighbor     `json:",omitzero"`
 	Addrs     []netip.Prefix `json:",omitzero"`
 	Device                   // the settings of a macvlan, vxlan, tun or tap
+	// Egress is the impairment of what the link sends: netlab's root
+	// qdisc (EgressHandle), zero for none.
+	Egress Impairment `json:",omitzero"`
+	// OtherQdisc is, observed, a root qdisc netlab did not make ("tbf
+	// 8001:"), or "": shown by status, never compared.
+	OtherQdisc string `json:",omitzero"`
 
 	Owned bool   `json:",omitzero"` // observed: carries this lab's marker
 	Alias string `json:",omitzero"` // observed
@@ -217,9 +223,16 @@ type Device struct {
 	Local    netip.Addr `json:",omitzero"`
 	Dev      string     `json:",omitzero"`
 	Learning bool       `json:",omitzero"`
+	Proxy    bool       `json:",omitzero"`
+	L2Miss   bool       `json:",omitzero"`
+	L3Miss   bool       `json:",omitzero"`
 	// FDB are the static entries with a destination, sorted; the
 	// kernel's own for Remote or Group (KernelFDB) among them.
 	FDB []FDBEntry `json:",omitzero"`
+
+	// VLAN: the parent, an interface of the same node, and the 802.1Q id.
+	VLANParent string `json:",omitzero"`
+	VLANID     uint16 `json:",omitzero"`
 
 	// tun and tap: the user and group allowed to attach (TUNSETOWNER,
 	// TUNSETGROUP), nil when not set. 0 is an owner like any other: root.

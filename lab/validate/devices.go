@@ -46,6 +46,7 @@ func (v *validator) passthru() {
 
 func (v *validator) devices() {
 	v.passthru()
+	v.vlanIDs()
 	for _, n := range v.lab.Nodes {
 		type vxKey struct {
 			vni  uint32
@@ -55,6 +56,9 @@ func (v *validator) devices() {
 		for _, i := range n.Interfaces {
 			if i.MACVLAN != nil && i.Kind == device.MACVLAN {
 				v.macvlan(n, i)
+			}
+			if i.VLAN != nil && i.Kind == device.VLAN {
+				v.vlan(n, i)
 			}
 			if i.VXLAN != nil && i.Kind == device.VXLAN {
 				v.vxlan(n, i)
@@ -116,8 +120,9 @@ func (v *validator) vxlan(n *lab.Node, i *lab.Interface) {
 	switch {
 	case hasRemote && hasGroup:
 		v.diags.Hintf(x.At("group"), "keep remote for a unicast peer or group for multicast, not both", "vxlan %q has both remote and group", i.Name)
-	case !hasRemote && !hasGroup:
-		v.diags.Hintf(x.Pos, "add remote: IP (a unicast peer) or group: IP (multicast)", "vxlan %q has neither remote nor group", i.Name)
+	case !hasRemote && !hasGroup && len(x.FDB) == 0 && !x.Broken("fdb"):
+		// Neither is an fdb-only vxlan: it needs entries to send anywhere.
+		v.diags.Hintf(x.Pos, "add remote: IP (a unicast peer), group: IP (multicast), or fdb entries", "vxlan %q has neither remote nor group nor fdb entries", i.Name)
 	}
 	if x.Remote.IsValid() && x.Remote.IsMulticast() {
 		v.diags.Hintf(x.At("remote"), "use group: for a multicast address", "vxlan remote %s is a multicast address", x.Remote)
@@ -131,6 +136,9 @@ func (v *validator) vxlan(n *lab.Node, i *lab.Interface) {
 	peer := x.Remote
 	if !peer.IsValid() {
 		peer = x.Group
+	}
+	if !peer.IsValid() && x.Local.IsValid() {
+		peer = x.Local // fdb-only: the entries' family is the local address's
 	}
 	if peer.IsValid() && x.Local.IsValid() && peer.Is4() != x.Local.Is4() {
 		v.diags.Hintf(x.At("local"), "use addresses of one family", "vxlan local %s and peer %s are of different IP families", x.Local, peer)

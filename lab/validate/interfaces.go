@@ -11,7 +11,7 @@ import (
 
 // optionKeys are the kind-specific option blocks, each allowed only on
 // an interface of the kind of the same name.
-var optionKeys = []device.Kind{device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap}
+var optionKeys = []device.Kind{device.Bridge, device.MACVLAN, device.VXLAN, device.Tun, device.Tap, device.VLAN}
 
 // ref is an interface's NODE:IFNAME as a link writes it, quoted when it
 // holds a character that would not read plainly in a one-line message
@@ -48,7 +48,7 @@ func (v *validator) interfaces() {
 func (v *validator) iface(n *lab.Node, i *lab.Interface) {
 	inLink := v.lab.LinkOf(n.Name, i.Name) != nil
 	if i.Name == "lo" {
-		for _, f := range []string{"kind", "master", "mac"} {
+		for _, f := range []string{"kind", "master", "mac", "rate", "delay", "loss"} {
 			if i.Has(f) {
 				v.diags.Hintf(i.At(f), "lo is the node's loopback: list only addresses, mtu or up for it", "interface \"lo\" cannot have %s", f)
 			}
@@ -87,6 +87,10 @@ func (v *validator) iface(n *lab.Node, i *lab.Interface) {
 	case device.VXLAN:
 		if !i.Has("vxlan") {
 			v.diags.Hintf(i.At("kind"), "add vxlan: {vni: N, remote: IP, dev: IFNAME}", "vxlan %q of node %q needs a vni and a remote or group", i.Name, n.Name)
+		}
+	case device.VLAN:
+		if !i.Has("vlan") {
+			v.diags.Hintf(i.At("kind"), "add vlan: {parent: IFNAME, id: 1-4094}", "vlan %q of node %q needs a parent and an id", i.Name, n.Name)
 		}
 	}
 	v.master(n, i)

@@ -151,6 +151,8 @@ type Fake struct {
 	hosts     map[string]string
 
 	tracer *Tracer // trace_fake.go; made by Tracer
+
+	lacks map[kernel.Need]bool // caps_fake.go: what Lack made the kernel lack
 }
 
 var (

@@ -110,17 +110,19 @@ func (f *Fake) observe(ctx context.Context, lab string, want *state.State) (*sta
 
 func (f *Fake) observeLinkLocked(ns *fakeNetNS, fl *fakeLink, lab string) *state.Link {
 	l := &state.Link{
-		Name:      fl.name,
-		Kind:      fl.kind,
-		MTU:       fl.mtu,
-		MAC:       fl.mac,
-		Up:        fl.up,
-		STP:       fl.stp,
-		Addrs:     slices.Clone(fl.addrs),
-		Alias:     fl.alias,
-		Index:     fl.index,
-		OperState: f.operStateLocked(fl),
-		Stats:     fl.stats,
+		Name:       fl.name,
+		Kind:       fl.kind,
+		MTU:        fl.mtu,
+		MAC:        fl.mac,
+		Up:         fl.up,
+		STP:        fl.stp,
+		Addrs:      slices.Clone(fl.addrs),
+		Alias:      fl.alias,
+		Index:      fl.index,
+		OperState:  f.operStateLocked(fl),
+		Stats:      fl.stats,
+		Egress:     fl.egress,
+		OtherQdisc: fl.otherQdisc,
 	}
 	if m := ns.links[fl.master]; m != nil {
 		l.Master = m.name

@@ -119,9 +119,17 @@ func (f *Fake) LinkAdd(ctx context.Context, netns string, l *state.Link, peerNS 
 			return fmt.Errorf("link %s: veth without a peer: %w", l.Name, unix.EINVAL)
 		}
 	case l.Kind == device.Bridge, l.Kind == device.Tun, l.Kind == device.Tap:
-	case l.Kind == device.MACVLAN, l.Kind == device.VXLAN:
+	case l.Kind == device.MACVLAN, l.Kind == device.VXLAN, l.Kind == device.VLAN:
 	default:
 		return fmt.Errorf("link %s: kind %s: %w", l.Name, l.Kind, errors.ErrUnsupported)
+	}
+	if err := f.lacksLinkLocked(l); err != nil {
+		return err
+	}
+	if peer != nil {
+		if err := f.lacksEgressLocked(peer); err != nil {
+			return err
+		}
 	}
 	a, err := newLink(ns, l, l.Kind)
 	if err != nil {
@@ -233,6 +241,10 @@ func (f *Fake) finishLinkLocked(ctx context.Context, ns *fakeNetNS, fl *fakeLink
 			return err
 		}
 	}
+	if !l.Egress.IsZero() {
+		// kernel.Linux's finishLink: the qdisc, one message more.
+		return f.sendLocked(ctx, func() error { fl.egress = l.Egress; return nil })
+	}
 	return nil
 }
 
@@ -269,6 +281,11 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 		}
 	case device.VXLAN:
 		lower = l.Dev
+	case device.VLAN:
+		lower = l.VLANParent
+		if lower == "" {
+			return fmt.Errorf("link %s: vlan without a parent: %w", l.Name, unix.EINVAL)
+		}
 	}
 	if lower == "" {
 		return nil
@@ -408,6 +425,10 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 			if err := checkBridgeSet(fl, l, a); err != nil {
 				return err
 			}
+		case state.AttrEgress:
+			if err := f.lacksEgressLocked(l); err != nil {
+				return err
+			}
 		default:
 			return fmt.Errorf("link %s: set %s: %w", l.Name, a, errors.ErrUnsupported)
 		}
@@ -443,6 +464,8 @@ func (f *Fake) LinkSet(ctx context.Context, netns string, l *state.Link, attrs [
 				setBridgeLocked(fl, l, []state.LinkAttr{a})
 				return nil
 			})
+		case state.AttrEgress:
+			err = f.sendLocked(ctx, func() error { fl.egress = l.Egress; return nil })
 		}
 		if one != (linkSet{}) {
 			err = f.sendLocked(ctx, func() error {

@@ -221,8 +221,8 @@ func (f *Fake) handLocked(args []string) error {
 		f.stubs[name] = true
 		return nil
 	}
-	if tool != "ip" && tool != "bridge" {
-		return errors.New("not an ip or bridge command")
+	if tool != "ip" && tool != "bridge" && tool != "tc" {
+		return errors.New("not an ip, bridge or tc command")
 	}
 	var netns string
 	v6 := false
@@ -253,6 +253,12 @@ func (f *Fake) handLocked(args []string) error {
 		return err
 	}
 	verb, _ := w.next()
+	if tool == "tc" {
+		if object != "qdisc" {
+			return fmt.Errorf("unknown tc object %q", object)
+		}
+		return handQdisc(ns, verb, w)
+	}
 	if tool == "bridge" {
 		if object != "fdb" {
 			return fmt.Errorf("unknown bridge object %q", object)
@@ -333,6 +339,17 @@ func (f *Fake) handLinkLocked(ns *fakeNetNS, verb string, w words) error {
 	}
 	if !ok {
 		return errors.New("link needs a name")
+	}
+	if (verb == "add" || verb == "a") && name == "link" {
+		// ip link add link PARENT name NAME type vlan id N
+		parent, _ := w.next()
+		if kw, _ := w.next(); kw != "name" {
+			return errors.New("write link add link PARENT name NAME")
+		}
+		if name, ok = w.next(); !ok {
+			return errors.New("link needs a name")
+		}
+		w = append(words{"link", parent}, w...)
 	}
 	switch verb {
 	case "add", "a":
@@ -443,6 +460,10 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 			dev.Learning = kw == "learning"
 			continue
 		}
+		if flag := map[string]*bool{"proxy": &dev.Proxy, "l2miss": &dev.L2Miss, "l3miss": &dev.L3Miss}[kw]; flag != nil {
+			*flag = true
+			continue
+		}
 		v, err := w.value(kw)
 		if err != nil {
 			return err
@@ -453,6 +474,12 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 		case "mode":
 			dev.Mode = v
 		case "id":
+			if kind == device.VLAN {
+				if _, err := fmt.Sscan(v, &dev.VLANID); err != nil || dev.VLANID == 0 || dev.VLANID > 4094 {
+					return fmt.Errorf("id %q: %w", v, unix.EINVAL)
+				}
+				continue
+			}
 			if _, err := fmt.Sscan(v, &dev.VNI); err != nil {
 				return fmt.Errorf("id %q: %w", v, unix.EINVAL)
 			}
@@ -496,7 +523,7 @@ func (f *Fake) handLinkAddLocked(ns *fakeNetNS, name string, w words) error {
 	if peerNS == "1" {
 		peerNS = state.HostNetNS // ip takes a PID: PID 1's is the root namespace
 	}
-	if kind == device.MACVLAN || kind == device.VXLAN {
+	if kind == device.MACVLAN || kind == device.VXLAN || kind == device.VLAN {
 		return f.handUpperAddLocked(ns, name, kind, lower, peerNS, dev)
 	}
 	a, err := newLink(ns, &state.Link{Name: name, STP: stp}, kind)
@@ -550,6 +577,13 @@ func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name string, kind device.Kind, 
 		}
 		_, node, _ := state.SplitNetNSName(ns.name)
 		l.Parent, l.ParentNetNS = node+":"+lower, ns.name
+		l.Port, l.Learning = 0, false
+	}
+	if kind == device.VLAN {
+		if lower == "" || l.VLANID == 0 {
+			return fmt.Errorf("link add %s type vlan needs link PARENT and id N: %w", name, unix.EINVAL)
+		}
+		l.VLANParent = lower
 		l.Port, l.Learning = 0, false
 	}
 	a, err := newLink(target, l, kind)

@@ -64,9 +64,12 @@ type fakeLink struct {
 	// dev holds a macvlan's, vxlan's, tun's or tap's settings; lowerNS
 	// and lower are the namespace and ifindex of a macvlan's parent or a
 	// vxlan's dev, which the link is deleted along with.
-	dev     state.Device
-	lowerNS string
-	lower   int
+	dev    state.Device
+	egress state.Impairment // netlab's root qdisc (caps_fake.go)
+	// otherQdisc is a root qdisc of another handle, added by hand (seed_tc.go).
+	otherQdisc string
+	lowerNS    string
+	lower      int
 	// stats are the counters that Traffic moved.
 	stats state.Counters
 }

@@ -294,7 +294,7 @@ func stubLine(name string) string { return "touch " + kernel.NetNSDir + "/" + na
 
 // transcriptLinkLocked is a link as a desired state would declare it.
 func (f *Fake) transcriptLinkLocked(ns *fakeNetNS, fl *fakeLink) *state.Link {
-	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true, Device: fl.dev}
+	l := &state.Link{Name: fl.name, Kind: fl.kind, Up: fl.up, STP: fl.stp, Alias: fl.alias, Owned: true, Device: fl.dev, Egress: fl.egress}
 	if fl.kind == device.MACVLAN {
 		l.Parent, l.ParentNetNS = "", ""
 		if pns := f.netns[fl.lowerNS]; pns != nil && pns.links[fl.lower] != nil {

@@ -35,6 +35,9 @@ type Holder struct {
 // started it before it gives up and leaves.
 const firstSessionWait = 30 * time.Second
 
+// idleRetry is how soon idle tries again when the holder lock is taken.
+const idleRetry = 50 * time.Millisecond
+
 // Serve is the holder: started by Forward in a new user and mount
 // namespace, it records itself, listens on the socket, says so on ready,
 // and starts each command a client asks for as its child. It returns
@@ -109,10 +112,22 @@ func (h *holderState) leaving() bool {
 // the lock that a command holds from reaching the holder until its child
 // started: a command either reached this holder before, and is counted,
 // or finds it gone and starts a new one.
+//
+// While someone holds the lock it tries again shortly. The holder of the
+// lock may be a command on its way in, whose end calls idle again, or
+// the very command that just ended: it lets go of the lock only once it
+// has read the holder's "started", and a command that is refused at once
+// can end before its client, on a loaded machine, has run that far.
 func (h *holderState) idle() {
 	lk, err := tryLock(h.dir)
-	if err != nil || lk == nil {
-		return // a command is on its way in; its end calls idle again
+	if err != nil {
+		return
+	}
+	if lk == nil {
+		if !h.leaving() {
+			time.AfterFunc(idleRetry, h.idle)
+		}
+		return
 	}
 	defer lk.Close()
 	h.mu.Lock()

@@ -2,6 +2,7 @@ package rootless
 
 import (
 	"bufio"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -441,5 +442,38 @@ func TestPlantedFilesRefused(t *testing.T) {
 				t.Errorf("the link's target was changed: %q, %v", b, err)
 			}
 		})
+	}
+}
+
+// TestIdleWhileLocked: the last command's end finds the holder lock still
+// held (its client has not yet let go, as on a loaded machine): the
+// holder still leaves, once the lock is free, and takes its directory
+// along. Before, it gave up and stayed until a next command.
+func TestIdleWhileLocked(t *testing.T) {
+	t.Parallel()
+	d := testDir(t)
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: d.socket(), Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	h := &holderState{dir: d, ln: ln}
+	lk, err := tryLock(d)
+	if err != nil || lk == nil {
+		t.Fatalf("tryLock = %v, %v", lk, err)
+	}
+	h.idle() // the command's end, while its client holds the lock
+	time.Sleep(3 * idleRetry)
+	if h.leaving() {
+		t.Fatal("the holder left while a command held the lock")
+	}
+	lk.Close() // the client has read "started" and lets go
+	for deadline := time.Now().Add(5 * time.Second); !h.leaving(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the holder did not leave once the lock was free")
+		}
+	}
+	if _, err := os.Lstat(d.Path()); !os.IsNotExist(err) {
+		t.Errorf("after the holder left, %s: %v; want it gone", d.Path(), err)
 	}
 }

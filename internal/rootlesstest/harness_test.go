@@ -170,12 +170,9 @@ func (u *tester) cleanup(t *testing.T, start time.Time) {
 }
 
 // waitIdle gives the holder, which leaves just after the command that
-// brought the last lab down has answered, ten seconds to be gone: under
-// the whole suite's load (the package runs beside the 1000-node tests)
-// its exit and the kernel's teardown of its namespaces have taken more
-// than three.
+// brought the last lab down has answered, a few seconds to be gone.
 func (u *tester) waitIdle() {
-	for range 1000 {
+	for range 300 {
 		_, err := os.Lstat(u.dir())
 		if os.IsNotExist(err) && (!u.asRoot || len(u.liveProcesses()) == 0) {
 			return

@@ -96,16 +96,8 @@ func lackedOption(t *testing.T, name string) string {
 	for _, u := range apply.Needs(l) {
 		needs = append(needs, u.Need)
 	}
-	k := kernel.NewLinux()
-	defer k.Close()
-	lacks, err := k.Lacks(t.Context(), needs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range needs {
-		if _, ok := lacks[n]; ok {
-			return n.Option()
-		}
+	if lacks := kernelLacks(t, needs); len(lacks) > 0 {
+		return lacks[0].Option()
 	}
 	return ""
 }

@@ -173,13 +173,11 @@ func setPortFlags(c *nsConn, index int, p state.PortFlags) error {
 	return nil
 }
 
-// observePorts reads, when the namespace has a bridge, each bridge port's
-// flags and STP state: one AF_BRIDGE dump, which lists the ports alone.
+// observePorts reads each bridge port's flags and STP state: one
+// AF_BRIDGE dump, which lists the ports alone. observeLinks calls it only
+// in a namespace that has a bridge.
 // Equivalent to: bridge -n NETNS -d link show
 func observePorts(c *nsConn, byIndex map[int]*state.Link) error {
-	if !slices.ContainsFunc(mapValues(byIndex), func(l *state.Link) bool { return l.Kind == device.Bridge }) {
-		return nil
-	}
 	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_DUMP)
 	req.AddData(nl.NewIfInfomsg(unix.AF_BRIDGE))
 	msgs, err := c.execute(req, unix.RTM_NEWLINK)
@@ -220,14 +218,6 @@ func observePorts(c *nsConn, byIndex map[int]*state.Link) error {
 		l.BridgePort = &p
 	}
 	return nil
-}
-
-func mapValues(m map[int]*state.Link) []*state.Link {
-	out := make([]*state.Link, 0, len(m))
-	for _, l := range m {
-		out = append(out, l)
-	}
-	return out
 }
 
 // NeighReplace adds or replaces a permanent neighbour entry, marked.

@@ -449,8 +449,10 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 	if err := observeEgress(c, byIndex); err != nil {
 		return nil, err
 	}
+	bridges := false
 	for _, nl := range links {
 		if l := byIndex[nl.Attrs().Index]; l.Kind == device.Bridge {
+			bridges = true
 			if err := observeSTP(c, l); err != nil {
 				return nil, fmt.Errorf("link %s: %w", l.Name, err)
 			}
@@ -464,8 +466,10 @@ func observeLinks(c *nsConn, lab string, links []netlink.Link) (map[int]*state.L
 			}
 		}
 	}
-	if err := observePorts(c, byIndex); err != nil {
-		return nil, err
+	if bridges {
+		if err := observePorts(c, byIndex); err != nil {
+			return nil, err
+		}
 	}
 	if err := observeNeighbors(c, byIndex); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -34,7 +35,7 @@ func (k *Linux) Lacks(ctx context.Context, needs []Need) (map[Need]error, error)
 	}
 	var todo []Need
 	for _, n := range needs {
-		if _, ok := capCache.answer[n]; !ok && !contains(todo, n) {
+		if _, ok := capCache.answer[n]; !ok && !slices.Contains(todo, n) {
 			todo = append(todo, n)
 		}
 	}
@@ -73,15 +74,6 @@ func (k *Linux) Lacks(ctx context.Context, needs []Need) (map[Need]error, error)
 		}
 	}
 	return out, nil
-}
-
-func contains(ns []Need, n Need) bool {
-	for _, x := range ns {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }
 
 // lacking reports whether a probe's error is the kernel saying it does

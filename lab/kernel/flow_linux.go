@@ -46,13 +46,17 @@ func (k *Linux) FlowHop(netnsName string, f Flow) (Hop, error) {
 		return Hop{}, fmt.Errorf("netlink in %s: %w", netnsName, err)
 	}
 	defer h.Close()
+	// Zero options add nothing to the request: a flow of a destination
+	// alone is NextHop's question.
 	opts := &netlink.RouteGetOptions{Iif: f.IIf, Mark: f.Mark}
+	what := "route to " + f.Dst.String()
 	if f.Src.IsValid() {
 		opts.SrcAddr = net.IP(f.Src.AsSlice())
+		what += " from " + f.Src.String()
 	}
 	routes, err := h.RouteGetWithOptions(net.IP(f.Dst.AsSlice()), opts)
 	if err != nil {
-		return Hop{}, fmt.Errorf("route to %s from %s: %w", f.Dst, f.Src, err)
+		return Hop{}, fmt.Errorf("%s: %w", what, err)
 	}
 	return hopOf(h, routes, f.Dst)
 }

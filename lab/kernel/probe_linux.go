@@ -99,22 +99,7 @@ type Hop struct {
 // error for which IsNoRoute is true when there is no route.
 // Equivalent to: ip -n NETNS route get DST; ip -n NETNS neigh show NEXTHOP
 func (k *Linux) NextHop(netnsName string, dst netip.Addr) (Hop, error) {
-	var hop Hop
-	fd, err := k.openNetNS(netnsName)
-	if err != nil {
-		return hop, err
-	}
-	defer fd.Close()
-	h, err := netlink.NewHandleAt(fd, unix.NETLINK_ROUTE)
-	if err != nil {
-		return hop, fmt.Errorf("netlink in %s: %w", netnsName, err)
-	}
-	defer h.Close()
-	routes, err := h.RouteGet(net.IP(dst.AsSlice()))
-	if err != nil {
-		return hop, fmt.Errorf("route to %s: %w", dst, err)
-	}
-	return hopOf(h, routes, dst)
+	return k.FlowHop(netnsName, Flow{Dst: dst})
 }
 
 // hopOf is the Hop of the first of routes, the kernel's answer for dst,

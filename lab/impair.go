@@ -55,6 +55,11 @@ func ParseRate(s string) (uint64, error) {
 // LossText writes a loss as tc does: 1%, 0.5%.
 func LossText(pct float64) string { return strconv.FormatFloat(pct, 'f', -1, 64) + "%" }
 
+// MinLoss is the least loss a lab may ask: the kernel's loss is kept to
+// 4 decimals of a percent (state.Impairment.Normal), and a smaller one
+// would be no loss at all, and no qdisc.
+const MinLoss = 0.0001
+
 // MaxDelay bounds a delay: a lab shows latency, and a typo such as 10m
 // must not stall every packet for minutes.
 const MaxDelay = 10 * time.Second

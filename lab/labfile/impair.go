@@ -39,14 +39,16 @@ func (d *decoder) impairment(key string, v *yaml.Node, m *lab.Impairment) {
 			d.typeErr(v, "a percentage such as 1% or 0.5%", "loss")
 			return
 		}
+		// Digits and a point alone: ParseFloat takes NaN, Inf, signs,
+		// exponents and hex too, and a NaN passes every range check.
 		num := strings.TrimSuffix(strings.TrimSpace(v.Value), "%")
 		pct, err := strconv.ParseFloat(num, 64)
-		if err != nil {
+		if err != nil || !decimal(num) {
 			d.diags.Hintf(d.pos(v), "write a percentage such as 1% or 0.5%", "loss %q is not a percentage", clip(v.Value))
 			return
 		}
-		if pct <= 0 || pct > 100 {
-			d.diags.Errorf(d.pos(v), "loss %s is out of range: use more than 0%% and at most 100%%", lab.LossText(pct))
+		if pct < lab.MinLoss || pct > 100 {
+			d.diags.Errorf(d.pos(v), "loss %s is out of range: use at least %s and at most 100%%", lab.LossText(pct), lab.LossText(lab.MinLoss))
 			return
 		}
 		m.Loss = pct
@@ -67,4 +69,14 @@ func (d *decoder) vlan(v *yaml.Node, what string) *lab.VLANOptions {
 		}
 	})
 	return o
+}
+
+// decimal reports whether s is a plain decimal number: digits, with at
+// most one point between digits.
+func decimal(s string) bool {
+	whole, frac, point := strings.Cut(s, ".")
+	digits := func(p string) bool {
+		return p != "" && strings.Trim(p, "0123456789") == ""
+	}
+	return digits(whole) && (!point || digits(frac))
 }

@@ -68,13 +68,13 @@ func (d *decoder) fwmark(v *yaml.Node) (mark, mask uint32, ok bool) {
 		return 0, 0, false
 	}
 	m, k, hasMask := strings.Cut(v.Value, "/")
-	mark64, err := strconv.ParseUint(strings.TrimSpace(m), 0, 32)
+	mark64, err := markUint(strings.TrimSpace(m))
 	if err != nil {
 		return bad()
 	}
 	mask64 := uint64(math.MaxUint32)
 	if hasMask {
-		if mask64, err = strconv.ParseUint(strings.TrimSpace(k), 0, 32); err != nil {
+		if mask64, err = markUint(strings.TrimSpace(k)); err != nil {
 			return bad()
 		}
 		if mask64 == 0 {
@@ -89,4 +89,23 @@ func (d *decoder) fwmark(v *yaml.Node) (mark, mask uint32, ok bool) {
 		return 0, 0, false
 	}
 	return uint32(mark64), uint32(mask64), true
+}
+
+// markUint reads a 32-bit number as ip rule does (strtoul with base 0):
+// hex after 0x, octal after a leading 0, else decimal; no sign, and not
+// Go's 0b, 0o or underscores, which ParseUint's base 0 would take. The
+// sysctl values of state (kernelInt) are read the same way, on the
+// other side of the packages' layering.
+func markUint(s string) (uint64, error) {
+	digits, base := s, 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		digits, base = s[2:], 16
+	case len(s) > 1 && s[0] == '0':
+		digits, base = s[1:], 8
+	}
+	if digits == "" || strings.ContainsAny(digits[:1], "+-") {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.ParseUint(digits, base, 32)
 }

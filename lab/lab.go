@@ -72,6 +72,9 @@ type Lab struct {
 	Nodes       []*Node // in file order
 	Links       []*Link
 	Checks      []*Check
+	// Machines are the hosts a lab spread over several of them runs on
+	// (machines:), in file order; none for a lab of one machine.
+	Machines []*Machine
 
 	ends  *linkEnds        // LinkOf's index, made by Index; nil for none
 	nodes *nameIndex[Node] // Node's index, made by Index; nil for none
@@ -189,6 +192,7 @@ type Node struct {
 	Src
 	Name       string
 	Host       bool
+	Machine    string       // the machine it runs on (machine:), or "" in a lab without machines
 	Interfaces []*Interface // in file order; lo is implicit and never listed here
 	Routes     []*Route
 	Rules      []*Rule // policy routing rules (rules:), in file order
@@ -427,11 +431,13 @@ type TunOptions struct {
 	Group *uint32
 }
 
-// Link is a veth pair.
+// Link is a veth pair; between nodes on two machines, a VXLAN device at
+// each end (see CrossLink).
 type Link struct {
 	Src
 	Ends [2]LinkEnd
-	MTU  int // 0: unset; applies to both ends
+	MTU  int    // 0: unset; applies to both ends
+	VNI  uint32 // a cross-machine link's VNI (vni:); 0: derived (LinkVNI)
 }
 
 // LinkEnd is one end of a veth pair, NODE:IFNAME.

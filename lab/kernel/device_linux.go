@@ -99,7 +99,14 @@ func setSourceMACs(c *nsConn, nl netlink.Link, macs []string) error {
 
 // addVXLAN creates a vxlan under its temporary name.
 // Equivalent to: ip -n NETNS link add NAME type vxlan id VNI [remote R | group G] [local L] [dev D] dstport P [nolearning]
-func addVXLAN(ctx context.Context, c *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+// A vxlan of a link between machines (uc, the machine's namespace, is
+// not c) is made in uc straight into c's namespace (IFLA_NET_NS_FD), as
+// Docker's overlay driver makes its vxlans: its UDP socket is opened in
+// uc, where the underlay is, and the device lives in the node.
+func addVXLAN(ctx context.Context, c, uc *nsConn, attrs netlink.LinkAttrs, l *state.Link) error {
+	if uc != c {
+		attrs.Namespace = netlink.NsFd(c.fd)
+	}
 	vx := &netlink.Vxlan{LinkAttrs: attrs, VxlanId: int(l.VNI), Port: int(l.Port), Learning: l.Learning,
 		Proxy: l.Proxy, L2miss: l.L2Miss, L3miss: l.L3Miss}
 	if l.Dev != "" {
@@ -123,7 +130,7 @@ func addVXLAN(ctx context.Context, c *nsConn, attrs netlink.LinkAttrs, l *state.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := c.h.LinkAdd(vx); err != nil {
+	if err := uc.h.LinkAdd(vx); err != nil {
 		return fmt.Errorf("add vxlan: %w", err)
 	}
 	return nil
@@ -327,6 +334,9 @@ func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*s
 		l.ParentNetNSID = t.NetNsID
 	case *netlink.Vxlan:
 		l.VNI = uint32(t.VxlanId)
+		if t.NetNsID >= 0 {
+			l.UnderlayNetNS = state.HostNetNS
+		}
 		l.Port = uint16(t.Port)
 		l.Learning = t.Learning
 		l.Proxy, l.L2Miss, l.L3Miss = t.Proxy, t.L2miss, t.L3miss

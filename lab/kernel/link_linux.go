@@ -159,7 +159,13 @@ func (k *Linux) linkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 		}
 		return finishLink(made(ctx, c), c, tmp, 0, l)
 	case device.VXLAN:
-		if err := addVXLAN(ctx, c, attrs, l); err != nil {
+		uc := c // where the vxlan is made, and its socket stays
+		if l.UnderlayNetNS != "" && l.UnderlayNetNS != netnsName {
+			if uc, err = k.conn(l.UnderlayNetNS); err != nil {
+				return fmt.Errorf("link %s: underlay: %w", l.Name, err)
+			}
+		}
+		if err := addVXLAN(ctx, c, uc, attrs, l); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 		ctx = made(ctx, c)

@@ -33,6 +33,9 @@ type Linux struct {
 	// the kernel's (WithOutsideIDs); the zero value maps nothing.
 	ids     idMap
 	started startedProcs // the processes ProcessStart started
+	// startedIsMachine makes the namespace netlab started in the
+	// machine's own (state.HostNetNS), not PID 1's (WithStartAsMachine).
+	startedIsMachine bool
 
 	// loReads counts the markers read over netlink (lo's alias), for
 	// the tests that hold down to one read per namespace.
@@ -54,6 +57,13 @@ func WithEtcNetNSDir(dir string) Option { return func(k *Linux) { k.etcNetNSDir 
 // rootless netlab's own directory, which only its holder's mount
 // namespace sees (see lab/rootless), or a test's.
 func WithNetNSDir(dir string) Option { return func(k *Linux) { k.netnsDir = dir } }
+
+// WithStartAsMachine makes the namespace netlab started in the machine's
+// own (state.HostNetNS), rather than PID 1's: a machine of a lab spread
+// over several (netlab up --machine) is wherever netlab is run, which on
+// a real machine is the root namespace, and on a machine simulated in a
+// namespace of its own (as the tests do) that namespace.
+func WithStartAsMachine() Option { return func(k *Linux) { k.startedIsMachine = true } }
 
 // WithOutsideIDs says that this netlab is root of a user namespace that
 // maps the user uid, group gid (a rootless netlab's): a tun's or tap's
@@ -306,18 +316,19 @@ func (c *nsConn) close() {
 var startNetNS, startNetNSErr = netns.Get()
 
 // hostConnLocked opens the machine's root namespace: that of PID 1, or,
-// where PID 1 is out of reach (a container, a sandbox), the one netlab
-// started in. Never the calling thread's, which may be inside another.
+// where PID 1 is out of reach (a container, a sandbox) or
+// WithStartAsMachine says so, the one netlab started in. Never the
+// calling thread's, which may be inside another.
 func (k *Linux) hostConnLocked() (*nsConn, error) {
 	if c, ok := k.conns[state.HostNetNS]; ok {
 		return c, nil
 	}
-	fd, err := netns.GetFromPath("/proc/1/ns/net")
-	if err != nil && IsPerm(err) && startNetNSErr == nil {
-		var dup int
-		if dup, err = unix.FcntlInt(uintptr(startNetNS), unix.F_DUPFD_CLOEXEC, 0); err == nil {
-			fd = netns.NsHandle(dup)
-		}
+	var fd netns.NsHandle
+	var err error
+	if k.startedIsMachine {
+		fd, err = dupStartNetNS()
+	} else if fd, err = netns.GetFromPath("/proc/1/ns/net"); err != nil && IsPerm(err) {
+		fd, err = dupStartNetNS()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open the root namespace: %w", err)
@@ -330,6 +341,18 @@ func (k *Linux) hostConnLocked() (*nsConn, error) {
 	c := &nsConn{fd: fd, h: h, host: true, dump: -1}
 	k.conns[state.HostNetNS] = c
 	return c, nil
+}
+
+// dupStartNetNS opens again the namespace netlab started in.
+func dupStartNetNS() (netns.NsHandle, error) {
+	if startNetNSErr != nil {
+		return netns.None(), startNetNSErr
+	}
+	dup, err := unix.FcntlInt(uintptr(startNetNS), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return netns.None(), err
+	}
+	return netns.NsHandle(dup), nil
 }
 
 // mountedAt reports whether the namespace file fd is the one mounted at

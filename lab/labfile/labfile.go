@@ -229,6 +229,10 @@ func (d *decoder) lab(root *yaml.Node) *lab.Lab {
 			l.Description, _ = d.str(v, "description")
 		case "nodes":
 			nodesNode = v
+		case "machines":
+			d.entries(v, "machines", "machine", func(name string, k, v *yaml.Node) {
+				l.Machines = append(l.Machines, d.machine(name, k, v))
+			})
 		case "links":
 			for _, item := range d.list(v, "links") {
 				if lk := d.link(item); lk != nil {
@@ -303,6 +307,12 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 			n.Firewall = d.firewall(v, what)
 		case "host":
 			n.Host, _ = d.boolean(v, "host")
+		case "machine":
+			if m, ok := d.str(v, "machine"); ok {
+				n.Machine = m
+			} else {
+				n.MarkBroken("machine")
+			}
 		case "run":
 			n.Run = d.run(v, name, what)
 		}
@@ -498,6 +508,12 @@ func (d *decoder) link(v *yaml.Node) *lab.Link {
 			case "mtu":
 				mtu, _ := d.integer(v, "link mtu", 68, 65535)
 				lk.MTU = int(mtu)
+			case "vni":
+				if vni, ok := d.integer(v, "link vni", lab.MinVNI, lab.MaxVNI); ok {
+					lk.VNI = uint32(vni)
+				} else {
+					lk.MarkBroken("vni")
+				}
 			}
 		})
 		if ends == nil && !lk.Has("endpoints") {
@@ -610,8 +626,9 @@ var matchFields = []string{"source", "destination", "in", "out", "proto", "dport
 // Fields lists the fields each part of a lab file may have, by the name
 // docs/lab-format.md gives the part; a test keeps that page in step.
 var Fields = map[string][]string{
-	"lab":            {"name", "description", "nodes", "links", "checks"},
-	"node":           {"interfaces", "routes", "rules", "sysctls", "nat", "firewall", "host", "run"},
+	"lab":            {"name", "description", "machines", "nodes", "links", "checks"},
+	"machine":        {"address"},
+	"node":           {"machine", "interfaces", "routes", "rules", "sysctls", "nat", "firewall", "host", "run"},
 	"interface":      {"kind", "addresses", "mac", "mtu", "master", "up", "bridge", "port", "neighbors", "macvlan", "vxlan", "tun", "tap", "vlan", "rate", "delay", "loss"},
 	"bridge":         {"stp", "forward-delay", "hello-time", "max-age", "priority"},
 	"port":           {"hairpin", "isolated", "learning", "flood", "mcast-flood", "bcast-flood"},
@@ -621,7 +638,7 @@ var Fields = map[string][]string{
 	"vxlan":          {"vni", "remote", "group", "local", "dev", "port", "learning", "proxy", "l2miss", "l3miss", "fdb"},
 	"fdb entry":      {"mac", "dst"},
 	"tun and tap":    {"owner", "group"},
-	"link":           {"endpoints", "mtu"},
+	"link":           {"endpoints", "mtu", "vni"},
 	"route":          {"to", "via", "dev", "metric", "table"},
 	"rule":           {"from", "to", "iif", "oif", "fwmark", "table", "priority"},
 	"nat rule":       append([]string{"action", "to"}, matchFields...),

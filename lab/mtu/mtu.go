@@ -7,6 +7,8 @@
 package mtu
 
 import (
+	"net/netip"
+
 	"netlab/lab"
 	"netlab/lab/device"
 	"netlab/lab/state"
@@ -69,6 +71,9 @@ func byDefault(l *lab.Lab, i *lab.Interface, seen map[string]bool) int {
 	}
 	seen[i.Ref()] = true
 	defer delete(seen, i.Ref())
+	if lk := l.LinkOf(i.Node, i.Name); lk != nil && l.CrossesMachines(lk) {
+		return CrossLink(l, lk)
+	}
 	switch {
 	case i.Name == "lo":
 		return state.LoopbackMTU
@@ -122,6 +127,27 @@ func limit(l *lab.Lab, i *lab.Interface, seen map[string]bool) (int, *lab.Interf
 func VXLANOverhead(x *lab.VXLANOptions) int {
 	d := state.Device{Remote: x.Remote, Group: x.Group, Local: x.Local}
 	return state.VXLANOverhead(d.VXLANFamilyAddr())
+}
+
+// CrossLink is the MTU both ends of a cross-machine link get when the
+// file gives none: an Ethernet underlay's (state.EthernetMTU) less the
+// VXLAN encapsulation over the family of the machines' addresses. netlab
+// cannot see the other machine's underlay, and the two ends must agree,
+// so it assumes Ethernet on both; up refuses a machine whose underlay
+// has less (see docs/machines.md).
+func CrossLink(l *lab.Lab, lk *lab.Link) int {
+	return state.EthernetMTU - CrossLinkOverhead(l, lk)
+}
+
+// CrossLinkOverhead is the encapsulation of a cross-machine link: that of
+// the family of its first end's machine address (validate makes both
+// machines' families agree).
+func CrossLinkOverhead(l *lab.Lab, lk *lab.Link) int {
+	var addr netip.Addr
+	if m := l.Machine(l.MachineOf(lk.Ends[0].Node)); m != nil {
+		addr = m.Address
+	}
+	return state.VXLANOverhead(addr)
 }
 
 // iface is the interface node:name of the lab, or nil.

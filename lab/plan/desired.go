@@ -11,11 +11,22 @@ import (
 )
 
 // Desired turns a validated lab into the kernel objects it asks for. It
-// must only be given a lab without validation errors.
-func Desired(l *lab.Lab) *state.State {
+// must only be given a lab without validation errors. For a lab with
+// machines, it is every machine's objects: the union of DesiredOn of
+// each.
+func Desired(l *lab.Lab) *state.State { return DesiredOn(l, "") }
+
+// DesiredOn is the part of Desired that machine builds: its nodes, with
+// each link to a node of another machine as a VXLAN to that machine. An
+// empty machine means every machine's (and is a lab without machines
+// whole).
+func DesiredOn(l *lab.Lab, machine string) *state.State {
 	s := state.New(l.Name)
 	hosts := "" // made at the first node that has a hosts file, shared by all
 	for _, n := range l.Nodes {
+		if machine != "" && n.Machine != machine {
+			continue
+		}
 		sn := state.NewNode(n.Name, state.NetNSName(l.Name, n.Name))
 		sn.Host = n.Host
 		if n.Host {
@@ -89,7 +100,9 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	sl.Egress = state.Impairment{Rate: i.Egress.Rate, Delay: i.Egress.Delay, Loss: i.Egress.Loss}.Normal()
 	desiredDevice(l, i, sl)
 	desiredBridge(i, sl)
-	if lk := l.LinkOf(i.Node, i.Name); lk != nil {
+	if lk := l.LinkOf(i.Node, i.Name); lk != nil && l.CrossesMachines(lk) {
+		crossLink(l, lk, i, sl)
+	} else if lk != nil {
 		peer := lk.Ends[0]
 		if peer.Node == i.Node && peer.IfName == i.Name {
 			peer = lk.Ends[1]
@@ -105,6 +118,35 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	// observer checks either claim against the kernel's ifindexes.
 	sl.Alias = state.LinkMarker(l.Name, sl.Peer+sl.Parent)
 	return sl
+}
+
+// crossLink makes sl, the end i of a link between two machines, the
+// VXLAN that carries it: made in the machine's own namespace straight
+// into the node's, so that its UDP socket stays in the machine's, and
+// unicast to the other end's machine with the link's VNI. Learning is
+// off: the one far end is the kernel's own entry for the remote.
+func crossLink(l *lab.Lab, lk *lab.Link, i *lab.Interface, sl *state.Link) {
+	far := lk.Ends[0]
+	if far.Node == i.Node && far.IfName == i.Name {
+		far = lk.Ends[1]
+	}
+	sl.Kind = device.VXLAN
+	sl.VNI = lab.LinkVNI(l.Name, lk)
+	sl.Port = lab.DefaultVXLANPort
+	if m := l.Machine(l.MachineOf(far.Node)); m != nil {
+		sl.Remote = m.Address
+	}
+	if m := l.Machine(l.MachineOf(i.Node)); m != nil {
+		sl.Local = m.Address
+	}
+	sl.UnderlayNetNS = state.HostNetNS
+	sl.FDB = nil
+	if e, ok := sl.KernelFDB(); ok {
+		sl.FDB = append(sl.FDB, e)
+	}
+	// Declared, so that both ends carry the same MTU and it is repaired
+	// like any other.
+	sl.MTU = mtu.Of(l, i)
 }
 
 // desiredDevice fills in the settings of a macvlan, vxlan, tun or tap.

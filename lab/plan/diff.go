@@ -287,6 +287,7 @@ func immutableChange(w, h *state.Link) string {
 		add("group", addrOrNone(h.Group), addrOrNone(w.Group))
 		add("local", addrOrNone(h.Local), addrOrNone(w.Local))
 		add("dev", orNone(h.Dev), orNone(w.Dev))
+		add("underlay", underlayText(h.UnderlayNetNS), underlayText(w.UnderlayNetNS))
 		add("learning", fmt.Sprint(h.Learning), fmt.Sprint(w.Learning))
 		add("proxy", fmt.Sprint(h.Proxy), fmt.Sprint(w.Proxy))
 		add("l2miss", fmt.Sprint(h.L2Miss), fmt.Sprint(w.L2Miss))
@@ -306,6 +307,14 @@ func immutableChange(w, h *state.Link) string {
 		parts[i] = a.String()
 	}
 	return strings.Join(parts, ", ") + " cannot change in place"
+}
+
+// underlayText names the namespace of a vxlan's socket.
+func underlayText(netns string) string {
+	if netns == state.HostNetNS {
+		return "machine"
+	}
+	return "node"
 }
 
 func listOrNone(l []string) string {

@@ -157,7 +157,12 @@ func LinkAddCmds(netns string, l *Link, peerNS string, peer *Link) []string {
 		cmds = append(cmds, fmt.Sprintf("%s link set %s alias %s%s", n, devArg(l.Name), q(l.Alias), createArgs(l)))
 	case device.VXLAN:
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, nameArg(l.Name), l.VNI)
+		if l.UnderlayNetNS != "" && l.UnderlayNetNS != netns {
+			// Made in the machine's namespace, straight into the node.
+			fmt.Fprintf(&b, "%s link add %s netns %s type vxlan id %d", ipCmd(l.UnderlayNetNS), nameArg(l.Name), netnsArg(netns), l.VNI)
+		} else {
+			fmt.Fprintf(&b, "%s link add %s type vxlan id %d", n, nameArg(l.Name), l.VNI)
+		}
 		if l.Remote.IsValid() {
 			b.WriteString(" remote " + l.Remote.String())
 		}

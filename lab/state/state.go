@@ -226,6 +226,12 @@ type Device struct {
 	Proxy    bool       `json:",omitzero"`
 	L2Miss   bool       `json:",omitzero"`
 	L3Miss   bool       `json:",omitzero"`
+	// UnderlayNetNS is, desired, the namespace a vxlan is made in and
+	// keeps its UDP socket in when that is not the node's: HostNetNS, the
+	// machine's own, for a link between two machines. Observed, it is
+	// HostNetNS when the kernel reports the vxlan's socket in another
+	// namespace than the device (IFLA_LINK_NETNSID), else "".
+	UnderlayNetNS string `json:",omitzero"`
 	// FDB are the static entries with a destination, sorted; the
 	// kernel's own for Remote or Group (KernelFDB) among them.
 	FDB []FDBEntry `json:",omitzero"`

@@ -23,6 +23,7 @@ func Lab(l *lab.Lab) diag.List {
 	}
 	v := &validator{lab: l}
 	v.names()
+	v.machines()
 	v.interfaces()
 	v.links()
 	v.devices()

@@ -281,6 +281,15 @@ func (f *Fake) lowerLocked(ns *fakeNetNS, a *fakeLink, l *state.Link) error {
 		}
 	case device.VXLAN:
 		lower = l.Dev
+		// Made in another namespace (a machine's) straight into ns: the
+		// kernel then reports its socket's namespace as another one.
+		a.dev.UnderlayNetNS = ""
+		if l.UnderlayNetNS != "" && l.UnderlayNetNS != ns.name {
+			if _, err := f.netnsLocked(l.UnderlayNetNS); err != nil {
+				return fmt.Errorf("link %s: underlay: %w", l.Name, err)
+			}
+			a.dev.UnderlayNetNS = state.HostNetNS
+		}
 	case device.VLAN:
 		lower = l.VLANParent
 		if lower == "" {

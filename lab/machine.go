@@ -77,3 +77,7 @@ func LinkVNI(labName string, lk *Link) uint32 {
 	const half = 1 << 23
 	return half + h.Sum32()%(MaxVNI-half+1)
 }
+
+// OnMachine reports whether node n is built on machine: every node is
+// when machine is "" (a lab without machines, or all of them at once).
+func OnMachine(n *Node, machine string) bool { return machine == "" || n.Machine == machine }

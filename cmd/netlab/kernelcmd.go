@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -40,7 +41,30 @@ type labFlags struct {
 	labName string
 	wait    time.Duration
 	output  string
+	machine string // --machine: which machine of a lab with machines this is
 }
+
+// addMachine adds --machine, for the commands that work on one machine's
+// part of a lab spread over several.
+func (f *labFlags) addMachine(cmd *cobra.Command) {
+	cmd.Flags().Var(machineValue{&f.machine}, "machine", "for a lab with machines: work on machine `NAME`'s part of it, this one (see docs/machines.md)")
+}
+
+// machineValue is the value of --machine: a name by the rule of a lab
+// file's names, refused while the flags are parsed; whether the lab has
+// that machine is the pipeline's to say (reconcile.Options.Machine).
+type machineValue struct{ name *string }
+
+func (v machineValue) Set(s string) error {
+	if _, err := name.Parse("machine", s); err != nil {
+		return err
+	}
+	*v.name = s
+	return nil
+}
+
+func (v machineValue) String() string { return *v.name }
+func (v machineValue) Type() string   { return "string" }
 
 func (f *labFlags) addLab(cmd *cobra.Command) {
 	cmd.Flags().Var(labNameValue{&f.labName}, "lab", "work on the running lab `NAME` (see netlab ls) instead of a lab file")
@@ -248,6 +272,17 @@ func newKernel() kernel.Kernel {
 		return testKernel
 	}
 	return newLinux()
+}
+
+// newKernelOn is newKernel for one machine of a lab spread over several
+// (--machine): the machine's own namespace is then the one netlab runs
+// in (kernel.WithStartAsMachine), so that netlab run inside a namespace
+// that stands for a machine builds that machine's part there.
+func newKernelOn(machine string) kernel.Kernel {
+	if testKernel != nil || machine == "" {
+		return newKernel()
+	}
+	return kernel.NewLinux(append(slices.Clone(kernelOptions), kernel.WithStartAsMachine())...)
 }
 
 // testKernel, when set, is the kernel newKernel returns, and requireRoot

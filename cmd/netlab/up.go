@@ -56,9 +56,11 @@ namespaces needs root. With no FILE it plans the built-in default lab.`,
 			if err != nil {
 				return err
 			}
-			k := newKernel()
+			k := newKernelOn(f.machine)
 			defer k.Close()
-			planned, err := reconcile.Plan(cmd.Context(), k, l, reconcileOptions(prune))
+			opts := reconcileOptions(prune)
+			opts.Machine = f.machine
+			planned, err := reconcile.Plan(cmd.Context(), k, l, opts)
 			if err != nil {
 				return refused(e, err)
 			}
@@ -78,6 +80,7 @@ namespaces needs root. With no FILE it plans the built-in default lab.`,
 	cmd.Flags().BoolVar(&prune, "prune", false, "also plan to remove objects the file does not declare")
 	cmd.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan is not empty, 0 when it is")
 	addAllowHost(cmd, &allowHost)
+	f.addMachine(cmd)
 	return cmd
 }
 
@@ -109,7 +112,7 @@ waits (--wait sets how long).`,
 			ctx, cancel := signalContext()
 			defer cancel()
 			return withLock(ctx, e, l.Name, f.wait, func() error {
-				return runUp(ctx, e, l, text, prune, f.output)
+				return runUp(ctx, e, l, text, prune, f.output, f.machine)
 			})
 		}),
 	}
@@ -117,15 +120,17 @@ waits (--wait sets how long).`,
 	f.addWait(cmd)
 	cmd.Flags().BoolVar(&prune, "prune", false, "also remove objects in the lab's namespaces that the file does not declare")
 	addAllowHost(cmd, &allowHost)
+	f.addMachine(cmd)
 	return cmd
 }
 
 // runUp applies the lab through the pipeline and says what it did.
-func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output string) error {
+func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output, machine string) error {
 	start := time.Now()
-	k := newKernel()
+	k := newKernelOn(machine)
 	defer k.Close()
 	opts := reconcileOptions(prune)
+	opts.Machine = machine
 	opts.Source = text
 	var status *statusLine // progress, on a terminal only
 	if output != "json" && isTerminal(e.stderr) {

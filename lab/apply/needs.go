@@ -20,10 +20,14 @@ type Use struct {
 // Needs lists what a lab needs of the kernel, each need at every field
 // that asks for it, in file order: each interface's kind (a link end's at
 // the link), 802.1Q for a vlan, tbf for a rate alone, netem for a delay or
-// a loss. lo needs nothing.
-func Needs(l *lab.Lab) []Use {
+// a loss. lo needs nothing. Only the nodes of machine count (all of them
+// for ""): a link to another machine's node needs a vxlan here.
+func Needs(l *lab.Lab, machine string) []Use {
 	var out []Use
 	for _, n := range l.Nodes {
+		if !lab.OnMachine(n, machine) {
+			continue
+		}
 		for _, i := range n.Interfaces {
 			if i.Name == "lo" {
 				continue
@@ -40,6 +44,9 @@ func Needs(l *lab.Lab) []Use {
 				if !i.Has("kind") {
 					if lk := l.LinkOf(n.Name, i.Name); lk != nil {
 						at = lk.Pos
+						if l.CrossesMachines(lk) {
+							kind = device.VXLAN
+						}
 					}
 				}
 				out = append(out, Use{kernel.Need(kind), at, what})
@@ -63,8 +70,8 @@ func Needs(l *lab.Lab) []Use {
 // CheckNeeds asks the kernel about what the lab needs and returns one
 // error at each field that asks for something it lacks, naming the kernel
 // option; nothing is changed.
-func CheckNeeds(ctx context.Context, k kernel.Kernel, l *lab.Lab) (diag.List, error) {
-	uses := Needs(l)
+func CheckNeeds(ctx context.Context, k kernel.Kernel, l *lab.Lab, machine string) (diag.List, error) {
+	uses := Needs(l, machine)
 	var needs []kernel.Need
 	seen := make(map[kernel.Need]bool)
 	for _, u := range uses {

@@ -28,11 +28,14 @@ import (
 // namespace holds at the file's value already is not looked up: nothing
 // will be written to it (a no-op plan of a 1000-router chain entered a
 // thousand namespaces for this).
-func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, observed *state.State) (diag.List, error) {
+//
+// Only the nodes of machine are looked up (all of them for ""): another
+// machine's kernel is not this one.
+func CheckSysctls(ctx context.Context, k kernel.Kernel, l *lab.Lab, machine string, observed *state.State) (diag.List, error) {
 	byNetNS := make(map[string][]lookup) // "" for a fresh namespace
 	for _, n := range l.Nodes {
-		if n.Host {
-			continue // refused before this: a host node sets no sysctls
+		if n.Host || !lab.OnMachine(n, machine) {
+			continue // a host node sets no sysctls (refused before this)
 		}
 		var have *state.Node
 		if observed != nil {

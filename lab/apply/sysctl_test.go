@@ -52,7 +52,7 @@ func TestCheckSysctls(t *testing.T) {
 			t.Fatal(err)
 		}
 		writes := k.Writes()
-		diags, err := apply.CheckSysctls(ctx, k, l, observed)
+		diags, err := apply.CheckSysctls(ctx, k, l, "", observed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ links:
 	if err != nil {
 		t.Fatal(err)
 	}
-	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	diags, err := apply.CheckSysctls(ctx, k, l, "", observed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func (k *trialKernel) SysctlTry(ctx context.Context, writes []kernel.SysctlWrite
 func TestCheckSysctlsOncePerSetting(t *testing.T) {
 	l := mustLab(t, "sc", chainLab("sc", 6, 0))
 	k := &trialKernel{Fake: kerneltest.NewFake()}
-	diags, err := apply.CheckSysctls(context.Background(), k, l, nil)
+	diags, err := apply.CheckSysctls(context.Background(), k, l, "", nil)
 	if err != nil || diags.HasErrors() {
 		t.Fatalf("CheckSysctls of a fresh chain: %v, %v", diags.Err(), err)
 	}
@@ -158,7 +158,7 @@ func TestCheckSysctlsOncePerSetting(t *testing.T) {
 	}
 	k.tried = nil
 	looked := k.Calls("SysctlProblems")
-	if _, err := apply.CheckSysctls(context.Background(), k, l, observed); err != nil {
+	if _, err := apply.CheckSysctls(context.Background(), k, l, "", observed); err != nil {
 		t.Fatal(err)
 	}
 	if n := k.Calls("SysctlProblems") - looked; n != 0 || len(k.tried) != 0 {

@@ -168,7 +168,7 @@ func programs(l *lab.Lab) []string {
 func skipIfLabLacks(t *testing.T, l *lab.Lab) {
 	t.Helper()
 	var needs []kernel.Need
-	for _, u := range apply.Needs(l) {
+	for _, u := range apply.Needs(l, "") {
 		needs = append(needs, u.Need)
 	}
 	kerneltest.SkipIfLacks(t, needs...)

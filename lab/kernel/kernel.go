@@ -88,8 +88,9 @@ type Concurrent interface {
 }
 
 type Kernel interface {
-	NeighKernel // static neighbours: neigh.go
-	CapKernel   // caps.go: what the kernel lacks of what a lab needs
+	NeighKernel   // static neighbours: neigh.go
+	CapKernel     // caps.go: what the kernel lacks of what a lab needs
+	MachineKernel // machine.go: the machine's own addresses (issue 19)
 	// Observe reads every namespace of the lab (those named LAB.NODE),
 	// their links, addresses and routes, and the sysctls that want
 	// declares. A namespace with the lab's name but without netlab's

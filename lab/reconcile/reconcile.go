@@ -18,6 +18,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +67,10 @@ type Options struct {
 	// Settling, if set, is told which bridge ports Up still waits for,
 	// while a spanning tree settles (apply.AwaitSTP).
 	Settling func(msg string)
+	// Machine is, for a lab with machines, the one this is: Plan and Up
+	// build its nodes only (plan.DesiredOn), after apply.CheckMachine
+	// found its address here. A lab with machines needs one.
+	Machine string
 }
 
 // logs returns the log hooks of opts: its own, else RunDir's.
@@ -153,15 +158,28 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
 	}
-	// Before anything is read or changed: a kernel without 802.1Q,
-	// netem or a device kind the lab uses is refused at the field.
-	if diags, err := apply.CheckNeeds(ctx, k, l); err != nil {
+	if diags := machineProblem(l, opts.Machine); diags.HasErrors() {
+		return nil, &RefusedError{Diags: diags}
+	}
+	// Before anything is read or changed: a machine that is not the one
+	// named, or whose underlay cannot carry its links, is refused.
+	if opts.Machine != "" {
+		if diags, err := apply.CheckMachine(ctx, k, l, opts.Machine); err != nil {
+			return nil, err
+		} else if diags.HasErrors() {
+			diags.Sort()
+			return nil, &RefusedError{Diags: diags}
+		}
+	}
+	// And a kernel without 802.1Q, netem or a device kind the lab uses
+	// is refused at the field.
+	if diags, err := apply.CheckNeeds(ctx, k, l, opts.Machine); err != nil {
 		return nil, err
 	} else if diags.HasErrors() {
 		diags.Sort()
 		return nil, &RefusedError{Diags: diags}
 	}
-	desired := plan.Desired(l)
+	desired := plan.DesiredOn(l, opts.Machine)
 	observed, err := Observe(ctx, k, l.Name, desired, opts.RunDir)
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel: %w", err)
@@ -169,7 +187,7 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 	if err := sweepLeftovers(ctx, k, l.Name, observed); err != nil {
 		return nil, err
 	}
-	diags, err := apply.CheckSysctls(ctx, k, l, observed)
+	diags, err := apply.CheckSysctls(ctx, k, l, opts.Machine, observed)
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +211,22 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 		p = plan.Diff(desired, observed, diffOpts)
 	}
 	return &Planned{Desired: desired, Observed: observed, Plan: p}, nil
+}
+
+// machineProblem refuses a lab with machines without the one this is,
+// and a machine given for a lab that has none or not that one.
+func machineProblem(l *lab.Lab, machine string) diag.List {
+	var out diag.List
+	switch {
+	case machine == "" && len(l.Machines) > 0:
+		out.Hintf(l.At("machines"), "run netlab up FILE --machine NAME on each machine, NAME its own",
+			"lab %s runs on machines %s: say which one this is with --machine", l.Name, strings.Join(l.MachineNames(), ", "))
+	case machine != "":
+		if p := validate.MachineProblem(l, machine); p != "" {
+			out.Hintf(l.At("machines"), "give --machine one of the file's machines, or leave it out for a lab without machines", "%s", p)
+		}
+	}
+	return out
 }
 
 // Diff is the diff step alone, for a caller that has observed the kernel

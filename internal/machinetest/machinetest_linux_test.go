@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,14 +30,20 @@ var twoMachines = []Machine{
 	{Name: "m2", Addr: netip.MustParsePrefix("203.0.113.2/24"), Addr6: netip.MustParsePrefix("2001:db8::2/64")},
 }
 
-// newWorld is New, skipped with -short: it builds netlab and starts
-// processes.
-func newWorld(t *testing.T, machines ...Machine) *World {
+// requireWorld skips the test unless it can make a World, and with
+// -short: a World builds netlab and starts processes.
+func requireWorld(t *testing.T) {
 	t.Helper()
 	kerneltest.RequireRoot(t)
 	if testing.Short() {
 		t.Skip("simulated machines build netlab and take seconds: not with -short")
 	}
+}
+
+// newWorld is New after requireWorld.
+func newWorld(t *testing.T, machines ...Machine) *World {
+	t.Helper()
+	requireWorld(t)
 	return New(t, machines...)
 }
 
@@ -230,7 +237,7 @@ func TestLabOnOneMachine(t *testing.T) {
 // process of it is left.
 func TestCleanupLeavesNothing(t *testing.T) {
 	t.Parallel()
-	kerneltest.RequireRoot(t)
+	requireWorld(t)
 	var (
 		netnsNames []string // the underlay's and the machines' namespaces
 		pids       []int    // holders, and what Start started
@@ -270,7 +277,7 @@ func TestCleanupLeavesNothing(t *testing.T) {
 		}
 	})
 	if len(netnsNames) == 0 {
-		t.Fatal("the world was not made")
+		t.Skip("no world was made") // the subtest failed or skipped, and said why
 	}
 	for _, n := range netnsNames {
 		if _, err := os.Lstat(filepath.Join(kernel.NetNSDir, n)); !errors.Is(err, os.ErrNotExist) {
@@ -291,6 +298,61 @@ func TestCleanupLeavesNothing(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestStartKilled starts a netlab exec on a machine, kills it with
+// SIGKILL once its command runs in the node, and checks that Wait tells
+// the signal, that the command died with netlab (Start's process is
+// netlab itself, not a wrapper) and that netlab works on after it.
+func TestStartKilled(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, twoMachines[0])
+	lab := kerneltest.LabName(t)
+	file := pairLab(t, lab)
+	must(t, w, "m1", "up", file)
+	node, err := statNS(w.Dir("m1") + kernel.NetNSDir + "/" + lab + ".b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := w.Start(t, "m1", "exec", "--lab", lab, "b", "--", "sleep", "600")
+	var sleeper int
+	for deadline := time.Now().Add(10 * time.Second); sleeper == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no sleep in node b after 10s")
+		}
+		sleeper = inNetNS(t, node, "sleep")
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if r := Wait(cmd); r.Code != -1 || r.Signal != syscall.SIGKILL {
+		t.Errorf("Wait after SIGKILL = %s, want killed by SIGKILL", r)
+	}
+	for deadline := time.Now().Add(5 * time.Second); inNetNS(t, node, "sleep") != 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sleep %d still runs in node b 5s after netlab was killed", sleeper)
+		}
+	}
+	if r := must(t, w, "m1", "up", file); !strings.Contains(r.Stdout, "No changes") {
+		t.Errorf("up after the kill changed the lab: %s", r)
+	}
+}
+
+// inNetNS returns the pid of a live process named comm in the namespace,
+// or 0.
+func inNetNS(t *testing.T, ns nsID, comm string) int {
+	t.Helper()
+	for _, pid := range allPids(t) {
+		id, err := statNS(fmt.Sprintf("/proc/%d/ns/net", pid))
+		if err != nil || id != ns {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if _, st, serr := kernel.ProcStart(pid); err == nil && serr == nil && st != 'Z' && strings.TrimSpace(string(b)) == comm {
+			return pid
+		}
+	}
+	return 0
 }
 
 // allPids lists the processes of the machine.

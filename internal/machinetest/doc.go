@@ -38,9 +38,12 @@
 //
 //	func TestMain(m *testing.M) { os.Exit(machinetest.Main(m)) }
 //
-// Main also builds nothing and runs the tests with kerneltest's leak
-// check, then fails the run if a holder is left. The netlab binary is
-// built once per test process, on the first New.
+// Main runs the tests with kerneltest's leak check, fails the run if a
+// holder is left, and removes the netlab binary, which the first New of
+// the test process builds. A holder never outlives the test process: when
+// that ends, however it ends, the holder's stdin closes and it exits,
+// taking its mount namespace and every lab namespace mounted there with
+// it.
 //
 // Cleanup, registered by New, also when the test fails: on every machine,
 // kill what Start started, bring every lab it has down (those netlab ls

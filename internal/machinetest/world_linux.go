@@ -338,7 +338,6 @@ func (w *World) run(m *machine, args ...string) (Result, error) {
 	if r.Code == enterFailed && strings.HasPrefix(r.Stderr, "machinetest: ") {
 		return r, fmt.Errorf("machine %s: netlab %s: %s", m.Name, strings.Join(args, " "), strings.TrimSpace(r.Stderr))
 	}
-	r.Args = args
 	return r, nil
 }
 

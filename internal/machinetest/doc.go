@@ -42,8 +42,10 @@
 // holder is left, and removes the netlab binary, which the first New of
 // the test process builds. A holder never outlives the test process: when
 // that ends, however it ends, the holder's stdin closes and it exits,
-// taking its mount namespace and every lab namespace mounted there with
-// it.
+// taking its mount namespace and the lab namespaces mounted there with it
+// (one a lab's process still runs in lasts until that process ends, as on
+// a real machine; kerneltest's leak check finds those processes by their
+// marker).
 //
 // Cleanup, registered by New, also when the test fails: on every machine,
 // kill what Start started, bring every lab it has down (those netlab ls

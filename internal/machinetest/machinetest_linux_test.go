@@ -355,6 +355,36 @@ func inNetNS(t *testing.T, ns nsID, comm string) int {
 	return 0
 }
 
+// TestEnterChecksHolder checks that netlab is not run on a machine whose
+// holder is not the one recorded: another start time (the pid reused), or
+// other namespaces.
+func TestEnterChecksHolder(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, twoMachines[0])
+	m := w.machines[0]
+	for _, tc := range []struct {
+		name  string
+		spoil func(m *machine)
+		want  string
+	}{
+		{"start time", func(m *machine) { m.start++ }, "no longer its holder"},
+		{"mount namespace", func(m *machine) { m.mnt.ino++ }, "mnt namespace is"},
+		{"network namespace", func(m *machine) { m.net.ino++ }, "net namespace is"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spoilt := &machine{Machine: m.Machine, netns: m.netns, stderr: m.stderr, pid: m.pid, start: m.start, mnt: m.mnt, net: m.net}
+			tc.spoil(spoilt)
+			r, err := w.run(spoilt, "ls")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("netlab ls with a spoilt holder record = %v, %s; want an error with %q", err, r, tc.want)
+			}
+		})
+	}
+	if r := must(t, w, "m1", "ls", "-o", "json"); strings.TrimSpace(r.Stdout) != "[]" {
+		t.Errorf("ls -o json on m1 = %s, want []", r.Stdout)
+	}
+}
+
 // allPids lists the processes of the machine.
 func allPids(t *testing.T) []int {
 	t.Helper()

@@ -543,7 +543,11 @@ func (m *machine) stop() error {
 	select {
 	case err = <-done:
 	case <-time.After(holderWait):
-		m.holder.Process.Kill()
+		// Through the os.Process of the holder, a pidfd, and only while
+		// the pid is still the holder (not yet a zombie).
+		if m.check() == nil {
+			m.holder.Process.Kill()
+		}
 		<-done
 		err = fmt.Errorf("holder %d did not end when its stdin closed: killed", m.pid)
 	}

@@ -79,7 +79,7 @@ const holderWait = 20 * time.Second
 // to build netlab), and fails it if the package's TestMain does not call
 // Main. When the test ends, pass or fail, every lab on every machine is
 // brought down and everything New made is removed.
-func New(t *testing.T, machines ...Machine) *World {
+func New(t testing.TB, machines ...Machine) *World {
 	t.Helper()
 	kerneltest.RequireRoot(t)
 	mainCalled.Lock()
@@ -449,6 +449,10 @@ func (w *World) close() error {
 	for _, m := range w.machines {
 		m.killStarted()
 		if m.holder == nil {
+			continue // never started
+		}
+		if m.start == 0 {
+			errs = append(errs, m.stop()) // never ready: New has said why
 			continue
 		}
 		if err := m.check(); err == nil {

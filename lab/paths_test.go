@@ -76,6 +76,19 @@ var reviewedPaths = map[string]string{
 	// The rootless benchmark's look for the user's processes (issue 17).
 	"internal/labbench.realUID": "/proc and a pid written by strconv.Itoa: digits only",
 
+	// The simulated machines of multi-machine tests (issue 19): test
+	// support, paths of /proc, constants and kerneltest's own names.
+	"internal/machinetest.netlabBinary":      "the constant file name netlab in a directory os.MkdirTemp made",
+	"internal/machinetest.removeBuild":       "the directory os.MkdirTemp made for the build",
+	"internal/machinetest.privateTmpfs":      "callers pass the constant mount points of privateDirs (/run/netns, /run/netlab, /etc/netns)",
+	"internal/machinetest.machineSys":        "the constant /sys",
+	"internal/machinetest.openNetNS":         "NetNSDir and a namespace name of kerneltest's NewTestNS, refused unless it has kerneltest.Prefix and no dot or slash",
+	"internal/machinetest.(*machine).nsPath": "/proc, a pid written by strconv.Itoa (digits only) and a constant namespace kind",
+	"internal/machinetest.statNS":            "callers pass a path of nsPath or the constant /proc/self/ns/mnt",
+	"internal/machinetest.(*machine).openNS": "paths of nsPath",
+	"internal/machinetest.readNames":         "callers pass root's /proc/PID/root and a constant directory (NetNSDir, RunDir, /sys/class/net)",
+	"internal/machinetest.(*machine).root":   "/proc and a pid written by strconv.Itoa: digits only",
+
 	// The namespace directory itself: the kernel's parameter.
 	"lab/kernel.(*Linux).prepareNetNSDir": "the kernel's directory of namespaces (NetNSDir, or WithNetNSDir's: a rootless netlab's checked directory)",
 	"lab/kernel.(*Linux).listNetNS":       "the kernel's directory of namespaces; the names read are checked by netnsPath before any use",

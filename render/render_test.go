@@ -367,7 +367,7 @@ func roundTripBoth(t *testing.T, l *lab.Lab) {
 		// A lab whose needs (802.1Q, netem, ...) this kernel lacks: its
 		// script would fail on ip or tc; the fake runs it.
 		var needs []kernel.Need
-		for _, u := range apply.Needs(l) {
+		for _, u := range apply.Needs(l, "") {
 			needs = append(needs, u.Need)
 		}
 		kerneltest.SkipIfLacks(t, needs...)

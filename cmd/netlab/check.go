@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -37,6 +38,10 @@ that way: exactly the nodes in via, the translation in nat, the node that
 dropped it; its detail says which part differed (path via hotspot, isp;
 want via fw, isp).
 
+For a lab spread over several machines, check --machine NAME runs the
+checks whose from is a node of machine NAME, this one; pings and connects
+to nodes on other machines cross the VXLAN links like any traffic.
+
 With --lab NAME instead of a file, check runs the checks of the file the lab
 was last brought up with: netlab up keeps a copy of it, in /run/netlab/NAME.yaml,
 until netlab down.
@@ -59,6 +64,10 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
+			checks, err := checksOn(l, f.machine)
+			if err != nil {
+				return err
+			}
 			if len(l.Checks) == 0 {
 				fmt.Fprintf(e.stderr, "netlab: lab %s has no checks: add some under checks: in the file\n", l.Name)
 				if f.output == "json" {
@@ -72,12 +81,12 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 			ctx, cancel := signalContext()
 			defer cancel()
 			if f.output == "text" && isTerminal(e.stderr) {
-				fmt.Fprintf(e.stderr, "Running %d check(s) on lab %s...\n", len(l.Checks), l.Name)
+				fmt.Fprintf(e.stderr, "Running %d check(s) on lab %s...\n", len(checks), l.Name)
 			}
 			start := time.Now()
 			var res []check.Result
 			if err := withProbes(ctx, e.stderr, l.Name, func() error {
-				res = check.Run(ctx, newNetNS(), l, l.Checks)
+				res = check.Run(ctx, newNetNS(), l, checks)
 				return nil
 			}); err != nil {
 				return err
@@ -93,6 +102,9 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 				writeJSON(e, rep)
 			} else {
 				writeChecks(e.stdout, res, rep)
+				if elsewhere := len(l.Checks) - len(checks); elsewhere > 0 {
+					fmt.Fprintf(e.stdout, "%d check(s) start on other machines: run netlab check there with their --machine.\n", elsewhere)
+				}
 			}
 			if rep.Failed > 0 {
 				return &exitCode{exitFailure}
@@ -103,7 +115,30 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 	f.addLab(cmd)
 	f.addOutput(cmd)
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as a JUnit XML report to `PATH`")
+	f.addMachine(cmd)
 	return cmd
+}
+
+// checksOn are the checks that run on machine: for a lab with machines,
+// those whose from is a node of it (a probe starts where its from is);
+// for a lab without, all of them. A lab with machines needs --machine.
+func checksOn(l *lab.Lab, machine string) ([]*lab.Check, error) {
+	if err := checkMachine(l, machine); err != nil {
+		return nil, err
+	}
+	if len(l.Machines) == 0 {
+		return l.Checks, nil
+	}
+	if machine == "" {
+		return nil, usagef("lab %s runs on machines %s: say which one this is with --machine", l.Name, strings.Join(l.MachineNames(), ", "))
+	}
+	var out []*lab.Check
+	for _, c := range l.Checks {
+		if l.MachineOf(c.From) == machine {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // labToCheck is the lab whose checks check runs: the file of args (or the

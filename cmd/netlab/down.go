@@ -33,7 +33,11 @@ the kernel has given to another process since is never signalled. Then it
 removes the nodes' /etc/netns hosts files while it deletes the namespaces,
 and the processes' logs. It returns once the names are gone and nothing
 of the lab holds a namespace; the kernel frees what was inside them in the
-background, a moment later, as it does for ip netns del.`,
+background, a moment later, as it does for ip netns del.
+
+For a lab spread over several machines, down removes what the lab has on
+the machine it runs on, and nothing on the others: run it on each, with
+--machine naming this one (checked against the file).`,
 		Example: `  netlab down lab.yaml
   netlab down --lab single-ip
   netlab down                 # the built-in default lab`,
@@ -53,10 +57,19 @@ background, a moment later, as it does for ip netns del.`,
 			if err := requireRoot(); err != nil {
 				return err
 			}
+			if f.machine != "" {
+				known := parsed
+				if known == nil {
+					known, _, _ = appliedLab(name)
+				}
+				if err := checkMachine(known, f.machine); err != nil {
+					return err
+				}
+			}
 			ctx, cancel := signalContext()
 			defer cancel()
 			return withLock(ctx, e, name, f.wait, func() error {
-				k := newKernel()
+				k := newKernelOn(f.machine)
 				defer k.Close()
 				opts := reconcile.DownOptions{AllowHost: allowHost, DeclaresHost: !allowHost && declaresHost, RunDir: &runDir}
 				var status *statusLine // progress, on a terminal only
@@ -113,6 +126,7 @@ background, a moment later, as it does for ip netns del.`,
 	f.addWait(cmd)
 	f.addOutput(cmd)
 	addAllowHost(cmd, &allowHost)
+	f.addMachine(cmd)
 	return cmd
 }
 

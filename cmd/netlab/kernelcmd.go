@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"slices"
 	"syscall"
 	"time"
 
@@ -275,14 +274,13 @@ func newKernel() kernel.Kernel {
 }
 
 // newKernelOn is newKernel for one machine of a lab spread over several
-// (--machine): the machine's own namespace is then the one netlab runs
-// in (kernel.WithStartAsMachine), so that netlab run inside a namespace
-// that stands for a machine builds that machine's part there.
+// (--machine, newLinuxOn): netlab run inside a namespace that stands for
+// a machine builds that machine's part there.
 func newKernelOn(machine string) kernel.Kernel {
 	if testKernel != nil || machine == "" {
 		return newKernel()
 	}
-	return kernel.NewLinux(append(slices.Clone(kernelOptions), kernel.WithStartAsMachine())...)
+	return newLinuxOn(machine)
 }
 
 // testKernel, when set, is the kernel newKernel returns, and requireRoot

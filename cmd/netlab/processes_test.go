@@ -52,7 +52,7 @@ processes
 
 // TestStatusProcessesJSON pins the shape of status -o json's processes.
 func TestStatusProcessesJSON(t *testing.T) {
-	data, err := json.Marshal(statusJSON(state.New("lab1"), someProcesses()[:2]))
+	data, err := json.Marshal(statusJSON(state.New("lab1"), someProcesses()[:2], nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestStatusProcessesJSON(t *testing.T) {
 	if diff := cmp.Diff(want, string(data)); diff != "" {
 		t.Errorf("status -o json (-want +got):\n%s", diff)
 	}
-	data, _ = json.Marshal(statusJSON(state.New("lab1"), nil))
+	data, _ = json.Marshal(statusJSON(state.New("lab1"), nil, nil))
 	if !strings.Contains(string(data), `"processes":[]`) {
 		t.Errorf("no processes is not an empty array: %s", data)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -70,6 +71,16 @@ const tunDevice = "/dev/net/tun"
 
 // newLinux is the machine's kernel, as this netlab sees it.
 func newLinux() *kernel.Linux { return kernel.NewLinux(kernelOptions...) }
+
+// newLinuxOn is newLinux for one machine of a lab spread over several
+// (--machine): the machine's own namespace is then the one netlab runs
+// in (kernel.WithStartAsMachine).
+func newLinuxOn(machine string) *kernel.Linux {
+	if machine == "" {
+		return newLinux()
+	}
+	return kernel.NewLinux(append(slices.Clone(kernelOptions), kernel.WithStartAsMachine())...)
+}
 
 // launchDirs fills in where a launch finds its node: the user's
 // directories for a worker, root's otherwise.

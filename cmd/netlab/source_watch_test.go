@@ -34,7 +34,7 @@ func TestKernelSourceFake(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	src := newKernelSource(w, l.Name, l)
+	src := newKernelSource(w, l.Name, l, "")
 	events := src.Events(ctx)
 	if events == nil {
 		t.Fatal("Events is nil: the source does not watch")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"net/netip"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -34,7 +35,9 @@ rule: netlab's and any added by hand) and the routes of its tables other
 than main, and each node's nftables rules by hook
 with their counters. Interfaces netlab did not create are marked "unmanaged". With no
 FILE it shows the built-in default lab; --lab NAME shows any running lab
-(netlab ls lists them).`,
+(netlab ls lists them). For a lab spread over machines, each link to a
+node of another machine shows as "vxlan to m2 (VNI 9594391)"; --machine
+names this machine, as for up.`,
 		Example: `  netlab status
   netlab status --lab single-ip -o json | jq '.nodes[].links[].stats'
   netlab status -o json | jq -r '.processes[] | "\(.node)/\(.name) \(.state)"'`,
@@ -50,7 +53,14 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			if err := requireRoot(); err != nil {
 				return err
 			}
-			k := newKernel()
+			if l == nil && f.labName != "" {
+				// The machines' names are in the file up kept.
+				l, _, _ = appliedLab(name)
+			}
+			if err := checkMachine(l, f.machine); err != nil {
+				return err
+			}
+			k := newKernelOn(f.machine)
 			defer k.Close()
 			s, err := reconcile.Observe(cmd.Context(), k, name, nil, &runDir)
 			if err != nil {
@@ -60,30 +70,32 @@ FILE it shows the built-in default lab; --lab NAME shows any running lab
 			// the last up's record, or from the lab file.
 			var desired *state.State
 			if l != nil {
-				desired = plan.Desired(l)
+				desired = plan.DesiredOn(l, f.machine)
 			}
 			record := reconcile.NameRules(s, name, &runDir, desired)
 			var procs []reconcile.ProcessStatus
 			if len(s.Nodes) > 0 {
 				procs = reconcile.ProcessesIn(s, record, &runDir)
 			}
+			machines := machineNames(l)
 			if f.output == "json" {
-				writeJSON(e, statusJSON(s, procs))
+				writeJSON(e, statusJSON(s, procs, machines))
 				return nil
 			}
 			if len(s.Nodes) == 0 {
 				return notRunningError(name)
 			}
-			writeStatus(e.stdout, s, procs)
+			writeStatus(e.stdout, s, procs, machines)
 			return nil
 		}),
 	}
 	f.addLab(cmd)
 	f.addOutput(cmd)
+	f.addMachine(cmd)
 	return cmd
 }
 
-func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
+func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus, machines map[netip.Addr]string) {
 	fmt.Fprintf(w, "lab %s: %d node(s)\n\n", s.Lab, len(s.Nodes))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tIFACE\tKIND\tPEER\tMASTER\tSTATE\tMTU\tADDRESSES\tRX PKTS\tTX PKTS\tRX BYTES\tTX BYTES")
@@ -113,7 +125,11 @@ func writeStatus(w io.Writer, s *state.State, procs []reconcile.ProcessStatus) {
 				}
 				addrs = append(addrs, a.String())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\n", nodeName, ln, kind, dash(l.Peer), dash(l.Master), st, l.MTU,
+			peer := l.Peer
+			if to, _ := crossMachine(l, machines); to != "" {
+				peer = to
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t%d\n", nodeName, ln, kind, dash(peer), dash(l.Master), st, l.MTU,
 				dash(strings.Join(addrs, ",")), l.Stats.RxPackets, l.Stats.TxPackets, l.Stats.RxBytes, l.Stats.TxBytes)
 		}
 	}
@@ -254,6 +270,11 @@ type linkStatus struct {
 	OtherQdisc string `json:"other_qdisc,omitempty"`
 	VLAN       uint16 `json:"vlan,omitempty"`
 	VLANParent string `json:"vlan_parent,omitempty"`
+	// A link to another machine: its VNI, the other machine's address
+	// and name (when the lab file has it); Peer says "vxlan to m2 (VNI n)".
+	VNI     uint32 `json:"vni,omitempty"`
+	Remote  string `json:"remote,omitempty"`
+	Machine string `json:"machine,omitempty"`
 }
 
 type nodeStatus struct {
@@ -296,7 +317,7 @@ type processStatus struct {
 	Command string `json:"command"`
 }
 
-func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
+func statusJSON(s *state.State, procs []reconcile.ProcessStatus, machines map[netip.Addr]string) labStatus {
 	out := labStatus{Lab: s.Lab, Nodes: []nodeStatus{}, Processes: []processStatus{}}
 	for _, p := range procs {
 		out.Processes = append(out.Processes, processStatus{Node: p.Node, Name: p.Name, ByHand: p.Name == "", Pid: p.Pid,
@@ -313,6 +334,9 @@ func statusJSON(s *state.State, procs []reconcile.ProcessStatus) labStatus {
 				Egress: egressJSON(l), OtherQdisc: l.OtherQdisc, VLAN: l.VLANID, VLANParent: l.VLANParent}
 			for _, nb := range l.Neighbors {
 				ls.Neighbors = append(ls.Neighbors, nb.String())
+			}
+			if to, m := crossMachine(l, machines); to != "" {
+				ls.Peer, ls.VNI, ls.Remote, ls.Machine = to, l.VNI, l.Remote.String(), m
 			}
 			for _, a := range l.Addrs {
 				ls.Addresses = append(ls.Addresses, a.String())

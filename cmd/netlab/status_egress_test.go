@@ -51,7 +51,7 @@ egress and vlans
 // TestStatusEgressJSON: egress, other_qdisc, vlan and vlan_parent in
 // status -o json, left out when not set.
 func TestStatusEgressJSON(t *testing.T) {
-	data, err := json.Marshal(statusJSON(toolboxState(), nil))
+	data, err := json.Marshal(statusJSON(toolboxState(), nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

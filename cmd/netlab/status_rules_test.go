@@ -30,7 +30,7 @@ func TestStatusPolicyRules(t *testing.T) {
 	s.Nodes["plain"] = state.NewNode("plain", "lab1.plain")
 
 	var b bytes.Buffer
-	writeStatus(&b, s, nil)
+	writeStatus(&b, s, nil, nil)
 	text := b.String()
 	for _, want := range []string{
 		"node gw: policy routing",
@@ -47,7 +47,7 @@ func TestStatusPolicyRules(t *testing.T) {
 		t.Errorf("status shows policy routing where there is none, or a main route in it:\n%s", text)
 	}
 
-	data, err := json.Marshal(statusJSON(s, nil))
+	data, err := json.Marshal(statusJSON(s, nil, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,9 +72,18 @@ shows help, q quits.`,
 					l = ll
 				}
 			}
-			k := newLinux()
+			if err := checkMachine(l, f.machine); err != nil {
+				return err
+			}
+			checks := []*lab.Check(nil)
+			if l != nil {
+				if checks, err = checksOn(l, f.machine); err != nil {
+					return err
+				}
+			}
+			k := newLinuxOn(f.machine)
 			defer k.Close()
-			src := newKernelSource(k, name, l)
+			src := newKernelSource(k, name, l, f.machine)
 			hint := "netlab up FILE"
 			switch {
 			case len(args) == 1:
@@ -83,7 +92,7 @@ shows help, q quits.`,
 				hint = "netlab up"
 			}
 			opts := tui.Options{Source: src, Lab: l, LabName: name, Interval: interval, StartHint: hint}
-			opts.RunChecks = checkRunner(k, l)
+			opts.RunChecks = checkRunner(k, l, checks)
 			if err := tui.Run(cmd.Context(), opts, e.stdin, e.stdout); err != nil {
 				return &failure{err: fmt.Errorf("tui: %w", err)}
 			}
@@ -92,23 +101,25 @@ shows help, q quits.`,
 	}
 	f.addLab(cmd)
 	cmd.Flags().DurationVar(&interval, "interval", time.Second, "read the counters every `DURATION` (500ms, 2s)")
+	f.addMachine(cmd)
 	return cmd
 }
 
 // checkRunner runs the file's checks for the c key. The checks live in the
 // lab file: with --lab, in the one the lab was brought up with, if netlab
 // kept it.
-func checkRunner(ns kernel.NetNS, l *lab.Lab) func(context.Context) ([]tui.CheckResult, error) {
+// checks are those of l that run on this machine (checksOn).
+func checkRunner(ns kernel.NetNS, l *lab.Lab, checks []*lab.Check) func(context.Context) ([]tui.CheckResult, error) {
 	return func(ctx context.Context) ([]tui.CheckResult, error) {
 		if l == nil {
 			return nil, errors.New("no lab file: start netlab tui with the lab file to run its checks")
 		}
-		if len(l.Checks) == 0 {
-			return nil, fmt.Errorf("lab %s has no checks", l.Name)
+		if len(checks) == 0 {
+			return nil, fmt.Errorf("lab %s has no checks that start on this machine", l.Name)
 		}
 		var out []tui.CheckResult
 		err := withProbes(ctx, nil, l.Name, func() error {
-			for _, r := range check.Run(ctx, ns, l, l.Checks) {
+			for _, r := range check.Run(ctx, ns, l, checks) {
 				out = append(out, tui.CheckResult{Name: r.Name, Pass: r.Passed, Detail: r.Detail()})
 			}
 			return nil
@@ -142,10 +153,12 @@ type kernelSource struct {
 	nodes map[string]bool // nodes of last; guarded by mu
 }
 
-func newKernelSource(k watchedKernel, name string, l *lab.Lab) *kernelSource {
+// machine, for a lab with machines, is the one this is: the UI shows its
+// part of the lab, and drift against that part.
+func newKernelSource(k watchedKernel, name string, l *lab.Lab, machine string) *kernelSource {
 	s := &kernelSource{k: k, name: name, lab: l, nodes: map[string]bool{}}
 	if l != nil {
-		s.desired = plan.Desired(l)
+		s.desired = plan.DesiredOn(l, machine)
 	}
 	return s
 }

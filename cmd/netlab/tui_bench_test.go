@@ -37,7 +37,7 @@ func BenchmarkTUIRefreshKernel(b *testing.B) {
 	l := benchTUILab(b)
 	k := kernel.NewLinux()
 	defer k.Close()
-	src := newKernelSource(k, l.Name, l)
+	src := newKernelSource(k, l.Name, l, "")
 	m := tui.New(tui.Options{Source: src, Lab: l})
 	m.SetSize(120, 40)
 	benchRefresh(b, m)
@@ -56,7 +56,7 @@ func BenchmarkTUIRefreshFake(b *testing.B) {
 	if _, err := reconcile.Up(context.Background(), f, l, reconcile.Options{RunDir: &runDir}); err != nil {
 		b.Fatal(err)
 	}
-	src := newKernelSource(f, l.Name, l)
+	src := newKernelSource(f, l.Name, l, "")
 	m := tui.New(tui.Options{Source: src, Lab: l})
 	m.SetSize(120, 40)
 	benchRefresh(b, m)

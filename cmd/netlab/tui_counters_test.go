@@ -58,7 +58,7 @@ func TestTUITicksReadCounters(t *testing.T) {
 	if _, err := reconcile.Up(ctx, w, l, reconcile.Options{RunDir: &runDir}); err != nil {
 		t.Fatal(err)
 	}
-	src := newKernelSource(w, l.Name, l)
+	src := newKernelSource(w, l.Name, l, "")
 	m := tui.New(tui.Options{Source: src, Lab: l, Context: ctx})
 	m.SetSize(120, 30)
 	at := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -200,7 +200,7 @@ func TestTUICountersLinux(t *testing.T) {
 	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{RunDir: &runDir}); err != nil {
 		t.Fatal(err)
 	}
-	src := newKernelSource(k, name, l)
+	src := newKernelSource(k, name, l, "")
 	m := tui.New(tui.Options{Source: src, Lab: l, Context: ctx})
 	m.SetSize(120, 30)
 	at := time.Now()

@@ -52,7 +52,7 @@ func upFake(t *testing.T, entries []kernel.ConntrackEntry) (*kernelSource, *ctKe
 	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	src := newKernelSource(k, l.Name, l)
+	src := newKernelSource(k, l.Name, l, "")
 	if _, err := src.Snapshot(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestTUIConntrack(t *testing.T) {
 	}
 
 	// A kernel that cannot read conntrack says so.
-	plain := newKernelSource(kerneltest.NewWatched(kerneltest.NewFake()), "t", nil)
+	plain := newKernelSource(kerneltest.NewWatched(kerneltest.NewFake()), "t", nil, "")
 	if _, err := plain.Conntrack(ctx, "a"); err == nil || !strings.Contains(err.Error(), "cannot read connection tracking") {
 		t.Errorf("without a Conntracker: %v", err)
 	}

@@ -46,7 +46,8 @@ that do it (each after a #, the others under the first): + create, ~ change
 (old -> new), -/+ replace, - delete. Objects changed outside netlab since the
 last up (drift) are listed first. Objects in the lab's namespaces that the
 file does not declare are listed as unmanaged; up --prune removes them. plan changes nothing, but reading the kernel's
-namespaces needs root. With no FILE it plans the built-in default lab.`,
+namespaces needs root. With no FILE it plans the built-in default lab. For
+a lab with machines:, --machine NAME plans that machine's part, this one.`,
 		Example: `  netlab plan lab.yaml
   netlab plan --detailed-exitcode lab.yaml || echo "exit 2: something to do"
   netlab plan -o json lab.yaml`,
@@ -98,11 +99,19 @@ up of the same file changes nothing. With no FILE it brings up the built-in
 default lab. If up is interrupted, running up again finishes it, and down
 removes whatever it had made. On a terminal, up shows its progress on one
 line; two netlab commands on the same lab never run at once: the second
-waits (--wait sets how long).`,
+waits (--wait sets how long).
+
+A lab file with machines: runs on several machines. Run up on each, with
+the same file and --machine naming the machine it runs on: up builds that
+machine's nodes, and makes each link to a node of another machine a VXLAN
+unicast to that machine's address, whose socket stays in this machine's
+namespace. Before any change it checks that this machine has its address
+(see docs/machines.md).`,
 		Example: `  netlab up                 # the built-in default lab
   netlab up lab.yaml
   netlab up --prune lab.yaml  # also remove what the file does not declare
-  netlab up --wait 30s lab.yaml`,
+  netlab up --wait 30s lab.yaml
+  netlab up lab.yaml --machine m1  # m1's part of a lab spread over machines`,
 		Args: maxArgs(1),
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			l, text, err := labToChange(e, args, f.output, allowHost)

@@ -93,7 +93,7 @@ func lackedOption(t *testing.T, name string) string {
 		t.Fatal(diags.Err())
 	}
 	var needs []kernel.Need
-	for _, u := range apply.Needs(l) {
+	for _, u := range apply.Needs(l, "") {
 		needs = append(needs, u.Need)
 	}
 	if lacks := kernelLacks(t, needs); len(lacks) > 0 {

@@ -692,6 +692,43 @@ node a
 `,
 	},
 	{
+		// A link between machines: a vxlan made in another namespace (the
+		// machine's; here a test's, never the real machine's, whose
+		// underlay would carry it off the box) straight into the node.
+		name:    "machines",
+		methods: []string{"MachineAddrs", "LinkAdd", "Observe"},
+		run: func(c *conformance) {
+			addrs, err := c.k.MachineAddrs(cctx)
+			c.do("machine addresses", err)
+			lo := false
+			for _, a := range addrs {
+				lo = lo || (a.Addr == ip("127.0.0.1") && a.Link == "lo" && a.Up)
+			}
+			fmt.Fprintf(&c.b, "  127.0.0.1 on lo, up: %v\n", lo)
+			c.must("add a", c.k.NetNSAdd(cctx, c.lab, "a"))
+			c.must("add m", c.k.NetNSAdd(cctx, c.lab, "m"))
+			x := c.marked(state.Link{Name: "eth0", Kind: "vxlan", Up: true, Device: state.Device{VNI: 9000001, Port: 4789,
+				Remote: ip("198.51.100.2"), Local: ip("198.51.100.1"), UnderlayNetNS: c.ns("m")}}, "")
+			c.do("vxlan made in m into a", c.k.LinkAdd(cctx, c.ns("a"), x, "", nil))
+			o, err := c.k.Observe(cctx, c.lab, nil)
+			c.do("observe", err)
+			if err == nil {
+				l := o.Nodes["a"].Links["eth0"]
+				fmt.Fprintf(&c.b, "  a:eth0 %s vni %d remote %s local %s underlay %q\n", l.Kind, l.VNI, l.Remote, l.Local, l.UnderlayNetNS)
+				fmt.Fprintf(&c.b, "  m has %d link(s)\n", len(o.Nodes["m"].Links))
+			}
+		},
+		want: `machine addresses: ok
+  127.0.0.1 on lo, up: true
+add a: ok
+add m: ok
+vxlan made in m into a: ok
+observe: ok
+  a:eth0 vxlan vni 9000001 remote 198.51.100.2 local 198.51.100.1 underlay ":host"
+  m has 1 link(s)
+`,
+	},
+	{
 		name:    "host links",
 		methods: []string{"HostLinks", "LinkAdd", "LinkDel", "Observe"},
 		run: func(c *conformance) {

@@ -2,6 +2,7 @@ package validate_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -98,8 +99,26 @@ func valid(name string, data []byte) bool {
 func buildClean(t *testing.T, name string, data []byte) {
 	t.Helper()
 	l, _ := labfile.Parse(name, data)
-	k := kerneltest.NewFake()
-	if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
-		t.Fatalf("validate passes %s, but up fails: %v", name, err)
+	if len(l.Machines) == 0 {
+		k := kerneltest.NewFake()
+		if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{}); err != nil {
+			t.Fatalf("validate passes %s, but up fails: %v", name, err)
+		}
+		return
+	}
+	// A lab over machines is built on each, a fake of its own with the
+	// machine's address on its eth0.
+	for _, m := range l.Machines {
+		k := kerneltest.NewFake()
+		bits := 24
+		if m.Address.Is6() {
+			bits = 64
+		}
+		if err := k.Seed(fmt.Sprintf("ip addr add %s/%d dev eth0", m.Address, bits)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reconcile.Up(context.Background(), k, l, reconcile.Options{Machine: m.Name}); err != nil {
+			t.Fatalf("validate passes %s, but up --machine %s fails: %v", name, m.Name, err)
+		}
 	}
 }

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"fmt"
+	"net/netip"
+
+	"netlab/lab"
+	"netlab/lab/device"
+	"netlab/lab/state"
+	"netlab/lab/validate"
+)
+
+// machineNames maps each machine's underlay address to its name, for
+// status to name the far end of a cross-machine link; empty without a
+// lab or machines.
+func machineNames(l *lab.Lab) map[netip.Addr]string {
+	out := make(map[netip.Addr]string)
+	if l == nil {
+		return out
+	}
+	for _, m := range l.Machines {
+		out[m.Address] = m.Name
+	}
+	return out
+}
+
+// crossMachine says, for a vxlan whose socket is in the machine's own
+// namespace (a link to another machine), where it goes: "vxlan to m2
+// (VNI 9594391)", or the remote address when no machine of the file has
+// it. It is "" for any other link.
+func crossMachine(l *state.Link, machines map[netip.Addr]string) (text, machine string) {
+	if l.Kind != device.VXLAN || l.UnderlayNetNS != state.HostNetNS || !l.Remote.IsValid() {
+		return "", ""
+	}
+	to := l.Remote.String()
+	if m, ok := machines[l.Remote]; ok {
+		to, machine = m, m
+	}
+	return fmt.Sprintf("vxlan to %s (VNI %d)", to, l.VNI), machine
+}
+
+// checkMachine refuses, as bad usage, a --machine that the lab file
+// does not have, or one given for a lab without machines. Without the
+// file (--lab NAME of a lab whose copy is gone) there is nothing to
+// check it against.
+func checkMachine(l *lab.Lab, machine string) error {
+	if machine == "" || l == nil {
+		return nil
+	}
+	if p := validate.MachineProblem(l, machine); p != "" {
+		return usagef("--machine %s: %s", machine, p)
+	}
+	return nil
+}

@@ -522,6 +522,8 @@ func endText(e TraceEnd, r *TraceResult) string {
 			s += ": " + e.Reason
 		}
 		return s
+	case "left-machine":
+		return "LEFT THIS MACHINE at " + at + ": the rest is on another machine"
 	case "lost":
 		if e.Node == "" {
 			return "LOST: not seen anywhere"

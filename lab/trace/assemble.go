@@ -65,6 +65,8 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	}
 	if ans := a.answerStart(start, last); ans != nil {
 		r.Answer, _ = a.way(ans)
+	} else if ans := a.answerFromMachine(req, last); ans != nil {
+		r.Answer, _ = a.way(ans)
 	} else if req.End.What == "delivered" {
 		r.Answer = a.noRouteBack(last)
 	}
@@ -412,6 +414,24 @@ func (a *assembler) answerStart(req, last *segment) *segment {
 					return s
 				}
 			}
+		}
+	}
+	return nil
+}
+
+// answerFromMachine is, for a request that left this machine over a
+// VXLAN link (End "left-machine") at last, the answer that came back in
+// at the same node: the first packet there that is the request, as it
+// left, turned around. The other machine's part of both ways is not
+// seen.
+func (a *assembler) answerFromMachine(req *Way, last *segment) *segment {
+	if req.End.What != "left-machine" {
+		return nil
+	}
+	want := last.exit().reversed()
+	for _, s := range a.segments {
+		if !s.used && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
+			return s
 		}
 	}
 	return nil
@@ -834,6 +854,13 @@ func (a *assembler) end(s *segment) (*Step, End) {
 			break
 		}
 		end.Reason = "left by " + out + ", seen nowhere after"
+		if l := a.link(s.netns, out); l != nil && l.Kind == device.VXLAN && l.UnderlayNetNS == state.HostNetNS && l.Remote.IsValid() {
+			// A link to another machine: the rest of the way is
+			// there, where this trace does not look.
+			end.What = "left-machine"
+			end.Reason = fmt.Sprintf("by %s, the VXLAN to %s (VNI %d): the trace follows packets on this machine only; trace on the other machine to see the rest", out, l.Remote, l.VNI)
+			break
+		}
 		if l := a.link(s.netns, out); l != nil && (l.Kind == device.Tun || l.Kind == device.Tap) {
 			// A tun or tap device hands what it sends to the program
 			// that has it open, which the trace does not see.

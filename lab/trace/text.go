@@ -83,6 +83,8 @@ func (e End) Text() string {
 		return fmt.Sprintf("dropped at %s %s by %s", orUnknown(e.Node), e.Hook, by)
 	case "no-route":
 		return fmt.Sprintf("no route at %s: %s", orUnknown(e.Node), e.Reason)
+	case "left-machine":
+		return fmt.Sprintf("left this machine at %s %s %s", orUnknown(e.Node), e.Hook, e.Reason)
 	}
 	s := e.What
 	if e.Node != "" {

@@ -121,8 +121,10 @@ type Addrs struct {
 type End struct {
 	// What is "delivered" (to a socket of the target node, or answered
 	// by its kernel), "dropped" (by a rule or a policy: Node, Hook,
-	// Rule), "no-route" (Node, Reason), or "lost" (seen last at Node,
-	// nothing after within the timeout).
+	// Rule), "no-route" (Node, Reason), "left-machine" (sent at Node
+	// over a VXLAN link to another machine of the lab, where the trace
+	// does not look), or "lost" (seen last at Node, nothing after within
+	// the timeout).
 	What   string `json:"what"`
 	Node   string `json:"node,omitempty"`
 	Hook   string `json:"hook,omitempty"`

@@ -81,3 +81,18 @@ func LinkVNI(labName string, lk *Link) uint32 {
 // OnMachine reports whether node n is built on machine: every node is
 // when machine is "" (a lab without machines, or all of them at once).
 func OnMachine(n *Node, machine string) bool { return machine == "" || n.Machine == machine }
+
+// MachinesByAddress maps each machine's underlay address to its name:
+// what names the far end of a link to another machine, which the kernel
+// knows by its remote address only. Empty for a nil lab or one without
+// machines.
+func (l *Lab) MachinesByAddress() map[netip.Addr]string {
+	out := make(map[netip.Addr]string)
+	if l == nil {
+		return out
+	}
+	for _, m := range l.Machines {
+		out[m.Address] = m.Name
+	}
+	return out
+}

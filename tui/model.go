@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/netip"
 	"slices"
 	"sort"
 	"strings"
@@ -181,6 +182,7 @@ type Model struct {
 	received int // snapshots received
 
 	fileDevs map[string]*lab.Interface // fileDevices of opts.Lab
+	machines map[netip.Addr]string     // opts.Lab.MachinesByAddress()
 
 	ifaces  []*ifaceRow
 	links   []*linkRow
@@ -306,6 +308,7 @@ func New(opts Options) Model {
 		prevRules:  make(map[string]ruleSample),
 		history:    make(map[string]*sparkline.Model),
 		fileDevs:   fileDevices(opts.Lab),
+		machines:   opts.Lab.MachinesByAddress(),
 	}
 	if n, ok := opts.Source.(Notifier); ok {
 		m.events = n.Events(opts.Context)
@@ -561,7 +564,7 @@ func (m *Model) apply(msg SnapshotMsg) {
 			delete(m.prevRules, k)
 		}
 	}
-	m.links = buildLinks(m.ifaces, m.fileDevs)
+	m.links = buildLinks(m.ifaces, m.fileDevs, m.machines)
 	if !msg.Partial {
 		m.setProcesses(msg)
 	}
@@ -602,7 +605,7 @@ func delta(a, b uint64, dt float64) float64 {
 }
 
 // buildLinks groups the interfaces into the lab's links.
-func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface) []*linkRow {
+func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface, machines map[netip.Addr]string) []*linkRow {
 	byKey := make(map[string]*ifaceRow, len(ifaces))
 	ports := make(map[string][]string) // node/bridge -> port names
 	for _, r := range ifaces {
@@ -641,6 +644,15 @@ func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface) []*linkRow {
 			}
 		case device.VXLAN:
 			lr.desc = ref + vxlanText(devs, r.node, r.link.Name)
+			if x := r.link; x.UnderlayNetNS == state.HostNetNS && x.Remote.IsValid() {
+				// A link to another machine: the file has no vxlan
+				// there, the kernel has its VNI and remote.
+				to := x.Remote.String()
+				if name, ok := machines[x.Remote]; ok {
+					to = "machine " + name + " (" + to + ")"
+				}
+				lr.desc = ref + " vni " + itoa(int(x.VNI)) + " to " + to
+			}
 		case device.MACVLAN:
 			lr.desc = ref + macvlanText(devs, r.node, r.link.Name)
 		case device.VLAN:

@@ -461,6 +461,38 @@ func TestLinkRows(t *testing.T) {
 	}
 }
 
+// TestLinkRowsAcrossMachines: a link to another machine, which the file
+// declares as a veth pair, shows the VNI and far machine the kernel has.
+func TestLinkRowsAcrossMachines(t *testing.T) {
+	s := state.New("t")
+	n := state.NewNode("a", "t.a")
+	n.Links["eth0"] = &state.Link{Name: "eth0", Kind: "vxlan", Up: true, Owned: true,
+		Device: state.Device{VNI: 9594391, Remote: netip.MustParseAddr("203.0.113.2"), UnderlayNetNS: state.HostNetNS}}
+	s.Nodes["a"] = n
+	l := &lab.Lab{Name: "t", Machines: []*lab.Machine{{Name: "m1", Address: netip.MustParseAddr("203.0.113.1")}, {Name: "m2", Address: netip.MustParseAddr("203.0.113.2")}},
+		Nodes: []*lab.Node{{Name: "a", Machine: "m1", Interfaces: []*lab.Interface{{Name: "eth0", Kind: device.Veth}}}}}
+	for _, tc := range []struct {
+		name string
+		lab  *lab.Lab
+		want string
+	}{
+		{"with file", l, "a:eth0 vni 9594391 to machine m2 (203.0.113.2)"},
+		{"without file", nil, "a:eth0 vni 9594391 to 203.0.113.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New(Options{Source: &fakeSource{}, Lab: tc.lab})
+			m, _ = send(t, m, SnapshotMsg{State: s, At: t0})
+			if len(m.links) != 1 || m.links[0].desc != tc.want {
+				var got []string
+				for _, lr := range m.links {
+					got = append(got, lr.desc)
+				}
+				t.Errorf("links %q, want [%q]", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestProcessesFromSource: a source that lists processes feeds the
 // Processes pane at each refresh; one that cannot read them says why.
 func TestProcessesFromSource(t *testing.T) {

@@ -77,7 +77,7 @@ names this machine, as for up.`,
 			if len(s.Nodes) > 0 {
 				procs = reconcile.ProcessesIn(s, record, &runDir)
 			}
-			machines := machineNames(l)
+			machines := l.MachinesByAddress()
 			if f.output == "json" {
 				writeJSON(e, statusJSON(s, procs, machines))
 				return nil

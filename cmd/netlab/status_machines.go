@@ -10,20 +10,6 @@ import (
 	"netlab/lab/validate"
 )
 
-// machineNames maps each machine's underlay address to its name, for
-// status to name the far end of a cross-machine link; empty without a
-// lab or machines.
-func machineNames(l *lab.Lab) map[netip.Addr]string {
-	out := make(map[netip.Addr]string)
-	if l == nil {
-		return out
-	}
-	for _, m := range l.Machines {
-		out[m.Address] = m.Name
-	}
-	return out
-}
-
 // crossMachine says, for a vxlan whose socket is in the machine's own
 // namespace (a link to another machine), where it goes: "vxlan to m2
 // (VNI 9594391)", or the remote address when no machine of the file has

@@ -112,3 +112,32 @@ func TestMachineRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestUpAsAnotherMachine: a box with both machines' addresses, up as m1,
+// then as m2, is refused: the second would prune m1's node as no longer
+// declared. After down, it may be m2.
+func TestUpAsAnotherMachine(t *testing.T) {
+	ctx := context.Background()
+	k := machineFake(t, "203.0.113.1", "1500")
+	k.MustSeed(t, "ip addr add 203.0.113.2/24 dev eth0")
+	dir := tempRunDir(t)
+	l := parse(t, twoMachines)
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{Machine: "m1", RunDir: dir}); err != nil {
+		t.Fatalf("up --machine m1: %v", err)
+	}
+	writes := k.Writes()
+	_, err := reconcile.Up(ctx, k, l, reconcile.Options{Machine: "m2", RunDir: dir})
+	var r *reconcile.RefusedError
+	if !errors.As(err, &r) || !strings.Contains(err.Error(), "lab spread runs here as machine m1 (its last up), not m2") {
+		t.Fatalf("up --machine m2 over m1: %v, want it refused", err)
+	}
+	if k.Writes() != writes {
+		t.Errorf("the refused up made %d change(s)", k.Writes()-writes)
+	}
+	if _, err := reconcile.Down(ctx, k, "spread", reconcile.DownOptions{RunDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reconcile.Up(ctx, k, l, reconcile.Options{Machine: "m2", RunDir: dir}); err != nil {
+		t.Fatalf("up --machine m2 after down: %v", err)
+	}
+}

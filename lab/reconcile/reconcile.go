@@ -187,6 +187,9 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 	if err := sweepLeftovers(ctx, k, l.Name, observed); err != nil {
 		return nil, err
 	}
+	if diags := otherMachine(l, opts, observed); diags.HasErrors() {
+		return nil, &RefusedError{Diags: diags}
+	}
 	diags, err := apply.CheckSysctls(ctx, k, l, opts.Machine, observed)
 	if err != nil {
 		return nil, err
@@ -226,6 +229,24 @@ func machineProblem(l *lab.Lab, machine string) diag.List {
 			out.Hintf(l.At("machines"), "give --machine one of the file's machines, or leave it out for a lab without machines", "%s", p)
 		}
 	}
+	return out
+}
+
+// otherMachine refuses to build machine opts.Machine's part where the
+// lab runs as another machine's, by the last up's record: a box that has
+// two machines' addresses would otherwise prune the first machine's
+// nodes as no longer declared.
+func otherMachine(l *lab.Lab, opts Options, observed *state.State) diag.List {
+	var out diag.List
+	if opts.Machine == "" || opts.RunDir == nil || len(observed.Nodes) == 0 {
+		return out
+	}
+	rec := apply.LoadRecord(*opts.RunDir, l.Name)
+	if rec == nil || rec.Machine == "" || rec.Machine == opts.Machine {
+		return out
+	}
+	out.Hintf(l.At("machines"), fmt.Sprintf("run it with --machine %s, or bring the lab down here first (netlab down --lab %s)", rec.Machine, l.Name),
+		"lab %s runs here as machine %s (its last up), not %s", l.Name, rec.Machine, opts.Machine)
 	return out
 }
 

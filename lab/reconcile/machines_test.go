@@ -141,3 +141,43 @@ func TestUpAsAnotherMachine(t *testing.T) {
 		t.Fatalf("up --machine m2 after down: %v", err)
 	}
 }
+
+// TestUpOnMachineKilledAtEveryWrite stops up --machine m2 at each of its
+// writes, as kill -9 would: the next up finishes, its plan is then
+// empty, and down removes all.
+func TestUpOnMachineKilledAtEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	l := parse(t, twoMachines)
+	opts := reconcile.Options{Machine: "m2"}
+	for n := 1; ; n++ {
+		k := machineFake(t, "203.0.113.2", "1500")
+		k.StopAt(kerneltest.AnyWrite, n, 1)
+		_, err := reconcile.Up(ctx, k, l, opts)
+		if !k.Stopped() {
+			if err != nil {
+				t.Fatalf("up with no stop: %v", err)
+			}
+			if n < 8 {
+				t.Fatalf("the up made only %d writes", n-1)
+			}
+			break
+		}
+		if !errors.Is(err, kerneltest.ErrStopped) {
+			t.Fatalf("write %d: up returned %v, want ErrStopped", n, err)
+		}
+		k.Restart()
+		if _, err := reconcile.Up(ctx, k, l, opts); err != nil {
+			t.Fatalf("write %d: up after the kill: %v\n%s", n, err, k)
+		}
+		p, err := reconcile.Plan(ctx, k, l, opts)
+		if err != nil || !p.Plan.Empty() {
+			t.Fatalf("write %d: plan after the second up: %v, empty %v", n, err, err == nil && p.Plan.Empty())
+		}
+		if _, err := reconcile.Down(ctx, k, "spread", reconcile.DownOptions{}); err != nil {
+			t.Fatalf("write %d: down: %v", n, err)
+		}
+		if o, err := k.Observe(ctx, "spread", nil); err != nil || len(o.Nodes) != 0 {
+			t.Fatalf("write %d: after down: %v, %d node(s) left", n, err, len(o.Nodes))
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"netlab/lab/check"
 	"netlab/lab/kernel"
 	"netlab/lab/kernel/kerneltest"
 )
@@ -151,6 +152,12 @@ func TestPingDontFragment(t *testing.T) {
 		}
 		if out, code := netlabPing(t, name, tc.dst, "-s", "3000"); code != 0 {
 			t.Errorf("ping %s -s 3000 (fragmented): exit %d, want 0:\n%s", tc.dst, code, out)
+		}
+		// The largest request fits one IP packet of 65535 bytes.
+		v6 := strings.Contains(tc.dst, ":")
+		most := itoa(check.MaxEchoPayload(v6))
+		if out, code := netlabPing(t, name, tc.dst, "-s", most); code != 0 || !strings.Contains(out, itoa(check.MaxEchoPayload(v6)+8)+" bytes from") {
+			t.Errorf("ping %s -s %s (the largest): exit %d, want 0 and its reply:\n%s", tc.dst, most, code, out)
 		}
 	}
 	if out, code := netlabPing(t, name, "10.0.0.2", "-s", "65508"); code != exitUsage {

@@ -448,6 +448,7 @@ func TestUpKilled(t *testing.T) {
 	name := kerneltest.LabName(t)
 	file := writeLab(t, "", bigLab(name))
 	upOn(t, w, "m2", file)
+	own := machineLinks(t, w, "m1")
 
 	killed := 0
 	for round := range 3 {
@@ -480,6 +481,9 @@ func TestUpKilled(t *testing.T) {
 		}
 	}
 	requirePlanEmpty(t, w, "m2", file)
+	if got := machineLinks(t, w, "m1"); !slices.Equal(got, own) {
+		t.Errorf("the killed ups left links in m1's own namespace: %q, was %q", got, own)
+	}
 	if killed == 0 {
 		t.Logf("no up was killed before it ended: this run tested only ups after complete ones")
 	}

@@ -490,18 +490,35 @@ func TestUpKilled(t *testing.T) {
 }
 
 // TestDownThenUp: up right after down on m1 makes the cross links again.
-// The kernel frees a deleted namespace, and the links in it, later; a
-// cross link's vxlan there kept its VNI and port taken in the machine's
-// namespace, so that the next up failed with "add vxlan: file exists"
-// until down deleted those vxlans itself.
+// The kernel frees a deleted namespace, and the links in it, once nothing
+// holds it, and then later, on a work queue; a cross link's vxlan there
+// kept its VNI and port taken in the machine's namespace, so that the
+// next up failed with "add vxlan: file exists" until down deleted those
+// vxlans itself. The first round holds n01's namespace open across down,
+// as a shell left in it would, which made the failure certain; the others
+// race the kernel's cleanup, which failed most runs within a few rounds.
 func TestDownThenUp(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, twoMachines...)
 	name := kerneltest.LabName(t)
 	file := writeLab(t, "", bigLab(name))
 	upOn(t, w, "m2", file)
-	for round := range 4 {
-		if r := w.Netlab(t, "m1", "up", file, "--machine", "m1"); r.Code != 0 {
+	for round := range 5 {
+		upOn(t, w, "m1", file)
+		var held *os.File
+		if round == 0 {
+			f, err := os.Open(nodeNSPath(w, "m1", name, "n01"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			held = f
+		}
+		must(t, w, "m1", "down", "--lab", name)
+		r := w.Netlab(t, "m1", "up", file, "--machine", "m1")
+		if held != nil {
+			held.Close()
+		}
+		if r.Code != 0 {
 			t.Fatalf("round %d: up right after down: %s", round, r)
 		}
 		must(t, w, "m1", "down", "--lab", name)

@@ -503,7 +503,7 @@ func TestDownThenUp(t *testing.T) {
 	name := kerneltest.LabName(t)
 	file := writeLab(t, "", bigLab(name))
 	upOn(t, w, "m2", file)
-	for round := range 5 {
+	for round := range 3 {
 		upOn(t, w, "m1", file)
 		var held *os.File
 		if round == 0 {

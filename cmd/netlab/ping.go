@@ -19,6 +19,8 @@ func newPingCmd(e *env) *cobra.Command {
 	var f labFlags
 	var count int
 	var interval, wait time.Duration
+	var size int
+	var pmtu pmtuFlag
 	cmd := &cobra.Command{
 		Use:   "ping [FILE | --lab NAME] NODE TARGET",
 		Short: "Send ICMP echo requests from inside a node",
@@ -29,10 +31,21 @@ address, or the name of a node, which stands for its first address.
 
 A request that gets no reply says why: no route from the node, no ARP
 reply from the next hop, an ICMP error from a router on the way, or a
-timeout. ping exits 1 when no reply came back at all.`,
+timeout. ping exits 1 when no reply came back at all.
+
+For path-MTU tests, as with ping(8): -s sets the bytes of data in each
+request (56 by default; the packet adds 28 bytes of IPv4 and ICMP headers,
+48 with IPv6), up to 65507 for IPv4 and 65527 for IPv6. -M sets path-MTU
+discovery on the socket: "do" sets DF and never fragments, so a request
+larger than the route's MTU is refused by the node itself ("message too
+long, mtu=1450"), and one larger than a link further on is dropped there
+with an ICMP "fragmentation needed" (IPv6: "packet too big") back; "want"
+sets DF but fragments locally when needed (the kernel's default); "dont"
+clears DF. A request refused for its size counts as no reply.`,
 		Example: `  netlab ping c1 198.51.100.183
   netlab ping lab.yaml c1 server -c 10 -i 200ms
-  netlab ping --lab single-ip c2 192.168.31.1`,
+  netlab ping --lab single-ip c2 192.168.31.1
+  netlab ping --lab l a 10.0.0.2 -c 1 -s 1422 -M do   # fits an MTU of 1450 exactly`,
 		RunE: runE(func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(f.output); err != nil {
 				return err
@@ -42,6 +55,9 @@ timeout. ping exits 1 when no reply came back at all.`,
 			}
 			if interval <= 0 || wait <= 0 {
 				return usagef("-i and -W must be positive durations")
+			}
+			if size < 0 || size > check.MaxEchoPayload(true) {
+				return usagef("-s must be 0 to %d (IPv4) or %d (IPv6) bytes of data, got %d", check.MaxEchoPayload(false), check.MaxEchoPayload(true), size)
 			}
 			fileArgs, rest, err := splitFileArgs(args, f.labName, 2)
 			if err != nil {
@@ -61,9 +77,12 @@ timeout. ping exits 1 when no reply came back at all.`,
 			if err != nil {
 				return err
 			}
+			if max := check.MaxEchoPayload(dst.Is6()); size > max {
+				return usagef("-s %d is too large for %s, an IPv4 address: at most %d bytes of data fit in one packet", size, dst, max)
+			}
 			ctx, cancel := signalContext()
 			defer cancel()
-			return runPing(ctx, e, newNetNS(), name, node, dst, count, interval, wait, f.output == "json")
+			return runPing(ctx, e, newNetNS(), name, node, dst, pingOptions{count: count, interval: interval, wait: wait, size: size, pmtu: pmtu.mode, json: f.output == "json"})
 		}),
 	}
 	f.addLab(cmd)
@@ -72,7 +91,38 @@ timeout. ping exits 1 when no reply came back at all.`,
 	interval, wait = time.Second, time.Second
 	cmd.Flags().VarP(pingDuration{&interval}, "interval", "i", "`TIME` between requests, in seconds (0.2) or as a duration (200ms)")
 	cmd.Flags().VarP(pingDuration{&wait}, "timeout", "W", "how long to wait for each reply: a `TIME` in seconds or as a duration")
+	cmd.Flags().IntVarP(&size, "size", "s", check.EchoPayloadBytes, "`N` bytes of data in each request (the packet adds 28 bytes of headers, 48 with IPv6)")
+	cmd.Flags().VarP(&pmtu, "pmtudisc", "M", "path-MTU discovery `MODE`: do (DF set, never fragment: too large a request fails), want (DF, fragment locally), dont (DF clear)")
 	return cmd
+}
+
+// pmtuFlag is ping's -M: do, want or dont; unset leaves the kernel's
+// default (want).
+type pmtuFlag struct {
+	name string
+	mode *kernel.PMTUDisc
+}
+
+var pmtuModes = map[string]kernel.PMTUDisc{"do": kernel.PMTUDo, "want": kernel.PMTUWant, "dont": kernel.PMTUDont}
+
+func (f *pmtuFlag) String() string { return f.name }
+func (f *pmtuFlag) Type() string   { return "MODE" }
+func (f *pmtuFlag) Set(s string) error {
+	m, ok := pmtuModes[s]
+	if !ok {
+		return fmt.Errorf("want do, want or dont, not %q", s)
+	}
+	f.name, f.mode = s, &m
+	return nil
+}
+
+// pingOptions are ping's flags, once checked.
+type pingOptions struct {
+	count          int // 0: until Ctrl-C
+	interval, wait time.Duration
+	size           int              // bytes of data in each request
+	pmtu           *kernel.PMTUDisc // -M, or nil for the kernel's default
+	json           bool
 }
 
 // splitFileArgs separates the optional lab FILE from the n arguments that
@@ -159,15 +209,24 @@ type pingSummary struct {
 	Replies     []pingReply `json:"replies"`
 }
 
-func runPing(ctx context.Context, e *env, ns kernel.NetNS, labName, node string, dst netip.Addr, count int, interval, wait time.Duration, asJSON bool) error {
+func runPing(ctx context.Context, e *env, ns kernel.NetNS, labName, node string, dst netip.Addr, o pingOptions) error {
+	count, interval, wait, asJSON := o.count, o.interval, o.wait, o.json
 	p, err := check.NewPinger(ns, labName, node, dst)
 	if err != nil {
 		return err
 	}
 	defer p.Close()
+	if err := p.SetSize(o.size); err != nil {
+		return usagef("-s: %v", err)
+	}
+	if o.pmtu != nil {
+		if err := p.SetPMTUDisc(*o.pmtu); err != nil {
+			return err
+		}
+	}
 	sum := pingSummary{Lab: labName, Node: node, Target: dst.String(), Replies: []pingReply{}}
 	if !asJSON {
-		fmt.Fprintf(e.stdout, "PING %s from node %s: %d data bytes\n", dst, node, check.EchoPayloadBytes)
+		fmt.Fprintf(e.stdout, "PING %s from node %s: %d data bytes\n", dst, node, p.Size())
 	}
 	start := time.Now()
 	var stats check.EchoStats

@@ -30,7 +30,7 @@ func TestPingStatistics(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out}
-	err := runPing(context.Background(), e, pingNet(), "p", "c1", netip.MustParseAddr("192.0.2.20"), 3, time.Millisecond, time.Second, false)
+	err := runPing(context.Background(), e, pingNet(), "p", "c1", netip.MustParseAddr("192.0.2.20"), pingOptions{count: 3, interval: time.Millisecond, wait: time.Second, size: 56, json: false})
 	if err != nil {
 		t.Fatalf("runPing: %v\n%s", err, out.String())
 	}
@@ -48,7 +48,7 @@ $`)
 	}
 
 	out.Reset()
-	if err := runPing(context.Background(), e, pingNet(), "p", "c1", netip.MustParseAddr("192.0.2.20"), 2, time.Millisecond, time.Second, true); err != nil {
+	if err := runPing(context.Background(), e, pingNet(), "p", "c1", netip.MustParseAddr("192.0.2.20"), pingOptions{count: 2, interval: time.Millisecond, wait: time.Second, size: 56, json: true}); err != nil {
 		t.Fatal(err)
 	}
 	var sum pingSummary
@@ -69,7 +69,7 @@ func TestPingLoss(t *testing.T) {
 	n.Drop("", netip.MustParseAddrPort("192.0.2.20:0"))
 	var out bytes.Buffer
 	e := &env{stdout: &out, stderr: &out}
-	err := runPing(context.Background(), e, n, "p", "c1", netip.MustParseAddr("192.0.2.20"), 2, time.Millisecond, 50*time.Millisecond, false)
+	err := runPing(context.Background(), e, n, "p", "c1", netip.MustParseAddr("192.0.2.20"), pingOptions{count: 2, interval: time.Millisecond, wait: 50 * time.Millisecond, size: 56, json: false})
 	var ec *exitCode
 	if !errors.As(err, &ec) || ec.code != exitFailure {
 		t.Errorf("runPing with no reply: %v, want exit %d", err, exitFailure)
@@ -88,7 +88,7 @@ func TestPingLoss(t *testing.T) {
 	}
 
 	out.Reset()
-	err = runPing(context.Background(), e, n, "p", "c1", netip.MustParseAddr("198.51.100.1"), 1, time.Millisecond, 50*time.Millisecond, false)
+	err = runPing(context.Background(), e, n, "p", "c1", netip.MustParseAddr("198.51.100.1"), pingOptions{count: 1, interval: time.Millisecond, wait: 50 * time.Millisecond, size: 56, json: false})
 	if !strings.Contains(out.String(), "icmp_seq=1 no route to 198.51.100.1 from node c1\n") || err == nil {
 		t.Errorf("ping without a route: %v\n%s", err, out.String())
 	}
@@ -99,7 +99,7 @@ func TestPingLoss(t *testing.T) {
 func TestPingNotRunning(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer
-	err := runPing(context.Background(), &env{stdout: &out, stderr: &out}, pingNet(), "p", "gone", netip.MustParseAddr("192.0.2.20"), 1, time.Millisecond, time.Second, false)
+	err := runPing(context.Background(), &env{stdout: &out, stderr: &out}, pingNet(), "p", "gone", netip.MustParseAddr("192.0.2.20"), pingOptions{count: 1, interval: time.Millisecond, wait: time.Second, size: 56, json: false})
 	if err == nil || !strings.Contains(err.Error(), "node gone is not running") || out.Len() != 0 {
 		t.Errorf("runPing from a node not running: %v, output %q", err, out.String())
 	}
@@ -113,7 +113,7 @@ func TestPingUntilInterrupted(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	if err := runPing(ctx, &env{stdout: &out, stderr: &out}, n, "p", "c1", netip.MustParseAddr("192.0.2.20"), 0, 20*time.Millisecond, time.Second, true); err != nil {
+	if err := runPing(ctx, &env{stdout: &out, stderr: &out}, n, "p", "c1", netip.MustParseAddr("192.0.2.20"), pingOptions{count: 0, interval: 20 * time.Millisecond, wait: time.Second, size: 56, json: true}); err != nil {
 		t.Fatal(err)
 	}
 	var sum pingSummary

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"netlab/lab/kernel"
@@ -17,6 +18,26 @@ import (
 // EchoPayloadBytes is the size of an echo request's data, as ping's
 // default: 56 bytes, 64 with the ICMP header.
 const EchoPayloadBytes = 56
+
+// MaxEchoPayload is the largest echo request's data that fits in one IP
+// packet of 65535 bytes: 65507 for IPv4 (less its 20-byte header and the
+// 8-byte ICMP header), 65527 for IPv6 (whose 16-bit payload length does
+// not count its own header). ping(8) allows the same.
+func MaxEchoPayload(v6 bool) int {
+	if v6 {
+		return 65535 - 8
+	}
+	return 65535 - 20 - 8
+}
+
+// echoHeaders is the bytes an echo request adds to its data on the wire:
+// the IP header (20 or 40) and the ICMP header (8).
+func echoHeaders(v6 bool) int {
+	if v6 {
+		return 40 + 8
+	}
+	return 20 + 8
+}
 
 // Pinger sends ICMP echo requests from inside a node's namespace, through
 // a raw ICMP socket (IPv4 or IPv6, after the family of the target), and
@@ -29,6 +50,8 @@ type Pinger struct {
 	dst           netip.Addr
 	conn          net.PacketConn
 	id            uint16
+	size          int              // bytes of data in a request
+	pmtu          *kernel.PMTUDisc // the socket's -M, when set
 }
 
 // NewPinger opens a raw ICMP socket in the node's namespace, through ns,
@@ -39,7 +62,45 @@ func NewPinger(ns kernel.NetNS, labName, node string, dst netip.Addr) (*Pinger, 
 	if err != nil {
 		return nil, err
 	}
-	return &Pinger{ns: ns, labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID()}, nil
+	return &Pinger{ns: ns, labName: labName, node: node, dst: dst.Unmap(), conn: conn, id: randomID(), size: EchoPayloadBytes}, nil
+}
+
+// SetSize sets the bytes of data each request carries (ping -s), 0 up to
+// MaxEchoPayload; EchoPayloadBytes until set.
+func (p *Pinger) SetSize(n int) error {
+	if max := MaxEchoPayload(p.dst.Is6()); n < 0 || n > max {
+		return fmt.Errorf("echo data of %d bytes: want 0 to %d for an %s target", n, max, family(p.dst))
+	}
+	p.size = n
+	return nil
+}
+
+// Size is the bytes of data each request carries.
+func (p *Pinger) Size() int { return p.size }
+
+// SetPMTUDisc sets the socket's path-MTU discovery mode (ping -M): with
+// kernel.PMTUDo, a request larger than the route's MTU is refused by the
+// node's own kernel, and one larger than a link further on is dropped
+// there with an ICMP "fragmentation needed" back.
+// Equivalent to: ip netns exec LAB.NODE ping -M do|want|dont DST
+func (p *Pinger) SetPMTUDisc(mode kernel.PMTUDisc) error {
+	sc, ok := p.conn.(syscall.Conn)
+	if !ok {
+		return fmt.Errorf("node %s: this socket has no path-MTU discovery setting", p.node)
+	}
+	if err := kernel.SetPMTUDisc(sc, p.dst.Is6(), mode); err != nil {
+		return fmt.Errorf("node %s: set path-MTU discovery: %w", p.node, err)
+	}
+	p.pmtu = &mode
+	return nil
+}
+
+// family names dst's IP version for a message.
+func family(dst netip.Addr) string {
+	if dst.Is6() {
+		return "IPv6"
+	}
+	return "IPv4"
 }
 
 // listenICMP opens a raw ICMP (or, with v6, ICMPv6) socket in the node's
@@ -85,7 +146,7 @@ func (e *EchoError) Error() string { return e.Reason }
 // its reply, an ICMP error about it, or the timeout. The error is an
 // *EchoError when the network, not netlab, is to blame.
 func (p *Pinger) Echo(ctx context.Context, seq uint16, timeout time.Duration) (Echo, error) {
-	data := make([]byte, EchoPayloadBytes)
+	data := make([]byte, p.size)
 	rand.Read(data)
 	return p.echo(ctx, seq, timeout, data)
 }
@@ -107,9 +168,13 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 	}
 	start := time.Now()
 	if _, err := p.conn.WriteTo(msg, &net.IPAddr{IP: p.dst.AsSlice()}); err != nil {
+		if kernel.IsMsgSize(err) {
+			return Echo{}, &EchoError{Seq: seq, Reason: p.tooLong(ctx, len(data)), Err: err}
+		}
 		return Echo{}, &EchoError{Seq: seq, Reason: classify(p.ns, p.labName, p.node, p.dst, err), Err: err}
 	}
-	buf := make([]byte, 1500)
+	// The reply carries the request's data; the IP header is read too.
+	buf := make([]byte, max(1500, len(msg)+echoHeaders(v6)+64))
 	for {
 		n, from, err := p.conn.ReadFrom(buf)
 		if err != nil {
@@ -129,11 +194,45 @@ func (p *Pinger) echo(ctx context.Context, seq uint16, timeout time.Duration, da
 		switch {
 		case m.isEchoReply() && m.echo.ID == int(p.id) && m.echo.Seq == int(seq) && bytes.Equal(m.echo.Data, data):
 			return Echo{Seq: seq, From: src, RTT: time.Since(start), Len: n}, nil
-		case (m.isUnreachable() || m.isTimeExceeded()) && m.original != nil && m.original.id == p.id && m.original.seq == seq &&
+		case (m.isUnreachable() || m.isTimeExceeded() || m.isPacketTooBig()) && m.original != nil && m.original.id == p.id && m.original.seq == seq &&
 			(m.original.proto == packet.ProtoICMP || m.original.proto == packet.ProtoICMPv6):
 			return Echo{}, &EchoError{Seq: seq, From: src, Reason: icmpReason(src, m)}
 		}
 	}
+}
+
+// tooLong explains a request the node's own kernel refused for its size
+// (EMSGSIZE): larger than the route's MTU, with DF set and local
+// fragmentation forbidden (-M do). It asks the kernel for the path's MTU
+// through a connected UDP socket, as ping(8) reads it from the error.
+func (p *Pinger) tooLong(ctx context.Context, data int) string {
+	v6 := p.dst.Is6()
+	pkt := data + echoHeaders(v6)
+	mtu, err := p.pathMTU(ctx)
+	if err != nil || mtu <= 0 {
+		return fmt.Sprintf("%s: message too long: a %d-byte packet (%d bytes of data and %d of headers) is larger than the route's MTU, and may not be fragmented", ReasonTooBig, pkt, data, echoHeaders(v6))
+	}
+	return fmt.Sprintf("%s: message too long, mtu=%d: a %d-byte packet (%d bytes of data and %d of headers) may not be fragmented; at most -s %d fits", ReasonTooBig, mtu, pkt, data, echoHeaders(v6), max(mtu-echoHeaders(v6), 0))
+}
+
+// pathMTU is the MTU the node's kernel knows for the path to the target:
+// its route's, or less if an ICMP error has taught it a smaller one.
+func (p *Pinger) pathMTU(ctx context.Context) (int, error) {
+	network := "udp4"
+	if p.dst.Is6() {
+		network = "udp6"
+	}
+	// Connecting a UDP socket sends nothing; it picks the route.
+	c, err := p.ns.DialIn(ctx, netns(p.labName, p.node), network, netip.AddrPortFrom(p.dst, 9).String())
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0, errors.New("no socket to ask")
+	}
+	return kernel.SocketMTU(sc, p.dst.Is6())
 }
 
 func addrOf(a net.Addr) netip.Addr {

@@ -22,7 +22,8 @@ type icmpMsg struct {
 	v6        bool
 	typ, code uint8
 	echo      *icmp.Echo // of an echo request or reply
-	original  *quoted    // of an error (unreachable, time exceeded)
+	original  *quoted    // of an error (unreachable, time exceeded, too big)
+	mtu       int        // of fragmentation needed (IPv4) or packet too big (IPv6)
 }
 
 // quoted is the start of the packet an ICMP error quotes.
@@ -69,6 +70,13 @@ func parseICMP(v6 bool, b []byte) (*icmpMsg, error) {
 		m.echo = body
 	case *icmp.DstUnreach:
 		m.original = parseQuoted(v6, body.Data)
+		if !v6 && m.typ == uint8(ipv4.ICMPTypeDestinationUnreachable) && m.code == 4 {
+			// RFC 1191: the next hop's MTU in the header's last 16 bits.
+			m.mtu = int(binary.BigEndian.Uint16(b[6:8]))
+		}
+	case *icmp.PacketTooBig:
+		m.original = parseQuoted(v6, body.Data)
+		m.mtu = body.MTU
 	case *icmp.TimeExceeded:
 		m.original = parseQuoted(v6, body.Data)
 	}
@@ -134,6 +142,12 @@ func (m *icmpMsg) isUnreachable() bool {
 		return m.typ == uint8(ipv6.ICMPTypeDestinationUnreachable)
 	}
 	return m.typ == uint8(ipv4.ICMPTypeDestinationUnreachable)
+}
+
+// isPacketTooBig reports an ICMPv6 packet too big; IPv4's "fragmentation
+// needed" is an unreachable of code 4.
+func (m *icmpMsg) isPacketTooBig() bool {
+	return m.v6 && m.typ == uint8(ipv6.ICMPTypePacketTooBig)
 }
 
 func (m *icmpMsg) isTimeExceeded() bool {

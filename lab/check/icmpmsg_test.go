@@ -3,6 +3,7 @@ package check
 import (
 	"encoding/binary"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -115,4 +116,48 @@ func checksum(b []byte) uint16 {
 		sum = sum&0xffff + sum>>16
 	}
 	return ^uint16(sum)
+}
+
+// TestParseFragmentationNeeded reads the next hop's MTU out of an IPv4
+// "fragmentation needed" (RFC 1191: the header's last 16 bits) and an
+// ICMPv6 "packet too big", and the reason names it.
+func TestParseFragmentationNeeded(t *testing.T) {
+	echo, err := marshalEcho(false, 77, 3, make([]byte, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := append([]byte{3, 4, 0, 0, 0, 0, 0x05, 0x78}, ipv4Header("10.0.1.2", "10.0.2.2", 1, echo)...)
+	m, err := parseICMP(false, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.isUnreachable() || m.mtu != 1400 || m.original == nil || m.original.id != 77 || m.original.seq != 3 {
+		t.Fatalf("parsed %+v, quoted %+v; want code 4, mtu 1400, quoting echo 77/3", m, m.original)
+	}
+	want := ReasonTooBig + ": 10.0.1.1 reports ICMP destination unreachable, fragmentation needed, mtu=1400 (a link after it has a smaller MTU than the packet, which may not be fragmented)"
+	if got := icmpReason(netip.MustParseAddr("10.0.1.1"), m); got != want {
+		t.Errorf("icmpReason = %q, want %q", got, want)
+	}
+
+	echo6, err := marshalEcho(true, 77, 3, make([]byte, 8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h6 := make([]byte, 40)
+	h6[0] = 0x60
+	binary.BigEndian.PutUint16(h6[4:], uint16(len(echo6)))
+	h6[6], h6[7] = 58, 64
+	s, d := netip.MustParseAddr("fd00:1::2").As16(), netip.MustParseAddr("fd00:2::2").As16()
+	copy(h6[8:], s[:])
+	copy(h6[24:], d[:])
+	b = append(append([]byte{2, 0, 0, 0, 0, 0, 0x05, 0x78}, h6...), echo6...)
+	if m, err = parseICMP(true, b); err != nil {
+		t.Fatal(err)
+	}
+	if !m.isPacketTooBig() || m.mtu != 1400 || m.original == nil || m.original.id != 77 || m.original.seq != 3 {
+		t.Fatalf("parsed %+v, quoted %+v; want packet too big, mtu 1400, quoting echo 77/3", m, m.original)
+	}
+	if got := icmpReason(netip.MustParseAddr("fd00:1::1"), m); !strings.HasPrefix(got, ReasonTooBig+": fd00:1::1 reports ICMP6 packet too big, mtu=1400") {
+		t.Errorf("icmpReason = %q", got)
+	}
 }

@@ -22,6 +22,10 @@ const (
 	ReasonTimeout     = "timed out"
 	ReasonFirewall    = "blocked by a firewall"
 	ReasonUnreachable = "unreachable"
+	// ReasonTooBig: a packet with DF set is larger than the MTU of the
+	// route (refused by the sender's own kernel) or of a link on the way
+	// (an ICMP "fragmentation needed" or "packet too big" came back).
+	ReasonTooBig = "too big"
 	// ReasonElsewhere: the probe reached another check's responder, or
 	// (ICMP) a node other than the one the check names answered it.
 	ReasonElsewhere = "went elsewhere"
@@ -102,6 +106,12 @@ func icmpReason(from netip.Addr, m *icmpMsg) string {
 	what := m.describe()
 	v4, v6 := m.isUnreachable() && !m.v6, m.isUnreachable() && m.v6
 	switch {
+	case v4 && m.code == 4, m.isPacketTooBig():
+		mtu := ""
+		if m.mtu > 0 {
+			mtu = fmt.Sprintf(", mtu=%d", m.mtu)
+		}
+		return fmt.Sprintf("%s: %s reports %s%s (a link after it has a smaller MTU than the packet, which may not be fragmented)", ReasonTooBig, from, what, mtu)
 	case v4 && m.code == 0, v6 && m.code == 0:
 		return fmt.Sprintf("%s at %s (%s)", ReasonNoRoute, from, what)
 	case v4 && m.code == 1, v6 && m.code == 3:

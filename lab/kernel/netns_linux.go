@@ -489,9 +489,39 @@ func (k *Linux) NetNSDel(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if err := k.delCrossVXLANs(name); err != nil {
+		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
 	k.forget(name)
 	if err := unmountNetNS(path); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", name, err)
+	}
+	return nil
+}
+
+// delCrossVXLANs deletes the namespace's vxlans whose UDP socket is in
+// another namespace: a link between machines, made in the machine's own
+// namespace (addVXLAN). The kernel frees an unmounted namespace, and the
+// links in it, later, on a work queue; until then such a vxlan still
+// holds its VNI and port in the machine's namespace, and an up right
+// after down (or after a node is removed and added back) failed to make
+// it again with EEXIST. A link deleted is freed at once.
+// Equivalent to: ip -n NETNS link del NAME, for each vxlan with a link-netnsid
+func (k *Linux) delCrossVXLANs(name string) error {
+	c, err := k.conn(name)
+	if err != nil {
+		return err
+	}
+	links, err := c.h.LinkList()
+	if err != nil {
+		return fmt.Errorf("list links: %w", err)
+	}
+	for _, l := range links {
+		if vx, ok := l.(*netlink.Vxlan); ok && vx.Attrs().NetNsID >= 0 {
+			if err := c.h.LinkDel(l); err != nil && !IsNotFound(err) {
+				return fmt.Errorf("delete vxlan %s: %w", l.Attrs().Name, err)
+			}
+		}
 	}
 	return nil
 }

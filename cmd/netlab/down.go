@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"netlab/lab/apply"
 	"netlab/lab/reconcile"
 )
 
@@ -68,8 +69,15 @@ the machine it runs on, and nothing on the others: run it on each, with
 			}
 			ctx, cancel := signalContext()
 			defer cancel()
+			// On a machine of a lab over several, the links to other
+			// machines are deleted before their namespaces (see
+			// kernel.WithStartAsMachine), with --machine or without.
+			onMachine := f.machine != "" || (parsed != nil && len(parsed.Machines) > 0)
+			if !onMachine {
+				_, onMachine = apply.LoadMachine(runDir, name)
+			}
 			return withLock(ctx, e, name, f.wait, func() error {
-				k := newKernelOn(f.machine)
+				k := newKernelOn(onMachine)
 				defer k.Close()
 				opts := reconcile.DownOptions{AllowHost: allowHost, DeclaresHost: !allowHost && declaresHost, RunDir: &runDir}
 				var status *statusLine // progress, on a terminal only

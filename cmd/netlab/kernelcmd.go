@@ -276,11 +276,11 @@ func newKernel() kernel.Kernel {
 // newKernelOn is newKernel for one machine of a lab spread over several
 // (--machine, newLinuxOn): netlab run inside a namespace that stands for
 // a machine builds that machine's part there.
-func newKernelOn(machine string) kernel.Kernel {
-	if testKernel != nil || machine == "" {
+func newKernelOn(onMachine bool) kernel.Kernel {
+	if testKernel != nil || !onMachine {
 		return newKernel()
 	}
-	return newLinuxOn(machine)
+	return newLinuxOn(true)
 }
 
 // testKernel, when set, is the kernel newKernel returns, and requireRoot

@@ -75,8 +75,8 @@ func newLinux() *kernel.Linux { return kernel.NewLinux(kernelOptions...) }
 // newLinuxOn is newLinux for one machine of a lab spread over several
 // (--machine): the machine's own namespace is then the one netlab runs
 // in (kernel.WithStartAsMachine).
-func newLinuxOn(machine string) *kernel.Linux {
-	if machine == "" {
+func newLinuxOn(onMachine bool) *kernel.Linux {
+	if !onMachine {
 		return newLinux()
 	}
 	return kernel.NewLinux(append(slices.Clone(kernelOptions), kernel.WithStartAsMachine())...)

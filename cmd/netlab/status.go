@@ -60,7 +60,7 @@ names this machine, as for up.`,
 			if err := checkMachine(l, f.machine); err != nil {
 				return err
 			}
-			k := newKernelOn(f.machine)
+			k := newKernelOn(f.machine != "")
 			defer k.Close()
 			s, err := reconcile.Observe(cmd.Context(), k, name, nil, &runDir)
 			if err != nil {

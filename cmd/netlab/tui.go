@@ -81,7 +81,7 @@ shows help, q quits.`,
 					return err
 				}
 			}
-			k := newLinuxOn(f.machine)
+			k := newLinuxOn(f.machine != "")
 			defer k.Close()
 			src := newKernelSource(k, name, l, f.machine)
 			hint := "netlab up FILE"

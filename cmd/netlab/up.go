@@ -57,7 +57,7 @@ a lab with machines:, --machine NAME plans that machine's part, this one.`,
 			if err != nil {
 				return err
 			}
-			k := newKernelOn(f.machine)
+			k := newKernelOn(f.machine != "")
 			defer k.Close()
 			opts := reconcileOptions(prune)
 			opts.Machine = f.machine
@@ -136,7 +136,7 @@ namespace. Before any change it checks that this machine has its address
 // runUp applies the lab through the pipeline and says what it did.
 func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, output, machine string) error {
 	start := time.Now()
-	k := newKernelOn(machine)
+	k := newKernelOn(machine != "")
 	defer k.Close()
 	opts := reconcileOptions(prune)
 	opts.Machine = machine

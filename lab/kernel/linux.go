@@ -62,7 +62,8 @@ func WithNetNSDir(dir string) Option { return func(k *Linux) { k.netnsDir = dir 
 // own (state.HostNetNS), rather than PID 1's: a machine of a lab spread
 // over several (netlab up --machine) is wherever netlab is run, which on
 // a real machine is the root namespace, and on a machine simulated in a
-// namespace of its own (as the tests do) that namespace.
+// namespace of its own (as the tests do) that namespace. NetNSDel then
+// also deletes a node's links to other machines first (delCrossVXLANs).
 func WithStartAsMachine() Option { return func(k *Linux) { k.startedIsMachine = true } }
 
 // WithOutsideIDs says that this netlab is root of a user namespace that

@@ -22,7 +22,6 @@ func Desired(l *lab.Lab) *state.State { return DesiredOn(l, "") }
 // whole).
 func DesiredOn(l *lab.Lab, machine string) *state.State {
 	s := state.New(l.Name)
-	s.Machine = machine
 	hosts := "" // made at the first node that has a hosts file, shared by all
 	for _, n := range l.Nodes {
 		if machine != "" && n.Machine != machine {

@@ -96,6 +96,7 @@ func Down(ctx context.Context, k kernel.Kernel, lab string, opts DownOptions) (*
 	if opts.RunDir != nil {
 		res.ForgetErr = errors.Join(apply.DeleteRecord(*opts.RunDir, lab), apply.DeleteSource(*opts.RunDir, lab),
 			removeLogs(*opts.RunDir, lab), apply.DeleteExits(*opts.RunDir, lab), apply.DeleteStarted(*opts.RunDir, lab), apply.SaveRestarting(*opts.RunDir, lab, nil),
+			apply.DeleteMachine(*opts.RunDir, lab),
 			removeProbeLock(*opts.RunDir, lab))
 	}
 	return res, nil

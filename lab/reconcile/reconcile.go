@@ -233,7 +233,7 @@ func machineProblem(l *lab.Lab, machine string) diag.List {
 }
 
 // otherMachine refuses to build machine opts.Machine's part where the
-// lab runs as another machine's, by the last up's record: a box that has
+// lab runs as another machine's (apply.LoadMachine): a box that has
 // two machines' addresses would otherwise prune the first machine's
 // nodes as no longer declared.
 func otherMachine(l *lab.Lab, opts Options, observed *state.State) diag.List {
@@ -241,12 +241,12 @@ func otherMachine(l *lab.Lab, opts Options, observed *state.State) diag.List {
 	if opts.Machine == "" || opts.RunDir == nil || len(observed.Nodes) == 0 {
 		return out
 	}
-	rec := apply.LoadRecord(*opts.RunDir, l.Name)
-	if rec == nil || rec.Machine == "" || rec.Machine == opts.Machine {
+	was, ok := apply.LoadMachine(*opts.RunDir, l.Name)
+	if !ok || was == opts.Machine {
 		return out
 	}
-	out.Hintf(l.At("machines"), fmt.Sprintf("run it with --machine %s, or bring the lab down here first (netlab down --lab %s)", rec.Machine, l.Name),
-		"lab %s runs here as machine %s (its last up), not %s", l.Name, rec.Machine, opts.Machine)
+	out.Hintf(l.At("machines"), fmt.Sprintf("run it with --machine %s, or bring the lab down here first (netlab down --lab %s)", was, l.Name),
+		"lab %s runs here as machine %s (its last up), not %s", l.Name, was, opts.Machine)
 	return out
 }
 
@@ -289,6 +289,14 @@ func Up(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Result
 	p := planned.Plan
 	if err := opts.checkLogs(l.Name, p); err != nil {
 		return nil, err
+	}
+	if opts.Machine != "" && opts.RunDir != nil {
+		// Before any change: a down after a killed up must know.
+		if was, ok := apply.LoadMachine(*opts.RunDir, l.Name); !ok || was != opts.Machine {
+			if err := apply.SaveMachine(*opts.RunDir, l.Name, opts.Machine); err != nil {
+				return nil, err
+			}
+		}
 	}
 	openLog, readLog := opts.logs(l.Name)
 	var started []apply.Started

@@ -44,6 +44,11 @@ var (
 	// commands given only --lab NAME that need more than the kernel
 	// holds (check runs the file's checks).
 	Source = Kind{suffix: ".yaml", max: 32 << 20}
+	// Machine is, for a lab spread over several machines, the one this
+	// box builds (up --machine): its name, on one line. It is written
+	// before up changes anything, so that down, given no --machine, still
+	// knows the lab's links to other machines after an up was killed.
+	Machine = Kind{suffix: ".machine", max: 64}
 )
 
 // tmp is the prefix of a temporary written on the way to a file of kind k.

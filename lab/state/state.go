@@ -75,12 +75,8 @@ func ParseLinkMarker(alias string) (lab, peer string, ok bool) {
 
 // State is the kernel objects of one lab.
 type State struct {
-	Lab string
-	// Machine is, for a lab spread over several machines, the one whose
-	// part this is (plan.DesiredOn); "" for a whole lab. The last-applied
-	// record keeps it: up refuses to build another machine's part over it.
-	Machine string `json:",omitempty"`
-	Nodes   map[string]*Node
+	Lab   string
+	Nodes map[string]*Node
 	// OrphanHosts are, in an observed state, the hosts files of nodes
 	// the lab wants whose namespace does not exist, by node: left by an
 	// interrupted down, or put there by someone else (Foreign).

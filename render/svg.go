@@ -459,6 +459,31 @@ func SVG(l *lab.Lab) []byte {
 		}
 	}
 
+	// Line labels, moved along the gap until they are clear of boxes and
+	// of each other; the drawing is widened to hold one that bows out
+	// beside the last column.
+	type placed struct {
+		rect rect
+		text string
+	}
+	var labelRects []placed
+	for _, p := range edgeLabels {
+		w := textWidth(p.text, fontSize) + 6
+		h := fontSize + 4
+		r := rect{p.x - w/2, p.y - h/2, w, h}
+		for step := 1; step < 200 && overlapsAny(r, taken); step++ {
+			d := float64((step+1)/2) * 6
+			if step%2 == 1 {
+				d = -d
+			}
+			r.y = p.y - h/2 + d
+		}
+		taken = append(taken, r)
+		labelRects = append(labelRects, placed{r, p.text})
+		width = max(width, r.x+r.w+margin)
+		height = max(height, r.y+r.h+margin)
+	}
+
 	fmt.Fprintf(&out, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="%s">`+"\n",
 		num(width), num(height), num(width), num(height), num(fontSize))
 	out.WriteString(svgStyle)
@@ -477,7 +502,7 @@ func SVG(l *lab.Lab) []byte {
 	for _, f := range frames {
 		fmt.Fprintf(&out, "<g id=\"machine-%s\">\n", esc(f.name))
 		fmt.Fprintf(&out, "<rect class=\"machine\" x=%q y=%q width=%q height=%q rx=\"10\"/>\n", num(f.x), num(f.y), num(f.w), num(f.h))
-		label(&out, f.x+framePad, f.y+4+fontSize, f.text, fontSize, "label machine")
+		label(&out, f.x+framePad, f.y+4+fontSize, f.text, fontSize, "label title machinename")
 		out.WriteString("</g>\n")
 	}
 	out.Write(paths.Bytes())
@@ -534,22 +559,10 @@ func SVG(l *lab.Lab) []byte {
 		out.WriteString("</g>\n")
 	}
 
-	// Line labels last, moved along the gap until they are clear of boxes
-	// and of each other.
-	for _, p := range edgeLabels {
-		w := textWidth(p.text, fontSize) + 6
-		h := fontSize + 4
-		r := rect{p.x - w/2, p.y - h/2, w, h}
-		for step := 1; step < 200 && overlapsAny(r, taken); step++ {
-			d := float64((step+1)/2) * 6
-			if step%2 == 1 {
-				d = -d
-			}
-			r.y = p.y - h/2 + d
-		}
-		taken = append(taken, r)
-		fmt.Fprintf(&out, "<rect class=\"edgebg\" x=%q y=%q width=%q height=%q/>\n", num(r.x), num(r.y), num(r.w), num(r.h))
-		label(&out, r.x+3, r.y+fontSize, p.text, fontSize, "label edgelabel")
+	// Line labels last, placed before the drawing's size is written.
+	for _, r := range labelRects {
+		fmt.Fprintf(&out, "<rect class=\"edgebg\" x=%q y=%q width=%q height=%q/>\n", num(r.rect.x), num(r.rect.y), num(r.rect.w), num(r.rect.h))
+		label(&out, r.rect.x+3, r.rect.y+fontSize, r.text, fontSize, "label edgelabel")
 	}
 	out.WriteString("</svg>\n")
 	return out.Bytes()
@@ -740,6 +753,6 @@ const svgStyle = `<style>
 // machines, and only there, so that the others are drawn as before.
 const svgMachineStyle = `<style>
 .machine{fill:none;stroke:#7f8c8d;stroke-width:1.2;stroke-dasharray:10 4}
-.label.machine{fill:#7f8c8d;font-weight:bold}
+.machinename{fill:#7f8c8d}
 </style>
 `

@@ -21,6 +21,7 @@ const (
 	edgeVeth    edgeKind = iota // a veth pair: a solid line
 	edgeVXLAN                   // a VXLAN tunnel between two VTEPs: dashed, labelled with the VNI
 	edgeMACVLAN                 // a MACVLAN and its parent in another node: dotted
+	edgeCross                   // a link between two machines, a VXLAN at each end: dashed, labelled with the VNI
 )
 
 // edge joins two interfaces of different nodes (or, for a same-layer
@@ -31,13 +32,18 @@ type edge struct {
 	Label string
 }
 
-// edges lists the lines of a lab in a stable order: veth pairs in link
-// order, then VXLAN tunnels, then MACVLANs whose parent is in another node.
+// edges lists the lines of a lab in a stable order: links in link order
+// (veth pairs, or for a link between two machines the VXLAN that carries
+// it), then VXLAN tunnels, then MACVLANs whose parent is in another node.
 func edges(l *lab.Lab) []edge {
 	var out []edge
 	for _, lk := range l.Links {
 		a, b := iface(l, lk.Ends[0].Node, lk.Ends[0].IfName), iface(l, lk.Ends[1].Node, lk.Ends[1].IfName)
-		if a != nil && b != nil {
+		switch {
+		case a == nil || b == nil:
+		case l.CrossesMachines(lk):
+			out = append(out, edge{Kind: edgeCross, A: a, B: b, Label: crossText(l, lk)})
+		default:
 			out = append(out, edge{Kind: edgeVeth, A: a, B: b})
 		}
 	}
@@ -50,6 +56,39 @@ func edges(l *lab.Lab) []edge {
 			if p := iface(l, i.MACVLAN.ParentNode, i.MACVLAN.Parent); p != nil {
 				out = append(out, edge{Kind: edgeMACVLAN, A: p, B: i, Label: "macvlan"})
 			}
+		}
+	}
+	return out
+}
+
+// crossText labels a link between two machines: "vxlan VNI 42".
+func crossText(l *lab.Lab, lk *lab.Link) string {
+	return fmt.Sprintf("vxlan VNI %d", lab.LinkVNI(l.Name, lk))
+}
+
+// machineText names a machine with its address: "machine m1\n203.0.113.1".
+func machineText(m *lab.Machine) string {
+	return "machine " + m.Name + "\n" + m.Address.String()
+}
+
+// machineNodes lists a machine's nodes in file order.
+func machineNodes(l *lab.Lab, m *lab.Machine) []*lab.Node {
+	var out []*lab.Node
+	for _, n := range l.Nodes {
+		if n.Machine == m.Name {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// unplaced lists the nodes of a lab with machines that name no machine of
+// it (validate refuses such a lab; the pictures still show every node).
+func unplaced(l *lab.Lab) []*lab.Node {
+	var out []*lab.Node
+	for _, n := range l.Nodes {
+		if l.Machine(n.Machine) == nil {
+			out = append(out, n)
 		}
 	}
 	return out

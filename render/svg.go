@@ -330,7 +330,10 @@ func align(boxes []*box, adj [][]int, layer []int, other int) {
 // hanging below it, veth pairs as lines between ports, VXLAN tunnels as
 // dashed lines labelled with the VNI, a MACVLAN under its parent (or a
 // dotted line to a parent in another node), and routes, NAT and filter
-// rules summarised under the interfaces. The SVG is self-contained.
+// rules summarised under the interfaces. In a lab with machines, each
+// machine is a frame around its nodes, named with its address, the title
+// lists the machines, and a link between two machines is a dashed line
+// labelled "vxlan VNI n". The SVG is self-contained.
 func SVG(l *lab.Lab) []byte {
 	boxes := make([]*box, len(l.Nodes))
 	byName := make(map[string]*box, len(l.Nodes))
@@ -342,8 +345,14 @@ func SVG(l *lab.Lab) []byte {
 	// The title: the lab's name, then its description wrapped.
 	head := []string{l.Name}
 	head = append(head, wrap(oneLine(l.Description), 100)...)
+	head = append(head, wrap(machinesText(l), 100)...)
 	headH := float64(len(head))*(fontSize+6) + 8
-	layout(boxes, es, margin+headH+8)
+	var frames []frame
+	if len(l.Machines) == 0 {
+		layout(boxes, es, margin+headH+8)
+	} else {
+		frames = layoutMachines(l, boxes, es, margin+headH+8)
+	}
 
 	// Ports face the column of the node they lead to, one port on each
 	// side an interface has lines on; lines within one column leave on the
@@ -353,6 +362,15 @@ func SVG(l *lab.Lab) []byte {
 		ba, bb := byName[e.A.Node], byName[e.B.Node]
 		sa, sb := 1, -1
 		switch {
+		case e.Kind == edgeCross:
+			// The two boxes are in different frames, each laid out in
+			// columns of its own: the sides follow where they lie.
+			switch {
+			case ba.x >= bb.x+bb.w:
+				sa, sb = -1, 1
+			case bb.x < ba.x+ba.w:
+				sa, sb = 1, 1
+			}
 		case ba.layer > bb.layer:
 			sa, sb = -1, 1
 		case ba.layer == bb.layer:
@@ -384,6 +402,11 @@ func SVG(l *lab.Lab) []byte {
 	for _, b := range boxes {
 		width = max(width, b.x+b.w+margin)
 		height = max(height, b.y+b.h+margin)
+	}
+	for _, f := range frames {
+		width = max(width, f.x+f.w+margin, f.x+textWidth(f.text, fontSize)+framePad+margin)
+		height = max(height, f.y+f.h+margin)
+		taken = append(taken, rect{f.x + framePad, f.y + 4, textWidth(f.text, fontSize), fontSize + 4})
 	}
 	height = max(height, margin+headHeight)
 
@@ -429,16 +452,44 @@ func SVG(l *lab.Lab) []byte {
 			d = fmt.Sprintf("M%s %s C%s %s %s %s %s %s", num(x1), num(y1), num(x1+dx), num(y1), num(x2-dx), num(y2), num(x2), num(y2))
 			mx, my = (x1+x2)/2, (y1+y2)/2
 		}
-		class := [...]string{"veth", "vxlan", "macvlan"}[e.Kind]
+		class := [...]string{"veth", "vxlan", "macvlan", "vxlan cross"}[e.Kind]
 		fmt.Fprintf(&paths, "<path class=%q d=%q><title>%s</title></path>\n", class, d, esc(e.A.Ref()+" — "+e.B.Ref()))
-		if e.Kind == edgeVXLAN {
+		if e.Kind == edgeVXLAN || e.Kind == edgeCross {
 			edgeLabels = append(edgeLabels, pending{mx, my, e.Label})
 		}
+	}
+
+	// Line labels, moved along the gap until they are clear of boxes and
+	// of each other; the drawing is widened to hold one that bows out
+	// beside the last column.
+	type placed struct {
+		rect rect
+		text string
+	}
+	var labelRects []placed
+	for _, p := range edgeLabels {
+		w := textWidth(p.text, fontSize) + 6
+		h := fontSize + 4
+		r := rect{p.x - w/2, p.y - h/2, w, h}
+		for step := 1; step < 200 && overlapsAny(r, taken); step++ {
+			d := float64((step+1)/2) * 6
+			if step%2 == 1 {
+				d = -d
+			}
+			r.y = p.y - h/2 + d
+		}
+		taken = append(taken, r)
+		labelRects = append(labelRects, placed{r, p.text})
+		width = max(width, r.x+r.w+margin)
+		height = max(height, r.y+r.h+margin)
 	}
 
 	fmt.Fprintf(&out, `<svg xmlns="http://www.w3.org/2000/svg" width="%s" height="%s" viewBox="0 0 %s %s" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace" font-size="%s">`+"\n",
 		num(width), num(height), num(width), num(height), num(fontSize))
 	out.WriteString(svgStyle)
+	if len(frames) > 0 {
+		out.WriteString(svgMachineStyle)
+	}
 	fmt.Fprintf(&out, "<title>%s</title>\n", esc(title))
 	for k, h := range head {
 		if k == 0 {
@@ -446,6 +497,13 @@ func SVG(l *lab.Lab) []byte {
 		} else {
 			label(&out, margin, margin+titleSize+float64(k)*(fontSize+6), h, fontSize, "label note")
 		}
+	}
+	// Frames under the lines, which run from one frame to another.
+	for _, f := range frames {
+		fmt.Fprintf(&out, "<g id=\"machine-%s\">\n", esc(f.name))
+		fmt.Fprintf(&out, "<rect class=\"machine\" x=%q y=%q width=%q height=%q rx=\"10\"/>\n", num(f.x), num(f.y), num(f.w), num(f.h))
+		label(&out, f.x+framePad, f.y+4+fontSize, f.text, fontSize, "label title machinename")
+		out.WriteString("</g>\n")
 	}
 	out.Write(paths.Bytes())
 
@@ -501,25 +559,85 @@ func SVG(l *lab.Lab) []byte {
 		out.WriteString("</g>\n")
 	}
 
-	// Line labels last, moved along the gap until they are clear of boxes
-	// and of each other.
-	for _, p := range edgeLabels {
-		w := textWidth(p.text, fontSize) + 6
-		h := fontSize + 4
-		r := rect{p.x - w/2, p.y - h/2, w, h}
-		for step := 1; step < 200 && overlapsAny(r, taken); step++ {
-			d := float64((step+1)/2) * 6
-			if step%2 == 1 {
-				d = -d
-			}
-			r.y = p.y - h/2 + d
-		}
-		taken = append(taken, r)
-		fmt.Fprintf(&out, "<rect class=\"edgebg\" x=%q y=%q width=%q height=%q/>\n", num(r.x), num(r.y), num(r.w), num(r.h))
-		label(&out, r.x+3, r.y+fontSize, p.text, fontSize, "label edgelabel")
+	// Line labels last, placed before the drawing's size is written.
+	for _, r := range labelRects {
+		fmt.Fprintf(&out, "<rect class=\"edgebg\" x=%q y=%q width=%q height=%q/>\n", num(r.rect.x), num(r.rect.y), num(r.rect.w), num(r.rect.h))
+		label(&out, r.rect.x+3, r.rect.y+fontSize, r.text, fontSize, "label edgelabel")
 	}
 	out.WriteString("</svg>\n")
 	return out.Bytes()
+}
+
+// frame is a machine as drawn: a box around its nodes, its name and
+// address along the top.
+type frame struct {
+	name, text string
+	x, y, w, h float64
+}
+
+// Frames: the room between a frame and its nodes, the height of its
+// label, the gap between two frames.
+const (
+	framePad  = 14.0
+	frameHead = 26.0
+	frameGap  = 30.0
+)
+
+// layoutMachines lays out each machine's nodes as layout does a lab, one
+// machine under the other, each in a frame; the nodes that name no
+// machine of the lab (validate refuses them) come last, unframed.
+func layoutMachines(l *lab.Lab, boxes []*box, es []edge, top float64) []frame {
+	var frames []frame
+	place := func(name, text string, in func(*lab.Node) bool) {
+		var sub []*box
+		for _, b := range boxes {
+			if in(b.node) {
+				sub = append(sub, b)
+			}
+		}
+		if len(sub) == 0 {
+			return
+		}
+		var subEdges []edge
+		for _, e := range es {
+			if a, b := l.Node(e.A.Node), l.Node(e.B.Node); a != nil && b != nil && in(a) && in(b) {
+				subEdges = append(subEdges, e)
+			}
+		}
+		pad, head := 0.0, 0.0
+		if name != "" {
+			pad, head = framePad, frameHead
+		}
+		layout(sub, subEdges, top+head)
+		right, bottom := 0.0, 0.0
+		for _, b := range sub {
+			b.x += pad
+			right, bottom = max(right, b.x+b.w), max(bottom, b.y+b.h)
+		}
+		if name != "" {
+			frames = append(frames, frame{name: name, text: text, x: margin, y: top, w: right + pad - margin, h: bottom + pad - top})
+			bottom += pad
+		}
+		top = bottom + frameGap
+	}
+	for _, m := range l.Machines {
+		place(m.Name, strings.ReplaceAll(machineText(m), "\n", " "), func(n *lab.Node) bool { return n.Machine == m.Name })
+	}
+	place("", "", func(n *lab.Node) bool { return l.Machine(n.Machine) == nil })
+	return frames
+}
+
+// machinesText is the drawing's legend of a lab's machines: "machines:
+// m1 203.0.113.1, m2 203.0.113.2", or "" for a lab without.
+func machinesText(l *lab.Lab) string {
+	if len(l.Machines) == 0 {
+		return ""
+	}
+	parts := make([]string, len(l.Machines))
+	for k, m := range l.Machines {
+		parts[k] = m.Name + " " + m.Address.String()
+	}
+	return "machines: " + strings.Join(parts, ", ")
 }
 
 const (
@@ -628,5 +746,13 @@ const svgStyle = `<style>
 .macvlan{stroke:#8e44ad;stroke-width:1.4;fill:none;stroke-dasharray:2 4}
 .edgelabel{fill:#c0392b}
 .edgebg{fill:#ffffff;opacity:0.9}
+</style>
+`
+
+// svgMachineStyle is added to svgStyle in the drawing of a lab with
+// machines, and only there, so that the others are drawn as before.
+const svgMachineStyle = `<style>
+.machine{fill:none;stroke:#7f8c8d;stroke-width:1.2;stroke-dasharray:10 4}
+.machinename{fill:#7f8c8d}
 </style>
 `

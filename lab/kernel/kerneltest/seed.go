@@ -579,6 +579,11 @@ func (f *Fake) handUpperAddLocked(ns *fakeNetNS, name string, kind device.Kind, 
 		l.Parent, l.ParentNetNS = node+":"+lower, ns.name
 		l.Port, l.Learning = 0, false
 	}
+	if kind == device.VXLAN && target != ns {
+		// Made in ns, placed in target: its socket stays in ns, as a
+		// link between machines has it (lowerLocked reads this).
+		l.UnderlayNetNS = ns.name
+	}
 	if kind == device.VLAN {
 		if lower == "" || l.VLANID == 0 {
 			return fmt.Errorf("link add %s type vlan needs link PARENT and id N: %w", name, unix.EINVAL)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"netlab/lab"
 	"netlab/lab/check"
@@ -252,6 +253,42 @@ func TestRunFakeReasons(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestRunFakePingAgain: a ping check whose timeout is more than a second
+// sends its echo again each second, so one lost request does not fail
+// it; with the default timeout, or as a path check, it sends one. Each
+// lost request costs the check a second.
+func TestRunFakePingAgain(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, check string
+		lost        int
+		passed      bool
+		took        time.Duration // at least
+	}{
+		{"one lost of three", "{from: c1, ping: 198.51.100.183, timeout: 3s}", 1, true, time.Second},
+		{"two lost of three", "{from: c1, ping: 198.51.100.183, timeout: 3s}", 2, true, 2 * time.Second},
+		{"all lost", "{from: c1, ping: 198.51.100.183, timeout: 2s}", 5, false, 2 * time.Second},
+		{"one sent with the default timeout", "{from: c1, ping: 198.51.100.183}", 1, false, time.Second},
+		{"responder check, one lost", "{from: c1, to: server, timeout: 3s}", 1, true, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			l := routedLab(t, tc.check)
+			n := fakeNet(l)
+			n.LoseNext(state.NetNSName(l.Name, "c1"), netip.MustParseAddr("198.51.100.183"), tc.lost)
+			start := time.Now()
+			r := check.Run(context.Background(), n, l, l.Checks)[0]
+			took := time.Since(start)
+			if r.Passed != tc.passed || took < tc.took {
+				t.Errorf("%s with %d lost: passed %v (%s) after %s; want passed %v after at least %s", r.Name, tc.lost, r.Passed, r.Detail(), took.Round(time.Millisecond), tc.passed, tc.took)
+			}
+			if !tc.passed && !strings.Contains(r.Reason, "timed out after "+l.Checks[0].Timeout.String()) {
+				t.Errorf("%s: reason %q, want the check's whole timeout", r.Name, r.Reason)
+			}
+		})
 	}
 }
 

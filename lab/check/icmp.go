@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 
@@ -259,7 +260,7 @@ func (p *probe) ping(ctx context.Context) outcome {
 	if p.localPort != 0 {
 		pg.id = p.localPort // the identifier a trace follows
 	}
-	e, err := pg.echo(ctx, 1, c.Timeout, echoPayload(p.tok))
+	e, err := p.echoes(ctx, pg)
 	var ee *EchoError
 	switch {
 	case errors.As(err, &ee):
@@ -286,6 +287,39 @@ func (p *probe) ping(ctx context.Context) outcome {
 			ReasonElsewhere, e.From, c.To)}
 	}
 	return outcome{reached: true, rtt: e.RTT, seen: seen}
+}
+
+// echoInterval is how long a ping check waits for an echo's reply before
+// it sends the next, as ping(8) does by default.
+const echoInterval = time.Second
+
+// echoes sends the check's echo request, and sends it again every
+// echoInterval, with the next sequence number and the same token, until
+// one is answered, an ICMP error or the kernel says why it cannot be, or
+// the check's timeout passes: one request lost on a busy machine (a full
+// backlog) or a lossy link does not fail a check whose way works. A
+// check whose timeout is no longer than echoInterval (the default, 1s)
+// sends one, and so does a path check, whose trace follows one request.
+func (p *probe) echoes(ctx context.Context, pg *Pinger) (Echo, error) {
+	c := p.check
+	data := echoPayload(p.tok)
+	if c.IsPath() || c.Timeout <= echoInterval {
+		return pg.echo(ctx, 1, c.Timeout, data)
+	}
+	deadline := time.Now().Add(c.Timeout)
+	for seq := uint16(1); ; seq++ {
+		e, err := pg.echo(ctx, seq, min(echoInterval, time.Until(deadline)), data)
+		var ee *EchoError
+		timedOut := errors.As(err, &ee) && ee.Err == nil && !ee.From.IsValid() && strings.HasPrefix(ee.Reason, ReasonTimeout)
+		switch {
+		case !timedOut:
+			return e, err
+		case time.Until(deadline) <= 0 || ctx.Err() != nil:
+			// Said for the whole timeout, not the last wait.
+			ee.Reason = timeoutReason(p.ns, p.labName, c.From, p.dst, c.Timeout)
+			return e, err
+		}
+	}
 }
 
 // echoPayload is the data of a check's echo request: its token, padded to

@@ -112,11 +112,12 @@ type fakeRouteEntry struct {
 }
 
 type natRule struct {
-	kind   string // "dnat", "snat", "drop", "reject"
+	kind   string // "dnat", "snat", "drop", "reject", "lose"
 	from   string // the source namespace, "" for any
 	dst    netip.AddrPort
 	to     netip.AddrPort // dnat: the new destination; snat: the new source (port 0)
 	anyPrt bool           // dst's port is 0: every port, and ICMP
+	left   int            // lose: how many packets are still to be lost
 }
 
 // NewNet returns an empty fake network.
@@ -185,6 +186,15 @@ func (n *Net) Drop(from string, dst netip.AddrPort) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.rules = append(n.rules, natRule{kind: "drop", from: from, dst: dst, anyPrt: dst.Port() == 0})
+}
+
+// LoseNext loses the next count packets that namespace from sends to dst
+// (any port, and ICMP), as a full backlog on a busy machine or a lossy
+// link does, and lets the ones after through.
+func (n *Net) LoseNext(from string, dst netip.Addr, count int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.rules = append(n.rules, natRule{kind: "lose", from: from, dst: netip.AddrPortFrom(dst, 0), anyPrt: true, left: count})
 }
 
 // Reject makes namespace from's sends to dst fail with EPERM, as an
@@ -337,7 +347,8 @@ func (n *Net) sendLocked(ns *netNS, proto string, srcPort, icmpID uint16, dst ne
 	}
 	s := &sent{dst: dst, asked: dst, origin: netip.AddrPortFrom(rt.src, srcPort)}
 	s.src = s.origin
-	for _, r := range n.rules {
+	for i := range n.rules {
+		r := &n.rules[i]
 		if r.from != "" && r.from != ns.name {
 			continue
 		}
@@ -356,6 +367,11 @@ func (n *Net) sendLocked(ns *netNS, proto string, srcPort, icmpID uint16, dst ne
 			return nil, fmt.Errorf("sendmsg: %w", syscall.EPERM)
 		case "drop":
 			return nil, nil
+		case "lose":
+			if r.left > 0 {
+				r.left--
+				return nil, nil
+			}
 		case "dnat":
 			port := r.to.Port()
 			if port == 0 {

@@ -40,7 +40,7 @@ const nodes = 1000
 // kernel's three ARP tries.
 func starLab(name string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "name: %s\nnodes:\n  host:\n    sysctls: {net.ipv6.conf.br0.disable_ipv6: 1}\n    interfaces:\n      br0: {kind: bridge, addresses: [10.0.0.1/16]}\n", name)
+	fmt.Fprintf(&b, "name: %s\nnodes:\n  host:\n    interfaces:\n      br0: {kind: bridge, addresses: [10.0.0.1/16]}\n", name)
 	used := checkedLeaves()
 	for i := 1; i < nodes; i++ {
 		if used[i] {

@@ -31,6 +31,10 @@ func hintFor(err error) string {
 	if errors.As(err, &fe) {
 		return "netlab leaves objects it did not create alone: remove it by hand or rename your lab"
 	}
+	var vt *kernel.VNITakenError
+	if errors.As(err, &vt) {
+		return "give the link another vni: in the lab file, on every machine, or remove the other device"
+	}
 	for _, h := range hints {
 		if errors.Is(err, h.errno) {
 			return h.hint

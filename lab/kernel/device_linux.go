@@ -134,7 +134,7 @@ func addVXLAN(ctx context.Context, c, uc *nsConn, attrs netlink.LinkAttrs, l *st
 	if err := uc.h.LinkAdd(vx); err != nil {
 		if uc != c && errors.Is(err, unix.EEXIST) {
 			// Not the temporary name, which is new: the VNI and port.
-			return fmt.Errorf("add vxlan: another VXLAN device in the machine's namespace has VNI %d on port %d (give the link another vni:): %w", l.VNI, l.Port, err)
+			return fmt.Errorf("add vxlan: %w", &VNITakenError{VNI: l.VNI, Port: l.Port, Err: err})
 		}
 		return fmt.Errorf("add vxlan: %w", err)
 	}

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 )
 
@@ -22,3 +23,18 @@ type MachineAddr struct {
 	MTU  int    // the interface's
 	Up   bool   // the interface is up (IFF_UP)
 }
+
+// VNITakenError is a vxlan of a link between machines that the kernel
+// refused because another VXLAN device in the machine's namespace has its
+// VNI on its port (EEXIST): another lab's, or one made by hand.
+type VNITakenError struct {
+	VNI  uint32
+	Port uint16
+	Err  error // the kernel's
+}
+
+func (e *VNITakenError) Error() string {
+	return fmt.Sprintf("another VXLAN device in the machine's namespace has VNI %d on port %d: %v", e.VNI, e.Port, e.Err)
+}
+
+func (e *VNITakenError) Unwrap() error { return e.Err }

@@ -95,19 +95,7 @@ nodes:
 links:
   - {endpoints: [a:eth0, b:eth0], mtu: 1400}
 `
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	if code := run([]string{"up", file}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
-		t.Fatalf("netlab up: exit %d: %s", code, stderr.String())
-	}
-	t.Cleanup(func() {
-		var stderr bytes.Buffer
-		if code := run([]string{"down", "--lab", name}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
-			t.Errorf("netlab down: exit %d: %s", code, stderr.String())
-		}
-	})
+	upUntilCleanup(t, file, name, text)
 	return name
 }
 
@@ -199,19 +187,7 @@ links:
   - [a:eth0, r:eth0]
   - {endpoints: [r:eth1, b:eth0], mtu: 1400}
 `
-	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	if code := run([]string{"up", file}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
-		t.Fatalf("netlab up: exit %d: %s", code, stderr.String())
-	}
-	t.Cleanup(func() {
-		var stderr bytes.Buffer
-		if code := run([]string{"down", "--lab", name}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
-			t.Errorf("netlab down: exit %d: %s", code, stderr.String())
-		}
-	})
+	upUntilCleanup(t, file, name, text)
 	for _, tc := range []struct{ dst, want string }{
 		{"10.0.2.2", "too big: 10.0.1.1 reports ICMP destination unreachable, fragmentation needed, mtu=1400"},
 		{"fd00:2::2", "ICMP6 packet too big, mtu=1400"},
@@ -226,4 +202,23 @@ links:
 			t.Errorf("ping %s -s 1420 -M do, again: exit %d, want %d and the learnt mtu=1400:\n%s", tc.dst, code, exitFailure, out)
 		}
 	}
+}
+
+// upUntilCleanup writes text to file and brings the lab name up with
+// run(), and down again when the test ends.
+func upUntilCleanup(t *testing.T, file, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"up", file}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("netlab up: exit %d: %s", code, stderr.String())
+	}
+	t.Cleanup(func() {
+		var stderr bytes.Buffer
+		if code := run([]string{"down", "--lab", name}, strings.NewReader(""), &bytes.Buffer{}, &stderr); code != 0 {
+			t.Errorf("netlab down: exit %d: %s", code, stderr.String())
+		}
+	})
 }

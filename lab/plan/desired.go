@@ -49,6 +49,9 @@ func DesiredOn(l *lab.Lab, machine string) *state.State {
 		// hand, or dropped by the kernel with an MTU set too low for
 		// IPv6, they are drift, and up adds them back.
 		for _, p := range state.LoopbackKept(lo.Up, lo.WantMTU()) {
+			if p.Addr().Is6() && n.IPv6Off("lo") {
+				continue // the kernel drops ::1 when IPv6 is off
+			}
 			if !slices.Contains(lo.Addrs, p) {
 				lo.Addrs = append(lo.Addrs, p)
 			}

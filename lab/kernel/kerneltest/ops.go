@@ -652,6 +652,9 @@ func addAddr(ns *fakeNetNS, link string, p netip.Prefix) error {
 	if !p.IsValid() || p.Addr().Zone() != "" {
 		return fmt.Errorf("addr %s dev %s: %w", p, link, unix.EINVAL)
 	}
+	if p.Addr().Is6() && ns.ipv6Off(fl) {
+		return fmt.Errorf("addr %s dev %s: IPv6 is disabled on this device: %w", p, link, unix.EACCES)
+	}
 	if p.Addr().Is6() && fl.mtu < state.IPv6MinMTU && fl.kind != device.Loopback {
 		return fmt.Errorf("addr %s dev %s: IPv6 below mtu %d: %w", p, link, state.IPv6MinMTU, unix.EINVAL)
 	}
@@ -852,7 +855,28 @@ func (ns *fakeNetNS) setSysctl(key, value string) error {
 		return fmt.Errorf("sysctl %s = %q: %w", key, value, unix.EINVAL)
 	}
 	ns.sysctls[key] = v
+	if dev, ok := strings.CutPrefix(key, "net.ipv6.conf."); ok {
+		if dev, ok = strings.CutSuffix(dev, ".disable_ipv6"); ok {
+			ns.disableIPv6Set(dev, v)
+		}
+	}
 	return nil
+}
+
+// disableIPv6Set does what the kernel does on a write of dev's
+// disable_ipv6: all's sets every link's and default's too.
+func (ns *fakeNetNS) disableIPv6Set(dev, v string) {
+	if dev == "all" {
+		ns.sysctls["net.ipv6.conf.default.disable_ipv6"] = v
+		for _, fl := range ns.sortedLinks() {
+			ns.sysctls["net.ipv6.conf."+fl.name+".disable_ipv6"] = v
+			ns.disableIPv6Changed(fl)
+		}
+		return
+	}
+	if fl := ns.byName(dev); fl != nil {
+		ns.disableIPv6Changed(fl)
+	}
 }
 
 // isInts reports whether a value read back is whole numbers only.

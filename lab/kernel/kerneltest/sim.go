@@ -234,18 +234,44 @@ func (f *Fake) setUpLocked(ns *fakeNetNS, fl *fakeLink, up bool) {
 		fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
 		return
 	}
+	ns.kernelAddrs(fl)
+}
+
+// kernelAddrs gives an up link the addresses the kernel gives it: lo its
+// loopback addresses, another link its IPv6 link-local one; none of
+// IPv6 where a sysctl turns IPv6 off (ipv6Off).
+func (ns *fakeNetNS) kernelAddrs(fl *fakeLink) {
+	off := ns.ipv6Off(fl)
 	if fl.kind == device.Loopback {
 		for _, p := range state.LoopbackAddrs {
-			if !slices.Contains(fl.addrs, p) && (p.Addr().Is4() || fl.mtu >= state.IPv6MinMTU) {
+			if !slices.Contains(fl.addrs, p) && (p.Addr().Is4() || fl.mtu >= state.IPv6MinMTU && !off) {
 				fl.addrs = append(fl.addrs, p)
 			}
 		}
-	} else if mac, err := net.ParseMAC(fl.mac); err == nil {
+	} else if mac, err := net.ParseMAC(fl.mac); err == nil && !off {
 		if p, ok := state.LinkLocal(mac); ok && !slices.Contains(fl.addrs, p) {
 			fl.addrs = append(fl.addrs, p)
 		}
 	}
 	state.SortAddrs(fl.addrs)
+}
+
+// ipv6Off reports whether IPv6 is off on fl: its disable_ipv6 sysctl is
+// not 0 (set by itself, or by a write of all's: setSysctl).
+func (ns *fakeNetNS) ipv6Off(fl *fakeLink) bool {
+	v, ok := ns.sysctls["net.ipv6.conf."+fl.name+".disable_ipv6"]
+	return ok && v != "0"
+}
+
+// disableIPv6Changed does what the kernel does when a link's disable_ipv6
+// changes: off, it drops the link's IPv6 addresses; on again, an up link
+// gets the kernel's own back.
+func (ns *fakeNetNS) disableIPv6Changed(fl *fakeLink) {
+	if ns.ipv6Off(fl) {
+		fl.addrs = slices.DeleteFunc(fl.addrs, func(p netip.Prefix) bool { return p.Addr().Is6() })
+	} else if fl.up {
+		ns.kernelAddrs(fl)
+	}
 }
 
 // lowerMTUChangedLocked brings the macvlans on fl down to its MTU, as the

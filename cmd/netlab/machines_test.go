@@ -58,6 +58,7 @@ checks:
 		{args: []string{"plan", "--detailed-exitcode", "lab.yaml", "--machine", "m1"}, code: exitOK},
 		{args: []string{"status", "lab.yaml", "--machine", "m1"}, code: exitOK, out: []string{`^a +eth0 +vxlan +vxlan to m2 \(VNI ` + vni + `\) +- +up +1450 +10\.9\.0\.1/24 `}},
 		{args: []string{"status", "--lab", name, "--machine", "m1", "-o", "json"}, code: exitOK, out: []string{`"machine": "m2"`, `"vni": ` + vni, `"remote": "203.0.113.2"`}},
+		{args: []string{"status", "--lab", name}, code: exitOK, out: []string{`^a +eth0 +vxlan +vxlan to m2 \(VNI ` + vni + `\) `}},
 		{args: []string{"status", "--lab", name, "--machine", "m7"}, code: exitUsage, err: []string{`has no machine "m7"`}},
 		{args: []string{"check", "lab.yaml"}, code: exitUsage, err: []string{`say which one this is with --machine`}},
 		{args: []string{"check", "lab.yaml", "--machine", "m1"}, code: exitOK, out: []string{`^1 check\(s\) start on other machines`}},

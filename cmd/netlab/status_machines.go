@@ -38,3 +38,16 @@ func checkMachine(l *lab.Lab, machine string) error {
 	}
 	return nil
 }
+
+// hasCrossMachine reports whether the observed lab has a link to another
+// machine, whose far end status names from the lab file.
+func hasCrossMachine(s *state.State) bool {
+	for _, n := range s.Nodes {
+		for _, l := range n.Links {
+			if to, _ := crossMachine(l, nil); to != "" {
+				return true
+			}
+		}
+	}
+	return false
+}

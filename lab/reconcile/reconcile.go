@@ -184,11 +184,11 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 	if err != nil {
 		return nil, fmt.Errorf("read the kernel: %w", err)
 	}
-	if err := sweepLeftovers(ctx, k, l.Name, observed); err != nil {
-		return nil, err
-	}
 	if diags := otherMachine(l, opts, observed); diags.HasErrors() {
 		return nil, &RefusedError{Diags: diags}
+	}
+	if err := sweepLeftovers(ctx, k, l.Name, observed); err != nil {
+		return nil, err
 	}
 	diags, err := apply.CheckSysctls(ctx, k, l, opts.Machine, observed)
 	if err != nil {

@@ -46,13 +46,21 @@ func CheckMachine(ctx context.Context, k kernel.Kernel, l *lab.Lab, machine stri
 		out.Hintf(m.At("address"), "set "+under.Link+" up", "machine %q: %s, which has address %s, is down", machine, under.Link, m.Address)
 	}
 	for _, lk := range l.Links {
-		if !l.CrossesMachines(lk) || (l.MachineOf(lk.Ends[0].Node) != machine && l.MachineOf(lk.Ends[1].Node) != machine) {
+		if !l.CrossesMachines(lk) {
 			continue
 		}
-		need := mtu.CrossLink(l, lk)
-		if lk.MTU != 0 {
-			need = lk.MTU
+		end := lk.Ends[0]
+		if l.MachineOf(end.Node) != machine {
+			end = lk.Ends[1]
 		}
+		if l.MachineOf(end.Node) != machine {
+			continue
+		}
+		i := l.Node(end.Node).Interface(end.IfName)
+		if i == nil {
+			continue // validate has refused the file
+		}
+		need := mtu.Of(l, i) // the link's, the end's own, or the default
 		over := mtu.CrossLinkOverhead(l, lk)
 		if under.MTU != 0 && need+over > under.MTU {
 			out.Hintf(lk.At("mtu"), fmt.Sprintf("give the link mtu: %d, or raise %s's", under.MTU-over, under.Link),

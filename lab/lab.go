@@ -449,6 +449,14 @@ type LinkEnd struct {
 
 func (e LinkEnd) String() string { return e.Node + ":" + e.IfName }
 
+// Far is the end of the link that is not node:ifname.
+func (lk *Link) Far(node, ifname string) LinkEnd {
+	if e := lk.Ends[0]; e.Node != node || e.IfName != ifname {
+		return e
+	}
+	return lk.Ends[1]
+}
+
 // Route is a static route in a node.
 type Route struct {
 	Src

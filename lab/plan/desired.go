@@ -24,7 +24,7 @@ func DesiredOn(l *lab.Lab, machine string) *state.State {
 	s := state.New(l.Name)
 	hosts := "" // made at the first node that has a hosts file, shared by all
 	for _, n := range l.Nodes {
-		if machine != "" && n.Machine != machine {
+		if !lab.OnMachine(n, machine) {
 			continue
 		}
 		sn := state.NewNode(n.Name, state.NetNSName(l.Name, n.Name))
@@ -106,11 +106,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 	if lk := l.LinkOf(i.Node, i.Name); lk != nil && l.CrossesMachines(lk) {
 		crossLink(l, lk, i, sl)
 	} else if lk != nil {
-		peer := lk.Ends[0]
-		if peer.Node == i.Node && peer.IfName == i.Name {
-			peer = lk.Ends[1]
-		}
-		sl.Peer = peer.String()
+		sl.Peer = lk.Far(i.Node, i.Name).String()
 		// The pair shares one MTU: the link's, or either end's.
 		sl.MTU = mtu.Declared(l, i)
 	}
@@ -129,10 +125,7 @@ func desiredLink(l *lab.Lab, i *lab.Interface) *state.Link {
 // unicast to the other end's machine with the link's VNI. Learning is
 // off: the one far end is the kernel's own entry for the remote.
 func crossLink(l *lab.Lab, lk *lab.Link, i *lab.Interface, sl *state.Link) {
-	far := lk.Ends[0]
-	if far.Node == i.Node && far.IfName == i.Name {
-		far = lk.Ends[1]
-	}
+	far := lk.Far(i.Node, i.Name)
 	sl.Kind = device.VXLAN
 	sl.VNI = lab.LinkVNI(l.Name, lk)
 	sl.Port = lab.DefaultVXLANPort
@@ -143,9 +136,8 @@ func crossLink(l *lab.Lab, lk *lab.Link, i *lab.Interface, sl *state.Link) {
 		sl.Local = m.Address
 	}
 	sl.UnderlayNetNS = state.HostNetNS
-	sl.FDB = nil
 	if e, ok := sl.KernelFDB(); ok {
-		sl.FDB = append(sl.FDB, e)
+		sl.FDB = []state.FDBEntry{e}
 	}
 	// Declared, so that both ends carry the same MTU and it is repaired
 	// like any other.

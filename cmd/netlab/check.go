@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"netlab/lab"
 	"netlab/lab/check"
 	"netlab/lab/trace"
+	"netlab/lab/validate"
 )
 
 func newCheckCmd(e *env) *cobra.Command {
@@ -123,14 +123,11 @@ graders; --junit PATH also writes them as a JUnit XML report for CI.`,
 // those whose from is a node of it (a probe starts where its from is);
 // for a lab without, all of them. A lab with machines needs --machine.
 func checksOn(l *lab.Lab, machine string) ([]*lab.Check, error) {
-	if err := checkMachine(l, machine); err != nil {
-		return nil, err
+	if p := validate.MachineProblem(l, machine); p != "" {
+		return nil, machineUsage(machine, p)
 	}
 	if len(l.Machines) == 0 {
 		return l.Checks, nil
-	}
-	if machine == "" {
-		return nil, usagef("lab %s runs on machines %s: say which one this is with --machine", l.Name, strings.Join(l.MachineNames(), ", "))
 	}
 	var out []*lab.Check
 	for _, c := range l.Checks {

@@ -34,9 +34,17 @@ func checkMachine(l *lab.Lab, machine string) error {
 		return nil
 	}
 	if p := validate.MachineProblem(l, machine); p != "" {
-		return usagef("--machine %s: %s", machine, p)
+		return machineUsage(machine, p)
 	}
 	return nil
+}
+
+// machineUsage is bad usage for a validate.MachineProblem, p.
+func machineUsage(machine, p string) error {
+	if machine == "" {
+		return usagef("%s", p)
+	}
+	return usagef("--machine %s: %s", machine, p)
 }
 
 // hasCrossMachine reports whether the observed lab has a link to another

@@ -18,7 +18,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -220,14 +219,12 @@ func Plan(ctx context.Context, k kernel.Kernel, l *lab.Lab, opts Options) (*Plan
 // and a machine given for a lab that has none or not that one.
 func machineProblem(l *lab.Lab, machine string) diag.List {
 	var out diag.List
-	switch {
-	case machine == "" && len(l.Machines) > 0:
-		out.Hintf(l.At("machines"), "run netlab up FILE --machine NAME on each machine, NAME its own",
-			"lab %s runs on machines %s: say which one this is with --machine", l.Name, strings.Join(l.MachineNames(), ", "))
-	case machine != "":
-		if p := validate.MachineProblem(l, machine); p != "" {
-			out.Hintf(l.At("machines"), "give --machine one of the file's machines, or leave it out for a lab without machines", "%s", p)
+	if p := validate.MachineProblem(l, machine); p != "" {
+		hint := "give --machine one of the file's machines, or leave it out for a lab without machines"
+		if machine == "" {
+			hint = "run netlab up FILE --machine NAME on each machine, NAME its own"
 		}
+		out.Hintf(l.At("machines"), hint, "%s", p)
 	}
 	return out
 }

@@ -168,10 +168,15 @@ func (v *validator) crossChecks() {
 	}
 }
 
-// MachineProblem says what is wrong with a --machine value for a lab, or
-// "" if nothing: the lab must have machines, and that one among them.
+// MachineProblem says what is wrong with the machine a command is to
+// work on (--machine; "" for none) for a lab, or "" if nothing: a lab
+// with machines needs one of them, and a lab without takes none.
 func MachineProblem(l *lab.Lab, name string) string {
 	switch {
+	case name == "" && len(l.Machines) > 0:
+		return fmt.Sprintf("lab %s runs on machines %s: say which one this is with --machine", l.Name, strings.Join(l.MachineNames(), ", "))
+	case name == "":
+		return ""
 	case len(l.Machines) == 0:
 		return fmt.Sprintf("lab %s has no machines: leave out --machine", l.Name)
 	case l.Machine(name) == nil:

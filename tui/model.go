@@ -644,7 +644,7 @@ func buildLinks(ifaces []*ifaceRow, devs map[string]*lab.Interface, machines map
 			}
 		case device.VXLAN:
 			lr.desc = ref + vxlanText(devs, r.node, r.link.Name)
-			if x := r.link; x.UnderlayNetNS == state.HostNetNS && x.Remote.IsValid() {
+			if x := r.link; x.ToMachine() {
 				// A link to another machine: the file has no vxlan
 				// there, the kernel has its VNI and remote.
 				to := x.Remote.String()

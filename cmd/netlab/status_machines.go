@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"netlab/lab"
-	"netlab/lab/device"
 	"netlab/lab/state"
 	"netlab/lab/validate"
 )
@@ -15,7 +14,7 @@ import (
 // (VNI 9594391)", or the remote address when no machine of the file has
 // it. It is "" for any other link.
 func crossMachine(l *state.Link, machines map[netip.Addr]string) (text, machine string) {
-	if l.Kind != device.VXLAN || l.UnderlayNetNS != state.HostNetNS || !l.Remote.IsValid() {
+	if !l.ToMachine() {
 		return "", ""
 	}
 	to := l.Remote.String()
@@ -52,7 +51,7 @@ func machineUsage(machine, p string) error {
 func hasCrossMachine(s *state.State) bool {
 	for _, n := range s.Nodes {
 		for _, l := range n.Links {
-			if to, _ := crossMachine(l, nil); to != "" {
+			if l.ToMachine() {
 				return true
 			}
 		}

@@ -72,9 +72,6 @@ shows help, q quits.`,
 					l = ll
 				}
 			}
-			if err := checkMachine(l, f.machine); err != nil {
-				return err
-			}
 			checks := []*lab.Check(nil)
 			if l != nil {
 				if checks, err = checksOn(l, f.machine); err != nil {

@@ -198,6 +198,13 @@ type Link struct {
 	DefaultMTU int `json:",omitzero"`
 }
 
+// ToMachine reports whether the link is the vxlan of a link to another
+// machine: its socket in the machine's own namespace (UnderlayNetNS),
+// unicast to the other machine's address, Remote.
+func (l *Link) ToMachine() bool {
+	return l.Kind == device.VXLAN && l.UnderlayNetNS == HostNetNS && l.Remote.IsValid()
+}
+
 // Device holds the settings of the kinds beyond veth and bridge. Only the
 // fields of the link's kind are set; the rest stay zero.
 type Device struct {

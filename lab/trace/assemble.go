@@ -854,7 +854,7 @@ func (a *assembler) end(s *segment) (*Step, End) {
 			break
 		}
 		end.Reason = "left by " + out + ", seen nowhere after"
-		if l := a.link(s.netns, out); l != nil && l.Kind == device.VXLAN && l.UnderlayNetNS == state.HostNetNS && l.Remote.IsValid() {
+		if l := a.link(s.netns, out); l != nil && l.ToMachine() {
 			// A link to another machine: the rest of the way is
 			// there, where this trace does not look.
 			end.What = "left-machine"

@@ -1,13 +1,14 @@
 package machinetest
 
 import (
+	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"netlab/lab/kernel"
+	"netlab/lab/kernel/kerneltest"
 )
 
 // build is the netlab binary, built once per test process.
@@ -24,21 +25,18 @@ var build struct {
 func netlabBinary(t testing.TB) string {
 	t.Helper()
 	build.once.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			build.skip = "the test builds netlab and needs go on PATH"
-			return
-		}
 		if build.dir, build.err = os.MkdirTemp("", "nltest-machinetest-"); build.err != nil {
 			return
 		}
 		bin := filepath.Join(build.dir, "netlab")
-		out, err := exec.Command(goBin, "build", "-o", bin, "netlab/cmd/netlab").CombinedOutput()
-		if err != nil {
-			build.err = &buildError{err, out}
-			return
+		switch err := kerneltest.BuildNetlab(bin); {
+		case errors.Is(err, kerneltest.ErrNoGo):
+			build.skip = err.Error()
+		case err != nil:
+			build.err = err
+		default:
+			build.bin = bin
 		}
-		build.bin = bin
 	})
 	switch {
 	case build.skip != "":
@@ -48,14 +46,6 @@ func netlabBinary(t testing.TB) string {
 	}
 	return build.bin
 }
-
-type buildError struct {
-	err error
-	out []byte
-}
-
-func (e *buildError) Error() string { return "go build: " + e.err.Error() + "\n" + string(e.out) }
-func (e *buildError) Unwrap() error { return e.err }
 
 // removeBuild removes the built binary, at the end of the tests.
 func removeBuild() {

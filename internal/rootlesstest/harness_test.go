@@ -71,13 +71,9 @@ func findNetlab(dir string) (string, error) {
 		}
 		return p, nil
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		return "", fmt.Errorf("no go on PATH to build netlab (or give -netlab): %w", err)
-	}
 	bin := filepath.Join(dir, "netlab")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "netlab/cmd/netlab").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	if err := kerneltest.BuildNetlab(bin); err != nil {
+		return "", fmt.Errorf("build netlab (or give -netlab): %w", err)
 	}
 	return bin, os.Chmod(bin, 0o755)
 }

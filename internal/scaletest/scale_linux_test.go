@@ -98,14 +98,13 @@ func setUp(t *testing.T) (bin, lab, file string) {
 	if testing.Short() {
 		t.Skip("a 1000-node lab takes tens of seconds: not with -short")
 	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the test builds netlab and needs go on PATH")
-	}
 	dir := t.TempDir()
 	bin = filepath.Join(dir, "netlab")
-	if out, err := exec.Command(goBin, "build", "-o", bin, "netlab/cmd/netlab").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	switch err := kerneltest.BuildNetlab(bin); {
+	case errors.Is(err, kerneltest.ErrNoGo):
+		t.Skip(err)
+	case err != nil:
+		t.Fatal(err)
 	}
 	lab = kerneltest.LabName(t)
 	file = filepath.Join(dir, lab+".yaml")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -514,7 +515,7 @@ func (w *World) downAll(m *machine) error {
 			}
 		}
 	}
-	for _, lab := range slices.Sorted(mapKeys(labs)) {
+	for _, lab := range slices.Sorted(maps.Keys(labs)) {
 		if r, err := w.run(m, "down", "--allow-host", "--lab", lab); err != nil {
 			errs = append(errs, err)
 		} else if r.Code != 0 {
@@ -525,16 +526,6 @@ func (w *World) downAll(m *machine) error {
 		errs = append(errs, fmt.Errorf("machine %s: namespaces left after down: %q %v", m.Name, left, err))
 	}
 	return errors.Join(errs...)
-}
-
-func mapKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // stop closes the holder's stdin and waits for it to end; one that does

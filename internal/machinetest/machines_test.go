@@ -612,3 +612,34 @@ func TestWrongMachineRefused(t *testing.T) {
 		t.Errorf("the refused ups left files in m1's /run/netlab: %q", got)
 	}
 }
+
+// TestTraceLeavesMachine: a trace whose probe crosses to another machine
+// says where it left this one, by which VXLAN, and follows the answer
+// from where it comes back in; status names the far machine. Before,
+// the trace ended "lost" and said there was no answer.
+func TestTraceLeavesMachine(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, twoMachines...)
+	name := kerneltest.LabName(t)
+	file := writeLab(t, "", crossLab(name, "203.0.113.1", "203.0.113.2"))
+	upOn(t, w, "m1", file)
+	upOn(t, w, "m2", file)
+	vni := vniOf(t, file, "a:eth0", "b:eth0")
+	r := must(t, w, "m1", "trace", "--lab", name, "a", "10.1.0.2")
+	for _, want := range []string{
+		fmt.Sprintf("left this machine at a postrouting by eth0, the VXLAN to 203.0.113.2 (VNI %d)", vni),
+		"answer icmp 10.1.0.2 -> 10.1.0.1 echo-reply",
+		"delivered to a",
+	} {
+		if !strings.Contains(r.Stdout, want) {
+			t.Errorf("trace from a to b on the other machine: no %q in\n%s", want, r.Stdout)
+		}
+	}
+	if strings.Contains(r.Stdout, "no answer") {
+		t.Errorf("trace says no answer, though the probe was answered:\n%s", r.Stdout)
+	}
+	st := must(t, w, "m1", "status", "--lab", name)
+	if want := fmt.Sprintf("vxlan to m2 (VNI %d)", vni); !strings.Contains(st.Stdout, want) {
+		t.Errorf("status on m1: no %q in\n%s", want, st.Stdout)
+	}
+}

@@ -63,9 +63,7 @@ func Assemble(events []kernel.TraceEvent, observed *state.State, hops kernel.Net
 	if req.End.What == "delivered" {
 		r.To = req.End.Node
 	}
-	if ans := a.answerStart(start, last); ans != nil {
-		r.Answer, _ = a.way(ans)
-	} else if ans := a.answerFromMachine(req, last); ans != nil {
+	if ans := a.answerStart(start, last, req.End.What == "left-machine"); ans != nil {
 		r.Answer, _ = a.way(ans)
 	} else if req.End.What == "delivered" {
 		r.Answer = a.noRouteBack(last)
@@ -381,13 +379,15 @@ func (a *assembler) answers(s *segment) bool {
 }
 
 // answerStart is the first packet back: sent by the node the request
-// ended at, as the answer to the packet it got; else the first packet
-// another node sent that answers one of the request's packets (a TCP
-// reset, an ICMP error from a router on the way).
-func (a *assembler) answerStart(req, last *segment) *segment {
+// ended at, as the answer to the packet it got (or, for a request that
+// left this machine over a link to another, cameBack, coming back in
+// there: the other machine's part of both ways is not seen); else the
+// first packet another node sent that answers one of the request's
+// packets (a TCP reset, an ICMP error from a router on the way).
+func (a *assembler) answerStart(req, last *segment, cameBack bool) *segment {
 	want := last.exit().reversed()
 	for _, s := range a.segments {
-		if !s.used && s.local() && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
+		if !s.used && (s.local() || cameBack) && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
 			return s
 		}
 	}
@@ -414,24 +414,6 @@ func (a *assembler) answerStart(req, last *segment) *segment {
 					return s
 				}
 			}
-		}
-	}
-	return nil
-}
-
-// answerFromMachine is, for a request that left this machine over a
-// VXLAN link (End "left-machine") at last, the answer that came back in
-// at the same node: the first packet there that is the request, as it
-// left, turned around. The other machine's part of both ways is not
-// seen.
-func (a *assembler) answerFromMachine(req *Way, last *segment) *segment {
-	if req.End.What != "left-machine" {
-		return nil
-	}
-	want := last.exit().reversed()
-	for _, s := range a.segments {
-		if !s.used && s.netns == last.netns && s.seq() > last.seq() && s.entry() == want {
-			return s
 		}
 	}
 	return nil

@@ -60,7 +60,8 @@ func mermaidNode(b *bytes.Buffer, in, nid string, n *lab.Node, ids map[*lab.Inte
 	}
 	fmt.Fprintf(b, "%ssubgraph %s[%s]\n", in, nid, mermaidQuote(label))
 	fmt.Fprintf(b, "%s  direction TB\n", in)
-	if len(n.Interfaces) == 0 && len(notes(n)) == 0 {
+	ns := notes(n)
+	if len(n.Interfaces) == 0 && len(ns) == 0 {
 		fmt.Fprintf(b, "%s  %se[%s]\n", in, nid, mermaidQuote("(no interfaces)"))
 	}
 	for y, i := range n.Interfaces {
@@ -72,7 +73,7 @@ func mermaidNode(b *bytes.Buffer, in, nid string, n *lab.Node, ids map[*lab.Inte
 		}
 		fmt.Fprintf(b, "%s  %s%s%s%s\n", in, id, open, mermaidQuote(strings.Join(append([]string{ifaceText(i)}, addrTexts(i)...), "\n")), closing)
 	}
-	if ns := notes(n); len(ns) > 0 {
+	if len(ns) > 0 {
 		fmt.Fprintf(b, "%s  %snotes>%s]\n", in, nid, mermaidQuote(strings.Join(ns, "\n")))
 	}
 	for _, i := range n.Interfaces {

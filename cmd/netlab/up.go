@@ -18,9 +18,10 @@ import (
 )
 
 // reconcileOptions are the pipeline's options for the CLI: netlab's run
-// directory, and fault injection when asked for.
-func reconcileOptions(prune bool) reconcile.Options {
-	return reconcile.Options{Prune: prune, RunDir: &runDir, AfterChange: faultHook()}
+// directory, the machine (--machine, "" for none), and fault injection
+// when asked for.
+func reconcileOptions(prune bool, machine string) reconcile.Options {
+	return reconcile.Options{Prune: prune, Machine: machine, RunDir: &runDir, AfterChange: faultHook()}
 }
 
 // refused prints the diagnostics of a lab the pipeline refused before
@@ -59,9 +60,7 @@ a lab with machines:, --machine NAME plans that machine's part, this one.`,
 			}
 			k := newKernelOn(f.machine != "")
 			defer k.Close()
-			opts := reconcileOptions(prune)
-			opts.Machine = f.machine
-			planned, err := reconcile.Plan(cmd.Context(), k, l, opts)
+			planned, err := reconcile.Plan(cmd.Context(), k, l, reconcileOptions(prune, f.machine))
 			if err != nil {
 				return refused(e, err)
 			}
@@ -138,8 +137,7 @@ func runUp(ctx context.Context, e *env, l *lab.Lab, text []byte, prune bool, out
 	start := time.Now()
 	k := newKernelOn(machine != "")
 	defer k.Close()
-	opts := reconcileOptions(prune)
-	opts.Machine = machine
+	opts := reconcileOptions(prune, machine)
 	opts.Source = text
 	var status *statusLine // progress, on a terminal only
 	if output != "json" && isTerminal(e.stderr) {

@@ -51,6 +51,8 @@ checks:
 	}{
 		{args: []string{"up", "lab.yaml"}, code: exitFailure, err: []string{`runs on machines m1, m2: say which one this is with --machine`}},
 		{args: []string{"up", "lab.yaml", "--machine", "../m1"}, code: exitUsage, err: []string{`machine`}},
+		{args: []string{"up", "lab.yaml", "--machine", ""}, code: exitUsage, err: []string{`machine`}},
+		{args: []string{"down", "--lab", name, "--machine", "m1/../m2"}, code: exitUsage, err: []string{`machine`}},
 		{args: []string{"up", "lab.yaml", "--machine", "m3"}, code: exitFailure, err: []string{`has no machine "m3": its machines are m1, m2`}},
 		{args: []string{"up", "lab.yaml", "--machine", "m2"}, code: exitFailure, err: []string{`^lab\.yaml:4:17: machine "m2": no interface of this machine has address 203\.0\.113\.2 .*run netlab with --machine m1$`}},
 		{args: []string{"plan", "--detailed-exitcode", "lab.yaml", "--machine", "m1"}, code: exitChanges, out: []string{`\+ netns ` + name + `\.a`}},

@@ -34,6 +34,30 @@ func TestMachineFile(t *testing.T) {
 			t.Errorf("file %q read as machine %q", planted, m)
 		}
 	}
+	// A link planted in netlab's place is not followed: not read, and
+	// replaced, not written through, by the next save.
+	outside := filepath.Join(t.TempDir(), "target")
+	if err := os.WriteFile(outside, []byte("m9\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(path, "spread.machine")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, filepath.Join(path, "spread.machine")); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := apply.LoadMachine(dir, "spread"); ok {
+		t.Errorf("a planted symlink read as machine %q", m)
+	}
+	if err := apply.SaveMachine(dir, "spread", "m2"); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(outside); string(data) != "m9\n" {
+		t.Errorf("SaveMachine wrote through the planted link: target now %q", data)
+	}
+	if m, ok := apply.LoadMachine(dir, "spread"); !ok || m != "m2" {
+		t.Errorf("after a save over the link: %q, %v; want m2", m, ok)
+	}
 	if err := apply.DeleteMachine(dir, "spread"); err != nil {
 		t.Fatal(err)
 	}

@@ -23,9 +23,6 @@ import (
 // messages of this file are made here, sent on the namespace's raw route
 // socket (nsConn.rawSocket).
 
-// ndaProtocol is NDA_PROTOCOL, which x/sys/unix does not name.
-const ndaProtocol = 12
-
 // centis is a duration in the kernel's clock_t (USER_HZ, 100 a second),
 // the unit of IFLA_BR_FORWARD_DELAY and the other timers.
 func centis(d time.Duration) uint32 { return uint32(d / (10 * time.Millisecond)) }
@@ -259,7 +256,7 @@ func sendNeigh(c *nsConn, index int, n state.Neighbor, typ, flags int) error {
 			return fmt.Errorf("neighbor %s: %w", n.IP, err)
 		}
 		req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, mac))
-		req.AddData(nl.NewRtAttr(ndaProtocol, []byte{state.RouteProtocol}))
+		req.AddData(nl.NewRtAttr(netlink.NDA_PROTOCOL, []byte{state.RouteProtocol}))
 	}
 	if _, err := c.execute(req, 0); err != nil {
 		return fmt.Errorf("neighbor %s: %w", n.IP, err)
@@ -302,7 +299,7 @@ func observeNeighbors(c *nsConn, byIndex map[int]*state.Link) error {
 				nb.IP, _ = netip.AddrFromSlice(a.Value)
 			case unix.NDA_LLADDR:
 				nb.MAC = net.HardwareAddr(a.Value).String()
-			case ndaProtocol:
+			case netlink.NDA_PROTOCOL:
 				marked = len(a.Value) == 1 && a.Value[0] == state.RouteProtocol
 			}
 		}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/device"
@@ -26,24 +25,6 @@ import (
 // centis is a duration in the kernel's clock_t (USER_HZ, 100 a second),
 // the unit of IFLA_BR_FORWARD_DELAY and the other timers.
 func centis(d time.Duration) uint32 { return uint32(d / (10 * time.Millisecond)) }
-
-// rawSocketHere makes c's raw route socket, if it has none, in the
-// namespace the calling thread is in: Observe's nsThread, which is in c's
-// namespace already, so that the neighbour and bridge-port dumps cost no
-// namespace switch of their own (rawSocket's) at each node.
-func (c *nsConn) rawSocketHere() error {
-	c.rawMu.Lock()
-	defer c.rawMu.Unlock()
-	if c.raw != nil {
-		return nil
-	}
-	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("netlink socket: %w", err)
-	}
-	c.raw = &nl.SocketHandle{Socket: s}
-	return nil
-}
 
 func (c *nsConn) execute(req *nl.NetlinkRequest, answer uint16) ([][]byte, error) {
 	sock, err := c.rawSocket()

@@ -173,18 +173,36 @@ func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool
 }
 
 // rawSocket returns c's raw route socket, opening it at the first call.
-func (c *nsConn) rawSocket() (*nl.SocketHandle, error) {
+func (c *nsConn) rawSocket() (*nl.SocketHandle, error) { return c.openRaw(false) }
+
+// rawSocketHere makes c's raw route socket, if it has none, in the
+// namespace the calling thread is in: Observe's nsThread, which is in c's
+// namespace already, so that the neighbour and bridge-port dumps cost no
+// namespace switch of their own (rawSocket's) at each node.
+func (c *nsConn) rawSocketHere() error {
+	_, err := c.openRaw(true)
+	return err
+}
+
+// openRaw returns c's raw route socket, opening it at the first call: in
+// the calling thread's namespace when here (the caller's word that it is
+// c's), else in c's, the thread switched there and back.
+func (c *nsConn) openRaw(here bool) (*nl.SocketHandle, error) {
 	c.rawMu.Lock()
 	defer c.rawMu.Unlock()
 	if c.raw != nil {
 		return c.raw, nil
 	}
-	cur, err := netns.Get()
-	if err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
+	newNS, curNS := netns.None(), netns.None()
+	if !here {
+		cur, err := netns.Get()
+		if err != nil {
+			return nil, fmt.Errorf("netlink socket: %w", err)
+		}
+		defer cur.Close()
+		newNS, curNS = c.fd, cur
 	}
-	defer cur.Close()
-	s, err := nl.GetNetlinkSocketAt(c.fd, cur, unix.NETLINK_ROUTE)
+	s, err := nl.GetNetlinkSocketAt(newNS, curNS, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}

@@ -26,15 +26,6 @@ import (
 // the unit of IFLA_BR_FORWARD_DELAY and the other timers.
 func centis(d time.Duration) uint32 { return uint32(d / (10 * time.Millisecond)) }
 
-func (c *nsConn) execute(req *nl.NetlinkRequest, answer uint16) ([][]byte, error) {
-	sock, err := c.rawSocket()
-	if err != nil {
-		return nil, err
-	}
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
-	return req.Execute(unix.NETLINK_ROUTE, answer)
-}
-
 // setSTP turns a bridge's STP on or off, with its timers and priority
 // when on. In a namespace other than the machine's the kernel runs STP
 // itself (br_stp_start calls no user-space helper there).

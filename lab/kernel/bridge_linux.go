@@ -59,24 +59,12 @@ func setSTP(c *nsConn, index int, l *state.Link) error {
 // observeSTP reads a bridge's STP state, timers and priority.
 // Equivalent to: ip -n NETNS -d link show dev NAME (stp_state, forward_delay, ...)
 func observeSTP(c *nsConn, l *state.Link) error {
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(l.Index)
-	req.AddData(msg)
-	msgs, err := c.execute(req, unix.RTM_NEWLINK)
+	attrs, err := linkInfoData(c, l.Index)
 	if err != nil {
 		return fmt.Errorf("read stp: %w", err)
 	}
-	if len(msgs) != 1 || len(msgs[0]) < unix.SizeofIfInfomsg {
-		return fmt.Errorf("read stp: %d answers: %w", len(msgs), unix.EBADMSG)
-	}
-	data, err := nestedAttr(msgs[0][unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO, unix.IFLA_INFO_DATA)
-	if err != nil || data == nil {
-		return fmt.Errorf("read stp: %w", err)
-	}
-	attrs, err := nl.ParseRouteAttr(data)
-	if err != nil {
-		return fmt.Errorf("read stp: %w", err)
+	if len(attrs) == 0 {
+		return fmt.Errorf("read stp: no bridge settings in the answer: %w", unix.EBADMSG)
 	}
 	var s state.STPSettings
 	for _, a := range attrs {

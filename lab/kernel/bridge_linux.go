@@ -301,13 +301,19 @@ func (k *Linux) syncNeighbors(ctx context.Context, c *nsConn, index int, l *stat
 	return nil
 }
 
-// afterAdd gives a new link what the messages that made it did not: a
-// bridge's STP, a port's flags (once it is a port), its neighbours.
-func (k *Linux) afterAdd(ctx context.Context, c *nsConn, l *state.Link) error {
+// afterAdd gives a new link in netnsName what the messages that made it
+// did not: a bridge's STP, a port's flags (once it is a port), its
+// neighbours. A link that needs none of these costs nothing more, not
+// even the namespace's lookup (conn).
+func (k *Linux) afterAdd(ctx context.Context, netnsName string, l *state.Link) error {
 	needSTP := l.Kind == device.Bridge && l.STP
 	needPort := l.BridgePort != nil && *l.BridgePort != state.DefaultPortFlags
 	if !needSTP && !needPort && len(l.Neighbors) == 0 {
 		return nil
+	}
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err

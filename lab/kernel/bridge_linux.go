@@ -290,7 +290,12 @@ func (k *Linux) syncNeighbors(ctx context.Context, c *nsConn, index int, l *stat
 			}
 		}
 	}
-	for _, n := range l.Neighbors {
+	return replaceNeighbors(ctx, c, index, l.Neighbors)
+}
+
+// replaceNeighbors adds or replaces each of ns on the link at index.
+func replaceNeighbors(ctx context.Context, c *nsConn, index int, ns []state.Neighbor) error {
+	for _, n := range ns {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -334,7 +339,9 @@ func (k *Linux) afterAdd(ctx context.Context, netnsName string, l *state.Link) e
 		}
 	}
 	if len(l.Neighbors) > 0 {
-		if err := k.syncNeighbors(ctx, c, index, l); err != nil {
+		// A link just made has no entries of netlab's to remove: no
+		// dump of the namespace's neighbours (syncNeighbors') is needed.
+		if err := replaceNeighbors(ctx, c, index, l.Neighbors); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"netlab/lab/device"
@@ -23,39 +22,9 @@ import (
 // messages of this file are made here, sent on the namespace's raw route
 // socket (nsConn.rawSocket).
 
-// ndaProtocol is NDA_PROTOCOL, which x/sys/unix does not name.
-const ndaProtocol = 12
-
 // centis is a duration in the kernel's clock_t (USER_HZ, 100 a second),
 // the unit of IFLA_BR_FORWARD_DELAY and the other timers.
 func centis(d time.Duration) uint32 { return uint32(d / (10 * time.Millisecond)) }
-
-// rawSocketHere makes c's raw route socket, if it has none, in the
-// namespace the calling thread is in: Observe's nsThread, which is in c's
-// namespace already, so that the neighbour and bridge-port dumps cost no
-// namespace switch of their own (rawSocket's) at each node.
-func (c *nsConn) rawSocketHere() error {
-	c.rawMu.Lock()
-	defer c.rawMu.Unlock()
-	if c.raw != nil {
-		return nil
-	}
-	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return fmt.Errorf("netlink socket: %w", err)
-	}
-	c.raw = &nl.SocketHandle{Socket: s}
-	return nil
-}
-
-func (c *nsConn) execute(req *nl.NetlinkRequest, answer uint16) ([][]byte, error) {
-	sock, err := c.rawSocket()
-	if err != nil {
-		return nil, err
-	}
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
-	return req.Execute(unix.NETLINK_ROUTE, answer)
-}
 
 // setSTP turns a bridge's STP on or off, with its timers and priority
 // when on. In a namespace other than the machine's the kernel runs STP
@@ -90,24 +59,12 @@ func setSTP(c *nsConn, index int, l *state.Link) error {
 // observeSTP reads a bridge's STP state, timers and priority.
 // Equivalent to: ip -n NETNS -d link show dev NAME (stp_state, forward_delay, ...)
 func observeSTP(c *nsConn, l *state.Link) error {
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(l.Index)
-	req.AddData(msg)
-	msgs, err := c.execute(req, unix.RTM_NEWLINK)
+	attrs, err := linkInfoData(c, l.Index)
 	if err != nil {
 		return fmt.Errorf("read stp: %w", err)
 	}
-	if len(msgs) != 1 || len(msgs[0]) < unix.SizeofIfInfomsg {
-		return fmt.Errorf("read stp: %d answers: %w", len(msgs), unix.EBADMSG)
-	}
-	data, err := nestedAttr(msgs[0][unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO, unix.IFLA_INFO_DATA)
-	if err != nil || data == nil {
-		return fmt.Errorf("read stp: %w", err)
-	}
-	attrs, err := nl.ParseRouteAttr(data)
-	if err != nil {
-		return fmt.Errorf("read stp: %w", err)
+	if len(attrs) == 0 {
+		return fmt.Errorf("read stp: no bridge settings in the answer: %w", unix.EBADMSG)
 	}
 	var s state.STPSettings
 	for _, a := range attrs {
@@ -259,7 +216,7 @@ func sendNeigh(c *nsConn, index int, n state.Neighbor, typ, flags int) error {
 			return fmt.Errorf("neighbor %s: %w", n.IP, err)
 		}
 		req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, mac))
-		req.AddData(nl.NewRtAttr(ndaProtocol, []byte{state.RouteProtocol}))
+		req.AddData(nl.NewRtAttr(netlink.NDA_PROTOCOL, []byte{state.RouteProtocol}))
 	}
 	if _, err := c.execute(req, 0); err != nil {
 		return fmt.Errorf("neighbor %s: %w", n.IP, err)
@@ -302,7 +259,7 @@ func observeNeighbors(c *nsConn, byIndex map[int]*state.Link) error {
 				nb.IP, _ = netip.AddrFromSlice(a.Value)
 			case unix.NDA_LLADDR:
 				nb.MAC = net.HardwareAddr(a.Value).String()
-			case ndaProtocol:
+			case netlink.NDA_PROTOCOL:
 				marked = len(a.Value) == 1 && a.Value[0] == state.RouteProtocol
 			}
 		}
@@ -333,7 +290,12 @@ func (k *Linux) syncNeighbors(ctx context.Context, c *nsConn, index int, l *stat
 			}
 		}
 	}
-	for _, n := range l.Neighbors {
+	return replaceNeighbors(ctx, c, index, l.Neighbors)
+}
+
+// replaceNeighbors adds or replaces each of ns on the link at index.
+func replaceNeighbors(ctx context.Context, c *nsConn, index int, ns []state.Neighbor) error {
+	for _, n := range ns {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -344,13 +306,19 @@ func (k *Linux) syncNeighbors(ctx context.Context, c *nsConn, index int, l *stat
 	return nil
 }
 
-// afterAdd gives a new link what the messages that made it did not: a
-// bridge's STP, a port's flags (once it is a port), its neighbours.
-func (k *Linux) afterAdd(ctx context.Context, c *nsConn, l *state.Link) error {
+// afterAdd gives a new link in netnsName what the messages that made it
+// did not: a bridge's STP, a port's flags (once it is a port), its
+// neighbours. A link that needs none of these costs nothing more, not
+// even the namespace's lookup (conn).
+func (k *Linux) afterAdd(ctx context.Context, netnsName string, l *state.Link) error {
 	needSTP := l.Kind == device.Bridge && l.STP
 	needPort := l.BridgePort != nil && *l.BridgePort != state.DefaultPortFlags
 	if !needSTP && !needPort && len(l.Neighbors) == 0 {
 		return nil
+	}
+	c, err := k.conn(netnsName)
+	if err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -371,7 +339,9 @@ func (k *Linux) afterAdd(ctx context.Context, c *nsConn, l *state.Link) error {
 		}
 	}
 	if len(l.Neighbors) > 0 {
-		if err := k.syncNeighbors(ctx, c, index, l); err != nil {
+		// A link just made has no entries of netlab's to remove: no
+		// dump of the namespace's neighbours (syncNeighbors') is needed.
+		if err := replaceNeighbors(ctx, c, index, l.Neighbors); err != nil {
 			return fmt.Errorf("link %s: %w", l.Name, err)
 		}
 	}

@@ -52,7 +52,7 @@ func (k *Linux) Lacks(ctx context.Context, needs []Need) (map[Need]error, error)
 			}
 			return nil
 		})
-		if err != nil && !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EACCES) {
+		if err != nil && !IsPerm(err) {
 			return nil, fmt.Errorf("probe the kernel in a new namespace: %w", err)
 		}
 		// A probe the kernel did not answer with a lack (no namespace of

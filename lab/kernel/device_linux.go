@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"syscall"
 	"unsafe"
 
 	"github.com/vishvananda/netlink"
@@ -391,27 +392,7 @@ func observeDevice(c *nsConn, nl netlink.Link, l *state.Link, byIndex map[int]*s
 // message itself.
 // Equivalent to: ip -n NETNS -d link show dev NAME (tun type ... user U group G)
 func tunIDs(c *nsConn, index int) (owner, group *uint32, err error) {
-	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
-	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
-	msg.Index = int32(index)
-	req.AddData(msg)
-	var msgs [][]byte
-	err = InNetNS(c.fd, func() error {
-		var err error
-		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWLINK)
-		return err
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read tun owner: %w", err)
-	}
-	if len(msgs) != 1 || len(msgs[0]) < unix.SizeofIfInfomsg {
-		return nil, nil, fmt.Errorf("read tun owner: %d answers: %w", len(msgs), unix.EBADMSG)
-	}
-	data, err := nestedAttr(msgs[0][unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO, unix.IFLA_INFO_DATA)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read tun owner: %w", err)
-	}
-	attrs, err := nl.ParseRouteAttr(data)
+	attrs, err := linkInfoData(c, index)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read tun owner: %w", err)
 	}
@@ -428,6 +409,30 @@ func tunIDs(c *nsConn, index int) (owner, group *uint32, err error) {
 		}
 	}
 	return owner, group, nil
+}
+
+// linkInfoData asks the kernel for the link at index again, on c's raw
+// route socket, and returns the attributes of its IFLA_INFO_DATA (none
+// when it has none): a kind's settings, which the netlink library reads
+// only in part.
+// Equivalent to: ip -n NETNS -d link show dev NAME
+func linkInfoData(c *nsConn, index int) ([]syscall.NetlinkRouteAttr, error) {
+	req := nl.NewNetlinkRequest(unix.RTM_GETLINK, unix.NLM_F_ACK)
+	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
+	msg.Index = int32(index)
+	req.AddData(msg)
+	msgs, err := c.execute(req, unix.RTM_NEWLINK)
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) != 1 || len(msgs[0]) < unix.SizeofIfInfomsg {
+		return nil, fmt.Errorf("%d answers: %w", len(msgs), unix.EBADMSG)
+	}
+	data, err := nestedAttr(msgs[0][unix.SizeofIfInfomsg:], unix.IFLA_LINKINFO, unix.IFLA_INFO_DATA)
+	if err != nil {
+		return nil, err
+	}
+	return nl.ParseRouteAttr(data)
 }
 
 // nlaTypeMask clears the flag bits of a netlink attribute's type.

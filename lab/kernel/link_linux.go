@@ -74,21 +74,13 @@ func (k *Linux) LinkAdd(ctx context.Context, netnsName string, l *state.Link, pe
 	if err := k.linkAdd(ctx, netnsName, l, peerNS, peer); err != nil {
 		return err
 	}
-	c, err := k.conn(netnsName)
-	if err != nil {
-		return err
-	}
-	if err := k.afterAdd(ctx, c, l); err != nil {
+	if err := k.afterAdd(ctx, netnsName, l); err != nil {
 		return err
 	}
 	if peer == nil {
 		return nil
 	}
-	pc, err := k.conn(peerNS)
-	if err != nil {
-		return err
-	}
-	return k.afterAdd(ctx, pc, peer)
+	return k.afterAdd(ctx, peerNS, peer)
 }
 
 func (k *Linux) linkAdd(ctx context.Context, netnsName string, l *state.Link, peerNS string, peer *state.Link) error {

@@ -150,12 +150,7 @@ type nsConn struct {
 // the way leaves the link as it was, under its temporary name.
 // Equivalent to: ip link set dev TMP name NAME alias ALIAS up master M
 func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool) error {
-	sock, err := c.rawSocket()
-	if err != nil {
-		return err
-	}
 	req := nl.NewNetlinkRequest(unix.RTM_NEWLINK, unix.NLM_F_ACK)
-	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
 	msg := nl.NewIfInfomsg(unix.AF_UNSPEC)
 	msg.Index = int32(index)
 	if up {
@@ -168,23 +163,52 @@ func (c *nsConn) setLinkAttrs(index int, name, alias string, master int, up bool
 	if master != 0 {
 		req.AddData(nl.NewRtAttr(unix.IFLA_MASTER, nl.Uint32Attr(uint32(master))))
 	}
-	_, err = req.Execute(unix.NETLINK_ROUTE, 0)
+	_, err := c.execute(req, 0)
 	return err
 }
 
 // rawSocket returns c's raw route socket, opening it at the first call.
-func (c *nsConn) rawSocket() (*nl.SocketHandle, error) {
+func (c *nsConn) rawSocket() (*nl.SocketHandle, error) { return c.openRaw(false) }
+
+// execute sends req on c's raw route socket (rawSocket) and returns
+// the answers of type answer, as req.Execute does.
+func (c *nsConn) execute(req *nl.NetlinkRequest, answer uint16) ([][]byte, error) {
+	sock, err := c.rawSocket()
+	if err != nil {
+		return nil, err
+	}
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: sock}
+	return req.Execute(unix.NETLINK_ROUTE, answer)
+}
+
+// rawSocketHere makes c's raw route socket, if it has none, in the
+// namespace the calling thread is in: Observe's nsThread, which is in c's
+// namespace already, so that the neighbour and bridge-port dumps cost no
+// namespace switch of their own (rawSocket's) at each node.
+func (c *nsConn) rawSocketHere() error {
+	_, err := c.openRaw(true)
+	return err
+}
+
+// openRaw returns c's raw route socket, opening it at the first call: in
+// the calling thread's namespace when here (the caller's word that it is
+// c's), else in c's, the thread switched there and back.
+func (c *nsConn) openRaw(here bool) (*nl.SocketHandle, error) {
 	c.rawMu.Lock()
 	defer c.rawMu.Unlock()
 	if c.raw != nil {
 		return c.raw, nil
 	}
-	cur, err := netns.Get()
-	if err != nil {
-		return nil, fmt.Errorf("netlink socket: %w", err)
+	newNS, curNS := netns.None(), netns.None()
+	if !here {
+		cur, err := netns.Get()
+		if err != nil {
+			return nil, fmt.Errorf("netlink socket: %w", err)
+		}
+		defer cur.Close()
+		newNS, curNS = c.fd, cur
 	}
-	defer cur.Close()
-	s, err := nl.GetNetlinkSocketAt(c.fd, cur, unix.NETLINK_ROUTE)
+	s, err := nl.GetNetlinkSocketAt(newNS, curNS, unix.NETLINK_ROUTE)
 	if err != nil {
 		return nil, fmt.Errorf("netlink socket: %w", err)
 	}

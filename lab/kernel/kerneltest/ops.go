@@ -315,7 +315,7 @@ func newLink(ns *fakeNetNS, l *state.Link, kind device.Kind) (*fakeLink, error) 
 	if ns.byName(l.Name) != nil {
 		return nil, fmt.Errorf("link %s in %s: %w", l.Name, ns.name, unix.EEXIST)
 	}
-	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, stp: l.STP, port: state.DefaultPortFlags}
+	fl := &fakeLink{name: l.Name, kind: kind, alias: l.Alias, port: state.DefaultPortFlags}
 	setBridgeLocked(fl, l, []state.LinkAttr{state.AttrSTP, state.AttrPort, state.AttrNeighbors})
 	if l.MTU != 0 {
 		if l.MTU < state.MinMTU || l.MTU > kindMaxMTU(kind) {

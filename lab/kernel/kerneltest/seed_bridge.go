@@ -64,24 +64,20 @@ func handBridgeSet(fl *fakeLink, w words) error {
 	if fl.stpSettings != nil {
 		s = *fl.stpSettings
 	}
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	err := w.eachPair(func(kw, v string) error {
 		if kw == "stp_state" {
 			fl.stp = v != "0"
-			continue
+			return nil
 		}
 		if ok, err := stpTimer(&s, kw, v); err != nil {
 			return err
 		} else if !ok {
 			return fmt.Errorf("link set type bridge: unknown argument %q", kw)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fl.stpSettings = &s
 	return nil
@@ -95,23 +91,15 @@ func handBridgeSlaveSet(ns *fakeNetNS, fl *fakeLink, w words) error {
 	flags := map[string]*bool{"hairpin": &fl.port.Hairpin, "isolated": &fl.port.Isolated, "learning": &fl.port.Learning,
 		"flood": &fl.port.Flood, "mcast_flood": &fl.port.McastFlood, "bcast_flood": &fl.port.BcastFlood}
 	p := fl.port
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	return w.eachPair(func(kw, v string) error {
 		dst := flags[kw]
 		if dst == nil || (v != "on" && v != "off") {
 			fl.port = p
 			return fmt.Errorf("link set type bridge_slave: %s %s: %w", kw, v, unix.EINVAL)
 		}
 		*dst = v == "on"
-	}
-	return nil
+		return nil
+	})
 }
 
 // handNeigh runs `ip neigh add|replace|del`.
@@ -126,15 +114,8 @@ func handNeigh(ns *fakeNetNS, verb string, w words) error {
 	}
 	var mac, dev string
 	proto := 0
-	for {
-		kw, ok := w.next()
-		if !ok {
-			break
-		}
-		v, err := w.value(kw)
-		if err != nil {
-			return err
-		}
+	err = w.eachPair(func(kw, v string) error {
+		var err error
 		switch kw {
 		case "lladdr":
 			if mac, err = normalMAC(v); err != nil {
@@ -153,6 +134,10 @@ func handNeigh(ns *fakeNetNS, verb string, w words) error {
 		default:
 			return fmt.Errorf("neigh: unknown argument %q", kw)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	fl := ns.byName(dev)
 	if fl == nil {

@@ -144,11 +144,8 @@ func observeTableRoutes(c *nsConn, byIndex map[int]*state.Link, others bool) ([]
 		if r.Protocol == unix.RTPROT_KERNEL || r.Protocol == unix.RTPROT_RA || r.Type != unix.RTN_UNICAST {
 			continue
 		}
-		// Main's are read with the main tables. A route of another
-		// protocol than 78 is not here: RouteListFiltered drops it itself
-		// (RT_FILTER_PROTOCOL), with strict checking or without.
-		if others && r.Table == unix.RT_TABLE_MAIN {
-			continue
+		if others && (r.Table == unix.RT_TABLE_MAIN || int(r.Protocol) != state.RouteProtocol) {
+			continue // main's are read with the main tables
 		}
 		sr := state.Route{Metric: uint32(r.Priority), Owned: int(r.Protocol) == state.RouteProtocol}
 		if others {

@@ -828,7 +828,7 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 		case "seen-source":
 			c.SeenSource, _ = d.addr(v, "seen-source")
 		case "timeout":
-			c.Timeout, _ = d.duration(v, "timeout")
+			c.Timeout, _ = d.duration(v, "timeout", maxTimeout)
 		case "via":
 			c.ViaGiven = true
 			for _, item := range d.list(v, "via") {

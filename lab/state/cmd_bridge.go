@@ -39,11 +39,7 @@ func PortCmd(netns string, l *Link, all bool) string {
 	var b strings.Builder
 	flag := func(name string, v, def bool) {
 		if all || v != def {
-			if v {
-				b.WriteString(" " + name + " on")
-			} else {
-				b.WriteString(" " + name + " off")
-			}
+			b.WriteString(" " + name + " " + onOff(v))
 		}
 	}
 	flag("hairpin", p.Hairpin, d.Hairpin)

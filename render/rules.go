@@ -13,12 +13,8 @@ import (
 func ruleNotes(n *lab.Node) []string {
 	var out []string
 	for i, r := range n.Rules {
-		prio := r.Priority
-		if !r.Has("priority") {
-			prio = lab.DefaultRulePriority(i)
-		}
 		sel := state.Rule{From: r.From, To: r.To, IIf: r.IIf, OIf: r.OIf, Mark: r.Mark, Mask: r.Mask}.Selector()
-		out = append(out, fmt.Sprintf("rule %d:%s lookup %s", prio, sel, tableName(r.Table)))
+		out = append(out, fmt.Sprintf("rule %d:%s lookup %s", n.RulePriority(i), sel, tableName(r.Table)))
 	}
 	return out
 }

@@ -17,10 +17,7 @@ func desiredRules(n *lab.Node) []state.Rule {
 	var out []state.Rule
 	for i, r := range n.Rules {
 		sr := state.Rule{From: r.From, To: r.To, IIf: r.IIf, OIf: r.OIf, Mark: r.Mark, Mask: r.Mask,
-			Table: r.Table, Priority: r.Priority, Owned: true}
-		if !r.Has("priority") {
-			sr.Priority = lab.DefaultRulePriority(i)
-		}
+			Table: r.Table, Priority: n.RulePriority(i), Owned: true}
 		switch {
 		case r.From.IsValid():
 			sr.IPv6 = r.From.Addr().Is6()

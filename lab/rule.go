@@ -28,3 +28,12 @@ func (r *Rule) HasMark() bool { return r.Mask != 0 }
 // without priority are tried in the order the file lists them, after
 // the kernel's own rule 0 (local) and before its 32766 (main).
 func DefaultRulePriority(i int) uint32 { return 1000 + uint32(i) }
+
+// RulePriority is the priority of the node's i-th rule: the one it
+// writes, or DefaultRulePriority(i) when it writes none.
+func (n *Node) RulePriority(i int) uint32 {
+	if r := n.Rules[i]; r.Has("priority") {
+		return r.Priority
+	}
+	return DefaultRulePriority(i)
+}

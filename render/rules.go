@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"netlab/lab"
+	"netlab/lab/state"
 )
 
 // ruleNotes are a node's policy rules as ip rule lists them, each with
@@ -12,34 +13,8 @@ import (
 func ruleNotes(n *lab.Node) []string {
 	var out []string
 	for i, r := range n.Rules {
-		prio := r.Priority
-		if !r.Has("priority") {
-			prio = lab.DefaultRulePriority(i)
-		}
-		s := fmt.Sprintf("rule %d:", prio)
-		if r.From.IsValid() {
-			s += " from " + r.From.String()
-		}
-		if r.To.IsValid() {
-			s += " to " + r.To.String()
-		}
-		if r.IIf != "" {
-			s += " iif " + r.IIf
-		}
-		if r.OIf != "" {
-			s += " oif " + r.OIf
-		}
-		if r.HasMark() {
-			if r.Mask == 0xffffffff {
-				s += fmt.Sprintf(" fwmark %#x", r.Mark)
-			} else {
-				s += fmt.Sprintf(" fwmark %#x/%#x", r.Mark, r.Mask)
-			}
-		}
-		if !r.From.IsValid() && !r.To.IsValid() && r.IIf == "" && r.OIf == "" && !r.HasMark() {
-			s += " from all"
-		}
-		out = append(out, s+fmt.Sprintf(" lookup %s", tableName(r.Table)))
+		sel := state.Rule{From: r.From, To: r.To, IIf: r.IIf, OIf: r.OIf, Mark: r.Mark, Mask: r.Mask}.Selector()
+		out = append(out, fmt.Sprintf("rule %d:%s lookup %s", n.RulePriority(i), sel, tableName(r.Table)))
 	}
 	return out
 }

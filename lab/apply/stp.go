@@ -73,14 +73,9 @@ func UnsettledPorts(desired, observed *state.State) []string {
 		if on == nil {
 			continue
 		}
-		for _, l := range n.Links {
-			if l.Kind != device.Bridge || !l.STP {
-				continue
-			}
-			for _, p := range on.Links {
-				if p.Master == l.Name && p.PortState != "" && !state.Settled(p.PortState) {
-					out = append(out, fmt.Sprintf("%s:%s (%s)", name, p.Name, p.PortState))
-				}
+		for _, p := range on.Links {
+			if b := n.Links[p.Master]; b != nil && b.Kind == device.Bridge && b.STP && p.PortState != "" && !state.Settled(p.PortState) {
+				out = append(out, fmt.Sprintf("%s:%s (%s)", name, p.Name, p.PortState))
 			}
 		}
 	}

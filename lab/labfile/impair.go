@@ -24,15 +24,7 @@ func (d *decoder) impairment(key string, v *yaml.Node, m *lab.Impairment) {
 		}
 		m.Rate = r
 	case "delay":
-		t, ok := d.anyDuration(v, "delay")
-		if !ok {
-			return
-		}
-		if t <= 0 || t > lab.MaxDelay {
-			d.diags.Errorf(d.pos(v), "delay %s is out of range: use more than 0s and at most %s", t, lab.MaxDelay)
-			return
-		}
-		m.Delay = t
+		m.Delay, _ = d.duration(v, "delay", lab.MaxDelay)
 	case "loss":
 		// 1%, 0.5% or a bare number of percent.
 		if v.Kind != yaml.ScalarNode || isNull(v) {

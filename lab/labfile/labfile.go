@@ -308,11 +308,7 @@ func (d *decoder) node(name string, k, v *yaml.Node) *lab.Node {
 		case "host":
 			n.Host, _ = d.boolean(v, "host")
 		case "machine":
-			if m, ok := d.str(v, "machine"); ok {
-				n.Machine = m
-			} else {
-				n.MarkBroken("machine")
-			}
+			n.Machine, _ = d.str(v, "machine")
 		case "run":
 			n.Run = d.run(v, name, what)
 		}
@@ -509,11 +505,8 @@ func (d *decoder) link(v *yaml.Node) *lab.Link {
 				mtu, _ := d.integer(v, "link mtu", 68, 65535)
 				lk.MTU = int(mtu)
 			case "vni":
-				if vni, ok := d.integer(v, "link vni", lab.MinVNI, lab.MaxVNI); ok {
-					lk.VNI = uint32(vni)
-				} else {
-					lk.MarkBroken("vni")
-				}
+				vni, _ := d.integer(v, "link vni", lab.MinVNI, lab.MaxVNI)
+				lk.VNI = uint32(vni)
 			}
 		})
 		if ends == nil && !lk.Has("endpoints") {
@@ -835,7 +828,7 @@ func (d *decoder) check(v *yaml.Node) *lab.Check {
 		case "seen-source":
 			c.SeenSource, _ = d.addr(v, "seen-source")
 		case "timeout":
-			c.Timeout, _ = d.duration(v, "timeout")
+			c.Timeout, _ = d.duration(v, "timeout", maxTimeout)
 		case "via":
 			c.ViaGiven = true
 			for _, item := range d.list(v, "via") {

@@ -14,10 +14,7 @@ func (d *decoder) machine(name string, k, v *yaml.Node) *lab.Machine {
 	m.Pos = d.pos(k)
 	d.fields(v, fmt.Sprintf("machine %q", name), &m.Src, Fields["machine"], func(key string, v *yaml.Node) {
 		if key == "address" {
-			var ok bool
-			if m.Address, ok = d.addr(v, "machine address"); !ok {
-				m.MarkBroken("address")
-			}
+			m.Address, _ = d.addr(v, "machine address")
 		}
 	})
 	return m

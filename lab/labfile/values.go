@@ -39,15 +39,16 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 // grader should never hang on a typo like 1h.
 const maxTimeout = time.Minute
 
-// duration reads a check's timeout: a Go-style duration such as 500ms or
-// 2s, more than 0 and at most maxTimeout.
-func (d *decoder) duration(n *yaml.Node, what string) (time.Duration, bool) {
+// duration reads a Go-style duration such as 500ms or 2s, more than 0
+// and at most hi: a check's timeout (maxTimeout), an interface's delay
+// (lab.MaxDelay).
+func (d *decoder) duration(n *yaml.Node, what string, hi time.Duration) (time.Duration, bool) {
 	t, ok := d.anyDuration(n, what)
 	if !ok {
 		return 0, false
 	}
-	if t <= 0 || t > maxTimeout {
-		d.diags.Errorf(d.pos(n), "%s %s is out of range: use more than 0s and at most %s", what, t, maxTimeout)
+	if t <= 0 || t > hi {
+		d.diags.Errorf(d.pos(n), "%s %s is out of range: use more than 0s and at most %s", what, t, hi)
 		return 0, false
 	}
 	return t, true

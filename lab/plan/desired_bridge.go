@@ -1,6 +1,8 @@
 package plan
 
 import (
+	"cmp"
+
 	"netlab/lab"
 	"netlab/lab/state"
 )
@@ -11,15 +13,11 @@ import (
 // those it does not, so that a flag removed from the file is undone.
 func desiredBridge(i *lab.Interface, sl *state.Link) {
 	if b := i.Bridge; b != nil && b.STP {
-		s := state.STPSettings{ForwardDelay: lab.DefaultForwardDelay, HelloTime: lab.DefaultHelloTime, MaxAge: lab.DefaultMaxAge, Priority: lab.DefaultPriority}
-		if b.ForwardDelay != 0 {
-			s.ForwardDelay = b.ForwardDelay
-		}
-		if b.HelloTime != 0 {
-			s.HelloTime = b.HelloTime
-		}
-		if b.MaxAge != 0 {
-			s.MaxAge = b.MaxAge
+		s := state.STPSettings{
+			ForwardDelay: cmp.Or(b.ForwardDelay, lab.DefaultForwardDelay),
+			HelloTime:    cmp.Or(b.HelloTime, lab.DefaultHelloTime),
+			MaxAge:       cmp.Or(b.MaxAge, lab.DefaultMaxAge),
+			Priority:     lab.DefaultPriority,
 		}
 		if b.Priority != nil {
 			s.Priority = *b.Priority

@@ -17,10 +17,7 @@ func desiredRules(n *lab.Node) []state.Rule {
 	var out []state.Rule
 	for i, r := range n.Rules {
 		sr := state.Rule{From: r.From, To: r.To, IIf: r.IIf, OIf: r.OIf, Mark: r.Mark, Mask: r.Mask,
-			Table: r.Table, Priority: r.Priority, Owned: true}
-		if !r.Has("priority") {
-			sr.Priority = lab.DefaultRulePriority(i)
-		}
+			Table: r.Table, Priority: n.RulePriority(i), Owned: true}
 		switch {
 		case r.From.IsValid():
 			sr.IPv6 = r.From.Addr().Is6()
@@ -51,14 +48,18 @@ func (d *differ) rules(want, have *state.Node) {
 	}
 	wanted := make(map[string]bool, len(want.Rules))
 	for _, w := range want.Rules {
-		wanted[w.Key()] = true
-		if !owned[w.Key()] {
-			d.add(&Change{Action: Create, Object: Rule, Node: want.Name, NetNS: want.NetNS, Name: w.Key(), Rule: w})
+		k := w.Key()
+		wanted[k] = true
+		if !owned[k] {
+			d.add(&Change{Action: Create, Object: Rule, Node: want.Name, NetNS: want.NetNS, Name: k, Rule: w})
 		}
 	}
 	for _, h := range have.Rules {
-		if h.Owned && !wanted[h.Key()] {
-			d.add(&Change{Action: Delete, Object: Rule, Node: want.Name, NetNS: want.NetNS, Name: h.Key(), OldRule: h})
+		if !h.Owned {
+			continue
+		}
+		if k := h.Key(); !wanted[k] {
+			d.add(&Change{Action: Delete, Object: Rule, Node: want.Name, NetNS: want.NetNS, Name: k, OldRule: h})
 		}
 	}
 }

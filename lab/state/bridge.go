@@ -37,14 +37,16 @@ var DefaultPortFlags = PortFlags{Learning: true, Flood: true, McastFlood: true, 
 
 // String lists the flags as `bridge link` names them, on or off.
 func (p PortFlags) String() string {
-	onOff := func(b bool) string {
-		if b {
-			return "on"
-		}
-		return "off"
-	}
 	return fmt.Sprintf("hairpin %s isolated %s learning %s flood %s mcast-flood %s bcast-flood %s",
 		onOff(p.Hairpin), onOff(p.Isolated), onOff(p.Learning), onOff(p.Flood), onOff(p.McastFlood), onOff(p.BcastFlood))
+}
+
+// onOff writes a port flag as ip and bridge take it.
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
 }
 
 // The STP states of a bridge port, as `bridge link` prints them

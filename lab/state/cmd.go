@@ -244,11 +244,15 @@ func fdbCmds(netns string, l *Link, have []FDBEntry) []string {
 }
 
 // ipCmd is ip(8) in a namespace.
-func ipCmd(netns string) string {
+func ipCmd(netns string) string { return toolCmd("ip", netns) }
+
+// toolCmd is one of iproute2's tools (ip, bridge, tc) in a namespace:
+// with -n NETNS, or bare for the root namespace.
+func toolCmd(tool, netns string) string {
 	if netns == HostNetNS {
-		return "ip"
+		return tool
 	}
-	return "ip -n " + netns
+	return tool + " -n " + netns
 }
 
 // netnsArg names a namespace as ip link's netns argument takes it: the
@@ -270,12 +274,7 @@ func inNS(netns string) string {
 }
 
 // bridgeCmd is bridge(8) in a namespace.
-func bridgeCmd(netns string) string {
-	if netns == HostNetNS {
-		return "bridge"
-	}
-	return "bridge -n " + netns
-}
+func bridgeCmd(netns string) string { return toolCmd("bridge", netns) }
 
 func listArgs(l []string) string {
 	if len(l) == 0 {

@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,11 +40,7 @@ func PortCmd(netns string, l *Link, all bool) string {
 	var b strings.Builder
 	flag := func(name string, v, def bool) {
 		if all || v != def {
-			if v {
-				b.WriteString(" " + name + " on")
-			} else {
-				b.WriteString(" " + name + " off")
-			}
+			b.WriteString(" " + name + " " + onOff(v))
 		}
 	}
 	flag("hairpin", p.Hairpin, d.Hairpin)
@@ -65,7 +62,7 @@ func NeighborCmds(netns string, l, old *Link) []string {
 	var cmds []string
 	if old != nil {
 		for _, h := range old.Neighbors {
-			if !containsNeighbor(l.Neighbors, h.IP.String()) {
+			if !slices.ContainsFunc(l.Neighbors, func(n Neighbor) bool { return n.IP == h.IP }) {
 				cmds = append(cmds, fmt.Sprintf("%s neigh del %s dev %s", n, h.IP, q(l.Name)))
 			}
 		}
@@ -74,15 +71,6 @@ func NeighborCmds(netns string, l, old *Link) []string {
 		cmds = append(cmds, fmt.Sprintf("%s neigh replace %s lladdr %s dev %s nud permanent proto %d", n, nb.IP, nb.MAC, q(l.Name), RouteProtocol))
 	}
 	return cmds
-}
-
-func containsNeighbor(ns []Neighbor, ip string) bool {
-	for _, n := range ns {
-		if n.IP.String() == ip {
-			return true
-		}
-	}
-	return false
 }
 
 // afterAddCmds are what a new link gets after it is made and enslaved:

@@ -107,10 +107,7 @@ func TBFLimit(bits uint64) uint32 {
 
 // EgressCmd sets (or, for none, deletes) netlab's root qdisc of a link.
 func EgressCmd(netns, dev string, m Impairment) string {
-	tc := "tc"
-	if netns != HostNetNS {
-		tc = "tc -n " + netns
-	}
+	tc := toolCmd("tc", netns)
 	if m.IsZero() {
 		return fmt.Sprintf("%s qdisc del dev %s root handle %s", tc, q(dev), EgressHandleText)
 	}

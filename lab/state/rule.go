@@ -42,14 +42,15 @@ func (r Rule) Family() string {
 func (r Rule) Text() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s priority %d", r.Family(), r.Priority)
-	b.WriteString(r.selector())
+	b.WriteString(r.Selector())
 	fmt.Fprintf(&b, " lookup %d", r.Table)
 	return b.String()
 }
 
-// selector is what the rule matches, as ip rule's arguments; "from all"
+// Selector is what the rule matches, as ip rule's arguments, each with
+// a leading space: " from 10.1.0.0/24 fwmark 0x10/0xff"; " from all"
 // when it matches everything.
-func (r Rule) selector() string {
+func (r Rule) Selector() string {
 	var b strings.Builder
 	if r.From.IsValid() {
 		b.WriteString(" from " + r.From.String())
@@ -93,7 +94,7 @@ func (r Rule) args() string {
 	if r.OIf != "" {
 		r.OIf = q(r.OIf)
 	}
-	return fmt.Sprintf("priority %d%s table %d", r.Priority, r.selector(), r.Table)
+	return fmt.Sprintf("priority %d%s table %d", r.Priority, r.Selector(), r.Table)
 }
 
 // SortRules orders rules as the kernel tries them: by priority, then

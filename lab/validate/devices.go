@@ -46,19 +46,19 @@ func (v *validator) passthru() {
 
 func (v *validator) devices() {
 	v.passthru()
-	v.vlanIDs()
 	for _, n := range v.lab.Nodes {
 		type vxKey struct {
 			vni  uint32
 			port uint16
 		}
 		vnis := make(map[vxKey]*lab.Interface)
+		vlans := make(map[vlanKey]*lab.Interface)
 		for _, i := range n.Interfaces {
 			if i.MACVLAN != nil && i.Kind == device.MACVLAN {
 				v.macvlan(n, i)
 			}
 			if i.VLAN != nil && i.Kind == device.VLAN {
-				v.vlan(n, i)
+				v.vlan(n, i, vlans)
 			}
 			if i.VXLAN != nil && i.Kind == device.VXLAN {
 				v.vxlan(n, i)

@@ -72,7 +72,7 @@ func underlayProblem(a netip.Addr) string {
 		return "is a loopback address, which never leaves its machine"
 	case a.IsMulticast():
 		return "is a multicast group, not one machine"
-	case a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+	case a == broadcast4:
 		return "is the broadcast address, not one machine"
 	case a.IsLinkLocalUnicast():
 		return "is link-local, which needs an interface to say which link"

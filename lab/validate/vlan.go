@@ -7,9 +7,17 @@ import (
 	"netlab/lab/device"
 )
 
+// vlanKey is what two vlans of one node may not share: the kernel
+// refuses a second vlan on one parent with one id.
+type vlanKey struct {
+	parent string
+	id     uint16
+}
+
 // vlan checks a vlan's parent and id: the parent is an Ethernet interface
-// of the same node (the kernel makes the vlan on it, in its namespace).
-func (v *validator) vlan(n *lab.Node, i *lab.Interface) {
+// of the same node (the kernel makes the vlan on it, in its namespace),
+// and no vlan before it in ids (the node's) has the same parent and id.
+func (v *validator) vlan(n *lab.Node, i *lab.Interface, ids map[vlanKey]*lab.Interface) {
 	o := i.VLAN
 	if !o.Has("parent") {
 		v.diags.Hintf(o.Pos, "add parent: IFNAME, an interface of the same node", "vlan %q of node %q has no parent", i.Name, n.Name)
@@ -30,28 +38,14 @@ func (v *validator) vlan(n *lab.Node, i *lab.Interface) {
 	if !o.Has("id") {
 		v.diags.Hintf(o.Pos, "add id: a number from 1 to 4094", "vlan %q of node %q has no id", i.Name, n.Name)
 	}
-}
-
-// vlanIDs reports two vlans of one node on one parent with one id: the
-// kernel refuses the second.
-func (v *validator) vlanIDs() {
-	type key struct {
-		parent string
-		id     uint16
+	if !o.Usable("parent") || !o.Usable("id") {
+		return
 	}
-	for _, n := range v.lab.Nodes {
-		seen := make(map[key]*lab.Interface)
-		for _, i := range n.Interfaces {
-			if i.Kind != device.VLAN || i.VLAN == nil || !i.VLAN.Usable("parent") || !i.VLAN.Usable("id") {
-				continue
-			}
-			k := key{i.VLAN.Parent, i.VLAN.ID}
-			if prev, ok := seen[k]; ok {
-				v.diags.Hintf(i.VLAN.At("id"), fmt.Sprintf("%q already has it: give this vlan another id or parent", prev.Name),
-					"vlan id %d on parent %q is used twice in node %q", k.id, k.parent, n.Name)
-				continue
-			}
-			seen[k] = i
-		}
+	k := vlanKey{o.Parent, o.ID}
+	if prev, ok := ids[k]; ok {
+		v.diags.Hintf(o.At("id"), fmt.Sprintf("%q already has it: give this vlan another id or parent", prev.Name),
+			"vlan id %d on parent %q is used twice in node %q", k.id, k.parent, n.Name)
+		return
 	}
+	ids[k] = i
 }
